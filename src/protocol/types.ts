@@ -1,0 +1,166 @@
+/**
+ * The public contract of the sans-I/O engine. The Node layer, the CLI and the tests code against
+ * these types; `engine.ts` implements {@link WebSocketEngine}.
+ *
+ * Contract, in short:
+ * - `receiveData(bytes)` never throws because of the peer; peer errors become an `error`
+ *   event, a close frame with the right code, and a `close` event.
+ * - Output bytes and events leave through the callbacks given at construction
+ *   (`onOutput`, then `onEvent`): for one input, the output it causes (pong, close echo) is
+ *   handed over before the events. Without callbacks they queue for `takeOutput()` / `takeEvents()`.
+ * - The engine has no clock: `closeTimerNeeded` tells the I/O layer to arm a close timeout,
+ *   `transportShouldClose` tells it to close the TCP connection.
+ */
+import type { ProtocolError } from "./errors.js";
+import type { ExtensionSession } from "./extension.js";
+
+export type Role = "server" | "client";
+
+/** RFC 6455 / WHATWG readyState values. */
+export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
+export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
+
+/** Frame opcodes (RFC 6455 section 5.2). */
+export const Opcode = { CONTINUATION: 0x0, TEXT: 0x1, BINARY: 0x2, CLOSE: 0x8, PING: 0x9, PONG: 0xa } as const;
+export type Opcode = (typeof Opcode)[keyof typeof Opcode];
+
+/** A complete text message. `data` is decoded lazily on first access (UTF-8 already validated). */
+export interface TextEvent {
+  readonly type: "text";
+  readonly data: string;
+  /** The raw UTF-8 bytes, valid. */
+  readonly bytes: Uint8Array;
+}
+export interface BinaryEvent {
+  readonly type: "binary";
+  readonly data: Uint8Array;
+}
+export interface PingEvent {
+  readonly type: "ping";
+  readonly data: Uint8Array;
+}
+export interface PongEvent {
+  readonly type: "pong";
+  readonly data: Uint8Array;
+}
+/** The opening handshake completed. */
+export interface OpenEvent {
+  readonly type: "open";
+  readonly protocol: string;
+  /** The negotiated `Sec-WebSocket-Extensions` value ("" if none). */
+  readonly extensions: string;
+}
+/** A close frame arrived or was sent first: the closing handshake started. */
+export interface ClosingEvent {
+  readonly type: "closing";
+  readonly code: number;
+  readonly reason: string;
+  /** "remote" if the peer's close frame came first. */
+  readonly initiator: "local" | "remote";
+}
+/** The connection is over (cleanly or not). Always the last event, emitted exactly once. */
+export interface CloseEvent {
+  readonly type: "close";
+  /** The code received (1005 if the close frame had none, 1006 if no close frame was received). */
+  readonly code: number;
+  readonly reason: string;
+  readonly wasClean: boolean;
+  /** Set when the connection failed because of an error. */
+  readonly error?: ProtocolError | Error;
+}
+/** A peer mistake or internal failure. The engine has already answered it (close frame). */
+export interface ErrorEvent {
+  readonly type: "error";
+  readonly error: ProtocolError | Error;
+}
+export type EngineEvent =
+  | OpenEvent
+  | TextEvent
+  | BinaryEvent
+  | PingEvent
+  | PongEvent
+  | ClosingEvent
+  | CloseEvent
+  | ErrorEvent;
+
+/** Limits with their defaults (each argued in `limits.ts`). 0 means "no limit". */
+export interface EngineLimits {
+  /** Max size of one message (after decompression), bytes. Default 64 MiB. Exceeded: 1009. */
+  maxPayload?: number;
+  /** Max frames in one fragmented message. Default 4096. Exceeded: 1009. */
+  maxFragments?: number;
+}
+
+export interface EngineOptions extends EngineLimits {
+  role: Role;
+  /** Called with each chunk of bytes to write to the transport, in order. */
+  onOutput?: (chunk: Uint8Array) => void;
+  /** Called with each event, in order. Exceptions thrown by it are caught and reported. */
+  onEvent?: (event: EngineEvent) => void;
+  /** Mask-key entropy for clients (fills the array). Default: `crypto.getRandomValues` drawn from a pool. */
+  randomFill?: (target: Uint8Array) => void;
+  /** Negotiated extension sessions (from the handshake), in header order. */
+  extensions?: readonly ExtensionSession[];
+  /** The negotiated `Sec-WebSocket-Extensions` string (for `extensions` / the open event). */
+  extensionsHeader?: string;
+  /** The negotiated subprotocol ("" if none). */
+  protocol?: string;
+  /** Fragment outgoing messages into frames of at most this many payload bytes. Default 0 (never). */
+  fragmentSize?: number;
+  /** Start in CONNECTING and queue sends until `open()` is called. Default false (start OPEN). */
+  startConnecting?: boolean;
+  /** Allocate an output buffer (Node passes `Buffer.allocUnsafe`). Default `new Uint8Array(n)`. */
+  alloc?: (size: number) => Uint8Array;
+}
+
+export interface SendOptions {
+  /** Send as binary (default: strings as text, bytes as binary). */
+  binary?: boolean;
+  /** Ask extensions to compress (default: extension's choice). `false` for secrets (CRIME/BREACH). */
+  compress?: boolean;
+}
+
+/** A streaming message being sent fragment by fragment. */
+export interface MessageWriter {
+  /** Send one more fragment. Returns false if the connection is no longer open. */
+  write(chunk: Uint8Array | string): boolean;
+  /** Send the final fragment (possibly empty). */
+  end(chunk?: Uint8Array | string): boolean;
+}
+
+/** What every engine (RFC 6455 and the hixie drafts) exposes to the I/O layer. */
+export interface WebSocketEngine {
+  readonly role: Role;
+  readonly readyState: ReadyState;
+  /** "hixie-75", "hixie-76" or "hybi-13". */
+  readonly version: string;
+  readonly protocol: string;
+  readonly extensions: string;
+  /** True once the engine sent a close frame and waits for the peer's: arm a close timer. */
+  readonly closeExpected: boolean;
+  /** True when the transport should now be closed (server: at once; client: after a grace delay). */
+  readonly transportShouldClose: boolean;
+
+  /** Feed bytes from the transport. Never throws because of their content. */
+  receiveData(data: Uint8Array): void;
+  /** The transport ended (EOF, reset, close timeout): emits `close` (1006 unless already closed). */
+  receiveEof(): void;
+
+  /** Send a text (string) or binary (Uint8Array) message. Returns false once closing/closed. */
+  send(data: string | Uint8Array, options?: SendOptions): boolean;
+  sendText(data: string): boolean;
+  sendBinary(data: Uint8Array): boolean;
+  /** Start a streamed message; throws InvalidStateError if one is already in progress. */
+  startMessage(kind: "text" | "binary", options?: SendOptions): MessageWriter;
+  /** Send a ping (<= 125 bytes). `onPong` runs when a pong with the same payload arrives. */
+  ping(payload?: Uint8Array | string, onPong?: () => void): boolean;
+  pong(payload?: Uint8Array | string): boolean;
+  /** Start the closing handshake (code 1000 and "" by default). Validates code and reason (throws). */
+  close(code?: number, reason?: string): boolean;
+  /** Fail the connection with a close code (used by the I/O layer for 1001, 1008, 1011...). */
+  fail(code: number, reason?: string, error?: Error): void;
+
+  /** Queue mode: drain pending output / events (empty if callbacks are set). */
+  takeOutput(): Uint8Array[];
+  takeEvents(): EngineEvent[];
+}
