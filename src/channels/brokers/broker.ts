@@ -1,0 +1,89 @@
+/**
+ * The broker interface: how a broadcast reaches every process that has subscribers for a stream.
+ *
+ * Contract (checked by test/channels/broker-contract.ts against every implementation):
+ * - `publish(stream, payload)` delivers `payload` (a string: the broadcast's JSON) to every handler
+ *   subscribed to exactly `stream`, in this process and in every other process sharing the
+ *   broker, in publish order per publisher. It resolves once the broker accepted the message and
+ *   rejects (after emitting `lost`) when it could not be sent: plain pub/sub keeps no backlog.
+ * - `subscribe(stream, handler)` resolves once delivery to `handler` is live, to a function that
+ *   removes that handler only. Stream names match exactly: no patterns, no prefixes
+ *   (Faye's CVE-2020-11020 was a prefix match letting a client read others' channels).
+ * - A handler that throws does not stop delivery to the others (reported as `error`).
+ * - `close()` releases connections; later calls to publish/subscribe reject.
+ * - Events (brokers are EventEmitters with a default `error` listener, so nothing crashes):
+ *   `error` (err), `lost` ({ stream, payload, reason }), `disconnected`, `reconnected` ({ streams, downtimeMs }).
+ */
+import { EventEmitter } from "node:events";
+
+export type BrokerHandler = (payload: string) => void;
+export type Unsubscribe = () => Promise<void>;
+
+export interface Broker {
+  publish(stream: string, payload: string): Promise<void>;
+  subscribe(stream: string, handler: BrokerHandler): Promise<Unsubscribe>;
+  close(): Promise<void>;
+  on(event: "error", listener: (err: Error) => void): this;
+  on(event: "lost", listener: (info: LostMessage) => void): this;
+  on(event: "disconnected", listener: () => void): this;
+  on(event: "reconnected", listener: (info: { streams: number; downtimeMs: number }) => void): this;
+  off(event: string, listener: (...args: never[]) => void): this;
+}
+
+export interface LostMessage {
+  stream: string;
+  payload: string;
+  reason: string;
+}
+
+/** Shared plumbing: handler bookkeeping per stream and safe dispatch. */
+export abstract class BaseBroker extends EventEmitter {
+  protected readonly handlers = new Map<string, Set<BrokerHandler>>();
+  protected closed = false;
+  /** Messages that could not be published (counted once each; see the `lost` event). */
+  lostCount = 0;
+
+  constructor() {
+    super();
+    this.on("error", () => {}); // default listener: an unheard broker error never crashes
+  }
+
+  protected dispatch(stream: string, payload: string): void {
+    const set = this.handlers.get(stream);
+    if (set === undefined) return;
+    for (const handler of set) {
+      try {
+        handler(payload);
+      } catch (err) {
+        this.emit("error", err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+  }
+
+  /** Adds the handler; returns true when it is the stream's first one. */
+  protected addHandler(stream: string, handler: BrokerHandler): boolean {
+    let set = this.handlers.get(stream);
+    const first = set === undefined;
+    if (set === undefined) this.handlers.set(stream, (set = new Set()));
+    set.add(handler);
+    return first;
+  }
+
+  /** Removes the handler; returns true when the stream has no handler left. */
+  protected removeHandler(stream: string, handler: BrokerHandler): boolean {
+    const set = this.handlers.get(stream);
+    if (set === undefined || !set.delete(handler)) return false;
+    if (set.size > 0) return false;
+    this.handlers.delete(stream);
+    return true;
+  }
+
+  protected recordLost(stream: string, payload: string, reason: string): void {
+    this.lostCount++;
+    this.emit("lost", { stream, payload, reason } satisfies LostMessage);
+  }
+
+  protected assertOpen(): void {
+    if (this.closed) throw new Error("broker is closed");
+  }
+}

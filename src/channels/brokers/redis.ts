@@ -1,0 +1,200 @@
+/**
+ * Redis pub/sub broker (ioredis). Several processes sharing one Redis and one `prefix` form a
+ * cluster: a broadcast from any of them (or from a process with no sockets) reaches the
+ * subscribers of all of them.
+ *
+ * Design:
+ * - Two connections: a publisher, and a subscriber (a connection in SUBSCRIBE mode can do
+ *   nothing else). One Redis SUBSCRIBE per stream and process, however many local handlers.
+ * - Channel name `${prefix}:${stream}` (Rails' channel_prefix convention), SUBSCRIBE only:
+ *   exact names, never PSUBSCRIBE patterns.
+ * - `localDelivery: true` (default): publish delivers to this process's handlers at once, then
+ *   sends `\0<processId>\0<payload>` to Redis; the echo that comes back carrying our own
+ *   processId is dropped. Local subscribers keep receiving while Redis is down, and see no Redis
+ *   round trip. Messages without the `\0` envelope (a Rails app publishing plain JSON on the same
+ *   Redis) are delivered as they are.
+ *   `localDelivery: false`: publish sends the bare payload, exactly as Rails' Redis adapter does,
+ *   and every process (this one included) receives it from Redis: Rails and wirecable servers can
+ *   then share one Redis both ways.
+ * - Outages: both connections reconnect forever (capped backoff). The subscriber resubscribes
+ *   every stream it had on each reconnect (`reconnected` event with the downtime). A publish
+ *   while the publisher is down is not queued: it rejects and is counted in `lostCount` and
+ *   reported as a `lost` event. Plain Redis pub/sub keeps no backlog: whatever other processes
+ *   published while *our subscriber* was disconnected is lost too, and cannot be counted here;
+ *   the `disconnected`/`reconnected` events bracket that window.
+ */
+import { randomUUID } from "node:crypto";
+import { Redis, type RedisOptions } from "ioredis";
+import { BaseBroker, type Broker, type BrokerHandler, type Unsubscribe } from "./broker.js";
+
+export interface RedisBrokerOptions {
+  /** `redis://host:port/db`; default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** Extra ioredis options for both connections. */
+  redis?: RedisOptions;
+  /** Channel prefix: channels are `${prefix}:${stream}` (none when empty). */
+  prefix?: string;
+  /** Deliver locally before publishing and drop our own echo (default true). See the module comment. */
+  localDelivery?: boolean;
+  /** This process's id in the envelope; default a random UUID. */
+  processId?: string;
+  /** How long publish/subscribe wait for the first connection before giving up (ms, default 5000). */
+  connectTimeout?: number;
+}
+
+const ENVELOPE = "\u0000";
+
+export class RedisBroker extends BaseBroker implements Broker {
+  readonly processId: string;
+  readonly prefix: string;
+  readonly localDelivery: boolean;
+  readonly #pub: Redis;
+  readonly #sub: Redis;
+  readonly #firstReady: Promise<void>;
+  #subWasReady = false;
+  #downSince = 0;
+  /** Times the subscriber came back and resubscribed every stream. */
+  reconnects = 0;
+
+  constructor(options: RedisBrokerOptions = {}) {
+    super();
+    this.processId = options.processId ?? randomUUID();
+    this.prefix = options.prefix ?? "";
+    this.localDelivery = options.localDelivery ?? true;
+    const common: RedisOptions = {
+      // Reconnect forever, backing off to at most 1 s: a broker outlives Redis restarts.
+      retryStrategy: (times) => Math.min(50 * times, 1000),
+      // Never queue while disconnected: a queued broadcast would arrive late and out of context;
+      // it fails at once and is counted as lost instead.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      ...options.redis,
+      autoResubscribe: false, // we resubscribe ourselves, every stream, and report it
+      lazyConnect: false,
+    };
+    const url = options.url ?? "redis://127.0.0.1:6379";
+    this.#pub = new Redis(url, common);
+    this.#sub = new Redis(url, common);
+    for (const conn of [this.#pub, this.#sub]) conn.on("error", (err) => this.emit("error", err));
+    this.#sub.on("message", (channel: string, message: string) => this.#onMessage(channel, message));
+    this.#sub.on("ready", () => this.#onSubReady());
+    this.#sub.on("close", () => {
+      if (this.#subWasReady && this.#downSince === 0 && !this.closed) {
+        this.#downSince = Date.now();
+        this.emit("disconnected");
+      }
+    });
+    const timeout = options.connectTimeout ?? 5000;
+    this.#firstReady = Promise.race([
+      Promise.all([waitReady(this.#pub), waitReady(this.#sub)]).then(() => {}),
+      new Promise<void>((resolve) => setTimeout(resolve, timeout).unref()),
+    ]);
+  }
+
+  #channel(stream: string): string {
+    return this.prefix === "" ? stream : `${this.prefix}:${stream}`;
+  }
+
+  #stream(channel: string): string {
+    return this.prefix === "" ? channel : channel.slice(this.prefix.length + 1);
+  }
+
+  #onMessage(channel: string, message: string): void {
+    let payload = message;
+    if (message.startsWith(ENVELOPE)) {
+      const end = message.indexOf(ENVELOPE, 1);
+      if (end < 0) return;
+      if (this.localDelivery && message.slice(1, end) === this.processId) return; // our own echo
+      payload = message.slice(end + 1);
+    }
+    this.dispatch(this.#stream(channel), payload);
+  }
+
+  async #onSubReady(): Promise<void> {
+    if (!this.#subWasReady) {
+      this.#subWasReady = true;
+      return;
+    }
+    const channels = [...this.handlers.keys()].map((s) => this.#channel(s));
+    try {
+      if (channels.length > 0) await this.#sub.subscribe(...channels);
+    } catch (err) {
+      this.emit("error", err as Error);
+      return;
+    }
+    this.reconnects++;
+    const downtimeMs = this.#downSince === 0 ? 0 : Date.now() - this.#downSince;
+    this.#downSince = 0;
+    this.emit("reconnected", { streams: channels.length, downtimeMs });
+  }
+
+  async publish(stream: string, payload: string): Promise<void> {
+    this.assertOpen();
+    if (this.localDelivery) this.dispatch(stream, payload);
+    if (this.#pub.status !== "ready") await this.#firstReady;
+    // Bare (Rails-style) unless local delivery needs our id, or the payload itself starts with
+    // the envelope marker (then an envelope with an empty id keeps it unambiguous).
+    const message = this.localDelivery
+      ? `${ENVELOPE}${this.processId}${ENVELOPE}${payload}`
+      : payload.startsWith(ENVELOPE)
+        ? `${ENVELOPE}${ENVELOPE}${payload}`
+        : payload;
+    try {
+      await this.#pub.publish(this.#channel(stream), message);
+    } catch (err) {
+      this.recordLost(stream, payload, (err as Error).message);
+      throw err;
+    }
+  }
+
+  async subscribe(stream: string, handler: BrokerHandler): Promise<Unsubscribe> {
+    this.assertOpen();
+    const own = (payload: string) => handler(payload);
+    if (this.addHandler(stream, own)) {
+      if (this.#sub.status !== "ready") await this.#firstReady;
+      // When down, the next `ready` resubscribes every stream, this one included.
+      if (this.#sub.status === "ready") {
+        try {
+          await this.#sub.subscribe(this.#channel(stream));
+        } catch (err) {
+          this.emit("error", err as Error);
+        }
+      }
+    }
+    return async () => {
+      if (this.removeHandler(stream, own) && this.#sub.status === "ready" && !this.closed) {
+        try {
+          await this.#sub.unsubscribe(this.#channel(stream));
+        } catch (err) {
+          this.emit("error", err as Error);
+        }
+      }
+    };
+  }
+
+  /** Streams this process listens to (for diagnostics and tests). */
+  get streams(): string[] {
+    return [...this.handlers.keys()];
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.handlers.clear();
+    await Promise.all([quit(this.#pub), quit(this.#sub)]);
+  }
+}
+
+function waitReady(conn: Redis): Promise<void> {
+  if (conn.status === "ready") return Promise.resolve();
+  return new Promise((resolve) => conn.once("ready", () => resolve()));
+}
+
+async function quit(conn: Redis): Promise<void> {
+  try {
+    if (conn.status === "ready") await conn.quit();
+    else conn.disconnect();
+  } catch {
+    conn.disconnect();
+  }
+}
