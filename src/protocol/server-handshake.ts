@@ -1,0 +1,400 @@
+/**
+ * The server side of the RFC 6455 opening handshake (section 4.2), sans I/O. Contract:
+ * `acceptHandshake(request, options)` validates a request that is already parsed (by
+ * {@link HttpHeadParser} or by node:http) and returns either the 101 response bytes with the
+ * chosen subprotocol and the negotiated extension sessions, or a HandshakeError with the
+ * rejection bytes to write before closing. It never throws because of the request; it throws
+ * a TypeError only for invalid options (e.g. a custom header with CR/LF in it).
+ *
+ * Decisions:
+ * - Check order: method (405 + `Allow: GET`), HTTP version >= 1.1 (400), request target (400),
+ *   Host (400), Upgrade (400), Connection (400), Sec-WebSocket-Version (426 +
+ *   `Sec-WebSocket-Version: 13`), Sec-WebSocket-Key (400), Sec-WebSocket-Protocol syntax (400),
+ *   Sec-WebSocket-Extensions syntax (400). A legacy (hixie) request therefore gets 426.
+ * - Subprotocols: with a list, the server's order of preference wins: the first server
+ *   protocol that the client offered is selected (exact, case-sensitive match). With a
+ *   callback, it gets the offered list and returns one of them, or null/undefined for none.
+ *   No match: the handshake succeeds without `Sec-WebSocket-Protocol` (RFC 6455 4.2.2 lets
+ *   the client decide whether to go on).
+ * - Extensions: offers are grouped per name in the client's order of first appearance and
+ *   each group is given to the matching {@link ServerExtension} (names compared exactly). An
+ *   extension whose session claims an RSV bit already claimed by an earlier one is dropped.
+ * - Exceptions from user code (protocol callback, `negotiate`) become a 500 rejection with the
+ *   exception as `cause`, and sessions already created are closed; so does a callback that
+ *   returns a protocol the client never offered.
+ */
+import { decodeBase64, encodeBase64 } from "./base64.js";
+import { HandshakeError } from "./errors.js";
+import type { ExtensionOffer, ExtensionSession, ServerExtension } from "./extension.js";
+import { parseExtensions, renderExtension } from "./extension-header.js";
+import { asciiLower, assertHeader, isToken, latin1, listHasToken, splitList, trimOws } from "./header-tokens.js";
+import { statusText } from "./http-status.js";
+import { sha1 } from "./sha1.js";
+
+/** RFC 6455 1.3: the GUID appended to the key. */
+export const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+export interface HandshakeRequest {
+  method: string;
+  /** The request target: origin-form ("/chat?room=1") or absolute-form ("ws://host/chat"). */
+  target: string;
+  /** "1.1" (node:http's `httpVersion`) or "HTTP/1.1". */
+  httpVersion: string;
+  /** A Map with lowercased names, or node:http's `IncomingMessage.headers`. */
+  headers: Map<string, string> | Record<string, string | string[] | undefined>;
+}
+
+export interface ServerHandshakeOptions {
+  /** Server's protocols in order of preference, or a chooser. */
+  protocols?: readonly string[] | ((offered: string[], request: HandshakeRequest) => string | null | undefined);
+  extensions?: readonly ServerExtension[];
+  /** Extra response headers (validated; the handshake's own headers cannot be overridden). */
+  headers?: Record<string, string>;
+}
+
+export type ServerHandshakeResult =
+  | { ok: true; response: Uint8Array; protocol: string; extensions: ExtensionSession[]; extensionsHeader: string }
+  | { ok: false; error: HandshakeError; response: Uint8Array };
+
+/** Header names the handshake sets itself; custom headers may not override them. */
+const RESERVED_RESPONSE_HEADERS = new Set([
+  "upgrade",
+  "connection",
+  "sec-websocket-accept",
+  "sec-websocket-protocol",
+  "sec-websocket-extensions",
+  "content-length",
+  "transfer-encoding",
+]);
+
+/** RFC 6455 4.2.2: base64(SHA-1(key + GUID)), the key taken as a string (not decoded). */
+export function computeAccept(key: string): string {
+  return encodeBase64(sha1(latin1(key + WEBSOCKET_GUID)));
+}
+
+/** Read a header from either form of `headers`, several values joined with ", ". */
+export function getHeader(headers: HandshakeRequest["headers"], name: string): string | undefined {
+  const value = headers instanceof Map ? headers.get(name) : headers[name];
+  if (value === undefined) return undefined;
+  return Array.isArray(value) ? value.join(", ") : value;
+}
+
+/**
+ * Render an HTTP/1.1 response head (and body). Header names and values are validated (TypeError
+ * on CR/LF injection). When a body is given and no Content-Length is, one is added.
+ */
+export function renderResponse(
+  status: number,
+  headers: Record<string, string> = {},
+  body?: string | Uint8Array,
+): Uint8Array {
+  if (!Number.isInteger(status) || status < 100 || status > 999) throw new RangeError(`Invalid status ${status}`);
+  const bodyBytes = body === undefined ? undefined : typeof body === "string" ? new TextEncoder().encode(body) : body;
+  let head = `HTTP/1.1 ${status} ${statusText(status)}\r\n`;
+  let hasLength = false;
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    assertHeader(name, value);
+    if (asciiLower(name) === "content-length") hasLength = true;
+    head += `${name}: ${value}\r\n`;
+  }
+  if (bodyBytes !== undefined && !hasLength) head += `Content-Length: ${bodyBytes.length}\r\n`;
+  head += "\r\n";
+  const headBytes = latin1(head);
+  if (bodyBytes === undefined || bodyBytes.length === 0) return headBytes;
+  const out = new Uint8Array(headBytes.length + bodyBytes.length);
+  out.set(headBytes);
+  out.set(bodyBytes, headBytes.length);
+  return out;
+}
+
+/**
+ * Render a rejection: status line, the given headers, `Connection: close`, a text/plain
+ * Content-Type, Content-Length, and the body (default: the status's reason phrase).
+ */
+export function renderRejection(
+  status: number,
+  headers: Record<string, string> = {},
+  body?: string | Uint8Array,
+): Uint8Array {
+  const all: Record<string, string> = {};
+  let hasType = false;
+  for (const name of Object.keys(headers)) {
+    const lower = asciiLower(name);
+    if (lower === "connection" || lower === "content-length") continue;
+    if (lower === "content-type") hasType = true;
+    all[name] = headers[name];
+  }
+  all["Connection"] = "close";
+  if (!hasType) all["Content-Type"] = "text/plain; charset=utf-8";
+  return renderResponse(status, all, body ?? statusText(status));
+}
+
+function reject(
+  status: number,
+  message: string,
+  headers?: Record<string, string>,
+  cause?: unknown,
+): ServerHandshakeResult {
+  const error = new HandshakeError(status, message, { headers, cause });
+  return { ok: false, error, response: renderRejection(status, error.headers, message) };
+}
+
+/** "1.1" / "HTTP/1.1" -> [major, minor], or null. */
+function parseVersion(v: string): [number, number] | null {
+  let i = v.startsWith("HTTP/") ? 5 : 0;
+  let major = 0;
+  let minor = 0;
+  const start = i;
+  while (i < v.length && v.charCodeAt(i) >= 0x30 && v.charCodeAt(i) <= 0x39 && i - start < 3) {
+    major = major * 10 + v.charCodeAt(i++) - 0x30;
+  }
+  if (i === start || v.charCodeAt(i) !== 0x2e) return null;
+  const minorStart = ++i;
+  while (i < v.length && v.charCodeAt(i) >= 0x30 && v.charCodeAt(i) <= 0x39 && i - minorStart < 3) {
+    minor = minor * 10 + v.charCodeAt(i++) - 0x30;
+  }
+  if (i === minorStart || i !== v.length) return null;
+  return [major, minor];
+}
+
+/** RFC 3986 reg-name characters: unreserved / pct-encoded ("%") / sub-delims. */
+function isRegNameChar(c: number): boolean {
+  return (
+    (c >= 0x61 && c <= 0x7a) ||
+    (c >= 0x41 && c <= 0x5a) ||
+    (c >= 0x30 && c <= 0x39) ||
+    c === 0x2d || // -
+    c === 0x2e || // .
+    c === 0x5f || // _
+    c === 0x7e || // ~
+    c === 0x25 || // %
+    c === 0x21 || // !
+    c === 0x24 || // $
+    (c >= 0x26 && c <= 0x2c) || // & ' ( ) * + ,
+    c === 0x3b || // ;
+    c === 0x3d // =
+  );
+}
+
+/**
+ * RFC 7230 5.4: Host = uri-host [ ":" port ]; uri-host = IP-literal / IPv4address / reg-name.
+ * The host must not be empty (RFC 6455 4.1 requires the server's authority) and the port, if
+ * present, is 1 to 5 digits not above 65535.
+ */
+export function isValidHost(host: string): boolean {
+  const n = host.length;
+  if (n === 0) return false;
+  let i = 0;
+  if (host.charCodeAt(0) === 0x5b /* [ */) {
+    i = 1;
+    while (i < n && host.charCodeAt(i) !== 0x5d /* ] */) {
+      const c = host.charCodeAt(i);
+      const ok =
+        (c >= 0x30 && c <= 0x3a) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46) || c === 0x2e || c === 0x76;
+      if (!ok) return false;
+      i++;
+    }
+    if (i >= n || i === 1) return false;
+    i++;
+  } else {
+    while (i < n && isRegNameChar(host.charCodeAt(i))) i++;
+    if (i === 0) return false;
+  }
+  if (i === n) return true;
+  if (host.charCodeAt(i) !== 0x3a /* : */) return false;
+  i++;
+  const portStart = i;
+  let port = 0;
+  while (i < n) {
+    const c = host.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+    port = port * 10 + c - 0x30;
+    i++;
+  }
+  return i - portStart >= 1 && i - portStart <= 5 && port <= 65535;
+}
+
+/** Request target: origin-form ("/...") or absolute-form ("scheme://..."), no SP, CTL or DEL. */
+function isValidTarget(target: string): boolean {
+  if (target.length === 0) return false;
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f || c > 0xff) return false;
+  }
+  if (target.charCodeAt(0) === 0x2f) return true;
+  const colon = target.indexOf("://");
+  if (colon <= 0) return false;
+  for (let i = 0; i < colon; i++) {
+    const c = target.charCodeAt(i);
+    const alpha = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
+    if (!alpha && (i === 0 || !((c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e))) return false;
+  }
+  return true;
+}
+
+/** RFC 6455 4.1: the key is a base64-encoded 16-byte nonce, so 24 characters ending in "==". */
+export function isValidKey(key: string): boolean {
+  if (key.length !== 24) return false;
+  const bytes = decodeBase64(key);
+  return bytes !== null && bytes.length === 16;
+}
+
+function closeAll(sessions: readonly ExtensionSession[]): void {
+  for (const s of sessions) {
+    try {
+      s.close?.();
+    } catch {
+      // Closing is best effort: a failing close must not hide the original error.
+    }
+  }
+}
+
+/** Validate a WebSocket upgrade request and build the response. */
+export function acceptHandshake(
+  request: HandshakeRequest,
+  options: ServerHandshakeOptions = {},
+): ServerHandshakeResult {
+  const extra = options.headers ?? {};
+  for (const name of Object.keys(extra)) {
+    assertHeader(name, extra[name]);
+    if (RESERVED_RESPONSE_HEADERS.has(asciiLower(name))) {
+      throw new TypeError(`Header "${name}" is set by the handshake and cannot be overridden`);
+    }
+  }
+  const headers = request.headers;
+
+  // RFC 6455 4.1 / 4.2.1: "An HTTP/1.1 or higher GET request".
+  if (request.method !== "GET") return reject(405, "Method must be GET", { Allow: "GET" });
+  const version = parseVersion(request.httpVersion);
+  if (version === null || version[0] < 1 || (version[0] === 1 && version[1] < 1)) {
+    return reject(400, "HTTP/1.1 or later is required");
+  }
+  // RFC 6455 4.2.1 (1): "including a Request-URI [RFC2616] that should be interpreted as a /resource name/".
+  if (!isValidTarget(request.target)) return reject(400, "Invalid request target");
+  // RFC 6455 4.2.1 (2): "A |Host| header field containing the server's authority."
+  const host = getHeader(headers, "host");
+  if (host === undefined || !isValidHost(trimOws(host))) return reject(400, "Missing or invalid Host header");
+  // RFC 6455 4.2.1 (3): "An |Upgrade| header field containing the value "websocket", treated
+  // as an ASCII case-insensitive value." Upgrade is a list (RFC 7230 6.7), so search it.
+  if (!listHasToken(getHeader(headers, "upgrade"), "websocket")) {
+    return reject(400, "Missing or invalid Upgrade header: expected websocket");
+  }
+  // RFC 6455 4.2.1 (4): "A |Connection| header field that includes the token "Upgrade",
+  // treated as an ASCII case-insensitive value."
+  if (!listHasToken(getHeader(headers, "connection"), "upgrade")) {
+    return reject(400, "Missing or invalid Connection header: expected Upgrade");
+  }
+  // RFC 6455 4.2.2 / 4.4: on a version we do not speak, answer (e.g.) 426 with the versions we do.
+  const wsVersion = getHeader(headers, "sec-websocket-version");
+  if (wsVersion === undefined || trimOws(wsVersion) !== "13") {
+    return reject(426, "Sec-WebSocket-Version must be 13", { "Sec-WebSocket-Version": "13", Upgrade: "websocket" });
+  }
+  // RFC 6455 4.2.1 (5): "A |Sec-WebSocket-Key| header field with a base64-encoded value that,
+  // when decoded, is 16 bytes in length."
+  const rawKey = getHeader(headers, "sec-websocket-key");
+  const key = rawKey === undefined ? "" : trimOws(rawKey);
+  if (!isValidKey(key)) return reject(400, "Missing or invalid Sec-WebSocket-Key header");
+
+  // RFC 6455 4.1: subprotocol values are tokens ("elements that comprise this value MUST be non-empty
+  // strings with characters in the range U+0021 to U+007E not including separator characters").
+  const protocolHeader = getHeader(headers, "sec-websocket-protocol");
+  const offeredProtocols = protocolHeader === undefined ? [] : splitList(protocolHeader);
+  for (const p of offeredProtocols) {
+    if (!isToken(p)) return reject(400, "Invalid Sec-WebSocket-Protocol header");
+  }
+  if (protocolHeader !== undefined && offeredProtocols.length === 0) {
+    return reject(400, "Empty Sec-WebSocket-Protocol header");
+  }
+
+  const extensionHeader = getHeader(headers, "sec-websocket-extensions");
+  let offers: ExtensionOffer[] = [];
+  if (extensionHeader !== undefined && trimOws(extensionHeader) !== "") {
+    const parsed = parseExtensions(extensionHeader);
+    if (parsed === null) return reject(400, "Invalid Sec-WebSocket-Extensions header");
+    offers = parsed;
+  }
+
+  let protocol = "";
+  try {
+    protocol = selectProtocol(offeredProtocols, request, options.protocols);
+  } catch (err) {
+    return reject(500, "Subprotocol selection failed", undefined, err);
+  }
+
+  const sessions: ExtensionSession[] = [];
+  const accepted: string[] = [];
+  if (offers.length > 0 && options.extensions !== undefined && options.extensions.length > 0) {
+    try {
+      negotiateExtensions(offers, options.extensions, sessions, accepted);
+    } catch (err) {
+      closeAll(sessions);
+      return reject(500, "Extension negotiation failed", undefined, err);
+    }
+  }
+  const extensionsHeader = accepted.join(", ");
+
+  // RFC 6455 4.2.2 (5): the 101 response.
+  const response: Record<string, string> = {
+    Upgrade: "websocket",
+    Connection: "Upgrade",
+    "Sec-WebSocket-Accept": computeAccept(key),
+  };
+  if (protocol !== "") response["Sec-WebSocket-Protocol"] = protocol;
+  if (extensionsHeader !== "") response["Sec-WebSocket-Extensions"] = extensionsHeader;
+  Object.assign(response, extra);
+  return { ok: true, response: renderResponse(101, response), protocol, extensions: sessions, extensionsHeader };
+}
+
+function selectProtocol(
+  offered: string[],
+  request: HandshakeRequest,
+  chooser: ServerHandshakeOptions["protocols"],
+): string {
+  if (chooser === undefined || offered.length === 0) return "";
+  if (typeof chooser === "function") {
+    const chosen = chooser(offered.slice(), request);
+    if (chosen === null || chosen === undefined || chosen === "") return "";
+    if (!offered.includes(chosen)) {
+      throw new TypeError(`The protocols callback returned ${JSON.stringify(chosen)}, which the client did not offer`);
+    }
+    return chosen;
+  }
+  // Server's order of preference: the first of our protocols that the client offered.
+  for (const p of chooser) if (offered.includes(p)) return p;
+  return "";
+}
+
+function negotiateExtensions(
+  offers: readonly ExtensionOffer[],
+  extensions: readonly ServerExtension[],
+  sessions: ExtensionSession[],
+  accepted: string[],
+): void {
+  // Group offers per name, in the client's order of first appearance.
+  const groups = new Map<string, ExtensionOffer[]>();
+  for (const offer of offers) {
+    const group = groups.get(offer.name);
+    if (group === undefined) groups.set(offer.name, [offer]);
+    else group.push(offer);
+  }
+  const used = { rsv1: false, rsv2: false, rsv3: false };
+  for (const [name, group] of groups) {
+    const extension = extensions.find((e) => e.name === name);
+    if (extension === undefined) continue;
+    const result = extension.negotiate(group);
+    if (result === null) continue;
+    const { session } = result;
+    // RFC 6455 9: two extensions must not use the same RSV bit; drop the later one.
+    if ((session.rsv1 && used.rsv1) || (session.rsv2 && used.rsv2) || (session.rsv3 && used.rsv3)) {
+      session.close?.();
+      continue;
+    }
+    const rendered = renderExtension(name, result.params);
+    used.rsv1 ||= session.rsv1 === true;
+    used.rsv2 ||= session.rsv2 === true;
+    used.rsv3 ||= session.rsv3 === true;
+    sessions.push(session);
+    accepted.push(rendered);
+  }
+}

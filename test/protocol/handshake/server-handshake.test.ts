@@ -1,0 +1,330 @@
+// acceptHandshake: RFC 6455 4.2.1 validation (every failure with its status), 4.2.2 response,
+// subprotocol selection, extension negotiation, custom headers, both header input forms.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { ExtensionOffer, ServerExtension } from "../../../src/protocol/extension.js";
+import {
+  acceptHandshake,
+  computeAccept,
+  type HandshakeRequest,
+  isValidHost,
+  renderRejection,
+  renderResponse,
+} from "../../../src/protocol/server-handshake.js";
+
+const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+function request(overrides: Record<string, string | string[] | undefined> = {}, base?: Partial<HandshakeRequest>) {
+  const headers: Record<string, string | string[] | undefined> = {
+    host: "server.example.com",
+    upgrade: "websocket",
+    connection: "Upgrade",
+    "sec-websocket-key": KEY,
+    "sec-websocket-version": "13",
+    ...overrides,
+  };
+  for (const k of Object.keys(headers)) if (headers[k] === undefined) delete headers[k];
+  return { method: "GET", target: "/chat", httpVersion: "1.1", headers, ...base };
+}
+
+function expectReject(req: HandshakeRequest, status: number, options = {}) {
+  const r = acceptHandshake(req, options);
+  assert.equal(r.ok, false, `expected ${status}`);
+  if (r.ok) return "";
+  assert.equal(r.error.status, status, r.error.message);
+  const res = text(r.response);
+  assert.ok(res.startsWith(`HTTP/1.1 ${status} `), res);
+  assert.match(res, /\r\nConnection: close\r\n/);
+  assert.match(res, /\r\nContent-Type: text\/plain; charset=utf-8\r\n/);
+  const body = res.slice(res.indexOf("\r\n\r\n") + 4);
+  assert.match(res, new RegExp(`\\r\\nContent-Length: ${Buffer.byteLength(body)}\\r\\n`));
+  assert.equal(body, r.error.message);
+  return res;
+}
+
+describe("computeAccept", () => {
+  it("gives the RFC 6455 section 1.3 example", () => {
+    assert.equal(computeAccept(KEY), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  });
+});
+
+describe("acceptHandshake: valid requests", () => {
+  it("answers the RFC 6455 1.3 request with 101 and the accept value", () => {
+    const r = acceptHandshake(request());
+    assert.ok(r.ok);
+    assert.equal(
+      text(r.response),
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+    );
+    assert.equal(r.protocol, "");
+    assert.deepEqual(r.extensions, []);
+    assert.equal(r.extensionsHeader, "");
+  });
+
+  it("accepts a Map of lowercased headers", () => {
+    const headers = new Map(Object.entries(request().headers as Record<string, string>));
+    const r = acceptHandshake({ method: "GET", target: "/", httpVersion: "HTTP/1.1", headers });
+    assert.ok(r.ok);
+  });
+
+  it("accepts token lists and case variations in Upgrade and Connection", () => {
+    const r = acceptHandshake(request({ upgrade: "h2c, WebSocket", connection: "keep-alive, UPGRADE" }));
+    assert.ok(r.ok);
+  });
+
+  it("accepts later HTTP versions, absolute-form targets, IPv6 and ported hosts", () => {
+    assert.ok(acceptHandshake(request({}, { httpVersion: "1.2" })).ok);
+    assert.ok(acceptHandshake(request({}, { target: "ws://server.example.com/chat" })).ok);
+    assert.ok(acceptHandshake(request({ host: "[::1]:8080" })).ok);
+    assert.ok(acceptHandshake(request({ host: "127.0.0.1:1" })).ok);
+  });
+
+  it("trims OWS around the key and version", () => {
+    assert.ok(acceptHandshake(request({ "sec-websocket-key": `  ${KEY}\t`, "sec-websocket-version": " 13 " })).ok);
+  });
+
+  it("adds custom headers and validates them", () => {
+    const r = acceptHandshake(request(), { headers: { "X-Server": "wirecable", "Set-Cookie": "a=b" } });
+    assert.ok(r.ok);
+    assert.match(text(r.response), /\r\nX-Server: wirecable\r\nSet-Cookie: a=b\r\n\r\n$/);
+    assert.throws(() => acceptHandshake(request(), { headers: { "X-Evil": "a\r\nInjected: 1" } }), /X-Evil/);
+    assert.throws(() => acceptHandshake(request(), { headers: { "Bad Name": "x" } }), TypeError);
+    assert.throws(() => acceptHandshake(request(), { headers: { "sec-websocket-accept": "x" } }), TypeError);
+  });
+});
+
+describe("acceptHandshake: rejections", () => {
+  it("405 with Allow: GET for other methods", () => {
+    const res = expectReject(request({}, { method: "POST" }), 405);
+    assert.match(res, /\r\nAllow: GET\r\n/);
+  });
+  it("400 for HTTP/1.0 and malformed versions", () => {
+    expectReject(request({}, { httpVersion: "1.0" }), 400);
+    expectReject(request({}, { httpVersion: "HTTP/0.9" }), 400);
+    expectReject(request({}, { httpVersion: "x" }), 400);
+  });
+  it("400 for an invalid request target", () => {
+    expectReject(request({}, { target: "" }), 400);
+    expectReject(request({}, { target: "*" }), 400);
+    expectReject(request({}, { target: "/a b" }), 400);
+  });
+  it("400 for a missing or malformed Host", () => {
+    expectReject(request({ host: undefined }), 400);
+    expectReject(request({ host: "" }), 400);
+    expectReject(request({ host: "a b" }), 400);
+    expectReject(request({ host: "a, b" }), 400);
+    expectReject(request({ host: "example.com:99999" }), 400);
+    expectReject(request({ host: "[::1" }), 400);
+    expectReject(request({ host: "example.com:8a" }), 400);
+  });
+  it("400 without Upgrade: websocket", () => {
+    expectReject(request({ upgrade: undefined }), 400);
+    expectReject(request({ upgrade: "h2c" }), 400);
+    expectReject(request({ upgrade: "websocket/13" }), 400);
+  });
+  it("400 without Connection: Upgrade", () => {
+    expectReject(request({ connection: undefined }), 400);
+    expectReject(request({ connection: "keep-alive" }), 400);
+    expectReject(request({ connection: "upgraded" }), 400);
+  });
+  it("426 with Sec-WebSocket-Version: 13 for other or missing versions", () => {
+    for (const v of [undefined, "8", "12", "14", "13, 8", ""]) {
+      const res = expectReject(request({ "sec-websocket-version": v }), 426);
+      assert.match(res, /\r\nSec-WebSocket-Version: 13\r\n/);
+    }
+  });
+  it("400 for a missing key or a key that is not base64 of 16 bytes", () => {
+    for (const k of [
+      undefined,
+      "",
+      "abc",
+      "dGhlIHNhbXBsZSBub25jZQ",
+      "dGhlIHNhbXBsZSBub25jZQ=",
+      "dGhlIHNhbXBsZSBub25jZXg=",
+      "dGhlIHNhbXBsZSBub25jZ*==",
+      `${KEY}, ${KEY}`,
+    ]) {
+      expectReject(request({ "sec-websocket-key": k }), 400);
+    }
+  });
+  it("400 for a Sec-WebSocket-Protocol that is not a token list", () => {
+    expectReject(request({ "sec-websocket-protocol": "chat, sup(er)" }), 400);
+    expectReject(request({ "sec-websocket-protocol": "a b" }), 400);
+    expectReject(request({ "sec-websocket-protocol": "" }), 400);
+  });
+  it("400 for invalid Sec-WebSocket-Extensions syntax", () => {
+    expectReject(request({ "sec-websocket-extensions": "foo; =1" }), 400);
+    expectReject(request({ "sec-websocket-extensions": 'foo; a="unterminated' }), 400);
+  });
+  it("renders arbitrary rejections (for the I/O layer) with Connection: close", () => {
+    const res = text(renderRejection(403, { "X-Reason": "origin" }, "nope"));
+    assert.equal(
+      res,
+      "HTTP/1.1 403 Forbidden\r\nX-Reason: origin\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 4\r\n\r\nnope",
+    );
+  });
+  it("renderResponse adds Content-Length with a body and validates headers", () => {
+    assert.equal(text(renderResponse(200, {}, "hé")), "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nhé");
+    assert.throws(() => renderResponse(200, { "X-A": "1\n2" }), /X-A/);
+  });
+});
+
+describe("acceptHandshake: subprotocols", () => {
+  it("selects by the server's order of preference", () => {
+    const r = acceptHandshake(request({ "sec-websocket-protocol": "chat, superchat" }), {
+      protocols: ["superchat", "chat"],
+    });
+    assert.ok(r.ok);
+    assert.equal(r.protocol, "superchat");
+    assert.match(text(r.response), /\r\nSec-WebSocket-Protocol: superchat\r\n/);
+  });
+  it("joins several header lines (string[] form)", () => {
+    const r = acceptHandshake(request({ "sec-websocket-protocol": ["a", "b, chat"] }), { protocols: ["chat"] });
+    assert.ok(r.ok);
+    assert.equal(r.protocol, "chat");
+  });
+  it("omits the header when nothing matches or nothing is configured", () => {
+    const r = acceptHandshake(request({ "sec-websocket-protocol": "x" }), { protocols: ["chat"] });
+    assert.ok(r.ok);
+    assert.equal(r.protocol, "");
+    assert.doesNotMatch(text(r.response), /Sec-WebSocket-Protocol/);
+    const r2 = acceptHandshake(request({ "sec-websocket-protocol": "x" }));
+    assert.ok(r2.ok && r2.protocol === "");
+  });
+  it("is case-sensitive", () => {
+    const r = acceptHandshake(request({ "sec-websocket-protocol": "Chat" }), { protocols: ["chat"] });
+    assert.ok(r.ok && r.protocol === "");
+  });
+  it("uses a callback with the offered list", () => {
+    let seen: string[] = [];
+    const r = acceptHandshake(request({ "sec-websocket-protocol": "a, b" }), {
+      protocols: (offered) => {
+        seen = offered;
+        return offered[1];
+      },
+    });
+    assert.deepEqual(seen, ["a", "b"]);
+    assert.ok(r.ok && r.protocol === "b");
+    const none = acceptHandshake(request({ "sec-websocket-protocol": "a" }), { protocols: () => null });
+    assert.ok(none.ok && none.protocol === "");
+  });
+  it("turns a throwing callback or an unoffered answer into a 500 with the cause", () => {
+    const boom = new Error("boom");
+    const r = acceptHandshake(request({ "sec-websocket-protocol": "a" }), {
+      protocols: () => {
+        throw boom;
+      },
+    });
+    assert.ok(!r.ok);
+    assert.equal(r.error.status, 500);
+    assert.equal(r.error.cause, boom);
+    const r2 = acceptHandshake(request({ "sec-websocket-protocol": "a" }), { protocols: () => "z" });
+    assert.ok(!r2.ok && r2.error.status === 500);
+  });
+});
+
+function fakeExtension(
+  name: string,
+  pick: (offers: readonly ExtensionOffer[]) => Record<string, string | true> | null,
+  rsv1 = true,
+  log: string[] = [],
+): ServerExtension {
+  return {
+    name,
+    negotiate(offers) {
+      log.push(`${name}:${offers.length}`);
+      const params = pick(offers);
+      if (params === null) return null;
+      return {
+        params,
+        session: {
+          name,
+          rsv1,
+          processIncoming: (m) => m,
+          processOutgoing: (m) => m,
+          close: () => log.push(`close:${name}`),
+        },
+      };
+    },
+  };
+}
+
+describe("acceptHandshake: extensions", () => {
+  it("groups offers per extension and renders the accepted params", () => {
+    const offers: ExtensionOffer[][] = [];
+    const ext = fakeExtension("permessage-deflate", (o) => {
+      offers.push(o.slice());
+      return { server_no_context_takeover: true, client_max_window_bits: "10" };
+    });
+    const r = acceptHandshake(
+      request({
+        "sec-websocket-extensions": ['permessage-deflate; client_max_window_bits="10", x-other', "permessage-deflate"],
+      }),
+      { extensions: [ext] },
+    );
+    assert.ok(r.ok);
+    assert.equal(offers.length, 1);
+    assert.equal(offers[0].length, 2);
+    assert.deepEqual(offers[0][0].params, { client_max_window_bits: "10" });
+    assert.deepEqual(offers[0][1].params, {});
+    assert.equal(r.extensionsHeader, "permessage-deflate; server_no_context_takeover; client_max_window_bits=10");
+    assert.match(
+      text(r.response),
+      /\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_max_window_bits=10\r\n/,
+    );
+    assert.equal(r.extensions.length, 1);
+  });
+
+  it("calls extensions in the client's order and drops an RSV conflict", () => {
+    const log: string[] = [];
+    const a = fakeExtension("a", () => ({}), true, log);
+    const b = fakeExtension("b", () => ({}), true, log);
+    const r = acceptHandshake(request({ "sec-websocket-extensions": "b, a, b" }), { extensions: [a, b] });
+    assert.ok(r.ok);
+    assert.deepEqual(log, ["b:2", "a:1", "close:a"]);
+    assert.equal(r.extensionsHeader, "b");
+  });
+
+  it("omits declined and unknown extensions", () => {
+    const r = acceptHandshake(request({ "sec-websocket-extensions": "foo, bar" }), {
+      extensions: [fakeExtension("foo", () => null)],
+    });
+    assert.ok(r.ok);
+    assert.equal(r.extensionsHeader, "");
+    assert.doesNotMatch(text(r.response), /Sec-WebSocket-Extensions/);
+  });
+
+  it("turns a throwing negotiate into a 500 and closes the sessions already made", () => {
+    const log: string[] = [];
+    const a = fakeExtension("a", () => ({}), false, log);
+    const bad: ServerExtension = {
+      name: "b",
+      negotiate() {
+        throw new Error("bad");
+      },
+    };
+    const r = acceptHandshake(request({ "sec-websocket-extensions": "a, b" }), { extensions: [a, bad] });
+    assert.ok(!r.ok);
+    assert.equal(r.error.status, 500);
+    assert.deepEqual(log, ["a:1", "close:a"]);
+  });
+});
+
+describe("isValidHost", () => {
+  it("accepts reg-names, IPv4, IPv6 literals and ports", () => {
+    for (const h of [
+      "a",
+      "example.com",
+      "a-b.c_d~e",
+      "10.0.0.1:80",
+      "[::1]",
+      "[2001:db8::1]:443",
+      "xn--bcher-kva.example",
+    ]) {
+      assert.ok(isValidHost(h), h);
+    }
+    for (const h of ["", ":80", "a:", "[]", "[::1]x", "a/b", "a@b", "a:123456", "[::g]"]) assert.ok(!isValidHost(h), h);
+  });
+});
