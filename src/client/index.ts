@@ -1,0 +1,28 @@
+/**
+ * wirecable/client: the isomorphic reconnecting WebSocket client and the ActionCable consumer.
+ * Works in browsers (global WebSocket) and in Node (pass `WebSocket`, or use Node >= 22's
+ * global, or import "wirecable/client/node" which defaults to wirecable's own). No `node:*`
+ * import anywhere under src/client: this entry is also the browser bundle's.
+ */
+export { type BackoffOptions, backoffCeiling, backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
+export {
+  Consumer,
+  type ConsumerOptions,
+  createConsumer,
+  createWebSocketURL,
+  Subscriptions,
+} from "./channels/consumer.js";
+export {
+  CABLE_PROTOCOL,
+  CABLE_UNSUPPORTED,
+  type Command,
+  DisconnectReason,
+  MessageType,
+  type ServerMessage,
+} from "./channels/protocol.js";
+export { type ChannelParams, Subscription, type SubscriptionCallbacks } from "./channels/subscription.js";
+export { systemClock } from "./clock.js";
+export { browserEnvironment } from "./environment.js";
+export { defaultShouldReconnect, ReconnectingWebSocket, setDefaultWebSocket } from "./reconnecting-websocket.js";
+export { SendQueue } from "./send-queue.js";
+export * from "./types.js";
