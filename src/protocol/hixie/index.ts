@@ -1,0 +1,58 @@
+/**
+ * Legacy WebSocket drafts (draft-hixie-thewebsocketprotocol-75 and -76), server side, behind
+ * the WebSocketEngine interface. The Node layer routes requests here when `legacyDrafts` is on:
+ *
+ *   const draft = detectDraft(request);           // "hixie-75" | "hixie-76" | "hybi" | null
+ *   if (draft === "hixie-75" || draft === "hixie-76") {
+ *     const engine = createHixieDriver(request, { head, secure, onOutput, onEvent, maxPayload });
+ *   }
+ */
+
+import type { HandshakeError } from "../errors.js";
+import type { HixieRequest } from "./detect.js";
+import { detectDraft } from "./detect.js";
+import { Draft75Driver } from "./draft75.js";
+import { Draft76Driver } from "./draft76.js";
+import type { HixieDriver, HixieDriverOptions } from "./driver.js";
+import { type HixieDraft, prepareHandshake } from "./handshake.js";
+
+export { type DetectedDraft, detectDraft, type HixieRequest } from "./detect.js";
+export { Draft75Driver } from "./draft75.js";
+export { Draft76Driver } from "./draft76.js";
+export { HixieDriver, type HixieDriverOptions } from "./driver.js";
+export {
+  CLOSING_FRAME,
+  encodeTextFrame,
+  HixieFrameParser,
+  type HixieFrameSink,
+  type HixieParserOptions,
+  MAX_LENGTH_DIGITS,
+} from "./framing.js";
+export {
+  challengeResponse,
+  type HixieDraft,
+  type HixieHandshakeOptions,
+  keyPart,
+  type PreparedHandshake,
+  prepareHandshake,
+  renderRejection,
+} from "./handshake.js";
+export { md5 } from "./md5.js";
+
+/**
+ * A driver for a hixie request, or null when `detectDraft` says it is RFC 6455 ("hybi") or
+ * not a WebSocket upgrade. A refused hixie handshake still returns a driver (it writes the 400
+ * and reports error + close); call `validateHixieRequest` first to refuse without one.
+ */
+export function createHixieDriver(request: HixieRequest, options?: HixieDriverOptions): HixieDriver | null {
+  const draft = detectDraft(request);
+  if (draft === "hixie-75") return new Draft75Driver(request, options);
+  if (draft === "hixie-76") return new Draft76Driver(request, options);
+  return null;
+}
+
+/** Why a request for `draft` would be refused (HTTP 400), or null if its handshake is valid. */
+export function validateHixieRequest(draft: HixieDraft, request: HixieRequest): HandshakeError | null {
+  const prepared = prepareHandshake(draft, request);
+  return prepared.ok ? null : prepared.error;
+}
