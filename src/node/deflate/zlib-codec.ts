@@ -1,0 +1,263 @@
+/**
+ * The node:zlib implementation of the protocol layer's {@link DeflateCodec}.
+ *
+ * Contract (beyond `deflate-codec.ts`):
+ * - Every zlib job of every connection goes through one {@link ZlibLimiter}: at most
+ *   `concurrency` jobs run at once, process-wide (or per server when it has its own).
+ * - Per connection and per direction, calls are queued: each starts when the previous settled,
+ *   so results come back in call order and a stream never runs two jobs at once.
+ * - Without context takeover for a direction, the connection owns no zlib stream for it: it
+ *   borrows one from a pool shared by all connections with the same settings, resets it and
+ *   gives it back (at most `concurrency` streams ever run, so the pool stays that small). An idle
+ *   connection then costs no zlib memory at all.
+ * - With context takeover, the connection owns its streams, created on first use. A compressor
+ *   idle for `idleTimeout` is freed: context takeover allows the peer to reference our past
+ *   messages, it does not oblige us to, so a fresh compressor is always valid (the next message
+ *   compresses a little worse). A decompressor cannot be freed: the peer's next message may
+ *   reference the window.
+ * - `close()` closes owned streams and rejects queued calls.
+ */
+import type {
+  DeflateCodec,
+  DeflateCodecFactory,
+  DeflateCodecOptions,
+} from "../../protocol/extensions/deflate-codec.js";
+import type { ZlibLimiter } from "./limiter.js";
+import { Deflater, type DeflaterSettings, Inflater } from "./zlib-streams.js";
+
+/** Compression settings shared by every connection of one extension instance. */
+export interface ZlibCodecSettings {
+  /** zlib level 0-9 (or -1 for zlib's default, 6). */
+  readonly level: number;
+  /** zlib memLevel 1-9: the compressor's hash tables cost 2^(memLevel+9) bytes. */
+  readonly memLevel: number;
+  readonly limiter: ZlibLimiter;
+  /** Free a context-takeover compressor unused for this long (ms). 0 = never. */
+  readonly idleTimeout: number;
+}
+
+/** Default idle time before an owned compressor is freed: 30 s (a chat's quiet minute costs nothing). */
+export const DEFAULT_DEFLATE_IDLE_TIMEOUT = 30_000;
+
+/** Streams shared by connections that agreed on no context takeover, keyed by settings. */
+class StreamPool<T extends { usable: boolean; reset(): void; close(): void }> {
+  #idle: T[] = [];
+  #max: number;
+  #create: () => T;
+  #lastUse = 0;
+
+  constructor(create: () => T, max: number) {
+    this.#create = create;
+    this.#max = max;
+  }
+
+  get idleCount(): number {
+    return this.#idle.length;
+  }
+
+  acquire(): T {
+    this.#lastUse = Date.now();
+    return this.#idle.pop() ?? this.#create();
+  }
+
+  release(stream: T): void {
+    if (!stream.usable || this.#idle.length >= this.#max) {
+      stream.close();
+      return;
+    }
+    stream.reset();
+    this.#idle.push(stream);
+  }
+
+  /** Free every idle stream if the pool has not been used for `idleFor` ms. */
+  sweep(now: number, idleFor: number): void {
+    if (this.#idle.length === 0 || now - this.#lastUse < idleFor) return;
+    for (const stream of this.#idle) stream.close();
+    this.#idle = [];
+  }
+}
+
+const deflatePools = new Map<string, StreamPool<Deflater>>();
+const inflatePools = new Map<string, StreamPool<Inflater>>();
+const idleCodecs = new Set<ZlibCodec>();
+let sweepTimer: ReturnType<typeof setInterval> | undefined;
+let sweepIdleTimeout = DEFAULT_DEFLATE_IDLE_TIMEOUT;
+
+function deflatePool(settings: DeflaterSettings, max: number): StreamPool<Deflater> {
+  const key = `${settings.windowBits}/${settings.level}/${settings.memLevel}/${max}`;
+  let pool = deflatePools.get(key);
+  if (pool === undefined) {
+    pool = new StreamPool(() => new Deflater(settings), max);
+    deflatePools.set(key, pool);
+  }
+  return pool;
+}
+
+function inflatePool(max: number): StreamPool<Inflater> {
+  // One window size for all: a 15-bit inflater accepts every peer window (8-15).
+  const key = `15/${max}`;
+  let pool = inflatePools.get(key);
+  if (pool === undefined) {
+    pool = new StreamPool(() => new Inflater(15), max);
+    inflatePools.set(key, pool);
+  }
+  return pool;
+}
+
+function sweep(): void {
+  const now = Date.now();
+  for (const codec of idleCodecs) codec.sweep(now, sweepIdleTimeout);
+  for (const pool of deflatePools.values()) pool.sweep(now, sweepIdleTimeout);
+  for (const pool of inflatePools.values()) pool.sweep(now, sweepIdleTimeout);
+}
+
+function watch(codec: ZlibCodec, idleTimeout: number): void {
+  if (idleTimeout <= 0) return;
+  idleCodecs.add(codec);
+  sweepIdleTimeout = Math.min(sweepIdleTimeout, idleTimeout);
+  if (sweepTimer === undefined) {
+    // One timer for every connection (never one per connection); unref: it keeps nothing alive.
+    sweepTimer = setInterval(sweep, Math.max(50, Math.floor(idleTimeout / 2)));
+    sweepTimer.unref();
+  }
+}
+
+/** Stats for tests and docs: idle pooled streams, process-wide. */
+export function zlibPoolStats(): { deflate: number; inflate: number; watchedCodecs: number } {
+  let deflate = 0;
+  let inflate = 0;
+  for (const pool of deflatePools.values()) deflate += pool.idleCount;
+  for (const pool of inflatePools.values()) inflate += pool.idleCount;
+  return { deflate, inflate, watchedCodecs: idleCodecs.size };
+}
+
+/** Free every idle pooled stream now (tests, or an app shrinking after a burst). */
+export function freeIdleZlibStreams(): void {
+  for (const pool of deflatePools.values()) pool.sweep(Number.POSITIVE_INFINITY, 0);
+  for (const pool of inflatePools.values()) pool.sweep(Number.POSITIVE_INFINITY, 0);
+}
+
+const closedError = (): Error => new Error("permessage-deflate: connection closed");
+
+export class ZlibCodec implements DeflateCodec {
+  readonly options: DeflateCodecOptions;
+  #settings: ZlibCodecSettings;
+  #deflaterSettings: DeflaterSettings;
+  #deflater: Deflater | null = null;
+  #inflater: Inflater | null = null;
+  #deflateQueue: Promise<unknown> = Promise.resolve();
+  #inflateQueue: Promise<unknown> = Promise.resolve();
+  #deflatePool: StreamPool<Deflater> | null;
+  #inflatePool: StreamPool<Inflater> | null;
+  #lastDeflate = 0;
+  #closed = false;
+
+  constructor(options: DeflateCodecOptions, settings: ZlibCodecSettings) {
+    this.options = options;
+    this.#settings = settings;
+    this.#deflaterSettings = {
+      windowBits: Math.max(9, options.deflateWindowBits),
+      level: settings.level,
+      memLevel: settings.memLevel,
+    };
+    const max = settings.limiter.concurrency;
+    this.#deflatePool = options.deflateNoContextTakeover ? deflatePool(this.#deflaterSettings, max) : null;
+    this.#inflatePool = options.inflateNoContextTakeover ? inflatePool(max) : null;
+  }
+
+  /** True while this connection owns a compressor / decompressor (for tests and measurements). */
+  get ownsStreams(): { deflate: boolean; inflate: boolean } {
+    return { deflate: this.#deflater !== null, inflate: this.#inflater !== null };
+  }
+
+  deflate(data: Uint8Array): Promise<Uint8Array> {
+    const result = this.#deflateQueue.then(() => this.#settings.limiter.run(() => this.#deflateNow(data)));
+    this.#deflateQueue = result.catch(() => undefined);
+    return result;
+  }
+
+  inflate(chunks: readonly Uint8Array[], maxOutput: number): Promise<Uint8Array> {
+    const result = this.#inflateQueue.then(() => this.#settings.limiter.run(() => this.#inflateNow(chunks, maxOutput)));
+    this.#inflateQueue = result.catch(() => undefined);
+    return result;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    idleCodecs.delete(this);
+    this.#deflater?.close();
+    this.#deflater = null;
+    this.#inflater?.close();
+    this.#inflater = null;
+  }
+
+  /** Called by the shared sweep timer: free an owned compressor idle for `idleFor` ms. */
+  sweep(now: number, idleFor: number): void {
+    if (this.#deflater === null || now - this.#lastDeflate < idleFor) return;
+    // Not while a job runs: a queued job would find its stream closed. `#lastDeflate` is set
+    // when a job ends, and jobs are short, so an idle compressor has none.
+    if (this.#deflateBusy) return;
+    this.#deflater.close();
+    this.#deflater = null;
+    idleCodecs.delete(this);
+  }
+
+  #deflateBusy = false;
+
+  async #deflateNow(data: Uint8Array): Promise<Uint8Array> {
+    if (this.#closed) throw closedError();
+    const pool = this.#deflatePool;
+    if (pool !== null) {
+      // RFC 7692 7.1.1.1 / 7.1.1.2: no context takeover: any reset compressor will do.
+      const stream = pool.acquire();
+      try {
+        return await stream.run(data);
+      } finally {
+        pool.release(stream);
+      }
+    }
+    if (this.#deflater === null || !this.#deflater.usable) {
+      this.#deflater = new Deflater(this.#deflaterSettings);
+      watch(this, this.#settings.idleTimeout);
+    }
+    this.#deflateBusy = true;
+    try {
+      return await this.#deflater.run(data);
+    } finally {
+      this.#deflateBusy = false;
+      this.#lastDeflate = Date.now();
+    }
+  }
+
+  async #inflateNow(chunks: readonly Uint8Array[], maxOutput: number): Promise<Uint8Array> {
+    if (this.#closed) throw closedError();
+    const pool = this.#inflatePool;
+    if (pool !== null) {
+      const stream = pool.acquire();
+      try {
+        return await stream.run(chunks, maxOutput);
+      } finally {
+        pool.release(stream);
+      }
+    }
+    if (this.#inflater === null || !this.#inflater.usable) {
+      this.#inflater?.close();
+      this.#inflater = new Inflater(this.options.inflateWindowBits);
+    }
+    try {
+      return await this.#inflater.run(chunks, maxOutput);
+    } catch (error) {
+      // The inflater is unusable after a failure (limit hit or corrupt data) and the connection
+      // is failing anyway: release it now rather than at close.
+      this.#inflater?.close();
+      this.#inflater = null;
+      throw error;
+    }
+  }
+}
+
+/** Build the factory the protocol-level extension calls once per negotiated connection. */
+export function zlibCodecFactory(settings: ZlibCodecSettings): DeflateCodecFactory {
+  return (options) => new ZlibCodec(options, settings);
+}

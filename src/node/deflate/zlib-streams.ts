@@ -1,0 +1,181 @@
+/**
+ * One node:zlib raw deflate or inflate stream running one message at a time.
+ *
+ * Contract:
+ * - `Deflater.run(data)` writes the message and a Z_SYNC_FLUSH; resolves with every output
+ *   byte (ending with `00 00 ff ff`). The stream keeps its LZ77 window for the next message
+ *   unless `reset()` is called.
+ * - `Inflater.run(chunks, max)` writes the chunks and flushes; resolves with the output. As soon
+ *   as the output passes `max` bytes (0 = no limit) it drops what it has, closes the stream
+ *   (zlib stops after the current <= 16 KiB output chunk) and rejects with
+ *   ProtocolError("MESSAGE_TOO_BIG", 1009): a bomb is never inflated past the limit.
+ * - After an error, a limit hit, or the end of the DEFLATE stream (a block with BFINAL set,
+ *   RFC 7692 7.2.3.4), `usable` is false: the owner closes it and creates a new one.
+ * - One job at a time: the caller (`zlib-codec.ts`) serialises calls.
+ */
+import zlib from "node:zlib";
+import { ProtocolError } from "../../protocol/errors.js";
+
+interface Job {
+  resolve(data: Uint8Array): void;
+  reject(error: unknown): void;
+}
+
+/** Small results are copied out of zlib's 16 KiB output buffer so that they do not pin it. */
+const COPY_BELOW = 4096;
+
+function collect(chunks: Buffer[], size: number): Uint8Array {
+  if (chunks.length === 1) {
+    const only = chunks[0]!;
+    return only.byteLength >= COPY_BELOW ? only : Uint8Array.prototype.slice.call(only);
+  }
+  if (chunks.length === 0) return new Uint8Array(0);
+  return Buffer.concat(chunks, size);
+}
+
+/** zlib settings of a compressor. */
+export interface DeflaterSettings {
+  /** 9-15 (zlib raw deflate cannot do 8; RFC 7692's 8 is served with 9, see docs/compression.md). */
+  readonly windowBits: number;
+  readonly level: number;
+  readonly memLevel: number;
+}
+
+export class Deflater {
+  readonly stream: zlib.DeflateRaw;
+  #job: Job | null = null;
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #usable = true;
+
+  constructor(settings: DeflaterSettings) {
+    this.stream = zlib.createDeflateRaw({
+      windowBits: Math.max(9, settings.windowBits),
+      level: settings.level,
+      memLevel: settings.memLevel,
+    });
+    this.stream.on("data", (chunk: Buffer) => {
+      this.#chunks.push(chunk);
+      this.#size += chunk.byteLength;
+    });
+    this.stream.on("error", (error: Error) => this.#fail(error));
+  }
+
+  get usable(): boolean {
+    return this.#usable;
+  }
+
+  run(data: Uint8Array): Promise<Uint8Array> {
+    if (!this.#usable) return Promise.reject(new Error("deflate stream closed"));
+    return new Promise<Uint8Array>((resolve, reject) => {
+      this.#job = { resolve, reject };
+      this.stream.write(data);
+      this.stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+        const job = this.#job;
+        if (job === null) return;
+        this.#job = null;
+        const out = collect(this.#chunks, this.#size);
+        this.#chunks = [];
+        this.#size = 0;
+        job.resolve(out);
+      });
+    });
+  }
+
+  /** Forget the LZ77 window (no context takeover). */
+  reset(): void {
+    if (this.#usable) this.stream.reset();
+  }
+
+  close(): void {
+    this.#fail(new Error("deflate stream closed"));
+  }
+
+  #fail(error: unknown): void {
+    this.#usable = false;
+    this.#chunks = [];
+    this.#size = 0;
+    const job = this.#job;
+    this.#job = null;
+    this.stream.close();
+    job?.reject(error);
+  }
+}
+
+export class Inflater {
+  readonly stream: zlib.InflateRaw;
+  #job: Job | null = null;
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #max = 0;
+  #usable = true;
+
+  constructor(windowBits: number) {
+    // An inflater needs a window at least as large as the peer's; 9 is the smallest that
+    // accepts what zlib-based peers produce when 8 was negotiated.
+    this.stream = zlib.createInflateRaw({ windowBits: Math.max(9, windowBits) });
+    this.stream.on("data", (chunk: Buffer) => this.#onData(chunk));
+    this.stream.on("error", (error: Error) => this.#fail(error));
+    // RFC 7692 7.2.3.4: a block with BFINAL ends the DEFLATE stream; the next message starts a
+    // new one, so this inflater cannot be reused.
+    this.stream.on("end", () => {
+      this.#usable = false;
+    });
+  }
+
+  get usable(): boolean {
+    return this.#usable;
+  }
+
+  run(chunks: readonly Uint8Array[], max: number): Promise<Uint8Array> {
+    if (!this.#usable) return Promise.reject(new Error("inflate stream closed"));
+    return new Promise<Uint8Array>((resolve, reject) => {
+      this.#job = { resolve, reject };
+      this.#max = max;
+      for (const chunk of chunks) this.stream.write(chunk);
+      this.stream.flush(() => {
+        const job = this.#job;
+        if (job === null) return;
+        this.#job = null;
+        const out = collect(this.#chunks, this.#size);
+        this.#chunks = [];
+        this.#size = 0;
+        const state = (this.stream as unknown as { _readableState?: { ended?: boolean } })._readableState;
+        if (state?.ended) this.#usable = false;
+        job.resolve(out);
+      });
+    });
+  }
+
+  reset(): void {
+    if (this.#usable) this.stream.reset();
+  }
+
+  close(): void {
+    this.#fail(new Error("inflate stream closed"));
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#job === null) return;
+    this.#size += chunk.byteLength;
+    if (this.#max > 0 && this.#size > this.#max) {
+      // Checked while inflating, never after: stop zlib now and free what it produced.
+      const limit = this.#max;
+      this.#fail(
+        new ProtocolError("MESSAGE_TOO_BIG", 1009, `decompressed message exceeds maxPayload (${limit} bytes)`),
+      );
+      return;
+    }
+    this.#chunks.push(chunk);
+  }
+
+  #fail(error: unknown): void {
+    this.#usable = false;
+    this.#chunks = [];
+    this.#size = 0;
+    const job = this.#job;
+    this.#job = null;
+    this.stream.close();
+    job?.reject(error);
+  }
+}
