@@ -28,6 +28,7 @@ import { HandshakeError } from "./errors.js";
 import type { ExtensionOffer, ExtensionSession, ServerExtension } from "./extension.js";
 import { parseExtensions, renderExtension } from "./extension-header.js";
 import { asciiLower, assertHeader, isToken, latin1, listHasToken, splitList, trimOws } from "./header-tokens.js";
+import type { HttpHead } from "./http-head-parser.js";
 import { statusText } from "./http-status.js";
 import { sha1 } from "./sha1.js";
 
@@ -55,6 +56,11 @@ export interface ServerHandshakeOptions {
 export type ServerHandshakeResult =
   | { ok: true; response: Uint8Array; protocol: string; extensions: ExtensionSession[]; extensionsHeader: string }
   | { ok: false; error: HandshakeError; response: Uint8Array };
+
+/** Adapt a request head from {@link HttpHeadParser} for {@link acceptHandshake}. */
+export function toHandshakeRequest(head: HttpHead): HandshakeRequest {
+  return { method: head.method ?? "", target: head.target ?? "", httpVersion: head.httpVersion, headers: head.headers };
+}
 
 /** Header names the handshake sets itself; custom headers may not override them. */
 const RESERVED_RESPONSE_HEADERS = new Set([

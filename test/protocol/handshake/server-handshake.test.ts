@@ -2,7 +2,9 @@
 // subprotocol selection, extension negotiation, custom headers, both header input forms.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { HandshakeError } from "../../../src/protocol/errors.js";
 import type { ExtensionOffer, ServerExtension } from "../../../src/protocol/extension.js";
+import { HttpHeadParser } from "../../../src/protocol/http-head-parser.js";
 import {
   acceptHandshake,
   computeAccept,
@@ -10,6 +12,7 @@ import {
   isValidHost,
   renderRejection,
   renderResponse,
+  toHandshakeRequest,
 } from "../../../src/protocol/server-handshake.js";
 
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -61,6 +64,27 @@ describe("acceptHandshake: valid requests", () => {
     assert.equal(r.protocol, "");
     assert.deepEqual(r.extensions, []);
     assert.equal(r.extensionsHeader, "");
+  });
+
+  it("accepts a request parsed by HttpHeadParser, split at every byte index", () => {
+    const raw = new TextEncoder().encode(
+      "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        `Sec-WebSocket-Key: ${KEY}\r\nOrigin: http://example.com\r\nSec-WebSocket-Protocol: chat, superchat\r\n` +
+        "Sec-WebSocket-Version: 13\r\n\r\n",
+    );
+    const expected = text(
+      acceptHandshake(request({ "sec-websocket-protocol": "chat, superchat" }), { protocols: ["chat"] }).response,
+    );
+    for (let i = 0; i <= raw.length; i++) {
+      const p = new HttpHeadParser("request");
+      let head = p.push(raw.subarray(0, i));
+      if (head === null) head = p.push(raw.subarray(i));
+      assert.ok(head !== null && !(head instanceof HandshakeError));
+      const r = acceptHandshake(toHandshakeRequest(head), { protocols: ["chat"] });
+      assert.ok(r.ok);
+      assert.equal(r.protocol, "chat");
+      assert.equal(text(r.response), expected);
+    }
   });
 
   it("accepts a Map of lowercased headers", () => {

@@ -1,0 +1,320 @@
+/**
+ * Incremental HTTP/1.1 head parser (RFC 7230 / RFC 9112 section 2-5) for both handshake
+ * directions, sans I/O. Contract: `push(bytes)` returns the parsed head once the empty line
+ * arrives, a HandshakeError as soon as the input is invalid or exceeds a cap, or null when it
+ * needs more bytes. It never throws because of its input, never buffers more than the caps
+ * allow, and runs in time linear in the input (byte loops and `indexOf`, no regular
+ * expressions: ws CVE-2021-32640 and websocket-extensions CVE-2020-7662 were regex ReDoS).
+ * Bytes after the head are kept for `remainder()` (frames sent along with the request, the
+ * hixie-76 8-byte key body, or an error response body).
+ *
+ * Decisions:
+ * - Line endings: CRLF; a bare LF is also accepted as a line terminator (RFC 7230 3.5 "a
+ *   recipient MAY recognize a single LF as a line terminator and ignore any preceding CR"), so
+ *   that hand-typed requests work; `allowBareLf: false` turns that off. A CR anywhere else
+ *   (bare CR) is invalid (RFC 9112 2.2).
+ * - Empty lines before a request line are skipped (RFC 7230 3.5 SHOULD); they count toward the
+ *   total byte cap.
+ * - obs-fold (a header line starting with SP/HTAB) is rejected with 400 (RFC 7230 3.2.4 allows
+ *   rejecting it), and so is whitespace between a field name and its colon (3.2.4 MUST).
+ * - Field names must be tokens; values may hold HTAB, SP, VCHAR and obs-text (0x80-0xFF), no
+ *   other control characters (NUL, CR, DEL...). Values are trimmed of OWS. Bytes are decoded
+ *   as Latin-1, so no input can make decoding fail.
+ * - Caps (0 disables one): start line (request: 414; response: 400), header line (431),
+ *   header count (431), total head bytes including line terminators (431).
+ * - After the head is complete, further `push` calls append to `remainder()` and return the
+ *   same head; after an error they return the same error.
+ */
+import { HandshakeError } from "./errors.js";
+import { asciiLower, fromLatin1, TCHAR } from "./header-tokens.js";
+import {
+  DEFAULT_MAX_HEADER_BYTES,
+  DEFAULT_MAX_HEADER_COUNT,
+  DEFAULT_MAX_HEADER_LINE,
+  DEFAULT_MAX_START_LINE,
+} from "./limits.js";
+
+export interface HeadLimits {
+  /** Max request line / status line, bytes without the line ending. Default 8 KiB. */
+  maxStartLine?: number;
+  /** Max header line, bytes without the line ending. Default 8 KiB. */
+  maxHeaderLine?: number;
+  /** Max number of header lines. Default 100. */
+  maxHeaderCount?: number;
+  /** Max bytes of the whole head, line endings included. Default 16 KiB. */
+  maxHeaderBytes?: number;
+  /** Accept a bare LF as a line ending (RFC 7230 3.5). Default true. */
+  allowBareLf?: boolean;
+}
+
+export interface HttpHead {
+  /** Request only: the method, case preserved. */
+  method?: string;
+  /** Request only: the request target as sent. */
+  target?: string;
+  /** Response only: the status code. */
+  status?: number;
+  /** Response only: the reason phrase ("" if none). */
+  statusText?: string;
+  /** "1.1" (the digits of HTTP-version, like node:http's `httpVersion`). */
+  httpVersion: string;
+  /** Header lines in order, names as sent, values trimmed. */
+  rawHeaders: Array<[string, string]>;
+  /** Lowercased names; several lines of one name joined with ", " (RFC 7230 3.2.2). */
+  headers: Map<string, string>;
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const HTAB = 0x09;
+const COLON = 0x3a;
+
+const State = { START: 0, HEADERS: 1, DONE: 2, FAILED: 3 } as const;
+type State = (typeof State)[keyof typeof State];
+
+const EMPTY = new Uint8Array(0);
+
+/** Field-value byte (RFC 7230 3.2): HTAB, SP, VCHAR, obs-text. */
+function isValueByte(b: number): boolean {
+  return b === HTAB || (b >= 0x20 && b !== 0x7f);
+}
+
+function isDigit(b: number): boolean {
+  return b >= 0x30 && b <= 0x39;
+}
+
+export class HttpHeadParser {
+  readonly kind: "request" | "response";
+  #maxStartLine: number;
+  #maxHeaderLine: number;
+  #maxHeaderCount: number;
+  #maxHeaderBytes: number;
+  #allowBareLf: boolean;
+
+  #state: State = State.START;
+  #line: Uint8Array;
+  #lineLength = 0;
+  #total = 0;
+  #examined = 0;
+  #method = "";
+  #target = "";
+  #status = 0;
+  #statusText = "";
+  #version = "";
+  #rawHeaders: Array<[string, string]> = [];
+  #headers = new Map<string, string>();
+  #result: HttpHead | HandshakeError | null = null;
+  #remainder: Uint8Array[] = [];
+
+  constructor(kind: "request" | "response", limits: HeadLimits = {}) {
+    this.kind = kind;
+    this.#maxStartLine = limits.maxStartLine ?? DEFAULT_MAX_START_LINE;
+    this.#maxHeaderLine = limits.maxHeaderLine ?? DEFAULT_MAX_HEADER_LINE;
+    this.#maxHeaderCount = limits.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT;
+    this.#maxHeaderBytes = limits.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+    this.#allowBareLf = limits.allowBareLf ?? true;
+    this.#line = new Uint8Array(256);
+  }
+
+  /** True once the head is complete. */
+  get complete(): boolean {
+    return this.#state === State.DONE;
+  }
+
+  /** Bytes visited by the parser's loops so far (a work counter for linearity tests). */
+  get bytesExamined(): number {
+    return this.#examined;
+  }
+
+  /** Feed bytes. Returns the head when complete, an error, or null when more bytes are needed. */
+  push(bytes: Uint8Array): HttpHead | HandshakeError | null {
+    if (this.#state === State.DONE) {
+      if (bytes.length > 0) this.#remainder.push(bytes);
+      return this.#result;
+    }
+    if (this.#state === State.FAILED) return this.#result;
+    let i = 0;
+    const n = bytes.length;
+    while (i < n) {
+      const lf = bytes.indexOf(LF, i);
+      const end = lf === -1 ? n : lf;
+      this.#examined += end - i + (lf === -1 ? 0 : 1);
+      // Caps first, before buffering a byte beyond them. The line may hold one extra byte: its CR.
+      const cap = this.#lineCap();
+      if (cap > 0 && this.#lineLength + (end - i) > cap + 1) return this.#tooLong();
+      if (this.#maxHeaderBytes > 0 && this.#total + (end - i) + (lf === -1 ? 0 : 1) > this.#maxHeaderBytes) {
+        return this.#fail(431, "Header fields too large: the head exceeds the byte limit");
+      }
+      this.#append(bytes, i, end);
+      this.#total += end - i;
+      if (lf === -1) return null;
+      this.#total += 1;
+      i = lf + 1;
+      const result = this.#endLine();
+      if (result !== null) {
+        if ((this.#state as State) === State.DONE && i < n) this.#remainder.push(bytes.subarray(i));
+        return result;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Bytes received after the head (a view of the caller's chunk when they arrived in one piece).
+   * Empty until the head is complete.
+   */
+  remainder(): Uint8Array {
+    const parts = this.#remainder;
+    if (parts.length === 0) return EMPTY;
+    if (parts.length === 1) return parts[0];
+    let length = 0;
+    for (const p of parts) length += p.length;
+    const out = new Uint8Array(length);
+    let offset = 0;
+    for (const p of parts) {
+      out.set(p, offset);
+      offset += p.length;
+    }
+    this.#remainder = [out];
+    return out;
+  }
+
+  #lineCap(): number {
+    return this.#state === State.START ? this.#maxStartLine : this.#maxHeaderLine;
+  }
+
+  #tooLong(): HandshakeError {
+    if (this.#state === State.START) {
+      return this.kind === "request"
+        ? this.#fail(414, "Request line too long")
+        : this.#fail(400, "Status line too long");
+    }
+    return this.#fail(431, "Header fields too large: a header line exceeds the limit");
+  }
+
+  #append(bytes: Uint8Array, start: number, end: number): void {
+    const needed = this.#lineLength + (end - start);
+    if (needed > this.#line.length) {
+      let size = this.#line.length * 2;
+      while (size < needed) size *= 2;
+      const grown = new Uint8Array(size);
+      grown.set(this.#line.subarray(0, this.#lineLength));
+      this.#line = grown;
+    }
+    this.#line.set(bytes.subarray(start, end), this.#lineLength);
+    this.#lineLength = needed;
+  }
+
+  #fail(status: number, message: string): HandshakeError {
+    this.#state = State.FAILED;
+    const error = new HandshakeError(status, message);
+    this.#result = error;
+    return error;
+  }
+
+  /** A whole line is in #line (without its LF). Returns the final result or null to go on. */
+  #endLine(): HttpHead | HandshakeError | null {
+    let length = this.#lineLength;
+    this.#lineLength = 0;
+    const line = this.#line;
+    if (length > 0 && line[length - 1] === CR) length--;
+    else if (!this.#allowBareLf) return this.#fail(400, "Bare LF line ending");
+    const cap = this.#lineCap();
+    if (cap > 0 && length > cap) return this.#tooLong();
+
+    if (this.#state === State.START) {
+      if (length === 0 && this.kind === "request") return null; // RFC 7230 3.5: ignore leading empty lines
+      const ok = this.kind === "request" ? this.#parseRequestLine(line, length) : this.#parseStatusLine(line, length);
+      if (!ok) return this.#fail(400, this.kind === "request" ? "Malformed request line" : "Malformed status line");
+      this.#state = State.HEADERS;
+      return null;
+    }
+    if (length === 0) return this.#finish();
+    return this.#parseHeaderLine(line, length);
+  }
+
+  #finish(): HttpHead {
+    this.#state = State.DONE;
+    const head: HttpHead = { httpVersion: this.#version, rawHeaders: this.#rawHeaders, headers: this.#headers };
+    if (this.kind === "request") {
+      head.method = this.#method;
+      head.target = this.#target;
+    } else {
+      head.status = this.#status;
+      head.statusText = this.#statusText;
+    }
+    this.#result = head;
+    return head;
+  }
+
+  /** "HTTP/" DIGIT "." DIGIT at `at`; stores "d.d" and returns the index after it, or -1. */
+  #parseVersion(line: Uint8Array, at: number, length: number): number {
+    if (at + 8 > length) return -1;
+    // "HTTP/" is case-sensitive (RFC 7230 2.6).
+    if (line[at] !== 0x48 || line[at + 1] !== 0x54 || line[at + 2] !== 0x54 || line[at + 3] !== 0x50) return -1;
+    if (line[at + 4] !== 0x2f || !isDigit(line[at + 5]) || line[at + 6] !== 0x2e || !isDigit(line[at + 7])) return -1;
+    this.#version = `${line[at + 5] - 0x30}.${line[at + 7] - 0x30}`;
+    return at + 8;
+  }
+
+  /** request-line = method SP request-target SP HTTP-version (RFC 7230 3.1.1). */
+  #parseRequestLine(line: Uint8Array, length: number): boolean {
+    this.#examined += length;
+    let i = 0;
+    while (i < length && TCHAR[line[i]] === 1) i++;
+    if (i === 0 || i >= length || line[i] !== SP) return false;
+    this.#method = fromLatin1(line, 0, i);
+    const targetStart = ++i;
+    while (i < length && line[i] > SP && line[i] !== 0x7f) i++;
+    if (i === targetStart || i >= length || line[i] !== SP) return false;
+    this.#target = fromLatin1(line, targetStart, i);
+    return this.#parseVersion(line, i + 1, length) === length;
+  }
+
+  /** status-line = HTTP-version SP status-code SP reason-phrase (RFC 7230 3.1.2); the SP and reason may be missing. */
+  #parseStatusLine(line: Uint8Array, length: number): boolean {
+    this.#examined += length;
+    let i = this.#parseVersion(line, 0, length);
+    if (i === -1 || i + 4 > length || line[i] !== SP) return false;
+    i++;
+    if (!isDigit(line[i]) || !isDigit(line[i + 1]) || !isDigit(line[i + 2])) return false;
+    this.#status = (line[i] - 0x30) * 100 + (line[i + 1] - 0x30) * 10 + (line[i + 2] - 0x30);
+    if (this.#status < 100) return false;
+    i += 3;
+    if (i === length) return true;
+    if (line[i] !== SP) return false;
+    for (let j = i + 1; j < length; j++) if (!isValueByte(line[j])) return false;
+    this.#statusText = fromLatin1(line, i + 1, length);
+    return true;
+  }
+
+  /** header-field = field-name ":" OWS field-value OWS (RFC 7230 3.2). */
+  #parseHeaderLine(line: Uint8Array, length: number): HandshakeError | null {
+    this.#examined += length;
+    // RFC 7230 3.2.4: obs-fold is deprecated; a server MUST reject it (400) or replace it.
+    if (line[0] === SP || line[0] === HTAB) return this.#fail(400, "Obsolete line folding is not allowed");
+    let i = 0;
+    while (i < length && TCHAR[line[i]] === 1) i++;
+    // RFC 7230 3.2.4: no whitespace between the field name and the colon.
+    if (i === 0 || i >= length || line[i] !== COLON) return this.#fail(400, "Malformed header line");
+    const nameEnd = i;
+    i++;
+    while (i < length && (line[i] === SP || line[i] === HTAB)) i++;
+    let end = length;
+    while (end > i && (line[end - 1] === SP || line[end - 1] === HTAB)) end--;
+    for (let j = i; j < end; j++) {
+      if (!isValueByte(line[j])) return this.#fail(400, "Invalid character in a header value");
+    }
+    if (this.#maxHeaderCount > 0 && this.#rawHeaders.length >= this.#maxHeaderCount) {
+      return this.#fail(431, "Header fields too large: too many headers");
+    }
+    const name = fromLatin1(line, 0, nameEnd);
+    const value = fromLatin1(line, i, end);
+    this.#rawHeaders.push([name, value]);
+    const key = asciiLower(name);
+    const previous = this.#headers.get(key);
+    this.#headers.set(key, previous === undefined ? value : `${previous}, ${value}`);
+    return null;
+  }
+}

@@ -1,0 +1,320 @@
+// HttpHeadParser: RFC 7230 head syntax, caps (414/431/400), chunking invariance (split at every
+// index, byte by byte), remainder bytes, a property test that nothing throws, and linearity
+// on adversarial input measured with the parser's work counter (never wall time).
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { HandshakeError } from "../../../src/protocol/errors.js";
+import { type HeadLimits, type HttpHead, HttpHeadParser } from "../../../src/protocol/http-head-parser.js";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+
+const RFC_REQUEST =
+  "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n" +
+  "Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+type Outcome = { head?: HttpHead; error?: { status: number; message: string }; remainder: number[]; calls: number };
+
+/** Feed `bytes` in the given chunks; stop at the first non-null result. */
+function feed(kind: "request" | "response", bytes: Uint8Array, cuts: number[], limits?: HeadLimits): Outcome {
+  const parser = new HttpHeadParser(kind, limits);
+  let start = 0;
+  let calls = 0;
+  for (const cut of [...cuts, bytes.length]) {
+    if (cut < start) continue;
+    calls++;
+    const r = parser.push(bytes.subarray(start, cut));
+    start = cut;
+    if (r instanceof HandshakeError) return { error: { status: r.status, message: r.message }, remainder: [], calls };
+    if (r !== null) {
+      // The rest of the input goes on to the remainder.
+      if (start < bytes.length) assert.equal(parser.push(bytes.subarray(start)), r);
+      return { head: r, remainder: [...parser.remainder()], calls };
+    }
+  }
+  return { remainder: [], calls };
+}
+
+const parseWhole = (kind: "request" | "response", s: string | Uint8Array, limits?: HeadLimits) =>
+  feed(kind, typeof s === "string" ? latin1(s) : s, [], limits);
+
+function sameEverySplit(kind: "request" | "response", bytes: Uint8Array, limits?: HeadLimits): Outcome {
+  const whole = feed(kind, bytes, [], limits);
+  const strip = (o: Outcome) => ({ ...o, calls: 0 });
+  for (let i = 0; i <= bytes.length; i++) {
+    assert.deepEqual(strip(feed(kind, bytes, [i], limits)), strip(whole), `split at ${i}`);
+  }
+  const bytewise = Array.from({ length: bytes.length }, (_, i) => i);
+  assert.deepEqual(strip(feed(kind, bytes, bytewise, limits)), strip(whole), "byte by byte");
+  return whole;
+}
+
+describe("HttpHeadParser: requests", () => {
+  it("parses the RFC 6455 1.3 request", () => {
+    const { head } = parseWhole("request", RFC_REQUEST);
+    assert.ok(head);
+    assert.equal(head.method, "GET");
+    assert.equal(head.target, "/chat");
+    assert.equal(head.httpVersion, "1.1");
+    assert.equal(head.headers.get("host"), "server.example.com");
+    assert.equal(head.headers.get("sec-websocket-protocol"), "chat, superchat");
+    assert.equal(head.rawHeaders.length, 7);
+    assert.deepEqual(head.rawHeaders[0], ["Host", "server.example.com"]);
+  });
+
+  it("gives the same result split at every index and byte by byte, keeping the remainder", () => {
+    const bytes = new Uint8Array([...enc(RFC_REQUEST), 0x81, 0x85, 1, 2, 3, 4, 5]);
+    const whole = sameEverySplit("request", bytes);
+    assert.ok(whole.head);
+    assert.deepEqual(whole.remainder, [0x81, 0x85, 1, 2, 3, 4, 5]);
+  });
+
+  it("keeps the hixie-76 8-byte body and later pushes in the remainder", () => {
+    const p = new HttpHeadParser("request");
+    const head = p.push(enc("GET / HTTP/1.1\r\nHost: a\r\n\r\n12345"));
+    assert.ok(head && !(head instanceof HandshakeError));
+    assert.equal(p.complete, true);
+    assert.equal(p.push(enc("678")), head);
+    assert.deepEqual(new TextDecoder().decode(p.remainder()), "12345678");
+  });
+
+  it("returns null until the empty line, and an empty remainder", () => {
+    const p = new HttpHeadParser("request");
+    assert.equal(p.push(enc("GET / HTTP/1.1\r\nHost: a\r\n")), null);
+    assert.equal(p.remainder().length, 0);
+    assert.ok(p.push(enc("\r\n")));
+    assert.equal(p.remainder().length, 0);
+  });
+
+  it("joins repeated headers with ', ' and lowercases names; trims OWS; keeps obs-text", () => {
+    const { head } = parseWhole("request", "GET / HTTP/1.1\r\nX-A: 1\r\nx-a:\t2 \r\nX-B:   \r\nX-C: caf\xe9\r\n\r\n");
+    assert.ok(head);
+    assert.equal(head.headers.get("x-a"), "1, 2");
+    assert.equal(head.headers.get("x-b"), "");
+    assert.equal(head.headers.get("x-c"), "caf\xe9");
+    assert.deepEqual(head.rawHeaders, [
+      ["X-A", "1"],
+      ["x-a", "2"],
+      ["X-B", ""],
+      ["X-C", "caf\xe9"],
+    ]);
+  });
+
+  it("tolerates bare LF (documented) unless allowBareLf is false; skips leading empty lines", () => {
+    const lf = "GET / HTTP/1.1\nHost: a\n\n";
+    assert.ok(parseWhole("request", lf).head);
+    assert.equal(parseWhole("request", lf, { allowBareLf: false }).error?.status, 400);
+    assert.ok(parseWhole("request", `\r\n\r\n${RFC_REQUEST}`).head);
+  });
+
+  it("rejects malformed heads with 400", () => {
+    const bad = [
+      "GET /  HTTP/1.1\r\n\r\n",
+      "GET / HTTP/1.1 \r\n\r\n",
+      "GET / http/1.1\r\n\r\n",
+      "GET / HTTP/11\r\n\r\n",
+      "GET /\r\n\r\n",
+      "G(T / HTTP/1.1\r\n\r\n",
+      " GET / HTTP/1.1\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost : a\r\n\r\n", // whitespace before the colon (RFC 7230 3.2.4)
+      "GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", // obs-fold
+      "GET / HTTP/1.1\r\nHost: a\r\n\tfolded\r\n\r\n",
+      "GET / HTTP/1.1\r\nNo colon\r\n\r\n",
+      "GET / HTTP/1.1\r\n: empty name\r\n\r\n",
+      "GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n", // NUL
+      "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", // bare CR
+      "GET / HTTP/1.1\r\nX: a\x7f\r\n\r\n",
+      "GET / HTTP/1.1\r\nX\x80: a\r\n\r\n",
+      "GET /\x01 HTTP/1.1\r\n\r\n",
+    ];
+    for (const s of bad) {
+      const o = sameEverySplit("request", latin1(s));
+      assert.equal(o.error?.status, 400, JSON.stringify(s));
+    }
+  });
+});
+
+describe("HttpHeadParser: caps", () => {
+  const limits: HeadLimits = { maxStartLine: 64, maxHeaderLine: 64, maxHeaderCount: 4, maxHeaderBytes: 256 };
+
+  it("414 when the request line exceeds its cap, before the line ends", () => {
+    const atCap = `GET /${"a".repeat(64 - 14)} HTTP/1.1`;
+    assert.equal(atCap.length, 64);
+    assert.ok(parseWhole("request", `${atCap}\r\n\r\n`, limits).head);
+    const over = `GET /${"a".repeat(64 - 13)} HTTP/1.1`;
+    assert.equal(sameEverySplit("request", latin1(`${over}\r\n\r\n`), limits).error?.status, 414);
+    // No line ending ever comes: fails once the cap is passed, not at the end.
+    const endless = new HttpHeadParser("request", limits);
+    assert.equal(endless.push(latin1(`GET /${"a".repeat(59)}`)), null);
+    assert.equal((endless.push(latin1("aa")) as HandshakeError).status, 414);
+  });
+
+  it("400 when a status line exceeds its cap", () => {
+    assert.equal(parseWhole("response", `HTTP/1.1 200 ${"x".repeat(60)}\r\n\r\n`, limits).error?.status, 400);
+  });
+
+  it("431 when a header line exceeds its cap", () => {
+    const atCap = `X: ${"v".repeat(61)}`;
+    assert.ok(parseWhole("request", `GET / HTTP/1.1\r\n${atCap}\r\n\r\n`, limits).head);
+    const o = sameEverySplit("request", latin1(`GET / HTTP/1.1\r\n${atCap}v\r\n\r\n`), limits);
+    assert.equal(o.error?.status, 431);
+  });
+
+  it("431 when there are too many headers", () => {
+    const four = "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n";
+    assert.ok(parseWhole("request", `${four}\r\n`, limits).head);
+    assert.equal(sameEverySplit("request", latin1(`${four}E: 5\r\n\r\n`), limits).error?.status, 431);
+  });
+
+  it("431 when the whole head exceeds its byte cap, counting line endings", () => {
+    const big: HeadLimits = { maxStartLine: 0, maxHeaderLine: 0, maxHeaderCount: 0, maxHeaderBytes: 256 };
+    // exactly at the cap (with the final CRLF) is fine; one more byte is not
+    const exact = `GET / HTTP/1.1\r\nY: ${"z".repeat(233)}\r\n\r\n`;
+    assert.equal(exact.length, 256);
+    assert.ok(parseWhole("request", exact, big).head);
+    const over = exact.replace("Y: ", "Y: z");
+    assert.equal(sameEverySplit("request", latin1(over), big).error?.status, 431);
+  });
+
+  it("uses the documented defaults (8 KiB lines, 100 headers, 16 KiB total) and 0 disables a cap", () => {
+    const many = `GET / HTTP/1.1\r\n${"A: 1\r\n".repeat(101)}\r\n`;
+    assert.equal(parseWhole("request", many).error?.status, 431);
+    assert.ok(parseWhole("request", many, { maxHeaderCount: 0 }).head);
+    const long = `GET / HTTP/1.1\r\nA: ${"x".repeat(8 * 1024)}\r\n\r\n`;
+    assert.equal(parseWhole("request", long).error?.status, 431);
+    assert.ok(parseWhole("request", long, { maxHeaderLine: 0, maxHeaderBytes: 0 }).head);
+  });
+
+  it("keeps returning the same error after a failure", () => {
+    const p = new HttpHeadParser("request");
+    const e = p.push(enc("BAD\r\n"));
+    assert.ok(e instanceof HandshakeError);
+    assert.equal(p.push(enc("GET / HTTP/1.1\r\n\r\n")), e);
+  });
+});
+
+describe("HttpHeadParser: responses", () => {
+  it("parses status lines with and without a reason", () => {
+    const a = parseWhole("response", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n");
+    assert.equal(a.head?.status, 101);
+    assert.equal(a.head?.statusText, "Switching Protocols");
+    const b = parseWhole("response", "HTTP/1.1 404\r\n\r\n");
+    assert.equal(b.head?.status, 404);
+    assert.equal(b.head?.statusText, "");
+    assert.equal(parseWhole("response", "HTTP/1.1 200 \r\n\r\n").head?.statusText, "");
+  });
+
+  it("rejects malformed status lines", () => {
+    for (const s of [
+      "HTTP/1.1 20 OK",
+      "HTTP/1.1 2000 OK",
+      "HTTP/1.1  200 OK",
+      "HTTP/1.1 099 x",
+      "HTTP 200 OK",
+      "ICY 200 OK",
+    ]) {
+      assert.equal(parseWhole("response", `${s}\r\n\r\n`).error?.status, 400, s);
+    }
+  });
+});
+
+describe("HttpHeadParser: properties", () => {
+  const headArb = fc
+    .array(
+      fc.oneof(
+        fc.constantFrom(
+          "GET",
+          "/",
+          " ",
+          "HTTP/1.1",
+          "HTTP/1.0",
+          "\r\n",
+          "\n",
+          "\r",
+          ":",
+          "Host",
+          "\t",
+          ",",
+          '"',
+          "\0",
+          "\xff",
+        ),
+        fc.string({ maxLength: 12 }),
+      ),
+      { maxLength: 40 },
+    )
+    .map((parts) => latin1(parts.join("").replace(/[^\x00-\xff]/g, "?")));
+
+  it("never throws on random or mutated heads, whatever the kind and chunking", () => {
+    const base = latin1(RFC_REQUEST);
+    const mutated = fc
+      .array(fc.tuple(fc.nat(base.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 6 })
+      .map((edits) => {
+        const b = base.slice();
+        for (const [i, v] of edits) b[i] = v;
+        return b;
+      });
+    fc.assert(
+      fc.property(
+        fc.oneof(headArb, mutated, fc.uint8Array({ maxLength: 300 })),
+        fc.array(fc.nat(400), { maxLength: 5 }),
+        fc.constantFrom<"request" | "response">("request", "response"),
+        (bytes, cuts, kind) => {
+          const whole = feed(kind, bytes, [], { maxHeaderBytes: 200 });
+          const split = feed(
+            kind,
+            bytes,
+            [...cuts].sort((a, b) => a - b),
+            { maxHeaderBytes: 200 },
+          );
+          assert.deepEqual({ ...split, calls: 0 }, { ...whole, calls: 0 });
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("mutations of a valid request either parse or fail with 4xx", () => {
+    const base = latin1(RFC_REQUEST);
+    fc.assert(
+      fc.property(fc.nat(base.length - 1), fc.integer({ min: 0, max: 255 }), (i, v) => {
+        const b = base.slice();
+        b[i] = v;
+        const o = feed("request", b, []);
+        if (o.error) assert.ok(o.error.status >= 400 && o.error.status < 500);
+      }),
+    );
+  });
+});
+
+describe("HttpHeadParser: adversarial input is linear", () => {
+  it("visits each byte a bounded number of times on 16 KiB of spaces, commas and quotes", () => {
+    for (const filler of [" ", ",", '"', ', "', "\t", "a=", ";"]) {
+      const value = filler.repeat(Math.ceil(8000 / filler.length)).slice(0, 8000);
+      const head = latin1(`GET / HTTP/1.1\r\nX-A: ${value}\r\nX-B: ${value}\r\n\r\n`);
+      const p = new HttpHeadParser("request", { maxHeaderBytes: 0 });
+      // byte by byte: the worst case for re-scanning parsers
+      let result: unknown = null;
+      for (let i = 0; i < head.length && result === null; i++) result = p.push(head.subarray(i, i + 1));
+      assert.ok(result && !(result instanceof HandshakeError));
+      assert.ok(p.bytesExamined <= 3 * head.length, `${p.bytesExamined} for ${head.length} bytes`);
+    }
+  });
+
+  it("stops at the byte cap on an endless header", () => {
+    const p = new HttpHeadParser("request", { maxHeaderLine: 0 });
+    p.push(enc("GET / HTTP/1.1\r\nX: "));
+    let result: unknown = null;
+    let fed = 0;
+    const chunk = enc(" ,".repeat(512));
+    while (result === null && fed < 1e6) {
+      result = p.push(chunk);
+      fed += chunk.length;
+    }
+    assert.ok(result instanceof HandshakeError);
+    assert.equal(result.status, 431);
+    assert.ok(fed <= 16 * 1024 + chunk.length);
+  });
+});
