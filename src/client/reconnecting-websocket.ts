@@ -37,6 +37,7 @@ import {
   type Provider,
   type Sendable,
   type SendResult,
+  type SocketListener,
   type WebSocketConstructorLike,
   type WebSocketLike,
 } from "./types.js";
@@ -105,7 +106,7 @@ export class ReconnectingWebSocket {
 
   #state: ClientState = ClientState.CLOSED;
   #socket: WebSocketLike | null = null;
-  #socketListeners: Array<[string, (event: never) => void]> = [];
+  #socketListeners: Array<[string, SocketListener]> = [];
   /** Incremented per attempt and on close(): late async results of older attempts are ignored. */
   #generation = 0;
   /** Consecutive failed attempts: the backoff exponent and what maxRetries counts. */
@@ -324,7 +325,7 @@ export class ReconnectingWebSocket {
       // Not every implementation accepts every binaryType ("nodebuffer" in browsers).
     }
     this.#socket = socket;
-    const on = (type: string, listener: (event: never) => void) => {
+    const on = (type: string, listener: SocketListener) => {
       socket.addEventListener(type, listener);
       this.#socketListeners.push([type, listener]);
     };

@@ -12,9 +12,13 @@ export interface WebSocketLike {
   binaryType?: string;
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: string, listener: (event: never) => void): void;
-  removeEventListener(type: string, listener: (event: never) => void): void;
+  addEventListener(type: string, listener: SocketListener): void;
+  removeEventListener(type: string, listener: SocketListener): void;
 }
+
+/** Listener type at the platform boundary: DOM, ws and wirecable each type their events differently. */
+// biome-ignore lint/suspicious/noExplicitAny: the event types of DOM, ws and wirecable sockets differ.
+export type SocketListener = (event: any) => void;
 
 /** `new WebSocket(url, protocols)`, as in browsers. */
 export type WebSocketConstructorLike = new (url: string, protocols?: string | string[]) => WebSocketLike;
