@@ -454,6 +454,8 @@ export class HixieDriver implements WebSocketEngine {
         } catch (cause) {
           // A user's handler that throws fails only its own connection (1011), reported as an error.
           if (this.#readyState !== ReadyState.CLOSED) {
+            // Messages parsed after the failing one are dropped: the connection has failed.
+            this.#events.length = i + 1;
             const error = new ProtocolError("INTERNAL_ERROR", 1011, "An event handler threw", { cause });
             this.#events.push({ type: "error", error });
             this.#abort(1011, "", error);
