@@ -1,0 +1,125 @@
+// Starting and stopping the processes of a run: peer servers and load generator workers.
+// Contract: every child runs under `ulimit -n <hard limit>`; `startServer` resolves once the server
+// printed `LISTENING <port>` and knows its process tree; `stop()` closes stdin (the servers exit on
+// it, which also lets --cpu-prof write its profile) and kills after a grace period.
+import { spawn } from "node:child_process";
+import { processTree } from "./procfs.mjs";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const BUN = `${ROOT}node_modules/.bin/bun`;
+// Raise the soft fd limit to the hard one (20000 here), then exec the real command.
+const ULIMIT = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"';
+
+export const SERVERS = {
+  wirecable: { file: "bench/servers/wirecable.mjs", deflate: true },
+  ws: { file: "bench/servers/ws.mjs", deflate: true },
+  "websocket-driver": { file: "bench/servers/websocket-driver.mjs", deflate: false },
+  bun: { file: "bench/servers/bun.mjs", deflate: true, bun: true },
+  bare: { file: "bench/servers/bare.mjs", deflate: false },
+};
+
+function spawnLimited(argv, stdio) {
+  return spawn("/bin/sh", ["-c", ULIMIT, "sh", ...argv], { cwd: ROOT, stdio, env: process.env });
+}
+
+export async function startServer(name, { workers = 1, deflate = false, nodeArgs = [] } = {}) {
+  const def = SERVERS[name];
+  const args = [def.file, "--workers", String(workers), ...(deflate ? ["--deflate"] : [])];
+  const argv = def.bun ? [BUN, ...args] : [process.execPath, "--expose-gc", ...nodeArgs, ...args];
+  const child = spawnLimited(argv, ["pipe", "pipe", "pipe"]);
+  let stderr = "";
+  child.stderr.on("data", (d) => {
+    stderr += d;
+    if (stderr.length > 8192) stderr = stderr.slice(-8192);
+  });
+  const port = await new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`${name}: no LISTENING line in 20 s\n${stderr}`)), 20_000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = /LISTENING (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${code}) before listening\n${stderr}`));
+    });
+  });
+  child.stdout.resume();
+  const pids = processTree(child.pid);
+  return {
+    name,
+    port,
+    pid: child.pid,
+    pids,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    stderr: () => stderr,
+    gc: () => child.stdin.write("gc\n"),
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const t = setTimeout(() => {
+          for (const p of pids.slice().reverse()) {
+            try {
+              process.kill(p, "SIGKILL");
+            } catch {}
+          }
+        }, 10_000);
+        child.on("exit", () => {
+          clearTimeout(t);
+          resolve();
+        });
+        child.stdin.end();
+      }),
+  };
+}
+
+/** One load generator worker process with a request/reply helper over IPC. */
+export function startLoadgen() {
+  const child = spawnLimited([process.execPath, "bench/lib/loadgen.mjs"], ["ignore", "inherit", "inherit", "ipc"]);
+  const waiting = new Map();
+  const failAll = new Map();
+  child.on("exit", () => {
+    for (const f of failAll.values()) f(new Error("load generator exited"));
+    failAll.clear();
+  });
+  child.on("message", (m) => {
+    const key = m.type === "mark" ? `mark:${m.id}` : m.type;
+    const w = waiting.get(key);
+    if (w) {
+      waiting.delete(key);
+      failAll.delete(key);
+      w(m);
+    }
+  });
+  let seq = 0;
+  const request = (msg, replyType) =>
+    new Promise((resolve, reject) => {
+      const key = replyType === "mark" ? `mark:${msg.id}` : replyType;
+      waiting.set(key, resolve);
+      failAll.set(key, reject);
+      child.send(msg);
+    });
+  return {
+    pid: child.pid,
+    connect: (config) => request({ type: "connect", config }, "ready"),
+    start: () => request({ type: "start" }, "started"),
+    mark: () => {
+      const id = ++seq;
+      return request({ type: "mark", id }, "mark");
+    },
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+        child.on("exit", () => {
+          clearTimeout(t);
+          resolve();
+        });
+        child.send({ type: "stop" });
+      }),
+  };
+}

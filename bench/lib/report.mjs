@@ -1,0 +1,235 @@
+// Turning results into bench/results/results.md and a hand-written SVG chart.
+// Contract: `renderMarkdown(run)` and `renderSvg(run)` are pure functions of the run object that
+// run.mjs writes as results.json: { machine, options, workloads: [{ name, title, unit, kind, rows }] }.
+
+const fmt = (v, digits = 0) =>
+  v === undefined || v === null || Number.isNaN(v)
+    ? "-"
+    : v >= 1000 && digits === 0
+      ? Math.round(v).toLocaleString("en-US")
+      : v.toFixed(digits);
+const ratio = (a, b) => (a > 0 && b > 0 && Number.isFinite(a / b) ? `${(a / b).toFixed(2)}x` : "-");
+
+function row(w, name) {
+  return w.rows.find((r) => r.server === name && !r.error);
+}
+
+function trafficTable(w) {
+  const ws = row(w, "ws");
+  const bun = row(w, "bun");
+  const unit = w.unit ?? "msg/s";
+  const out = [
+    `| server | ${unit} | MB/s | p50 us | p99 us | server CPU us/msg | server CPU % | loadgen CPU % | other CPU % | ${unit} vs ws | ${unit} vs Bun | CPU/msg vs ws | CPU/msg vs Bun |`,
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const r of w.rows) {
+    if (r.error) {
+      out.push(`| ${r.server} | ${r.error} ||||||||||||`);
+      continue;
+    }
+    const lg = (r.loadgenCpuPct ?? []).map((v) => fmt(v)).join(" + ");
+    out.push(
+      `| ${r.server} | ${fmt(r.perSec)} | ${fmt(r.mbPerSec, 1)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.cpuUsPer, 2)} | ${fmt(r.serverCpuPct)} | ${lg} | ${fmt(r.otherCpuPct)} | ${ratio(r.perSec, ws?.perSec)} | ${ratio(r.perSec, bun?.perSec)} | ${ratio(r.cpuUsPer, ws?.cpuUsPer)} | ${ratio(r.cpuUsPer, bun?.cpuUsPer)} |`,
+    );
+  }
+  return out.join("\n");
+}
+
+function idleTable(w) {
+  const out = [
+    "| server | connections open | RSS before MB | RSS after MB | KB per connection | vs bare net.Socket | vs ws | vs Bun |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const r of w.rows) {
+    if (r.error) {
+      out.push(`| ${r.server} (${r.count}) | ${r.error} |||||||`);
+      continue;
+    }
+    const same = (name) => w.rows.find((x) => x.server === name && x.count === r.count && !x.error);
+    out.push(
+      `| ${r.server} | ${fmt(r.open)} | ${fmt(r.rssBeforeKB / 1024, 1)} | ${fmt(r.rssAfterKB / 1024, 1)} | ${fmt(r.kbPerConn, 2)} | ${ratio(r.kbPerConn, same("bare")?.kbPerConn)} | ${ratio(r.kbPerConn, same("ws")?.kbPerConn)} | ${ratio(r.kbPerConn, same("bun")?.kbPerConn)} |`,
+    );
+  }
+  return out.join("\n");
+}
+
+function saturationTable(w) {
+  const out = [
+    "| load generator processes | Bun msg/s | Bun CPU % | loadgen CPU % (each) | other CPU % |",
+    "|---:|---:|---:|---:|---:|",
+  ];
+  for (const r of w.rows) {
+    if (r.error) out.push(`| ${r.loadgens} | ${r.error} |||`);
+    else
+      out.push(
+        `| ${r.loadgens} | ${fmt(r.perSec)} | ${fmt(r.serverCpuPct)} | ${r.loadgenCpuPct.map((v) => fmt(v)).join(" + ")} | ${fmt(r.otherCpuPct)} |`,
+      );
+  }
+  return out.join("\n");
+}
+
+/** Issue 9's targets for wirecable, evaluated on this run. */
+export function targets(run) {
+  const w = (name) => run.workloads.find((x) => x.name === name);
+  const get = (name, server, pick = (r) => r) => {
+    const x = w(name);
+    const r = x && row(x, server);
+    return r ? pick(r) : undefined;
+  };
+  const check = (label, value, goal, ok) => ({
+    label,
+    value,
+    goal,
+    met: value === undefined || Number.isNaN(value) ? "not measured" : ok ? "met" : "not met",
+  });
+  const wc = (n, f) => get(n, "wirecable", f);
+  const out = [];
+  const cpu = wc("small-echo", (r) => r.cpuUsPer);
+  const bunCpu = get("small-echo", "bun", (r) => r.cpuUsPer);
+  const wsCpu = get("small-echo", "ws", (r) => r.cpuUsPer);
+  out.push(check("(1) small echo CPU/msg vs Bun", cpu / bunCpu, "<= 1.2x", cpu / bunCpu <= 1.2));
+  out.push(check("(1) small echo CPU/msg: ws / wirecable", wsCpu / cpu, ">= 8x", wsCpu / cpu >= 8));
+  const p50 = wc("latency", (r) => r.p50);
+  const wsP50 = get("latency", "ws", (r) => r.p50);
+  out.push(check("(2) latency p50 vs ws", p50 / wsP50, "<= 1.0x", p50 <= wsP50));
+  const mb = wc("large", (r) => r.mbPerSec) / get("large", "ws", (r) => r.mbPerSec);
+  out.push(check("(3) large MB/s vs ws", mb, ">= 1.3x", mb >= 1.3));
+  const bc = wc("broadcast", (r) => r.perSec) / get("broadcast", "ws", (r) => r.perSec);
+  out.push(check("(5) broadcast deliveries/s vs ws", bc, ">= 4x", bc >= 4));
+  const idle = w("idle");
+  for (const count of [...new Set((idle?.rows ?? []).map((r) => r.count))]) {
+    const a = idle.rows.find((r) => r.server === "wirecable" && r.count === count && !r.error)?.kbPerConn;
+    const b = idle.rows.find((r) => r.server === "bare" && r.count === count && !r.error)?.kbPerConn;
+    out.push(check(`(6) idle KB/conn vs bare at ${count}`, a / b, "<= 1.1x", a / b <= 1.1));
+  }
+  const hs = wc("handshakes", (r) => r.perSec) / get("handshakes", "ws", (r) => r.perSec);
+  out.push(check("(7) handshakes/s vs ws", hs, ">= 1.5x", hs >= 1.5));
+  return out;
+}
+
+export function renderMarkdown(run) {
+  const m = run.machine;
+  const lines = [
+    "# wirecable side-by-side benchmarks",
+    "",
+    `Generated by \`npm run bench\` (bench/run.mjs) on ${m.date}${run.options.quick ? " in --quick mode" : ""}.`,
+    "",
+    `Machine: ${m.nproc} CPUs (\`nproc\`), ${m.cpu}, ${m.memGiB} GiB RAM, Linux ${m.kernel}; Node ${m.node}, Bun ${m.bun}; load average at start ${m.loadavg}.`,
+    `Windows: ${run.options.warmup} s warm-up, then ${run.options.window} s measured. Server and load generators share the machine's ${m.nproc} cores.`,
+    "",
+    "Definitions: messages are counted when their echo (or broadcast copy) has fully arrived at the load generator.",
+    "MB/s = payload bytes received per second / 10^6. Server CPU = user+sys of the server's process tree",
+    "(/proc/PID/stat) over the window, divided by the messages (deliveries, handshakes) of the window.",
+    "p50/p99 = round-trip time from write to the echo's last byte, including queueing behind the other",
+    "in-flight messages of the connection. Loadgen CPU % is per load generator process (100 = one core).",
+    "Other CPU % = machine-wide busy CPU minus server and load generators: kernel softirq (loopback TCP)",
+    "and anything else running on the machine; high values mean the figures of that row are disturbed.",
+    "",
+  ];
+  for (const w of run.workloads) {
+    lines.push(`## ${w.name}: ${w.title}`, "");
+    if (w.note) lines.push(w.note, "");
+    if (w.kind === "idle") lines.push(idleTable(w));
+    else if (w.kind === "saturation") lines.push(saturationTable(w));
+    else lines.push(trafficTable(w));
+    lines.push("");
+  }
+  if (run.workloads.some((w) => w.rows.some((r) => r.server === "wirecable"))) {
+    lines.push("## Issue 9 targets for wirecable", "", "| target | measured | goal | verdict |", "|---|---:|---|---|");
+    for (const t of targets(run))
+      lines.push(
+        `| ${t.label} | ${Number.isFinite(t.value) ? `${t.value.toFixed(2)}x` : "-"} | ${t.goal} | ${t.met} |`,
+      );
+    lines.push("");
+  }
+  if (run.notes?.length) lines.push("## Notes", "", ...run.notes.map((n) => `- ${n}`), "");
+  lines.push("![chart](chart.svg)", "");
+  return lines.join("\n");
+}
+
+const COLORS = {
+  wirecable: "#d9480f",
+  ws: "#1c7ed6",
+  "websocket-driver": "#74b816",
+  bun: "#f59f00",
+  bare: "#868e96",
+};
+
+/**
+ * Two panels of grouped bars: throughput relative to ws (higher is better) and server CPU per
+ * message in microseconds (lower is better), one group per workload, one bar per server.
+ */
+export function renderSvg(run) {
+  const traffic = run.workloads.filter((w) => w.kind === "traffic" || w.kind === "handshake");
+  const servers = [...new Set(traffic.flatMap((w) => w.rows.filter((r) => !r.error).map((r) => r.server)))];
+  const W = 960;
+  const panelH = 260;
+  const left = 70;
+  const top = 50;
+  const groupW = (W - left - 20) / Math.max(1, traffic.length);
+  const barW = Math.min(28, (groupW - 16) / Math.max(1, servers.length));
+  const panels = [
+    {
+      title: "Throughput relative to ws (higher is better)",
+      value: (w, r) => {
+        const ws = row(w, "ws");
+        return ws ? r.perSec / ws.perSec : Number.NaN;
+      },
+      label: (v) => `${v.toFixed(v < 10 ? 1 : 0)}x`,
+    },
+    {
+      title: "Server CPU per message, us (lower is better)",
+      value: (_w, r) => r.cpuUsPer,
+      label: (v) => (v < 10 ? v.toFixed(2) : v.toFixed(0)),
+    },
+  ];
+  const H = top + panels.length * (panelH + 70) + 40;
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="11">`,
+    `<rect width="${W}" height="${H}" fill="#fff"/>`,
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">wirecable vs ws, websocket-driver and Bun (${run.machine.nproc} CPUs, Node ${run.machine.node}, Bun ${run.machine.bun})</text>`,
+  ];
+  servers.forEach((s, i) => {
+    const x = left + i * 150;
+    parts.push(`<rect x="${x}" y="32" width="12" height="12" fill="${COLORS[s] ?? "#333"}"/>`);
+    parts.push(`<text x="${x + 16}" y="42">${s}</text>`);
+  });
+  panels.forEach((p, pi) => {
+    const y0 = top + 20 + pi * (panelH + 70);
+    const vals = traffic.flatMap((w) => w.rows.filter((r) => !r.error).map((r) => p.value(w, r)));
+    const max = Math.max(1e-9, ...vals.filter(Number.isFinite));
+    parts.push(`<text x="${left}" y="${y0 - 6}" font-size="13" font-weight="bold">${p.title}</text>`);
+    parts.push(
+      `<line x1="${left}" y1="${y0 + panelH}" x2="${W - 20}" y2="${y0 + panelH}" stroke="#333"/>`,
+      `<line x1="${left}" y1="${y0}" x2="${left}" y2="${y0 + panelH}" stroke="#333"/>`,
+    );
+    for (let t = 0; t <= 4; t++) {
+      const v = (max * t) / 4;
+      const y = y0 + panelH - (panelH * t) / 4;
+      parts.push(`<line x1="${left - 4}" y1="${y}" x2="${W - 20}" y2="${y}" stroke="#eee"/>`);
+      parts.push(`<text x="${left - 6}" y="${y + 4}" text-anchor="end">${p.label(v)}</text>`);
+    }
+    traffic.forEach((w, gi) => {
+      const gx = left + gi * groupW + (groupW - barW * servers.length) / 2;
+      servers.forEach((s, si) => {
+        const r = w.rows.find((x) => x.server === s && !x.error);
+        if (!r) return;
+        const v = p.value(w, r);
+        if (!Number.isFinite(v)) return;
+        const h = (panelH * v) / max;
+        const x = gx + si * barW;
+        parts.push(
+          `<rect x="${x.toFixed(1)}" y="${(y0 + panelH - h).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[s] ?? "#333"}"><title>${s} ${w.name}: ${p.label(v)}</title></rect>`,
+        );
+        parts.push(
+          `<text x="${(x + barW / 2 - 1).toFixed(1)}" y="${(y0 + panelH - h - 3).toFixed(1)}" text-anchor="middle" font-size="9">${p.label(v)}</text>`,
+        );
+      });
+      parts.push(
+        `<text x="${(left + gi * groupW + groupW / 2).toFixed(1)}" y="${y0 + panelH + 16}" text-anchor="middle">${w.name}</text>`,
+      );
+    });
+  });
+  parts.push("</svg>");
+  return `${parts.join("\n")}\n`;
+}

@@ -1,0 +1,269 @@
+// The workloads of the side-by-side suite and how each is measured.
+// Contract: every workload runs against one freshly started server at a time; traffic workloads
+// warm up, then measure one window (server CPU from /proc, messages counted by the load generator);
+// idle workloads read the server's RSS (process tree) before and after opening N connections.
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Histogram } from "./histogram.mjs";
+import { startLoadgen, startServer } from "./processes.mjs";
+import { cpuSeconds, machineBusySeconds, rssKB } from "./procfs.mjs";
+
+const HOST = "127.0.0.1";
+
+/** A 1 KiB JSON document, the payload of the compressed echo. */
+function json1k() {
+  const items = [];
+  let s = "";
+  for (let i = 0; s.length < 1000; i++) {
+    items.push({ id: i, user: `user-${i}`, action: "update", value: i * 3.25, ok: i % 2 === 0 });
+    s = JSON.stringify({ type: "batch", items });
+  }
+  return s.padEnd(1024, " ").slice(0, 1024);
+}
+
+/** Split `total` into `n` near-equal shares. */
+function share(total, i, n) {
+  return Math.floor(total / n) + (i < total % n ? 1 : 0);
+}
+
+/** Groups for one load generator, splitting connection counts across `n` generators. */
+function split(groups) {
+  return (i, n) => groups.map((g) => ({ ...g, count: share(g.count, i, n) })).filter((g) => g.count > 0);
+}
+
+export const WORKLOADS = [
+  {
+    name: "small-echo",
+    title: "Small echo: 64 connections x 16 in flight x 64 B text",
+    kind: "traffic",
+    loadgens: 1,
+    unit: "msg/s",
+    plan: split([{ name: "echo", count: 64, inflight: 16, size: 64, latency: true }]),
+  },
+  {
+    name: "latency",
+    title: "Latency: 1 connection x 1 in flight x 64 B text (RTT)",
+    kind: "traffic",
+    loadgens: 1,
+    unit: "msg/s",
+    plan: split([{ name: "echo", count: 1, inflight: 1, size: 64, latency: true }]),
+  },
+  {
+    name: "large",
+    title: "Large: 4 connections x 2 in flight x 1 MiB binary",
+    kind: "traffic",
+    loadgens: 1,
+    unit: "MB/s",
+    plan: split([{ name: "echo", count: 4, inflight: 2, size: 1 << 20, binary: true, latency: true }]),
+  },
+  {
+    name: "conns-1000",
+    title: "1,000 connections x 1 in flight x 64 B text",
+    kind: "traffic",
+    loadgens: 1,
+    unit: "msg/s",
+    plan: split([{ name: "echo", count: 1000, inflight: 1, size: 64, latency: true }]),
+  },
+  {
+    name: "broadcast",
+    title: "Broadcast: 1,000 subscribers, 1 publisher with 4 in flight, 64 B text",
+    kind: "traffic",
+    loadgens: 2,
+    unit: "deliveries/s",
+    count: "sub",
+    plan: (i, n) => [
+      ...(i === 0 ? [{ name: "pub", path: "/pub", count: 1, inflight: 4, size: 64 }] : []),
+      { name: "sub", path: "/sub", count: share(1000, i, n), inflight: 0 },
+    ],
+  },
+  {
+    name: "idle",
+    title: "Idle memory: server RSS growth per open connection (one server process)",
+    kind: "idle",
+    counts: [10_000, 19_000],
+    quickCounts: [2_000],
+    loadgens: 2,
+    workers: 1,
+  },
+  {
+    name: "idle-100k",
+    title: "Idle memory at 100,000 connections across server worker processes",
+    kind: "idle",
+    counts: [100_000],
+    loadgens: 6,
+    workers: 6,
+    slow: true,
+  },
+  {
+    name: "handshakes",
+    title: "Handshakes per second (open, upgrade, reset; 2 x 32 concurrent)",
+    kind: "handshake",
+    loadgens: 2,
+    concurrency: 32,
+    unit: "handshakes/s",
+  },
+  {
+    name: "deflate-echo",
+    title: "Compressed echo: 64 connections x 16 in flight x 1 KiB JSON, permessage-deflate",
+    kind: "traffic",
+    loadgens: 1,
+    unit: "msg/s",
+    deflate: true,
+    plan: split([
+      { name: "echo", count: 64, inflight: 16, payload: json1k(), deflate: true, compressed: true, latency: true },
+    ]),
+  },
+  {
+    name: "saturation",
+    title: "Load generator check: small echo against Bun with 1, 2 and 3 load generator processes",
+    kind: "saturation",
+    slow: true,
+  },
+];
+
+function localAddresses(i) {
+  // Several 127.0.0.x sources: each has its own ephemeral port range (~28k ports).
+  return [`127.0.0.${2 + i}`];
+}
+
+/** Machine CPU not spent by the server or the load generators (others' work, softirq), in %. */
+function otherPct(busy, serverCpu, l1, l0, secs) {
+  const ours = serverCpu + l1.reduce((a, v, i) => a + v - l0[i], 0);
+  return Math.max(0, ((busy - ours) / secs) * 100);
+}
+
+async function withLoadgens(n, fn) {
+  const lgs = Array.from({ length: n }, () => startLoadgen());
+  try {
+    return await fn(lgs);
+  } finally {
+    await Promise.all(lgs.map((l) => l.stop()));
+  }
+}
+
+/** Traffic: warm up, then one measured window. */
+export async function measureTraffic(server, wl, timing, loadgens = wl.loadgens) {
+  return withLoadgens(loadgens, async (lgs) => {
+    const ready = await Promise.all(
+      lgs.map((lg, i) =>
+        lg.connect({ host: HOST, port: server.port, groups: wl.plan(i, loadgens), localAddresses: localAddresses(i) }),
+      ),
+    );
+    const open = ready.reduce((a, r) => a + r.open, 0);
+    const failed = ready.reduce((a, r) => a + r.failed, 0);
+    if (open === 0) throw new Error(`no connection opened (${failed} failed)`);
+    await Promise.all(lgs.map((l) => l.start()));
+    await sleep(timing.warmup * 1000);
+    await Promise.all(lgs.map((l) => l.mark()));
+    const t0 = performance.now();
+    const s0 = cpuSeconds(server.pids);
+    const l0 = lgs.map((l) => cpuSeconds([l.pid]));
+    const m0 = machineBusySeconds();
+    await sleep(timing.window * 1000);
+    const marks = await Promise.all(lgs.map((l) => l.mark()));
+    const secs = (performance.now() - t0) / 1000;
+    const s1 = cpuSeconds(server.pids);
+    const l1 = lgs.map((l) => cpuSeconds([l.pid]));
+    const m1 = machineBusySeconds();
+    const countName = wl.count ?? "echo";
+    let msgs = 0;
+    let bytes = 0;
+    const hist = new Histogram();
+    let closedEarly = 0;
+    let compressedSeen = 0;
+    for (const m of marks) {
+      closedEarly += m.closedEarly;
+      compressedSeen += m.compressedSeen;
+      for (const g of m.groups) {
+        if (g.name !== countName) continue;
+        msgs += g.msgs;
+        bytes += g.bytes;
+        if (g.hist) hist.merge(Histogram.fromJSON(g.hist));
+      }
+    }
+    const serverCpu = s1 - s0;
+    return {
+      open,
+      failed,
+      closedEarly,
+      compressed: wl.deflate ? compressedSeen > 0 : undefined,
+      seconds: secs,
+      perSec: msgs / secs,
+      mbPerSec: bytes / secs / 1e6,
+      p50: hist.percentile(0.5),
+      p99: hist.percentile(0.99),
+      cpuUsPer: msgs > 0 ? (serverCpu / msgs) * 1e6 : Number.NaN,
+      serverCpuPct: (serverCpu / secs) * 100,
+      loadgenCpuPct: l1.map((v, i) => ((v - l0[i]) / secs) * 100),
+      otherCpuPct: otherPct(m1 - m0, serverCpu, l1, l0, secs),
+    };
+  });
+}
+
+/** Handshakes: concurrent open-upgrade-reset loops. */
+export async function measureHandshakes(server, wl, timing) {
+  return withLoadgens(wl.loadgens, async (lgs) => {
+    const base = { host: HOST, port: server.port, mode: "handshake", concurrency: wl.concurrency };
+    await Promise.all(
+      lgs.map((lg, i) =>
+        lg.connect({ ...base, groups: [{ name: "hs", count: 0 }], localAddresses: localAddresses(i) }),
+      ),
+    );
+    await Promise.all(lgs.map((l) => l.start()));
+    await sleep(timing.warmup * 1000);
+    await Promise.all(lgs.map((l) => l.mark()));
+    const t0 = performance.now();
+    const s0 = cpuSeconds(server.pids);
+    const l0 = lgs.map((l) => cpuSeconds([l.pid]));
+    const m0 = machineBusySeconds();
+    await sleep(timing.window * 1000);
+    const marks = await Promise.all(lgs.map((l) => l.mark()));
+    const secs = (performance.now() - t0) / 1000;
+    const serverCpu = cpuSeconds(server.pids) - s0;
+    const l1 = lgs.map((l) => cpuSeconds([l.pid]));
+    const m1 = machineBusySeconds();
+    const n = marks.reduce((a, m) => a + m.handshakes, 0);
+    return {
+      failed: marks.reduce((a, m) => a + m.failed, 0),
+      seconds: secs,
+      perSec: n / secs,
+      cpuUsPer: n > 0 ? (serverCpu / n) * 1e6 : Number.NaN,
+      serverCpuPct: (serverCpu / secs) * 100,
+      loadgenCpuPct: l1.map((v, i) => ((v - l0[i]) / secs) * 100),
+      otherCpuPct: otherPct(m1 - m0, serverCpu, l1, l0, secs),
+    };
+  });
+}
+
+/** Idle memory: RSS of the server's process tree before and after `count` open connections. */
+export async function measureIdle(server, wl, count) {
+  server.gc();
+  await sleep(800);
+  const before = rssKB(server.pids);
+  return withLoadgens(wl.loadgens, async (lgs) => {
+    const ready = await Promise.all(
+      lgs.map((lg, i) =>
+        lg.connect({
+          host: HOST,
+          port: server.port,
+          connectConcurrency: 100,
+          groups: [{ name: "idle", count: share(count, i, wl.loadgens), inflight: 0 }],
+          localAddresses: localAddresses(i),
+        }),
+      ),
+    );
+    const open = ready.reduce((a, r) => a + r.open, 0);
+    server.gc();
+    await sleep(1500);
+    const after = rssKB(server.pids);
+    return {
+      open,
+      failed: ready.reduce((a, r) => a + r.failed, 0),
+      rssBeforeKB: before,
+      rssAfterKB: after,
+      kbPerConn: open > 0 ? (after - before) / open : Number.NaN,
+    };
+  });
+}
+
+export { startServer };

@@ -1,0 +1,162 @@
+#!/usr/bin/env node
+// The side-by-side benchmark suite: every selected server, one after another, under the same load.
+// Usage: node bench/run.mjs [--quick] [--only small-echo,latency] [--servers wirecable,ws,bun]
+//          [--window S] [--warmup S] [--workers N] [--out DIR] [--cpu-prof DIR]
+// Writes DIR/results.json, DIR/results.md and DIR/chart.svg (DIR defaults to bench/results) and a
+// progress line per step on stderr. Plain JS (not TypeScript through tsx) so that the load
+// generator and the peers run without a transpiler in the measurement.
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { SERVERS } from "./lib/processes.mjs";
+import { machine } from "./lib/procfs.mjs";
+import { renderMarkdown, renderSvg } from "./lib/report.mjs";
+import { measureHandshakes, measureIdle, measureTraffic, startServer, WORKLOADS } from "./lib/workloads.mjs";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const DEFAULT_SERVERS = ["wirecable", "ws", "websocket-driver", "bun"];
+
+const { values: opt } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    servers: { type: "string" },
+    window: { type: "string" },
+    warmup: { type: "string" },
+    workers: { type: "string", default: "6" },
+    out: { type: "string", default: resolve(ROOT, "bench/results") },
+    "cpu-prof": { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+
+if (opt.help) {
+  process.stdout.write(
+    `${[
+      "usage: node bench/run.mjs [--quick] [--only w1,w2] [--servers s1,s2] [--window S] [--warmup S]",
+      "                         [--workers N] [--out DIR] [--cpu-prof DIR]",
+      `workloads: ${WORKLOADS.map((w) => w.name).join(", ")} (idle-100k and saturation are skipped by --quick)`,
+      `servers:   ${DEFAULT_SERVERS.join(", ")} (bare is added to idle workloads as the baseline)`,
+    ].join("\n")}\n`,
+  );
+  process.exit(0);
+}
+
+const quick = opt.quick;
+const timing = {
+  warmup: Number(opt.warmup ?? (quick ? 0.3 : 1)),
+  window: Number(opt.window ?? (quick ? 1.5 : 5)),
+};
+const only = opt.only ? opt.only.split(",").map((s) => s.trim()) : null;
+let servers = opt.servers ? opt.servers.split(",").map((s) => s.trim()) : DEFAULT_SERVERS;
+for (const s of servers) if (!SERVERS[s]) throw new Error(`unknown server ${s}; known: ${Object.keys(SERVERS)}`);
+if (only) for (const w of only) if (!WORKLOADS.some((x) => x.name === w)) throw new Error(`unknown workload ${w}`);
+
+const notes = [];
+if (servers.includes("wirecable") && !existsSync(resolve(ROOT, "dist/node/index.js"))) {
+  notes.push("wirecable skipped: dist/node/index.js missing (run `npm run build`).");
+  servers = servers.filter((s) => s !== "wirecable");
+}
+notes.push("Deno is not part of the suite (not installed here; Bun already covers the uWebSockets class of server).");
+
+const log = (s) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+const fmt = (v, d = 0) => (Number.isFinite(v) ? (d ? v.toFixed(d) : Math.round(v).toLocaleString("en-US")) : "-");
+
+const run = { machine: machine(), options: { quick, ...timing, servers, only }, workloads: [], notes };
+mkdirSync(opt.out, { recursive: true });
+const profDir = opt["cpu-prof"] ? resolve(opt["cpu-prof"]) : null;
+if (profDir) mkdirSync(profDir, { recursive: true });
+
+function write() {
+  writeFileSync(resolve(opt.out, "results.json"), `${JSON.stringify(run, null, 2)}\n`);
+  writeFileSync(resolve(opt.out, "results.md"), renderMarkdown(run));
+  writeFileSync(resolve(opt.out, "chart.svg"), renderSvg(run));
+}
+
+async function withServer(name, options, fn) {
+  const nodeArgs = profDir && name === "wirecable" ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [];
+  const server = await startServer(name, { ...options, nodeArgs });
+  try {
+    const r = await fn(server);
+    if (!server.alive()) throw new Error(`server died: ${server.stderr().slice(-300)}`);
+    return r;
+  } finally {
+    await server.stop();
+  }
+}
+
+async function attempt(label, fn) {
+  try {
+    return await fn();
+  } catch (err) {
+    const msg = String(err?.message ?? err).split("\n")[0];
+    log(`${label}: FAILED ${msg}`);
+    return { error: `failed: ${msg.replaceAll("|", "/")}` };
+  }
+}
+
+log(`machine: ${run.machine.nproc} x ${run.machine.cpu}, node ${run.machine.node}, bun ${run.machine.bun}`);
+log(`servers: ${servers.join(", ")}; window ${timing.window} s after ${timing.warmup} s warm-up`);
+
+for (const wl of WORKLOADS) {
+  if (only ? !only.includes(wl.name) : quick && wl.slow) continue;
+  const entry = { name: wl.name, title: wl.title, kind: wl.kind, unit: wl.unit, rows: [] };
+  run.workloads.push(entry);
+  log(`== ${wl.name}: ${wl.title}`);
+  if (wl.kind === "traffic" || wl.kind === "handshake") {
+    for (const s of servers) {
+      if (wl.deflate && !SERVERS[s].deflate) {
+        entry.rows.push({ server: s, error: "n/a (no permessage-deflate in this peer)" });
+        continue;
+      }
+      const label = `${wl.name} / ${s}`;
+      const r = await attempt(label, () =>
+        withServer(s, { deflate: !!wl.deflate }, (srv) =>
+          wl.kind === "handshake" ? measureHandshakes(srv, wl, timing) : measureTraffic(srv, wl, timing),
+        ),
+      );
+      entry.rows.push({ server: s, ...r });
+      if (!r.error)
+        log(
+          `${label}: ${fmt(r.perSec)} ${wl.unit}${wl.unit === "MB/s" ? "" : `, ${fmt(r.mbPerSec, 1)} MB/s`}, ` +
+            `p50 ${fmt(r.p50)} us, p99 ${fmt(r.p99)} us, server ${fmt(r.cpuUsPer, 2)} us/msg at ${fmt(r.serverCpuPct)}% CPU, ` +
+            `loadgen ${r.loadgenCpuPct.map((v) => `${fmt(v)}%`).join(" + ")}, other ${fmt(r.otherCpuPct)}%` +
+            (r.compressed === false ? " (server answers were NOT compressed)" : "") +
+            (r.closedEarly ? `, ${r.closedEarly} closed early` : ""),
+        );
+      if (wl.deflate && r.compressed === false) r.error = "deflate not negotiated / answers uncompressed";
+      write();
+    }
+  } else if (wl.kind === "idle") {
+    const counts = quick && wl.quickCounts ? wl.quickCounts : wl.counts;
+    const workers = wl.workers > 1 ? Number(opt.workers) : 1;
+    for (const count of counts) {
+      for (const s of ["bare", ...servers]) {
+        const label = `${wl.name} ${count} / ${s}`;
+        const r = await attempt(label, () => withServer(s, { workers }, (srv) => measureIdle(srv, wl, count)));
+        entry.rows.push({ server: s, count, workers, ...r });
+        if (!r.error)
+          log(
+            `${label}: ${fmt(r.kbPerConn, 2)} KB/conn (${fmt(r.open)} open, ${r.failed} failed, RSS ${fmt(r.rssBeforeKB / 1024, 1)} -> ${fmt(r.rssAfterKB / 1024, 1)} MB)`,
+          );
+        write();
+      }
+    }
+    if (workers > 1)
+      entry.note = `${workers} server processes (cluster on one port for Node, reusePort for Bun), ${wl.loadgens} load generator processes, each from its own 127.0.0.x address.`;
+  } else if (wl.kind === "saturation") {
+    const echo = WORKLOADS.find((w) => w.name === "small-echo");
+    for (const n of [1, 2, 3]) {
+      const label = `saturation bun / ${n} loadgen(s)`;
+      const r = await attempt(label, () => withServer("bun", {}, (srv) => measureTraffic(srv, echo, timing, n)));
+      entry.rows.push({ server: "bun", loadgens: n, ...r });
+      if (!r.error)
+        log(
+          `${label}: ${fmt(r.perSec)} msg/s, bun ${fmt(r.serverCpuPct)}% CPU, loadgen ${r.loadgenCpuPct.map((v) => `${fmt(v)}%`).join(" + ")}, other ${fmt(r.otherCpuPct)}%`,
+        );
+      write();
+    }
+  }
+}
+write();
+log(`wrote ${resolve(opt.out, "results.md")} and chart.svg`);

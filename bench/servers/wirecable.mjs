@@ -1,0 +1,33 @@
+// Peer server: wirecable's own WebSocketServer, loaded from the built dist/ (run `npm run build`
+// first; built JS avoids tsx's overhead in the measurement). Same app logic as the other peers:
+// /pub broadcasts each message to every client (publisher included, as its ack) with one frame
+// built once (wss.broadcast), anything else echoes. `--workers N` uses cluster on one port.
+import { MAX_PAYLOAD, serve } from "./common.mjs";
+
+const dist = new URL("../../dist/node/index.js", import.meta.url);
+const { WebSocketServer } = await import(dist.href);
+
+serve(
+  ({ host, deflate }) =>
+    new Promise((resolve, reject) => {
+      const wss = new WebSocketServer({
+        host,
+        port: 0,
+        maxPayload: MAX_PAYLOAD,
+        perMessageDeflate: deflate ? { threshold: 0 } : false,
+        // keep-alive pings would need answers the load generator does not send
+        pingInterval: 0,
+        idleTimeout: 0,
+      });
+      wss.on("error", reject);
+      wss.on("connection", (conn, req) => {
+        const path = req?.url ?? conn.request?.url;
+        if (path === "/pub") {
+          conn.on("message", (data, isBinary) => wss.broadcast(data, { binary: isBinary }));
+        } else {
+          conn.on("message", (data, isBinary) => conn.send(data, { binary: isBinary }));
+        }
+      });
+      wss.ready.then(() => resolve(wss.address().port), reject);
+    }),
+);
