@@ -27,7 +27,10 @@ export interface Broker {
   on(event: "lost", listener: (info: LostMessage) => void): this;
   on(event: "disconnected", listener: () => void): this;
   on(event: "reconnected", listener: (info: { streams: number; downtimeMs: number }) => void): this;
-  off(event: string, listener: (...args: never[]) => void): this;
+  off(event: "error", listener: (err: Error) => void): this;
+  off(event: "lost", listener: (info: LostMessage) => void): this;
+  off(event: "disconnected", listener: () => void): this;
+  off(event: "reconnected", listener: (info: { streams: number; downtimeMs: number }) => void): this;
 }
 
 export interface LostMessage {

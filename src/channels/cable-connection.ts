@@ -1,0 +1,340 @@
+/**
+ * One client connection of the cable server: authentication, the command loop and its
+ * subscriptions (Rails' Connection::Base + Connection::Subscriptions).
+ *
+ * Contract:
+ * - Commands are handled one at a time, in arrival order (each awaits the previous one's channel
+ *   callbacks). Commands arriving while `authenticate` runs are buffered, as Rails does.
+ * - Nothing a client sends can throw out of `receive` or close the connection: bad commands are
+ *   reported through `report` (the server's `error` event) and ignored. Limits are checked
+ *   before parsing (size) or before queueing (rate).
+ * - `closed()` unsubscribes everything (running `unsubscribed` callbacks) exactly once.
+ */
+import { Buffer } from "node:buffer";
+import {
+  actionsOf,
+  bindChannel,
+  type Channel,
+  type ChannelClass,
+  type ChannelParams,
+  takePendingStreams,
+} from "./channel.js";
+import { CableError, UnauthorizedError } from "./errors.js";
+import {
+  type CableCommand,
+  DisconnectReason,
+  encodeConfirm,
+  encodeDisconnect,
+  encodeReject,
+  parseCommand,
+  WELCOME,
+} from "./protocol.js";
+import type { StreamHub, StreamListener } from "./stream-hub.js";
+import type { CableRequest, CableTransport } from "./transport.js";
+
+export interface CableLimits {
+  /** Subscriptions per connection; more are rejected. Default 100. */
+  maxSubscriptions?: number;
+  /** Bytes per command; larger ones are ignored. Default 64 KiB (0: no limit). */
+  maxCommandSize?: number;
+  /** Opt-in: at most `commands` per `interval` ms per connection; excess ones are dropped. */
+  rateLimit?: { commands: number; interval: number };
+}
+
+/**
+ * 100 subscriptions: real pages subscribe to a handful of channels; each subscription costs a
+ * channel instance and stream listeners, so a client must not create them without bound.
+ * 64 KiB per command: commands carry an identifier and an action's arguments, not files
+ * (Rails sets no limit of its own; websocket-driver's 64 MiB frame limit is far too generous).
+ */
+export const DEFAULT_LIMITS = { maxSubscriptions: 100, maxCommandSize: 64 * 1024 } as const;
+
+/** What a connection needs from its server. */
+export interface ConnectionHost {
+  readonly hub: StreamHub;
+  resolveChannel(name: string): { cls: ChannelClass; channelName: string } | undefined;
+  broadcast(stream: string, data: unknown): Promise<void>;
+  authenticate?: (request: CableRequest) => unknown;
+  report(err: CableError, connection: CableConnection): void;
+  /** Called once the welcome is sent (the server starts pinging it) and once closed. */
+  opened(connection: CableConnection): void;
+  closedConnection(connection: CableConnection): void;
+  readonly limits: Required<Omit<CableLimits, "rateLimit">> & Pick<CableLimits, "rateLimit">;
+}
+
+interface Subscription {
+  readonly identifier: string;
+  readonly channel: Channel;
+  readonly streams: Map<string, StreamListener>;
+  confirmed: boolean;
+}
+
+const State = { authenticating: 0, open: 1, closed: 2 } as const;
+type State = (typeof State)[keyof typeof State];
+
+export class CableConnection {
+  readonly transport: CableTransport;
+  readonly request: CableRequest | undefined;
+  #identity: unknown;
+  #state: State = State.authenticating;
+  readonly #host: ConnectionHost;
+  readonly #subscriptions = new Map<string, Subscription>();
+  #queue: Promise<void> = Promise.resolve();
+  #buffered: string[] = [];
+  #tokens: number;
+  #refilledAt = 0;
+
+  constructor(host: ConnectionHost, transport: CableTransport, request?: CableRequest) {
+    this.#host = host;
+    this.transport = transport;
+    this.request = request;
+    this.#tokens = host.limits.rateLimit?.commands ?? 0;
+    this.#refilledAt = Date.now();
+    void this.#authenticate();
+  }
+
+  /** What `authenticate` returned. */
+  get identity(): unknown {
+    return this.#identity;
+  }
+  get isOpen(): boolean {
+    return this.#state === State.open;
+  }
+  /** Identifiers of the current subscriptions (confirmed or not). */
+  get identifiers(): string[] {
+    return [...this.#subscriptions.keys()];
+  }
+
+  async #authenticate(): Promise<void> {
+    const auth = this.#host.authenticate;
+    if (auth !== undefined) {
+      try {
+        const identity = await auth(this.request ?? { headers: {} });
+        if (this.#state === State.closed) return;
+        this.#identity = identity;
+      } catch (err) {
+        if (!(err instanceof UnauthorizedError)) {
+          this.#report(new CableError("AUTHENTICATION_ERROR", "authenticate threw", { cause: err }));
+        }
+        // Rails: reject_unauthorized_connection -> close(reason: unauthorized, reconnect: false).
+        this.disconnect(DisconnectReason.unauthorized, false);
+        return;
+      }
+    }
+    if (this.#state === State.closed) return;
+    this.#state = State.open;
+    this.transport.send(WELCOME);
+    this.#host.opened(this);
+    const buffered = this.#buffered;
+    this.#buffered = [];
+    for (const text of buffered) this.receive(text);
+  }
+
+  /** Feed one text message from the socket. Never throws. */
+  receive(text: string): void {
+    if (this.#state === State.closed) return;
+    const max = this.#host.limits.maxCommandSize;
+    if (max > 0 && text.length * 3 > max && (text.length > max || Buffer.byteLength(text) > max)) {
+      this.#report(new CableError("COMMAND_TOO_LARGE", `command larger than ${max} bytes ignored`));
+      return;
+    }
+    if (this.#state === State.authenticating) {
+      this.#buffered.push(text);
+      return;
+    }
+    if (!this.#takeToken()) {
+      this.#report(new CableError("RATE_LIMITED", "command rate limit exceeded; command dropped"));
+      return;
+    }
+    const command = parseCommand(text);
+    if (command instanceof CableError) {
+      this.#report(command);
+      return;
+    }
+    this.#queue = this.#queue.then(() => this.#execute(command));
+  }
+
+  #takeToken(): boolean {
+    const limit = this.#host.limits.rateLimit;
+    if (limit === undefined) return true;
+    const now = Date.now();
+    const refill = ((now - this.#refilledAt) / limit.interval) * limit.commands;
+    if (refill > 0) {
+      this.#tokens = Math.min(limit.commands, this.#tokens + refill);
+      this.#refilledAt = now;
+    }
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  async #execute(command: CableCommand): Promise<void> {
+    if (this.#state !== State.open) return;
+    try {
+      switch (command.command) {
+        case "subscribe":
+          return await this.#subscribe(command.identifier, command.params);
+        case "unsubscribe":
+          return await this.#unsubscribe(command.identifier);
+        case "message":
+          return await this.#perform(command.identifier, command.data);
+      }
+    } catch (err) {
+      this.#report(new CableError("HANDLER_ERROR", `${command.command} failed`, { cause: err }));
+    }
+  }
+
+  async #subscribe(identifier: string, params: ChannelParams): Promise<void> {
+    // Rails: AlreadySubscribedError, logged; nothing is sent (the first subscription stays).
+    if (this.#subscriptions.has(identifier)) {
+      this.#report(new CableError("ALREADY_SUBSCRIBED", `already subscribed to ${identifier}`));
+      return;
+    }
+    const send = (text: string) => this.transport.send(text);
+    if (this.#subscriptions.size >= this.#host.limits.maxSubscriptions) {
+      this.#report(new CableError("TOO_MANY_SUBSCRIPTIONS", `more than ${this.#host.limits.maxSubscriptions}`));
+      send(encodeReject(identifier));
+      return;
+    }
+    const name = params.channel as string;
+    const found = this.#host.resolveChannel(name);
+    if (found === undefined) {
+      this.#report(new CableError("CHANNEL_NOT_FOUND", `channel not found: ${name.slice(0, 100)}`));
+      send(encodeReject(identifier));
+      return;
+    }
+    let accepted: ChannelParams = params;
+    if (found.cls.params !== undefined) {
+      let verdict: boolean | ChannelParams;
+      try {
+        verdict = found.cls.params(params);
+      } catch (err) {
+        verdict = false;
+        this.#report(new CableError("INVALID_PARAMS", `${name}: params refused`, { cause: err }));
+      }
+      if (verdict === false) {
+        this.#report(new CableError("INVALID_PARAMS", `${name}: params refused`));
+        send(encodeReject(identifier));
+        return;
+      }
+      if (typeof verdict === "object" && verdict !== null) accepted = verdict;
+    }
+
+    const channel = new found.cls();
+    const sub: Subscription = { identifier, channel, streams: new Map(), confirmed: false };
+    bindChannel(channel, this.#binding(sub, accepted, found.channelName));
+    this.#subscriptions.set(identifier, sub);
+    try {
+      await channel.subscribed(accepted);
+      await Promise.all(takePendingStreams(channel));
+    } catch (err) {
+      // Rails logs and sends nothing, and its client then retries every 500 ms forever;
+      // we reject instead, so the client hears about it once.
+      this.#report(new CableError("HANDLER_ERROR", `${name}#subscribed threw`, { cause: err }));
+      channel.reject();
+    }
+    if (this.#subscriptions.get(identifier) !== sub) return; // unsubscribed meanwhile
+    if (channel.rejected) {
+      // Rails' reject_subscription: remove (running `unsubscribed`), then transmit the rejection.
+      await this.#remove(sub);
+      if (this.#state === State.open) send(encodeReject(identifier));
+      return;
+    }
+    if (this.#state !== State.open) return;
+    sub.confirmed = true;
+    send(encodeConfirm(identifier));
+  }
+
+  #binding(sub: Subscription, params: ChannelParams, channelName: string) {
+    const hub = this.#host.hub;
+    const transport = this.transport;
+    return {
+      identifier: sub.identifier,
+      params,
+      identity: this.#identity,
+      channelName,
+      streams: new Set<string>(),
+      send: (text: string) => {
+        if (this.#state === State.open) transport.send(text);
+      },
+      streamFrom(stream: string, callback?: (message: unknown) => void): Promise<void> {
+        if (sub.streams.has(stream)) return Promise.resolve();
+        const listener: StreamListener = { identifier: sub.identifier, transport, callback };
+        sub.streams.set(stream, listener);
+        this.streams.add(stream);
+        return hub.add(stream, listener);
+      },
+      stopStream(stream: string): void {
+        const listener = sub.streams.get(stream);
+        if (listener === undefined) return;
+        sub.streams.delete(stream);
+        this.streams.delete(stream);
+        hub.remove(stream, listener);
+      },
+      stopAllStreams(): void {
+        for (const stream of [...sub.streams.keys()]) this.stopStream(stream);
+      },
+      broadcast: (stream: string, data: unknown) => this.#host.broadcast(stream, data),
+    };
+  }
+
+  async #unsubscribe(identifier: string): Promise<void> {
+    const sub = this.#subscriptions.get(identifier);
+    if (sub === undefined) {
+      this.#report(new CableError("UNKNOWN_SUBSCRIPTION", `unsubscribe: not subscribed to ${identifier}`));
+      return;
+    }
+    await this.#remove(sub);
+  }
+
+  async #remove(sub: Subscription): Promise<void> {
+    if (this.#subscriptions.get(sub.identifier) !== sub) return;
+    this.#subscriptions.delete(sub.identifier);
+    sub.channel.stopAllStreams(); // Rails: on_unsubscribe :stop_all_streams
+    try {
+      await sub.channel.unsubscribed();
+    } catch (err) {
+      this.#report(new CableError("HANDLER_ERROR", "unsubscribed threw", { cause: err }));
+    }
+  }
+
+  async #perform(identifier: string, data: Record<string, unknown>): Promise<void> {
+    const sub = this.#subscriptions.get(identifier);
+    if (sub === undefined) {
+      this.#report(new CableError("UNKNOWN_SUBSCRIPTION", `message: not subscribed to ${identifier}`));
+      return;
+    }
+    if (sub.channel.rejected) return;
+    // Rails: (data["action"].presence || :receive), and only the channel's own public methods.
+    const action = typeof data.action === "string" && data.action !== "" ? data.action : "receive";
+    const cls = sub.channel.constructor as ChannelClass;
+    if (!actionsOf(cls).has(action)) {
+      this.#report(new CableError("ACTION_NOT_FOUND", `${cls.name}#${action.slice(0, 100)} is not an action`));
+      return;
+    }
+    const method = (sub.channel as unknown as Record<string, (data: unknown) => unknown>)[action];
+    await method.call(sub.channel, data);
+  }
+
+  /** Send a disconnect message and close (Rails' Connection#close). */
+  disconnect(reason: DisconnectReason | string, reconnect: boolean): void {
+    if (this.#state === State.closed) return;
+    this.transport.send(encodeDisconnect(reason, reconnect));
+    this.transport.close(1000, "");
+    void this.closed();
+  }
+
+  /** The socket closed: unsubscribe everything, once. Resolves when `unsubscribed` callbacks ran. */
+  async closed(): Promise<void> {
+    if (this.#state === State.closed) return;
+    this.#state = State.closed;
+    this.#buffered = [];
+    this.#host.closedConnection(this);
+    await this.#queue; // let a running command finish first
+    for (const sub of [...this.#subscriptions.values()]) await this.#remove(sub);
+  }
+
+  #report(err: CableError): void {
+    this.#host.report(err, this);
+  }
+}

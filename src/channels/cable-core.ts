@@ -1,0 +1,167 @@
+/**
+ * The transport-independent heart of the cable server: channel registry, connections, the one
+ * shared ping timer, the stream hub and broadcasting. CableServer (cable-server.ts) mounts it on
+ * the Node layer's WebSocketServer; tests drive it directly through `accept(transport)`.
+ *
+ * Contract: never throws because of a client; reports problems as `error` events (CableError,
+ * with the connection when there is one) and a default listener keeps an unheard one harmless.
+ */
+import { EventEmitter } from "node:events";
+import type { Broker } from "./brokers/broker.js";
+import { MemoryBroker } from "./brokers/memory.js";
+import { CableConnection, type CableLimits, type ConnectionHost, DEFAULT_LIMITS } from "./cable-connection.js";
+import { type ChannelClass, type ChannelDefinition, channelNameOf, defineChannel } from "./channel.js";
+import { CableError } from "./errors.js";
+import { broadcastingFor, channelName, type Streamable } from "./naming.js";
+import { DisconnectReason, encodeDisconnect, encodePing } from "./protocol.js";
+import { StreamHub } from "./stream-hub.js";
+import type { CableRequest, CableTransport, PrepareText } from "./transport.js";
+
+export interface CableCoreOptions {
+  /** Channels by the name clients use in their identifier (`{"channel":"ChatChannel"}`). */
+  channels: Record<string, ChannelDefinition>;
+  /** Identify the connection from its request; throw (UnauthorizedError or anything) to refuse. */
+  authenticate?: (request: CableRequest) => unknown;
+  /** Where broadcasts go; default a new MemoryBroker (this process only). */
+  broker?: Broker;
+  limits?: CableLimits;
+  /** Heartbeat period in ms; Rails' BEAT_INTERVAL is 3 s and its client counts on it. */
+  pingInterval?: number;
+  /** Frame a text once for many sockets (the Node layer passes prepareMessage). */
+  prepare?: PrepareText;
+}
+
+export class CableCore extends EventEmitter {
+  readonly broker: Broker;
+  readonly hub: StreamHub;
+  readonly limits: ConnectionHost["limits"];
+  readonly #channels = new Map<string, { cls: ChannelClass; channelName: string }>();
+  readonly #authenticate?: (request: CableRequest) => unknown;
+  readonly #prepare: PrepareText;
+  readonly #ownsBroker: boolean;
+  readonly #pingInterval: number;
+  /** Every connection, authenticated or not. */
+  readonly #all = new Set<CableConnection>();
+  /** Welcomed connections: the ones that get pings. */
+  readonly #open = new Set<CableConnection>();
+  #pingTimer: NodeJS.Timeout | undefined;
+  #closing = false;
+
+  constructor(options: CableCoreOptions) {
+    super();
+    this.on("error", () => {}); // default listener: an unheard error never crashes the process
+    for (const [name, def] of Object.entries(options.channels)) {
+      const cls = defineChannel(name, def);
+      this.#channels.set(name, { cls, channelName: channelNameOf(name, cls) });
+    }
+    this.#ownsBroker = options.broker === undefined;
+    this.broker = options.broker ?? new MemoryBroker();
+    this.#authenticate = options.authenticate;
+    this.#prepare = options.prepare ?? ((text) => text);
+    this.#pingInterval = options.pingInterval ?? 3000;
+    this.limits = {
+      maxSubscriptions: options.limits?.maxSubscriptions ?? DEFAULT_LIMITS.maxSubscriptions,
+      maxCommandSize: options.limits?.maxCommandSize ?? DEFAULT_LIMITS.maxCommandSize,
+      rateLimit: options.limits?.rateLimit,
+    };
+    this.hub = new StreamHub(this.broker, this.#prepare, (err) => this.emit("error", err));
+  }
+
+  /** Serve one socket (already upgraded with an ActionCable subprotocol). */
+  accept(transport: CableTransport, request?: CableRequest): CableConnection {
+    const self = this;
+    const host: ConnectionHost = {
+      hub: this.hub,
+      limits: this.limits,
+      authenticate: this.#authenticate,
+      resolveChannel: (name) => this.#channels.get(name),
+      broadcast: (stream, data) => this.broadcast(stream, data),
+      report: (err, connection) => this.emit("error", err, connection),
+      opened(connection) {
+        self.#open.add(connection);
+        self.#startPing();
+        self.emit("connect", connection);
+      },
+      closedConnection(connection) {
+        self.#all.delete(connection);
+        if (self.#open.delete(connection)) self.emit("disconnect", connection);
+        if (self.#open.size === 0) self.#stopPing();
+      },
+    };
+    const connection = new CableConnection(host, transport, request);
+    this.#all.add(connection);
+    if (this.#closing) connection.disconnect(DisconnectReason.serverRestart, true);
+    return connection;
+  }
+
+  /** Connections that got their welcome. */
+  get connections(): ReadonlySet<CableConnection> {
+    return this.#open;
+  }
+
+  /** Broadcast `data` (encoded to JSON once) to every subscriber of `stream`, across processes. */
+  async broadcast(stream: string, data: unknown): Promise<void> {
+    const payload = JSON.stringify(data);
+    if (payload === undefined) throw new TypeError("broadcast: data is not JSON-serialisable");
+    await this.broker.publish(String(stream), payload);
+  }
+
+  /** Rails' `ChatChannel.broadcast_to(model, data)`: the channel's registered name, or a class. */
+  broadcastTo(channel: string, model: Streamable, data: unknown): Promise<void> {
+    const entry = this.#channels.get(channel);
+    const name = entry?.channelName ?? channelName(channel);
+    return this.broadcast(broadcastingFor(name, model), data);
+  }
+
+  /** Disconnect the connections whose identity matches (Rails' remote_connections.where(...).disconnect). */
+  disconnect(match: (identity: unknown) => boolean, reconnect = true): number {
+    let count = 0;
+    for (const connection of [...this.#all]) {
+      if (connection.isOpen && match(connection.identity)) {
+        connection.disconnect(DisconnectReason.remote, reconnect);
+        count++;
+      }
+    }
+    return count;
+  }
+
+  #startPing(): void {
+    if (this.#pingTimer !== undefined || this.#pingInterval <= 0) return;
+    // One timer for every connection: each beat is one text, framed once, shared by all sockets.
+    this.#pingTimer = setInterval(() => this.ping(), this.#pingInterval);
+    this.#pingTimer.unref();
+  }
+
+  #stopPing(): void {
+    if (this.#pingTimer === undefined) return;
+    clearInterval(this.#pingTimer);
+    this.#pingTimer = undefined;
+  }
+
+  /** Send one heartbeat to every open connection now (the timer calls this every 3 s). */
+  ping(now = Date.now()): void {
+    const frame = this.#prepare(encodePing(Math.floor(now / 1000)));
+    for (const connection of this.#open) connection.transport.send(frame);
+  }
+
+  /**
+   * Tell every client `{"type":"disconnect","reason":"server_restart","reconnect":true}` (Rails'
+   * restart), close them, wait for their `unsubscribed` callbacks, and close an owned broker.
+   */
+  async shutdown(options: { reason?: string; reconnect?: boolean } = {}): Promise<void> {
+    this.#closing = true;
+    this.#stopPing();
+    const reason = options.reason ?? DisconnectReason.serverRestart;
+    const reconnect = options.reconnect ?? true;
+    const frame = this.#prepare(encodeDisconnect(reason, reconnect));
+    const all = [...this.#all];
+    for (const connection of all) {
+      if (connection.isOpen) connection.transport.send(frame);
+      connection.transport.close(1000, "");
+    }
+    await Promise.all(all.map((c) => c.closed()));
+    if (this.#ownsBroker) await this.broker.close();
+  }
+}
+
+export { CableError };

@@ -1,0 +1,31 @@
+/**
+ * wirecable/channels: ActionCable-compatible channels over wirecable's WebSocket server, with
+ * in-memory and Redis brokers. See docs/channels.md.
+ */
+export { type Broadcaster, createBroadcaster } from "./broadcaster.js";
+export type { Broker, BrokerHandler, LostMessage, Unsubscribe } from "./brokers/broker.js";
+export { MemoryBroker } from "./brokers/memory.js";
+export { RedisBroker, type RedisBrokerOptions } from "./brokers/redis.js";
+export { CableConnection, type CableLimits, DEFAULT_LIMITS } from "./cable-connection.js";
+export { CableCore, type CableCoreOptions } from "./cable-core.js";
+export {
+  Channel,
+  type ChannelClass,
+  type ChannelDefinition,
+  type ChannelObject,
+  type ChannelParams,
+  defineChannel,
+  type ParamsValidator,
+} from "./channel.js";
+export { CableError, type CableErrorCode, UnauthorizedError } from "./errors.js";
+export { broadcastingFor, channelName, type Streamable, serializeBroadcasting } from "./naming.js";
+export {
+  CABLE_PROTOCOLS,
+  DEFAULT_MOUNT_PATH,
+  DisconnectReason,
+  MessageType,
+  PROTOCOL_UNSUPPORTED,
+  PROTOCOL_V1_JSON,
+  selectProtocol,
+} from "./protocol.js";
+export type { CableRequest, CableTransport, PreparedFrame, PrepareText } from "./transport.js";
