@@ -111,6 +111,14 @@ export interface EngineOptions extends EngineLimits {
   startConnecting?: boolean;
   /** Allocate an output buffer (Node passes `Buffer.allocUnsafe`). Default `new Uint8Array(n)`. */
   alloc?: (size: number) => Uint8Array;
+  /**
+   * Fast whole-buffer strict UTF-8 check (Node passes `buffer.isUtf8`), used for text messages
+   * that arrive in one piece. Messages arriving piece by piece are always validated
+   * incrementally (fail fast). Default: the engine's own validator.
+   */
+  isUtf8?: (bytes: Uint8Array) => boolean;
+  /** Decode valid UTF-8 (Node may pass `(b) => Buffer.from(b.buffer, b.byteOffset, b.length).toString()`). Default: TextDecoder. */
+  decodeUtf8?: (bytes: Uint8Array) => string;
 }
 
 export interface SendOptions {
@@ -159,6 +167,12 @@ export interface WebSocketEngine {
   close(code?: number, reason?: string): boolean;
   /** Fail the connection with a close code (used by the I/O layer for 1001, 1008, 1011...). */
   fail(code: number, reason?: string, error?: Error): void;
+
+  /**
+   * The opening handshake completed: leave CONNECTING (flushing queued sends and input) and emit
+   * `open`. Optional for engines that start open.
+   */
+  open?(): void;
 
   /** Queue mode: drain pending output / events (empty if callbacks are set). */
   takeOutput(): Uint8Array[];

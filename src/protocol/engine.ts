@@ -1,0 +1,628 @@
+/**
+ * The sans-I/O RFC 6455 engine: bytes in, events and bytes out, no clock, no sockets.
+ *
+ * Contract (see types.ts for the interface):
+ * - `receiveData(bytes)` never throws. It takes ownership of `bytes`: payloads are unmasked in
+ *   place and handed out as zero-copy views. Peer errors go through one choke point (`#fail`):
+ *   an `error` event, a close frame with the code of the error (1011 and an empty reason for
+ *   an unknown exception, which stays available as the event's `error`), then `closing` and
+ *   `close`. After a failure no more input is processed (RFC 6455 7.1.7).
+ * - Output goes to `onOutput` as it is produced; events are collected during a call and handed
+ *   to `onEvent` at its end, so the output a call causes (pong, close echo) leaves first.
+ *   Without callbacks both wait for `takeOutput()` / `takeEvents()`.
+ * - An `onEvent` handler (or a `ping` callback) that throws: while the connection is not yet
+ *   closed the engine fails it with 1011 and reports the exception as an `error` event (and as
+ *   the close event's `error`); once closed, the exception is rethrown asynchronously with
+ *   `queueMicrotask` so it is not lost.
+ * - The engine answers pings and echoes close frames itself. Events: open (from `open()`),
+ *   text, binary, ping, pong, closing, close (exactly once, always last), error.
+ * - Extensions transform whole messages, possibly asynchronously; order is kept both ways.
+ */
+import { encodeClosePayload, isValidCloseCode, parseClosePayload } from "./close-codes.js";
+import { Fifo } from "./engine-queue.js";
+import { InvalidStateError, OptionError, ProtocolError } from "./errors.js";
+import type { ExtensionMessage, ExtensionSession } from "./extension.js";
+import { RSV1, RSV2, RSV3 } from "./frame-encoder.js";
+import { FrameParser } from "./frame-parser.js";
+import { FrameSender } from "./frame-sender.js";
+import { DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD } from "./limits.js";
+import { MessageAssembler } from "./message-assembler.js";
+import { isPromiseLike, OrderedQueue } from "./ordered-queue.js";
+import { decodeUtf8, TextMessage } from "./text-message.js";
+import {
+  type EngineEvent,
+  type EngineOptions,
+  type MessageWriter,
+  ReadyState,
+  type Role,
+  type SendOptions,
+  type WebSocketEngine,
+} from "./types.js";
+import { isValidUtf8 } from "./utf8.js";
+
+const { CONNECTING, OPEN, CLOSING, CLOSED } = ReadyState;
+const EMPTY = new Uint8Array(0);
+const encoder = new TextEncoder();
+const defaultAlloc = (size: number): Uint8Array => new Uint8Array(size);
+
+/** Something to frame, queued behind a pending asynchronous extension transform. */
+interface OutItem {
+  /** A whole message (fragmented per `fragmentSize`), else one frame or a stream fragment. */
+  readonly message: boolean;
+  readonly opcode: number;
+  readonly fin: boolean;
+  readonly rsv: number;
+  readonly data: Uint8Array;
+}
+
+interface PendingPing {
+  readonly payload: Uint8Array;
+  readonly callback: () => void;
+}
+
+function toBytes(data: Uint8Array | string | undefined): Uint8Array {
+  if (data === undefined) return EMPTY;
+  return typeof data === "string" ? encoder.encode(data) : data;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function checkLimit(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0) throw new OptionError(name, "must be a non-negative integer");
+  return value;
+}
+
+/** The RFC 6455 ("hybi-13") engine. */
+export class Engine implements WebSocketEngine {
+  readonly role: Role;
+  readonly version = "hybi-13";
+  readonly protocol: string;
+  readonly extensions: string;
+
+  #state: ReadyState;
+  #announced = false;
+  #closeSent = false;
+  #closeWritten = false;
+  #closeExpected = false;
+  #transportShouldClose = false;
+  #finalized = false;
+
+  readonly #onOutput: ((chunk: Uint8Array) => void) | undefined;
+  readonly #onEvent: ((event: EngineEvent) => void) | undefined;
+  readonly #output = new Fifo<Uint8Array>();
+  readonly #events = new Fifo<EngineEvent>();
+  #preOpenOutput: Uint8Array[] | null;
+  #preOpenInput: Uint8Array[] | null;
+  #flushing = false;
+  readonly #callbacks = new Fifo<() => void>();
+
+  readonly #parser: FrameParser;
+  readonly #assembler: MessageAssembler;
+  readonly #sender: FrameSender;
+  readonly #sessions: readonly ExtensionSession[];
+  readonly #maxPayload: number;
+  readonly #decode: (bytes: Uint8Array) => string;
+  readonly #isUtf8: (bytes: Uint8Array) => boolean;
+  /** Inbound/outbound order keepers; only when extensions may be asynchronous. */
+  readonly #inbound: OrderedQueue<EngineEvent> | null = null;
+  readonly #outbound: OrderedQueue<OutItem> | null = null;
+
+  #frameFin = false;
+  #pings: PendingPing[] = [];
+  #streaming = false;
+  #held: Array<() => void> = [];
+
+  constructor(options: EngineOptions) {
+    if (options.role !== "server" && options.role !== "client")
+      throw new OptionError("role", 'must be "server" or "client"');
+    this.role = options.role;
+    this.protocol = options.protocol ?? "";
+    this.extensions = options.extensionsHeader ?? "";
+    this.#onOutput = options.onOutput;
+    this.#onEvent = options.onEvent;
+    this.#maxPayload = checkLimit("maxPayload", options.maxPayload, DEFAULT_MAX_PAYLOAD);
+    const maxFragments = checkLimit("maxFragments", options.maxFragments, DEFAULT_MAX_FRAGMENTS);
+    const fragmentSize = checkLimit("fragmentSize", options.fragmentSize, 0);
+    this.#decode = options.decodeUtf8 ?? decodeUtf8;
+    this.#isUtf8 = options.isUtf8 ?? isValidUtf8;
+    this.#sessions = options.extensions ?? [];
+    let rsvAllowed = 0;
+    for (const s of this.#sessions) rsvAllowed |= (s.rsv1 ? RSV1 : 0) | (s.rsv2 ? RSV2 : 0) | (s.rsv3 ? RSV3 : 0);
+    const alloc = options.alloc ?? defaultAlloc;
+    this.#parser = new FrameParser(
+      { role: this.role, maxPayload: this.#maxPayload, maxFragments, rsvAllowed },
+      {
+        dataFrameStart: (opcode, fin, rsv) => this.#dataStart(opcode, fin, rsv),
+        dataFramePayload: (piece, last) => this.#dataPayload(piece, last),
+        dataFrameEnd: (fin) => this.#dataEnd(fin),
+        controlFrame: (opcode, payload) => this.#control(opcode, payload),
+        frameError: (error) => this.#fail(error),
+      },
+    );
+    this.#assembler = new MessageAssembler(alloc, options.isUtf8);
+    this.#sender = new FrameSender({
+      role: this.role,
+      alloc,
+      randomFill: options.randomFill,
+      fragmentSize,
+      write: (chunk) => this.#emitOutput(chunk),
+    });
+    if (this.#sessions.length > 0) {
+      const settled = () => this.#flush();
+      const fail = (error: unknown) => this.#fail(error);
+      this.#inbound = new OrderedQueue<EngineEvent>((event) => this.#commit(event), fail, settled);
+      this.#outbound = new OrderedQueue<OutItem>((item) => this.#frameNow(item), fail, settled);
+    }
+    const connecting = options.startConnecting === true;
+    this.#state = connecting ? CONNECTING : OPEN;
+    this.#preOpenOutput = connecting ? [] : null;
+    this.#preOpenInput = connecting ? [] : null;
+  }
+
+  get readyState(): ReadyState {
+    return this.#state;
+  }
+  get closeExpected(): boolean {
+    return this.#closeExpected;
+  }
+  get transportShouldClose(): boolean {
+    return this.#transportShouldClose;
+  }
+
+  /**
+   * The handshake completed: leave CONNECTING, write what was queued, parse what was received,
+   * and emit `open` (once; also for an engine created open, which emits no `open` otherwise).
+   */
+  open(): void {
+    const queued = this.#preOpenOutput;
+    if (queued !== null) {
+      this.#preOpenOutput = null;
+      if (this.#state === CONNECTING) this.#state = OPEN;
+      for (const chunk of queued) this.#emitOutput(chunk);
+    }
+    if (!this.#announced && this.#state !== CLOSED) {
+      this.#announced = true;
+      this.#emit({ type: "open", protocol: this.protocol, extensions: this.extensions });
+    }
+    const input = this.#preOpenInput;
+    this.#preOpenInput = null;
+    if (input !== null) for (const chunk of input) this.#parse(chunk);
+    this.#flush();
+  }
+
+  receiveData(data: Uint8Array): void {
+    if (this.#preOpenInput !== null) {
+      this.#preOpenInput.push(data);
+      return;
+    }
+    this.#parse(data);
+    this.#flush();
+  }
+
+  receiveEof(): void {
+    if (this.#state === CLOSED) return;
+    this.#parser.stop();
+    this.#preOpenInput = null;
+    this.#outbound?.clear();
+    this.#state = CLOSED;
+    this.#closeExpected = false;
+    this.#transportShouldClose = true;
+    // RFC 6455 7.1.5: closed without a Close frame: status 1006.
+    this.#emit({ type: "close", code: 1006, reason: "", wasClean: false });
+    this.#flush();
+  }
+
+  send(data: string | Uint8Array, options?: SendOptions): boolean {
+    if (this.#closeSent || this.#state === CLOSED) return false;
+    if (this.#streaming) {
+      // A streamed message is in progress: frames of another message may not interleave (RFC 6455 5.4).
+      this.#held.push(() => this.send(data, options));
+      return true;
+    }
+    const binary = options?.binary ?? typeof data !== "string";
+    const opcode = binary ? 2 : 1;
+    if (this.#outbound === null) {
+      if (typeof data !== "string") this.#sender.message(opcode, 0, data);
+      else if (binary) this.#sender.message(2, 0, encoder.encode(data));
+      else this.#sender.string(1, data);
+    } else {
+      this.#sendThroughExtensions(opcode, toBytes(data), options?.compress);
+    }
+    if (this.#events.length !== 0 || this.#callbacks.length !== 0) this.#flush();
+    return true;
+  }
+
+  sendText(data: string): boolean {
+    return this.send(data);
+  }
+
+  sendBinary(data: Uint8Array): boolean {
+    return this.send(data);
+  }
+
+  /**
+   * Write a frame prepared once (see `prepareFrame`) for many connections. A server writes the
+   * shared bytes as they are; a client re-frames the payload (it must mask with its own key).
+   */
+  sendPrepared(prepared: { opcode: 1 | 2; payload: Uint8Array; rsv1: boolean; frame: Uint8Array }): boolean {
+    if (this.#closeSent || this.#state === CLOSED) return false;
+    if (this.#streaming) {
+      this.#held.push(() => this.sendPrepared(prepared));
+      return true;
+    }
+    const rsv = prepared.rsv1 ? RSV1 : 0;
+    if (this.#outbound !== null && !this.#outbound.idle) {
+      this.#outbound.push({ message: true, opcode: prepared.opcode, fin: true, rsv, data: prepared.payload });
+    } else if (this.role === "server") this.#emitOutput(prepared.frame);
+    else this.#sender.frame(prepared.opcode, true, rsv, prepared.payload);
+    return true;
+  }
+
+  startMessage(kind: "text" | "binary", _options?: SendOptions): MessageWriter {
+    if (this.#streaming) throw new InvalidStateError("a streamed message is already in progress");
+    if (kind !== "text" && kind !== "binary") throw new TypeError('kind must be "text" or "binary"');
+    const usable = () => !this.#closeSent && this.#state !== CLOSED;
+    if (!usable()) return { write: () => false, end: () => false };
+    this.#streaming = true;
+    const opcode = kind === "text" ? 1 : 2;
+    let started = false;
+    let ended = false;
+    // Streamed messages bypass the (whole-message) extensions: sent uncompressed, RSV bits 0.
+    const fragment = (chunk: Uint8Array | string | undefined, fin: boolean): boolean => {
+      if (ended) throw new InvalidStateError("the streamed message has ended");
+      if (fin) ended = true;
+      if (!usable()) {
+        if (fin) this.#endStream();
+        return false;
+      }
+      const bytes = toBytes(chunk);
+      if (bytes.length === 0 && !fin) return true;
+      // RFC 6455 5.4: first frame carries the opcode, the others are continuations (opcode 0).
+      this.#out(false, started ? 0 : opcode, fin, 0, bytes);
+      started = true;
+      if (fin) this.#endStream();
+      this.#flush();
+      return true;
+    };
+    return { write: (chunk) => fragment(chunk, false), end: (chunk) => fragment(chunk, true) };
+  }
+
+  ping(payload?: Uint8Array | string, onPong?: () => void): boolean {
+    const bytes = toBytes(payload);
+    // RFC 6455 5.5: control frame payloads are 125 bytes or less.
+    if (bytes.length > 125) throw new RangeError("ping payload exceeds 125 bytes");
+    if (this.#closeSent || this.#state === CLOSED) return false;
+    if (onPong !== undefined) this.#pings.push({ payload: bytes.slice(), callback: onPong });
+    this.#out(false, 0x9, true, 0, bytes);
+    return true;
+  }
+
+  pong(payload?: Uint8Array | string): boolean {
+    const bytes = toBytes(payload);
+    if (bytes.length > 125) throw new RangeError("pong payload exceeds 125 bytes");
+    if (this.#closeSent || this.#state === CLOSED) return false;
+    // RFC 6455 5.5.3: an unsolicited Pong serves as a unidirectional heartbeat.
+    this.#out(false, 0xa, true, 0, bytes);
+    return true;
+  }
+
+  close(code = 1000, reason = ""): boolean {
+    if (!isValidCloseCode(code)) throw new RangeError(`invalid close code ${code}`);
+    const reasonBytes = encoder.encode(reason);
+    // RFC 6455 5.5: 125-byte control payload, 2 of them for the code.
+    if (reasonBytes.length > 123) throw new RangeError("close reason exceeds 123 bytes");
+    if (this.#closeSent || this.#state === CLOSED) return false;
+    this.#closeSent = true;
+    this.#state = CLOSING;
+    this.#closeExpected = true;
+    this.#out(false, 0x8, true, 0, encodeClosePayload(code, reasonBytes));
+    this.#emit({ type: "closing", code, reason, initiator: "local" });
+    this.#flush();
+    return true;
+  }
+
+  fail(code: number, reason = "", error?: Error): void {
+    if (!isValidCloseCode(code) && code !== 1005 && code !== 1006) throw new RangeError(`invalid close code ${code}`);
+    this.#fail(error, code, reason);
+    this.#flush();
+  }
+
+  takeOutput(): Uint8Array[] {
+    return this.#output.drain();
+  }
+
+  takeEvents(): EngineEvent[] {
+    return this.#events.drain();
+  }
+
+  // ---- inbound -------------------------------------------------------------------------------
+
+  #parse(chunk: Uint8Array): void {
+    try {
+      this.#parser.push(chunk);
+    } catch (error) {
+      this.#fail(error); // a bug or a throwing extension: 1011, never an exception to the caller
+    }
+  }
+
+  #dataStart(opcode: number, fin: boolean, rsv: number): void {
+    this.#frameFin = fin;
+    // Text is validated on the fly unless an extension transformed it (RSV bits set).
+    if (opcode !== 0) this.#assembler.begin(opcode, rsv, opcode === 1 && rsv === 0);
+  }
+
+  #dataPayload(piece: Uint8Array, last: boolean): void {
+    if (!this.#assembler.add(piece, last && this.#frameFin)) {
+      // RFC 6455 8.1: invalid UTF-8 in a text message fails the connection (7.4.1: 1007).
+      this.#fail(new ProtocolError("INVALID_UTF8", 1007, "invalid UTF-8 in a text message"));
+    }
+  }
+
+  #dataEnd(fin: boolean): void {
+    if (!fin) return;
+    const a = this.#assembler;
+    const data = a.finish();
+    if (data === null) {
+      this.#fail(new ProtocolError("INVALID_UTF8", 1007, "text message ends inside a UTF-8 sequence"));
+      return;
+    }
+    if (this.#inbound === null) {
+      this.#emit(a.opcode === 1 ? new TextMessage(data, this.#decode) : { type: "binary", data });
+      return;
+    }
+    this.#receiveThroughExtensions(a.opcode as 1 | 2, a.rsv, data);
+  }
+
+  #receiveThroughExtensions(opcode: 1 | 2, rsv: number, data: Uint8Array): void {
+    const inbound = this.#inbound!;
+    const validated = opcode === 1 && rsv === 0;
+    const max = this.#maxPayload;
+    let result: ExtensionMessage | PromiseLike<ExtensionMessage> = {
+      opcode,
+      rsv1: (rsv & RSV1) !== 0,
+      rsv2: (rsv & RSV2) !== 0,
+      rsv3: (rsv & RSV3) !== 0,
+      data,
+    };
+    try {
+      // Inbound, extensions apply in the reverse of their negotiated order.
+      for (let i = this.#sessions.length - 1; i >= 0; i--) {
+        const session = this.#sessions[i];
+        result = isPromiseLike(result)
+          ? result.then((m) => session.processIncoming(m, max))
+          : session.processIncoming(result, max);
+      }
+      if (isPromiseLike(result)) inbound.push(result.then((m) => this.#messageEvent(m, data, validated)));
+      else inbound.push(this.#messageEvent(result, data, validated));
+    } catch (error) {
+      inbound.pushError(error);
+    }
+  }
+
+  #messageEvent(m: ExtensionMessage, original: Uint8Array, validated: boolean): EngineEvent {
+    if (this.#maxPayload > 0 && m.data.length > this.#maxPayload) {
+      throw new ProtocolError("MESSAGE_TOO_BIG", 1009, `message exceeds ${this.#maxPayload} bytes`);
+    }
+    if (m.opcode === 2) return { type: "binary", data: m.data };
+    if (!(validated && m.data === original) && !this.#isUtf8(m.data)) {
+      throw new ProtocolError("INVALID_UTF8", 1007, "invalid UTF-8 in a text message");
+    }
+    return new TextMessage(m.data, this.#decode);
+  }
+
+  #control(opcode: number, payload: Uint8Array): void {
+    if (opcode === 0x9) {
+      // RFC 6455 5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
+      // response ... [with] exactly the same Application data", unless it already sent a Close.
+      if (!this.#closeSent) this.#out(false, 0xa, true, 0, payload);
+      this.#emit({ type: "ping", data: payload });
+    } else if (opcode === 0xa) {
+      this.#emit({ type: "pong", data: payload });
+      this.#matchPong(payload);
+    } else {
+      this.#receiveClose(payload);
+    }
+  }
+
+  #matchPong(payload: Uint8Array): void {
+    const pings = this.#pings;
+    for (let i = 0; i < pings.length; i++) {
+      if (!sameBytes(pings[i].payload, payload)) continue;
+      // RFC 6455 5.5.3: a Pong may answer only the most recent Ping: earlier ones count as answered.
+      for (const ping of pings.splice(0, i + 1)) this.#callbacks.push(ping.callback);
+      return;
+    }
+  }
+
+  #receiveClose(payload: Uint8Array): void {
+    const parsed = parseClosePayload(payload);
+    if (parsed instanceof ProtocolError) {
+      this.#fail(parsed);
+      return;
+    }
+    // RFC 6455 5.5.1: after a Close frame, no more data is processed.
+    this.#parser.stop();
+    if (!this.#closeSent) {
+      // RFC 6455 5.5.1: "the endpoint MUST send a Close frame in response ... typically echoing
+      // the status code it received" (an empty body if there was none).
+      this.#closeSent = true;
+      this.#out(false, 0x8, true, 0, encodeClosePayload(parsed.code));
+      this.#emit({ type: "closing", code: parsed.code, reason: parsed.reason, initiator: "remote" });
+    }
+    this.#state = CLOSED;
+    this.#closeExpected = false;
+    // RFC 6455 7.1.1: the server closes the TCP connection first; a client waits a little for it.
+    this.#transportShouldClose = true;
+    this.#emit({ type: "close", code: parsed.code, reason: parsed.reason, wasClean: true });
+  }
+
+  // ---- outbound ------------------------------------------------------------------------------
+
+  #sendThroughExtensions(opcode: 1 | 2, data: Uint8Array, compress: boolean | undefined): void {
+    const outbound = this.#outbound!;
+    let result: ExtensionMessage | PromiseLike<ExtensionMessage> =
+      compress === undefined
+        ? { opcode, rsv1: false, rsv2: false, rsv3: false, data }
+        : { opcode, rsv1: false, rsv2: false, rsv3: false, data, compress };
+    try {
+      for (const session of this.#sessions) {
+        result = isPromiseLike(result)
+          ? result.then((m) => session.processOutgoing(m))
+          : session.processOutgoing(result);
+      }
+      if (isPromiseLike(result)) outbound.push(result.then(messageItem));
+      else outbound.push(messageItem(result));
+    } catch (error) {
+      outbound.pushError(error);
+    }
+  }
+
+  /** Frame now, or queue behind a pending transform so that nothing overtakes it. */
+  #out(message: boolean, opcode: number, fin: boolean, rsv: number, data: Uint8Array): void {
+    if (this.#outbound !== null && !this.#outbound.idle) this.#outbound.push({ message, opcode, fin, rsv, data });
+    else this.#frameNow({ message, opcode, fin, rsv, data });
+  }
+
+  #frameNow(item: OutItem): void {
+    if (item.message) this.#sender.message(item.opcode, item.rsv, item.data);
+    else if (item.opcode >= 0x8) {
+      if (item.opcode === 0x8) this.#closeWritten = true;
+      this.#sender.frame(item.opcode, true, 0, item.data);
+    } else this.#sender.fragments(item.opcode, item.rsv, item.data, item.fin);
+  }
+
+  #endStream(): void {
+    this.#streaming = false;
+    const held = this.#held;
+    this.#held = [];
+    for (const resend of held) resend();
+  }
+
+  #emitOutput(chunk: Uint8Array): void {
+    if (this.#preOpenOutput !== null) this.#preOpenOutput.push(chunk);
+    else if (this.#onOutput !== undefined) this.#onOutput(chunk);
+    else this.#output.push(chunk);
+  }
+
+  // ---- failure, events -----------------------------------------------------------------------
+
+  /**
+   * The choke point: every failure ends here. A ProtocolError carries its close code and
+   * message; anything else is an internal error: 1011 with an empty reason on the wire (details
+   * may be sensitive), the original kept as the event's `error`.
+   */
+  #fail(error: unknown, code?: number, reason?: string): void {
+    const err =
+      error === undefined ? undefined : error instanceof Error ? error : new Error(String(error), { cause: error });
+    if (this.#state === CLOSED) {
+      if (err !== undefined) this.#commit({ type: "error", error: err });
+      return;
+    }
+    // Deliver what was complete before the failure, then drop the rest.
+    this.#inbound?.drain();
+    if ((this.#state as ReadyState) === CLOSED) return;
+    this.#inbound?.clear();
+    this.#outbound?.clear();
+    this.#parser.stop();
+    this.#preOpenInput = null;
+    this.#held = [];
+    this.#streaming = false;
+    const closeCode = code ?? (err instanceof ProtocolError ? err.closeCode : 1011);
+    const closeReason = reason ?? (err instanceof ProtocolError ? err.message : "");
+    if (!this.#closeWritten && closeCode !== 1006) {
+      this.#closeWritten = true;
+      this.#sender.frame(0x8, true, 0, encodeClosePayload(closeCode, closeReason));
+    }
+    if (err !== undefined) this.#commit({ type: "error", error: err });
+    if (!this.#closeSent) {
+      this.#closeSent = true;
+      this.#commit({ type: "closing", code: closeCode, reason: closeReason, initiator: "local" });
+    }
+    this.#state = CLOSED;
+    this.#closeExpected = false;
+    // RFC 6455 7.1.7: fail the connection: close the transport, process no more data.
+    this.#transportShouldClose = true;
+    this.#commit(
+      err === undefined
+        ? { type: "close", code: closeCode, reason: closeReason, wasClean: false }
+        : { type: "close", code: closeCode, reason: closeReason, wasClean: false, error: err },
+    );
+  }
+
+  /** Queue an event behind pending inbound transforms, or commit it. */
+  #emit(event: EngineEvent): void {
+    if (this.#inbound !== null && !this.#inbound.idle) this.#inbound.push(event);
+    else this.#commit(event);
+  }
+
+  #commit(event: EngineEvent): void {
+    this.#events.push(event);
+    if (event.type === "close") this.#finalize();
+  }
+
+  #finalize(): void {
+    if (this.#finalized) return;
+    this.#finalized = true;
+    this.#pings = [];
+    for (const session of this.#sessions) {
+      try {
+        session.close?.();
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  #flush(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    try {
+      const onEvent = this.#onEvent;
+      if (onEvent !== undefined) {
+        for (let event = this.#events.shift(); event !== undefined; event = this.#events.shift()) {
+          try {
+            onEvent(event);
+          } catch (error) {
+            this.#handlerThrew(error);
+          }
+        }
+      }
+      for (let cb = this.#callbacks.shift(); cb !== undefined; cb = this.#callbacks.shift()) {
+        try {
+          cb();
+        } catch (error) {
+          this.#handlerThrew(error);
+        }
+      }
+    } finally {
+      this.#flushing = false;
+    }
+    // A callback may have queued events after the loop above looked.
+    if (this.#onEvent !== undefined && this.#events.length !== 0) this.#flush();
+  }
+
+  #handlerThrew(error: unknown): void {
+    if (this.#state !== CLOSED) this.#fail(error);
+    else
+      queueMicrotask(() => {
+        throw error;
+      });
+  }
+}
+
+function messageItem(m: ExtensionMessage): OutItem {
+  const rsv = (m.rsv1 ? RSV1 : 0) | (m.rsv2 ? RSV2 : 0) | (m.rsv3 ? RSV3 : 0);
+  return { message: true, opcode: m.opcode, fin: true, rsv, data: m.data };
+}
+
+/** Create an RFC 6455 engine. */
+export function createEngine(options: EngineOptions): Engine {
+  return new Engine(options);
+}

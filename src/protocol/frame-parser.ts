@@ -1,0 +1,411 @@
+/**
+ * Incremental RFC 6455 frame parser (section 5.2), sans-I/O.
+ *
+ * Contract:
+ * - `push(bytes)` accepts any split of the stream and reports the same calls to its
+ *   {@link FrameSink} whatever the split (except that data payloads arrive in as many pieces as
+ *   the input was cut into). It never throws on input; a violation is reported once through
+ *   `sink.frameError` and the parser stops.
+ * - Framing rules enforced here: reserved opcodes, masking by role, RSV bits not claimed by an
+ *   extension, control frames unfragmented and <= 125 bytes, continuation sequencing, minimal
+ *   length encoding, 64-bit lengths > 2^53-1, and the message limits (`maxPayload` over the
+ *   announced length of every fragment, before a payload byte is buffered; `maxFragments`).
+ * - Data payloads are streamed: each piece is a zero-copy view of the input, unmasked in place
+ *   (so `push` takes ownership of its bytes). Control payloads are delivered whole.
+ * - Numbered states in a switch, guard first: "not enough bytes: return, state unchanged".
+ */
+import { ProtocolError } from "./errors.js";
+import { applyMask } from "./mask.js";
+
+/** Receives what the parser finds. One object per connection: no closure per frame. */
+export interface FrameSink {
+  /** A data frame header (opcode 0 continuation, 1 text, 2 binary). `rsv` holds the RSV bits (0x70 mask). */
+  dataFrameStart(opcode: number, fin: boolean, rsv: number, length: number): void;
+  /** Part of the current data frame's payload, unmasked. Never empty. `last`: it completes the frame. */
+  dataFramePayload(piece: Uint8Array, last: boolean): void;
+  /** The current data frame is complete; `fin` ends the message. */
+  dataFrameEnd(fin: boolean): void;
+  /** A complete control frame (8 close, 9 ping, 10 pong), unmasked. */
+  controlFrame(opcode: number, payload: Uint8Array): void;
+  /** The stream violates the protocol; the parser has stopped. */
+  frameError(error: ProtocolError): void;
+}
+
+export interface FrameParserOptions {
+  /** Our role: a server requires masked frames, a client unmasked ones (RFC 6455 5.1). */
+  role: "server" | "client";
+  /** Max message size in bytes (0: none). */
+  maxPayload: number;
+  /** Max frames per message (0: none). */
+  maxFragments: number;
+  /** RSV bits (0x40 | 0x20 | 0x10) that negotiated extensions claim. */
+  rsvAllowed: number;
+}
+
+// Parser states.
+const GET_INFO = 0; // first two header bytes
+const GET_LENGTH_16 = 1;
+const GET_LENGTH_64 = 2;
+const GET_MASK = 3;
+const GET_DATA = 4; // streamed data payload
+const GET_CONTROL = 5; // whole control payload
+const STOPPED = 6;
+
+const EMPTY = new Uint8Array(0);
+/** 2^53 / 2^32: the high word of a 64-bit length must stay below this. */
+const MAX_SAFE_HIGH = 0x200000;
+
+export class FrameParser {
+  readonly #sink: FrameSink;
+  readonly #expectMasked: boolean;
+  readonly #maxPayload: number;
+  readonly #maxFragments: number;
+  readonly #rsvAllowed: number;
+
+  #state = GET_INFO;
+  #running = false;
+
+  // Input: a list of chunks, a head index and an offset into the head chunk.
+  readonly #chunks: Uint8Array[] = [];
+  #head = 0;
+  #offset = 0;
+  #buffered = 0;
+  /** Bytes gathered when a header spans chunks. */
+  readonly #scratch = new Uint8Array(8);
+  /** Set by #read(): the buffer holding the bytes just read. */
+  #rb: Uint8Array = EMPTY;
+
+  // Current frame.
+  #opcode = 0;
+  #fin = false;
+  #rsv = 0;
+  #masked = false;
+  #remaining = 0;
+  readonly #key = new Uint8Array(4);
+  #phase = 0;
+
+  // Current message.
+  #inMessage = false;
+  #messageLength = 0;
+  #fragments = 0;
+
+  constructor(options: FrameParserOptions, sink: FrameSink) {
+    this.#sink = sink;
+    this.#expectMasked = options.role === "server";
+    this.#maxPayload = options.maxPayload;
+    this.#maxFragments = options.maxFragments;
+    this.#rsvAllowed = options.rsvAllowed;
+  }
+
+  /** Bytes received but not yet parsed. */
+  get buffered(): number {
+    return this.#buffered;
+  }
+
+  /** True once the parser stopped (error, or `stop()` after a close frame). */
+  get stopped(): boolean {
+    return this.#state === STOPPED;
+  }
+
+  /** True between the first and the last frame of a fragmented message. */
+  get inMessage(): boolean {
+    return this.#inMessage;
+  }
+
+  /** Stop parsing and release buffered input. */
+  stop(): void {
+    this.#state = STOPPED;
+    this.#chunks.length = 0;
+    this.#head = 0;
+    this.#offset = 0;
+    this.#buffered = 0;
+  }
+
+  /** Feed bytes. Takes ownership: payload bytes are unmasked in place and handed out as views. */
+  push(chunk: Uint8Array): void {
+    if (this.#state === STOPPED || chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    if (this.#running) return; // re-entered from a sink call: the running loop picks it up
+    this.#running = true;
+    try {
+      this.#run();
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  #run(): void {
+    for (;;) {
+      switch (this.#state) {
+        case GET_INFO:
+          if (this.#buffered < 2) return;
+          this.#getInfo();
+          break;
+        case GET_LENGTH_16:
+          if (this.#buffered < 2) return;
+          this.#getLength16();
+          break;
+        case GET_LENGTH_64:
+          if (this.#buffered < 8) return;
+          this.#getLength64();
+          break;
+        case GET_MASK:
+          if (this.#buffered < 4) return;
+          this.#getMask();
+          break;
+        case GET_DATA:
+          if (this.#buffered === 0 && this.#remaining !== 0) return;
+          this.#getData();
+          break;
+        case GET_CONTROL:
+          if (this.#buffered < this.#remaining) return;
+          this.#getControl();
+          break;
+        default:
+          return; // STOPPED
+      }
+    }
+  }
+
+  #getInfo(): void {
+    const o = this.#read(2);
+    const b0 = this.#rb[o];
+    const b1 = this.#rb[o + 1];
+    const opcode = b0 & 0x0f;
+    const fin = (b0 & 0x80) !== 0;
+    const rsv = b0 & 0x70;
+    const len7 = b1 & 0x7f;
+    if (opcode >= 0x8) {
+      // RFC 6455 5.2: opcodes 0xB-0xF are reserved for further control frames.
+      if (opcode > 0xa) {
+        this.#fail("BAD_OPCODE", 1002, `reserved opcode ${opcode}`);
+        return;
+      }
+      // RFC 6455 5.5: "All control frames MUST have a payload length of 125 bytes or less
+      // and MUST NOT be fragmented."
+      if (!fin) {
+        this.#fail("CONTROL_FRAME_FRAGMENTED", 1002, "fragmented control frame");
+        return;
+      }
+      if (len7 > 125) {
+        this.#fail("CONTROL_FRAME_TOO_LONG", 1002, "control frame longer than 125 bytes");
+        return;
+      }
+      // Extensions here are per message: no RSV bit on control frames (RFC 7692 6.1 likewise).
+      if (rsv !== 0) {
+        this.#fail("BAD_RSV", 1002, "RSV bit set on a control frame");
+        return;
+      }
+    } else if (opcode === 0x0) {
+      // RFC 6455 5.4: a continuation frame only follows a non-final data frame.
+      if (!this.#inMessage) {
+        this.#fail("UNEXPECTED_CONTINUATION", 1002, "continuation frame with nothing to continue");
+        return;
+      }
+      // Per-message extensions set RSV bits on the first frame only (RFC 7692 6.1).
+      if (rsv !== 0) {
+        this.#fail("BAD_RSV", 1002, "RSV bit set on a continuation frame");
+        return;
+      }
+    } else if (opcode <= 0x2) {
+      // RFC 6455 5.4: fragments of one message MUST NOT be interleaved with another message.
+      if (this.#inMessage) {
+        this.#fail("EXPECTED_CONTINUATION", 1002, "new data frame inside a fragmented message");
+        return;
+      }
+      // RFC 6455 5.2: RSV1-3 "MUST be 0 unless an extension is negotiated that defines meanings".
+      if ((rsv & ~this.#rsvAllowed) !== 0) {
+        this.#fail("BAD_RSV", 1002, "RSV bit not claimed by an extension");
+        return;
+      }
+    } else {
+      this.#fail("BAD_OPCODE", 1002, `reserved opcode ${opcode}`);
+      return;
+    }
+    const masked = (b1 & 0x80) !== 0;
+    // RFC 6455 5.1: a server MUST close on an unmasked frame; a client on a masked one.
+    if (masked !== this.#expectMasked) {
+      this.#fail("BAD_MASKING", 1002, masked ? "masked frame from server" : "unmasked frame from client");
+      return;
+    }
+    this.#opcode = opcode;
+    this.#fin = fin;
+    this.#rsv = rsv;
+    this.#masked = masked;
+    if (len7 < 126) this.#haveLength(len7);
+    else this.#state = len7 === 126 ? GET_LENGTH_16 : GET_LENGTH_64;
+  }
+
+  #getLength16(): void {
+    const o = this.#read(2);
+    const len = (this.#rb[o] << 8) | this.#rb[o + 1];
+    // RFC 6455 5.2: "the minimal number of bytes MUST be used to encode the length".
+    if (len < 126) {
+      this.#fail("LENGTH_NOT_MINIMAL", 1002, "16-bit length below 126");
+      return;
+    }
+    this.#haveLength(len);
+  }
+
+  #getLength64(): void {
+    const o = this.#read(8);
+    const b = this.#rb;
+    const hi = ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+    const lo = ((b[o + 4] << 24) | (b[o + 5] << 16) | (b[o + 6] << 8) | b[o + 7]) >>> 0;
+    // Covers the "most significant bit MUST be 0" rule of RFC 6455 5.2 as well.
+    if (hi >= MAX_SAFE_HIGH) {
+      this.#fail("LENGTH_TOO_LARGE", 1009, "64-bit length above 2^53-1");
+      return;
+    }
+    const len = hi * 0x100000000 + lo;
+    if (len < 65536) {
+      this.#fail("LENGTH_NOT_MINIMAL", 1002, "64-bit length below 65536");
+      return;
+    }
+    this.#haveLength(len);
+  }
+
+  /** The length is known: apply the limits before a byte of payload is buffered. */
+  #haveLength(len: number): void {
+    if (this.#opcode < 0x8) {
+      if (this.#opcode !== 0x0) {
+        this.#messageLength = 0;
+        this.#fragments = 0;
+      }
+      const total = this.#messageLength + len;
+      if (this.#maxPayload > 0 && total > this.#maxPayload) {
+        this.#fail("MESSAGE_TOO_BIG", 1009, `message exceeds ${this.#maxPayload} bytes`);
+        return;
+      }
+      if (this.#maxFragments > 0 && this.#fragments >= this.#maxFragments) {
+        this.#fail("TOO_MANY_FRAGMENTS", 1009, `message exceeds ${this.#maxFragments} frames`);
+        return;
+      }
+      this.#messageLength = total;
+      this.#fragments++;
+      this.#inMessage = !this.#fin;
+    }
+    this.#remaining = len;
+    if (this.#masked) this.#state = GET_MASK;
+    else this.#startPayload();
+  }
+
+  #getMask(): void {
+    const o = this.#read(4);
+    const k = this.#key;
+    const b = this.#rb;
+    k[0] = b[o];
+    k[1] = b[o + 1];
+    k[2] = b[o + 2];
+    k[3] = b[o + 3];
+    this.#startPayload();
+  }
+
+  #startPayload(): void {
+    this.#phase = 0;
+    if (this.#opcode >= 0x8) {
+      this.#state = GET_CONTROL;
+      return;
+    }
+    this.#state = GET_DATA;
+    this.#sink.dataFrameStart(this.#opcode, this.#fin, this.#rsv, this.#remaining);
+  }
+
+  #getData(): void {
+    const remaining = this.#remaining;
+    if (remaining !== 0) {
+      const chunk = this.#chunks[this.#head];
+      const off = this.#offset;
+      const avail = chunk.length - off;
+      // biome-ignore lint/complexity/useMathMinMax: hot path, a compare beats a call
+      const take = avail < remaining ? avail : remaining;
+      const piece = off === 0 && take === chunk.length ? chunk : chunk.subarray(off, off + take);
+      this.#advance(take);
+      if (this.#masked) {
+        applyMask(piece, this.#key, this.#phase);
+        this.#phase = (this.#phase + take) & 3;
+      }
+      this.#remaining = remaining - take;
+      this.#sink.dataFramePayload(piece, take === remaining);
+      if (this.#remaining !== 0 || this.#state !== GET_DATA) return;
+    }
+    this.#state = GET_INFO;
+    this.#sink.dataFrameEnd(this.#fin);
+  }
+
+  #getControl(): void {
+    const len = this.#remaining;
+    let payload: Uint8Array;
+    if (len === 0) {
+      payload = new Uint8Array(0);
+    } else {
+      const chunk = this.#chunks[this.#head];
+      const off = this.#offset;
+      if (chunk.length - off >= len) {
+        payload = chunk.subarray(off, off + len);
+        this.#advance(len);
+      } else {
+        payload = new Uint8Array(len);
+        this.#copyOut(payload, len);
+      }
+      if (this.#masked) applyMask(payload, this.#key, 0);
+    }
+    this.#state = GET_INFO;
+    this.#sink.controlFrame(this.#opcode, payload);
+  }
+
+  /** Consume `n` buffered bytes (n <= 8); sets #rb and returns the offset of the first one. */
+  #read(n: number): number {
+    const chunk = this.#chunks[this.#head];
+    const off = this.#offset;
+    if (chunk.length - off >= n) {
+      this.#rb = chunk;
+      this.#advance(n);
+      return off;
+    }
+    this.#copyOut(this.#scratch, n);
+    this.#rb = this.#scratch;
+    return 0;
+  }
+
+  /** Copy `n` bytes spanning chunks into `target` and consume them. */
+  #copyOut(target: Uint8Array, n: number): void {
+    let i = 0;
+    while (i < n) {
+      const chunk = this.#chunks[this.#head];
+      const off = this.#offset;
+      const take = Math.min(n - i, chunk.length - off);
+      target.set(chunk.subarray(off, off + take), i);
+      i += take;
+      this.#advance(take);
+    }
+  }
+
+  /** Consume `n` bytes of the head chunk (n <= its remaining length). */
+  #advance(n: number): void {
+    this.#buffered -= n;
+    const off = this.#offset + n;
+    if (off < this.#chunks[this.#head].length) {
+      this.#offset = off;
+      return;
+    }
+    this.#offset = 0;
+    if (this.#head + 1 === this.#chunks.length) {
+      this.#chunks.length = 0;
+      this.#head = 0;
+    } else {
+      this.#chunks[this.#head] = EMPTY; // release it
+      this.#head++;
+      if (this.#head >= 64 && this.#head * 2 >= this.#chunks.length) {
+        this.#chunks.splice(0, this.#head);
+        this.#head = 0;
+      }
+    }
+  }
+
+  #fail(code: ProtocolError["code"], closeCode: number, message: string): void {
+    this.stop();
+    this.#sink.frameError(new ProtocolError(code, closeCode, message));
+  }
+}

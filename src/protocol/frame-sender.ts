@@ -1,0 +1,121 @@
+/**
+ * Outgoing framing for one connection: builds frames and hands each chunk to `write`.
+ *
+ * Contract:
+ * - Clients mask every frame with a fresh key from the {@link RandomPool} (RFC 6455 5.3); the
+ *   caller's bytes are copied, never modified.
+ * - Small frames go out as one buffer (header + payload, from `alloc`). Large unmasked
+ *   payloads (servers) go out as a header chunk and the payload itself, without a copy.
+ * - Short strings are UTF-8 encoded straight into the frame buffer (no intermediate bytes).
+ * - `message()` splits a payload into frames of `fragmentSize` bytes when that is set.
+ */
+import { frameHeaderSize, writeFrameHeader } from "./frame-encoder.js";
+import { applyMask } from "./mask.js";
+import { type RandomFill, RandomPool } from "./random-pool.js";
+
+/** Above this payload size a server frame is written as header + payload (no copy). */
+export const COPY_THRESHOLD = 16 * 1024;
+/** Strings up to this many UTF-16 units are encoded into the frame buffer directly (<= 3 bytes each). */
+const SMALL_STRING = 1024;
+
+const encoder = new TextEncoder();
+
+export interface FrameSenderOptions {
+  role: "server" | "client";
+  alloc: (size: number) => Uint8Array;
+  randomFill?: RandomFill;
+  fragmentSize: number;
+  write: (chunk: Uint8Array) => void;
+}
+
+export class FrameSender {
+  readonly #mask: boolean;
+  readonly #alloc: (size: number) => Uint8Array;
+  readonly #pool: RandomPool | null;
+  readonly #fragmentSize: number;
+  readonly #write: (chunk: Uint8Array) => void;
+  readonly #key = new Uint8Array(4);
+
+  constructor(options: FrameSenderOptions) {
+    this.#mask = options.role === "client";
+    this.#alloc = options.alloc;
+    this.#pool = this.#mask ? new RandomPool(options.randomFill) : null;
+    this.#fragmentSize = options.fragmentSize;
+    this.#write = options.write;
+  }
+
+  /** One frame. `rsv` holds RSV bits as in the first header byte. */
+  frame(opcode: number, fin: boolean, rsv: number, payload: Uint8Array): void {
+    const len = payload.length;
+    const first = (fin ? 0x80 : 0) | rsv | opcode;
+    if (this.#mask) {
+      const key = this.#key;
+      this.#pool!.next4(key, 0);
+      const buf = this.#alloc(frameHeaderSize(len, true) + len);
+      const at = writeFrameHeader(buf, 0, first, len, key);
+      if (len > 0) {
+        buf.set(payload, at);
+        applyMask(buf, key, 0, at, at + len);
+      }
+      this.#write(buf);
+      return;
+    }
+    if (len <= COPY_THRESHOLD) {
+      const buf = this.#alloc(frameHeaderSize(len, false) + len);
+      const at = writeFrameHeader(buf, 0, first, len, null);
+      if (len > 0) buf.set(payload, at);
+      this.#write(buf);
+      return;
+    }
+    const header = this.#alloc(frameHeaderSize(len, false));
+    writeFrameHeader(header, 0, first, len, null);
+    this.#write(header);
+    this.#write(payload);
+  }
+
+  /** A whole message: one frame, or frames of `fragmentSize` bytes (RFC 6455 5.4). */
+  message(opcode: number, rsv: number, payload: Uint8Array): void {
+    const size = this.#fragmentSize;
+    if (size === 0 || payload.length <= size) {
+      this.frame(opcode, true, rsv, payload);
+      return;
+    }
+    this.fragments(opcode, rsv, payload, true);
+  }
+
+  /** Frames of at most `fragmentSize` bytes; the first carries `opcode` and `rsv`, the rest are continuations. */
+  fragments(opcode: number, rsv: number, payload: Uint8Array, fin: boolean): void {
+    const size = this.#fragmentSize > 0 ? this.#fragmentSize : payload.length;
+    let at = 0;
+    do {
+      const end = Math.min(at + size, payload.length);
+      this.frame(at === 0 ? opcode : 0, fin && end === payload.length, at === 0 ? rsv : 0, payload.subarray(at, end));
+      at = end;
+    } while (at < payload.length);
+  }
+
+  /** A text or binary message from a string, encoded into the frame buffer when short. */
+  string(opcode: number, text: string): void {
+    const n = text.length;
+    if (n > SMALL_STRING || (this.#fragmentSize > 0 && n * 3 > this.#fragmentSize)) {
+      this.message(opcode, 0, encoder.encode(text));
+      return;
+    }
+    const masked = this.#mask;
+    const maxBytes = n * 3;
+    const maxHeader = frameHeaderSize(maxBytes, masked);
+    const buf = this.#alloc(maxHeader + maxBytes);
+    const written = n === 0 ? 0 : encoder.encodeInto(text, buf.subarray(maxHeader)).written;
+    // The header goes right before the payload; it is never longer than maxHeader.
+    const start = maxHeader - frameHeaderSize(written, masked);
+    let key: Uint8Array | null = null;
+    if (masked) {
+      key = this.#key;
+      this.#pool!.next4(key, 0);
+    }
+    writeFrameHeader(buf, start, 0x80 | opcode, written, key);
+    if (key !== null && written > 0) applyMask(buf, key, 0, maxHeader, maxHeader + written);
+    const end = maxHeader + written;
+    this.#write(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
+  }
+}
