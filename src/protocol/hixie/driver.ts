@@ -116,7 +116,7 @@ export class HixieDriver implements WebSocketEngine {
   #depth = 0;
   #flushing = false;
 
-  /** draft-76: the response head not yet written with its answer, the key parts, key3 so far. */
+  /** draft-76 until the challenge is answered: the key parts and the /key_3/ bytes so far. */
   #parts: readonly [number, number] | undefined;
   #key3: Uint8Array | undefined;
   #key3Length = 0;
@@ -170,7 +170,7 @@ export class HixieDriver implements WebSocketEngine {
         if (take === 8) {
           // Head and answer in one write when the client sent both together (the usual case).
           const answer = challengeResponse(this.#parts[0], this.#parts[1], this.#key3);
-          const chunk = new Uint8Array(prepared.head.length + 16);
+          const chunk = this.#alloc(prepared.head.length + 16);
           chunk.set(prepared.head);
           chunk.set(answer, prepared.head.length);
           this.#write(chunk);

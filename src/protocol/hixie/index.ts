@@ -1,13 +1,31 @@
 /**
  * Legacy WebSocket drafts (draft-hixie-thewebsocketprotocol-75 and -76), server side, behind
- * the WebSocketEngine interface. The Node layer routes requests here when `legacyDrafts` is on:
+ * the WebSocketEngine interface. How the Node layer routes `legacyDrafts` requests here, from
+ * node:http's `upgrade` event (test/protocol/hixie/loopback.test.ts runs this wiring):
  *
- *   const draft = detectDraft(request);           // "hixie-75" | "hixie-76" | "hybi" | null
- *   if (draft === "hixie-75" || draft === "hixie-76") {
- *     const engine = createHixieDriver(request, { head, secure, onOutput, onEvent, maxPayload });
- *   }
+ *   server.on("upgrade", (req, socket, head) => {
+ *     const request = { method: req.method, target: req.url, httpVersion: req.httpVersion, headers: req.headers };
+ *     const draft = detectDraft(request);   // "hixie-75" | "hixie-76" | "hybi" | null
+ *     if (draft !== "hixie-75" && draft !== "hixie-76") return;   // RFC 6455 path (or not WebSocket)
+ *     // Optional: refuse before building a connection (origins, auth...): validateHixieRequest(draft, request)
+ *     const engine = createHixieDriver(request, {
+ *       head,                                   // draft-76's 8 key bytes are usually in here
+ *       secure: Boolean(socket.encrypted),      // ws: or wss: in the Location header
+ *       protocols, maxPayload, headers,         // as for RFC 6455
+ *       alloc: Buffer.allocUnsafe,
+ *       onOutput: (chunk) => socket.write(chunk),
+ *       onEvent: (event) => connection.dispatch(event),   // first event: "open", in a microtask
+ *     })!;
+ *     socket.on("data", (d) => { engine.receiveData(d); if (engine.transportShouldClose) socket.end(); });
+ *     socket.on("end", () => engine.receiveEof());
+ *     // engine.closeExpected -> arm the close timer, then engine.receiveEof() when it fires.
+ *   });
+ *
+ * Differences from the RFC 6455 engine: no binary (`supportsBinary` false: binary sends throw a
+ * TypeError), no ping/pong (`supportsPing` false: ping() returns false, so use another
+ * keep-alive), no close codes on the wire (close events report 1005 clean / 1006 abrupt /
+ * the ProtocolError's closeCode), `extensions` always "".
  */
-
 import type { HandshakeError } from "../errors.js";
 import type { HixieRequest } from "./detect.js";
 import { detectDraft } from "./detect.js";
