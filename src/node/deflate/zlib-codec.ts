@@ -67,6 +67,7 @@ class StreamPool<T extends { usable: boolean; reset(): void; close(): void }> {
     }
     stream.reset();
     this.#idle.push(stream);
+    ensureSweep(DEFAULT_DEFLATE_IDLE_TIMEOUT);
   }
 
   /** Free every idle stream if the pool has not been used for `idleFor` ms. */
@@ -81,7 +82,7 @@ const deflatePools = new Map<string, StreamPool<Deflater>>();
 const inflatePools = new Map<string, StreamPool<Inflater>>();
 const idleCodecs = new Set<ZlibCodec>();
 let sweepTimer: ReturnType<typeof setInterval> | undefined;
-let sweepIdleTimeout = DEFAULT_DEFLATE_IDLE_TIMEOUT;
+let sweepEvery = Number.POSITIVE_INFINITY;
 
 function deflatePool(settings: DeflaterSettings, max: number): StreamPool<Deflater> {
   const key = `${settings.windowBits}/${settings.level}/${settings.memLevel}/${max}`;
@@ -106,20 +107,26 @@ function inflatePool(max: number): StreamPool<Inflater> {
 
 function sweep(): void {
   const now = Date.now();
-  for (const codec of idleCodecs) codec.sweep(now, sweepIdleTimeout);
-  for (const pool of deflatePools.values()) pool.sweep(now, sweepIdleTimeout);
-  for (const pool of inflatePools.values()) pool.sweep(now, sweepIdleTimeout);
+  for (const codec of idleCodecs) codec.sweep(now);
+  for (const pool of deflatePools.values()) pool.sweep(now, DEFAULT_DEFLATE_IDLE_TIMEOUT);
+  for (const pool of inflatePools.values()) pool.sweep(now, DEFAULT_DEFLATE_IDLE_TIMEOUT);
 }
 
 function watch(codec: ZlibCodec, idleTimeout: number): void {
   if (idleTimeout <= 0) return;
   idleCodecs.add(codec);
-  sweepIdleTimeout = Math.min(sweepIdleTimeout, idleTimeout);
-  if (sweepTimer === undefined) {
-    // One timer for every connection (never one per connection); unref: it keeps nothing alive.
-    sweepTimer = setInterval(sweep, Math.max(50, Math.floor(idleTimeout / 2)));
-    sweepTimer.unref();
-  }
+  ensureSweep(idleTimeout);
+}
+
+function ensureSweep(idleTimeout: number): void {
+  // One timer for every connection (never one per connection), ticking at half the shortest
+  // idle timeout in use; unref: it keeps nothing alive.
+  const every = Math.max(20, Math.floor(idleTimeout / 2));
+  if (every >= sweepEvery && sweepTimer !== undefined) return;
+  if (sweepTimer !== undefined) clearInterval(sweepTimer);
+  sweepEvery = every;
+  sweepTimer = setInterval(sweep, every);
+  sweepTimer.unref();
 }
 
 /** Stats for tests and docs: idle pooled streams, process-wide. */
@@ -192,9 +199,9 @@ export class ZlibCodec implements DeflateCodec {
     this.#inflater = null;
   }
 
-  /** Called by the shared sweep timer: free an owned compressor idle for `idleFor` ms. */
-  sweep(now: number, idleFor: number): void {
-    if (this.#deflater === null || now - this.#lastDeflate < idleFor) return;
+  /** Called by the shared sweep timer: free an owned compressor idle for `idleTimeout` ms. */
+  sweep(now: number): void {
+    if (this.#deflater === null || now - this.#lastDeflate < this.#settings.idleTimeout) return;
     // Not while a job runs: a queued job would find its stream closed. `#lastDeflate` is set
     // when a job ends, and jobs are short, so an idle compressor has none.
     if (this.#deflateBusy) return;

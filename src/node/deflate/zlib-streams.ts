@@ -24,12 +24,12 @@ interface Job {
 /** Small results are copied out of zlib's 16 KiB output buffer so that they do not pin it. */
 const COPY_BELOW = 4096;
 
-function collect(chunks: Buffer[], size: number): Uint8Array {
+/** The output as one Buffer (the Node layer hands Buffers to applications without copying). */
+function collect(chunks: Buffer[], size: number): Buffer {
   if (chunks.length === 1) {
     const only = chunks[0]!;
-    return only.byteLength >= COPY_BELOW ? only : Uint8Array.prototype.slice.call(only);
+    return only.byteLength >= COPY_BELOW ? only : Buffer.from(only);
   }
-  if (chunks.length === 0) return new Uint8Array(0);
   return Buffer.concat(chunks, size);
 }
 

@@ -136,8 +136,9 @@ export function negotiateAsServer(
     // 7.1.1.1: a requested server_no_context_takeover must be honoured and echoed; the server
     // may also add it on its own.
     const serverNoContextTakeover = parsed.serverNoContextTakeover || config.serverNoContextTakeover === true;
-    // 7.1.1.2: the server may always ask the client not to use context takeover.
-    const clientNoContextTakeover = config.clientNoContextTakeover === true;
+    // 7.1.1.2: the server may always ask the client not to use context takeover. A client that
+    // offers it will not use context takeover anyway ("a hint"): echo it so both sides agree.
+    const clientNoContextTakeover = parsed.clientNoContextTakeover || config.clientNoContextTakeover === true;
     // 7.1.2.1: answer with the same or a smaller value than asked; the server may add it unasked.
     let serverBits = config.serverMaxWindowBits ?? 15;
     if (parsed.serverMaxWindowBits !== undefined) serverBits = Math.min(serverBits, parsed.serverMaxWindowBits);
