@@ -21,13 +21,15 @@
 import { encodeClosePayload, isValidCloseCode, parseClosePayload } from "./close-codes.js";
 import { Fifo } from "./engine-queue.js";
 import { InvalidStateError, OptionError, ProtocolError } from "./errors.js";
-import type { ExtensionMessage, ExtensionSession } from "./extension.js";
-import { RSV1, RSV2, RSV3 } from "./frame-encoder.js";
+import { ExtensionPipeline, type OutgoingMessage } from "./extension-pipeline.js";
+import { RSV1 } from "./frame-encoder.js";
 import { FrameParser } from "./frame-parser.js";
 import { FrameSender } from "./frame-sender.js";
 import { DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD } from "./limits.js";
 import { MessageAssembler } from "./message-assembler.js";
-import { isPromiseLike, OrderedQueue } from "./ordered-queue.js";
+import { closedWriter, createMessageWriter } from "./message-writer.js";
+import { OrderedQueue } from "./ordered-queue.js";
+import { PingTracker } from "./ping-tracker.js";
 import { decodeUtf8, TextMessage } from "./text-message.js";
 import {
   type EngineEvent,
@@ -45,30 +47,9 @@ const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
 const defaultAlloc = (size: number): Uint8Array => new Uint8Array(size);
 
-/** Something to frame, queued behind a pending asynchronous extension transform. */
-interface OutItem {
-  /** A whole message (fragmented per `fragmentSize`), else one frame or a stream fragment. */
-  readonly message: boolean;
-  readonly opcode: number;
-  readonly fin: boolean;
-  readonly rsv: number;
-  readonly data: Uint8Array;
-}
-
-interface PendingPing {
-  readonly payload: Uint8Array;
-  readonly callback: () => void;
-}
-
 function toBytes(data: Uint8Array | string | undefined): Uint8Array {
   if (data === undefined) return EMPTY;
   return typeof data === "string" ? encoder.encode(data) : data;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function checkLimit(name: string, value: number | undefined, fallback: number): number {
@@ -104,16 +85,17 @@ export class Engine implements WebSocketEngine {
   readonly #parser: FrameParser;
   readonly #assembler: MessageAssembler;
   readonly #sender: FrameSender;
-  readonly #sessions: readonly ExtensionSession[];
+  /** Negotiated extensions; null without any (then all paths are synchronous). */
+  readonly #pipeline: ExtensionPipeline | null = null;
   readonly #maxPayload: number;
   readonly #decode: (bytes: Uint8Array) => string;
   readonly #isUtf8: (bytes: Uint8Array) => boolean;
   /** Inbound/outbound order keepers; only when extensions may be asynchronous. */
   readonly #inbound: OrderedQueue<EngineEvent> | null = null;
-  readonly #outbound: OrderedQueue<OutItem> | null = null;
+  readonly #outbound: OrderedQueue<OutgoingMessage> | null = null;
 
   #frameFin = false;
-  #pings: PendingPing[] = [];
+  readonly #pings = new PingTracker();
   #streaming = false;
   #held: Array<() => void> = [];
 
@@ -130,9 +112,8 @@ export class Engine implements WebSocketEngine {
     const fragmentSize = checkLimit("fragmentSize", options.fragmentSize, 0);
     this.#decode = options.decodeUtf8 ?? decodeUtf8;
     this.#isUtf8 = options.isUtf8 ?? isValidUtf8;
-    this.#sessions = options.extensions ?? [];
-    let rsvAllowed = 0;
-    for (const s of this.#sessions) rsvAllowed |= (s.rsv1 ? RSV1 : 0) | (s.rsv2 ? RSV2 : 0) | (s.rsv3 ? RSV3 : 0);
+    const sessions = options.extensions ?? [];
+    const rsvAllowed = ExtensionPipeline.rsvClaimed(sessions);
     const alloc = options.alloc ?? defaultAlloc;
     this.#parser = new FrameParser(
       { role: this.role, maxPayload: this.#maxPayload, maxFragments, rsvAllowed },
@@ -152,11 +133,12 @@ export class Engine implements WebSocketEngine {
       fragmentSize,
       write: (chunk) => this.#emitOutput(chunk),
     });
-    if (this.#sessions.length > 0) {
+    if (sessions.length > 0) {
+      this.#pipeline = new ExtensionPipeline(sessions, this.#maxPayload, this.#isUtf8, this.#decode);
       const settled = () => this.#flush();
       const fail = (error: unknown) => this.#fail(error);
       this.#inbound = new OrderedQueue<EngineEvent>((event) => this.#commit(event), fail, settled);
-      this.#outbound = new OrderedQueue<OutItem>((item) => this.#frameNow(item), fail, settled);
+      this.#outbound = new OrderedQueue<OutgoingMessage>((item) => this.#frameNow(item), fail, settled);
     }
     const connecting = options.startConnecting === true;
     this.#state = connecting ? CONNECTING : OPEN;
@@ -226,12 +208,16 @@ export class Engine implements WebSocketEngine {
     }
     const binary = options?.binary ?? typeof data !== "string";
     const opcode = binary ? 2 : 1;
-    if (this.#outbound === null) {
+    if (this.#pipeline === null) {
       if (typeof data !== "string") this.#sender.message(opcode, 0, data);
       else if (binary) this.#sender.message(2, 0, encoder.encode(data));
       else this.#sender.string(1, data);
     } else {
-      this.#sendThroughExtensions(opcode, toBytes(data), options?.compress);
+      try {
+        this.#outbound!.push(this.#pipeline.outgoing(opcode, toBytes(data), options?.compress));
+      } catch (error) {
+        this.#outbound!.pushError(error);
+      }
     }
     if (this.#events.length !== 0 || this.#callbacks.length !== 0) this.#flush();
     return true;
@@ -266,30 +252,19 @@ export class Engine implements WebSocketEngine {
   startMessage(kind: "text" | "binary", _options?: SendOptions): MessageWriter {
     if (this.#streaming) throw new InvalidStateError("a streamed message is already in progress");
     if (kind !== "text" && kind !== "binary") throw new TypeError('kind must be "text" or "binary"');
-    const usable = () => !this.#closeSent && this.#state !== CLOSED;
-    if (!usable()) return { write: () => false, end: () => false };
+    if (this.#closeSent || this.#state === CLOSED) return closedWriter;
     this.#streaming = true;
-    const opcode = kind === "text" ? 1 : 2;
-    let started = false;
-    let ended = false;
-    // Streamed messages bypass the (whole-message) extensions: sent uncompressed, RSV bits 0.
-    const fragment = (chunk: Uint8Array | string | undefined, fin: boolean): boolean => {
-      if (ended) throw new InvalidStateError("the streamed message has ended");
-      if (fin) ended = true;
-      if (!usable()) {
-        if (fin) this.#endStream();
-        return false;
-      }
-      const bytes = toBytes(chunk);
-      if (bytes.length === 0 && !fin) return true;
-      // RFC 6455 5.4: first frame carries the opcode, the others are continuations (opcode 0).
-      this.#out(false, started ? 0 : opcode, fin, 0, bytes);
-      started = true;
-      if (fin) this.#endStream();
-      this.#flush();
-      return true;
-    };
-    return { write: (chunk) => fragment(chunk, false), end: (chunk) => fragment(chunk, true) };
+    return createMessageWriter(
+      {
+        canSend: () => !this.#closeSent && this.#state !== CLOSED,
+        sendFragment: (opcode, fin, data) => {
+          this.#out(false, opcode, fin, 0, data);
+          this.#flush();
+        },
+        streamEnded: () => this.#endStream(),
+      },
+      kind === "text" ? 1 : 2,
+    );
   }
 
   ping(payload?: Uint8Array | string, onPong?: () => void): boolean {
@@ -297,7 +272,7 @@ export class Engine implements WebSocketEngine {
     // RFC 6455 5.5: control frame payloads are 125 bytes or less.
     if (bytes.length > 125) throw new RangeError("ping payload exceeds 125 bytes");
     if (this.#closeSent || this.#state === CLOSED) return false;
-    if (onPong !== undefined) this.#pings.push({ payload: bytes.slice(), callback: onPong });
+    if (onPong !== undefined) this.#pings.add(bytes, onPong);
     this.#out(false, 0x9, true, 0, bytes);
     return true;
   }
@@ -375,44 +350,11 @@ export class Engine implements WebSocketEngine {
       this.#emit(a.opcode === 1 ? new TextMessage(data, this.#decode) : { type: "binary", data });
       return;
     }
-    this.#receiveThroughExtensions(a.opcode as 1 | 2, a.rsv, data);
-  }
-
-  #receiveThroughExtensions(opcode: 1 | 2, rsv: number, data: Uint8Array): void {
-    const inbound = this.#inbound!;
-    const validated = opcode === 1 && rsv === 0;
-    const max = this.#maxPayload;
-    let result: ExtensionMessage | PromiseLike<ExtensionMessage> = {
-      opcode,
-      rsv1: (rsv & RSV1) !== 0,
-      rsv2: (rsv & RSV2) !== 0,
-      rsv3: (rsv & RSV3) !== 0,
-      data,
-    };
     try {
-      // Inbound, extensions apply in the reverse of their negotiated order.
-      for (let i = this.#sessions.length - 1; i >= 0; i--) {
-        const session = this.#sessions[i];
-        result = isPromiseLike(result)
-          ? result.then((m) => session.processIncoming(m, max))
-          : session.processIncoming(result, max);
-      }
-      if (isPromiseLike(result)) inbound.push(result.then((m) => this.#messageEvent(m, data, validated)));
-      else inbound.push(this.#messageEvent(result, data, validated));
+      this.#inbound.push(this.#pipeline!.incoming(a.opcode as 1 | 2, a.rsv, data));
     } catch (error) {
-      inbound.pushError(error);
+      this.#inbound.pushError(error);
     }
-  }
-
-  #messageEvent(m: ExtensionMessage, original: Uint8Array, validated: boolean): EngineEvent {
-    if (this.#maxPayload > 0 && m.data.length > this.#maxPayload) {
-      throw new ProtocolError("MESSAGE_TOO_BIG", 1009, `message exceeds ${this.#maxPayload} bytes`);
-    }
-    if (m.opcode === 2) return { type: "binary", data: m.data };
-    if (!(validated && m.data === original) && !this.#isUtf8(m.data)) {
-      throw new ProtocolError("INVALID_UTF8", 1007, "invalid UTF-8 in a text message");
-    }
-    return new TextMessage(m.data, this.#decode);
   }
 
   #control(opcode: number, payload: Uint8Array): void {
@@ -423,19 +365,10 @@ export class Engine implements WebSocketEngine {
       this.#emit({ type: "ping", data: payload });
     } else if (opcode === 0xa) {
       this.#emit({ type: "pong", data: payload });
-      this.#matchPong(payload);
+      // RFC 6455 5.5.3: a Pong may answer only the most recent Ping: earlier ones count as answered.
+      for (const callback of this.#pings.answer(payload)) this.#callbacks.push(callback);
     } else {
       this.#receiveClose(payload);
-    }
-  }
-
-  #matchPong(payload: Uint8Array): void {
-    const pings = this.#pings;
-    for (let i = 0; i < pings.length; i++) {
-      if (!sameBytes(pings[i].payload, payload)) continue;
-      // RFC 6455 5.5.3: a Pong may answer only the most recent Ping: earlier ones count as answered.
-      for (const ping of pings.splice(0, i + 1)) this.#callbacks.push(ping.callback);
-      return;
     }
   }
 
@@ -463,32 +396,13 @@ export class Engine implements WebSocketEngine {
 
   // ---- outbound ------------------------------------------------------------------------------
 
-  #sendThroughExtensions(opcode: 1 | 2, data: Uint8Array, compress: boolean | undefined): void {
-    const outbound = this.#outbound!;
-    let result: ExtensionMessage | PromiseLike<ExtensionMessage> =
-      compress === undefined
-        ? { opcode, rsv1: false, rsv2: false, rsv3: false, data }
-        : { opcode, rsv1: false, rsv2: false, rsv3: false, data, compress };
-    try {
-      for (const session of this.#sessions) {
-        result = isPromiseLike(result)
-          ? result.then((m) => session.processOutgoing(m))
-          : session.processOutgoing(result);
-      }
-      if (isPromiseLike(result)) outbound.push(result.then(messageItem));
-      else outbound.push(messageItem(result));
-    } catch (error) {
-      outbound.pushError(error);
-    }
-  }
-
   /** Frame now, or queue behind a pending transform so that nothing overtakes it. */
   #out(message: boolean, opcode: number, fin: boolean, rsv: number, data: Uint8Array): void {
     if (this.#outbound !== null && !this.#outbound.idle) this.#outbound.push({ message, opcode, fin, rsv, data });
     else this.#frameNow({ message, opcode, fin, rsv, data });
   }
 
-  #frameNow(item: OutItem): void {
+  #frameNow(item: OutgoingMessage): void {
     if (item.message) this.#sender.message(item.opcode, item.rsv, item.data);
     else if (item.opcode >= 0x8) {
       if (item.opcode === 0x8) this.#closeWritten = true;
@@ -568,16 +482,8 @@ export class Engine implements WebSocketEngine {
   #finalize(): void {
     if (this.#finalized) return;
     this.#finalized = true;
-    this.#pings = [];
-    for (const session of this.#sessions) {
-      try {
-        session.close?.();
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    this.#pings.clear();
+    this.#pipeline?.close();
   }
 
   #flush(): void {
@@ -615,11 +521,6 @@ export class Engine implements WebSocketEngine {
         throw error;
       });
   }
-}
-
-function messageItem(m: ExtensionMessage): OutItem {
-  const rsv = (m.rsv1 ? RSV1 : 0) | (m.rsv2 ? RSV2 : 0) | (m.rsv3 ? RSV3 : 0);
-  return { message: true, opcode: m.opcode, fin: true, rsv, data: m.data };
 }
 
 /** Create an RFC 6455 engine. */

@@ -1,0 +1,117 @@
+/**
+ * Runs whole messages through the negotiated extensions (RFC 6455 section 9), which may answer
+ * synchronously or with a Promise. Outbound, extensions apply in negotiated order; inbound, in
+ * reverse. The result is a plain value when every step was synchronous, so the common case
+ * allocates no Promise; the engine keeps the order with an OrderedQueue.
+ *
+ * Contract: `incoming` checks the transformed message against `maxPayload` (1009) and, for
+ * text, validates UTF-8 (1007) unless the bytes are the ones already validated while parsing.
+ * Errors are thrown (synchronously or as a rejection); the engine maps them to close codes.
+ */
+import { ProtocolError } from "./errors.js";
+import type { ExtensionMessage, ExtensionSession } from "./extension.js";
+import { RSV1, RSV2, RSV3 } from "./frame-encoder.js";
+import { isPromiseLike } from "./ordered-queue.js";
+import { TextMessage } from "./text-message.js";
+import type { BinaryEvent } from "./types.js";
+
+type MaybePromise<T> = T | PromiseLike<T>;
+
+/** Something to frame: a whole message after the extensions, or one frame / stream fragment. */
+export interface OutgoingMessage {
+  /** A whole message (fragmented per `fragmentSize`), else one frame or a stream fragment. */
+  readonly message: boolean;
+  readonly opcode: number;
+  readonly fin: boolean;
+  readonly rsv: number;
+  readonly data: Uint8Array;
+}
+
+export class ExtensionPipeline {
+  readonly #sessions: readonly ExtensionSession[];
+  readonly #maxPayload: number;
+  readonly #isUtf8: (bytes: Uint8Array) => boolean;
+  readonly #decode: (bytes: Uint8Array) => string;
+
+  constructor(
+    sessions: readonly ExtensionSession[],
+    maxPayload: number,
+    isUtf8: (bytes: Uint8Array) => boolean,
+    decode: (bytes: Uint8Array) => string,
+  ) {
+    this.#sessions = sessions;
+    this.#maxPayload = maxPayload;
+    this.#isUtf8 = isUtf8;
+    this.#decode = decode;
+  }
+
+  /** RSV bits (as in the first header byte) that the sessions claim. */
+  static rsvClaimed(sessions: readonly ExtensionSession[]): number {
+    let bits = 0;
+    for (const s of sessions) bits |= (s.rsv1 ? RSV1 : 0) | (s.rsv2 ? RSV2 : 0) | (s.rsv3 ? RSV3 : 0);
+    return bits;
+  }
+
+  /** A received message (payload reassembled, RSV bits of its first frame) to its event. */
+  incoming(opcode: 1 | 2, rsv: number, data: Uint8Array): MaybePromise<TextMessage | BinaryEvent> {
+    const max = this.#maxPayload;
+    let result: MaybePromise<ExtensionMessage> = {
+      opcode,
+      rsv1: (rsv & RSV1) !== 0,
+      rsv2: (rsv & RSV2) !== 0,
+      rsv3: (rsv & RSV3) !== 0,
+      data,
+    };
+    for (let i = this.#sessions.length - 1; i >= 0; i--) {
+      const session = this.#sessions[i];
+      result = isPromiseLike(result)
+        ? result.then((m) => session.processIncoming(m, max))
+        : session.processIncoming(result, max);
+    }
+    // Text without RSV bits was validated while parsing; an extension that changed it is re-checked.
+    const validated = opcode === 1 && rsv === 0 ? data : null;
+    return isPromiseLike(result) ? result.then((m) => this.#toEvent(m, validated)) : this.#toEvent(result, validated);
+  }
+
+  /** A message to send, through every extension. */
+  outgoing(opcode: 1 | 2, data: Uint8Array, compress: boolean | undefined): MaybePromise<OutgoingMessage> {
+    let result: MaybePromise<ExtensionMessage> =
+      compress === undefined
+        ? { opcode, rsv1: false, rsv2: false, rsv3: false, data }
+        : { opcode, rsv1: false, rsv2: false, rsv3: false, data, compress };
+    for (const session of this.#sessions) {
+      result = isPromiseLike(result) ? result.then((m) => session.processOutgoing(m)) : session.processOutgoing(result);
+    }
+    return isPromiseLike(result) ? result.then(toOutgoing) : toOutgoing(result);
+  }
+
+  /** Release every session (once, when the connection ends). Errors are rethrown asynchronously. */
+  close(): void {
+    for (const session of this.#sessions) {
+      try {
+        session.close?.();
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  #toEvent(m: ExtensionMessage, validated: Uint8Array | null): TextMessage | BinaryEvent {
+    if (this.#maxPayload > 0 && m.data.length > this.#maxPayload) {
+      throw new ProtocolError("MESSAGE_TOO_BIG", 1009, `message exceeds ${this.#maxPayload} bytes`);
+    }
+    if (m.opcode === 2) return { type: "binary", data: m.data };
+    // RFC 6455 8.1: text MUST be valid UTF-8, checked after the extensions (RFC 7692 8.2.3.4... decompressed data).
+    if (m.data !== validated && !this.#isUtf8(m.data)) {
+      throw new ProtocolError("INVALID_UTF8", 1007, "invalid UTF-8 in a text message");
+    }
+    return new TextMessage(m.data, this.#decode);
+  }
+}
+
+function toOutgoing(m: ExtensionMessage): OutgoingMessage {
+  const rsv = (m.rsv1 ? RSV1 : 0) | (m.rsv2 ? RSV2 : 0) | (m.rsv3 ? RSV3 : 0);
+  return { message: true, opcode: m.opcode, fin: true, rsv, data: m.data };
+}
