@@ -2,6 +2,7 @@
 // subprotocol selection, extension negotiation, custom headers, both header input forms.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { HandshakeError } from "../../../src/protocol/errors.js";
 import type { ExtensionOffer, ServerExtension } from "../../../src/protocol/extension.js";
 import { HttpHeadParser } from "../../../src/protocol/http-head-parser.js";
@@ -350,5 +351,39 @@ describe("isValidHost", () => {
       assert.ok(isValidHost(h), h);
     }
     for (const h of ["", ":80", "a:", "[]", "[::1]x", "a/b", "a@b", "a:123456", "[::g]"]) assert.ok(!isValidHost(h), h);
+  });
+});
+
+describe("acceptHandshake: robustness", () => {
+  const RAW =
+    "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+    `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Protocol: chat\r\n` +
+    "Sec-WebSocket-Extensions: a; x=1, b\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+  it("never throws on mutated requests, and rejects or accepts with a well-formed response", () => {
+    const base = new TextEncoder().encode(RAW);
+    const ext = fakeExtension("a", () => ({}));
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(base.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+        (edits) => {
+          const bytes = base.slice();
+          for (const [i, v] of edits) bytes[i] = v;
+          const head = new HttpHeadParser("request").push(bytes);
+          if (head === null || head instanceof HandshakeError) return;
+          const r = acceptHandshake(toHandshakeRequest(head), { protocols: ["chat"], extensions: [ext] });
+          const res = text(r.response);
+          if (r.ok) assert.ok(res.startsWith("HTTP/1.1 101 Switching Protocols\r\n"));
+          else
+            assert.ok(res.startsWith(`HTTP/1.1 ${r.error.status} `) && r.error.status >= 400 && r.error.status < 500);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("handles Node-style records with arrays and undefined values", () => {
+    const r = acceptHandshake(request({ "sec-websocket-extensions": [], "x-unused": undefined }));
+    assert.ok(r.ok);
   });
 });
