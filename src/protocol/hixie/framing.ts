@@ -133,21 +133,23 @@ export class HixieFrameParser {
         case State.TEXT: {
           const stop = data.indexOf(0xff, i);
           const last = stop < 0 ? end : stop;
-          this.#size += last - i;
+          // The first offending byte decides the error, wherever the chunks were cut: bytes up
+          // to the limit are checked for UTF-8 first, then the limit itself.
           const max = this.#options.maxPayload;
-          if (max > 0 && this.#size > max) {
-            this.#fail(new ProtocolError("MESSAGE_TOO_BIG", 1009, `Text frame exceeds ${max} bytes`));
-            return;
-          }
+          const tooBig = max > 0 && this.#size + (last - i) > max;
+          const checked = tooBig ? i + (max - this.#size) : last;
+          this.#size += checked - i;
           // Frame types other than 0x00 are read to their 0xFF and discarded (draft-76: "let
           // /error/ be true ... the server MUST discard the frame").
           const keep = this.#frameType === 0x00;
-          if (keep) {
-            // RFC 6455 8.1 (applied to the drafts too): invalid UTF-8 fails the connection, at once.
-            if (!this.#utf8.push(data, i, last) || (stop >= 0 && !this.#utf8.complete)) {
-              this.#fail(new ProtocolError("INVALID_UTF8", 1007, "Invalid UTF-8 in text frame"));
-              return;
-            }
+          // RFC 6455 8.1 (applied to the drafts too): invalid UTF-8 fails the connection, at once.
+          if (keep && (!this.#utf8.push(data, i, checked) || (stop >= 0 && !tooBig && !this.#utf8.complete))) {
+            this.#fail(new ProtocolError("INVALID_UTF8", 1007, "Invalid UTF-8 in text frame"));
+            return;
+          }
+          if (tooBig) {
+            this.#fail(new ProtocolError("MESSAGE_TOO_BIG", 1009, `Text frame exceeds ${max} bytes`));
+            return;
           }
           if (stop < 0) {
             if (keep && last > i) this.#pieces.push(data.slice(i, last));

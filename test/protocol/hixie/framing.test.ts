@@ -190,7 +190,7 @@ test("property: arbitrary byte streams never throw and give the same events howe
         assert.equal(split.output, whole.output);
       },
     ),
-    { numRuns: 500 },
+    { numRuns: 3000 },
   );
 });
 
@@ -205,4 +205,17 @@ test("property: valid text frames round-trip against an independent model", () =
       );
     }),
   );
+});
+
+test("regression (found by fast-check): the first offending byte decides between INVALID_UTF8 and MESSAGE_TOO_BIG", () => {
+  // 0x80 is the 7th payload byte (invalid), the 9th exceeds maxPayload 8: UTF-8 wins, however split.
+  const stream = Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 128, 0, 0]);
+  const { events } = assertChunkingInvariant("hixie-75", stream, { maxPayload: 8 });
+  assert.deepEqual(events[0], { type: "error", error: "INVALID_UTF8" });
+  // And the other way round: too big before an invalid byte.
+  const big = Uint8Array.from([0, 0x61, 0x61, 0x61, 0x80]);
+  assert.deepEqual(assertChunkingInvariant("hixie-76", big, { maxPayload: 2 }).events[0], {
+    type: "error",
+    error: "MESSAGE_TOO_BIG",
+  });
 });
