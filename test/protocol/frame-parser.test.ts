@@ -1,0 +1,133 @@
+/**
+ * Frame parser: framing rules, each violation with its close code, and chunking invariance.
+ * Driven through the engine (server role unless stated) with the independent frame builder.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { ProtocolError } from "../../src/protocol/errors.js";
+import { FrameParser, type FrameSink } from "../../src/protocol/frame-parser.js";
+import { cframe, closeBody, concat, decodeFrames, frame, fromHex, run, runAllSplits } from "./helpers/frames.js";
+
+/** The close code the engine sent, with the error code reported. */
+function verdict(bytes: Uint8Array, role: "server" | "client" = "server", options = {}) {
+  const r = run([bytes], { role, ...options });
+  const frames = decodeFrames(Buffer.from(r.output, "hex"));
+  const close = frames.find((f) => f.opcode === 8);
+  const code = close && close.payload.length >= 2 ? (close.payload[0] << 8) | close.payload[1] : undefined;
+  const error = r.events.find((e) => e.type === "error")?.code;
+  return { code, error, events: r.events };
+}
+
+describe("frame parser: violations (RFC 6455 5.2-5.5)", () => {
+  const cases: Array<[string, Uint8Array, number, string, ("server" | "client")?]> = [
+    ["reserved data opcode 3", cframe(3), 1002, "BAD_OPCODE"],
+    ["reserved data opcode 7", cframe(7), 1002, "BAD_OPCODE"],
+    ["reserved control opcode 0xB", cframe(0xb), 1002, "BAD_OPCODE"],
+    ["reserved control opcode 0xF", cframe(0xf), 1002, "BAD_OPCODE"],
+    ["unmasked frame to a server", frame(1, "hi"), 1002, "BAD_MASKING"],
+    ["masked frame to a client", cframe(1, "hi"), 1002, "BAD_MASKING", "client"],
+    ["RSV1 without an extension", cframe(1, "hi", { rsv: 4 }), 1002, "BAD_RSV"],
+    ["RSV2 without an extension", cframe(2, "hi", { rsv: 2 }), 1002, "BAD_RSV"],
+    ["RSV3 on a ping", cframe(9, "", { rsv: 1 }), 1002, "BAD_RSV"],
+    ["fragmented ping", cframe(9, "x", { fin: false }), 1002, "CONTROL_FRAME_FRAGMENTED"],
+    ["ping of 126 bytes", cframe(9, new Uint8Array(126)), 1002, "CONTROL_FRAME_TOO_LONG"],
+    ["continuation with nothing to continue", cframe(0, "x"), 1002, "UNEXPECTED_CONTINUATION"],
+    [
+      "new text frame inside a fragmented message",
+      concat([cframe(1, "a", { fin: false }), cframe(1, "b")]),
+      1002,
+      "EXPECTED_CONTINUATION",
+    ],
+    ["16-bit length below 126 (not minimal)", cframe(2, new Uint8Array(125), { lengthBits: 16 }), 1002, "LENGTH_NOT_MINIMAL"],
+    ["64-bit length below 65536 (not minimal)", cframe(2, new Uint8Array(200), { lengthBits: 64 }), 1002, "LENGTH_NOT_MINIMAL"],
+    ["64-bit length with the top bit set", fromHex("82ff8000000000000000 37fa213d"), 1009, "LENGTH_TOO_LARGE"],
+    ["64-bit length of 2^53", fromHex("82ff0020000000000000 37fa213d"), 1009, "LENGTH_TOO_LARGE"],
+    ["close body of one byte", cframe(8, Uint8Array.of(3)), 1002, "INVALID_CLOSE_PAYLOAD"],
+    ["close code 1005", cframe(8, closeBody(1005)), 1002, "INVALID_CLOSE_CODE"],
+    ["invalid UTF-8 text", cframe(1, fromHex("cebae1bdb9cf83cebcceb5eda080656469746564")), 1007, "INVALID_UTF8"],
+    ["text ending mid-character", cframe(1, fromHex("e282")), 1007, "INVALID_UTF8"],
+  ];
+  for (const [name, bytes, code, error, role] of cases) {
+    it(`${name}: ${code} ${error}`, () => {
+      const v = verdict(bytes, role);
+      assert.equal(v.code, code);
+      assert.equal(v.error, error);
+      const types = v.events.map((e) => e.type);
+      assert.deepEqual(types, ["error", "closing", "close"]);
+    });
+  }
+
+  it("reports the same verdict whatever the chunking", () => {
+    for (const [, bytes, , error, role] of cases) {
+      const results = runAllSplits(bytes, { role: role ?? "server" });
+      for (const r of results) assert.deepEqual(r.events, results[0].events, error);
+      for (const r of results) assert.equal(r.output, results[0].output, error);
+    }
+  });
+
+  it("stops processing after a violation (RFC 6455 7.1.7)", () => {
+    const r = run([concat([cframe(3), cframe(1, "after")])]);
+    assert.equal(
+      r.events.some((e) => e.type === "text"),
+      false,
+    );
+  });
+});
+
+describe("frame parser: streaming and zero-copy", () => {
+  class Recorder implements FrameSink {
+    calls: unknown[] = [];
+    pieces: Uint8Array[] = [];
+    dataFrameStart(opcode: number, fin: boolean, rsv: number, length: number) {
+      this.calls.push(["start", opcode, fin, rsv, length]);
+    }
+    dataFramePayload(piece: Uint8Array, last: boolean) {
+      this.pieces.push(piece);
+      this.calls.push(["piece", piece.length, last]);
+    }
+    dataFrameEnd(fin: boolean) {
+      this.calls.push(["end", fin]);
+    }
+    controlFrame(opcode: number, payload: Uint8Array) {
+      this.calls.push(["control", opcode, payload.length]);
+    }
+    frameError(error: ProtocolError) {
+      this.calls.push(["error", error.code]);
+    }
+  }
+  const options = { role: "client" as const, maxPayload: 0, maxFragments: 0, rsvAllowed: 0 };
+
+  it("hands a payload that sits in one chunk as a view of that chunk (no copy)", () => {
+    const sink = new Recorder();
+    const parser = new FrameParser(options, sink);
+    const input = frame(2, new Uint8Array(1000).fill(5));
+    parser.push(input);
+    assert.equal(sink.pieces.length, 1);
+    assert.equal(sink.pieces[0].buffer, input.buffer);
+    assert.deepEqual(sink.calls, [["start", 2, true, 0, 1000], ["piece", 1000, true], ["end", true]]);
+  });
+
+  it("streams a payload split across chunks piece by piece, before the frame is complete", () => {
+    const sink = new Recorder();
+    const parser = new FrameParser(options, sink);
+    const input = frame(2, new Uint8Array(300).fill(1));
+    parser.push(input.subarray(0, 100));
+    assert.deepEqual(sink.calls, [["start", 2, true, 0, 300], ["piece", 96, false]]);
+    parser.push(input.subarray(100));
+    assert.deepEqual(sink.calls.slice(2), [["piece", 204, true], ["end", true]]);
+    assert.equal(parser.buffered, 0);
+  });
+
+  it("delivers a control frame whole even when split, and empty frames too", () => {
+    const sink = new Recorder();
+    const parser = new FrameParser(options, sink);
+    const bytes = concat([frame(9, "abc"), frame(2), frame(10)]);
+    for (let i = 0; i < bytes.length; i++) parser.push(bytes.subarray(i, i + 1));
+    assert.deepEqual(sink.calls, [
+      ["control", 9, 3],
+      ["start", 2, true, 0, 0],
+      ["end", true],
+      ["control", 10, 0],
+    ]);
+  });
+});

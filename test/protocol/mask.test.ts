@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { applyMask } from "../../src/protocol/mask.js";
+
+function naive(data: Uint8Array, key: Uint8Array, phase: number): Uint8Array {
+  return data.map((b, i) => b ^ key[(i + phase) & 3]);
+}
+
+describe("applyMask", () => {
+  it("matches the byte-by-byte definition of RFC 6455 5.3 at any length, alignment and phase", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 300 }),
+        fc.uint8Array({ minLength: 4, maxLength: 4 }),
+        fc.integer({ min: 0, max: 7 }),
+        fc.integer({ min: 0, max: 3 }),
+        (bytes, key, offset, phase) => {
+          const backing = new Uint8Array(bytes.length + offset);
+          backing.set(bytes, offset);
+          const view = backing.subarray(offset);
+          applyMask(view, key, phase);
+          assert.deepEqual(view, naive(bytes, key, phase));
+        },
+      ),
+    );
+  });
+  it("masks a sub-range only", () => {
+    const data = new Uint8Array(100).fill(0xaa);
+    const key = Uint8Array.from([1, 2, 3, 4]);
+    applyMask(data, key, 1, 10, 90);
+    assert.equal(data[9], 0xaa);
+    assert.equal(data[90], 0xaa);
+    assert.equal(data[10], 0xaa ^ 2);
+    assert.equal(data[89], 0xaa ^ key[(79 + 1) & 3]);
+  });
+  it("is its own inverse on large buffers (1 MiB)", () => {
+    const data = new Uint8Array(1 << 20).map((_, i) => i * 7);
+    const copy = data.slice();
+    const key = Uint8Array.from([0x37, 0xfa, 0x21, 0x3d]);
+    applyMask(data, key);
+    assert.notDeepEqual(data.subarray(0, 16), copy.subarray(0, 16));
+    applyMask(data, key);
+    assert.deepEqual(data, copy);
+  });
+  it("unmasking piece by piece with a running phase equals unmasking at once", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 200 }), fc.array(fc.nat(200)), (bytes, cuts) => {
+        const key = Uint8Array.from([9, 8, 7, 6]);
+        const whole = bytes.slice();
+        applyMask(whole, key);
+        const pieces = bytes.slice();
+        const points = [...new Set(cuts.filter((c) => c < bytes.length))].sort((a, b) => a - b);
+        let at = 0;
+        for (const end of [...points, bytes.length]) {
+          applyMask(pieces.subarray(at, end), key, at & 3);
+          at = end;
+        }
+        assert.deepEqual(pieces, whole);
+      }),
+    );
+  });
+});
