@@ -1,0 +1,131 @@
+/** The closing handshake (RFC 6455 5.5.1, 7.1): states, who closed first, signals, EOF. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Engine } from "../../src/protocol/engine.js";
+import { ReadyState } from "../../src/protocol/types.js";
+import { cframe, closeBody, concat, fixedKeyFill, frame, hex, plain } from "./helpers/frames.js";
+
+const server = () => new Engine({ role: "server" });
+const out = (e: Engine) => hex(concat(e.takeOutput()));
+const events = (e: Engine) => e.takeEvents().map(plain);
+
+describe("closing handshake", () => {
+  it("remote close: echoes the code, emits closing (remote) then close, then CLOSED", () => {
+    const e = server();
+    e.receiveData(cframe(8, closeBody(4001, "bye")));
+    assert.equal(out(e), "8802" + "0fa1"); // echo: code only
+    assert.deepEqual(events(e), [
+      { type: "closing", code: 4001, reason: "bye", initiator: "remote" },
+      { type: "close", code: 4001, reason: "bye", wasClean: true },
+    ]);
+    assert.equal(e.readyState, ReadyState.CLOSED);
+    assert.equal(e.transportShouldClose, true);
+    assert.equal(e.closeExpected, false);
+  });
+
+  it("remote close without a code: replies with an empty close, reports 1005", () => {
+    const e = server();
+    e.receiveData(cframe(8));
+    assert.equal(out(e), "8800");
+    assert.deepEqual(events(e).at(-1), { type: "close", code: 1005, reason: "", wasClean: true });
+  });
+
+  it("local close: CLOSING, closeExpected, then the peer's reply completes it", () => {
+    const e = server();
+    assert.equal(e.close(1000, "done"), true);
+    assert.equal(out(e), "8806" + "03e8" + hex(new TextEncoder().encode("done")));
+    assert.equal(e.readyState, ReadyState.CLOSING);
+    assert.equal(e.closeExpected, true);
+    assert.equal(e.transportShouldClose, false);
+    assert.deepEqual(events(e), [{ type: "closing", code: 1000, reason: "done", initiator: "local" }]);
+    // Data still arriving before the peer's close is delivered.
+    e.receiveData(concat([cframe(1, "late"), cframe(8, closeBody(1000))]));
+    assert.equal(out(e), "", "no second close frame");
+    assert.deepEqual(events(e), [
+      { type: "text", data: "late" },
+      { type: "close", code: 1000, reason: "", wasClean: true },
+    ]);
+    assert.equal(e.readyState, ReadyState.CLOSED);
+    assert.equal(e.closeExpected, false);
+    assert.equal(e.transportShouldClose, true);
+  });
+
+  it("sends nothing after its close frame: sends return false, pings are not answered", () => {
+    const e = server();
+    e.close();
+    e.takeOutput();
+    assert.equal(e.send("x"), false);
+    assert.equal(e.sendBinary(new Uint8Array(1)), false);
+    assert.equal(e.ping(), false);
+    assert.equal(e.pong(), false);
+    assert.equal(e.close(), false);
+    e.receiveData(cframe(9, "p"));
+    assert.equal(out(e), "");
+    assert.deepEqual(events(e).map((x) => x.type), ["closing", "ping"]);
+  });
+
+  it("ignores anything after the peer's close frame", () => {
+    const e = server();
+    e.receiveData(concat([cframe(8, closeBody(1000)), cframe(1, "ignored"), cframe(3)]));
+    assert.deepEqual(events(e).map((x) => x.type), ["closing", "close"]);
+  });
+
+  it("receiveEof while open gives 1006, not clean, exactly once", () => {
+    const e = server();
+    e.receiveEof();
+    e.receiveEof();
+    assert.deepEqual(events(e), [{ type: "close", code: 1006, reason: "", wasClean: false }]);
+    assert.equal(e.readyState, ReadyState.CLOSED);
+    assert.equal(e.transportShouldClose, true);
+  });
+
+  it("receiveEof after our close but before the reply gives 1006; after a clean close nothing", () => {
+    const a = server();
+    a.close(1001);
+    a.receiveEof();
+    assert.deepEqual(events(a).at(-1), { type: "close", code: 1006, reason: "", wasClean: false });
+    const b = server();
+    b.receiveData(cframe(8, closeBody(1000)));
+    b.takeEvents();
+    b.receiveEof();
+    assert.deepEqual(events(b), []);
+  });
+
+  it("close() validates its arguments (throws)", () => {
+    const e = server();
+    assert.throws(() => e.close(1005), RangeError);
+    assert.throws(() => e.close(1006), RangeError);
+    assert.throws(() => e.close(999), RangeError);
+    assert.throws(() => e.close(5000), RangeError);
+    assert.throws(() => e.close(1000, "x".repeat(124)), RangeError);
+    assert.equal(e.close(4999, "x".repeat(123)), true);
+  });
+
+  it("fail(): the I/O layer fails the connection with its code; close is last and once", () => {
+    const e = server();
+    e.fail(1008, "policy", new Error("rate"));
+    assert.equal(out(e), "8808" + "03f0" + hex(new TextEncoder().encode("policy")));
+    assert.deepEqual(events(e), [
+      { type: "error", code: "Error" },
+      { type: "closing", code: 1008, reason: "policy", initiator: "local" },
+      { type: "close", code: 1008, reason: "policy", wasClean: false },
+    ]);
+    e.fail(1011);
+    e.receiveEof();
+    assert.deepEqual(events(e), []);
+  });
+
+  it("fail(1006) closes without a close frame", () => {
+    const e = server();
+    e.fail(1006);
+    assert.equal(out(e), "");
+    assert.deepEqual(events(e).at(-1), { type: "close", code: 1006, reason: "", wasClean: false });
+  });
+
+  it("a client echoes close masked and also flags the transport", () => {
+    const c = new Engine({ role: "client", randomFill: fixedKeyFill() });
+    c.receiveData(frame(8, closeBody(1000)));
+    assert.equal(out(c), "8882" + "37fa213d" + "3412");
+    assert.equal(c.transportShouldClose, true);
+  });
+});

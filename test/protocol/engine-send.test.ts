@@ -1,0 +1,207 @@
+/** Sending: text/binary, fragmentation, streaming, CONNECTING queue, masking, large payloads, prepared frames. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Engine } from "../../src/protocol/engine.js";
+import { prepareFrame } from "../../src/protocol/frame-encoder.js";
+import { COPY_THRESHOLD } from "../../src/protocol/frame-sender.js";
+import { ReadyState } from "../../src/protocol/types.js";
+import { cframe, concat, decodeFrames, fixedKeyFill, hex, plain, utf8 } from "./helpers/frames.js";
+
+const frames = (e: Engine) => decodeFrames(concat(e.takeOutput()));
+const summary = (e: Engine) => frames(e).map((f) => [f.opcode, f.fin, Buffer.from(f.payload).toString()]);
+
+describe("sending", () => {
+  it("strings as text, bytes as binary, `binary` option overrides", () => {
+    const e = new Engine({ role: "server" });
+    e.send("héllo");
+    e.send(utf8("raw"));
+    e.send("as binary", { binary: true });
+    e.sendText("");
+    assert.deepEqual(summary(e), [
+      [1, true, "héllo"],
+      [2, true, "raw"],
+      [2, true, "as binary"],
+      [1, true, ""],
+    ]);
+  });
+
+  it("encodes short and long strings (16-bit and 64-bit lengths) exactly", () => {
+    for (const s of ["a".repeat(125), "a".repeat(126), "é".repeat(40), "€".repeat(1000), "x".repeat(70000), "😀".repeat(20)]) {
+      const e = new Engine({ role: "server" });
+      e.sendText(s);
+      const [f] = frames(e);
+      assert.equal(Buffer.from(f.payload).toString(), s);
+      const c = new Engine({ role: "client", randomFill: fixedKeyFill() });
+      c.sendText(s);
+      const [g] = frames(c);
+      assert.equal(g.masked, true);
+      assert.equal(Buffer.from(g.payload).toString(), s);
+    }
+  });
+
+  it("client frames are masked with keys from randomFill; the caller's bytes are not modified", () => {
+    let calls = 0;
+    const c = new Engine({
+      role: "client",
+      randomFill: (b) => {
+        calls++;
+        b.fill(0x11);
+      },
+    });
+    const data = new Uint8Array(100).fill(0x22);
+    c.sendBinary(data);
+    c.sendBinary(data);
+    assert.deepEqual(data, new Uint8Array(100).fill(0x22));
+    const out = concat(c.takeOutput());
+    assert.equal(hex(out.subarray(0, 6)), "82e4" + "11111111");
+    assert.equal(out[6], 0x22 ^ 0x11);
+    assert.equal(calls, 1, "keys come from a pool");
+  });
+
+  it("default mask keys come from crypto.getRandomValues and differ", () => {
+    const c = new Engine({ role: "client" });
+    for (let i = 0; i < 4; i++) c.sendText("x");
+    const keys = new Set(c.takeOutput().map((f) => hex(f.subarray(2, 6))));
+    assert.equal(keys.size, 4);
+  });
+
+  it("server: small frames are one buffer; large payloads header + the caller's bytes (no copy)", () => {
+    const e = new Engine({ role: "server", alloc: (n) => new Uint8Array(n) });
+    const small = new Uint8Array(COPY_THRESHOLD);
+    const large = new Uint8Array(COPY_THRESHOLD + 1);
+    e.sendBinary(small);
+    assert.equal(e.takeOutput().length, 1);
+    e.sendBinary(large);
+    const chunks = e.takeOutput();
+    assert.equal(chunks.length, 2);
+    assert.equal(chunks[0].length, 4);
+    assert.equal(chunks[1], large);
+  });
+
+  it("uses options.alloc for output buffers", () => {
+    let allocated = 0;
+    const e = new Engine({
+      role: "server",
+      alloc: (n) => {
+        allocated += n;
+        return new Uint8Array(n);
+      },
+    });
+    e.sendBinary(new Uint8Array(10));
+    assert.equal(allocated, 12);
+  });
+
+  it("auto-fragments messages above fragmentSize", () => {
+    const e = new Engine({ role: "server", fragmentSize: 4 });
+    e.sendText("0123456789");
+    e.sendBinary(utf8("abcd"));
+    assert.deepEqual(summary(e), [
+      [1, false, "0123"],
+      [0, false, "4567"],
+      [0, true, "89"],
+      [2, true, "abcd"],
+    ]);
+  });
+
+  it("streams a message with startMessage(): first, middle, last fragments", () => {
+    const e = new Engine({ role: "server" });
+    const w = e.startMessage("text");
+    assert.throws(() => e.startMessage("binary"), { name: "InvalidStateError" });
+    w.write("Hel");
+    w.write("");
+    w.write(utf8("l"));
+    e.ping("p"); // control frames may be interleaved (RFC 6455 5.4)
+    assert.equal(e.send("queued"), true); // held until the stream ends
+    w.end("o");
+    assert.throws(() => w.write("again"), { name: "InvalidStateError" });
+    assert.deepEqual(summary(e), [
+      [1, false, "Hel"],
+      [0, false, "l"],
+      [9, true, "p"],
+      [0, true, "o"],
+      [1, true, "queued"],
+    ]);
+    const v = e.startMessage("binary");
+    v.end();
+    assert.deepEqual(summary(e), [[2, true, ""]]);
+  });
+
+  it("streamed fragments are split further by fragmentSize", () => {
+    const e = new Engine({ role: "server", fragmentSize: 2 });
+    const w = e.startMessage("binary");
+    w.write(utf8("abcde"));
+    w.end(utf8("f"));
+    assert.deepEqual(summary(e), [
+      [2, false, "ab"],
+      [0, false, "cd"],
+      [0, false, "e"],
+      [0, true, "f"],
+    ]);
+  });
+
+  it("a writer refuses once the connection closes", () => {
+    const e = new Engine({ role: "server" });
+    const w = e.startMessage("text");
+    w.write("a");
+    e.close();
+    assert.equal(w.write("b"), false);
+    assert.equal(w.end("c"), false);
+    const closed = e.startMessage("text");
+    assert.equal(closed.write("x"), false);
+  });
+
+  it("CONNECTING: sends are queued and flushed on open(), input waits too; open event once", () => {
+    const e = new Engine({ role: "server", startConnecting: true, protocol: "chat", extensionsHeader: "" });
+    assert.equal(e.readyState, ReadyState.CONNECTING);
+    assert.equal(e.send("early"), true);
+    e.receiveData(cframe(1, "in"));
+    assert.deepEqual(e.takeOutput(), []);
+    assert.deepEqual(e.takeEvents(), []);
+    e.open();
+    assert.equal(e.readyState, ReadyState.OPEN);
+    assert.deepEqual(summary(e), [[1, true, "early"]]);
+    assert.deepEqual(e.takeEvents().map(plain), [
+      { type: "open", protocol: "chat", extensions: "" },
+      { type: "text", data: "in" },
+    ]);
+    e.open();
+    assert.deepEqual(e.takeEvents(), []);
+  });
+
+  it("an engine created open emits `open` only when open() is called", () => {
+    const e = new Engine({ role: "client" });
+    assert.deepEqual(e.takeEvents(), []);
+    e.open();
+    assert.deepEqual(e.takeEvents().map((x) => x.type), ["open"]);
+  });
+
+  it("ping(payload, onPong): callback on the matching pong; unsolicited pongs are events only", () => {
+    const e = new Engine({ role: "server" });
+    const got: string[] = [];
+    e.ping("a", () => got.push("a"));
+    e.ping("b", () => got.push("b"));
+    e.receiveData(cframe(10, "zzz"));
+    assert.deepEqual(got, []);
+    e.receiveData(cframe(10, "b")); // answers "b" and the earlier "a"
+    assert.deepEqual(got, ["a", "b"]);
+    assert.deepEqual(e.takeEvents().map(plain), [
+      { type: "pong", data: hex(utf8("zzz")) },
+      { type: "pong", data: hex(utf8("b")) },
+    ]);
+    assert.throws(() => e.ping(new Uint8Array(126)), RangeError);
+  });
+
+  it("prepareFrame + sendPrepared: the server writes the shared bytes; a client re-masks", () => {
+    const p = prepareFrame("broadcast");
+    const s1 = new Engine({ role: "server" });
+    const s2 = new Engine({ role: "server" });
+    s1.sendPrepared(p);
+    s2.sendPrepared(p);
+    assert.equal(s1.takeOutput()[0], p.frame);
+    assert.equal(s2.takeOutput()[0], p.frame);
+    const c = new Engine({ role: "client", randomFill: fixedKeyFill() });
+    c.sendPrepared(prepareFrame(utf8("bin")));
+    const [f] = frames(c);
+    assert.deepEqual([f.opcode, f.masked, Buffer.from(f.payload).toString()], [2, true, "bin"]);
+  });
+});
