@@ -144,3 +144,33 @@ describe("consumer against a fake ActionCable server", () => {
     await waitFor(() => srv.subscribedCount(ROOM_ID) === 0, "unsubscribe");
   });
 });
+
+describe("the fake ActionCable server itself", () => {
+  it("is faithful enough for the official @rails/actioncable client", async () => {
+    const srv = await cable();
+    const g = globalThis as unknown as Record<string, unknown>;
+    // Its ConnectionMonitor listens to visibilitychange on the global object.
+    g.addEventListener ??= () => {};
+    g.removeEventListener ??= () => {};
+    const spec = "@rails/actioncable/app/assets/javascripts/actioncable.esm.js";
+    // biome-ignore lint/suspicious/noExplicitAny: the official client ships no types
+    const ActionCable: any = await import(spec);
+    ActionCable.adapters.WebSocket = WS;
+    const official = ActionCable.createConsumer(`ws://127.0.0.1:${srv.port}/cable`);
+    cleanups.push(() => official.disconnect());
+    const received: unknown[] = [];
+    let connected = false;
+    const sub = official.subscriptions.create(ROOM, {
+      connected() {
+        connected = true;
+      },
+      received(data: unknown) {
+        received.push(data);
+      },
+    });
+    await waitFor(() => connected, "official client confirmed");
+    sub.perform("speak", { text: "official" });
+    await waitFor(() => received.length === 1, "echo");
+    assert.deepEqual(received, [{ echo: { text: "official", action: "speak" } }]);
+  });
+});

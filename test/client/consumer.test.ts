@@ -285,3 +285,24 @@ describe("createWebSocketURL", () => {
     assert.equal(createWebSocketURL("ws://example.test/cable"), "ws://example.test/cable");
   });
 });
+
+describe("channels consumer after disconnect()", () => {
+  beforeEach(() => FakeWebSocket.reset());
+
+  it("performs are refused while disconnected; a new subscription reconnects (as @rails/actioncable)", () => {
+    const { consumer } = setup();
+    const a = consumer.subscriptions.create("A");
+    serverAccepts();
+    consumer.disconnect();
+    assert.equal(a.perform("x"), "closed");
+    consumer.subscriptions.create("B");
+    assert.equal(FakeWebSocket.instances.length, 2);
+    const ws = serverAccepts();
+    assert.deepEqual(
+      sentCommands(ws).map((c) => JSON.parse(c.identifier).channel),
+      ["A", "B"],
+      "both resubscribed",
+    );
+    consumer.disconnect();
+  });
+});

@@ -155,7 +155,8 @@ export class Consumer {
     }
     this.#list.push(sub);
     this.#notify(sub, "initialized");
-    if (this.client.state === "closed" && !this.#stopped) this.client.connect();
+    // Like @rails/actioncable's ensureActiveConnection: a new subscription (re)opens the cable.
+    if (this.client.state === "closed") this.connect();
     else if (this.#welcomed) {
       if (this.#confirmedIds.has(sub.identifier)) this.#confirm(sub);
       else this.#subscribe(sub.identifier);
