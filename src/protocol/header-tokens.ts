@@ -80,15 +80,17 @@ export function splitList(value: string): string[] {
 
 /** ASCII lowercase (header names and case-insensitive tokens; leaves non-ASCII untouched). */
 export function asciiLower(s: string): string {
-  let needs = false;
+  let upper = false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x5a) {
-      needs = true;
-      break;
-    }
+    if (c >= 0x80) return asciiLowerSlow(s);
+    if (c >= 0x41 && c <= 0x5a) upper = true;
   }
-  if (!needs) return s;
+  // Pure ASCII: toLowerCase maps exactly A-Z and is native.
+  return upper ? s.toLowerCase() : s;
+}
+
+function asciiLowerSlow(s: string): string {
   let out = "";
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

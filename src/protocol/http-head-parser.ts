@@ -264,11 +264,13 @@ export class HttpHeadParser {
     let i = 0;
     while (i < length && TCHAR[line[i]] === 1) i++;
     if (i === 0 || i >= length || line[i] !== SP) return false;
-    this.#method = fromLatin1(line, 0, i);
+    const methodEnd = i;
     const targetStart = ++i;
     while (i < length && line[i] > SP && line[i] !== 0x7f) i++;
     if (i === targetStart || i >= length || line[i] !== SP) return false;
-    this.#target = fromLatin1(line, targetStart, i);
+    const text = fromLatin1(line, 0, i);
+    this.#method = text.slice(0, methodEnd);
+    this.#target = text.slice(targetStart, i);
     return this.#parseVersion(line, i + 1, length) === length;
   }
 
@@ -309,8 +311,10 @@ export class HttpHeadParser {
     if (this.#maxHeaderCount > 0 && this.#rawHeaders.length >= this.#maxHeaderCount) {
       return this.#fail(431, "Header fields too large: too many headers");
     }
-    const name = fromLatin1(line, 0, nameEnd);
-    const value = fromLatin1(line, i, end);
+    // One decode per line; the slices share it.
+    const text = fromLatin1(line, 0, end);
+    const name = text.slice(0, nameEnd);
+    const value = text.slice(i, end);
     this.#rawHeaders.push([name, value]);
     const key = asciiLower(name);
     const previous = this.#headers.get(key);
