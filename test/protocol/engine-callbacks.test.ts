@@ -1,0 +1,120 @@
+/** Callback mode vs queue mode, output-before-events, throwing handlers, the 1011 choke point. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Engine } from "../../src/protocol/engine.js";
+import type { EngineEvent } from "../../src/protocol/types.js";
+import { cframe, closeBody, concat, decodeFrames, hex, plain } from "./helpers/frames.js";
+
+describe("callbacks and queue mode", () => {
+  it("the output a call causes is handed over before its events", () => {
+    const log: string[] = [];
+    const e = new Engine({
+      role: "server",
+      onOutput: (c) => log.push(`out ${hex(c)}`),
+      onEvent: (ev) => log.push(`event ${ev.type}`),
+    });
+    e.receiveData(concat([cframe(1, "a"), cframe(9, "p"), cframe(8, closeBody(1000))]));
+    assert.deepEqual(log, ["out 8a0170", "out 880203e8", "event text", "event ping", "event closing", "event close"]);
+    assert.deepEqual(e.takeOutput(), []);
+    assert.deepEqual(e.takeEvents(), []);
+  });
+
+  it("queue mode: output and events wait for takeOutput()/takeEvents()", () => {
+    const e = new Engine({ role: "server" });
+    e.receiveData(cframe(9, "p"));
+    e.sendText("x");
+    assert.deepEqual(e.takeOutput().map(hex), ["8a0170", "810178"]);
+    assert.deepEqual(e.takeEvents().map(plain), [{ type: "ping", data: "70" }]);
+    assert.deepEqual(e.takeOutput(), []);
+  });
+
+  it("a handler may call the engine re-entrantly (echo), order stays right", () => {
+    const out: Uint8Array[] = [];
+    const e: Engine = new Engine({
+      role: "server",
+      onOutput: (c) => out.push(c),
+      onEvent: (ev) => {
+        if (ev.type === "text") e.sendText(ev.data);
+        if (ev.type === "binary") e.close(1000);
+      },
+    });
+    e.receiveData(concat([cframe(1, "one"), cframe(1, "two"), cframe(2, "b")]));
+    const frames = decodeFrames(concat(out)).map((f) => [f.opcode, Buffer.from(f.payload).toString("latin1")]);
+    assert.deepEqual(frames, [
+      [1, "one"],
+      [1, "two"],
+      [8, "\u0003\u00e8"],
+    ]);
+  });
+
+  it("a throwing onEvent fails only this connection with 1011 and an empty reason; the error is reported", () => {
+    const seen: EngineEvent[] = [];
+    const out: Uint8Array[] = [];
+    const boom = new Error("handler bug");
+    const e = new Engine({
+      role: "server",
+      onOutput: (c) => out.push(c),
+      onEvent: (ev) => {
+        seen.push(ev);
+        if (ev.type === "text") throw boom;
+      },
+    });
+    assert.doesNotThrow(() => e.receiveData(cframe(1, "x")));
+    assert.deepEqual(
+      seen.map((x) => x.type),
+      ["text", "error", "closing", "close"],
+    );
+    const error = seen[1];
+    assert.ok(error.type === "error" && error.error === boom);
+    const close = seen[3];
+    assert.ok(close.type === "close" && close.code === 1011 && close.error === boom);
+    assert.equal(hex(concat(out)), "880203f3");
+  });
+
+  it("a handler throwing on the close event is rethrown asynchronously (not lost, engine intact)", () => {
+    const e = new Engine({
+      role: "server",
+      onEvent: (ev) => {
+        if (ev.type === "close") throw new Error("late bug");
+      },
+    });
+    const scheduled: Array<() => void> = [];
+    const original = globalThis.queueMicrotask;
+    globalThis.queueMicrotask = (fn) => void scheduled.push(fn);
+    try {
+      assert.doesNotThrow(() => e.receiveEof());
+    } finally {
+      globalThis.queueMicrotask = original;
+    }
+    assert.equal(scheduled.length, 1);
+    assert.throws(scheduled[0], { message: "late bug" });
+  });
+
+  it("a throwing pong callback is handled like a throwing handler", () => {
+    const e = new Engine({ role: "server" });
+    e.ping("a", () => {
+      throw new Error("cb bug");
+    });
+    e.takeOutput();
+    e.receiveData(cframe(10, "a"));
+    const types = e.takeEvents().map((x) => x.type);
+    assert.deepEqual(types, ["pong", "error", "closing", "close"]);
+  });
+
+  it("receiveData never throws, even on garbage, and the close event comes exactly once, last", () => {
+    const e = new Engine({ role: "server" });
+    assert.doesNotThrow(() => {
+      e.receiveData(Uint8Array.from([0xff, 0xff, 0xff, 0xff]));
+      e.receiveData(Uint8Array.from([0x00, 0x00]));
+      e.receiveEof();
+    });
+    const events = e.takeEvents();
+    assert.equal(events.filter((x) => x.type === "close").length, 1);
+    assert.equal(events.at(-1)?.type, "close");
+  });
+
+  it("rejects invalid options with OptionError", () => {
+    assert.throws(() => new Engine({ role: "server", maxPayload: -1 }), { name: "OptionError" });
+    assert.throws(() => new Engine({ role: "nope" as "server" }), { name: "OptionError" });
+  });
+});
