@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, describe, it } from "node:test";
 import WS from "ws";
 import { type ClientOptions, ReconnectingWebSocket, type SendResult } from "../../src/client/index.js";
-import { nextEvent, RecordingServer, sleep, TcpProxy, waitFor } from "./helpers/servers.js";
+import { nextEvent, RecordingServer, sleep, TcpProxy, TIME_SCALE, waitFor } from "./helpers/servers.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -157,7 +157,9 @@ describe("heartbeat against a real peer", () => {
     const proxy = new TcpProxy(srv.port);
     await proxy.listen();
     cleanups.push(() => proxy.close());
-    const c = client(proxy.port, { heartbeat: { interval: 50, timeout: 100, message: "ping", reply: "pong" } });
+    const c = client(proxy.port, {
+      heartbeat: { interval: 50, timeout: 300 * TIME_SCALE, message: "ping", reply: "pong" },
+    });
     const messages: unknown[] = [];
     c.on("message", (e) => messages.push(e.data));
     await nextEvent(c, "open");
