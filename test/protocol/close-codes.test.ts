@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { encodeClosePayload, isValidCloseCode, parseClosePayload, truncateReason } from "../../src/protocol/close-codes.js";
+import {
+  encodeClosePayload,
+  isValidCloseCode,
+  parseClosePayload,
+  truncateReason,
+} from "../../src/protocol/close-codes.js";
 import { ProtocolError } from "../../src/protocol/errors.js";
 import { closeBody, fromHex } from "./helpers/frames.js";
 

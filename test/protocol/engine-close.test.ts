@@ -61,13 +61,19 @@ describe("closing handshake", () => {
     assert.equal(e.close(), false);
     e.receiveData(cframe(9, "p"));
     assert.equal(out(e), "");
-    assert.deepEqual(events(e).map((x) => x.type), ["closing", "ping"]);
+    assert.deepEqual(
+      events(e).map((x) => x.type),
+      ["closing", "ping"],
+    );
   });
 
   it("ignores anything after the peer's close frame", () => {
     const e = server();
     e.receiveData(concat([cframe(8, closeBody(1000)), cframe(1, "ignored"), cframe(3)]));
-    assert.deepEqual(events(e).map((x) => x.type), ["closing", "close"]);
+    assert.deepEqual(
+      events(e).map((x) => x.type),
+      ["closing", "close"],
+    );
   });
 
   it("receiveEof while open gives 1006, not clean, exactly once", () => {

@@ -69,15 +69,12 @@ describe("extensions", () => {
     assert.deepEqual(e.takeEvents(), [], "everything waits behind the pending message");
     assert.equal(decodeFrames(concat(e.takeOutput()))[0].opcode, 10, "the pong leaves at once");
     await tick();
-    assert.deepEqual(
-      e.takeEvents().map(plain),
-      [
-        { type: "text", data: "slow 1" },
-        { type: "text", data: "fast 2" },
-        { type: "ping", data: "70" },
-        { type: "binary", data: Buffer.from("plain 3").toString("hex") },
-      ],
-    );
+    assert.deepEqual(e.takeEvents().map(plain), [
+      { type: "text", data: "slow 1" },
+      { type: "text", data: "fast 2" },
+      { type: "ping", data: "70" },
+      { type: "binary", data: Buffer.from("plain 3").toString("hex") },
+    ]);
   });
 
   it("outbound order is kept, and a close waits behind pending messages", async () => {

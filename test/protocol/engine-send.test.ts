@@ -26,7 +26,14 @@ describe("sending", () => {
   });
 
   it("encodes short and long strings (16-bit and 64-bit lengths) exactly", () => {
-    for (const s of ["a".repeat(125), "a".repeat(126), "é".repeat(40), "€".repeat(1000), "x".repeat(70000), "😀".repeat(20)]) {
+    for (const s of [
+      "a".repeat(125),
+      "a".repeat(126),
+      "é".repeat(40),
+      "€".repeat(1000),
+      "x".repeat(70000),
+      "😀".repeat(20),
+    ]) {
       const e = new Engine({ role: "server" });
       e.sendText(s);
       const [f] = frames(e);
@@ -172,7 +179,10 @@ describe("sending", () => {
     const e = new Engine({ role: "client" });
     assert.deepEqual(e.takeEvents(), []);
     e.open();
-    assert.deepEqual(e.takeEvents().map((x) => x.type), ["open"]);
+    assert.deepEqual(
+      e.takeEvents().map((x) => x.type),
+      ["open"],
+    );
   });
 
   it("ping(payload, onPong): callback on the matching pong; unsolicited pongs are events only", () => {

@@ -38,8 +38,18 @@ describe("frame parser: violations (RFC 6455 5.2-5.5)", () => {
       1002,
       "EXPECTED_CONTINUATION",
     ],
-    ["16-bit length below 126 (not minimal)", cframe(2, new Uint8Array(125), { lengthBits: 16 }), 1002, "LENGTH_NOT_MINIMAL"],
-    ["64-bit length below 65536 (not minimal)", cframe(2, new Uint8Array(200), { lengthBits: 64 }), 1002, "LENGTH_NOT_MINIMAL"],
+    [
+      "16-bit length below 126 (not minimal)",
+      cframe(2, new Uint8Array(125), { lengthBits: 16 }),
+      1002,
+      "LENGTH_NOT_MINIMAL",
+    ],
+    [
+      "64-bit length below 65536 (not minimal)",
+      cframe(2, new Uint8Array(200), { lengthBits: 64 }),
+      1002,
+      "LENGTH_NOT_MINIMAL",
+    ],
     ["64-bit length with the top bit set", fromHex("82ff8000000000000000 37fa213d"), 1009, "LENGTH_TOO_LARGE"],
     ["64-bit length of 2^53", fromHex("82ff0020000000000000 37fa213d"), 1009, "LENGTH_TOO_LARGE"],
     ["close body of one byte", cframe(8, Uint8Array.of(3)), 1002, "INVALID_CLOSE_PAYLOAD"],
@@ -104,7 +114,11 @@ describe("frame parser: streaming and zero-copy", () => {
     parser.push(input);
     assert.equal(sink.pieces.length, 1);
     assert.equal(sink.pieces[0].buffer, input.buffer);
-    assert.deepEqual(sink.calls, [["start", 2, true, 0, 1000], ["piece", 1000, true], ["end", true]]);
+    assert.deepEqual(sink.calls, [
+      ["start", 2, true, 0, 1000],
+      ["piece", 1000, true],
+      ["end", true],
+    ]);
   });
 
   it("streams a payload split across chunks piece by piece, before the frame is complete", () => {
@@ -112,9 +126,15 @@ describe("frame parser: streaming and zero-copy", () => {
     const parser = new FrameParser(options, sink);
     const input = frame(2, new Uint8Array(300).fill(1));
     parser.push(input.subarray(0, 100));
-    assert.deepEqual(sink.calls, [["start", 2, true, 0, 300], ["piece", 96, false]]);
+    assert.deepEqual(sink.calls, [
+      ["start", 2, true, 0, 300],
+      ["piece", 96, false],
+    ]);
     parser.push(input.subarray(100));
-    assert.deepEqual(sink.calls.slice(2), [["piece", 204, true], ["end", true]]);
+    assert.deepEqual(sink.calls.slice(2), [
+      ["piece", 204, true],
+      ["end", true],
+    ]);
     assert.equal(parser.buffered, 0);
   });
 

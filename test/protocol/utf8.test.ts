@@ -66,7 +66,18 @@ describe("UTF-8 validation", () => {
   });
 
   it("accepts boundary code points and reports incomplete tails", () => {
-    for (const h of ["00", "7f", "c2 80", "df bf", "e0 a0 80", "ed 9f bf", "ee 80 80", "ef bf bf", "f0 90 80 80", "f4 8f bf bf"]) {
+    for (const h of [
+      "00",
+      "7f",
+      "c2 80",
+      "df bf",
+      "e0 a0 80",
+      "ed 9f bf",
+      "ee 80 80",
+      "ef bf bf",
+      "f0 90 80 80",
+      "f4 8f bf bf",
+    ]) {
       assert.equal(isValidUtf8(fromHex(h)), true, h);
     }
     const v = new Utf8Validator();

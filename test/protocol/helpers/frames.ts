@@ -42,7 +42,11 @@ export interface BuildOptions {
 }
 
 /** Build one frame byte by byte from RFC 6455 5.2. */
-export function frame(opcode: number, payload: Uint8Array | string = new Uint8Array(0), o: BuildOptions = {}): Uint8Array {
+export function frame(
+  opcode: number,
+  payload: Uint8Array | string = new Uint8Array(0),
+  o: BuildOptions = {},
+): Uint8Array {
   const data = typeof payload === "string" ? utf8(payload) : payload;
   const len = o.announce ?? data.length;
   const bits = o.lengthBits ?? (len < 126 ? 7 : len < 65536 ? 16 : 64);
