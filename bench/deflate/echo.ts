@@ -1,0 +1,183 @@
+/**
+ * permessage-deflate benchmark (not a test): echo of 1 KiB JSON over 1,000 connections, wirecable
+ * (each memory preset) and ws side by side in one run. For each server: RSS per connection idle
+ * after the handshake and after traffic (zlib streams allocated), and server CPU (user+sys from
+ * /proc/PID/stat) per echoed message. Clients are `ws` with perMessageDeflate (as browsers:
+ * context takeover, `client_max_window_bits` offered) in a separate process.
+ *
+ * Run: node --import tsx bench/deflate/echo.ts [--connections 1000] [--messages 30] [--out bench/results/deflate.md]
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: {
+    connections: { type: "string", default: "1000" },
+    messages: { type: "string", default: "30" },
+    out: { type: "string", default: "bench/results/deflate.md" },
+    only: { type: "string" },
+  },
+});
+const CONNECTIONS = Number(values.connections);
+const MESSAGES = Number(values.messages);
+
+interface Variant {
+  name: string;
+  impl: "wirecable" | "ws";
+  pmd: unknown;
+}
+const VARIANTS: Variant[] = [
+  { name: "wirecable, no compression", impl: "wirecable", pmd: false },
+  { name: "wirecable `shared` (default)", impl: "wirecable", pmd: { preset: "shared" } },
+  { name: "wirecable `small`", impl: "wirecable", pmd: { preset: "small" } },
+  { name: "wirecable `dedicated`", impl: "wirecable", pmd: { preset: "dedicated" } },
+  { name: "ws, no compression", impl: "ws", pmd: false },
+  { name: "ws `perMessageDeflate: true`", impl: "ws", pmd: true },
+  {
+    name: "ws, no context takeover",
+    impl: "ws",
+    pmd: { serverNoContextTakeover: true, clientNoContextTakeover: true },
+  },
+];
+
+/** ~1 KiB of realistic JSON (>= 1024 bytes, so that every preset's threshold lets it compress). */
+function json1k(): string {
+  const items = [];
+  for (let i = 0; items.length < 100; i++) {
+    items.push({ id: 1000 + i, user: `user${i % 13}`, kind: i % 3 ? "message" : "presence", at: 1_700_000_000 + i });
+    const s = JSON.stringify({ channel: "room:lobby", items });
+    if (s.length >= 1024) return s;
+  }
+  throw new Error("unreachable");
+}
+
+function statFields(pid: number): string[] {
+  const s = readFileSync(`/proc/${pid}/stat`, "latin1");
+  return s.slice(s.lastIndexOf(")") + 2).split(" ");
+}
+const CLK_TCK = 100;
+const cpuSeconds = (pid: number) => {
+  const f = statFields(pid);
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // fields 14 utime, 15 stime
+};
+const rssKB = (pid: number) => Number(statFields(pid)[21]) * (4096 / 1024); // field 24, pages
+
+function request<T>(child: ChildProcess, message: unknown, key: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: Record<string, unknown>) => {
+      if (m.error) {
+        child.off("message", onMessage);
+        reject(new Error(String(m.error)));
+      } else if (key in m) {
+        child.off("message", onMessage);
+        resolve(m as T);
+      }
+    };
+    child.on("message", onMessage);
+    if (message !== null) child.send(message as object);
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Row {
+  name: string;
+  extensions: string;
+  idleKB: number;
+  activeKB: number;
+  cpuUs: number;
+  rate: number;
+}
+
+async function measure(v: Variant, payload: string): Promise<Row> {
+  const server = fork(new URL("./server.ts", import.meta.url).pathname, [v.impl, JSON.stringify(v.pmd)], {
+    execArgv: ["--expose-gc", "--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const clients = fork(new URL("./clients.ts", import.meta.url).pathname, [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  try {
+    const { port } = await request<{ port: number }>(server, null, "port");
+    const pid = server.pid!;
+    await sleep(300);
+    await request(server, { cmd: "gc" }, "gc");
+    const rss0 = rssKB(pid);
+    const { extensions } = await request<{ extensions: string }>(
+      clients,
+      { cmd: "open", port, count: CONNECTIONS, deflate: v.pmd !== false },
+      "opened",
+    );
+    await sleep(300);
+    await request(server, { cmd: "gc" }, "gc");
+    const rssIdle = rssKB(pid);
+    // Warm-up: every connection compresses and inflates once (zlib streams exist afterwards).
+    await request(clients, { cmd: "run", messages: 2, payload }, "done");
+    const cpu0 = cpuSeconds(pid);
+    const t0 = performance.now();
+    await request(clients, { cmd: "run", messages: MESSAGES, payload }, "done");
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = cpuSeconds(pid) - cpu0;
+    await request(server, { cmd: "gc" }, "gc");
+    const rssActive = rssKB(pid);
+    const echoes = CONNECTIONS * MESSAGES;
+    return {
+      name: v.name,
+      extensions: extensions || "(none)",
+      idleKB: (rssIdle - rss0) / CONNECTIONS,
+      activeKB: (rssActive - rss0) / CONNECTIONS,
+      cpuUs: (cpu / echoes) * 1e6,
+      rate: echoes / seconds,
+    };
+  } finally {
+    clients.send({ cmd: "exit" });
+    server.send({ cmd: "exit" });
+    await sleep(200);
+    clients.kill();
+    server.kill();
+  }
+}
+
+const payload = json1k();
+const rows: Row[] = [];
+for (const v of VARIANTS) {
+  if (values.only && !v.name.includes(values.only)) continue;
+  process.stderr.write(`${v.name}... `);
+  const row = await measure(v, payload);
+  process.stderr.write(`${row.activeKB.toFixed(1)} KB/conn, ${row.cpuUs.toFixed(1)} us/msg\n`);
+  rows.push(row);
+}
+
+const cpu = os.cpus()[0]?.model ?? "unknown";
+const table = [
+  "| server | negotiated `Sec-WebSocket-Extensions` | RSS / idle conn (KB) | RSS / conn after traffic (KB) | server CPU / echo (µs) | echoes/s |",
+  "|---|---|---:|---:|---:|---:|",
+  ...rows.map(
+    (r) =>
+      `| ${r.name} | \`${r.extensions}\` | ${r.idleKB.toFixed(1)} | ${r.activeKB.toFixed(1)} | ${r.cpuUs.toFixed(1)} | ${Math.round(r.rate)} |`,
+  ),
+].join("\n");
+const report = `# permessage-deflate benchmark
+
+Echo of a ${payload.length}-byte JSON text message, ${CONNECTIONS} connections, ${MESSAGES} round trips per
+connection after a 2-message warm-up (one message in flight per connection). Clients: \`ws\` with
+\`perMessageDeflate: true\` (context takeover, \`client_max_window_bits\` offered, as browsers) in a
+separate process; "no compression" rows use clients without the extension.
+
+- RSS per connection = (server RSS after the connections opened, or after the traffic, minus RSS
+  before any connection) / ${CONNECTIONS}, each read after two full GCs (\`--expose-gc\`), from /proc/PID/stat.
+- Server CPU per echo = (utime + stime of the server process during the run) / echoes: one inflate
+  and one deflate per echo when compressed.
+- Both servers run under \`node --import tsx\` (same loader, same baseline).
+
+Command: \`node --import tsx bench/deflate/echo.ts --connections ${CONNECTIONS} --messages ${MESSAGES}\`
+
+Machine: ${os.cpus().length} x ${cpu}, Node ${process.version}, ${new Date().toISOString()}
+
+${table}
+`;
+writeFileSync(values.out!, report);
+console.log(report);
