@@ -382,6 +382,27 @@ describe("acceptHandshake: robustness", () => {
     );
   });
 
+  it("handles 16 KiB adversarial protocol and extension headers in one linear pass", () => {
+    // Near the default total cap: runs of commas, spaces, quotes and semicolons.
+    const n = 15 * 1024;
+    const cases: Array<[Record<string, string>, number | "ok"]> = [
+      [{ "sec-websocket-protocol": ",".repeat(n) }, 400],
+      [{ "sec-websocket-protocol": `${" ,".repeat(n / 2)}chat` }, "ok"],
+      [{ "sec-websocket-extensions": ",".repeat(n) }, 400], // 1#extension: at least one element
+      [{ "sec-websocket-extensions": `a; x="${"\\a".repeat(n / 2)}` }, 400],
+      [{ "sec-websocket-extensions": `a${"; x".repeat(n / 3)}` }, "ok"],
+      [{ "sec-websocket-extensions": '"'.repeat(n) }, 400],
+      [{ upgrade: `${", ".repeat(n / 2)}websocket` }, "ok"],
+      [{ connection: " ".repeat(n) }, 400],
+    ];
+    const ext = fakeExtension("a", () => ({}));
+    for (const [headers, expected] of cases) {
+      const r = acceptHandshake(request(headers), { protocols: ["chat"], extensions: [ext] });
+      if (expected === "ok") assert.ok(r.ok, Object.keys(headers)[0]);
+      else assert.ok(!r.ok && r.error.status === expected, Object.keys(headers)[0]);
+    }
+  });
+
   it("handles Node-style records with arrays and undefined values", () => {
     const r = acceptHandshake(request({ "sec-websocket-extensions": [], "x-unused": undefined }));
     assert.ok(r.ok);

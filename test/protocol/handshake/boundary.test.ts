@@ -1,0 +1,66 @@
+// The handshake modules are sans-I/O: no node:* imports, no imports from outside src/protocol,
+// and no regular expressions in the parsing code (ReDoS: ws CVE-2021-32640, websocket-extensions
+// CVE-2020-7662). Also checks that handshake-index exports the documented API.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import * as api from "../../../src/protocol/handshake-index.js";
+
+const FILES = [
+  "base64",
+  "client-handshake",
+  "extension-header",
+  "handshake-index",
+  "header-tokens",
+  "http-head-parser",
+  "http-response-reader",
+  "http-status",
+  "proxy",
+  "server-handshake",
+  "sha1",
+];
+
+const source = (name: string) => readFileSync(new URL(`../../../src/protocol/${name}.ts`, import.meta.url), "utf8");
+
+describe("handshake modules: boundaries", () => {
+  it("import only from ./ within src/protocol", () => {
+    for (const name of FILES) {
+      const specifiers = [...source(name).matchAll(/^\s*(?:import|export)[^;]*?from\s+"([^"]+)"/gms)].map((m) => m[1]);
+      for (const s of specifiers) assert.ok(s.startsWith("./") && !s.includes(".."), `${name}.ts imports ${s}`);
+      assert.doesNotMatch(source(name), /\brequire\(|import\(/, name);
+    }
+  });
+
+  it("use no regular expressions", () => {
+    for (const name of FILES) {
+      const code = source(name)
+        .split("\n")
+        .filter((line) => !/^\s*(\/\/|\*|\/\*)/.test(line))
+        .join("\n");
+      assert.doesNotMatch(code, /new RegExp|\.match\(|\.matchAll\(|\.test\(|\.replace\(\s*\//, name);
+    }
+  });
+
+  it("handshake-index exports the public API", () => {
+    for (const fn of [
+      "acceptHandshake",
+      "computeAccept",
+      "renderResponse",
+      "renderRejection",
+      "toHandshakeRequest",
+      "connectRequest",
+      "parseExtensions",
+      "renderExtension",
+      "renderExtensions",
+      "sha1",
+      "encodeBase64",
+      "decodeBase64",
+    ]) {
+      assert.equal(typeof (api as Record<string, unknown>)[fn], "function", fn);
+    }
+    for (const cls of ["ClientHandshake", "HttpHeadParser", "ProxyResponse", "HttpResponseReader"]) {
+      assert.equal(typeof (api as Record<string, unknown>)[cls], "function", cls);
+    }
+    assert.equal(api.WEBSOCKET_GUID, "258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+  });
+});
