@@ -166,6 +166,8 @@ describe("engine-level interop with ws's PerMessageDeflate", () => {
     decompress(data: Buffer, fin: boolean, cb: (err: Error | null, out?: Buffer) => void): void;
     cleanup(): void;
   };
+  const wsToParams = (params: Record<string, unknown>): Record<string, string | true> =>
+    Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v === true ? true : String(v)]));
   const toWsParams = (params: Record<string, string | true>) =>
     Object.fromEntries(Object.entries(params).map(([k, v]) => [k, [v]]));
   const compress = (ext: InstanceType<typeof PerMessageDeflate>, data: Buffer) =>
@@ -179,7 +181,7 @@ describe("engine-level interop with ws's PerMessageDeflate", () => {
       const ours = createServerDeflate({ preset, threshold: 0 });
       const wsClient = new PerMessageDeflate({ isServer: false });
       const offer = wsClient.offer() as Record<string, string | true>;
-      const offerParams = Object.fromEntries(Object.entries(offer).map(([k, v]) => [k, v === true ? true : String(v)]));
+      const offerParams = wsToParams(offer);
       const negotiated = ours.negotiate([
         { name: "permessage-deflate", params: offerParams, rawParams: Object.entries(offerParams) },
       ]);
@@ -220,7 +222,7 @@ describe("engine-level interop with ws's PerMessageDeflate", () => {
     const wsServer = new PerMessageDeflate({ isServer: true });
     const [offer] = ours.offers();
     const response = wsServer.accept([toWsParams(offer!)]) as Record<string, string | number | true>;
-    const params = Object.fromEntries(Object.entries(response).map(([k, v]) => [k, v === true ? true : String(v)]));
+    const params = wsToParams(response);
     const session = ours.accept({ name: "permessage-deflate", params, rawParams: Object.entries(params) });
     try {
       for (let i = 0; i < 10; i++) {
