@@ -7,9 +7,11 @@
  *   an `error` event, a close frame with the code of the error (1011 and an empty reason for
  *   an unknown exception, which stays available as the event's `error`), then `closing` and
  *   `close`. After a failure no more input is processed (RFC 6455 7.1.7).
- * - Output goes to `onOutput` as it is produced; events are collected during a call and handed
- *   to `onEvent` at its end, so the output a call causes (pong, close echo) leaves first.
- *   Without callbacks both wait for `takeOutput()` / `takeEvents()`.
+ * - Output goes to `onOutput` as it is produced, events to `onEvent` as each frame completes:
+ *   the output a frame causes (pong, close echo) is handed over before that frame's events,
+ *   and a handler's reply to a message leaves before anything caused by later frames.
+ *   Handlers may call the engine re-entrantly. Without callbacks both wait for
+ *   `takeOutput()` / `takeEvents()`.
  * - An `onEvent` handler (or a `ping` callback) that throws: while the connection is not yet
  *   closed the engine fails it with 1011 and reports the exception as an `error` event (and as
  *   the close event's `error`); once closed, the exception is rethrown asynchronously with
@@ -477,6 +479,9 @@ export class Engine implements WebSocketEngine {
   #commit(event: EngineEvent): void {
     this.#events.push(event);
     if (event.type === "close") this.#finalize();
+    // Dispatch at once (in order with the frames): a reply to a message leaves before a close
+    // caused by a later frame of the same chunk. #flushing guards re-entry.
+    if (this.#onEvent !== undefined) this.#flush();
   }
 
   #finalize(): void {

@@ -6,9 +6,11 @@
  * - `receiveData(bytes)` never throws because of the peer; peer errors become an `error`
  *   event, a close frame with the right code, and a `close` event.
  * - Output bytes and events leave through the callbacks given at construction
- *   (`onOutput`, then `onEvent`): for one input, the output it causes (pong, close echo) is
- *   handed over before the events. Without callbacks they queue for `takeOutput()` / `takeEvents()`.
- * - The engine has no clock: `closeTimerNeeded` tells the I/O layer to arm a close timeout,
+ *   (`onOutput`, then `onEvent`): for each frame, the output it causes (pong, close echo) is
+ *   handed over before its events, which are dispatched as each frame completes (so a reply to
+ *   a message leaves before a close caused by a later frame of the same chunk). Without
+ *   callbacks they queue for `takeOutput()` / `takeEvents()`.
+ * - The engine has no clock: `closeExpected` tells the I/O layer to arm a close timeout,
  *   `transportShouldClose` tells it to close the TCP connection.
  */
 import type { ProtocolError } from "./errors.js";

@@ -6,7 +6,7 @@ import type { EngineEvent } from "../../src/protocol/types.js";
 import { cframe, closeBody, concat, decodeFrames, hex, plain } from "./helpers/frames.js";
 
 describe("callbacks and queue mode", () => {
-  it("the output a call causes is handed over before its events", () => {
+  it("per frame, the output it causes is handed over before its events; events come as frames complete", () => {
     const log: string[] = [];
     const e = new Engine({
       role: "server",
@@ -14,7 +14,7 @@ describe("callbacks and queue mode", () => {
       onEvent: (ev) => log.push(`event ${ev.type}`),
     });
     e.receiveData(concat([cframe(1, "a"), cframe(9, "p"), cframe(8, closeBody(1000))]));
-    assert.deepEqual(log, ["out 8a0170", "out 880203e8", "event text", "event ping", "event closing", "event close"]);
+    assert.deepEqual(log, ["event text", "out 8a0170", "event ping", "out 880203e8", "event closing", "event close"]);
     assert.deepEqual(e.takeOutput(), []);
     assert.deepEqual(e.takeEvents(), []);
   });
