@@ -25,7 +25,7 @@ const { values: opt } = parseArgs({
     warmup: { type: "string" },
     workers: { type: "string", default: "6" },
     out: { type: "string", default: resolve(ROOT, "bench/results") },
-    "cpu-prof": { type: "string" },
+    "cpu-prof": { type: "string" }, // directory: profile every single-process Node server
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -73,8 +73,17 @@ function write() {
   writeFileSync(resolve(opt.out, "chart.svg"), renderSvg(run));
 }
 
-async function withServer(name, options, fn) {
-  const nodeArgs = profDir && name === "wirecable" ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [];
+async function withServer(name, options, fn, workload = "run") {
+  // Profiles only single-process Node servers: one file per server and workload.
+  const nodeArgs =
+    profDir && !SERVERS[name].bun && !(options.workers > 1)
+      ? [
+          "--cpu-prof",
+          `--cpu-prof-dir=${profDir}`,
+          `--cpu-prof-name=${name}.${workload}.cpuprofile`,
+          "--cpu-prof-interval=250",
+        ]
+      : [];
   const server = await startServer(name, { ...options, nodeArgs });
   try {
     const r = await fn(server);
@@ -111,8 +120,11 @@ for (const wl of WORKLOADS) {
       }
       const label = `${wl.name} / ${s}`;
       const r = await attempt(label, () =>
-        withServer(s, { deflate: !!wl.deflate }, (srv) =>
-          wl.kind === "handshake" ? measureHandshakes(srv, wl, timing) : measureTraffic(srv, wl, timing),
+        withServer(
+          s,
+          { deflate: !!wl.deflate },
+          (srv) => (wl.kind === "handshake" ? measureHandshakes(srv, wl, timing) : measureTraffic(srv, wl, timing)),
+          wl.name,
         ),
       );
       entry.rows.push({ server: s, ...r });
@@ -133,7 +145,9 @@ for (const wl of WORKLOADS) {
     for (const count of counts) {
       for (const s of ["bare", ...servers]) {
         const label = `${wl.name} ${count} / ${s}`;
-        const r = await attempt(label, () => withServer(s, { workers }, (srv) => measureIdle(srv, wl, count)));
+        const r = await attempt(label, () =>
+          withServer(s, { workers }, (srv) => measureIdle(srv, wl, count), `${wl.name}-${count}`),
+        );
         entry.rows.push({ server: s, count, workers, ...r });
         if (!r.error)
           log(

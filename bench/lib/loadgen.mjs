@@ -44,7 +44,7 @@ function makeGroup(g) {
   };
 }
 
-function openConnection(group, localAddress) {
+function openConnection(group, localAddress, localPort) {
   return new Promise((resolve) => {
     const conn = { group, sock: null, open: false, hs: null, counter: new FrameCounter(), ring: null, rh: 0, rt: 0 };
     if (group.hist) conn.ring = new Float64Array(Math.max(1, group.inflight));
@@ -58,6 +58,7 @@ function openConnection(group, localAddress) {
       host: config.host,
       port: config.port,
       localAddress,
+      localPort,
       noDelay: true,
       onread: {
         buffer: READ_BUFFER,
@@ -124,9 +125,16 @@ function send(conn, n) {
   }
 }
 
+/**
+ * Opens every connection, `connectConcurrency` handshakes at a time. With `localPortStart` each
+ * connection binds an explicit source port, walking the ports of every source address in turn:
+ * bind() with port 0 on a fixed address searches the port range linearly, which turns tens of
+ * thousands of connections into minutes of kernel time.
+ */
 async function connectAll() {
   const addrs = config.localAddresses?.length ? config.localAddresses : [undefined];
   const concurrency = config.connectConcurrency ?? 200;
+  const portStart = config.localPortStart;
   let a = 0;
   const jobs = [];
   for (const g of groups) for (let i = 0; i < g.count; i++) jobs.push(g);
@@ -134,7 +142,13 @@ async function connectAll() {
   async function lane() {
     while (next < jobs.length) {
       const g = jobs[next++];
-      const c = await openConnection(g, addrs[a++ % addrs.length]);
+      let c = null;
+      for (let attempt = 0; attempt < 3 && c === null; attempt++) {
+        const k = a++;
+        const port = portStart ? portStart + Math.floor(k / addrs.length) : undefined;
+        if (port > 65535) break;
+        c = await openConnection(g, addrs[k % addrs.length], port);
+      }
       if (c) conns.push(c);
       else failed++;
     }

@@ -121,9 +121,12 @@ export const WORKLOADS = [
   },
 ];
 
-function localAddresses(i) {
-  // Several 127.0.0.x sources: each has its own ephemeral port range (~28k ports).
-  return [`127.0.0.${2 + i}`];
+/**
+ * Source addresses of load generator `i` for the idle runs: four 127.0.0.x addresses of its own,
+ * each with its own port space, so 100,000 connections never run out of source ports.
+ */
+function idleAddresses(i) {
+  return [0, 1, 2, 3].map((k) => `127.0.0.${2 + i * 4 + k}`);
 }
 
 /** Machine CPU not spent by the server or the load generators (others' work, softirq), in %. */
@@ -145,9 +148,7 @@ async function withLoadgens(n, fn) {
 export async function measureTraffic(server, wl, timing, loadgens = wl.loadgens) {
   return withLoadgens(loadgens, async (lgs) => {
     const ready = await Promise.all(
-      lgs.map((lg, i) =>
-        lg.connect({ host: HOST, port: server.port, groups: wl.plan(i, loadgens), localAddresses: localAddresses(i) }),
-      ),
+      lgs.map((lg, i) => lg.connect({ host: HOST, port: server.port, groups: wl.plan(i, loadgens) })),
     );
     const open = ready.reduce((a, r) => a + r.open, 0);
     const failed = ready.reduce((a, r) => a + r.failed, 0);
@@ -204,11 +205,7 @@ export async function measureTraffic(server, wl, timing, loadgens = wl.loadgens)
 export async function measureHandshakes(server, wl, timing) {
   return withLoadgens(wl.loadgens, async (lgs) => {
     const base = { host: HOST, port: server.port, mode: "handshake", concurrency: wl.concurrency };
-    await Promise.all(
-      lgs.map((lg, i) =>
-        lg.connect({ ...base, groups: [{ name: "hs", count: 0 }], localAddresses: localAddresses(i) }),
-      ),
-    );
+    await Promise.all(lgs.map((lg) => lg.connect({ ...base, groups: [{ name: "hs", count: 0 }] })));
     await Promise.all(lgs.map((l) => l.start()));
     await sleep(timing.warmup * 1000);
     await Promise.all(lgs.map((l) => l.mark()));
@@ -248,7 +245,8 @@ export async function measureIdle(server, wl, count) {
           port: server.port,
           connectConcurrency: 100,
           groups: [{ name: "idle", count: share(count, i, wl.loadgens), inflight: 0 }],
-          localAddresses: localAddresses(i),
+          localAddresses: idleAddresses(i),
+          localPortStart: 20_000,
         }),
       ),
     );
