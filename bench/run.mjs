@@ -166,7 +166,7 @@ for (const wl of WORKLOADS) {
       entry.rows.push({ server: "bun", loadgens: n, ...r });
       if (!r.error)
         log(
-          `${label}: ${fmt(r.perSec)} msg/s, bun ${fmt(r.serverCpuPct)}% CPU, loadgen ${r.loadgenCpuPct.map((v) => `${fmt(v)}%`).join(" + ")}, other ${fmt(r.otherCpuPct)}%`,
+          `${label}: ${fmt(r.perSec)} msg/s, bun ${fmt(r.serverCpuPct)}% CPU ${fmt(r.cpuUsPer, 2)} us/msg, loadgen ${fmt(r.loadgenUsPer, 2)} us/msg ${r.loadgenCpuPct.map((v) => `${fmt(v)}%`).join(" + ")}, other ${fmt(r.otherCpuPct)}%`,
         );
       write();
     }

@@ -55,14 +55,14 @@ function idleTable(w) {
 
 function saturationTable(w) {
   const out = [
-    "| load generator processes | Bun msg/s | Bun CPU % | loadgen CPU % (each) | other CPU % |",
-    "|---:|---:|---:|---:|---:|",
+    "| load generator processes | Bun msg/s | Bun CPU % | Bun CPU us/msg | loadgen CPU % (each) | loadgen CPU us/msg | other CPU % |",
+    "|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of w.rows) {
     if (r.error) out.push(`| ${r.loadgens} | ${r.error} |||`);
     else
       out.push(
-        `| ${r.loadgens} | ${fmt(r.perSec)} | ${fmt(r.serverCpuPct)} | ${r.loadgenCpuPct.map((v) => fmt(v)).join(" + ")} | ${fmt(r.otherCpuPct)} |`,
+        `| ${r.loadgens} | ${fmt(r.perSec)} | ${fmt(r.serverCpuPct)} | ${fmt(r.cpuUsPer, 2)} | ${r.loadgenCpuPct.map((v) => fmt(v)).join(" + ")} | ${fmt(r.loadgenUsPer, 2)} | ${fmt(r.otherCpuPct)} |`,
       );
   }
   return out.join("\n");

@@ -196,6 +196,7 @@ export async function measureTraffic(server, wl, timing, loadgens = wl.loadgens)
       cpuUsPer: msgs > 0 ? (serverCpu / msgs) * 1e6 : Number.NaN,
       serverCpuPct: (serverCpu / secs) * 100,
       loadgenCpuPct: l1.map((v, i) => ((v - l0[i]) / secs) * 100),
+      loadgenUsPer: (l1.reduce((a, v, i) => a + v - l0[i], 0) / msgs) * 1e6,
       otherCpuPct: otherPct(m1 - m0, serverCpu, l1, l0, secs),
     };
   });
