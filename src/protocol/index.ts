@@ -1,0 +1,49 @@
+/**
+ * `wirecable/protocol`: the sans-I/O WebSocket engine. Bytes in, events and bytes out; no
+ * sockets, no timers, no node:* imports. See docs/protocol.md for a walk-through.
+ *
+ * - {@link Engine}: one RFC 6455 connection after (or during) the opening handshake.
+ * - {@link acceptHandshake} / {@link ClientHandshake}: the opening handshakes.
+ * - {@link connectRequest} / {@link ProxyResponse}: HTTP CONNECT proxying for clients.
+ * - permessage-deflate negotiation ({@link ServerPerMessageDeflate}, {@link ClientPerMessageDeflate});
+ *   the compressor itself is injected (the Node layer provides zlib).
+ * - hixie-75/76 server drivers ({@link createHixieDriver}) for legacy clients.
+ */
+export { ABNORMAL_CLOSURE, isValidCloseCode, MAX_REASON_BYTES, NO_STATUS_CODE } from "./close-codes.js";
+export { createEngine, Engine } from "./engine.js";
+export {
+  HandshakeError,
+  InvalidStateError,
+  OptionError,
+  ProtocolError,
+  type ProtocolErrorCode,
+} from "./errors.js";
+export type {
+  ClientExtension,
+  ExtensionMessage,
+  ExtensionOffer,
+  ExtensionParams,
+  ExtensionSession,
+  RsvClaim,
+  ServerExtension,
+} from "./extension.js";
+export * from "./extensions/index.js";
+export { encodeFrame, type FrameOptions, type PreparedFrame, prepareFrame } from "./frame-encoder.js";
+export { FrameParser } from "./frame-parser.js";
+export * from "./handshake-index.js";
+export {
+  createHixieDriver,
+  type DetectedDraft,
+  Draft75Driver,
+  Draft76Driver,
+  detectDraft,
+  HixieDriver,
+  type HixieDriverOptions,
+  type HixieRequest,
+  md5,
+  validateHixieRequest,
+} from "./hixie/index.js";
+export * from "./limits.js";
+export { applyMask } from "./mask.js";
+export * from "./types.js";
+export { isValidUtf8, Utf8Validator } from "./utf8.js";
