@@ -54,9 +54,14 @@ export class FakeWebSocket {
     return this.#listeners.get(type)?.length ?? 0;
   }
 
+  /** Data passed to send() while closing or closed: silently discarded, as browsers do. */
+  readonly discarded: unknown[] = [];
+
   send(data: unknown): void {
-    if (this.readyState !== 1) throw new Error("InvalidStateError: not open");
-    this.sent.push(data);
+    // WHATWG: throw while CONNECTING; when CLOSING or CLOSED, discard without an error.
+    if (this.readyState === 0) throw new Error("InvalidStateError: still connecting");
+    if (this.readyState !== 1) this.discarded.push(data);
+    else this.sent.push(data);
   }
 
   close(code?: number, reason?: string): void {
