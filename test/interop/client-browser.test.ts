@@ -162,6 +162,38 @@ describe("browser bundle in Chromium", () => {
     }
   });
 
+  it("visibilitychange to visible probes an open connection; a silent server is left for a new one", async () => {
+    const srv = new RecordingServer();
+    await srv.start(0);
+    // The server never answers "ping": only the probe sent on visibilitychange can reveal it.
+    const page = await openPage();
+    try {
+      await page.evaluate((port) => {
+        const g = globalThis as unknown as PageGlobals;
+        g.log = [];
+        g.client = new g.WirecableClient.ReconnectingWebSocket(`ws://127.0.0.1:${port}/`, {
+          initialDelay: 50,
+          maxDelay: 200,
+          heartbeat: { interval: 600_000, timeout: 200, message: "ping", reply: "pong" },
+        });
+        g.client.on("error", (e) => g.log.push(`error ${e.kind}`));
+      }, srv.port);
+      await waitInPage(page, "globalThis.client.state === 'open'");
+      await page.evaluate(() => {
+        Object.defineProperty(document, "visibilityState", { value: "visible", configurable: true });
+        document.dispatchEvent(new Event("visibilitychange"));
+      });
+      await waitFor(() => srv.received.includes("ping"), "the probe");
+      await waitInPage(page, "globalThis.log.includes('error stale')");
+      await waitFor(() => srv.connections === 2, "a new connection");
+      await waitInPage(page, "globalThis.client.state === 'open'");
+    } finally {
+      await page.evaluate(() => (globalThis as unknown as PageGlobals).client?.close()).catch(() => {});
+      await page.close();
+      await srv.kill();
+    }
+  });
+
   it("the ActionCable consumer subscribes, performs and resubscribes after a restart", async () => {
     const srv = new FakeCableServer();
     srv.pingInterval = 100;
