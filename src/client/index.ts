@@ -22,7 +22,8 @@ export {
 } from "./channels/protocol.js";
 export { type ChannelParams, Subscription, type SubscriptionCallbacks } from "./channels/subscription.js";
 export { systemClock } from "./clock.js";
+export { defaultShouldReconnect, setDefaultWebSocket } from "./defaults.js";
 export { browserEnvironment } from "./environment.js";
-export { defaultShouldReconnect, ReconnectingWebSocket, setDefaultWebSocket } from "./reconnecting-websocket.js";
+export { ReconnectingWebSocket } from "./reconnecting-websocket.js";
 export { SendQueue } from "./send-queue.js";
 export * from "./types.js";

@@ -20,6 +20,7 @@
  */
 import { type BackoffOptions, backoffDelay } from "./backoff.js";
 import { systemClock } from "./clock.js";
+import { defaultShouldReconnect, errorOf, isPromiseLike, nonNegative, resolveWebSocket } from "./defaults.js";
 import { Emitter } from "./emitter.js";
 import { browserEnvironment } from "./environment.js";
 import { Liveness } from "./liveness.js";
@@ -45,47 +46,6 @@ import {
 /** WHATWG readyState values. */
 const OPEN = 1;
 const CONNECTING = 0;
-
-let defaultWebSocket: WebSocketConstructorLike | undefined;
-
-/**
- * Set the constructor used when neither the `WebSocket` option nor `globalThis.WebSocket` is
- * available (the Node entry point registers wirecable's own WebSocket).
- */
-export function setDefaultWebSocket(ctor: WebSocketConstructorLike | undefined): void {
-  defaultWebSocket = ctor;
-}
-
-/** Default `shouldReconnect`: not after 1008 (policy violation) nor application codes 4000-4999. */
-export function defaultShouldReconnect(close: CloseInfo): boolean {
-  return close.code !== 1008 && !(close.code >= 4000 && close.code <= 4999);
-}
-
-function resolveWebSocket(option: WebSocketConstructorLike | undefined): WebSocketConstructorLike {
-  const ctor =
-    option ?? defaultWebSocket ?? (globalThis as { WebSocket?: WebSocketConstructorLike }).WebSocket ?? undefined;
-  if (typeof ctor !== "function") {
-    throw new TypeError(
-      "wirecable/client: no WebSocket implementation available. Pass one with the `WebSocket` option, " +
-        "e.g. `new ReconnectingWebSocket(url, { WebSocket })` with WebSocket from 'wirecable' or 'ws' " +
-        "(Node < 22 has no global WebSocket).",
-    );
-  }
-  return ctor;
-}
-
-function nonNegative(name: string, value: number): number {
-  if (!(value >= 0)) throw new RangeError(`${name} must be a number >= 0, got ${value}`);
-  return value;
-}
-
-function isPromiseLike<T>(value: unknown): value is PromiseLike<T> {
-  return typeof (value as PromiseLike<T> | null)?.then === "function";
-}
-
-function errorOf(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
-}
 
 export class ReconnectingWebSocket {
   readonly #url: Provider<string | URL>;
