@@ -41,6 +41,10 @@ describe("channels consumer", () => {
     assert.equal(FakeWebSocket.last.url, "ws://cable.test/cable");
     assert.deepEqual(FakeWebSocket.last.protocols, ["actioncable-v1-json", "actioncable-unsupported"]);
     consumer.disconnect();
+    consumer.addSubProtocol("token.abc");
+    consumer.connect();
+    assert.deepEqual(FakeWebSocket.last.protocols, ["actioncable-v1-json", "actioncable-unsupported", "token.abc"]);
+    consumer.disconnect();
   });
 
   it("subscribes after welcome, calls connected on confirmation, received for broadcasts", () => {

@@ -23,7 +23,7 @@ import { CABLE_PROTOCOL, CABLE_UNSUPPORTED, type Command, MessageType, parseServ
 import { type ChannelParams, Subscription, type SubscriptionCallbacks, type SubscriptionHost } from "./subscription.js";
 
 export interface ConsumerOptions extends Omit<ClientOptions, "protocols" | "startClosed" | "queue"> {
-  /** Extra subprotocols offered after ActionCable's (ActionCable's `addSubProtocol`). */
+  /** Extra subprotocols offered after ActionCable's two (as `addSubProtocol` does). */
   subprotocols?: string[];
   /** Re-send a subscribe that is not confirmed after this long (ms). Default 1 000. */
   subscribeRetryInterval?: number;
@@ -76,11 +76,13 @@ export class Consumer {
   #retryTimer: unknown = null;
   /** Whether `disconnect()` (or the server, or the protocol) stopped this consumer. */
   #stopped = false;
+  #subprotocols: string[];
   readonly #host: SubscriptionHost;
 
   constructor(url: Provider<string | URL>, options: ConsumerOptions = {}) {
     const { subprotocols = [], subscribeRetryInterval = 1000, maxPendingPerSubscription = 100, ...rest } = options;
     this.#clock = options.clock ?? systemClock;
+    this.#subprotocols = [...subprotocols];
     this.#retryInterval = subscribeRetryInterval;
     this.#maxPending = maxPendingPerSubscription;
     this.subscriptions = new Subscriptions(this);
@@ -92,7 +94,8 @@ export class Consumer {
     this.client = new ReconnectingWebSocket(url, {
       staleTimeout: 6000,
       ...rest,
-      protocols: [CABLE_PROTOCOL, ...subprotocols, CABLE_UNSUPPORTED],
+      // Same order as @rails/actioncable; read at every attempt, so addSubProtocol applies next time.
+      protocols: () => [CABLE_PROTOCOL, CABLE_UNSUPPORTED, ...this.#subprotocols],
       // Commands are regenerated after each welcome; actions wait in their subscription.
       queue: { size: 0 },
       startClosed: true,
@@ -124,6 +127,11 @@ export class Consumer {
   disconnect(): void {
     this.#stopped = true;
     this.client.close();
+  }
+
+  /** Offer one more subprotocol from the next connection on (e.g. a token, as in ActionCable). */
+  addSubProtocol(subprotocol: string): void {
+    this.#subprotocols.push(subprotocol);
   }
 
   /** Send a raw command (ActionCable's `consumer.send`). */
