@@ -118,7 +118,7 @@ export class Engine implements WebSocketEngine {
     const rsvAllowed = ExtensionPipeline.rsvClaimed(sessions);
     const alloc = options.alloc ?? defaultAlloc;
     this.#parser = new FrameParser(
-      { role: this.role, maxPayload: this.#maxPayload, maxFragments, rsvAllowed },
+      { role: this.role, maxPayload: this.#maxPayload, maxFragments, rsvAllowed, masker: options.masker },
       {
         dataFrameStart: (opcode, fin, rsv) => this.#dataStart(opcode, fin, rsv),
         dataFramePayload: (piece, last) => this.#dataPayload(piece, last),
@@ -133,6 +133,7 @@ export class Engine implements WebSocketEngine {
       alloc,
       randomFill: options.randomFill,
       fragmentSize,
+      masker: options.masker,
       write: (chunk) => this.#emitOutput(chunk),
     });
     if (sessions.length > 0) {

@@ -15,7 +15,7 @@
  * - Numbered states in a switch, guard first: "not enough bytes: return, state unchanged".
  */
 import { ProtocolError } from "./errors.js";
-import { applyMask } from "./mask.js";
+import { applyMask, type Masker, NATIVE_MASK_THRESHOLD } from "./mask.js";
 
 /** Receives what the parser finds. One object per connection: no closure per frame. */
 export interface FrameSink {
@@ -40,6 +40,8 @@ export interface FrameParserOptions {
   maxFragments: number;
   /** RSV bits (0x40 | 0x20 | 0x10) that negotiated extensions claim. */
   rsvAllowed: number;
+  /** Native unmasking for large pieces (optional). */
+  masker?: Masker | undefined;
 }
 
 // Parser states.
@@ -61,6 +63,7 @@ export class FrameParser {
   readonly #maxPayload: number;
   readonly #maxFragments: number;
   readonly #rsvAllowed: number;
+  readonly #masker: Masker | null;
 
   #state = GET_INFO;
   #running = false;
@@ -82,6 +85,8 @@ export class FrameParser {
   #masked = false;
   #remaining = 0;
   readonly #key = new Uint8Array(4);
+  /** The key rotated to the current phase, for the native masker (which starts at key byte 0). */
+  readonly #rotated = new Uint8Array(4);
   #phase = 0;
 
   // Current message.
@@ -95,6 +100,7 @@ export class FrameParser {
     this.#maxPayload = options.maxPayload;
     this.#maxFragments = options.maxFragments;
     this.#rsvAllowed = options.rsvAllowed;
+    this.#masker = options.masker ?? null;
   }
 
   /** Bytes received but not yet parsed. */
@@ -322,10 +328,7 @@ export class FrameParser {
       const take = avail < remaining ? avail : remaining;
       const piece = off === 0 && take === chunk.length ? chunk : chunk.subarray(off, off + take);
       this.#advance(take);
-      if (this.#masked) {
-        applyMask(piece, this.#key, this.#phase);
-        this.#phase = (this.#phase + take) & 3;
-      }
+      if (this.#masked) this.#unmask(piece, take);
       this.#remaining = remaining - take;
       this.#sink.dataFramePayload(piece, take === remaining);
       if (this.#remaining !== 0 || this.#state !== GET_DATA) return;
@@ -353,6 +356,22 @@ export class FrameParser {
     }
     this.#state = GET_INFO;
     this.#sink.controlFrame(this.#opcode, payload);
+  }
+
+  /** Unmask a data piece in place, continuing the key where the previous piece stopped. */
+  #unmask(piece: Uint8Array, length: number): void {
+    const phase = this.#phase;
+    this.#phase = (phase + length) & 3;
+    if (this.#masker === null || length < NATIVE_MASK_THRESHOLD) {
+      applyMask(piece, this.#key, phase);
+      return;
+    }
+    let key = this.#key;
+    if (phase !== 0) {
+      key = this.#rotated;
+      for (let i = 0; i < 4; i++) key[i] = this.#key[(i + phase) & 3];
+    }
+    this.#masker.unmask(piece, key);
   }
 
   /** Consume `n` buffered bytes (n <= 8); sets #rb and returns the offset of the first one. */

@@ -9,12 +9,18 @@
  * - Short strings are UTF-8 encoded straight into the frame buffer (no intermediate bytes).
  * - `message()` splits a payload into frames of `fragmentSize` bytes when that is set.
  */
-import { frameHeaderSize, writeFrameHeader } from "./frame-encoder.js";
-import { applyMask } from "./mask.js";
+import { frameHeaderSize, MAX_HEADER_SIZE, writeFrameHeader } from "./frame-encoder.js";
+import { applyMask, type Masker, NATIVE_MASK_THRESHOLD } from "./mask.js";
 import { type RandomFill, RandomPool } from "./random-pool.js";
 
-/** Above this payload size a server frame is written as header + payload (no copy). */
-export const COPY_THRESHOLD = 16 * 1024;
+/**
+ * Above this payload size a server frame is written as header + payload (no copy). Header and
+ * payload together stay under 4 KiB, the largest allocation Node serves from its Buffer pool:
+ * bigger copies would cost an ArrayBuffer each, more than the extra chunk does.
+ */
+export const COPY_THRESHOLD = 4 * 1024 - MAX_HEADER_SIZE;
+/** Strings up to this many UTF-16 units are first tried as ASCII, written byte by byte. */
+const ASCII_STRING = 128;
 /** Strings up to this many UTF-16 units are encoded into the frame buffer directly (<= 3 bytes each). */
 const SMALL_STRING = 1024;
 
@@ -26,6 +32,7 @@ export interface FrameSenderOptions {
   randomFill?: RandomFill;
   fragmentSize: number;
   write: (chunk: Uint8Array) => void;
+  masker?: Masker | undefined;
 }
 
 export class FrameSender {
@@ -35,8 +42,10 @@ export class FrameSender {
   readonly #fragmentSize: number;
   readonly #write: (chunk: Uint8Array) => void;
   readonly #key = new Uint8Array(4);
+  readonly #masker: Masker | null;
 
   constructor(options: FrameSenderOptions) {
+    this.#masker = options.masker ?? null;
     this.#mask = options.role === "client";
     this.#alloc = options.alloc;
     this.#pool = this.#mask ? new RandomPool(options.randomFill) : null;
@@ -53,7 +62,8 @@ export class FrameSender {
       this.#pool!.next4(key, 0);
       const buf = this.#alloc(frameHeaderSize(len, true) + len);
       const at = writeFrameHeader(buf, 0, first, len, key);
-      if (len > 0) {
+      if (this.#masker !== null && len >= NATIVE_MASK_THRESHOLD) this.#masker.mask(payload, key, buf, at, len);
+      else if (len > 0) {
         buf.set(payload, at);
         applyMask(buf, key, 0, at, at + len);
       }
@@ -101,6 +111,7 @@ export class FrameSender {
       this.message(opcode, 0, encoder.encode(text));
       return;
     }
+    if (n <= ASCII_STRING && this.#ascii(opcode, text)) return;
     const masked = this.#mask;
     const maxBytes = n * 3;
     const maxHeader = frameHeaderSize(maxBytes, masked);
@@ -117,5 +128,27 @@ export class FrameSender {
     if (key !== null && written > 0) applyMask(buf, key, 0, maxHeader, maxHeader + written);
     const end = maxHeader + written;
     this.#write(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
+  }
+
+  /** A short string, if it is all ASCII: one exact allocation, no encoder call. */
+  #ascii(opcode: number, text: string): boolean {
+    const n = text.length;
+    const masked = this.#mask;
+    const header = frameHeaderSize(n, masked);
+    const buf = this.#alloc(header + n);
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) return false;
+      buf[header + i] = c;
+    }
+    let key: Uint8Array | null = null;
+    if (masked) {
+      key = this.#key;
+      this.#pool!.next4(key, 0);
+    }
+    writeFrameHeader(buf, 0, 0x80 | opcode, n, key);
+    if (key !== null && n > 0) applyMask(buf, key, 0, header, header + n);
+    this.#write(buf);
+    return true;
   }
 }

@@ -6,6 +6,19 @@
  * words; only the unaligned head and the tail go byte by byte.
  */
 
+/**
+ * An optional native masker with the API of the `bufferutil` addon, which the Node layer may
+ * inject (`EngineOptions.masker`): `mask` copies `source` masked into `output[offset..]`,
+ * `unmask` XORs a buffer in place, both from key byte 0.
+ */
+export interface Masker {
+  mask(source: Uint8Array, mask: Uint8Array, output: Uint8Array, offset: number, length: number): void;
+  unmask(buffer: Uint8Array, mask: Uint8Array): void;
+}
+
+/** Below this many bytes a native call costs more than the JS loop (ws uses 48 B for the same choice). */
+export const NATIVE_MASK_THRESHOLD = 64;
+
 /** True on little-endian hosts (all mainstream ones); decides how the 4 key bytes form a word. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 

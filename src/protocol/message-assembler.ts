@@ -58,7 +58,35 @@ export class MessageAssembler {
       this.#deferred = true;
       return true;
     }
-    return this.#validator.push(piece);
+    return this.#validatePiece(piece);
+  }
+
+  /**
+   * Incremental validation, with the fast whole-buffer validator on the part of the piece that
+   * ends on a character boundary: the incremental one only finishes a sequence begun in the
+   * previous piece and checks the (at most 3-byte) incomplete tail.
+   */
+  #validatePiece(piece: Uint8Array): boolean {
+    const v = this.#validator;
+    const isUtf8 = this.#isUtf8;
+    const n = piece.length;
+    if (isUtf8 === undefined || n < 64) return v.push(piece);
+    let start = 0;
+    while (!v.complete && start < n) {
+      if (!v.push(piece, start, start + 1)) return false;
+      start++;
+    }
+    // Cut before a lead byte in the last 3 bytes (it may start an incomplete sequence).
+    let cut = n;
+    for (let i = n - 1; i >= n - 3 && i >= start; i--) {
+      if (piece[i] >= 0xc0) {
+        cut = i;
+        break;
+      }
+      if (piece[i] < 0x80) break;
+    }
+    if (cut > start && !isUtf8(piece.subarray(start, cut))) return false;
+    return v.push(piece, cut, n);
   }
 
   /** The whole payload, or null if the text is not valid UTF-8 (ends mid-character). */

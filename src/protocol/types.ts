@@ -119,6 +119,14 @@ export interface EngineOptions extends EngineLimits {
    * incrementally (fail fast). Default: the engine's own validator.
    */
   isUtf8?: (bytes: Uint8Array) => boolean;
+  /**
+   * Native masking with the API of the `bufferutil` addon (Node may pass the addon itself),
+   * used for payloads of 64 bytes or more. Default: the engine's 32-bit-word JS loop.
+   */
+  masker?: {
+    mask(source: Uint8Array, mask: Uint8Array, output: Uint8Array, offset: number, length: number): void;
+    unmask(buffer: Uint8Array, mask: Uint8Array): void;
+  };
   /** Decode valid UTF-8 (Node may pass `(b) => Buffer.from(b.buffer, b.byteOffset, b.length).toString()`). Default: TextDecoder. */
   decodeUtf8?: (bytes: Uint8Array) => string;
 }

@@ -10,10 +10,15 @@ import { cframe, closeBody, concat, frame, hex, type Plain, plain, run, split, u
 
 const BOUNDARY = [0, 1, 125, 126, 127, 65535, 65536];
 
-type Item =
-  | { kind: "text"; text: string; cuts: number[] }
-  | { kind: "binary"; data: Uint8Array; cuts: number[] }
-  | { kind: "ping" | "pong"; data: Uint8Array };
+type Message = { kind: "text"; text: string; cuts: number[] } | { kind: "binary"; data: Uint8Array; cuts: number[] };
+type Item = Message | { kind: "ping" | "pong"; data: Uint8Array };
+
+/** The payload of a message item and where it is cut into fragments. */
+function pieces(m: Message): { data: Uint8Array; parts: Uint8Array[] } {
+  const data = m.kind === "text" ? utf8(m.text) : m.data;
+  const cuts = [...new Set(m.cuts.map((c) => c % (data.length + 1)))].sort((a, b) => a - b);
+  return { data, parts: split(data, cuts) };
+}
 
 const binaryData = fc.oneof(
   { weight: 4, arbitrary: fc.uint8Array({ maxLength: 300 }) },
@@ -34,11 +39,7 @@ function encodeItems(items: Item[]): Uint8Array {
       out.push(cframe(it.kind === "ping" ? 9 : 10, it.data));
       continue;
     }
-    const data = it.kind === "text" ? utf8(it.text) : it.data;
-    const parts = split(
-      data,
-      [...new Set(it.cuts.map((c) => c % (data.length + 1)))].sort((a, b) => a - b),
-    );
+    const { parts } = pieces(it as Message);
     parts.forEach((p, i) => {
       out.push(cframe(i === 0 ? (it.kind === "text" ? 1 : 2) : 0, p, { fin: i === parts.length - 1 }));
       if (i === 0 && parts.length > 1) out.push(cframe(9, "mid"));
@@ -57,11 +58,8 @@ function model(items: Item[]): { events: Plain[]; output: string } {
       if (it.kind === "ping") output.push(frame(10, it.data));
       continue;
     }
-    const data = it.kind === "text" ? utf8(it.text) : it.data;
-    const n = split(
-      data,
-      [...new Set(it.cuts.map((c) => c % (data.length + 1)))].sort((a, b) => a - b),
-    ).length;
+    const { data, parts } = pieces(it as Message);
+    const n = parts.length;
     if (n > 1) {
       events.push({ type: "ping", data: hex(utf8("mid")) });
       output.push(frame(10, "mid"));

@@ -1,0 +1,198 @@
+/**
+ * Micro-benchmarks of the engine's hot paths, side by side with ws's Receiver/Sender (with the
+ * native bufferutil and utf-8-validate addons) in one run. Run: `npx tsx bench/micro/engine.ts`
+ * (`--quick` for a short run). Prints a Markdown table; bench/results/micro.md keeps one.
+ *
+ * Parsing feeds pre-built masked client frames in 64 KiB chunks to a server-side parser (each
+ * side unmasks in place, so every iteration gets fresh copies made outside the timed region).
+ * ws's Receiver is driven through `_write` (its parser, without Writable stream overhead).
+ */
+
+import { isUtf8 } from "node:buffer";
+import { createRequire } from "node:module";
+import { Engine } from "../../src/protocol/engine.js";
+import { encodeFrame } from "../../src/protocol/frame-encoder.js";
+import { applyMask } from "../../src/protocol/mask.js";
+import { isValidUtf8 } from "../../src/protocol/utf8.js";
+
+const require = createRequire(import.meta.url);
+const { Receiver, Sender } = require("ws") as typeof import("ws") & {
+  Receiver: new (o: object) => WsReceiver;
+  Sender: { frame(data: Buffer, o: object): Buffer[] };
+};
+const bufferutil = require("bufferutil") as {
+  mask(s: Buffer, m: Buffer, o: Buffer, off: number, len: number): void;
+  unmask(b: Buffer, m: Buffer): void;
+};
+const utf8Validate = require("utf-8-validate") as (b: Buffer) => boolean;
+
+interface WsReceiver {
+  on(event: string, fn: (...args: unknown[]) => void): void;
+  _write(chunk: Buffer, enc: null, cb: (err?: Error) => void): void;
+}
+
+const quick = process.argv.includes("--quick");
+const MIN_TIME_MS = quick ? 150 : 600;
+
+/** Run `fn` (which performs `ops` operations) until MIN_TIME_MS has passed; ops per second. */
+function measure(fn: () => void, ops: number, prepare?: () => void): number {
+  for (let i = 0; i < 5; i++) {
+    prepare?.();
+    fn();
+  }
+  let total = 0n;
+  let runs = 0;
+  while (Number(total) / 1e6 < MIN_TIME_MS) {
+    prepare?.();
+    const t0 = process.hrtime.bigint();
+    fn();
+    total += process.hrtime.bigint() - t0;
+    runs++;
+  }
+  return (runs * ops) / (Number(total) / 1e9);
+}
+
+const rows: Array<[string, number, number, string]> = [];
+function row(name: string, ours: number, theirs: number, unit = "ops/s") {
+  rows.push([name, ours, theirs, unit]);
+  console.error(
+    `${name}: wirecable ${fmt(ours)} ${unit}, ws ${fmt(theirs)} ${unit}, ratio ${(ours / theirs).toFixed(2)}`,
+  );
+}
+const fmt = (n: number) =>
+  n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(0);
+
+// ---- parse many small frames --------------------------------------------------------------
+const KEY = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
+function clientFrames(count: number, payload: Uint8Array, opcode: number): Buffer {
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) parts.push(encodeFrame(opcode, payload, { maskKey: KEY }));
+  return Buffer.concat(parts);
+}
+function chunks(buf: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < buf.length; i += size) out.push(buf.subarray(i, i + size));
+  return out;
+}
+
+function parseBench(label: string, count: number, payload: Uint8Array, opcode: number) {
+  const stream = clientFrames(count, payload, opcode);
+  let copies: Buffer[] = [];
+  const fresh = () => {
+    copies = chunks(Buffer.from(stream), 64 * 1024);
+  };
+  let received = 0;
+  const engine = new Engine({
+    role: "server",
+    maxPayload: 0,
+    onOutput: () => {},
+    onEvent: () => {
+      received++;
+    },
+    isUtf8,
+  });
+  const ours = measure(
+    () => {
+      for (const c of copies) engine.receiveData(c);
+    },
+    count,
+    fresh,
+  );
+  const receiver = new Receiver({ isServer: true, maxPayload: 0 });
+  receiver.on("message", () => {
+    received++;
+  });
+  receiver.on("error", (e) => {
+    throw e;
+  });
+  const noop = () => {};
+  const theirs = measure(
+    () => {
+      for (const c of copies) receiver._write(c, null, noop);
+    },
+    count,
+    fresh,
+  );
+  row(label, ours, theirs, "frames/s");
+  if (received === 0) throw new Error("nothing parsed");
+}
+
+parseBench("parse 10k masked text frames, 16 B", 10_000, Buffer.from("0123456789abcdef"), 1);
+parseBench("parse 10k masked binary frames, 128 B", 10_000, Buffer.alloc(128, 7), 2);
+parseBench("parse 1k masked text frames, 2 KiB", 1000, Buffer.alloc(2048, 0x61), 1);
+
+// ---- encode ---------------------------------------------------------------------------------
+function encodeBench(label: string, make: () => string | Buffer, role: "server" | "client") {
+  const data = make();
+  const alloc = (n: number) => Buffer.allocUnsafe(n);
+  const engine = new Engine({ role, alloc, onOutput: () => {}, onEvent: () => {} });
+  const N = 10_000;
+  const ours = measure(() => {
+    for (let i = 0; i < N; i++) engine.send(data);
+  }, N);
+  const mask = role === "client";
+  const theirs = measure(() => {
+    for (let i = 0; i < N; i++) {
+      const buf = typeof data === "string" ? Buffer.from(data) : data;
+      Sender.frame(buf, {
+        fin: true,
+        rsv1: false,
+        opcode: typeof data === "string" ? 1 : 2,
+        mask,
+        readOnly: typeof data !== "string",
+      });
+    }
+  }, N);
+  row(label, ours, theirs, "msgs/s");
+}
+encodeBench("encode server text, 32 chars", () => "x".repeat(32), "server");
+encodeBench("encode server binary, 1 KiB", () => Buffer.alloc(1024, 1), "server");
+encodeBench("encode client (masked) text, 32 chars", () => "x".repeat(32), "client");
+encodeBench("encode client (masked) binary, 16 KiB", () => Buffer.alloc(16 * 1024, 1), "client");
+
+// ---- mask / unmask --------------------------------------------------------------------------
+for (const [label, size] of [
+  ["unmask 64 B", 64],
+  ["unmask 16 KiB", 16 * 1024],
+  ["unmask 1 MiB", 1024 * 1024],
+] as const) {
+  const buf = Buffer.alloc(size, 0x5a);
+  const N = Math.max(1, Math.floor((64 * 1024 * 1024) / size / 16));
+  const ours = measure(() => {
+    for (let i = 0; i < N; i++) applyMask(buf, KEY);
+  }, N * size);
+  const theirs = measure(() => {
+    for (let i = 0; i < N; i++) bufferutil.unmask(buf, KEY);
+  }, N * size);
+  row(`${label} (vs bufferutil)`, ours / 2 ** 20, theirs / 2 ** 20, "MiB/s");
+}
+
+// ---- UTF-8 validation -----------------------------------------------------------------------
+for (const [label, text] of [
+  ["validate UTF-8, 64 B ASCII", "a".repeat(64)],
+  ["validate UTF-8, 16 KiB ASCII", "a".repeat(16 * 1024)],
+  ["validate UTF-8, 16 KiB mixed", "héllo wörld €uro 😀 ".repeat(700).slice(0, 16 * 1024)],
+] as const) {
+  const buf = Buffer.from(text);
+  const N = Math.max(1, Math.floor((16 * 1024 * 1024) / buf.length / 16));
+  const ours = measure(() => {
+    for (let i = 0; i < N; i++) if (!isValidUtf8(buf)) throw new Error("invalid");
+  }, N * buf.length);
+  const theirs = measure(() => {
+    for (let i = 0; i < N; i++) if (!utf8Validate(buf)) throw new Error("invalid");
+  }, N * buf.length);
+  row(`${label} (JS validator vs utf-8-validate)`, ours / 2 ** 20, theirs / 2 ** 20, "MiB/s");
+}
+
+// ---- report ---------------------------------------------------------------------------------
+const lines = [
+  `Node ${process.version}, ${process.platform}/${process.arch}, ${new Date().toISOString()}${quick ? " (quick)" : ""}`,
+  "",
+  "| benchmark | wirecable | ws (+bufferutil, utf-8-validate) | ratio (higher = wirecable faster) |",
+  "|---|---:|---:|---:|",
+  ...rows.map(
+    ([name, ours, theirs, unit]) =>
+      `| ${name} | ${fmt(ours)} ${unit} | ${fmt(theirs)} ${unit} | ${(ours / theirs).toFixed(2)} |`,
+  ),
+];
+console.log(lines.join("\n"));
