@@ -1,0 +1,103 @@
+/**
+ * CableServer: the cable mounted on wirecable's WebSocketServer, at a path of any HTTP(S)
+ * server (`server`), standalone (`port`), or on a WebSocketServer you made (`wss`).
+ *
+ * Contract: the subprotocol is chosen like Rails (actioncable-v1-json when offered, see
+ * selectProtocol); each connection is a CableConnection fed text messages; broadcasts are framed
+ * once with prepareMessage and the same frame is written to every subscriber with the same
+ * identifier; `close()` sends server_restart (reconnect: true) to every client first.
+ */
+import type { Server as HttpServer, IncomingMessage } from "node:http";
+import type { Server as HttpsServer } from "node:https";
+import {
+  type Connection,
+  type PreparedMessage,
+  prepareMessage,
+  type ServerOptions,
+  WebSocketServer,
+} from "../node/index.js";
+import type { CableConnection } from "./cable-connection.js";
+import { CableCore, type CableCoreOptions } from "./cable-core.js";
+import { CableError } from "./errors.js";
+import { DEFAULT_MOUNT_PATH, selectProtocol } from "./protocol.js";
+import type { CableTransport } from "./transport.js";
+
+export interface CableServerOptions extends Omit<CableCoreOptions, "prepare"> {
+  /** Mount on this HTTP(S) server at `path`. */
+  server?: HttpServer | HttpsServer;
+  /** Or listen on this port (0: ephemeral; read `address()` after `ready`). */
+  port?: number;
+  host?: string;
+  /** Or use this WebSocketServer; give it `protocols: (offered) => selectProtocol(offered)`. */
+  wss?: WebSocketServer;
+  /** Mount path (default "/cable", Rails' default_mount_path). */
+  path?: string;
+  /** Extra options for the WebSocketServer we create (origins, maxConnections, deflate...). */
+  websocket?: Omit<ServerOptions, "server" | "port" | "host" | "path" | "protocols" | "noServer">;
+}
+
+/** Frames larger than this are refused by the WebSocket layer (1009) before being buffered. */
+const MIN_MAX_PAYLOAD = 1024 * 1024;
+
+export class CableServer extends CableCore {
+  readonly wss: WebSocketServer;
+  /** Resolves when listening (at once when mounted on a server that already listens). */
+  readonly ready: Promise<void>;
+  readonly #ownsWss: boolean;
+
+  constructor(options: CableServerOptions) {
+    super({ ...options, prepare: (text) => prepareMessage(text) });
+    this.#ownsWss = options.wss === undefined;
+    if (options.wss !== undefined) {
+      this.wss = options.wss;
+    } else {
+      const wsOptions: ServerOptions = {
+        // Commands are small; a frame far beyond the command limit is closed with 1009 at once.
+        maxPayload: Math.max(MIN_MAX_PAYLOAD, this.limits.maxCommandSize),
+        ...options.websocket,
+        path: options.path ?? DEFAULT_MOUNT_PATH,
+        protocols: (offered) => selectProtocol(offered),
+      };
+      if (options.server !== undefined) wsOptions.server = options.server;
+      else {
+        wsOptions.port = options.port ?? 0;
+        if (options.host !== undefined) wsOptions.host = options.host;
+      }
+      this.wss = new WebSocketServer(wsOptions);
+    }
+    this.ready = this.wss.ready;
+    this.wss.on("connection", (conn: Connection, req: IncomingMessage) => this.#attach(conn, req));
+  }
+
+  #attach(conn: Connection, req: IncomingMessage): CableConnection {
+    const transport: CableTransport = {
+      protocol: conn.protocol,
+      send(data) {
+        const result = conn.send(data as string | PreparedMessage);
+        if (result instanceof Promise) result.catch(() => {}); // backpressure "wait": closed meanwhile
+      },
+      close: (code, reason) => conn.close(code, reason),
+    };
+    const cable = this.accept(transport, req);
+    conn.on("message", (data: string | Buffer, isBinary: boolean) => {
+      if (isBinary) {
+        // The ActionCable protocol is JSON text; its client never sends binary.
+        this.emit("error", new CableError("MALFORMED_COMMAND", "binary message ignored"), cable);
+        return;
+      }
+      cable.receive(typeof data === "string" ? data : data.toString("utf8"));
+    });
+    conn.on("close", () => void cable.closed());
+    return cable;
+  }
+
+  address(): ReturnType<WebSocketServer["address"]> {
+    return this.wss.address();
+  }
+
+  /** Disconnect every client with server_restart (reconnect: true), then stop listening. */
+  async close(options: { reason?: string; reconnect?: boolean } = {}): Promise<void> {
+    await this.shutdown(options);
+    if (this.#ownsWss) await this.wss.close();
+  }
+}

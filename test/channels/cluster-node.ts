@@ -1,0 +1,59 @@
+/**
+ * A child process for the multi-process tests and the benchmark: a CableServer (or, with
+ * MODE=broadcaster, no server at all) sharing a RedisBroker. Talks to its parent over IPC:
+ * sends {type:"ready", port} / {type:"reconnected"} / {type:"lost"}; obeys
+ * {type:"broadcast", stream, data} (answers {type:"broadcasted", id}) and {type:"exit"}.
+ */
+import { createBroadcaster } from "../../src/channels/broadcaster.js";
+import { RedisBroker } from "../../src/channels/brokers/redis.js";
+import { CableServer } from "../../src/channels/cable-server.js";
+import { Channel } from "../../src/channels/channel.js";
+
+class ChatChannel extends Channel {
+  override subscribed(): void {
+    this.streamFrom(`chat:${this.params.room}`);
+  }
+  speak(data: { text: string }): void {
+    void this.broadcast(`chat:${this.params.room}`, { text: data.text, via: process.pid });
+  }
+}
+
+type Command = { type: "broadcast"; id: number; stream: string; data: unknown } | { type: "exit" };
+
+const send = (msg: unknown) => process.send?.(msg);
+const broker = new RedisBroker({ url: process.env.REDIS_URL, prefix: process.env.PREFIX ?? "cluster" });
+broker.on("reconnected", (info) => send({ type: "reconnected", ...info }));
+broker.on("lost", () => send({ type: "lost" }));
+
+let broadcast: (stream: string, data: unknown) => Promise<void>;
+let shutdown: () => Promise<void>;
+if (process.env.MODE === "broadcaster") {
+  const b = createBroadcaster({ broker });
+  broadcast = b.broadcast;
+  shutdown = () => b.close();
+  send({ type: "ready", port: 0 });
+} else {
+  const cable = new CableServer({ port: 0, host: "127.0.0.1", channels: { ChatChannel }, broker });
+  await cable.ready;
+  broadcast = (stream, data) => cable.broadcast(stream, data);
+  shutdown = async () => {
+    await cable.close();
+    await broker.close();
+  };
+  send({ type: "ready", port: (cable.address() as { port: number }).port });
+}
+
+process.on("message", async (cmd: Command) => {
+  if (cmd.type === "broadcast") {
+    try {
+      await broadcast(cmd.stream, cmd.data);
+      send({ type: "broadcasted", id: cmd.id, ok: true });
+    } catch {
+      send({ type: "broadcasted", id: cmd.id, ok: false });
+    }
+  } else if (cmd.type === "exit") {
+    await shutdown();
+    process.exit(0);
+  }
+});
+process.on("disconnect", () => process.exit(0)); // parent gone: never linger
