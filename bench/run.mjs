@@ -53,8 +53,10 @@ for (const s of servers) if (!SERVERS[s]) throw new Error(`unknown server ${s}; 
 if (only) for (const w of only) if (!WORKLOADS.some((x) => x.name === w)) throw new Error(`unknown workload ${w}`);
 
 const notes = [];
-if (servers.includes("wirecable") && !existsSync(resolve(ROOT, "dist/node/index.js"))) {
-  notes.push("wirecable skipped: dist/node/index.js missing (run `npm run build`).");
+const distDir = process.env.WIRECABLE_DIST ? resolve(process.env.WIRECABLE_DIST) : resolve(ROOT, "dist");
+if (process.env.WIRECABLE_DIST) process.env.WIRECABLE_DIST = distDir;
+if (servers.includes("wirecable") && !existsSync(resolve(distDir, "node/index.js"))) {
+  notes.push(`wirecable skipped: ${distDir}/node/index.js missing (run \`npm run build\`).`);
   servers = servers.filter((s) => s !== "wirecable");
 }
 notes.push("Deno is not part of the suite (not installed here; Bun already covers the uWebSockets class of server).");

@@ -52,8 +52,14 @@ function openConnection(group, localAddress, localPort) {
     const settle = (ok) => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       resolve(ok ? conn : null);
     };
+    // A server that never answers must not hang the run.
+    const timer = setTimeout(() => {
+      conn.sock.destroy();
+      settle(false);
+    }, config.handshakeTimeout ?? 10_000);
     const sock = net.connect({
       host: config.host,
       port: config.port,

@@ -4,7 +4,10 @@
 // built once (wss.broadcast), anything else echoes. `--workers N` uses cluster on one port.
 import { MAX_PAYLOAD, serve } from "./common.mjs";
 
-const dist = new URL("../../dist/node/index.js", import.meta.url);
+// WIRECABLE_DIST points at another build (e.g. a tsc --outDir elsewhere) to compare builds.
+const dist = process.env.WIRECABLE_DIST
+  ? new URL(`file://${process.env.WIRECABLE_DIST}/node/index.js`)
+  : new URL("../../dist/node/index.js", import.meta.url);
 const { WebSocketServer } = await import(dist.href);
 
 serve(
