@@ -8,6 +8,7 @@ export { MemoryBroker } from "./brokers/memory.js";
 export { RedisBroker, type RedisBrokerOptions } from "./brokers/redis.js";
 export { CableConnection, type CableLimits, DEFAULT_LIMITS } from "./cable-connection.js";
 export { CableCore, type CableCoreOptions } from "./cable-core.js";
+export { CableServer, type CableServerOptions } from "./cable-server.js";
 export {
   Channel,
   type ChannelClass,
