@@ -155,9 +155,16 @@ const COLORS = {
   bare: "#868e96",
 };
 
+/** The next of 1, 2, 2.5, 5 x 10^k at or above v, so that quarter ticks are round. */
+function niceCeil(v) {
+  const k = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * k >= v) return m * k;
+  return 10 * k;
+}
+
 /**
- * Two panels of grouped bars: throughput relative to ws (higher is better) and server CPU per
- * message in microseconds (lower is better), one group per workload, one bar per server.
+ * Two panels of grouped bars: throughput and server CPU per message, both relative to ws (so that
+ * every workload shares one axis), one group per workload, one bar per server.
  */
 export function renderSvg(run) {
   const traffic = run.workloads.filter((w) => w.kind === "traffic" || w.kind === "handshake");
@@ -175,15 +182,18 @@ export function renderSvg(run) {
         const ws = row(w, "ws");
         return ws ? r.perSec / ws.perSec : Number.NaN;
       },
-      label: (v) => `${v.toFixed(v < 10 ? 1 : 0)}x`,
+      label: (v) => `${v.toFixed(v < 10 ? 2 : 0)}x`,
     },
     {
-      title: "Server CPU per message, us (lower is better)",
-      value: (_w, r) => r.cpuUsPer,
-      label: (v) => (v < 10 ? v.toFixed(2) : v.toFixed(0)),
+      title: "Server CPU per message relative to ws (lower is better)",
+      value: (w, r) => {
+        const ws = row(w, "ws");
+        return ws ? r.cpuUsPer / ws.cpuUsPer : Number.NaN;
+      },
+      label: (v) => `${v.toFixed(v < 10 ? 2 : 0)}x`,
     },
   ];
-  const H = top + panels.length * (panelH + 70) + 40;
+  const H = top + panels.length * (panelH + 70) + 10;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
@@ -197,8 +207,8 @@ export function renderSvg(run) {
   panels.forEach((p, pi) => {
     const y0 = top + 20 + pi * (panelH + 70);
     const vals = traffic.flatMap((w) => w.rows.filter((r) => !r.error).map((r) => p.value(w, r)));
-    const max = Math.max(1e-9, ...vals.filter(Number.isFinite));
-    parts.push(`<text x="${left}" y="${y0 - 6}" font-size="13" font-weight="bold">${p.title}</text>`);
+    const max = niceCeil(Math.max(1e-9, ...vals.filter(Number.isFinite)) * 1.08);
+    parts.push(`<text x="${left}" y="${y0 - 14}" font-size="13" font-weight="bold">${p.title}</text>`);
     parts.push(
       `<line x1="${left}" y1="${y0 + panelH}" x2="${W - 20}" y2="${y0 + panelH}" stroke="#333"/>`,
       `<line x1="${left}" y1="${y0}" x2="${left}" y2="${y0 + panelH}" stroke="#333"/>`,
@@ -207,7 +217,7 @@ export function renderSvg(run) {
       const v = (max * t) / 4;
       const y = y0 + panelH - (panelH * t) / 4;
       parts.push(`<line x1="${left - 4}" y1="${y}" x2="${W - 20}" y2="${y}" stroke="#eee"/>`);
-      parts.push(`<text x="${left - 6}" y="${y + 4}" text-anchor="end">${p.label(v)}</text>`);
+      parts.push(`<text x="${left - 6}" y="${y + 4}" text-anchor="end">${+v.toPrecision(3)}x</text>`);
     }
     traffic.forEach((w, gi) => {
       const gx = left + gi * groupW + (groupW - barW * servers.length) / 2;
