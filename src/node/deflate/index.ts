@@ -24,6 +24,7 @@ function codecSettings(resolved: ResolvedDeflateOptions): ZlibCodecSettings {
     memLevel: resolved.memLevel,
     limiter: resolved.concurrency === undefined ? sharedZlibLimiter() : new ZlibLimiter(resolved.concurrency),
     idleTimeout: DEFAULT_DEFLATE_IDLE_TIMEOUT,
+    chunkSize: resolved.chunkSize,
   };
 }
 

@@ -34,6 +34,8 @@ export interface ZlibCodecSettings {
   readonly limiter: ZlibLimiter;
   /** Free a context-takeover compressor unused for this long (ms). 0 = never. */
   readonly idleTimeout: number;
+  /** Output buffer of each owned stream (bytes); pooled streams always use zlib's 16 KiB. */
+  readonly chunkSize?: number;
 }
 
 /** Default idle time before an owned compressor is freed: 30 s (a chat's quiet minute costs nothing). */
@@ -144,6 +146,7 @@ export function freeIdleZlibStreams(): void {
   for (const pool of inflatePools.values()) pool.sweep(Number.POSITIVE_INFINITY, 0);
 }
 
+const noop = (): void => {};
 const closedError = (): Error => new Error("permessage-deflate: connection closed");
 
 export class ZlibCodec implements DeflateCodec {
@@ -166,9 +169,12 @@ export class ZlibCodec implements DeflateCodec {
       windowBits: Math.max(9, options.deflateWindowBits),
       level: settings.level,
       memLevel: settings.memLevel,
+      chunkSize: settings.chunkSize,
     };
     const max = settings.limiter.concurrency;
-    this.#deflatePool = options.deflateNoContextTakeover ? deflatePool(this.#deflaterSettings, max) : null;
+    this.#deflatePool = options.deflateNoContextTakeover
+      ? deflatePool({ ...this.#deflaterSettings, chunkSize: undefined }, max)
+      : null;
     this.#inflatePool = options.inflateNoContextTakeover ? inflatePool(max) : null;
   }
 
@@ -179,13 +185,14 @@ export class ZlibCodec implements DeflateCodec {
 
   deflate(data: Uint8Array): Promise<Uint8Array> {
     const result = this.#deflateQueue.then(() => this.#settings.limiter.run(() => this.#deflateNow(data)));
-    this.#deflateQueue = result.catch(() => undefined);
+    // Chain on settlement only: the queue must not keep the last result alive.
+    this.#deflateQueue = result.then(noop, noop);
     return result;
   }
 
   inflate(chunks: readonly Uint8Array[], maxOutput: number): Promise<Uint8Array> {
     const result = this.#inflateQueue.then(() => this.#settings.limiter.run(() => this.#inflateNow(chunks, maxOutput)));
-    this.#inflateQueue = result.catch(() => undefined);
+    this.#inflateQueue = result.then(noop, noop);
     return result;
   }
 
@@ -250,7 +257,7 @@ export class ZlibCodec implements DeflateCodec {
     }
     if (this.#inflater === null || !this.#inflater.usable) {
       this.#inflater?.close();
-      this.#inflater = new Inflater(this.options.inflateWindowBits);
+      this.#inflater = new Inflater(this.options.inflateWindowBits, this.#settings.chunkSize);
     }
     try {
       return await this.#inflater.run(chunks, maxOutput);

@@ -7,7 +7,7 @@
  *   unless `reset()` is called.
  * - `Inflater.run(chunks, max)` writes the chunks and flushes; resolves with the output. As soon
  *   as the output passes `max` bytes (0 = no limit) it drops what it has, closes the stream
- *   (zlib stops after the current <= 16 KiB output chunk) and rejects with
+ *   (zlib stops after the current output chunk, 16 KiB by default) and rejects with
  *   ProtocolError("MESSAGE_TOO_BIG", 1009): a bomb is never inflated past the limit.
  * - After an error, a limit hit, or the end of the DEFLATE stream (a block with BFINAL set,
  *   RFC 7692 7.2.3.4), `usable` is false: the owner closes it and creates a new one.
@@ -39,6 +39,8 @@ export interface DeflaterSettings {
   readonly windowBits: number;
   readonly level: number;
   readonly memLevel: number;
+  /** zlib output buffer per stream (Node allocates it up front). Default 16 KiB. */
+  readonly chunkSize?: number;
 }
 
 export class Deflater {
@@ -53,6 +55,7 @@ export class Deflater {
       windowBits: Math.max(9, settings.windowBits),
       level: settings.level,
       memLevel: settings.memLevel,
+      chunkSize: settings.chunkSize ?? zlib.constants.Z_DEFAULT_CHUNK,
     });
     this.stream.on("data", (chunk: Buffer) => {
       this.#chunks.push(chunk);
@@ -110,10 +113,10 @@ export class Inflater {
   #max = 0;
   #usable = true;
 
-  constructor(windowBits: number) {
+  constructor(windowBits: number, chunkSize: number = zlib.constants.Z_DEFAULT_CHUNK) {
     // An inflater needs a window at least as large as the peer's; 9 is the smallest that
     // accepts what zlib-based peers produce when 8 was negotiated.
-    this.stream = zlib.createInflateRaw({ windowBits: Math.max(9, windowBits) });
+    this.stream = zlib.createInflateRaw({ windowBits: Math.max(9, windowBits), chunkSize });
     this.stream.on("data", (chunk: Buffer) => this.#onData(chunk));
     this.stream.on("error", (error: Error) => this.#fail(error));
     // RFC 7692 7.2.3.4: a block with BFINAL ends the DEFLATE stream; the next message starts a
