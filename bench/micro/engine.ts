@@ -6,6 +6,10 @@
  * Parsing feeds pre-built masked client frames in 64 KiB chunks to a server-side parser (each
  * side unmasks in place, so every iteration gets fresh copies made outside the timed region).
  * ws's Receiver is driven through `_write` (its parser, without Writable stream overhead).
+ *
+ * "wirecable" is the engine as-is (pure JS: what a browser or Deno gets); "wirecable+native"
+ * is the engine with the hooks the Node layer injects (bufferutil as `masker`, buffer.isUtf8,
+ * Buffer decoding), the same native help ws gets.
  */
 
 import { isUtf8 } from "node:buffer";
@@ -52,13 +56,16 @@ function measure(fn: () => void, ops: number, prepare?: () => void): number {
   return (runs * ops) / (Number(total) / 1e9);
 }
 
-const rows: Array<[string, number, number, string]> = [];
-function row(name: string, ours: number, theirs: number, unit = "ops/s") {
-  rows.push([name, ours, theirs, unit]);
-  console.error(
-    `${name}: wirecable ${fmt(ours)} ${unit}, ws ${fmt(theirs)} ${unit}, ratio ${(ours / theirs).toFixed(2)}`,
-  );
+const rows: Array<[string, number, number, number, string]> = [];
+function row(name: string, ours: number, native: number, theirs: number, unit = "ops/s") {
+  rows.push([name, ours, native, theirs, unit]);
+  console.error(`${name}: wirecable ${fmt(ours)}, +native ${fmt(native)}, ws ${fmt(theirs)} ${unit}`);
 }
+const nativeHooks = {
+  masker: bufferutil,
+  isUtf8: (b: Uint8Array) => isUtf8(b),
+  decodeUtf8: (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString(),
+};
 const fmt = (n: number) =>
   n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(0);
 
@@ -82,22 +89,26 @@ function parseBench(label: string, count: number, payload: Uint8Array, opcode: n
     copies = chunks(Buffer.from(stream), 64 * 1024);
   };
   let received = 0;
-  const engine = new Engine({
-    role: "server",
-    maxPayload: 0,
-    onOutput: () => {},
-    onEvent: () => {
-      received++;
-    },
-    isUtf8,
-  });
-  const ours = measure(
-    () => {
-      for (const c of copies) engine.receiveData(c);
-    },
-    count,
-    fresh,
-  );
+  const run = (hooks: object) => {
+    const engine = new Engine({
+      role: "server",
+      maxPayload: 0,
+      onOutput: () => {},
+      onEvent: () => {
+        received++;
+      },
+      ...hooks,
+    });
+    return measure(
+      () => {
+        for (const c of copies) engine.receiveData(c);
+      },
+      count,
+      fresh,
+    );
+  };
+  const ours = run({});
+  const native = run(nativeHooks);
   const receiver = new Receiver({ isServer: true, maxPayload: 0 });
   receiver.on("message", () => {
     received++;
@@ -113,7 +124,7 @@ function parseBench(label: string, count: number, payload: Uint8Array, opcode: n
     count,
     fresh,
   );
-  row(label, ours, theirs, "frames/s");
+  row(label, ours, native, theirs, "frames/s");
   if (received === 0) throw new Error("nothing parsed");
 }
 
@@ -125,11 +136,15 @@ parseBench("parse 1k masked text frames, 2 KiB", 1000, Buffer.alloc(2048, 0x61),
 function encodeBench(label: string, make: () => string | Buffer, role: "server" | "client") {
   const data = make();
   const alloc = (n: number) => Buffer.allocUnsafe(n);
-  const engine = new Engine({ role, alloc, onOutput: () => {}, onEvent: () => {} });
   const N = 10_000;
-  const ours = measure(() => {
-    for (let i = 0; i < N; i++) engine.send(data);
-  }, N);
+  const run = (hooks: object) => {
+    const engine = new Engine({ role, alloc, onOutput: () => {}, onEvent: () => {}, ...hooks });
+    return measure(() => {
+      for (let i = 0; i < N; i++) engine.send(data);
+    }, N);
+  };
+  const ours = run({});
+  const native = run(nativeHooks);
   const mask = role === "client";
   const theirs = measure(() => {
     for (let i = 0; i < N; i++) {
@@ -143,7 +158,7 @@ function encodeBench(label: string, make: () => string | Buffer, role: "server" 
       });
     }
   }, N);
-  row(label, ours, theirs, "msgs/s");
+  row(label, ours, native, theirs, "msgs/s");
 }
 encodeBench("encode server text, 32 chars", () => "x".repeat(32), "server");
 encodeBench("encode server binary, 1 KiB", () => Buffer.alloc(1024, 1), "server");
@@ -164,7 +179,7 @@ for (const [label, size] of [
   const theirs = measure(() => {
     for (let i = 0; i < N; i++) bufferutil.unmask(buf, KEY);
   }, N * size);
-  row(`${label} (vs bufferutil)`, ours / 2 ** 20, theirs / 2 ** 20, "MiB/s");
+  row(`${label} (JS words vs bufferutil)`, ours / 2 ** 20, theirs / 2 ** 20, theirs / 2 ** 20, "MiB/s");
 }
 
 // ---- UTF-8 validation -----------------------------------------------------------------------
@@ -181,18 +196,21 @@ for (const [label, text] of [
   const theirs = measure(() => {
     for (let i = 0; i < N; i++) if (!utf8Validate(buf)) throw new Error("invalid");
   }, N * buf.length);
-  row(`${label} (JS validator vs utf-8-validate)`, ours / 2 ** 20, theirs / 2 ** 20, "MiB/s");
+  const native = measure(() => {
+    for (let i = 0; i < N; i++) if (!isUtf8(buf)) throw new Error("invalid");
+  }, N * buf.length);
+  row(`${label} (JS / buffer.isUtf8 / utf-8-validate)`, ours / 2 ** 20, native / 2 ** 20, theirs / 2 ** 20, "MiB/s");
 }
 
 // ---- report ---------------------------------------------------------------------------------
 const lines = [
   `Node ${process.version}, ${process.platform}/${process.arch}, ${new Date().toISOString()}${quick ? " (quick)" : ""}`,
   "",
-  "| benchmark | wirecable | ws (+bufferutil, utf-8-validate) | ratio (higher = wirecable faster) |",
-  "|---|---:|---:|---:|",
+  "| benchmark | wirecable (JS) | wirecable+native | ws (+bufferutil, utf-8-validate) | JS / ws | native / ws |",
+  "|---|---:|---:|---:|---:|---:|",
   ...rows.map(
-    ([name, ours, theirs, unit]) =>
-      `| ${name} | ${fmt(ours)} ${unit} | ${fmt(theirs)} ${unit} | ${(ours / theirs).toFixed(2)} |`,
+    ([name, ours, native, theirs, unit]) =>
+      `| ${name} | ${fmt(ours)} ${unit} | ${fmt(native)} ${unit} | ${fmt(theirs)} ${unit} | ${(ours / theirs).toFixed(2)} | ${(native / theirs).toFixed(2)} |`,
   ),
 ];
 console.log(lines.join("\n"));

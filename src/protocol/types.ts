@@ -121,7 +121,7 @@ export interface EngineOptions extends EngineLimits {
   isUtf8?: (bytes: Uint8Array) => boolean;
   /**
    * Native masking with the API of the `bufferutil` addon (Node may pass the addon itself),
-   * used for payloads of 64 bytes or more. Default: the engine's 32-bit-word JS loop.
+   * used for payloads of 128 bytes or more. Default: the engine's 32-bit-word JS loop.
    */
   masker?: {
     mask(source: Uint8Array, mask: Uint8Array, output: Uint8Array, offset: number, length: number): void;
