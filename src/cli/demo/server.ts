@@ -1,0 +1,329 @@
+/**
+ * The demo chat server behind `wirecable serve`: one HTTP server carrying the page (/), the
+ * cable (/cable, ActionCable protocol), /healthz and /metrics.
+ *
+ * Contract:
+ * - Safe defaults: browsers may connect only from the server's own origins (plus `origins`);
+ *   64 KiB max WebSocket message, 2 000 characters per chat message, per-connection rate limits
+ *   (WebSocket: 60 messages per 10 s, excess closes with 1008; chat: a token bucket, excess
+ *   refused), security headers on the page (CSP without inline scripts, nosniff, no framing).
+ * - `close()` is the graceful shutdown: /healthz turns 503, every client gets the cable's
+ *   `server_restart` disconnect and a 1001 close (the page reconnects, to another process if a
+ *   load balancer sends it there), then the broker is released.
+ */
+import { randomUUID } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Logger } from "pino";
+import { type Broker, CableCore, MemoryBroker, RedisBroker, selectProtocol } from "../../channels/index.js";
+import { type Connection, type PreparedMessage, prepareMessage, WebSocketServer } from "../../node/index.js";
+import { type ChatLimits, createChatChannel } from "./chat-channel.js";
+import { createMetrics, type DemoMetrics } from "./metrics.js";
+import { Presence } from "./presence.js";
+
+export interface DemoServerOptions {
+  /** Default 3000; 0 picks a free port (read `port` afterwards). */
+  port?: number;
+  /** Default "127.0.0.1" (loopback only: pass "0.0.0.0" or "::" to serve other machines). */
+  host?: string;
+  /** Share rooms through this Redis (`redis://host:port/db`). */
+  redis?: string;
+  /** Or through this broker (ClusterBroker under --workers; tests). Default: in memory. */
+  broker?: Broker;
+  /** Extra allowed browser origins, besides the server's own (`http://localhost:PORT`...). */
+  origins?: string[];
+  logger?: Logger;
+  /** Where the bundled page is (default: dist/cli/demo/public, built by scripts/build-demo.mjs). */
+  publicDir?: string;
+  /** Default labels of every metric (e.g. `{ worker: "1" }`). */
+  metricLabels?: Record<string, string>;
+  /** Collect Node's default process metrics too (default true). */
+  processMetrics?: boolean;
+  /** WebSocket max message size (default 64 KiB). */
+  maxPayload?: number;
+  /** Per-connection WebSocket rate limit (default 60 messages per 10 s; excess closes with 1008). */
+  rateLimit?: { messages: number; interval: number };
+  chat?: ChatLimits;
+  /** Cable heartbeat (ms, default 3 000 as Rails). */
+  pingInterval?: number;
+  /** Presence re-announce period (ms, default 5 000). */
+  presenceInterval?: number;
+}
+
+export interface DemoServer {
+  readonly http: Server;
+  readonly cable: CableCore;
+  readonly wss: WebSocketServer;
+  readonly metrics: DemoMetrics;
+  readonly broker: Broker;
+  readonly port: number;
+  /** `http://localhost:PORT` (or the host given, when it is not a wildcard or loopback). */
+  readonly url: string;
+  /** Graceful shutdown (see the module comment). */
+  close(): Promise<void>;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** The bundled page: next to this file once built (dist/cli/demo/public), else dist's from the sources. */
+export function defaultPublicDir(): string {
+  const beside = join(here, "public");
+  if (existsSync(join(beside, "index.html"))) return beside;
+  return join(here, "..", "..", "..", "dist", "cli", "demo", "public");
+}
+
+const STATIC: Record<string, { file: string; type: string }> = {
+  "/": { file: "index.html", type: "text/html; charset=utf-8" },
+  "/index.html": { file: "index.html", type: "text/html; charset=utf-8" },
+  "/app.js": { file: "app.js", type: "text/javascript; charset=utf-8" },
+  "/style.css": { file: "style.css", type: "text/css; charset=utf-8" },
+};
+
+const SECURITY_HEADERS = {
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-store",
+};
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost", "0.0.0.0", "::", ""]);
+
+function bracket(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+function byteLength(data: string | Buffer): number {
+  return typeof data === "string" ? Buffer.byteLength(data) : data.length;
+}
+
+export async function startDemoServer(options: DemoServerOptions = {}): Promise<DemoServer> {
+  const host = options.host ?? "127.0.0.1";
+  const log = options.logger;
+  const metrics = createMetrics(options.metricLabels, options.processMetrics ?? true);
+  const processId = randomUUID();
+  const ownsBroker = options.broker === undefined;
+  const broker: Broker =
+    options.broker ??
+    (options.redis ? new RedisBroker({ url: options.redis, prefix: "wirecable-demo" }) : new MemoryBroker());
+  broker.on("error", (err) => {
+    metrics.errors.inc({ kind: "broker" });
+    log?.warn({ err }, "broker error");
+  });
+  broker.on("lost", (info) => {
+    metrics.dropped.inc({ reason: "broker" });
+    log?.warn({ stream: info.stream, reason: info.reason }, "broadcast lost");
+  });
+  const presence = new Presence({
+    broker,
+    processId,
+    announceInterval: options.presenceInterval ?? 5000,
+    onError: (err) => log?.warn({ err }, "presence error"),
+  });
+  const ChatChannel = createChatChannel({
+    presence,
+    limits: options.chat,
+    onMessage: (room, message) => {
+      metrics.chatMessages.inc();
+      log?.debug({ room, id: message.id, length: message.text.length }, "chat message");
+    },
+  });
+  const cable = new CableCore({
+    channels: { ChatChannel },
+    broker,
+    pingInterval: options.pingInterval ?? 3000,
+    prepare: (text) => prepareMessage(text),
+  });
+  cable.on("error", (err: Error) => {
+    metrics.errors.inc({ kind: "cable" });
+    log?.info({ err: err.message }, "cable error");
+  });
+
+  const publicDir = options.publicDir ?? defaultPublicDir();
+  const files = new Map<string, Buffer>();
+  const readStatic = (name: string): Buffer | undefined => {
+    let data = files.get(name);
+    if (data === undefined) {
+      try {
+        data = readFileSync(join(publicDir, name));
+        files.set(name, data);
+      } catch {
+        return undefined;
+      }
+    }
+    return data;
+  };
+
+  let shuttingDown = false;
+  const http = createServer((req, res) => void handle(req, res));
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0]!;
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { allow: "GET, HEAD" }).end();
+      return;
+    }
+    if (path === "/healthz") {
+      const body = JSON.stringify({
+        status: shuttingDown ? "shutting down" : "ok",
+        connections: wss.clients.size,
+        uptime: Math.round(process.uptime()),
+      });
+      res.writeHead(shuttingDown ? 503 : 200, { "content-type": "application/json" }).end(body);
+      return;
+    }
+    if (path === "/metrics") {
+      try {
+        const body = await metrics.registry.metrics();
+        res.writeHead(200, { "content-type": metrics.registry.contentType }).end(body);
+      } catch (err) {
+        log?.error({ err }, "metrics failed");
+        res.writeHead(500).end();
+      }
+      return;
+    }
+    const entry = STATIC[path];
+    const data = entry ? readStatic(entry.file) : undefined;
+    if (entry === undefined || data === undefined) {
+      const missing = entry !== undefined;
+      res
+        .writeHead(missing ? 500 : 404, { "content-type": "text/plain; charset=utf-8", ...SECURITY_HEADERS })
+        .end(missing ? "demo page not built: run `npm run build`\n" : "not found\n");
+      return;
+    }
+    res.writeHead(200, { "content-type": entry.type, "content-length": data.length, ...SECURITY_HEADERS });
+    res.end(req.method === "HEAD" ? undefined : data);
+  }
+
+  // Origins: the server's own URLs (filled in once the port is known), plus the configured ones.
+  const allowed = new Set<string>((options.origins ?? []).map((o) => new URL(o).origin));
+  const wss = new WebSocketServer({
+    server: http,
+    path: "/cable",
+    protocols: (offered) => selectProtocol(offered),
+    // Browsers always send Origin: refusing foreign ones stops cross-site WebSocket hijacking.
+    // Non-browser clients (CLI, scripts) send none and are let in.
+    origins: (origin) => {
+      if (origin === undefined) return true;
+      try {
+        return allowed.has(new URL(origin).origin);
+      } catch {
+        return false;
+      }
+    },
+    maxPayload: options.maxPayload ?? 64 * 1024,
+    rateLimit: options.rateLimit ?? { messages: 60, interval: 10_000 },
+    maxBufferedAmount: 1024 * 1024,
+    backpressure: "close",
+    // node:http already caps the request head (16 KiB by default). Workaround: with a non-zero
+    // maxHeaderBytes, WebSocketServer#handleUpgrade currently returns before answering
+    // (a misplaced `return` in src/node/server.ts; reported to its owner).
+    maxHeaderBytes: 0,
+  });
+  wss.on("rejected", (req: IncomingMessage, error: Error) => {
+    metrics.errors.inc({ kind: "handshake" });
+    log?.info({ origin: req.headers.origin, url: req.url, err: error.message }, "upgrade refused");
+  });
+  wss.on("connection", (conn: Connection, req: IncomingMessage) => {
+    metrics.connections.inc();
+    metrics.connectionsTotal.inc();
+    log?.debug({ remote: conn.remoteAddress }, "connected");
+    const transport = {
+      protocol: conn.protocol,
+      send(data: string | object) {
+        const message = data as string | PreparedMessage;
+        const result = conn.send(message);
+        if (result instanceof Promise) result.catch(() => {});
+        else if (result === "dropped") {
+          metrics.dropped.inc({ reason: "slow consumer" });
+          return;
+        }
+        metrics.messagesOut.inc();
+        metrics.bytesOut.inc(typeof message === "string" ? Buffer.byteLength(message) : message.payload.length);
+      },
+      // On shutdown the cable closes with 1000 after its server_restart message; say 1001
+      // ("going away", RFC 6455 7.4.1) so every client knows to reconnect.
+      close: (code?: number, reason?: string) =>
+        shuttingDown ? conn.close(1001, "server shutting down") : conn.close(code, reason),
+    };
+    const connection = cable.accept(transport, req);
+    conn.on("message", (data: string | Buffer, isBinary: boolean) => {
+      metrics.messagesIn.inc();
+      metrics.bytesIn.inc(byteLength(data));
+      if (isBinary) return; // the ActionCable protocol is JSON text
+      connection.receive(typeof data === "string" ? data : data.toString("utf8"));
+    });
+    conn.on("dropped", (count: number) => metrics.dropped.inc({ reason: "slow consumer" }, count));
+    conn.on("error", (err: Error) => {
+      metrics.errors.inc({ kind: "connection" });
+      log?.debug({ err: err.message }, "connection error");
+    });
+    conn.on("close", (code: number) => {
+      metrics.connections.dec();
+      log?.debug({ code }, "disconnected");
+      void connection.closed();
+    });
+  });
+
+  // Broker lag: a probe published on a stream of our own every 5 s, timed until it comes back.
+  const probeStream = `probe:${processId}`;
+  let probeSent = 0;
+  const unprobe = await broker.subscribe(probeStream, (payload) => {
+    if (Number(payload) !== probeSent) return;
+    metrics.brokerLag.set((performance.now() - probeSent) / 1000);
+    probeSent = 0;
+  });
+  const probe = (): void => {
+    if (probeSent !== 0) metrics.brokerLag.set(-1); // the previous probe never came back
+    probeSent = performance.now();
+    broker.publish(probeStream, String(probeSent)).catch(() => {});
+  };
+  probe();
+  const probeTimer = setInterval(probe, 5000);
+  probeTimer.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(options.port ?? 3000, host, () => {
+      http.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const own = LOOPBACK.has(host) ? ["localhost", "127.0.0.1", "::1"] : [host];
+  for (const h of own) allowed.add(`http://${bracket(h)}:${port}`);
+  const url = `http://${LOOPBACK.has(host) ? "localhost" : bracket(host)}:${port}`;
+  log?.info({ url, host, port, broker: options.redis ? "redis" : ownsBroker ? "memory" : "shared" }, "listening");
+
+  let closing: Promise<void> | undefined;
+  return {
+    http,
+    cable,
+    wss,
+    metrics,
+    broker,
+    port,
+    url,
+    close() {
+      closing ??= (async () => {
+        shuttingDown = true;
+        log?.info({ connections: wss.clients.size }, "shutting down");
+        clearInterval(probeTimer);
+        await cable.shutdown({ reconnect: true });
+        await wss.close({ code: 1001, reason: "server shutting down", timeout: 2000 });
+        presence.close();
+        await unprobe().catch(() => {});
+        if (ownsBroker) await broker.close().catch(() => {});
+        await new Promise<void>((resolve) => {
+          http.close(() => resolve());
+          http.closeAllConnections();
+        });
+        log?.info("stopped");
+      })();
+      return closing;
+    },
+  };
+}

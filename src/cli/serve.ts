@@ -1,0 +1,215 @@
+/**
+ * `wirecable serve`: the demo chat server (page, cable, /healthz, /metrics). Prints its URL on
+ * stdout (`http://localhost:3000`); structured logs (pino, JSON) go to stderr.
+ *
+ * Scaling (docs/demo.md):
+ * - `--redis URL`: rooms are shared by every process and machine using the same Redis.
+ * - `--workers N` (node:cluster, N > 1): the workers share the port; without --redis they share
+ *   rooms through the primary, which relays every broadcast to every worker (ClusterBroker);
+ *   with --redis they use Redis like any other process.
+ * SIGTERM/SIGINT: graceful shutdown; clients get `server_restart` and close code 1001, and
+ * reconnect (to another process if a load balancer is in front).
+ */
+import cluster, { type Worker } from "node:cluster";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { type Logger, pino } from "pino";
+import { ClusterBroker, relayBetweenWorkers } from "./demo/cluster-broker.js";
+import { type DemoServer, startDemoServer } from "./demo/server.js";
+import { parsePort } from "./options.js";
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  redis?: string;
+  workers: number;
+  origin: string[];
+  logLevel: string;
+}
+
+const LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+const MAX_WORKERS = 256;
+
+export function parseRedisUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`expected a redis:// or rediss:// URL, got "${value}"`);
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+    throw new InvalidArgumentError(`expected a redis:// or rediss:// URL, got "${value}"`);
+  }
+  return value;
+}
+
+export function parseWorkers(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > MAX_WORKERS) {
+    throw new InvalidArgumentError(`expected a number of workers 1-${MAX_WORKERS}, got "${value}"`);
+  }
+  return n;
+}
+
+export function parseOrigin(value: string, previous: string[] = []): string[] {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`expected an origin such as https://chat.example.com, got "${value}"`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new InvalidArgumentError(`expected an http:// or https:// origin, got "${value}"`);
+  }
+  return [...previous, url.origin];
+}
+
+function parseHost(value: string): string {
+  if (value.trim() === "" || /[\s/]/.test(value))
+    throw new InvalidArgumentError(`expected a host name or address, got "${value}"`);
+  return value;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command("serve")
+    .description("run the demo chat server (web page, ActionCable channels, /healthz, /metrics)")
+    .option("-p, --port <port>", "port to listen on (0: any free port)", parsePort, 3000)
+    .option("-H, --host <host>", "address to bind (0.0.0.0 or :: to serve other machines)", parseHost, "127.0.0.1")
+    .option("--redis <url>", "share rooms through Redis (several processes or machines)", parseRedisUrl)
+    .option("-w, --workers <n>", "worker processes (node:cluster) sharing the port", parseWorkers, 1)
+    .option("--origin <origin>", "also allow browsers from this origin (repeatable)", parseOrigin, [])
+    .addOption(
+      new Option("--log-level <level>", "log level (logs are JSON lines on stderr)").choices(LEVELS).default("info"),
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  wirecable serve                      # http://localhost:3000\n  wirecable serve --port 0             # any free port; the URL is printed\n  wirecable serve --workers 4          # 4 processes, rooms relayed by the primary\n  wirecable serve --redis redis://127.0.0.1:6379   # rooms shared with other servers\n",
+    )
+    .action(async (opts: ServeOptions) => {
+      if (opts.workers > 1 && cluster.isPrimary) await runPrimary(opts);
+      else await runWorker(opts);
+    });
+}
+
+export const register = registerServe;
+
+function createLogger(opts: ServeOptions, worker?: number): Logger {
+  return pino(
+    { level: opts.logLevel, base: { pid: process.pid, ...(worker !== undefined ? { worker } : {}) } },
+    pino.destination({ dest: 2, sync: true }),
+  );
+}
+
+/** One server process (the only one without --workers, or a cluster worker). */
+async function runWorker(opts: ServeOptions): Promise<DemoServer> {
+  const workerId = cluster.isWorker ? cluster.worker?.id : undefined;
+  const logger = createLogger(opts, workerId);
+  let server: DemoServer;
+  try {
+    server = await startDemoServer({
+      port: opts.port,
+      host: opts.host,
+      ...(opts.redis ? { redis: opts.redis } : {}),
+      ...(workerId !== undefined && !opts.redis ? { broker: new ClusterBroker() } : {}),
+      origins: opts.origin,
+      logger,
+      ...(workerId !== undefined ? { metricLabels: { worker: String(workerId) } } : {}),
+    });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const message =
+      e.code === "EADDRINUSE"
+        ? `port ${opts.port} is already in use on ${opts.host}`
+        : e.code === "EADDRNOTAVAIL" || e.code === "ENOTFOUND"
+          ? `cannot listen on ${opts.host}: ${e.code}`
+          : `could not start: ${e.message}`;
+    if (cluster.isWorker) process.send?.({ tag: "wirecable-failed", message });
+    throw new Error(message);
+  }
+  if (cluster.isWorker) process.send?.({ tag: "wirecable-listening", url: server.url });
+  else console.log(server.url);
+  const stop = (signal: string): void => {
+    logger.info({ signal }, "stopping");
+    void server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.on("message", (message: unknown) => {
+    if ((message as { tag?: string } | null)?.tag === "wirecable-shutdown") stop("primary");
+  });
+  return server;
+}
+
+/** The cluster primary: forks the workers, relays broadcasts (without Redis), restarts crashed workers. */
+async function runPrimary(opts: ServeOptions): Promise<void> {
+  const logger = createLogger(opts);
+  const want = opts.workers;
+  let stopping = false;
+  let printed = false;
+  const workers = (): Iterable<Worker | undefined> => Object.values(cluster.workers ?? {});
+  let resolveReady!: () => void;
+  let rejectReady!: (err: Error) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
+
+  const fork = (): void => {
+    const worker = cluster.fork();
+    if (!opts.redis) relayBetweenWorkers(workers, worker);
+    worker.on("message", (message: { tag?: string; url?: string; message?: string }) => {
+      if (message?.tag === "wirecable-listening" && !printed) {
+        printed = true;
+        console.log(message.url);
+        resolveReady();
+      } else if (message?.tag === "wirecable-failed") {
+        rejectReady(new Error(message.message));
+      }
+    });
+    worker.on("exit", (code, signal) => {
+      if (stopping) return;
+      if (!printed) {
+        rejectReady(new Error(`worker exited during start (code ${code ?? signal})`));
+        return;
+      }
+      logger.warn({ worker: worker.id, code, signal }, "worker died: starting another");
+      fork();
+    });
+  };
+  logger.info({ workers: want, broker: opts.redis ? "redis" : "primary relay" }, "starting workers");
+  for (let i = 0; i < want; i++) fork();
+
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "stopping workers");
+    const alive = [...workers()].filter((w): w is Worker => w !== undefined && !w.isDead());
+    let left = alive.length;
+    if (left === 0) process.exit(0);
+    for (const w of alive) {
+      w.once("exit", () => {
+        if (--left === 0) process.exit(0);
+      });
+      if (w.isConnected()) w.send({ tag: "wirecable-shutdown" });
+      else w.kill("SIGTERM");
+    }
+    // Workers that do not finish their graceful close in time are killed.
+    setTimeout(() => {
+      for (const w of alive) if (!w.isDead()) w.kill("SIGKILL");
+      process.exit(1);
+    }, 10_000).unref();
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+
+  try {
+    await ready;
+  } catch (err) {
+    stopping = true;
+    for (const w of workers()) w?.kill("SIGKILL");
+    throw err;
+  }
+}

@@ -1,0 +1,182 @@
+// The demo chat in Chromium (playwright-core, /usr/bin/chromium): two pages chat through the
+// demo server; typing indicators and presence; user text is never HTML; one page reloads and
+// rejoins with the room's history; the server restarts on the same port and both pages
+// reconnect; a message typed while the server is down is delivered after the reconnection,
+// exactly once. These are the promises of docs/demo.md ("What the demo promises").
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { type DemoServer, startDemoServer } from "../../src/cli/demo/server.js";
+
+const root = join(import.meta.dirname, "..", "..");
+const LAUNCH_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const TIMEOUT = 20_000;
+
+let browser: Browser;
+let server: DemoServer | undefined;
+let port = 0;
+
+function start(p: number): Promise<DemoServer> {
+  return startDemoServer({ port: p, host: "127.0.0.1", processMetrics: false });
+}
+
+before(async () => {
+  execFileSync(process.execPath, [join(root, "scripts", "build-demo.mjs")], { stdio: "pipe" });
+  server = await start(0);
+  port = server.port;
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: LAUNCH_ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function joinAs(name: string, room: string): Promise<Page> {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (err) => errors.push(err.message));
+  page.on("dialog", () => errors.push("a dialog opened (script injection?)"));
+  (page as Page & { errors?: string[] }).errors = errors;
+  await page.goto(`http://127.0.0.1:${port}/`);
+  await page.fill("#name", name);
+  await page.fill("#room", room);
+  await page.click("#join button[type=submit]");
+  await waitStatus(page, "connected");
+  return page;
+}
+
+function waitStatus(page: Page, state: string): Promise<unknown> {
+  return page.waitForSelector(`#status[data-state="${state}"]`, { timeout: TIMEOUT });
+}
+
+async function say(page: Page, text: string): Promise<void> {
+  await page.fill("#text", text);
+  await page.press("#text", "Enter");
+}
+
+/** Wait until `text` is shown as a sent message, and return how many times it is shown. */
+async function waitMessage(page: Page, text: string): Promise<number> {
+  await page.waitForFunction(
+    (t) =>
+      [...document.querySelectorAll("#messages li.message[data-state=sent] .text")].some((e) => e.textContent === t),
+    text,
+    { timeout: TIMEOUT, polling: 20 },
+  );
+  return page.evaluate(
+    (t) => [...document.querySelectorAll("#messages li.message .text")].filter((e) => e.textContent === t).length,
+    text,
+  );
+}
+
+function waitText(page: Page, selector: string, text: string): Promise<unknown> {
+  return page.waitForFunction(
+    ([s, t]) => (document.querySelector(s!)?.textContent ?? "").includes(t!),
+    [selector, text],
+    { timeout: TIMEOUT, polling: 20 },
+  );
+}
+
+describe("demo chat in Chromium", { timeout: 120_000 }, () => {
+  it("two pages chat; presence, typing, escaping, reload with history, server restart", async () => {
+    const alice = await joinAs("alice", "test");
+    const bob = await joinAs("bob", "test");
+
+    // Presence: both see two people, alice saw bob join.
+    await waitText(alice, "#count", "2");
+    await waitText(bob, "#count", "2");
+    await waitText(alice, "#messages", "bob joined");
+    assert.match((await alice.textContent("#members")) ?? "", /alice, bob/);
+
+    // Messages, both ways, live.
+    await say(alice, "hello from alice");
+    assert.equal(await waitMessage(bob, "hello from alice"), 1);
+    assert.equal(await waitMessage(alice, "hello from alice"), 1);
+    await say(bob, "hi alice");
+    assert.equal(await waitMessage(alice, "hi alice"), 1);
+
+    // Typing indicator.
+    await bob.type("#text", "typ");
+    await waitText(alice, "#typing", "bob is typing");
+    await say(bob, "done typing");
+    await waitMessage(alice, "done typing");
+    await alice.waitForFunction(() => document.querySelector("#typing")?.textContent === "", undefined, {
+      timeout: TIMEOUT,
+    });
+
+    // User data is text, never HTML.
+    const evil = `<img src=x onerror="alert(1)"><b>bold</b>`;
+    await say(alice, evil);
+    assert.equal(await waitMessage(bob, evil), 1);
+    assert.equal(await bob.locator("#messages img, #messages b").count(), 0);
+
+    // Reload: bob rejoins by itself (same tab), sees the history, alice sees him leave and come back.
+    await bob.reload();
+    await waitStatus(bob, "connected");
+    assert.equal(await waitMessage(bob, "hello from alice"), 1);
+    assert.equal(await waitMessage(bob, "hi alice"), 1);
+    await waitText(alice, "#messages", "bob left");
+    await waitText(bob, "#count", "2");
+
+    // Server restart on the same port: both pages show the reconnection; a message typed while
+    // the server is down is kept and delivered once after the reconnection.
+    await server!.close();
+    server = undefined;
+    await waitStatus(alice, "reconnecting");
+    await waitStatus(bob, "reconnecting");
+    await waitText(alice, "#messages", "connection lost");
+    await say(alice, "typed while the server was down");
+    assert.equal(await alice.locator("#messages li.message[data-state=pending]").count(), 1);
+    server = await start(port);
+    await waitStatus(alice, "connected");
+    await waitStatus(bob, "connected");
+    await waitText(bob, "#messages", "reconnected");
+    assert.equal(await waitMessage(bob, "typed while the server was down"), 1);
+    assert.equal(await waitMessage(alice, "typed while the server was down"), 1);
+    await waitText(alice, "#count", "2");
+
+    // And the chat goes on.
+    await say(bob, "after the restart");
+    assert.equal(await waitMessage(alice, "after the restart"), 1);
+    assert.equal(await alice.locator("#messages li.message[data-state=pending]").count(), 0);
+
+    for (const page of [alice, bob]) {
+      assert.deepEqual((page as Page & { errors?: string[] }).errors, []);
+      await page.close();
+    }
+  });
+
+  it("a page from another origin is refused (origin allow-list)", async () => {
+    // The page itself is served from 127.0.0.1:port; a page on another origin opening the
+    // cable gets a 403 and never connects.
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${port}/healthz`);
+    const other = await browser.newPage();
+    await other.route("http://evil.test/", (route) =>
+      route.fulfill({ status: 200, contentType: "text/html", body: "<!doctype html><title>evil</title>" }),
+    );
+    await other.goto("http://evil.test/");
+    const outcome = await other.evaluate(
+      (url) =>
+        new Promise<string>((resolve) => {
+          const ws = new WebSocket(url, ["actioncable-v1-json"]);
+          ws.onopen = () => resolve("open");
+          ws.onclose = (e) => resolve(`closed ${e.code}`);
+        }),
+      `ws://127.0.0.1:${port}/cable`,
+    );
+    assert.equal(outcome, "closed 1006");
+    await page.close();
+    await other.close();
+  });
+});
