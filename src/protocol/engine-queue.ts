@@ -42,3 +42,69 @@ export class Fifo<T> {
     this.#head = 0;
   }
 }
+
+/**
+ * Hands events to `onEvent` (or keeps them for `take()` in queue mode) and runs deferred
+ * callbacks (`ping` answers), never re-entrantly: an event raised while dispatching waits for
+ * the running loop. A throwing handler or callback goes to `onThrow`, then dispatch goes on.
+ */
+export class EventDispatcher<E> {
+  readonly #events = new Fifo<E>();
+  readonly #callbacks = new Fifo<() => void>();
+  readonly #onEvent: ((event: E) => void) | undefined;
+  readonly #onThrow: (error: unknown) => void;
+  #flushing = false;
+
+  constructor(onEvent: ((event: E) => void) | undefined, onThrow: (error: unknown) => void) {
+    this.#onEvent = onEvent;
+    this.#onThrow = onThrow;
+  }
+
+  /** True when something waits to be dispatched. */
+  get pending(): boolean {
+    return this.#callbacks.length !== 0 || (this.#onEvent !== undefined && this.#events.length !== 0);
+  }
+
+  /** Queue an event and, in callback mode, dispatch at once (unless already dispatching). */
+  push(event: E): void {
+    this.#events.push(event);
+    if (this.#onEvent !== undefined) this.flush();
+  }
+
+  /** Run a callback at the next flush. */
+  defer(callback: () => void): void {
+    this.#callbacks.push(callback);
+  }
+
+  /** Queue mode: every event waiting, in order. */
+  take(): E[] {
+    return this.#events.drain();
+  }
+
+  flush(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    try {
+      const onEvent = this.#onEvent;
+      if (onEvent !== undefined) {
+        for (let event = this.#events.shift(); event !== undefined; event = this.#events.shift()) {
+          try {
+            onEvent(event);
+          } catch (error) {
+            this.#onThrow(error);
+          }
+        }
+      }
+      for (let cb = this.#callbacks.shift(); cb !== undefined; cb = this.#callbacks.shift()) {
+        try {
+          cb();
+        } catch (error) {
+          this.#onThrow(error);
+        }
+      }
+    } finally {
+      this.#flushing = false;
+    }
+    if (this.pending) this.flush(); // raised by a callback after the event loop above looked
+  }
+}

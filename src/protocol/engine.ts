@@ -21,15 +21,15 @@
  * - Extensions transform whole messages, possibly asynchronously; order is kept both ways.
  */
 import { encodeClosePayload, isValidCloseCode, parseClosePayload } from "./close-codes.js";
-import { Fifo } from "./engine-queue.js";
+import { EventDispatcher, Fifo } from "./engine-queue.js";
 import { InvalidStateError, OptionError, ProtocolError } from "./errors.js";
 import { ExtensionPipeline, type OutgoingMessage } from "./extension-pipeline.js";
 import { RSV1 } from "./frame-encoder.js";
 import { FrameParser } from "./frame-parser.js";
 import { FrameSender } from "./frame-sender.js";
-import { DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD } from "./limits.js";
+import { resolveLimits } from "./limits.js";
 import { MessageAssembler } from "./message-assembler.js";
-import { closedWriter, createMessageWriter } from "./message-writer.js";
+import { closedWriter, createMessageWriter, toBytes } from "./message-writer.js";
 import { OrderedQueue } from "./ordered-queue.js";
 import { PingTracker } from "./ping-tracker.js";
 import { decodeUtf8, TextMessage } from "./text-message.js";
@@ -45,20 +45,8 @@ import {
 import { isValidUtf8 } from "./utf8.js";
 
 const { CONNECTING, OPEN, CLOSING, CLOSED } = ReadyState;
-const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
 const defaultAlloc = (size: number): Uint8Array => new Uint8Array(size);
-
-function toBytes(data: Uint8Array | string | undefined): Uint8Array {
-  if (data === undefined) return EMPTY;
-  return typeof data === "string" ? encoder.encode(data) : data;
-}
-
-function checkLimit(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 0) throw new OptionError(name, "must be a non-negative integer");
-  return value;
-}
 
 /** The RFC 6455 ("hybi-13") engine. */
 export class Engine implements WebSocketEngine {
@@ -76,13 +64,10 @@ export class Engine implements WebSocketEngine {
   #finalized = false;
 
   readonly #onOutput: ((chunk: Uint8Array) => void) | undefined;
-  readonly #onEvent: ((event: EngineEvent) => void) | undefined;
   readonly #output = new Fifo<Uint8Array>();
-  readonly #events = new Fifo<EngineEvent>();
+  readonly #events: EventDispatcher<EngineEvent>;
   #preOpenOutput: Uint8Array[] | null;
   #preOpenInput: Uint8Array[] | null;
-  #flushing = false;
-  readonly #callbacks = new Fifo<() => void>();
 
   readonly #parser: FrameParser;
   readonly #assembler: MessageAssembler;
@@ -108,10 +93,9 @@ export class Engine implements WebSocketEngine {
     this.protocol = options.protocol ?? "";
     this.extensions = options.extensionsHeader ?? "";
     this.#onOutput = options.onOutput;
-    this.#onEvent = options.onEvent;
-    this.#maxPayload = checkLimit("maxPayload", options.maxPayload, DEFAULT_MAX_PAYLOAD);
-    const maxFragments = checkLimit("maxFragments", options.maxFragments, DEFAULT_MAX_FRAGMENTS);
-    const fragmentSize = checkLimit("fragmentSize", options.fragmentSize, 0);
+    this.#events = new EventDispatcher<EngineEvent>(options.onEvent, (error) => this.#handlerThrew(error));
+    const { maxPayload, maxFragments, fragmentSize } = resolveLimits(options);
+    this.#maxPayload = maxPayload;
     this.#decode = options.decodeUtf8 ?? decodeUtf8;
     this.#isUtf8 = options.isUtf8 ?? isValidUtf8;
     const sessions = options.extensions ?? [];
@@ -138,7 +122,7 @@ export class Engine implements WebSocketEngine {
     });
     if (sessions.length > 0) {
       this.#pipeline = new ExtensionPipeline(sessions, this.#maxPayload, this.#isUtf8, this.#decode);
-      const settled = () => this.#flush();
+      const settled = () => this.#events.flush();
       const fail = (error: unknown) => this.#fail(error);
       this.#inbound = new OrderedQueue<EngineEvent>((event) => this.#commit(event), fail, settled);
       this.#outbound = new OrderedQueue<OutgoingMessage>((item) => this.#frameNow(item), fail, settled);
@@ -177,7 +161,7 @@ export class Engine implements WebSocketEngine {
     const input = this.#preOpenInput;
     this.#preOpenInput = null;
     if (input !== null) for (const chunk of input) this.#parse(chunk);
-    this.#flush();
+    this.#events.flush();
   }
 
   receiveData(data: Uint8Array): void {
@@ -186,7 +170,7 @@ export class Engine implements WebSocketEngine {
       return;
     }
     this.#parse(data);
-    this.#flush();
+    this.#events.flush();
   }
 
   receiveEof(): void {
@@ -199,7 +183,7 @@ export class Engine implements WebSocketEngine {
     this.#transportShouldClose = true;
     // RFC 6455 7.1.5: closed without a Close frame: status 1006.
     this.#emit({ type: "close", code: 1006, reason: "", wasClean: false });
-    this.#flush();
+    this.#events.flush();
   }
 
   send(data: string | Uint8Array, options?: SendOptions): boolean {
@@ -222,7 +206,7 @@ export class Engine implements WebSocketEngine {
         this.#outbound!.pushError(error);
       }
     }
-    if (this.#events.length !== 0 || this.#callbacks.length !== 0) this.#flush();
+    if (this.#events.pending) this.#events.flush();
     return true;
   }
 
@@ -262,7 +246,7 @@ export class Engine implements WebSocketEngine {
         canSend: () => !this.#closeSent && this.#state !== CLOSED,
         sendFragment: (opcode, fin, data) => {
           this.#out(false, opcode, fin, 0, data);
-          this.#flush();
+          this.#events.flush();
         },
         streamEnded: () => this.#endStream(),
       },
@@ -300,14 +284,14 @@ export class Engine implements WebSocketEngine {
     this.#closeExpected = true;
     this.#out(false, 0x8, true, 0, encodeClosePayload(code, reasonBytes));
     this.#emit({ type: "closing", code, reason, initiator: "local" });
-    this.#flush();
+    this.#events.flush();
     return true;
   }
 
   fail(code: number, reason = "", error?: Error): void {
     if (!isValidCloseCode(code) && code !== 1005 && code !== 1006) throw new RangeError(`invalid close code ${code}`);
     this.#fail(error, code, reason);
-    this.#flush();
+    this.#events.flush();
   }
 
   takeOutput(): Uint8Array[] {
@@ -315,7 +299,7 @@ export class Engine implements WebSocketEngine {
   }
 
   takeEvents(): EngineEvent[] {
-    return this.#events.drain();
+    return this.#events.take();
   }
 
   // ---- inbound -------------------------------------------------------------------------------
@@ -369,7 +353,7 @@ export class Engine implements WebSocketEngine {
     } else if (opcode === 0xa) {
       this.#emit({ type: "pong", data: payload });
       // RFC 6455 5.5.3: a Pong may answer only the most recent Ping: earlier ones count as answered.
-      for (const callback of this.#pings.answer(payload)) this.#callbacks.push(callback);
+      for (const callback of this.#pings.answer(payload)) this.#events.defer(callback);
     } else {
       this.#receiveClose(payload);
     }
@@ -478,11 +462,10 @@ export class Engine implements WebSocketEngine {
   }
 
   #commit(event: EngineEvent): void {
-    this.#events.push(event);
     if (event.type === "close") this.#finalize();
-    // Dispatch at once (in order with the frames): a reply to a message leaves before a close
-    // caused by a later frame of the same chunk. #flushing guards re-entry.
-    if (this.#onEvent !== undefined) this.#flush();
+    // Dispatched at once (in order with the frames): a reply to a message leaves before a close
+    // caused by a later frame of the same chunk.
+    this.#events.push(event);
   }
 
   #finalize(): void {
@@ -490,34 +473,6 @@ export class Engine implements WebSocketEngine {
     this.#finalized = true;
     this.#pings.clear();
     this.#pipeline?.close();
-  }
-
-  #flush(): void {
-    if (this.#flushing) return;
-    this.#flushing = true;
-    try {
-      const onEvent = this.#onEvent;
-      if (onEvent !== undefined) {
-        for (let event = this.#events.shift(); event !== undefined; event = this.#events.shift()) {
-          try {
-            onEvent(event);
-          } catch (error) {
-            this.#handlerThrew(error);
-          }
-        }
-      }
-      for (let cb = this.#callbacks.shift(); cb !== undefined; cb = this.#callbacks.shift()) {
-        try {
-          cb();
-        } catch (error) {
-          this.#handlerThrew(error);
-        }
-      }
-    } finally {
-      this.#flushing = false;
-    }
-    // A callback may have queued events after the loop above looked.
-    if (this.#onEvent !== undefined && this.#events.length !== 0) this.#flush();
   }
 
   #handlerThrew(error: unknown): void {

@@ -1,6 +1,7 @@
 /**
  * Default limits, each with the reason for its value. All are configurable; 0 disables a limit.
  */
+import { OptionError } from "./errors.js";
 
 /**
  * Max message size: 64 MiB. Large enough for file transfers in one message (websocket-driver
@@ -25,3 +26,22 @@ export const DEFAULT_MAX_HEADER_COUNT = 100;
 export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
 /** Max body read from a failed client handshake response (kept for the error): 4 KiB. */
 export const DEFAULT_MAX_ERROR_BODY = 4 * 1024;
+
+/** Validate the engine's size options and apply the defaults. Throws OptionError on a bad value. */
+export function resolveLimits(options: { maxPayload?: number; maxFragments?: number; fragmentSize?: number }): {
+  maxPayload: number;
+  maxFragments: number;
+  fragmentSize: number;
+} {
+  const check = (name: string, value: number | undefined, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (!Number.isSafeInteger(value) || value < 0) throw new OptionError(name, "must be a non-negative integer");
+    return value;
+  };
+  return {
+    maxPayload: check("maxPayload", options.maxPayload, DEFAULT_MAX_PAYLOAD),
+    maxFragments: check("maxFragments", options.maxFragments, DEFAULT_MAX_FRAGMENTS),
+    // Outgoing auto-fragmentation: 0 sends each message as one frame.
+    fragmentSize: check("fragmentSize", options.fragmentSize, 0),
+  };
+}

@@ -31,7 +31,7 @@ const WORD_THRESHOLD = 128;
  * one buffer alive until the next call with another.
  */
 let viewBuffer: ArrayBufferLike | null = null;
-let viewWords = new Uint32Array(0);
+let viewWords: Uint32Array = new Uint32Array(0);
 
 function wordsOf(buffer: ArrayBufferLike): Uint32Array {
   if (buffer !== viewBuffer) {

@@ -10,6 +10,12 @@ import type { MessageWriter } from "./types.js";
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
 
+/** Bytes of a payload given as a string (UTF-8), bytes, or nothing. */
+export function toBytes(data: Uint8Array | string | undefined): Uint8Array {
+  if (data === undefined) return EMPTY;
+  return typeof data === "string" ? encoder.encode(data) : data;
+}
+
 /** What a writer needs from its engine. */
 export interface StreamTarget {
   /** False once the connection can no longer send (closing or closed). */
@@ -33,7 +39,7 @@ export function createMessageWriter(target: StreamTarget, opcode: 1 | 2): Messag
       if (fin) target.streamEnded();
       return false;
     }
-    const bytes = chunk === undefined ? EMPTY : typeof chunk === "string" ? encoder.encode(chunk) : chunk;
+    const bytes = toBytes(chunk);
     if (bytes.length === 0 && !fin) return true;
     target.sendFragment(started ? 0 : opcode, fin, bytes);
     started = true;
