@@ -29,7 +29,10 @@ import { Deflater, type DeflaterSettings, Inflater } from "./zlib-streams.js";
 export interface ZlibCodecSettings {
   /** zlib level 0-9 (or -1 for zlib's default, 6). */
   readonly level: number;
-  /** zlib memLevel 1-9: the compressor's hash tables cost 2^(memLevel+9) bytes. */
+  /**
+   * zlib memLevel 1-9 (buffers of 2^(memLevel+6..9) bytes; Node 20's bundled zlib, Chromium's
+   * fork, keeps a 64 KiB hash table whatever memLevel: see docs/compression.md).
+   */
   readonly memLevel: number;
   readonly limiter: ZlibLimiter;
   /** Free a context-takeover compressor unused for this long (ms). 0 = never. */
