@@ -1,0 +1,649 @@
+/**
+ * One WebSocket connection over a Node socket, in either role: the glue between a sans-I/O
+ * {@link WebSocketEngine} and a `net.Socket` / `tls.TLSSocket`.
+ *
+ * Contract:
+ * - Bytes from the socket go to `engine.receiveData` as they arrive; the engine's output is
+ *   collected and leaves in ONE write per event-loop turn (see flush-queue.ts).
+ * - `send` reports "written" (nothing queued in Node's socket buffer), "buffered" (queued,
+ *   `drain` follows) or "dropped" (not sent: closing, or the backpressure policy). With the
+ *   "wait" policy a send above `maxBufferedAmount` returns a promise resolved on drain.
+ * - Timers (heartbeat, pong, idle, close) live on the process-wide timer wheel: one entry per
+ *   connection, re-armed lazily; activity only stores a timestamp.
+ * - Never crashes the process: peer errors become close frames (the engine's job); a user
+ *   handler that throws is reported as `error` and closes only this connection with 1011;
+ *   `error` has a default listener; `closed` always resolves.
+ */
+import { EventEmitter } from "node:events";
+import type { IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
+import type { Readable } from "node:stream";
+import { InvalidStateError } from "../protocol/errors.js";
+import type { ExtensionSession } from "../protocol/extension.js";
+import type { EngineEvent, EngineOptions, Role, WebSocketEngine } from "../protocol/types.js";
+import { type Flushable, markDirty } from "./flush-queue.js";
+import type { ResolvedConnectionOptions } from "./options.js";
+import { PreparedMessage } from "./prepared-message.js";
+import { TokenBucket } from "./rate-limiter.js";
+import { type TimerEntry, wheel } from "./timer-wheel.js";
+
+export type SendResult = "written" | "buffered" | "dropped";
+export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView | PreparedMessage;
+export type EngineFactory = (options: EngineOptions) => WebSocketEngine;
+
+export interface CloseInfo {
+  code: number;
+  reason: string;
+  wasClean: boolean;
+}
+
+/** What the server or client knows when it creates a connection. */
+export interface ConnectionInit {
+  role: Role;
+  socket: Socket;
+  createEngine: EngineFactory;
+  options: ResolvedConnectionOptions;
+  protocol: string;
+  extensions: readonly ExtensionSession[];
+  extensionsHeader: string;
+  /** Bytes that arrived after the handshake head (first frames). */
+  head?: Uint8Array;
+  request?: IncomingMessage;
+  data?: unknown;
+  url?: string;
+}
+
+const OPEN = 1;
+const EMPTY = new Uint8Array(0);
+/** Concatenate a turn's chunks up to this size (one copy); above, write them with cork/writev. */
+const CONCAT_LIMIT = 64 * 1024;
+function noop(): void {}
+
+function toBytes(data: Exclude<SendData, string | PreparedMessage>): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new TypeError("send: expected a string, Buffer, ArrayBuffer, ArrayBufferView or PreparedMessage");
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+export class Connection extends EventEmitter implements Flushable, TimerEntry {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSING = 2;
+  static readonly CLOSED = 3;
+
+  /** The IncomingMessage of the upgrade (server role). */
+  readonly request: IncomingMessage | undefined;
+  /** What `authenticate` returned (server role); free for the application otherwise. */
+  data: unknown;
+  readonly remoteAddress: string | undefined;
+  readonly role: Role;
+  /** The URL connected to (client role). */
+  readonly url: string | undefined;
+  /** Always resolves, once, when the connection is over. */
+  readonly closed: Promise<CloseInfo>;
+
+  // Timer wheel entry fields.
+  deadline = -1;
+  slot = -1;
+
+  #engine: WebSocketEngine;
+  #socket: Socket;
+  #options: ResolvedConnectionOptions;
+  #direct: boolean;
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #dirty = false;
+  #needDrain = false;
+  #waiters: Array<(result: "written" | "buffered") => void> = [];
+  #dropped = 0;
+  #streaming = false;
+  #bucket: TokenBucket | undefined;
+  #lastReceived: number;
+  #lastMessage: number;
+  #pingSentAt = -1;
+  #awaitingPong = false;
+  #canPing = true;
+  #closeStartedAt = -1;
+  #transportClosing = -1;
+  #finished = false;
+  #resolveClosed!: (info: CloseInfo) => void;
+  #extensionSessions: readonly ExtensionSession[];
+  /** Set by the owning server to forget the connection. */
+  onFinish: ((conn: Connection) => void) | undefined;
+
+  constructor(init: ConnectionInit) {
+    super();
+    this.on("error", noop); // a default listener: an unheard 'error' must never crash the process
+    this.role = init.role;
+    this.request = init.request;
+    this.data = init.data;
+    this.url = init.url;
+    this.#socket = init.socket;
+    this.#options = init.options;
+    this.#extensionSessions = init.extensions;
+    this.remoteAddress = init.socket.remoteAddress;
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+    const now = wheel.now;
+    this.#lastReceived = now;
+    this.#lastMessage = now;
+    if (init.options.rateLimit) {
+      this.#bucket = new TokenBucket(init.options.rateLimit.messages, init.options.rateLimit.interval, now);
+    }
+    this.#engine = init.createEngine({
+      role: init.role,
+      maxPayload: init.options.maxPayload,
+      maxFragments: init.options.maxFragments,
+      extensions: init.extensions,
+      extensionsHeader: init.extensionsHeader,
+      protocol: init.protocol,
+      alloc: Buffer.allocUnsafe,
+      onOutput: (chunk) => this.#queue(chunk),
+      onEvent: (event) => this.#onEvent(event),
+    });
+    this.#direct = init.role === "server" && init.extensions.length === 0 && this.#engine.version === "hybi-13";
+    // The hixie drafts have no ping frames: no heartbeat for them (idle and close timers still apply).
+    this.#canPing = this.#engine.version === "hybi-13";
+
+    const socket = init.socket;
+    socket.setNoDelay(true);
+    socket.setTimeout(0);
+    socket.on("data", this.#onData);
+    socket.on("end", this.#onEnd);
+    socket.on("close", this.#onSocketClose);
+    socket.on("error", this.#onSocketError);
+    socket.on("drain", this.#onDrain);
+    this.#arm();
+    if (init.head && init.head.byteLength > 0) this.#engine.receiveData(init.head);
+  }
+
+  get readyState(): number {
+    return this.#engine.readyState;
+  }
+  get protocol(): string {
+    return this.#engine.protocol;
+  }
+  get extensions(): string {
+    return this.#engine.extensions;
+  }
+  /** "hybi-13", or "hixie-75" / "hixie-76" for legacy drafts. */
+  get version(): string {
+    return this.#engine.version;
+  }
+  /** Bytes accepted by send() and not yet handed to the kernel: ours plus Node's socket buffer. */
+  get bufferedAmount(): number {
+    return this.#pendingBytes + this.#socket.writableLength;
+  }
+  /** Messages dropped by the "drop" policy so far. */
+  get droppedCount(): number {
+    return this.#dropped;
+  }
+  /** The underlying socket (for diagnostics; do not write to it). */
+  get socket(): Socket {
+    return this.#socket;
+  }
+
+  /** Send a message. See the module comment for the results. */
+  send(
+    data: SendData,
+    options?: { binary?: boolean; compress?: boolean },
+  ): SendResult | Promise<"written" | "buffered"> {
+    if (this.#engine.readyState !== OPEN) {
+      if (this.#engine.readyState === 0) throw new InvalidStateError("send: the connection is not open yet");
+      return "dropped";
+    }
+    let size: number;
+    let bytes: Uint8Array | string;
+    let prepared: PreparedMessage | undefined;
+    if (typeof data === "string") {
+      bytes = data;
+      size = data.length;
+    } else if (data instanceof PreparedMessage) {
+      prepared = data;
+      bytes = data.payload;
+      size = data.payload.byteLength;
+    } else {
+      bytes = toBytes(data);
+      size = bytes.byteLength;
+    }
+    let wait = false;
+    const max = this.#options.maxBufferedAmount;
+    if (max > 0) {
+      const buffered = this.#pendingBytes + this.#socket.writableLength;
+      if (buffered > 0 && buffered + size > max) {
+        const policy = this.#options.backpressure;
+        if (policy === "close") {
+          this.#engine.fail(1008, "send buffer full");
+          this.#afterEngineCall();
+          return "dropped";
+        }
+        if (policy === "drop") return this.#drop();
+        wait = true;
+      }
+    }
+    if (prepared !== undefined) {
+      if (this.#direct && !this.#streaming) this.#queue(prepared.frame);
+      else this.#engine.send(prepared.payload, { binary: prepared.binary, compress: options?.compress });
+    } else if (options === undefined) {
+      if (!this.#engine.send(bytes)) return "dropped";
+    } else if (!this.#engine.send(bytes, options)) {
+      return "dropped";
+    }
+    if (wait) return new Promise((resolve) => this.#waiters.push(resolve));
+    return this.#socket.writableLength === 0 ? "written" : "buffered";
+  }
+
+  /**
+   * Send a broadcast message unless this consumer is slow: above `maxBufferedAmount` the message
+   * is dropped (counted, `dropped` event) whatever the policy, except "close" which closes.
+   */
+  sendPrepared(message: PreparedMessage): SendResult {
+    if (this.#engine.readyState !== OPEN) return "dropped";
+    const max = this.#options.maxBufferedAmount;
+    if (max > 0) {
+      const buffered = this.#pendingBytes + this.#socket.writableLength;
+      if (buffered > 0 && buffered + message.payload.byteLength > max) {
+        if (this.#options.backpressure === "close") {
+          this.#engine.fail(1008, "send buffer full");
+          this.#afterEngineCall();
+          return "dropped";
+        }
+        return this.#drop();
+      }
+    }
+    if (this.#direct && !this.#streaming) this.#queue(message.frame);
+    else if (!this.#engine.send(message.payload, { binary: message.binary })) return "dropped";
+    return this.#socket.writableLength === 0 ? "written" : "buffered";
+  }
+
+  /**
+   * Send one message fragment by fragment from an async iterable or a Readable, waiting for
+   * `drain` whenever the socket's buffer is above `maxBufferedAmount` (or Node's high-water mark).
+   * The message is binary unless `binary: false` or the first chunk is a string.
+   */
+  async stream(source: AsyncIterable<Uint8Array | string> | Readable, options?: { binary?: boolean }): Promise<void> {
+    if (this.#engine.readyState !== OPEN) throw new InvalidStateError("stream: the connection is not open");
+    if (this.#streaming) throw new InvalidStateError("stream: another message is being streamed");
+    this.#streaming = true;
+    try {
+      const iterator = (source as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
+      let step = await iterator.next();
+      const kind = (options?.binary ?? typeof step.value !== "string") ? "binary" : "text";
+      const writer = this.#engine.startMessage(kind);
+      while (!step.done) {
+        const chunk = step.value;
+        if (!writer.write(typeof chunk === "string" ? chunk : toBytes(chunk))) {
+          await iterator.return?.();
+          throw new InvalidStateError("stream: the connection closed");
+        }
+        this.#afterEngineCall();
+        if (this.bufferedAmount > Math.min(this.#options.maxBufferedAmount || Infinity, 1024 * 1024)) {
+          await this.#waitDrain();
+        }
+        step = await iterator.next();
+      }
+      if (!writer.end()) throw new InvalidStateError("stream: the connection closed");
+      this.#afterEngineCall();
+    } finally {
+      this.#streaming = false;
+    }
+  }
+
+  /** Send a ping; `cb` runs when the matching pong arrives. */
+  ping(data?: Uint8Array | string, cb?: () => void): boolean {
+    const ok = this.#engine.ping(data ?? EMPTY, cb);
+    this.#afterEngineCall();
+    return ok;
+  }
+
+  pong(data?: Uint8Array | string): boolean {
+    const ok = this.#engine.pong(data ?? EMPTY);
+    this.#afterEngineCall();
+    return ok;
+  }
+
+  /** Start the closing handshake (RFC 6455 section 7.1.2). Throws on an invalid code or reason. */
+  close(code?: number, reason?: string): void {
+    if (this.#finished) return;
+    this.#engine.close(code, reason);
+    this.#afterEngineCall();
+  }
+
+  /** Destroy the socket now, without a closing handshake (close event: 1006). */
+  terminate(): void {
+    if (this.#finished) return;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#socket.destroy();
+    this.#engine.receiveEof();
+  }
+
+  /** Fail the connection with `code` (1008, 1011...). For servers and policies. */
+  fail(code: number, reason?: string, error?: Error): void {
+    if (this.#finished) return;
+    this.#engine.fail(code, reason, error);
+    this.#afterEngineCall();
+  }
+
+  /** Messages as an async iterator; ends when the connection closes. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<string | Buffer> {
+    const queue: Array<string | Buffer> = [];
+    const readers: Array<(r: IteratorResult<string | Buffer>) => void> = [];
+    let done = this.#finished;
+    const onMessage = (data: string | Buffer): void => {
+      const reader = readers.shift();
+      if (reader) reader({ value: data, done: false });
+      else queue.push(data);
+    };
+    const finish = (): void => {
+      done = true;
+      this.off("message", onMessage);
+      this.off("close", finish);
+      for (const reader of readers.splice(0)) reader({ value: undefined, done: true });
+    };
+    if (!done) {
+      this.on("message", onMessage);
+      this.on("close", finish);
+    }
+    const iterator: AsyncIterableIterator<string | Buffer> = {
+      next: () => {
+        if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false });
+        if (done) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => readers.push(resolve));
+      },
+      return: () => {
+        finish();
+        queue.length = 0;
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  // ---- write path -------------------------------------------------------------------------
+
+  #queue(chunk: Uint8Array): void {
+    if (chunk.byteLength === 0) return;
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.byteLength;
+    if (!this.#dirty) {
+      this.#dirty = true;
+      markDirty(this);
+    }
+  }
+
+  /** Called once per turn by the flush queue: one write for everything queued this turn. */
+  flushNow(): void {
+    this.#dirty = false;
+    const pending = this.#pending;
+    const socket = this.#socket;
+    if (pending.length === 0) return;
+    this.#pending = [];
+    const bytes = this.#pendingBytes;
+    this.#pendingBytes = 0;
+    if (socket.destroyed || !socket.writable) return;
+    try {
+      if (pending.length === 1) {
+        socket.write(pending[0]!);
+      } else if (bytes <= CONCAT_LIMIT) {
+        socket.write(Buffer.concat(pending, bytes));
+      } else {
+        socket.cork();
+        for (let i = 0; i < pending.length; i++) socket.write(pending[i]!);
+        socket.uncork(); // one writev
+      }
+    } catch (error) {
+      this.emit("error", error);
+      socket.destroy();
+      return;
+    }
+    if (socket.writableNeedDrain || socket.writableLength > 0) this.#needDrain = true;
+    else if (this.#waiters.length > 0) this.#releaseWaiters("written");
+    if (this.#transportClosing !== -1 && this.role === "server" && !socket.writableEnded) socket.end();
+  }
+
+  #onDrain = (): void => {
+    if (this.#pendingBytes > 0 || this.#socket.writableLength > 0) return;
+    this.#releaseWaiters("written");
+    if (this.#needDrain) {
+      this.#needDrain = false;
+      this.#emitSafe("drain");
+    }
+  };
+
+  #releaseWaiters(result: "written" | "buffered"): void {
+    const waiters = this.#waiters;
+    if (waiters.length === 0) return;
+    this.#waiters = [];
+    for (const resolve of waiters) resolve(result);
+  }
+
+  #waitDrain(): Promise<unknown> {
+    if (this.#finished) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  #drop(): "dropped" {
+    this.#dropped++;
+    this.#emitSafe("dropped", this.#dropped);
+    return "dropped";
+  }
+
+  // ---- read path --------------------------------------------------------------------------
+
+  #onData = (chunk: Buffer): void => {
+    this.#lastReceived = wheel.now;
+    this.#awaitingPong = false;
+    this.#engine.receiveData(chunk);
+    this.#afterEngineCall();
+  };
+
+  #onEnd = (): void => {
+    this.#engine.receiveEof();
+  };
+
+  #onSocketClose = (): void => {
+    this.#engine.receiveEof();
+    this.#finish();
+  };
+
+  #onSocketError = (error: Error): void => {
+    // ECONNRESET and friends: the transport is gone; 'close' follows and reports 1006.
+    if (!this.#finished) this.#emitSafe("error", error);
+  };
+
+  #onEvent(event: EngineEvent): void {
+    switch (event.type) {
+      case "text":
+      case "binary": {
+        const now = wheel.now;
+        this.#lastMessage = now;
+        if (this.#bucket !== undefined && !this.#bucket.take(now)) {
+          this.#engine.fail(1008, "rate limit exceeded");
+          return;
+        }
+        try {
+          if (event.type === "text") this.emit("message", event.data, false);
+          else this.emit("message", asBuffer(event.data), true);
+        } catch (error) {
+          this.#handlerFailed(error);
+        }
+        return;
+      }
+      case "ping":
+        this.#emitOrFail("ping", asBuffer(event.data));
+        return;
+      case "pong":
+        this.#awaitingPong = false;
+        this.#emitOrFail("pong", asBuffer(event.data));
+        return;
+      case "open":
+        this.#emitOrFail("open");
+        return;
+      case "closing":
+        this.#afterEngineCall();
+        this.#emitOrFail("closing", event.code, event.reason);
+        return;
+      case "error":
+        this.#emitSafe("error", event.error);
+        return;
+      case "close":
+        this.#onClose(event.code, event.reason, event.wasClean);
+        return;
+    }
+  }
+
+  #emitOrFail(name: string, ...args: unknown[]): void {
+    try {
+      this.emit(name, ...args);
+    } catch (error) {
+      this.#handlerFailed(error);
+    }
+  }
+
+  /** Emit without letting a throwing listener escape (used where failing is pointless). */
+  #emitSafe(name: string, ...args: unknown[]): void {
+    try {
+      this.emit(name, ...args);
+    } catch (error) {
+      if (name !== "error") this.#emitSafe("error", error);
+    }
+  }
+
+  /** A user handler threw: report it and close this connection only (RFC 6455 7.4.1: 1011). */
+  #handlerFailed(error: unknown): void {
+    const err = error instanceof Error ? error : new Error(String(error));
+    this.#emitSafe("error", err);
+    this.#engine.fail(1011, "", err);
+    this.#afterEngineCall();
+  }
+
+  #onClose(code: number, reason: string, wasClean: boolean): void {
+    if (this.#closeInfo !== undefined) return;
+    this.#closeInfo = { code, reason, wasClean };
+    // Server: close TCP first (RFC 6455 7.1.1); client: let the server do it, within closeTimeout.
+    this.#beginTransportClose();
+    this.#releaseWaiters("buffered");
+    this.#emitSafe("close", code, reason, wasClean);
+    this.#resolveClosed(this.#closeInfo);
+    for (const session of this.#extensionSessions) {
+      try {
+        session.close?.();
+      } catch {
+        // releasing resources must not throw into the I/O path
+      }
+    }
+  }
+
+  #closeInfo: CloseInfo | undefined;
+
+  #beginTransportClose(): void {
+    if (this.#transportClosing !== -1) return;
+    this.#transportClosing = wheel.now;
+    const socket = this.#socket;
+    if (socket.destroyed) {
+      this.#finish();
+      return;
+    }
+    if (this.role === "server" && !this.#dirty && !socket.writableEnded) socket.end();
+    this.#arm();
+  }
+
+  /** The socket is gone: stop timers, forget the connection. */
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    wheel.cancel(this);
+    this.#socket.off("data", this.#onData);
+    if (this.#closeInfo === undefined) this.#engine.receiveEof();
+    this.onFinish?.(this);
+  }
+
+  /** After any call into the engine: arm timers the engine asked for. */
+  #afterEngineCall(): void {
+    const engine = this.#engine;
+    if (engine.closeExpected && this.#closeStartedAt === -1) {
+      this.#closeStartedAt = wheel.now;
+      this.#arm();
+    }
+    if (engine.transportShouldClose && this.#transportClosing === -1) this.#beginTransportClose();
+  }
+
+  // ---- timers -----------------------------------------------------------------------------
+
+  /** The earliest moment something must be checked, or -1. */
+  #nextDeadline(): number {
+    const o = this.#options;
+    let next = Infinity;
+    if (this.#transportClosing !== -1) {
+      next = this.#transportClosing + (o.closeTimeout || CLOSE_FALLBACK);
+    } else if (this.#closeStartedAt !== -1) {
+      next = this.#closeStartedAt + (o.closeTimeout || CLOSE_FALLBACK);
+    } else if (this.#engine.readyState === OPEN) {
+      if (o.pingInterval > 0 && this.#canPing) {
+        if (this.#awaitingPong) {
+          if (o.pongTimeout > 0) next = this.#pingSentAt + o.pongTimeout;
+        } else {
+          next = this.#lastReceived + o.pingInterval;
+        }
+      }
+      if (o.idleTimeout > 0) next = Math.min(next, this.#lastMessage + o.idleTimeout);
+    }
+    return next === Infinity ? -1 : next;
+  }
+
+  #arm(): void {
+    if (this.#finished) return;
+    const next = this.#nextDeadline();
+    if (next === -1) wheel.cancel(this);
+    else if (next !== this.deadline) wheel.schedule(this, next);
+  }
+
+  /** Called by the timer wheel. */
+  onTimer(): void {
+    if (this.#finished) return;
+    const now = wheel.now;
+    const o = this.#options;
+    if (this.#transportClosing !== -1) {
+      if (now >= this.#transportClosing + (o.closeTimeout || CLOSE_FALLBACK)) {
+        this.#socket.destroy();
+        this.#finish();
+        return;
+      }
+    } else if (this.#closeStartedAt !== -1) {
+      if (now >= this.#closeStartedAt + (o.closeTimeout || CLOSE_FALLBACK)) {
+        // RFC 6455 7.1.1: the peer did not answer our close frame in time; drop the TCP connection.
+        this.terminate();
+        return;
+      }
+    } else if (this.#engine.readyState === OPEN) {
+      if (o.idleTimeout > 0 && now >= this.#lastMessage + o.idleTimeout) {
+        this.#engine.close(1001, "idle timeout");
+        this.#afterEngineCall();
+      } else if (o.pingInterval > 0 && this.#canPing) {
+        if (this.#awaitingPong) {
+          if (o.pongTimeout > 0 && now >= this.#pingSentAt + o.pongTimeout) {
+            this.#emitSafe("error", new Error("pong timeout: terminating"));
+            this.terminate();
+            return;
+          }
+        } else if (now >= this.#lastReceived + o.pingInterval) {
+          this.#pingSentAt = now;
+          this.#awaitingPong = true;
+          this.#engine.ping(EMPTY);
+        }
+      }
+    }
+    this.#arm();
+  }
+}
+
+/** Used when closeTimeout is 0 ("no limit" would leak half-closed sockets forever): 30 s. */
+const CLOSE_FALLBACK = 30_000;

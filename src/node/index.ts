@@ -1,0 +1,17 @@
+/**
+ * `wirecable`: the Node server and client on the sans-I/O engine. See docs/contracts.md
+ * ("The Node layer") for the API contract.
+ */
+export { HandshakeError, InvalidStateError, OptionError, ProtocolError } from "../protocol/errors.js";
+export { type ClientOptions, connect } from "./client.js";
+export { type CloseInfo, Connection, type SendData, type SendResult } from "./connection.js";
+export {
+  type BackpressurePolicy,
+  type ConnectionOptions,
+  Rejection,
+  type ServerOptions,
+} from "./options.js";
+export { PreparedMessage, prepareMessage } from "./prepared-message.js";
+export { type ServerCloseOptions, WebSocketServer } from "./server.js";
+export { TimerWheel } from "./timer-wheel.js";
+export { type BinaryType, CloseEvent, ErrorEvent, WebSocket } from "./websocket.js";

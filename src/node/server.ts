@@ -1,0 +1,505 @@
+/**
+ * WebSocketServer: accepts upgrades (RFC 6455 section 4.2) and hands out {@link Connection}s.
+ *
+ * Modes: `{ port, host }` creates an HTTP server that answers plain requests with 426;
+ * `{ server, path }` attaches to an existing http/https server; `{ noServer: true }` leaves the
+ * routing to the application, which calls `handleUpgrade(req, socket, head)`.
+ *
+ * Several servers on one HTTP server: all wirecable servers attached to the same HTTP server
+ * share ONE `upgrade` listener (a router) that picks the server whose `path` equals the
+ * request's path (a server without `path` takes what no other claims). When no wirecable
+ * server claims a request, the router answers 400 and destroys the socket ONLY if it is the
+ * sole `upgrade` listener: otherwise another listener (the application's, another library's)
+ * may handle it, and the socket is left alone (as ws does).
+ *
+ * Checks, in order, each answered with an HTTP error and a `rejected` event: closing server
+ * (503), header caps (431), path (400), origin (403), capacity (503 + Retry-After),
+ * `authenticate` (its status, headers, body; 500 if it throws something else), then the
+ * RFC 6455 handshake itself (400/405/426). A handshake timeout covers everything before 101.
+ */
+import { EventEmitter } from "node:events";
+import { createServer, type Server as HttpServer, type IncomingMessage } from "node:http";
+import { Server as HttpsServer } from "node:https";
+import type { AddressInfo, Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { HandshakeError, OptionError } from "../protocol/errors.js";
+import type { ServerExtension } from "../protocol/extension.js";
+import { acceptHandshake, type HandshakeRequest, renderRejection } from "../protocol/server-handshake.js";
+import { Connection, type SendResult } from "./connection.js";
+import { createHybiEngine, legacyUpgrade } from "./engines.js";
+import { serverDeflate } from "./extensions.js";
+import {
+  Rejection,
+  type ResolvedConnectionOptions,
+  resolveConnectionOptions,
+  SERVER_DEFAULTS,
+  type ServerOptions,
+  validateServerOptions,
+} from "./options.js";
+import { compileOrigins } from "./origin.js";
+import { PreparedMessage, prepareMessage } from "./prepared-message.js";
+import { type TimerEntry, wheel } from "./timer-wheel.js";
+
+export interface ServerCloseOptions {
+  code?: number;
+  reason?: string;
+  /** How long to wait for closing handshakes before destroying sockets. Default: closeTimeout. */
+  timeout?: number;
+}
+
+/** A handshake in progress: its timer entry. */
+class PendingUpgrade implements TimerEntry {
+  deadline = -1;
+  slot = -1;
+  socket: Duplex;
+  done = false;
+  onExpire: (p: PendingUpgrade) => void;
+  constructor(socket: Duplex, onExpire: (p: PendingUpgrade) => void) {
+    this.socket = socket;
+    this.onExpire = onExpire;
+  }
+  onTimer(): void {
+    if (!this.done) this.onExpire(this);
+  }
+}
+
+/** Shared routers: one `upgrade` listener per HTTP server, whatever the number of WebSocketServers. */
+type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+const routers = new WeakMap<HttpServer, { servers: Set<WebSocketServer>; listener: UpgradeListener }>();
+
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return "/";
+  const q = url.indexOf("?");
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function attach(server: HttpServer, wss: WebSocketServer): void {
+  let router = routers.get(server);
+  if (router === undefined) {
+    const servers = new Set<WebSocketServer>();
+    const listener: UpgradeListener = (req, socket, head) => {
+      const path = pathOf(req.url);
+      let fallback: WebSocketServer | undefined;
+      for (const candidate of servers) {
+        if (candidate.path === path) {
+          candidate.handleUpgrade(req, socket, head);
+          return;
+        }
+        if (candidate.path === undefined && fallback === undefined) fallback = candidate;
+      }
+      if (fallback !== undefined) {
+        fallback.handleUpgrade(req, socket, head);
+        return;
+      }
+      // Unclaimed: leave it to the other listeners if there are any.
+      if (server.listenerCount("upgrade") > 1) return;
+      socket.on("error", noop);
+      socket.end(renderRejection(400, {}, "No WebSocket endpoint at this path"));
+      socket.once("finish", () => socket.destroy());
+    };
+    router = { servers, listener };
+    routers.set(server, router);
+    server.on("upgrade", listener);
+  }
+  router.servers.add(wss);
+}
+
+function detach(server: HttpServer, wss: WebSocketServer): void {
+  const router = routers.get(server);
+  if (router === undefined) return;
+  router.servers.delete(wss);
+  if (router.servers.size === 0) {
+    server.off("upgrade", router.listener);
+    routers.delete(server);
+  }
+}
+
+function noop(): void {}
+
+export class WebSocketServer extends EventEmitter {
+  /** The path this server answers (undefined: any). */
+  readonly path: string | undefined;
+  /** Resolves once listening (immediately for noServer). */
+  readonly ready: Promise<void>;
+  readonly #options: ServerOptions;
+  readonly #connOptions: ResolvedConnectionOptions;
+  readonly #clients = new Set<Connection>();
+  #pending = 0;
+  #httpServer: HttpServer | undefined;
+  #ownsServer = false;
+  #originCheck: ((origin: string | undefined, req: IncomingMessage) => boolean) | undefined;
+  #extensions: ServerExtension[] = [];
+  #protocols: ServerOptionsProtocols;
+  #closing: Promise<void> | undefined;
+  #maxConnections: number;
+  #handshakeTimeout: number;
+  #maxHeaderCount: number;
+  #maxHeaderBytes: number;
+
+  constructor(options: ServerOptions, onListening?: () => void) {
+    super();
+    this.on("error", noop); // default listener: see module comment of connection.ts
+    validateServerOptions(options);
+    this.#options = options;
+    this.#connOptions = resolveConnectionOptions(options);
+    this.path = options.path;
+    this.#maxConnections = options.maxConnections ?? SERVER_DEFAULTS.maxConnections;
+    this.#handshakeTimeout = options.handshakeTimeout ?? SERVER_DEFAULTS.handshakeTimeout;
+    this.#maxHeaderCount = options.maxHeaderCount ?? SERVER_DEFAULTS.maxHeaderCount;
+    this.#maxHeaderBytes = options.maxHeaderBytes ?? SERVER_DEFAULTS.maxHeaderBytes;
+    if (options.origins !== undefined) this.#originCheck = compileOrigins(options.origins);
+    if (options.perMessageDeflate) {
+      try {
+        this.#extensions.push(serverDeflate(options.perMessageDeflate));
+      } catch (error) {
+        if (error instanceof OptionError) throw error;
+        throw new OptionError("perMessageDeflate", String(error));
+      }
+    }
+    const protocols = options.protocols;
+    this.#protocols =
+      typeof protocols === "function"
+        ? (offered: string[], request: HandshakeRequest) =>
+            protocols(offered, (request as HandshakeRequest & { req: IncomingMessage }).req)
+        : protocols;
+
+    if (options.port !== undefined) {
+      const server = createServer({ maxHeaderSize: this.#maxHeaderBytes }, (_req, res) => {
+        // RFC 6455 4.2.2 / RFC 9110 15.5.22: plain HTTP on a WebSocket endpoint.
+        const body = "Upgrade Required: this is a WebSocket endpoint";
+        res.writeHead(426, {
+          Upgrade: "websocket",
+          Connection: "Upgrade",
+          "Sec-WebSocket-Version": "13",
+          "Content-Type": "text/plain",
+          "Content-Length": Buffer.byteLength(body),
+        });
+        res.end(body);
+      });
+      this.#httpServer = server;
+      this.#ownsServer = true;
+      attach(server, this);
+      server.on("error", (error) => this.emit("error", error));
+      this.ready = new Promise((resolve, reject) => {
+        server.once("listening", () => {
+          this.emit("listening");
+          resolve();
+        });
+        server.once("error", reject);
+      });
+      this.ready.catch(noop);
+      server.listen(options.port, options.host);
+    } else if (options.server !== undefined) {
+      const server = options.server as HttpServer;
+      this.#httpServer = server;
+      attach(server, this);
+      this.ready = server.listening
+        ? Promise.resolve()
+        : new Promise((resolve) => server.once("listening", () => resolve()));
+      const emitListening = (): void => {
+        this.emit("listening");
+      };
+      if (!server.listening) server.once("listening", emitListening);
+    } else {
+      this.ready = Promise.resolve();
+    }
+    if (onListening) this.once("listening", onListening);
+  }
+
+  /** Open connections. */
+  get clients(): ReadonlySet<Connection> {
+    return this.#clients;
+  }
+
+  address(): AddressInfo | string | null {
+    return this.#httpServer?.address() ?? null;
+  }
+
+  /** The ws:// URL of a standalone or attached server (for logs and tests). */
+  get url(): string | undefined {
+    const address = this.address();
+    if (address === null || typeof address === "string") return undefined;
+    const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+    const scheme = this.#httpServer instanceof HttpsServer ? "wss" : "ws";
+    return `${scheme}://${host}:${address.port}${this.path ?? "/"}`;
+  }
+
+  /**
+   * Send one message to every open client (framed once), except `options.except`. Slow
+   * consumers (above maxBufferedAmount) are skipped: dropped, or closed with the "close" policy.
+   * Returns the number of deliveries (sends not dropped).
+   */
+  broadcast(
+    data: string | Uint8Array | ArrayBuffer | PreparedMessage,
+    options?: { except?: Connection; binary?: boolean },
+  ): number {
+    const message = data instanceof PreparedMessage ? data : prepareMessage(data, options);
+    const except = options?.except;
+    let delivered = 0;
+    for (const client of this.#clients) {
+      if (client === except) continue;
+      const result: SendResult = client.sendPrepared(message);
+      if (result !== "dropped") delivered++;
+    }
+    return delivered;
+  }
+
+  /**
+   * Take over an upgrade request. `cb` runs with the connection right before the `connection`
+   * event. The socket is always either answered and closed, or turned into a connection.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb?: (conn: Connection) => void): void {
+    socket.on("error", noop);
+    if (this.#closing !== undefined) {
+      this.#reject(req, socket, new HandshakeError(503, "Server is closing"));
+      return;
+    }
+    // Header caps (node:http has parsed already; its own maxHeaderSize may be larger).
+    const raw = req.rawHeaders;
+    if (this.#maxHeaderCount > 0 && raw.length / 2 > this.#maxHeaderCount) {
+      this.#reject(req, socket, new HandshakeError(431, "Too many header fields"));
+      return;
+    }
+    if (this.#maxHeaderBytes > 0) {
+      let size = (req.url?.length ?? 0) + 16;
+      for (let i = 0; i < raw.length; i++) size += raw[i]!.length + 2;
+      if (size > this.#maxHeaderBytes) {
+        this.#reject(req, socket, new HandshakeError(431, "Request header fields too large"));
+        return;
+      }
+    }
+    if (this.path !== undefined && pathOf(req.url) !== this.path) {
+      this.#reject(req, socket, new HandshakeError(400, "No WebSocket endpoint at this path"));
+      return;
+    }
+    if (this.#originCheck !== undefined) {
+      let allowed = false;
+      try {
+        allowed = this.#originCheck(req.headers.origin, req) === true;
+      } catch (error) {
+        this.emit("error", error);
+      }
+      if (!allowed) {
+        this.#reject(req, socket, new HandshakeError(403, "Origin not allowed"));
+        return;
+      }
+    }
+    if (this.#maxConnections > 0 && this.#clients.size + this.#pending >= this.#maxConnections) {
+      const retry = String(this.#options.retryAfter ?? SERVER_DEFAULTS.retryAfter);
+      this.#reject(req, socket, new HandshakeError(503, "Server is full", { headers: { "Retry-After": retry } }));
+      return;
+    }
+    this.#pending++;
+    const pending = new PendingUpgrade(socket, (p) => {
+      p.done = true;
+      this.#pending--;
+      this.#reject(req, socket, new HandshakeError(408, "Handshake timeout"));
+    });
+    if (this.#handshakeTimeout > 0) wheel.scheduleIn(pending, this.#handshakeTimeout);
+    const authenticate = this.#options.authenticate;
+    if (authenticate === undefined) {
+      this.#complete(req, socket, head, pending, undefined, cb);
+      return;
+    }
+    let result: unknown;
+    try {
+      result = authenticate(req);
+    } catch (error) {
+      this.#authFailed(req, socket, pending, error);
+      return;
+    }
+    if (result instanceof Rejection) {
+      this.#authFailed(req, socket, pending, result);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (data) =>
+          data instanceof Rejection
+            ? this.#authFailed(req, socket, pending, data)
+            : this.#complete(req, socket, head, pending, data, cb),
+        (error) => this.#authFailed(req, socket, pending, error),
+      );
+    } else {
+      this.#complete(req, socket, head, pending, result, cb);
+    }
+  }
+
+  #settle(pending: PendingUpgrade): boolean {
+    if (pending.done) return false;
+    pending.done = true;
+    this.#pending--;
+    wheel.cancel(pending);
+    return true;
+  }
+
+  #authFailed(req: IncomingMessage, socket: Duplex, pending: PendingUpgrade, error: unknown): void {
+    if (!this.#settle(pending)) return;
+    if (error instanceof Rejection) {
+      const refusal = new HandshakeError(error.status, "Rejected by authenticate", { headers: error.headers });
+      this.#reject(req, socket, refusal, error.body);
+      return;
+    }
+    if (error instanceof HandshakeError) {
+      this.#reject(req, socket, error, error.message);
+      return;
+    }
+    this.emit("error", error);
+    this.#reject(req, socket, new HandshakeError(500, "authenticate failed", { cause: error }));
+  }
+
+  #complete(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    pending: PendingUpgrade,
+    data: unknown,
+    cb: ((conn: Connection) => void) | undefined,
+  ): void {
+    if (!this.#settle(pending)) return;
+    if (socket.destroyed || !socket.writable) return;
+    if (this.#closing !== undefined) {
+      this.#reject(req, socket, new HandshakeError(503, "Server is closing"));
+      return;
+    }
+    if (this.#options.legacyDrafts) {
+      let conn: Connection | null;
+      try {
+        conn = legacyUpgrade(req, socket as Socket, head, {
+          options: this.#connOptions,
+          protocols: this.#options.protocols,
+          headers: this.#options.headers,
+          data,
+        });
+      } catch (error) {
+        this.emit("error", error);
+        socket.destroy();
+        return;
+      }
+      if (conn !== null) {
+        // draft-76 opens once its 8-byte key arrived: hand the connection out then.
+        if (conn.readyState === 0) conn.once("open", () => this.#adopt(conn, req, cb));
+        else this.#adopt(conn, req, cb);
+        return;
+      }
+    }
+    const request = {
+      method: req.method ?? "GET",
+      target: req.url ?? "/",
+      httpVersion: req.httpVersion,
+      headers: req.headers,
+      req,
+    };
+    const result = acceptHandshake(request, {
+      protocols: this.#protocols,
+      extensions: this.#extensions,
+      headers: this.#options.headers,
+    });
+    if (!result.ok) {
+      this.emit("rejected", req, result.error);
+      socket.end(result.response);
+      return;
+    }
+    socket.write(result.response);
+    let conn: Connection;
+    try {
+      conn = new Connection({
+        role: "server",
+        socket: socket as Socket,
+        createEngine: createHybiEngine,
+        options: this.#connOptions,
+        protocol: result.protocol,
+        extensions: result.extensions,
+        extensionsHeader: result.extensionsHeader,
+        head,
+        request: req,
+        data,
+      });
+    } catch (error) {
+      this.emit("error", error);
+      socket.destroy();
+      return;
+    }
+    this.#adopt(conn, req, cb);
+  }
+
+  #adopt(conn: Connection, req: IncomingMessage, cb: ((conn: Connection) => void) | undefined): void {
+    if (conn.readyState >= 2) return;
+    this.#clients.add(conn);
+    conn.onFinish = (c) => this.#clients.delete(c);
+    try {
+      cb?.(conn);
+      this.emit("connection", conn, req);
+    } catch (error) {
+      // A throwing connection handler closes only this connection (1011).
+      conn.emit("error", error);
+      conn.fail(1011, "", error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  #reject(req: IncomingMessage, socket: Duplex, error: HandshakeError, body?: string | Uint8Array): void {
+    this.emit("rejected", req, error);
+    if (socket.destroyed) return;
+    let bytes: Uint8Array;
+    try {
+      bytes = renderRejection(error.status, error.headers as Record<string, string>, body || error.message);
+    } catch {
+      bytes = renderRejection(error.status);
+    }
+    socket.end(bytes);
+    // Do not wait for a peer that never reads: destroy once the response is flushed or soon after.
+    const timer = setTimeout(() => socket.destroy(), 1000);
+    timer.unref();
+    socket.once("close", () => clearTimeout(timer));
+    socket.once("finish", () => socket.destroy());
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, close every client with 1001 (or `code`), wait for the
+   * closing handshakes up to `timeout` (default closeTimeout), then destroy what remains.
+   */
+  close(options?: ServerCloseOptions): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    const code = options?.code ?? 1001;
+    const reason = options?.reason ?? "server shutting down";
+    const timeout = options?.timeout ?? (this.#connOptions.closeTimeout || 10_000);
+    this.#closing = (async () => {
+      const server = this.#httpServer;
+      if (server !== undefined) {
+        detach(server, this);
+        if (this.#ownsServer) server.close();
+      }
+      const waits: Array<Promise<unknown>> = [];
+      for (const client of this.#clients) {
+        try {
+          client.close(code, reason);
+        } catch {
+          client.terminate();
+        }
+        waits.push(client.closed);
+      }
+      if (waits.length > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all(waits),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, timeout);
+            timer.unref();
+          }),
+        ]);
+        clearTimeout(timer);
+        for (const client of this.#clients) client.terminate();
+      }
+      if (server !== undefined && this.#ownsServer) {
+        server.closeAllConnections?.();
+      }
+      this.emit("close");
+    })();
+    return this.#closing;
+  }
+}
+
+type ServerOptionsProtocols =
+  | readonly string[]
+  | ((offered: string[], request: HandshakeRequest) => string | null | undefined)
+  | undefined;

@@ -1,0 +1,324 @@
+/**
+ * A WHATWG-compatible `WebSocket` for Node (https://websockets.spec.whatwg.org/), built on
+ * {@link connect}: browser code runs unchanged. EventTarget with `on*` properties,
+ * readyState constants (static and instance), `binaryType` ("blob" default, "arraybuffer", or
+ * "nodebuffer"), `bufferedAmount`, `protocol`, `extensions`, `url`; `send` of string,
+ * ArrayBuffer, ArrayBufferView and Blob (Blob bytes are read asynchronously but sent in call
+ * order); `close(code?, reason?)` with the spec's InvalidAccessError / SyntaxError.
+ *
+ * Differences from browsers, on purpose: a third constructor argument takes {@link ClientOptions}
+ * (headers, TLS, proxy...); a listener that throws is reported (`process.emitWarning`) instead
+ * of crashing the process, as Node's own EventTarget would.
+ */
+
+import { type ClientOptions, connect } from "./client.js";
+import type { Connection } from "./connection.js";
+
+export type BinaryType = "blob" | "arraybuffer" | "nodebuffer";
+
+/** WHATWG CloseEvent (Node 20 has no global one). */
+export class CloseEvent extends Event {
+  readonly code: number;
+  readonly reason: string;
+  readonly wasClean: boolean;
+  constructor(type: string, init?: { code?: number; reason?: string; wasClean?: boolean }) {
+    super(type);
+    this.code = init?.code ?? 0;
+    this.reason = init?.reason ?? "";
+    this.wasClean = init?.wasClean ?? false;
+  }
+}
+
+/** An `error` event carrying the underlying error (browsers expose a plain Event). */
+export class ErrorEvent extends Event {
+  readonly error: unknown;
+  readonly message: string;
+  constructor(type: string, init?: { error?: unknown; message?: string }) {
+    super(type);
+    this.error = init?.error;
+    this.message = init?.message ?? (init?.error instanceof Error ? init.error.message : "");
+  }
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+type Listener = EventListenerOrEventListenerObject;
+const HANDLERS = ["open", "message", "error", "close"] as const;
+
+function byteLength(data: string | ArrayBuffer | ArrayBufferView | Blob): number {
+  if (typeof data === "string") return Buffer.byteLength(data);
+  if (data instanceof Blob) return data.size;
+  return data.byteLength;
+}
+
+export class WebSocket extends EventTarget {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSING = 2;
+  static readonly CLOSED = 3;
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
+
+  readonly url: string;
+  #readyState = 0;
+  #protocol = "";
+  #extensions = "";
+  #binaryType: BinaryType = "blob";
+  #conn: Connection | undefined;
+  /** Bytes "sent" after closing (the spec counts them) plus Blobs waiting to be read. */
+  #extraBuffered = 0;
+  /** Sends queued behind a Blob being read, to keep call order. */
+  #queue: Array<string | ArrayBuffer | ArrayBufferView | Blob> | undefined;
+  #handlers = new Map<string, Listener>();
+  #wrapped = new Map<string, WeakMap<object, EventListener>>();
+  #closeRequest: { code?: number; reason?: string } | undefined;
+
+  constructor(url: string | URL, protocols?: string | string[], options?: ClientOptions) {
+    super();
+    let parsed: URL;
+    try {
+      parsed = new URL(String(url));
+    } catch {
+      throw new DOMException(`Invalid URL: ${String(url)}`, "SyntaxError");
+    }
+    // WHATWG: http(s) map to ws(s); any other scheme and fragments are errors.
+    if (parsed.protocol === "http:") parsed.protocol = "ws:";
+    else if (parsed.protocol === "https:") parsed.protocol = "wss:";
+    if (!["ws:", "wss:", "ws+unix:", "wss+unix:"].includes(parsed.protocol)) {
+      throw new DOMException(`Unsupported URL scheme: ${parsed.protocol}`, "SyntaxError");
+    }
+    if (parsed.hash !== "" || String(url).includes("#")) {
+      throw new DOMException("URL fragments are not allowed", "SyntaxError");
+    }
+    const list = protocols === undefined ? [] : typeof protocols === "string" ? [protocols] : [...protocols];
+    if (list.some((p) => !TOKEN.test(p)) || new Set(list).size !== list.length) {
+      throw new DOMException("Invalid or duplicate subprotocol", "SyntaxError");
+    }
+    this.url = parsed.href;
+    connect(parsed, { ...options, protocols: list.length > 0 ? list : undefined }).then(
+      (conn) => this.#opened(conn),
+      (error) => this.#failed(error),
+    );
+  }
+
+  get readyState(): number {
+    return this.#readyState;
+  }
+  get protocol(): string {
+    return this.#protocol;
+  }
+  get extensions(): string {
+    return this.#extensions;
+  }
+  get binaryType(): BinaryType {
+    return this.#binaryType;
+  }
+  set binaryType(value: BinaryType) {
+    // WHATWG: other values are ignored.
+    if (value === "blob" || value === "arraybuffer" || value === "nodebuffer") this.#binaryType = value;
+  }
+  get bufferedAmount(): number {
+    return (this.#conn?.bufferedAmount ?? 0) + this.#extraBuffered;
+  }
+
+  send(data: string | ArrayBuffer | ArrayBufferView | Blob): void {
+    if (this.#readyState === 0) throw new DOMException("WebSocket is still connecting", "InvalidStateError");
+    if (
+      typeof data !== "string" &&
+      !(data instanceof Blob) &&
+      !(data instanceof ArrayBuffer) &&
+      !ArrayBuffer.isView(data)
+    ) {
+      data = String(data); // WebIDL: anything else is converted to a string
+    }
+    if (this.#readyState !== 1) {
+      // WHATWG: after closing starts, bufferedAmount still grows by the data's size.
+      this.#extraBuffered += byteLength(data);
+      return;
+    }
+    if (this.#queue !== undefined) {
+      if (data instanceof Blob) this.#extraBuffered += data.size;
+      this.#queue.push(data);
+      return;
+    }
+    if (data instanceof Blob) {
+      this.#extraBuffered += data.size;
+      this.#queue = [data];
+      void this.#drainQueue();
+      return;
+    }
+    this.#conn!.send(data);
+  }
+
+  async #drainQueue(): Promise<void> {
+    const queue = this.#queue!;
+    while (queue.length > 0) {
+      const item = queue.shift()!;
+      if (item instanceof Blob) {
+        let bytes: ArrayBuffer;
+        try {
+          bytes = await item.arrayBuffer();
+        } catch (error) {
+          this.#conn?.fail(1011, "", error as Error);
+          break;
+        }
+        this.#extraBuffered -= item.size;
+        if (this.#readyState === 1) this.#conn!.send(bytes, { binary: true });
+      } else if (this.#readyState === 1) {
+        this.#conn!.send(item);
+      }
+    }
+    this.#queue = undefined;
+  }
+
+  close(code?: number, reason?: string): void {
+    if (code !== undefined && code !== 1000 && !(Number.isInteger(code) && code >= 3000 && code <= 4999)) {
+      throw new DOMException(`Invalid close code ${code}: use 1000 or 3000-4999`, "InvalidAccessError");
+    }
+    if (reason !== undefined && Buffer.byteLength(reason) > 123) {
+      throw new DOMException("The close reason must be at most 123 UTF-8 bytes", "SyntaxError");
+    }
+    if (this.#readyState >= 2) return;
+    if (this.#readyState === 0) {
+      // WHATWG: fail the connection while connecting.
+      this.#readyState = 2;
+      this.#closeRequest = { code, reason };
+      return;
+    }
+    this.#readyState = 2;
+    if (this.#queue !== undefined) {
+      // Let queued Blobs go first, then close.
+      const conn = this.#conn!;
+      void (async () => {
+        while (this.#queue !== undefined) await new Promise((r) => setImmediate(r));
+        conn.close(code ?? 1000, reason ?? "");
+      })();
+      return;
+    }
+    this.#conn!.close(code ?? 1000, reason ?? "");
+  }
+
+  #opened(conn: Connection): void {
+    if (this.#closeRequest !== undefined) {
+      conn.terminate();
+      this.#failed(new Error("WebSocket was closed before the connection was established"));
+      return;
+    }
+    this.#conn = conn;
+    this.#readyState = 1;
+    this.#protocol = conn.protocol;
+    this.#extensions = conn.extensions;
+    let lastError: unknown;
+    conn.on("message", (data: string | Buffer, isBinary: boolean) => {
+      let payload: unknown = data;
+      if (isBinary) {
+        const buf = data as Buffer;
+        if (this.#binaryType === "arraybuffer")
+          payload = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+        else if (this.#binaryType === "blob") payload = new Blob([buf as Uint8Array<ArrayBuffer>]);
+      }
+      this.dispatchEvent(new MessageEvent("message", { data: payload, origin: new URL(this.url).origin }));
+    });
+    conn.on("error", (error: unknown) => {
+      lastError = error;
+    });
+    conn.on("close", (code: number, reason: string, wasClean: boolean) => {
+      this.#readyState = 3;
+      if (!wasClean && lastError !== undefined) this.dispatchEvent(new ErrorEvent("error", { error: lastError }));
+      this.dispatchEvent(new CloseEvent("close", { code, reason, wasClean }));
+    });
+    this.dispatchEvent(new Event("open"));
+  }
+
+  #failed(error: unknown): void {
+    this.#readyState = 3;
+    this.dispatchEvent(new ErrorEvent("error", { error }));
+    this.dispatchEvent(new CloseEvent("close", { code: 1006, reason: "", wasClean: false }));
+  }
+
+  // ---- listeners that cannot crash the process --------------------------------------------
+
+  #wrap(type: string, listener: Listener): EventListener {
+    let map = this.#wrapped.get(type);
+    if (map === undefined) this.#wrapped.set(type, (map = new WeakMap()));
+    let wrapped = map.get(listener);
+    if (wrapped === undefined) {
+      wrapped = (event: Event) => {
+        try {
+          if (typeof listener === "function") listener.call(this, event);
+          else listener.handleEvent(event);
+        } catch (error) {
+          process.emitWarning(
+            `WebSocket ${type} listener threw: ${error instanceof Error ? error.stack : String(error)}`,
+          );
+        }
+      };
+      map.set(listener, wrapped);
+    }
+    return wrapped;
+  }
+
+  override addEventListener(
+    type: string,
+    listener: Listener | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    if (listener === null) return;
+    super.addEventListener(type, this.#wrap(type, listener), options);
+  }
+
+  override removeEventListener(
+    type: string,
+    listener: Listener | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    if (listener === null) return;
+    const wrapped = this.#wrapped.get(type)?.get(listener);
+    if (wrapped !== undefined) super.removeEventListener(type, wrapped, options);
+  }
+
+  #getHandler(type: string): Listener | null {
+    return this.#handlers.get(type) ?? null;
+  }
+
+  #setHandler(type: string, handler: unknown): void {
+    const old = this.#handlers.get(type);
+    if (old !== undefined) this.removeEventListener(type, old);
+    this.#handlers.delete(type);
+    if (typeof handler === "function") {
+      this.#handlers.set(type, handler as Listener);
+      this.addEventListener(type, handler as Listener);
+    }
+  }
+
+  get onopen(): Listener | null {
+    return this.#getHandler("open");
+  }
+  set onopen(handler: Listener | null) {
+    this.#setHandler("open", handler);
+  }
+  get onmessage(): Listener | null {
+    return this.#getHandler("message");
+  }
+  set onmessage(handler: Listener | null) {
+    this.#setHandler("message", handler);
+  }
+  get onerror(): Listener | null {
+    return this.#getHandler("error");
+  }
+  set onerror(handler: Listener | null) {
+    this.#setHandler("error", handler);
+  }
+  get onclose(): Listener | null {
+    return this.#getHandler("close");
+  }
+  set onclose(handler: Listener | null) {
+    this.#setHandler("close", handler);
+  }
+}
+
+for (const [name, value] of Object.entries({ CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 })) {
+  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
+}
+void HANDLERS;
