@@ -5,6 +5,7 @@
 export { type Broadcaster, createBroadcaster } from "./broadcaster.js";
 export type { Broker, BrokerHandler, LostMessage, Unsubscribe } from "./brokers/broker.js";
 export { MemoryBroker } from "./brokers/memory.js";
+export { MAX_NOTIFY_PAYLOAD, PostgresBroker, type PostgresBrokerOptions } from "./brokers/postgres.js";
 export { RedisBroker, type RedisBrokerOptions } from "./brokers/redis.js";
 export { CableConnection, type CableLimits, DEFAULT_LIMITS } from "./cable-connection.js";
 export { CableCore, type CableCoreOptions } from "./cable-core.js";

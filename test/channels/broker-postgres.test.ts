@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { MAX_NOTIFY_PAYLOAD, PostgresBroker } from "../../src/channels/brokers/postgres.js";
+import { type PostgresProcess, startPostgres } from "../helpers/postgres.js";
+import { brokerContract, collector } from "./broker-contract.js";
+
+let postgres: PostgresProcess;
+before(async () => {
+  postgres = await startPostgres();
+});
+after(async () => {
+  await postgres?.stop();
+});
+
+let prefixes = 0;
+for (const localDelivery of [true, false]) {
+  brokerContract(`postgres (localDelivery: ${localDelivery})`, {
+    async pair() {
+      const prefix = `p${++prefixes}`;
+      return [
+        new PostgresBroker({ url: postgres.url, prefix, localDelivery }),
+        new PostgresBroker({ url: postgres.url, prefix, localDelivery }),
+      ];
+    },
+    maxPayload: 4000,
+  });
+}
+
+describe("postgres broker specifics", () => {
+  it("long stream names (over 63 bytes) are hashed but never confused", async () => {
+    const a = new PostgresBroker({ url: postgres.url, prefix: "long" });
+    const b = new PostgresBroker({ url: postgres.url, prefix: "long" });
+    try {
+      const base = "x".repeat(80);
+      const one = collector();
+      const two = collector();
+      await b.subscribe(`${base}1`, one.handler);
+      await b.subscribe(`${base}2`, two.handler);
+      await a.publish(`${base}1`, '"one"');
+      assert.deepEqual(await one.next(1), ['"one"']);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(two.got, []);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it("refuses payloads over the NOTIFY limit, counted as lost", async () => {
+    const a = new PostgresBroker({ url: postgres.url, prefix: "big" });
+    try {
+      await assert.rejects(a.publish("s", "x".repeat(MAX_NOTIFY_PAYLOAD)), RangeError);
+      assert.equal(a.lostCount, 1);
+    } finally {
+      await a.close();
+    }
+  });
+
+  it("survives a PostgreSQL restart: LISTENs again, counts what was lost meanwhile", async () => {
+    const a = new PostgresBroker({ url: postgres.url, prefix: "restart" });
+    const b = new PostgresBroker({ url: postgres.url, prefix: "restart" });
+    try {
+      const c = collector(10_000);
+      await b.subscribe("s", c.handler);
+      await a.publish("s", "before");
+      await c.next(1);
+      const reconnected = new Promise((resolve) => b.once("reconnected", resolve));
+      await postgres.pause();
+      await assert.rejects(a.publish("s", "during"));
+      assert.equal(a.lostCount, 1);
+      await postgres.start();
+      await reconnected;
+      await a.publish("s", "after");
+      assert.deepEqual(await c.next(2), ["before", "after"]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
