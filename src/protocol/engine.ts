@@ -75,6 +75,8 @@ export class Engine implements WebSocketEngine {
   /** Negotiated extensions; null without any (then all paths are synchronous). */
   readonly #pipeline: ExtensionPipeline | null = null;
   readonly #maxPayload: number;
+  /** RSV bits claimed by the negotiated extensions. */
+  readonly #rsvAllowed: number;
   readonly #decode: (bytes: Uint8Array) => string;
   readonly #isUtf8: (bytes: Uint8Array) => boolean;
   /** Inbound/outbound order keepers; only when extensions may be asynchronous. */
@@ -100,6 +102,7 @@ export class Engine implements WebSocketEngine {
     this.#isUtf8 = options.isUtf8 ?? isValidUtf8;
     const sessions = options.extensions ?? [];
     const rsvAllowed = ExtensionPipeline.rsvClaimed(sessions);
+    this.#rsvAllowed = rsvAllowed;
     const alloc = options.alloc ?? defaultAlloc;
     this.#parser = new FrameParser(
       { role: this.role, maxPayload: this.#maxPayload, maxFragments, rsvAllowed, masker: options.masker },
@@ -223,6 +226,9 @@ export class Engine implements WebSocketEngine {
    * shared bytes as they are; a client re-frames the payload (it must mask with its own key).
    */
   sendPrepared(prepared: { opcode: 1 | 2; payload: Uint8Array; rsv1: boolean; frame: Uint8Array }): boolean {
+    if (prepared.rsv1 && (this.#rsvAllowed & RSV1) === 0) {
+      throw new InvalidStateError("prepared frame has RSV1 set but no extension on this connection claims it");
+    }
     if (this.#closeSent || this.#state === CLOSED) return false;
     if (this.#streaming) {
       this.#held.push(() => this.sendPrepared(prepared));

@@ -10,6 +10,8 @@
 import { Utf8Validator } from "./utf8.js";
 
 const EMPTY = new Uint8Array(0);
+/** Below this size the JS validator beats a call to the injected native one. */
+const NATIVE_UTF8_THRESHOLD = 64;
 
 export class MessageAssembler {
   readonly #alloc: (size: number) => Uint8Array;
@@ -54,7 +56,7 @@ export class MessageAssembler {
     this.#size += piece.length;
     if (!this.#validate) return true;
     // The whole message in one piece: one call to the fast whole-buffer validator in finish().
-    if (last && parts.length === 1 && this.#isUtf8 !== undefined) {
+    if (last && parts.length === 1 && this.#isUtf8 !== undefined && piece.length >= NATIVE_UTF8_THRESHOLD) {
       this.#deferred = true;
       return true;
     }
@@ -70,7 +72,7 @@ export class MessageAssembler {
     const v = this.#validator;
     const isUtf8 = this.#isUtf8;
     const n = piece.length;
-    if (isUtf8 === undefined || n < 64) return v.push(piece);
+    if (isUtf8 === undefined || n < NATIVE_UTF8_THRESHOLD) return v.push(piece);
     let start = 0;
     while (!v.complete && start < n) {
       if (!v.push(piece, start, start + 1)) return false;

@@ -213,5 +213,7 @@ describe("sending", () => {
     c.sendPrepared(prepareFrame(utf8("bin")));
     const [f] = frames(c);
     assert.deepEqual([f.opcode, f.masked, Buffer.from(f.payload).toString()], [2, true, "bin"]);
+    // A compressed (RSV1) prepared frame is refused where no extension claims RSV1.
+    assert.throws(() => s1.sendPrepared(prepareFrame("x", { rsv1: true })), { name: "InvalidStateError" });
   });
 });
