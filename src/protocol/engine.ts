@@ -157,7 +157,8 @@ export class Engine implements WebSocketEngine {
       if (this.#state === CONNECTING) this.#state = OPEN;
       for (const chunk of queued) this.#emitOutput(chunk);
     }
-    if (!this.#announced && this.#state !== CLOSED) {
+    // No `open` once closing started (close() or fail() while CONNECTING).
+    if (!this.#announced && this.#state === OPEN) {
       this.#announced = true;
       this.#emit({ type: "open", protocol: this.protocol, extensions: this.extensions });
     }
