@@ -69,7 +69,8 @@ function row(name: string, ours: number, native: number, theirs: number, unit = 
 const nativeHooks = {
   masker: bufferutil,
   isUtf8: (b: Uint8Array) => isUtf8(b),
-  decodeUtf8: (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString(),
+  decodeUtf8: (b: Uint8Array, s: number, e: number) =>
+    Buffer.from(b.buffer, b.byteOffset, b.length).toString("utf8", s, e),
 };
 const fmt = (n: number) =>
   n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(0);

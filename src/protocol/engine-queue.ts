@@ -5,41 +5,43 @@
  * that the output a call causes is handed over before its events.
  */
 export class Fifo<T> {
-  #items: T[] = [];
+  // Slots [head, tail) hold the items. Emptying resets both indices without touching the
+  // array's length (assigning `length` is a slow runtime call in V8): the hot path is one
+  // store per push and one load + store per shift.
+  #items: Array<T | undefined> = [];
   #head = 0;
+  #tail = 0;
 
   get length(): number {
-    return this.#items.length - this.#head;
+    return this.#tail - this.#head;
   }
 
   push(item: T): void {
-    this.#items.push(item);
+    this.#items[this.#tail++] = item;
   }
 
   /** The next item, or undefined. */
   shift(): T | undefined {
-    if (this.#head === this.#items.length) return undefined;
-    const item = this.#items[this.#head];
-    (this.#items as Array<T | undefined>)[this.#head] = undefined;
-    this.#head++;
-    if (this.#head === this.#items.length) {
-      this.#items.length = 0;
-      this.#head = 0;
-    }
+    const head = this.#head;
+    if (head === this.#tail) return undefined;
+    const item = this.#items[head];
+    this.#items[head] = undefined;
+    if (head + 1 === this.#tail) this.#head = this.#tail = 0;
+    else this.#head = head + 1;
     return item;
   }
 
   /** Remove and return every item, in order. */
   drain(): T[] {
-    const out = this.#head === 0 ? this.#items : this.#items.slice(this.#head);
-    this.#items = [];
-    this.#head = 0;
+    const out = this.#items.slice(this.#head, this.#tail) as T[];
+    this.clear();
     return out;
   }
 
   clear(): void {
     this.#items = [];
     this.#head = 0;
+    this.#tail = 0;
   }
 }
 

@@ -32,7 +32,7 @@ import { MessageAssembler } from "./message-assembler.js";
 import { closedWriter, createMessageWriter, toBytes } from "./message-writer.js";
 import { OrderedQueue } from "./ordered-queue.js";
 import { PingTracker } from "./ping-tracker.js";
-import { decodeUtf8, TextMessage } from "./text-message.js";
+import { BinaryMessage, decodeUtf8, TextMessage, type Utf8Decoder } from "./text-message.js";
 import {
   type EngineEvent,
   type EngineOptions,
@@ -77,7 +77,7 @@ export class Engine implements WebSocketEngine {
   readonly #maxPayload: number;
   /** RSV bits claimed by the negotiated extensions. */
   readonly #rsvAllowed: number;
-  readonly #decode: (bytes: Uint8Array) => string;
+  readonly #decode: Utf8Decoder;
   readonly #isUtf8: (bytes: Uint8Array) => boolean;
   /** Inbound/outbound order keepers; only when extensions may be asynchronous. */
   readonly #inbound: OrderedQueue<EngineEvent> | null = null;
@@ -108,7 +108,7 @@ export class Engine implements WebSocketEngine {
       { role: this.role, maxPayload: this.#maxPayload, maxFragments, rsvAllowed, masker: options.masker },
       {
         dataFrameStart: (opcode, fin, rsv) => this.#dataStart(opcode, fin, rsv),
-        dataFramePayload: (piece, last) => this.#dataPayload(piece, last),
+        dataFramePayload: (chunk, start, end, last) => this.#dataPayload(chunk, start, end, last),
         dataFrameEnd: (fin) => this.#dataEnd(fin),
         controlFrame: (opcode, payload) => this.#control(opcode, payload),
         frameError: (error) => this.#fail(error),
@@ -325,8 +325,8 @@ export class Engine implements WebSocketEngine {
     if (opcode !== 0) this.#assembler.begin(opcode, rsv, opcode === 1 && rsv === 0);
   }
 
-  #dataPayload(piece: Uint8Array, last: boolean): void {
-    if (!this.#assembler.add(piece, last && this.#frameFin)) {
+  #dataPayload(chunk: Uint8Array, start: number, end: number, last: boolean): void {
+    if (!this.#assembler.add(chunk, start, end, last && this.#frameFin)) {
       // RFC 6455 8.1: invalid UTF-8 in a text message fails the connection (7.4.1: 1007).
       this.#fail(new ProtocolError("INVALID_UTF8", 1007, "invalid UTF-8 in a text message"));
     }
@@ -335,15 +335,20 @@ export class Engine implements WebSocketEngine {
   #dataEnd(fin: boolean): void {
     if (!fin) return;
     const a = this.#assembler;
-    const data = a.finish();
-    if (data === null) {
+    if (!a.finish()) {
       this.#fail(new ProtocolError("INVALID_UTF8", 1007, "text message ends inside a UTF-8 sequence"));
       return;
     }
     if (this.#inbound === null) {
-      this.#emit(a.opcode === 1 ? new TextMessage(data, this.#decode) : { type: "binary", data });
+      const { chunk, start, end } = a;
+      a.release();
+      this.#emit(
+        a.opcode === 1 ? new TextMessage(chunk, start, end, this.#decode) : new BinaryMessage(chunk, start, end),
+      );
       return;
     }
+    const data = a.view();
+    a.release();
     try {
       this.#inbound.push(this.#pipeline!.incoming(a.opcode as 1 | 2, a.rsv, data));
     } catch (error) {

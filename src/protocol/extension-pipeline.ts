@@ -12,8 +12,7 @@ import { ProtocolError } from "./errors.js";
 import type { ExtensionMessage, ExtensionSession } from "./extension.js";
 import { RSV1, RSV2, RSV3 } from "./frame-encoder.js";
 import { isPromiseLike } from "./ordered-queue.js";
-import { TextMessage } from "./text-message.js";
-import type { BinaryEvent } from "./types.js";
+import { BinaryMessage, TextMessage, type Utf8Decoder } from "./text-message.js";
 
 type MaybePromise<T> = T | PromiseLike<T>;
 
@@ -31,13 +30,13 @@ export class ExtensionPipeline {
   readonly #sessions: readonly ExtensionSession[];
   readonly #maxPayload: number;
   readonly #isUtf8: (bytes: Uint8Array) => boolean;
-  readonly #decode: (bytes: Uint8Array) => string;
+  readonly #decode: Utf8Decoder;
 
   constructor(
     sessions: readonly ExtensionSession[],
     maxPayload: number,
     isUtf8: (bytes: Uint8Array) => boolean,
-    decode: (bytes: Uint8Array) => string,
+    decode: Utf8Decoder,
   ) {
     this.#sessions = sessions;
     this.#maxPayload = maxPayload;
@@ -53,7 +52,7 @@ export class ExtensionPipeline {
   }
 
   /** A received message (payload reassembled, RSV bits of its first frame) to its event. */
-  incoming(opcode: 1 | 2, rsv: number, data: Uint8Array): MaybePromise<TextMessage | BinaryEvent> {
+  incoming(opcode: 1 | 2, rsv: number, data: Uint8Array): MaybePromise<TextMessage | BinaryMessage> {
     const max = this.#maxPayload;
     let result: MaybePromise<ExtensionMessage> = {
       opcode,
@@ -98,16 +97,16 @@ export class ExtensionPipeline {
     }
   }
 
-  #toEvent(m: ExtensionMessage, validated: Uint8Array | null): TextMessage | BinaryEvent {
+  #toEvent(m: ExtensionMessage, validated: Uint8Array | null): TextMessage | BinaryMessage {
     if (this.#maxPayload > 0 && m.data.length > this.#maxPayload) {
       throw new ProtocolError("MESSAGE_TOO_BIG", 1009, `message exceeds ${this.#maxPayload} bytes`);
     }
-    if (m.opcode === 2) return { type: "binary", data: m.data };
+    if (m.opcode === 2) return new BinaryMessage(m.data, 0, m.data.length);
     // RFC 6455 8.1: text MUST be valid UTF-8, checked after the extensions (RFC 7692 8.2.3.4... decompressed data).
     if (m.data !== validated && !this.#isUtf8(m.data)) {
       throw new ProtocolError("INVALID_UTF8", 1007, "invalid UTF-8 in a text message");
     }
-    return new TextMessage(m.data, this.#decode);
+    return new TextMessage(m.data, 0, m.data.length, this.#decode);
   }
 }
 

@@ -21,8 +21,11 @@ import { applyMask, type Masker, NATIVE_MASK_THRESHOLD } from "./mask.js";
 export interface FrameSink {
   /** A data frame header (opcode 0 continuation, 1 text, 2 binary). `rsv` holds the RSV bits (0x70 mask). */
   dataFrameStart(opcode: number, fin: boolean, rsv: number, length: number): void;
-  /** Part of the current data frame's payload, unmasked. Never empty. `last`: it completes the frame. */
-  dataFramePayload(piece: Uint8Array, last: boolean): void;
+  /**
+   * Part of the current data frame's payload, unmasked, in `chunk[start..end)` (never empty; no
+   * view is created for it). `last`: it completes the frame.
+   */
+  dataFramePayload(chunk: Uint8Array, start: number, end: number, last: boolean): void;
   /** The current data frame is complete; `fin` ends the message. */
   dataFrameEnd(fin: boolean): void;
   /** A complete control frame (8 close, 9 ping, 10 pong), unmasked. */
@@ -326,11 +329,10 @@ export class FrameParser {
       const avail = chunk.length - off;
       // biome-ignore lint/complexity/useMathMinMax: hot path, a compare beats a call
       const take = avail < remaining ? avail : remaining;
-      const piece = off === 0 && take === chunk.length ? chunk : chunk.subarray(off, off + take);
       this.#advance(take);
-      if (this.#masked) this.#unmask(piece, take);
+      if (this.#masked) this.#unmask(chunk, off, off + take);
       this.#remaining = remaining - take;
-      this.#sink.dataFramePayload(piece, take === remaining);
+      this.#sink.dataFramePayload(chunk, off, off + take, take === remaining);
       if (this.#remaining !== 0 || this.#state !== GET_DATA) return;
     }
     this.#state = GET_INFO;
@@ -358,12 +360,12 @@ export class FrameParser {
     this.#sink.controlFrame(this.#opcode, payload);
   }
 
-  /** Unmask a data piece in place, continuing the key where the previous piece stopped. */
-  #unmask(piece: Uint8Array, length: number): void {
+  /** Unmask `chunk[start..end)` in place, continuing the key where the previous piece stopped. */
+  #unmask(chunk: Uint8Array, start: number, end: number): void {
     const phase = this.#phase;
-    this.#phase = (phase + length) & 3;
-    if (this.#masker === null || length < NATIVE_MASK_THRESHOLD) {
-      applyMask(piece, this.#key, phase);
+    this.#phase = (phase + end - start) & 3;
+    if (this.#masker === null || end - start < NATIVE_MASK_THRESHOLD) {
+      applyMask(chunk, this.#key, phase, start, end);
       return;
     }
     let key = this.#key;
@@ -371,7 +373,7 @@ export class FrameParser {
       key = this.#rotated;
       for (let i = 0; i < 4; i++) key[i] = this.#key[(i + phase) & 3];
     }
-    this.#masker.unmask(piece, key);
+    this.#masker.unmask(chunk.subarray(start, end), key);
   }
 
   /** Consume `n` buffered bytes (n <= 8); sets #rb and returns the offset of the first one. */

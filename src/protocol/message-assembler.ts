@@ -2,10 +2,12 @@
  * Reassembles a message from the payload pieces of its frames (RFC 6455 section 5.4) and
  * validates text incrementally (section 8.1), failing at the first impossible byte.
  *
- * Contract: `begin()` at the first frame, `add()` per payload piece (returns false on invalid
- * UTF-8), `finish()` at the final frame returns the payload (the single piece itself when the
- * message came in one piece: zero-copy) or null when the text ends mid-character.
- * The size and fragment limits are enforced earlier, by the frame parser.
+ * Contract: `begin()` at the first frame, `add(chunk, start, end, last)` per payload piece
+ * (returns false on invalid UTF-8), `finish()` at the final frame returns false when the text
+ * ends mid-character, else leaves the payload in `chunk[start..end)`: the input chunk itself
+ * when the message came in one piece (zero-copy, no view created), or a new buffer from
+ * `alloc` holding the concatenated pieces. Size and fragment limits are enforced earlier, by
+ * the frame parser. No object is allocated per message in the one-piece case.
  */
 import { Utf8Validator } from "./utf8.js";
 
@@ -16,15 +18,21 @@ const NATIVE_UTF8_THRESHOLD = 64;
 export class MessageAssembler {
   readonly #alloc: (size: number) => Uint8Array;
   readonly #validator = new Utf8Validator();
-  /** Optional whole-buffer validator (Node's `buffer.isUtf8`) used when a message is one piece. */
+  /** Optional whole-buffer validator (Node's `buffer.isUtf8`). */
   readonly #isUtf8: ((bytes: Uint8Array) => boolean) | undefined;
+  /** Pieces after the first, as views (fragmented or split messages only). */
   readonly #parts: Uint8Array[] = [];
+  #count = 0;
   #size = 0;
   #validate = false;
   /** The message is one piece, left for the fast validator in finish(). */
   #deferred = false;
   opcode = 0;
   rsv = 0;
+  /** The first piece, then (after finish) the whole payload: chunk[start..end). */
+  chunk: Uint8Array = EMPTY;
+  start = 0;
+  end = 0;
 
   constructor(alloc: (size: number) => Uint8Array, isUtf8?: (bytes: Uint8Array) => boolean) {
     this.#alloc = alloc;
@@ -36,7 +44,10 @@ export class MessageAssembler {
     this.opcode = opcode;
     this.rsv = rsv;
     this.#size = 0;
-    this.#parts.length = 0;
+    this.#count = 0;
+    this.chunk = EMPTY;
+    this.start = 0;
+    this.end = 0;
     this.#validate = validateText;
     this.#deferred = false;
     if (validateText) this.#validator.reset();
@@ -47,20 +58,28 @@ export class MessageAssembler {
   }
 
   /**
-   * Add a payload piece; `last` when it completes the message. Returns false if the text can
-   * never become valid UTF-8 (checked on every piece that is not the whole message: fail fast).
+   * Add the piece `chunk[start..end)`; `last` when it completes the message. Returns false if
+   * the text can never become valid UTF-8 (checked on every piece that is not the whole
+   * message: fail fast).
    */
-  add(piece: Uint8Array, last: boolean): boolean {
-    const parts = this.#parts;
-    parts.push(piece);
-    this.#size += piece.length;
+  add(chunk: Uint8Array, start: number, end: number, last: boolean): boolean {
+    const count = this.#count++;
+    this.#size += end - start;
+    if (count === 0) {
+      this.chunk = chunk;
+      this.start = start;
+      this.end = end;
+    } else {
+      if (count === 1) this.#parts[0] = this.chunk.subarray(this.start, this.end);
+      this.#parts[count] = chunk.subarray(start, end);
+    }
     if (!this.#validate) return true;
     // The whole message in one piece: one call to the fast whole-buffer validator in finish().
-    if (last && parts.length === 1 && this.#isUtf8 !== undefined && piece.length >= NATIVE_UTF8_THRESHOLD) {
+    if (last && count === 0 && this.#isUtf8 !== undefined && end - start >= NATIVE_UTF8_THRESHOLD) {
       this.#deferred = true;
       return true;
     }
-    return this.#validatePiece(piece);
+    return this.#validatePiece(chunk, start, end);
   }
 
   /**
@@ -68,19 +87,18 @@ export class MessageAssembler {
    * ends on a character boundary: the incremental one only finishes a sequence begun in the
    * previous piece and checks the (at most 3-byte) incomplete tail.
    */
-  #validatePiece(piece: Uint8Array): boolean {
+  #validatePiece(piece: Uint8Array, from: number, to: number): boolean {
     const v = this.#validator;
     const isUtf8 = this.#isUtf8;
-    const n = piece.length;
-    if (isUtf8 === undefined || n < NATIVE_UTF8_THRESHOLD) return v.push(piece);
-    let start = 0;
-    while (!v.complete && start < n) {
+    if (isUtf8 === undefined || to - from < NATIVE_UTF8_THRESHOLD) return v.push(piece, from, to);
+    let start = from;
+    while (!v.complete && start < to) {
       if (!v.push(piece, start, start + 1)) return false;
       start++;
     }
     // Cut before a lead byte in the last 3 bytes (it may start an incomplete sequence).
-    let cut = n;
-    for (let i = n - 1; i >= n - 3 && i >= start; i--) {
+    let cut = to;
+    for (let i = to - 1; i >= to - 3 && i >= start; i--) {
       if (piece[i] >= 0xc0) {
         cut = i;
         break;
@@ -88,36 +106,42 @@ export class MessageAssembler {
       if (piece[i] < 0x80) break;
     }
     if (cut > start && !isUtf8(piece.subarray(start, cut))) return false;
-    return v.push(piece, cut, n);
+    return v.push(piece, cut, to);
   }
 
-  /** The whole payload, or null if the text is not valid UTF-8 (ends mid-character). */
-  finish(): Uint8Array | null {
-    const parts = this.#parts;
-    let out: Uint8Array;
-    if (parts.length === 1) out = parts[0];
-    else if (parts.length === 0) out = EMPTY;
-    else {
-      out = this.#alloc(this.#size);
+  /** Complete the message into chunk[start..end). False if the text is not valid UTF-8 (ends mid-character). */
+  finish(): boolean {
+    const count = this.#count;
+    if (count > 1) {
+      const parts = this.#parts;
+      const out = this.#alloc(this.#size);
       let at = 0;
-      for (let i = 0; i < parts.length; i++) {
+      for (let i = 0; i < count; i++) {
         out.set(parts[i], at);
         at += parts[i].length;
+        parts[i] = EMPTY; // release the input chunks
       }
+      this.chunk = out;
+      this.start = 0;
+      this.end = at;
     }
-    parts.length = 0;
-    if (this.#validate) {
-      if (this.#deferred) {
-        this.#deferred = false;
-        if (!this.#isUtf8!(out)) return null;
-      } else if (!this.#validator.complete) return null;
+    this.#count = 0;
+    if (!this.#validate) return true;
+    if (this.#deferred) {
+      this.#deferred = false;
+      return this.#isUtf8!(this.chunk.subarray(this.start, this.end));
     }
-    return out;
+    return this.#validator.complete;
   }
 
-  /** Drop a partial message. */
-  reset(): void {
-    this.#parts.length = 0;
-    this.#size = 0;
+  /** The payload after finish() as a view (created here, once). */
+  view(): Uint8Array {
+    const c = this.chunk;
+    return this.start === 0 && this.end === c.length ? c : c.subarray(this.start, this.end);
+  }
+
+  /** Drop references to input chunks once the payload has been handed over. */
+  release(): void {
+    this.chunk = EMPTY;
   }
 }

@@ -1,44 +1,87 @@
 /**
- * The `text` event: UTF-8 bytes already validated, decoded to a string lazily, once, on first
- * access to `data` (many servers only forward the bytes).
+ * Message events. A message's payload stays where it was received (`chunk[start..end)`, the
+ * input buffer itself when the message came in one piece): the `bytes`/`data` views and the
+ * decoded string are made on first access, once. Many servers only forward the bytes, so the
+ * string is never built; many never look at `bytes` of a text message, so no view is built.
  */
-import type { TextEvent } from "./types.js";
+import type { BinaryEvent, TextEvent } from "./types.js";
 
 const decoder = new TextDecoder();
 
+/** Decode valid UTF-8 in `bytes[start..end)`. */
+export type Utf8Decoder = (bytes: Uint8Array, start: number, end: number) => string;
+
 /** Default decoder: a short ASCII string is faster built by hand than through TextDecoder. */
-export function decodeUtf8(bytes: Uint8Array): string {
-  const n = bytes.length;
-  if (n < 24) {
+export const decodeUtf8: Utf8Decoder = (bytes, start, end) => {
+  if (end - start < 24) {
     let s = "";
-    for (let i = 0; i < n; i++) {
+    for (let i = start; i < end; i++) {
       const c = bytes[i];
-      if (c >= 0x80) return decoder.decode(bytes);
+      if (c >= 0x80) return decoder.decode(bytes.subarray(start, end));
       s += String.fromCharCode(c);
     }
     return s;
   }
-  return decoder.decode(bytes);
+  return decoder.decode(bytes.subarray(start, end));
+};
+
+function view(chunk: Uint8Array, start: number, end: number): Uint8Array {
+  return start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
 }
 
 export class TextMessage implements TextEvent {
   readonly type = "text" as const;
-  readonly bytes: Uint8Array;
+  readonly #chunk: Uint8Array;
+  readonly #start: number;
+  readonly #end: number;
+  readonly #decode: Utf8Decoder;
+  #bytes: Uint8Array | undefined;
   #data: string | undefined;
-  readonly #decode: (bytes: Uint8Array) => string;
 
-  constructor(bytes: Uint8Array, decode: (bytes: Uint8Array) => string = decodeUtf8, data?: string) {
-    this.bytes = bytes;
+  constructor(chunk: Uint8Array, start: number, end: number, decode: Utf8Decoder = decodeUtf8) {
+    this.#chunk = chunk;
+    this.#start = start;
+    this.#end = end;
     this.#decode = decode;
-    this.#data = data;
   }
 
+  /** The UTF-8 bytes (valid). */
+  get bytes(): Uint8Array {
+    if (this.#bytes === undefined) this.#bytes = view(this.#chunk, this.#start, this.#end);
+    return this.#bytes;
+  }
+
+  /** The text, decoded on first access. */
   get data(): string {
-    if (this.#data === undefined) this.#data = this.#decode(this.bytes);
+    if (this.#data === undefined) this.#data = this.#decode(this.#chunk, this.#start, this.#end);
     return this.#data;
   }
 
   toJSON(): { type: "text"; data: string } {
     return { type: "text", data: this.data };
+  }
+}
+
+export class BinaryMessage implements BinaryEvent {
+  readonly type = "binary" as const;
+  readonly #chunk: Uint8Array;
+  readonly #start: number;
+  readonly #end: number;
+  #data: Uint8Array | undefined;
+
+  constructor(chunk: Uint8Array, start: number, end: number) {
+    this.#chunk = chunk;
+    this.#start = start;
+    this.#end = end;
+  }
+
+  /** The payload: a view of the received bytes (or of the reassembled message). */
+  get data(): Uint8Array {
+    if (this.#data === undefined) this.#data = view(this.#chunk, this.#start, this.#end);
+    return this.#data;
+  }
+
+  toJSON(): { type: "binary"; length: number } {
+    return { type: "binary", length: this.#end - this.#start };
   }
 }

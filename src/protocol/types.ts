@@ -127,8 +127,12 @@ export interface EngineOptions extends EngineLimits {
     mask(source: Uint8Array, mask: Uint8Array, output: Uint8Array, offset: number, length: number): void;
     unmask(buffer: Uint8Array, mask: Uint8Array): void;
   };
-  /** Decode valid UTF-8 (Node may pass `(b) => Buffer.from(b.buffer, b.byteOffset, b.length).toString()`). Default: TextDecoder. */
-  decodeUtf8?: (bytes: Uint8Array) => string;
+  /**
+   * Decode valid UTF-8 in `bytes[start..end)`, lazily on a text event's first `data` access
+   * (Node may pass `(b, s, e) => Buffer.from(b.buffer, b.byteOffset, b.length).toString("utf8", s, e)`).
+   * Default: TextDecoder (short ASCII strings by hand).
+   */
+  decodeUtf8?: (bytes: Uint8Array, start: number, end: number) => string;
 }
 
 export interface SendOptions {

@@ -97,9 +97,9 @@ describe("edge paths", () => {
     let calls = 0;
     const e = new Engine({
       role: "server",
-      decodeUtf8: (b) => {
+      decodeUtf8: (b, s, e) => {
         calls++;
-        return Buffer.from(b).toString();
+        return Buffer.from(b.buffer, b.byteOffset, b.length).toString("utf8", s, e);
       },
     });
     e.receiveData(cframe(1, "héllo"));

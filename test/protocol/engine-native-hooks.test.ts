@@ -16,7 +16,8 @@ const bufferutil = require("bufferutil") as NonNullable<ConstructorParameters<ty
 const native = {
   masker: bufferutil,
   isUtf8: (b: Uint8Array) => isUtf8(b),
-  decodeUtf8: (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString(),
+  decodeUtf8: (b: Uint8Array, s: number, e: number) =>
+    Buffer.from(b.buffer, b.byteOffset, b.length).toString("utf8", s, e),
 };
 
 const fatal = new TextDecoder("utf-8", { fatal: true });

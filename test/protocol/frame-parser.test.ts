@@ -91,9 +91,9 @@ describe("frame parser: streaming and zero-copy", () => {
     dataFrameStart(opcode: number, fin: boolean, rsv: number, length: number) {
       this.calls.push(["start", opcode, fin, rsv, length]);
     }
-    dataFramePayload(piece: Uint8Array, last: boolean) {
-      this.pieces.push(piece);
-      this.calls.push(["piece", piece.length, last]);
+    dataFramePayload(chunk: Uint8Array, start: number, end: number, last: boolean) {
+      this.pieces.push(chunk.subarray(start, end));
+      this.calls.push(["piece", end - start, last]);
     }
     dataFrameEnd(fin: boolean) {
       this.calls.push(["end", fin]);
