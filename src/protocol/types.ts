@@ -163,7 +163,11 @@ export interface WebSocketEngine {
   /** True when the transport should now be closed (server: at once; client: after a grace delay). */
   readonly transportShouldClose: boolean;
 
-  /** Feed bytes from the transport. Never throws because of their content. */
+  /**
+   * Feed bytes from the transport. Never throws because of their content. The engine takes
+   * ownership of `data`: payloads are unmasked in place and events reference the bytes
+   * (zero-copy), so the caller must not reuse the buffer (Node's socket buffers are fresh).
+   */
   receiveData(data: Uint8Array): void;
   /** The transport ended (EOF, reset, close timeout): emits `close` (1006 unless already closed). */
   receiveEof(): void;
