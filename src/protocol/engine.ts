@@ -12,10 +12,9 @@
  *   and a handler's reply to a message leaves before anything caused by later frames.
  *   Handlers may call the engine re-entrantly. Without callbacks both wait for
  *   `takeOutput()` / `takeEvents()`.
- * - An `onEvent` handler (or a `ping` callback) that throws: while the connection is not yet
- *   closed the engine fails it with 1011 and reports the exception as an `error` event (and as
- *   the close event's `error`); once closed, the exception is rethrown asynchronously with
- *   `queueMicrotask` so it is not lost.
+ * - A throwing `onEvent` handler (or `ping` callback) fails the connection with 1011, the
+ *   exception reported as the `error` event's and the close event's `error`; once closed, it is
+ *   rethrown asynchronously with `queueMicrotask` so it is not lost.
  * - The engine answers pings and echoes close frames itself. Events: open (from `open()`),
  *   text, binary, ping, pong, closing, close (exactly once, always last), error.
  * - Extensions transform whole messages, possibly asynchronously; order is kept both ways.
@@ -128,7 +127,11 @@ export class Engine implements WebSocketEngine {
       const settled = () => this.#events.flush();
       const fail = (error: unknown) => this.#fail(error);
       this.#inbound = new OrderedQueue<EngineEvent>((event) => this.#commit(event), fail, settled);
-      this.#outbound = new OrderedQueue<OutgoingMessage>((item) => this.#frameNow(item), fail, settled);
+      this.#outbound = new OrderedQueue<OutgoingMessage>(
+        (o) => this.#frameNow(o.message, o.opcode, o.fin, o.rsv, o.data),
+        fail,
+        settled,
+      );
     }
     const connecting = options.startConnecting === true;
     this.#state = connecting ? CONNECTING : OPEN;
@@ -309,8 +312,6 @@ export class Engine implements WebSocketEngine {
     return this.#events.take();
   }
 
-  // ---- inbound -------------------------------------------------------------------------------
-
   #parse(chunk: Uint8Array): void {
     try {
       this.#parser.push(chunk);
@@ -393,20 +394,18 @@ export class Engine implements WebSocketEngine {
     this.#emit({ type: "close", code: parsed.code, reason: parsed.reason, wasClean: true });
   }
 
-  // ---- outbound ------------------------------------------------------------------------------
-
   /** Frame now, or queue behind a pending transform so that nothing overtakes it. */
   #out(message: boolean, opcode: number, fin: boolean, rsv: number, data: Uint8Array): void {
     if (this.#outbound !== null && !this.#outbound.idle) this.#outbound.push({ message, opcode, fin, rsv, data });
-    else this.#frameNow({ message, opcode, fin, rsv, data });
+    else this.#frameNow(message, opcode, fin, rsv, data);
   }
 
-  #frameNow(item: OutgoingMessage): void {
-    if (item.message) this.#sender.message(item.opcode, item.rsv, item.data);
-    else if (item.opcode >= 0x8) {
-      if (item.opcode === 0x8) this.#closeWritten = true;
-      this.#sender.frame(item.opcode, true, 0, item.data);
-    } else this.#sender.fragments(item.opcode, item.rsv, item.data, item.fin);
+  #frameNow(message: boolean, opcode: number, fin: boolean, rsv: number, data: Uint8Array): void {
+    if (message) this.#sender.message(opcode, rsv, data);
+    else if (opcode >= 0x8) {
+      if (opcode === 0x8) this.#closeWritten = true;
+      this.#sender.frame(opcode, true, 0, data);
+    } else this.#sender.fragments(opcode, rsv, data, fin);
   }
 
   #endStream(): void {
@@ -421,8 +420,6 @@ export class Engine implements WebSocketEngine {
     else if (this.#onOutput !== undefined) this.#onOutput(chunk);
     else this.#output.push(chunk);
   }
-
-  // ---- failure, events -----------------------------------------------------------------------
 
   /**
    * The choke point: every failure ends here. A ProtocolError carries its close code and
