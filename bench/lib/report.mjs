@@ -28,8 +28,11 @@ function trafficTable(w) {
       continue;
     }
     const lg = (r.loadgenCpuPct ?? []).map((v) => fmt(v)).join(" + ");
+    const trouble = [r.failed ? `${r.failed} failed` : "", r.closedEarly ? `${r.closedEarly} closed` : ""]
+      .filter(Boolean)
+      .join(", ");
     out.push(
-      `| ${r.server} | ${fmt(r.perSec)} | ${fmt(r.mbPerSec, 1)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.cpuUsPer, 2)} | ${fmt(r.serverCpuPct)} | ${lg} | ${fmt(r.otherCpuPct)} | ${ratio(r.perSec, ws?.perSec)} | ${ratio(r.perSec, bun?.perSec)} | ${ratio(r.cpuUsPer, ws?.cpuUsPer)} | ${ratio(r.cpuUsPer, bun?.cpuUsPer)} |`,
+      `| ${r.server}${trouble ? ` (${trouble})` : ""} | ${fmt(r.perSec)} | ${fmt(r.mbPerSec, 1)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.cpuUsPer, 2)} | ${fmt(r.serverCpuPct)} | ${lg} | ${fmt(r.otherCpuPct)} | ${ratio(r.perSec, ws?.perSec)} | ${ratio(r.perSec, bun?.perSec)} | ${ratio(r.cpuUsPer, ws?.cpuUsPer)} | ${ratio(r.cpuUsPer, bun?.cpuUsPer)} |`,
     );
   }
   return out.join("\n");
