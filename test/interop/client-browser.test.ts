@@ -10,6 +10,7 @@ import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { CableServer, Channel } from "../../src/channels/index.js";
 import { FakeCableServer } from "../client/helpers/fake-cable-server.js";
 import { RecordingServer, sleep, TIME_SCALE, waitFor } from "../client/helpers/servers.js";
 
@@ -260,6 +261,79 @@ describe("browser bundle in Chromium", () => {
         .catch(() => {});
       await page.close();
       await srv.kill();
+    }
+  });
+
+  it("the consumer against wirecable's CableServer: broadcast round trip, server_restart, resubscription", async () => {
+    class ChatChannel extends Channel {
+      override subscribed(): void {
+        void this.streamFrom(`chat:${String(this.params.room)}`);
+      }
+      speak(data: Record<string, unknown>): void {
+        void this.broadcast(`chat:${String(this.params.room)}`, { text: data.text });
+      }
+    }
+    const start = async (port: number) => {
+      const server = new CableServer({ port, host: "127.0.0.1", channels: { ChatChannel }, pingInterval: 200 });
+      await server.ready;
+      return server;
+    };
+    let server = await start(0);
+    const port = (server.address() as { port: number }).port;
+    const page = await openPage();
+    type Sub = { perform(a: string, d: Record<string, unknown>): string };
+    try {
+      await page.evaluate((p) => {
+        const g = globalThis as unknown as PageGlobals & { consumer: unknown; sub: Sub };
+        g.log = [];
+        const consumer = g.WirecableClient.createConsumer(`ws://127.0.0.1:${p}/cable`, {
+          initialDelay: 50,
+          maxDelay: 200,
+          minUptime: 0,
+        });
+        g.consumer = consumer;
+        const sub = consumer.subscriptions.create(
+          { channel: "ChatChannel", room: "b" },
+          {
+            connected(d) {
+              g.log.push(`connected ${d.reconnected}`);
+            },
+            disconnected(d) {
+              g.log.push(`disconnected ${d.willAttemptReconnect}`);
+            },
+            received(data) {
+              g.log.push(`received ${JSON.stringify(data)}`);
+            },
+          },
+        );
+        g.sub = sub;
+      }, port);
+      await waitInPage(page, "globalThis.log.includes('connected false')");
+      await page.evaluate(() => (globalThis as unknown as { sub: Sub }).sub.perform("speak", { text: "one" }));
+      await waitInPage(page, `globalThis.log.includes('received {"text":"one"}')`);
+      await server.close(); // server_restart, reconnect: true
+      await waitInPage(page, "globalThis.log.includes('disconnected true')");
+      const queued = await page.evaluate(() =>
+        (globalThis as unknown as { sub: Sub }).sub.perform("speak", { text: "two" }),
+      );
+      assert.equal(queued, "queued");
+      server = await start(port);
+      await waitInPage(page, "globalThis.log.includes('connected true')");
+      await waitInPage(page, `globalThis.log.includes('received {"text":"two"}')`);
+      const log = await page.evaluate(() => (globalThis as unknown as PageGlobals).log);
+      assert.deepEqual(log, [
+        "connected false",
+        'received {"text":"one"}',
+        "disconnected true",
+        "connected true",
+        'received {"text":"two"}',
+      ]);
+    } finally {
+      await page
+        .evaluate(() => (globalThis as unknown as { consumer: { disconnect(): void } }).consumer?.disconnect())
+        .catch(() => {});
+      await page.close();
+      await server.close();
     }
   });
 });
