@@ -121,6 +121,9 @@ describe("@rails/actioncable client in Chromium against CableServer", () => {
       const w = window as unknown as Record<string, (...a: unknown[]) => unknown> & {
         AC: { createConsumer(u: string): unknown };
       };
+      // The server pings every 100 ms here, so a 0.5 s stale threshold (default 6 s) keeps the
+      // restart test short; it must be set before the consumer's monitor starts polling.
+      (w.AC as PageWindow).ConnectionMonitor.staleThreshold = 0.5;
       const consumer = w.AC.createConsumer(url);
       (window as unknown as { consumer: unknown }).consumer = consumer;
       (window as unknown as { sub: unknown }).sub = w.subscribe(consumer, { channel: "ChatChannel", room: "1" });
@@ -151,9 +154,6 @@ describe("@rails/actioncable client in Chromium against CableServer", () => {
 
   it("reconnects and resubscribes after the cable restarts", async () => {
     const id = JSON.stringify({ channel: "ChatChannel", room: "1" });
-    await page.evaluate(() => {
-      (window as PageWindow).AC.ConnectionMonitor.staleThreshold = 0.5; // the server pings every 100 ms here
-    });
     await cable.close();
     await waitEvent(id, "disconnected", "e.data.willAttemptReconnect === true");
     await mount();
