@@ -1,6 +1,6 @@
 /**
  * `wirecable bench [--quick] [--only a,b] [--servers x,y] [--window S] [--warmup S] [--workers N]
- * [--out DIR] [--cpu-prof DIR]`: the side-by-side benchmark suite (bench/run.mjs) against ws,
+ * [--repeat N] [--out DIR] [--cpu-prof DIR]`: the side-by-side benchmark suite (bench/run.mjs) against ws,
  * websocket-driver and Bun. Runs it in a child Node process so the suite's own processes
  * (servers, load generators) inherit nothing from the CLI; exits with the suite's status.
  * Works from a checkout only (bench/ is not published): says so when bench/run.mjs is missing.
@@ -17,6 +17,7 @@ interface BenchOptions {
   window?: string;
   warmup?: string;
   workers?: string;
+  repeat?: string;
   out?: string;
   cpuProf?: string;
 }
@@ -34,6 +35,7 @@ export function registerBench(program: Command): void {
     .option("--window <seconds>", "measured window per run")
     .option("--warmup <seconds>", "warm-up before each window")
     .option("--workers <n>", "server processes for the idle-100k run")
+    .option("--repeat <n>", "interleaved rounds per traffic workload; each server keeps its best")
     .option("--out <dir>", "where to write results.json, results.md and chart.svg")
     .option("--cpu-prof <dir>", "run wirecable's server under node --cpu-prof, profiles into <dir>")
     .action(async (opts: BenchOptions) => {
@@ -50,6 +52,7 @@ export function registerBench(program: Command): void {
         ["window", "--window"],
         ["warmup", "--warmup"],
         ["workers", "--workers"],
+        ["repeat", "--repeat"],
         ["out", "--out"],
         ["cpuProf", "--cpu-prof"],
       ];
