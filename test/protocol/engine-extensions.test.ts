@@ -165,3 +165,40 @@ describe("extensions", () => {
     assert.equal(x.closed, 1);
   });
 });
+
+describe("extension ordering, property", () => {
+  it("any mix of sync and async transforms keeps message order in both directions", async () => {
+    const fc = (await import("fast-check")).default;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.boolean(), fc.nat(3)), { minLength: 1, maxLength: 12 }), async (plan) => {
+        // Message i is transformed synchronously or after plan[i][1] ms, in both directions.
+        const delayOf = (m: ExtensionMessage) => {
+          const [async, ms] = plan[Number(Buffer.from(m.data).toString())];
+          return async ? ms + 1 : -1;
+        };
+        const later = (m: ExtensionMessage, ms: number) =>
+          ms < 0 ? m : new Promise<ExtensionMessage>((r) => setTimeout(() => r(m), ms));
+        const session: ExtensionSession = {
+          name: "x-mixed",
+          processIncoming: (m) => later(m, delayOf(m)),
+          processOutgoing: (m) => later(m, delayOf(m)),
+        };
+        const e = new Engine({ role: "server", extensions: [session] });
+        const frames = plan.map((_, i) => cframe(2, String(i)));
+        e.receiveData(concat(frames));
+        plan.forEach((_, i) => e.send(utf8(String(i))));
+        await new Promise((r) => setTimeout(r, 20));
+        const expected = plan.map((_, i) => String(i));
+        assert.deepEqual(
+          e.takeEvents().map((ev) => (ev.type === "binary" ? Buffer.from(ev.data).toString() : ev.type)),
+          expected,
+        );
+        assert.deepEqual(
+          decodeFrames(concat(e.takeOutput())).map((f) => Buffer.from(f.payload).toString()),
+          expected,
+        );
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
