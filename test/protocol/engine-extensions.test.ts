@@ -186,7 +186,7 @@ describe("extension ordering, property", () => {
         const e = new Engine({ role: "server", extensions: [session] });
         const frames = plan.map((_, i) => cframe(2, String(i)));
         e.receiveData(concat(frames));
-        plan.forEach((_, i) => e.send(utf8(String(i))));
+        for (let i = 0; i < plan.length; i++) e.send(utf8(String(i)));
         await new Promise((r) => setTimeout(r, 20));
         const expected = plan.map((_, i) => String(i));
         assert.deepEqual(
