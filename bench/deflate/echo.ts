@@ -18,6 +18,7 @@ const { values } = parseArgs({
     messages: { type: "string", default: "30" },
     out: { type: "string", default: "bench/results/deflate.md" },
     only: { type: "string" },
+    "cpu-prof": { type: "boolean", default: false },
   },
 });
 const CONNECTIONS = Number(values.connections);
@@ -58,9 +59,10 @@ function statFields(pid: number): string[] {
   return s.slice(s.lastIndexOf(")") + 2).split(" ");
 }
 const CLK_TCK = 100;
-const cpuSeconds = (pid: number) => {
+/** [user, sys] CPU seconds of a process, all threads (fields 14 utime and 15 stime). */
+const cpuSeconds = (pid: number): [number, number] => {
   const f = statFields(pid);
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // fields 14 utime, 15 stime
+  return [Number(f[11]) / CLK_TCK, Number(f[12]) / CLK_TCK];
 };
 const rssKB = (pid: number) => Number(statFields(pid)[21]) * (4096 / 1024); // field 24, pages
 
@@ -88,12 +90,18 @@ interface Row {
   idleKB: number;
   activeKB: number;
   cpuUs: number;
+  sysUs: number;
   rate: number;
 }
 
 async function measure(v: Variant, payload: string): Promise<Row> {
   const server = fork(new URL("./server.ts", import.meta.url).pathname, [v.impl, JSON.stringify(v.pmd)], {
-    execArgv: ["--expose-gc", "--import", "tsx"],
+    execArgv: [
+      "--expose-gc",
+      "--import",
+      "tsx",
+      ...(values["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir=/tmp/wc/prof"] : []),
+    ],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const clients = fork(new URL("./clients.ts", import.meta.url).pathname, [], {
@@ -120,7 +128,9 @@ async function measure(v: Variant, payload: string): Promise<Row> {
     const t0 = performance.now();
     await request(clients, { cmd: "run", messages: MESSAGES, payload }, "done");
     const seconds = (performance.now() - t0) / 1000;
-    const cpu = cpuSeconds(pid) - cpu0;
+    const cpu1 = cpuSeconds(pid);
+    const user = cpu1[0] - cpu0[0];
+    const sys = cpu1[1] - cpu0[1];
     await request(server, { cmd: "gc" }, "gc");
     const rssActive = rssKB(pid);
     const echoes = CONNECTIONS * MESSAGES;
@@ -129,7 +139,8 @@ async function measure(v: Variant, payload: string): Promise<Row> {
       extensions: extensions || "(none)",
       idleKB: (rssIdle - rss0) / CONNECTIONS,
       activeKB: (rssActive - rss0) / CONNECTIONS,
-      cpuUs: (cpu / echoes) * 1e6,
+      cpuUs: ((user + sys) / echoes) * 1e6,
+      sysUs: (sys / echoes) * 1e6,
       rate: echoes / seconds,
     };
   } finally {
@@ -153,11 +164,11 @@ for (const v of VARIANTS) {
 
 const cpu = os.cpus()[0]?.model ?? "unknown";
 const table = [
-  "| server | negotiated `Sec-WebSocket-Extensions` | RSS / idle conn (KB) | RSS / conn after traffic (KB) | server CPU / echo (µs) | echoes/s |",
-  "|---|---|---:|---:|---:|---:|",
+  "| server | negotiated `Sec-WebSocket-Extensions` | RSS / idle conn (KB) | RSS / conn after traffic (KB) | server CPU / echo (µs) | of which sys (µs) | echoes/s |",
+  "|---|---|---:|---:|---:|---:|---:|",
   ...rows.map(
     (r) =>
-      `| ${r.name} | \`${r.extensions}\` | ${r.idleKB.toFixed(1)} | ${r.activeKB.toFixed(1)} | ${r.cpuUs.toFixed(1)} | ${Math.round(r.rate)} |`,
+      `| ${r.name} | \`${r.extensions}\` | ${r.idleKB.toFixed(1)} | ${r.activeKB.toFixed(1)} | ${r.cpuUs.toFixed(1)} | ${r.sysUs.toFixed(1)} | ${Math.round(r.rate)} |`,
   ),
 ].join("\n");
 const report = `# permessage-deflate benchmark

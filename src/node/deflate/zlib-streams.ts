@@ -2,10 +2,10 @@
  * One node:zlib raw deflate or inflate stream running one message at a time.
  *
  * Contract:
- * - `Deflater.run(data)` writes the message and a Z_SYNC_FLUSH; resolves with every output
+ * - `Deflater.run(data)` writes the message with Z_SYNC_FLUSH; resolves with every output
  *   byte (ending with `00 00 ff ff`). The stream keeps its LZ77 window for the next message
  *   unless `reset()` is called.
- * - `Inflater.run(chunks, max)` writes the chunks and flushes; resolves with the output. As soon
+ * - `Inflater.run(chunks, max)` writes the chunks (sync-flushed); resolves with the output. As soon
  *   as the output passes `max` bytes (0 = no limit) it drops what it has, closes the stream
  *   (zlib stops after the current output chunk, 16 KiB by default) and rejects with
  *   ProtocolError("MESSAGE_TOO_BIG", 1009): a bomb is never inflated past the limit.
@@ -20,6 +20,9 @@ interface Job {
   resolve(data: Uint8Array): void;
   reject(error: unknown): void;
 }
+
+/** Inbound messages up to this size are written to zlib in one piece (tail included). */
+const SMALL_MESSAGE = 64 * 1024;
 
 /** Small results are copied out of zlib's 16 KiB output buffer so that they do not pin it. */
 const COPY_BELOW = 4096;
@@ -56,6 +59,9 @@ export class Deflater {
       level: settings.level,
       memLevel: settings.memLevel,
       chunkSize: settings.chunkSize ?? zlib.constants.Z_DEFAULT_CHUNK,
+      // Every write is sync-flushed: one thread-pool job per message instead of a write and a
+      // separate flush (each job is a round trip to libuv's pool).
+      flush: zlib.constants.Z_SYNC_FLUSH,
     });
     this.stream.on("data", (chunk: Buffer) => {
       this.#chunks.push(chunk);
@@ -72,8 +78,8 @@ export class Deflater {
     if (!this.#usable) return Promise.reject(new Error("deflate stream closed"));
     return new Promise<Uint8Array>((resolve, reject) => {
       this.#job = { resolve, reject };
-      this.stream.write(data);
-      this.stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+      // The write callback runs once the chunk is processed, after its output was emitted.
+      this.stream.write(data, () => {
         const job = this.#job;
         if (job === null) return;
         this.#job = null;
@@ -116,7 +122,11 @@ export class Inflater {
   constructor(windowBits: number, chunkSize: number = zlib.constants.Z_DEFAULT_CHUNK) {
     // An inflater needs a window at least as large as the peer's; 9 is the smallest that
     // accepts what zlib-based peers produce when 8 was negotiated.
-    this.stream = zlib.createInflateRaw({ windowBits: Math.max(9, windowBits), chunkSize });
+    this.stream = zlib.createInflateRaw({
+      windowBits: Math.max(9, windowBits),
+      chunkSize,
+      flush: zlib.constants.Z_SYNC_FLUSH,
+    });
     this.stream.on("data", (chunk: Buffer) => this.#onData(chunk));
     this.stream.on("error", (error: Error) => this.#fail(error));
     // RFC 7692 7.2.3.4: a block with BFINAL ends the DEFLATE stream; the next message starts a
@@ -135,19 +145,30 @@ export class Inflater {
     return new Promise<Uint8Array>((resolve, reject) => {
       this.#job = { resolve, reject };
       this.#max = max;
-      for (const chunk of chunks) this.stream.write(chunk);
-      this.stream.flush(() => {
-        const job = this.#job;
-        if (job === null) return;
-        this.#job = null;
-        const out = collect(this.#chunks, this.#size);
-        this.#chunks = [];
-        this.#size = 0;
-        const state = (this.stream as unknown as { _readableState?: { ended?: boolean } })._readableState;
-        if (state?.ended) this.#usable = false;
-        job.resolve(out);
-      });
+      // One write, hence one thread-pool job, for a small message: copying 1 KiB costs far less
+      // than a round trip to the pool. Large messages are written as they are.
+      let total = 0;
+      for (const chunk of chunks) total += chunk.byteLength;
+      const last = chunks.length - 1;
+      if (total <= SMALL_MESSAGE && last > 0) {
+        this.stream.write(Buffer.concat(chunks, total), () => this.#finish());
+      } else {
+        for (let i = 0; i < last; i++) this.stream.write(chunks[i]);
+        this.stream.write(chunks[last] ?? new Uint8Array(0), () => this.#finish());
+      }
     });
+  }
+
+  #finish(): void {
+    const job = this.#job;
+    if (job === null) return;
+    this.#job = null;
+    const out = collect(this.#chunks, this.#size);
+    this.#chunks = [];
+    this.#size = 0;
+    const state = (this.stream as unknown as { _readableState?: { ended?: boolean } })._readableState;
+    if (state?.ended) this.#usable = false;
+    job.resolve(out);
   }
 
   reset(): void {
