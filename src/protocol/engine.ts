@@ -422,9 +422,8 @@ export class Engine implements WebSocketEngine {
   }
 
   /**
-   * The choke point: every failure ends here. A ProtocolError carries its close code and
-   * message; anything else is an internal error: 1011 with an empty reason on the wire (details
-   * may be sensitive), the original kept as the event's `error`.
+   * The choke point: every failure ends here. A ProtocolError carries its close code and message;
+   * anything else is internal: 1011, empty reason on the wire, the original kept as `error`.
    */
   #fail(error: unknown, code?: number, reason?: string): void {
     const err =
@@ -449,10 +448,11 @@ export class Engine implements WebSocketEngine {
       this.#sender.frame(0x8, true, 0, encodeClosePayload(closeCode, closeReason));
     }
     if (err !== undefined) this.#commit({ type: "error", error: err });
-    if (!this.#closeSent) {
-      this.#closeSent = true;
+    // `closing` reports a close frame; an abort (1006) sends none.
+    if (!this.#closeSent && closeCode !== 1006) {
       this.#commit({ type: "closing", code: closeCode, reason: closeReason, initiator: "local" });
     }
+    this.#closeSent = true;
     this.#state = CLOSED;
     this.#closeExpected = false;
     // RFC 6455 7.1.7: fail the connection: close the transport, process no more data.
