@@ -126,8 +126,6 @@ async function runWorker(opts: ServeOptions): Promise<DemoServer> {
     if (cluster.isWorker) process.send?.({ tag: "wirecable-failed", message });
     throw new Error(message);
   }
-  if (cluster.isWorker) process.send?.({ tag: "wirecable-listening", url: server.url });
-  else console.log(server.url);
   const stop = (signal: string): void => {
     logger.info({ signal }, "stopping");
     void server.close().then(
@@ -140,6 +138,8 @@ async function runWorker(opts: ServeOptions): Promise<DemoServer> {
   process.on("message", (message: unknown) => {
     if ((message as { tag?: string } | null)?.tag === "wirecable-shutdown") stop("primary");
   });
+  if (cluster.isWorker) process.send?.({ tag: "wirecable-listening", url: server.url });
+  else console.log(server.url);
   return server;
 }
 

@@ -110,10 +110,22 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
   const broker: Broker =
     options.broker ??
     (options.redis ? new RedisBroker({ url: options.redis, prefix: "wirecable-demo" }) : new MemoryBroker());
+  // Broker errors repeat on every reconnection attempt: count them all, log one per 10 s.
+  let lastBrokerLog = 0;
+  let quietErrors = 0;
   broker.on("error", (err) => {
     metrics.errors.inc({ kind: "broker" });
-    log?.warn({ err }, "broker error");
+    const now = Date.now();
+    if (now - lastBrokerLog < 10_000) {
+      quietErrors++;
+      return;
+    }
+    log?.warn({ err: err.message, suppressed: quietErrors }, "broker error");
+    lastBrokerLog = now;
+    quietErrors = 0;
   });
+  broker.on("disconnected", () => log?.warn("broker disconnected"));
+  broker.on("reconnected", (info) => log?.info(info, "broker reconnected"));
   broker.on("lost", (info) => {
     metrics.dropped.inc({ reason: "broker" });
     log?.warn({ stream: info.stream, reason: info.reason }, "broadcast lost");
@@ -218,10 +230,6 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
     rateLimit: options.rateLimit ?? { messages: 60, interval: 10_000 },
     maxBufferedAmount: 1024 * 1024,
     backpressure: "close",
-    // node:http already caps the request head (16 KiB by default). Workaround: with a non-zero
-    // maxHeaderBytes, WebSocketServer#handleUpgrade currently returns before answering
-    // (a misplaced `return` in src/node/server.ts; reported to its owner).
-    maxHeaderBytes: 0,
   });
   wss.on("rejected", (req: IncomingMessage, error: Error) => {
     metrics.errors.inc({ kind: "handshake" });
@@ -281,6 +289,17 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
     probeSent = performance.now();
     broker.publish(probeStream, String(probeSent)).catch(() => {});
   };
+  if (options.redis) {
+    // Fail fast when Redis cannot be reached at start (later outages are ridden out).
+    try {
+      await broker.publish(probeStream, "0");
+    } catch (err) {
+      await unprobe().catch(() => {});
+      presence.close();
+      await broker.close().catch(() => {});
+      throw new Error(`Redis at ${options.redis} is unreachable (${err instanceof Error ? err.message : String(err)})`);
+    }
+  }
   probe();
   const probeTimer = setInterval(probe, 5000);
   probeTimer.unref();

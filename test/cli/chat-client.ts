@@ -1,0 +1,88 @@
+/**
+ * A chat participant for tests: wirecable's ActionCable consumer (src/client) in Node, over the
+ * `ws` package's WebSocket (wirecable's own Node WebSocket currently loses a message that
+ * arrives together with the 101 response, which is where the cable's welcome lands).
+ */
+import WS from "ws";
+import { createConsumer, type Subscription, type WebSocketConstructorLike } from "../../src/client/index.js";
+
+export type ChatEvent = { type: string; [key: string]: unknown };
+
+export interface ChatClient {
+  readonly events: ChatEvent[];
+  readonly subscription: Subscription;
+  connected: Promise<void>;
+  speak(text: string, id?: string): string;
+  typing(on: boolean): void;
+  waitFor(predicate: (e: ChatEvent) => boolean, timeout?: number): Promise<ChatEvent>;
+  messages(): string[];
+  close(): void;
+}
+
+let counter = 0;
+
+export function cableUrl(httpUrl: string): string {
+  return `${httpUrl.replace(/^http/, "ws")}/cable`;
+}
+
+export function joinChat(httpUrl: string, room: string, name: string, origin?: string): ChatClient {
+  const WebSocket = class extends WS {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols, origin ? { origin } : {});
+    }
+  } as unknown as WebSocketConstructorLike;
+  const consumer = createConsumer(cableUrl(httpUrl), { WebSocket, initialDelay: 100, maxDelay: 500 });
+  const events: ChatEvent[] = [];
+  let onConnected!: () => void;
+  const connected = new Promise<void>((resolve) => (onConnected = resolve));
+  const waiters = new Set<() => void>();
+  const subscription = consumer.subscriptions.create(
+    { channel: "ChatChannel", room, name },
+    {
+      connected: () => onConnected(),
+      received(data: unknown) {
+        events.push(data as ChatEvent);
+        for (const w of [...waiters]) w();
+      },
+      rejected() {
+        events.push({ type: "rejected" });
+        for (const w of [...waiters]) w();
+      },
+    },
+  );
+  return {
+    events,
+    subscription,
+    connected,
+    speak(text, id = `t${process.pid}x${++counter}`) {
+      subscription.perform("speak", { id, text });
+      return id;
+    },
+    typing(on) {
+      subscription.perform("typing", { typing: on });
+    },
+    waitFor(predicate, timeout = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): boolean => {
+          const found = events.find(predicate);
+          if (found) {
+            waiters.delete(waiter);
+            clearTimeout(timer);
+            resolve(found);
+            return true;
+          }
+          return false;
+        };
+        const waiter = (): void => void check();
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new Error(`timed out; events: ${JSON.stringify(events).slice(-600)}`));
+        }, timeout);
+        waiters.add(waiter);
+        check();
+      });
+    },
+    messages: () => events.filter((e) => e.type === "message").map((e) => String(e.text)),
+    close: () => consumer.disconnect(),
+  };
+}

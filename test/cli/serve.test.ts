@@ -1,0 +1,109 @@
+// `wirecable serve` as a process: prints its URL, serves the page, /healthz and /metrics, logs
+// JSON on stderr, shuts down gracefully on SIGTERM and SIGINT (clients get server_restart and
+// 1001); `--workers 2` shares rooms through the primary; two processes share rooms through
+// `--redis`.
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { after, before, describe, it } from "node:test";
+import WS from "ws";
+import { type RedisProcess, startRedis } from "../helpers/redis.js";
+import { type ChatClient, cableUrl, joinChat } from "./chat-client.js";
+import { ensureBuilt, startCli, stopAll } from "./helpers.js";
+
+const clients: ChatClient[] = [];
+before(() => ensureBuilt());
+after(() => {
+  for (const c of clients) c.close();
+  stopAll();
+});
+
+function join(url: string, room: string, name: string): ChatClient {
+  const c = joinChat(url, room, name);
+  clients.push(c);
+  return c;
+}
+
+const URL_LINE = /^(http:\/\/localhost:(\d+))$/m;
+
+describe("wirecable serve (process)", { timeout: 60_000 }, () => {
+  it("serves, then shuts down gracefully on SIGTERM", async () => {
+    const serve = startCli(["serve", "--port", "0"]);
+    const [, url] = await serve.waitFor(URL_LINE);
+    assert.ok(url);
+    assert.equal((await fetch(`${url}/healthz`)).status, 200);
+    assert.match(await (await fetch(`${url}/`)).text(), /wirecable chat/);
+    assert.match(await (await fetch(`${url}/metrics`)).text(), /wirecable_connections 0/);
+    const log = JSON.parse(serve.stderr().split("\n")[0]!) as { msg: string; port: number };
+    assert.equal(log.msg, "listening");
+
+    const ws = new WS(cableUrl(url), ["actioncable-v1-json"]);
+    const texts: string[] = [];
+    ws.on("message", (d) => texts.push(String(d)));
+    await once(ws, "open");
+    const closed = once(ws, "close");
+    serve.child.kill("SIGTERM");
+    const [code] = await closed;
+    assert.equal(code, 1001);
+    assert.ok(texts.some((t) => t.includes('"reason":"server_restart"')));
+    const exit = await serve.exited;
+    assert.equal(exit.code, 0);
+    assert.match(serve.stderr(), /"msg":"stopped"/);
+  });
+
+  it("stops on SIGINT too", async () => {
+    const serve = startCli(["serve", "--port", "0", "--log-level", "silent"]);
+    await serve.waitFor(URL_LINE);
+    serve.child.kill("SIGINT");
+    assert.equal((await serve.exited).code, 0);
+    assert.equal(serve.stderr(), "");
+  });
+
+  it("--workers 2: rooms are shared between the workers through the primary", async () => {
+    const serve = startCli(["serve", "--port", "0", "--workers", "2"]);
+    const [, url] = await serve.waitFor(URL_LINE);
+    // Connections are spread round-robin: with several clients, both workers have some.
+    const people = ["ann", "ben", "cat", "dan"].map((n) => join(url!, "cluster", n));
+    await Promise.all(people.map((p) => p.connected));
+    for (const p of people) await p.waitFor((e) => e.type === "presence" && e.count === 4, 15_000);
+    const id = people[0]!.speak("to everyone");
+    for (const p of people) await p.waitFor((e) => e.type === "message" && e.id === id);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    assert.match(metrics, /wirecable_connections\{worker="\d+"\}/);
+    for (const p of people) p.close();
+    serve.child.kill("SIGTERM");
+    assert.equal((await serve.exited).code, 0);
+  });
+});
+
+describe("wirecable serve --redis (two processes)", { timeout: 60_000 }, () => {
+  let redis: RedisProcess | undefined;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  it("shares rooms, messages and presence between two servers", async () => {
+    const one = startCli(["serve", "--port", "0", "--redis", redis!.url]);
+    const two = startCli(["serve", "--port", "0", "--redis", redis!.url]);
+    const [[, url1], [, url2]] = await Promise.all([one.waitFor(URL_LINE), two.waitFor(URL_LINE)]);
+    assert.notEqual(url1, url2);
+    const a = join(url1!, "shared", "on-one");
+    await a.connected;
+    const b = join(url2!, "shared", "on-two");
+    await b.connected;
+    await b.waitFor((e) => e.type === "presence" && e.count === 2);
+    await a.waitFor((e) => e.type === "presence" && e.count === 2);
+    const id = a.speak("across processes");
+    await b.waitFor((e) => e.type === "message" && e.id === id);
+    const back = b.speak("and back");
+    await a.waitFor((e) => e.type === "message" && e.id === back);
+    // Server two stops: its member leaves the room as seen from server one.
+    two.child.kill("SIGTERM");
+    assert.equal((await two.exited).code, 0);
+    await a.waitFor((e) => e.type === "presence" && e.event === "leave" && e.name === "on-two");
+    one.child.kill("SIGTERM");
+    assert.equal((await one.exited).code, 0);
+  });
+});
