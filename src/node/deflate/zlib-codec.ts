@@ -9,7 +9,9 @@
  * - Without context takeover for a direction, the connection owns no zlib stream for it: it
  *   borrows one from a pool shared by all connections with the same settings, resets it and
  *   gives it back (at most `concurrency` streams ever run, so the pool stays that small). An idle
- *   connection then costs no zlib memory at all.
+ *   connection then costs no zlib memory at all. Such compressions are not queued per connection
+ *   (no state to protect), and the same buffer compressed again with the same settings (a
+ *   broadcast) reuses the first result (see `sharedDeflate`).
  * - With context takeover, the connection owns its streams, created on first use. A compressor
  *   idle for `idleTimeout` is freed: context takeover allows the peer to reference our past
  *   messages, it does not oblige us to, so a fresh compressor is always valid (the next message
@@ -50,6 +52,8 @@ class StreamPool<T extends { usable: boolean; reset(): void; close(): void }> {
   #max: number;
   #create: () => T;
   #lastUse = 0;
+  /** Deflate pools: recent inputs and their compressed form, see {@link sharedDeflate}. */
+  readonly recent = new WeakMap<Uint8Array, { copy: Buffer; result: Promise<Uint8Array> }>();
 
   constructor(create: () => T, max: number) {
     this.#create = create;
@@ -134,13 +138,53 @@ function ensureSweep(idleTimeout: number): void {
   sweepTimer.unref();
 }
 
-/** Stats for tests and docs: idle pooled streams, process-wide. */
-export function zlibPoolStats(): { deflate: number; inflate: number; watchedCodecs: number } {
+let sharedHits = 0;
+/** Inputs up to this size are remembered for sharing (the copy kept for comparison costs memory). */
+const SHARE_MAX = 256 * 1024;
+
+/**
+ * Compress one message on a pooled (no context takeover) compressor. Without context takeover
+ * the output depends only on the input and the settings, so when the very same buffer object is
+ * compressed again with the same settings — a broadcast (`wss.broadcast`, a PreparedMessage)
+ * reaching thousands of connections — the first result is reused: one deflate per broadcast, not
+ * one per recipient. The input is compared byte for byte with a copy taken at the first call, so
+ * a buffer the application modified between sends is compressed again, never sent stale.
+ */
+function sharedDeflate(pool: StreamPool<Deflater>, limiter: ZlibLimiter, data: Uint8Array): Promise<Uint8Array> {
+  const cacheable = data.byteLength <= SHARE_MAX;
+  if (cacheable) {
+    const hit = pool.recent.get(data);
+    if (hit !== undefined && hit.copy.equals(data)) {
+      sharedHits++;
+      return hit.result;
+    }
+  }
+  const result = limiter.run(async () => {
+    // RFC 7692 7.1.1.1 / 7.1.1.2: no context takeover: any reset compressor will do.
+    const stream = pool.acquire();
+    try {
+      return await stream.run(data);
+    } finally {
+      pool.release(stream);
+    }
+  });
+  if (cacheable) {
+    const entry = { copy: Buffer.from(data), result };
+    pool.recent.set(data, entry);
+    result.catch(() => {
+      if (pool.recent.get(data) === entry) pool.recent.delete(data);
+    });
+  }
+  return result;
+}
+
+/** Stats for tests and docs: idle pooled streams and shared compressions, process-wide. */
+export function zlibPoolStats(): { deflate: number; inflate: number; watchedCodecs: number; sharedHits: number } {
   let deflate = 0;
   let inflate = 0;
   for (const pool of deflatePools.values()) deflate += pool.idleCount;
   for (const pool of inflatePools.values()) inflate += pool.idleCount;
-  return { deflate, inflate, watchedCodecs: idleCodecs.size };
+  return { deflate, inflate, watchedCodecs: idleCodecs.size, sharedHits };
 }
 
 /** Free every idle pooled stream now (tests, or an app shrinking after a burst). */
@@ -187,6 +231,11 @@ export class ZlibCodec implements DeflateCodec {
   }
 
   deflate(data: Uint8Array): Promise<Uint8Array> {
+    if (this.#deflatePool !== null) {
+      // No context takeover: no per-connection state, so no per-connection queue either.
+      if (this.#closed) return Promise.reject(closedError());
+      return sharedDeflate(this.#deflatePool, this.#settings.limiter, data);
+    }
     const result = this.#deflateQueue.then(() => this.#settings.limiter.run(() => this.#deflateNow(data)));
     // Chain on settlement only: the queue must not keep the last result alive.
     this.#deflateQueue = result.then(noop, noop);
@@ -224,16 +273,6 @@ export class ZlibCodec implements DeflateCodec {
 
   async #deflateNow(data: Uint8Array): Promise<Uint8Array> {
     if (this.#closed) throw closedError();
-    const pool = this.#deflatePool;
-    if (pool !== null) {
-      // RFC 7692 7.1.1.1 / 7.1.1.2: no context takeover: any reset compressor will do.
-      const stream = pool.acquire();
-      try {
-        return await stream.run(data);
-      } finally {
-        pool.release(stream);
-      }
-    }
     if (this.#deflater === null || !this.#deflater.usable) {
       this.#deflater = new Deflater(this.#deflaterSettings);
       watch(this, this.#settings.idleTimeout);

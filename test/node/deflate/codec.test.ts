@@ -177,9 +177,47 @@ describe("zlib codec order, concurrency and memory", () => {
       assert.ok(stats.deflate <= 6, `deflate idle ${stats.deflate}`);
       assert.ok(stats.inflate <= 3, `inflate idle ${stats.inflate}`);
       freeIdleZlibStreams();
-      assert.deepEqual({ ...zlibPoolStats(), watchedCodecs: 0 }, { deflate: 0, inflate: 0, watchedCodecs: 0 });
+      const after = zlibPoolStats();
+      assert.deepEqual([after.deflate, after.inflate], [0, 0]);
     } finally {
       for (const p of pairs) p.close();
+    }
+  });
+
+  it("shared preset: a broadcast buffer is compressed once for every connection", async () => {
+    const limiter = new ZlibLimiter(4);
+    let jobs = 0;
+    const run = limiter.run.bind(limiter);
+    limiter.run = <T>(job: () => Promise<T>) => {
+      jobs++;
+      return run(job);
+    };
+    const noContext = {
+      deflateWindowBits: 15,
+      deflateNoContextTakeover: true,
+      inflateWindowBits: 15,
+      inflateNoContextTakeover: true,
+    };
+    // A level no other test uses: its own pool and cache.
+    const codecs = Array.from({ length: 100 }, () => new ZlibCodec(noContext, { ...settings(), level: 3, limiter }));
+    try {
+      const payload = Buffer.from(JSON.stringify({ news: "x".repeat(2000) }));
+      const hits = zlibPoolStats().sharedHits;
+      const outs = await Promise.all(codecs.map((c) => c.deflate(payload)));
+      assert.equal(jobs, 1);
+      assert.equal(zlibPoolStats().sharedHits - hits, 99);
+      for (const out of outs) assert.equal(out, outs[0]);
+      same(zlib.inflateRawSync(outs[0]!, { finishFlush: zlib.constants.Z_SYNC_FLUSH }), payload);
+      // The application changed the buffer: compressed again, never sent stale.
+      payload[2] = 0x41;
+      const changed = await codecs[0]!.deflate(payload);
+      assert.equal(jobs, 2);
+      same(zlib.inflateRawSync(changed, { finishFlush: zlib.constants.Z_SYNC_FLUSH }), payload);
+      // Another buffer with the same bytes is not assumed equal: compressed on its own.
+      await codecs[1]!.deflate(Buffer.from(payload));
+      assert.equal(jobs, 3);
+    } finally {
+      for (const c of codecs) c.close();
     }
   });
 
