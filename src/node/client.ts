@@ -232,15 +232,20 @@ function attempt(
       return reject(error);
     }
 
+    let tunnel: ProxyResponse | undefined;
+    let handshaking = false;
     const startHandshake = (sock: Socket): void => {
       socket = sock;
+      handshaking = true;
       sock.on("data", onHandshakeData);
       sock.write(handshake.request());
     };
     const onHandshakeData = (chunk: Buffer): void => {
       if (settled) return;
       const result = handshake.receive(chunk);
-      if (result === null) return;
+      if (result !== null) settleHandshake(result);
+    };
+    const settleHandshake = (result: NonNullable<ReturnType<ClientHandshake["receive"]>>): void => {
       socket.off("data", onHandshakeData);
       socket.off("error", fail);
       socket.off("close", onEarlyClose);
@@ -254,8 +259,16 @@ function attempt(
         else reject(result.error);
       }
     };
-    const onEarlyClose = (): void =>
-      fail(new HandshakeError(502, "Connection closed before the opening handshake completed"));
+    // The peer closed first: the readers give their final answer (a refusal without
+    // Content-Length ends at EOF), else a 502.
+    const onEarlyClose = (): void => {
+      if (settled) return;
+      if (handshaking) settleHandshake(handshake.finish());
+      else if (tunnel !== undefined) {
+        const answer = tunnel.finish();
+        fail(answer.ok ? new HandshakeError(502, "The proxy closed the tunnel") : answer.error);
+      } else fail(new HandshakeError(502, "Connection closed before the opening handshake completed"));
+    };
 
     const tlsOptions = {
       ca: options.ca,
@@ -294,23 +307,25 @@ function attempt(
       socket = raw;
       raw.on("error", fail);
       raw.on("close", onEarlyClose);
-      const tunnel = new ProxyResponse();
+      const reader = new ProxyResponse();
+      tunnel = reader;
       const onProxyData = (chunk: Buffer): void => {
         if (settled) return;
-        const answer = tunnel.receive(chunk);
+        const answer = reader.receive(chunk);
         if (answer === null) return;
         raw.off("data", onProxyData);
         if (!answer.ok) {
           fail(answer.error);
           return;
         }
+        tunnel = undefined;
+        if (answer.remainder.byteLength > 0) raw.unshift(Buffer.from(answer.remainder));
         if (target.secure) {
           raw.off("error", fail);
           raw.off("close", onEarlyClose);
           upgradeTls(raw);
         } else {
           startHandshake(raw);
-          if (answer.remainder.byteLength > 0) onHandshakeData(Buffer.from(answer.remainder));
         }
       };
       raw.on("data", onProxyData);
