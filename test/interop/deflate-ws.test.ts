@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { describe, it } from "node:test";
 import WebSocket, { WebSocketServer as WsServer } from "ws";
+import { zlibPoolStats } from "../../src/node/deflate/index.js";
 import { connect } from "../../src/node/index.js";
 import { compressible, countingProxy, echoServer } from "../node/deflate/interop-helpers.js";
 
@@ -65,6 +66,26 @@ describe("interop: ws client -> wirecable server", () => {
       await wsRoundTrips(ws, 5);
     } finally {
       ws.terminate();
+      await server.close();
+    }
+  });
+
+  it("shared preset: wss.broadcast compresses once for all recipients, and every ws client inflates it", async () => {
+    const server = await echoServer({ preset: "shared", threshold: 0 });
+    const clients = Array.from(
+      { length: 20 },
+      () => new WebSocket(`ws://127.0.0.1:${server.port}/`, { perMessageDeflate: { threshold: 0 } }),
+    );
+    try {
+      await Promise.all(clients.map((ws) => once(ws, "open")));
+      const text = compressible(42, 4096);
+      const received = Promise.all(clients.map((ws) => once(ws, "message")));
+      const before = zlibPoolStats().sharedHits;
+      server.wss.broadcast(text);
+      for (const [data] of (await received) as Array<[Buffer]>) assert.equal(data.toString(), text);
+      assert.equal(zlibPoolStats().sharedHits - before, clients.length - 1);
+    } finally {
+      for (const ws of clients) ws.terminate();
       await server.close();
     }
   });

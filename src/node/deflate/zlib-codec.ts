@@ -154,7 +154,7 @@ function sharedDeflate(pool: StreamPool<Deflater>, limiter: ZlibLimiter, data: U
   const cacheable = data.byteLength <= SHARE_MAX;
   if (cacheable) {
     const hit = pool.recent.get(data);
-    if (hit !== undefined && hit.copy.equals(data)) {
+    if (hit?.copy.equals(data)) {
       sharedHits++;
       return hit.result;
     }
