@@ -42,7 +42,6 @@ export class ErrorEvent extends Event {
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 type Listener = EventListenerOrEventListenerObject;
-const HANDLERS = ["open", "message", "error", "close"] as const;
 
 function byteLength(data: string | ArrayBuffer | ArrayBufferView | Blob): number {
   if (typeof data === "string") return Buffer.byteLength(data);
@@ -321,4 +320,3 @@ export class WebSocket extends EventTarget {
 for (const [name, value] of Object.entries({ CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 })) {
   Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
 }
-void HANDLERS;

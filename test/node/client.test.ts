@@ -114,7 +114,9 @@ describe("connect", () => {
     const silent = createNetServer((socket) => socket.on("error", () => {}));
     const sockets: Socket[] = [];
     silent.on("connection", (s) => sockets.push(s));
-    cleanups.push(() => sockets.forEach((s) => s.destroy()));
+    cleanups.push(() => {
+      for (const s of sockets) s.destroy();
+    });
     const port = await listen(silent);
     const start = Date.now();
     await assert.rejects(connect(`ws://127.0.0.1:${port}/`, { handshakeTimeout: 2 * UNIT }), (e: unknown) => {
@@ -264,7 +266,9 @@ describe("HTTP CONNECT proxy", () => {
       sockets.add(s);
       s.on("close", () => sockets.delete(s));
     });
-    cleanups.push(() => sockets.forEach((s) => s.destroy()));
+    cleanups.push(() => {
+      for (const s of sockets) s.destroy();
+    });
     return { port: await listen(server), seen };
   }
 
