@@ -18,11 +18,29 @@ export type { DeflatePreset, PerMessageDeflateOptions, ResolvedDeflateOptions } 
 export { DEFLATE_PRESETS, resolveDeflateOptions } from "./options.js";
 export { freeIdleZlibStreams, zlibPoolStats } from "./zlib-codec.js";
 
-function codecSettings(resolved: ResolvedDeflateOptions): ZlibCodecSettings {
+/**
+ * Client extensions are created per connection (`connect()` calls us each time), so a limiter
+ * per call would bound nothing: clients share one limiter per `concurrency` value.
+ */
+const clientLimiters = new Map<number, ZlibLimiter>();
+function clientLimiter(concurrency: number): ZlibLimiter {
+  let limiter = clientLimiters.get(concurrency);
+  if (limiter === undefined) clientLimiters.set(concurrency, (limiter = new ZlibLimiter(concurrency)));
+  return limiter;
+}
+
+function codecSettings(resolved: ResolvedDeflateOptions, role: "server" | "client"): ZlibCodecSettings {
+  const { concurrency } = resolved;
   return {
     level: resolved.level,
     memLevel: resolved.memLevel,
-    limiter: resolved.concurrency === undefined ? sharedZlibLimiter() : new ZlibLimiter(resolved.concurrency),
+    // Server: its own limiter when `concurrency` is set (the extension is created once per server).
+    limiter:
+      concurrency === undefined
+        ? sharedZlibLimiter()
+        : role === "server"
+          ? new ZlibLimiter(concurrency)
+          : clientLimiter(concurrency),
     idleTimeout: DEFAULT_DEFLATE_IDLE_TIMEOUT,
     chunkSize: resolved.chunkSize,
   };
@@ -31,7 +49,7 @@ function codecSettings(resolved: ResolvedDeflateOptions): ZlibCodecSettings {
 /** The server half: declines nothing valid, answers per the preset and options. Off unless the server asks. */
 export function createServerDeflate(options: true | PerMessageDeflateOptions = true): ServerExtension {
   const r = resolveDeflateOptions(options);
-  return new ServerPerMessageDeflate(zlibCodecFactory(codecSettings(r)), {
+  return new ServerPerMessageDeflate(zlibCodecFactory(codecSettings(r, "server")), {
     serverNoContextTakeover: r.serverNoContextTakeover,
     clientNoContextTakeover: r.clientNoContextTakeover,
     serverMaxWindowBits: r.serverMaxWindowBits,
@@ -43,7 +61,7 @@ export function createServerDeflate(options: true | PerMessageDeflateOptions = t
 /** The client half: one offer built from the preset and options. */
 export function createClientDeflate(options: true | PerMessageDeflateOptions = true): ClientExtension {
   const r = resolveDeflateOptions(options);
-  return new ClientPerMessageDeflate(zlibCodecFactory(codecSettings(r)), {
+  return new ClientPerMessageDeflate(zlibCodecFactory(codecSettings(r, "client")), {
     serverNoContextTakeover: r.serverNoContextTakeover,
     clientNoContextTakeover: r.clientNoContextTakeover,
     serverMaxWindowBits: r.serverMaxWindowBits,
