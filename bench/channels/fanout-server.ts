@@ -29,7 +29,9 @@ process.send?.({ type: "ready", port: (cable.address() as { port: number }).port
 process.on("message", async (msg: { type: string; count: number; paceMs: number }) => {
   if (msg.type === "burst") {
     for (let i = 0; i < msg.count; i++) {
-      await cable.broadcast("bench", { i, t: nowMs() });
+      const t0 = nowMs();
+      await cable.broadcast("bench", { i, t: t0 });
+      if (process.env.BENCH_DEBUG) console.error(`broadcast ${i}: ${(nowMs() - t0).toFixed(2)} ms in the server`);
       if (msg.paceMs > 0) await new Promise((r) => setTimeout(r, msg.paceMs));
       else if (i % 16 === 15) await new Promise((r) => setImmediate(r)); // let sockets drain
     }

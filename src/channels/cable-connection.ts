@@ -49,6 +49,14 @@ export interface CableLimits {
  */
 export const DEFAULT_LIMITS = { maxSubscriptions: 100, maxCommandSize: 64 * 1024 } as const;
 
+/**
+ * Commands queued per connection (waiting for `authenticate`, or behind a slow action): 1024.
+ * A page subscribing to its channels at load sends tens; beyond a thousand unanswered commands a
+ * client is sending faster than its channels can answer, and excess commands are dropped
+ * (reported as RATE_LIMITED) instead of growing memory without bound.
+ */
+export const MAX_QUEUED_COMMANDS = 1024;
+
 /** What a connection needs from its server. */
 export interface ConnectionHost {
   readonly hub: StreamHub;
@@ -80,6 +88,7 @@ export class CableConnection {
   readonly #host: ConnectionHost;
   readonly #subscriptions = new Map<string, Subscription>();
   #queue: Promise<void> = Promise.resolve();
+  #queued = 0;
   #buffered: string[] = [];
   #tokens: number;
   #refilledAt = 0;
@@ -139,6 +148,10 @@ export class CableConnection {
       return;
     }
     if (this.#state === State.authenticating) {
+      if (this.#buffered.length >= MAX_QUEUED_COMMANDS) {
+        this.#report(new CableError("RATE_LIMITED", "too many commands before authentication; command dropped"));
+        return;
+      }
       this.#buffered.push(text);
       return;
     }
@@ -151,7 +164,15 @@ export class CableConnection {
       this.#report(command);
       return;
     }
-    this.#queue = this.#queue.then(() => this.#execute(command));
+    if (this.#queued >= MAX_QUEUED_COMMANDS) {
+      this.#report(new CableError("RATE_LIMITED", "too many commands waiting; command dropped"));
+      return;
+    }
+    this.#queued++;
+    this.#queue = this.#queue.then(async () => {
+      await this.#execute(command);
+      this.#queued--;
+    });
   }
 
   #takeToken(): boolean {

@@ -71,3 +71,47 @@ describe("limits", () => {
     assert.deepEqual(errors, []);
   });
 });
+
+describe("bounded queues", () => {
+  it("commands pile up behind a slow action only up to MAX_QUEUED_COMMANDS", async () => {
+    const { MAX_QUEUED_COMMANDS } = await import("../../src/channels/cable-connection.js");
+    const { Channel } = await import("../../src/channels/channel.js");
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    class SlowChannel extends Channel {
+      async slow(): Promise<void> {
+        await gate;
+      }
+      fast(): void {
+        this.transmit("ok");
+      }
+    }
+    const { connect, errors } = makeCore({ channels: { SlowChannel } });
+    const { transport, connection } = await connect();
+    const id = '{"channel":"SlowChannel"}';
+    connection.receive(subscribeCmd(id));
+    await flush();
+    connection.receive(performCmd(id, { action: "slow" }));
+    await flush();
+    for (let i = 0; i < MAX_QUEUED_COMMANDS + 10; i++) connection.receive(performCmd(id, { action: "fast" }));
+    assert.equal(errors.filter((e) => e.code === "RATE_LIMITED").length, 11);
+    release();
+    await flush(50);
+    assert.equal(transport.replies.filter((m) => m.message === "ok").length, MAX_QUEUED_COMMANDS - 1);
+  });
+
+  it("commands sent before authentication completes are buffered up to the same bound", async () => {
+    const { MAX_QUEUED_COMMANDS } = await import("../../src/channels/cable-connection.js");
+    const { FakeTransport } = await import("./fakes.js");
+    let release!: (v: unknown) => void;
+    const { core, errors } = makeCore({ authenticate: () => new Promise((r) => (release = r)) });
+    const transport = new FakeTransport();
+    const connection = core.accept(transport);
+    for (let i = 0; i < MAX_QUEUED_COMMANDS + 5; i++) connection.receive("not even json");
+    assert.equal(errors.length, 5);
+    assert.equal(errors[0].code, "RATE_LIMITED");
+    release(undefined);
+    await flush(20);
+    assert.equal(errors.filter((e) => e.code === "MALFORMED_COMMAND").length, MAX_QUEUED_COMMANDS);
+  });
+});
