@@ -7,8 +7,10 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import zlib from "node:zlib";
+import fc from "fast-check";
 import { ZlibLimiter } from "../../../src/node/deflate/limiter.js";
 import { freeIdleZlibStreams, ZlibCodec, zlibPoolStats } from "../../../src/node/deflate/zlib-codec.js";
+import { ProtocolError } from "../../../src/protocol/errors.js";
 import { DEFLATE_TAIL } from "../../../src/protocol/extensions/index.js";
 import { msg, same, sessionPair } from "./helpers.js";
 
@@ -99,6 +101,30 @@ describe("zlib codec round trips", () => {
       codec.close();
       peer.close();
     }
+  });
+
+  it("arbitrary compressed payloads inflate or fail with a ProtocolError, never anything else", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), fc.boolean(), async (bytes, shared) => {
+        const preset = shared ? "shared" : "dedicated";
+        const p = sessionPair({ preset }, { preset });
+        try {
+          const out = await Promise.resolve(p.server.processIncoming(msg(bytes, { rsv1: true }), 4096)).then(
+            (m) => m,
+            (e: unknown) => e,
+          );
+          if (out instanceof Error) {
+            assert.ok(out instanceof ProtocolError, String(out));
+            assert.ok(out.code === "EXTENSION_ERROR" || out.code === "MESSAGE_TOO_BIG", out.code);
+          } else {
+            assert.ok((out as { data: Uint8Array }).data.byteLength <= 4096);
+          }
+        } finally {
+          p.close();
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("corrupt input fails with EXTENSION_ERROR 1007", async () => {
