@@ -113,8 +113,11 @@ describe("Chromium", () => {
   });
 
   it("is refused (403) from an origin not on the list", async () => {
+    // Another port is another origin (RFC 6454), not on the allow-list.
+    const other = createServer((_req, res) => res.end("<!doctype html><title>other</title>"));
+    await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
     const page = await browser!.newPage();
-    await page.goto("about:blank");
+    await page.goto(`http://127.0.0.1:${portOf(other.address())}/`);
     const outcome = await within(
       page.evaluate(
         `new Promise((resolve) => {
@@ -128,5 +131,7 @@ describe("Chromium", () => {
     assert.equal(outcome, "closed 1006");
     assert.deepEqual(rejected, [403]);
     await page.close();
+    other.closeAllConnections();
+    await new Promise((resolve) => other.close(resolve));
   });
 });
