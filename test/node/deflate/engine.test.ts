@@ -116,6 +116,25 @@ describe("permessage-deflate in the engine", () => {
       assert.equal(messages(c.events).length, 0);
     }));
 
+  it("a connection ending while messages are being compressed releases zlib without stray errors", () =>
+    withPair(sessionPair({ preset: "dedicated", threshold: 0 }), async (p) => {
+      const unhandled: unknown[] = [];
+      const onUnhandled = (e: unknown) => unhandled.push(e);
+      process.on("unhandledRejection", onUnhandled);
+      try {
+        const s = side("server", [p.server]);
+        for (let i = 0; i < 20; i++) s.engine.sendText(`message ${i} `.repeat(2000));
+        s.engine.receiveEof(); // the transport died: close at once, zlib work still queued
+        await until(() => s.events.some((e) => e.type === "close"), "close");
+        await new Promise((r) => setTimeout(r, 100));
+        const close = s.events.find((e) => e.type === "close") as Extract<EngineEvent, { type: "close" }>;
+        assert.equal(close.code, 1006);
+        assert.deepEqual(unhandled, []);
+      } finally {
+        process.off("unhandledRejection", onUnhandled);
+      }
+    }));
+
   it("keeps the order of many async messages, compressed and not, fragmented, both ways", () =>
     withPair(
       sessionPair({ preset: "dedicated", threshold: 100 }, { preset: "dedicated", threshold: 100 }),
