@@ -5,7 +5,7 @@
  * Contract: `createServerDeflate(options)` and `createClientDeflate(options)` validate the
  * options at once (OptionError naming the option) and return an extension to pass to the
  * handshake (`extensions: [ext]`). One extension instance serves every connection of a server:
- * create it once, not per upgrade (the zlib pools and the limiter are shared through it).
+ * create it once, not per upgrade (its zlib limiter is shared through it; pools are process-wide).
  */
 import type { ClientExtension, ServerExtension } from "../../protocol/extension.js";
 import { ClientPerMessageDeflate, ServerPerMessageDeflate } from "../../protocol/extensions/permessage-deflate.js";
