@@ -5,7 +5,8 @@
  * /proc/PID/stat) per echoed message. Clients are `ws` with perMessageDeflate (as browsers:
  * context takeover, `client_max_window_bits` offered) in a separate process.
  *
- * Run: node --import tsx bench/deflate/echo.ts [--connections 1000] [--messages 30] [--out bench/results/deflate.md]
+ * Run: node --import tsx bench/deflate/echo.ts [--connections 1000] [--messages 30] [--repeat 3]
+ *      [--out bench/results/deflate.md] [--only <name part>] [--cpu-prof]
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     messages: { type: "string", default: "30" },
     out: { type: "string", default: "bench/results/deflate.md" },
     only: { type: "string" },
+    repeat: { type: "string", default: "3" },
     "cpu-prof": { type: "boolean", default: false },
   },
 });
@@ -153,14 +155,36 @@ async function measure(v: Variant, payload: string): Promise<Row> {
 }
 
 const payload = json1k();
-const rows: Row[] = [];
-for (const v of VARIANTS) {
-  if (values.only && !v.name.includes(values.only)) continue;
-  process.stderr.write(`${v.name}... `);
-  const row = await measure(v, payload);
-  process.stderr.write(`${row.activeKB.toFixed(1)} KB/conn, ${row.cpuUs.toFixed(1)} us/msg\n`);
-  rows.push(row);
+// Rounds interleave the variants (A B C, A B C...) so that a noisy neighbour hits them alike; the
+// table shows the median of each figure over the rounds.
+const REPEAT = Number(values.repeat);
+const variants = VARIANTS.filter((v) => !values.only || v.name.includes(values.only));
+const samples = new Map<string, Row[]>(variants.map((v) => [v.name, []]));
+for (let round = 1; round <= REPEAT; round++) {
+  for (const v of variants) {
+    process.stderr.write(`[${round}/${REPEAT}] ${v.name}... `);
+    const row = await measure(v, payload);
+    process.stderr.write(`${row.activeKB.toFixed(1)} KB/conn, ${row.cpuUs.toFixed(1)} us/echo\n`);
+    samples.get(v.name)!.push(row);
+  }
 }
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const rows: Row[] = variants.map((v) => {
+  const rs = samples.get(v.name)!;
+  return {
+    name: v.name,
+    extensions: rs[0]!.extensions,
+    idleKB: median(rs.map((r) => r.idleKB)),
+    activeKB: median(rs.map((r) => r.activeKB)),
+    cpuUs: median(rs.map((r) => r.cpuUs)),
+    sysUs: median(rs.map((r) => r.sysUs)),
+    rate: median(rs.map((r) => r.rate)),
+  };
+});
 
 const cpu = os.cpus()[0]?.model ?? "unknown";
 const table = [
@@ -174,7 +198,8 @@ const table = [
 const report = `# permessage-deflate benchmark
 
 Echo of a ${payload.length}-byte JSON text message, ${CONNECTIONS} connections, ${MESSAGES} round trips per
-connection after a 2-message warm-up (one message in flight per connection). Clients: \`ws\` with
+connection after a 2-message warm-up (one message in flight per connection). Median of ${REPEAT} rounds,
+variants interleaved within each round. Clients: \`ws\` with
 \`perMessageDeflate: true\` (context takeover, \`client_max_window_bits\` offered, as browsers) in a
 separate process; "no compression" rows use clients without the extension.
 
@@ -184,7 +209,10 @@ separate process; "no compression" rows use clients without the extension.
   and one deflate per echo when compressed.
 - Both servers run under \`node --import tsx\` (same loader, same baseline).
 
-Command: \`node --import tsx bench/deflate/echo.ts --connections ${CONNECTIONS} --messages ${MESSAGES}\`
+Command: \`node --import tsx bench/deflate/echo.ts --connections ${CONNECTIONS} --messages ${MESSAGES} --repeat ${REPEAT}\`
+
+Load average at the end of the run: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")} (the machine is shared:
+figures from a busy machine are noisier, CPU per echo less so than echoes/s).
 
 Machine: ${os.cpus().length} x ${cpu}, Node ${process.version}, ${new Date().toISOString()}
 
