@@ -13,7 +13,7 @@
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { startRedis } from "../../test/helpers/redis.js";
 import { Histogram, nowMs } from "./histogram.js";
@@ -134,6 +134,7 @@ async function scenario(subscribers: number, servers: 1 | 2, redisUrl?: string):
   };
 }
 
+const loadBefore = loadavg()[0];
 const redis = await startRedis();
 const results: Result[] = [];
 try {
@@ -156,7 +157,9 @@ const lines = [
   "# Channels fan-out benchmark",
   "",
   `Command: \`npx tsx bench/channels/fanout.ts${quick ? " --quick" : ""}\` (${new Date().toISOString()}).`,
-  `Machine: ${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
+  `Machine: ${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version};`,
+  `1-minute load average ${loadBefore.toFixed(1)} before the run, ${loadavg()[0].toFixed(1)} after it (the machine is`,
+  "shared: other work running meanwhile makes the figures noisy, the latency tails above all).",
   "One stream; every subscriber is an @rails/actioncable-protocol client (the `ws` package) in",
   "separate client processes (5,000 sockets each), all on this machine (loopback), sharing its cores",
   "with the servers. Broadcasts are sent from server process 1; with two processes, half the",
