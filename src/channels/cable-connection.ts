@@ -295,7 +295,12 @@ export class CableConnection {
       stopAllStreams(): void {
         for (const stream of [...sub.streams.keys()]) this.stopStream(stream);
       },
-      broadcast: (stream: string, data: unknown) => this.#host.broadcast(stream, data),
+      // Never rejects: actions often fire and forget, and an unhandled rejection would end the
+      // process when the broker is down. Failures are reported (BROKER_UNAVAILABLE) instead.
+      broadcast: (stream: string, data: unknown) =>
+        this.#host.broadcast(stream, data).catch((err) => {
+          this.#report(new CableError("BROKER_UNAVAILABLE", `broadcast to ${stream} failed`, { cause: err }));
+        }),
     };
   }
 

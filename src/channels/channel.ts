@@ -127,7 +127,10 @@ export class Channel<Identity = unknown, Params extends ChannelParams = ChannelP
     this.#b.stopAllStreams();
   }
 
-  /** Broadcast to every subscriber of `stream`, in every process sharing the broker. */
+  /**
+   * Broadcast to every subscriber of `stream`, in every process sharing the broker. Never
+   * rejects: a broker failure is reported as the server's `error` (BROKER_UNAVAILABLE).
+   */
   broadcast(stream: string, data: unknown): Promise<void> {
     return this.#b.broadcast(stream, data);
   }

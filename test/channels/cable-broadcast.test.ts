@@ -145,3 +145,20 @@ describe("heartbeat", () => {
     await core.shutdown();
   });
 });
+
+describe("broker failures inside channels", () => {
+  it("a broadcast from an action never rejects when the broker fails: reported instead", async () => {
+    const broker = new MemoryBroker();
+    const { connect, errors } = makeCore({ broker });
+    const a = await connect();
+    a.connection.receive(subscribeCmd(chatId("1")));
+    await flush();
+    broker.publish = () => Promise.reject(new Error("redis down"));
+    a.connection.receive(performCmd(chatId("1"), { action: "speak", text: "lost" })); // speak does `void this.broadcast(…)`
+    await flush();
+    assert.deepEqual(
+      errors.map((e) => e.code),
+      ["BROKER_UNAVAILABLE"],
+    );
+  });
+});
