@@ -89,6 +89,7 @@ export class CableConnection {
   readonly #subscriptions = new Map<string, Subscription>();
   #queue: Promise<void> = Promise.resolve();
   #queued = 0;
+  #closing: Promise<void> | undefined;
   #buffered: string[] = [];
   #tokens: number;
   #refilledAt = 0;
@@ -350,9 +351,16 @@ export class CableConnection {
     void this.closed();
   }
 
-  /** The socket closed: unsubscribe everything, once. Resolves when `unsubscribed` callbacks ran. */
-  async closed(): Promise<void> {
-    if (this.#state === State.closed) return;
+  /**
+   * The socket closed: unsubscribe everything, once. Every call returns the same promise, which
+   * resolves when the `unsubscribed` callbacks have run.
+   */
+  closed(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#state = State.closed;
     this.#buffered = [];
     this.#host.closedConnection(this);
