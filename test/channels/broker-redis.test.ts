@@ -96,3 +96,31 @@ describe("redis broker specifics", () => {
     }
   });
 });
+
+describe("redis broker started while Redis is down", () => {
+  it("subscribes the streams added meanwhile once Redis comes up", async () => {
+    const late = await startRedis();
+    await late.pause();
+    const a = new RedisBroker({ url: late.url, prefix: "late", connectTimeout: 200 });
+    const b = new RedisBroker({ url: late.url, prefix: "late", connectTimeout: 200 });
+    try {
+      const c = collector(8000);
+      await b.subscribe("s", c.handler); // resolves after connectTimeout, not yet subscribed
+      await late.start();
+      const deadline = Date.now() + 8000;
+      while (c.got.length === 0) {
+        try {
+          await a.publish("s", "hello");
+        } catch {
+          // publisher still connecting
+        }
+        if (Date.now() > deadline) throw new Error("never delivered");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(c.got[0], "hello");
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await late.stop();
+    }
+  });
+});

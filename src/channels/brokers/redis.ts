@@ -111,10 +111,11 @@ export class RedisBroker extends BaseBroker implements Broker {
   }
 
   async #onSubReady(): Promise<void> {
-    if (!this.#subWasReady) {
-      this.#subWasReady = true;
-      return;
-    }
+    const reconnect = this.#subWasReady;
+    this.#subWasReady = true;
+    // Every stream wanted so far, also on the first connection: streams added while Redis was
+    // unreachable at startup are subscribed here. SUBSCRIBE is idempotent, so a concurrent
+    // subscribe() of the same stream does no harm.
     const channels = [...this.handlers.keys()].map((s) => this.#channel(s));
     try {
       if (channels.length > 0) await this.#sub.subscribe(...channels);
@@ -122,6 +123,7 @@ export class RedisBroker extends BaseBroker implements Broker {
       this.emit("error", err as Error);
       return;
     }
+    if (!reconnect) return;
     this.reconnects++;
     const downtimeMs = this.#downSince === 0 ? 0 : Date.now() - this.#downSince;
     this.#downSince = 0;
