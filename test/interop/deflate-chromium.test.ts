@@ -60,6 +60,7 @@ describe("interop: Chromium -> wirecable server", () => {
           { url: `ws://127.0.0.1:${proxy.port}/`, messages },
         );
         assert.equal(result.same, true);
+        assert.equal(server.offers[0], "permessage-deflate; client_max_window_bits");
         assert.match(result.extensions, /^permessage-deflate/);
         assert.equal(server.extensions[0], result.extensions);
         if (preset === "shared") {

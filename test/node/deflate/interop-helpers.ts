@@ -61,6 +61,8 @@ export interface EchoServer {
   wss: WebSocketServer;
   /** The `extensions` of every connection accepted. */
   extensions: string[];
+  /** The `Sec-WebSocket-Extensions` offer of every connection accepted. */
+  offers: string[];
   connections: Connection[];
   close(): Promise<void>;
 }
@@ -72,9 +74,11 @@ export async function echoServer(
 ): Promise<EchoServer> {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate, pingInterval: 0 });
   const extensions: string[] = [];
+  const offers: string[] = [];
   const connections: Connection[] = [];
-  wss.on("connection", (conn: Connection) => {
+  wss.on("connection", (conn: Connection, req?: { headers: Record<string, string | string[] | undefined> }) => {
     extensions.push(conn.extensions);
+    offers.push(String(req?.headers["sec-websocket-extensions"] ?? ""));
     connections.push(conn);
     conn.on("message", (data: string | Buffer, isBinary: boolean) => {
       if (onMessage) onMessage(conn, data, isBinary);
@@ -86,6 +90,7 @@ export async function echoServer(
     port: (wss.address() as { port: number }).port,
     wss,
     extensions,
+    offers,
     connections,
     close: () => wss.close({ timeout: 1000 }),
   };
