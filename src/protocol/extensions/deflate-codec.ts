@@ -10,9 +10,10 @@
  *   appends `00 00 ff ff`, RFC 7692 7.2.2). It MUST stop as soon as the output exceeds `max`
  *   bytes (0 = no limit) and reject with ProtocolError("MESSAGE_TOO_BIG", 1009), having kept
  *   at most `max` bytes; other failures (corrupt data) reject with any error.
- * - Calls may overlap (the engine may call again before a promise settles); results must
- *   follow the order of the calls, per direction, and the context (LZ77 window) must carry
- *   over between messages unless the matching no-context-takeover flag is set.
+ * - Calls may overlap (the engine may call again before a promise settles). Each promise
+ *   settles with its own call's result (the engine restores message order itself); with context
+ *   takeover the messages must be processed in call order, per direction, and the LZ77 window
+ *   must carry over between messages unless the matching no-context-takeover flag is set.
  * - `close()` releases everything; pending and later calls reject.
  */
 
