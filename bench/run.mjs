@@ -5,6 +5,7 @@
 // Writes DIR/results.json, DIR/results.md and DIR/chart.svg (DIR defaults to bench/results) and a
 // progress line per step on stderr. Plain JS (not TypeScript through tsx) so that the load
 // generator and the peers run without a transpiler in the measurement.
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -62,6 +63,12 @@ if (servers.includes("wirecable") && !existsSync(resolve(distDir, "node/index.js
   notes.push(`wirecable skipped: ${distDir}/node/index.js missing (run \`npm run build\`).`);
   servers = servers.filter((s) => s !== "wirecable");
 }
+try {
+  const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+  notes.push(
+    `wirecable built from ${distDir.replace(ROOT, "")} at commit ${head} (plus any uncommitted work in the tree).`,
+  );
+} catch {}
 notes.push("Deno is not part of the suite (not installed here; Bun already covers the uWebSockets class of server).");
 
 const log = (s) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
