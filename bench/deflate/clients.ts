@@ -3,8 +3,9 @@
  * takeover, `client_max_window_bits` offered) in their own process, so that their zlib memory
  * and CPU never count against the server measured.
  * Contract (IPC): {cmd:"open", port, count, deflate} -> {opened, extensions};
- * {cmd:"run", messages, payload} -> every connection sends `messages` messages one at a time,
- * waiting for each echo -> {done, echoed, bytesIn}; {cmd:"exit"}.
+ * {cmd:"run", messages, payloads} -> every connection sends `messages` messages (taken in turn
+ * from `payloads`, starting at a different one per connection) one at a time,
+ * waiting for each echo -> {done, echoed, bytesIn, wireDown, wireUp} (TCP bytes); {cmd:"exit"}.
  */
 import WebSocket from "ws";
 
@@ -32,29 +33,48 @@ async function open(port: number, count: number, deflate: boolean): Promise<stri
   return extensions;
 }
 
-async function run(messages: number, payload: string): Promise<{ echoed: number; bytesIn: number }> {
+/** Bytes read from / written to the TCP sockets so far (ws keeps its socket in `_socket`). */
+function wireBytes(): { read: number; written: number } {
+  let read = 0;
+  let written = 0;
+  for (const ws of sockets) {
+    const socket = (ws as unknown as { _socket?: { bytesRead: number; bytesWritten: number } })._socket;
+    read += socket?.bytesRead ?? 0;
+    written += socket?.bytesWritten ?? 0;
+  }
+  return { read, written };
+}
+
+async function run(
+  messages: number,
+  payloads: string[],
+): Promise<{ echoed: number; bytesIn: number; wireDown: number; wireUp: number }> {
   let echoed = 0;
   let bytesIn = 0;
+  const wire0 = wireBytes();
   await Promise.all(
     sockets.map(
-      (ws) =>
+      (ws, index) =>
         new Promise<void>((resolve, reject) => {
           let left = messages;
+          let next = index;
+          const payload = () => payloads[next++ % payloads.length]!;
           const onMessage = (data: Buffer) => {
             echoed++;
             bytesIn += data.length;
             if (--left === 0) {
               ws.off("message", onMessage);
               resolve();
-            } else ws.send(payload);
+            } else ws.send(payload());
           };
           ws.on("message", onMessage);
           ws.once("close", () => reject(new Error("closed during the run")));
-          ws.send(payload);
+          ws.send(payload());
         }),
     ),
   );
-  return { echoed, bytesIn };
+  const wire1 = wireBytes();
+  return { echoed, bytesIn, wireDown: wire1.read - wire0.read, wireUp: wire1.written - wire0.written };
 }
 
 interface Command {
@@ -63,7 +83,7 @@ interface Command {
   count: number;
   deflate: boolean;
   messages: number;
-  payload: string;
+  payloads: string[];
 }
 
 process.on("message", async (m: Command) => {
@@ -72,7 +92,7 @@ process.on("message", async (m: Command) => {
       const extensions = await open(m.port, m.count, m.deflate);
       process.send?.({ opened: sockets.length, extensions });
     } else if (m.cmd === "run") {
-      const result = await run(m.messages, m.payload);
+      const result = await run(m.messages, m.payloads);
       process.send?.({ done: true, ...result });
     } else if (m.cmd === "exit") {
       for (const ws of sockets) ws.terminate();

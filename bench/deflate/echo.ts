@@ -45,15 +45,39 @@ const VARIANTS: Variant[] = [
   },
 ];
 
-/** ~1 KiB of realistic JSON (>= 1024 bytes, so that every preset's threshold lets it compress). */
-function json1k(): string {
-  const items = [];
-  for (let i = 0; items.length < 100; i++) {
-    items.push({ id: 1000 + i, user: `user${i % 13}`, kind: i % 3 ? "message" : "presence", at: 1_700_000_000 + i });
-    const s = JSON.stringify({ channel: "room:lobby", items });
-    if (s.length >= 1024) return s;
+/**
+ * 64 different ~1 KiB JSON messages (>= 1024 bytes, so that every preset's threshold lets them
+ * compress): chat-like items whose users, words and numbers vary, from a fixed-seed PRNG. With
+ * context takeover earlier messages still help (shared keys and vocabulary), as in real traffic;
+ * no message is sent twice in a row on one connection.
+ */
+function jsonMessages(): string[] {
+  let seed = 12345;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const words = "alpha beta gamma delta lobby ready join leave typing hello world update status online away".split(" ");
+  const out: string[] = [];
+  for (let m = 0; m < 64; m++) {
+    const items = [];
+    for (;;) {
+      const text = Array.from({ length: 3 + rand(6) }, () => words[rand(words.length)]).join(" ");
+      items.push({
+        id: rand(1_000_000),
+        user: `user${rand(500)}`,
+        kind: rand(3) ? "message" : "presence",
+        text,
+        at: 1_700_000_000 + rand(86_400),
+      });
+      const s = JSON.stringify({ channel: `room:${rand(20)}`, seq: m, items });
+      if (s.length >= 1024) {
+        out.push(s);
+        break;
+      }
+    }
   }
-  throw new Error("unreachable");
+  return out;
 }
 
 function statFields(pid: number): string[] {
@@ -93,10 +117,13 @@ interface Row {
   activeKB: number;
   cpuUs: number;
   sysUs: number;
+  /** TCP bytes per echo, server to client and client to server. */
+  wireDown: number;
+  wireUp: number;
   rate: number;
 }
 
-async function measure(v: Variant, payload: string): Promise<Row> {
+async function measure(v: Variant, payloads: string[]): Promise<Row> {
   const server = fork(new URL("./server.ts", import.meta.url).pathname, [v.impl, JSON.stringify(v.pmd)], {
     execArgv: [
       "--expose-gc",
@@ -125,10 +152,14 @@ async function measure(v: Variant, payload: string): Promise<Row> {
     await request(server, { cmd: "gc" }, "gc");
     const rssIdle = rssKB(pid);
     // Warm-up: every connection compresses and inflates once (zlib streams exist afterwards).
-    await request(clients, { cmd: "run", messages: 2, payload }, "done");
+    await request(clients, { cmd: "run", messages: 2, payloads }, "done");
     const cpu0 = cpuSeconds(pid);
     const t0 = performance.now();
-    await request(clients, { cmd: "run", messages: MESSAGES, payload }, "done");
+    const wire = await request<{ wireDown: number; wireUp: number }>(
+      clients,
+      { cmd: "run", messages: MESSAGES, payloads },
+      "done",
+    );
     const seconds = (performance.now() - t0) / 1000;
     const cpu1 = cpuSeconds(pid);
     const user = cpu1[0] - cpu0[0];
@@ -141,6 +172,8 @@ async function measure(v: Variant, payload: string): Promise<Row> {
       extensions: extensions || "(none)",
       idleKB: (rssIdle - rss0) / CONNECTIONS,
       activeKB: (rssActive - rss0) / CONNECTIONS,
+      wireDown: wire.wireDown / echoes,
+      wireUp: wire.wireUp / echoes,
       cpuUs: ((user + sys) / echoes) * 1e6,
       sysUs: (sys / echoes) * 1e6,
       rate: echoes / seconds,
@@ -154,7 +187,8 @@ async function measure(v: Variant, payload: string): Promise<Row> {
   }
 }
 
-const payload = json1k();
+const payloads = jsonMessages();
+const sizes = payloads.map((p) => p.length);
 // Rounds interleave the variants (A B C, A B C...) so that a noisy neighbour hits them alike; the
 // table shows the median of each figure over the rounds.
 const REPEAT = Number(values.repeat);
@@ -163,7 +197,7 @@ const samples = new Map<string, Row[]>(variants.map((v) => [v.name, []]));
 for (let round = 1; round <= REPEAT; round++) {
   for (const v of variants) {
     process.stderr.write(`[${round}/${REPEAT}] ${v.name}... `);
-    const row = await measure(v, payload);
+    const row = await measure(v, payloads);
     process.stderr.write(`${row.activeKB.toFixed(1)} KB/conn, ${row.cpuUs.toFixed(1)} us/echo\n`);
     samples.get(v.name)!.push(row);
   }
@@ -182,22 +216,24 @@ const rows: Row[] = variants.map((v) => {
     activeKB: median(rs.map((r) => r.activeKB)),
     cpuUs: median(rs.map((r) => r.cpuUs)),
     sysUs: median(rs.map((r) => r.sysUs)),
+    wireDown: median(rs.map((r) => r.wireDown)),
+    wireUp: median(rs.map((r) => r.wireUp)),
     rate: median(rs.map((r) => r.rate)),
   };
 });
 
 const cpu = os.cpus()[0]?.model ?? "unknown";
 const table = [
-  "| server | negotiated `Sec-WebSocket-Extensions` | RSS / idle conn (KB) | RSS / conn after traffic (KB) | server CPU / echo (µs) | of which sys (µs) | echoes/s |",
-  "|---|---|---:|---:|---:|---:|---:|",
+  "| server | negotiated `Sec-WebSocket-Extensions` | RSS / idle conn (KB) | RSS / conn after traffic (KB) | server CPU / echo (µs) | of which sys (µs) | wire bytes / echo down, up | echoes/s |",
+  "|---|---|---:|---:|---:|---:|---:|---:|",
   ...rows.map(
     (r) =>
-      `| ${r.name} | \`${r.extensions}\` | ${r.idleKB.toFixed(1)} | ${r.activeKB.toFixed(1)} | ${r.cpuUs.toFixed(1)} | ${r.sysUs.toFixed(1)} | ${Math.round(r.rate)} |`,
+      `| ${r.name} | \`${r.extensions}\` | ${r.idleKB.toFixed(1)} | ${r.activeKB.toFixed(1)} | ${r.cpuUs.toFixed(1)} | ${r.sysUs.toFixed(1)} | ${Math.round(r.wireDown)}, ${Math.round(r.wireUp)} | ${Math.round(r.rate)} |`,
   ),
 ].join("\n");
 const report = `# permessage-deflate benchmark
 
-Echo of a ${payload.length}-byte JSON text message, ${CONNECTIONS} connections, ${MESSAGES} round trips per
+Echo of ~1 KiB JSON text messages (64 different ones, ${Math.min(...sizes)}-${Math.max(...sizes)} bytes), ${CONNECTIONS} connections, ${MESSAGES} round trips per
 connection after a 2-message warm-up (one message in flight per connection). Median of ${REPEAT} rounds,
 variants interleaved within each round. Clients: \`ws\` with
 \`perMessageDeflate: true\` (context takeover, \`client_max_window_bits\` offered, as browsers) in a
