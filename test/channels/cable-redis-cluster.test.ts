@@ -4,58 +4,10 @@
  * resumes without restarting the app processes.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, fork } from "node:child_process";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { type RedisProcess, startRedis } from "../helpers/redis.js";
 import { type CableTestClient, cableClient } from "./cable-client.js";
-
-const script = fileURLToPath(new URL("./cluster-node.ts", import.meta.url));
-
-interface Child {
-  proc: ChildProcess;
-  port: number;
-  messages: Array<Record<string, unknown>>;
-  broadcast(stream: string, data: unknown): Promise<boolean>;
-  waitFor(type: string, timeoutMs?: number): Promise<void>;
-}
-
-let nextId = 0;
-async function spawnNode(redisUrl: string, mode: "server" | "broadcaster"): Promise<Child> {
-  const proc = fork(script, [], {
-    execArgv: ["--import", "tsx"],
-    env: { ...process.env, REDIS_URL: redisUrl, PREFIX: "cluster-test", MODE: mode },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  const messages: Array<Record<string, unknown>> = [];
-  proc.on("message", (m) => messages.push(m as Record<string, unknown>));
-  const child: Child = {
-    proc,
-    port: 0,
-    messages,
-    async waitFor(type, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!messages.some((m) => m.type === type)) {
-        if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`child: no ${type}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-    async broadcast(stream, data) {
-      const id = ++nextId;
-      proc.send({ type: "broadcast", id, stream, data });
-      const deadline = Date.now() + 5000;
-      for (;;) {
-        const reply = messages.find((m) => m.type === "broadcasted" && m.id === id);
-        if (reply) return reply.ok === true;
-        if (Date.now() > deadline) throw new Error("child did not answer");
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    },
-  };
-  await child.waitFor("ready", 20_000);
-  child.port = messages.find((m) => m.type === "ready")?.port as number;
-  return child;
-}
+import { type Child, spawnNode, stopChild, textOf } from "./cluster-helpers.js";
 
 describe("cable cluster over Redis (child processes)", () => {
   let redis: RedisProcess;
@@ -68,23 +20,15 @@ describe("cable cluster over Redis (child processes)", () => {
   });
   after(async () => {
     for (const c of clients) c.close();
-    for (const child of children) {
-      if (child.proc.exitCode === null) {
-        child.proc.send({ type: "exit" });
-        const exited = new Promise((r) => child.proc.once("exit", r));
-        const timer = setTimeout(() => child.proc.kill("SIGKILL"), 3000);
-        await exited;
-        clearTimeout(timer);
-      }
-    }
+    await Promise.all(children.map(stopChild));
     await redis?.stop();
   });
 
   it("a broadcast from any process, or from one with no sockets, reaches every subscriber", async () => {
     const [a, b, worker] = await Promise.all([
-      spawnNode(redis.url, "server"),
-      spawnNode(redis.url, "server"),
-      spawnNode(redis.url, "broadcaster"),
+      spawnNode("redis", redis.url, "server"),
+      spawnNode("redis", redis.url, "server"),
+      spawnNode("redis", redis.url, "broadcaster"),
     ]);
     children.push(a, b, worker);
     for (const server of [a, a, b, b]) {
@@ -93,7 +37,7 @@ describe("cable cluster over Redis (child processes)", () => {
       await client.subscribe(id);
     }
     const expectAll = async (text: string) => {
-      for (const c of clients) await c.waitFor((m) => (m.message as { text?: string } | undefined)?.text === text);
+      for (const c of clients) await c.waitFor((m) => textOf(m) === text);
     };
     assert.equal(await a.broadcast("chat:1", { text: "from A" }), true);
     await expectAll("from A");
@@ -120,12 +64,11 @@ describe("cable cluster over Redis (child processes)", () => {
       if (Date.now() > deadline) throw new Error("worker never published again");
       await new Promise((r) => setTimeout(r, 100));
     }
-    for (const c of clients)
-      await c.waitFor((m) => (m.message as { text?: string } | undefined)?.text === "after restart");
+    for (const c of clients) await c.waitFor((m) => textOf(m) === "after restart");
     assert.equal(await a.broadcast("chat:1", { text: "A after restart" }), true);
     for (const c of clients) {
-      await c.waitFor((m) => (m.message as { text?: string } | undefined)?.text === "A after restart");
-      assert.ok(!c.messages.some((m) => (m.message as { text?: string } | undefined)?.text === "while down"));
+      await c.waitFor((m) => textOf(m) === "A after restart");
+      assert.ok(!c.messages.some((m) => textOf(m) === "while down"));
     }
   });
 });

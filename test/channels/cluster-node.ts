@@ -1,10 +1,13 @@
 /**
- * A child process for the multi-process tests and the benchmark: a CableServer (or, with
- * MODE=broadcaster, no server at all) sharing a RedisBroker. Talks to its parent over IPC:
+ * A child process for the multi-process tests: a CableServer (or, with MODE=broadcaster, no
+ * server at all) sharing a RedisBroker (BROKER=redis, default) or a PostgresBroker
+ * (BROKER=postgres) at BROKER_URL. Talks to its parent over IPC:
  * sends {type:"ready", port} / {type:"reconnected"} / {type:"lost"}; obeys
  * {type:"broadcast", stream, data} (answers {type:"broadcasted", id}) and {type:"exit"}.
  */
 import { createBroadcaster } from "../../src/channels/broadcaster.js";
+import type { Broker } from "../../src/channels/brokers/broker.js";
+import { PostgresBroker } from "../../src/channels/brokers/postgres.js";
 import { RedisBroker } from "../../src/channels/brokers/redis.js";
 import { CableServer } from "../../src/channels/cable-server.js";
 import { Channel } from "../../src/channels/channel.js";
@@ -21,7 +24,10 @@ class ChatChannel extends Channel {
 type Command = { type: "broadcast"; id: number; stream: string; data: unknown } | { type: "exit" };
 
 const send = (msg: unknown) => process.send?.(msg);
-const broker = new RedisBroker({ url: process.env.REDIS_URL, prefix: process.env.PREFIX ?? "cluster" });
+const prefix = process.env.PREFIX ?? "cluster";
+const url = process.env.BROKER_URL;
+const broker: Broker =
+  process.env.BROKER === "postgres" ? new PostgresBroker({ url, prefix }) : new RedisBroker({ url, prefix });
 broker.on("reconnected", (info) => send({ type: "reconnected", ...info }));
 broker.on("lost", () => send({ type: "lost" }));
 

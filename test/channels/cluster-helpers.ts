@@ -1,0 +1,68 @@
+/** Spawning cluster-node.ts children (a cable server or a socketless broadcaster) and talking to them. */
+import { type ChildProcess, fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const script = fileURLToPath(new URL("./cluster-node.ts", import.meta.url));
+
+export interface Child {
+  proc: ChildProcess;
+  port: number;
+  messages: Array<Record<string, unknown>>;
+  broadcast(stream: string, data: unknown): Promise<boolean>;
+  waitFor(type: string, timeoutMs?: number): Promise<void>;
+}
+
+let nextId = 0;
+export async function spawnNode(
+  broker: "redis" | "postgres",
+  url: string,
+  mode: "server" | "broadcaster",
+): Promise<Child> {
+  const proc = fork(script, [], {
+    execArgv: ["--import", "tsx"],
+    env: { ...process.env, BROKER: broker, BROKER_URL: url, PREFIX: "cluster-test", MODE: mode },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const messages: Array<Record<string, unknown>> = [];
+  proc.on("message", (m) => messages.push(m as Record<string, unknown>));
+  const child: Child = {
+    proc,
+    port: 0,
+    messages,
+    async waitFor(type, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!messages.some((m) => m.type === type)) {
+        if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`child: no ${type}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async broadcast(stream, data) {
+      const id = ++nextId;
+      proc.send({ type: "broadcast", id, stream, data });
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const reply = messages.find((m) => m.type === "broadcasted" && m.id === id);
+        if (reply) return reply.ok === true;
+        if (Date.now() > deadline) throw new Error("child did not answer");
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+  };
+  await child.waitFor("ready", 20_000);
+  child.port = messages.find((m) => m.type === "ready")?.port as number;
+  return child;
+}
+
+/** Ask a child to exit; kill it if it does not within 3 s. */
+export async function stopChild(child: Child): Promise<void> {
+  if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
+  child.proc.send({ type: "exit" });
+  const exited = new Promise((r) => child.proc.once("exit", r));
+  const timer = setTimeout(() => child.proc.kill("SIGKILL"), 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** The text of a broadcast message, if `m` is one. */
+export const textOf = (m: Record<string, unknown>): string | undefined =>
+  (m.message as { text?: string } | undefined)?.text;
