@@ -7,7 +7,7 @@ export type { Broker, BrokerHandler, LostMessage, Unsubscribe } from "./brokers/
 export { MemoryBroker } from "./brokers/memory.js";
 export { MAX_NOTIFY_PAYLOAD, PostgresBroker, type PostgresBrokerOptions } from "./brokers/postgres.js";
 export { RedisBroker, type RedisBrokerOptions } from "./brokers/redis.js";
-export { CableConnection, type CableLimits, DEFAULT_LIMITS } from "./cable-connection.js";
+export { CableConnection, type CableLimits, DEFAULT_LIMITS, MAX_QUEUED_COMMANDS } from "./cable-connection.js";
 export { CableCore, type CableCoreOptions } from "./cable-core.js";
 export { CableServer, type CableServerOptions } from "./cable-server.js";
 export {
