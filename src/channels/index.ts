@@ -1,6 +1,6 @@
 /**
  * wirecable/channels: ActionCable-compatible channels over wirecable's WebSocket server, with
- * in-memory and Redis brokers. See docs/channels.md.
+ * in-memory, Redis and PostgreSQL brokers. See docs/channels.md.
  */
 export { type Broadcaster, createBroadcaster } from "./broadcaster.js";
 export type { Broker, BrokerHandler, LostMessage, Unsubscribe } from "./brokers/broker.js";
