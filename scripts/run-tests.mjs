@@ -27,9 +27,12 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? "2";
+// A file whose tests pass but whose process never exits (a handle left open) is killed and
+// counted as a failure after this long, instead of hanging CI.
+const timeout = process.env.TEST_TIMEOUT_MS ?? "240000";
 const child = spawn(
   process.execPath,
-  ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...files],
+  ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, `--test-timeout=${timeout}`, "--test-reporter=spec", ...files],
   { cwd: root, stdio: "inherit", env: { ...process.env, NODE_ENV: "test" } },
 );
 child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
