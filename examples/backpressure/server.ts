@@ -5,7 +5,7 @@
  *
  * The buffer is only filled when the socket itself is behind: a tick is sent directly while
  * `conn.bufferedAmount` is under HIGH_WATER, and buffered otherwise; `drain` empties it.
- * Run: npx tsx examples/backpressure/server.ts [port]    (try: wirecable connect ws://127.0.0.1:8082)
+ * Run: npx tsx examples/backpressure/server.ts [port]    (try: node bin/wirecable.js connect ws://127.0.0.1:8082)
  */
 import { pathToFileURL } from "node:url";
 import { type Connection, WebSocketServer } from "../../src/node/index.js";

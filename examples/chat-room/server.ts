@@ -7,7 +7,7 @@
  *                       server -> client {type:"join"|"leave", count} | {type:"chat", user, text, timestamp}
  *                                        | {type:"typing", user} | {type:"error", message}
  * Browsers must render `user` and `text` with textContent: they are untrusted.
- * Run: npx tsx examples/chat-room/server.ts [port]     (try: wirecable connect ws://127.0.0.1:8081)
+ * Run: npx tsx examples/chat-room/server.ts [port]     (try: node bin/wirecable.js connect ws://127.0.0.1:8081)
  */
 import { pathToFileURL } from "node:url";
 import { type Connection, WebSocketServer } from "../../src/node/index.js";

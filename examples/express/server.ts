@@ -4,7 +4,7 @@
  * get 404). The same pattern works with Fastify (`fastify.server`) and Koa (`app.listen()`'s
  * server): anything that exposes its node:http server.
  * Note: wirecable's handleUpgrade emits "connection" itself (ws leaves that to the callback).
- * Run: npx tsx examples/express/server.ts [port]    then: wirecable connect ws://127.0.0.1:8087/ws
+ * Run: npx tsx examples/express/server.ts [port]    then: node bin/wirecable.js connect ws://127.0.0.1:8087/ws
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";

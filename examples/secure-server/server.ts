@@ -8,7 +8,7 @@
  * - Per-connection rate limit (excess closes with 1008), a 64 KiB message limit (1009), a cap
  *   on connections (503 + Retry-After).
  * Run: npx tsx examples/secure-server/server.ts [port]
- *      wirecable connect "ws://127.0.0.1:8084/?token=alice-token" -o http://localhost:3000
+ *      node bin/wirecable.js connect "ws://127.0.0.1:8084/?token=alice-token" -o http://localhost:3000
  */
 import type { IncomingMessage } from "node:http";
 import { pathToFileURL } from "node:url";
