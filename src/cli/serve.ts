@@ -104,7 +104,32 @@ function createLogger(opts: ServeOptions, worker?: number): Logger {
 async function runWorker(opts: ServeOptions): Promise<DemoServer> {
   const workerId = cluster.isWorker ? cluster.worker?.id : undefined;
   const logger = createLogger(opts, workerId);
-  let server: DemoServer;
+  let server: DemoServer | undefined;
+  let stopping = false;
+  // Listen for the stop request first: a worker still starting when the primary stops must stop too.
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "stopping");
+    if (server === undefined) process.exit(0); // nothing served yet
+    // Bounded: clients get 2 s to finish their closing handshakes; anything beyond 8 s is a bug.
+    setTimeout(() => {
+      logger.error("graceful shutdown did not finish within 8 s");
+      process.exit(1);
+    }, 8000).unref();
+    void server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.on("message", (message: unknown) => {
+    if ((message as { tag?: string } | null)?.tag === "wirecable-shutdown") stop("primary");
+  });
   try {
     server = await startDemoServer({
       port: opts.port,
@@ -126,18 +151,11 @@ async function runWorker(opts: ServeOptions): Promise<DemoServer> {
     if (cluster.isWorker) process.send?.({ tag: "wirecable-failed", message });
     throw new Error(message);
   }
-  const stop = (signal: string): void => {
-    logger.info({ signal }, "stopping");
-    void server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
-  process.on("message", (message: unknown) => {
-    if ((message as { tag?: string } | null)?.tag === "wirecable-shutdown") stop("primary");
-  });
+  if (stopping) {
+    // Asked to stop while starting: close what just started.
+    void server.close().then(() => process.exit(0));
+    return server;
+  }
   if (cluster.isWorker) process.send?.({ tag: "wirecable-listening", url: server.url });
   else console.log(server.url);
   return server;
@@ -149,6 +167,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   const want = opts.workers;
   let stopping = false;
   let printed = false;
+  let listening = 0;
   const workers = (): Iterable<Worker | undefined> => Object.values(cluster.workers ?? {});
   let resolveReady!: () => void;
   let rejectReady!: (err: Error) => void;
@@ -161,7 +180,8 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
     const worker = cluster.fork();
     if (!opts.redis) relayBetweenWorkers(workers, worker);
     worker.on("message", (message: { tag?: string; url?: string; message?: string }) => {
-      if (message?.tag === "wirecable-listening" && !printed) {
+      // Ready (and the URL printed) once every worker listens.
+      if (message?.tag === "wirecable-listening" && !printed && ++listening === want) {
         printed = true;
         console.log(message.url);
         resolveReady();
@@ -196,7 +216,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
       if (w.isConnected()) w.send({ tag: "wirecable-shutdown" });
       else w.kill("SIGTERM");
     }
-    // Workers that do not finish their graceful close in time are killed.
+    // Workers that do not finish their graceful close in time (8 s each) are killed.
     setTimeout(() => {
       for (const w of alive) if (!w.isDead()) w.kill("SIGKILL");
       process.exit(1);

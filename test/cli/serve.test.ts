@@ -59,7 +59,7 @@ describe("wirecable serve (process)", { timeout: 60_000 }, () => {
   });
 
   it("--workers 2: rooms are shared between the workers through the primary", async () => {
-    const serve = startCli(["serve", "--port", "0", "--workers", "2"]);
+    const serve = startCli(["serve", "--port", "0", "--workers", "2", "--log-level", "debug"]);
     const [, url] = await serve.waitFor(URL_LINE);
     // Connections are spread round-robin: with several clients, both workers have some.
     const people = ["ann", "ben", "cat", "dan"].map((n) => join(url!, "cluster", n));
@@ -67,11 +67,17 @@ describe("wirecable serve (process)", { timeout: 60_000 }, () => {
     for (const p of people) await p.waitFor((e) => e.type === "presence" && e.count === 4, 15_000);
     const id = people[0]!.speak("to everyone");
     for (const p of people) await p.waitFor((e) => e.type === "message" && e.id === id);
-    const metrics = await (await fetch(`${url}/metrics`)).text();
-    assert.match(metrics, /wirecable_connections\{worker="\d+"\}/);
+    // Both workers served some of them (each /metrics answer comes from one worker).
+    const busy = new Set<string>();
+    for (let i = 0; i < 20 && busy.size < 2; i++) {
+      const metrics = await (await fetch(`${url}/metrics`, { headers: { connection: "close" } })).text();
+      const m = metrics.match(/^wirecable_connections_total\{worker="(\d+)"\} (\d+)/m);
+      if (m && Number(m[2]) > 0) busy.add(m[1]!);
+    }
+    assert.equal(busy.size, 2, "connections on both workers");
     for (const p of people) p.close();
     serve.child.kill("SIGTERM");
-    assert.equal((await serve.exited).code, 0);
+    assert.equal((await serve.exited).code, 0, serve.stderr());
   });
 });
 

@@ -332,10 +332,13 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
         log?.info({ connections: wss.clients.size }, "shutting down");
         clearInterval(probeTimer);
         await cable.shutdown({ reconnect: true });
+        log?.debug("cable closed");
         await wss.close({ code: 1001, reason: "server shutting down", timeout: 2000 });
+        log?.debug("websocket server closed");
         presence.close();
         await unprobe().catch(() => {});
         if (ownsBroker) await broker.close().catch(() => {});
+        log?.debug("broker closed");
         await new Promise<void>((resolve) => {
           http.close(() => resolve());
           http.closeAllConnections();
