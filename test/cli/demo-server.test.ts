@@ -3,6 +3,7 @@
 // and name validation, origins, /healthz, /metrics, graceful close (server_restart + 1001).
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { hostname } from "node:os";
 import { after, before, describe, it } from "node:test";
 import WS from "ws";
 import { type DemoServer, startDemoServer } from "../../src/cli/demo/server.js";
@@ -140,6 +141,26 @@ describe("demo server: WebSocket limits and origins", () => {
     assert.equal((await raw({ origin: "http://evil.example" })).status, 403);
     assert.equal((await raw({ origin: `http://localhost:${server.port + 1}` })).status, 403);
     assert.equal((await raw({ origin: "null" })).status, 403);
+  });
+
+  it("bound to every interface, allows the machine's own addresses and host name", async () => {
+    const s = await startDemoServer({ port: 0, host: "0.0.0.0", processMetrics: false });
+    try {
+      const status = (origin: string) =>
+        new Promise<number | "open">((resolve) => {
+          const ws = new WS(`ws://127.0.0.1:${s.port}/cable`, ["actioncable-v1-json"], { origin });
+          ws.on("open", () => {
+            ws.close();
+            resolve("open");
+          });
+          ws.on("unexpected-response", (_q, r) => resolve(r.statusCode ?? 0));
+        });
+      assert.equal(await status(`http://${hostname()}:${s.port}`), "open");
+      assert.equal(await status(`http://127.0.0.1:${s.port}`), "open");
+      assert.equal(await status(`http://evil.example:${s.port}`), 403);
+    } finally {
+      await s.close();
+    }
   });
 
   it("allows configured extra origins", async () => {

@@ -15,6 +15,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { hostname, networkInterfaces } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
@@ -33,7 +34,11 @@ export interface DemoServerOptions {
   redis?: string;
   /** Or through this broker (ClusterBroker under --workers; tests). Default: in memory. */
   broker?: Broker;
-  /** Extra allowed browser origins, besides the server's own (`http://localhost:PORT`...). */
+  /**
+   * Extra allowed browser origins, besides the server's own: `http://localhost:PORT`,
+   * `http://127.0.0.1:PORT`, `http://[::1]:PORT`, the `host` given, and with a wildcard host
+   * (0.0.0.0, ::) every local interface address and the machine's host name.
+   */
   origins?: string[];
   logger?: Logger;
   /** Where the bundled page is (default: dist/cli/demo/public, built by scripts/build-demo.mjs). */
@@ -313,7 +318,18 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
   });
   const port = (http.address() as AddressInfo).port;
   const own = LOOPBACK.has(host) ? ["localhost", "127.0.0.1", "::1"] : [host];
-  for (const h of own) allowed.add(`http://${bracket(h)}:${port}`);
+  if (host === "0.0.0.0" || host === "::") {
+    // Bound to every interface: the server's URLs are those of each address, and its host name.
+    own.push(hostname());
+    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) own.push(a.address);
+  }
+  for (const h of own) {
+    try {
+      allowed.add(new URL(`http://${bracket(h)}:${port}`).origin);
+    } catch {
+      // an address URL cannot express (none expected): not allowed
+    }
+  }
   const url = `http://${LOOPBACK.has(host) ? "localhost" : bracket(host)}:${port}`;
   log?.info({ url, host, port, broker: options.redis ? "redis" : ownsBroker ? "memory" : "shared" }, "listening");
 
