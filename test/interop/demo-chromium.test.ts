@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { type DemoServer, startDemoServer } from "../../src/cli/demo/server.js";
+import { ensureBuilt, startCli, stopAll } from "../cli/helpers.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const LAUNCH_ARGS = [
@@ -40,15 +41,16 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.close();
+  stopAll();
 });
 
-async function joinAs(name: string, room: string): Promise<Page> {
+async function joinAs(name: string, room: string, base = `http://127.0.0.1:${port}`): Promise<Page> {
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on("pageerror", (err) => errors.push(err.message));
   page.on("dialog", () => errors.push("a dialog opened (script injection?)"));
   (page as Page & { errors?: string[] }).errors = errors;
-  await page.goto(`http://127.0.0.1:${port}/`);
+  await page.goto(`${base}/`);
   await page.fill("#name", name);
   await page.fill("#room", room);
   await page.click("#join button[type=submit]");
@@ -154,6 +156,35 @@ describe("demo chat in Chromium", { timeout: 120_000 }, () => {
       assert.deepEqual((page as Page & { errors?: string[] }).errors, []);
       await page.close();
     }
+  });
+
+  it("`wirecable serve` as a process: SIGTERM, then a new process on the same port", async () => {
+    ensureBuilt();
+    const first = startCli(["serve", "--port", "0", "--log-level", "warn"]);
+    const [, url, p] = await first.waitFor(/^(http:\/\/localhost:(\d+))$/m);
+    const base = `http://localhost:${p}`;
+    assert.equal(url, base);
+    const carol = await joinAs("carol", "proc", base);
+    const dave = await joinAs("dave", "proc", base);
+    await waitText(carol, "#count", "2");
+    await say(carol, "before the restart");
+    await waitMessage(dave, "before the restart");
+
+    first.child.kill("SIGTERM");
+    assert.equal((await first.exited).code, 0);
+    await waitStatus(carol, "reconnecting");
+    await say(dave, "queued across processes");
+    const second = startCli(["serve", "--port", p!, "--log-level", "warn"]);
+    await second.waitFor(/^http:\/\/localhost:\d+$/m);
+    await waitStatus(carol, "connected");
+    assert.equal(await waitMessage(carol, "queued across processes"), 1);
+    assert.equal(await waitMessage(dave, "queued across processes"), 1);
+    for (const page of [carol, dave]) {
+      assert.deepEqual((page as Page & { errors?: string[] }).errors, []);
+      await page.close();
+    }
+    second.child.kill("SIGTERM");
+    assert.equal((await second.exited).code, 0);
   });
 
   it("a page from another origin is refused (origin allow-list)", async () => {
