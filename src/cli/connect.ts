@@ -8,7 +8,8 @@
  *   /close [code] [reason]  start the closing handshake (default 1000)
  *   /quit                   close with 1000 and exit
  *   /help                   list the commands
- * End of input (Ctrl-D, or the end of a pipe) closes with 1000. Exit status: 0 after a clean
+ * End of input (Ctrl-D, or the end of a pipe) and Ctrl-C close with 1000 (a second Ctrl-C exits
+ * at once). Exit status: 0 after a clean
  * close, 1 when the connection could not be opened or was lost (1006).
  */
 import { createInterface } from "node:readline";
@@ -33,6 +34,8 @@ export interface ConnectIO {
   input: Readable;
   output: Writable;
   error: Writable;
+  /** Aborting it closes the connection with 1000 (the CLI aborts on Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -221,6 +224,8 @@ export async function runConnect(url: string, opts: ConnectOptions, io: ConnectI
     }
   };
 
+  io.signal?.addEventListener("abort", () => close(1000, ""), { once: true });
+
   let rl: ReturnType<typeof createInterface> | undefined;
   if (opts.execute.length > 0) {
     for (const message of opts.execute) send(message);
@@ -261,10 +266,14 @@ export function registerConnect(program: Command): void {
       "\nCommands: /ping [data], /close [code] [reason], /quit, /help; //text sends /text.\nExamples:\n  wirecable connect ws://localhost:8080\n  wirecable connect wss://example.com/cable -s actioncable-v1-json -H 'Authorization: Bearer x'\n  wirecable connect ws://localhost:8080 -x hello -w 2\n",
     )
     .action(async (url: string, opts: ConnectOptions) => {
+      // Ctrl-C closes cleanly (1000); a second one leaves at once.
+      const interrupt = new AbortController();
+      process.on("SIGINT", () => (interrupt.signal.aborted ? process.exit(130) : interrupt.abort()));
       const status = await runConnect(url, opts, {
         input: process.stdin,
         output: process.stdout,
         error: process.stderr,
+        signal: interrupt.signal,
       });
       // stdin may still hold the event loop open: flush stdout, then leave.
       process.stdout.write("", () => process.exit(status));

@@ -3,7 +3,8 @@
 // reason, /quit, end of input, --execute, --subprotocol, --header, --origin, --deflate,
 // --proxy (HTTP CONNECT), --insecure (self-signed TLS), and the exit status.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { createConnection, createServer as createNetServer, type Server as NetServer } from "node:net";
@@ -11,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Connection, WebSocketServer } from "../../src/node/index.js";
-import { ensureBuilt, runCli, stopAll } from "./helpers.js";
+import { CLI, ensureBuilt, root, runCli, stopAll } from "./helpers.js";
 
 interface Seen {
   closes: Array<{ code: number; reason: string }>;
@@ -90,6 +91,20 @@ describe("wirecable connect", { timeout: 60_000 }, () => {
     const r = await runCli(["connect", url], { input: "one\ntwo\n" });
     assert.equal(r.code, 0);
     assert.equal(r.stdout, "< one\n< two\n");
+    assert.equal((await lastClose()).code, 1000);
+  });
+
+  it("Ctrl-C (SIGINT) closes with 1000 and exits 0", async () => {
+    seen.closes.length = 0;
+    const child = spawn(process.execPath, [CLI, "connect", url], { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d) => (err += d));
+    for (let i = 0; i < 500 && !err.includes("connected to"); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.match(err, /connected to/);
+    const exited = once(child, "exit");
+    child.kill("SIGINT");
+    const [code] = await exited;
+    assert.equal(code, 0, err);
     assert.equal((await lastClose()).code, 1000);
   });
 
