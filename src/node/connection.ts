@@ -160,7 +160,20 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
     socket.on("error", this.#onSocketError);
     socket.on("drain", this.#onDrain);
     this.#arm();
-    if (init.head && init.head.byteLength > 0) this.#engine.receiveData(init.head);
+    const head = init.head;
+    if (head !== undefined && head.byteLength > 0) {
+      // Frames that came with the handshake: hand them over once the owner has attached its
+      // listeners ('connection' handler, or the code awaiting connect()). The socket is paused
+      // meanwhile so that later bytes cannot overtake them.
+      socket.pause();
+      setImmediate(() => {
+        if (this.#finished) return;
+        this.#lastReceived = wheel.now;
+        this.#engine.receiveData(head);
+        this.#afterEngineCall();
+        socket.resume();
+      });
+    }
   }
 
   get readyState(): number {

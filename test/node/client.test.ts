@@ -35,7 +35,16 @@ function closeServer(server: Server | NetServer): Promise<void> {
 }
 
 async function listen<T extends Server | NetServer>(server: T): Promise<number> {
-  cleanups.push(() => closeServer(server));
+  // Track every socket (upgraded and tunnelled ones too, which close() would wait for).
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  cleanups.push(() => {
+    for (const socket of sockets) socket.destroy();
+    return closeServer(server);
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return portOf(server.address());
 }
@@ -409,6 +418,30 @@ describe("TLS (wss://)", () => {
     conn.close();
     await conn.closed;
     assert.equal(seen.length, 1);
+  });
+});
+
+describe("regressions", () => {
+  it("a message sent by the server right after the 101 (same packet) is not lost", async () => {
+    const http = createServer();
+    http.on("upgrade", (req, socket) => {
+      const accept = require_accept(req.headers["sec-websocket-key"] as string);
+      socket.on("error", () => {});
+      socket.write(
+        Buffer.concat([
+          Buffer.from(
+            `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+          ),
+          Buffer.from([0x81, 0x05]),
+          Buffer.from("first"),
+        ]),
+      );
+      cleanups.push(() => socket.destroy());
+    });
+    const port = await listen(http);
+    const conn = track(await within(connect(`ws://127.0.0.1:${port}/`)));
+    const [data] = await event<[string]>(conn, "message");
+    assert.equal(data, "first");
   });
 });
 

@@ -143,7 +143,7 @@ export class RawClient {
   /** Connect and send an upgrade request (`head: false` to send `request` verbatim instead). */
   static async open(
     port: number,
-    options: { path?: string; headers?: Record<string, string>; request?: string; waitHead?: boolean } = {},
+    options: { path?: string; headers?: Record<string, string>; request?: string | Buffer; waitHead?: boolean } = {},
   ): Promise<RawClient> {
     const socket = netConnect({ host: "127.0.0.1", port });
     await new Promise<void>((resolve, reject) => {

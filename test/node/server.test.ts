@@ -247,6 +247,21 @@ describe("handshake checks", () => {
   });
 });
 
+describe("regressions", () => {
+  it("frames sent together with the upgrade request reach the 'connection' handler's listeners", async () => {
+    const { wss, port } = await standalone();
+    const got: string[] = [];
+    wss.on("connection", (conn) => conn.on("message", (d: string) => got.push(d)));
+    const request = `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+    const raw = await RawClient.open(port, {
+      request: Buffer.concat([Buffer.from(request), clientFrame(1, "early"), clientFrame(1, "bird")]),
+    });
+    assert.equal(raw.status, 101);
+    await until(() => got.length === 2);
+    assert.deepEqual(got, ["early", "bird"]);
+  });
+});
+
 describe("limits and failures on open connections", () => {
   it("maxPayload: a too-big message closes with 1009", async () => {
     const { wss, port } = await standalone({ maxPayload: 1024 });
@@ -412,5 +427,4 @@ describe("timers", () => {
   });
 });
 
-void clientFrame;
 void (null as unknown as AddressInfo);
