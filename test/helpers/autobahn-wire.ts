@@ -252,6 +252,17 @@ export class RawClient {
     return this.#queue.shift()!;
   }
 
+  /** Wait until a message is pending or TCP closed; false on timeout. */
+  async waitAny(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#queue.length === 0 && !this.#closed) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await Promise.race([new Promise<void>((r) => (this.#waiter = r)), delay(left)]);
+    }
+    return true;
+  }
+
   /** Messages already received and not yet taken. */
   pending(): number {
     return this.#queue.length;

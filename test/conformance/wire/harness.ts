@@ -6,6 +6,7 @@
  * the server closing TCP after a failed case, and the server still serving the next case.
  */
 import assert from "node:assert/strict";
+import { isUtf8 } from "node:buffer";
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeBody, OP, RawClient, type WireMessage } from "../../helpers/autobahn-wire.js";
 
@@ -103,6 +104,8 @@ export interface CaseOptions {
   timeoutMs?: number;
   path?: string;
   headers?: Record<string, string>;
+  /** failCase: answer the server's close (default true; false when we sent a close already). */
+  reply?: boolean;
 }
 
 /**
@@ -154,7 +157,9 @@ export async function failCase(
     assert.equal(close.kind, "close", `expected a close frame, got ${close.kind}`);
     code = close.data.length >= 2 ? close.data.readUInt16BE(0) : 1005;
     assert.ok(codes.includes(code), `close code ${code}, expected ${codes.join(" or ")}`);
-    if (!c.isTcpClosed) await c.sendFrame(OP.CLOSE, closeBody(code)).catch(() => {});
+    if (code === 1005) assert.equal(close.data.length, 0);
+    else if (close.data.length > 2) assert.ok(isUtf8(close.data.subarray(2)), "close reason is not UTF-8");
+    if (options.reply !== false && !c.isTcpClosed) await c.sendFrame(OP.CLOSE, closeBody(code)).catch(() => {});
     assert.ok(await c.waitTcpClose(), "the server did not close TCP after failing the connection");
     assert.equal(c.protocolViolation, null);
   } finally {
