@@ -4,7 +4,7 @@
  * Every child is killed in `stopAll()` (call it in `after`).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 export const root = join(import.meta.dirname, "..", "..");
@@ -14,21 +14,32 @@ export const CLI = process.env.WIRECABLE_CLI ?? join(root, "bin", "wirecable.js"
 const children = new Set<ChildProcess>();
 let built = false;
 
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (/\.(ts|html|css)$/.test(entry.name)) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
 /** Build dist/ (tsc + demo page) once per test process when the sources are newer. */
 export function ensureBuilt(): void {
   if (built) return;
   const entry = join(root, "dist", "cli", "index.js");
   const page = join(root, "dist", "cli", "demo", "public", "app.js");
-  const mine = ["serve.ts", "connect.ts", "index.ts"].map((f) => join(root, "src", "cli", f));
-  const stale =
-    !existsSync(entry) ||
-    !existsSync(page) ||
-    mine.some((f) => existsSync(f) && statSync(f).mtimeMs > statSync(entry).mtimeMs);
+  const stale = !existsSync(entry) || !existsSync(page) || newestSource(join(root, "src")) > statSync(entry).mtimeMs;
   if (stale) {
     // Serialised: test files run in parallel and must not write dist/ at the same time.
     const lock = "/tmp/wirecable-cli-test-build.lock";
     const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
-    execFileSync("flock", [lock, process.execPath, tsc, "-p", "tsconfig.build.json"], { cwd: root, stdio: "pipe" });
+    try {
+      execFileSync("flock", [lock, process.execPath, tsc, "-p", "tsconfig.build.json"], { cwd: root, stdio: "pipe" });
+    } catch (err) {
+      // tsc still emits on type errors (`npm run typecheck` reports them): run what was built.
+      console.warn(`tsc reported errors: ${String((err as { stdout?: Buffer }).stdout ?? err).slice(0, 500)}`);
+    }
     execFileSync("flock", [lock, process.execPath, join(root, "scripts", "build-demo.mjs")], {
       cwd: root,
       stdio: "pipe",
