@@ -9,7 +9,7 @@
  * - Every `announceInterval` ms each process re-announces its members (`state`); entries of a
  *   process not heard from for 3 intervals are dropped, so a crashed process's members vanish.
  * - With the in-memory broker it all happens in one process and is exact at once; across
- *   processes it is eventually consistent (a sync round trip; a crash: up to 3 intervals).
+ *   processes it is eventually consistent (a sync round trip; a crash: 3 to 4 intervals).
  */
 import type { Broker, Unsubscribe } from "../../channels/index.js";
 
