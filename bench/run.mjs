@@ -6,7 +6,7 @@
 // progress line per step on stderr. Plain JS (not TypeScript through tsx) so that the load
 // generator and the peers run without a transpiler in the measurement.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { SERVERS } from "./lib/processes.mjs";
@@ -28,6 +28,7 @@ const { values: opt } = parseArgs({
     repeat: { type: "string", default: "1" },
     out: { type: "string", default: resolve(ROOT, "bench/results") },
     "cpu-prof": { type: "string" }, // directory: profile every single-process Node server
+    merge: { type: "string" }, // an earlier results.json: its traffic rows count as earlier rounds
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -38,6 +39,7 @@ if (opt.help) {
       "usage: node bench/run.mjs [--quick] [--only w1,w2] [--servers s1,s2] [--window S] [--warmup S]",
       "                         [--workers N] [--repeat N] [--out DIR] [--cpu-prof DIR]",
       "--repeat N: N interleaved rounds of each traffic workload; each server keeps its best round",
+      "--merge FILE: an earlier results.json whose traffic rows count as earlier rounds (and whose other workloads are kept)",
       `workloads: ${WORKLOADS.map((w) => w.name).join(", ")} (idle-100k and saturation are skipped by --quick)`,
       `servers:   ${DEFAULT_SERVERS.join(", ")} (bare is added to idle workloads as the baseline)`,
     ].join("\n")}\n`,
@@ -74,6 +76,7 @@ notes.push("Deno is not part of the suite (not installed here; Bun already cover
 const log = (s) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 const fmt = (v, d = 0) => (Number.isFinite(v) ? (d ? v.toFixed(d) : Math.round(v).toLocaleString("en-US")) : "-");
 
+const merged = opt.merge ? JSON.parse(readFileSync(resolve(opt.merge), "utf8")) : null;
 const run = { machine: machine(), options: { quick, ...timing, repeat, servers, only }, workloads: [], notes };
 mkdirSync(opt.out, { recursive: true });
 const profDir = opt["cpu-prof"] ? resolve(opt["cpu-prof"]) : null;
@@ -128,6 +131,9 @@ for (const wl of WORKLOADS) {
     // Servers interleaved round by round; each keeps its best round (the highest throughput):
     // other work on the machine only ever slows a round down.
     const best = new Map();
+    // Rows of an earlier run (--merge) count as earlier rounds of the same workload.
+    for (const r of merged?.workloads.find((w) => w.name === wl.name)?.rows ?? [])
+      if (!r.error && servers.includes(r.server)) best.set(r.server, { ...r, rounds: (r.rounds ?? 1) + repeat });
     for (let round = 1; round <= repeat; round++) {
       for (const s of servers) {
         if (wl.deflate && !SERVERS[s].deflate) {
@@ -145,7 +151,7 @@ for (const wl of WORKLOADS) {
         );
         if (!r.error)
           log(
-            `${label}: ${fmt(r.perSec)} ${wl.unit}${wl.unit === "MB/s" ? "" : `, ${fmt(r.mbPerSec, 1)} MB/s`}, ` +
+            `${label}: ${fmt(r.perSec)} ${wl.unit}, ${fmt(r.mbPerSec, 1)} MB/s, ` +
               `p50 ${fmt(r.p50)} us, p99 ${fmt(r.p99)} us, server ${fmt(r.cpuUsPer, 2)} us/msg at ${fmt(r.serverCpuPct)}% CPU, ` +
               `loadgen ${r.loadgenCpuPct.map((v) => `${fmt(v)}%`).join(" + ")}, other ${fmt(r.otherCpuPct)}%` +
               (r.compressed === false ? " (server answers were NOT compressed)" : "") +
@@ -154,7 +160,7 @@ for (const wl of WORKLOADS) {
         if (wl.deflate && r.compressed === false) r.error = "deflate not negotiated / answers uncompressed";
         const prev = best.get(s);
         if (!prev || prev.error || (!r.error && r.perSec > prev.perSec))
-          best.set(s, { server: s, rounds: repeat, ...r });
+          best.set(s, { server: s, rounds: prev?.rounds ?? repeat, ...r });
         entry.rows = servers.filter((x) => best.has(x)).map((x) => best.get(x));
         write();
       }
@@ -191,6 +197,12 @@ for (const wl of WORKLOADS) {
       write();
     }
   }
+}
+if (merged) {
+  for (const w of merged.workloads) if (!run.workloads.some((x) => x.name === w.name)) run.workloads.push(w);
+  const order = WORKLOADS.map((w) => w.name);
+  run.workloads.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+  run.options.merged = true;
 }
 write();
 log(`wrote ${resolve(opt.out, "results.md")} and chart.svg`);

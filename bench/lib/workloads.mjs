@@ -53,7 +53,7 @@ export const WORKLOADS = [
     title: "Large: 4 connections x 2 in flight x 1 MiB binary",
     kind: "traffic",
     loadgens: 1,
-    unit: "MB/s",
+    unit: "msg/s",
     plan: split([{ name: "echo", count: 4, inflight: 2, size: 1 << 20, binary: true, latency: true }]),
   },
   {
