@@ -194,7 +194,7 @@ export function renderSvg(run) {
   const W = 960;
   const panelH = 260;
   const left = 70;
-  const top = 50;
+  const top = 64;
   const groupW = (W - left - 20) / Math.max(1, traffic.length);
   const barW = Math.min(28, (groupW - 16) / Math.max(1, servers.length));
   const panels = [
