@@ -55,6 +55,7 @@ export interface ConnectionInit {
 
 const OPEN = 1;
 const EMPTY = new Uint8Array(0);
+const EMPTY_BUFFER = Buffer.alloc(0);
 /** Concatenate a turn's chunks up to this size (one copy); above, write them with cork/writev. */
 const CONCAT_LIMIT = 64 * 1024;
 function noop(): void {}
@@ -417,8 +418,14 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
       socket.destroy();
       return;
     }
-    if (socket.writableNeedDrain || socket.writableLength > 0) this.#needDrain = true;
-    else if (this.#waiters.length > 0) this.#releaseWaiters("written");
+    if (socket.writableLength > 0) {
+      this.#needDrain = true;
+      // Node only emits 'drain' above its high-water mark; below it, ask for a callback once
+      // the backlog is written so that 'drain' and "wait" sends are never left hanging.
+      if (!socket.writableNeedDrain) socket.write(EMPTY_BUFFER, this.#onDrain);
+    } else if (this.#waiters.length > 0) {
+      this.#releaseWaiters("written");
+    }
     if (this.#transportClosing !== -1 && this.role === "server" && !socket.writableEnded) socket.end();
   }
 
