@@ -83,6 +83,8 @@ export class Engine implements WebSocketEngine {
   readonly #outbound: OrderedQueue<OutgoingMessage> | null = null;
 
   #frameFin = false;
+  /** The text message being dispatched, for the echo shortcut (see TextMessage.sameText); null otherwise. */
+  #lastText: TextMessage | null = null;
   readonly #pings = new PingTracker();
   #streaming = false;
   #held: Array<() => void> = [];
@@ -205,7 +207,12 @@ export class Engine implements WebSocketEngine {
     if (this.#pipeline === null) {
       if (typeof data !== "string") this.#sender.message(opcode, 0, data);
       else if (binary) this.#sender.message(2, 0, encoder.encode(data));
-      else this.#sender.string(1, data);
+      else {
+        const last = this.#lastText;
+        if (last !== null && TextMessage.sameText(last, data)) {
+          this.#sender.copy(1, TextMessage.chunkOf(last), TextMessage.startOf(last), TextMessage.endOf(last));
+        } else this.#sender.string(1, data);
+      }
     } else {
       try {
         this.#outbound!.push(this.#pipeline.outgoing(opcode, toBytes(data), options?.compress));
@@ -343,9 +350,18 @@ export class Engine implements WebSocketEngine {
     if (this.#inbound === null) {
       const { chunk, start, end } = a;
       a.release();
-      this.#emit(
-        a.opcode === 1 ? new TextMessage(chunk, start, end, this.#decode) : new BinaryMessage(chunk, start, end),
-      );
+      if (a.opcode !== 1) {
+        this.#emit(new BinaryMessage(chunk, start, end));
+        return;
+      }
+      // Remembered only while its handler runs (synchronous dispatch): nothing is retained after.
+      const message = new TextMessage(chunk, start, end, this.#decode);
+      this.#lastText = message;
+      try {
+        this.#emit(message);
+      } finally {
+        this.#lastText = null;
+      }
       return;
     }
     const data = a.view();

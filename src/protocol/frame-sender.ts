@@ -24,6 +24,9 @@ const ASCII_STRING = 128;
 /** Strings up to this many UTF-16 units are encoded into the frame buffer directly (<= 3 bytes each). */
 const SMALL_STRING = 1024;
 
+/** Payloads up to this many bytes are copied in a JS loop by `copy` (a view + `set` costs more). */
+const SHORT_COPY = 256;
+
 const encoder = new TextEncoder();
 
 export interface FrameSenderOptions {
@@ -102,6 +105,23 @@ export class FrameSender {
       this.frame(at === 0 ? opcode : 0, fin && end === payload.length, at === 0 ? rsv : 0, payload.subarray(at, end));
       at = end;
     } while (at < payload.length);
+  }
+
+  /**
+   * A whole message whose payload is `chunk[start..end)`: short payloads are copied byte by byte
+   * into the frame buffer (cheaper than a `subarray` view plus `set` for a few dozen bytes).
+   */
+  copy(opcode: number, chunk: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (this.#mask || n > SHORT_COPY || (this.#fragmentSize > 0 && n > this.#fragmentSize)) {
+      this.message(opcode, 0, chunk.subarray(start, end));
+      return;
+    }
+    const header = n < 126 ? 2 : 4;
+    const buf = this.#alloc(header + n);
+    writeFrameHeader(buf, 0, 0x80 | opcode, n, null);
+    for (let i = 0; i < n; i++) buf[header + i] = chunk[start + i]!;
+    this.#write(buf);
   }
 
   /** A text or binary message from a string, encoded into the frame buffer when short. */

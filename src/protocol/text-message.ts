@@ -60,6 +60,27 @@ export class TextMessage implements TextEvent {
   toJSON(): { type: "text"; data: string } {
     return { type: "text", data: this.data };
   }
+
+  /**
+   * The engine's echo shortcut: when `text` is this message's own decoded string (the app sends
+   * back or relays what it just received), the received bytes are its UTF-8 encoding, already
+   * validated, so they can be framed without encoding the string again. Only while nobody took
+   * `bytes` (which the app could have modified). V8 compares the same string by pointer first.
+   */
+  static sameText(message: TextMessage, text: string): boolean {
+    return message.#bytes === undefined && message.#data === text;
+  }
+
+  /** Where the bytes are: `chunk[start..end)` (engine use, with {@link TextMessage.sameText}). */
+  static chunkOf(message: TextMessage): Uint8Array {
+    return message.#chunk;
+  }
+  static startOf(message: TextMessage): number {
+    return message.#start;
+  }
+  static endOf(message: TextMessage): number {
+    return message.#end;
+  }
 }
 
 export class BinaryMessage implements BinaryEvent {
