@@ -22,6 +22,7 @@ import { InvalidStateError } from "../protocol/errors.js";
 import type { ExtensionSession } from "../protocol/extension.js";
 import type { EngineEvent, EngineOptions, Role, WebSocketEngine } from "../protocol/types.js";
 import { type Flushable, markDirty } from "./flush-queue.js";
+import { messageIterator } from "./message-iterator.js";
 import type { ResolvedConnectionOptions } from "./options.js";
 import { PreparedMessage } from "./prepared-message.js";
 import { TokenBucket } from "./rate-limiter.js";
@@ -347,38 +348,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
 
   /** Messages as an async iterator; ends when the connection closes. */
   [Symbol.asyncIterator](): AsyncIterableIterator<string | Buffer> {
-    const queue: Array<string | Buffer> = [];
-    const readers: Array<(r: IteratorResult<string | Buffer>) => void> = [];
-    let done = this.#finished;
-    const onMessage = (data: string | Buffer): void => {
-      const reader = readers.shift();
-      if (reader) reader({ value: data, done: false });
-      else queue.push(data);
-    };
-    const finish = (): void => {
-      done = true;
-      this.off("message", onMessage);
-      this.off("close", finish);
-      for (const reader of readers.splice(0)) reader({ value: undefined, done: true });
-    };
-    if (!done) {
-      this.on("message", onMessage);
-      this.on("close", finish);
-    }
-    const iterator: AsyncIterableIterator<string | Buffer> = {
-      next: () => {
-        if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false });
-        if (done) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => readers.push(resolve));
-      },
-      return: () => {
-        finish();
-        queue.length = 0;
-        return Promise.resolve({ value: undefined, done: true });
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    return messageIterator(this, this.#closeInfo !== undefined);
   }
 
   // ---- write path -------------------------------------------------------------------------
