@@ -60,6 +60,18 @@ describe("CLI", () => {
     assert.deepEqual([[...bin], isBinary2], [[1, 2], true]);
   });
 
+  it("echo --deflate negotiates permessage-deflate", async () => {
+    const { line } = cli(["echo", "--port", "0", "--deflate"]);
+    const url = /ws:\/\/\S+/.exec(await line)![0];
+    const ws = new WebSocketClient(url, { perMessageDeflate: true });
+    cleanups.push(() => ws.terminate());
+    await event(ws, "open");
+    assert.match(ws.extensions, /permessage-deflate/);
+    ws.send("squeeze me ".repeat(100));
+    const [text] = await event<[Buffer]>(ws, "message");
+    assert.equal(text.toString(), "squeeze me ".repeat(100));
+  });
+
   it("broadcast sends each message to every client", async () => {
     const { line } = cli(["broadcast", "--port", "0"]);
     const url = /ws:\/\/\S+/.exec(await line)![0];
