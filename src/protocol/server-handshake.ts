@@ -51,6 +51,11 @@ export interface ServerHandshakeOptions {
   extensions?: readonly ServerExtension[];
   /** Extra response headers (validated; the handshake's own headers cannot be overridden). */
   headers?: Record<string, string>;
+  /**
+   * Compute `Sec-WebSocket-Accept` from the (validated, trimmed) key: base64(SHA-1(key + GUID)).
+   * Node passes one using node:crypto's native SHA-1. Default: {@link computeAccept} (pure JS).
+   */
+  computeAccept?: (key: string) => string;
 }
 
 export type ServerHandshakeResult =
@@ -72,6 +77,10 @@ const RESERVED_RESPONSE_HEADERS = new Set([
   "content-length",
   "transfer-encoding",
 ]);
+
+/** The start of every 101 response, up to the accept value. */
+const SWITCHING_PREFIX =
+  "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ";
 
 /** RFC 6455 4.2.2: base64(SHA-1(key + GUID)), the key taken as a string (not decoded). */
 export function computeAccept(key: string): string {
@@ -341,10 +350,24 @@ export function acceptHandshake(
   const extensionsHeader = accepted.join(", ");
 
   // RFC 6455 4.2.2 (5): the 101 response.
+  const accept = (options.computeAccept ?? computeAccept)(key);
+  if (Object.keys(extra).length === 0) {
+    // The common case, rendered from a fixed prefix (values still checked against CR/LF injection).
+    let head = `${SWITCHING_PREFIX}${accept}\r\n`;
+    if (protocol !== "") {
+      assertHeader("Sec-WebSocket-Protocol", protocol);
+      head += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
+    }
+    if (extensionsHeader !== "") {
+      assertHeader("Sec-WebSocket-Extensions", extensionsHeader);
+      head += `Sec-WebSocket-Extensions: ${extensionsHeader}\r\n`;
+    }
+    return { ok: true, response: latin1(`${head}\r\n`), protocol, extensions: sessions, extensionsHeader };
+  }
   const response: Record<string, string> = {
     Upgrade: "websocket",
     Connection: "Upgrade",
-    "Sec-WebSocket-Accept": computeAccept(key),
+    "Sec-WebSocket-Accept": accept,
   };
   if (protocol !== "") response["Sec-WebSocket-Protocol"] = protocol;
   if (extensionsHeader !== "") response["Sec-WebSocket-Extensions"] = extensionsHeader;
