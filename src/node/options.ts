@@ -166,6 +166,21 @@ export function resolveConnectionOptions(options: ConnectionOptions): ResolvedCo
   };
 }
 
+/**
+ * Response headers the 101 handshake sets itself (RFC 6455 4.2.2: Upgrade, Connection,
+ * Sec-WebSocket-*), plus the framing headers of HTTP; `headers` may not set them.
+ */
+export function isReservedResponseHeader(name: string): boolean {
+  const lower = name.trim().toLowerCase();
+  return (
+    lower === "upgrade" ||
+    lower === "connection" ||
+    lower === "content-length" ||
+    lower === "transfer-encoding" ||
+    lower.startsWith("sec-websocket-")
+  );
+}
+
 /** Validate server options; throws OptionError naming the first bad one. */
 export function validateServerOptions(options: ServerOptions): void {
   if (typeof options !== "object" || options === null) throw new OptionError("options", "expected an object");
@@ -217,6 +232,9 @@ export function validateServerOptions(options: ServerOptions): void {
     for (const [k, v] of Object.entries(options.headers)) {
       if (typeof v !== "string" || /[\r\n]/.test(v) || /[\r\n:]/.test(k)) {
         throw new OptionError("headers", `bad header ${JSON.stringify(k)}`);
+      }
+      if (isReservedResponseHeader(k)) {
+        throw new OptionError("headers", `${JSON.stringify(k)} is set by the handshake and cannot be overridden`);
       }
     }
   }
