@@ -117,7 +117,14 @@ export function acceptKey(key: string): string {
   return createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
 }
 
-const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Resolve with `promise`'s value, or with `fallback` after `ms` (the timer is cleared either way). */
+function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((r) => {
+    timer = setTimeout(() => r(fallback), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 /**
  * A raw client connection. Frames it reads are kept in order; `next()` waits for the next one,
@@ -226,13 +233,27 @@ export class RawClient {
     const all = Array.isArray(bytes) ? Buffer.concat(bytes) : bytes;
     if (this.#closed) return;
     if (chop <= 0) {
-      if (!this.socket.write(all)) await new Promise((r) => this.socket.once("drain", r));
+      if (!this.socket.write(all)) await this.#drained();
       return;
     }
     for (let i = 0; i < all.length && !this.#closed; i += chop) {
-      this.socket.write(all.subarray(i, i + chop));
-      await new Promise((r) => setImmediate(r));
+      if (!this.socket.write(all.subarray(i, i + chop))) await this.#drained();
+      else await new Promise((r) => setImmediate(r));
     }
+  }
+
+  /** 'drain', or the socket closed (a server that failed the connection never drains it). */
+  #drained(): Promise<void> {
+    if (this.#closed || this.socket.destroyed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.socket.off("drain", done);
+        this.socket.off("close", done);
+        resolve();
+      };
+      this.socket.on("drain", done);
+      this.socket.on("close", done);
+    });
   }
 
   /** Send one masked frame. */
@@ -247,7 +268,7 @@ export class RawClient {
       if (this.#closed) return null;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no frame from the server within ${timeoutMs} ms`);
-      await Promise.race([new Promise<void>((r) => (this.#waiter = r)), delay(left)]);
+      await within(new Promise<void>((r) => (this.#waiter = r)), left, undefined);
     }
     return this.#queue.shift()!;
   }
@@ -258,7 +279,7 @@ export class RawClient {
     while (this.#queue.length === 0 && !this.#closed) {
       const left = deadline - Date.now();
       if (left <= 0) return false;
-      await Promise.race([new Promise<void>((r) => (this.#waiter = r)), delay(left)]);
+      await within(new Promise<void>((r) => (this.#waiter = r)), left, undefined);
     }
     return true;
   }
@@ -271,7 +292,11 @@ export class RawClient {
   /** Wait until the server closes the TCP connection; false on timeout. */
   async waitTcpClose(timeoutMs = 5000): Promise<boolean> {
     if (this.#closed) return true;
-    return Promise.race([this.tcpClosed.then(() => true), delay(timeoutMs).then(() => false)]);
+    return within(
+      this.tcpClosed.then(() => true),
+      timeoutMs,
+      false,
+    );
   }
 
   destroy(): void {

@@ -1,8 +1,7 @@
 /**
- * Wire conformance harness (Autobahn "fuzzingclient" mode): starts wirecable's echo server —
- * the CLI (`node bin/wirecable.js echo --port 0`, needs `npm run build`) or in-process from
- * src/node — and judges each case from raw bytes read off a real TCP connection, the way the
- * Autobahn TestSuite's fuzzing client does: exact echoes and pongs, the expected close code,
+ * Wire conformance harness (Autobahn "fuzzingclient" mode): starts wirecable's echo server, the
+ * CLI (`node bin/wirecable.js echo --port 0`, needs `npm run build`), and judges each case from
+ * raw bytes read off a real TCP connection, the way the Autobahn TestSuite's fuzzing client does: exact echoes and pongs, the expected close code,
  * the server closing TCP after a failed case, and the server still serving the next case.
  */
 import assert from "node:assert/strict";
@@ -22,9 +21,11 @@ export interface EchoTarget {
 }
 
 /** The CLI echo server, `wirecable echo --port 0 --host 127.0.0.1 [--deflate]`. */
-export async function startCliEcho(deflate = false): Promise<EchoTarget> {
-  const args = ["bin/wirecable.js", "echo", "--port", "0", "--host", "127.0.0.1"];
+export async function startCliEcho(deflate = false, extraArgs: string[] = []): Promise<EchoTarget> {
+  const watchdog = new URL("./parent-watchdog.mjs", import.meta.url).pathname;
+  const args = ["--import", watchdog, "bin/wirecable.js", "echo", "--port", "0", "--host", "127.0.0.1"];
   if (deflate) args.push("--deflate");
+  args.push(...extraArgs);
   const child: ChildProcess = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
@@ -57,27 +58,6 @@ export async function startCliEcho(deflate = false): Promise<EchoTarget> {
       const t = setTimeout(() => child.kill("SIGKILL"), 5000);
       await exited;
       clearTimeout(t);
-    },
-  };
-}
-
-/** An in-process echo server from src/node with the given options (e.g. maxFragments: 0). */
-export async function startInProcessEcho(options: Record<string, unknown> = {}): Promise<EchoTarget> {
-  const { WebSocketServer } = await import("../../../src/node/index.js");
-  const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", maxPayload: 0, ...options });
-  wss.on("connection", (conn) => {
-    conn.on("message", (data: string | Buffer, isBinary: boolean) => {
-      conn.send(data, { binary: isBinary });
-    });
-  });
-  await wss.ready;
-  const address = wss.address();
-  assert.ok(address && typeof address === "object");
-  return {
-    port: address.port,
-    assertAlive() {},
-    async stop() {
-      await wss.close({ timeout: 1000 });
     },
   };
 }

@@ -30,7 +30,7 @@ after(async () => {
   await echo?.stop();
 });
 
-describe("Autobahn 1: framing (text and binary, lengths 0-65536)", () => {
+describe("Autobahn 1: framing (text and binary, lengths 0-65536)", { timeout: 60_000 }, () => {
   const sizes = [0, 125, 126, 127, 128, 65535, 65536];
   sizes.forEach((n, i) => {
     it(`1.1.${i + 1}: text message of ${n} octets`, async () => {
@@ -54,7 +54,7 @@ describe("Autobahn 1: framing (text and binary, lengths 0-65536)", () => {
   });
 });
 
-describe("Autobahn 2: ping/pong", () => {
+describe("Autobahn 2: ping/pong", { timeout: 60_000 }, () => {
   it("2.1: ping without payload -> pong without payload", async () => {
     await echoCase(echo, (c) => c.send(F(OP.PING)), [pong()]);
   });
@@ -108,7 +108,7 @@ describe("Autobahn 2: ping/pong", () => {
   });
 });
 
-describe("Autobahn 3: reserved bits -> 1002, TCP closed", () => {
+describe("Autobahn 3: reserved bits -> 1002, TCP closed", { timeout: 60_000 }, () => {
   const hello = "Hello, world!";
   it("3.1: text with RSV = 1", async () => {
     await failCase(echo, (c) => c.send(F(OP.TEXT, hello, { rsv: 1 })), [1002]);
@@ -153,7 +153,7 @@ describe("Autobahn 3: reserved bits -> 1002, TCP closed", () => {
   });
 });
 
-describe("Autobahn 4: reserved opcodes -> 1002", () => {
+describe("Autobahn 4: reserved opcodes -> 1002", { timeout: 60_000 }, () => {
   const hello = "Hello, world!";
   const sets = [
     ["4.1", [3, 4, 5, 6, 7]],
@@ -188,7 +188,7 @@ describe("Autobahn 4: reserved opcodes -> 1002", () => {
   }
 });
 
-describe("Autobahn 5: fragmentation", () => {
+describe("Autobahn 5: fragmentation", { timeout: 60_000 }, () => {
   it("5.1: fragmented ping -> 1002", async () => {
     await failCase(echo, (c) => c.send([frag(OP.PING, "fragment1"), F(OP.CONT, "fragment2")]), [1002]);
   });

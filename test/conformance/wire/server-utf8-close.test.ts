@@ -96,7 +96,7 @@ const VECTORS: Array<[string, string, string, boolean]> = [
   ["6.23.7", "U+FFFD x3 after ASCII", "61efbfbd62efbfbd63efbfbd", true],
 ];
 
-describe("Autobahn 6.1-6.3: valid and invalid text, whole and fragmented", () => {
+describe("Autobahn 6.1-6.3: valid and invalid text, whole and fragmented", { timeout: 60_000 }, () => {
   const HELLO = "Hello-µ@ßöäüàá-UTF-8!!";
   const INVALID = hex("cebae1bdb9cf83cebcceb5eda080656469746564");
   it("6.1.1: empty text message", async () => {
@@ -149,7 +149,7 @@ describe("Autobahn 6.1-6.3: valid and invalid text, whole and fragmented", () =>
   });
 });
 
-describe("Autobahn 6.4: fail fast on invalid UTF-8", () => {
+describe("Autobahn 6.4: fail fast on invalid UTF-8", { timeout: 60_000 }, () => {
   const PART1 = hex("cebae1bdb9cf83cebcceb5");
   const PART3 = hex("656469746564");
 
@@ -197,7 +197,7 @@ describe("Autobahn 6.4: fail fast on invalid UTF-8", () => {
   });
 });
 
-describe("Autobahn 6.5-6.23: UTF-8 test vectors, one text frame each (invalid -> 1007)", () => {
+describe("Autobahn 6.5-6.23: UTF-8 test vectors, one text frame each (invalid -> 1007)", { timeout: 60_000 }, () => {
   for (const [id, what, h, valid] of VECTORS) {
     it(`${id}: ${what} (${valid ? "valid" : "invalid"})`, async () => {
       const p = hex(h);
@@ -217,7 +217,7 @@ describe("Autobahn 6.5-6.23: UTF-8 test vectors, one text frame each (invalid ->
   });
 });
 
-describe("Autobahn 7: closing handshake", () => {
+describe("Autobahn 7: closing handshake", { timeout: 60_000 }, () => {
   /** We send a close (and maybe more); the server answers with one close and closes TCP. */
   const closing = (frames: Buffer[], codes: number[], before: Parameters<typeof failCase>[3] = []) =>
     failCase(echo, (c) => c.send(frames), codes, before, { reply: false });
