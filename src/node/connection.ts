@@ -23,6 +23,7 @@ import type { ExtensionSession } from "../protocol/extension.js";
 import type { EngineEvent, EngineOptions, Role, WebSocketEngine } from "../protocol/types.js";
 import { type Flushable, markDirty } from "./flush-queue.js";
 import { messageIterator } from "./message-iterator.js";
+import { decodeUtf8, isUtf8, masker } from "./native.js";
 import type { ResolvedConnectionOptions } from "./options.js";
 import { PreparedMessage } from "./prepared-message.js";
 import { TokenBucket } from "./rate-limiter.js";
@@ -146,6 +147,9 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
       extensionsHeader: init.extensionsHeader,
       protocol: init.protocol,
       alloc: Buffer.allocUnsafe,
+      masker,
+      isUtf8,
+      decodeUtf8,
       onOutput: (chunk) => this.#queue(chunk),
       onEvent: (event) => this.#onEvent(event),
     });

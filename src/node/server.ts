@@ -28,6 +28,7 @@ import { acceptHandshake, type HandshakeRequest, renderRejection } from "../prot
 import { Connection, type SendResult } from "./connection.js";
 import { createHybiEngine, legacyUpgrade } from "./engines.js";
 import { serverDeflate } from "./extensions.js";
+import { computeAccept } from "./native.js";
 import {
   Rejection,
   type ResolvedConnectionOptions,
@@ -394,6 +395,7 @@ export class WebSocketServer extends EventEmitter {
       protocols: this.#protocols,
       extensions: this.#extensions,
       headers: this.#options.headers,
+      computeAccept,
     });
     if (!result.ok) {
       this.emit("rejected", req, result.error);

@@ -1,0 +1,54 @@
+/**
+ * Native helpers the engine accepts as options (EngineOptions `masker`, `isUtf8`, `decodeUtf8`;
+ * the server handshake's `computeAccept`), resolved once per process.
+ *
+ * Contract: nothing here is required. `bufferutil` (an optional native addon, installed with ws)
+ * is loaded with a guarded require; without it (or with WIRECABLE_NO_NATIVE set) the engine masks
+ * in JS. The others come with Node itself (node:buffer, node:crypto).
+ */
+import { Buffer, isUtf8 as nodeIsUtf8 } from "node:buffer";
+import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
+import type { EngineOptions } from "../protocol/types.js";
+
+type Masker = NonNullable<EngineOptions["masker"]>;
+
+function loadMasker(): Masker | undefined {
+  if (process.env.WIRECABLE_NO_NATIVE) return undefined;
+  try {
+    const addon = createRequire(import.meta.url)("bufferutil") as Partial<Masker>;
+    if (typeof addon.mask !== "function" || typeof addon.unmask !== "function") return undefined;
+    // Check it once on known bytes (a broken build must not corrupt frames).
+    const out = new Uint8Array(8);
+    addon.mask(new Uint8Array([1, 2, 3, 4, 5]), new Uint8Array([1, 1, 1, 1]), out, 2, 5);
+    if (out.join() !== "0,0,0,3,2,5,4,0") return undefined;
+    return addon as Masker;
+  } catch {
+    return undefined;
+  }
+}
+
+/** bufferutil's masker, or undefined (the engine then masks in JS). */
+export const masker: Masker | undefined = loadMasker();
+
+/** Strict whole-buffer UTF-8 check (node:buffer, simdutf). */
+export const isUtf8: (bytes: Uint8Array) => boolean = nodeIsUtf8;
+
+// Buffer#utf8Slice is the binding behind Buffer#toString("utf8", start, end); it works on any
+// Uint8Array, so no Buffer view has to be made per message.
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice(this: Uint8Array, s: number, e: number): string })
+  .utf8Slice;
+
+/** Decode valid UTF-8 in `bytes[start..end)` natively. */
+export function decodeUtf8(bytes: Uint8Array, start: number, end: number): string {
+  return utf8Slice.call(bytes, start, end);
+}
+
+const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/** RFC 6455 4.2.2: base64(SHA-1(key + GUID)) with node:crypto's native SHA-1. */
+export function computeAccept(key: string): string {
+  return createHash("sha1")
+    .update(key + GUID, "latin1")
+    .digest("base64");
+}

@@ -1,0 +1,32 @@
+/** The optional native hooks injected into the engine and the handshake. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { computeAccept, decodeUtf8, isUtf8, masker } from "../../src/node/native.js";
+import { computeAccept as jsAccept } from "../../src/protocol/server-handshake.js";
+
+describe("native hooks", () => {
+  it("bufferutil (a devDependency here) is loaded and masks like the RFC says", () => {
+    assert.ok(masker !== undefined);
+    const key = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
+    const out = new Uint8Array(7);
+    masker.mask(new TextEncoder().encode("Hello"), key, out, 2, 5);
+    // RFC 6455 5.7: masked "Hello" is 7f 9f 4d 51 58.
+    assert.deepEqual([...out], [0, 0, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+    const back = out.subarray(2);
+    masker.unmask(back, key);
+    assert.equal(new TextDecoder().decode(back), "Hello");
+  });
+
+  it("decodeUtf8 decodes a range of any Uint8Array; isUtf8 is strict", () => {
+    const bytes = new Uint8Array(Buffer.from("xhé✓!"));
+    assert.equal(decodeUtf8(bytes, 1, bytes.length - 1), "hé✓");
+    assert.equal(isUtf8(bytes), true);
+    assert.equal(isUtf8(new Uint8Array([0xed, 0xa0, 0x80])), false); // a surrogate
+  });
+
+  it("computeAccept matches the pure-JS one", () => {
+    for (const key of ["dGhlIHNhbXBsZSBub25jZQ==", "AQIDBAUGBwgJCgsMDQ4PEA=="]) {
+      assert.equal(computeAccept(key), jsAccept(key));
+    }
+  });
+});
