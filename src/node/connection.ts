@@ -62,6 +62,42 @@ const EMPTY_BUFFER = Buffer.alloc(0);
 const CONCAT_LIMIT = 64 * 1024;
 function noop(): void {}
 
+/**
+ * Output buffers come from a process-wide slab, back to back (Node's own pool aligns each
+ * allocation to 8 bytes, which breaks adjacency). The frames one connection produces in a turn
+ * are then usually adjacent, and `flushNow` writes them as one view instead of copying them with
+ * `Buffer.concat`. Slab memory is never reused: a full slab is left to the GC once every view of
+ * it is gone (as with Node's pool).
+ */
+const SLAB_SIZE = 64 * 1024;
+/** Larger allocations get their own buffer. */
+const SLAB_MAX_ALLOC = 4 * 1024;
+let slab = new ArrayBuffer(SLAB_SIZE);
+let slabUsed = 0;
+function slabAlloc(size: number): Buffer {
+  if (size > SLAB_MAX_ALLOC) return Buffer.allocUnsafe(size);
+  if (slabUsed + size > SLAB_SIZE) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const buf = Buffer.from(slab, slabUsed, size);
+  slabUsed += size;
+  return buf;
+}
+
+/** The chunks as one view if they lie back to back in one ArrayBuffer, else null. */
+function adjacent(chunks: Uint8Array[], total: number): Buffer | null {
+  const first = chunks[0]!;
+  const buffer = first.buffer;
+  let end = first.byteOffset + first.byteLength;
+  for (let i = 1; i < chunks.length; i++) {
+    const c = chunks[i]!;
+    if (c.buffer !== buffer || c.byteOffset !== end) return null;
+    end += c.byteLength;
+  }
+  return Buffer.from(buffer, first.byteOffset, total);
+}
+
 function toBytes(data: Exclude<SendData, string | PreparedMessage>): Uint8Array {
   if (data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
@@ -108,6 +144,9 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
   #bucket: TokenBucket | undefined;
   #lastReceived: number;
   #lastMessage: number;
+  /** Whether a timer reads #lastReceived (heartbeat) / #lastMessage (idle timeout): the clock is read per message only then. */
+  readonly #trackReceived: boolean;
+  readonly #trackMessage: boolean;
   #pingSentAt = -1;
   #awaitingPong = false;
   #canPing = true;
@@ -136,6 +175,8 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
     const now = wheel.now;
     this.#lastReceived = now;
     this.#lastMessage = now;
+    this.#trackReceived = init.options.pingInterval > 0;
+    this.#trackMessage = init.options.idleTimeout > 0;
     if (init.options.rateLimit) {
       this.#bucket = new TokenBucket(init.options.rateLimit.messages, init.options.rateLimit.interval, now);
     }
@@ -146,7 +187,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
       extensions: init.extensions,
       extensionsHeader: init.extensionsHeader,
       protocol: init.protocol,
-      alloc: Buffer.allocUnsafe,
+      alloc: slabAlloc,
       masker,
       isUtf8,
       decodeUtf8,
@@ -381,7 +422,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
       if (pending.length === 1) {
         socket.write(pending[0]!);
       } else if (bytes <= CONCAT_LIMIT) {
-        socket.write(Buffer.concat(pending, bytes));
+        socket.write(adjacent(pending, bytes) ?? Buffer.concat(pending, bytes));
       } else {
         socket.cork();
         for (let i = 0; i < pending.length; i++) socket.write(pending[i]!);
@@ -433,7 +474,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
   // ---- read path --------------------------------------------------------------------------
 
   #onData = (chunk: Buffer): void => {
-    this.#lastReceived = wheel.now;
+    if (this.#trackReceived) this.#lastReceived = wheel.now;
     this.#awaitingPong = false;
     this.#engine.receiveData(chunk);
     this.#afterEngineCall();
@@ -457,9 +498,8 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
     switch (event.type) {
       case "text":
       case "binary": {
-        const now = wheel.now;
-        this.#lastMessage = now;
-        if (this.#bucket !== undefined && !this.#bucket.take(now)) {
+        if (this.#trackMessage) this.#lastMessage = wheel.now;
+        if (this.#bucket !== undefined && !this.#bucket.take(wheel.now)) {
           this.#engine.fail(1008, "rate limit exceeded");
           return;
         }
