@@ -1,0 +1,120 @@
+/**
+ * `wirecable echo|broadcast --workers N` (src/cli/workers.ts), through bin/wirecable.js
+ * (dist/ is rebuilt when the sources are newer). Each worker tags its 101 response with
+ * `X-Wirecable-Worker: <id>`, which is how these tests know which worker serves a client.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import WebSocketClient from "ws";
+import { event, sleep, UNIT, within } from "../node/helpers.js";
+import { ensureBuilt, runCli, startCli, stopAll } from "./helpers.js";
+
+const URL_RE = /listening on (ws:\/\/\S+)/;
+const cleanups: Array<() => unknown> = [];
+before(() => ensureBuilt());
+after(async () => {
+  for (const fn of cleanups.reverse()) await fn();
+  stopAll();
+});
+
+interface Client {
+  ws: WebSocketClient;
+  worker: string;
+  messages: string[];
+  closed: Promise<number>;
+}
+
+async function open(url: string): Promise<Client> {
+  const ws = new WebSocketClient(url);
+  ws.on("error", () => {});
+  cleanups.push(() => ws.terminate());
+  const messages: string[] = [];
+  ws.on("message", (data: Buffer, isBinary: boolean) => messages.push(isBinary ? `bin:${[...data]}` : String(data)));
+  const closed = new Promise<number>((resolve) => ws.on("close", (code: number) => resolve(code)));
+  const [response] = await within(event<[{ headers: Record<string, string> }]>(ws, "upgrade"), 50 * UNIT);
+  if (ws.readyState !== WebSocketClient.OPEN) await event(ws, "open");
+  return { ws, worker: response.headers["x-wirecable-worker"] ?? "none", messages, closed };
+}
+
+/** Open clients until at least `perWorker` are on each of `workers` workers (round-robin spreads them). */
+async function spread(url: string, workers: number, perWorker: number): Promise<Client[]> {
+  const clients: Client[] = [];
+  const count = (w: string): number => clients.filter((c) => c.worker === w).length;
+  for (let i = 0; i < 40; i++) {
+    clients.push(await open(url));
+    const ids = new Set(clients.map((c) => c.worker));
+    if (ids.size >= workers && [...ids].every((w) => count(w) >= perWorker)) break;
+  }
+  return clients;
+}
+
+describe("--workers", { timeout: 60_000 }, () => {
+  it("echo --workers 2: connections are served by both workers; SIGTERM closes them with 1001", async () => {
+    const echo = startCli(["echo", "--port", "0", "--workers", "2"]);
+    const [, url] = await echo.waitFor(URL_RE);
+    assert.match(echo.stdout(), /\(2 workers\)/);
+    assert.equal(echo.stdout().trim().split("\n").length, 1, "the primary prints one line");
+    const clients = await spread(url!, 2, 2);
+    assert.deepEqual([...new Set(clients.map((c) => c.worker))].sort(), ["1", "2"]);
+    for (const [i, c] of clients.entries()) {
+      const got = event<[Buffer]>(c.ws, "message");
+      c.ws.send(`hello ${i}`);
+      assert.equal(String((await within(got, 50 * UNIT))[0]), `hello ${i}`);
+    }
+    echo.child.kill("SIGTERM");
+    const codes = await within(Promise.all(clients.map((c) => c.closed)), 100 * UNIT, "clients closed");
+    assert.deepEqual(new Set(codes), new Set([1001]));
+    assert.equal((await echo.exited).code, 0, echo.stderr());
+  });
+
+  it("echo without --workers runs one process (no worker header)", async () => {
+    const echo = startCli(["echo", "--port", "0"]);
+    const [, url] = await echo.waitFor(URL_RE);
+    await sleep(UNIT);
+    assert.doesNotMatch(echo.stdout(), /workers/);
+    const c = await open(url!);
+    assert.equal(c.worker, "none");
+    echo.child.kill("SIGINT");
+    assert.equal(await within(c.closed, 100 * UNIT), 1001);
+    assert.equal((await echo.exited).code, 0);
+  });
+
+  it("broadcast --workers 2: clients on different workers all get every message exactly once", async () => {
+    const server = startCli(["broadcast", "--port", "0", "--workers", "2"]);
+    const [, url] = await server.waitFor(URL_RE);
+    const clients = await spread(url!, 2, 2);
+    assert.deepEqual([...new Set(clients.map((c) => c.worker))].sort(), ["1", "2"]);
+    const sent: string[] = [];
+    for (const [i, c] of clients.entries()) {
+      c.ws.send(`from ${i} on worker ${c.worker}`);
+      sent.push(`from ${i} on worker ${c.worker}`);
+      c.ws.send(Buffer.from([i, 255]));
+      sent.push(`bin:${i},255`);
+    }
+    const deadline = Date.now() + 50 * UNIT;
+    while (clients.some((c) => c.messages.length < sent.length) && Date.now() < deadline) await sleep(20);
+    await sleep(3 * UNIT); // duplicates, if any, would arrive meanwhile
+    const expected = [...sent].sort();
+    for (const c of clients) {
+      assert.deepEqual([...c.messages].sort(), expected, `client on worker ${c.worker}`);
+    }
+    // One relay order: every client sees the messages in the same order.
+    for (const c of clients) assert.deepEqual(c.messages, clients[0]!.messages);
+    server.child.kill("SIGTERM");
+    assert.deepEqual(new Set(await within(Promise.all(clients.map((c) => c.closed)), 100 * UNIT)), new Set([1001]));
+    assert.equal((await server.exited).code, 0, server.stderr());
+  });
+});
+
+describe("--workers validation", () => {
+  for (const [args, pattern] of [
+    [["echo", "--port", "0", "--workers", "0"], /number of workers 1-256/],
+    [["broadcast", "--port", "0", "--workers", "two"], /number of workers/],
+  ] as Array<[string[], RegExp]>) {
+    it(`fails clearly with a non-zero exit: ${args.join(" ")}`, async () => {
+      const { code, stderr } = await runCli(args);
+      assert.notEqual(code, 0);
+      assert.match(stderr, pattern);
+    });
+  }
+});
