@@ -3,10 +3,24 @@
  * TestSuite client-testee flow: GET /getCaseCount, then /runCase?case=N&agent=NAME for each
  * case (echoing every message as received until the server closes), then
  * /updateReports?agent=NAME.
+ * Limits default to Autobahn's largest cases: `--max-payload` 16 MiB (9.1.6) and
+ * `--max-fragments` 65536 (9.3.x/9.4.x); the library's defaults are 64 MiB and 4,096 fragments.
  */
 import type { Command } from "commander";
 import { type Connection, connect } from "../node/index.js";
-import { parseName, parseWsUrl } from "./echo.js";
+import {
+  AUTOBAHN_MAX_FRAGMENTS,
+  AUTOBAHN_MAX_PAYLOAD,
+  parseByteSize,
+  parseFragmentCount,
+  parseName,
+  parseWsUrl,
+} from "./echo.js";
+
+export interface AutobahnLimits {
+  maxPayload: number;
+  maxFragments: number;
+}
 
 async function echoUntilClosed(conn: Connection): Promise<void> {
   conn.on("message", (data: string | Buffer, isBinary: boolean) => {
@@ -20,8 +34,15 @@ export async function runAutobahnClient(
   agent: string,
   deflate: boolean,
   log = console.log,
+  limits: AutobahnLimits = { maxPayload: AUTOBAHN_MAX_PAYLOAD, maxFragments: AUTOBAHN_MAX_FRAGMENTS },
 ): Promise<number> {
-  const options = { perMessageDeflate: deflate, maxPayload: 0, pingInterval: 0, maxBufferedAmount: 0 };
+  const options = {
+    perMessageDeflate: deflate,
+    maxPayload: limits.maxPayload,
+    maxFragments: limits.maxFragments,
+    pingInterval: 0,
+    maxBufferedAmount: 0,
+  };
   const counter = await connect(`${url}/getCaseCount`, options);
   const count = await new Promise<number>((resolve, reject) => {
     counter.once("message", (data: string | Buffer) => resolve(Number(String(data))));
@@ -51,7 +72,25 @@ export function register(program: Command): void {
     .requiredOption("-u, --url <url>", "fuzzingserver URL, e.g. ws://127.0.0.1:9001", parseWsUrl)
     .option("-a, --agent <name>", "agent name in the reports", parseName, "wirecable")
     .option("--deflate", "offer permessage-deflate", false)
-    .action(async (opts: { url: string; agent: string; deflate: boolean }) => {
-      await runAutobahnClient(opts.url, opts.agent, opts.deflate);
-    });
+    .option(
+      "--max-payload <bytes>",
+      "largest message accepted (Autobahn's: 16 MiB)",
+      parseByteSize,
+      AUTOBAHN_MAX_PAYLOAD,
+    )
+    .option(
+      "--max-fragments <n>",
+      "most frames in one message (Autobahn's: 65536; library default 4096)",
+      parseFragmentCount,
+      AUTOBAHN_MAX_FRAGMENTS,
+    )
+    .addHelpText(
+      "after",
+      "\nLimits (0 disables one): --max-payload takes bytes, or a number with K/KiB or M/MiB\n(e.g. 64KiB, 16MiB); --max-fragments is the number of frames one message may span.",
+    )
+    .action(
+      async (opts: { url: string; agent: string; deflate: boolean; maxPayload: number; maxFragments: number }) => {
+        await runAutobahnClient(opts.url, opts.agent, opts.deflate, console.log, opts);
+      },
+    );
 }
