@@ -1,12 +1,19 @@
 // The consumer against wirecable's own ActionCable server (src/channels, on src/node's
 // WebSocketServer): channel actions, broadcasts, rejection, the server's pings keeping the
 // connection fresh, a server restart on the same port with resubscription, and `close()`'s
-// server_restart disconnect.
+// server_restart disconnect. Every scenario runs over wirecable's own WebSocket (frames that
+// arrive in the same TCP read as the 101, like CableServer's welcome, included) and over `ws`.
 import assert from "node:assert/strict";
-import { afterEach, describe, it } from "node:test";
+import { afterEach, before, describe, it } from "node:test";
 import WS from "ws";
 import { CableServer, Channel } from "../../src/channels/index.js";
-import { type Consumer, type ConsumerOptions, createConsumer } from "../../src/client/index.js";
+import {
+  type Consumer,
+  type ConsumerOptions,
+  createConsumer,
+  type WebSocketConstructorLike,
+} from "../../src/client/index.js";
+import { WebSocket as WirecableWebSocket } from "../../src/node/index.js";
 import { nextEvent, sleep, waitFor } from "./helpers/servers.js";
 
 class ChatChannel extends Channel {
@@ -38,13 +45,15 @@ function portOf(server: CableServer): number {
   return (server.address() as { port: number }).port;
 }
 
-// Client side on `ws`: wirecable's own WebSocket currently loses the frames that arrive in the
-// same TCP read as the 101 response (src/node/connection.ts feeds `head` to the engine in the
-// Connection constructor, before WebSocket/connect() callers can listen), and CableServer's
-// welcome is exactly such a frame. Switch to wirecable's WebSocket once that is fixed.
+const IMPLEMENTATIONS: Array<[string, WebSocketConstructorLike]> = [
+  ["wirecable", WirecableWebSocket],
+  ["ws", WS],
+];
+let impl: WebSocketConstructorLike = WirecableWebSocket;
+
 function consumer(port: number, options: ConsumerOptions = {}): Consumer {
   const c = createConsumer(`ws://127.0.0.1:${port}/cable`, {
-    WebSocket: WS,
+    WebSocket: impl,
     environment: null,
     initialDelay: 20,
     maxDelay: 100,
@@ -57,74 +66,80 @@ function consumer(port: number, options: ConsumerOptions = {}): Consumer {
   return c;
 }
 
-describe("consumer against wirecable's CableServer", () => {
-  it("subscribes, performs an action and receives the broadcast", async () => {
-    const server = await cableServer();
-    const c = consumer(portOf(server));
-    const received: unknown[] = [];
-    const sub = c.subscriptions.create(
-      { channel: "ChatChannel", room: "lobby" },
-      {
-        received(data) {
-          received.push(data);
-        },
-      },
-    );
-    await waitFor(() => sub.confirmed, "confirmation");
-    assert.equal(c.client.protocol, "actioncable-v1-json");
-    assert.equal(sub.perform("speak", { text: "hello" }), "sent");
-    await waitFor(() => received.length === 1, "broadcast");
-    assert.deepEqual(received, [{ text: "hello" }]);
-    await sleep(350);
-    assert.equal(c.client.state, "open", "the server's pings keep it fresh");
-  });
+for (const [name, ctor] of IMPLEMENTATIONS) {
+  describe(`consumer against wirecable's CableServer, over ${name}'s WebSocket`, () => {
+    before(() => {
+      impl = ctor;
+    });
 
-  it("a rejected subscription calls rejected()", async () => {
-    const server = await cableServer();
-    const c = consumer(portOf(server));
-    let rejected = false;
-    c.subscriptions.create(
-      { channel: "ChatChannel", room: "forbidden" },
-      {
-        rejected() {
-          rejected = true;
+    it("subscribes, performs an action and receives the broadcast", async () => {
+      const server = await cableServer();
+      const c = consumer(portOf(server));
+      const received: unknown[] = [];
+      const sub = c.subscriptions.create(
+        { channel: "ChatChannel", room: "lobby" },
+        {
+          received(data) {
+            received.push(data);
+          },
         },
-      },
-    );
-    await waitFor(() => rejected, "rejection");
-    assert.equal(c.subscriptions.all.length, 0);
-  });
+      );
+      await waitFor(() => sub.confirmed, "confirmation");
+      assert.equal(c.client.protocol, "actioncable-v1-json");
+      assert.equal(sub.perform("speak", { text: "hello" }), "sent");
+      await waitFor(() => received.length === 1, "broadcast");
+      assert.deepEqual(received, [{ text: "hello" }]);
+      await sleep(350);
+      assert.equal(c.client.state, "open", "the server's pings keep it fresh");
+    });
 
-  it("server close (server_restart) then a new server on the same port: resubscribed, actions delivered", async () => {
-    const first = await cableServer();
-    const port = portOf(first);
-    const c = consumer(port);
-    const log: string[] = [];
-    const received: unknown[] = [];
-    const sub = c.subscriptions.create(
-      { channel: "ChatChannel", room: "r1" },
-      {
-        connected(d) {
-          log.push(`connected ${d.reconnected}`);
+    it("a rejected subscription calls rejected()", async () => {
+      const server = await cableServer();
+      const c = consumer(portOf(server));
+      let rejected = false;
+      c.subscriptions.create(
+        { channel: "ChatChannel", room: "forbidden" },
+        {
+          rejected() {
+            rejected = true;
+          },
         },
-        disconnected(d) {
-          log.push(`disconnected ${d.willAttemptReconnect}`);
+      );
+      await waitFor(() => rejected, "rejection");
+      assert.equal(c.subscriptions.all.length, 0);
+    });
+
+    it("server close (server_restart) then a new server on the same port: resubscribed, actions delivered", async () => {
+      const first = await cableServer();
+      const port = portOf(first);
+      const c = consumer(port);
+      const log: string[] = [];
+      const received: unknown[] = [];
+      const sub = c.subscriptions.create(
+        { channel: "ChatChannel", room: "r1" },
+        {
+          connected(d) {
+            log.push(`connected ${d.reconnected}`);
+          },
+          disconnected(d) {
+            log.push(`disconnected ${d.willAttemptReconnect}`);
+          },
+          received(data) {
+            received.push(data);
+          },
         },
-        received(data) {
-          received.push(data);
-        },
-      },
-    );
-    await waitFor(() => sub.confirmed, "confirmation");
-    const down = nextEvent(c.client, "reconnecting");
-    await first.close();
-    await down;
-    assert.equal(sub.perform("speak", { text: "while down" }), "queued");
-    await sleep(100);
-    await cableServer(port);
-    await waitFor(() => log.includes("connected true"), "resubscription");
-    await waitFor(() => received.length === 1, "the queued action, broadcast back");
-    assert.deepEqual(received, [{ text: "while down" }]);
-    assert.deepEqual(log, ["connected false", "disconnected true", "connected true"]);
+      );
+      await waitFor(() => sub.confirmed, "confirmation");
+      const down = nextEvent(c.client, "reconnecting");
+      await first.close();
+      await down;
+      assert.equal(sub.perform("speak", { text: "while down" }), "queued");
+      await sleep(100);
+      await cableServer(port);
+      await waitFor(() => log.includes("connected true"), "resubscription");
+      await waitFor(() => received.length === 1, "the queued action, broadcast back");
+      assert.deepEqual(received, [{ text: "while down" }]);
+      assert.deepEqual(log, ["connected false", "disconnected true", "connected true"]);
+    });
   });
-});
+}

@@ -157,10 +157,8 @@ for (const [name, ctor] of IMPLEMENTATIONS) {
 
       it("a server closing with 4001 (policy) is not reconnected to", async () => {
         const srv = await server();
-        // A little after the handshake: a close frame in the same TCP read as the 101 response
-        // is currently lost by wirecable's WebSocket (src/node/connection.ts feeds `head` before
-        // anyone listens), a separate bug reported to the Node layer.
-        srv.onConnection = (ws) => setTimeout(() => ws.close(4001, "unauthorized"), 20);
+        // At once: the close frame usually arrives in the same TCP read as the 101 response.
+        srv.onConnection = (ws) => ws.close(4001, "unauthorized");
         const c = client(srv.port);
         const closed = await nextEvent(c, "closed");
         assert.equal(closed.code, 4001);
