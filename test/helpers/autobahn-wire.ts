@@ -91,22 +91,33 @@ export interface WireMessage {
   data: Buffer;
   /** Frames this message came in (data messages). */
   frames: number;
+  /** RSV bits of its first frame (RSV1 = 4: compressed with permessage-deflate). */
+  rsv: number;
 }
 
 /** Reassemble data messages from frames (control frames pass through as they come). */
 export class MessageAssembler {
   #parts: Buffer[] = [];
   #kind: "text" | "binary" | null = null;
+  #rsv = 0;
   push(f: WireFrame): WireMessage | null {
     if (f.opcode === OP.PING || f.opcode === OP.PONG || f.opcode === OP.CLOSE) {
       const kind = f.opcode === OP.PING ? "ping" : f.opcode === OP.PONG ? "pong" : "close";
-      return { kind, data: f.payload, frames: 1 };
+      return { kind, data: f.payload, frames: 1, rsv: f.rsv };
     }
-    if (f.opcode === OP.TEXT || f.opcode === OP.BINARY) this.#kind = f.opcode === OP.TEXT ? "text" : "binary";
+    if (f.opcode === OP.TEXT || f.opcode === OP.BINARY) {
+      this.#kind = f.opcode === OP.TEXT ? "text" : "binary";
+      this.#rsv = f.rsv;
+    }
     if (this.#kind === null) throw new Error(`continuation frame without a message in progress`);
     this.#parts.push(f.payload);
     if (!f.fin) return null;
-    const msg: WireMessage = { kind: this.#kind, data: Buffer.concat(this.#parts), frames: this.#parts.length };
+    const msg: WireMessage = {
+      kind: this.#kind,
+      data: Buffer.concat(this.#parts),
+      frames: this.#parts.length,
+      rsv: this.#rsv,
+    };
     this.#parts = [];
     this.#kind = null;
     return msg;
