@@ -57,6 +57,13 @@ const GET_CONTROL = 5; // whole control payload
 const STOPPED = 6;
 
 const EMPTY = new Uint8Array(0);
+const NO_KEY = new Uint8Array(4);
+/**
+ * Shared by every parser: header bytes spanning chunks (read right after `#read` fills it) and
+ * the rotated key handed to the native masker. Both are used synchronously, never across calls.
+ */
+const SCRATCH = new Uint8Array(8);
+const ROTATED = new Uint8Array(4);
 /** 2^53 / 2^32: the high word of a 64-bit length must stay below this. */
 const MAX_SAFE_HIGH = 0x200000;
 
@@ -77,7 +84,7 @@ export class FrameParser {
   #offset = 0;
   #buffered = 0;
   /** Bytes gathered when a header spans chunks. */
-  readonly #scratch = new Uint8Array(8);
+
   /** Set by #read(): the buffer holding the bytes just read. */
   #rb: Uint8Array = EMPTY;
 
@@ -87,9 +94,10 @@ export class FrameParser {
   #rsv = 0;
   #masked = false;
   #remaining = 0;
-  readonly #key = new Uint8Array(4);
+  /** The current frame's masking key; allocated on the first masked frame (idle connections never need it). */
+  #key: Uint8Array = NO_KEY;
   /** The key rotated to the current phase, for the native masker (which starts at key byte 0). */
-  readonly #rotated = new Uint8Array(4);
+
   #phase = 0;
 
   // Current message.
@@ -302,7 +310,8 @@ export class FrameParser {
 
   #getMask(): void {
     const o = this.#read(4);
-    const k = this.#key;
+    let k = this.#key;
+    if (k === NO_KEY) this.#key = k = new Uint8Array(4);
     const b = this.#rb;
     k[0] = b[o];
     k[1] = b[o + 1];
@@ -370,7 +379,7 @@ export class FrameParser {
     }
     let key = this.#key;
     if (phase !== 0) {
-      key = this.#rotated;
+      key = ROTATED;
       for (let i = 0; i < 4; i++) key[i] = this.#key[(i + phase) & 3];
     }
     this.#masker.unmask(chunk.subarray(start, end), key);
@@ -385,8 +394,8 @@ export class FrameParser {
       this.#advance(n);
       return off;
     }
-    this.#copyOut(this.#scratch, n);
-    this.#rb = this.#scratch;
+    this.#copyOut(SCRATCH, n);
+    this.#rb = SCRATCH;
     return 0;
   }
 

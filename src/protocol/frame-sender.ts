@@ -28,6 +28,7 @@ const SMALL_STRING = 1024;
 const SHORT_COPY = 256;
 
 const encoder = new TextEncoder();
+const NO_KEY = new Uint8Array(0);
 
 export interface FrameSenderOptions {
   role: "server" | "client";
@@ -44,12 +45,14 @@ export class FrameSender {
   readonly #pool: RandomPool | null;
   readonly #fragmentSize: number;
   readonly #write: (chunk: Uint8Array) => void;
-  readonly #key = new Uint8Array(4);
+  /** The mask key being written (clients only; servers share an unused one). */
+  readonly #key: Uint8Array;
   readonly #masker: Masker | null;
 
   constructor(options: FrameSenderOptions) {
     this.#masker = options.masker ?? null;
     this.#mask = options.role === "client";
+    this.#key = this.#mask ? new Uint8Array(4) : NO_KEY;
     this.#alloc = options.alloc;
     this.#pool = this.#mask ? new RandomPool(options.randomFill) : null;
     this.#fragmentSize = options.fragmentSize;
