@@ -15,7 +15,7 @@
  *   `error` has a default listener; `closed` always resolves.
  */
 import { EventEmitter } from "node:events";
-import type { IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { InvalidStateError } from "../protocol/errors.js";
@@ -32,6 +32,20 @@ import { type TimerEntry, wheel } from "./timer-wheel.js";
 export type SendResult = "written" | "buffered" | "dropped";
 export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView | PreparedMessage;
 export type EngineFactory = (options: EngineOptions) => WebSocketEngine;
+
+/**
+ * What a server connection keeps of its upgrade request. The `IncomingMessage` itself (its stream
+ * state, raw header arrays and socket references: ~1.7 KB per idle connection) is not retained;
+ * the server's `connection` event and `authenticate` receive the full object.
+ */
+export interface ConnectionRequest {
+  readonly method: string;
+  /** The request target, e.g. "/chat?room=1". */
+  readonly url: string;
+  readonly httpVersion: string;
+  /** node:http's parsed headers (lowercased names). */
+  readonly headers: IncomingHttpHeaders;
+}
 
 export interface CloseInfo {
   code: number;
@@ -115,8 +129,8 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
   static readonly CLOSING = 2;
   static readonly CLOSED = 3;
 
-  /** The IncomingMessage of the upgrade (server role). */
-  readonly request: IncomingMessage | undefined;
+  /** The upgrade request's method, url, HTTP version and headers (server role); see {@link ConnectionRequest}. */
+  readonly request: ConnectionRequest | undefined;
   /** What `authenticate` returned (server role); free for the application otherwise. */
   data: unknown;
   readonly remoteAddress: string | undefined;
@@ -162,7 +176,11 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
     super();
     this.on("error", noop); // a default listener: an unheard 'error' must never crash the process
     this.role = init.role;
-    this.request = init.request;
+    const req = init.request;
+    this.request =
+      req === undefined
+        ? undefined
+        : { method: req.method ?? "GET", url: req.url ?? "/", httpVersion: req.httpVersion, headers: req.headers };
     this.data = init.data;
     this.url = init.url;
     this.#socket = init.socket;

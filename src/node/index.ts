@@ -4,7 +4,7 @@
  */
 export { HandshakeError, InvalidStateError, OptionError, ProtocolError } from "../protocol/errors.js";
 export { type ClientOptions, connect } from "./client.js";
-export { type CloseInfo, Connection, type SendData, type SendResult } from "./connection.js";
+export { type CloseInfo, Connection, type ConnectionRequest, type SendData, type SendResult } from "./connection.js";
 export {
   type BackpressurePolicy,
   type ConnectionOptions,
