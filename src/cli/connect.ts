@@ -15,7 +15,7 @@
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { type Command, InvalidArgumentError } from "commander";
-import { type ClientOptions, Connection, connect } from "../node/index.js";
+import { type ClientOptions, type Connection, connect } from "../node/index.js";
 import { parseWsUrl } from "./options.js";
 
 export interface ConnectOptions {
@@ -107,36 +107,6 @@ function describeBinary(data: Buffer): string {
   return `[binary ${data.length} bytes] ${shown}${data.length > 64 ? " …" : ""}`;
 }
 
-/**
- * Open the connection, queueing the events it emits before `connect()` resolves.
- * Workaround: src/node's `connect()` feeds frames that arrived with the 101 response to the
- * engine inside the Connection constructor, before the caller can listen, so a greeting sent by
- * the server at once was lost. Reported to the Node layer's owner; harmless once fixed.
- */
-async function openBuffered(
-  url: string,
-  options: ClientOptions,
-): Promise<{ conn: Connection; early: Array<[string, unknown[]]> }> {
-  const early = new Map<Connection, Array<[string, unknown[]]>>();
-  const proto = Connection.prototype as unknown as { emit(event: string, ...args: unknown[]): boolean };
-  const original = proto.emit;
-  proto.emit = function (this: Connection, event: string, ...args: unknown[]): boolean {
-    if (["message", "ping", "pong", "close"].includes(event) && this.listenerCount(event) === 0) {
-      let list = early.get(this);
-      if (list === undefined) early.set(this, (list = []));
-      list.push([event, args]);
-      return true;
-    }
-    return original.call(this, event, ...args);
-  };
-  try {
-    const conn = await connect(url, options);
-    return { conn, early: early.get(conn) ?? [] };
-  } finally {
-    proto.emit = original;
-  }
-}
-
 /** Run the client until the connection closes; resolves to the exit status. */
 export async function runConnect(url: string, opts: ConnectOptions, io: ConnectIO): Promise<number> {
   const out = (line: string): void => void io.output.write(`${line}\n`);
@@ -152,9 +122,8 @@ export async function runConnect(url: string, opts: ConnectOptions, io: ConnectI
     ...(opts.insecure ? { rejectUnauthorized: false } : {}),
   };
   let conn: Connection;
-  let early: Array<[string, unknown[]]>;
   try {
-    ({ conn, early } = await openBuffered(url, options));
+    conn = await connect(url, options);
   } catch (err) {
     io.error.write(`wirecable: could not connect to ${url}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
@@ -176,7 +145,6 @@ export async function runConnect(url: string, opts: ConnectOptions, io: ConnectI
       resolve(code === 1006 ? 1 : 0);
     });
   });
-  for (const [event, args] of early) conn.emit(event, ...args);
 
   const send = (text: string): void => {
     if (conn.readyState !== 1) {

@@ -1,7 +1,7 @@
 /**
  * A chat participant for tests: wirecable's ActionCable consumer (src/client) in Node, over the
- * `ws` package's WebSocket (wirecable's own Node WebSocket currently loses a message that
- * arrives together with the 101 response, which is where the cable's welcome lands).
+ * `ws` package's WebSocket (an implementation independent of the server under test; the
+ * Chromium and @rails/actioncable tests cover the other clients).
  */
 import WS from "ws";
 import { createConsumer, type Subscription, type WebSocketConstructorLike } from "../../src/client/index.js";
