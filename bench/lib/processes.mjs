@@ -123,3 +123,62 @@ export function startLoadgen() {
       }),
   };
 }
+
+/**
+ * The CLI's own server (`wirecable echo|broadcast --port 0 --workers N`, from dist/ through
+ * bin/wirecable.js) with the interface of `startServer`. Resolves once the primary printed its
+ * URL (every worker listens by then), so `pids` covers the primary and every worker. `stop()`
+ * sends SIGTERM (graceful: 1001 to clients) and kills after a grace period.
+ */
+export async function startCliServer(command, { workers = 1 } = {}) {
+  const argv = [process.execPath, "bin/wirecable.js", command, "--port", "0", "--workers", String(workers)];
+  const child = spawnLimited(argv, ["ignore", "pipe", "pipe"]);
+  let stderr = "";
+  child.stderr.on("data", (d) => {
+    stderr += d;
+    if (stderr.length > 8192) stderr = stderr.slice(-8192);
+  });
+  const port = await new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`${command}: no URL in 20 s\n${stderr}`)), 20_000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = /listening on ws:\/\/[^:]+:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${command} exited (${code}) before listening\n${stderr}`));
+    });
+  });
+  child.stdout.resume();
+  const pids = processTree(child.pid);
+  return {
+    name: `${command} --workers ${workers}`,
+    port,
+    pid: child.pid,
+    pids,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    stderr: () => stderr,
+    gc: () => {},
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const t = setTimeout(() => {
+          for (const p of pids.slice().reverse()) {
+            try {
+              process.kill(p, "SIGKILL");
+            } catch {}
+          }
+        }, 10_000);
+        child.on("exit", () => {
+          clearTimeout(t);
+          resolve();
+        });
+        child.kill("SIGTERM");
+      }),
+  };
+}
