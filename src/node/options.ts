@@ -5,13 +5,14 @@
  */
 import type { Server as HttpServer, IncomingMessage } from "node:http";
 import type { Server as HttpsServer } from "node:https";
-import { OptionError } from "../protocol/errors.js";
+import { HandshakeError, OptionError } from "../protocol/errors.js";
 import {
   DEFAULT_MAX_FRAGMENTS,
   DEFAULT_MAX_HEADER_BYTES,
   DEFAULT_MAX_HEADER_COUNT,
   DEFAULT_MAX_PAYLOAD,
 } from "../protocol/limits.js";
+import { renderRejection, type ServerHandshakeResult } from "../protocol/server-handshake.js";
 import type { PerMessageDeflateOptions } from "./deflate/index.js";
 import type { OriginRule } from "./origin.js";
 
@@ -179,6 +180,25 @@ export function isReservedResponseHeader(name: string): boolean {
     lower === "transfer-encoding" ||
     lower.startsWith("sec-websocket-")
   );
+}
+
+/**
+ * Run the handshake, answering 500 instead of throwing when it refuses a value that got past
+ * construction (`headers` mutated afterwards, or a `protocols` function answering a value with
+ * CR/LF): a throw from the upgrade listener would otherwise crash the process.
+ */
+export function acceptSafely<R, O>(
+  accept: (request: R, options: O) => ServerHandshakeResult,
+  request: R,
+  options: O,
+): ServerHandshakeResult {
+  try {
+    return accept(request, options);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const error = new HandshakeError(500, `Handshake failed: ${message}`);
+    return { ok: false, error, response: renderRejection(500, {}, "Internal Server Error") };
+  }
 }
 
 /** Validate server options; throws OptionError naming the first bad one. */

@@ -30,6 +30,7 @@ import { createHybiEngine, legacyUpgrade } from "./engines.js";
 import { serverDeflate } from "./extensions.js";
 import { computeAccept } from "./native.js";
 import {
+  acceptSafely,
   Rejection,
   type ResolvedConnectionOptions,
   resolveConnectionOptions,
@@ -391,7 +392,7 @@ export class WebSocketServer extends EventEmitter {
       headers: req.headers,
       req,
     };
-    const result = acceptHandshake(request, {
+    const result = acceptSafely(acceptHandshake, request, {
       protocols: this.#protocols,
       extensions: this.#extensions,
       headers: this.#options.headers,

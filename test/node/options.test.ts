@@ -3,6 +3,7 @@
  * construction with an OptionError naming `headers`, before anything listens.
  */
 import assert from "node:assert/strict";
+import { get as httpGet } from "node:http";
 import { after, describe, it } from "node:test";
 import WebSocketClient from "ws";
 import { OptionError, WebSocketServer } from "../../src/node/index.js";
@@ -68,4 +69,47 @@ describe("server option headers", () => {
     assert.deepEqual(response.headers["set-cookie"], ["a=1"]);
     await open;
   });
+
+  // What the upgrade listener does with a value the handshake refuses that got past construction:
+  // before acceptSafely, acceptHandshake's TypeError escaped it as an uncaught exception.
+  async function upgradeStatus(wss: WebSocketServer): Promise<number> {
+    const { port } = wss.address() as { port: number };
+    return within(
+      new Promise<number>((resolve, reject) => {
+        const req = httpGet({
+          host: "127.0.0.1",
+          port,
+          headers: {
+            Connection: "Upgrade",
+            Upgrade: "websocket",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Protocol": "chat",
+          },
+        });
+        req.on("response", (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on("upgrade", () => resolve(101));
+        req.on("error", reject);
+      }),
+      50 * UNIT,
+    );
+  }
+
+  for (const [what, options, mutate] of [
+    ["headers mutated after construction", { headers: {} as Record<string, string> }, true],
+    ["a protocols function answering CR/LF", { protocols: () => "chat\r\nX-Injected: 1" }, false],
+  ] as const) {
+    it(`${what}: the handshake is answered 500 and "rejected" is emitted; the process does not crash`, async () => {
+      const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", ...options });
+      cleanups.push(() => wss.close({ timeout: 5 * UNIT }));
+      await wss.ready;
+      if (mutate) (options as { headers: Record<string, string> }).headers.Upgrade = "x";
+      const rejected = event<[unknown, { status: number }]>(wss, "rejected");
+      assert.equal(await upgradeStatus(wss), 500);
+      assert.equal((await rejected)[1].status, 500);
+    });
+  }
 });
