@@ -17,10 +17,16 @@ import { AutobahnFuzzingServer } from "../../helpers/autobahn-fuzzingserver.js";
 const root = new URL("../../../", import.meta.url).pathname;
 const watchdog = new URL("./parent-watchdog.mjs", import.meta.url).pathname;
 
-function runClient(port: number, agent: string, deflate: boolean): Promise<{ code: number | null; output: string }> {
+function runClient(
+  port: number,
+  agent: string,
+  deflate: boolean,
+  extraArgs: string[] = [],
+): Promise<{ code: number | null; output: string }> {
   const args = ["--import", watchdog, "bin/wirecable.js", "autobahn-client", "--url", `ws://127.0.0.1:${port}`];
   args.push("--agent", agent);
   if (deflate) args.push("--deflate");
+  args.push(...extraArgs);
   const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (c: Buffer) => (output += c.toString()));
@@ -107,6 +113,20 @@ describe("wirecable autobahn-client against the fuzzing server", { timeout: 200_
     assert.equal(broken.get("1.1.2")?.behavior, "FAILED");
     assert.equal(broken.get("6.2.4")?.behavior, "FAILED");
     assert.equal(broken.get("1.2.2")?.behavior, "OK"); // binary echoed intact
+  });
+  it("9.3.1 with the library's default limit (--max-fragments 4096): the client fails it with 1009", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "wirecable-autobahn-"));
+    const only = new AutobahnFuzzingServer({ reportDir: dir, cases: ["9.3.1"] });
+    try {
+      const { code, output } = await runClient(await only.listen(), "limited", false, ["--max-fragments", "4096"]);
+      assert.equal(code, 0, output);
+      const r = only.results.get("limited")?.get("9.3.1");
+      assert.equal(r?.behavior, "FAILED");
+      assert.match(r?.detail ?? "", /close 1009/);
+    } finally {
+      await only.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
   it("the case list covers sections 1-7, 9, 10, 12 and 13", () => {
     const sections = new Set(server.cases.map((c) => c.id.split(".")[0]));
