@@ -6,15 +6,34 @@
  * With `--workers N` (N > 1) the workers share the port and a message received by any worker
  * is relayed through the primary (node:cluster IPC) to every worker, which sends it to its own
  * clients: every client gets every message exactly once, in the same order on every worker.
+ * With `--redis URL` every process (each worker, or the only one) publishes to and subscribes
+ * from one Redis channel instead (RedisBroker: local delivery first, its own echo dropped), so
+ * separate processes and machines share the broadcast; text is sent as `t<text>`, binary as
+ * `b<base64>`. Redis pub/sub keeps no backlog: messages published while a subscriber is
+ * disconnected are lost for its clients.
  */
 import type { Command } from "commander";
+import { RedisBroker } from "../channels/index.js";
 import { WebSocketServer } from "../node/index.js";
 import { parsePort } from "./echo.js";
+import { parseRedisUrl } from "./serve.js";
 import { CLOSE_TIMEOUT, parseWorkerCount, runServer } from "./workers.js";
 
 interface Relayed {
   data: string | Uint8Array;
   binary: boolean;
+}
+
+const STREAM = "wirecable:broadcast";
+
+function encode(data: string | Uint8Array, binary: boolean): string {
+  return binary ? `b${Buffer.from(data as Uint8Array).toString("base64")}` : `t${String(data)}`;
+}
+
+function decode(payload: string): Relayed {
+  return payload[0] === "b"
+    ? { data: Buffer.from(payload.slice(1), "base64"), binary: true }
+    : { data: payload.slice(1), binary: false };
 }
 
 function isRelayed(m: unknown): m is Relayed {
@@ -34,7 +53,8 @@ export function register(program: Command): void {
     .requiredOption("-p, --port <port>", "port to listen on (0: any free port)", parsePort)
     .option("-H, --host <host>", "address to bind", "127.0.0.1")
     .option("-w, --workers <n>", "worker processes (node:cluster) sharing the port", parseWorkerCount, 1)
-    .action(async (opts: { port: number; host: string; workers: number }) => {
+    .option("--redis <url>", "share the broadcast with every process using this Redis", parseRedisUrl)
+    .action(async (opts: { port: number; host: string; workers: number; redis?: string }) => {
       await runServer({
         name: "broadcast server",
         workers: opts.workers,
@@ -48,17 +68,41 @@ export function register(program: Command): void {
           const local = (data: string | Uint8Array, binary: boolean): void => {
             wss.broadcast(data, { binary });
           };
-          onRelay((m) => {
-            if (isRelayed(m)) local(m.data, m.binary);
-          });
-          wss.on("connection", (conn) => {
-            conn.on("message", (data: string | Buffer, isBinary: boolean) => {
-              if (relay === undefined) local(data, isBinary);
-              else relay({ data, binary: isBinary } satisfies Relayed);
+          let send: (data: string | Uint8Array, binary: boolean) => void = local;
+          let broker: RedisBroker | undefined;
+          if (opts.redis !== undefined) {
+            const redis = new RedisBroker({ url: opts.redis, connectTimeout: 3000 });
+            broker = redis;
+            try {
+              await redis.subscribe(STREAM, (payload) => {
+                const m = decode(payload);
+                local(m.data, m.binary);
+              });
+              // Fail fast when Redis cannot be reached at start (subscribe waits for it; publish does not).
+              await redis.publish(`${STREAM}:probe`, "");
+            } catch (err) {
+              await redis.close();
+              wss.close({ timeout: 0 }).catch(() => {});
+              throw new Error(`cannot use Redis at ${opts.redis}: ${err instanceof Error ? err.message : err}`);
+            }
+            send = (data, binary) => void redis.publish(STREAM, encode(data, binary)).catch(() => {});
+          } else if (relay !== undefined) {
+            onRelay((m) => {
+              if (isRelayed(m)) local(m.data, m.binary);
             });
+            send = (data, binary) => relay({ data, binary } satisfies Relayed);
+          }
+          wss.on("connection", (conn) => {
+            conn.on("message", (data: string | Buffer, isBinary: boolean) => send(data, isBinary));
           });
           await wss.ready;
-          return { url: wss.url!, close: () => wss.close({ timeout: CLOSE_TIMEOUT }) };
+          return {
+            url: wss.url!,
+            close: async () => {
+              await wss.close({ timeout: CLOSE_TIMEOUT });
+              await broker?.close();
+            },
+          };
         },
       });
     });

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import WebSocketClient from "ws";
+import { startRedis } from "../helpers/redis.js";
 import { event, sleep, UNIT, within } from "../node/helpers.js";
 import { ensureBuilt, runCli, startCli, stopAll } from "./helpers.js";
 
@@ -103,6 +104,37 @@ describe("--workers", { timeout: 60_000 }, () => {
     server.child.kill("SIGTERM");
     assert.deepEqual(new Set(await within(Promise.all(clients.map((c) => c.closed)), 100 * UNIT)), new Set([1001]));
     assert.equal((await server.exited).code, 0, server.stderr());
+  });
+});
+
+describe("broadcast --redis", { timeout: 60_000 }, () => {
+  it("two processes (one of them with 2 workers) share every message, exactly once, text and binary", async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const one = startCli(["broadcast", "--port", "0", "--redis", redis.url]);
+    const two = startCli(["broadcast", "--port", "0", "--workers", "2", "--redis", redis.url]);
+    const [[, url1], [, url2]] = await Promise.all([one.waitFor(URL_RE), two.waitFor(URL_RE)]);
+    const clients = [await open(url1!), ...(await spread(url2!, 2, 1))];
+    const sent: string[] = [];
+    for (const [i, c] of clients.entries()) {
+      c.ws.send(`redis ${i}`);
+      c.ws.send(Buffer.from([i, 0, 200]));
+      sent.push(`redis ${i}`, `bin:${i},0,200`);
+    }
+    const deadline = Date.now() + 50 * UNIT;
+    while (clients.some((c) => c.messages.length < sent.length) && Date.now() < deadline) await sleep(20);
+    await sleep(3 * UNIT);
+    for (const c of clients) assert.deepEqual([...c.messages].sort(), [...sent].sort(), `client on ${c.worker}`);
+    one.child.kill("SIGTERM");
+    two.child.kill("SIGTERM");
+    assert.equal((await one.exited).code, 0, one.stderr());
+    assert.equal((await two.exited).code, 0, two.stderr());
+  });
+
+  it("fails clearly when Redis is unreachable", async () => {
+    const { code, stderr } = await runCli(["broadcast", "--port", "0", "--redis", "redis://127.0.0.1:1"]);
+    assert.notEqual(code, 0);
+    assert.match(stderr, /cannot use Redis/);
   });
 });
 
