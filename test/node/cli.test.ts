@@ -42,7 +42,9 @@ function cli(args: string[]): {
   );
   const firstLine = within(line, 200 * UNIT, "cli output");
   firstLine.catch(() => {}); // commands that fail never print one
-  return { child, exit: within(exit, 200 * UNIT, "cli exit"), line: firstLine };
+  const exited = within(exit, 200 * UNIT, "cli exit");
+  exited.catch(() => {}); // servers are never awaited (killed in `after`): no unhandled rejection
+  return { child, exit: exited, line: firstLine };
 }
 
 describe("CLI", () => {
