@@ -30,4 +30,5 @@ export {
   PROTOCOL_V1_JSON,
   selectProtocol,
 } from "./protocol.js";
+export { StreamHub, type StreamListener } from "./stream-hub.js";
 export type { CableRequest, CableTransport, PreparedFrame, PrepareText } from "./transport.js";

@@ -8,7 +8,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 
 interface BenchOptions {
   quick: boolean;
@@ -22,6 +22,19 @@ interface BenchOptions {
   cpuProf?: string;
 }
 
+/** Commander parsers: a clear error and a non-zero exit instead of NaN reaching the suite. */
+function positiveNumber(value: string): string {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError("expected a positive number of seconds.");
+  return value;
+}
+function positiveInteger(value: string): string {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number of at least 1.");
+  return value;
+}
+
 /** The suite's entry point: ../../bench/run.mjs from both src/cli/ and dist/cli/. */
 const RUNNER = fileURLToPath(new URL("../../bench/run.mjs", import.meta.url));
 
@@ -32,10 +45,10 @@ export function registerBench(program: Command): void {
     .option("--quick", "short windows, small idle counts, skip the 100k and saturation runs", false)
     .option("--only <workloads>", "comma-separated workloads (small-echo, latency, large, conns-1000, ...)")
     .option("--servers <servers>", "comma-separated servers (wirecable, ws, websocket-driver, bun)")
-    .option("--window <seconds>", "measured window per run")
-    .option("--warmup <seconds>", "warm-up before each window")
-    .option("--workers <n>", "server processes for the idle-100k run")
-    .option("--repeat <n>", "interleaved rounds per traffic workload; each server keeps its best")
+    .option("--window <seconds>", "measured window per run", positiveNumber)
+    .option("--warmup <seconds>", "warm-up before each window", positiveNumber)
+    .option("--workers <n>", "server processes for the idle-100k run", positiveInteger)
+    .option("--repeat <n>", "interleaved rounds per traffic workload; each server keeps its best", positiveInteger)
     .option("--out <dir>", "where to write results.json, results.md and chart.svg")
     .option("--cpu-prof <dir>", "run wirecable's server under node --cpu-prof, profiles into <dir>")
     .action(async (opts: BenchOptions) => {

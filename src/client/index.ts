@@ -25,5 +25,5 @@ export { systemClock } from "./clock.js";
 export { defaultShouldReconnect, setDefaultWebSocket } from "./defaults.js";
 export { browserEnvironment } from "./environment.js";
 export { ReconnectingWebSocket } from "./reconnecting-websocket.js";
-export { SendQueue } from "./send-queue.js";
+export { type PushResult, SendQueue } from "./send-queue.js";
 export * from "./types.js";

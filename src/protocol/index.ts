@@ -37,6 +37,7 @@ export {
   Draft75Driver,
   Draft76Driver,
   detectDraft,
+  type HixieDraft,
   HixieDriver,
   type HixieDriverOptions,
   type HixieRequest,

@@ -99,4 +99,8 @@ describe("wirecable echo / broadcast / autobahn-client / bench (options)", { con
   it("bench --bogus", () => fails(["bench", "--bogus"], /unknown option/));
   it("bench --servers nope", () => fails(["bench", "--servers", "nope"], /unknown server nope/, 20_000));
   it("bench --only nope", () => fails(["bench", "--only", "nope"], /unknown workload nope/, 20_000));
+  it("bench --window abc", () => fails(["bench", "--window", "abc"], /positive number/));
+  it("bench --warmup -1", () => fails(["bench", "--warmup", "-1"], /positive number/));
+  it("bench --workers 1.5", () => fails(["bench", "--workers", "1.5"], /whole number/));
+  it("bench --repeat 0", () => fails(["bench", "--repeat", "0"], /whole number/));
 });
