@@ -5,12 +5,14 @@
 export { HandshakeError, InvalidStateError, OptionError, ProtocolError } from "../protocol/errors.js";
 export { type ClientOptions, connect } from "./client.js";
 export { type CloseInfo, Connection, type ConnectionRequest, type SendData, type SendResult } from "./connection.js";
+export type { DeflatePreset, PerMessageDeflateOptions } from "./deflate/index.js";
 export {
   type BackpressurePolicy,
   type ConnectionOptions,
   Rejection,
   type ServerOptions,
 } from "./options.js";
+export type { OriginRule } from "./origin.js";
 export { PreparedMessage, prepareMessage } from "./prepared-message.js";
 export { type ServerCloseOptions, WebSocketServer } from "./server.js";
 export { TimerWheel } from "./timer-wheel.js";
