@@ -24,7 +24,7 @@ import { EventDispatcher, Fifo } from "./engine-queue.js";
 import { InvalidStateError, OptionError, ProtocolError } from "./errors.js";
 import { ExtensionPipeline, type OutgoingMessage } from "./extension-pipeline.js";
 import { RSV1 } from "./frame-encoder.js";
-import { FrameParser } from "./frame-parser.js";
+import { FrameParser, type FrameSink } from "./frame-parser.js";
 import { FrameSender } from "./frame-sender.js";
 import { resolveLimits } from "./limits.js";
 import { MessageAssembler } from "./message-assembler.js";
@@ -46,6 +46,35 @@ import { isValidUtf8 } from "./utf8.js";
 const { CONNECTING, OPEN, CLOSING, CLOSED } = ReadyState;
 const encoder = new TextEncoder();
 const defaultAlloc = (size: number): Uint8Array => new Uint8Array(size);
+
+let sinkStart: (e: Engine, opcode: number, fin: boolean, rsv: number) => void;
+let sinkPayload: (e: Engine, chunk: Uint8Array, start: number, end: number, last: boolean) => void;
+let sinkEnd: (e: Engine, fin: boolean) => void;
+let sinkControl: (e: Engine, opcode: number, payload: Uint8Array) => void;
+let sinkError: (e: Engine, error: ProtocolError) => void;
+
+/** An engine's FrameSink: one small object per connection, its methods shared on the prototype. */
+class EngineSink implements FrameSink {
+  readonly #engine: Engine;
+  constructor(engine: Engine) {
+    this.#engine = engine;
+  }
+  dataFrameStart(opcode: number, fin: boolean, rsv: number): void {
+    sinkStart(this.#engine, opcode, fin, rsv);
+  }
+  dataFramePayload(chunk: Uint8Array, start: number, end: number, last: boolean): void {
+    sinkPayload(this.#engine, chunk, start, end, last);
+  }
+  dataFrameEnd(fin: boolean): void {
+    sinkEnd(this.#engine, fin);
+  }
+  controlFrame(opcode: number, payload: Uint8Array): void {
+    sinkControl(this.#engine, opcode, payload);
+  }
+  frameError(error: ProtocolError): void {
+    sinkError(this.#engine, error);
+  }
+}
 
 /** The RFC 6455 ("hybi-13") engine. */
 export class Engine implements WebSocketEngine {
@@ -89,6 +118,16 @@ export class Engine implements WebSocketEngine {
   #streaming = false;
   #held: Array<() => void> = [];
 
+  static {
+    // The parser's sink reaches the private handlers through these (one shared set of functions
+    // instead of five closures per connection; see EngineSink).
+    sinkStart = (e, opcode, fin, rsv) => e.#dataStart(opcode, fin, rsv);
+    sinkPayload = (e, chunk, start, end, last) => e.#dataPayload(chunk, start, end, last);
+    sinkEnd = (e, fin) => e.#dataEnd(fin);
+    sinkControl = (e, opcode, payload) => e.#control(opcode, payload);
+    sinkError = (e, error) => e.#fail(error);
+  }
+
   constructor(options: EngineOptions) {
     if (options.role !== "server" && options.role !== "client")
       throw new OptionError("role", 'must be "server" or "client"');
@@ -107,13 +146,7 @@ export class Engine implements WebSocketEngine {
     const alloc = options.alloc ?? defaultAlloc;
     this.#parser = new FrameParser(
       { role: this.role, maxPayload: this.#maxPayload, maxFragments, rsvAllowed, masker: options.masker },
-      {
-        dataFrameStart: (opcode, fin, rsv) => this.#dataStart(opcode, fin, rsv),
-        dataFramePayload: (chunk, start, end, last) => this.#dataPayload(chunk, start, end, last),
-        dataFrameEnd: (fin) => this.#dataEnd(fin),
-        controlFrame: (opcode, payload) => this.#control(opcode, payload),
-        frameError: (error) => this.#fail(error),
-      },
+      new EngineSink(this),
     );
     this.#assembler = new MessageAssembler(alloc, options.isUtf8);
     this.#sender = new FrameSender({
