@@ -9,10 +9,11 @@ import { createServer, type Server } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { CableServer } from "../../src/channels/cable-server.js";
 import { Channel } from "../../src/channels/channel.js";
 import { UnauthorizedError } from "../../src/channels/errors.js";
+import { launchChromium } from "../helpers/chromium.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: globals the test page defines
 type PageWindow = any;
@@ -77,18 +78,7 @@ describe("@rails/actioncable client in Chromium against CableServer", () => {
     await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
     base = `127.0.0.1:${(http.address() as AddressInfo).port}`;
     await mount();
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
     await page.goto(`http://${base}/`);
     await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);

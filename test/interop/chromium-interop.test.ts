@@ -6,19 +6,10 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { after, before, describe, it } from "node:test";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { WebSocketServer } from "../../src/node/index.js";
+import { launchChromium } from "../helpers/chromium.js";
 import { portOf, UNIT, within } from "../node/helpers.js";
-
-const ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 /** Runs in the page (plain JavaScript). */
 const PAGE_SCRIPT = `async (url) => {
@@ -75,11 +66,7 @@ before(async () => {
     });
     conn.on("close", (code: number, reason: string) => closes.push([code, reason]));
   });
-  browser = await within(
-    chromium.launch({ executablePath: "/usr/bin/chromium", args: ARGS }),
-    300 * UNIT,
-    "chromium launch",
-  );
+  browser = await within(launchChromium(), 300 * UNIT, "chromium launch");
 });
 
 after(async () => {

@@ -9,22 +9,14 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { CableServer, Channel } from "../../src/channels/index.js";
 import { FakeCableServer } from "../client/helpers/fake-cable-server.js";
 import { RecordingServer, sleep, TIME_SCALE, waitFor } from "../client/helpers/servers.js";
+import { launchChromium } from "../helpers/chromium.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const bundlePath = join(root, "dist", "browser", "wirecable-client.min.js");
-const LAUNCH_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 let browser: Browser;
 let http: Server;
@@ -46,7 +38,7 @@ before(async () => {
   http.listen(0, "127.0.0.1");
   await once(http, "listening");
   pageUrl = `http://127.0.0.1:${(http.address() as { port: number }).port}/`;
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: LAUNCH_ARGS });
+  browser = await launchChromium();
 });
 
 after(async () => {

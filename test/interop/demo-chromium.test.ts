@@ -7,20 +7,12 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { type DemoServer, startDemoServer } from "../../src/cli/demo/server.js";
 import { ensureBuilt, startCli, stopAll } from "../cli/helpers.js";
+import { launchChromium } from "../helpers/chromium.js";
 
 const root = join(import.meta.dirname, "..", "..");
-const LAUNCH_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const TIMEOUT = 20_000;
 
 let browser: Browser;
@@ -35,7 +27,7 @@ before(async () => {
   execFileSync(process.execPath, [join(root, "scripts", "build-demo.mjs")], { stdio: "pipe" });
   server = await start(0);
   port = server.port;
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: LAUNCH_ARGS });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -1,0 +1,24 @@
+/**
+ * Debian's Chromium (/usr/bin/chromium, installed by scripts/setup-test-env.sh) through
+ * playwright-core, with the flags this machine needs: no sandbox as root, and no background
+ * networking (the machine has no network beyond loopback; Chromium's own connections would be
+ * refused many at a time and slow every start).
+ */
+import { type Browser, chromium } from "playwright-core";
+
+export const CHROMIUM_PATH = "/usr/bin/chromium";
+
+export const CHROMIUM_ARGS: readonly string[] = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** Launches headless Chromium; the caller closes it in `after`. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS] });
+}
