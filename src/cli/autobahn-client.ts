@@ -8,14 +8,7 @@
  */
 import type { Command } from "commander";
 import { type Connection, connect } from "../node/index.js";
-import {
-  AUTOBAHN_MAX_FRAGMENTS,
-  AUTOBAHN_MAX_PAYLOAD,
-  parseByteSize,
-  parseFragmentCount,
-  parseName,
-  parseWsUrl,
-} from "./echo.js";
+import { AUTOBAHN_MAX_FRAGMENTS, AUTOBAHN_MAX_PAYLOAD, addLimitOptions, parseName, parseWsUrl } from "./options.js";
 
 export interface AutobahnLimits {
   maxPayload: number;
@@ -66,31 +59,15 @@ export async function runAutobahnClient(
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command("autobahn-client")
     .description("run the Autobahn TestSuite client cases against a fuzzingserver")
     .requiredOption("-u, --url <url>", "fuzzingserver URL, e.g. ws://127.0.0.1:9001", parseWsUrl)
     .option("-a, --agent <name>", "agent name in the reports", parseName, "wirecable")
-    .option("--deflate", "offer permessage-deflate", false)
-    .option(
-      "--max-payload <bytes>",
-      "largest message accepted (Autobahn's: 16 MiB)",
-      parseByteSize,
-      AUTOBAHN_MAX_PAYLOAD,
-    )
-    .option(
-      "--max-fragments <n>",
-      "most frames in one message (Autobahn's: 65536; library default 4096)",
-      parseFragmentCount,
-      AUTOBAHN_MAX_FRAGMENTS,
-    )
-    .addHelpText(
-      "after",
-      "\nLimits (0 disables one): --max-payload takes bytes, or a number with K/KiB or M/MiB\n(e.g. 64KiB, 16MiB); --max-fragments is the number of frames one message may span.",
-    )
-    .action(
-      async (opts: { url: string; agent: string; deflate: boolean; maxPayload: number; maxFragments: number }) => {
-        await runAutobahnClient(opts.url, opts.agent, opts.deflate, console.log, opts);
-      },
-    );
+    .option("--deflate", "offer permessage-deflate", false);
+  addLimitOptions(command).action(
+    async (opts: { url: string; agent: string; deflate: boolean; maxPayload: number; maxFragments: number }) => {
+      await runAutobahnClient(opts.url, opts.agent, opts.deflate, console.log, opts);
+    },
+  );
 }

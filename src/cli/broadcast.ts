@@ -15,7 +15,7 @@
 import type { Command } from "commander";
 import { RedisBroker } from "../channels/index.js";
 import { WebSocketServer } from "../node/index.js";
-import { parsePort } from "./echo.js";
+import { parsePort } from "./options.js";
 import { parseRedisUrl } from "./serve.js";
 import { CLOSE_TIMEOUT, parseWorkerCount, runServer } from "./workers.js";
 

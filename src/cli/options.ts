@@ -1,5 +1,84 @@
 /**
- * Option parsers shared by the CLI commands: each throws commander's InvalidArgumentError with
- * a clear message, so a bad value exits non-zero before anything starts.
+ * Option parsers and option groups shared by the CLI commands: each parser throws commander's
+ * InvalidArgumentError with a clear message, so a bad value exits non-zero before anything starts.
  */
-export { parseName, parsePort, parseWsUrl } from "./echo.js";
+import { type Command, InvalidArgumentError } from "commander";
+
+/** Autobahn's largest message (case 9.1.6, 16 MiB) and most fragments (9.3.x/9.4.x, 65,536). */
+export const AUTOBAHN_MAX_PAYLOAD = 16 * 1024 * 1024;
+export const AUTOBAHN_MAX_FRAGMENTS = 65536;
+
+const LIMITS_HELP = `
+Limits (0 disables one): --max-payload takes bytes, or a number with K/KiB or M/MiB
+(e.g. 64KiB, 16MiB); --max-fragments is the number of frames one message may span.`;
+
+export function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidArgumentError(`expected a port number 0-65535, got "${value}"`);
+  }
+  return port;
+}
+
+export function parseWsUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`expected a ws:// or wss:// URL, got "${value}"`);
+  }
+  if (url.protocol !== "ws:" && url.protocol !== "wss:") {
+    throw new InvalidArgumentError(`expected a ws:// or wss:// URL, got "${value}"`);
+  }
+  return url.href.replace(/\/$/, "");
+}
+
+export function parseName(value: string): string {
+  if (!/^[\w.-]{1,64}$/.test(value))
+    throw new InvalidArgumentError(`expected a name of letters, digits, ".", "-", "_"`);
+  return value;
+}
+
+const MAX_BYTE_SIZE = 2 ** 40;
+
+/** Bytes: `1048576`, `64KiB`, `64K`, `16MiB`, `16M` (binary units); 0 disables the limit. */
+export function parseByteSize(value: string): number {
+  const m = /^(\d+)\s*(|k|kib|m|mib)$/i.exec(value.trim());
+  const n = m
+    ? Number(m[1]) *
+      ({ "": 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2 } as Record<string, number>)[m[2]!.toLowerCase()]!
+    : NaN;
+  if (!Number.isSafeInteger(n) || n > MAX_BYTE_SIZE) {
+    throw new InvalidArgumentError(
+      `expected a size in bytes such as 1048576, 64KiB or 16MiB (0: no limit), got "${value}"`,
+    );
+  }
+  return n;
+}
+
+/** A fragment count: a non-negative integer (0 disables the limit). */
+export function parseFragmentCount(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`expected a number of fragments (0: no limit), got "${value}"`);
+  }
+  return n;
+}
+
+/** Adds `--max-payload` and `--max-fragments` (Autobahn's limits by default) and their help text. */
+export function addLimitOptions(command: Command): Command {
+  return command
+    .option(
+      "--max-payload <bytes>",
+      "largest message accepted (Autobahn's: 16 MiB)",
+      parseByteSize,
+      AUTOBAHN_MAX_PAYLOAD,
+    )
+    .option(
+      "--max-fragments <n>",
+      "most frames in one message (Autobahn's: 65536; library default 4096)",
+      parseFragmentCount,
+      AUTOBAHN_MAX_FRAGMENTS,
+    )
+    .addHelpText("after", LIMITS_HELP);
+}

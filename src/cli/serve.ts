@@ -16,6 +16,7 @@ import { type Logger, pino } from "pino";
 import { ClusterBroker, relayBetweenWorkers } from "./demo/cluster-broker.js";
 import { type DemoServer, startDemoServer } from "./demo/server.js";
 import { parsePort } from "./options.js";
+import { parseWorkerCount } from "./workers.js";
 
 export interface ServeOptions {
   port: number;
@@ -27,7 +28,6 @@ export interface ServeOptions {
 }
 
 const LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
-const MAX_WORKERS = 256;
 
 export function parseRedisUrl(value: string): string {
   let url: URL;
@@ -42,13 +42,8 @@ export function parseRedisUrl(value: string): string {
   return value;
 }
 
-export function parseWorkers(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > MAX_WORKERS) {
-    throw new InvalidArgumentError(`expected a number of workers 1-${MAX_WORKERS}, got "${value}"`);
-  }
-  return n;
-}
+/** `--workers`: the same rule (1-256) as the echo and broadcast servers. */
+export const parseWorkers = parseWorkerCount;
 
 export function parseOrigin(value: string, previous: string[] = []): string[] {
   let url: URL;
