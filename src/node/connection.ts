@@ -148,11 +148,13 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
   #socket: Socket;
   #options: ResolvedConnectionOptions;
   #direct: boolean;
-  #pending: Uint8Array[] = [];
+  /** This turn's output chunks; null while nothing is queued (idle connections hold no array). */
+  #pending: Uint8Array[] | null = null;
   #pendingBytes = 0;
   #dirty = false;
   #needDrain = false;
-  #waiters: Array<(result: "written" | "buffered") => void> = [];
+  /** Resolvers of "wait" sends; created on first use. */
+  #waiters: Array<(result: "written" | "buffered") => void> | null = null;
   #dropped = 0;
   #streaming = false;
   #bucket: TokenBucket | undefined;
@@ -313,7 +315,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
     } else if (!this.#engine.send(bytes, options)) {
       return "dropped";
     }
-    if (wait) return new Promise((resolve) => this.#waiters.push(resolve));
+    if (wait) return new Promise((resolve) => (this.#waiters ??= []).push(resolve));
     return this.#socket.writableLength === 0 ? "written" : "buffered";
   }
 
@@ -396,7 +398,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
   /** Destroy the socket now, without a closing handshake (close event: 1006). */
   terminate(): void {
     if (this.#finished) return;
-    this.#pending = [];
+    this.#pending = null;
     this.#pendingBytes = 0;
     this.#socket.destroy();
     this.#engine.receiveEof();
@@ -418,7 +420,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
 
   #queue(chunk: Uint8Array): void {
     if (chunk.byteLength === 0) return;
-    this.#pending.push(chunk);
+    (this.#pending ??= []).push(chunk);
     this.#pendingBytes += chunk.byteLength;
     if (!this.#dirty) {
       this.#dirty = true;
@@ -431,8 +433,8 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
     this.#dirty = false;
     const pending = this.#pending;
     const socket = this.#socket;
-    if (pending.length === 0) return;
-    this.#pending = [];
+    if (pending === null) return;
+    this.#pending = null;
     const bytes = this.#pendingBytes;
     this.#pendingBytes = 0;
     if (socket.destroyed || !socket.writable) return;
@@ -456,7 +458,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
       // Node only emits 'drain' above its high-water mark; below it, ask for a callback once
       // the backlog is written so that 'drain' and "wait" sends are never left hanging.
       if (!socket.writableNeedDrain) socket.write(EMPTY_BUFFER, this.#onDrain);
-    } else if (this.#waiters.length > 0) {
+    } else if (this.#waiters !== null) {
       this.#releaseWaiters("written");
     }
     if (this.#transportClosing !== -1 && this.role === "server" && !socket.writableEnded) socket.end();
@@ -473,14 +475,14 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
 
   #releaseWaiters(result: "written" | "buffered"): void {
     const waiters = this.#waiters;
-    if (waiters.length === 0) return;
-    this.#waiters = [];
+    if (waiters === null) return;
+    this.#waiters = null;
     for (const resolve of waiters) resolve(result);
   }
 
   #waitDrain(): Promise<unknown> {
     if (this.#finished) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return new Promise((resolve) => (this.#waiters ??= []).push(resolve));
   }
 
   #drop(): "dropped" {

@@ -8,7 +8,8 @@ export class Fifo<T> {
   // Slots [head, tail) hold the items. Emptying resets both indices without touching the
   // array's length (assigning `length` is a slow runtime call in V8): the hot path is one
   // store per push and one load + store per shift.
-  #items: Array<T | undefined> = [];
+  // Created on first push: most connections' queues stay empty while idle.
+  #items: Array<T | undefined> | null = null;
   #head = 0;
   #tail = 0;
 
@@ -17,15 +18,16 @@ export class Fifo<T> {
   }
 
   push(item: T): void {
-    this.#items[this.#tail++] = item;
+    (this.#items ??= [])[this.#tail++] = item;
   }
 
   /** The next item, or undefined. */
   shift(): T | undefined {
     const head = this.#head;
     if (head === this.#tail) return undefined;
-    const item = this.#items[head];
-    this.#items[head] = undefined;
+    const items = this.#items as Array<T | undefined>;
+    const item = items[head];
+    items[head] = undefined;
     if (head + 1 === this.#tail) this.#head = this.#tail = 0;
     else this.#head = head + 1;
     return item;
@@ -33,13 +35,13 @@ export class Fifo<T> {
 
   /** Remove and return every item, in order. */
   drain(): T[] {
-    const out = this.#items.slice(this.#head, this.#tail) as T[];
+    const out = this.#items === null ? [] : (this.#items.slice(this.#head, this.#tail) as T[]);
     this.clear();
     return out;
   }
 
   clear(): void {
-    this.#items = [];
+    this.#items = null;
     this.#head = 0;
     this.#tail = 0;
   }

@@ -116,7 +116,8 @@ export class Engine implements WebSocketEngine {
   #lastText: TextMessage | null = null;
   readonly #pings = new PingTracker();
   #streaming = false;
-  #held: Array<() => void> = [];
+  /** Sends held back while a stream is open; created on first use. */
+  #held: Array<() => void> | null = null;
 
   static {
     // The parser's sink reaches the private handlers through these (one shared set of functions
@@ -232,7 +233,7 @@ export class Engine implements WebSocketEngine {
     if (this.#closeSent || this.#state === CLOSED) return false;
     if (this.#streaming) {
       // A streamed message is in progress: frames of another message may not interleave (RFC 6455 5.4).
-      this.#held.push(() => this.send(data, options));
+      (this.#held ??= []).push(() => this.send(data, options));
       return true;
     }
     const binary = options?.binary ?? typeof data !== "string";
@@ -275,7 +276,7 @@ export class Engine implements WebSocketEngine {
     }
     if (this.#closeSent || this.#state === CLOSED) return false;
     if (this.#streaming) {
-      this.#held.push(() => this.sendPrepared(prepared));
+      (this.#held ??= []).push(() => this.sendPrepared(prepared));
       return true;
     }
     const rsv = prepared.rsv1 ? RSV1 : 0;
@@ -460,8 +461,8 @@ export class Engine implements WebSocketEngine {
   #endStream(): void {
     this.#streaming = false;
     const held = this.#held;
-    this.#held = [];
-    for (const resend of held) resend();
+    this.#held = null;
+    if (held !== null) for (const resend of held) resend();
   }
 
   #emitOutput(chunk: Uint8Array): void {
@@ -488,7 +489,7 @@ export class Engine implements WebSocketEngine {
     this.#outbound?.clear();
     this.#parser.stop();
     this.#preOpenInput = null;
-    this.#held = [];
+    this.#held = null;
     this.#streaming = false;
     const closeCode = code ?? (err instanceof ProtocolError ? err.closeCode : 1011);
     const closeReason = reason ?? (err instanceof ProtocolError ? err.message : "");

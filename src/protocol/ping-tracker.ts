@@ -17,20 +17,22 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export class PingTracker {
-  #pending: PendingPing[] = [];
+  // Created on the first ping: most connections never wait for a pong.
+  #pending: PendingPing[] | null = null;
 
   get size(): number {
-    return this.#pending.length;
+    return this.#pending === null ? 0 : this.#pending.length;
   }
 
   /** Remember a ping (its payload is copied: the caller may reuse the bytes). */
   add(payload: Uint8Array, callback: () => void): void {
-    this.#pending.push({ payload: payload.slice(), callback });
+    (this.#pending ??= []).push({ payload: payload.slice(), callback });
   }
 
   /** The callbacks a received pong answers, oldest first (empty if unsolicited). */
   answer(payload: Uint8Array): Array<() => void> {
     const pending = this.#pending;
+    if (pending === null) return [];
     for (let i = 0; i < pending.length; i++) {
       if (sameBytes(pending[i].payload, payload)) return pending.splice(0, i + 1).map((p) => p.callback);
     }
@@ -38,6 +40,6 @@ export class PingTracker {
   }
 
   clear(): void {
-    this.#pending = [];
+    this.#pending = null;
   }
 }
