@@ -4,38 +4,25 @@
  * resumes without restarting the app processes.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { type RedisProcess, startRedis } from "../helpers/redis.js";
-import { type CableTestClient, cableClient } from "./cable-client.js";
-import { type Child, spawnNode, stopChild, textOf } from "./cluster-helpers.js";
+import { describe, it } from "node:test";
+import { startRedis } from "../helpers/redis.js";
+import {
+  broadcastUntilAccepted,
+  chatRoomId as id,
+  spawnCluster,
+  subscribeClients,
+  textOf,
+  useClusterFixture,
+} from "./cluster-helpers.js";
 
 describe("cable cluster over Redis (child processes)", () => {
-  let redis: RedisProcess;
-  const children: Child[] = [];
-  const clients: CableTestClient[] = [];
-  const id = JSON.stringify({ channel: "ChatChannel", room: "1" });
-
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    for (const c of clients) c.close();
-    await Promise.all(children.map(stopChild));
-    await redis?.stop();
-  });
+  const fixture = useClusterFixture(startRedis);
+  const { children, clients } = fixture;
 
   it("a broadcast from any process, or from one with no sockets, reaches every subscriber", async () => {
-    const [a, b, worker] = await Promise.all([
-      spawnNode("redis", redis.url, "server"),
-      spawnNode("redis", redis.url, "server"),
-      spawnNode("redis", redis.url, "broadcaster"),
-    ]);
+    const [a, b, worker] = await spawnCluster("redis", fixture.service.url);
     children.push(a, b, worker);
-    for (const server of [a, a, b, b]) {
-      const client = await cableClient(`ws://127.0.0.1:${server.port}/cable`);
-      clients.push(client);
-      await client.subscribe(id);
-    }
+    await subscribeClients([a, a, b, b], id, clients);
     const expectAll = async (text: string) => {
       for (const c of clients) await c.waitFor((m) => textOf(m) === text);
     };
@@ -53,17 +40,14 @@ describe("cable cluster over Redis (child processes)", () => {
 
   it("Redis restarted mid-test: delivery resumes without restarting the app", async () => {
     const [a, b, worker] = children;
+    const redis = fixture.service;
     await redis.pause();
     assert.equal(await worker.broadcast("chat:1", { text: "while down" }), false, "reported as lost");
     await worker.waitFor("lost");
     await redis.start();
     await Promise.all([a.waitFor("reconnected"), b.waitFor("reconnected")]);
     // the publisher connection may still be reconnecting: retry (bounded)
-    const deadline = Date.now() + 10_000;
-    while (!(await worker.broadcast("chat:1", { text: "after restart" }))) {
-      if (Date.now() > deadline) throw new Error("worker never published again");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await broadcastUntilAccepted(worker, "chat:1", { text: "after restart" });
     for (const c of clients) await c.waitFor((m) => textOf(m) === "after restart");
     assert.equal(await a.broadcast("chat:1", { text: "A after restart" }), true);
     for (const c of clients) {

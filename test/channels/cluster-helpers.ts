@@ -1,6 +1,8 @@
 /** Spawning cluster-node.ts children (a cable server or a socketless broadcaster) and talking to them. */
 import { type ChildProcess, fork } from "node:child_process";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
+import { type CableTestClient, cableClient } from "./cable-client.js";
 
 const script = fileURLToPath(new URL("./cluster-node.ts", import.meta.url));
 
@@ -66,3 +68,63 @@ export async function stopChild(child: Child): Promise<void> {
 /** The text of a broadcast message, if `m` is one. */
 export const textOf = (m: Record<string, unknown>): string | undefined =>
   (m.message as { text?: string } | undefined)?.text;
+
+/** The identifier every cluster test subscribes to. */
+export const chatRoomId = JSON.stringify({ channel: "ChatChannel", room: "1" });
+
+/** A broker service (Redis, PostgreSQL) started for the suite. */
+export interface BrokerService {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export interface ClusterFixture<S extends BrokerService> {
+  /** Set in `before`. */
+  service: S;
+  children: Child[];
+  clients: CableTestClient[];
+}
+
+/**
+ * Registers the suite's `before` (start the service) and `after` (close the clients, stop the
+ * children, stop the service); call it inside `describe`.
+ */
+export function useClusterFixture<S extends BrokerService>(start: () => Promise<S>): ClusterFixture<S> {
+  const fixture = { children: [], clients: [] } as unknown as ClusterFixture<S>;
+  before(async () => {
+    fixture.service = await start();
+  });
+  after(async () => {
+    for (const c of fixture.clients) c.close();
+    await Promise.all(fixture.children.map(stopChild));
+    await fixture.service?.stop();
+  });
+  return fixture;
+}
+
+/** Two cable servers and a socketless broadcaster over `url`. */
+export function spawnCluster(broker: "redis" | "postgres", url: string): Promise<[Child, Child, Child]> {
+  return Promise.all([
+    spawnNode(broker, url, "server"),
+    spawnNode(broker, url, "server"),
+    spawnNode(broker, url, "broadcaster"),
+  ]);
+}
+
+/** A client per entry of `servers`, each subscribed to `id`, added to `clients`. */
+export async function subscribeClients(servers: Child[], id: string, clients: CableTestClient[]): Promise<void> {
+  for (const server of servers) {
+    const client = await cableClient(`ws://127.0.0.1:${server.port}/cable`);
+    clients.push(client);
+    await client.subscribe(id);
+  }
+}
+
+/** Broadcasts from `from` until the broker accepts it (bounded: 10 s), e.g. after a restart. */
+export async function broadcastUntilAccepted(from: Child, stream: string, data: unknown): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await from.broadcast(stream, data))) {
+    if (Date.now() > deadline) throw new Error("worker never published again");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

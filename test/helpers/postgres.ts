@@ -4,11 +4,10 @@
  * root the cluster is created and run as the `postgres` user (setpriv). `restart()` stops and
  * starts it on the same port; `stop()` kills it and removes the dir. Call `stop()` in `after`.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { type ChildProcess, execFileSync } from "node:child_process";
+import { chmodSync, chownSync, existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { freePort, spawnAndWait, stopProcess, tempDir } from "./service-process.js";
 
 export interface PostgresProcess {
   readonly port: number;
@@ -25,35 +24,13 @@ function binDir(): string {
   return dir;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createConnection({ port, host: "127.0.0.1" });
-    sock.once("connect", () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once("error", () => resolve(false));
-  });
-}
-
 export async function startPostgres(): Promise<PostgresProcess> {
   const bin = binDir();
   const root = process.getuid?.() === 0;
   const asUser = (cmd: string, args: string[]): [string, string[]] =>
     // setpriv execs in place (runuser forks): signals reach postgres itself
     root ? ["setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", cmd, ...args]] : [cmd, args];
-  const dir = mkdtempSync(join(tmpdir(), "wirecable-pg-"));
+  const dir = tempDir("wirecable-pg-");
   const data = join(dir, "data");
   if (root) {
     chownSync(dir, Number(execFileSync("id", ["-u", "postgres"]).toString()), 0);
@@ -81,21 +58,19 @@ export async function startPostgres(): Promise<PostgresProcess> {
       "-c",
       "full_page_writes=off",
     ]);
-    const proc = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
-    child = proc;
-    let stderr = "";
-    proc.stderr?.on("data", (d) => (stderr += d));
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline) {
-      if (proc.exitCode !== null) throw new Error(`postgres exited: ${stderr.slice(-500)}`);
-      if (await canConnect(port)) {
-        await new Promise((r) => setTimeout(r, 100)); // accepting TCP before it accepts logins
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    proc.kill("SIGKILL");
-    throw new Error("postgres did not start within 15 s");
+    await spawnAndWait({
+      name: "postgres",
+      cmd,
+      args,
+      port,
+      timeoutMs: 15_000,
+      pollMs: 50,
+      settleMs: 100, // accepting TCP before it accepts logins
+      stderrTail: 500,
+      onSpawn: (proc) => {
+        child = proc;
+      },
+    });
   }
 
   async function halt(): Promise<void> {
@@ -103,15 +78,7 @@ export async function startPostgres(): Promise<PostgresProcess> {
     const proc = child;
     child = undefined;
     // SIGQUIT: immediate shutdown (the postmaster kills its backends).
-    proc.kill("SIGQUIT");
-    await new Promise<void>((resolve) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-      const t = setTimeout(() => proc.kill("SIGKILL"), 5000);
-      proc.once("exit", () => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+    await stopProcess(proc, "SIGQUIT", 5000);
     // a postmaster killed hard may leave its pid file: a later start must not trip over it
     rmSync(join(data, "postmaster.pid"), { force: true });
   }

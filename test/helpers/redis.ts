@@ -4,11 +4,9 @@
  * `restart()` stops it and starts it again on the same port (to test reconnection); `stop()`
  * kills it and removes the dir. Always call `stop()` in `after`/`finally`.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import type { ChildProcess } from "node:child_process";
+import { rmSync } from "node:fs";
+import { freePort, spawnAndWait, stopProcess, tempDir } from "./service-process.js";
 
 export interface RedisProcess {
   readonly port: number;
@@ -20,42 +18,16 @@ export interface RedisProcess {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createConnection({ port, host: "127.0.0.1" });
-    sock.once("connect", () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once("error", () => resolve(false));
-  });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once("exit", () => resolve()));
-}
-
 export async function startRedis(): Promise<RedisProcess> {
-  const dir = mkdtempSync(join(tmpdir(), "wirecable-redis-"));
+  const dir = tempDir("wirecable-redis-");
   let child: ChildProcess | undefined;
   let port = 0;
 
   async function launch(): Promise<void> {
-    const proc = spawn(
-      "redis-server",
-      [
+    await spawnAndWait({
+      name: "redis-server",
+      cmd: "redis-server",
+      args: [
         "--port",
         String(port),
         "--bind",
@@ -69,27 +41,20 @@ export async function startRedis(): Promise<RedisProcess> {
         "--loglevel",
         "warning",
       ],
-      { stdio: ["ignore", "ignore", "pipe"] },
-    );
-    child = proc;
-    let stderr = "";
-    proc.stderr?.on("data", (d) => (stderr += d));
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline) {
-      if (proc.exitCode !== null) throw new Error(`redis-server exited: ${stderr}`);
-      if (await canConnect(port)) return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    proc.kill("SIGKILL");
-    throw new Error("redis-server did not start within 5 s");
+      port,
+      timeoutMs: 5000,
+      pollMs: 20,
+      onSpawn: (proc) => {
+        child = proc;
+      },
+    });
   }
 
   async function halt(): Promise<void> {
     if (child === undefined) return;
     const proc = child;
     child = undefined;
-    proc.kill("SIGKILL");
-    await exited(proc);
+    await stopProcess(proc, "SIGKILL");
   }
 
   // The port is free when probed but may be taken before redis binds it: retry a few times.
