@@ -22,22 +22,24 @@ function spawnLimited(argv, stdio) {
   return spawn("/bin/sh", ["-c", ULIMIT, "sh", ...argv], { cwd: ROOT, stdio, env: process.env });
 }
 
-export async function startServer(name, { workers = 1, deflate = false, nodeArgs = [] } = {}) {
-  const def = SERVERS[name];
-  const args = [def.file, "--workers", String(workers), ...(deflate ? ["--deflate"] : [])];
-  const argv = def.bun ? [BUN, ...args] : [process.execPath, "--expose-gc", ...nodeArgs, ...args];
-  const child = spawnLimited(argv, ["pipe", "pipe", "pipe"]);
+/** Keeps the last 8 KiB of the child's stderr; returns a getter. */
+function captureStderr(child) {
   let stderr = "";
   child.stderr.on("data", (d) => {
     stderr += d;
     if (stderr.length > 8192) stderr = stderr.slice(-8192);
   });
+  return () => stderr;
+}
+
+/** Resolves with the port in the first stdout match of `pattern` (20 s at most), then drains stdout. */
+async function waitForPort(child, name, pattern, missing, stderr) {
   const port = await new Promise((resolve, reject) => {
     let out = "";
-    const timer = setTimeout(() => reject(new Error(`${name}: no LISTENING line in 20 s\n${stderr}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`${name}: no ${missing} in 20 s\n${stderr()}`)), 20_000);
     child.stdout.on("data", (d) => {
       out += d;
-      const m = /LISTENING (\d+)/.exec(out);
+      const m = pattern.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(Number(m[1]));
@@ -45,10 +47,39 @@ export async function startServer(name, { workers = 1, deflate = false, nodeArgs
     });
     child.on("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`${name} exited (${code}) before listening\n${stderr}`));
+      reject(new Error(`${name} exited (${code}) before listening\n${stderr()}`));
     });
   });
   child.stdout.resume();
+  return port;
+}
+
+/** Asks the server to stop (`ask()`), then kills its whole process tree after 10 s. */
+function stopTree(child, pids, ask) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const t = setTimeout(() => {
+      for (const p of pids.slice().reverse()) {
+        try {
+          process.kill(p, "SIGKILL");
+        } catch {}
+      }
+    }, 10_000);
+    child.on("exit", () => {
+      clearTimeout(t);
+      resolve();
+    });
+    ask();
+  });
+}
+
+export async function startServer(name, { workers = 1, deflate = false, nodeArgs = [] } = {}) {
+  const def = SERVERS[name];
+  const args = [def.file, "--workers", String(workers), ...(deflate ? ["--deflate"] : [])];
+  const argv = def.bun ? [BUN, ...args] : [process.execPath, "--expose-gc", ...nodeArgs, ...args];
+  const child = spawnLimited(argv, ["pipe", "pipe", "pipe"]);
+  const stderr = captureStderr(child);
+  const port = await waitForPort(child, name, /LISTENING (\d+)/, "LISTENING line", stderr);
   const pids = processTree(child.pid);
   return {
     name,
@@ -56,24 +87,9 @@ export async function startServer(name, { workers = 1, deflate = false, nodeArgs
     pid: child.pid,
     pids,
     alive: () => child.exitCode === null && child.signalCode === null,
-    stderr: () => stderr,
+    stderr,
     gc: () => child.stdin.write("gc\n"),
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const t = setTimeout(() => {
-          for (const p of pids.slice().reverse()) {
-            try {
-              process.kill(p, "SIGKILL");
-            } catch {}
-          }
-        }, 10_000);
-        child.on("exit", () => {
-          clearTimeout(t);
-          resolve();
-        });
-        child.stdin.end();
-      }),
+    stop: () => stopTree(child, pids, () => child.stdin.end()),
   };
 }
 
@@ -133,28 +149,8 @@ export function startLoadgen() {
 export async function startCliServer(command, { workers = 1 } = {}) {
   const argv = [process.execPath, "bin/wirecable.js", command, "--port", "0", "--workers", String(workers)];
   const child = spawnLimited(argv, ["ignore", "pipe", "pipe"]);
-  let stderr = "";
-  child.stderr.on("data", (d) => {
-    stderr += d;
-    if (stderr.length > 8192) stderr = stderr.slice(-8192);
-  });
-  const port = await new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`${command}: no URL in 20 s\n${stderr}`)), 20_000);
-    child.stdout.on("data", (d) => {
-      out += d;
-      const m = /listening on ws:\/\/[^:]+:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${command} exited (${code}) before listening\n${stderr}`));
-    });
-  });
-  child.stdout.resume();
+  const stderr = captureStderr(child);
+  const port = await waitForPort(child, command, /listening on ws:\/\/[^:]+:(\d+)/, "URL", stderr);
   const pids = processTree(child.pid);
   return {
     name: `${command} --workers ${workers}`,
@@ -162,23 +158,8 @@ export async function startCliServer(command, { workers = 1 } = {}) {
     pid: child.pid,
     pids,
     alive: () => child.exitCode === null && child.signalCode === null,
-    stderr: () => stderr,
+    stderr,
     gc: () => {},
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const t = setTimeout(() => {
-          for (const p of pids.slice().reverse()) {
-            try {
-              process.kill(p, "SIGKILL");
-            } catch {}
-          }
-        }, 10_000);
-        child.on("exit", () => {
-          clearTimeout(t);
-          resolve();
-        });
-        child.kill("SIGTERM");
-      }),
+    stop: () => stopTree(child, pids, () => child.kill("SIGTERM")),
   };
 }

@@ -144,6 +144,27 @@ async function withLoadgens(n, fn) {
   }
 }
 
+/**
+ * Starts the load generators, warms up, then measures one window: the marks taken at its end,
+ * its length, and the CPU seconds of the server and of each load generator over it.
+ */
+async function runWindow(server, lgs, timing) {
+  await Promise.all(lgs.map((l) => l.start()));
+  await sleep(timing.warmup * 1000);
+  await Promise.all(lgs.map((l) => l.mark()));
+  const t0 = performance.now();
+  const s0 = cpuSeconds(server.pids);
+  const l0 = lgs.map((l) => cpuSeconds([l.pid]));
+  const m0 = machineBusySeconds();
+  await sleep(timing.window * 1000);
+  const marks = await Promise.all(lgs.map((l) => l.mark()));
+  const secs = (performance.now() - t0) / 1000;
+  const serverCpu = cpuSeconds(server.pids) - s0;
+  const l1 = lgs.map((l) => cpuSeconds([l.pid]));
+  const m1 = machineBusySeconds();
+  return { marks, secs, serverCpu, l0, l1, busy: m1 - m0 };
+}
+
 /** Traffic: warm up, then one measured window. */
 export async function measureTraffic(server, wl, timing, loadgens = wl.loadgens) {
   return withLoadgens(loadgens, async (lgs) => {
@@ -153,19 +174,7 @@ export async function measureTraffic(server, wl, timing, loadgens = wl.loadgens)
     const open = ready.reduce((a, r) => a + r.open, 0);
     const failed = ready.reduce((a, r) => a + r.failed, 0);
     if (open === 0) throw new Error(`no connection opened (${failed} failed)`);
-    await Promise.all(lgs.map((l) => l.start()));
-    await sleep(timing.warmup * 1000);
-    await Promise.all(lgs.map((l) => l.mark()));
-    const t0 = performance.now();
-    const s0 = cpuSeconds(server.pids);
-    const l0 = lgs.map((l) => cpuSeconds([l.pid]));
-    const m0 = machineBusySeconds();
-    await sleep(timing.window * 1000);
-    const marks = await Promise.all(lgs.map((l) => l.mark()));
-    const secs = (performance.now() - t0) / 1000;
-    const s1 = cpuSeconds(server.pids);
-    const l1 = lgs.map((l) => cpuSeconds([l.pid]));
-    const m1 = machineBusySeconds();
+    const { marks, secs, serverCpu, l0, l1, busy } = await runWindow(server, lgs, timing);
     const countName = wl.count ?? "echo";
     let msgs = 0;
     let bytes = 0;
@@ -182,7 +191,6 @@ export async function measureTraffic(server, wl, timing, loadgens = wl.loadgens)
         if (g.hist) hist.merge(Histogram.fromJSON(g.hist));
       }
     }
-    const serverCpu = s1 - s0;
     return {
       open,
       failed,
@@ -197,7 +205,7 @@ export async function measureTraffic(server, wl, timing, loadgens = wl.loadgens)
       serverCpuPct: (serverCpu / secs) * 100,
       loadgenCpuPct: l1.map((v, i) => ((v - l0[i]) / secs) * 100),
       loadgenUsPer: (l1.reduce((a, v, i) => a + v - l0[i], 0) / msgs) * 1e6,
-      otherCpuPct: otherPct(m1 - m0, serverCpu, l1, l0, secs),
+      otherCpuPct: otherPct(busy, serverCpu, l1, l0, secs),
     };
   });
 }
@@ -207,19 +215,7 @@ export async function measureHandshakes(server, wl, timing) {
   return withLoadgens(wl.loadgens, async (lgs) => {
     const base = { host: HOST, port: server.port, mode: "handshake", concurrency: wl.concurrency };
     await Promise.all(lgs.map((lg) => lg.connect({ ...base, groups: [{ name: "hs", count: 0 }] })));
-    await Promise.all(lgs.map((l) => l.start()));
-    await sleep(timing.warmup * 1000);
-    await Promise.all(lgs.map((l) => l.mark()));
-    const t0 = performance.now();
-    const s0 = cpuSeconds(server.pids);
-    const l0 = lgs.map((l) => cpuSeconds([l.pid]));
-    const m0 = machineBusySeconds();
-    await sleep(timing.window * 1000);
-    const marks = await Promise.all(lgs.map((l) => l.mark()));
-    const secs = (performance.now() - t0) / 1000;
-    const serverCpu = cpuSeconds(server.pids) - s0;
-    const l1 = lgs.map((l) => cpuSeconds([l.pid]));
-    const m1 = machineBusySeconds();
+    const { marks, secs, serverCpu, l0, l1, busy } = await runWindow(server, lgs, timing);
     const n = marks.reduce((a, m) => a + m.handshakes, 0);
     return {
       failed: marks.reduce((a, m) => a + m.failed, 0),
@@ -228,7 +224,7 @@ export async function measureHandshakes(server, wl, timing) {
       cpuUsPer: n > 0 ? (serverCpu / n) * 1e6 : Number.NaN,
       serverCpuPct: (serverCpu / secs) * 100,
       loadgenCpuPct: l1.map((v, i) => ((v - l0[i]) / secs) * 100),
-      otherCpuPct: otherPct(m1 - m0, serverCpu, l1, l0, secs),
+      otherCpuPct: otherPct(busy, serverCpu, l1, l0, secs),
     };
   });
 }
