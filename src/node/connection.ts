@@ -15,59 +15,20 @@
  *   `error` has a default listener; `closed` always resolves.
  */
 import { EventEmitter } from "node:events";
-import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { InvalidStateError } from "../protocol/errors.js";
 import type { ExtensionSession } from "../protocol/extension.js";
-import type { EngineEvent, EngineOptions, Role, WebSocketEngine } from "../protocol/types.js";
+import type { EngineEvent, Role, WebSocketEngine } from "../protocol/types.js";
+import type { CloseInfo, ConnectionInit, ConnectionRequest, SendData, SendResult } from "./connection-types.js";
 import { type Flushable, markDirty } from "./flush-queue.js";
 import { messageIterator } from "./message-iterator.js";
 import { decodeUtf8, isUtf8, masker } from "./native.js";
 import type { ResolvedConnectionOptions } from "./options.js";
+import { adjacent, asBuffer, slabAlloc, toBytes } from "./output-buffers.js";
 import { PreparedMessage } from "./prepared-message.js";
 import { TokenBucket } from "./rate-limiter.js";
 import { type TimerEntry, wheel } from "./timer-wheel.js";
-
-export type SendResult = "written" | "buffered" | "dropped";
-export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView | PreparedMessage;
-export type EngineFactory = (options: EngineOptions) => WebSocketEngine;
-
-/**
- * What a server connection keeps of its upgrade request. The `IncomingMessage` itself (its stream
- * state, raw header arrays and socket references: ~1.7 KB per idle connection) is not retained;
- * the server's `connection` event and `authenticate` receive the full object.
- */
-export interface ConnectionRequest {
-  readonly method: string;
-  /** The request target, e.g. "/chat?room=1". */
-  readonly url: string;
-  readonly httpVersion: string;
-  /** node:http's parsed headers (lowercased names). */
-  readonly headers: IncomingHttpHeaders;
-}
-
-export interface CloseInfo {
-  code: number;
-  reason: string;
-  wasClean: boolean;
-}
-
-/** What the server or client knows when it creates a connection. */
-export interface ConnectionInit {
-  role: Role;
-  socket: Socket;
-  createEngine: EngineFactory;
-  options: ResolvedConnectionOptions;
-  protocol: string;
-  extensions: readonly ExtensionSession[];
-  extensionsHeader: string;
-  /** Bytes that arrived after the handshake head (first frames). */
-  head?: Uint8Array;
-  request?: IncomingMessage;
-  data?: unknown;
-  url?: string;
-}
 
 const OPEN = 1;
 const EMPTY = new Uint8Array(0);
@@ -76,52 +37,14 @@ const EMPTY_BUFFER = Buffer.alloc(0);
 const CONCAT_LIMIT = 64 * 1024;
 function noop(): void {}
 
-/**
- * Output buffers come from a process-wide slab, back to back (Node's own pool aligns each
- * allocation to 8 bytes, which breaks adjacency). The frames one connection produces in a turn
- * are then usually adjacent, and `flushNow` writes them as one view instead of copying them with
- * `Buffer.concat`. Slab memory is never reused: a full slab is left to the GC once every view of
- * it is gone (as with Node's pool).
- */
-const SLAB_SIZE = 64 * 1024;
-/** Larger allocations get their own buffer. */
-const SLAB_MAX_ALLOC = 4 * 1024;
-let slab = new ArrayBuffer(SLAB_SIZE);
-let slabUsed = 0;
-function slabAlloc(size: number): Buffer {
-  if (size > SLAB_MAX_ALLOC) return Buffer.allocUnsafe(size);
-  if (slabUsed + size > SLAB_SIZE) {
-    slab = new ArrayBuffer(SLAB_SIZE);
-    slabUsed = 0;
-  }
-  const buf = Buffer.from(slab, slabUsed, size);
-  slabUsed += size;
-  return buf;
-}
-
-/** The chunks as one view if they lie back to back in one ArrayBuffer, else null. */
-function adjacent(chunks: Uint8Array[], total: number): Buffer | null {
-  const first = chunks[0]!;
-  const buffer = first.buffer;
-  let end = first.byteOffset + first.byteLength;
-  for (let i = 1; i < chunks.length; i++) {
-    const c = chunks[i]!;
-    if (c.buffer !== buffer || c.byteOffset !== end) return null;
-    end += c.byteLength;
-  }
-  return Buffer.from(buffer, first.byteOffset, total);
-}
-
-function toBytes(data: Exclude<SendData, string | PreparedMessage>): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw new TypeError("send: expected a string, Buffer, ArrayBuffer, ArrayBufferView or PreparedMessage");
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
+export type {
+  CloseInfo,
+  ConnectionInit,
+  ConnectionRequest,
+  EngineFactory,
+  SendData,
+  SendResult,
+} from "./connection-types.js";
 
 export class Connection extends EventEmitter implements Flushable, TimerEntry {
   static readonly CONNECTING = 0;

@@ -1,0 +1,54 @@
+/**
+ * Byte helpers of the write path: output buffers carved back to back from a shared slab (so a
+ * turn's frames can leave as one view), the test for such adjacency, and views of user data.
+ */
+
+import type { SendData } from "./connection-types.js";
+import type { PreparedMessage } from "./prepared-message.js";
+
+/**
+ * Output buffers come from a process-wide slab, back to back (Node's own pool aligns each
+ * allocation to 8 bytes, which breaks adjacency). The frames one connection produces in a turn
+ * are then usually adjacent, and `flushNow` writes them as one view instead of copying them with
+ * `Buffer.concat`. Slab memory is never reused: a full slab is left to the GC once every view of
+ * it is gone (as with Node's pool).
+ */
+const SLAB_SIZE = 64 * 1024;
+/** Larger allocations get their own buffer. */
+const SLAB_MAX_ALLOC = 4 * 1024;
+let slab = new ArrayBuffer(SLAB_SIZE);
+let slabUsed = 0;
+export function slabAlloc(size: number): Buffer {
+  if (size > SLAB_MAX_ALLOC) return Buffer.allocUnsafe(size);
+  if (slabUsed + size > SLAB_SIZE) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const buf = Buffer.from(slab, slabUsed, size);
+  slabUsed += size;
+  return buf;
+}
+
+/** The chunks as one view if they lie back to back in one ArrayBuffer, else null. */
+export function adjacent(chunks: Uint8Array[], total: number): Buffer | null {
+  const first = chunks[0]!;
+  const buffer = first.buffer;
+  let end = first.byteOffset + first.byteLength;
+  for (let i = 1; i < chunks.length; i++) {
+    const c = chunks[i]!;
+    if (c.buffer !== buffer || c.byteOffset !== end) return null;
+    end += c.byteLength;
+  }
+  return Buffer.from(buffer, first.byteOffset, total);
+}
+
+export function toBytes(data: Exclude<SendData, string | PreparedMessage>): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new TypeError("send: expected a string, Buffer, ArrayBuffer, ArrayBufferView or PreparedMessage");
+}
+
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
