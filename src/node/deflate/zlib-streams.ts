@@ -36,6 +36,77 @@ function collect(chunks: Buffer[], size: number): Buffer {
   return Buffer.concat(chunks, size);
 }
 
+/**
+ * What a Deflater and an Inflater share: one pending job, the output collected for it, and
+ * whether the stream can take another message.
+ */
+abstract class ZlibRunner<S extends zlib.DeflateRaw | zlib.InflateRaw> {
+  readonly stream: S;
+  protected job: Job | null = null;
+  protected chunks: Buffer[] = [];
+  protected size = 0;
+  protected isUsable = true;
+  readonly #name: string;
+
+  constructor(stream: S, name: string) {
+    this.stream = stream;
+    this.#name = name;
+    stream.on("data", (chunk: Buffer) => this.onData(chunk));
+    stream.on("error", (error: Error) => this.fail(error));
+  }
+
+  get usable(): boolean {
+    return this.isUsable;
+  }
+
+  /** Forget the LZ77 window (no context takeover). */
+  reset(): void {
+    if (this.isUsable) this.stream.reset();
+  }
+
+  close(): void {
+    this.fail(new Error(`${this.#name} stream closed`));
+  }
+
+  /** Start a job: rejected at once if the stream is no longer usable. */
+  protected begin(write: () => void): Promise<Uint8Array> {
+    if (!this.isUsable) return Promise.reject(new Error(`${this.#name} stream closed`));
+    return new Promise<Uint8Array>((resolve, reject) => {
+      this.job = { resolve, reject };
+      write();
+    });
+  }
+
+  protected onData(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.size += chunk.byteLength;
+  }
+
+  /** Resolve the pending job with everything collected for it. */
+  protected finish(): void {
+    const job = this.job;
+    if (job === null) return;
+    this.job = null;
+    const out = collect(this.chunks, this.size);
+    this.chunks = [];
+    this.size = 0;
+    this.afterFinish();
+    job.resolve(out);
+  }
+
+  protected afterFinish(): void {}
+
+  protected fail(error: unknown): void {
+    this.isUsable = false;
+    this.chunks = [];
+    this.size = 0;
+    const job = this.job;
+    this.job = null;
+    this.stream.close();
+    job?.reject(error);
+  }
+}
+
 /** zlib settings of a compressor. */
 export interface DeflaterSettings {
   /** 9-15 (zlib raw deflate cannot do 8; RFC 7692's 8 is served with 9, see docs/compression.md). */
@@ -46,104 +117,51 @@ export interface DeflaterSettings {
   readonly chunkSize?: number;
 }
 
-export class Deflater {
-  readonly stream: zlib.DeflateRaw;
-  #job: Job | null = null;
-  #chunks: Buffer[] = [];
-  #size = 0;
-  #usable = true;
-
+export class Deflater extends ZlibRunner<zlib.DeflateRaw> {
   constructor(settings: DeflaterSettings) {
-    this.stream = zlib.createDeflateRaw({
-      windowBits: Math.max(9, settings.windowBits),
-      level: settings.level,
-      memLevel: settings.memLevel,
-      chunkSize: settings.chunkSize ?? zlib.constants.Z_DEFAULT_CHUNK,
-      // Every write is sync-flushed: one thread-pool job per message instead of a write and a
-      // separate flush (each job is a round trip to libuv's pool).
-      flush: zlib.constants.Z_SYNC_FLUSH,
-    });
-    this.stream.on("data", (chunk: Buffer) => {
-      this.#chunks.push(chunk);
-      this.#size += chunk.byteLength;
-    });
-    this.stream.on("error", (error: Error) => this.#fail(error));
-  }
-
-  get usable(): boolean {
-    return this.#usable;
+    super(
+      zlib.createDeflateRaw({
+        windowBits: Math.max(9, settings.windowBits),
+        level: settings.level,
+        memLevel: settings.memLevel,
+        chunkSize: settings.chunkSize ?? zlib.constants.Z_DEFAULT_CHUNK,
+        // Every write is sync-flushed: one thread-pool job per message instead of a write and a
+        // separate flush (each job is a round trip to libuv's pool).
+        flush: zlib.constants.Z_SYNC_FLUSH,
+      }),
+      "deflate",
+    );
   }
 
   run(data: Uint8Array): Promise<Uint8Array> {
-    if (!this.#usable) return Promise.reject(new Error("deflate stream closed"));
-    return new Promise<Uint8Array>((resolve, reject) => {
-      this.#job = { resolve, reject };
-      // The write callback runs once the chunk is processed, after its output was emitted.
-      this.stream.write(data, () => {
-        const job = this.#job;
-        if (job === null) return;
-        this.#job = null;
-        const out = collect(this.#chunks, this.#size);
-        this.#chunks = [];
-        this.#size = 0;
-        job.resolve(out);
-      });
-    });
-  }
-
-  /** Forget the LZ77 window (no context takeover). */
-  reset(): void {
-    if (this.#usable) this.stream.reset();
-  }
-
-  close(): void {
-    this.#fail(new Error("deflate stream closed"));
-  }
-
-  #fail(error: unknown): void {
-    this.#usable = false;
-    this.#chunks = [];
-    this.#size = 0;
-    const job = this.#job;
-    this.#job = null;
-    this.stream.close();
-    job?.reject(error);
+    // The write callback runs once the chunk is processed, after its output was emitted.
+    return this.begin(() => this.stream.write(data, () => this.finish()));
   }
 }
 
-export class Inflater {
-  readonly stream: zlib.InflateRaw;
-  #job: Job | null = null;
-  #chunks: Buffer[] = [];
-  #size = 0;
+export class Inflater extends ZlibRunner<zlib.InflateRaw> {
   #max = 0;
-  #usable = true;
 
   constructor(windowBits: number, chunkSize: number = zlib.constants.Z_DEFAULT_CHUNK) {
     // An inflater needs a window at least as large as the peer's; 9 is the smallest that
     // accepts what zlib-based peers produce when 8 was negotiated.
-    this.stream = zlib.createInflateRaw({
-      windowBits: Math.max(9, windowBits),
-      chunkSize,
-      flush: zlib.constants.Z_SYNC_FLUSH,
-    });
-    this.stream.on("data", (chunk: Buffer) => this.#onData(chunk));
-    this.stream.on("error", (error: Error) => this.#fail(error));
+    super(
+      zlib.createInflateRaw({
+        windowBits: Math.max(9, windowBits),
+        chunkSize,
+        flush: zlib.constants.Z_SYNC_FLUSH,
+      }),
+      "inflate",
+    );
     // RFC 7692 7.2.3.4: a block with BFINAL ends the DEFLATE stream; the next message starts a
     // new one, so this inflater cannot be reused.
     this.stream.on("end", () => {
-      this.#usable = false;
+      this.isUsable = false;
     });
   }
 
-  get usable(): boolean {
-    return this.#usable;
-  }
-
   run(chunks: readonly Uint8Array[], max: number): Promise<Uint8Array> {
-    if (!this.#usable) return Promise.reject(new Error("inflate stream closed"));
-    return new Promise<Uint8Array>((resolve, reject) => {
-      this.#job = { resolve, reject };
+    return this.begin(() => {
       this.#max = max;
       // One write, hence one thread-pool job, for a small message: copying 1 KiB costs far less
       // than a round trip to the pool. Large messages are written as they are.
@@ -151,55 +169,28 @@ export class Inflater {
       for (const chunk of chunks) total += chunk.byteLength;
       const last = chunks.length - 1;
       if (total <= SMALL_MESSAGE && last > 0) {
-        this.stream.write(Buffer.concat(chunks, total), () => this.#finish());
+        this.stream.write(Buffer.concat(chunks, total), () => this.finish());
       } else {
         for (let i = 0; i < last; i++) this.stream.write(chunks[i]);
-        this.stream.write(chunks[last] ?? new Uint8Array(0), () => this.#finish());
+        this.stream.write(chunks[last] ?? new Uint8Array(0), () => this.finish());
       }
     });
   }
 
-  #finish(): void {
-    const job = this.#job;
-    if (job === null) return;
-    this.#job = null;
-    const out = collect(this.#chunks, this.#size);
-    this.#chunks = [];
-    this.#size = 0;
+  protected override afterFinish(): void {
     const state = (this.stream as unknown as { _readableState?: { ended?: boolean } })._readableState;
-    if (state?.ended) this.#usable = false;
-    job.resolve(out);
+    if (state?.ended) this.isUsable = false;
   }
 
-  reset(): void {
-    if (this.#usable) this.stream.reset();
-  }
-
-  close(): void {
-    this.#fail(new Error("inflate stream closed"));
-  }
-
-  #onData(chunk: Buffer): void {
-    if (this.#job === null) return;
-    this.#size += chunk.byteLength;
-    if (this.#max > 0 && this.#size > this.#max) {
+  protected override onData(chunk: Buffer): void {
+    if (this.job === null) return;
+    this.size += chunk.byteLength;
+    if (this.#max > 0 && this.size > this.#max) {
       // Checked while inflating, never after: stop zlib now and free what it produced.
       const limit = this.#max;
-      this.#fail(
-        new ProtocolError("MESSAGE_TOO_BIG", 1009, `decompressed message exceeds maxPayload (${limit} bytes)`),
-      );
+      this.fail(new ProtocolError("MESSAGE_TOO_BIG", 1009, `decompressed message exceeds maxPayload (${limit} bytes)`));
       return;
     }
-    this.#chunks.push(chunk);
-  }
-
-  #fail(error: unknown): void {
-    this.#usable = false;
-    this.#chunks = [];
-    this.#size = 0;
-    const job = this.#job;
-    this.#job = null;
-    this.stream.close();
-    job?.reject(error);
+    this.chunks.push(chunk);
   }
 }
