@@ -36,6 +36,16 @@ const EMPTY_BUFFER = Buffer.alloc(0);
 /** Concatenate a turn's chunks up to this size (one copy); above, write them with cork/writev. */
 const CONCAT_LIMIT = 64 * 1024;
 function noop(): void {}
+/** The connection a socket belongs to: the socket listeners are shared functions, not closures per connection. */
+const kConn = Symbol("wirecable.connection");
+type OwnedSocket = Socket & { [kConn]: Connection };
+let onData: (this: OwnedSocket, chunk: Buffer) => void;
+let onEnd: (this: OwnedSocket) => void;
+let onSocketClose: (this: OwnedSocket) => void;
+let onSocketError: (this: OwnedSocket, error: Error) => void;
+let onDrain: (this: OwnedSocket) => void;
+let engineOutput: (this: Connection, chunk: Uint8Array) => void;
+let engineEvent: (this: Connection, event: EngineEvent) => void;
 
 export type {
   CloseInfo,
@@ -60,8 +70,6 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
   readonly role: Role;
   /** The URL connected to (client role). */
   readonly url: string | undefined;
-  /** Always resolves, once, when the connection is over. */
-  readonly closed: Promise<CloseInfo>;
 
   // Timer wheel entry fields.
   deadline = -1;
@@ -92,7 +100,9 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
   #closeStartedAt = -1;
   #transportClosing = -1;
   #finished = false;
-  #resolveClosed!: (info: CloseInfo) => void;
+  /** The `closed` promise and its resolver, created on first use (most connections are never awaited). */
+  #closedPromise: Promise<CloseInfo> | null = null;
+  #resolveClosed: ((info: CloseInfo) => void) | null = null;
   #extensionSessions: readonly ExtensionSession[];
   /** Set by the owning server to forget the connection. */
   onFinish: ((conn: Connection) => void) | undefined;
@@ -112,9 +122,6 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
     this.#options = init.options;
     this.#extensionSessions = init.extensions;
     this.remoteAddress = init.socket.remoteAddress;
-    this.closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
     const now = wheel.now;
     this.#lastReceived = now;
     this.#lastMessage = now;
@@ -134,8 +141,9 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
       masker,
       isUtf8,
       decodeUtf8,
-      onOutput: (chunk) => this.#queue(chunk),
-      onEvent: (event) => this.#onEvent(event),
+      onOutput: engineOutput,
+      onEvent: engineEvent,
+      callbackThis: this,
     });
     this.#direct = init.role === "server" && init.extensions.length === 0 && this.#engine.version === "hybi-13";
     // The hixie drafts have no ping frames: no heartbeat for them (idle and close timers still apply).
@@ -144,26 +152,46 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
     const socket = init.socket;
     socket.setNoDelay(true);
     socket.setTimeout(0);
-    socket.on("data", this.#onData);
-    socket.on("end", this.#onEnd);
-    socket.on("close", this.#onSocketClose);
-    socket.on("error", this.#onSocketError);
-    socket.on("drain", this.#onDrain);
+    (socket as OwnedSocket)[kConn] = this;
+    socket.on("data", onData);
+    socket.on("end", onEnd);
+    socket.on("close", onSocketClose);
+    socket.on("error", onSocketError);
+    socket.on("drain", onDrain);
     this.#arm();
     const head = init.head;
-    if (head !== undefined && head.byteLength > 0) {
-      // Frames that came with the handshake: hand them over once the owner has attached its
-      // listeners ('connection' handler, or the code awaiting connect()). The socket is paused
-      // meanwhile so that later bytes cannot overtake them.
-      socket.pause();
-      setImmediate(() => {
-        if (this.#finished) return;
-        this.#lastReceived = wheel.now;
-        this.#engine.receiveData(head);
-        this.#afterEngineCall();
-        socket.resume();
-      });
+    if (head !== undefined && head.byteLength > 0) this.#deliverHead(socket, head);
+  }
+
+  /**
+   * Frames that came with the handshake: hand them over once the owner has attached its
+   * listeners ('connection' handler, or the code awaiting connect()). The socket is paused
+   * meanwhile so that later bytes cannot overtake them. (A method of its own: a closure in the
+   * constructor would keep `head` alive as long as the connection.)
+   */
+  #deliverHead(socket: Socket, head: Uint8Array): void {
+    socket.pause();
+    setImmediate(() => {
+      if (this.#finished) return;
+      this.#lastReceived = wheel.now;
+      this.#engine.receiveData(head);
+      this.#afterEngineCall();
+      socket.resume();
+    });
+  }
+
+  /** Always resolves, once, when the connection is over. */
+  get closed(): Promise<CloseInfo> {
+    if (this.#closedPromise === null) {
+      const info = this.#closeInfo;
+      this.#closedPromise =
+        info !== undefined
+          ? Promise.resolve(info)
+          : new Promise((resolve) => {
+              this.#resolveClosed = resolve;
+            });
     }
+    return this.#closedPromise;
   }
 
   get readyState(): number {
@@ -380,21 +408,21 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
       this.#needDrain = true;
       // Node only emits 'drain' above its high-water mark; below it, ask for a callback once
       // the backlog is written so that 'drain' and "wait" sends are never left hanging.
-      if (!socket.writableNeedDrain) socket.write(EMPTY_BUFFER, this.#onDrain);
+      if (!socket.writableNeedDrain) socket.write(EMPTY_BUFFER, () => this.#drained());
     } else if (this.#waiters !== null) {
       this.#releaseWaiters("written");
     }
     if (this.#transportClosing !== -1 && this.role === "server" && !socket.writableEnded) socket.end();
   }
 
-  #onDrain = (): void => {
+  #drained(): void {
     if (this.#pendingBytes > 0 || this.#socket.writableLength > 0) return;
     this.#releaseWaiters("written");
     if (this.#needDrain) {
       this.#needDrain = false;
       this.#emitSafe("drain");
     }
-  };
+  }
 
   #releaseWaiters(result: "written" | "buffered"): void {
     const waiters = this.#waiters;
@@ -416,26 +444,40 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
 
   // ---- read path --------------------------------------------------------------------------
 
-  #onData = (chunk: Buffer): void => {
-    if (this.#trackReceived) this.#lastReceived = wheel.now;
-    this.#awaitingPong = false;
-    this.#engine.receiveData(chunk);
-    this.#afterEngineCall();
-  };
-
-  #onEnd = (): void => {
-    this.#engine.receiveEof();
-  };
-
-  #onSocketClose = (): void => {
-    this.#engine.receiveEof();
-    this.#finish();
-  };
-
-  #onSocketError = (error: Error): void => {
-    // ECONNRESET and friends: the transport is gone; 'close' follows and reports 1006.
-    if (!this.#finished) this.#emitSafe("error", error);
-  };
+  static {
+    // Socket listeners, shared by every connection (`this` is the socket), and the engine's
+    // callbacks (`this` is the connection, see `callbackThis`): functions made once, here,
+    // where they can reach private state, instead of seven closures per connection.
+    onData = function (this: OwnedSocket, chunk: Buffer): void {
+      const conn = this[kConn];
+      if (conn.#trackReceived) conn.#lastReceived = wheel.now;
+      conn.#awaitingPong = false;
+      conn.#engine.receiveData(chunk);
+      conn.#afterEngineCall();
+    };
+    onEnd = function (this: OwnedSocket): void {
+      this[kConn].#engine.receiveEof();
+    };
+    onSocketClose = function (this: OwnedSocket): void {
+      const conn = this[kConn];
+      conn.#engine.receiveEof();
+      conn.#finish();
+    };
+    onSocketError = function (this: OwnedSocket, error: Error): void {
+      // ECONNRESET and friends: the transport is gone; 'close' follows and reports 1006.
+      const conn = this[kConn];
+      if (!conn.#finished) conn.#emitSafe("error", error);
+    };
+    onDrain = function (this: OwnedSocket): void {
+      this[kConn].#drained();
+    };
+    engineOutput = function (this: Connection, chunk: Uint8Array): void {
+      this.#queue(chunk);
+    };
+    engineEvent = function (this: Connection, event: EngineEvent): void {
+      this.#onEvent(event);
+    };
+  }
 
   #onEvent(event: EngineEvent): void {
     switch (event.type) {
@@ -509,7 +551,8 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
     this.#beginTransportClose();
     this.#releaseWaiters("buffered");
     this.#emitSafe("close", code, reason, wasClean);
-    this.#resolveClosed(this.#closeInfo);
+    this.#resolveClosed?.(this.#closeInfo);
+    this.#resolveClosed = null;
     for (const session of this.#extensionSessions) {
       try {
         session.close?.();
@@ -538,7 +581,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
     if (this.#finished) return;
     this.#finished = true;
     wheel.cancel(this);
-    this.#socket.off("data", this.#onData);
+    this.#socket.off("data", onData);
     if (this.#closeInfo === undefined) this.#engine.receiveEof();
     this.onFinish?.(this);
   }

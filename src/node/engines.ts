@@ -53,8 +53,8 @@ export function legacyUpgrade(
     data: context.data,
     createEngine: (engineOptions) => {
       const driver = createHixieDriver(request, {
-        onOutput: engineOptions.onOutput,
-        onEvent: engineOptions.onEvent,
+        onOutput: bindCallback(engineOptions.onOutput, engineOptions.callbackThis),
+        onEvent: bindCallback(engineOptions.onEvent, engineOptions.callbackThis),
         alloc: engineOptions.alloc,
         maxPayload: context.options.maxPayload,
         head,
@@ -66,4 +66,9 @@ export function legacyUpgrade(
       return driver;
     },
   });
+}
+
+/** The legacy drivers take plain callbacks: bind the engine options' `callbackThis`. */
+function bindCallback<T>(fn: ((arg: T) => void) | undefined, thisArg: unknown): ((arg: T) => void) | undefined {
+  return fn === undefined || thisArg === undefined ? fn : (arg: T) => fn.call(thisArg, arg);
 }

@@ -52,21 +52,38 @@ export class Fifo<T> {
  * callbacks (`ping` answers), never re-entrantly: an event raised while dispatching waits for
  * the running loop. A throwing handler or callback goes to `onThrow`, then dispatch goes on.
  */
-export class EventDispatcher<E> {
+export class EventDispatcher<E, O = unknown> {
   readonly #events = new Fifo<E>();
-  readonly #callbacks = new Fifo<() => void>();
+  /** Deferred callbacks (`ping` answers); created on first use. */
+  #callbacks: Fifo<() => void> | null = null;
   readonly #onEvent: ((event: E) => void) | undefined;
-  readonly #onThrow: (error: unknown) => void;
+  readonly #thisArg: unknown;
+  readonly #onThrow: (owner: O, error: unknown) => void;
+  readonly #owner: O;
   #flushing = false;
 
-  constructor(onEvent: ((event: E) => void) | undefined, onThrow: (error: unknown) => void) {
+  /**
+   * `onEvent` is called with `thisArg` as `this`; `onThrow(owner, error)` receives a throwing
+   * handler's exception (shared functions rather than closures: one dispatcher per connection).
+   */
+  constructor(
+    onEvent: ((event: E) => void) | undefined,
+    thisArg: unknown,
+    onThrow: (owner: O, error: unknown) => void,
+    owner: O,
+  ) {
     this.#onEvent = onEvent;
+    this.#thisArg = thisArg;
     this.#onThrow = onThrow;
+    this.#owner = owner;
   }
 
   /** True when something waits to be dispatched. */
   get pending(): boolean {
-    return this.#callbacks.length !== 0 || (this.#onEvent !== undefined && this.#events.length !== 0);
+    return (
+      (this.#callbacks !== null && this.#callbacks.length !== 0) ||
+      (this.#onEvent !== undefined && this.#events.length !== 0)
+    );
   }
 
   /** Queue an event and, in callback mode, dispatch at once (unless already dispatching). */
@@ -77,7 +94,7 @@ export class EventDispatcher<E> {
 
   /** Run a callback at the next flush. */
   defer(callback: () => void): void {
-    this.#callbacks.push(callback);
+    (this.#callbacks ??= new Fifo<() => void>()).push(callback);
   }
 
   /** Queue mode: every event waiting, in order. */
@@ -91,19 +108,23 @@ export class EventDispatcher<E> {
     try {
       const onEvent = this.#onEvent;
       if (onEvent !== undefined) {
+        const thisArg = this.#thisArg;
         for (let event = this.#events.shift(); event !== undefined; event = this.#events.shift()) {
           try {
-            onEvent(event);
+            onEvent.call(thisArg, event);
           } catch (error) {
-            this.#onThrow(error);
+            this.#onThrow(this.#owner, error);
           }
         }
       }
-      for (let cb = this.#callbacks.shift(); cb !== undefined; cb = this.#callbacks.shift()) {
-        try {
-          cb();
-        } catch (error) {
-          this.#onThrow(error);
+      const callbacks = this.#callbacks;
+      if (callbacks !== null) {
+        for (let cb = callbacks.shift(); cb !== undefined; cb = callbacks.shift()) {
+          try {
+            cb();
+          } catch (error) {
+            this.#onThrow(this.#owner, error);
+          }
         }
       }
     } finally {

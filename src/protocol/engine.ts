@@ -52,6 +52,8 @@ let sinkPayload: (e: Engine, chunk: Uint8Array, start: number, end: number, last
 let sinkEnd: (e: Engine, fin: boolean) => void;
 let sinkControl: (e: Engine, opcode: number, payload: Uint8Array) => void;
 let sinkError: (e: Engine, error: ProtocolError) => void;
+let handlerThrew: (e: Engine, error: unknown) => void;
+let senderWrite: (this: Engine, chunk: Uint8Array) => void;
 
 /** An engine's FrameSink: one small object per connection, its methods shared on the prototype. */
 class EngineSink implements FrameSink {
@@ -92,8 +94,10 @@ export class Engine implements WebSocketEngine {
   #finalized = false;
 
   readonly #onOutput: ((chunk: Uint8Array) => void) | undefined;
-  readonly #output = new Fifo<Uint8Array>();
-  readonly #events: EventDispatcher<EngineEvent>;
+  readonly #callbackThis: unknown;
+  /** Queue mode's output (no `onOutput`); created on first use. */
+  #output: Fifo<Uint8Array> | null = null;
+  readonly #events: EventDispatcher<EngineEvent, Engine>;
   #preOpenOutput: Uint8Array[] | null;
   #preOpenInput: Uint8Array[] | null;
 
@@ -114,7 +118,8 @@ export class Engine implements WebSocketEngine {
   #frameFin = false;
   /** The text message being dispatched, for the echo shortcut (see TextMessage.sameText); null otherwise. */
   #lastText: TextMessage | null = null;
-  readonly #pings = new PingTracker();
+  /** Pings waiting for their pong; created by the first ping with a callback. */
+  #pings: PingTracker | null = null;
   #streaming = false;
   /** Sends held back while a stream is open; created on first use. */
   #held: Array<() => void> | null = null;
@@ -127,6 +132,10 @@ export class Engine implements WebSocketEngine {
     sinkEnd = (e, fin) => e.#dataEnd(fin);
     sinkControl = (e, opcode, payload) => e.#control(opcode, payload);
     sinkError = (e, error) => e.#fail(error);
+    handlerThrew = (e, error) => e.#handlerThrew(error);
+    senderWrite = function (this: Engine, chunk: Uint8Array): void {
+      this.#emitOutput(chunk);
+    };
   }
 
   constructor(options: EngineOptions) {
@@ -136,7 +145,8 @@ export class Engine implements WebSocketEngine {
     this.protocol = options.protocol ?? "";
     this.extensions = options.extensionsHeader ?? "";
     this.#onOutput = options.onOutput;
-    this.#events = new EventDispatcher<EngineEvent>(options.onEvent, (error) => this.#handlerThrew(error));
+    this.#callbackThis = options.callbackThis;
+    this.#events = new EventDispatcher<EngineEvent, Engine>(options.onEvent, options.callbackThis, handlerThrew, this);
     const { maxPayload, maxFragments, fragmentSize } = resolveLimits(options);
     this.#maxPayload = maxPayload;
     this.#decode = options.decodeUtf8 ?? decodeUtf8;
@@ -156,7 +166,8 @@ export class Engine implements WebSocketEngine {
       randomFill: options.randomFill,
       fragmentSize,
       masker: options.masker,
-      write: (chunk) => this.#emitOutput(chunk),
+      write: senderWrite,
+      writeThis: this,
     });
     if (sessions.length > 0) {
       this.#pipeline = new ExtensionPipeline(sessions, this.#maxPayload, this.#isUtf8, this.#decode);
@@ -310,7 +321,7 @@ export class Engine implements WebSocketEngine {
     // RFC 6455 5.5: control frame payloads are 125 bytes or less.
     if (bytes.length > 125) throw new RangeError("ping payload exceeds 125 bytes");
     if (this.#closeSent || this.#state === CLOSED) return false;
-    if (onPong !== undefined) this.#pings.add(bytes, onPong);
+    if (onPong !== undefined) (this.#pings ??= new PingTracker()).add(bytes, onPong);
     this.#out(false, 0x9, true, 0, bytes);
     return true;
   }
@@ -346,7 +357,8 @@ export class Engine implements WebSocketEngine {
   }
 
   takeOutput(): Uint8Array[] {
-    return this.#output.drain();
+    const output = this.#output;
+    return output === null ? [] : output.drain();
   }
 
   takeEvents(): EngineEvent[] {
@@ -416,7 +428,8 @@ export class Engine implements WebSocketEngine {
     } else if (opcode === 0xa) {
       this.#emit({ type: "pong", data: payload });
       // RFC 6455 5.5.3: a Pong may answer only the most recent Ping: earlier ones count as answered.
-      for (const callback of this.#pings.answer(payload)) this.#events.defer(callback);
+      const pings = this.#pings;
+      if (pings !== null) for (const callback of pings.answer(payload)) this.#events.defer(callback);
     } else {
       this.#receiveClose(payload);
     }
@@ -467,8 +480,8 @@ export class Engine implements WebSocketEngine {
 
   #emitOutput(chunk: Uint8Array): void {
     if (this.#preOpenOutput !== null) this.#preOpenOutput.push(chunk);
-    else if (this.#onOutput !== undefined) this.#onOutput(chunk);
-    else this.#output.push(chunk);
+    else if (this.#onOutput !== undefined) this.#onOutput.call(this.#callbackThis, chunk);
+    else (this.#output ??= new Fifo<Uint8Array>()).push(chunk);
   }
 
   /**
@@ -530,7 +543,7 @@ export class Engine implements WebSocketEngine {
   #finalize(): void {
     if (this.#finalized) return;
     this.#finalized = true;
-    this.#pings.clear();
+    this.#pings?.clear();
     this.#pipeline?.close();
   }
 

@@ -35,7 +35,10 @@ export interface FrameSenderOptions {
   alloc: (size: number) => Uint8Array;
   randomFill?: RandomFill;
   fragmentSize: number;
+  /** Called with each frame's bytes, with `writeThis` as `this`. */
   write: (chunk: Uint8Array) => void;
+  /** `this` for `write` (lets the owner pass a shared function instead of a closure per sender). */
+  writeThis?: unknown;
   masker?: Masker | undefined;
 }
 
@@ -45,6 +48,7 @@ export class FrameSender {
   readonly #pool: RandomPool | null;
   readonly #fragmentSize: number;
   readonly #write: (chunk: Uint8Array) => void;
+  readonly #writeThis: unknown;
   /** The mask key being written (clients only; servers share an unused one). */
   readonly #key: Uint8Array;
   readonly #masker: Masker | null;
@@ -57,6 +61,7 @@ export class FrameSender {
     this.#pool = this.#mask ? new RandomPool(options.randomFill) : null;
     this.#fragmentSize = options.fragmentSize;
     this.#write = options.write;
+    this.#writeThis = options.writeThis;
   }
 
   /** One frame. `rsv` holds RSV bits as in the first header byte. */
@@ -73,20 +78,20 @@ export class FrameSender {
         buf.set(payload, at);
         applyMask(buf, key, 0, at, at + len);
       }
-      this.#write(buf);
+      this.#write.call(this.#writeThis, buf);
       return;
     }
     if (len <= COPY_THRESHOLD) {
       const buf = this.#alloc(frameHeaderSize(len, false) + len);
       const at = writeFrameHeader(buf, 0, first, len, null);
       if (len > 0) buf.set(payload, at);
-      this.#write(buf);
+      this.#write.call(this.#writeThis, buf);
       return;
     }
     const header = this.#alloc(frameHeaderSize(len, false));
     writeFrameHeader(header, 0, first, len, null);
-    this.#write(header);
-    this.#write(payload);
+    this.#write.call(this.#writeThis, header);
+    this.#write.call(this.#writeThis, payload);
   }
 
   /** A whole message: one frame, or frames of `fragmentSize` bytes (RFC 6455 5.4). */
@@ -124,7 +129,7 @@ export class FrameSender {
     const buf = this.#alloc(header + n);
     writeFrameHeader(buf, 0, 0x80 | opcode, n, null);
     for (let i = 0; i < n; i++) buf[header + i] = chunk[start + i]!;
-    this.#write(buf);
+    this.#write.call(this.#writeThis, buf);
   }
 
   /** A text or binary message from a string, encoded into the frame buffer when short. */
@@ -150,7 +155,7 @@ export class FrameSender {
     writeFrameHeader(buf, start, 0x80 | opcode, written, key);
     if (key !== null && written > 0) applyMask(buf, key, 0, maxHeader, maxHeader + written);
     const end = maxHeader + written;
-    this.#write(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
+    this.#write.call(this.#writeThis, start === 0 && end === buf.length ? buf : buf.subarray(start, end));
   }
 
   /** A short string, if it is all ASCII: one exact allocation, no encoder call. */
@@ -171,7 +176,7 @@ export class FrameSender {
     }
     writeFrameHeader(buf, 0, 0x80 | opcode, n, key);
     if (key !== null && n > 0) applyMask(buf, key, 0, header, header + n);
-    this.#write(buf);
+    this.#write.call(this.#writeThis, buf);
     return true;
   }
 }

@@ -17,11 +17,12 @@ const NATIVE_UTF8_THRESHOLD = 64;
 
 export class MessageAssembler {
   readonly #alloc: (size: number) => Uint8Array;
-  readonly #validator = new Utf8Validator();
+  /** Created with the first text message (idle connections hold none). */
+  #validator: Utf8Validator | null = null;
   /** Optional whole-buffer validator (Node's `buffer.isUtf8`). */
   readonly #isUtf8: ((bytes: Uint8Array) => boolean) | undefined;
   /** Pieces after the first, as views (fragmented or split messages only). */
-  readonly #parts: Uint8Array[] = [];
+  #parts: Uint8Array[] | null = null;
   #count = 0;
   #size = 0;
   #validate = false;
@@ -50,7 +51,7 @@ export class MessageAssembler {
     this.end = 0;
     this.#validate = validateText;
     this.#deferred = false;
-    if (validateText) this.#validator.reset();
+    if (validateText) (this.#validator ??= new Utf8Validator()).reset();
   }
 
   get size(): number {
@@ -70,8 +71,9 @@ export class MessageAssembler {
       this.start = start;
       this.end = end;
     } else {
-      if (count === 1) this.#parts[0] = this.chunk.subarray(this.start, this.end);
-      this.#parts[count] = chunk.subarray(start, end);
+      const parts = (this.#parts ??= []);
+      if (count === 1) parts[0] = this.chunk.subarray(this.start, this.end);
+      parts[count] = chunk.subarray(start, end);
     }
     if (!this.#validate) return true;
     // The whole message in one piece: one call to the fast whole-buffer validator in finish().
@@ -88,7 +90,7 @@ export class MessageAssembler {
    * previous piece and checks the (at most 3-byte) incomplete tail.
    */
   #validatePiece(piece: Uint8Array, from: number, to: number): boolean {
-    const v = this.#validator;
+    const v = this.#validator!;
     const isUtf8 = this.#isUtf8;
     if (isUtf8 === undefined || to - from < NATIVE_UTF8_THRESHOLD) return v.push(piece, from, to);
     let start = from;
@@ -113,7 +115,7 @@ export class MessageAssembler {
   finish(): boolean {
     const count = this.#count;
     if (count > 1) {
-      const parts = this.#parts;
+      const parts = this.#parts!;
       const out = this.#alloc(this.#size);
       let at = 0;
       for (let i = 0; i < count; i++) {
@@ -131,7 +133,7 @@ export class MessageAssembler {
       this.#deferred = false;
       return this.#isUtf8!(this.chunk.subarray(this.start, this.end));
     }
-    return this.#validator.complete;
+    return this.#validator!.complete;
   }
 
   /** The payload after finish() as a view (created here, once). */

@@ -99,6 +99,11 @@ export interface EngineOptions extends EngineLimits {
   onOutput?: (chunk: Uint8Array) => void;
   /** Called with each event, in order. Exceptions thrown by it are caught and reported. */
   onEvent?: (event: EngineEvent) => void;
+  /**
+   * `this` for `onOutput` and `onEvent` (default undefined). Lets a host pass shared functions
+   * (prototype methods) instead of two closures per connection.
+   */
+  callbackThis?: unknown;
   /** Mask-key entropy for clients (fills the array). Default: `crypto.getRandomValues` drawn from a pool. */
   randomFill?: (target: Uint8Array) => void;
   /** Negotiated extension sessions (from the handshake), in header order. */
