@@ -9,13 +9,14 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { SERVERS } from "./lib/processes.mjs";
+import { runsWorkload, SERVERS } from "./lib/processes.mjs";
 import { machine } from "./lib/procfs.mjs";
 import { renderMarkdown, renderSvg } from "./lib/report.mjs";
 import { measureHandshakes, measureIdle, measureTraffic, startServer, WORKLOADS } from "./lib/workloads.mjs";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-const DEFAULT_SERVERS = ["wirecable", "ws", "websocket-driver", "bun"];
+// floor (bench/servers/floor.mjs) runs only in the workloads where it is a floor (processes.mjs).
+const DEFAULT_SERVERS = ["wirecable", "ws", "websocket-driver", "bun", "floor"];
 
 const { values: opt } = parseArgs({
   options: {
@@ -41,7 +42,8 @@ if (opt.help) {
       "--repeat N: N interleaved rounds of each traffic workload; each server keeps its best round",
       "--merge FILE: an earlier results.json whose traffic rows count as earlier rounds (and whose other workloads are kept)",
       `workloads: ${WORKLOADS.map((w) => w.name).join(", ")} (idle-100k and saturation are skipped by --quick)`,
-      `servers:   ${DEFAULT_SERVERS.join(", ")} (bare is added to idle workloads as the baseline)`,
+      `servers:   ${DEFAULT_SERVERS.join(", ")} (bare is added to idle workloads as the baseline;`,
+      "           floor, Node's cheapest echo, runs in the traffic workloads and handshakes only)",
     ].join("\n")}\n`,
   );
   process.exit(0);
@@ -124,6 +126,8 @@ log(`servers: ${servers.join(", ")}; window ${timing.window} s after ${timing.wa
 
 for (const wl of WORKLOADS) {
   if (only ? !only.includes(wl.name) : quick && wl.slow) continue;
+  const wlServers = servers.filter((s) => runsWorkload(s, wl.name));
+  if ((wl.kind === "traffic" || wl.kind === "handshake") && wlServers.length === 0) continue;
   const entry = { name: wl.name, title: wl.title, kind: wl.kind, unit: wl.unit, rows: [] };
   run.workloads.push(entry);
   log(`== ${wl.name}: ${wl.title}`);
@@ -133,9 +137,9 @@ for (const wl of WORKLOADS) {
     const best = new Map();
     // Rows of an earlier run (--merge) count as earlier rounds of the same workload.
     for (const r of merged?.workloads.find((w) => w.name === wl.name)?.rows ?? [])
-      if (!r.error && servers.includes(r.server)) best.set(r.server, { ...r, rounds: (r.rounds ?? 1) + repeat });
+      if (!r.error && wlServers.includes(r.server)) best.set(r.server, { ...r, rounds: (r.rounds ?? 1) + repeat });
     for (let round = 1; round <= repeat; round++) {
-      for (const s of servers) {
+      for (const s of wlServers) {
         if (wl.deflate && !SERVERS[s].deflate) {
           best.set(s, { server: s, error: "n/a (no permessage-deflate in this peer)" });
           continue;
@@ -161,7 +165,7 @@ for (const wl of WORKLOADS) {
         const prev = best.get(s);
         if (!prev || prev.error || (!r.error && r.perSec > prev.perSec))
           best.set(s, { server: s, rounds: prev?.rounds ?? repeat, ...r });
-        entry.rows = servers.filter((x) => best.has(x)).map((x) => best.get(x));
+        entry.rows = wlServers.filter((x) => best.has(x)).map((x) => best.get(x));
         write();
       }
     }
@@ -169,7 +173,7 @@ for (const wl of WORKLOADS) {
     const counts = quick && wl.quickCounts ? wl.quickCounts : wl.counts;
     const workers = wl.workers > 1 ? Number(opt.workers) : 1;
     for (const count of counts) {
-      for (const s of ["bare", ...servers]) {
+      for (const s of ["bare", ...wlServers]) {
         const label = `${wl.name} ${count} / ${s}`;
         const r = await attempt(label, () =>
           withServer(s, { workers }, (srv) => measureIdle(srv, wl, count), `${wl.name}-${count}`),

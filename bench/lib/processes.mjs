@@ -16,7 +16,19 @@ export const SERVERS = {
   "websocket-driver": { file: "bench/servers/websocket-driver.mjs", deflate: false },
   bun: { file: "bench/servers/bun.mjs", deflate: true, bun: true },
   bare: { file: "bench/servers/bare.mjs", deflate: false },
+  // Not a WebSocket implementation: Node's cheapest echo, measured only where it is a floor.
+  floor: {
+    file: "bench/servers/floor.mjs",
+    deflate: false,
+    workloads: ["small-echo", "latency", "large", "conns-1000", "broadcast", "handshakes"],
+  },
 };
+
+/** Whether `name` takes part in workload `wl` (a peer without a `workloads` list runs them all). */
+export function runsWorkload(name, wl) {
+  const only = SERVERS[name].workloads;
+  return !only || only.includes(wl);
+}
 
 function spawnLimited(argv, stdio) {
   return spawn("/bin/sh", ["-c", ULIMIT, "sh", ...argv], { cwd: ROOT, stdio, env: process.env });
