@@ -1,0 +1,329 @@
+/**
+ * RawListener: the TCP listener of a standalone WebSocketServer (`new WebSocketServer({ port })`).
+ * A `net` server that reads each request head itself with the sans-I/O {@link HttpHeadParser}
+ * instead of node:http (whose accept, parser and bookkeeping cost about as much per upgrade as
+ * the whole WebSocket handshake), then hands upgrade requests over exactly as node:http's
+ * `upgrade` event does.
+ *
+ * Contract:
+ * - An upgrade request (an Upgrade header and a Connection header listing "upgrade": node's
+ *   rule) goes to `onUpgrade(req, socket, head)` and the socket is no longer ours: `req` is a
+ *   genuine `http.IncomingMessage` (method, url, httpVersion/Major/Minor, headers lowercased
+ *   with node's duplicate rules, rawHeaders, complete, upgrade, its stream ended), `head` holds
+ *   the bytes received after the head (frames sent with the request; often empty), and the
+ *   socket is paused the way node:http leaves it (`readableFlowing` null, so the next 'data'
+ *   listener resumes it and nothing is lost meanwhile), with only a no-op 'error' listener of ours.
+ * - Any other complete request is answered 426 (Upgrade: websocket, Sec-WebSocket-Version: 13)
+ *   and closed. A head the parser refuses gets its status (400 malformed, 414 request line, 431
+ *   header caps: `maxHeaderBytes`, `maxHeaderCount`) and is closed; there is no request to emit
+ *   then, as with node:http's own 400/431. A head not complete within `handshakeTimeout` ms
+ *   (slowloris) gets 408 and is closed; 0 disables. EOF before a complete head: closed.
+ * - Answered sockets are destroyed once the answer is flushed, or {@link LINGER} ms later for a
+ *   peer that does not read. Socket errors before the hand-off are swallowed. (Node's stream
+ *   `destroy()` still reads `err.stack` of an ECONNRESET, to avoid a V8 leak: not ours to skip.)
+ * - `close()` stops accepting; `destroyPending()` destroys every socket not yet handed over.
+ *
+ * Cost per socket: one {@link PendingSocket} (parser, timer-wheel entry, list links) stored on
+ * the socket under a symbol; the socket handlers are shared functions, no closures, no timers.
+ */
+import { type IncomingHttpHeaders, IncomingMessage } from "node:http";
+import { type AddressInfo, createServer, type Server as NetServer, type Socket } from "node:net";
+import { HandshakeError } from "../protocol/errors.js";
+import { listHasToken } from "../protocol/header-tokens.js";
+import { type HttpHead, HttpHeadParser } from "../protocol/http-head-parser.js";
+import { DEFAULT_MAX_HEADER_LINE, DEFAULT_MAX_START_LINE } from "../protocol/limits.js";
+import { renderRejection, renderResponse } from "../protocol/server-handshake.js";
+import { type TimerEntry, wheel } from "./timer-wheel.js";
+
+export interface RawListenerOptions {
+  /** Max request head bytes, line endings included (0: no total cap). Exceeded: 431. */
+  maxHeaderBytes: number;
+  /** Max header lines (0: no cap). Exceeded: 431. */
+  maxHeaderCount: number;
+  /** Time allowed from accept to a complete head, ms (0: none). Exceeded: 408. */
+  handshakeTimeout: number;
+  /** An upgrade request: from here on the socket belongs to the callee. */
+  onUpgrade: (req: IncomingMessage, socket: Socket, head: Buffer) => void;
+  /** `onUpgrade` threw (the socket has been destroyed). */
+  onError: (error: unknown) => void;
+}
+
+/** How long an answered socket may take to flush before it is destroyed, ms. */
+export const LINGER = 1000;
+
+const READING = 0;
+const CLOSING = 1;
+const DONE = 2;
+
+const EMPTY = Buffer.alloc(0);
+
+/** RFC 6455 4.2.2 / RFC 9110 15.5.22: plain HTTP on a WebSocket endpoint. Rendered once. */
+const UPGRADE_REQUIRED = renderResponse(
+  426,
+  {
+    Upgrade: "websocket",
+    Connection: "Upgrade, close",
+    "Sec-WebSocket-Version": "13",
+    "Content-Type": "text/plain",
+  },
+  "Upgrade Required: this is a WebSocket endpoint",
+);
+const REQUEST_TIMEOUT = renderRejection(408, {}, "Request head not received in time");
+
+const kPending = Symbol("wirecable.pendingSocket");
+type Tagged = Socket & { [kPending]?: PendingSocket | undefined };
+
+/** What every PendingSocket of one listener shares. */
+interface Core {
+  readonly options: RawListenerOptions;
+  /** Head of the doubly linked list of sockets not handed over yet. */
+  first: PendingSocket | null;
+  count: number;
+}
+
+/** One accepted socket before its hand-off: parser, timer entry, list node. */
+class PendingSocket implements TimerEntry {
+  deadline = -1;
+  slot = -1;
+  prev: PendingSocket | null = null;
+  next: PendingSocket | null = null;
+  state = READING;
+  readonly core: Core;
+  readonly socket: Socket;
+  readonly parser: HttpHeadParser;
+
+  constructor(core: Core, socket: Socket) {
+    this.core = core;
+    this.socket = socket;
+    const { maxHeaderBytes, maxHeaderCount } = core.options;
+    this.parser = new HttpHeadParser("request", {
+      maxStartLine: DEFAULT_MAX_START_LINE,
+      // node:http has one cap, the total: a single header line may use all of it.
+      maxHeaderLine: maxHeaderBytes > 0 ? maxHeaderBytes : DEFAULT_MAX_HEADER_LINE,
+      maxHeaderCount,
+      maxHeaderBytes,
+    });
+  }
+
+  onTimer(): void {
+    if (this.state === READING) answer(this, REQUEST_TIMEOUT);
+    else if (this.state === CLOSING) this.socket.destroy();
+  }
+}
+
+function noop(): void {}
+
+function onConnection(core: Core, socket: Socket): void {
+  const pending = new PendingSocket(core, socket);
+  (socket as Tagged)[kPending] = pending;
+  const first = core.first;
+  pending.next = first;
+  if (first !== null) first.prev = pending;
+  core.first = pending;
+  core.count++;
+  socket.on("error", noop);
+  socket.on("data", onData);
+  socket.on("end", onEnd);
+  socket.on("close", onClose);
+  const timeout = core.options.handshakeTimeout;
+  if (timeout > 0) wheel.scheduleIn(pending, timeout);
+}
+
+/** Take `pending` out of the listener's books (list, wheel, socket tag). */
+function forget(pending: PendingSocket): void {
+  if (pending.state === DONE) return;
+  pending.state = DONE;
+  const core = pending.core;
+  if (pending.prev !== null) pending.prev.next = pending.next;
+  else core.first = pending.next;
+  if (pending.next !== null) pending.next.prev = pending.prev;
+  pending.prev = null;
+  pending.next = null;
+  core.count--;
+  wheel.cancel(pending);
+  (pending.socket as Tagged)[kPending] = undefined;
+}
+
+function onData(this: Socket, chunk: Buffer): void {
+  const pending = (this as Tagged)[kPending];
+  if (pending === undefined || pending.state !== READING) return;
+  const result = pending.parser.push(chunk);
+  if (result === null) return;
+  if (result instanceof HandshakeError) {
+    answer(pending, renderRejection(result.status, result.headers as Record<string, string>, result.message));
+    return;
+  }
+  const headers = result.headers;
+  // node:http's rule (llhttp): an Upgrade header plus "upgrade" in Connection.
+  if (!headers.has("upgrade") || !listHasToken(headers.get("connection"), "upgrade")) {
+    answer(pending, UPGRADE_REQUIRED);
+    return;
+  }
+  handOver(pending, result);
+}
+
+function onEnd(this: Socket): void {
+  const pending = (this as Tagged)[kPending];
+  // The peer finished sending before its head was complete: nobody to answer.
+  if (pending !== undefined && pending.state === READING) this.destroy();
+}
+
+function onClose(this: Socket): void {
+  const pending = (this as Tagged)[kPending];
+  if (pending !== undefined) forget(pending);
+}
+
+function destroyOnFinish(this: Socket): void {
+  this.destroy();
+}
+
+/** Answer and close: end with `response`, destroy once flushed or after LINGER ms. */
+function answer(pending: PendingSocket, response: Uint8Array): void {
+  pending.state = CLOSING;
+  const socket = pending.socket;
+  if (socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.once("finish", destroyOnFinish);
+  socket.end(response);
+  wheel.scheduleIn(pending, LINGER);
+}
+
+function handOver(pending: PendingSocket, head: HttpHead): void {
+  const socket = pending.socket;
+  forget(pending);
+  socket.removeListener("data", onData);
+  socket.removeListener("end", onEnd);
+  socket.removeListener("close", onClose);
+  // As node:http does before its 'upgrade' event: stop the flow without pausing, so that the
+  // new owner's first 'data' listener resumes it; bytes arriving meanwhile wait in the stream.
+  (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+  const rest = pending.parser.remainder();
+  const bodyHead =
+    rest.length === 0 ? EMPTY : Buffer.isBuffer(rest) ? rest : Buffer.from(rest.buffer, rest.byteOffset, rest.length);
+  const req = toIncomingMessage(socket, head);
+  try {
+    pending.core.options.onUpgrade(req, socket, bodyHead);
+  } catch (error) {
+    socket.destroy();
+    pending.core.options.onError(error);
+  }
+}
+
+/** The parsed head as node:http would have delivered it. */
+export function toIncomingMessage(socket: Socket, head: HttpHead): IncomingMessage {
+  const req = new IncomingMessage(socket);
+  req.method = head.method ?? "GET";
+  req.url = head.target ?? "/";
+  const version = head.httpVersion;
+  req.httpVersion = version;
+  req.httpVersionMajor = version.charCodeAt(0) - 0x30;
+  req.httpVersionMinor = version.charCodeAt(2) - 0x30;
+  const pairs = head.rawHeaders;
+  const raw: string[] = [];
+  for (let i = 0; i < pairs.length; i++) raw.push(pairs[i][0], pairs[i][1]);
+  req.rawHeaders = raw;
+  req.headers = nodeHeaders(head);
+  req.complete = true;
+  (req as IncomingMessage & { upgrade: boolean }).upgrade = true;
+  req.push(null); // no body: node:http ends an upgrade request's stream too
+  return req;
+}
+
+/** node:http (lib/_http_incoming.js matchKnownFields): a repeat of these is dropped. */
+const FIRST_WINS = new Set([
+  "age",
+  "authorization",
+  "content-length",
+  "content-type",
+  "etag",
+  "expires",
+  "from",
+  "host",
+  "if-modified-since",
+  "if-unmodified-since",
+  "last-modified",
+  "location",
+  "max-forwards",
+  "proxy-authorization",
+  "referer",
+  "retry-after",
+  "server",
+  "user-agent",
+]);
+
+/**
+ * `req.headers` with node:http's rules: names lowercased; a repeated field joined with ", "
+ * (cookie: "; "), except the FIRST_WINS fields, whose repeats are dropped; set-cookie an array.
+ * The parser's map already has the lowercased names (joined with ", "): copied as is when no
+ * name repeats, which is the usual case. Plain assignments into `{}`, as node:http does (so a
+ * `__proto__` header is ignored there too).
+ */
+export function nodeHeaders(head: HttpHead): IncomingHttpHeaders {
+  const map = head.headers;
+  const pairs = head.rawHeaders;
+  const out: Record<string, string | string[]> = {};
+  if (map.size === pairs.length && !map.has("set-cookie")) {
+    for (const [name, value] of map) out[name] = value;
+    return out;
+  }
+  for (let i = 0; i < pairs.length; i++) {
+    const name = pairs[i][0].toLowerCase();
+    const value = pairs[i][1];
+    const previous = out[name];
+    if (name === "set-cookie") {
+      if (Array.isArray(previous)) previous.push(value);
+      else out[name] = [value];
+    } else if (FIRST_WINS.has(name)) {
+      if (previous === undefined) out[name] = value;
+    } else {
+      out[name] = typeof previous === "string" ? `${previous}${name === "cookie" ? "; " : ", "}${value}` : value;
+    }
+  }
+  return out;
+}
+
+/** The standalone server's listener. See the module comment. */
+export class RawListener {
+  /** The underlying `net` server ('listening' and 'error' events, `listening`). */
+  readonly server: NetServer;
+  readonly #core: Core;
+
+  constructor(options: RawListenerOptions) {
+    const core: Core = { options, first: null, count: 0 };
+    this.#core = core;
+    // allowHalfOpen and noDelay as node:http sets them, so upgraded sockets behave the same.
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => onConnection(core, socket));
+  }
+
+  /** Sockets accepted and not handed over (or closed) yet. */
+  get pendingCount(): number {
+    return this.#core.count;
+  }
+
+  listen(port: number, host?: string): void {
+    this.server.listen(port, host);
+  }
+
+  address(): AddressInfo | string | null {
+    return this.server.address();
+  }
+
+  /** Stop accepting. Sockets already accepted go on (see destroyPending). */
+  close(): void {
+    this.server.close();
+  }
+
+  /** Destroy every socket accepted and not handed over yet. */
+  destroyPending(): void {
+    let pending = this.#core.first;
+    while (pending !== null) {
+      const next = pending.next;
+      const socket = pending.socket;
+      forget(pending);
+      socket.destroy();
+      pending = next;
+    }
+  }
+}
