@@ -25,7 +25,7 @@ import { type Flushable, markDirty } from "./flush-queue.js";
 import { messageIterator } from "./message-iterator.js";
 import { decodeUtf8, isUtf8, masker } from "./native.js";
 import type { ResolvedConnectionOptions } from "./options.js";
-import { adjacent, asBuffer, slabAlloc, toBytes } from "./output-buffers.js";
+import { adjacent, asBuffer, outputArena, slabAlloc, toBytes, viewOf } from "./output-buffers.js";
 import { PreparedMessage } from "./prepared-message.js";
 import { TokenBucket } from "./rate-limiter.js";
 import { type TimerEntry, wheel } from "./timer-wheel.js";
@@ -45,6 +45,7 @@ let onSocketClose: (this: OwnedSocket) => void;
 let onSocketError: (this: OwnedSocket, error: Error) => void;
 let onDrain: (this: OwnedSocket) => void;
 let engineOutput: (this: Connection, chunk: Uint8Array) => void;
+let engineOutputRange: (this: Connection, bytes: Uint8Array, start: number, end: number) => void;
 let engineEvent: (this: Connection, event: EngineEvent) => void;
 
 export type {
@@ -81,6 +82,10 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
   #direct: boolean;
   /** This turn's output chunks; null while nothing is queued (idle connections hold no array). */
   #pending: Uint8Array[] | null = null;
+  /** This turn's latest output range in the output arena (frames written back to back), not yet in #pending. */
+  #run: Uint8Array | null = null;
+  #runStart = 0;
+  #runEnd = 0;
   #pendingBytes = 0;
   #dirty = false;
   #needDrain = false;
@@ -138,6 +143,8 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
       extensionsHeader: init.extensionsHeader,
       protocol: init.protocol,
       alloc: slabAlloc,
+      arena: outputArena,
+      onOutputRange: engineOutputRange,
       masker,
       isUtf8,
       decodeUtf8,
@@ -350,6 +357,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
   terminate(): void {
     if (this.#finished) return;
     this.#pending = null;
+    this.#run = null;
     this.#pendingBytes = 0;
     this.#socket.destroy();
     this.#engine.receiveEof();
@@ -371,6 +379,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
 
   #queue(chunk: Uint8Array): void {
     if (chunk.byteLength === 0) return;
+    if (this.#run !== null) this.#endRun();
     (this.#pending ??= []).push(chunk);
     this.#pendingBytes += chunk.byteLength;
     if (!this.#dirty) {
@@ -379,24 +388,59 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
     }
   }
 
+  /** A frame the engine wrote into the output arena: extends this turn's run when adjacent (no object per frame). */
+  #queueRange(bytes: Uint8Array, start: number, end: number): void {
+    this.#pendingBytes += end - start;
+    if (this.#run === bytes && this.#runEnd === start) {
+      this.#runEnd = end;
+      return;
+    }
+    if (this.#run !== null) this.#endRun();
+    this.#run = bytes;
+    this.#runStart = start;
+    this.#runEnd = end;
+    if (!this.#dirty) {
+      this.#dirty = true;
+      markDirty(this);
+    }
+  }
+
+  /** Move the current run to #pending as one view. */
+  #endRun(): void {
+    (this.#pending ??= []).push(viewOf(this.#run!, this.#runStart, this.#runEnd));
+    this.#run = null;
+  }
+
   /** Called once per turn by the flush queue: one write for everything queued this turn. */
   flushNow(): void {
     this.#dirty = false;
-    const pending = this.#pending;
     const socket = this.#socket;
-    if (pending === null) return;
-    this.#pending = null;
+    // The usual case: nothing but one run of frames in the arena, written as one view.
+    let first: Uint8Array | null = null;
+    if (this.#run !== null) {
+      if (this.#pending === null) {
+        first = viewOf(this.#run, this.#runStart, this.#runEnd);
+        this.#run = null;
+      } else this.#endRun();
+    }
+    const pending = this.#pending;
+    if (pending !== null) {
+      this.#pending = null;
+      first = pending.length === 1 ? pending[0]! : null;
+    } else if (first === null) return;
     const bytes = this.#pendingBytes;
     this.#pendingBytes = 0;
     if (socket.destroyed || !socket.writable) return;
     try {
-      if (pending.length === 1) {
-        socket.write(pending[0]!);
+      if (first !== null) {
+        socket.write(first);
       } else if (bytes <= CONCAT_LIMIT) {
-        socket.write(adjacent(pending, bytes) ?? Buffer.concat(pending, bytes));
+        const list = pending as Uint8Array[];
+        socket.write(adjacent(list, bytes) ?? Buffer.concat(list, bytes));
       } else {
+        const list = pending as Uint8Array[];
         socket.cork();
-        for (let i = 0; i < pending.length; i++) socket.write(pending[i]!);
+        for (let i = 0; i < list.length; i++) socket.write(list[i]!);
         socket.uncork(); // one writev
       }
     } catch (error) {
@@ -473,6 +517,9 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
     };
     engineOutput = function (this: Connection, chunk: Uint8Array): void {
       this.#queue(chunk);
+    };
+    engineOutputRange = function (this: Connection, bytes: Uint8Array, start: number, end: number): void {
+      this.#queueRange(bytes, start, end);
     };
     engineEvent = function (this: Connection, event: EngineEvent): void {
       this.#onEvent(event);

@@ -3,6 +3,7 @@
  * turn's frames can leave as one view), the test for such adjacency, and views of user data.
  */
 
+import type { OutputArena } from "../protocol/types.js";
 import type { SendData } from "./connection-types.js";
 import type { PreparedMessage } from "./prepared-message.js";
 
@@ -16,17 +17,40 @@ import type { PreparedMessage } from "./prepared-message.js";
 const SLAB_SIZE = 64 * 1024;
 /** Larger allocations get their own buffer. */
 const SLAB_MAX_ALLOC = 4 * 1024;
-let slab = new ArrayBuffer(SLAB_SIZE);
-let slabUsed = 0;
+
+/**
+ * The process-wide slab as the engines' {@link OutputArena}: short frames are written straight
+ * into it (no buffer object per frame) and queued as ranges, see Connection#queueRange.
+ */
+class SlabArena implements OutputArena {
+  /** Always a whole ArrayBuffer (byteOffset 0). */
+  bytes: Buffer = Buffer.allocUnsafeSlow(SLAB_SIZE);
+  readonly maxReserve = SLAB_MAX_ALLOC;
+  #used = 0;
+
+  reserve(size: number): number {
+    const used = this.#used;
+    if (used + size <= SLAB_SIZE) {
+      this.#used = used + size;
+      return used;
+    }
+    this.bytes = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    this.#used = size;
+    return 0;
+  }
+}
+
+export const outputArena = new SlabArena();
+
 export function slabAlloc(size: number): Buffer {
   if (size > SLAB_MAX_ALLOC) return Buffer.allocUnsafe(size);
-  if (slabUsed + size > SLAB_SIZE) {
-    slab = new ArrayBuffer(SLAB_SIZE);
-    slabUsed = 0;
-  }
-  const buf = Buffer.from(slab, slabUsed, size);
-  slabUsed += size;
-  return buf;
+  const at = outputArena.reserve(size);
+  return Buffer.from(outputArena.bytes.buffer, at, size);
+}
+
+/** A Buffer view of `bytes[start..end)` (no copy). */
+export function viewOf(bytes: Uint8Array, start: number, end: number): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start);
 }
 
 /** The chunks as one view if they lie back to back in one ArrayBuffer, else null. */

@@ -48,12 +48,13 @@ const encoder = new TextEncoder();
 const defaultAlloc = (size: number): Uint8Array => new Uint8Array(size);
 
 let sinkStart: (e: Engine, opcode: number, fin: boolean, rsv: number) => void;
-let sinkPayload: (e: Engine, chunk: Uint8Array, start: number, end: number, last: boolean) => void;
+let sinkPayload: (e: Engine, chunk: Uint8Array, start: number, end: number, last: boolean, ascii: boolean) => void;
 let sinkEnd: (e: Engine, fin: boolean) => void;
 let sinkControl: (e: Engine, opcode: number, payload: Uint8Array) => void;
 let sinkError: (e: Engine, error: ProtocolError) => void;
 let handlerThrew: (e: Engine, error: unknown) => void;
 let senderWrite: (this: Engine, chunk: Uint8Array) => void;
+let senderWriteRange: (this: Engine, bytes: Uint8Array, start: number, end: number) => void;
 
 /** An engine's FrameSink: one small object per connection, its methods shared on the prototype. */
 class EngineSink implements FrameSink {
@@ -64,8 +65,8 @@ class EngineSink implements FrameSink {
   dataFrameStart(opcode: number, fin: boolean, rsv: number): void {
     sinkStart(this.#engine, opcode, fin, rsv);
   }
-  dataFramePayload(chunk: Uint8Array, start: number, end: number, last: boolean): void {
-    sinkPayload(this.#engine, chunk, start, end, last);
+  dataFramePayload(chunk: Uint8Array, start: number, end: number, last: boolean, ascii: boolean): void {
+    sinkPayload(this.#engine, chunk, start, end, last, ascii);
   }
   dataFrameEnd(fin: boolean): void {
     sinkEnd(this.#engine, fin);
@@ -95,6 +96,7 @@ export class Engine implements WebSocketEngine {
 
   readonly #onOutput: ((chunk: Uint8Array) => void) | undefined;
   readonly #callbackThis: unknown;
+  readonly #onOutputRange: ((bytes: Uint8Array, start: number, end: number) => void) | undefined;
   /** Queue mode's output (no `onOutput`); created on first use. */
   #output: Fifo<Uint8Array> | null = null;
   readonly #events: EventDispatcher<EngineEvent, Engine>;
@@ -128,13 +130,17 @@ export class Engine implements WebSocketEngine {
     // The parser's sink reaches the private handlers through these (one shared set of functions
     // instead of five closures per connection; see EngineSink).
     sinkStart = (e, opcode, fin, rsv) => e.#dataStart(opcode, fin, rsv);
-    sinkPayload = (e, chunk, start, end, last) => e.#dataPayload(chunk, start, end, last);
+    sinkPayload = (e, chunk, start, end, last, ascii) => e.#dataPayload(chunk, start, end, last, ascii);
     sinkEnd = (e, fin) => e.#dataEnd(fin);
     sinkControl = (e, opcode, payload) => e.#control(opcode, payload);
     sinkError = (e, error) => e.#fail(error);
     handlerThrew = (e, error) => e.#handlerThrew(error);
     senderWrite = function (this: Engine, chunk: Uint8Array): void {
       this.#emitOutput(chunk);
+    };
+    senderWriteRange = function (this: Engine, bytes: Uint8Array, start: number, end: number): void {
+      if (this.#preOpenOutput === null) this.#onOutputRange!.call(this.#callbackThis, bytes, start, end);
+      else this.#preOpenOutput.push(bytes.slice(start, end)); // the arena's bytes are only lent
     };
   }
 
@@ -146,6 +152,8 @@ export class Engine implements WebSocketEngine {
     this.extensions = options.extensionsHeader ?? "";
     this.#onOutput = options.onOutput;
     this.#callbackThis = options.callbackThis;
+    const ranged = options.arena !== undefined && options.onOutputRange !== undefined && options.onOutput !== undefined;
+    this.#onOutputRange = ranged ? options.onOutputRange : undefined;
     this.#events = new EventDispatcher<EngineEvent, Engine>(options.onEvent, options.callbackThis, handlerThrew, this);
     const { maxPayload, maxFragments, fragmentSize } = resolveLimits(options);
     this.#maxPayload = maxPayload;
@@ -168,6 +176,8 @@ export class Engine implements WebSocketEngine {
       masker: options.masker,
       write: senderWrite,
       writeThis: this,
+      arena: ranged ? options.arena : undefined,
+      writeRange: ranged ? senderWriteRange : undefined,
     });
     if (sessions.length > 0) {
       this.#pipeline = new ExtensionPipeline(sessions, this.#maxPayload, this.#isUtf8, this.#decode);
@@ -379,8 +389,8 @@ export class Engine implements WebSocketEngine {
     if (opcode !== 0) this.#assembler.begin(opcode, rsv, opcode === 1 && rsv === 0);
   }
 
-  #dataPayload(chunk: Uint8Array, start: number, end: number, last: boolean): void {
-    if (!this.#assembler.add(chunk, start, end, last && this.#frameFin)) {
+  #dataPayload(chunk: Uint8Array, start: number, end: number, last: boolean, ascii: boolean): void {
+    if (!this.#assembler.add(chunk, start, end, last && this.#frameFin, ascii)) {
       // RFC 6455 8.1: invalid UTF-8 in a text message fails the connection (7.4.1: 1007).
       this.#fail(new ProtocolError("INVALID_UTF8", 1007, "invalid UTF-8 in a text message"));
     }

@@ -15,7 +15,7 @@
  * - Numbered states in a switch, guard first: "not enough bytes: return, state unchanged".
  */
 import { ProtocolError } from "./errors.js";
-import { applyMask, type Masker, NATIVE_MASK_THRESHOLD } from "./mask.js";
+import { applyMask, type Masker, NATIVE_MASK_THRESHOLD, unmaskShort } from "./mask.js";
 
 /** Receives what the parser finds. One object per connection: no closure per frame. */
 export interface FrameSink {
@@ -23,9 +23,10 @@ export interface FrameSink {
   dataFrameStart(opcode: number, fin: boolean, rsv: number, length: number): void;
   /**
    * Part of the current data frame's payload, unmasked, in `chunk[start..end)` (never empty; no
-   * view is created for it). `last`: it completes the frame.
+   * view is created for it). `last`: it completes the frame. `ascii`: every byte of the piece is
+   * known to be below 0x80 (found while unmasking a short piece; false means "not checked").
    */
-  dataFramePayload(chunk: Uint8Array, start: number, end: number, last: boolean): void;
+  dataFramePayload(chunk: Uint8Array, start: number, end: number, last: boolean, ascii: boolean): void;
   /** The current data frame is complete; `fin` ends the message. */
   dataFrameEnd(fin: boolean): void;
   /** A complete control frame (8 close, 9 ping, 10 pong), unmasked. */
@@ -64,6 +65,8 @@ const NO_KEY = new Uint8Array(4);
  */
 const SCRATCH = new Uint8Array(8);
 const ROTATED = new Uint8Array(4);
+/** Pieces shorter than this are unmasked by `unmaskShort`, which also tells whether they are ASCII. */
+const SHORT_PIECE = 128;
 /** 2^53 / 2^32: the high word of a 64-bit length must stay below this. */
 const MAX_SAFE_HIGH = 0x200000;
 
@@ -339,9 +342,9 @@ export class FrameParser {
       // biome-ignore lint/complexity/useMathMinMax: hot path, a compare beats a call
       const take = avail < remaining ? avail : remaining;
       this.#advance(take);
-      if (this.#masked) this.#unmask(chunk, off, off + take);
+      const ascii = this.#masked && this.#unmask(chunk, off, off + take);
       this.#remaining = remaining - take;
-      this.#sink.dataFramePayload(chunk, off, off + take, take === remaining);
+      this.#sink.dataFramePayload(chunk, off, off + take, take === remaining, ascii);
       if (this.#remaining !== 0 || this.#state !== GET_DATA) return;
     }
     this.#state = GET_INFO;
@@ -369,13 +372,18 @@ export class FrameParser {
     this.#sink.controlFrame(this.#opcode, payload);
   }
 
-  /** Unmask `chunk[start..end)` in place, continuing the key where the previous piece stopped. */
-  #unmask(chunk: Uint8Array, start: number, end: number): void {
+  /**
+   * Unmask `chunk[start..end)` in place, continuing the key where the previous piece stopped.
+   * Returns true when the piece is short and all ASCII (false: not all ASCII, or not checked).
+   */
+  #unmask(chunk: Uint8Array, start: number, end: number): boolean {
     const phase = this.#phase;
-    this.#phase = (phase + end - start) & 3;
-    if (this.#masker === null || end - start < NATIVE_MASK_THRESHOLD) {
+    const n = end - start;
+    this.#phase = (phase + n) & 3;
+    if (n < SHORT_PIECE) return unmaskShort(chunk, this.#key, phase, start, end);
+    if (this.#masker === null || n < NATIVE_MASK_THRESHOLD) {
       applyMask(chunk, this.#key, phase, start, end);
-      return;
+      return false;
     }
     let key = this.#key;
     if (phase !== 0) {
@@ -383,6 +391,7 @@ export class FrameParser {
       for (let i = 0; i < 4; i++) key[i] = this.#key[(i + phase) & 3];
     }
     this.#masker.unmask(chunk.subarray(start, end), key);
+    return false;
   }
 
   /** Consume `n` buffered bytes (n <= 8); sets #rb and returns the offset of the first one. */

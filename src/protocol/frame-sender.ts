@@ -12,6 +12,7 @@
 import { frameHeaderSize, MAX_HEADER_SIZE, writeFrameHeader } from "./frame-encoder.js";
 import { applyMask, type Masker, NATIVE_MASK_THRESHOLD } from "./mask.js";
 import { type RandomFill, RandomPool } from "./random-pool.js";
+import type { OutputArena } from "./types.js";
 
 /**
  * Above this payload size a server frame is written as header + payload (no copy). Header and
@@ -37,8 +38,11 @@ export interface FrameSenderOptions {
   fragmentSize: number;
   /** Called with each frame's bytes, with `writeThis` as `this`. */
   write: (chunk: Uint8Array) => void;
-  /** `this` for `write` (lets the owner pass a shared function instead of a closure per sender). */
+  /** `this` for `write` and `writeRange` (lets the owner pass shared functions instead of closures per sender). */
   writeThis?: unknown;
+  /** Short frames are written into this arena and reported with `writeRange` (both or neither). */
+  arena?: OutputArena | undefined;
+  writeRange?: ((bytes: Uint8Array, start: number, end: number) => void) | undefined;
   masker?: Masker | undefined;
 }
 
@@ -49,6 +53,8 @@ export class FrameSender {
   readonly #fragmentSize: number;
   readonly #write: (chunk: Uint8Array) => void;
   readonly #writeThis: unknown;
+  readonly #arena: OutputArena | null;
+  readonly #writeRange: ((bytes: Uint8Array, start: number, end: number) => void) | undefined;
   /** The mask key being written (clients only; servers share an unused one). */
   readonly #key: Uint8Array;
   readonly #masker: Masker | null;
@@ -62,6 +68,8 @@ export class FrameSender {
     this.#fragmentSize = options.fragmentSize;
     this.#write = options.write;
     this.#writeThis = options.writeThis;
+    this.#writeRange = options.writeRange;
+    this.#arena = options.writeRange !== undefined ? (options.arena ?? null) : null;
   }
 
   /** One frame. `rsv` holds RSV bits as in the first header byte. */
@@ -79,6 +87,16 @@ export class FrameSender {
         applyMask(buf, key, 0, at, at + len);
       }
       this.#write.call(this.#writeThis, buf);
+      return;
+    }
+    const arena = this.#arena;
+    if (arena !== null && len + 10 <= arena.maxReserve) {
+      const size = frameHeaderSize(len, false) + len;
+      const start = arena.reserve(size);
+      const buf = arena.bytes;
+      const at = writeFrameHeader(buf, start, first, len, null);
+      if (len > 0) buf.set(payload, at);
+      this.#writeRange!.call(this.#writeThis, buf, start, start + size);
       return;
     }
     if (len <= COPY_THRESHOLD) {
@@ -126,6 +144,16 @@ export class FrameSender {
       return;
     }
     const header = n < 126 ? 2 : 4;
+    const arena = this.#arena;
+    if (arena !== null) {
+      const at = arena.reserve(header + n);
+      const buf = arena.bytes;
+      writeFrameHeader(buf, at, 0x80 | opcode, n, null);
+      const to = at + header - start;
+      for (let i = start; i < end; i++) buf[to + i] = chunk[i]!;
+      this.#writeRange!.call(this.#writeThis, buf, at, at + header + n);
+      return;
+    }
     const buf = this.#alloc(header + n);
     writeFrameHeader(buf, 0, 0x80 | opcode, n, null);
     for (let i = 0; i < n; i++) buf[header + i] = chunk[start + i]!;
@@ -163,6 +191,18 @@ export class FrameSender {
     const n = text.length;
     const masked = this.#mask;
     const header = frameHeaderSize(n, masked);
+    const arena = this.#arena;
+    if (arena !== null && !masked) {
+      // Checked before reserving: arena bytes are never given back.
+      for (let i = 0; i < n; i++) if (text.charCodeAt(i) >= 0x80) return false;
+      const at = arena.reserve(header + n);
+      const buf = arena.bytes;
+      const to = at + header;
+      for (let i = 0; i < n; i++) buf[to + i] = text.charCodeAt(i);
+      writeFrameHeader(buf, at, 0x80 | opcode, n, null);
+      this.#writeRange!.call(this.#writeThis, buf, at, to + n);
+      return true;
+    }
     const buf = this.#alloc(header + n);
     for (let i = 0; i < n; i++) {
       const c = text.charCodeAt(i);

@@ -76,6 +76,35 @@ export function applyMask(data: Uint8Array, key: Uint8Array, phase = 0, start = 
   maskBytes(data, key, (phase + head + (count << 2)) & 3, done, end);
 }
 
+/**
+ * {@link applyMask} for a short range (below the word loop's threshold) that also reports whether
+ * every unmasked byte is ASCII: the text validation of a short message then costs nothing more
+ * (one OR per byte here instead of a second pass or a native call).
+ */
+export function unmaskShort(data: Uint8Array, key: Uint8Array, phase: number, start: number, end: number): boolean {
+  const k0 = key[phase & 3];
+  const k1 = key[(phase + 1) & 3];
+  const k2 = key[(phase + 2) & 3];
+  const k3 = key[(phase + 3) & 3];
+  let bits = 0;
+  let i = start;
+  for (; i + 3 < end; i += 4) {
+    const b0 = data[i] ^ k0;
+    const b1 = data[i + 1] ^ k1;
+    const b2 = data[i + 2] ^ k2;
+    const b3 = data[i + 3] ^ k3;
+    data[i] = b0;
+    data[i + 1] = b1;
+    data[i + 2] = b2;
+    data[i + 3] = b3;
+    bits |= b0 | b1 | b2 | b3;
+  }
+  if (i < end) bits |= data[i++] ^= k0;
+  if (i < end) bits |= data[i++] ^= k1;
+  if (i < end) bits |= data[i] ^= k2;
+  return bits < 0x80;
+}
+
 /** Byte loop, unrolled by 4 with the key in locals (2x a plain `key[i & 3]` loop). */
 function maskBytes(data: Uint8Array, key: Uint8Array, phase: number, start: number, end: number): void {
   const k0 = key[phase & 3];

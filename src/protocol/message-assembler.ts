@@ -61,9 +61,10 @@ export class MessageAssembler {
   /**
    * Add the piece `chunk[start..end)`; `last` when it completes the message. Returns false if
    * the text can never become valid UTF-8 (checked on every piece that is not the whole
-   * message: fail fast).
+   * message: fail fast). `ascii`: the piece is known to be all ASCII (then a whole message in
+   * this one piece needs no further check).
    */
-  add(chunk: Uint8Array, start: number, end: number, last: boolean): boolean {
+  add(chunk: Uint8Array, start: number, end: number, last: boolean, ascii = false): boolean {
     const count = this.#count++;
     this.#size += end - start;
     if (count === 0) {
@@ -76,6 +77,8 @@ export class MessageAssembler {
       parts[count] = chunk.subarray(start, end);
     }
     if (!this.#validate) return true;
+    // The whole message in one piece that the parser found to be ASCII while unmasking it: valid.
+    if (ascii && last && count === 0) return true;
     // The whole message in one piece: one call to the fast whole-buffer validator in finish().
     if (last && count === 0 && this.#isUtf8 !== undefined && end - start >= NATIVE_UTF8_THRESHOLD) {
       this.#deferred = true;

@@ -93,6 +93,19 @@ export interface EngineLimits {
   maxFragments?: number;
 }
 
+/**
+ * A slab that engines write short frames into (EngineOptions `arena`). `reserve(size)` returns
+ * the offset of `size` free bytes in `bytes` (it may first replace `bytes` by a fresh slab, so
+ * read `bytes` after reserving); the bytes are never handed out twice. Reservations are at most
+ * `maxReserve` bytes. Consecutive reservations are adjacent unless the slab was replaced, which
+ * lets a host write a connection's frames of one turn as one view.
+ */
+export interface OutputArena {
+  readonly bytes: Uint8Array;
+  readonly maxReserve: number;
+  reserve(size: number): number;
+}
+
 export interface EngineOptions extends EngineLimits {
   role: Role;
   /** Called with each chunk of bytes to write to the transport, in order. */
@@ -118,6 +131,18 @@ export interface EngineOptions extends EngineLimits {
   startConnecting?: boolean;
   /** Allocate an output buffer (Node passes `Buffer.allocUnsafe`). Default `new Uint8Array(n)`. */
   alloc?: (size: number) => Uint8Array;
+  /**
+   * With `onOutputRange`: short frames are written straight into the arena's current slab and
+   * reported as a byte range instead of a new buffer per frame (one arena can serve every
+   * connection of a process). See {@link OutputArena}.
+   */
+  arena?: OutputArena;
+  /**
+   * Called (with `callbackThis`) for output written into `arena`: the frame is
+   * `bytes[start..end)`, valid until the host has written it out. Ranges and `onOutput` chunks
+   * interleave in output order. Requires `onOutput` too (long frames still come as chunks).
+   */
+  onOutputRange?: (bytes: Uint8Array, start: number, end: number) => void;
   /**
    * Fast whole-buffer strict UTF-8 check (Node passes `buffer.isUtf8`), used for text messages
    * that arrive in one piece. Messages arriving piece by piece are always validated

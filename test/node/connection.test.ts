@@ -102,6 +102,40 @@ describe("send", () => {
     assert.equal(conn.bufferedAmount, 0);
   });
 
+  it("keeps the order of short frames (arena ranges) mixed with shared and large frames in one turn's write", async () => {
+    const { conn, ws } = await pair();
+    let writes = 0;
+    const socket = conn.socket;
+    const original = socket.write.bind(socket);
+    socket.write = ((...args: Parameters<typeof socket.write>) => {
+      writes++;
+      return original(...args);
+    }) as typeof socket.write;
+    const got: string[] = [];
+    ws.on("message", (data, isBinary) => got.push(isBinary ? `binary:${(data as Buffer).length}` : String(data)));
+    const shared = prepareMessage("shared frame");
+    const expected: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      conn.send(`short ${i}`);
+      expected.push(`short ${i}`);
+      if (i % 3 === 0) {
+        conn.sendPrepared(shared);
+        expected.push("shared frame");
+      }
+      if (i % 7 === 0) {
+        conn.send(Buffer.alloc(10_000 + i, 1));
+        expected.push(`binary:${10_000 + i}`);
+      }
+      if (i % 5 === 0) {
+        conn.ping(`p${i}`);
+      }
+    }
+    await until(() => got.length === expected.length);
+    assert.deepEqual(got, expected);
+    assert.equal(writes, 1);
+    assert.equal(conn.bufferedAmount, 0);
+  });
+
   it('returns "dropped" after close', async () => {
     const { conn } = await pair();
     conn.close();

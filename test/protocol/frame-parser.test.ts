@@ -91,9 +91,11 @@ describe("frame parser: streaming and zero-copy", () => {
     dataFrameStart(opcode: number, fin: boolean, rsv: number, length: number) {
       this.calls.push(["start", opcode, fin, rsv, length]);
     }
-    dataFramePayload(chunk: Uint8Array, start: number, end: number, last: boolean) {
+    asciiFlags: boolean[] = [];
+    dataFramePayload(chunk: Uint8Array, start: number, end: number, last: boolean, ascii: boolean) {
       this.pieces.push(chunk.subarray(start, end));
       this.calls.push(["piece", end - start, last]);
+      this.asciiFlags.push(ascii);
     }
     dataFrameEnd(fin: boolean) {
       this.calls.push(["end", fin]);
@@ -119,6 +121,18 @@ describe("frame parser: streaming and zero-copy", () => {
       ["piece", 1000, true],
       ["end", true],
     ]);
+  });
+
+  it("flags short masked pieces that unmask to pure ASCII (and only those)", () => {
+    const sink = new Recorder();
+    const parser = new FrameParser({ ...options, role: "server" }, sink);
+    parser.push(frame(1, "plain ascii text", { mask: true }));
+    parser.push(frame(1, "caf\u00e9", { mask: true }));
+    parser.push(frame(2, new Uint8Array(200).fill(0x41), { mask: true })); // long: not checked
+    assert.deepEqual(sink.asciiFlags, [true, false, false]);
+    const client = new Recorder();
+    new FrameParser(options, client).push(frame(1, "unmasked"));
+    assert.deepEqual(client.asciiFlags, [false]); // unmasked frames are not scanned
   });
 
   it("streams a payload split across chunks piece by piece, before the frame is complete", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { applyMask } from "../../src/protocol/mask.js";
+import { applyMask, unmaskShort } from "../../src/protocol/mask.js";
 
 function naive(data: Uint8Array, key: Uint8Array, phase: number): Uint8Array {
   return data.map((b, i) => b ^ key[(i + phase) & 3]);
@@ -58,6 +58,32 @@ describe("applyMask", () => {
         }
         assert.deepEqual(pieces, whole);
       }),
+    );
+  });
+});
+
+describe("unmaskShort", () => {
+  it("unmasks like applyMask and reports exactly whether the unmasked bytes are all ASCII", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 127 }),
+        fc.uint8Array({ minLength: 4, maxLength: 4 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.boolean(),
+        (plain, key, phase, forceAscii) => {
+          const text = forceAscii ? plain.map((b) => b & 0x7f) : plain;
+          const masked = naive(text, key, phase);
+          const backing = new Uint8Array(masked.length + 6);
+          backing.set(masked, 3);
+          const ascii = unmaskShort(backing, key, phase, 3, 3 + masked.length);
+          assert.deepEqual(backing.subarray(3, 3 + masked.length), text);
+          assert.deepEqual([...backing.subarray(0, 3), ...backing.subarray(3 + masked.length)], [0, 0, 0, 0, 0, 0]);
+          assert.equal(
+            ascii,
+            text.every((b) => b < 0x80),
+          );
+        },
+      ),
     );
   });
 });
