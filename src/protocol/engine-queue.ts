@@ -88,8 +88,22 @@ export class EventDispatcher<E, O = unknown> {
 
   /** Queue an event and, in callback mode, dispatch at once (unless already dispatching). */
   push(event: E): void {
+    const onEvent = this.#onEvent;
+    if (onEvent !== undefined && !this.#flushing && this.#events.length === 0) {
+      // The usual case (a message event, nothing else waiting): dispatch without queueing it.
+      this.#flushing = true;
+      try {
+        onEvent.call(this.#thisArg, event);
+      } catch (error) {
+        this.#onThrow(this.#owner, error);
+      } finally {
+        this.#flushing = false;
+      }
+      if (this.pending) this.flush();
+      return;
+    }
     this.#events.push(event);
-    if (this.#onEvent !== undefined) this.flush();
+    if (onEvent !== undefined) this.flush();
   }
 
   /** Run a callback at the next flush. */
