@@ -1,9 +1,14 @@
 /**
  * WebSocketServer: accepts upgrades (RFC 6455 section 4.2) and hands out {@link Connection}s.
  *
- * Modes: `{ port, host }` creates an HTTP server that answers plain requests with 426;
- * `{ server, path }` attaches to an existing http/https server; `{ noServer: true }` leaves the
- * routing to the application, which calls `handleUpgrade(req, socket, head)`.
+ * Modes: `{ port, host }` listens with its own `net` server ({@link RawListener}: no node:http)
+ * that parses request heads with the sans-I/O HttpHeadParser, answers plain requests with 426
+ * and malformed or oversized heads (`maxHeaderBytes`, `maxHeaderCount`) with 400/414/431 itself
+ * (no `rejected` event: there is no request), cuts heads slower than `handshakeTimeout` with
+ * 408, and hands upgrade requests over as a genuine `http.IncomingMessage` to the same checks
+ * as the other modes; `{ server, path }` attaches to an existing http/https server;
+ * `{ noServer: true }` leaves the routing to the application, which calls
+ * `handleUpgrade(req, socket, head)`.
  *
  * Several servers on one HTTP server: all wirecable servers attached to the same HTTP server
  * share ONE `upgrade` listener (a router) that picks the server whose `path` equals the
@@ -15,10 +20,13 @@
  * Checks, in order, each answered with an HTTP error and a `rejected` event: closing server
  * (503), header caps (431), path (400), origin (403), capacity (503 + Retry-After),
  * `authenticate` (its status, headers, body; 500 if it throws something else), then the
- * RFC 6455 handshake itself (400/405/426). A handshake timeout covers everything before 101.
+ * RFC 6455 handshake itself (400/405/426). A handshake timeout covers everything before 101
+ * (in standalone mode: the head's arrival, then, afresh, the checks and `authenticate`), on the
+ * process-wide timer wheel. `close()` stops accepting, closes the clients, then destroys the
+ * sockets still before their upgrade.
  */
 import { EventEmitter } from "node:events";
-import { createServer, type Server as HttpServer, type IncomingMessage } from "node:http";
+import type { Server as HttpServer, IncomingMessage } from "node:http";
 import { Server as HttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
@@ -40,6 +48,7 @@ import {
 } from "./options.js";
 import { compileOrigins } from "./origin.js";
 import { PreparedMessage, prepareMessage } from "./prepared-message.js";
+import { RawListener } from "./raw-listener.js";
 import { type TimerEntry, wheel } from "./timer-wheel.js";
 
 export interface ServerCloseOptions {
@@ -49,14 +58,16 @@ export interface ServerCloseOptions {
   timeout?: number;
 }
 
-/** A handshake in progress: its timer entry. */
+/** A handshake in progress: its timer entry (the expiry handler is the server's, shared). */
 class PendingUpgrade implements TimerEntry {
   deadline = -1;
   slot = -1;
-  socket: Duplex;
+  readonly req: IncomingMessage;
+  readonly socket: Duplex;
   done = false;
-  onExpire: (p: PendingUpgrade) => void;
-  constructor(socket: Duplex, onExpire: (p: PendingUpgrade) => void) {
+  readonly onExpire: (p: PendingUpgrade) => void;
+  constructor(req: IncomingMessage, socket: Duplex, onExpire: (p: PendingUpgrade) => void) {
+    this.req = req;
     this.socket = socket;
     this.onExpire = onExpire;
   }
@@ -127,8 +138,10 @@ export class WebSocketServer extends EventEmitter {
   readonly #connOptions: ResolvedConnectionOptions;
   readonly #clients = new Set<Connection>();
   #pending = 0;
+  /** `server` mode: the application's HTTP server. */
   #httpServer: HttpServer | undefined;
-  #ownsServer = false;
+  /** Standalone (`port`) mode: our own listener. */
+  #listener: RawListener | undefined;
   #originCheck: ((origin: string | undefined, req: IncomingMessage) => boolean) | undefined;
   #extensions: ServerExtension[] = [];
   #protocols: ServerOptionsProtocols;
@@ -166,21 +179,16 @@ export class WebSocketServer extends EventEmitter {
         : protocols;
 
     if (options.port !== undefined) {
-      const server = createServer({ maxHeaderSize: this.#maxHeaderBytes }, (_req, res) => {
-        // RFC 6455 4.2.2 / RFC 9110 15.5.22: plain HTTP on a WebSocket endpoint.
-        const body = "Upgrade Required: this is a WebSocket endpoint";
-        res.writeHead(426, {
-          Upgrade: "websocket",
-          Connection: "Upgrade",
-          "Sec-WebSocket-Version": "13",
-          "Content-Type": "text/plain",
-          "Content-Length": Buffer.byteLength(body),
-        });
-        res.end(body);
+      const listener = new RawListener({
+        maxHeaderBytes: this.#maxHeaderBytes,
+        maxHeaderCount: this.#maxHeaderCount,
+        handshakeTimeout: this.#handshakeTimeout,
+        // The parser enforced the header caps already; the socket has its 'error' listener.
+        onUpgrade: (req, socket, head) => this.#upgrade(req, socket, head, undefined),
+        onError: (error) => this.emit("error", error),
       });
-      this.#httpServer = server;
-      this.#ownsServer = true;
-      attach(server, this);
+      this.#listener = listener;
+      const server = listener.server;
       server.on("error", (error) => this.emit("error", error));
       this.ready = new Promise((resolve, reject) => {
         server.once("listening", () => {
@@ -190,7 +198,7 @@ export class WebSocketServer extends EventEmitter {
         server.once("error", reject);
       });
       this.ready.catch(noop);
-      server.listen(options.port, options.host);
+      listener.listen(options.port, options.host);
     } else if (options.server !== undefined) {
       const server = options.server as HttpServer;
       this.#httpServer = server;
@@ -214,6 +222,7 @@ export class WebSocketServer extends EventEmitter {
   }
 
   address(): AddressInfo | string | null {
+    if (this.#listener !== undefined) return this.#listener.address();
     return this.#httpServer?.address() ?? null;
   }
 
@@ -252,23 +261,30 @@ export class WebSocketServer extends EventEmitter {
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb?: (conn: Connection) => void): void {
     socket.on("error", noop);
+    if (this.#closing === undefined) {
+      // Header caps (node:http has parsed already; its own maxHeaderSize may be larger).
+      const raw = req.rawHeaders;
+      if (this.#maxHeaderCount > 0 && raw.length / 2 > this.#maxHeaderCount) {
+        this.#reject(req, socket, new HandshakeError(431, "Too many header fields"));
+        return;
+      }
+      if (this.#maxHeaderBytes > 0) {
+        let size = (req.url?.length ?? 0) + 16;
+        for (let i = 0; i < raw.length; i++) size += raw[i]!.length + 2;
+        if (size > this.#maxHeaderBytes) {
+          this.#reject(req, socket, new HandshakeError(431, "Request header fields too large"));
+          return;
+        }
+      }
+    }
+    this.#upgrade(req, socket, head, cb);
+  }
+
+  /** handleUpgrade after the header caps (the standalone listener's parser enforces them itself). */
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: ((conn: Connection) => void) | undefined): void {
     if (this.#closing !== undefined) {
       this.#reject(req, socket, new HandshakeError(503, "Server is closing"));
       return;
-    }
-    // Header caps (node:http has parsed already; its own maxHeaderSize may be larger).
-    const raw = req.rawHeaders;
-    if (this.#maxHeaderCount > 0 && raw.length / 2 > this.#maxHeaderCount) {
-      this.#reject(req, socket, new HandshakeError(431, "Too many header fields"));
-      return;
-    }
-    if (this.#maxHeaderBytes > 0) {
-      let size = (req.url?.length ?? 0) + 16;
-      for (let i = 0; i < raw.length; i++) size += raw[i]!.length + 2;
-      if (size > this.#maxHeaderBytes) {
-        this.#reject(req, socket, new HandshakeError(431, "Request header fields too large"));
-        return;
-      }
     }
     if (this.path !== undefined && pathOf(req.url) !== this.path) {
       this.#reject(req, socket, new HandshakeError(400, "No WebSocket endpoint at this path"));
@@ -292,11 +308,7 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     this.#pending++;
-    const pending = new PendingUpgrade(socket, (p) => {
-      p.done = true;
-      this.#pending--;
-      this.#reject(req, socket, new HandshakeError(408, "Handshake timeout"));
-    });
+    const pending = new PendingUpgrade(req, socket, this.#expire);
     if (this.#handshakeTimeout > 0) wheel.scheduleIn(pending, this.#handshakeTimeout);
     const authenticate = this.#options.authenticate;
     if (authenticate === undefined) {
@@ -326,6 +338,17 @@ export class WebSocketServer extends EventEmitter {
       this.#complete(req, socket, head, pending, result, cb);
     }
   }
+
+  /** A handshake timed out (shared by every PendingUpgrade of this server). */
+  readonly #expire = (pending: PendingUpgrade): void => {
+    pending.done = true;
+    this.#pending--;
+    this.#reject(pending.req, pending.socket, new HandshakeError(408, "Handshake timeout"));
+  };
+
+  readonly #forget = (conn: Connection): void => {
+    this.#clients.delete(conn);
+  };
 
   #settle(pending: PendingUpgrade): boolean {
     if (pending.done) return false;
@@ -429,7 +452,7 @@ export class WebSocketServer extends EventEmitter {
   #adopt(conn: Connection, req: IncomingMessage, cb: ((conn: Connection) => void) | undefined): void {
     if (conn.readyState >= 2) return;
     this.#clients.add(conn);
-    conn.onFinish = (c) => this.#clients.delete(c);
+    conn.onFinish = this.#forget;
     try {
       cb?.(conn);
       this.emit("connection", conn, req);
@@ -468,10 +491,8 @@ export class WebSocketServer extends EventEmitter {
     const timeout = options?.timeout ?? (this.#connOptions.closeTimeout || 10_000);
     this.#closing = (async () => {
       const server = this.#httpServer;
-      if (server !== undefined) {
-        detach(server, this);
-        if (this.#ownsServer) server.close();
-      }
+      if (server !== undefined) detach(server, this);
+      this.#listener?.close();
       const waits: Array<Promise<unknown>> = [];
       for (const client of this.#clients) {
         try {
@@ -493,9 +514,8 @@ export class WebSocketServer extends EventEmitter {
         clearTimeout(timer);
         for (const client of this.#clients) client.terminate();
       }
-      if (server !== undefined && this.#ownsServer) {
-        server.closeAllConnections?.();
-      }
+      // Sockets still before their upgrade (a slow head, a slowloris) go now.
+      this.#listener?.destroyPending();
       this.emit("close");
     })();
     return this.#closing;
