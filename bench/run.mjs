@@ -43,7 +43,7 @@ if (opt.help) {
       "--merge FILE: an earlier results.json whose traffic rows count as earlier rounds (and whose other workloads are kept)",
       `workloads: ${WORKLOADS.map((w) => w.name).join(", ")} (idle-100k and saturation are skipped by --quick)`,
       `servers:   ${DEFAULT_SERVERS.join(", ")} (bare is added to idle workloads as the baseline;`,
-      "           floor, Node's cheapest echo, runs in the traffic workloads and handshakes only)",
+      "           floor, Node's cheapest echo, runs in small-echo, latency, large, conns-1000, broadcast, handshakes)",
     ].join("\n")}\n`,
   );
   process.exit(0);
