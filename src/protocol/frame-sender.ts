@@ -25,8 +25,13 @@ const ASCII_STRING = 128;
 /** Strings up to this many UTF-16 units are encoded into the frame buffer directly (<= 3 bytes each). */
 const SMALL_STRING = 1024;
 
-/** Payloads up to this many bytes are copied in a JS loop by `copy` (a view + `set` costs more). */
+/** Payloads up to this many bytes are copied into the frame buffer by `copy` (larger ones are framed as a view). */
 const SHORT_COPY = 256;
+/**
+ * Below this many bytes a JS byte loop beats a `Uint8Array` view plus `set` (~70 ns flat, against
+ * ~1.5 ns per byte for the loop's element stores on V8/Node 20).
+ */
+const LOOP_COPY = 40;
 
 const encoder = new TextEncoder();
 const NO_KEY = new Uint8Array(0);
@@ -149,8 +154,10 @@ export class FrameSender {
       const at = arena.reserve(header + n);
       const buf = arena.bytes;
       writeFrameHeader(buf, at, 0x80 | opcode, n, null);
-      const to = at + header - start;
-      for (let i = start; i < end; i++) buf[to + i] = chunk[i]!;
+      if (n < LOOP_COPY) {
+        const to = at + header - start;
+        for (let i = start; i < end; i++) buf[to + i] = chunk[i]!;
+      } else buf.set(new Uint8Array(chunk.buffer, chunk.byteOffset + start, n), at + header);
       this.#writeRange!.call(this.#writeThis, buf, at, at + header + n);
       return;
     }
