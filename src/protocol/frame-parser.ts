@@ -15,7 +15,7 @@
  * - Numbered states in a switch, guard first: "not enough bytes: return, state unchanged".
  */
 import { ProtocolError } from "./errors.js";
-import { applyMask, type Masker, NATIVE_MASK_THRESHOLD, unmaskShort } from "./mask.js";
+import { applyMask, type Masker, NATIVE_MASK_THRESHOLD, unmaskShort, unmaskWords } from "./mask.js";
 
 /** Receives what the parser finds. One object per connection: no closure per frame. */
 export interface FrameSink {
@@ -65,8 +65,10 @@ const NO_KEY = new Uint8Array(4);
  */
 const SCRATCH = new Uint8Array(8);
 const ROTATED = new Uint8Array(4);
-/** Pieces shorter than this are unmasked by `unmaskShort`, which also tells whether they are ASCII. */
+/** Pieces shorter than this are unmasked by `unmaskShort`/`unmaskWords`, which also tell whether they are ASCII. */
 const SHORT_PIECE = 128;
+/** From this many bytes a short piece is unmasked word by word (with the chunk's word view). */
+const WORD_PIECE = 16;
 /** 2^53 / 2^32: the high word of a 64-bit length must stay below this. */
 const MAX_SAFE_HIGH = 0x200000;
 
@@ -90,6 +92,9 @@ export class FrameParser {
 
   /** Set by #read(): the buffer holding the bytes just read. */
   #rb: Uint8Array = EMPTY;
+  /** A 32-bit view of #wordsOf (a 4-byte-aligned input chunk), made once per chunk; released after each push. */
+  #wordsOf: Uint8Array | null = null;
+  #words: Uint32Array | null = null;
 
   // Current frame.
   #opcode = 0;
@@ -152,6 +157,8 @@ export class FrameParser {
       this.#run();
     } finally {
       this.#running = false;
+      this.#wordsOf = null; // do not keep the chunk alive through its view
+      this.#words = null;
     }
   }
 
@@ -380,7 +387,18 @@ export class FrameParser {
     const phase = this.#phase;
     const n = end - start;
     this.#phase = (phase + n) & 3;
-    if (n < SHORT_PIECE) return unmaskShort(chunk, this.#key, phase, start, end);
+    if (n < SHORT_PIECE) {
+      if (n >= WORD_PIECE) {
+        if (this.#wordsOf !== chunk) {
+          this.#wordsOf = chunk;
+          this.#words =
+            (chunk.byteOffset & 3) === 0 ? new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.length >>> 2) : null;
+        }
+        const words = this.#words;
+        if (words !== null) return unmaskWords(chunk, words, this.#key, phase, start, end);
+      }
+      return unmaskShort(chunk, this.#key, phase, start, end);
+    }
     if (this.#masker === null || n < NATIVE_MASK_THRESHOLD) {
       applyMask(chunk, this.#key, phase, start, end);
       return false;

@@ -105,6 +105,41 @@ export function unmaskShort(data: Uint8Array, key: Uint8Array, phase: number, st
   return bits < 0x80;
 }
 
+/**
+ * {@link unmaskShort} over 32-bit words: `words` views the same memory as `data` from its first
+ * byte (`data.byteOffset` is a multiple of 4), so `words[i >> 2]` holds `data[i..i+4)`. The
+ * caller makes the view once per input chunk, which keeps the word loop worth it for short
+ * payloads (a view per call costs more than it saves).
+ */
+export function unmaskWords(
+  data: Uint8Array,
+  words: Uint32Array,
+  key: Uint8Array,
+  phase: number,
+  start: number,
+  end: number,
+): boolean {
+  let bits = 0;
+  let i = start;
+  let q = phase & 3;
+  for (; i < end && (i & 3) !== 0; i++, q = (q + 1) & 3) bits |= data[i] ^= key[q];
+  const from = i >>> 2;
+  const to = end >>> 2;
+  if (to > from) {
+    const k0 = key[q];
+    const k1 = key[(q + 1) & 3];
+    const k2 = key[(q + 2) & 3];
+    const k3 = key[(q + 3) & 3];
+    const word = LITTLE_ENDIAN ? k0 | (k1 << 8) | (k2 << 16) | (k3 << 24) : (k0 << 24) | (k1 << 16) | (k2 << 8) | k3;
+    let wbits = 0;
+    for (let w = from; w < to; w++) wbits |= words[w] ^= word;
+    bits |= (wbits | (wbits >>> 8) | (wbits >>> 16) | (wbits >>> 24)) & 0xff;
+    i = to << 2; // the key phase is unchanged after whole words
+  }
+  for (; i < end; i++, q = (q + 1) & 3) bits |= data[i] ^= key[q];
+  return bits < 0x80;
+}
+
 /** Byte loop, unrolled by 4 with the key in locals (2x a plain `key[i & 3]` loop). */
 function maskBytes(data: Uint8Array, key: Uint8Array, phase: number, start: number, end: number): void {
   const k0 = key[phase & 3];

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { applyMask, unmaskShort } from "../../src/protocol/mask.js";
+import { applyMask, unmaskShort, unmaskWords } from "../../src/protocol/mask.js";
 
 function naive(data: Uint8Array, key: Uint8Array, phase: number): Uint8Array {
   return data.map((b, i) => b ^ key[(i + phase) & 3]);
@@ -84,6 +84,37 @@ describe("unmaskShort", () => {
           );
         },
       ),
+    );
+  });
+});
+
+describe("unmaskWords", () => {
+  it("unmasks any range of an aligned buffer like the byte loop, leaving the rest alone, and reports ASCII exactly", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 200 }),
+        fc.uint8Array({ minLength: 4, maxLength: 4 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 9 }),
+        fc.boolean(),
+        (plain, key, phase, start, forceAscii) => {
+          const text = forceAscii ? plain.map((b) => b & 0x7f) : plain;
+          const masked = naive(text, key, phase);
+          const data = new Uint8Array(new ArrayBuffer(start + masked.length + 7), 0, start + masked.length + 5);
+          data.fill(0xee);
+          data.set(masked, start);
+          const words = new Uint32Array(data.buffer, 0, data.length >>> 2);
+          const ascii = unmaskWords(data, words, key, phase, start, start + masked.length);
+          assert.deepEqual(data.subarray(start, start + masked.length), text);
+          assert.ok(data.subarray(0, start).every((b) => b === 0xee));
+          assert.ok(data.subarray(start + masked.length).every((b) => b === 0xee));
+          assert.equal(
+            ascii,
+            text.every((b) => b < 0x80),
+          );
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });
