@@ -45,7 +45,7 @@ function runBoth(role: "server" | "client", ops: Op[], arena: TestArena) {
   const make = (withArena: boolean) =>
     new Engine({
       role,
-      randomFill: fixedKeyFill([1, 2, 3, 4]),
+      randomFill: fixedKeyFill(Uint8Array.of(1, 2, 3, 4)),
       onOutput: withArena
         ? function (this: typeof host, chunk: Uint8Array) {
             this.out.push(chunk.slice());
