@@ -75,6 +75,12 @@ type State = (typeof State)[keyof typeof State];
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * The builtin, also for Buffers: Buffer overrides `indexOf` with a native binding that costs
+ * more per call than V8's own search on lines of a few dozen bytes.
+ */
+const indexOf = Uint8Array.prototype.indexOf;
+
 /** Field-value byte (RFC 7230 3.2): HTAB, SP, VCHAR, obs-text. */
 function isValueByte(b: number): boolean {
   return b === HTAB || (b >= 0x20 && b !== 0x7f);
@@ -82,6 +88,74 @@ function isValueByte(b: number): boolean {
 
 function isDigit(b: number): boolean {
   return b >= 0x30 && b <= 0x39;
+}
+
+/** A header name we expect often: its lowercase key and the spellings we hand out without decoding. */
+interface KnownName {
+  readonly lower: string;
+  readonly lowerBytes: Uint8Array;
+  readonly canonical: string;
+  readonly canonicalBytes: Uint8Array;
+}
+
+const KNOWN_NAMES = [
+  "Host",
+  "Upgrade",
+  "Connection",
+  "Origin",
+  "Sec-WebSocket-Key",
+  "Sec-WebSocket-Version",
+  "Sec-WebSocket-Protocol",
+  "Sec-WebSocket-Extensions",
+  "Sec-WebSocket-Accept",
+  "User-Agent",
+  "Cookie",
+  "Pragma",
+  "Cache-Control",
+  "Accept-Encoding",
+  "Accept-Language",
+  "Authorization",
+  "X-Forwarded-For",
+  "X-Forwarded-Proto",
+  "X-Real-IP",
+  "Date",
+  "Server",
+  "Content-Length",
+  "Content-Type",
+];
+
+/** Known names by length (a handful per length at most). */
+const KNOWN_BY_LENGTH: KnownName[][] = (() => {
+  const table: KnownName[][] = [];
+  for (const canonical of KNOWN_NAMES) {
+    const lower = canonical.toLowerCase();
+    const entry: KnownName = {
+      lower,
+      lowerBytes: Uint8Array.from(lower, (c) => c.charCodeAt(0)),
+      canonical,
+      canonicalBytes: Uint8Array.from(canonical, (c) => c.charCodeAt(0)),
+    };
+    (table[canonical.length] ??= []).push(entry);
+  }
+  return table;
+})();
+
+const ASCII_DECODER = new TextDecoder();
+
+/**
+ * Latin-1 decode `buf[start, end)`; `high` is true if a byte >= 0x80 may be in it. Short strings
+ * go through a plain array (cheaper than a subarray view for `apply` on V8), long ASCII ones
+ * through TextDecoder (UTF-8 is Latin-1 on ASCII; flat cost).
+ */
+function decode(buf: Uint8Array, start: number, end: number, high: boolean): string {
+  const length = end - start;
+  if (length === 0) return "";
+  if (length <= 32) {
+    const codes: number[] = new Array(length);
+    for (let j = 0; j < length; j++) codes[j] = buf[start + j];
+    return String.fromCharCode.apply(null, codes);
+  }
+  return high ? fromLatin1(buf, start, end) : ASCII_DECODER.decode(buf.subarray(start, end));
 }
 
 export class HttpHeadParser {
@@ -93,7 +167,8 @@ export class HttpHeadParser {
   #allowBareLf: boolean;
 
   #state: State = State.START;
-  #line: Uint8Array;
+  /** A line split across pushes, allocated on first need (lines inside one chunk are parsed in place). */
+  #line: Uint8Array = EMPTY;
   #lineLength = 0;
   #total = 0;
   #examined = 0;
@@ -114,7 +189,6 @@ export class HttpHeadParser {
     this.#maxHeaderCount = limits.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT;
     this.#maxHeaderBytes = limits.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
     this.#allowBareLf = limits.allowBareLf ?? true;
-    this.#line = new Uint8Array(256);
   }
 
   /** True once the head is complete. */
@@ -137,7 +211,7 @@ export class HttpHeadParser {
     let i = 0;
     const n = bytes.length;
     while (i < n) {
-      const lf = bytes.indexOf(LF, i);
+      const lf = indexOf.call(bytes, LF, i);
       const end = lf === -1 ? n : lf;
       this.#examined += end - i + (lf === -1 ? 0 : 1);
       // Caps first, before buffering a byte beyond them. The line may hold one extra byte: its CR.
@@ -146,12 +220,23 @@ export class HttpHeadParser {
       if (this.#maxHeaderBytes > 0 && this.#total + (end - i) + (lf === -1 ? 0 : 1) > this.#maxHeaderBytes) {
         return this.#fail(431, "Header fields too large: the head exceeds the byte limit");
       }
-      this.#append(bytes, i, end);
       this.#total += end - i;
-      if (lf === -1) return null;
+      if (lf === -1) {
+        this.#append(bytes, i, end);
+        return null;
+      }
       this.#total += 1;
+      let result: HttpHead | HandshakeError | null;
+      if (this.#lineLength === 0) {
+        // The whole line is in this chunk: parse it in place.
+        result = this.#endLine(bytes, i, end);
+      } else {
+        this.#append(bytes, i, end);
+        const length = this.#lineLength;
+        this.#lineLength = 0;
+        result = this.#endLine(this.#line, 0, length);
+      }
       i = lf + 1;
-      const result = this.#endLine();
       if (result !== null) {
         if ((this.#state as State) === State.DONE && i < n) this.#remainder.push(bytes.subarray(i));
         return result;
@@ -194,12 +279,13 @@ export class HttpHeadParser {
   }
 
   #append(bytes: Uint8Array, start: number, end: number): void {
+    if (end === start) return;
     const needed = this.#lineLength + (end - start);
     if (needed > this.#line.length) {
-      let size = this.#line.length * 2;
+      let size = Math.max(64, this.#line.length * 2);
       while (size < needed) size *= 2;
       const grown = new Uint8Array(size);
-      grown.set(this.#line.subarray(0, this.#lineLength));
+      if (this.#lineLength > 0) grown.set(this.#line.subarray(0, this.#lineLength));
       this.#line = grown;
     }
     this.#line.set(bytes.subarray(start, end), this.#lineLength);
@@ -213,29 +299,28 @@ export class HttpHeadParser {
     return error;
   }
 
-  /** A whole line is in #line (without its LF). Returns the final result or null to go on. */
-  #endLine(): HttpHead | HandshakeError | null {
-    let length = this.#lineLength;
-    this.#lineLength = 0;
-    const line = this.#line;
-    if (length > 0 && line[length - 1] === CR) length--;
+  /** A whole line is `buf[start, end)` (without its LF). Returns the final result or null to go on. */
+  #endLine(buf: Uint8Array, start: number, end: number): HttpHead | HandshakeError | null {
+    if (end > start && buf[end - 1] === CR) end--;
     else if (!this.#allowBareLf) return this.#fail(400, "Bare LF line ending");
     const cap = this.#lineCap();
-    if (cap > 0 && length > cap) return this.#tooLong();
+    if (cap > 0 && end - start > cap) return this.#tooLong();
 
     if (this.#state === State.START) {
-      if (length === 0 && this.kind === "request") return null; // RFC 7230 3.5: ignore leading empty lines
-      const ok = this.kind === "request" ? this.#parseRequestLine(line, length) : this.#parseStatusLine(line, length);
+      if (end === start && this.kind === "request") return null; // RFC 7230 3.5: ignore leading empty lines
+      const ok =
+        this.kind === "request" ? this.#parseRequestLine(buf, start, end) : this.#parseStatusLine(buf, start, end);
       if (!ok) return this.#fail(400, this.kind === "request" ? "Malformed request line" : "Malformed status line");
       this.#state = State.HEADERS;
       return null;
     }
-    if (length === 0) return this.#finish();
-    return this.#parseHeaderLine(line, length);
+    if (end === start) return this.#finish();
+    return this.#parseHeaderLine(buf, start, end);
   }
 
   #finish(): HttpHead {
     this.#state = State.DONE;
+    this.#line = EMPTY;
     const head: HttpHead = { httpVersion: this.#version, rawHeaders: this.#rawHeaders, headers: this.#headers };
     if (this.kind === "request") {
       head.method = this.#method;
@@ -249,74 +334,107 @@ export class HttpHeadParser {
   }
 
   /** "HTTP/" DIGIT "." DIGIT at `at`; stores "d.d" and returns the index after it, or -1. */
-  #parseVersion(line: Uint8Array, at: number, length: number): number {
-    if (at + 8 > length) return -1;
+  #parseVersion(line: Uint8Array, at: number, end: number): number {
+    if (at + 8 > end) return -1;
     // "HTTP/" is case-sensitive (RFC 7230 2.6).
     if (line[at] !== 0x48 || line[at + 1] !== 0x54 || line[at + 2] !== 0x54 || line[at + 3] !== 0x50) return -1;
     if (line[at + 4] !== 0x2f || !isDigit(line[at + 5]) || line[at + 6] !== 0x2e || !isDigit(line[at + 7])) return -1;
-    this.#version = `${line[at + 5] - 0x30}.${line[at + 7] - 0x30}`;
+    const major = line[at + 5] - 0x30;
+    const minor = line[at + 7] - 0x30;
+    this.#version = major === 1 ? (minor === 1 ? "1.1" : minor === 0 ? "1.0" : `1.${minor}`) : `${major}.${minor}`;
     return at + 8;
   }
 
   /** request-line = method SP request-target SP HTTP-version (RFC 7230 3.1.1). */
-  #parseRequestLine(line: Uint8Array, length: number): boolean {
-    this.#examined += length;
-    let i = 0;
-    while (i < length && TCHAR[line[i]] === 1) i++;
-    if (i === 0 || i >= length || line[i] !== SP) return false;
+  #parseRequestLine(line: Uint8Array, start: number, end: number): boolean {
+    this.#examined += end - start;
+    let i = start;
+    while (i < end && TCHAR[line[i]] === 1) i++;
+    if (i === start || i >= end || line[i] !== SP) return false;
     const methodEnd = i;
     const targetStart = ++i;
-    while (i < length && line[i] > SP && line[i] !== 0x7f) i++;
-    if (i === targetStart || i >= length || line[i] !== SP) return false;
-    const text = fromLatin1(line, 0, i);
-    this.#method = text.slice(0, methodEnd);
-    this.#target = text.slice(targetStart, i);
-    return this.#parseVersion(line, i + 1, length) === length;
+    while (i < end && line[i] > SP && line[i] !== 0x7f) i++;
+    if (i === targetStart || i >= end || line[i] !== SP) return false;
+    this.#method =
+      methodEnd - start === 3 && line[start] === 0x47 && line[start + 1] === 0x45 && line[start + 2] === 0x54
+        ? "GET"
+        : decode(line, start, methodEnd, false);
+    this.#target = decode(line, targetStart, i, true);
+    return this.#parseVersion(line, i + 1, end) === end;
   }
 
   /** status-line = HTTP-version SP status-code SP reason-phrase (RFC 7230 3.1.2); the SP and reason may be missing. */
-  #parseStatusLine(line: Uint8Array, length: number): boolean {
-    this.#examined += length;
-    let i = this.#parseVersion(line, 0, length);
-    if (i === -1 || i + 4 > length || line[i] !== SP) return false;
+  #parseStatusLine(line: Uint8Array, start: number, end: number): boolean {
+    this.#examined += end - start;
+    let i = this.#parseVersion(line, start, end);
+    if (i === -1 || i + 4 > end || line[i] !== SP) return false;
     i++;
     if (!isDigit(line[i]) || !isDigit(line[i + 1]) || !isDigit(line[i + 2])) return false;
     this.#status = (line[i] - 0x30) * 100 + (line[i + 1] - 0x30) * 10 + (line[i + 2] - 0x30);
     if (this.#status < 100) return false;
     i += 3;
-    if (i === length) return true;
+    if (i === end) return true;
     if (line[i] !== SP) return false;
-    for (let j = i + 1; j < length; j++) if (!isValueByte(line[j])) return false;
-    this.#statusText = fromLatin1(line, i + 1, length);
+    for (let j = i + 1; j < end; j++) if (!isValueByte(line[j])) return false;
+    this.#statusText = decode(line, i + 1, end, true);
     return true;
   }
 
   /** header-field = field-name ":" OWS field-value OWS (RFC 7230 3.2). */
-  #parseHeaderLine(line: Uint8Array, length: number): HandshakeError | null {
-    this.#examined += length;
+  #parseHeaderLine(line: Uint8Array, start: number, lineEnd: number): HandshakeError | null {
+    this.#examined += lineEnd - start;
     // RFC 7230 3.2.4: obs-fold is deprecated; a server MUST reject it (400) or replace it.
-    if (line[0] === SP || line[0] === HTAB) return this.#fail(400, "Obsolete line folding is not allowed");
-    let i = 0;
-    while (i < length && TCHAR[line[i]] === 1) i++;
+    if (line[start] === SP || line[start] === HTAB) return this.#fail(400, "Obsolete line folding is not allowed");
+    let i = start;
+    while (i < lineEnd && TCHAR[line[i]] === 1) i++;
     // RFC 7230 3.2.4: no whitespace between the field name and the colon.
-    if (i === 0 || i >= length || line[i] !== COLON) return this.#fail(400, "Malformed header line");
+    if (i === start || i >= lineEnd || line[i] !== COLON) return this.#fail(400, "Malformed header line");
     const nameEnd = i;
     i++;
-    while (i < length && (line[i] === SP || line[i] === HTAB)) i++;
-    let end = length;
+    while (i < lineEnd && (line[i] === SP || line[i] === HTAB)) i++;
+    let end = lineEnd;
     while (end > i && (line[end - 1] === SP || line[end - 1] === HTAB)) end--;
+    let high = 0;
     for (let j = i; j < end; j++) {
-      if (!isValueByte(line[j])) return this.#fail(400, "Invalid character in a header value");
+      const b = line[j];
+      if (!isValueByte(b)) return this.#fail(400, "Invalid character in a header value");
+      high |= b;
     }
     if (this.#maxHeaderCount > 0 && this.#rawHeaders.length >= this.#maxHeaderCount) {
       return this.#fail(431, "Header fields too large: too many headers");
     }
-    // One decode per line; the slices share it.
-    const text = fromLatin1(line, 0, end);
-    const name = text.slice(0, nameEnd);
-    const value = text.slice(i, end);
+    // Names and values decoded from the bytes (no line string for them to keep alive); a known
+    // name costs no new string at all when sent in its usual spelling or in lowercase.
+    let name: string | undefined;
+    let key: string | undefined;
+    const nameLength = nameEnd - start;
+    const candidates = nameLength < KNOWN_BY_LENGTH.length ? KNOWN_BY_LENGTH[nameLength] : undefined;
+    if (candidates !== undefined) {
+      for (let c = 0; c < candidates.length && key === undefined; c++) {
+        const known = candidates[c];
+        const lower = known.lowerBytes;
+        const canonical = known.canonicalBytes;
+        let asCanonical = true;
+        let asLower = true;
+        let j = 0;
+        // Token bytes only here, so `| 0x20` folds exactly A-Z onto a-z where the known name has a letter.
+        for (; j < nameLength; j++) {
+          const b = line[start + j];
+          if ((b | 0x20) !== lower[j]) break;
+          if (b !== canonical[j]) asCanonical = false;
+          if (b !== lower[j]) asLower = false;
+        }
+        this.#examined += j;
+        if (j === nameLength) {
+          key = known.lower;
+          name = asCanonical ? known.canonical : asLower ? known.lower : undefined;
+        }
+      }
+    }
+    if (name === undefined) name = decode(line, start, nameEnd, false);
+    if (key === undefined) key = asciiLower(name);
+    const value = decode(line, i, end, high >= 0x80);
     this.#rawHeaders.push([name, value]);
-    const key = asciiLower(name);
     const previous = this.#headers.get(key);
     this.#headers.set(key, previous === undefined ? value : `${previous}, ${value}`);
     return null;
