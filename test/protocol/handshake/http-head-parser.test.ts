@@ -136,6 +136,127 @@ describe("HttpHeadParser: requests", () => {
   });
 });
 
+describe("HttpHeadParser: in-place lines and known header names", () => {
+  // Lines inside one pushed chunk are parsed in place from it; a line split across pushes goes
+  // through the parser's line buffer. Known names (host, upgrade, sec-websocket-key...) are
+  // matched on the bytes: every spelling must still come out as sent, keyed in lowercase.
+  const NAMES = [
+    "Host",
+    "host",
+    "HOST",
+    "hOsT",
+    "Hos",
+    "Hostx",
+    "Sec-WebSocket-Key",
+    "sec-websocket-key",
+    "SEC-WEBSOCKET-KEY",
+    "Sec-Websocket-Key",
+    "Sec-WebSocket-Ke",
+    "Sec-WebSocket-Keys",
+    "Sec-WebSocket-Kez",
+    "Sec_WebSocket-Key",
+    "Sec-WebSocket-Version",
+    "Sec-WebSocket-Extensions",
+    "sec-websocket-PROTOCOL",
+    "Upgrade",
+    "Upgrade-Insecure-Requests",
+    "Connection",
+    "CONNECTION",
+    "Origin",
+    "Origim",
+    "User-Agent",
+    "Cookie",
+    "cookie",
+    "Cooki~",
+    "X-Real-IP",
+    "x-real-ip",
+    "X-Real-Ip",
+    "Date",
+    "Dat^",
+  ];
+
+  it("keeps every spelling as sent, lowercases keys, and agrees split at every index and byte by byte", () => {
+    const lines = NAMES.map((name, i) => `${name}: v${i}\r\n`).join("");
+    const bytes = latin1(`GET /x HTTP/1.1\r\n${lines}\r\n`);
+    const o = sameEverySplit("request", bytes, { maxHeaderCount: 0 });
+    assert.ok(o.head);
+    assert.deepEqual(
+      o.head.rawHeaders,
+      NAMES.map((name, i) => [name, `v${i}`]),
+    );
+    for (const [i, name] of NAMES.entries()) {
+      assert.ok(o.head.headers.get(name.toLowerCase())?.split(", ").includes(`v${i}`), name);
+    }
+    assert.equal(o.head.headers.get("host"), "v0, v1, v2, v3");
+    assert.equal(o.head.headers.get("sec-websocket-key"), "v6, v7, v8, v9");
+    assert.equal(o.head.headers.get("hostx"), "v5");
+    assert.equal(o.head.headers.get("sec_websocket-key"), "v13");
+  });
+
+  it("decodes short and long values, ASCII and obs-text, the same in place and buffered", () => {
+    const values = ["", "a", "a".repeat(32), "a".repeat(33), `${"a".repeat(32)}\xff`, "\xe9".repeat(40), "caf\xe9"];
+    const lines = values.map((v, i) => `X-${i}: ${v}\r\n`).join("");
+    const bytes = latin1(`GET /t\xe9st?q=${"z".repeat(40)} HTTP/1.1\r\n${lines}\r\n`);
+    const o = sameEverySplit("request", bytes);
+    assert.ok(o.head);
+    assert.equal(o.head.target, `/t\xe9st?q=${"z".repeat(40)}`);
+    assert.deepEqual(
+      o.head.rawHeaders.map(([, v]) => v),
+      values,
+    );
+  });
+
+  it("parses a Buffer chunk like a Uint8Array (and the remainder is a view of it)", () => {
+    const buffer = Buffer.from(`${RFC_REQUEST}\x81\x80`, "latin1");
+    const p = new HttpHeadParser("request");
+    const head = p.push(buffer);
+    assert.ok(head && !(head instanceof HandshakeError));
+    assert.deepEqual(head, parseWhole("request", RFC_REQUEST).head);
+    assert.equal(p.remainder().buffer, buffer.buffer);
+    assert.deepEqual([...p.remainder()], [0x81, 0x80]);
+  });
+
+  it("matches a model on generated heads of known-looking names, whatever the chunking", () => {
+    const flip = (s: string, mask: number[]) =>
+      [...s].map((c, i) => (mask[i % mask.length] ? c.toUpperCase() : c.toLowerCase())).join("");
+    const nameArb = fc.oneof(
+      fc
+        .tuple(fc.constantFrom(...NAMES), fc.array(fc.integer({ min: 0, max: 1 }), { minLength: 1, maxLength: 8 }))
+        .map(([n, mask]) => flip(n, mask)),
+      fc.constantFrom(...NAMES).chain((n) => fc.nat(n.length - 1).map((k) => n.slice(0, k + 1))),
+      fc.constantFrom(...NAMES).map((n) => `${n}-`),
+    );
+    const valueArb = fc
+      .array(
+        fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f),
+        { maxLength: 40 },
+      )
+      .map((codes) => String.fromCharCode(...codes).trim());
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(nameArb, valueArb), { maxLength: 12 }),
+        fc.array(fc.nat(600), { maxLength: 6 }),
+        (pairs, cuts) => {
+          const bytes = latin1(`GET / HTTP/1.1\r\n${pairs.map(([n, v]) => `${n}: ${v}\r\n`).join("")}\r\n`);
+          const expected = new Map<string, string>();
+          for (const [n, v] of pairs) {
+            const k = n.toLowerCase();
+            const prev = expected.get(k);
+            expected.set(k, prev === undefined ? v : `${prev}, ${v}`);
+          }
+          for (const chunking of [[], [...cuts].sort((a, b) => a - b)]) {
+            const o = feed("request", bytes, chunking);
+            assert.ok(o.head, JSON.stringify(o.error));
+            assert.deepEqual(o.head.rawHeaders, pairs);
+            assert.deepEqual(o.head.headers, expected);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe("HttpHeadParser: caps", () => {
   const limits: HeadLimits = { maxStartLine: 64, maxHeaderLine: 64, maxHeaderCount: 4, maxHeaderBytes: 256 };
 
@@ -300,6 +421,17 @@ describe("HttpHeadParser: adversarial input is linear", () => {
       for (let i = 0; i < head.length && result === null; i++) result = p.push(head.subarray(i, i + 1));
       assert.ok(result && !(result instanceof HandshakeError));
       assert.ok(p.bytesExamined <= 3 * head.length, `${p.bytesExamined} for ${head.length} bytes`);
+    }
+  });
+
+  it("stays linear on thousands of near-misses of known header names", () => {
+    for (const name of ["Sec-WebSocket-Kez", "sec-websocket-extensionz", "Cookiz", "HOSt"]) {
+      const head = latin1(`GET / HTTP/1.1\r\n${`${name}: 1\r\n`.repeat(2000)}\r\n`);
+      const p = new HttpHeadParser("request", { maxHeaderBytes: 0, maxHeaderCount: 0 });
+      const result = p.push(head);
+      assert.ok(result && !(result instanceof HandshakeError));
+      assert.equal(result.rawHeaders.length, 2000);
+      assert.ok(p.bytesExamined <= 3 * head.length, `${name}: ${p.bytesExamined} for ${head.length} bytes`);
     }
   });
 
