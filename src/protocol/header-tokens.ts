@@ -118,8 +118,14 @@ export function assertHeader(name: string, value: string): void {
   }
 }
 
+const ENCODER = new TextEncoder();
+
 /** Latin-1 encode a string that is known to hold only code units <= 0xFF. */
 export function latin1(s: string): Uint8Array {
+  // ASCII (the usual head) encodes natively: UTF-8 is Latin-1 there, and any code unit >= 0x80
+  // makes the UTF-8 longer than the string, so equal lengths mean the bytes are right.
+  const encoded = ENCODER.encode(s);
+  if (encoded.length === s.length) return encoded;
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
