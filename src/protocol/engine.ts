@@ -104,7 +104,10 @@ export class Engine implements WebSocketEngine {
   #preOpenInput: Uint8Array[] | null;
 
   readonly #parser: FrameParser;
-  readonly #assembler: MessageAssembler;
+  /** Created with the first data frame (idle connections hold none). */
+  #assembler: MessageAssembler | null = null;
+  readonly #alloc: (size: number) => Uint8Array;
+  readonly #nativeIsUtf8: ((bytes: Uint8Array) => boolean) | undefined;
   readonly #sender: FrameSender;
   /** Negotiated extensions; null without any (then all paths are synchronous). */
   readonly #pipeline: ExtensionPipeline | null = null;
@@ -167,7 +170,8 @@ export class Engine implements WebSocketEngine {
       { role: this.role, maxPayload: this.#maxPayload, maxFragments, rsvAllowed, masker: options.masker },
       new EngineSink(this),
     );
-    this.#assembler = new MessageAssembler(alloc, options.isUtf8);
+    this.#alloc = alloc;
+    this.#nativeIsUtf8 = options.isUtf8;
     this.#sender = new FrameSender({
       role: this.role,
       alloc,
@@ -386,11 +390,17 @@ export class Engine implements WebSocketEngine {
   #dataStart(opcode: number, fin: boolean, rsv: number): void {
     this.#frameFin = fin;
     // Text is validated on the fly unless an extension transformed it (RSV bits set).
-    if (opcode !== 0) this.#assembler.begin(opcode, rsv, opcode === 1 && rsv === 0);
+    if (opcode !== 0) {
+      (this.#assembler ??= new MessageAssembler(this.#alloc, this.#nativeIsUtf8)).begin(
+        opcode,
+        rsv,
+        opcode === 1 && rsv === 0,
+      );
+    }
   }
 
   #dataPayload(chunk: Uint8Array, start: number, end: number, last: boolean, ascii: boolean): void {
-    if (!this.#assembler.add(chunk, start, end, last && this.#frameFin, ascii)) {
+    if (!this.#assembler!.add(chunk, start, end, last && this.#frameFin, ascii)) {
       // RFC 6455 8.1: invalid UTF-8 in a text message fails the connection (7.4.1: 1007).
       this.#fail(new ProtocolError("INVALID_UTF8", 1007, "invalid UTF-8 in a text message"));
     }
@@ -398,7 +408,7 @@ export class Engine implements WebSocketEngine {
 
   #dataEnd(fin: boolean): void {
     if (!fin) return;
-    const a = this.#assembler;
+    const a = this.#assembler!;
     if (!a.finish()) {
       this.#fail(new ProtocolError("INVALID_UTF8", 1007, "text message ends inside a UTF-8 sequence"));
       return;
