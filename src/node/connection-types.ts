@@ -28,6 +28,11 @@ export interface ConnectionRequest {
   readonly headers: IncomingHttpHeaders;
 }
 
+/** What a connection keeps of `req` (not the IncomingMessage itself). */
+export function connectionRequest(req: IncomingMessage): ConnectionRequest {
+  return { method: req.method ?? "GET", url: req.url ?? "/", httpVersion: req.httpVersion, headers: req.headers };
+}
+
 export interface CloseInfo {
   code: number;
   reason: string;

@@ -20,12 +20,15 @@ import type { Readable } from "node:stream";
 import { InvalidStateError } from "../protocol/errors.js";
 import type { ExtensionSession } from "../protocol/extension.js";
 import type { EngineEvent, Role, WebSocketEngine } from "../protocol/types.js";
+import { ConnectionClock, Due } from "./connection-clock.js";
 import type { CloseInfo, ConnectionInit, ConnectionRequest, SendData, SendResult } from "./connection-types.js";
+import { connectionRequest } from "./connection-types.js";
 import { type Flushable, markDirty } from "./flush-queue.js";
 import { messageIterator } from "./message-iterator.js";
 import { decodeUtf8, isUtf8, masker } from "./native.js";
 import type { ResolvedConnectionOptions } from "./options.js";
-import { adjacent, asBuffer, outputArena, slabAlloc, toBytes, viewOf } from "./output-buffers.js";
+import { asBuffer, outputArena, slabAlloc, toBytes } from "./output-buffers.js";
+import { OutputQueue } from "./output-queue.js";
 import { PreparedMessage } from "./prepared-message.js";
 import { TokenBucket } from "./rate-limiter.js";
 import { type TimerEntry, wheel } from "./timer-wheel.js";
@@ -33,8 +36,6 @@ import { type TimerEntry, wheel } from "./timer-wheel.js";
 const OPEN = 1;
 const EMPTY = new Uint8Array(0);
 const EMPTY_BUFFER = Buffer.alloc(0);
-/** Concatenate a turn's chunks up to this size (one copy); above, write them with cork/writev. */
-const CONCAT_LIMIT = 64 * 1024;
 function noop(): void {}
 /** The connection a socket belongs to: the socket listeners are shared functions, not closures per connection. */
 const kConn = Symbol("wirecable.connection");
@@ -47,15 +48,6 @@ let onDrain: (this: OwnedSocket) => void;
 let engineOutput: (this: Connection, chunk: Uint8Array) => void;
 let engineOutputRange: (this: Connection, bytes: Uint8Array, start: number, end: number) => void;
 let engineEvent: (this: Connection, event: EngineEvent) => void;
-
-export type {
-  CloseInfo,
-  ConnectionInit,
-  ConnectionRequest,
-  EngineFactory,
-  SendData,
-  SendResult,
-} from "./connection-types.js";
 
 export class Connection extends EventEmitter implements Flushable, TimerEntry {
   static readonly CONNECTING = 0;
@@ -80,13 +72,8 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
   #socket: Socket;
   #options: ResolvedConnectionOptions;
   #direct: boolean;
-  /** This turn's output chunks; null while nothing is queued (idle connections hold no array). */
-  #pending: Uint8Array[] | null = null;
-  /** This turn's latest output range in the output arena (frames written back to back), not yet in #pending. */
-  #run: Uint8Array | null = null;
-  #runStart = 0;
-  #runEnd = 0;
-  #pendingBytes = 0;
+  /** This turn's output, written by flushNow. */
+  readonly #out = new OutputQueue();
   #dirty = false;
   #needDrain = false;
   /** Resolvers of "wait" sends; created on first use. */
@@ -94,16 +81,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
   #dropped = 0;
   #streaming = false;
   #bucket: TokenBucket | undefined;
-  #lastReceived: number;
-  #lastMessage: number;
-  /** Whether a timer reads #lastReceived (heartbeat) / #lastMessage (idle timeout): the clock is read per message only then. */
-  readonly #trackReceived: boolean;
-  readonly #trackMessage: boolean;
-  #pingSentAt = -1;
-  #awaitingPong = false;
-  #canPing = true;
-  #closeStartedAt = -1;
-  #transportClosing = -1;
+  readonly #clock: ConnectionClock;
   #finished = false;
   /** The `closed` promise and its resolver, created on first use (most connections are never awaited). */
   #closedPromise: Promise<CloseInfo> | null = null;
@@ -116,11 +94,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
     super();
     this.on("error", noop); // a default listener: an unheard 'error' must never crash the process
     this.role = init.role;
-    const req = init.request;
-    this.request =
-      req === undefined
-        ? undefined
-        : { method: req.method ?? "GET", url: req.url ?? "/", httpVersion: req.httpVersion, headers: req.headers };
+    this.request = init.request === undefined ? undefined : connectionRequest(init.request);
     this.data = init.data;
     this.url = init.url;
     this.#socket = init.socket;
@@ -128,10 +102,6 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
     this.#extensionSessions = init.extensions;
     this.remoteAddress = init.socket.remoteAddress;
     const now = wheel.now;
-    this.#lastReceived = now;
-    this.#lastMessage = now;
-    this.#trackReceived = init.options.pingInterval > 0;
-    this.#trackMessage = init.options.idleTimeout > 0;
     if (init.options.rateLimit) {
       this.#bucket = new TokenBucket(init.options.rateLimit.messages, init.options.rateLimit.interval, now);
     }
@@ -153,8 +123,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
       callbackThis: this,
     });
     this.#direct = init.role === "server" && init.extensions.length === 0 && this.#engine.version === "hybi-13";
-    // The hixie drafts have no ping frames: no heartbeat for them (idle and close timers still apply).
-    this.#canPing = this.#engine.version === "hybi-13";
+    this.#clock = new ConnectionClock(init.options, this.#engine.version === "hybi-13", now);
 
     const socket = init.socket;
     socket.setNoDelay(true);
@@ -180,7 +149,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
     socket.pause();
     setImmediate(() => {
       if (this.#finished) return;
-      this.#lastReceived = wheel.now;
+      this.#clock.lastReceived = wheel.now;
       this.#engine.receiveData(head);
       this.#afterEngineCall();
       socket.resume();
@@ -216,7 +185,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
   }
   /** Bytes accepted by send() and not yet handed to the kernel: ours plus Node's socket buffer. */
   get bufferedAmount(): number {
-    return this.#pendingBytes + this.#socket.writableLength;
+    return this.#out.size + this.#socket.writableLength;
   }
   /** Messages dropped by the "drop" policy so far. */
   get droppedCount(): number {
@@ -250,30 +219,16 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
       bytes = toBytes(data);
       size = bytes.byteLength;
     }
-    let wait = false;
-    const max = this.#options.maxBufferedAmount;
-    if (max > 0) {
-      const buffered = this.#pendingBytes + this.#socket.writableLength;
-      if (buffered > 0 && buffered + size > max) {
-        const policy = this.#options.backpressure;
-        if (policy === "close") {
-          this.#engine.fail(1008, "send buffer full");
-          this.#afterEngineCall();
-          return "dropped";
-        }
-        if (policy === "drop") return this.#drop();
-        wait = true;
-      }
-    }
+    const admitted = this.#admit(size, this.#options.backpressure);
+    if (admitted === "dropped") return "dropped";
     if (prepared !== undefined) {
-      if (this.#direct && !this.#streaming) this.#queue(prepared.frame);
-      else this.#engine.send(prepared.payload, { binary: prepared.binary, compress: options?.compress });
+      if (!this.#sendFrame(prepared, options?.compress)) return "dropped";
     } else if (options === undefined) {
       if (!this.#engine.send(bytes)) return "dropped";
     } else if (!this.#engine.send(bytes, options)) {
       return "dropped";
     }
-    if (wait) return new Promise((resolve) => (this.#waiters ??= []).push(resolve));
+    if (admitted === "wait") return new Promise((resolve) => (this.#waiters ??= []).push(resolve));
     return this.#socket.writableLength === 0 ? "written" : "buffered";
   }
 
@@ -283,21 +238,35 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
    */
   sendPrepared(message: PreparedMessage): SendResult {
     if (this.#engine.readyState !== OPEN) return "dropped";
-    const max = this.#options.maxBufferedAmount;
-    if (max > 0) {
-      const buffered = this.#pendingBytes + this.#socket.writableLength;
-      if (buffered > 0 && buffered + message.payload.byteLength > max) {
-        if (this.#options.backpressure === "close") {
-          this.#engine.fail(1008, "send buffer full");
-          this.#afterEngineCall();
-          return "dropped";
-        }
-        return this.#drop();
-      }
-    }
-    if (this.#direct && !this.#streaming) this.#queue(message.frame);
-    else if (!this.#engine.send(message.payload, { binary: message.binary })) return "dropped";
+    const policy = this.#options.backpressure === "close" ? "close" : "drop";
+    if (this.#admit(message.payload.byteLength, policy) === "dropped") return "dropped";
+    if (!this.#sendFrame(message)) return "dropped";
     return this.#socket.writableLength === 0 ? "written" : "buffered";
+  }
+
+  /**
+   * Backpressure before a send of `size` bytes: "send", "wait" (the "wait" policy), or "dropped"
+   * (the "drop" policy: counted and reported; "close": the connection fails with 1008).
+   */
+  #admit(size: number, policy: "close" | "drop" | "wait"): "send" | "wait" | "dropped" {
+    const max = this.#options.maxBufferedAmount;
+    if (max === 0) return "send";
+    const buffered = this.#out.size + this.#socket.writableLength;
+    if (buffered === 0 || buffered + size <= max) return "send";
+    if (policy === "wait") return "wait";
+    if (policy === "drop") return this.#drop();
+    this.#engine.fail(1008, "send buffer full");
+    this.#afterEngineCall();
+    return "dropped";
+  }
+
+  /** A prepared message: its shared frame as it is when nothing transforms or interleaves, else framed by the engine. */
+  #sendFrame(message: PreparedMessage, compress?: boolean): boolean {
+    if (this.#direct && !this.#streaming) {
+      this.#queue(message.frame);
+      return true;
+    }
+    return this.#engine.send(message.payload, { binary: message.binary, compress });
   }
 
   /**
@@ -356,9 +325,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
   /** Destroy the socket now, without a closing handshake (close event: 1006). */
   terminate(): void {
     if (this.#finished) return;
-    this.#pending = null;
-    this.#run = null;
-    this.#pendingBytes = 0;
+    this.#out.clear();
     this.#socket.destroy();
     this.#engine.receiveEof();
   }
@@ -379,70 +346,35 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
 
   #queue(chunk: Uint8Array): void {
     if (chunk.byteLength === 0) return;
-    if (this.#run !== null) this.#endRun();
-    (this.#pending ??= []).push(chunk);
-    this.#pendingBytes += chunk.byteLength;
-    if (!this.#dirty) {
-      this.#dirty = true;
-      markDirty(this);
-    }
+    this.#out.push(chunk);
+    this.#markDirty();
   }
 
-  /** A frame the engine wrote into the output arena: extends this turn's run when adjacent (no object per frame). */
+  /** A frame the engine wrote into the output arena. */
   #queueRange(bytes: Uint8Array, start: number, end: number): void {
-    this.#pendingBytes += end - start;
-    if (this.#run === bytes && this.#runEnd === start) {
-      this.#runEnd = end;
-      return;
-    }
-    if (this.#run !== null) this.#endRun();
-    this.#run = bytes;
-    this.#runStart = start;
-    this.#runEnd = end;
+    this.#out.pushRange(bytes, start, end);
+    this.#markDirty();
+  }
+
+  #markDirty(): void {
     if (!this.#dirty) {
       this.#dirty = true;
       markDirty(this);
     }
-  }
-
-  /** Move the current run to #pending as one view. */
-  #endRun(): void {
-    (this.#pending ??= []).push(viewOf(this.#run!, this.#runStart, this.#runEnd));
-    this.#run = null;
   }
 
   /** Called once per turn by the flush queue: one write for everything queued this turn. */
   flushNow(): void {
     this.#dirty = false;
     const socket = this.#socket;
-    // The usual case: nothing but one run of frames in the arena, written as one view.
-    let first: Uint8Array | null = null;
-    if (this.#run !== null) {
-      if (this.#pending === null) {
-        first = viewOf(this.#run, this.#runStart, this.#runEnd);
-        this.#run = null;
-      } else this.#endRun();
+    const out = this.#out;
+    if (out.size === 0) return;
+    if (socket.destroyed || !socket.writable) {
+      out.clear();
+      return;
     }
-    const pending = this.#pending;
-    if (pending !== null) {
-      this.#pending = null;
-      first = pending.length === 1 ? pending[0]! : null;
-    } else if (first === null) return;
-    const bytes = this.#pendingBytes;
-    this.#pendingBytes = 0;
-    if (socket.destroyed || !socket.writable) return;
     try {
-      if (first !== null) {
-        socket.write(first);
-      } else if (bytes <= CONCAT_LIMIT) {
-        const list = pending as Uint8Array[];
-        socket.write(adjacent(list, bytes) ?? Buffer.concat(list, bytes));
-      } else {
-        const list = pending as Uint8Array[];
-        socket.cork();
-        for (let i = 0; i < list.length; i++) socket.write(list[i]!);
-        socket.uncork(); // one writev
-      }
+      out.writeTo(socket);
     } catch (error) {
       this.emit("error", error);
       socket.destroy();
@@ -456,11 +388,11 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
     } else if (this.#waiters !== null) {
       this.#releaseWaiters("written");
     }
-    if (this.#transportClosing !== -1 && this.role === "server" && !socket.writableEnded) socket.end();
+    if (this.#clock.transportClosing !== -1 && this.role === "server" && !socket.writableEnded) socket.end();
   }
 
   #drained(): void {
-    if (this.#pendingBytes > 0 || this.#socket.writableLength > 0) return;
+    if (this.#out.size > 0 || this.#socket.writableLength > 0) return;
     this.#releaseWaiters("written");
     if (this.#needDrain) {
       this.#needDrain = false;
@@ -494,8 +426,9 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
     // where they can reach private state, instead of seven closures per connection.
     onData = function (this: OwnedSocket, chunk: Buffer): void {
       const conn = this[kConn];
-      if (conn.#trackReceived) conn.#lastReceived = wheel.now;
-      conn.#awaitingPong = false;
+      const clock = conn.#clock;
+      if (clock.trackReceived) clock.lastReceived = wheel.now;
+      clock.awaitingPong = false;
       conn.#engine.receiveData(chunk);
       conn.#afterEngineCall();
     };
@@ -530,7 +463,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
     switch (event.type) {
       case "text":
       case "binary": {
-        if (this.#trackMessage) this.#lastMessage = wheel.now;
+        if (this.#clock.trackMessage) this.#clock.lastMessage = wheel.now;
         if (this.#bucket !== undefined && !this.#bucket.take(wheel.now)) {
           this.#engine.fail(1008, "rate limit exceeded");
           return;
@@ -547,7 +480,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
         this.#emitOrFail("ping", asBuffer(event.data));
         return;
       case "pong":
-        this.#awaitingPong = false;
+        this.#clock.awaitingPong = false;
         this.#emitOrFail("pong", asBuffer(event.data));
         return;
       case "open":
@@ -612,8 +545,8 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
   #closeInfo: CloseInfo | undefined;
 
   #beginTransportClose(): void {
-    if (this.#transportClosing !== -1) return;
-    this.#transportClosing = wheel.now;
+    if (this.#clock.transportClosing !== -1) return;
+    this.#clock.transportClosing = wheel.now;
     const socket = this.#socket;
     if (socket.destroyed) {
       this.#finish();
@@ -636,39 +569,18 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
   /** After any call into the engine: arm timers the engine asked for. */
   #afterEngineCall(): void {
     const engine = this.#engine;
-    if (engine.closeExpected && this.#closeStartedAt === -1) {
-      this.#closeStartedAt = wheel.now;
+    if (engine.closeExpected && this.#clock.closeStartedAt === -1) {
+      this.#clock.closeStartedAt = wheel.now;
       this.#arm();
     }
-    if (engine.transportShouldClose && this.#transportClosing === -1) this.#beginTransportClose();
+    if (engine.transportShouldClose && this.#clock.transportClosing === -1) this.#beginTransportClose();
   }
 
   // ---- timers -----------------------------------------------------------------------------
 
-  /** The earliest moment something must be checked, or -1. */
-  #nextDeadline(): number {
-    const o = this.#options;
-    let next = Infinity;
-    if (this.#transportClosing !== -1) {
-      next = this.#transportClosing + (o.closeTimeout || CLOSE_FALLBACK);
-    } else if (this.#closeStartedAt !== -1) {
-      next = this.#closeStartedAt + (o.closeTimeout || CLOSE_FALLBACK);
-    } else if (this.#engine.readyState === OPEN) {
-      if (o.pingInterval > 0 && this.#canPing) {
-        if (this.#awaitingPong) {
-          if (o.pongTimeout > 0) next = this.#pingSentAt + o.pongTimeout;
-        } else {
-          next = this.#lastReceived + o.pingInterval;
-        }
-      }
-      if (o.idleTimeout > 0) next = Math.min(next, this.#lastMessage + o.idleTimeout);
-    }
-    return next === Infinity ? -1 : next;
-  }
-
   #arm(): void {
     if (this.#finished) return;
-    const next = this.#nextDeadline();
+    const next = this.#clock.next(this.#engine.readyState === OPEN);
     if (next === -1) wheel.cancel(this);
     else if (next !== this.deadline) wheel.schedule(this, next);
   }
@@ -676,41 +588,26 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
   /** Called by the timer wheel. */
   onTimer(): void {
     if (this.#finished) return;
-    const now = wheel.now;
-    const o = this.#options;
-    if (this.#transportClosing !== -1) {
-      if (now >= this.#transportClosing + (o.closeTimeout || CLOSE_FALLBACK)) {
+    switch (this.#clock.due(wheel.now, this.#engine.readyState === OPEN)) {
+      case Due.DESTROY:
         this.#socket.destroy();
         this.#finish();
         return;
-      }
-    } else if (this.#closeStartedAt !== -1) {
-      if (now >= this.#closeStartedAt + (o.closeTimeout || CLOSE_FALLBACK)) {
-        // RFC 6455 7.1.1: the peer did not answer our close frame in time; drop the TCP connection.
+      case Due.TERMINATE:
         this.terminate();
         return;
-      }
-    } else if (this.#engine.readyState === OPEN) {
-      if (o.idleTimeout > 0 && now >= this.#lastMessage + o.idleTimeout) {
+      case Due.PONG_TIMEOUT:
+        this.#emitSafe("error", new Error("pong timeout: terminating"));
+        this.terminate();
+        return;
+      case Due.IDLE_CLOSE:
         this.#engine.close(1001, "idle timeout");
         this.#afterEngineCall();
-      } else if (o.pingInterval > 0 && this.#canPing) {
-        if (this.#awaitingPong) {
-          if (o.pongTimeout > 0 && now >= this.#pingSentAt + o.pongTimeout) {
-            this.#emitSafe("error", new Error("pong timeout: terminating"));
-            this.terminate();
-            return;
-          }
-        } else if (now >= this.#lastReceived + o.pingInterval) {
-          this.#pingSentAt = now;
-          this.#awaitingPong = true;
-          this.#engine.ping(EMPTY);
-        }
-      }
+        break;
+      case Due.PING:
+        this.#engine.ping(EMPTY);
+        break;
     }
     this.#arm();
   }
 }
-
-/** Used when closeTimeout is 0 ("no limit" would leak half-closed sockets forever): 30 s. */
-const CLOSE_FALLBACK = 30_000;

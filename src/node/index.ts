@@ -4,7 +4,8 @@
  */
 export { HandshakeError, InvalidStateError, OptionError, ProtocolError } from "../protocol/errors.js";
 export { type ClientOptions, connect } from "./client.js";
-export { type CloseInfo, Connection, type ConnectionRequest, type SendData, type SendResult } from "./connection.js";
+export { Connection } from "./connection.js";
+export type { CloseInfo, ConnectionRequest, SendData, SendResult } from "./connection-types.js";
 export type { DeflatePreset, PerMessageDeflateOptions } from "./deflate/index.js";
 export {
   type BackpressurePolicy,

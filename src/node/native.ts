@@ -8,7 +8,6 @@
  */
 import { Buffer, isUtf8 as nodeIsUtf8 } from "node:buffer";
 import * as crypto from "node:crypto";
-import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import type { EngineOptions } from "../protocol/types.js";
 
@@ -54,7 +53,8 @@ const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encodi
 export function computeAccept(key: string): string {
   // The key is ASCII (validated as base64 by the handshake), so UTF-8 and Latin-1 agree.
   if (oneShotHash !== undefined) return oneShotHash("sha1", key + GUID, "base64");
-  return createHash("sha1")
+  return crypto
+    .createHash("sha1")
     .update(key + GUID, "latin1")
     .digest("base64");
 }

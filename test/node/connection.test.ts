@@ -24,6 +24,18 @@ async function pair(
   return { wss, conn, ws, port };
 }
 
+/** Count the socket writes of a connection from now on. */
+function countWrites(conn: Connection): { count: number } {
+  const counter = { count: 0 };
+  const socket = conn.socket;
+  const original = socket.write.bind(socket);
+  socket.write = ((...args: Parameters<typeof socket.write>) => {
+    counter.count++;
+    return original(...args);
+  }) as typeof socket.write;
+  return counter;
+}
+
 async function client(port: number): Promise<WebSocketClient> {
   const ws = new WebSocketClient(`ws://127.0.0.1:${port}/`);
   ws.on("error", () => {});
@@ -85,32 +97,20 @@ describe("send", () => {
 
   it("batches every frame of one turn into one socket write", async () => {
     const { conn, ws } = await pair();
-    let writes = 0;
-    const socket = conn.socket;
-    const original = socket.write.bind(socket);
-    socket.write = ((...args: Parameters<typeof socket.write>) => {
-      writes++;
-      return original(...args);
-    }) as typeof socket.write;
+    const writes = countWrites(conn);
     let received = 0;
     ws.on("message", () => received++);
     for (let i = 0; i < 100; i++) conn.send(`message ${i}`);
-    assert.equal(writes, 0, "wrote before the end of the turn");
+    assert.equal(writes.count, 0, "wrote before the end of the turn");
     assert.equal(conn.bufferedAmount > 0, true);
     await until(() => received === 100);
-    assert.equal(writes, 1);
+    assert.equal(writes.count, 1);
     assert.equal(conn.bufferedAmount, 0);
   });
 
   it("keeps the order of short frames (arena ranges) mixed with shared and large frames in one turn's write", async () => {
     const { conn, ws } = await pair();
-    let writes = 0;
-    const socket = conn.socket;
-    const original = socket.write.bind(socket);
-    socket.write = ((...args: Parameters<typeof socket.write>) => {
-      writes++;
-      return original(...args);
-    }) as typeof socket.write;
+    const writes = countWrites(conn);
     const got: string[] = [];
     ws.on("message", (data, isBinary) => got.push(isBinary ? `binary:${(data as Buffer).length}` : String(data)));
     const shared = prepareMessage("shared frame");
@@ -132,7 +132,7 @@ describe("send", () => {
     }
     await until(() => got.length === expected.length);
     assert.deepEqual(got, expected);
-    assert.equal(writes, 1);
+    assert.equal(writes.count, 1);
     assert.equal(conn.bufferedAmount, 0);
   });
 

@@ -1,0 +1,81 @@
+/**
+ * One connection's output of the current event-loop turn, written out in one go.
+ *
+ * Contract: `push` queues a chunk as it is (no copy); `pushRange` queues frames the engine wrote
+ * into the output arena, extending the current run while they are adjacent (no object per
+ * frame). `writeTo` empties the queue with ONE `socket.write` (one view, or one concatenation up
+ * to 64 KiB) or, above that, one writev (cork/uncork); it throws what `socket.write` throws.
+ * Order is kept across chunks and ranges.
+ */
+import type { Socket } from "node:net";
+import { adjacent, viewOf } from "./output-buffers.js";
+
+/** Concatenate a turn's chunks up to this size (one copy); above, write them with cork/writev. */
+const CONCAT_LIMIT = 64 * 1024;
+
+export class OutputQueue {
+  /** Bytes queued. */
+  size = 0;
+  /** Chunks (and ended runs); null while nothing but the current run is queued. */
+  #chunks: Uint8Array[] | null = null;
+  /** The latest run of adjacent arena frames, not yet in #chunks. */
+  #run: Uint8Array | null = null;
+  #runStart = 0;
+  #runEnd = 0;
+
+  push(chunk: Uint8Array): void {
+    if (this.#run !== null) this.#endRun();
+    (this.#chunks ??= []).push(chunk);
+    this.size += chunk.byteLength;
+  }
+
+  pushRange(bytes: Uint8Array, start: number, end: number): void {
+    this.size += end - start;
+    if (this.#run === bytes && this.#runEnd === start) {
+      this.#runEnd = end;
+      return;
+    }
+    if (this.#run !== null) this.#endRun();
+    this.#run = bytes;
+    this.#runStart = start;
+    this.#runEnd = end;
+  }
+
+  clear(): void {
+    this.#chunks = null;
+    this.#run = null;
+    this.size = 0;
+  }
+
+  /** Write everything queued (see the module comment) and empty the queue. */
+  writeTo(socket: Socket): void {
+    const chunks = this.#chunks;
+    const run = this.#run;
+    const bytes = this.size;
+    if (chunks === null) {
+      // The usual case: nothing but one run of frames in the arena, written as one view.
+      if (run !== null) {
+        this.clear();
+        socket.write(viewOf(run, this.#runStart, this.#runEnd));
+      }
+      return;
+    }
+    if (run !== null) this.#endRun();
+    this.clear();
+    if (chunks.length === 1) {
+      socket.write(chunks[0]!);
+    } else if (bytes <= CONCAT_LIMIT) {
+      socket.write(adjacent(chunks, bytes) ?? Buffer.concat(chunks, bytes));
+    } else {
+      socket.cork();
+      for (let i = 0; i < chunks.length; i++) socket.write(chunks[i]!);
+      socket.uncork(); // one writev
+    }
+  }
+
+  /** Move the current run to #chunks as one view. */
+  #endRun(): void {
+    (this.#chunks ??= []).push(viewOf(this.#run!, this.#runStart, this.#runEnd));
+    this.#run = null;
+  }
+}

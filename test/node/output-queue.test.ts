@@ -1,0 +1,87 @@
+/** OutputQueue: a turn's chunks and arena ranges leave in order, in one write (one writev above 64 KiB). */
+import assert from "node:assert/strict";
+import type { Socket } from "node:net";
+import { describe, it } from "node:test";
+import { OutputQueue } from "../../src/node/output-queue.js";
+
+/** A socket stand-in recording writes and cork/uncork. */
+function recorder() {
+  const calls: Array<string | Buffer> = [];
+  const socket = {
+    write(chunk: Uint8Array) {
+      calls.push(Buffer.from(chunk));
+      return true;
+    },
+    cork() {
+      calls.push("cork");
+    },
+    uncork() {
+      calls.push("uncork");
+    },
+  } as unknown as Socket;
+  return { calls, socket };
+}
+
+const text = (b: Uint8Array) => Buffer.from(b).toString();
+
+describe("OutputQueue", () => {
+  it("writes adjacent ranges of one slab as one view, without copying them", () => {
+    const slab = Buffer.from("aaabbbccc");
+    const q = new OutputQueue();
+    q.pushRange(slab, 0, 3);
+    q.pushRange(slab, 3, 6);
+    q.pushRange(slab, 6, 9);
+    assert.equal(q.size, 9);
+    let written: Uint8Array | undefined;
+    q.writeTo({
+      write(chunk: Uint8Array) {
+        written = chunk;
+        return true;
+      },
+    } as unknown as Socket);
+    assert.equal(text(written!), "aaabbbccc");
+    assert.equal(written!.buffer, slab.buffer, "a view of the slab");
+    assert.equal(q.size, 0);
+  });
+
+  it("keeps the order of chunks and ranges (also across slabs) in one write", () => {
+    const slab1 = Buffer.from("1122");
+    const slab2 = Buffer.from("33");
+    const q = new OutputQueue();
+    q.pushRange(slab1, 0, 2);
+    q.push(Buffer.from("chunk"));
+    q.pushRange(slab1, 2, 4);
+    q.pushRange(slab2, 0, 2);
+    const { calls, socket } = recorder();
+    q.writeTo(socket);
+    assert.deepEqual(calls.map(String), ["11chunk2233"]);
+  });
+
+  it("writes more than 64 KiB as one corked batch (writev), in order", () => {
+    const q = new OutputQueue();
+    q.push(Buffer.alloc(40_000, 1));
+    q.pushRange(Buffer.from("xy"), 0, 2);
+    q.push(Buffer.alloc(40_000, 2));
+    const { calls, socket } = recorder();
+    q.writeTo(socket);
+    assert.equal(calls[0], "cork");
+    assert.equal(calls.at(-1), "uncork");
+    const parts = calls.slice(1, -1) as Buffer[];
+    assert.deepEqual(
+      parts.map((p) => p.length),
+      [40_000, 2, 40_000],
+    );
+    assert.equal(q.size, 0);
+  });
+
+  it("writes nothing when empty, and nothing after clear()", () => {
+    const q = new OutputQueue();
+    const { calls, socket } = recorder();
+    q.writeTo(socket);
+    q.push(Buffer.from("dropped"));
+    q.clear();
+    q.writeTo(socket);
+    assert.deepEqual(calls, []);
+    assert.equal(q.size, 0);
+  });
+});
