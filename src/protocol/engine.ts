@@ -50,6 +50,7 @@ const defaultAlloc = (size: number): Uint8Array => new Uint8Array(size);
 let sinkStart: (e: Engine, opcode: number, fin: boolean, rsv: number) => void;
 let sinkPayload: (e: Engine, chunk: Uint8Array, start: number, end: number, last: boolean, ascii: boolean) => void;
 let sinkEnd: (e: Engine, fin: boolean) => void;
+let sinkMessage: (e: Engine, opcode: number, chunk: Uint8Array, start: number, end: number, ascii: boolean) => void;
 let sinkControl: (e: Engine, opcode: number, payload: Uint8Array) => void;
 let sinkError: (e: Engine, error: ProtocolError) => void;
 let handlerThrew: (e: Engine, error: unknown) => void;
@@ -70,6 +71,9 @@ class EngineSink implements FrameSink {
   }
   dataFrameEnd(fin: boolean): void {
     sinkEnd(this.#engine, fin);
+  }
+  dataMessage(opcode: number, chunk: Uint8Array, start: number, end: number, ascii: boolean): void {
+    sinkMessage(this.#engine, opcode, chunk, start, end, ascii);
   }
   controlFrame(opcode: number, payload: Uint8Array): void {
     sinkControl(this.#engine, opcode, payload);
@@ -135,6 +139,7 @@ export class Engine implements WebSocketEngine {
     sinkStart = (e, opcode, fin, rsv) => e.#dataStart(opcode, fin, rsv);
     sinkPayload = (e, chunk, start, end, last, ascii) => e.#dataPayload(chunk, start, end, last, ascii);
     sinkEnd = (e, fin) => e.#dataEnd(fin);
+    sinkMessage = (e, opcode, chunk, start, end, ascii) => e.#dataMessage(opcode, chunk, start, end, ascii);
     sinkControl = (e, opcode, payload) => e.#control(opcode, payload);
     sinkError = (e, error) => e.#fail(error);
     handlerThrew = (e, error) => e.#handlerThrew(error);
@@ -416,18 +421,7 @@ export class Engine implements WebSocketEngine {
     if (this.#inbound === null) {
       const { chunk, start, end } = a;
       a.release();
-      if (a.opcode !== 1) {
-        this.#emit(new BinaryMessage(chunk, start, end));
-        return;
-      }
-      // Remembered only while its handler runs (synchronous dispatch): nothing is retained after.
-      const message = new TextMessage(chunk, start, end, this.#decode);
-      this.#lastText = message;
-      try {
-        this.#emit(message);
-      } finally {
-        this.#lastText = null;
-      }
+      this.#deliver(a.opcode, chunk, start, end);
       return;
     }
     const data = a.view();
@@ -436,6 +430,40 @@ export class Engine implements WebSocketEngine {
       this.#inbound.push(this.#pipeline!.incoming(a.opcode as 1 | 2, a.rsv, data));
     } catch (error) {
       this.#inbound.pushError(error);
+    }
+  }
+
+  /**
+   * A whole short message in one frame (FrameSink.dataMessage): what #dataStart, #dataPayload
+   * and #dataEnd do for it, without the assembler (no extension: nothing to transform).
+   */
+  #dataMessage(opcode: number, chunk: Uint8Array, start: number, end: number, ascii: boolean): void {
+    // Extensions, or text that is not valid (the assembler names what is wrong with it): the general path.
+    if (
+      this.#inbound !== null ||
+      (opcode === 1 && !ascii && end > start && !this.#isUtf8(chunk.subarray(start, end)))
+    ) {
+      this.#dataStart(opcode, true, 0);
+      this.#dataPayload(chunk, start, end, true, ascii);
+      if (!this.#parser.stopped) this.#dataEnd(true);
+      return;
+    }
+    this.#deliver(opcode, chunk, start, end);
+  }
+
+  /** A complete, valid message (no extension): its event, dispatched at once. */
+  #deliver(opcode: number, chunk: Uint8Array, start: number, end: number): void {
+    if (opcode !== 1) {
+      this.#emit(new BinaryMessage(chunk, start, end));
+      return;
+    }
+    // Remembered only while its handler runs (synchronous dispatch): nothing is retained after.
+    const message = new TextMessage(chunk, start, end, this.#decode);
+    this.#lastText = message;
+    try {
+      this.#emit(message);
+    } finally {
+      this.#lastText = null;
     }
   }
 

@@ -29,6 +29,14 @@ export interface FrameSink {
   dataFramePayload(chunk: Uint8Array, start: number, end: number, last: boolean, ascii: boolean): void;
   /** The current data frame is complete; `fin` ends the message. */
   dataFrameEnd(fin: boolean): void;
+  /**
+   * Optional fast path: a whole message in one unfragmented data frame (FIN, no RSV bit, opcode
+   * 1 or 2, at most 125 bytes) that was found complete in one input chunk, unmasked, payload in
+   * `chunk[start..end)`. When the sink has this method the parser calls it INSTEAD of
+   * `dataFrameStart` + `dataFramePayload` + `dataFrameEnd` for such frames, so it must do what
+   * those three would (other splits of the same input still take the three calls).
+   */
+  dataMessage?(opcode: number, chunk: Uint8Array, start: number, end: number, ascii: boolean): void;
   /** A complete control frame (8 close, 9 ping, 10 pong), unmasked. */
   controlFrame(opcode: number, payload: Uint8Array): void;
   /** The stream violates the protocol; the parser has stopped. */
@@ -79,6 +87,8 @@ export class FrameParser {
   readonly #maxFragments: number;
   readonly #rsvAllowed: number;
   readonly #masker: Masker | null;
+  /** The sink takes whole short messages in one call (FrameSink.dataMessage). */
+  readonly #whole: boolean;
 
   #state = GET_INFO;
   #running = false;
@@ -120,6 +130,7 @@ export class FrameParser {
     this.#maxFragments = options.maxFragments;
     this.#rsvAllowed = options.rsvAllowed;
     this.#masker = options.masker ?? null;
+    this.#whole = typeof sink.dataMessage === "function";
   }
 
   /** Bytes received but not yet parsed. */
@@ -167,6 +178,7 @@ export class FrameParser {
       switch (this.#state) {
         case GET_INFO:
           if (this.#buffered < 2) return;
+          if (this.#whole && this.#wholeMessage()) break;
           this.#getInfo();
           break;
         case GET_LENGTH_16:
@@ -262,6 +274,49 @@ export class FrameParser {
     this.#masked = masked;
     if (len7 < 126) this.#haveLength(len7);
     else this.#state = len7 === 126 ? GET_LENGTH_16 : GET_LENGTH_64;
+  }
+
+  /**
+   * The fast path (see FrameSink.dataMessage): when the head chunk holds a whole short
+   * unfragmented data frame that needs none of #getInfo's checks, take it in one step. Returns
+   * false, consuming nothing, for anything else (the general path then checks it).
+   */
+  #wholeMessage(): boolean {
+    const chunk = this.#chunks[this.#head];
+    const off = this.#offset;
+    const b0 = chunk[off];
+    const b1 = chunk[off + 1];
+    // FIN, RSV 0, text or binary; not inside a fragmented message.
+    if ((b0 !== 0x81 && b0 !== 0x82) || this.#inMessage) return false;
+    const len = b1 & 0x7f;
+    const masked = b1 >= 0x80;
+    if (len > 125 || masked !== this.#expectMasked) return false;
+    const at = off + (masked ? 6 : 2);
+    const end = at + len;
+    if (end > chunk.length) return false;
+    if (this.#maxPayload > 0 && len > this.#maxPayload) return false;
+    // The same state #getInfo/#haveLength/#getMask/#getData leave behind.
+    this.#opcode = b0 & 0x0f;
+    this.#fin = true;
+    this.#rsv = 0;
+    this.#masked = masked;
+    this.#messageLength = len;
+    this.#fragments = 1;
+    this.#remaining = 0;
+    this.#advance(end - off);
+    let ascii = false;
+    if (masked && len > 0) {
+      let k = this.#key;
+      if (k === NO_KEY) this.#key = k = new Uint8Array(4);
+      k[0] = chunk[off + 2];
+      k[1] = chunk[off + 3];
+      k[2] = chunk[off + 4];
+      k[3] = chunk[off + 5];
+      this.#phase = 0;
+      ascii = this.#unmask(chunk, at, end);
+    }
+    this.#sink.dataMessage!(this.#opcode, chunk, at, end, ascii);
+    return true;
   }
 
   #getLength16(): void {

@@ -165,3 +165,89 @@ describe("frame parser: streaming and zero-copy", () => {
     ]);
   });
 });
+
+describe("frame parser: whole short messages in one call (FrameSink.dataMessage)", () => {
+  class WholeRecorder implements FrameSink {
+    calls: unknown[] = [];
+    texts: string[] = [];
+    dataFrameStart(opcode: number, fin: boolean) {
+      this.calls.push(["start", opcode, fin]);
+    }
+    dataFramePayload(_chunk: Uint8Array, start: number, end: number, last: boolean) {
+      this.calls.push(["piece", end - start, last]);
+    }
+    dataFrameEnd(fin: boolean) {
+      this.calls.push(["end", fin]);
+    }
+    dataMessage(opcode: number, chunk: Uint8Array, start: number, end: number, ascii: boolean) {
+      this.calls.push(["whole", opcode, end - start, ascii]);
+      this.texts.push(Buffer.from(chunk.subarray(start, end)).toString());
+    }
+    controlFrame(opcode: number) {
+      this.calls.push(["control", opcode]);
+    }
+    frameError(error: ProtocolError) {
+      this.calls.push(["error", error.code]);
+    }
+  }
+  const server = { role: "server" as const, maxPayload: 0, maxFragments: 0, rsvAllowed: 0 };
+
+  it("takes unfragmented text and binary frames found whole in a chunk, unmasked, with the ASCII flag", () => {
+    const sink = new WholeRecorder();
+    const parser = new FrameParser(server, sink);
+    parser.push(
+      concat([cframe(1, "hello"), cframe(2, "bin"), cframe(1, "caf\u00e9"), cframe(1, ""), cframe(1, "x".repeat(125))]),
+    );
+    assert.deepEqual(sink.calls, [
+      ["whole", 1, 5, true],
+      ["whole", 2, 3, true],
+      ["whole", 1, 5, false],
+      ["whole", 1, 0, false],
+      ["whole", 1, 125, true],
+    ]);
+    assert.deepEqual(sink.texts, ["hello", "bin", "caf\u00e9", "", "x".repeat(125)]);
+    assert.equal(parser.buffered, 0);
+  });
+
+  it("leaves everything else to the general path: 16-bit lengths, fragments, RSV, control frames, splits", () => {
+    const sink = new WholeRecorder();
+    const parser = new FrameParser({ ...server, rsvAllowed: 0x40 }, sink);
+    const long = cframe(1, "y".repeat(126));
+    parser.push(
+      concat([long, cframe(1, "frag", { fin: false }), cframe(0, "ment"), cframe(1, "z", { rsv: 4 }), cframe(9, "p")]),
+    );
+    const split = cframe(2, "split");
+    parser.push(split.subarray(0, 4));
+    parser.push(split.subarray(4));
+    assert.deepEqual(sink.calls, [
+      ["start", 1, true],
+      ["piece", 126, true],
+      ["end", true],
+      ["start", 1, false],
+      ["piece", 4, true],
+      ["end", false],
+      ["start", 0, true],
+      ["piece", 4, true],
+      ["end", true],
+      ["start", 1, true],
+      ["piece", 1, true],
+      ["end", true],
+      ["control", 9],
+      ["start", 2, true],
+      ["piece", 5, true],
+      ["end", true],
+    ]);
+  });
+
+  it("still applies maxPayload and masking rules (the general path reports them)", () => {
+    const big = new WholeRecorder();
+    new FrameParser({ ...server, maxPayload: 4 }, big).push(cframe(1, "hello"));
+    assert.deepEqual(big.calls, [["error", "MESSAGE_TOO_BIG"]]);
+    const unmasked = new WholeRecorder();
+    new FrameParser(server, unmasked).push(frame(1, "hello"));
+    assert.deepEqual(unmasked.calls, [["error", "BAD_MASKING"]]);
+    const client = new WholeRecorder();
+    new FrameParser({ ...server, role: "client" }, client).push(frame(1, "hi"));
+    assert.deepEqual(client.calls, [["whole", 1, 2, false]]); // unmasked frames are not scanned for ASCII
+  });
+});

@@ -1,0 +1,46 @@
+/** copyBytes: exact for every length and offset, through the cached views, across arrays. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { copyBytes, releaseCopyViews } from "../../src/protocol/copy-bytes.js";
+
+describe("copyBytes", () => {
+  it("copies exactly the range asked for, at any offsets and lengths (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 300 }),
+        fc.nat(300),
+        fc.nat(300),
+        fc.nat(40),
+        (source, a, b, pad) => {
+          const from = source.length === 0 ? 0 : a % (source.length + 1);
+          const n = source.length - from;
+          const target = new Uint8Array(n + pad + 3).fill(0xee);
+          const to = b % (pad + 1);
+          copyBytes(source, from, target, to, n);
+          assert.deepEqual(target.subarray(to, to + n), source.subarray(from, from + n));
+          for (let i = 0; i < to; i++) assert.equal(target[i], 0xee);
+          for (let i = to + n; i < target.length; i++) assert.equal(target[i], 0xee);
+        },
+      ),
+    );
+  });
+
+  it("works on views with odd byte offsets and switches arrays between calls", () => {
+    const backing = new Uint8Array(256).map((_, i) => i);
+    const source = backing.subarray(3, 200);
+    const first = new Uint8Array(64);
+    const second = new Uint8Array(128).subarray(5);
+    copyBytes(source, 1, first, 0, 64);
+    assert.deepEqual(first, backing.subarray(4, 68));
+    copyBytes(source, 10, second, 7, 33); // another target: a new view for it
+    assert.deepEqual(second.subarray(7, 40), backing.subarray(13, 46));
+    const other = new Uint8Array(50).fill(9);
+    copyBytes(other, 0, first, 1, 50); // another source
+    assert.deepEqual(first.subarray(1, 51), other);
+    assert.equal(first[0], 4);
+    releaseCopyViews();
+    copyBytes(source, 0, first, 0, 16); // fresh views after a release
+    assert.deepEqual(first.subarray(0, 16), backing.subarray(3, 19));
+  });
+});
