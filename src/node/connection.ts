@@ -14,7 +14,6 @@
  *   handler that throws is reported as `error` and closes only this connection with 1011;
  *   `error` has a default listener; `closed` always resolves.
  */
-import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { InvalidStateError } from "../protocol/errors.js";
@@ -31,12 +30,14 @@ import { asBuffer, outputArena, slabAlloc, toBytes } from "./output-buffers.js";
 import { OutputQueue } from "./output-queue.js";
 import { PreparedMessage } from "./prepared-message.js";
 import { TokenBucket } from "./rate-limiter.js";
+import { ShapedEmitter } from "./shaped-emitter.js";
 import { type TimerEntry, wheel } from "./timer-wheel.js";
 
 const OPEN = 1;
 const EMPTY = new Uint8Array(0);
 const EMPTY_BUFFER = Buffer.alloc(0);
 function noop(): void {}
+const NO_SESSIONS: readonly ExtensionSession[] = Object.freeze([]);
 /** The connection a socket belongs to: the socket listeners are shared functions, not closures per connection. */
 const kConn = Symbol("wirecable.connection");
 type OwnedSocket = Socket & { [kConn]: Connection };
@@ -49,7 +50,7 @@ let engineOutput: (this: Connection, chunk: Uint8Array) => void;
 let engineOutputRange: (this: Connection, bytes: Uint8Array, start: number, end: number) => void;
 let engineEvent: (this: Connection, event: EngineEvent) => void;
 
-export class Connection extends EventEmitter implements Flushable, TimerEntry {
+export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
   static readonly CONNECTING = 0;
   static readonly OPEN = 1;
   static readonly CLOSING = 2;
@@ -72,8 +73,8 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
   #socket: Socket;
   #options: ResolvedConnectionOptions;
   #direct: boolean;
-  /** This turn's output, written by flushNow. */
-  readonly #out = new OutputQueue();
+  /** This turn's output, written by flushNow; created with the first output (idle connections hold none). */
+  #out: OutputQueue | null = null;
   #dirty = false;
   #needDrain = false;
   /** Resolvers of "wait" sends; created on first use. */
@@ -99,7 +100,8 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
     this.url = init.url;
     this.#socket = init.socket;
     this.#options = init.options;
-    this.#extensionSessions = init.extensions;
+    // The handshake's empty list is not kept: one shared empty array for every plain connection.
+    this.#extensionSessions = init.extensions.length === 0 ? NO_SESSIONS : init.extensions;
     this.remoteAddress = init.socket.remoteAddress;
     const now = wheel.now;
     if (init.options.rateLimit) {
@@ -185,7 +187,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
   }
   /** Bytes accepted by send() and not yet handed to the kernel: ours plus Node's socket buffer. */
   get bufferedAmount(): number {
-    return this.#out.size + this.#socket.writableLength;
+    return (this.#out?.size ?? 0) + this.#socket.writableLength;
   }
   /** Messages dropped by the "drop" policy so far. */
   get droppedCount(): number {
@@ -251,7 +253,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
   #admit(size: number, policy: "close" | "drop" | "wait"): "send" | "wait" | "dropped" {
     const max = this.#options.maxBufferedAmount;
     if (max === 0) return "send";
-    const buffered = this.#out.size + this.#socket.writableLength;
+    const buffered = (this.#out?.size ?? 0) + this.#socket.writableLength;
     if (buffered === 0 || buffered + size <= max) return "send";
     if (policy === "wait") return "wait";
     if (policy === "drop") return this.#drop();
@@ -325,7 +327,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
   /** Destroy the socket now, without a closing handshake (close event: 1006). */
   terminate(): void {
     if (this.#finished) return;
-    this.#out.clear();
+    this.#out?.clear();
     this.#socket.destroy();
     this.#engine.receiveEof();
   }
@@ -346,13 +348,13 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
 
   #queue(chunk: Uint8Array): void {
     if (chunk.byteLength === 0) return;
-    this.#out.push(chunk);
+    (this.#out ??= new OutputQueue()).push(chunk);
     this.#markDirty();
   }
 
   /** A frame the engine wrote into the output arena. */
   #queueRange(bytes: Uint8Array, start: number, end: number): void {
-    this.#out.pushRange(bytes, start, end);
+    (this.#out ??= new OutputQueue()).pushRange(bytes, start, end);
     this.#markDirty();
   }
 
@@ -368,7 +370,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
     this.#dirty = false;
     const socket = this.#socket;
     const out = this.#out;
-    if (out.size === 0) return;
+    if (out === null || out.size === 0) return;
     if (socket.destroyed || !socket.writable) {
       out.clear();
       return;
@@ -392,7 +394,7 @@ export class Connection extends EventEmitter implements Flushable, TimerEntry {
   }
 
   #drained(): void {
-    if (this.#out.size > 0 || this.#socket.writableLength > 0) return;
+    if ((this.#out !== null && this.#out.size > 0) || this.#socket.writableLength > 0) return;
     this.#releaseWaiters("written");
     if (this.#needDrain) {
       this.#needDrain = false;

@@ -111,7 +111,11 @@ class PendingSocket implements TimerEntry {
   }
 }
 
-function noop(): void {}
+/**
+ * The 'error' listener of a socket between accept and its Connection (an unheard 'error' would
+ * crash the process). The server removes it once the Connection has its own listener.
+ */
+export function ignoreSocketError(): void {}
 
 function onConnection(core: Core, socket: Socket): void {
   const pending = new PendingSocket(core, socket);
@@ -121,7 +125,7 @@ function onConnection(core: Core, socket: Socket): void {
   if (first !== null) first.prev = pending;
   core.first = pending;
   core.count++;
-  socket.on("error", noop);
+  socket.on("error", ignoreSocketError);
   socket.on("data", onData);
   socket.on("end", onEnd);
   socket.on("close", onClose);

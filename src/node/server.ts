@@ -49,7 +49,7 @@ import {
 } from "./options.js";
 import { compileOrigins } from "./origin.js";
 import { PreparedMessage, prepareMessage } from "./prepared-message.js";
-import { RawListener } from "./raw-listener.js";
+import { ignoreSocketError, RawListener } from "./raw-listener.js";
 import { type TimerEntry, wheel } from "./timer-wheel.js";
 
 export interface ServerCloseOptions {
@@ -107,7 +107,7 @@ function attach(server: HttpServer, wss: WebSocketServer): void {
       }
       // Unclaimed: leave it to the other listeners if there are any.
       if (server.listenerCount("upgrade") > 1) return;
-      socket.on("error", noop);
+      socket.on("error", ignoreSocketError);
       socket.end(renderRejection(400, {}, "No WebSocket endpoint at this path"));
       socket.once("finish", () => socket.destroy());
     };
@@ -261,7 +261,7 @@ export class WebSocketServer extends EventEmitter {
    * event. The socket is always either answered and closed, or turned into a connection.
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb?: (conn: Connection) => void): void {
-    socket.on("error", noop);
+    socket.on("error", ignoreSocketError);
     if (this.#closing === undefined) {
       // Header caps (node:http has parsed already; its own maxHeaderSize may be larger).
       const raw = req.rawHeaders;
@@ -451,6 +451,8 @@ export class WebSocketServer extends EventEmitter {
   }
 
   #adopt(conn: Connection, req: IncomingMessage, cb: ((conn: Connection) => void) | undefined): void {
+    // The connection listens for the socket's errors itself now (one listener, not an array of two).
+    conn.socket.removeListener("error", ignoreSocketError);
     if (conn.readyState >= 2) return;
     this.#clients.add(conn);
     conn.onFinish = this.#forget;

@@ -66,7 +66,11 @@ const GET_CONTROL = 5; // whole control payload
 const STOPPED = 6;
 
 const EMPTY = new Uint8Array(0);
-const NO_KEY = new Uint8Array(4);
+/**
+ * The current frame's masking key as bytes, filled from a parser's packed key right before each
+ * use (synchronously, never across calls): one array for every parser instead of one each.
+ */
+const KEY = new Uint8Array(4);
 /**
  * Shared by every parser: header bytes spanning chunks (read right after `#read` fills it) and
  * the rotated key handed to the native masker. Both are used synchronously, never across calls.
@@ -112,8 +116,8 @@ export class FrameParser {
   #rsv = 0;
   #masked = false;
   #remaining = 0;
-  /** The current frame's masking key; allocated on the first masked frame (idle connections never need it). */
-  #key: Uint8Array = NO_KEY;
+  /** The current frame's masking key, packed (byte 0 in the low bits): no array per connection. */
+  #key = 0;
   /** The key rotated to the current phase, for the native masker (which starts at key byte 0). */
 
   #phase = 0;
@@ -306,12 +310,7 @@ export class FrameParser {
     this.#advance(end - off);
     let ascii = false;
     if (masked && len > 0) {
-      let k = this.#key;
-      if (k === NO_KEY) this.#key = k = new Uint8Array(4);
-      k[0] = chunk[off + 2];
-      k[1] = chunk[off + 3];
-      k[2] = chunk[off + 4];
-      k[3] = chunk[off + 5];
+      this.#key = chunk[off + 2] | (chunk[off + 3] << 8) | (chunk[off + 4] << 16) | (chunk[off + 5] << 24);
       this.#phase = 0;
       ascii = this.#unmask(chunk, at, end);
     }
@@ -375,13 +374,8 @@ export class FrameParser {
 
   #getMask(): void {
     const o = this.#read(4);
-    let k = this.#key;
-    if (k === NO_KEY) this.#key = k = new Uint8Array(4);
     const b = this.#rb;
-    k[0] = b[o];
-    k[1] = b[o + 1];
-    k[2] = b[o + 2];
-    k[3] = b[o + 3];
+    this.#key = b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24);
     this.#startPayload();
   }
 
@@ -428,7 +422,7 @@ export class FrameParser {
         payload = new Uint8Array(len);
         this.#copyOut(payload, len);
       }
-      if (this.#masked) applyMask(payload, this.#key, 0);
+      if (this.#masked) applyMask(payload, this.#keyBytes(), 0);
     }
     this.#state = GET_INFO;
     this.#sink.controlFrame(this.#opcode, payload);
@@ -450,21 +444,31 @@ export class FrameParser {
             (chunk.byteOffset & 3) === 0 ? new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.length >>> 2) : null;
         }
         const words = this.#words;
-        if (words !== null) return unmaskWords(chunk, words, this.#key, phase, start, end);
+        if (words !== null) return unmaskWords(chunk, words, this.#keyBytes(), phase, start, end);
       }
-      return unmaskShort(chunk, this.#key, phase, start, end);
+      return unmaskShort(chunk, this.#keyBytes(), phase, start, end);
     }
     if (this.#masker === null || n < NATIVE_MASK_THRESHOLD) {
-      applyMask(chunk, this.#key, phase, start, end);
+      applyMask(chunk, this.#keyBytes(), phase, start, end);
       return false;
     }
-    let key = this.#key;
+    let key = this.#keyBytes();
     if (phase !== 0) {
+      for (let i = 0; i < 4; i++) ROTATED[i] = key[(i + phase) & 3];
       key = ROTATED;
-      for (let i = 0; i < 4; i++) key[i] = this.#key[(i + phase) & 3];
     }
     this.#masker.unmask(chunk.subarray(start, end), key);
     return false;
+  }
+
+  /** The current key as bytes (in the shared KEY array, valid until the next call). */
+  #keyBytes(): Uint8Array {
+    const k = this.#key;
+    KEY[0] = k;
+    KEY[1] = k >>> 8;
+    KEY[2] = k >>> 16;
+    KEY[3] = k >>> 24;
+    return KEY;
   }
 
   /** Consume `n` buffered bytes (n <= 8); sets #rb and returns the offset of the first one. */
@@ -504,7 +508,9 @@ export class FrameParser {
     }
     this.#offset = 0;
     if (this.#head + 1 === this.#chunks.length) {
-      this.#chunks.length = 0;
+      // The usual case is one chunk: `pop()` is inlined, assigning `length` is a runtime call.
+      if (this.#head === 0) this.#chunks.pop();
+      else this.#chunks.length = 0;
       this.#head = 0;
     } else {
       this.#chunks[this.#head] = EMPTY; // release it

@@ -140,8 +140,8 @@ export class FrameSender {
   }
 
   /**
-   * A whole message whose payload is `chunk[start..end)`: short payloads are copied byte by byte
-   * into the frame buffer (cheaper than a `subarray` view plus `set` for a few dozen bytes).
+   * A whole message whose payload is `chunk[start..end)`: short payloads are copied into the
+   * frame buffer (up to WORD_COPY bytes by `copyBytes`, without the view that `set` needs).
    */
   copy(opcode: number, chunk: Uint8Array, start: number, end: number): void {
     const n = end - start;

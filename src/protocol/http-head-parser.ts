@@ -96,7 +96,16 @@ interface KnownName {
   readonly lowerBytes: Uint8Array;
   readonly canonical: string;
   readonly canonicalBytes: Uint8Array;
+  /** Values of this header repeat across connections (Host, Upgrade...): reuse the last string seen. */
+  readonly reuse: boolean;
+  /** The last value decoded for this name (when `reuse`): shared by every request that repeats it. */
+  last: string;
 }
+
+/** Known names whose values are never reused: unique per request, or secrets not to keep around. */
+const UNIQUE_VALUES = new Set(["sec-websocket-key", "sec-websocket-accept", "cookie", "authorization", "date"]);
+/** Longer values are decoded every time (the comparison would cost more than it saves). */
+const REUSE_MAX = 128;
 
 const KNOWN_NAMES = [
   "Host",
@@ -134,6 +143,8 @@ const KNOWN_BY_LENGTH: KnownName[][] = (() => {
       lowerBytes: Uint8Array.from(lower, (c) => c.charCodeAt(0)),
       canonical,
       canonicalBytes: Uint8Array.from(canonical, (c) => c.charCodeAt(0)),
+      reuse: !UNIQUE_VALUES.has(lower),
+      last: "",
     };
     (table[canonical.length] ??= []).push(entry);
   }
@@ -141,6 +152,13 @@ const KNOWN_BY_LENGTH: KnownName[][] = (() => {
 })();
 
 const ASCII_DECODER = new TextDecoder();
+
+/** True if `text` is the Latin-1 decoding of `buf[start, end)`. */
+function sameLatin1(text: string, buf: Uint8Array, start: number, end: number): boolean {
+  if (text.length !== end - start) return false;
+  for (let j = 0; j < text.length; j++) if (text.charCodeAt(j) !== buf[start + j]) return false;
+  return true;
+}
 
 /**
  * Latin-1 decode `buf[start, end)`; `high` is true if a byte >= 0x80 may be in it. Short strings
@@ -407,13 +425,14 @@ export class HttpHeadParser {
     // name costs no new string at all when sent in its usual spelling or in lowercase.
     let name: string | undefined;
     let key: string | undefined;
+    let known: KnownName | undefined;
     const nameLength = nameEnd - start;
     const candidates = nameLength < KNOWN_BY_LENGTH.length ? KNOWN_BY_LENGTH[nameLength] : undefined;
     if (candidates !== undefined) {
       for (let c = 0; c < candidates.length && key === undefined; c++) {
-        const known = candidates[c];
-        const lower = known.lowerBytes;
-        const canonical = known.canonicalBytes;
+        const candidate = candidates[c];
+        const lower = candidate.lowerBytes;
+        const canonical = candidate.canonicalBytes;
         let asCanonical = true;
         let asLower = true;
         let j = 0;
@@ -426,14 +445,20 @@ export class HttpHeadParser {
         }
         this.#examined += j;
         if (j === nameLength) {
-          key = known.lower;
-          name = asCanonical ? known.canonical : asLower ? known.lower : undefined;
+          known = candidate;
+          key = candidate.lower;
+          name = asCanonical ? candidate.canonical : asLower ? candidate.lower : undefined;
         }
       }
     }
     if (name === undefined) name = decode(line, start, nameEnd, false);
     if (key === undefined) key = asciiLower(name);
-    const value = decode(line, i, end, high >= 0x80);
+    let value: string;
+    if (known?.reuse && end - i <= REUSE_MAX) {
+      // Idle connections keep their request's headers: the same "websocket", "Upgrade", "13" and
+      // Host for every one of them is one string, not one each.
+      value = sameLatin1(known.last, line, i, end) ? known.last : (known.last = decode(line, i, end, high >= 0x80));
+    } else value = decode(line, i, end, high >= 0x80);
     this.#rawHeaders.push([name, value]);
     const previous = this.#headers.get(key);
     this.#headers.set(key, previous === undefined ? value : `${previous}, ${value}`);

@@ -353,6 +353,39 @@ describe("WebSocketServer standalone over the raw listener", () => {
     assert.equal(big.status, 431);
   });
 
+  it("an upgraded socket keeps one 'error' listener (the connection's), in both server modes", async () => {
+    const standalone = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    cleanups.push(() => standalone.close({ timeout: 5 * UNIT }));
+    const http = createHttpServer();
+    const attached = new WebSocketServer({ server: http });
+    cleanups.push(async () => {
+      await attached.close({ timeout: 5 * UNIT });
+      http.close();
+    });
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    await standalone.ready;
+    for (const [wss, port] of [
+      [standalone, portOf(standalone.address())],
+      [attached, portOf(http.address())],
+    ] as const) {
+      const opened = event<[import("../../src/node/index.js").Connection]>(wss, "connection");
+      const raw = await RawClient.open(port);
+      cleanups.push(() => raw.destroy());
+      assert.equal(raw.status, 101);
+      const [conn] = await opened;
+      assert.equal(conn.socket.listenerCount("error"), 1);
+      // and an error on it is still heard: reported by the connection, the process keeps running
+      const errors: Error[] = [];
+      conn.on("error", (e: Error) => errors.push(e));
+      conn.socket.destroy(new Error("boom"));
+      await until(() => conn.readyState === 3);
+      assert.deepEqual(
+        errors.map((e) => e.message),
+        ["boom"],
+      );
+    }
+  });
+
   it("EADDRINUSE rejects ready and is emitted as 'error'", async () => {
     const blocker = createNetServer();
     cleanups.push(() => new Promise((resolve) => blocker.close(resolve)));

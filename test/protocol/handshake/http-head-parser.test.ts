@@ -450,3 +450,53 @@ describe("HttpHeadParser: adversarial input is linear", () => {
     assert.ok(fed <= 16 * 1024 + chunk.length);
   });
 });
+
+describe("HttpHeadParser: values reused across requests", () => {
+  // Values of known headers that repeat across connections (Host, Upgrade, Connection,
+  // Sec-WebSocket-Version...) come out as the string of the previous request when the bytes are
+  // the same. Strings are compared by value in JS, so what is checked here is that every request
+  // still gets exactly its own values, whatever the sequence of values before it.
+  const head = (host: string, upgrade: string, key: string) =>
+    latin1(
+      `GET / HTTP/1.1\r\nHost: ${host}\r\nUpgrade: ${upgrade}\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+
+  it("gives every request its own values over any sequence of same, different, prefix and long values", () => {
+    const hosts = [
+      "a.example",
+      "a.example",
+      "a.exampl",
+      "a.examplf",
+      "",
+      "caf\u00e9.example",
+      "x".repeat(128),
+      "x".repeat(129),
+    ];
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.constantFrom(...hosts), fc.constantFrom("websocket", "WebSocket", "websockets"), fc.nat(3)),
+          {
+            minLength: 1,
+            maxLength: 12,
+          },
+        ),
+        (sequence) => {
+          for (const [host, upgrade, n] of sequence) {
+            const key = `key${n}==`;
+            const r = parseWhole("request", head(host, upgrade, key));
+            assert.ok(r.head, "parsed");
+            const headers = r.head.headers;
+            assert.equal(headers.get("host"), host);
+            assert.equal(headers.get("upgrade"), upgrade);
+            assert.equal(headers.get("connection"), "Upgrade");
+            assert.equal(headers.get("sec-websocket-key"), key);
+            assert.equal(headers.get("sec-websocket-version"), "13");
+            assert.deepEqual(r.head.rawHeaders[0], ["Host", host]);
+          }
+        },
+      ),
+    );
+  });
+});
