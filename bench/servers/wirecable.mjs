@@ -17,7 +17,9 @@ serve(
         host,
         port: 0,
         maxPayload: MAX_PAYLOAD,
-        perMessageDeflate: deflate ? { threshold: 0 } : false,
+        // WIRECABLE_DEFLATE_PRESET picks a memory preset ("shared" by default; "dedicated" keeps
+        // a context per connection, as ws does by default).
+        perMessageDeflate: deflate ? { threshold: 0, preset: process.env.WIRECABLE_DEFLATE_PRESET ?? "shared" } : false,
         // keep-alive pings would need answers the load generator does not send
         pingInterval: 0,
         idleTimeout: 0,

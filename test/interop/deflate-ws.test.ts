@@ -3,6 +3,7 @@
  * TCP through a byte-counting proxy (proof that frames are compressed on the wire).
  */
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { describe, it } from "node:test";
 import WebSocket, { WebSocketServer as WsServer } from "ws";
@@ -53,6 +54,31 @@ describe("interop: ws client -> wirecable server", () => {
       }
     });
   }
+
+  it("shared preset: long messages (thread pool) and short ones (done on the spot) keep their order", async () => {
+    const server = await echoServer({ preset: "shared", threshold: 0 });
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/`, { perMessageDeflate: { threshold: 0 } });
+    try {
+      await once(ws, "open");
+      // Random bytes do not compress: 200 KiB stays above the one-shot sizes both ways.
+      const long = (i: number) => Buffer.from(`${i}:`).toString("hex") + randomBytes(100 * 1024).toString("hex");
+      const sent = Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? long(i) : compressible(i, 512)));
+      const got: string[] = [];
+      const done = new Promise<void>((resolve) =>
+        ws.on("message", (data: Buffer) => {
+          got.push(data.toString());
+          if (got.length === sent.length) resolve();
+        }),
+      );
+      for (const text of sent) ws.send(text); // all at once: short ones finish while long ones run
+      await done;
+      assert.equal(got.length, sent.length);
+      for (let i = 0; i < sent.length; i++) assert.equal(got[i], sent[i], `message ${i}`);
+    } finally {
+      ws.terminate();
+      await server.close();
+    }
+  });
 
   it("answers ws's offer with window limits, and both sides keep to them", async () => {
     const server = await echoServer({ preset: "dedicated", serverMaxWindowBits: 10, clientMaxWindowBits: 9 });

@@ -2,8 +2,14 @@
  * The node:zlib implementation of the protocol layer's {@link DeflateCodec}.
  *
  * Contract (beyond `deflate-codec.ts`):
- * - Every zlib job of every connection goes through one {@link ZlibLimiter}: at most
+ * - Every thread-pool zlib job of every connection goes through one {@link ZlibLimiter}: at most
  *   `concurrency` jobs run at once, process-wide (or per server when it has its own).
+ * - Without context takeover for a direction, short messages skip the pool: they are compressed
+ *   (up to SYNC_DEFLATE_MAX bytes) or decompressed (up to SYNC_INFLATE_MAX compressed bytes,
+ *   SYNC_INFLATE_OUTPUT out) synchronously by node:zlib's one-shot functions, ~20 us for 1 KiB
+ *   against ~100 us of CPU for a round trip through the thread pool and a stream. Nothing is kept
+ *   between messages, so any zlib state will do; longer jobs go to the pool so that the event
+ *   loop is never held for long.
  * - Per connection and per direction, calls are queued: each starts when the previous settled,
  *   so results come back in call order and a stream never runs two jobs at once.
  * - Without context takeover for a direction, the connection owns no zlib stream for it: it
@@ -19,6 +25,9 @@
  *   reference the window.
  * - `close()` closes owned streams and rejects queued calls.
  */
+
+import zlib from "node:zlib";
+import { ProtocolError } from "../../protocol/errors.js";
 import type {
   DeflateCodec,
   DeflateCodecFactory,
@@ -138,6 +147,56 @@ function ensureSweep(idleTimeout: number): void {
   sweepTimer.unref();
 }
 
+/** Without context takeover, messages up to this size are compressed synchronously (see the contract). */
+const SYNC_DEFLATE_MAX = 16 * 1024;
+/** Without context takeover, compressed messages up to this size are inflated synchronously... */
+const SYNC_INFLATE_MAX = 16 * 1024;
+/** ...into at most this many bytes (beyond it, and below maxPayload, the pool inflates it again). */
+const SYNC_INFLATE_OUTPUT = 256 * 1024;
+
+/**
+ * zlib's output buffer for a one-shot job expected to produce about `bytes`: 1-16 KiB (zlib
+ * loops for more), not a 16 KiB allocation per short message.
+ */
+function outputChunk(bytes: number): number {
+  return Math.min(Math.max(bytes, 1024), 16 * 1024);
+}
+
+/** One message compressed on a fresh zlib state, with the same settings a pooled Deflater has. */
+function deflateOneShot(settings: DeflaterSettings, data: Uint8Array): Uint8Array {
+  return zlib.deflateRawSync(data, {
+    windowBits: Math.max(9, settings.windowBits),
+    level: settings.level,
+    memLevel: settings.memLevel,
+    finishFlush: zlib.constants.Z_SYNC_FLUSH, // ends with 00 00 ff ff, as Deflater.run
+    chunkSize: outputChunk(data.byteLength + 64),
+  });
+}
+
+/**
+ * One message inflated on a fresh zlib state: the output, or null when it would pass
+ * SYNC_INFLATE_OUTPUT while `max` allows more (the caller then uses the pool). Past `max`:
+ * ProtocolError 1009, having produced at most `max` bytes (plus one zlib output chunk).
+ */
+function inflateOneShot(chunks: readonly Uint8Array[], total: number, max: number): Uint8Array | null {
+  const limit = max > 0 && max <= SYNC_INFLATE_OUTPUT ? max : SYNC_INFLATE_OUTPUT;
+  const input = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  try {
+    return zlib.inflateRawSync(input, {
+      windowBits: 15, // accepts every peer window (8-15)
+      finishFlush: zlib.constants.Z_SYNC_FLUSH,
+      maxOutputLength: limit,
+      chunkSize: outputChunk(total * 8),
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ERR_BUFFER_TOO_LARGE") throw error;
+    if (limit === max) {
+      throw new ProtocolError("MESSAGE_TOO_BIG", 1009, `decompressed message exceeds maxPayload (${max} bytes)`);
+    }
+    return null;
+  }
+}
+
 let sharedHits = 0;
 /** Inputs up to this size are remembered for sharing (the copy kept for comparison costs memory). */
 const SHARE_MAX = 256 * 1024;
@@ -150,7 +209,12 @@ const SHARE_MAX = 256 * 1024;
  * one per recipient. The input is compared byte for byte with a copy taken at the first call, so
  * a buffer the application modified between sends is compressed again, never sent stale.
  */
-function sharedDeflate(pool: StreamPool<Deflater>, limiter: ZlibLimiter, data: Uint8Array): Promise<Uint8Array> {
+function sharedDeflate(
+  pool: StreamPool<Deflater>,
+  limiter: ZlibLimiter,
+  settings: DeflaterSettings,
+  data: Uint8Array,
+): Promise<Uint8Array> {
   const cacheable = data.byteLength <= SHARE_MAX;
   if (cacheable) {
     const hit = pool.recent.get(data);
@@ -158,6 +222,18 @@ function sharedDeflate(pool: StreamPool<Deflater>, limiter: ZlibLimiter, data: U
       sharedHits++;
       return hit.result;
     }
+  }
+  if (data.byteLength <= SYNC_DEFLATE_MAX) {
+    let out: Uint8Array;
+    try {
+      out = deflateOneShot(settings, data);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const result = Promise.resolve(out);
+    // A broadcast compresses the same buffer for every recipient: remember it (see above).
+    if (cacheable) pool.recent.set(data, { copy: Buffer.from(data), result });
+    return result;
   }
   const result = limiter.run(async () => {
     // RFC 7692 7.1.1.1 / 7.1.1.2: no context takeover: any reset compressor will do.
@@ -234,7 +310,7 @@ export class ZlibCodec implements DeflateCodec {
     if (this.#deflatePool !== null) {
       // No context takeover: no per-connection state, so no per-connection queue either.
       if (this.#closed) return Promise.reject(closedError());
-      return sharedDeflate(this.#deflatePool, this.#settings.limiter, data);
+      return sharedDeflate(this.#deflatePool, this.#settings.limiter, this.#deflaterSettings, data);
     }
     const result = this.#deflateQueue.then(() => this.#settings.limiter.run(() => this.#deflateNow(data)));
     // Chain on settlement only: the queue must not keep the last result alive.
@@ -243,6 +319,20 @@ export class ZlibCodec implements DeflateCodec {
   }
 
   inflate(chunks: readonly Uint8Array[], maxOutput: number): Promise<Uint8Array> {
+    if (this.#inflatePool !== null) {
+      // No context takeover: a short message needs no stream, no queue and no pool (see above).
+      let total = 0;
+      for (const chunk of chunks) total += chunk.byteLength;
+      if (total <= SYNC_INFLATE_MAX) {
+        if (this.#closed) return Promise.reject(closedError());
+        try {
+          const out = inflateOneShot(chunks, total, maxOutput);
+          if (out !== null) return Promise.resolve(out);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      }
+    }
     const result = this.#inflateQueue.then(() => this.#settings.limiter.run(() => this.#inflateNow(chunks, maxOutput)));
     this.#inflateQueue = result.then(noop, noop);
     return result;

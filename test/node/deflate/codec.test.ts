@@ -210,6 +210,92 @@ describe("zlib codec order, concurrency and memory", () => {
     }
   });
 
+  it("no context takeover: short messages skip the pool (one-shot zlib), long ones use it", async () => {
+    const limiter = new ZlibLimiter(4);
+    let jobs = 0;
+    const run = limiter.run.bind(limiter);
+    limiter.run = <T>(job: () => Promise<T>) => {
+      jobs++;
+      return run(job);
+    };
+    const noContext = {
+      deflateWindowBits: 15,
+      deflateNoContextTakeover: true,
+      inflateWindowBits: 15,
+      inflateNoContextTakeover: true,
+    };
+    const codec = new ZlibCodec(noContext, { ...settings(), limiter });
+    try {
+      const short = Buffer.from(JSON.stringify({ text: "y".repeat(1000) }));
+      const out = await codec.deflate(short);
+      assert.deepEqual([...out.subarray(-4)], [0, 0, 0xff, 0xff]); // sync-flushed, as the pool's
+      same(zlib.inflateRawSync(out, { finishFlush: zlib.constants.Z_SYNC_FLUSH }), short);
+      same(await codec.inflate([out.subarray(0, 10), out.subarray(10)], 0), short);
+      assert.equal(jobs, 0);
+      const long = randomBytes(20_000); // above the one-shot size: the pool
+      const longOut = await codec.deflate(long);
+      same(await codec.inflate([longOut], 0), long);
+      assert.equal(jobs, 2);
+    } finally {
+      codec.close();
+    }
+  });
+
+  it("no context takeover: a short bomb stops at maxPayload with 1009; a large output goes to the pool", async () => {
+    const noContext = {
+      deflateWindowBits: 15,
+      deflateNoContextTakeover: true,
+      inflateWindowBits: 15,
+      inflateNoContextTakeover: true,
+    };
+    const codec = new ZlibCodec(noContext, settings());
+    try {
+      const zeros = Buffer.alloc(4 * 1024 * 1024); // 4 MiB of zeros: ~4 KiB compressed
+      const bomb = zlib.deflateRawSync(zeros, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      assert.ok(bomb.byteLength < 16 * 1024);
+      await assert.rejects(codec.inflate([bomb], 100_000), (e: unknown) => {
+        assert.ok(e instanceof ProtocolError);
+        assert.equal(e.code, "MESSAGE_TOO_BIG");
+        assert.equal(e.closeCode, 1009);
+        return true;
+      });
+      // Within the limit but past the one-shot output cap (256 KiB): inflated by the pool, whole.
+      same(await codec.inflate([bomb], 8 * 1024 * 1024), zeros);
+      same(await codec.inflate([bomb], 0), zeros);
+      // Past a limit above the cap: the pool's inflater stops it.
+      await assert.rejects(codec.inflate([bomb], 1024 * 1024), /exceeds maxPayload/);
+      // Corrupt short input fails (never resolves with garbage).
+      await assert.rejects(codec.inflate([Uint8Array.of(0xff, 0xff, 0xff, 0x00, 0x00, 0xff, 0xff)], 0));
+    } finally {
+      codec.close();
+    }
+  });
+
+  it("shared preset: a short broadcast buffer is compressed once for every connection", async () => {
+    const noContext = {
+      deflateWindowBits: 15,
+      deflateNoContextTakeover: true,
+      inflateWindowBits: 15,
+      inflateNoContextTakeover: true,
+    };
+    // A level no other test uses: its own pool and cache.
+    const codecs = Array.from({ length: 100 }, () => new ZlibCodec(noContext, { ...settings(), level: 2 }));
+    try {
+      const payload = Buffer.from(JSON.stringify({ news: "x".repeat(2000) }));
+      const hits = zlibPoolStats().sharedHits;
+      const outs = await Promise.all(codecs.map((c) => c.deflate(payload)));
+      assert.equal(zlibPoolStats().sharedHits - hits, 99);
+      for (const out of outs) assert.equal(out, outs[0]);
+      same(zlib.inflateRawSync(outs[0]!, { finishFlush: zlib.constants.Z_SYNC_FLUSH }), payload);
+      payload[2] = 0x41; // changed by the application: compressed again, never sent stale
+      const changed = await codecs[0]!.deflate(payload);
+      assert.equal(zlibPoolStats().sharedHits - hits, 99);
+      same(zlib.inflateRawSync(changed, { finishFlush: zlib.constants.Z_SYNC_FLUSH }), payload);
+    } finally {
+      for (const c of codecs) c.close();
+    }
+  });
+
   it("shared preset: a broadcast buffer is compressed once for every connection", async () => {
     const limiter = new ZlibLimiter(4);
     let jobs = 0;
@@ -227,7 +313,8 @@ describe("zlib codec order, concurrency and memory", () => {
     // A level no other test uses: its own pool and cache.
     const codecs = Array.from({ length: 100 }, () => new ZlibCodec(noContext, { ...settings(), level: 3, limiter }));
     try {
-      const payload = Buffer.from(JSON.stringify({ news: "x".repeat(2000) }));
+      // Above the one-shot size, so that the pool's jobs can be counted.
+      const payload = Buffer.from(JSON.stringify({ news: "x".repeat(20_000) }));
       const hits = zlibPoolStats().sharedHits;
       const outs = await Promise.all(codecs.map((c) => c.deflate(payload)));
       assert.equal(jobs, 1);
