@@ -30,7 +30,7 @@ import { asBuffer, outputArena, slabAlloc, toBytes } from "./output-buffers.js";
 import { OutputQueue } from "./output-queue.js";
 import { PreparedMessage } from "./prepared-message.js";
 import { TokenBucket } from "./rate-limiter.js";
-import { ShapedEmitter } from "./shaped-emitter.js";
+import { emitTwo, ShapedEmitter } from "./shaped-emitter.js";
 import { type TimerEntry, wheel } from "./timer-wheel.js";
 
 const OPEN = 1;
@@ -471,8 +471,8 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
           return;
         }
         try {
-          if (event.type === "text") this.emit("message", event.data, false);
-          else this.emit("message", asBuffer(event.data), true);
+          if (event.type === "text") emitTwo(this, "message", event.data, false);
+          else emitTwo(this, "message", asBuffer(event.data), true);
         } catch (error) {
           this.#handlerFailed(error);
         }

@@ -42,3 +42,15 @@ Object.setPrototypeOf(ShapedEmitter, EventEmitter);
 ShapedEmitter.prototype.eventNames = function eventNames(this: EventEmitter): Array<string | symbol> {
   return Reflect.ownKeys((this as unknown as EmitterState)._events).filter((name) => this.listenerCount(name) > 0);
 };
+
+/**
+ * `emitter.emit(type, a, b)` without emit's rest-argument array when the event has exactly one
+ * listener, a plain function (the usual `message` handler): the same call, `this` and arguments.
+ * Anything else (no listener, several, captureRejections on) goes through `emit` itself.
+ */
+export function emitTwo(emitter: EventEmitter, type: string, a: unknown, b: unknown): boolean {
+  const handler = (emitter as unknown as EmitterState)._events[type];
+  if (typeof handler !== "function" || EventEmitter.captureRejections) return emitter.emit(type, a, b);
+  handler.call(emitter, a, b);
+  return true;
+}

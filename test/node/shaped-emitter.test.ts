@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { EventEmitter, once } from "node:events";
 import { describe, it } from "node:test";
 import { Connection } from "../../src/node/connection.js";
-import { ShapedEmitter } from "../../src/node/shaped-emitter.js";
+import { emitTwo, ShapedEmitter } from "../../src/node/shaped-emitter.js";
 
 class Thing extends ShapedEmitter {
   readonly name = "thing";
@@ -68,5 +68,58 @@ describe("ShapedEmitter", () => {
 
   it("is the base of Connection", () => {
     assert.ok(Connection.prototype instanceof ShapedEmitter);
+  });
+
+  it("emitTwo calls like emit: this and both arguments; none, several and once listeners too", () => {
+    const t = new Thing();
+    assert.equal(emitTwo(t, "message", "a", false), false);
+    const calls: unknown[] = [];
+    t.on("message", function (this: unknown, a: unknown, b: unknown) {
+      calls.push([this === t, a, b]);
+    });
+    assert.equal(emitTwo(t, "message", "a", false), true);
+    t.on("message", (a: unknown) => calls.push(["second", a]));
+    emitTwo(t, "message", "b", true);
+    t.removeAllListeners("message");
+    t.once("message", (a: unknown, b: unknown) => calls.push(["once", a, b]));
+    emitTwo(t, "message", "c", 1);
+    emitTwo(t, "message", "d", 2);
+    assert.deepEqual(calls, [
+      [true, "a", false],
+      [true, "b", true],
+      ["second", "b"],
+      ["once", "c", 1],
+    ]);
+    const plain = new EventEmitter();
+    const plainCalls: unknown[] = [];
+    plain.on("x", (a: unknown, b: unknown) => plainCalls.push([a, b]));
+    emitTwo(plain, "x", 1, 2);
+    assert.deepEqual(plainCalls, [[1, 2]]);
+  });
+
+  it("emitTwo leaves a throwing listener's exception to the caller, as emit does", () => {
+    const t = new Thing();
+    t.on("message", () => {
+      throw new Error("handler");
+    });
+    assert.throws(() => emitTwo(t, "message", 1, 2), /handler/);
+  });
+
+  it("emitTwo goes through emit when captureRejections is on (rejected promises become 'error')", async () => {
+    const previous = EventEmitter.captureRejections;
+    EventEmitter.captureRejections = true;
+    try {
+      const t = new Thing();
+      const errors: unknown[] = [];
+      t.on("error", (e) => errors.push(e));
+      t.on("message", async () => {
+        throw new Error("async handler");
+      });
+      emitTwo(t, "message", 1, 2);
+      await new Promise((r) => setImmediate(r));
+      assert.equal(errors.length, 1);
+    } finally {
+      EventEmitter.captureRejections = previous;
+    }
   });
 });
