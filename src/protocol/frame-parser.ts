@@ -3,9 +3,11 @@
  *
  * Contract:
  * - `push(bytes)` accepts any split of the stream and reports the same calls to its
- *   {@link FrameSink} whatever the split (except that data payloads arrive in as many pieces as
- *   the input was cut into). It never throws on input; a violation is reported once through
- *   `sink.frameError` and the parser stops.
+ *   {@link FrameSink} whatever the split, except that data payloads arrive in as many pieces as
+ *   the input was cut into, and that a short unfragmented message found whole in one chunk goes
+ *   to `sink.dataMessage` in one call when the sink has that method (the same information).
+ *   It never throws on input; a violation is reported once through `sink.frameError` and the
+ *   parser stops.
  * - Framing rules enforced here: reserved opcodes, masking by role, RSV bits not claimed by an
  *   extension, control frames unfragmented and <= 125 bytes, continuation sequencing, minimal
  *   length encoding, 64-bit lengths > 2^53-1, and the message limits (`maxPayload` over the
