@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The JS cost per message of the server path (Connection + engine), without sockets or syscalls:
 // 64 fake sockets each get "data" chunks of 16 masked 64 B text frames, the app echoes, and the
-// answers of each chunk leave in one write at the end of its data callback (one write per read).
+// frames of a turn are flushed by the shared per-turn flush (one write per socket per turn).
 // Usage: npm run build && node bench/micro/connection.mjs [ROUNDS]   (WIRECABLE_DIST=<build> for another build)
 // Prints ns per message (wall and process CPU). Run it several times and compare minimums: it
 // is a single-threaded loop, far less noisy than the socket benchmarks, but not immune to a busy machine.

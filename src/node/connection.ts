@@ -4,9 +4,7 @@
  *
  * Contract:
  * - Bytes from the socket go to `engine.receiveData` as they arrive; the engine's output is
- *   collected and leaves in ONE write: at the end of the socket read that caused it (a
- *   request's answers go out without waiting), or, for output from anywhere else (timers, other
- *   connections' broadcasts), once per event-loop turn (see flush-queue.ts).
+ *   collected and leaves in ONE write per event-loop turn (see flush-queue.ts).
  * - `send` reports "written" (nothing queued in Node's socket buffer), "buffered" (queued,
  *   `drain` follows) or "dropped" (not sent: closing, or the backpressure policy). With the
  *   "wait" policy a send above `maxBufferedAmount` returns a promise resolved on drain.
@@ -367,7 +365,7 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
     }
   }
 
-  /** One write for everything queued so far (called after a read, and by the per-turn flush queue). */
+  /** Called once per turn by the flush queue: one write for everything queued this turn. */
   flushNow(): void {
     this.#dirty = false;
     const socket = this.#socket;
@@ -435,10 +433,6 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
       clock.awaitingPong = false;
       conn.#engine.receiveData(chunk);
       conn.#afterEngineCall();
-      // This read's answers leave now, in one write, rather than at the end of the turn: one hop
-      // less for a request/response round trip. Output produced later in the turn (timers,
-      // other connections' broadcasts) still waits for the shared flush.
-      if (conn.#dirty) conn.flushNow();
     };
     onEnd = function (this: OwnedSocket): void {
       this[kConn].#engine.receiveEof();

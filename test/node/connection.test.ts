@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import { after, describe, it } from "node:test";
 import WebSocketClient from "ws";
 import { type Connection, prepareMessage, WebSocketServer } from "../../src/node/index.js";
-import { clientFrame, event, portOf, sleep, UNIT, until, within } from "./helpers.js";
+import { event, portOf, sleep, UNIT, until, within } from "./helpers.js";
 
 const cleanups: Array<() => unknown> = [];
 after(async () => {
@@ -106,32 +106,6 @@ describe("send", () => {
     await until(() => received === 100);
     assert.equal(writes.count, 1);
     assert.equal(conn.bufferedAmount, 0);
-  });
-
-  it("answers a read within its data callback, in one write; later output of the turn is batched", async () => {
-    const { conn, ws } = await pair();
-    const writes = countWrites(conn);
-    const seen: number[] = [];
-    conn.on("message", (data: string) => {
-      conn.send(`re: ${data}`);
-      conn.send(`and again: ${data}`);
-    });
-    // Runs right after the connection's own data listener, in the same callback.
-    conn.socket.on("data", () => seen.push(writes.count));
-    const got: string[] = [];
-    ws.on("message", (d: Buffer) => got.push(String(d)));
-    const raw = (ws as unknown as { _socket: import("node:net").Socket })._socket;
-    raw.write(Buffer.concat([clientFrame(1, "a"), clientFrame(1, "b")])); // one read on the server
-    await until(() => got.length === 4);
-    assert.deepEqual(got, ["re: a", "and again: a", "re: b", "and again: b"]);
-    assert.deepEqual(seen, [1], "one read, written by the end of its data callback, once");
-    assert.equal(writes.count, 1);
-    // Sends outside a data callback still wait for the end of the turn, together.
-    conn.send("x");
-    conn.send("y");
-    assert.equal(writes.count, 1);
-    await until(() => got.length === 6);
-    assert.equal(writes.count, 2);
   });
 
   it("keeps the order of short frames (arena ranges) mixed with shared and large frames in one turn's write", async () => {
