@@ -30,7 +30,7 @@ import { asBuffer, outputArena, slabAlloc, toBytes } from "./output-buffers.js";
 import { OutputQueue } from "./output-queue.js";
 import { PreparedMessage } from "./prepared-message.js";
 import { TokenBucket } from "./rate-limiter.js";
-import { emitTwo, ShapedEmitter } from "./shaped-emitter.js";
+import { emitSafe, emitTwo, ShapedEmitter } from "./shaped-emitter.js";
 import { type TimerEntry, wheel } from "./timer-wheel.js";
 
 const OPEN = 1;
@@ -160,16 +160,9 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
 
   /** Always resolves, once, when the connection is over. */
   get closed(): Promise<CloseInfo> {
-    if (this.#closedPromise === null) {
-      const info = this.#closeInfo;
-      this.#closedPromise =
-        info !== undefined
-          ? Promise.resolve(info)
-          : new Promise((resolve) => {
-              this.#resolveClosed = resolve;
-            });
-    }
-    return this.#closedPromise;
+    const info = this.#closeInfo;
+    return (this.#closedPromise ??=
+      info !== undefined ? Promise.resolve(info) : new Promise((resolve) => (this.#resolveClosed = resolve)));
   }
 
   get readyState(): number {
@@ -253,7 +246,7 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
   #admit(size: number, policy: "close" | "drop" | "wait"): "send" | "wait" | "dropped" {
     const max = this.#options.maxBufferedAmount;
     if (max === 0) return "send";
-    const buffered = (this.#out?.size ?? 0) + this.#socket.writableLength;
+    const buffered = this.bufferedAmount;
     if (buffered === 0 || buffered + size <= max) return "send";
     if (policy === "wait") return "wait";
     if (policy === "drop") return this.#drop();
@@ -347,22 +340,16 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
   // ---- write path -------------------------------------------------------------------------
 
   #queue(chunk: Uint8Array): void {
-    if (chunk.byteLength === 0) return;
-    (this.#out ??= new OutputQueue()).push(chunk);
-    this.#markDirty();
+    if (chunk.byteLength !== 0) this.#dirtyOut().push(chunk);
   }
 
-  /** A frame the engine wrote into the output arena. */
-  #queueRange(bytes: Uint8Array, start: number, end: number): void {
-    (this.#out ??= new OutputQueue()).pushRange(bytes, start, end);
-    this.#markDirty();
-  }
-
-  #markDirty(): void {
+  /** This turn's output queue, the connection marked for the end-of-turn flush. */
+  #dirtyOut(): OutputQueue {
     if (!this.#dirty) {
       this.#dirty = true;
       markDirty(this);
     }
+    return (this.#out ??= new OutputQueue());
   }
 
   /** Called once per turn by the flush queue: one write for everything queued this turn. */
@@ -394,11 +381,11 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
   }
 
   #drained(): void {
-    if ((this.#out !== null && this.#out.size > 0) || this.#socket.writableLength > 0) return;
+    if (this.bufferedAmount > 0) return;
     this.#releaseWaiters("written");
     if (this.#needDrain) {
       this.#needDrain = false;
-      this.#emitSafe("drain");
+      emitSafe(this, "drain");
     }
   }
 
@@ -416,7 +403,7 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
 
   #drop(): "dropped" {
     this.#dropped++;
-    this.#emitSafe("dropped", this.#dropped);
+    emitSafe(this, "dropped", this.#dropped);
     return "dropped";
   }
 
@@ -445,7 +432,7 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
     onSocketError = function (this: OwnedSocket, error: Error): void {
       // ECONNRESET and friends: the transport is gone; 'close' follows and reports 1006.
       const conn = this[kConn];
-      if (!conn.#finished) conn.#emitSafe("error", error);
+      if (!conn.#finished) emitSafe(conn, "error", error);
     };
     onDrain = function (this: OwnedSocket): void {
       this[kConn].#drained();
@@ -454,7 +441,8 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
       this.#queue(chunk);
     };
     engineOutputRange = function (this: Connection, bytes: Uint8Array, start: number, end: number): void {
-      this.#queueRange(bytes, start, end);
+      // A frame the engine wrote into the output arena.
+      this.#dirtyOut().pushRange(bytes, start, end);
     };
     engineEvent = function (this: Connection, event: EngineEvent): void {
       this.#onEvent(event);
@@ -493,7 +481,7 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
         this.#emitOrFail("closing", event.code, event.reason);
         return;
       case "error":
-        this.#emitSafe("error", event.error);
+        emitSafe(this, "error", event.error);
         return;
       case "close":
         this.#onClose(event.code, event.reason, event.wasClean);
@@ -509,19 +497,10 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
     }
   }
 
-  /** Emit without letting a throwing listener escape (used where failing is pointless). */
-  #emitSafe(name: string, ...args: unknown[]): void {
-    try {
-      this.emit(name, ...args);
-    } catch (error) {
-      if (name !== "error") this.#emitSafe("error", error);
-    }
-  }
-
   /** A user handler threw: report it and close this connection only (RFC 6455 7.4.1: 1011). */
   #handlerFailed(error: unknown): void {
     const err = error instanceof Error ? error : new Error(String(error));
-    this.#emitSafe("error", err);
+    emitSafe(this, "error", err);
     this.#engine.fail(1011, "", err);
     this.#afterEngineCall();
   }
@@ -532,7 +511,7 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
     // Server: close TCP first (RFC 6455 7.1.1); client: let the server do it, within closeTimeout.
     this.#beginTransportClose();
     this.#releaseWaiters("buffered");
-    this.#emitSafe("close", code, reason, wasClean);
+    emitSafe(this, "close", code, reason, wasClean);
     this.#resolveClosed?.(this.#closeInfo);
     this.#resolveClosed = null;
     for (const session of this.#extensionSessions) {
@@ -599,7 +578,7 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
         this.terminate();
         return;
       case Due.PONG_TIMEOUT:
-        this.#emitSafe("error", new Error("pong timeout: terminating"));
+        emitSafe(this, "error", new Error("pong timeout: terminating"));
         this.terminate();
         return;
       case Due.IDLE_CLOSE:

@@ -54,3 +54,12 @@ export function emitTwo(emitter: EventEmitter, type: string, a: unknown, b: unkn
   handler.call(emitter, a, b);
   return true;
 }
+
+/** `emit` without letting a throwing listener escape: its exception goes to `error` (used where failing is pointless). */
+export function emitSafe(emitter: EventEmitter, name: string, ...args: unknown[]): void {
+  try {
+    emitter.emit(name, ...args);
+  } catch (error) {
+    if (name !== "error") emitSafe(emitter, "error", error);
+  }
+}

@@ -47,41 +47,12 @@ const { CONNECTING, OPEN, CLOSING, CLOSED } = ReadyState;
 const encoder = new TextEncoder();
 const defaultAlloc = (size: number): Uint8Array => new Uint8Array(size);
 
-let sinkStart: (e: Engine, opcode: number, fin: boolean, rsv: number) => void;
-let sinkPayload: (e: Engine, chunk: Uint8Array, start: number, end: number, last: boolean, ascii: boolean) => void;
-let sinkEnd: (e: Engine, fin: boolean) => void;
-let sinkMessage: (e: Engine, opcode: number, chunk: Uint8Array, start: number, end: number, ascii: boolean) => void;
-let sinkControl: (e: Engine, opcode: number, payload: Uint8Array) => void;
-let sinkError: (e: Engine, error: ProtocolError) => void;
 let handlerThrew: (e: Engine, error: unknown) => void;
 let senderWrite: (this: Engine, chunk: Uint8Array) => void;
 let senderWriteRange: (this: Engine, bytes: Uint8Array, start: number, end: number) => void;
 
-/** An engine's FrameSink: one small object per connection, its methods shared on the prototype. */
-class EngineSink implements FrameSink {
-  readonly #engine: Engine;
-  constructor(engine: Engine) {
-    this.#engine = engine;
-  }
-  dataFrameStart(opcode: number, fin: boolean, rsv: number): void {
-    sinkStart(this.#engine, opcode, fin, rsv);
-  }
-  dataFramePayload(chunk: Uint8Array, start: number, end: number, last: boolean, ascii: boolean): void {
-    sinkPayload(this.#engine, chunk, start, end, last, ascii);
-  }
-  dataFrameEnd(fin: boolean): void {
-    sinkEnd(this.#engine, fin);
-  }
-  dataMessage(opcode: number, chunk: Uint8Array, start: number, end: number, ascii: boolean): void {
-    sinkMessage(this.#engine, opcode, chunk, start, end, ascii);
-  }
-  controlFrame(opcode: number, payload: Uint8Array): void {
-    sinkControl(this.#engine, opcode, payload);
-  }
-  frameError(error: ProtocolError): void {
-    sinkError(this.#engine, error);
-  }
-}
+/** An engine's FrameSink (defined in Engine's static block, where it can reach private handlers). */
+let EngineSink: new (engine: Engine) => FrameSink;
 
 /** The RFC 6455 ("hybi-13") engine. */
 export class Engine implements WebSocketEngine {
@@ -134,14 +105,32 @@ export class Engine implements WebSocketEngine {
   #held: Array<() => void> | null = null;
 
   static {
-    // The parser's sink reaches the private handlers through these (one shared set of functions
-    // instead of five closures per connection; see EngineSink).
-    sinkStart = (e, opcode, fin, rsv) => e.#dataStart(opcode, fin, rsv);
-    sinkPayload = (e, chunk, start, end, last, ascii) => e.#dataPayload(chunk, start, end, last, ascii);
-    sinkEnd = (e, fin) => e.#dataEnd(fin);
-    sinkMessage = (e, opcode, chunk, start, end, ascii) => e.#dataMessage(opcode, chunk, start, end, ascii);
-    sinkControl = (e, opcode, payload) => e.#control(opcode, payload);
-    sinkError = (e, error) => e.#fail(error);
+    // The parser's sink: one small object per connection, its methods shared on the prototype
+    // (not closures per connection), calling the engine's private handlers directly.
+    EngineSink = class implements FrameSink {
+      readonly #engine: Engine;
+      constructor(engine: Engine) {
+        this.#engine = engine;
+      }
+      dataFrameStart(opcode: number, fin: boolean, rsv: number): void {
+        this.#engine.#dataStart(opcode, fin, rsv);
+      }
+      dataFramePayload(chunk: Uint8Array, start: number, end: number, last: boolean, ascii: boolean): void {
+        this.#engine.#dataPayload(chunk, start, end, last, ascii);
+      }
+      dataFrameEnd(fin: boolean): void {
+        this.#engine.#dataEnd(fin);
+      }
+      dataMessage(opcode: number, chunk: Uint8Array, start: number, end: number, ascii: boolean): void {
+        this.#engine.#dataMessage(opcode, chunk, start, end, ascii);
+      }
+      controlFrame(opcode: number, payload: Uint8Array): void {
+        this.#engine.#control(opcode, payload);
+      }
+      frameError(error: ProtocolError): void {
+        this.#engine.#fail(error);
+      }
+    };
     handlerThrew = (e, error) => e.#handlerThrew(error);
     senderWrite = function (this: Engine, chunk: Uint8Array): void {
       this.#emitOutput(chunk);

@@ -79,6 +79,11 @@ const KEY = new Uint8Array(4);
  */
 const SCRATCH = new Uint8Array(8);
 const ROTATED = new Uint8Array(4);
+/** The 4 key bytes at `bytes[at..at+4)` as one int (byte 0 in the low bits): see FrameParser#keyBytes. */
+function packKey(bytes: Uint8Array, at: number): number {
+  return bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24);
+}
+
 /** Pieces shorter than this are unmasked by `unmaskShort`/`unmaskWords`, which also tell whether they are ASCII. */
 const SHORT_PIECE = 128;
 /** From this many bytes a short piece is unmasked word by word (with the chunk's word view). */
@@ -312,7 +317,7 @@ export class FrameParser {
     this.#advance(end - off);
     let ascii = false;
     if (masked && len > 0) {
-      this.#key = chunk[off + 2] | (chunk[off + 3] << 8) | (chunk[off + 4] << 16) | (chunk[off + 5] << 24);
+      this.#key = packKey(chunk, off + 2);
       this.#phase = 0;
       ascii = this.#unmask(chunk, at, end);
     }
@@ -377,7 +382,7 @@ export class FrameParser {
   #getMask(): void {
     const o = this.#read(4);
     const b = this.#rb;
-    this.#key = b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24);
+    this.#key = packKey(b, o);
     this.#startPayload();
   }
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { EventEmitter, once } from "node:events";
 import { describe, it } from "node:test";
 import { Connection } from "../../src/node/connection.js";
-import { emitTwo, ShapedEmitter } from "../../src/node/shaped-emitter.js";
+import { emitSafe, emitTwo, ShapedEmitter } from "../../src/node/shaped-emitter.js";
 
 class Thing extends ShapedEmitter {
   readonly name = "thing";
@@ -121,5 +121,24 @@ describe("ShapedEmitter", () => {
     } finally {
       EventEmitter.captureRejections = previous;
     }
+  });
+
+  it("emitSafe turns a throwing listener into an 'error' event, and never throws itself", () => {
+    const t = new Thing();
+    const errors: unknown[] = [];
+    t.on("error", (e) => {
+      errors.push(e);
+      throw new Error("error listener throws too");
+    });
+    t.on("drain", () => {
+      throw new Error("drain listener");
+    });
+    emitSafe(t, "drain");
+    assert.deepEqual(
+      errors.map((e) => (e as Error).message),
+      ["drain listener"],
+    );
+    emitSafe(t, "error", new Error("direct")); // a throwing 'error' listener is swallowed
+    assert.equal(errors.length, 2);
   });
 });

@@ -162,15 +162,21 @@ function outputChunk(bytes: number): number {
   return Math.min(Math.max(bytes, 1024), 16 * 1024);
 }
 
-/** One message compressed on a fresh zlib state, with the same settings a pooled Deflater has. */
-function deflateOneShot(settings: DeflaterSettings, data: Uint8Array): Uint8Array {
-  return zlib.deflateRawSync(data, {
-    windowBits: Math.max(9, settings.windowBits),
-    level: settings.level,
-    memLevel: settings.memLevel,
-    finishFlush: zlib.constants.Z_SYNC_FLUSH, // ends with 00 00 ff ff, as Deflater.run
-    chunkSize: outputChunk(data.byteLength + 64),
-  });
+/** One message compressed now on a fresh zlib state, with the same settings a pooled Deflater has. */
+function deflateOneShot(settings: DeflaterSettings, data: Uint8Array): Promise<Uint8Array> {
+  try {
+    return Promise.resolve(
+      zlib.deflateRawSync(data, {
+        windowBits: Math.max(9, settings.windowBits),
+        level: settings.level,
+        memLevel: settings.memLevel,
+        finishFlush: zlib.constants.Z_SYNC_FLUSH, // ends with 00 00 ff ff, as Deflater.run
+        chunkSize: outputChunk(data.byteLength + 64),
+      }),
+    );
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /**
@@ -223,27 +229,18 @@ function sharedDeflate(
       return hit.result;
     }
   }
-  if (data.byteLength <= SYNC_DEFLATE_MAX) {
-    let out: Uint8Array;
-    try {
-      out = deflateOneShot(settings, data);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const result = Promise.resolve(out);
-    // A broadcast compresses the same buffer for every recipient: remember it (see above).
-    if (cacheable) pool.recent.set(data, { copy: Buffer.from(data), result });
-    return result;
-  }
-  const result = limiter.run(async () => {
-    // RFC 7692 7.1.1.1 / 7.1.1.2: no context takeover: any reset compressor will do.
-    const stream = pool.acquire();
-    try {
-      return await stream.run(data);
-    } finally {
-      pool.release(stream);
-    }
-  });
+  const result =
+    data.byteLength <= SYNC_DEFLATE_MAX
+      ? deflateOneShot(settings, data)
+      : limiter.run(async () => {
+          // RFC 7692 7.1.1.1 / 7.1.1.2: no context takeover: any reset compressor will do.
+          const stream = pool.acquire();
+          try {
+            return await stream.run(data);
+          } finally {
+            pool.release(stream);
+          }
+        });
   if (cacheable) {
     const entry = { copy: Buffer.from(data), result };
     pool.recent.set(data, entry);

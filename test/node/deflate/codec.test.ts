@@ -21,6 +21,26 @@ function sample(i: number): Uint8Array {
   return new TextEncoder().encode(json.repeat(1 + (i % 5)));
 }
 
+/** Codec options of a connection that agreed on no context takeover either way. */
+const NO_CONTEXT = {
+  deflateWindowBits: 15,
+  deflateNoContextTakeover: true,
+  inflateWindowBits: 15,
+  inflateNoContextTakeover: true,
+};
+
+/** A limiter that counts the jobs it is given (thread-pool work; one-shot zlib calls bypass it). */
+function countingLimiter(): { limiter: ZlibLimiter; jobs: { count: number } } {
+  const limiter = new ZlibLimiter(4);
+  const jobs = { count: 0 };
+  const run = limiter.run.bind(limiter);
+  limiter.run = <T>(job: () => Promise<T>) => {
+    jobs.count++;
+    return run(job);
+  };
+  return { limiter, jobs };
+}
+
 const settings = (concurrency = 4, idleTimeout = 0) => ({
   level: 6,
   memLevel: 8,
@@ -211,44 +231,26 @@ describe("zlib codec order, concurrency and memory", () => {
   });
 
   it("no context takeover: short messages skip the pool (one-shot zlib), long ones use it", async () => {
-    const limiter = new ZlibLimiter(4);
-    let jobs = 0;
-    const run = limiter.run.bind(limiter);
-    limiter.run = <T>(job: () => Promise<T>) => {
-      jobs++;
-      return run(job);
-    };
-    const noContext = {
-      deflateWindowBits: 15,
-      deflateNoContextTakeover: true,
-      inflateWindowBits: 15,
-      inflateNoContextTakeover: true,
-    };
-    const codec = new ZlibCodec(noContext, { ...settings(), limiter });
+    const { limiter, jobs } = countingLimiter();
+    const codec = new ZlibCodec(NO_CONTEXT, { ...settings(), limiter });
     try {
       const short = Buffer.from(JSON.stringify({ text: "y".repeat(1000) }));
       const out = await codec.deflate(short);
       assert.deepEqual([...out.subarray(-4)], [0, 0, 0xff, 0xff]); // sync-flushed, as the pool's
       same(zlib.inflateRawSync(out, { finishFlush: zlib.constants.Z_SYNC_FLUSH }), short);
       same(await codec.inflate([out.subarray(0, 10), out.subarray(10)], 0), short);
-      assert.equal(jobs, 0);
+      assert.equal(jobs.count, 0);
       const long = randomBytes(20_000); // above the one-shot size: the pool
       const longOut = await codec.deflate(long);
       same(await codec.inflate([longOut], 0), long);
-      assert.equal(jobs, 2);
+      assert.equal(jobs.count, 2);
     } finally {
       codec.close();
     }
   });
 
   it("no context takeover: a short bomb stops at maxPayload with 1009; a large output goes to the pool", async () => {
-    const noContext = {
-      deflateWindowBits: 15,
-      deflateNoContextTakeover: true,
-      inflateWindowBits: 15,
-      inflateNoContextTakeover: true,
-    };
-    const codec = new ZlibCodec(noContext, settings());
+    const codec = new ZlibCodec(NO_CONTEXT, settings());
     try {
       const zeros = Buffer.alloc(4 * 1024 * 1024); // 4 MiB of zeros: ~4 KiB compressed
       const bomb = zlib.deflateRawSync(zeros, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
@@ -272,14 +274,8 @@ describe("zlib codec order, concurrency and memory", () => {
   });
 
   it("shared preset: a short broadcast buffer is compressed once for every connection", async () => {
-    const noContext = {
-      deflateWindowBits: 15,
-      deflateNoContextTakeover: true,
-      inflateWindowBits: 15,
-      inflateNoContextTakeover: true,
-    };
     // A level no other test uses: its own pool and cache.
-    const codecs = Array.from({ length: 100 }, () => new ZlibCodec(noContext, { ...settings(), level: 2 }));
+    const codecs = Array.from({ length: 100 }, () => new ZlibCodec(NO_CONTEXT, { ...settings(), level: 2 }));
     try {
       const payload = Buffer.from(JSON.stringify({ news: "x".repeat(2000) }));
       const hits = zlibPoolStats().sharedHits;
@@ -297,38 +293,26 @@ describe("zlib codec order, concurrency and memory", () => {
   });
 
   it("shared preset: a broadcast buffer is compressed once for every connection", async () => {
-    const limiter = new ZlibLimiter(4);
-    let jobs = 0;
-    const run = limiter.run.bind(limiter);
-    limiter.run = <T>(job: () => Promise<T>) => {
-      jobs++;
-      return run(job);
-    };
-    const noContext = {
-      deflateWindowBits: 15,
-      deflateNoContextTakeover: true,
-      inflateWindowBits: 15,
-      inflateNoContextTakeover: true,
-    };
+    const { limiter, jobs } = countingLimiter();
     // A level no other test uses: its own pool and cache.
-    const codecs = Array.from({ length: 100 }, () => new ZlibCodec(noContext, { ...settings(), level: 3, limiter }));
+    const codecs = Array.from({ length: 100 }, () => new ZlibCodec(NO_CONTEXT, { ...settings(), level: 3, limiter }));
     try {
       // Above the one-shot size, so that the pool's jobs can be counted.
       const payload = Buffer.from(JSON.stringify({ news: "x".repeat(20_000) }));
       const hits = zlibPoolStats().sharedHits;
       const outs = await Promise.all(codecs.map((c) => c.deflate(payload)));
-      assert.equal(jobs, 1);
+      assert.equal(jobs.count, 1);
       assert.equal(zlibPoolStats().sharedHits - hits, 99);
       for (const out of outs) assert.equal(out, outs[0]);
       same(zlib.inflateRawSync(outs[0]!, { finishFlush: zlib.constants.Z_SYNC_FLUSH }), payload);
       // The application changed the buffer: compressed again, never sent stale.
       payload[2] = 0x41;
       const changed = await codecs[0]!.deflate(payload);
-      assert.equal(jobs, 2);
+      assert.equal(jobs.count, 2);
       same(zlib.inflateRawSync(changed, { finishFlush: zlib.constants.Z_SYNC_FLUSH }), payload);
       // Another buffer with the same bytes is not assumed equal: compressed on its own.
       await codecs[1]!.deflate(Buffer.from(payload));
-      assert.equal(jobs, 3);
+      assert.equal(jobs.count, 3);
     } finally {
       for (const c of codecs) c.close();
     }
