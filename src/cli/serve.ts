@@ -16,7 +16,7 @@ import { type Logger, pino } from "pino";
 import { ClusterBroker, relayBetweenWorkers } from "./demo/cluster-broker.js";
 import { type DemoServer, startDemoServer } from "./demo/server.js";
 import { parsePort } from "./options.js";
-import { parseWorkerCount } from "./workers.js";
+import { parseWorkerCount, sendToWorker } from "./workers.js";
 
 export interface ServeOptions {
   port: number;
@@ -208,8 +208,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
       w.once("exit", () => {
         if (--left === 0) process.exit(0);
       });
-      if (w.isConnected()) w.send({ tag: "wirecable-shutdown" });
-      else w.kill("SIGTERM");
+      if (!sendToWorker(w, { tag: "wirecable-shutdown" })) w.kill("SIGTERM");
     }
     // Workers that do not finish their graceful close in time (8 s each) are killed.
     setTimeout(() => {

@@ -16,6 +16,7 @@
  *   own clients exactly once, in the same order everywhere. IPC uses "advanced" serialization,
  *   so a Uint8Array arrives as one.
  */
+import type { Serializable } from "node:child_process";
 import cluster, { type Worker } from "node:cluster";
 import { InvalidArgumentError } from "commander";
 
@@ -31,6 +32,20 @@ export function parseWorkerCount(value: string): number {
     throw new InvalidArgumentError(`expected a number of workers 1-${MAX_WORKERS}, got "${value}"`);
   }
   return n;
+}
+
+function ignoreSendError(): void {}
+
+/**
+ * Send `message` to `worker` over the cluster's IPC channel if it is still connected; false if it
+ * is not. A worker can exit between that check and the write (a shutdown, a crash): the write
+ * then fails with EPIPE, which without a callback is an unhandled 'error' on the Worker and
+ * takes the primary down. A message for a worker that is gone has nowhere to go: it is dropped.
+ */
+export function sendToWorker(worker: Worker, message: Serializable): boolean {
+  if (!worker.isConnected()) return false;
+  worker.send(message, ignoreSendError);
+  return true;
 }
 
 /** What a server process runs: its URL, and a graceful close (1001 to clients). */
@@ -147,7 +162,7 @@ async function runPrimary(options: RunServerOptions): Promise<void> {
     const worker = cluster.fork();
     worker.on("message", (m: Tagged) => {
       if (m?.tag === RELAY) {
-        for (const w of workers()) if (w.isConnected()) w.send(m);
+        for (const w of workers()) sendToWorker(w, m);
       } else if (m?.tag === LISTENING && !printed && ++listening === want) {
         printed = true;
         console.log(`${options.name} listening on ${m.url} (${want} workers)`);
@@ -180,8 +195,7 @@ async function runPrimary(options: RunServerOptions): Promise<void> {
         if (code !== 0) failed = true;
         if (--left === 0) process.exit(failed ? 1 : 0);
       });
-      if (w.isConnected()) w.send({ tag: SHUTDOWN });
-      else w.kill("SIGTERM");
+      if (!sendToWorker(w, { tag: SHUTDOWN })) w.kill("SIGTERM");
     }
     setTimeout(() => {
       for (const w of alive) if (!w.isDead()) w.kill("SIGKILL");

@@ -4,8 +4,12 @@
  * `X-Wirecable-Worker: <id>`, which is how these tests know which worker serves a client.
  */
 import assert from "node:assert/strict";
+import type { Worker } from "node:cluster";
+import { EventEmitter } from "node:events";
 import { after, before, describe, it } from "node:test";
 import WebSocketClient from "ws";
+import { relayBetweenWorkers } from "../../src/cli/demo/cluster-broker.js";
+import { sendToWorker } from "../../src/cli/workers.js";
 import { startRedis } from "../helpers/redis.js";
 import { event, sleep, UNIT, within } from "../node/helpers.js";
 import { ensureBuilt, runCli, startCli, stopAll } from "./helpers.js";
@@ -149,4 +153,54 @@ describe("--workers validation", () => {
       assert.match(stderr, pattern);
     });
   }
+});
+
+describe("sendToWorker: the primary's IPC writes", () => {
+  /** A stand-in for a cluster Worker whose channel breaks as it is written to (it just exited). */
+  class ExitingWorker extends EventEmitter {
+    connected = true;
+    sent: unknown[] = [];
+    isConnected(): boolean {
+      return this.connected;
+    }
+    send(message: unknown, callback?: (error: Error | null) => void): boolean {
+      this.sent.push(message);
+      const epipe = Object.assign(new Error("write EPIPE"), { code: "EPIPE" });
+      // node:child_process reports a failed write to the callback, or else as an 'error' event.
+      setImmediate(() => (callback ? callback(epipe) : this.emit("error", epipe)));
+      return false;
+    }
+  }
+  const asWorker = (w: ExitingWorker) => w as unknown as Worker;
+
+  it("drops a message whose write fails (EPIPE) instead of raising an 'error' on the Worker", async () => {
+    const w = new ExitingWorker();
+    const errors: unknown[] = [];
+    w.on("error", (e) => errors.push(e));
+    assert.equal(sendToWorker(asWorker(w), { tag: "x" }), true);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(w.sent, [{ tag: "x" }]);
+    assert.deepEqual(errors, []);
+  });
+
+  it("does not write to a worker that is no longer connected", () => {
+    const w = new ExitingWorker();
+    w.connected = false;
+    assert.equal(sendToWorker(asWorker(w), { tag: "x" }), false);
+    assert.deepEqual(w.sent, []);
+  });
+
+  it("the demo's relay survives a worker that exits while a message is relayed", async () => {
+    const publisher = new ExitingWorker();
+    const leaving = new ExitingWorker();
+    const errors: unknown[] = [];
+    leaving.on("error", (e) => errors.push(e));
+    relayBetweenWorkers(() => [asWorker(publisher), asWorker(leaving), undefined], asWorker(publisher));
+    const relay = { tag: "wirecable-relay", stream: "room", payload: "{}" };
+    publisher.emit("message", relay);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(leaving.sent, [relay]);
+    assert.deepEqual(publisher.sent, [relay]);
+    assert.deepEqual(errors, []);
+  });
 });

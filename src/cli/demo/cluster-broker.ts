@@ -13,6 +13,7 @@
 import type { Worker } from "node:cluster";
 import { EventEmitter } from "node:events";
 import type { Broker, BrokerHandler, Unsubscribe } from "../../channels/index.js";
+import { sendToWorker } from "../workers.js";
 
 const TAG = "wirecable-relay";
 
@@ -37,9 +38,7 @@ function isRelay(message: unknown): message is RelayMessage {
 export function relayBetweenWorkers(workers: () => Iterable<Worker | undefined>, worker: Worker): void {
   worker.on("message", (message: unknown) => {
     if (!isRelay(message)) return;
-    for (const w of workers()) {
-      if (w?.isConnected()) w.send(message);
-    }
+    for (const w of workers()) if (w !== undefined) sendToWorker(w, message);
   });
 }
 
