@@ -15,8 +15,8 @@
 import { isUtf8 } from "node:buffer";
 import { createRequire } from "node:module";
 import { Engine } from "../../src/protocol/engine.js";
-import { encodeFrame } from "../../src/protocol/frame-encoder.js";
-import { applyMask } from "../../src/protocol/mask.js";
+import { encodeFrame } from "../../src/protocol/frames/frame-encoder.js";
+import { applyMask } from "../../src/protocol/frames/mask.js";
 import { isValidUtf8 } from "../../src/protocol/utf8.js";
 
 const require = createRequire(import.meta.url);

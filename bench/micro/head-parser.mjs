@@ -6,8 +6,8 @@
 // the same split in two chunks, a minimal request (ws/node client), and latin1() of a 101 head.
 // Run it several times and compare minimums (a shared machine is noisy).
 const dist = process.env.WIRECABLE_DIST ?? new URL("../../dist", import.meta.url).pathname;
-const { HttpHeadParser } = await import(`${dist}/protocol/http-head-parser.js`);
-const { latin1 } = await import(`${dist}/protocol/header-tokens.js`);
+const { HttpHeadParser } = await import(`${dist}/protocol/handshake/http-head-parser.js`);
+const { latin1 } = await import(`${dist}/protocol/handshake/header-tokens.js`);
 
 const CHROMIUM = Buffer.from(
   "GET /cable?token=abc123 HTTP/1.1\r\n" +

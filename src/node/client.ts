@@ -14,10 +14,10 @@
  */
 import { connect as netConnect, type Socket } from "node:net";
 import { type ConnectionOptions as ConnectionOptionsTls, connect as tlsConnect } from "node:tls";
-import { ClientHandshake } from "../protocol/client-handshake.js";
 import { HandshakeError, OptionError } from "../protocol/errors.js";
-import type { ClientExtension } from "../protocol/extension.js";
-import { connectRequest, ProxyResponse } from "../protocol/proxy.js";
+import type { ClientExtension } from "../protocol/extensions/extension.js";
+import { ClientHandshake } from "../protocol/handshake/client-handshake.js";
+import { connectRequest, ProxyResponse } from "../protocol/handshake/proxy.js";
 import { Connection } from "./connection.js";
 import type { PerMessageDeflateOptions } from "./deflate/index.js";
 import { createHybiEngine } from "./engines.js";

@@ -4,7 +4,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
-import type { ExtensionSession } from "../protocol/extension.js";
+import type { ExtensionSession } from "../protocol/extensions/extension.js";
 import type { EngineOptions, Role, WebSocketEngine } from "../protocol/types.js";
 import type { ResolvedConnectionOptions } from "./options.js";
 import type { PreparedMessage } from "./prepared-message.js";

@@ -17,7 +17,7 @@
 import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { InvalidStateError } from "../protocol/errors.js";
-import type { ExtensionSession } from "../protocol/extension.js";
+import type { ExtensionSession } from "../protocol/extensions/extension.js";
 import type { EngineEvent, Role, WebSocketEngine } from "../protocol/types.js";
 import { ConnectionClock, Due } from "./connection-clock.js";
 import type { CloseInfo, ConnectionInit, ConnectionRequest, SendData, SendResult } from "./connection-types.js";

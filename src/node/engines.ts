@@ -1,12 +1,12 @@
 /**
  * Which engine drives a connection: the RFC 6455 engine (`src/protocol/engine.ts`) or, for
- * servers with `legacyDrafts`, the hixie-75/76 drivers (`src/protocol/hixie/`). Both implement
+ * servers with `legacyDrafts`, the hixie-75/76 drivers (`src/protocol/legacy/`). Both implement
  * WebSocketEngine; the Connection does not know which one it drives.
  */
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { Engine } from "../protocol/engine.js";
-import { createHixieDriver, detectDraft } from "../protocol/hixie/index.js";
+import { createHixieDriver, detectDraft } from "../protocol/legacy/index.js";
 import type { EngineOptions, WebSocketEngine } from "../protocol/types.js";
 import { Connection } from "./connection.js";
 import type { ResolvedConnectionOptions } from "./options.js";

@@ -6,13 +6,13 @@
 import type { Server as HttpServer, IncomingMessage } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import { HandshakeError, OptionError } from "../protocol/errors.js";
+import { renderRejection, type ServerHandshakeResult } from "../protocol/handshake/server-handshake.js";
 import {
   DEFAULT_MAX_FRAGMENTS,
   DEFAULT_MAX_HEADER_BYTES,
   DEFAULT_MAX_HEADER_COUNT,
   DEFAULT_MAX_PAYLOAD,
 } from "../protocol/limits.js";
-import { renderRejection, type ServerHandshakeResult } from "../protocol/server-handshake.js";
 import type { PerMessageDeflateOptions } from "./deflate/index.js";
 import type { OriginRule } from "./origin.js";
 

@@ -29,10 +29,10 @@
 import { type IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { type AddressInfo, createServer, type Server as NetServer, type Socket } from "node:net";
 import { HandshakeError } from "../protocol/errors.js";
-import { listHasToken } from "../protocol/header-tokens.js";
-import { type HttpHead, HttpHeadParser } from "../protocol/http-head-parser.js";
+import { listHasToken } from "../protocol/handshake/header-tokens.js";
+import { type HttpHead, HttpHeadParser } from "../protocol/handshake/http-head-parser.js";
+import { renderRejection, renderResponse } from "../protocol/handshake/server-handshake.js";
 import { DEFAULT_MAX_HEADER_LINE, DEFAULT_MAX_START_LINE } from "../protocol/limits.js";
-import { renderRejection, renderResponse } from "../protocol/server-handshake.js";
 import { type TimerEntry, wheel } from "./timer-wheel.js";
 
 export interface RawListenerOptions {

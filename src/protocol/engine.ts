@@ -22,10 +22,10 @@
 import { encodeClosePayload, isValidCloseCode, parseClosePayload } from "./close-codes.js";
 import { EventDispatcher, Fifo } from "./engine-queue.js";
 import { InvalidStateError, OptionError, ProtocolError } from "./errors.js";
-import { ExtensionPipeline, type OutgoingMessage } from "./extension-pipeline.js";
-import { RSV1 } from "./frame-encoder.js";
-import { FrameParser, type FrameSink } from "./frame-parser.js";
-import { FrameSender } from "./frame-sender.js";
+import { ExtensionPipeline, type OutgoingMessage } from "./extensions/extension-pipeline.js";
+import { RSV1 } from "./frames/frame-encoder.js";
+import { FrameParser, type FrameSink } from "./frames/frame-parser.js";
+import { FrameSender } from "./frames/frame-sender.js";
 import { resolveLimits } from "./limits.js";
 import { MessageAssembler } from "./message-assembler.js";
 import { closedWriter, createMessageWriter, toBytes } from "./message-writer.js";

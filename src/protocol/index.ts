@@ -26,11 +26,12 @@ export type {
   ExtensionSession,
   RsvClaim,
   ServerExtension,
-} from "./extension.js";
+} from "./extensions/extension.js";
 export * from "./extensions/index.js";
-export { encodeFrame, type FrameOptions, type PreparedFrame, prepareFrame } from "./frame-encoder.js";
-export { FrameParser } from "./frame-parser.js";
-export * from "./handshake-index.js";
+export { encodeFrame, type FrameOptions, type PreparedFrame, prepareFrame } from "./frames/frame-encoder.js";
+export { FrameParser } from "./frames/frame-parser.js";
+export { applyMask } from "./frames/mask.js";
+export * from "./handshake/index.js";
 export {
   createHixieDriver,
   type DetectedDraft,
@@ -43,8 +44,7 @@ export {
   type HixieRequest,
   md5,
   validateHixieRequest,
-} from "./hixie/index.js";
+} from "./legacy/index.js";
 export * from "./limits.js";
-export { applyMask } from "./mask.js";
 export * from "./types.js";
 export { isValidUtf8, Utf8Validator } from "./utf8.js";

@@ -14,7 +14,7 @@
  *   `transportShouldClose` tells it to close the TCP connection.
  */
 import type { ProtocolError } from "./errors.js";
-import type { ExtensionSession } from "./extension.js";
+import type { ExtensionSession } from "./extensions/extension.js";
 
 export type Role = "server" | "client";
 

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { computeAccept, decodeUtf8, isUtf8, masker } from "../../src/node/native.js";
-import { computeAccept as jsAccept } from "../../src/protocol/server-handshake.js";
+import { computeAccept as jsAccept } from "../../src/protocol/handshake/server-handshake.js";
 
 describe("native hooks", () => {
   it("bufferutil (a devDependency here) is loaded and masks like the RFC says", () => {

@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/protocol/engine.js";
-import type { ExtensionMessage, ExtensionSession } from "../../src/protocol/extension.js";
-import { prepareFrame } from "../../src/protocol/frame-encoder.js";
+import type { ExtensionMessage, ExtensionSession } from "../../src/protocol/extensions/extension.js";
+import { prepareFrame } from "../../src/protocol/frames/frame-encoder.js";
 import { cframe, concat, decodeFrames, plain } from "./helpers/frames.js";
 
 const codeOf = (e: Engine) => {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/protocol/engine.js";
 import { ProtocolError } from "../../src/protocol/errors.js";
-import type { ExtensionMessage, ExtensionSession } from "../../src/protocol/extension.js";
+import type { ExtensionMessage, ExtensionSession } from "../../src/protocol/extensions/extension.js";
 import { cframe, concat, decodeFrames, plain, utf8 } from "./helpers/frames.js";
 
 const tick = () => new Promise((r) => setTimeout(r, 5));

@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/protocol/engine.js";
-import { prepareFrame } from "../../src/protocol/frame-encoder.js";
-import { COPY_THRESHOLD } from "../../src/protocol/frame-sender.js";
+import { prepareFrame } from "../../src/protocol/frames/frame-encoder.js";
+import { COPY_THRESHOLD } from "../../src/protocol/frames/frame-sender.js";
 import { ReadyState } from "../../src/protocol/types.js";
 import { cframe, concat, decodeFrames, fixedKeyFill, hex, plain, utf8 } from "./helpers/frames.js";
 

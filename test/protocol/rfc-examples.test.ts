@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/protocol/engine.js";
-import { encodeFrame } from "../../src/protocol/frame-encoder.js";
+import { encodeFrame } from "../../src/protocol/frames/frame-encoder.js";
 import { concat, fixedKeyFill, fromHex, hex, RFC_KEY, runAllSplits } from "./helpers/frames.js";
 
 const HELLO = new TextEncoder().encode("Hello");

@@ -7,7 +7,7 @@
  * handshake (`extensions: [ext]`). One extension instance serves every connection of a server:
  * create it once, not per upgrade (its zlib limiter is shared through it; pools are process-wide).
  */
-import type { ClientExtension, ServerExtension } from "../../protocol/extension.js";
+import type { ClientExtension, ServerExtension } from "../../protocol/extensions/extension.js";
 import { ClientPerMessageDeflate, ServerPerMessageDeflate } from "../../protocol/extensions/permessage-deflate.js";
 import { sharedZlibLimiter, ZlibLimiter } from "./limiter.js";
 import { type PerMessageDeflateOptions, type ResolvedDeflateOptions, resolveDeflateOptions } from "./options.js";

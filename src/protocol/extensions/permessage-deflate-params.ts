@@ -11,7 +11,7 @@
  * - {@link acceptAsClient} returns the agreed configuration or a string explaining why the
  *   client must fail the connection (RFC 7692 section 5).
  */
-import type { ExtensionOffer, ExtensionParams } from "../extension.js";
+import type { ExtensionOffer, ExtensionParams } from "./extension.js";
 
 export const PERMESSAGE_DEFLATE = "permessage-deflate";
 

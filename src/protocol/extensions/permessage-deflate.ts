@@ -16,6 +16,7 @@
  *   decompressor (corrupt data) becomes ProtocolError("EXTENSION_ERROR", 1007), as ws does.
  */
 import { HandshakeError, ProtocolError } from "../errors.js";
+import type { DeflateCodec, DeflateCodecFactory } from "./deflate-codec.js";
 import type {
   ClientExtension,
   ExtensionMessage,
@@ -23,8 +24,7 @@ import type {
   ExtensionParams,
   ExtensionSession,
   ServerExtension,
-} from "../extension.js";
-import type { DeflateCodec, DeflateCodecFactory } from "./deflate-codec.js";
+} from "./extension.js";
 import {
   acceptAsClient,
   clientOfferParams,

@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import zlib from "node:zlib";
 import { Engine } from "../../../src/protocol/engine.js";
-import type { ExtensionSession } from "../../../src/protocol/extension.js";
+import type { ExtensionSession } from "../../../src/protocol/extensions/extension.js";
 import type { EngineEvent, EngineOptions } from "../../../src/protocol/types.js";
 import { fromHex, hex, type SessionPair, sessionPair } from "./helpers.js";
 

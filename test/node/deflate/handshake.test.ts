@@ -9,7 +9,7 @@ import { createServer, connect as tcpConnect } from "node:net";
 import { describe, it } from "node:test";
 import { connect } from "../../../src/node/index.js";
 import { HandshakeError } from "../../../src/protocol/errors.js";
-import { computeAccept } from "../../../src/protocol/server-handshake.js";
+import { computeAccept } from "../../../src/protocol/handshake/server-handshake.js";
 import { echoServer } from "./interop-helpers.js";
 
 /** Send a raw upgrade request with this Sec-WebSocket-Extensions; return the response head. */

@@ -10,7 +10,7 @@ import type {
   ExtensionOffer,
   ExtensionParams,
   ExtensionSession,
-} from "../../../src/protocol/extension.js";
+} from "../../../src/protocol/extensions/extension.js";
 
 export function asOffer(params: ExtensionParams): ExtensionOffer {
   return { name: "permessage-deflate", params, rawParams: Object.entries(params) };

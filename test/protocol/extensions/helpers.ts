@@ -2,8 +2,9 @@
  * Test helpers: build ExtensionOffers by hand (independent of the header parser) and a trivial
  * in-memory codec for session tests that must not depend on zlib.
  */
-import type { ExtensionOffer } from "../../../src/protocol/extension.js";
+
 import type { DeflateCodec, DeflateCodecOptions } from "../../../src/protocol/extensions/deflate-codec.js";
+import type { ExtensionOffer } from "../../../src/protocol/extensions/extension.js";
 
 /** `offer("server_no_context_takeover", ["server_max_window_bits", "10"])` */
 export function offer(...params: Array<string | readonly [string, string | true]>): ExtensionOffer {

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { HandshakeError } from "../../../src/protocol/errors.js";
-import { parseExtensions } from "../../../src/protocol/extension-header.js";
+import { parseExtensions } from "../../../src/protocol/extensions/extension-header.js";
 import {
   ClientPerMessageDeflate,
   negotiateAsServer,

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ProtocolError } from "../../../src/protocol/errors.js";
-import type { ExtensionMessage } from "../../../src/protocol/extension.js";
 import type { DeflateCodec } from "../../../src/protocol/extensions/deflate-codec.js";
+import type { ExtensionMessage } from "../../../src/protocol/extensions/extension.js";
 import { DEFLATE_TAIL, PerMessageDeflateSession } from "../../../src/protocol/extensions/index.js";
 import { RecordingCodec } from "./helpers.js";
 

@@ -5,15 +5,19 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { HandshakeError } from "../../../src/protocol/errors.js";
+import type { ClientExtension, ExtensionOffer, ExtensionParams } from "../../../src/protocol/extensions/extension.js";
 import {
   ClientHandshake,
   type ClientHandshakeOptions,
   type ClientHandshakeResult,
-} from "../../../src/protocol/client-handshake.js";
-import { HandshakeError } from "../../../src/protocol/errors.js";
-import type { ClientExtension, ExtensionOffer, ExtensionParams } from "../../../src/protocol/extension.js";
-import { HttpHeadParser } from "../../../src/protocol/http-head-parser.js";
-import { acceptHandshake, computeAccept, toHandshakeRequest } from "../../../src/protocol/server-handshake.js";
+} from "../../../src/protocol/handshake/client-handshake.js";
+import { HttpHeadParser } from "../../../src/protocol/handshake/http-head-parser.js";
+import {
+  acceptHandshake,
+  computeAccept,
+  toHandshakeRequest,
+} from "../../../src/protocol/handshake/server-handshake.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);

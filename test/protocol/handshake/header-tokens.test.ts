@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { fromLatin1, latin1 } from "../../../src/protocol/header-tokens.js";
+import { fromLatin1, latin1 } from "../../../src/protocol/handshake/header-tokens.js";
 
 const reference = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 

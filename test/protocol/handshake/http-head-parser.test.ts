@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { HandshakeError } from "../../../src/protocol/errors.js";
-import { type HeadLimits, type HttpHead, HttpHeadParser } from "../../../src/protocol/http-head-parser.js";
+import { type HeadLimits, type HttpHead, HttpHeadParser } from "../../../src/protocol/handshake/http-head-parser.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));

@@ -7,11 +7,15 @@ import { once } from "node:events";
 import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
 import { after, describe, it } from "node:test";
 import WebSocket, { WebSocketServer } from "ws";
-import { ClientHandshake, type ClientHandshakeResult } from "../../../src/protocol/client-handshake.js";
 import { HandshakeError } from "../../../src/protocol/errors.js";
-import { HttpHeadParser } from "../../../src/protocol/http-head-parser.js";
-import { connectRequest, ProxyResponse } from "../../../src/protocol/proxy.js";
-import { acceptHandshake, renderRejection, toHandshakeRequest } from "../../../src/protocol/server-handshake.js";
+import { ClientHandshake, type ClientHandshakeResult } from "../../../src/protocol/handshake/client-handshake.js";
+import { HttpHeadParser } from "../../../src/protocol/handshake/http-head-parser.js";
+import { connectRequest, ProxyResponse } from "../../../src/protocol/handshake/proxy.js";
+import {
+  acceptHandshake,
+  renderRejection,
+  toHandshakeRequest,
+} from "../../../src/protocol/handshake/server-handshake.js";
 
 const closers: Array<() => Promise<void> | void> = [];
 after(async () => {

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { HandshakeError } from "../../../src/protocol/errors.js";
-import { basicCredentials, connectRequest, ProxyResponse } from "../../../src/protocol/proxy.js";
+import { basicCredentials, connectRequest, ProxyResponse } from "../../../src/protocol/handshake/proxy.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);

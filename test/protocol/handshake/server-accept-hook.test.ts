@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
-import { acceptHandshake, computeAccept, WEBSOCKET_GUID } from "../../../src/protocol/server-handshake.js";
+import { acceptHandshake, computeAccept, WEBSOCKET_GUID } from "../../../src/protocol/handshake/server-handshake.js";
 
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 const request = (extra: Record<string, string> = {}) => ({

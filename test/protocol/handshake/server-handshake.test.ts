@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { HandshakeError } from "../../../src/protocol/errors.js";
-import type { ExtensionOffer, ServerExtension } from "../../../src/protocol/extension.js";
-import { HttpHeadParser } from "../../../src/protocol/http-head-parser.js";
+import type { ExtensionOffer, ServerExtension } from "../../../src/protocol/extensions/extension.js";
+import { HttpHeadParser } from "../../../src/protocol/handshake/http-head-parser.js";
 import {
   acceptHandshake,
   computeAccept,
@@ -14,7 +14,7 @@ import {
   renderRejection,
   renderResponse,
   toHandshakeRequest,
-} from "../../../src/protocol/server-handshake.js";
+} from "../../../src/protocol/handshake/server-handshake.js";
 
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 const text = (b: Uint8Array) => new TextDecoder().decode(b);

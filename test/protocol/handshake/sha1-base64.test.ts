@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { decodeBase64, encodeBase64 } from "../../../src/protocol/base64.js";
-import { sha1 } from "../../../src/protocol/sha1.js";
+import { decodeBase64, encodeBase64 } from "../../../src/protocol/handshake/base64.js";
+import { sha1 } from "../../../src/protocol/handshake/sha1.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const ascii = (s: string) => new TextEncoder().encode(s);

@@ -23,10 +23,11 @@
  *   exception as `cause`, and sessions already created are closed; so does a callback that
  *   returns a protocol the client never offered.
  */
+
+import { HandshakeError } from "../errors.js";
+import type { ExtensionOffer, ExtensionSession, ServerExtension } from "../extensions/extension.js";
+import { parseExtensions, renderExtension } from "../extensions/extension-header.js";
 import { decodeBase64, encodeBase64 } from "./base64.js";
-import { HandshakeError } from "./errors.js";
-import type { ExtensionOffer, ExtensionSession, ServerExtension } from "./extension.js";
-import { parseExtensions, renderExtension } from "./extension-header.js";
 import { asciiLower, assertHeader, isToken, latin1, listHasToken, splitList, trimOws } from "./header-tokens.js";
 import type { HttpHead } from "./http-head-parser.js";
 import { statusText } from "./http-status.js";

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { test } from "node:test";
 
-test("src/protocol/hixie is sans-I/O: imports only relative modules inside src/protocol", () => {
-  const dir = new URL("../../../src/protocol/hixie/", import.meta.url);
+test("src/protocol/legacy is sans-I/O: imports only relative modules inside src/protocol", () => {
+  const dir = new URL("../../../src/protocol/legacy/", import.meta.url);
   const files = readdirSync(dir).filter((f) => f.endsWith(".ts"));
   assert.ok(files.length >= 8);
   let seen = 0;

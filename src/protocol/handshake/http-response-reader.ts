@@ -14,10 +14,10 @@
  *   (decoded), or everything until EOF (`finish()`). 204 and 304 have none.
  *   A malformed body ends the read with what arrived: it is only for the error report.
  */
-import { HandshakeError } from "./errors.js";
+import { HandshakeError } from "../errors.js";
+import { DEFAULT_MAX_ERROR_BODY } from "../limits.js";
 import { trimOws } from "./header-tokens.js";
 import { type HeadLimits, type HttpHead, HttpHeadParser } from "./http-head-parser.js";
-import { DEFAULT_MAX_ERROR_BODY } from "./limits.js";
 
 /** Interim responses skipped before the final one. */
 export const MAX_INTERIM = 8;

@@ -14,8 +14,9 @@
  * OWS is allowed around ",", ";" and "="; empty list elements are skipped (RFC 7230 7).
  * Several header lines are joined with ", " before parsing (RFC 7230 3.2.2).
  */
+
+import { isOws, isToken, TCHAR } from "../handshake/header-tokens.js";
 import type { ExtensionOffer, ExtensionParams } from "./extension.js";
-import { isOws, isToken, TCHAR } from "./header-tokens.js";
 
 function defineParam(params: Record<string, string | true>, name: string, value: string | true): void {
   // defineProperty, not assignment: a parameter named "__proto__" must stay a plain own key.

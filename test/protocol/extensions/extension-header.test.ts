@@ -3,7 +3,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { parseExtensions, renderExtension, renderExtensions } from "../../../src/protocol/extension-header.js";
+import {
+  parseExtensions,
+  renderExtension,
+  renderExtensions,
+} from "../../../src/protocol/extensions/extension-header.js";
 
 describe("parseExtensions", () => {
   it("parses several offers with bare, token and quoted parameters", () => {

@@ -1,6 +1,6 @@
 /** Helpers for the hixie tests: parse a raw request head, run a driver in queue mode, summarise events. */
 
-import type { HixieRequest } from "../../../src/protocol/hixie/index.js";
+import type { HixieRequest } from "../../../src/protocol/legacy/index.js";
 import type { EngineEvent } from "../../../src/protocol/types.js";
 
 export const latin1 = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));

@@ -9,11 +9,12 @@
  * - Short strings are UTF-8 encoded straight into the frame buffer (no intermediate bytes).
  * - `message()` splits a payload into frames of `fragmentSize` bytes when that is set.
  */
+
+import type { OutputArena } from "../types.js";
 import { copyBytes } from "./copy-bytes.js";
 import { frameHeaderSize, MAX_HEADER_SIZE, writeFrameHeader } from "./frame-encoder.js";
 import { applyMask, type Masker, NATIVE_MASK_THRESHOLD } from "./mask.js";
 import { type RandomFill, RandomPool } from "./random-pool.js";
-import type { OutputArena } from "./types.js";
 
 /**
  * Above this payload size a server frame is written as header + payload (no copy). Header and

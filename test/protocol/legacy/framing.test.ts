@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { Draft75Driver, Draft76Driver, type HixieDriverOptions } from "../../../src/protocol/hixie/index.js";
+import { Draft75Driver, Draft76Driver, type HixieDriverOptions } from "../../../src/protocol/legacy/index.js";
 import { ReadyState } from "../../../src/protocol/types.js";
 import { concat, DRAFT75_REQUEST, DRAFT76_REQUEST, latin1, parseRequest, splitAt, summary, text } from "./helpers.js";
 

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { copyBytes, releaseCopyViews } from "../../src/protocol/copy-bytes.js";
+import { copyBytes, releaseCopyViews } from "../../../src/protocol/frames/copy-bytes.js";
 
 describe("copyBytes", () => {
   it("copies exactly the range asked for, at any offsets and lengths (property)", () => {

@@ -24,10 +24,11 @@
  * Connection, Sec-WebSocket-*) cannot be set as custom headers. A fragment in the URL is
  * ignored (RFC 6455 3: fragments are meaningless for WebSocket URIs).
  */
+
+import { HandshakeError } from "../errors.js";
+import type { ClientExtension, ExtensionSession } from "../extensions/extension.js";
+import { parseExtensions, renderExtension } from "../extensions/extension-header.js";
 import { encodeBase64 } from "./base64.js";
-import { HandshakeError } from "./errors.js";
-import type { ClientExtension, ExtensionSession } from "./extension.js";
-import { parseExtensions, renderExtension } from "./extension-header.js";
 import { asciiLower, assertHeader, isToken, latin1, listHasToken, trimOws } from "./header-tokens.js";
 import type { HeadLimits, HttpHead } from "./http-head-parser.js";
 import { HttpResponseReader, type ResponseOutcome } from "./http-response-reader.js";

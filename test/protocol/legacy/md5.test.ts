@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
 import fc from "fast-check";
-import { md5 } from "../../../src/protocol/hixie/md5.js";
+import { md5 } from "../../../src/protocol/legacy/md5.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 

@@ -7,8 +7,9 @@
  * builds an unmasked frame once so a server can write the same bytes to many connections
  * (broadcast). Lengths use the minimal encoding, as section 5.2 requires.
  */
+
+import type { Opcode } from "../types.js";
 import { applyMask } from "./mask.js";
-import type { Opcode } from "./types.js";
 
 /** Largest header: 2 + 8 (64-bit length) + 4 (mask key). */
 export const MAX_HEADER_SIZE = 14;

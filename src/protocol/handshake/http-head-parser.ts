@@ -25,14 +25,14 @@
  * - After the head is complete, further `push` calls append to `remainder()` and return the
  *   same head; after an error they return the same error.
  */
-import { HandshakeError } from "./errors.js";
-import { asciiLower, fromLatin1, TCHAR } from "./header-tokens.js";
+import { HandshakeError } from "../errors.js";
 import {
   DEFAULT_MAX_HEADER_BYTES,
   DEFAULT_MAX_HEADER_COUNT,
   DEFAULT_MAX_HEADER_LINE,
   DEFAULT_MAX_START_LINE,
-} from "./limits.js";
+} from "../limits.js";
+import { asciiLower, fromLatin1, TCHAR } from "./header-tokens.js";
 
 export interface HeadLimits {
   /** Max request line / status line, bytes without the line ending. Default 8 KiB. */

@@ -7,8 +7,9 @@
  * with `Proxy-Authenticate`. Like {@link ClientHandshake}, `receive` returns null while it
  * needs bytes and `finish()` gives the final answer at EOF.
  */
+
+import { HandshakeError } from "../errors.js";
 import { encodeBase64 } from "./base64.js";
-import { HandshakeError } from "./errors.js";
 import { asciiLower, assertHeader, latin1 } from "./header-tokens.js";
 import type { HeadLimits } from "./http-head-parser.js";
 import { HttpResponseReader, type ResponseOutcome } from "./http-response-reader.js";

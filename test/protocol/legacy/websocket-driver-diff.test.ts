@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { test } from "node:test";
 import fc from "fast-check";
-import { Draft76Driver } from "../../../src/protocol/hixie/index.js";
+import { Draft76Driver } from "../../../src/protocol/legacy/index.js";
 import { concat, summary } from "./helpers.js";
 
 interface WsDriver {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { applyMask, unmaskShort, unmaskWords } from "../../src/protocol/mask.js";
+import { applyMask, unmaskShort, unmaskWords } from "../../../src/protocol/frames/mask.js";
 
 function naive(data: Uint8Array, key: Uint8Array, phase: number): Uint8Array {
   return data.map((b, i) => b ^ key[(i + phase) & 3]);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { InvalidStateError } from "../../../src/protocol/errors.js";
-import { Draft75Driver, Draft76Driver, type HixieDriver } from "../../../src/protocol/hixie/index.js";
+import { Draft75Driver, Draft76Driver, type HixieDriver } from "../../../src/protocol/legacy/index.js";
 import type { EngineEvent } from "../../../src/protocol/types.js";
 import { ReadyState } from "../../../src/protocol/types.js";
 import { concat, DRAFT75_REQUEST, DRAFT76_REQUEST, latin1, parseRequest, summary, text } from "./helpers.js";

@@ -1,7 +1,7 @@
 /**
  * Legacy WebSocket drafts (draft-hixie-thewebsocketprotocol-75 and -76), server side, behind
  * the WebSocketEngine interface. How the Node layer routes `legacyDrafts` requests here, from
- * node:http's `upgrade` event (test/protocol/hixie/loopback.test.ts runs this wiring):
+ * node:http's `upgrade` event (test/protocol/legacy/loopback.test.ts runs this wiring):
  *
  *   server.on("upgrade", (req, socket, head) => {
  *     const request = { method: req.method, target: req.url, httpVersion: req.httpVersion, headers: req.headers };

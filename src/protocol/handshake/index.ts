@@ -2,13 +2,14 @@
  * Public API of the opening-handshake modules (server, client, HTTP CONNECT proxy, head
  * parsing, extension header syntax, SHA-1/base64). To be merged into `src/protocol/index.ts`.
  */
+
+export { parseExtensions, renderExtension, renderExtensions } from "../extensions/extension-header.js";
 export { decodeBase64, encodeBase64 } from "./base64.js";
 export {
   ClientHandshake,
   type ClientHandshakeOptions,
   type ClientHandshakeResult,
 } from "./client-handshake.js";
-export { parseExtensions, renderExtension, renderExtensions } from "./extension-header.js";
 export { type HeadLimits, type HttpHead, HttpHeadParser } from "./http-head-parser.js";
 export { HttpResponseReader, type ResponseOutcome } from "./http-response-reader.js";
 export { STATUS_TEXT, statusText } from "./http-status.js";

@@ -7,7 +7,7 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { connect, type Socket } from "node:net";
 import { after, before, test } from "node:test";
-import { createHixieDriver, type HixieDriver } from "../../../src/protocol/hixie/index.js";
+import { createHixieDriver, type HixieDriver } from "../../../src/protocol/legacy/index.js";
 import { DRAFT76_ANSWER, DRAFT76_REQUEST, DRAFT76_RESPONSE_HEAD, latin1 } from "./helpers.js";
 
 let server: Server;

@@ -8,11 +8,11 @@
  * text, validates UTF-8 (1007) unless the bytes are the ones already validated while parsing.
  * Errors are thrown (synchronously or as a rejection); the engine maps them to close codes.
  */
-import { ProtocolError } from "./errors.js";
+import { ProtocolError } from "../errors.js";
+import { RSV1, RSV2, RSV3 } from "../frames/frame-encoder.js";
+import { isPromiseLike } from "../ordered-queue.js";
+import { BinaryMessage, TextMessage, type Utf8Decoder } from "../text-message.js";
 import type { ExtensionMessage, ExtensionSession } from "./extension.js";
-import { RSV1, RSV2, RSV3 } from "./frame-encoder.js";
-import { isPromiseLike } from "./ordered-queue.js";
-import { BinaryMessage, TextMessage, type Utf8Decoder } from "./text-message.js";
 
 type MaybePromise<T> = T | PromiseLike<T>;
 

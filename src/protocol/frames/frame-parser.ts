@@ -16,7 +16,7 @@
  *   (so `push` takes ownership of its bytes). Control payloads are delivered whole.
  * - Numbered states in a switch, guard first: "not enough bytes: return, state unchanged".
  */
-import { ProtocolError } from "./errors.js";
+import { ProtocolError } from "../errors.js";
 import { applyMask, type Masker, NATIVE_MASK_THRESHOLD, unmaskShort, unmaskWords } from "./mask.js";
 
 /** Receives what the parser finds. One object per connection: no closure per frame. */

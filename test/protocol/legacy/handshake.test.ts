@@ -8,7 +8,7 @@ import {
   Draft76Driver,
   keyPart,
   validateHixieRequest,
-} from "../../../src/protocol/hixie/index.js";
+} from "../../../src/protocol/legacy/index.js";
 import { ReadyState } from "../../../src/protocol/types.js";
 import {
   concat,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { detectDraft, type HixieRequest } from "../../../src/protocol/hixie/index.js";
+import { detectDraft, type HixieRequest } from "../../../src/protocol/legacy/index.js";
 
 const req = (headers: Record<string, string>): HixieRequest => ({
   method: "GET",
