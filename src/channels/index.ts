@@ -5,8 +5,14 @@
 export { type Broadcaster, createBroadcaster } from "./broadcaster.js";
 export type { Broker, BrokerHandler, LostMessage, Unsubscribe } from "./brokers/broker.js";
 export { MemoryBroker } from "./brokers/memory.js";
-export { MAX_NOTIFY_PAYLOAD, PostgresBroker, type PostgresBrokerOptions } from "./brokers/postgres.js";
-export { RedisBroker, type RedisBrokerOptions } from "./brokers/redis.js";
+export { MissingPeerError } from "./brokers/optional-peer.js";
+export {
+  MAX_NOTIFY_PAYLOAD,
+  PostgresBroker,
+  type PostgresBrokerOptions,
+  type PostgresClientOptions,
+} from "./brokers/postgres.js";
+export { RedisBroker, type RedisBrokerOptions, type RedisClientOptions } from "./brokers/redis.js";
 export { CableConnection, type CableLimits, DEFAULT_LIMITS, MAX_QUEUED_COMMANDS } from "./cable-connection.js";
 export { CableCore, type CableCoreOptions } from "./cable-core.js";
 export { CableServer, type CableServerOptions } from "./cable-server.js";

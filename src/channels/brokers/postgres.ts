@@ -15,14 +15,30 @@
  *   NOTIFY keeps nothing for a listener that is not connected: those messages are lost.
  */
 import { createHash, randomUUID } from "node:crypto";
-import pg from "pg";
+import type pg from "pg";
 import { BaseBroker, type Broker, type BrokerHandler, type Unsubscribe } from "./broker.js";
+import { loadPeer } from "./optional-peer.js";
+
+/**
+ * pg client options (pg's `ClientConfig`), passed through to both connections. Typed
+ * structurally here so that wirecable's types never require pg to be installed.
+ */
+export interface PostgresClientOptions {
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string | (() => string | Promise<string>);
+  database?: string;
+  ssl?: boolean | object;
+  connectionTimeoutMillis?: number;
+  [option: string]: unknown;
+}
 
 export interface PostgresBrokerOptions {
   /** `postgres://user@host:port/db`. */
   url?: string;
   /** Extra pg client options. */
-  client?: pg.ClientConfig;
+  client?: PostgresClientOptions;
   prefix?: string;
   localDelivery?: boolean;
   processId?: string;
@@ -31,11 +47,17 @@ export interface PostgresBrokerOptions {
 /** PostgreSQL's NOTIFY payload limit (bytes, default build). */
 export const MAX_NOTIFY_PAYLOAD = 7999;
 
+/**
+ * A Broker over PostgreSQL LISTEN/NOTIFY. Needs the optional peer dependency `pg` (`npm install
+ * pg`): the constructor throws MissingPeerError without it.
+ */
 export class PostgresBroker extends BaseBroker implements Broker {
   readonly processId: string;
   readonly prefix: string;
   readonly localDelivery: boolean;
   readonly #config: pg.ClientConfig;
+  /** pg's Client class, once loaded (the constructor starts loading it). */
+  readonly #Client: Promise<typeof pg.Client>;
   #listener: pg.Client | undefined;
   #publisher: pg.Client | undefined;
   #listenerReady: Promise<void> | undefined;
@@ -45,10 +67,12 @@ export class PostgresBroker extends BaseBroker implements Broker {
 
   constructor(options: PostgresBrokerOptions = {}) {
     super();
+    this.#Client = loadPeer<typeof import("pg")>("pg", "PostgresBroker").then((mod) => mod.Client);
+    this.#Client.catch((error: unknown) => this.emit("error", error as Error)); // also rejects first use
     this.processId = options.processId ?? randomUUID();
     this.prefix = options.prefix ?? "";
     this.localDelivery = options.localDelivery ?? true;
-    this.#config = { connectionString: options.url, ...options.client };
+    this.#config = { connectionString: options.url, ...(options.client as pg.ClientConfig | undefined) };
   }
 
   #channel(stream: string): string {
@@ -62,7 +86,9 @@ export class PostgresBroker extends BaseBroker implements Broker {
   }
 
   async #connectListener(): Promise<void> {
-    const client = new pg.Client(this.#config);
+    const Client = await this.#Client;
+    if (this.closed) throw new Error("broker is closed");
+    const client = new Client(this.#config);
     client.on("error", (err) => this.emit("error", err));
     client.on("notification", (n) => this.#onNotification(n.payload ?? ""));
     client.on("end", () => this.#listenerLost(client));
@@ -112,7 +138,10 @@ export class PostgresBroker extends BaseBroker implements Broker {
 
   async #publisherClient(): Promise<pg.Client> {
     if (this.#publisher !== undefined) return this.#publisher;
-    const client = new pg.Client(this.#config);
+    const Client = await this.#Client;
+    if (this.#publisher !== undefined) return this.#publisher;
+    if (this.closed) throw new Error("broker is closed");
+    const client = new Client(this.#config);
     client.on("error", (err) => this.emit("error", err));
     client.on("end", () => {
       if (this.#publisher === client) this.#publisher = undefined;

@@ -24,14 +24,31 @@
  *   the `disconnected`/`reconnected` events bracket that window.
  */
 import { randomUUID } from "node:crypto";
-import { Redis, type RedisOptions } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
 import { BaseBroker, type Broker, type BrokerHandler, type Unsubscribe } from "./broker.js";
+import { loadPeer } from "./optional-peer.js";
+
+/**
+ * ioredis connection options (ioredis' `RedisOptions`), passed through to both connections.
+ * Typed structurally here so that wirecable's types never require ioredis to be installed.
+ */
+export interface RedisClientOptions {
+  host?: string;
+  port?: number;
+  username?: string;
+  password?: string;
+  db?: number;
+  tls?: object;
+  connectTimeout?: number;
+  retryStrategy?: (times: number) => number | null | undefined;
+  [option: string]: unknown;
+}
 
 export interface RedisBrokerOptions {
   /** `redis://host:port/db`; default `redis://127.0.0.1:6379`. */
   url?: string;
   /** Extra ioredis options for both connections. */
-  redis?: RedisOptions;
+  redis?: RedisClientOptions;
   /** Channel prefix: channels are `${prefix}:${stream}` (none when empty). */
   prefix?: string;
   /** Deliver locally before publishing and drop our own echo (default true). See the module comment. */
@@ -44,12 +61,18 @@ export interface RedisBrokerOptions {
 
 const ENVELOPE = "\u0000";
 
+/**
+ * A Broker over Redis pub/sub. Needs the optional peer dependency `ioredis` (`npm install
+ * ioredis`): the constructor throws MissingPeerError without it.
+ */
 export class RedisBroker extends BaseBroker implements Broker {
   readonly processId: string;
   readonly prefix: string;
   readonly localDelivery: boolean;
-  readonly #pub: Redis;
-  readonly #sub: Redis;
+  /** Both connections, once ioredis has loaded (the constructor starts loading it). */
+  #pub: Redis | undefined;
+  #sub: Redis | undefined;
+  /** Resolves once both connections are ready, or after `connectTimeout`; rejects if ioredis failed to load. */
   readonly #firstReady: Promise<void>;
   #subWasReady = false;
   #downSince = 0;
@@ -58,9 +81,26 @@ export class RedisBroker extends BaseBroker implements Broker {
 
   constructor(options: RedisBrokerOptions = {}) {
     super();
+    const ioredis = loadPeer<typeof import("ioredis")>("ioredis", "RedisBroker");
     this.processId = options.processId ?? randomUUID();
     this.prefix = options.prefix ?? "";
     this.localDelivery = options.localDelivery ?? true;
+    const timeout = options.connectTimeout ?? 5000;
+    this.#firstReady = ioredis.then((mod) => {
+      if (this.closed) return;
+      this.#connect(mod.Redis, options);
+      const pub = this.#pub as Redis;
+      const sub = this.#sub as Redis;
+      return Promise.race([
+        Promise.all([waitReady(pub), waitReady(sub)]).then(() => {}),
+        new Promise<void>((resolve) => setTimeout(resolve, timeout).unref()),
+      ]);
+    });
+    // A load failure reaches the caller through publish/subscribe and the `error` event.
+    this.#firstReady.catch((error: unknown) => this.emit("error", error as Error));
+  }
+
+  #connect(RedisClient: typeof Redis, options: RedisBrokerOptions): void {
     const common: RedisOptions = {
       // Reconnect forever, backing off to at most 1 s: a broker outlives Redis restarts.
       retryStrategy: (times) => Math.min(50 * times, 1000),
@@ -68,27 +108,24 @@ export class RedisBroker extends BaseBroker implements Broker {
       // it fails at once and is counted as lost instead.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      ...options.redis,
+      ...(options.redis as RedisOptions | undefined),
       autoResubscribe: false, // we resubscribe ourselves, every stream, and report it
       lazyConnect: false,
     };
     const url = options.url ?? "redis://127.0.0.1:6379";
-    this.#pub = new Redis(url, common);
-    this.#sub = new Redis(url, common);
-    for (const conn of [this.#pub, this.#sub]) conn.on("error", (err) => this.emit("error", err));
-    this.#sub.on("message", (channel: string, message: string) => this.#onMessage(channel, message));
-    this.#sub.on("ready", () => this.#onSubReady());
-    this.#sub.on("close", () => {
+    const pub = new RedisClient(url, common);
+    const sub = new RedisClient(url, common);
+    this.#pub = pub;
+    this.#sub = sub;
+    for (const conn of [pub, sub]) conn.on("error", (err) => this.emit("error", err));
+    sub.on("message", (channel: string, message: string) => this.#onMessage(channel, message));
+    sub.on("ready", () => this.#onSubReady(sub));
+    sub.on("close", () => {
       if (this.#subWasReady && this.#downSince === 0 && !this.closed) {
         this.#downSince = Date.now();
         this.emit("disconnected");
       }
     });
-    const timeout = options.connectTimeout ?? 5000;
-    this.#firstReady = Promise.race([
-      Promise.all([waitReady(this.#pub), waitReady(this.#sub)]).then(() => {}),
-      new Promise<void>((resolve) => setTimeout(resolve, timeout).unref()),
-    ]);
   }
 
   #channel(stream: string): string {
@@ -110,7 +147,7 @@ export class RedisBroker extends BaseBroker implements Broker {
     this.dispatch(this.#stream(channel), payload);
   }
 
-  async #onSubReady(): Promise<void> {
+  async #onSubReady(sub: Redis): Promise<void> {
     const reconnect = this.#subWasReady;
     this.#subWasReady = true;
     // Every stream wanted so far, also on the first connection: streams added while Redis was
@@ -118,7 +155,7 @@ export class RedisBroker extends BaseBroker implements Broker {
     // subscribe() of the same stream does no harm.
     const channels = [...this.handlers.keys()].map((s) => this.#channel(s));
     try {
-      if (channels.length > 0) await this.#sub.subscribe(...channels);
+      if (channels.length > 0) await sub.subscribe(...channels);
     } catch (err) {
       this.emit("error", err as Error);
       return;
@@ -133,7 +170,8 @@ export class RedisBroker extends BaseBroker implements Broker {
   async publish(stream: string, payload: string): Promise<void> {
     this.assertOpen();
     if (this.localDelivery) this.dispatch(stream, payload);
-    if (this.#pub.status !== "ready") await this.#firstReady;
+    if (this.#pub?.status !== "ready") await this.#firstReady;
+    const pub = this.#pub;
     // Bare (Rails-style) unless local delivery needs our id, or the payload itself starts with
     // the envelope marker (then an envelope with an empty id keeps it unambiguous).
     const message = this.localDelivery
@@ -142,7 +180,8 @@ export class RedisBroker extends BaseBroker implements Broker {
         ? `${ENVELOPE}${ENVELOPE}${payload}`
         : payload;
     try {
-      await this.#pub.publish(this.#channel(stream), message);
+      if (pub === undefined) throw new Error("broker is closed");
+      await pub.publish(this.#channel(stream), message);
     } catch (err) {
       this.recordLost(stream, payload, (err as Error).message);
       throw err;
@@ -153,20 +192,22 @@ export class RedisBroker extends BaseBroker implements Broker {
     this.assertOpen();
     const own = (payload: string) => handler(payload);
     if (this.addHandler(stream, own)) {
-      if (this.#sub.status !== "ready") await this.#firstReady;
+      if (this.#sub?.status !== "ready") await this.#firstReady;
+      const sub = this.#sub;
       // When down, the next `ready` resubscribes every stream, this one included.
-      if (this.#sub.status === "ready") {
+      if (sub?.status === "ready") {
         try {
-          await this.#sub.subscribe(this.#channel(stream));
+          await sub.subscribe(this.#channel(stream));
         } catch (err) {
           this.emit("error", err as Error);
         }
       }
     }
     return async () => {
-      if (this.removeHandler(stream, own) && this.#sub.status === "ready" && !this.closed) {
+      const sub = this.#sub;
+      if (this.removeHandler(stream, own) && sub?.status === "ready" && !this.closed) {
         try {
-          await this.#sub.unsubscribe(this.#channel(stream));
+          await sub.unsubscribe(this.#channel(stream));
         } catch (err) {
           this.emit("error", err as Error);
         }
@@ -183,7 +224,8 @@ export class RedisBroker extends BaseBroker implements Broker {
     if (this.closed) return;
     this.closed = true;
     this.handlers.clear();
-    await Promise.all([quit(this.#pub), quit(this.#sub)]);
+    const conns = [this.#pub, this.#sub].filter((c) => c !== undefined);
+    await Promise.all(conns.map(quit));
   }
 }
 
