@@ -11,8 +11,8 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "n
 import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-const SUITES = ["test/protocol", "test/conformance", "test/node", "test/channels", "test/client"];
-const MODULES = ["src/protocol", "src/node", "src/channels", "src/client", "src/cli"];
+const SUITES = ["test/protocol", "test/conformance", "test/node", "test/cable", "test/channels", "test/client"];
+const MODULES = ["src/protocol", "src/node", "src/cable", "src/channels", "src/client", "src/cli"];
 
 function walk(dir) {
   const out = [];

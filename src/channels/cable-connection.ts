@@ -11,15 +11,7 @@
  * - `closed()` unsubscribes everything (running `unsubscribed` callbacks) exactly once.
  */
 import { Buffer } from "node:buffer";
-import {
-  actionsOf,
-  bindChannel,
-  type Channel,
-  type ChannelClass,
-  type ChannelParams,
-  takePendingStreams,
-} from "./channel.js";
-import { CableError, UnauthorizedError } from "./errors.js";
+import { CableError, UnauthorizedError } from "../cable/errors.js";
 import {
   type CableCommand,
   DisconnectReason,
@@ -28,7 +20,15 @@ import {
   encodeReject,
   parseCommand,
   WELCOME,
-} from "./protocol.js";
+} from "../cable/protocol.js";
+import {
+  actionsOf,
+  bindChannel,
+  type Channel,
+  type ChannelClass,
+  type ChannelParams,
+  takePendingStreams,
+} from "./channel.js";
 import type { StreamHub, StreamListener } from "./stream-hub.js";
 import type { CableRequest, CableTransport } from "./transport.js";
 

@@ -7,13 +7,13 @@
  * with the connection when there is one) and a default listener keeps an unheard one harmless.
  */
 import { EventEmitter } from "node:events";
+import { CableError } from "../cable/errors.js";
+import { DisconnectReason, encodeDisconnect, encodePing } from "../cable/protocol.js";
 import type { Broker } from "./brokers/broker.js";
 import { MemoryBroker } from "./brokers/memory.js";
 import { CableConnection, type CableLimits, type ConnectionHost, DEFAULT_LIMITS } from "./cable-connection.js";
 import { type ChannelClass, type ChannelDefinition, channelNameOf, defineChannel } from "./channel.js";
-import { CableError } from "./errors.js";
 import { broadcastingFor, channelName, type Streamable } from "./naming.js";
-import { DisconnectReason, encodeDisconnect, encodePing } from "./protocol.js";
 import { StreamHub } from "./stream-hub.js";
 import type { CableRequest, CableTransport, PrepareText } from "./transport.js";
 

@@ -9,6 +9,8 @@
  */
 import type { Server as HttpServer, IncomingMessage } from "node:http";
 import type { Server as HttpsServer } from "node:https";
+import { CableError } from "../cable/errors.js";
+import { DEFAULT_MOUNT_PATH, selectProtocol } from "../cable/protocol.js";
 import {
   type Connection,
   type PreparedMessage,
@@ -18,8 +20,6 @@ import {
 } from "../node/index.js";
 import type { CableConnection } from "./cable-connection.js";
 import { CableCore, type CableCoreOptions } from "./cable-core.js";
-import { CableError } from "./errors.js";
-import { DEFAULT_MOUNT_PATH, selectProtocol } from "./protocol.js";
 import type { CableTransport } from "./transport.js";
 
 export interface CableServerOptions extends Omit<CableCoreOptions, "prepare"> {

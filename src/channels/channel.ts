@@ -8,9 +8,9 @@
  * with "_" and anything `Channel` itself defines; a message without an action calls `receive`.
  * `static params` optionally validates the identifier's params before `subscribed` runs.
  */
-import { CableError } from "./errors.js";
+import { CableError } from "../cable/errors.js";
+import { encodeMessage } from "../cable/protocol.js";
 import { broadcastingFor, channelName, type Streamable } from "./naming.js";
-import { encodeMessage } from "./protocol.js";
 
 /** Identifier params: the decoded identifier (it includes `channel`, as in Rails). */
 export type ChannelParams = Record<string, unknown>;

@@ -2,6 +2,17 @@
  * wirecable/channels: ActionCable-compatible channels over wirecable's WebSocket server, with
  * in-memory, Redis and PostgreSQL brokers. See docs/channels.md.
  */
+
+export { CableError, type CableErrorCode, UnauthorizedError } from "../cable/errors.js";
+export {
+  CABLE_PROTOCOLS,
+  DEFAULT_MOUNT_PATH,
+  DisconnectReason,
+  MessageType,
+  PROTOCOL_UNSUPPORTED,
+  PROTOCOL_V1_JSON,
+  selectProtocol,
+} from "../cable/protocol.js";
 export { type Broadcaster, createBroadcaster } from "./broadcaster.js";
 export type { Broker, BrokerHandler, LostMessage, Unsubscribe } from "./brokers/broker.js";
 export { MemoryBroker } from "./brokers/memory.js";
@@ -25,16 +36,6 @@ export {
   defineChannel,
   type ParamsValidator,
 } from "./channel.js";
-export { CableError, type CableErrorCode, UnauthorizedError } from "./errors.js";
 export { broadcastingFor, channelName, type Streamable, serializeBroadcasting } from "./naming.js";
-export {
-  CABLE_PROTOCOLS,
-  DEFAULT_MOUNT_PATH,
-  DisconnectReason,
-  MessageType,
-  PROTOCOL_UNSUPPORTED,
-  PROTOCOL_V1_JSON,
-  selectProtocol,
-} from "./protocol.js";
 export { StreamHub, type StreamListener } from "./stream-hub.js";
 export type { CableRequest, CableTransport, PreparedFrame, PrepareText } from "./transport.js";

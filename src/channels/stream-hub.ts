@@ -8,9 +8,10 @@
  * same prepared frame. The cache lives for one broadcast only. Listeners with a callback
  * (Rails' `stream_from name, -> (message) { ... }`) get the decoded message instead.
  */
+
+import { CableError } from "../cable/errors.js";
+import { encodeMessage } from "../cable/protocol.js";
 import type { Broker, Unsubscribe } from "./brokers/broker.js";
-import { CableError } from "./errors.js";
-import { encodeMessage } from "./protocol.js";
 import type { CableTransport, PreparedFrame, PrepareText } from "./transport.js";
 
 export interface StreamListener {

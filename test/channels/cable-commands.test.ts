@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
-import { UnauthorizedError } from "../../src/channels/errors.js";
+import { UnauthorizedError } from "../../src/cable/errors.js";
 import { chatId, events, makeCore } from "./channels-fixture.js";
 import { flush, performCmd, subscribeCmd, unsubscribeCmd } from "./fakes.js";
 

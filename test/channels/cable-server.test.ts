@@ -8,10 +8,10 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
 import WebSocket from "ws";
+import type { CableError } from "../../src/cable/errors.js";
+import { selectProtocol } from "../../src/cable/protocol.js";
 import { CableServer } from "../../src/channels/cable-server.js";
 import { Channel } from "../../src/channels/channel.js";
-import type { CableError } from "../../src/channels/errors.js";
-import { selectProtocol } from "../../src/channels/protocol.js";
 import { WebSocketServer } from "../../src/node/index.js";
 import { cableClient } from "./cable-client.js";
 

@@ -1,7 +1,8 @@
 /** Channels used by the cable unit tests, and a CableCore factory with a fake transport. */
+
+import type { CableError } from "../../src/cable/errors.js";
 import { CableCore, type CableCoreOptions } from "../../src/channels/cable-core.js";
 import { Channel, type ChannelParams } from "../../src/channels/channel.js";
-import type { CableError } from "../../src/channels/errors.js";
 import { FakeTransport, flush, prepare } from "./fakes.js";
 
 export const events: string[] = [];

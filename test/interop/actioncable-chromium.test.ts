@@ -10,9 +10,9 @@ import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
+import { UnauthorizedError } from "../../src/cable/errors.js";
 import { CableServer } from "../../src/channels/cable-server.js";
 import { Channel } from "../../src/channels/channel.js";
-import { UnauthorizedError } from "../../src/channels/errors.js";
 import { launchChromium } from "../helpers/chromium.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: globals the test page defines

@@ -7,9 +7,9 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import WsWebSocket from "ws";
+import { UnauthorizedError } from "../../src/cable/errors.js";
 import { CableServer } from "../../src/channels/cable-server.js";
 import { Channel } from "../../src/channels/channel.js";
-import { UnauthorizedError } from "../../src/channels/errors.js";
 import { WebSocket } from "../../src/node/index.js";
 import { type ActionCableModule, loadActionCable, recorder } from "./actioncable-helpers.js";
 

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { CableError } from "../../src/channels/errors.js";
-import { broadcastingFor, channelName, serializeBroadcasting } from "../../src/channels/naming.js";
+import { CableError } from "../../src/cable/errors.js";
 import {
   encodeConfirm,
   encodeDisconnect,
@@ -12,7 +11,8 @@ import {
   parseIdentifier,
   selectProtocol,
   WELCOME,
-} from "../../src/channels/protocol.js";
+} from "../../src/cable/protocol.js";
+import { broadcastingFor, channelName, serializeBroadcasting } from "../../src/channels/naming.js";
 
 describe("subprotocol selection (Rails via websocket-driver)", () => {
   it("selects actioncable-v1-json whenever offered", () => {
