@@ -1,15 +1,26 @@
 /**
- * The ActionCable v1 JSON wire protocol, as spoken by the official `@rails/actioncable` client
- * (src/internal.js, connection.js, subscriptions.js) and Rails' server
- * (action_cable/connection/base.rb, subscriptions.rb, channel/base.rb).
+ * The ActionCable v1 JSON wire protocol, both directions, as spoken by the official
+ * `@rails/actioncable` client (src/internal.js, connection.js, subscriptions.js) and Rails' server
+ * (action_cable/connection/base.rb, subscriptions.rb, channel/base.rb): JSON text messages over
+ * the `actioncable-v1-json` subprotocol. The server sends `welcome`, `ping`,
+ * `confirm_subscription`, `reject_subscription`, `disconnect` ({ reason, reconnect }) and
+ * channel broadcasts ({ identifier, message }); the client sends `subscribe`, `unsubscribe` and
+ * `message` commands ({ command, identifier, data? }), where `identifier` is the JSON of the
+ * subscription's params and `data` the JSON of the action payload.
  *
- * Contract: pure functions, no I/O. `parseCommand` never throws on peer input: it returns either
- * a command or a {@link CableError} describing why the text is not one. Encoders build the exact
- * JSON Rails sends, with keys in Rails' order, and splice already-encoded payloads verbatim.
+ * The one home of the wire format for the cable server (src/channels) and the consumer
+ * (src/client): pure functions, no I/O, nothing of Node (it is in the browser bundle).
+ * Parsers never throw on peer input: `parseCommand` returns a command or a {@link CableError}
+ * saying why the text is not one; `parseServerMessage` returns null for what is not a message.
+ * Encoders build the exact JSON Rails sends, with keys in Rails' order, and splice
+ * already-encoded payloads verbatim.
  */
 import { CableError } from "./errors.js";
 
-/** Subprotocols the client offers, in its order. The last one is a sentinel (see selectProtocol). */
+/**
+ * Subprotocols the client offers, in its order. The last one is a sentinel: offered last so
+ * that a server that supports none of ours picks it, and the client can tell (see selectProtocol).
+ */
 export const CABLE_PROTOCOLS = ["actioncable-v1-json", "actioncable-unsupported"] as const;
 export const PROTOCOL_V1_JSON = "actioncable-v1-json";
 export const PROTOCOL_UNSUPPORTED = "actioncable-unsupported";
@@ -135,4 +146,38 @@ export function parseCommand(text: string): CableCommand | CableError {
   }
   if (!isPlainObject(data)) return new CableError("MALFORMED_COMMAND", "message `data` is not a JSON object");
   return { command, identifier: id, data };
+}
+
+// ---- client side ---------------------------------------------------------------------------
+
+/** A command as the client sends it: `identifier` and `data` are JSON strings. */
+export interface Command {
+  command: "subscribe" | "unsubscribe" | "message";
+  identifier: string;
+  data?: string;
+}
+
+/** The text of a command, keys in @rails/actioncable's order. */
+export function encodeCommand(command: Command): string {
+  return JSON.stringify(command);
+}
+
+/** One message from the server, after JSON parsing; fields absent where not applicable. */
+export interface ServerMessage {
+  type?: string;
+  identifier?: string;
+  message?: unknown;
+  reason?: string;
+  reconnect?: boolean;
+}
+
+/** Parse a server message; null when it is not a JSON object (ignored, as @rails/actioncable does). */
+export function parseServerMessage(data: unknown): ServerMessage | null {
+  if (typeof data !== "string") return null;
+  try {
+    const value: unknown = JSON.parse(data);
+    return isPlainObject(value) ? (value as ServerMessage) : null;
+  } catch {
+    return null;
+  }
 }

@@ -4,6 +4,16 @@
  * global, or import "wirecable/client/node" which defaults to wirecable's own). No `node:*`
  * import anywhere under src/client: this entry is also the browser bundle's.
  */
+
+export {
+  CABLE_PROTOCOLS,
+  type Command,
+  DisconnectReason,
+  MessageType,
+  PROTOCOL_UNSUPPORTED,
+  PROTOCOL_V1_JSON,
+  type ServerMessage,
+} from "../cable/protocol.js";
 export { type BackoffOptions, backoffCeiling, backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
 export {
   Consumer,
@@ -12,14 +22,6 @@ export {
   createWebSocketURL,
   Subscriptions,
 } from "./channels/consumer.js";
-export {
-  CABLE_PROTOCOL,
-  CABLE_UNSUPPORTED,
-  type Command,
-  DisconnectReason,
-  MessageType,
-  type ServerMessage,
-} from "./channels/protocol.js";
 export { type ChannelParams, Subscription, type SubscriptionCallbacks } from "./channels/subscription.js";
 export { systemClock } from "./clock.js";
 export { defaultShouldReconnect, setDefaultWebSocket } from "./defaults.js";

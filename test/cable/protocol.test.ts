@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CableError } from "../../src/cable/errors.js";
 import {
+  encodeCommand,
   encodeConfirm,
   encodeDisconnect,
   encodeMessage,
@@ -9,10 +10,10 @@ import {
   encodeReject,
   parseCommand,
   parseIdentifier,
+  parseServerMessage,
   selectProtocol,
   WELCOME,
 } from "../../src/cable/protocol.js";
-import { broadcastingFor, channelName, serializeBroadcasting } from "../../src/channels/naming.js";
 
 describe("subprotocol selection (Rails via websocket-driver)", () => {
   it("selects actioncable-v1-json whenever offered", () => {
@@ -112,20 +113,31 @@ describe("command parsing never throws and names the problem", () => {
   });
 });
 
-describe("broadcasting names (Rails naming.rb / broadcasting.rb)", () => {
-  it("channelName", () => {
-    assert.equal(channelName("ChatChannel"), "chat");
-    assert.equal(channelName("UserNotificationsChannel"), "user_notifications");
-    assert.equal(channelName("Admin::ChatChannel"), "admin:chat");
-    assert.equal(channelName("HTMLChannel"), "html");
+describe("the client's side: commands out, server messages in", () => {
+  it("encodes commands with @rails/actioncable's keys and order", () => {
+    const identifier = JSON.stringify({ channel: "ChatChannel", room: "1" });
+    assert.equal(
+      encodeCommand({ command: "subscribe", identifier }),
+      '{"command":"subscribe","identifier":"{\\"channel\\":\\"ChatChannel\\",\\"room\\":\\"1\\"}"}',
+    );
+    const text = encodeCommand({ command: "message", identifier, data: '{"action":"speak"}' });
+    const back = parseCommand(text);
+    assert.ok(!(back instanceof CableError));
+    assert.deepEqual(back, { command: "message", identifier, data: { action: "speak" } });
   });
-  it("serializes models like to_gid_param / to_param", () => {
-    const post = { toGlobalId: () => "gid://app/Post/1" };
-    assert.equal(serializeBroadcasting(post), "Z2lkOi8vYXBwL1Bvc3QvMQ");
-    assert.equal(broadcastingFor("comments", post), "comments:Z2lkOi8vYXBwL1Bvc3QvMQ");
-    assert.equal(broadcastingFor("chat", { id: 42 }), "chat:42");
-    assert.equal(broadcastingFor("chat", ["room", 7]), "chat:room:7");
-    assert.equal(broadcastingFor("chat", { toParam: () => "slug" }), "chat:slug");
-    assert.throws(() => serializeBroadcasting({} as never), TypeError);
+  it("parses what the server encodes", () => {
+    assert.deepEqual(parseServerMessage(WELCOME), { type: "welcome" });
+    assert.deepEqual(parseServerMessage(encodePing(7)), { type: "ping", message: 7 });
+    assert.deepEqual(parseServerMessage(encodeDisconnect("unauthorized", false)), {
+      type: "disconnect",
+      reason: "unauthorized",
+      reconnect: false,
+    });
+    assert.deepEqual(parseServerMessage(encodeMessage("id", '{"a":1}')), { identifier: "id", message: { a: 1 } });
+  });
+  it("returns null for anything that is not a JSON object", () => {
+    for (const data of ["", "nope", "[1]", "null", "3", new Uint8Array(2), undefined]) {
+      assert.equal(parseServerMessage(data), null);
+    }
   });
 });

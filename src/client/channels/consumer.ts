@@ -16,10 +16,18 @@
  * - A callback that throws is reported as an `error` event of the client and does not stop the
  *   other callbacks.
  */
+
+import {
+  type Command,
+  encodeCommand,
+  MessageType,
+  PROTOCOL_UNSUPPORTED,
+  PROTOCOL_V1_JSON,
+  parseServerMessage,
+} from "../../cable/protocol.js";
 import { systemClock } from "../clock.js";
 import { ReconnectingWebSocket } from "../reconnecting-websocket.js";
 import type { ClientOptions, Clock, Provider, SendResult } from "../types.js";
-import { CABLE_PROTOCOL, CABLE_UNSUPPORTED, type Command, MessageType, parseServerMessage } from "./protocol.js";
 import { type ChannelParams, Subscription, type SubscriptionCallbacks, type SubscriptionHost } from "./subscription.js";
 
 export interface ConsumerOptions extends Omit<ClientOptions, "protocols" | "startClosed" | "queue"> {
@@ -95,14 +103,14 @@ export class Consumer {
       staleTimeout: 6000,
       ...rest,
       // Same order as @rails/actioncable; read at every attempt, so addSubProtocol applies next time.
-      protocols: () => [CABLE_PROTOCOL, CABLE_UNSUPPORTED, ...this.#subprotocols],
+      protocols: () => [PROTOCOL_V1_JSON, PROTOCOL_UNSUPPORTED, ...this.#subprotocols],
       // Commands are regenerated after each welcome; actions wait in their subscription.
       queue: { size: 0 },
       startClosed: true,
     });
     this.client.on("open", ({ protocol }) => {
       this.#connected = true;
-      if (protocol !== CABLE_PROTOCOL) {
+      if (protocol !== PROTOCOL_V1_JSON) {
         this.#stopped = true;
         this.client.close(1000, "unsupported protocol");
       }
@@ -174,7 +182,7 @@ export class Consumer {
 
   #command(command: Command): SendResult {
     if (!this.#welcomed) return this.client.state === "closed" ? "closed" : "dropped";
-    return this.client.send(JSON.stringify(command));
+    return this.client.send(encodeCommand(command));
   }
 
   #subscribe(identifier: string): void {
@@ -211,21 +219,21 @@ export class Consumer {
     const msg = parseServerMessage(data);
     if (!msg) return;
     switch (msg.type) {
-      case MessageType.WELCOME: {
+      case MessageType.welcome: {
         this.#welcomed = true;
         this.#awaiting.clear();
         this.#confirmedIds.clear();
         for (const identifier of new Set(this.#list.map((s) => s.identifier))) this.#subscribe(identifier);
         return;
       }
-      case MessageType.PING:
+      case MessageType.ping:
         return; // Counted by the client's stale check.
-      case MessageType.DISCONNECT: {
+      case MessageType.disconnect: {
         if (msg.reconnect === false) this.disconnect();
         else this.client.reconnect(`server disconnect: ${msg.reason ?? ""}`);
         return;
       }
-      case MessageType.CONFIRMATION: {
+      case MessageType.confirmation: {
         const id = msg.identifier ?? "";
         if (!this.#awaiting.delete(id) && this.#confirmedIds.has(id)) return; // duplicate confirmation
         this.#confirmedIds.add(id);
@@ -233,7 +241,7 @@ export class Consumer {
         for (const sub of this.#list.filter((s) => s.identifier === id)) this.#confirm(sub);
         return;
       }
-      case MessageType.REJECTION: {
+      case MessageType.rejection: {
         const id = msg.identifier ?? "";
         this.#awaiting.delete(id);
         for (const sub of this.#list.filter((s) => s.identifier === id)) {
