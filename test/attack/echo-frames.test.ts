@@ -1,0 +1,138 @@
+/**
+ * Attacks on `wirecable echo` after the handshake: what each one receives (close code), the
+ * server's memory and descriptors back near their baseline, and a healthy client's round trips
+ * on another connection answered fast meanwhile.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import {
+  clientFrame,
+  closeFrame,
+  frameHeader,
+  type HealthyClient,
+  HostilePeer,
+  MiB,
+  type ProcStats,
+  repeat,
+  startTarget,
+  stopTargets,
+  type Target,
+} from "./harness.js";
+
+let target: Target;
+let base: ProcStats;
+let healthy: HealthyClient;
+
+before(async () => {
+  target = await startTarget("echo");
+  base = await target.baseline();
+  healthy = await target.healthy();
+});
+after(stopTargets);
+
+/** One attack: the peer's close code, then resources and the healthy client checked. */
+async function expectClose(peer: HostilePeer, code: number): Promise<void> {
+  assert.equal(await peer.closed(), code, `close code (reason: ${peer.closeReason})`);
+  peer.destroy();
+  await target.settle(base);
+  (await healthy.report()).assertHealthy();
+}
+
+describe("attacks on echo: frames", { timeout: 300_000 }, () => {
+  it("a 2^63 announced length: 1009 before any payload", async () => {
+    const peer = await HostilePeer.upgrade(target);
+    peer.send(frameHeader(0x2, 2n ** 63n - 1n));
+    await expectClose(peer, 1009);
+  });
+
+  it("a message over the limit (16 MiB) in one frame: 1009 from the header alone", async () => {
+    const peer = await HostilePeer.upgrade(target);
+    peer.send(frameHeader(0x2, 16 * MiB + 1));
+    await expectClose(peer, 1009);
+  });
+
+  it("a message over the limit built from 17 fragments of 1 MiB: 1009", async () => {
+    const peer = await HostilePeer.upgrade(target);
+    const chunk = Buffer.alloc(MiB, 0x61);
+    for (let i = 0; i < 17 && !peer.ended && peer.closeCode === undefined; i++) {
+      await peer.write(clientFrame(i === 0 ? 0x2 : 0x0, chunk, false));
+    }
+    await expectClose(peer, 1009);
+  });
+
+  it("300,000 one-byte fragments (limit 65,536 frames): 1009", async () => {
+    const peer = await HostilePeer.upgrade(target);
+    await peer.write(clientFrame(0x1, "x", false));
+    const flood = repeat(clientFrame(0x0, "x", false), 10_000);
+    for (let i = 0; i < 30 && !peer.ended && peer.closeCode === undefined; i++) await peer.write(flood);
+    await expectClose(peer, 1009);
+  });
+
+  it("a million empty fragments: 1009", async () => {
+    const peer = await HostilePeer.upgrade(target);
+    await peer.write(clientFrame(0x2, "", false));
+    const flood = repeat(clientFrame(0x0, "", false), 50_000);
+    for (let i = 0; i < 20 && !peer.ended && peer.closeCode === undefined; i++) await peer.write(flood);
+    await expectClose(peer, 1009);
+  });
+
+  it("invalid UTF-8 in a text message: 1007", async () => {
+    const peer = await HostilePeer.upgrade(target);
+    peer.send(clientFrame(0x1, Buffer.from([0x68, 0x69, 0xc0, 0xaf])));
+    await expectClose(peer, 1007);
+  });
+
+  it("invalid UTF-8 split across fragments: 1007 at the first bad byte", async () => {
+    const peer = await HostilePeer.upgrade(target);
+    peer.send(clientFrame(0x1, Buffer.from([0xce, 0xba, 0xe1]), false));
+    peer.send(clientFrame(0x0, Buffer.from([0xbd, 0xf4, 0x90]), false)); // U+D... then > U+10FFFF
+    await expectClose(peer, 1007);
+  });
+
+  for (const code of [0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535]) {
+    it(`an invalid close code ${code}: 1002`, async () => {
+      const peer = await HostilePeer.upgrade(target);
+      peer.send(closeFrame(code));
+      await expectClose(peer, 1002);
+    });
+  }
+
+  it("a close frame with a 1-byte payload or invalid UTF-8 in its reason: 1002 / 1007", async () => {
+    const short = await HostilePeer.upgrade(target);
+    short.send(clientFrame(0x8, Buffer.from([0x03])));
+    await expectClose(short, 1002);
+    const badReason = await HostilePeer.upgrade(target);
+    badReason.send(clientFrame(0x8, Buffer.from([0x03, 0xe8, 0xff])));
+    await expectClose(badReason, 1007);
+  });
+
+  it("garbage after the handshake (unmasked, reserved opcodes, RSV bits, random bytes): 1002", async () => {
+    const garbage = [
+      Buffer.from([0x81, 0x05, 0x68, 0x65, 0x6c, 0x6c, 0x6f]), // unmasked text
+      Buffer.from([0x83, 0x80, 0, 0, 0, 0]), // reserved opcode 3
+      Buffer.from([0x8b, 0x80, 0, 0, 0, 0]), // reserved control opcode 0xb
+      Buffer.from([0xc1, 0x80, 0, 0, 0, 0]), // RSV1 without an extension
+      Buffer.from([0x09, 0x80, 0, 0, 0, 0]), // fragmented ping
+      Buffer.from([0x80, 0x80, 0, 0, 0, 0]), // continuation with nothing to continue
+      Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), // HTTP instead of frames: 'G' = 0x47, RSV bits
+    ];
+    for (const bytes of garbage) {
+      const peer = await HostilePeer.upgrade(target);
+      peer.send(bytes);
+      assert.equal(await peer.closed(), 1002, `garbage ${bytes.subarray(0, 6).toString("hex")}`);
+      peer.destroy();
+    }
+    await target.settle(base);
+    (await healthy.report()).assertHealthy();
+  });
+
+  it("a ping over 125 bytes and a text frame inside a fragmented binary message: 1002", async () => {
+    const ping = await HostilePeer.upgrade(target);
+    ping.send(clientFrame(0x9, Buffer.alloc(126)));
+    await expectClose(ping, 1002);
+    const interleaved = await HostilePeer.upgrade(target);
+    interleaved.send(clientFrame(0x2, "a", false));
+    interleaved.send(clientFrame(0x1, "b", true));
+    await expectClose(interleaved, 1002);
+  });
+});
