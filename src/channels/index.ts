@@ -15,7 +15,8 @@ export {
 } from "../cable/protocol.js";
 export { type Broadcaster, createBroadcaster } from "./broadcaster.js";
 export type { Broker, BrokerHandler, LostMessage, Unsubscribe } from "./brokers/broker.js";
-export { MemoryBroker } from "./brokers/memory.js";
+export { type DedupClaim, type Deduplicator, MAX_DEDUP_ENTRIES, MemoryDedup } from "./brokers/dedup.js";
+export { MemoryBroker, type MemoryBrokerOptions } from "./brokers/memory.js";
 export { MissingPeerError } from "./brokers/optional-peer.js";
 export {
   MAX_NOTIFY_PAYLOAD,
@@ -24,6 +25,29 @@ export {
   type PostgresClientOptions,
 } from "./brokers/postgres.js";
 export { RedisBroker, type RedisBrokerOptions, type RedisClientOptions } from "./brokers/redis.js";
+export {
+  DEFAULT_HISTORY_LIMIT,
+  DEFAULT_HISTORY_TTL,
+  type HistoryFailure,
+  type HistoryOptions,
+  type HistoryRead,
+  MemoryHistory,
+  type StreamEntry,
+  type StreamHistory,
+  type StreamPosition,
+} from "./brokers/stream-history.js";
+export {
+  DEFAULT_MAX_MEMBERS,
+  DEFAULT_PRESENCE_TTL,
+  MemoryPresence,
+  type PresenceEvent,
+  type PresenceJoin,
+  type PresenceListener,
+  type PresenceMember,
+  type PresenceOptions,
+  type PresenceSnapshot,
+  type StreamPresence,
+} from "./brokers/stream-presence.js";
 export { CableConnection, type CableLimits, DEFAULT_LIMITS, MAX_QUEUED_COMMANDS } from "./cable-connection.js";
 export { CableCore, type CableCoreOptions } from "./cable-core.js";
 export { CableServer, type CableServerOptions } from "./cable-server.js";

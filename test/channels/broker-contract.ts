@@ -1,16 +1,31 @@
 /**
  * The broker contract suite (see src/channels/brokers/broker.ts), run against every
  * implementation by broker-*.test.ts. `pair()` gives two brokers that stand for two processes
- * of one cluster (the same instance for the in-memory broker).
+ * of one cluster (the same instance for the in-memory broker). The capability suites
+ * (historyContract, presenceContract, dedupContract: broker-capabilities.ts) take the same
+ * factory; `pair(features)` then creates brokers with those options.
  */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import type { Broker } from "../../src/channels/brokers/broker.js";
+import type { HistoryOptions } from "../../src/channels/brokers/stream-history.js";
+import type { PresenceOptions } from "../../src/channels/brokers/stream-presence.js";
+
+/** Options for the brokers of a capability suite (each broker's constructor takes these names). */
+export interface BrokerFeatures {
+  history?: HistoryOptions;
+  presence?: PresenceOptions;
+}
 
 export interface BrokerFactory {
-  pair(): Promise<[Broker, Broker]>;
-  /** Largest payload the broker carries (PostgreSQL NOTIFY: under 8000 bytes); default 1 MiB. */
+  pair(features?: BrokerFeatures): Promise<[Broker, Broker]>;
+  /** Largest payload the broker carries; default 1 MiB. */
   maxPayload?: number;
+  /**
+   * Make `broker` stop as a killed process would: no leave, no heartbeat, connections dropped.
+   * Absent where a broker's state cannot outlive its process (in-memory).
+   */
+  crash?(broker: Broker): Promise<void>;
 }
 
 /** Collects payloads; `next(n)` waits (bounded) until n have arrived. */

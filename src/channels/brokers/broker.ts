@@ -13,16 +13,34 @@
  * - `close()` releases connections; later calls to publish/subscribe reject.
  * - Events (brokers are EventEmitters with a default `error` listener, so nothing crashes):
  *   `error` (err), `lost` ({ stream, payload, reason }), `disconnected`, `reconnected` ({ streams, downtimeMs }).
+ *
+ * Optional capabilities (every broker of this package offers them; each has its own contract,
+ * in its module, and its own contract suite):
+ * - `history` (stream-history.ts): streams that keep history stamp each message with an epoch
+ *   and offset, passed to handlers as the second argument; publishes on such a stream reach
+ *   every handler (this process's too) through the one place that orders them, in offset order.
+ * - `presence` (stream-presence.ts): join/leave of members per stream, across processes.
+ * - `dedup` (dedup.ts): command ids claimed once within a window, across processes.
  */
 import { EventEmitter } from "node:events";
+import type { Deduplicator } from "./dedup.js";
+import type { StreamHistory, StreamPosition } from "./stream-history.js";
+import type { StreamPresence } from "./stream-presence.js";
 
-export type BrokerHandler = (payload: string) => void;
+/** `position` is set for streams that keep history (see `Broker.history`). */
+export type BrokerHandler = (payload: string, position?: StreamPosition) => void;
 export type Unsubscribe = () => Promise<void>;
 
 export interface Broker {
   publish(stream: string, payload: string): Promise<void>;
   subscribe(stream: string, handler: BrokerHandler): Promise<Unsubscribe>;
   close(): Promise<void>;
+  /** Stream history, when the broker was created with `history` options. */
+  readonly history?: StreamHistory;
+  /** Presence of members per stream. */
+  readonly presence?: StreamPresence;
+  /** Command deduplication shared by the processes using the broker. */
+  readonly dedup?: Deduplicator;
   on(event: "error", listener: (err: Error) => void): this;
   on(event: "lost", listener: (info: LostMessage) => void): this;
   on(event: "disconnected", listener: () => void): this;
@@ -51,12 +69,12 @@ export abstract class BaseBroker extends EventEmitter {
     this.on("error", () => {}); // default listener: an unheard broker error never crashes
   }
 
-  protected dispatch(stream: string, payload: string): void {
+  protected dispatch(stream: string, payload: string, position?: StreamPosition): void {
     const set = this.handlers.get(stream);
     if (set === undefined) return;
     for (const handler of set) {
       try {
-        handler(payload);
+        handler(payload, position);
       } catch (err) {
         this.emit("error", err instanceof Error ? err : new Error(String(err)));
       }
