@@ -26,6 +26,7 @@
 import { randomUUID } from "node:crypto";
 import type { Redis, RedisOptions } from "ioredis";
 import { BaseBroker, type Broker, type BrokerHandler, type Unsubscribe } from "./broker.js";
+import { unwrap, wrap } from "./envelope.js";
 import { loadPeer } from "./optional-peer.js";
 
 /**
@@ -58,8 +59,6 @@ export interface RedisBrokerOptions {
   /** How long publish/subscribe wait for the first connection before giving up (ms, default 5000). */
   connectTimeout?: number;
 }
-
-const ENVELOPE = "\u0000";
 
 /**
  * A Broker over Redis pub/sub. Needs the optional peer dependency `ioredis` (`npm install
@@ -137,14 +136,10 @@ export class RedisBroker extends BaseBroker implements Broker {
   }
 
   #onMessage(channel: string, message: string): void {
-    let payload = message;
-    if (message.startsWith(ENVELOPE)) {
-      const end = message.indexOf(ENVELOPE, 1);
-      if (end < 0) return;
-      if (this.localDelivery && message.slice(1, end) === this.processId) return; // our own echo
-      payload = message.slice(end + 1);
-    }
-    this.dispatch(this.#stream(channel), payload);
+    const envelope = unwrap(message);
+    if (envelope === undefined) return;
+    if (this.localDelivery && envelope.origin === this.processId) return; // our own echo
+    this.dispatch(this.#stream(channel), envelope.payload);
   }
 
   async #onSubReady(sub: Redis): Promise<void> {
@@ -172,13 +167,8 @@ export class RedisBroker extends BaseBroker implements Broker {
     if (this.localDelivery) this.dispatch(stream, payload);
     if (this.#pub?.status !== "ready") await this.#firstReady;
     const pub = this.#pub;
-    // Bare (Rails-style) unless local delivery needs our id, or the payload itself starts with
-    // the envelope marker (then an envelope with an empty id keeps it unambiguous).
-    const message = this.localDelivery
-      ? `${ENVELOPE}${this.processId}${ENVELOPE}${payload}`
-      : payload.startsWith(ENVELOPE)
-        ? `${ENVELOPE}${ENVELOPE}${payload}`
-        : payload;
+    // Bare (Rails-style) unless local delivery needs our id.
+    const message = wrap(this.localDelivery ? this.processId : undefined, payload);
     try {
       if (pub === undefined) throw new Error("broker is closed");
       await pub.publish(this.#channel(stream), message);

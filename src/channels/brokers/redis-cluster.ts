@@ -1,0 +1,252 @@
+/**
+ * Redis Cluster broker (ioredis' Cluster with sharded pub/sub, Redis 7): a broadcast goes only
+ * to the shard that owns its stream (SPUBLISH), not to every node as cluster-wide PUBLISH does,
+ * so pub/sub capacity grows with the number of primaries.
+ *
+ * Design:
+ * - One ioredis Cluster: commands (SPUBLISH) go through its per-node pool; with
+ *   `shardedSubscribers` it keeps one subscriber connection per primary that owns subscribed
+ *   streams and SSUBSCRIBEs each stream there. One SSUBSCRIBE per stream and process.
+ * - Names `{prefix:stream}` (the whole name is the hash tag): a stream's channel and every key
+ *   kept for it (history, presence: `{prefix:stream}:suffix`, see `keyFor`) hash to one slot, so
+ *   they live on one shard and a command or script touching them never spans slots.
+ *   A stream's traffic is served by one shard: sharding spreads streams, not one hot stream.
+ * - Envelope and `localDelivery` as in RedisBroker (`\0<processId>\0<payload>`, our own echo
+ *   dropped). Bare payloads are delivered as they are.
+ * - Faults: a primary that dies or fails over, or a slot that moves (Redis sends SUNSUBSCRIBE, or
+ *   answers MOVED), makes ioredis refresh the slot map and SSUBSCRIBE the streams again on their
+ *   new owner. This broker emits `disconnected` when a subscriber connection drops and
+ *   `reconnected` ({ streams, downtimeMs }) once every subscriber is back and has confirmed its
+ *   SSUBSCRIBEs (a PING answered after them). Messages published on the affected shard between
+ *   the two are lost for this process and cannot be counted here (pub/sub keeps no backlog); a
+ *   publish that cannot reach its shard (after ioredis' retries, about 2 s during a failover)
+ *   rejects and is counted (`lost`).
+ */
+import { randomUUID } from "node:crypto";
+import { Cluster, type ClusterNode, type ClusterOptions, type RedisOptions } from "ioredis";
+import { BaseBroker, type Broker, type BrokerHandler, type Unsubscribe } from "./broker.js";
+import { unwrap, wrap } from "./envelope.js";
+
+export interface RedisClusterBrokerOptions {
+  /**
+   * Seed nodes as a URL: `redis+cluster://[user:password@]host:port[,host:port…]`
+   * (`rediss+cluster://` for TLS). Any reachable node is enough; the others are discovered.
+   */
+  url?: string;
+  /** Or the seed nodes themselves (default 127.0.0.1:6379 when neither is given). */
+  nodes?: ClusterNode[];
+  /** Extra ioredis Cluster options. */
+  cluster?: ClusterOptions;
+  /** Name prefix: names are `{prefix:stream}` (`{stream}` when empty). */
+  prefix?: string;
+  /** Deliver locally before publishing and drop our own echo (default true), as RedisBroker. */
+  localDelivery?: boolean;
+  processId?: string;
+  /** How long publish/subscribe wait for the first connection before giving up (ms, default 5000). */
+  connectTimeout?: number;
+}
+
+/** Seeds and connection options from a `redis+cluster://` or `rediss+cluster://` URL. */
+export function parseClusterUrl(url: string): { nodes: Array<{ host: string; port: number }>; redis: RedisOptions } {
+  const m = /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]+)\/?(?:[?#].*)?$/.exec(url);
+  if (m === null) throw new TypeError(`expected redis+cluster://host:port[,host:port…], got "${url}"`);
+  const [, scheme, auth, hosts] = m as unknown as [string, string, string | undefined, string];
+  const nodes = hosts.split(",").map((h) => {
+    const hm = /^(\[[^\]]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(h.trim());
+    const port = Number(hm?.[2] ?? 6379);
+    if (hm === null || port < 1 || port > 65535) throw new TypeError(`bad node "${h}" in "${url}"`);
+    return { host: hm[1]!.replace(/^\[|\]$/g, ""), port };
+  });
+  const redis: RedisOptions = {};
+  if (auth !== undefined && auth !== "") {
+    const colon = auth.indexOf(":");
+    if (colon < 0) redis.username = decodeURIComponent(auth);
+    else {
+      if (colon > 0) redis.username = decodeURIComponent(auth.slice(0, colon));
+      redis.password = decodeURIComponent(auth.slice(colon + 1));
+    }
+  }
+  if (scheme === "rediss") redis.tls = {};
+  return { nodes, redis };
+}
+
+/** What ioredis keeps privately about its sharded subscribers (read to confirm resubscription). */
+interface ShardedSubscriberView {
+  isHealthy(): boolean;
+  isStarted(): boolean;
+  getInstance(): { status: string; ping(): Promise<unknown> } | null;
+}
+
+export class RedisClusterBroker extends BaseBroker implements Broker {
+  readonly processId: string;
+  readonly prefix: string;
+  readonly localDelivery: boolean;
+  readonly #cluster: Cluster;
+  readonly #firstReady: Promise<void>;
+  #downSince = 0;
+  #checking = false;
+  /** Streams whose SSUBSCRIBE failed before ioredis took them in charge (cluster not ready). */
+  readonly #pending = new Set<string>();
+  /** Times every subscription was confirmed again after a subscriber connection dropped. */
+  reconnects = 0;
+
+  constructor(options: RedisClusterBrokerOptions = {}) {
+    super();
+    this.processId = options.processId ?? randomUUID();
+    this.prefix = options.prefix ?? "";
+    this.localDelivery = options.localDelivery ?? true;
+    const fromUrl = options.url === undefined ? undefined : parseClusterUrl(options.url);
+    const nodes = options.nodes ?? fromUrl?.nodes ?? [{ host: "127.0.0.1", port: 6379 }];
+    this.#cluster = new Cluster(nodes, {
+      shardedSubscribers: true,
+      // Never queue while the cluster is down: a queued broadcast would arrive late and out of
+      // context; it fails and is counted as lost instead.
+      enableOfflineQueue: false,
+      // Reconnect forever, backing off to at most 1 s.
+      clusterRetryStrategy: (times) => Math.min(50 * times, 1000),
+      ...options.cluster,
+      redisOptions: {
+        ...fromUrl?.redis,
+        maxRetriesPerRequest: 0,
+        ...options.cluster?.redisOptions,
+      },
+      lazyConnect: false,
+    });
+    this.#cluster.on("error", (err: Error) => this.emit("error", err));
+    this.#cluster.on("smessage", (channel: string, message: string) => this.#onMessage(channel, message));
+    // A sharded subscriber's connection ended: ioredis emits -node with its node key.
+    this.#cluster.on("-node", (_redis: unknown, nodeKey?: string) => {
+      if (nodeKey !== undefined && !this.closed && this.handlers.size > 0 && this.#downSince === 0) {
+        this.#downSince = Date.now();
+        this.emit("disconnected");
+      }
+    });
+    this.#cluster.on("subscribersReady", () => void this.#confirmResubscribed());
+    this.#cluster.on("ready", () => {
+      for (const stream of this.#pending) void this.#ssubscribe(stream);
+    });
+    const timeout = options.connectTimeout ?? 5000;
+    this.#firstReady = Promise.race([
+      new Promise<void>((resolve) => {
+        if (this.#cluster.status === "ready") resolve();
+        else this.#cluster.once("ready", () => resolve());
+      }),
+      new Promise<void>((resolve) => setTimeout(resolve, timeout).unref()),
+    ]);
+  }
+
+  /** `{prefix:stream}`: the channel, and the hash tag of every key kept for the stream. */
+  nameOf(stream: string): string {
+    return this.prefix === "" ? `{${stream}}` : `{${this.prefix}:${stream}}`;
+  }
+
+  /** A key kept for `stream` (history, presence): on the stream's shard. */
+  keyFor(stream: string, suffix: string): string {
+    return `${this.nameOf(stream)}:${suffix}`;
+  }
+
+  #streamOf(channel: string): string {
+    return channel.slice(this.prefix === "" ? 1 : this.prefix.length + 2, -1);
+  }
+
+  #onMessage(channel: string, message: string): void {
+    const envelope = unwrap(message);
+    if (envelope === undefined) return;
+    if (this.localDelivery && envelope.origin === this.processId) return; // our own echo
+    this.dispatch(this.#streamOf(channel), envelope.payload);
+  }
+
+  /**
+   * After ioredis has re-issued its SSUBSCRIBEs: when every subscriber it needs is healthy, a
+   * PING on each (answered after the SSUBSCRIBEs sent before it) confirms they are live.
+   */
+  async #confirmResubscribed(): Promise<void> {
+    if (this.#downSince === 0 || this.#checking || this.closed) return;
+    this.#checking = true;
+    try {
+      const group = (this.#cluster as unknown as { shardedSubscribers?: { shardedSubscribers?: unknown } })
+        .shardedSubscribers?.shardedSubscribers;
+      if (group instanceof Map) {
+        const subs = [...group.values()] as ShardedSubscriberView[];
+        // ioredis retries: another subscribersReady follows.
+        if (subs.some((s) => !s.isHealthy()) || this.#pending.size > 0) return;
+        await Promise.all(
+          subs.filter((s) => s.isStarted() && s.getInstance()?.status === "ready").map((s) => s.getInstance()?.ping()),
+        );
+      }
+      if (this.closed || this.#downSince === 0) return;
+      const downtimeMs = Date.now() - this.#downSince;
+      this.#downSince = 0;
+      this.reconnects++;
+      this.emit("reconnected", { streams: this.handlers.size, downtimeMs });
+    } catch (err) {
+      this.emit("error", err as Error);
+    } finally {
+      this.#checking = false;
+    }
+  }
+
+  async publish(stream: string, payload: string): Promise<void> {
+    this.assertOpen();
+    if (this.localDelivery) this.dispatch(stream, payload);
+    if (this.#cluster.status !== "ready") await this.#firstReady;
+    try {
+      await this.#cluster.spublish(this.nameOf(stream), wrap(this.localDelivery ? this.processId : undefined, payload));
+    } catch (err) {
+      this.recordLost(stream, payload, (err as Error).message);
+      throw err;
+    }
+  }
+
+  async subscribe(stream: string, handler: BrokerHandler): Promise<Unsubscribe> {
+    this.assertOpen();
+    const own = (payload: string) => handler(payload);
+    if (this.addHandler(stream, own)) {
+      if (this.#cluster.status !== "ready") await this.#firstReady;
+      await this.#ssubscribe(stream);
+    }
+    return async () => {
+      if (this.removeHandler(stream, own) && !this.closed) {
+        this.#pending.delete(stream);
+        try {
+          await this.#cluster.sunsubscribe(this.nameOf(stream));
+        } catch (err) {
+          this.emit("error", err as Error);
+        }
+      }
+    };
+  }
+
+  async #ssubscribe(stream: string): Promise<void> {
+    try {
+      await this.#cluster.ssubscribe(this.nameOf(stream));
+      this.#pending.delete(stream);
+    } catch (err) {
+      // Once routed, ioredis keeps the stream in its list and subscribes it again when the shard
+      // is back; a stream refused before that (cluster not ready) is retried at the next `ready`.
+      if (this.handlers.has(stream) && this.#cluster.status !== "ready") this.#pending.add(stream);
+      this.emit("error", err as Error);
+    }
+  }
+
+  /** The ioredis Cluster (for history and presence commands on the stream's shard). */
+  get client(): Cluster {
+    return this.#cluster;
+  }
+
+  get streams(): string[] {
+    return [...this.handlers.keys()];
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.handlers.clear();
+    try {
+      if (this.#cluster.status === "ready") await this.#cluster.quit();
+      else this.#cluster.disconnect();
+    } catch {
+      this.#cluster.disconnect();
+    }
+  }
+}
