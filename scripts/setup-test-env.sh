@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond npm packages, from Debian's packages (idempotent):
-# redis-server (channels over Redis), postgresql (the PostgreSQL broker), chromium (browser
+# redis-server (channels over Redis and Redis Cluster; redis-cli makes the cluster), nats-server
+# (the NATS broker, with JetStream), postgresql (the PostgreSQL broker), chromium (browser
 # interop through playwright-core), python3-websockets (an independent interop peer).
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 /usr/bin/python3 -c 'import websockets' >/dev/null 2>&1 || need+=(python3-websockets)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
@@ -15,4 +17,4 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-echo "setup-test-env: redis $(redis-server --version | awk '{print $3}'), chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), python websockets $(/usr/bin/python3 -c 'import websockets; print(websockets.__version__)')"
+echo "setup-test-env: redis $(redis-server --version | awk '{print $3}'), nats-server $(PATH="$PATH:/usr/sbin" nats-server --version | awk '{print $2}'), chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), python websockets $(/usr/bin/python3 -c 'import websockets; print(websockets.__version__)')"

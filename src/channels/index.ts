@@ -1,6 +1,6 @@
 /**
  * wirecable/channels: ActionCable-compatible channels over wirecable's WebSocket server, with
- * in-memory, Redis and PostgreSQL brokers. See docs/channels.md.
+ * in-memory, Redis, Redis Cluster, NATS and PostgreSQL brokers. See docs/channels.md.
  */
 
 export { CableError, type CableErrorCode, UnauthorizedError } from "../cable/errors.js";
@@ -17,6 +17,7 @@ export { type Broadcaster, createBroadcaster } from "./broadcaster.js";
 export type { Broker, BrokerHandler, LostMessage, Unsubscribe } from "./brokers/broker.js";
 export { type DedupClaim, type Deduplicator, MAX_DEDUP_ENTRIES, MemoryDedup } from "./brokers/dedup.js";
 export { MemoryBroker, type MemoryBrokerOptions } from "./brokers/memory.js";
+export { NatsBroker, type NatsBrokerOptions, parseNatsUrl, subjectToken } from "./brokers/nats.js";
 export { MissingPeerError } from "./brokers/optional-peer.js";
 export {
   MAX_NOTIFY_PAYLOAD,
@@ -25,6 +26,7 @@ export {
   type PostgresClientOptions,
 } from "./brokers/postgres.js";
 export { RedisBroker, type RedisBrokerOptions, type RedisClientOptions } from "./brokers/redis.js";
+export { parseClusterUrl, RedisClusterBroker, type RedisClusterBrokerOptions } from "./brokers/redis-cluster.js";
 export {
   DEFAULT_HISTORY_LIMIT,
   DEFAULT_HISTORY_TTL,

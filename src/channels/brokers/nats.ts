@@ -1,0 +1,252 @@
+/**
+ * NATS broker (core NATS subjects; the optional peer `@nats-io/transport-node`, loaded when the
+ * first broker connects). Several processes sharing one NATS server or cluster and one `prefix`
+ * form a cluster, as with RedisBroker.
+ *
+ * Design:
+ * - One connection per broker. One NATS subscription per stream and process, however many local
+ *   handlers. Subject `${prefix}.${token}`: the stream name is one subject token (see
+ *   `subjectToken`: letters, digits, `_`, `-`, `:` and `=` kept, every other byte `~HH`, longer
+ *   than 200 characters hashed), so names match exactly: no wildcard or hierarchy from user data.
+ * - `localDelivery: true` (default): publish delivers here at once and the connection is opened
+ *   with NATS' `noEcho`, so the server never sends our own messages back: payloads travel bare.
+ *   `localDelivery: false`: every process, this one included, receives from NATS.
+ * - `publish` resolves once the server has the message (a PING answered after it): it rejects,
+ *   counted in `lostCount` and reported as `lost`, while the connection is down (never queued) or
+ *   when the connection drops before the server answered (then it may still have been delivered).
+ * - Outages: reconnects forever (`reconnectTimeWait`, default 250 ms, plus jitter), to any server
+ *   of the URL's list or learned from the NATS cluster; the client subscribes every subject again
+ *   and `reconnected` ({ streams, downtimeMs }) is emitted once the server confirmed them.
+ *   Core NATS keeps no backlog: what others published while this connection was down is lost
+ *   for this process (between `disconnected` and `reconnected`).
+ */
+import { createHash } from "node:crypto";
+import type { NatsConnection, NodeConnectionOptions, Subscription } from "@nats-io/transport-node";
+import { BaseBroker, type Broker, type BrokerHandler, type Unsubscribe } from "./broker.js";
+
+export interface NatsBrokerOptions {
+  /**
+   * `nats://[user:password@]host:port[,host:port…]` (`tls://` for TLS; `nats://token@host` for a
+   * token); default `nats://127.0.0.1:4222`.
+   */
+  url?: string;
+  /** Extra `@nats-io/transport-node` connection options. */
+  connection?: NodeConnectionOptions;
+  /** Subject prefix: subjects are `${prefix}.${token}` (default "wirecable"). */
+  prefix?: string;
+  /** Deliver locally before publishing and have the server drop our own echo (default true). */
+  localDelivery?: boolean;
+  /** How long publish/subscribe wait for the first connection before giving up (ms, default 5000). */
+  connectTimeout?: number;
+}
+
+const KEEP = /^[A-Za-z0-9_:=-]$/;
+const MAX_TOKEN = 200;
+
+/**
+ * The stream as one NATS subject token, injectively: kept characters as they are, every other
+ * UTF-8 byte as `~HH`; the empty stream is `~`; a token over 200 characters is `~~` + SHA-256.
+ */
+export function subjectToken(stream: string): string {
+  if (stream === "") return "~";
+  let token = "";
+  for (const ch of stream) {
+    if (KEEP.test(ch)) token += ch;
+    else for (const b of Buffer.from(ch)) token += `~${b.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return token.length > MAX_TOKEN ? `~~${createHash("sha256").update(stream).digest("hex")}` : token;
+}
+
+/** Servers and credentials from a `nats://` or `tls://` URL (several hosts: comma-separated). */
+export function parseNatsUrl(url: string): NodeConnectionOptions {
+  const m = /^(nats|tls):\/\/(?:([^@/]*)@)?([^/?#]+)\/?(?:[?#].*)?$/.exec(url);
+  if (m === null) throw new TypeError(`expected nats://host:port[,host:port…], got "${url}"`);
+  const [, scheme, auth, hosts] = m as unknown as [string, string, string | undefined, string];
+  const options: NodeConnectionOptions = { servers: hosts.split(",").map((h) => h.trim()) };
+  if (auth !== undefined && auth !== "") {
+    const colon = auth.indexOf(":");
+    if (colon < 0) options.token = decodeURIComponent(auth);
+    else {
+      options.user = decodeURIComponent(auth.slice(0, colon));
+      options.pass = decodeURIComponent(auth.slice(colon + 1));
+    }
+  }
+  if (scheme === "tls") options.tls = {};
+  return options;
+}
+
+type NatsModule = typeof import("@nats-io/transport-node");
+let natsModule: Promise<NatsModule> | undefined;
+
+/** The optional peer, loaded once; a clear error naming it when it is not installed. */
+function loadNats(): Promise<NatsModule> {
+  natsModule ??= import("@nats-io/transport-node").catch((err: unknown) => {
+    natsModule = undefined;
+    throw new Error(
+      `NatsBroker needs the optional package @nats-io/transport-node: npm install @nats-io/transport-node (${(err as Error).message})`,
+    );
+  });
+  return natsModule;
+}
+
+export class NatsBroker extends BaseBroker implements Broker {
+  readonly prefix: string;
+  readonly localDelivery: boolean;
+  readonly #options: NodeConnectionOptions;
+  readonly #subs = new Map<string, Subscription>();
+  readonly #firstReady: Promise<void>;
+  readonly #encoder = new TextEncoder();
+  #nc: NatsConnection | undefined;
+  #connected = false;
+  #downSince = 0;
+  /** Times the connection came back and the server confirmed every subscription. */
+  reconnects = 0;
+
+  constructor(options: NatsBrokerOptions = {}) {
+    super();
+    this.prefix = options.prefix ?? "wirecable";
+    this.localDelivery = options.localDelivery ?? true;
+    this.#options = {
+      ...parseNatsUrl(options.url ?? "nats://127.0.0.1:4222"),
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      reconnectJitter: 100,
+      ...options.connection,
+      noEcho: this.localDelivery,
+    };
+    const timeout = options.connectTimeout ?? 5000;
+    const connected = this.#connect();
+    connected.catch((err: unknown) => this.emit("error", err as Error));
+    this.#firstReady = Promise.race([
+      connected.then(
+        () => {},
+        () => {},
+      ),
+      new Promise<void>((resolve) => setTimeout(resolve, timeout).unref()),
+    ]);
+  }
+
+  /** The first connection: retried (capped backoff) until it succeeds or the broker is closed. */
+  async #connect(): Promise<void> {
+    const { connect } = await loadNats();
+    let nc: NatsConnection | undefined;
+    for (let attempt = 1; nc === undefined; attempt++) {
+      if (this.closed) return;
+      try {
+        nc = await connect(this.#options);
+      } catch (err) {
+        if (attempt === 1) this.emit("error", err as Error);
+        await new Promise((r) => setTimeout(r, Math.min(50 * attempt, 1000)));
+      }
+    }
+    if (this.closed) {
+      await nc.close();
+      return;
+    }
+    this.#nc = nc;
+    this.#connected = true;
+    void this.#watch(nc);
+    // Streams added before the first connection.
+    for (const stream of this.handlers.keys()) this.#subscribeSubject(nc, stream);
+    if (this.handlers.size > 0) await nc.flush().catch(() => {});
+  }
+
+  async #watch(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (this.closed) return;
+      if (status.type === "disconnect") {
+        this.#connected = false;
+        if (this.#downSince === 0) {
+          this.#downSince = Date.now();
+          this.emit("disconnected");
+        }
+      } else if (status.type === "reconnect") {
+        this.#connected = true;
+        // The client sent every SUB again before anything else; the PONG confirms them.
+        try {
+          await nc.flush();
+        } catch {
+          continue; // dropped again: the next reconnect confirms
+        }
+        if (this.#downSince !== 0 && this.#connected) {
+          const downtimeMs = Date.now() - this.#downSince;
+          this.#downSince = 0;
+          this.reconnects++;
+          this.emit("reconnected", { streams: this.handlers.size, downtimeMs });
+        }
+      } else if (status.type === "error") {
+        this.emit("error", status.error);
+      }
+    }
+  }
+
+  subjectOf(stream: string): string {
+    return `${this.prefix}.${subjectToken(stream)}`;
+  }
+
+  #subscribeSubject(nc: NatsConnection, stream: string): void {
+    if (this.#subs.has(stream)) return;
+    const sub = nc.subscribe(this.subjectOf(stream), {
+      callback: (err, msg) => {
+        if (err !== null) this.emit("error", err);
+        else this.dispatch(stream, msg.string());
+      },
+    });
+    this.#subs.set(stream, sub);
+  }
+
+  async publish(stream: string, payload: string): Promise<void> {
+    this.assertOpen();
+    if (this.localDelivery) this.dispatch(stream, payload);
+    if (this.#nc === undefined) await this.#firstReady;
+    const nc = this.#nc;
+    try {
+      if (nc === undefined || !this.#connected) throw new Error("NATS is not connected");
+      nc.publish(this.subjectOf(stream), this.#encoder.encode(payload));
+      await nc.flush();
+    } catch (err) {
+      this.recordLost(stream, payload, (err as Error).message);
+      throw err;
+    }
+  }
+
+  async subscribe(stream: string, handler: BrokerHandler): Promise<Unsubscribe> {
+    this.assertOpen();
+    const own = (payload: string) => handler(payload);
+    if (this.addHandler(stream, own)) {
+      if (this.#nc === undefined) await this.#firstReady;
+      const nc = this.#nc;
+      // Not connected yet: the first connection subscribes every stream wanted by then.
+      if (nc !== undefined && !this.closed) {
+        this.#subscribeSubject(nc, stream);
+        // While disconnected the SUB is sent on reconnect; the flush would wait for that.
+        if (this.#connected) await nc.flush().catch(() => {});
+      }
+    }
+    return async () => {
+      if (this.removeHandler(stream, own)) {
+        this.#subs.get(stream)?.unsubscribe();
+        this.#subs.delete(stream);
+      }
+    };
+  }
+
+  get streams(): string[] {
+    return [...this.handlers.keys()];
+  }
+
+  /** The NATS connection, once connected (for history on JetStream). */
+  get connection(): NatsConnection | undefined {
+    return this.#nc;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.handlers.clear();
+    this.#subs.clear();
+    const nc = this.#nc;
+    this.#nc = undefined;
+    if (nc !== undefined) await nc.close().catch(() => {});
+  }
+}
