@@ -23,6 +23,24 @@
 import { createHash } from "node:crypto";
 import type { NatsConnection, NodeConnectionOptions, Subscription } from "@nats-io/transport-node";
 import { BaseBroker, type Broker, type BrokerHandler, type Unsubscribe } from "./broker.js";
+import { loadPeer } from "./optional-peer.js";
+
+/**
+ * `@nats-io/transport-node` connection options (its `NodeConnectionOptions`), typed structurally
+ * so that wirecable's types never require the NATS client.
+ */
+export interface NatsClientOptions {
+  servers?: string | string[];
+  user?: string;
+  pass?: string;
+  token?: string;
+  tls?: object | null;
+  name?: string;
+  reconnectTimeWait?: number;
+  maxReconnectAttempts?: number;
+  pingInterval?: number;
+  [option: string]: unknown;
+}
 
 export interface NatsBrokerOptions {
   /**
@@ -31,7 +49,7 @@ export interface NatsBrokerOptions {
    */
   url?: string;
   /** Extra `@nats-io/transport-node` connection options. */
-  connection?: NodeConnectionOptions;
+  connection?: NatsClientOptions;
   /** Subject prefix: subjects are `${prefix}.${token}` (default "wirecable"). */
   prefix?: string;
   /** Deliver locally before publishing and have the server drop our own echo (default true). */
@@ -58,11 +76,11 @@ export function subjectToken(stream: string): string {
 }
 
 /** Servers and credentials from a `nats://` or `tls://` URL (several hosts: comma-separated). */
-export function parseNatsUrl(url: string): NodeConnectionOptions {
+export function parseNatsUrl(url: string): NatsClientOptions {
   const m = /^(nats|tls):\/\/(?:([^@/]*)@)?([^/?#]+)\/?(?:[?#].*)?$/.exec(url);
   if (m === null) throw new TypeError(`expected nats://host:port[,host:port…], got "${url}"`);
   const [, scheme, auth, hosts] = m as unknown as [string, string, string | undefined, string];
-  const options: NodeConnectionOptions = { servers: hosts.split(",").map((h) => h.trim()) };
+  const options: NatsClientOptions = { servers: hosts.split(",").map((h) => h.trim()) };
   if (auth !== undefined && auth !== "") {
     const colon = auth.indexOf(":");
     if (colon < 0) options.token = decodeURIComponent(auth);
@@ -76,19 +94,11 @@ export function parseNatsUrl(url: string): NodeConnectionOptions {
 }
 
 type NatsModule = typeof import("@nats-io/transport-node");
-let natsModule: Promise<NatsModule> | undefined;
 
-/** The optional peer, loaded once; a clear error naming it when it is not installed. */
-function loadNats(): Promise<NatsModule> {
-  natsModule ??= import("@nats-io/transport-node").catch((err: unknown) => {
-    natsModule = undefined;
-    throw new Error(
-      `NatsBroker needs the optional package @nats-io/transport-node: npm install @nats-io/transport-node (${(err as Error).message})`,
-    );
-  });
-  return natsModule;
-}
-
+/**
+ * A Broker over core NATS. Needs the optional peer dependency `@nats-io/transport-node`
+ * (`npm install @nats-io/transport-node`): the constructor throws MissingPeerError without it.
+ */
 export class NatsBroker extends BaseBroker implements Broker {
   readonly prefix: string;
   readonly localDelivery: boolean;
@@ -106,6 +116,7 @@ export class NatsBroker extends BaseBroker implements Broker {
     super();
     this.prefix = options.prefix ?? "wirecable";
     this.localDelivery = options.localDelivery ?? true;
+    const nats = loadPeer<NatsModule>("@nats-io/transport-node", "NatsBroker");
     this.#options = {
       ...parseNatsUrl(options.url ?? "nats://127.0.0.1:4222"),
       maxReconnectAttempts: -1,
@@ -113,9 +124,9 @@ export class NatsBroker extends BaseBroker implements Broker {
       reconnectJitter: 100,
       ...options.connection,
       noEcho: this.localDelivery,
-    };
+    } as NodeConnectionOptions;
     const timeout = options.connectTimeout ?? 5000;
-    const connected = this.#connect();
+    const connected = nats.then((mod) => this.#connect(mod));
     connected.catch((err: unknown) => this.emit("error", err as Error));
     this.#firstReady = Promise.race([
       connected.then(
@@ -127,8 +138,7 @@ export class NatsBroker extends BaseBroker implements Broker {
   }
 
   /** The first connection: retried (capped backoff) until it succeeds or the broker is closed. */
-  async #connect(): Promise<void> {
-    const { connect } = await loadNats();
+  async #connect({ connect }: NatsModule): Promise<void> {
     let nc: NatsConnection | undefined;
     for (let attempt = 1; nc === undefined; attempt++) {
       if (this.closed) return;
@@ -233,11 +243,6 @@ export class NatsBroker extends BaseBroker implements Broker {
 
   get streams(): string[] {
     return [...this.handlers.keys()];
-  }
-
-  /** The NATS connection, once connected (for history on JetStream). */
-  get connection(): NatsConnection | undefined {
-    return this.#nc;
   }
 
   async close(): Promise<void> {

@@ -23,9 +23,23 @@
  *   rejects and is counted (`lost`).
  */
 import { randomUUID } from "node:crypto";
-import { Cluster, type ClusterNode, type ClusterOptions, type RedisOptions } from "ioredis";
+import type { Cluster, ClusterOptions } from "ioredis";
 import { BaseBroker, type Broker, type BrokerHandler, type Unsubscribe } from "./broker.js";
 import { unwrap, wrap } from "./envelope.js";
+import { loadPeer } from "./optional-peer.js";
+import type { RedisClientOptions } from "./redis.js";
+
+/**
+ * ioredis Cluster options (ioredis' `ClusterOptions`), typed structurally so that wirecable's
+ * types never require ioredis; `redisOptions` apply to every node connection.
+ */
+export interface RedisClusterClientOptions {
+  redisOptions?: RedisClientOptions;
+  scaleReads?: string;
+  slotsRefreshTimeout?: number;
+  clusterRetryStrategy?: (times: number) => number | null | undefined;
+  [option: string]: unknown;
+}
 
 export interface RedisClusterBrokerOptions {
   /**
@@ -34,9 +48,9 @@ export interface RedisClusterBrokerOptions {
    */
   url?: string;
   /** Or the seed nodes themselves (default 127.0.0.1:6379 when neither is given). */
-  nodes?: ClusterNode[];
+  nodes?: Array<{ host: string; port: number }>;
   /** Extra ioredis Cluster options. */
-  cluster?: ClusterOptions;
+  cluster?: RedisClusterClientOptions;
   /** Name prefix: names are `{prefix:stream}` (`{stream}` when empty). */
   prefix?: string;
   /** Deliver locally before publishing and drop our own echo (default true), as RedisBroker. */
@@ -47,7 +61,10 @@ export interface RedisClusterBrokerOptions {
 }
 
 /** Seeds and connection options from a `redis+cluster://` or `rediss+cluster://` URL. */
-export function parseClusterUrl(url: string): { nodes: Array<{ host: string; port: number }>; redis: RedisOptions } {
+export function parseClusterUrl(url: string): {
+  nodes: Array<{ host: string; port: number }>;
+  redis: RedisClientOptions;
+} {
   const m = /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]+)\/?(?:[?#].*)?$/.exec(url);
   if (m === null) throw new TypeError(`expected redis+cluster://host:port[,host:port…], got "${url}"`);
   const [, scheme, auth, hosts] = m as unknown as [string, string, string | undefined, string];
@@ -57,7 +74,7 @@ export function parseClusterUrl(url: string): { nodes: Array<{ host: string; por
     if (hm === null || port < 1 || port > 65535) throw new TypeError(`bad node "${h}" in "${url}"`);
     return { host: hm[1]!.replace(/^\[|\]$/g, ""), port };
   });
-  const redis: RedisOptions = {};
+  const redis: RedisClientOptions = {};
   if (auth !== undefined && auth !== "") {
     const colon = auth.indexOf(":");
     if (colon < 0) redis.username = decodeURIComponent(auth);
@@ -77,11 +94,17 @@ interface ShardedSubscriberView {
   getInstance(): { status: string; ping(): Promise<unknown> } | null;
 }
 
+/**
+ * A Broker over Redis Cluster sharded pub/sub. Needs the optional peer dependency `ioredis`
+ * (`npm install ioredis`): the constructor throws MissingPeerError without it.
+ */
 export class RedisClusterBroker extends BaseBroker implements Broker {
   readonly processId: string;
   readonly prefix: string;
   readonly localDelivery: boolean;
-  readonly #cluster: Cluster;
+  /** The cluster client, once ioredis has loaded (the constructor starts loading it). */
+  #cluster: Cluster | undefined;
+  /** Resolves once the cluster is ready, or after `connectTimeout`; rejects if ioredis failed to load. */
   readonly #firstReady: Promise<void>;
   #downSince = 0;
   #checking = false;
@@ -92,19 +115,37 @@ export class RedisClusterBroker extends BaseBroker implements Broker {
 
   constructor(options: RedisClusterBrokerOptions = {}) {
     super();
+    const ioredis = loadPeer<typeof import("ioredis")>("ioredis", "RedisClusterBroker");
     this.processId = options.processId ?? randomUUID();
     this.prefix = options.prefix ?? "";
     this.localDelivery = options.localDelivery ?? true;
+    const timeout = options.connectTimeout ?? 5000;
+    this.#firstReady = ioredis.then((mod) => {
+      if (this.closed) return;
+      const cluster = this.#connect(mod.Cluster, options);
+      return Promise.race([
+        new Promise<void>((resolve) => {
+          if (cluster.status === "ready") resolve();
+          else cluster.once("ready", () => resolve());
+        }),
+        new Promise<void>((resolve) => setTimeout(resolve, timeout).unref()),
+      ]);
+    });
+    // A load failure reaches the caller through publish/subscribe and the `error` event.
+    this.#firstReady.catch((error: unknown) => this.emit("error", error as Error));
+  }
+
+  #connect(ClusterClient: typeof Cluster, options: RedisClusterBrokerOptions): Cluster {
     const fromUrl = options.url === undefined ? undefined : parseClusterUrl(options.url);
     const nodes = options.nodes ?? fromUrl?.nodes ?? [{ host: "127.0.0.1", port: 6379 }];
-    this.#cluster = new Cluster(nodes, {
+    const cluster = new ClusterClient(nodes, {
       shardedSubscribers: true,
       // Never queue while the cluster is down: a queued broadcast would arrive late and out of
       // context; it fails and is counted as lost instead.
       enableOfflineQueue: false,
       // Reconnect forever, backing off to at most 1 s.
-      clusterRetryStrategy: (times) => Math.min(50 * times, 1000),
-      ...options.cluster,
+      clusterRetryStrategy: (times: number) => Math.min(50 * times, 1000),
+      ...(options.cluster as ClusterOptions | undefined),
       redisOptions: {
         ...fromUrl?.redis,
         maxRetriesPerRequest: 0,
@@ -112,27 +153,21 @@ export class RedisClusterBroker extends BaseBroker implements Broker {
       },
       lazyConnect: false,
     });
-    this.#cluster.on("error", (err: Error) => this.emit("error", err));
-    this.#cluster.on("smessage", (channel: string, message: string) => this.#onMessage(channel, message));
+    this.#cluster = cluster;
+    cluster.on("error", (err: Error) => this.emit("error", err));
+    cluster.on("smessage", (channel: string, message: string) => this.#onMessage(channel, message));
     // A sharded subscriber's connection ended: ioredis emits -node with its node key.
-    this.#cluster.on("-node", (_redis: unknown, nodeKey?: string) => {
+    cluster.on("-node", (_redis: unknown, nodeKey?: string) => {
       if (nodeKey !== undefined && !this.closed && this.handlers.size > 0 && this.#downSince === 0) {
         this.#downSince = Date.now();
         this.emit("disconnected");
       }
     });
-    this.#cluster.on("subscribersReady", () => void this.#confirmResubscribed());
-    this.#cluster.on("ready", () => {
-      for (const stream of this.#pending) void this.#ssubscribe(stream);
+    cluster.on("subscribersReady", () => void this.#confirmResubscribed(cluster));
+    cluster.on("ready", () => {
+      for (const stream of this.#pending) void this.#ssubscribe(cluster, stream);
     });
-    const timeout = options.connectTimeout ?? 5000;
-    this.#firstReady = Promise.race([
-      new Promise<void>((resolve) => {
-        if (this.#cluster.status === "ready") resolve();
-        else this.#cluster.once("ready", () => resolve());
-      }),
-      new Promise<void>((resolve) => setTimeout(resolve, timeout).unref()),
-    ]);
+    return cluster;
   }
 
   /** `{prefix:stream}`: the channel, and the hash tag of every key kept for the stream. */
@@ -160,12 +195,12 @@ export class RedisClusterBroker extends BaseBroker implements Broker {
    * After ioredis has re-issued its SSUBSCRIBEs: when every subscriber it needs is healthy, a
    * PING on each (answered after the SSUBSCRIBEs sent before it) confirms they are live.
    */
-  async #confirmResubscribed(): Promise<void> {
+  async #confirmResubscribed(cluster: Cluster): Promise<void> {
     if (this.#downSince === 0 || this.#checking || this.closed) return;
     this.#checking = true;
     try {
-      const group = (this.#cluster as unknown as { shardedSubscribers?: { shardedSubscribers?: unknown } })
-        .shardedSubscribers?.shardedSubscribers;
+      const group = (cluster as unknown as { shardedSubscribers?: { shardedSubscribers?: unknown } }).shardedSubscribers
+        ?.shardedSubscribers;
       if (group instanceof Map) {
         const subs = [...group.values()] as ShardedSubscriberView[];
         // ioredis retries: another subscribersReady follows.
@@ -189,9 +224,11 @@ export class RedisClusterBroker extends BaseBroker implements Broker {
   async publish(stream: string, payload: string): Promise<void> {
     this.assertOpen();
     if (this.localDelivery) this.dispatch(stream, payload);
-    if (this.#cluster.status !== "ready") await this.#firstReady;
+    if (this.#cluster?.status !== "ready") await this.#firstReady;
+    const cluster = this.#cluster;
     try {
-      await this.#cluster.spublish(this.nameOf(stream), wrap(this.localDelivery ? this.processId : undefined, payload));
+      if (cluster === undefined) throw new Error("broker is closed");
+      await cluster.spublish(this.nameOf(stream), wrap(this.localDelivery ? this.processId : undefined, payload));
     } catch (err) {
       this.recordLost(stream, payload, (err as Error).message);
       throw err;
@@ -202,14 +239,15 @@ export class RedisClusterBroker extends BaseBroker implements Broker {
     this.assertOpen();
     const own = (payload: string) => handler(payload);
     if (this.addHandler(stream, own)) {
-      if (this.#cluster.status !== "ready") await this.#firstReady;
-      await this.#ssubscribe(stream);
+      if (this.#cluster?.status !== "ready") await this.#firstReady;
+      if (this.#cluster !== undefined && !this.closed) await this.#ssubscribe(this.#cluster, stream);
     }
     return async () => {
-      if (this.removeHandler(stream, own) && !this.closed) {
+      const cluster = this.#cluster;
+      if (this.removeHandler(stream, own) && !this.closed && cluster !== undefined) {
         this.#pending.delete(stream);
         try {
-          await this.#cluster.sunsubscribe(this.nameOf(stream));
+          await cluster.sunsubscribe(this.nameOf(stream));
         } catch (err) {
           this.emit("error", err as Error);
         }
@@ -217,21 +255,16 @@ export class RedisClusterBroker extends BaseBroker implements Broker {
     };
   }
 
-  async #ssubscribe(stream: string): Promise<void> {
+  async #ssubscribe(cluster: Cluster, stream: string): Promise<void> {
     try {
-      await this.#cluster.ssubscribe(this.nameOf(stream));
+      await cluster.ssubscribe(this.nameOf(stream));
       this.#pending.delete(stream);
     } catch (err) {
       // Once routed, ioredis keeps the stream in its list and subscribes it again when the shard
       // is back; a stream refused before that (cluster not ready) is retried at the next `ready`.
-      if (this.handlers.has(stream) && this.#cluster.status !== "ready") this.#pending.add(stream);
+      if (this.handlers.has(stream) && cluster.status !== "ready") this.#pending.add(stream);
       this.emit("error", err as Error);
     }
-  }
-
-  /** The ioredis Cluster (for history and presence commands on the stream's shard). */
-  get client(): Cluster {
-    return this.#cluster;
   }
 
   get streams(): string[] {
@@ -242,11 +275,14 @@ export class RedisClusterBroker extends BaseBroker implements Broker {
     if (this.closed) return;
     this.closed = true;
     this.handlers.clear();
+    const cluster = this.#cluster;
+    this.#cluster = undefined;
+    if (cluster === undefined) return;
     try {
-      if (this.#cluster.status === "ready") await this.#cluster.quit();
-      else this.#cluster.disconnect();
+      if (cluster.status === "ready") await cluster.quit();
+      else cluster.disconnect();
     } catch {
-      this.#cluster.disconnect();
+      cluster.disconnect();
     }
   }
 }
