@@ -117,6 +117,17 @@ export function parseIdentifier(identifier: unknown): IdentifierParams | CableEr
   return decoded as IdentifierParams;
 }
 
+/**
+ * A peer's value named in an error message, bounded: a string's first 64 characters, otherwise
+ * its type. Never JSON.stringify: it recurses, and 5,000 levels of nested arrays (9 KiB, which
+ * JSON.parse accepts) exhaust the stack.
+ */
+function describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.slice(0, 64));
+  if (value === null || typeof value !== "object") return String(value);
+  return Array.isArray(value) ? "an array" : "an object";
+}
+
 /** Parse one text message from the client into a command, or say why it is not one. */
 export function parseCommand(text: string): CableCommand | CableError {
   let decoded: unknown;
@@ -128,7 +139,7 @@ export function parseCommand(text: string): CableCommand | CableError {
   if (!isPlainObject(decoded)) return new CableError("MALFORMED_COMMAND", "command is not a JSON object");
   const { command, identifier } = decoded;
   if (command !== "subscribe" && command !== "unsubscribe" && command !== "message") {
-    return new CableError("UNKNOWN_COMMAND", `unrecognized command: ${JSON.stringify(command)?.slice(0, 64)}`);
+    return new CableError("UNKNOWN_COMMAND", `unrecognized command: ${describeValue(command)}`);
   }
   const params = parseIdentifier(identifier);
   if (params instanceof CableError) return params;
