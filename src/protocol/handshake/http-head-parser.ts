@@ -13,6 +13,16 @@
  *   recipient MAY recognize a single LF as a line terminator and ignore any preceding CR"), so
  *   that hand-typed requests work; `allowBareLf: false` turns that off. A CR anywhere else
  *   (bare CR) is invalid (RFC 9112 2.2).
+ * - Errors are found at the first byte that no valid head can continue with, whatever the
+ *   chunking: a line still waiting for its LF is checked as its bytes arrive (a line scanner
+ *   with one state per line), so noise, a bare CR or a forbidden byte gets its 400 at once
+ *   instead of waiting for a line end that may never come (the raw listener would otherwise
+ *   hold the socket until its handshake timeout). Lines that arrive whole are parsed in place
+ *   and only scanned when they fail, to name the first bad byte the same way.
+ * - HTTP/1.x only: a request line with another major version (HTTP/2.0, HTTP/0.9) is 505
+ *   (RFC 9112 2.3: the major version is not supported; HTTP/2 is a binary protocol and
+ *   WebSockets over it use RFC 8441's extended CONNECT); a status line with one is 400. A
+ *   higher minor version is kept as sent (RFC 9112 2.3: processed as HTTP/1.1).
  * - Empty lines before a request line are skipped (RFC 7230 3.5 SHOULD); they count toward the
  *   total byte cap.
  * - obs-fold (a header line starting with SP/HTAB) is rejected with 400 (RFC 7230 3.2.4 allows
@@ -71,6 +81,34 @@ const HTAB = 0x09;
 const COLON = 0x3a;
 
 const State = { START: 0, HEADERS: 1, DONE: 2, FAILED: 3 } as const;
+
+/**
+ * The line scanner's phases (see #scan): where in its grammar the bytes of the current line
+ * have brought it. A line may end (LF) only in an "accepting" phase.
+ */
+const Phase = {
+  /** Request line: first byte, method, first target byte, target, "HTTP/d.d" (#vpos counts). */
+  REQ_BEGIN: 0,
+  REQ_METHOD: 1,
+  REQ_TARGET0: 2,
+  REQ_TARGET: 3,
+  REQ_VERSION: 4,
+  /** Status line: "HTTP/d.d" (#vpos), SP, three digits (#vpos), SP and reason. */
+  STATUS_VERSION: 5,
+  STATUS_CODE: 6,
+  STATUS_AFTER_CODE: 7,
+  STATUS_REASON: 8,
+  /** Header line: first byte, name, value. */
+  FIELD_BEGIN: 9,
+  FIELD_NAME: 10,
+  FIELD_VALUE: 11,
+  /** After a CR that may end the line: only its LF may follow. */
+  CR: 12,
+} as const;
+type Phase = (typeof Phase)[keyof typeof Phase];
+
+/** "HTTP/" as bytes. */
+const HTTP_NAME = [0x48, 0x54, 0x54, 0x50, 0x2f];
 type State = (typeof State)[keyof typeof State];
 
 const EMPTY = new Uint8Array(0);
@@ -199,6 +237,9 @@ export class HttpHeadParser {
   #headers = new Map<string, string>();
   #result: HttpHead | HandshakeError | null = null;
   #remainder: Uint8Array[] = [];
+  /** The line scanner's phase for the bytes of the current line received so far, and its counter. */
+  #phase: Phase;
+  #vpos = 0;
 
   constructor(kind: "request" | "response", limits: HeadLimits = {}) {
     this.kind = kind;
@@ -207,6 +248,7 @@ export class HttpHeadParser {
     this.#maxHeaderCount = limits.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT;
     this.#maxHeaderBytes = limits.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
     this.#allowBareLf = limits.allowBareLf ?? true;
+    this.#phase = kind === "request" ? Phase.REQ_BEGIN : Phase.STATUS_VERSION;
   }
 
   /** True once the head is complete. */
@@ -233,13 +275,22 @@ export class HttpHeadParser {
       const end = lf === -1 ? n : lf;
       this.#examined += end - i + (lf === -1 ? 0 : 1);
       // Caps first, before buffering a byte beyond them. The line may hold one extra byte: its CR.
+      // A bad byte before the one that crosses a cap is the error (the first bad byte wins).
       const cap = this.#lineCap();
-      if (cap > 0 && this.#lineLength + (end - i) > cap + 1) return this.#tooLong();
+      if (cap > 0 && this.#lineLength + (end - i) > cap + 1) {
+        return this.#scan(bytes, i, i + cap + 1 - this.#lineLength) ?? this.#tooLong();
+      }
       if (this.#maxHeaderBytes > 0 && this.#total + (end - i) + (lf === -1 ? 0 : 1) > this.#maxHeaderBytes) {
-        return this.#fail(431, "Header fields too large: the head exceeds the byte limit");
+        return (
+          this.#scan(bytes, i, Math.min(end, i + this.#maxHeaderBytes - this.#total)) ??
+          this.#fail(431, "Header fields too large: the head exceeds the byte limit")
+        );
       }
       this.#total += end - i;
       if (lf === -1) {
+        // The line goes on in a later chunk: check what arrived of it now.
+        const error = this.#scan(bytes, i, end);
+        if (error !== null) return error;
         this.#append(bytes, i, end);
         return null;
       }
@@ -319,8 +370,11 @@ export class HttpHeadParser {
 
   /** A whole line is `buf[start, end)` (without its LF). Returns the final result or null to go on. */
   #endLine(buf: Uint8Array, start: number, end: number): HttpHead | HandshakeError | null {
+    const lineStart = start;
+    const lineEnd = end;
+    this.#resetPhase();
     if (end > start && buf[end - 1] === CR) end--;
-    else if (!this.#allowBareLf) return this.#fail(400, "Bare LF line ending");
+    else if (!this.#allowBareLf) return this.#lineError(buf, lineStart, lineEnd, 400, "Bare LF line ending");
     const cap = this.#lineCap();
     if (cap > 0 && end - start > cap) return this.#tooLong();
 
@@ -328,12 +382,141 @@ export class HttpHeadParser {
       if (end === start && this.kind === "request") return null; // RFC 7230 3.5: ignore leading empty lines
       const ok =
         this.kind === "request" ? this.#parseRequestLine(buf, start, end) : this.#parseStatusLine(buf, start, end);
-      if (!ok) return this.#fail(400, this.kind === "request" ? "Malformed request line" : "Malformed status line");
+      if (!ok) {
+        const generic = this.kind === "request" ? "Malformed request line" : "Malformed status line";
+        return this.#lineError(buf, lineStart, lineEnd, 400, generic);
+      }
       this.#state = State.HEADERS;
+      this.#resetPhase();
       return null;
     }
     if (end === start) return this.#finish();
-    return this.#parseHeaderLine(buf, start, end);
+    const result = this.#parseHeaderLine(buf, start, end);
+    if (result !== null && result.status === 400) return this.#lineError(buf, lineStart, lineEnd, 400, result.message);
+    return result;
+  }
+
+  /** The scanner's phase at the start of a line in the current state. */
+  #resetPhase(): void {
+    this.#phase =
+      this.#state !== State.START
+        ? Phase.FIELD_BEGIN
+        : this.kind === "request"
+          ? Phase.REQ_BEGIN
+          : Phase.STATUS_VERSION;
+    this.#vpos = 0;
+  }
+
+  /**
+   * A line failed: its first bad byte names the error, as it would have if the line had arrived
+   * in pieces (the scanner runs over it afresh); a line whose every byte could start a valid
+   * line gets `status` and `message` (it ended too early, or failed a check of the whole line).
+   */
+  #lineError(buf: Uint8Array, start: number, end: number, status: number, message: string): HandshakeError {
+    this.#resetPhase();
+    return this.#scan(buf, start, end) ?? this.#fail(status, message);
+  }
+
+  /**
+   * The line scanner: advance the current line's phase over `buf[from, to)` (bytes of the line
+   * without its LF) and fail at the first byte that no valid line can have there. Every prefix
+   * of a line that the line parsers accept passes, so a line is never refused early that would
+   * have parsed whole.
+   */
+  #scan(buf: Uint8Array, from: number, to: number): HandshakeError | null {
+    let phase = this.#phase;
+    let vpos = this.#vpos;
+    this.#examined += to - from;
+    for (let i = from; i < to; i++) {
+      const b = buf[i];
+      if (b === CR && phase !== Phase.CR) {
+        // Only the last byte of a line may be a CR, after a complete start line or field.
+        const accepts =
+          phase === Phase.FIELD_BEGIN ||
+          phase === Phase.FIELD_VALUE ||
+          phase === Phase.STATUS_AFTER_CODE ||
+          phase === Phase.STATUS_REASON ||
+          (phase === Phase.REQ_BEGIN && this.#state === State.START) ||
+          (phase === Phase.REQ_VERSION && vpos === 8);
+        if (!accepts) return this.#scanError(phase);
+        phase = Phase.CR;
+        continue;
+      }
+      switch (phase) {
+        case Phase.REQ_BEGIN:
+        case Phase.REQ_METHOD:
+          if (TCHAR[b] === 1) phase = Phase.REQ_METHOD;
+          else if (b === SP && phase === Phase.REQ_METHOD) phase = Phase.REQ_TARGET0;
+          else return this.#scanError(phase);
+          break;
+        case Phase.REQ_TARGET0:
+        case Phase.REQ_TARGET:
+          if (b > SP && b !== 0x7f) phase = Phase.REQ_TARGET;
+          else if (b === SP && phase === Phase.REQ_TARGET) {
+            phase = Phase.REQ_VERSION;
+            vpos = 0;
+          } else return this.#scanError(phase);
+          break;
+        case Phase.REQ_VERSION:
+        case Phase.STATUS_VERSION: {
+          if (vpos === 8) {
+            // After "HTTP/d.d": a status line goes on with SP; a request line may only end.
+            if (phase === Phase.STATUS_VERSION && b === SP) {
+              phase = Phase.STATUS_CODE;
+              vpos = 0;
+              break;
+            }
+            return this.#scanError(phase);
+          }
+          const ok = vpos < 5 ? b === HTTP_NAME[vpos] : vpos === 6 ? b === 0x2e : isDigit(b);
+          if (!ok) return this.#scanError(phase);
+          if (vpos === 5 && b !== 0x31) {
+            // RFC 9112 2.3: only HTTP/1.x is spoken here.
+            return phase === Phase.REQ_VERSION
+              ? this.#fail(505, "HTTP version not supported: only HTTP/1.x")
+              : this.#fail(400, "Malformed status line: not HTTP/1.x");
+          }
+          vpos++;
+          break;
+        }
+        case Phase.STATUS_CODE:
+          // Three digits, the first not 0 (a status is 100-999).
+          if (!isDigit(b) || (vpos === 0 && b === 0x30)) return this.#scanError(phase);
+          if (++vpos === 3) phase = Phase.STATUS_AFTER_CODE;
+          break;
+        case Phase.STATUS_AFTER_CODE:
+          if (b !== SP) return this.#scanError(phase);
+          phase = Phase.STATUS_REASON;
+          break;
+        case Phase.STATUS_REASON:
+          if (!isValueByte(b)) return this.#scanError(phase);
+          break;
+        case Phase.FIELD_BEGIN:
+          if (b === SP || b === HTAB) return this.#fail(400, "Obsolete line folding is not allowed");
+          if (TCHAR[b] !== 1) return this.#scanError(phase);
+          phase = Phase.FIELD_NAME;
+          break;
+        case Phase.FIELD_NAME:
+          if (b === COLON) phase = Phase.FIELD_VALUE;
+          else if (TCHAR[b] !== 1) return this.#scanError(phase);
+          break;
+        case Phase.FIELD_VALUE:
+          if (!isValueByte(b)) return this.#scanError(phase);
+          break;
+        case Phase.CR:
+          // RFC 9112 2.2: a CR not followed by LF is invalid.
+          return this.#fail(400, "Bare CR in the head");
+      }
+    }
+    this.#phase = phase;
+    this.#vpos = vpos;
+    return null;
+  }
+
+  #scanError(phase: Phase): HandshakeError {
+    if (phase === Phase.FIELD_VALUE) return this.#fail(400, "Invalid character in a header value");
+    if (phase === Phase.FIELD_BEGIN || phase === Phase.FIELD_NAME) return this.#fail(400, "Malformed header line");
+    return this.#fail(400, this.kind === "request" ? "Malformed request line" : "Malformed status line");
   }
 
   #finish(): HttpHead {
@@ -351,15 +534,15 @@ export class HttpHeadParser {
     return head;
   }
 
-  /** "HTTP/" DIGIT "." DIGIT at `at`; stores "d.d" and returns the index after it, or -1. */
+  /** "HTTP/1." DIGIT at `at`; stores "1.d" and returns the index after it, or -1. */
   #parseVersion(line: Uint8Array, at: number, end: number): number {
     if (at + 8 > end) return -1;
     // "HTTP/" is case-sensitive (RFC 7230 2.6).
     if (line[at] !== 0x48 || line[at + 1] !== 0x54 || line[at + 2] !== 0x54 || line[at + 3] !== 0x50) return -1;
-    if (line[at + 4] !== 0x2f || !isDigit(line[at + 5]) || line[at + 6] !== 0x2e || !isDigit(line[at + 7])) return -1;
-    const major = line[at + 5] - 0x30;
+    // HTTP/1.x only (RFC 9112 2.3); the scanner names the error (505 for a request).
+    if (line[at + 4] !== 0x2f || line[at + 5] !== 0x31 || line[at + 6] !== 0x2e || !isDigit(line[at + 7])) return -1;
     const minor = line[at + 7] - 0x30;
-    this.#version = major === 1 ? (minor === 1 ? "1.1" : minor === 0 ? "1.0" : `1.${minor}`) : `${major}.${minor}`;
+    this.#version = minor === 1 ? "1.1" : minor === 0 ? "1.0" : `1.${minor}`;
     return at + 8;
   }
 

@@ -500,3 +500,66 @@ describe("HttpHeadParser: values reused across requests", () => {
     );
   });
 });
+
+describe("HttpHeadParser: the first bad byte is refused at once (issue 25, finding 5)", () => {
+  /** Push `text` (never completed by an LF) byte by byte and whole: the verdict must come before any line end. */
+  function verdictWithoutLineEnd(kind: "request" | "response", text: string): HandshakeError {
+    const whole = new HttpHeadParser(kind).push(latin1(text));
+    assert.ok(whole instanceof HandshakeError, `${JSON.stringify(text)}: no verdict without a line end`);
+    const bytewise = feed(
+      kind,
+      latin1(text),
+      Array.from({ length: text.length }, (_, i) => i),
+    );
+    assert.deepEqual(bytewise.error, { status: whole.status, message: whole.message });
+    return whole;
+  }
+
+  it("answers 400 to bare-CR line ends without waiting for an LF that never comes (RFC 9112 2.2)", () => {
+    for (const text of [
+      "GET / HTTP/1.1\rHost: x\r\r",
+      "GET / HTTP/1.1\r\nHost: x\rUpgrade: websocket\r",
+      "GET / HTTP/1.1\r\nHost: x\r\n\rX",
+    ]) {
+      const error = verdictWithoutLineEnd("request", text);
+      assert.equal(error.status, 400);
+      assert.match(error.message, /Bare CR/);
+    }
+    const status = verdictWithoutLineEnd("response", "HTTP/1.1 101 Switching\rUpgrade: websocket\r\r");
+    assert.match(status.message, /Bare CR/);
+  });
+
+  it("answers 400 to noise at its first byte that cannot start a request line", () => {
+    for (const text of ["\x01\x02garbage", "\x16\x03\x01\x02\x00\x01\x00", "GET /\x00", "GET  /", "G\tET", '{"a":1}']) {
+      assert.equal(verdictWithoutLineEnd("request", text).status, 400, JSON.stringify(text));
+    }
+    assert.equal(verdictWithoutLineEnd("response", "SSH-2.0-OpenSSH").status, 400);
+    assert.equal(verdictWithoutLineEnd("response", "HTTP/1.1 099").status, 400);
+  });
+
+  it("refuses a header line at its first bad byte", () => {
+    assert.match(verdictWithoutLineEnd("request", "GET / HTTP/1.1\r\nHo st: x").message, /Malformed header line/);
+    assert.match(verdictWithoutLineEnd("request", "GET / HTTP/1.1\r\nHost: x\x00y").message, /Invalid character/);
+    assert.match(verdictWithoutLineEnd("request", "GET / HTTP/1.1\r\n folded").message, /folding/);
+  });
+
+  it("speaks HTTP/1.x only: HTTP/2.0 and HTTP/0.9 request lines get 505, such status lines 400", () => {
+    for (const version of ["2.0", "0.9", "3.0", "9.9"]) {
+      const text = `GET / HTTP/${version}\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`;
+      const result = sameEverySplit("request", latin1(text));
+      assert.equal(result.error?.status, 505, version);
+      assert.equal(verdictWithoutLineEnd("request", `GET / HTTP/${version}`).status, 505);
+      assert.equal(parseWhole("response", `HTTP/${version} 101 Switching Protocols\r\n\r\n`).error?.status, 400);
+    }
+    // A higher minor version is processed as HTTP/1.1 (RFC 9112 2.3); 1.0 parses (the handshake refuses it).
+    assert.equal(parseWhole("request", "GET / HTTP/1.2\r\nHost: x\r\n\r\n").head?.httpVersion, "1.2");
+    assert.equal(parseWhole("request", "GET / HTTP/1.0\r\nHost: x\r\n\r\n").head?.httpVersion, "1.0");
+  });
+
+  it("still waits for more on every prefix of a valid head", () => {
+    const head = latin1(RFC_REQUEST);
+    for (let i = 1; i < head.length; i++) {
+      assert.equal(new HttpHeadParser("request").push(head.subarray(0, i)), null, `prefix of ${i} bytes`);
+    }
+  });
+});
