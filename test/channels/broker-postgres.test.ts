@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import type { Broker } from "../../src/channels/brokers/broker.js";
 import { MAX_NOTIFY_PAYLOAD, PostgresBroker } from "../../src/channels/brokers/postgres.js";
 import { type PostgresProcess, startPostgres } from "../helpers/postgres.js";
-import { brokerContract, collector } from "./broker-contract.js";
+import { dedupContract, historyContract, presenceContract } from "./broker-capabilities.js";
+import { type BrokerFeatures, brokerContract, collector } from "./broker-contract.js";
 
 let postgres: PostgresProcess;
 before(async () => {
@@ -22,9 +24,23 @@ for (const localDelivery of [true, false]) {
         new PostgresBroker({ url: postgres.url, prefix, localDelivery }),
       ];
     },
-    maxPayload: 4000,
   });
 }
+
+let stores = 0;
+const postgresFactory = {
+  async pair(features: BrokerFeatures = {}): Promise<[PostgresBroker, PostgresBroker]> {
+    const prefix = `cap${++stores}`;
+    return [
+      new PostgresBroker({ url: postgres.url, prefix, ...features }),
+      new PostgresBroker({ url: postgres.url, prefix, ...features }),
+    ];
+  },
+  crash: (broker: Broker) => (broker as PostgresBroker).abandon(),
+};
+historyContract("postgres", postgresFactory);
+presenceContract("postgres", postgresFactory);
+dedupContract("postgres", postgresFactory);
 
 describe("postgres broker specifics", () => {
   it("long stream names (over 63 bytes) are hashed but never confused", async () => {
@@ -45,13 +61,21 @@ describe("postgres broker specifics", () => {
     }
   });
 
-  it("refuses payloads over the NOTIFY limit, counted as lost", async () => {
-    const a = new PostgresBroker({ url: postgres.url, prefix: "big" });
-    try {
-      await assert.rejects(a.publish("s", "x".repeat(MAX_NOTIFY_PAYLOAD)), RangeError);
-      assert.equal(a.lostCount, 1);
-    } finally {
-      await a.close();
+  it("carries payloads over NOTIFY's 8000 bytes through a table, in order with the small ones", async () => {
+    for (const history of [undefined, { limit: 10 }]) {
+      const a = new PostgresBroker({ url: postgres.url, prefix: `big${history ? "h" : ""}`, history });
+      const b = new PostgresBroker({ url: postgres.url, prefix: `big${history ? "h" : ""}`, history });
+      try {
+        const c = collector();
+        await b.subscribe("s", c.handler);
+        const big = `"${"é".repeat(MAX_NOTIFY_PAYLOAD)}\u0000"`;
+        const sent = ['"small 1"', big, '"small 2"', `${big} `, '"small 3"'];
+        for (const p of sent) await a.publish("s", p);
+        assert.deepEqual(await c.next(sent.length), sent);
+        assert.equal(a.lostCount, 0);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
     }
   });
 

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import type { Broker } from "../../src/channels/brokers/broker.js";
 import { RedisBroker } from "../../src/channels/brokers/redis.js";
 import { type RedisProcess, startRedis } from "../helpers/redis.js";
-import { brokerContract, collector } from "./broker-contract.js";
+import { dedupContract, historyContract, presenceContract } from "./broker-capabilities.js";
+import { type BrokerFeatures, brokerContract, collector } from "./broker-contract.js";
 
 let redis: RedisProcess;
 before(async () => {
@@ -124,3 +126,18 @@ describe("redis broker started while Redis is down", () => {
     }
   });
 });
+
+let stores = 0;
+const redisFactory = {
+  async pair(features: BrokerFeatures = {}): Promise<[RedisBroker, RedisBroker]> {
+    const prefix = `cap${++stores}`;
+    return [
+      new RedisBroker({ url: redis.url, prefix, ...features }),
+      new RedisBroker({ url: redis.url, prefix, ...features }),
+    ];
+  },
+  crash: (broker: Broker) => (broker as RedisBroker).abandon(),
+};
+historyContract("redis", redisFactory);
+presenceContract("redis", redisFactory);
+dedupContract("redis", redisFactory);

@@ -7,6 +7,10 @@
  * - `unwrap(message)`: `{ origin, payload }`; a message without the leading `\0` (a Rails app
  *   publishing plain JSON) has origin "" and is its own payload; a `\0` with no closing `\0` is not
  *   ours and gives `undefined`.
+ * - A message on a stream that keeps history carries its position instead (published by the
+ *   store's script, redis-scripts.ts): `\u0001<epoch>\u0001<offset>\u0001<payload>`;
+ *   `unwrapPosition(message)` reads it (undefined for anything else). A JSON payload never
+ *   starts with \u0001, so neither envelope can be taken for the other or for a bare payload.
  */
 export const ENVELOPE_MARK = "\u0000";
 
@@ -20,4 +24,18 @@ export function unwrap(message: string): { origin: string; payload: string } | u
   const end = message.indexOf(ENVELOPE_MARK, 1);
   if (end < 0) return undefined;
   return { origin: message.slice(1, end), payload: message.slice(end + 1) };
+}
+
+export const POSITION_MARK = "\u0001";
+
+export function unwrapPosition(
+  message: string,
+): { payload: string; position: { epoch: string; offset: number } } | undefined {
+  if (!message.startsWith(POSITION_MARK)) return undefined;
+  const a = message.indexOf(POSITION_MARK, 1);
+  const b = a < 0 ? -1 : message.indexOf(POSITION_MARK, a + 1);
+  if (b < 0) return undefined;
+  const offset = Number(message.slice(a + 1, b));
+  if (!Number.isSafeInteger(offset)) return undefined;
+  return { payload: message.slice(b + 1), position: { epoch: message.slice(1, a), offset } };
 }

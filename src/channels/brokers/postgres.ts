@@ -8,16 +8,27 @@
  * - Envelope `["<processId>","<stream>","<payload>"]` (JSON: PostgreSQL text cannot hold NUL, JSON
  *   escapes it): with `localDelivery` (default) publish delivers here at once and our own echo is
  *   dropped, as in the Redis broker.
- * - NOTIFY payloads are limited to 8000 bytes by PostgreSQL: larger ones are refused (rejected,
- *   counted as lost).
+ * - NOTIFY payloads are limited to 8000 bytes by PostgreSQL: a larger envelope is stored in a
+ *   table (wirecable_spill) and its id notified instead; listeners read it back, in order.
  * - Outages: the listener reconnects with capped backoff and LISTENs every stream again
  *   (`reconnected`); a publish while down rejects and is counted (`lost`). Like Redis pub/sub,
- *   NOTIFY keeps nothing for a listener that is not connected: those messages are lost.
+ *   NOTIFY keeps nothing for a listener that is not connected: on plain streams those messages
+ *   are lost; streams keeping `history` (tables, postgres-store.ts) are recovered from it.
+ * - History, presence and dedup: postgres-store.ts (tables created on first use).
  */
 import { createHash, randomUUID } from "node:crypto";
 import type pg from "pg";
 import { BaseBroker, type Broker, type BrokerHandler, type Unsubscribe } from "./broker.js";
 import { loadPeer } from "./optional-peer.js";
+import {
+  NOTIFY_BUDGET,
+  type PostgresDedup,
+  type PostgresHistory,
+  type PostgresPresence,
+  PostgresStore,
+} from "./postgres-store.js";
+import type { HistoryOptions } from "./stream-history.js";
+import type { PresenceOptions } from "./stream-presence.js";
 
 /**
  * pg client options (pg's `ClientConfig`), passed through to both connections. Typed
@@ -42,6 +53,10 @@ export interface PostgresBrokerOptions {
   prefix?: string;
   localDelivery?: boolean;
   processId?: string;
+  /** Keep stream history in a table (resumable streams). Default: none. */
+  history?: HistoryOptions;
+  /** Presence timing and limits (heartbeats, expiry of a dead process's members). */
+  presence?: PresenceOptions;
 }
 
 /** PostgreSQL's NOTIFY payload limit (bytes, default build). */
@@ -64,6 +79,15 @@ export class PostgresBroker extends BaseBroker implements Broker {
   #downSince = 0;
   #retry = 0;
   reconnects = 0;
+  readonly history: PostgresHistory | undefined;
+  readonly presence: PostgresPresence;
+  readonly dedup: PostgresDedup;
+  readonly #store: PostgresStore;
+  /** Raw channels LISTENed for the store (presence events), besides the streams. */
+  readonly #listened = new Map<string, (message: string) => void>();
+  /** Notifications wait here, in order, while one of them reads its payload from a table. */
+  #inbox: Promise<void> = Promise.resolve();
+  #inboxSize = 0;
 
   constructor(options: PostgresBrokerOptions = {}) {
     super();
@@ -73,6 +97,19 @@ export class PostgresBroker extends BaseBroker implements Broker {
     this.prefix = options.prefix ?? "";
     this.localDelivery = options.localDelivery ?? true;
     this.#config = { connectionString: options.url, ...(options.client as pg.ClientConfig | undefined) };
+    this.#store = new PostgresStore({
+      query: async (text, params) => (await this.#publisherClient()).query(text, params),
+      listen: (channel, onMessage) => this.#listen(channel, onMessage),
+      channel: (stream) => this.#channel(stream),
+      prefix: this.prefix,
+      processId: this.processId,
+      history: options.history,
+      presence: options.presence,
+      onError: (err) => this.emit("error", err),
+    });
+    this.history = this.#store.history;
+    this.presence = this.#store.presence;
+    this.dedup = this.#store.dedup;
   }
 
   #channel(stream: string): string {
@@ -90,11 +127,12 @@ export class PostgresBroker extends BaseBroker implements Broker {
     if (this.closed) throw new Error("broker is closed");
     const client = new Client(this.#config);
     client.on("error", (err) => this.emit("error", err));
-    client.on("notification", (n) => this.#onNotification(n.payload ?? ""));
+    client.on("notification", (n) => this.#onNotification(n.channel, n.payload ?? ""));
     client.on("end", () => this.#listenerLost(client));
     try {
       await client.connect();
       for (const stream of this.handlers.keys()) await client.query(`LISTEN ${quote(this.#channel(stream))}`);
+      for (const channel of this.#listened.keys()) await client.query(`LISTEN ${quote(channel)}`);
     } catch (err) {
       this.#listenerLost(client);
       throw err;
@@ -123,17 +161,58 @@ export class PostgresBroker extends BaseBroker implements Broker {
     }, delay).unref();
   }
 
-  #onNotification(message: string): void {
+  #onNotification(channel: string, message: string): void {
+    const listener = this.#listened.get(channel);
+    if (listener !== undefined) {
+      listener(message);
+      return;
+    }
     let envelope: unknown;
     try {
       envelope = JSON.parse(message);
     } catch {
       return; // not ours
     }
-    if (!Array.isArray(envelope) || envelope.length !== 3 || !envelope.every((x) => typeof x === "string")) return;
-    const [origin, stream, payload] = envelope as [string, string, string];
+    // [origin, stream, payload] | [origin, stream, null, spillId] | [origin, stream, payload|null, epoch, offset]
+    if (!Array.isArray(envelope) || envelope.length < 3 || envelope.length > 5) return;
+    const [origin, stream, payload, a, b] = envelope as [unknown, unknown, unknown, unknown, unknown];
+    if (typeof origin !== "string" || typeof stream !== "string") return;
+    if (payload !== null && typeof payload !== "string") return;
+    if (envelope.length === 5) {
+      if (typeof a !== "string" || typeof b !== "number") return;
+      const position = { epoch: a, offset: b };
+      this.#deliver(stream, payload ?? (() => this.#store.readHistoryRow(stream, b)), position);
+      return;
+    }
     if (this.localDelivery && origin === this.processId) return; // our own echo
-    this.dispatch(stream, payload);
+    if (envelope.length === 4) {
+      if (payload !== null || typeof a !== "number") return;
+      this.#deliver(stream, () => this.#store.readSpill(a));
+    } else if (payload !== null) this.#deliver(stream, payload);
+  }
+
+  /** Delivers in notification order, reading a payload from its table when it was not inline. */
+  #deliver(
+    stream: string,
+    payload: string | (() => Promise<string | undefined>),
+    position?: { epoch: string; offset: number },
+  ): void {
+    if (typeof payload === "string" && this.#inboxSize === 0) {
+      this.dispatch(stream, payload, position);
+      return;
+    }
+    this.#inboxSize++;
+    this.#inbox = this.#inbox.then(async () => {
+      try {
+        const text = typeof payload === "string" ? payload : await payload();
+        if (text !== undefined) this.dispatch(stream, text, position);
+        else this.emit("error", new Error(`a large broadcast on ${stream} was gone before it was read`));
+      } catch (err) {
+        this.emit("error", err as Error);
+      } finally {
+        this.#inboxSize--;
+      }
+    });
   }
 
   async #publisherClient(): Promise<pg.Client> {
@@ -158,12 +237,17 @@ export class PostgresBroker extends BaseBroker implements Broker {
 
   async publish(stream: string, payload: string): Promise<void> {
     this.assertOpen();
-    if (this.localDelivery) this.dispatch(stream, payload);
-    const message = JSON.stringify([this.localDelivery ? this.processId : "", stream, payload]);
     try {
-      if (Buffer.byteLength(message) > MAX_NOTIFY_PAYLOAD) {
-        throw new RangeError(`payload over PostgreSQL's NOTIFY limit (${MAX_NOTIFY_PAYLOAD} bytes)`);
+      if (this.history?.keeps(stream)) {
+        // Stored and notified with its position in one statement; every listener, ours too,
+        // gets it from NOTIFY, in offset order.
+        await this.history.append(stream, payload);
+        return;
       }
+      if (this.localDelivery) this.dispatch(stream, payload);
+      const origin = this.localDelivery ? this.processId : "";
+      const message = JSON.stringify([origin, stream, payload]);
+      if (Buffer.byteLength(message) > NOTIFY_BUDGET) return await this.#store.spill(stream, payload, origin);
       const client = await this.#publisherClient();
       await client.query("SELECT pg_notify($1, $2)", [this.#channel(stream), message]);
     } catch (err) {
@@ -174,7 +258,7 @@ export class PostgresBroker extends BaseBroker implements Broker {
 
   async subscribe(stream: string, handler: BrokerHandler): Promise<Unsubscribe> {
     this.assertOpen();
-    const own = (payload: string) => handler(payload);
+    const own: BrokerHandler = (payload, position) => handler(payload, position);
     if (this.addHandler(stream, own)) {
       try {
         if (this.#listener === undefined) await this.#ensureListener();
@@ -190,12 +274,52 @@ export class PostgresBroker extends BaseBroker implements Broker {
     };
   }
 
+  /** A raw channel LISTENed on the listening connection (the store's presence events). */
+  async #listen(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>> {
+    this.assertOpen();
+    this.#listened.set(channel, onMessage);
+    try {
+      if (this.#listener === undefined) await this.#ensureListener();
+      else await this.#listener.query(`LISTEN ${quote(channel)}`);
+    } catch (err) {
+      this.emit("error", err as Error); // the reconnect LISTENs every channel again
+    }
+    return async () => {
+      if (this.#listened.get(channel) !== onMessage) return;
+      this.#listened.delete(channel);
+      if (this.#listener !== undefined && !this.closed) {
+        await this.#listener.query(`UNLISTEN ${quote(channel)}`).catch(() => {});
+      }
+    };
+  }
+
+  /** Leaves this process's presence sessions, then releases both connections. */
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.presence.close();
+    this.#store.close();
     this.closed = true;
     this.handlers.clear();
+    this.#listened.clear();
     const clients = [this.#listener, this.#publisher].filter((c) => c !== undefined);
     this.#listener = this.#publisher = undefined;
+    await Promise.all(clients.map((c) => c.end().catch(() => {})));
+  }
+
+  /**
+   * Drop both connections at once, leaving nothing: what a killed process does (fault tests;
+   * its presence sessions then expire after `presence.timeout`).
+   */
+  async abandon(): Promise<void> {
+    this.closed = true;
+    this.presence.abandon();
+    this.#store.close();
+    this.handlers.clear();
+    this.#listened.clear();
+    const clients = [this.#listener, this.#publisher].filter((c) => c !== undefined);
+    this.#listener = this.#publisher = undefined;
+    for (const c of clients)
+      (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
     await Promise.all(clients.map((c) => c.end().catch(() => {})));
   }
 }

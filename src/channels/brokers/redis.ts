@@ -26,8 +26,11 @@
 import { randomUUID } from "node:crypto";
 import type { Redis, RedisOptions } from "ioredis";
 import { BaseBroker, type Broker, type BrokerHandler, type Unsubscribe } from "./broker.js";
-import { unwrap, wrap } from "./envelope.js";
+import { unwrap, unwrapPosition, wrap } from "./envelope.js";
 import { loadPeer } from "./optional-peer.js";
+import { type RedisDedup, type RedisHistory, type RedisPresence, RedisStore } from "./redis-store.js";
+import type { HistoryOptions } from "./stream-history.js";
+import type { PresenceOptions } from "./stream-presence.js";
 
 /**
  * ioredis connection options (ioredis' `RedisOptions`), passed through to both connections.
@@ -58,6 +61,10 @@ export interface RedisBrokerOptions {
   processId?: string;
   /** How long publish/subscribe wait for the first connection before giving up (ms, default 5000). */
   connectTimeout?: number;
+  /** Keep stream history in Redis Streams (resumable streams). Default: none. */
+  history?: HistoryOptions;
+  /** Presence timing and limits (heartbeats, expiry of a dead process's members). */
+  presence?: PresenceOptions;
 }
 
 /**
@@ -77,6 +84,11 @@ export class RedisBroker extends BaseBroker implements Broker {
   #downSince = 0;
   /** Times the subscriber came back and resubscribed every stream. */
   reconnects = 0;
+  readonly history: RedisHistory | undefined;
+  readonly presence: RedisPresence;
+  readonly dedup: RedisDedup;
+  /** Channels listened to for the store (presence events), besides the streams. */
+  readonly #listened = new Map<string, (message: string) => void>();
 
   constructor(options: RedisBrokerOptions = {}) {
     super();
@@ -85,6 +97,24 @@ export class RedisBroker extends BaseBroker implements Broker {
     this.prefix = options.prefix ?? "";
     this.localDelivery = options.localDelivery ?? true;
     const timeout = options.connectTimeout ?? 5000;
+    const storePrefix = this.prefix === "" ? "wirecable" : `${this.prefix}:wirecable`;
+    const store = new RedisStore({
+      commander: ioredis
+        .then(() => this.#firstReady)
+        .then(() => {
+          if (this.#pub === undefined) throw new Error("broker is closed");
+          return this.#pub;
+        }),
+      key: (stream, suffix) => `${storePrefix}:{${stream}}:${suffix}`,
+      channel: (stream) => this.#channel(stream),
+      listen: (channel, onMessage) => this.#listen(channel, onMessage),
+      history: options.history,
+      presence: options.presence,
+      onError: (err) => this.emit("error", err),
+    });
+    this.history = store.history;
+    this.presence = store.presence;
+    this.dedup = store.dedup;
     this.#firstReady = ioredis.then((mod) => {
       if (this.closed) return;
       this.#connect(mod.Redis, options);
@@ -136,6 +166,16 @@ export class RedisBroker extends BaseBroker implements Broker {
   }
 
   #onMessage(channel: string, message: string): void {
+    const listener = this.#listened.get(channel);
+    if (listener !== undefined) {
+      listener(message);
+      return;
+    }
+    const stamped = unwrapPosition(message);
+    if (stamped !== undefined) {
+      this.dispatch(this.#stream(channel), stamped.payload, stamped.position);
+      return;
+    }
     const envelope = unwrap(message);
     if (envelope === undefined) return;
     if (this.localDelivery && envelope.origin === this.processId) return; // our own echo
@@ -148,7 +188,7 @@ export class RedisBroker extends BaseBroker implements Broker {
     // Every stream wanted so far, also on the first connection: streams added while Redis was
     // unreachable at startup are subscribed here. SUBSCRIBE is idempotent, so a concurrent
     // subscribe() of the same stream does no harm.
-    const channels = [...this.handlers.keys()].map((s) => this.#channel(s));
+    const channels = [...[...this.handlers.keys()].map((s) => this.#channel(s)), ...this.#listened.keys()];
     try {
       if (channels.length > 0) await sub.subscribe(...channels);
     } catch (err) {
@@ -164,6 +204,17 @@ export class RedisBroker extends BaseBroker implements Broker {
 
   async publish(stream: string, payload: string): Promise<void> {
     this.assertOpen();
+    if (this.history?.keeps(stream)) {
+      // Stored and published by one script: every subscriber, ours too, gets it from Redis in
+      // offset order (no local shortcut, which could overtake an earlier offset).
+      try {
+        await this.history.append(stream, payload);
+      } catch (err) {
+        this.recordLost(stream, payload, (err as Error).message);
+        throw err;
+      }
+      return;
+    }
     if (this.localDelivery) this.dispatch(stream, payload);
     if (this.#pub?.status !== "ready") await this.#firstReady;
     const pub = this.#pub;
@@ -180,7 +231,7 @@ export class RedisBroker extends BaseBroker implements Broker {
 
   async subscribe(stream: string, handler: BrokerHandler): Promise<Unsubscribe> {
     this.assertOpen();
-    const own = (payload: string) => handler(payload);
+    const own: BrokerHandler = (payload, position) => handler(payload, position);
     if (this.addHandler(stream, own)) {
       if (this.#sub?.status !== "ready") await this.#firstReady;
       const sub = this.#sub;
@@ -205,17 +256,48 @@ export class RedisBroker extends BaseBroker implements Broker {
     };
   }
 
+  /** A raw channel on the subscriber connection (the store's presence events). */
+  async #listen(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>> {
+    this.assertOpen();
+    this.#listened.set(channel, onMessage);
+    if (this.#sub?.status !== "ready") await this.#firstReady;
+    const sub = this.#sub;
+    if (sub?.status === "ready") await sub.subscribe(channel).catch((err: Error) => this.emit("error", err));
+    return async () => {
+      if (this.#listened.get(channel) !== onMessage) return;
+      this.#listened.delete(channel);
+      if (this.#sub?.status === "ready" && !this.closed) {
+        await this.#sub.unsubscribe(channel).catch((err: Error) => this.emit("error", err));
+      }
+    };
+  }
+
   /** Streams this process listens to (for diagnostics and tests). */
   get streams(): string[] {
     return [...this.handlers.keys()];
   }
 
+  /** Leaves this process's presence sessions, then releases both connections. */
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.presence.close();
     this.closed = true;
     this.handlers.clear();
+    this.#listened.clear();
     const conns = [this.#pub, this.#sub].filter((c) => c !== undefined);
     await Promise.all(conns.map(quit));
+  }
+
+  /**
+   * Drop both connections at once, leaving nothing and refreshing nothing: what a killed
+   * process does (fault tests; its presence sessions then expire after `presence.timeout`).
+   */
+  async abandon(): Promise<void> {
+    this.closed = true;
+    this.presence.abandon();
+    this.handlers.clear();
+    this.#listened.clear();
+    for (const conn of [this.#pub, this.#sub]) conn?.disconnect();
   }
 }
 

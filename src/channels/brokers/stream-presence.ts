@@ -8,7 +8,8 @@
  *   session emits a `join` event to every watcher of the stream in every process; a later one
  *   only updates `info` ("present"). More than `maxMembers` distinct members: "full", nothing changes.
  * - `leave(stream, session)`: the member's last session leaving emits `leave` (with the member's
- *   info). Leaving an unknown session does nothing.
+ *   info). Leaving an unknown session does nothing. A session belongs to the process (broker)
+ *   that joined it: only that one leaves it, refreshes it, and loses it when it dies.
  * - Every event carries the stream's presence `epoch` and a `version` that grows by one per event;
  *   `snapshot(stream)` returns the members with the epoch and version they reflect, so a watcher
  *   applies the events after its snapshot and re-reads it on a gap (a lost event) or an epoch change.
