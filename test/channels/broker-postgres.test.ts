@@ -27,6 +27,18 @@ for (const localDelivery of [true, false]) {
   });
 }
 
+/** One statement on its own connection (CREATE DATABASE). */
+async function adminQuery(sql: string): Promise<void> {
+  const pg = (await import("pg")).default;
+  const client = new pg.Client({ connectionString: postgres.url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
 let stores = 0;
 const postgresFactory = {
   async pair(features: BrokerFeatures = {}): Promise<[PostgresBroker, PostgresBroker]> {
@@ -43,6 +55,20 @@ presenceContract("postgres", postgresFactory);
 dedupContract("postgres", postgresFactory);
 
 describe("postgres broker specifics", () => {
+  it("several processes creating the tables at once on a fresh database: no conflict", async () => {
+    const fresh = `fresh_${process.pid}`;
+    await adminQuery(`CREATE DATABASE ${fresh}`);
+    const url = postgres.url.replace(/\/postgres$/, `/${fresh}`);
+    const brokers = Array.from({ length: 4 }, () => new PostgresBroker({ url, history: {} }));
+    try {
+      await Promise.all(brokers.map((b, i) => b.publish("s", String(i))));
+      const { offset } = await brokers[0]!.history!.position("s");
+      assert.equal(offset, 4);
+    } finally {
+      await Promise.all(brokers.map((b) => b.close()));
+    }
+  });
+
   it("long stream names (over 63 bytes) are hashed but never confused", async () => {
     const a = new PostgresBroker({ url: postgres.url, prefix: "long" });
     const b = new PostgresBroker({ url: postgres.url, prefix: "long" });

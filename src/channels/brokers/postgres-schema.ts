@@ -17,7 +17,7 @@
  * Payloads are stored as JSON string literals (PostgreSQL text cannot hold NUL).
  */
 
-/** Serialises schema creation between processes (pg_advisory_lock key). */
+/** Serialises schema creation between processes (pg_advisory_xact_lock key). */
 export const SCHEMA_LOCK = 7_206_461_019;
 
 export const SCHEMA = `

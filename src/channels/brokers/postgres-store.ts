@@ -124,9 +124,9 @@ export class PostgresStore {
   }
 
   async #createSchema(): Promise<void> {
-    await this.#options.query(
-      `SELECT pg_advisory_lock(${SCHEMA_LOCK}); ${SCHEMA}; SELECT pg_advisory_unlock(${SCHEMA_LOCK});`,
-    );
+    // One simple-protocol string runs as one transaction: the transaction-level lock is held
+    // until the DDL commits, so another process's CREATE OR REPLACE waits for it.
+    await this.#options.query(`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK}); ${SCHEMA}`);
   }
 
   /** Expired history rows, spilled payloads and dedup ids go, every `ttl` (at most a minute). */
