@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import type { Broker } from "../../src/channels/brokers/broker.js";
+import { sleep } from "../helpers/time.js";
 import type { HistoryOptions } from "../../src/channels/brokers/stream-history.js";
 import type { PresenceOptions } from "../../src/channels/brokers/stream-presence.js";
 
@@ -55,7 +56,7 @@ export function collector(timeoutMs = 3000) {
   return { got, handler, next };
 }
 
-const settle = (ms = 100) => new Promise((r) => setTimeout(r, ms));
+const settle = (ms = 100) => sleep(ms);
 
 export function brokerContract(name: string, factory: BrokerFactory): void {
   describe(`broker contract: ${name}`, () => {

@@ -5,6 +5,7 @@ import { MAX_NOTIFY_PAYLOAD, PostgresBroker } from "../../src/channels/brokers/p
 import { type PostgresProcess, startPostgres } from "../helpers/postgres.js";
 import { dedupContract, historyContract, presenceContract } from "./broker-capabilities.js";
 import { type BrokerFeatures, brokerContract, collector } from "./broker-contract.js";
+import { sleep } from "../helpers/time.js";
 
 let postgres: PostgresProcess;
 before(async () => {
@@ -80,7 +81,7 @@ describe("postgres broker specifics", () => {
       await b.subscribe(`${base}2`, two.handler);
       await a.publish(`${base}1`, '"one"');
       assert.deepEqual(await one.next(1), ['"one"']);
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       assert.deepEqual(two.got, []);
     } finally {
       await Promise.all([a.close(), b.close()]);

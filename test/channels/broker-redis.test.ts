@@ -5,6 +5,7 @@ import { RedisBroker } from "../../src/channels/brokers/redis.js";
 import { type RedisProcess, startRedis } from "../helpers/redis.js";
 import { dedupContract, historyContract, presenceContract } from "./broker-capabilities.js";
 import { type BrokerFeatures, brokerContract, collector } from "./broker-contract.js";
+import { sleep } from "../helpers/time.js";
 
 let redis: RedisProcess;
 before(async () => {
@@ -35,7 +36,7 @@ describe("redis broker specifics", () => {
       const c = collector();
       await b.subscribe("s", c.handler);
       await a.publish("s", "1");
-      await new Promise((r) => setTimeout(r, 150));
+      await sleep(150);
       assert.deepEqual(c.got, []);
     } finally {
       await Promise.all([a.close(), b.close()]);
@@ -69,7 +70,7 @@ describe("redis broker specifics", () => {
       a.on("lost", (info) => lost.push(info.payload));
       const reconnected = new Promise((resolve) => b.once("reconnected", resolve));
       await redis.pause();
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       await assert.rejects(a.publish("s1", "during"));
       assert.deepEqual(lost, ["during"]);
       assert.equal(a.lostCount, 1);
@@ -86,7 +87,7 @@ describe("redis broker specifics", () => {
           break;
         } catch {
           if (Date.now() > deadline) throw new Error("publisher did not reconnect");
-          await new Promise((r) => setTimeout(r, 100));
+          await sleep(100);
         }
       }
       await a.publish("s3", "after");
@@ -117,7 +118,7 @@ describe("redis broker started while Redis is down", () => {
           // publisher still connecting
         }
         if (Date.now() > deadline) throw new Error("never delivered");
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
       assert.equal(c.got[0], "hello");
     } finally {

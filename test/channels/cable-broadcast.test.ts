@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
 import { createBroadcaster } from "../../src/channels/broadcaster.js";
 import { MemoryBroker } from "../../src/channels/brokers/memory.js";
+import { sleep } from "../helpers/time.js";
 import { chatId, events, makeCore } from "./channels-fixture.js";
 import { flush, performCmd, subscribeCmd } from "./fakes.js";
 
@@ -137,12 +138,12 @@ describe("heartbeat", () => {
     const a = await connect();
     const started = Date.now();
     const pings = () => a.transport.messages.filter((m) => m.type === "ping").length;
-    while (pings() < 3 && Date.now() - started < 3000) await new Promise((r) => setTimeout(r, 10));
+    while (pings() < 3 && Date.now() - started < 3000) await sleep(10);
     assert.ok(pings() >= 3, "pings keep coming");
     assert.ok(pings() <= (Date.now() - started) / 20 + 1, "never more than one per interval");
     await a.connection.closed();
     const after = a.transport.sent.length;
-    await new Promise((r) => setTimeout(r, 60));
+    await sleep(60);
     assert.equal(a.transport.sent.length, after);
     await core.shutdown();
   });

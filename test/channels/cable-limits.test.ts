@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { sleep } from "../helpers/time.js";
 import { chatId, makeCore } from "./channels-fixture.js";
 import { flush, performCmd, subscribeCmd } from "./fakes.js";
 
@@ -55,7 +56,7 @@ describe("limits", () => {
       errors.map((e) => e.code),
       ["RATE_LIMITED", "RATE_LIMITED", "RATE_LIMITED"],
     );
-    await new Promise((r) => setTimeout(r, 120));
+    await sleep(120);
     connection.receive(performCmd(chatId("1"), { action: "echo", value: "later" }));
     await flush();
     assert.deepEqual(transport.replies.at(-1), { identifier: chatId("1"), message: { echo: "later" } });

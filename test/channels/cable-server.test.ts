@@ -13,6 +13,7 @@ import { selectProtocol } from "../../src/cable/protocol.js";
 import { CableServer } from "../../src/channels/cable-server.js";
 import { Channel } from "../../src/channels/channel.js";
 import { WebSocketServer } from "../../src/node/index.js";
+import { sleep } from "../helpers/time.js";
 import { cableClient } from "./cable-client.js";
 
 class RoomChannel extends Channel {
@@ -115,7 +116,7 @@ describe("CableServer over sockets", () => {
     await first;
     ws.send(Buffer.from('{"command":"subscribe","identifier":"{\\"channel\\":\\"RoomChannel\\"}"}'));
     const deadline = Date.now() + 3000;
-    while (errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (errors.length === 0 && Date.now() < deadline) await sleep(20);
     assert.equal(errors[0]?.code, "MALFORMED_COMMAND");
     assert.equal(ws.readyState, WebSocket.OPEN);
   });

@@ -2,6 +2,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
+import { sleep } from "../helpers/time.js";
 import { type CableTestClient, cableClient } from "./cable-client.js";
 
 const script = fileURLToPath(new URL("./cluster-node.ts", import.meta.url));
@@ -35,7 +36,7 @@ export async function spawnNode(
       const deadline = Date.now() + timeoutMs;
       while (!messages.some((m) => m.type === type)) {
         if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`child: no ${type}`);
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
       }
     },
     async broadcast(stream, data) {
@@ -46,7 +47,7 @@ export async function spawnNode(
         const reply = messages.find((m) => m.type === "broadcasted" && m.id === id);
         if (reply) return reply.ok === true;
         if (Date.now() > deadline) throw new Error("child did not answer");
-        await new Promise((r) => setTimeout(r, 10));
+        await sleep(10);
       }
     },
   };
@@ -125,6 +126,6 @@ export async function broadcastUntilAccepted(from: Child, stream: string, data: 
   const deadline = Date.now() + 10_000;
   while (!(await from.broadcast(stream, data))) {
     if (Date.now() > deadline) throw new Error("worker never published again");
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }

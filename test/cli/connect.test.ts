@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Connection, WebSocketServer } from "../../src/node/index.js";
+import { sleep } from "../helpers/time.js";
 import { CLI, ensureBuilt, root, runCli, stopAll } from "./helpers.js";
 
 interface Seen {
@@ -57,7 +58,7 @@ after(async () => {
 });
 
 async function lastClose(): Promise<{ code: number; reason: string }> {
-  for (let i = 0; i < 100 && seen.closes.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 100 && seen.closes.length === 0; i++) await sleep(20);
   return seen.closes.at(-1)!;
 }
 
@@ -99,7 +100,7 @@ describe("wirecable connect", { timeout: 60_000 }, () => {
     const child = spawn(process.execPath, [CLI, "connect", url], { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
     let err = "";
     child.stderr.on("data", (d) => (err += d));
-    for (let i = 0; i < 500 && !err.includes("connected to"); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 500 && !err.includes("connected to"); i++) await sleep(20);
     assert.match(err, /connected to/);
     const exited = once(child, "exit");
     child.kill("SIGINT");

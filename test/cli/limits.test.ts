@@ -7,7 +7,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { runAutobahnClient } from "../../src/cli/autobahn-client.js";
 import { type Connection, WebSocketServer } from "../../src/node/index.js";
-import { clientFrame, portOf, RawClient, UNIT, within } from "../node/helpers.js";
+import { cframe } from "../helpers/frames.js";
+import { portOf, RawClient } from "../helpers/raw-client.js";
+import { UNIT, within } from "../helpers/time.js";
 import { ensureBuilt, runCli, startCli, stopAll } from "./helpers.js";
 
 const URL_RE = /listening on (ws:\/\/\S+)/;
@@ -22,8 +24,8 @@ describe("echo limits (--max-fragments, --max-payload)", { timeout: 60_000 }, ()
   async function fragmented(port: number, count: number): Promise<RawClient> {
     const raw = await RawClient.open(port);
     cleanups.push(() => raw.socket.destroy());
-    const frames: Buffer[] = [];
-    for (let i = 0; i < count; i++) frames.push(clientFrame(i === 0 ? 0x1 : 0x0, "x", i === count - 1));
+    const frames: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) frames.push(cframe(i === 0 ? 0x1 : 0x0, "x", { fin: i === count - 1 }));
     raw.send(Buffer.concat(frames));
     return raw;
   }
@@ -32,7 +34,7 @@ describe("echo limits (--max-fragments, --max-payload)", { timeout: 60_000 }, ()
     const echo = startCli(["echo", "--port", "0"]);
     const [, url] = await echo.waitFor(URL_RE);
     const raw = await fragmented(Number(new URL(url!).port), 65536);
-    await raw.until(() => raw.frames.some((f) => f.opcode === 0x1) || raw.ended, 200 * UNIT);
+    await raw.until(() => raw.frames.some((f) => f.opcode === 0x1) || raw.ended, "the echo", 200 * UNIT);
     const text = raw.frames.filter((f) => f.opcode === 0x1 || f.opcode === 0x0);
     assert.equal(
       text.reduce((n, f) => n + f.payload.length, 0),
@@ -54,7 +56,7 @@ describe("echo limits (--max-fragments, --max-payload)", { timeout: 60_000 }, ()
     assert.equal(tooMany.frames.find((f) => f.opcode === 0x8)!.payload.readUInt16BE(0), 1009);
     const big = await RawClient.open(port);
     cleanups.push(() => big.socket.destroy());
-    big.send(clientFrame(0x2, new Uint8Array(2048)));
+    big.send(cframe(0x2, new Uint8Array(2048)));
     await big.until(() => big.frames.some((f) => f.opcode === 0x8));
     assert.equal(big.frames.find((f) => f.opcode === 0x8)!.payload.readUInt16BE(0), 1009);
     echo.child.kill("SIGTERM");

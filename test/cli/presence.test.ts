@@ -6,8 +6,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MemoryBroker } from "../../src/channels/index.js";
 import { Presence, type PresenceChange } from "../../src/cli/demo/presence.js";
+import { sleep } from "../helpers/time.js";
 
-const tick = () => new Promise((r) => setTimeout(r, 0));
+const tick = () => sleep(0);
 
 function names(p: Presence, room: string): string[] {
   return p.members(room).map((m) => m.name);
@@ -48,7 +49,7 @@ describe("presence", () => {
     await tick();
     assert.deepEqual(names(a, "r"), ["alice", "bob"]);
     b.close(); // B "crashes": it stops announcing without leaving
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     assert.deepEqual(names(a, "r"), ["alice"]);
     assert.equal(changes.at(-1)?.event, "sync");
     a.close();

@@ -11,7 +11,7 @@ import WebSocketClient from "ws";
 import { relayBetweenWorkers } from "../../src/cli/demo/cluster-broker.js";
 import { sendToWorker } from "../../src/cli/workers.js";
 import { startRedis } from "../helpers/redis.js";
-import { event, sleep, UNIT, within } from "../node/helpers.js";
+import { event, sleep, UNIT, within } from "../helpers/time.js";
 import { ensureBuilt, runCli, startCli, stopAll } from "./helpers.js";
 
 const URL_RE = /listening on (ws:\/\/\S+)/;

@@ -14,7 +14,8 @@ import {
   type WebSocketConstructorLike,
 } from "../../src/client/index.js";
 import { WebSocket as WirecableWebSocket } from "../../src/node/index.js";
-import { nextEvent, sleep, waitFor } from "./helpers/servers.js";
+import { sleep, UNIT, until } from "../helpers/time.js";
+import { nextEvent } from "./helpers/servers.js";
 
 class ChatChannel extends Channel {
   override subscribed(params: Record<string, unknown>): void {
@@ -84,12 +85,12 @@ for (const [name, ctor] of IMPLEMENTATIONS) {
           },
         },
       );
-      await waitFor(() => sub.confirmed, "confirmation");
+      await until(() => sub.confirmed, "confirmation");
       assert.equal(c.client.protocol, "actioncable-v1-json");
       assert.equal(sub.perform("speak", { text: "hello" }), "sent");
-      await waitFor(() => received.length === 1, "broadcast");
+      await until(() => received.length === 1, "broadcast");
       assert.deepEqual(received, [{ text: "hello" }]);
-      await sleep(350);
+      await sleep(3.5 * UNIT);
       assert.equal(c.client.state, "open", "the server's pings keep it fresh");
     });
 
@@ -105,7 +106,7 @@ for (const [name, ctor] of IMPLEMENTATIONS) {
           },
         },
       );
-      await waitFor(() => rejected, "rejection");
+      await until(() => rejected, "rejection");
       assert.equal(c.subscriptions.all.length, 0);
     });
 
@@ -129,15 +130,15 @@ for (const [name, ctor] of IMPLEMENTATIONS) {
           },
         },
       );
-      await waitFor(() => sub.confirmed, "confirmation");
+      await until(() => sub.confirmed, "confirmation");
       const down = nextEvent(c.client, "reconnecting");
       await first.close();
       await down;
       assert.equal(sub.perform("speak", { text: "while down" }), "queued");
-      await sleep(100);
+      await sleep(UNIT);
       await cableServer(port);
-      await waitFor(() => log.includes("connected true"), "resubscription");
-      await waitFor(() => received.length === 1, "the queued action, broadcast back");
+      await until(() => log.includes("connected true"), "resubscription");
+      await until(() => received.length === 1, "the queued action, broadcast back");
       assert.deepEqual(received, [{ text: "while down" }]);
       assert.deepEqual(log, ["connected false", "disconnected true", "connected true"]);
     });

@@ -5,8 +5,9 @@ import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import WS from "ws";
 import { type Consumer, type ConsumerOptions, createConsumer } from "../../src/client/index.js";
+import { sleep, UNIT, until } from "../helpers/time.js";
 import { FakeCableServer } from "./helpers/fake-cable-server.js";
-import { nextEvent, sleep, waitFor } from "./helpers/servers.js";
+import { nextEvent } from "./helpers/servers.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -53,12 +54,12 @@ describe("consumer against a fake ActionCable server", () => {
         received.push(data);
       },
     });
-    await waitFor(() => connected === 1, "confirmation");
+    await until(() => connected === 1, "confirmation");
     assert.equal(c.url, `ws://127.0.0.1:${srv.port}/cable`);
     assert.equal(sub.perform("speak", { text: "hi" }), "sent");
-    await waitFor(() => received.length === 1, "echo");
+    await until(() => received.length === 1, "echo");
     assert.equal(srv.broadcast(ROOM_ID, { text: "from server" }), 1);
-    await waitFor(() => received.length === 2, "echo and broadcast");
+    await until(() => received.length === 2, "echo and broadcast");
     assert.deepEqual(received, [{ echo: { text: "hi", action: "speak" } }, { text: "from server" }]);
   });
 
@@ -74,23 +75,23 @@ describe("consumer against a fake ActionCable server", () => {
         log.push(`disconnected ${d.willAttemptReconnect}`);
       },
     });
-    await waitFor(() => sub.confirmed, "first confirmation");
+    await until(() => sub.confirmed, "first confirmation");
     const down = nextEvent(c.client, "reconnecting");
     await srv.kill();
     await down;
     for (let i = 0; i < 5; i++) assert.equal(sub.perform("note", { i }), "queued");
-    await sleep(100);
+    await sleep(UNIT);
     await srv.start();
-    await waitFor(() => log.length === 3, "reconnection");
+    await until(() => log.length === 3, "reconnection");
     assert.deepEqual(log, ["connected false", "disconnected true", "connected true"]);
-    await waitFor(() => srv.commands.filter((x) => x.command === "message").length === 5, "the actions");
+    await until(() => srv.commands.filter((x) => x.command === "message").length === 5, "the actions");
     const second = srv.commands.filter((x) => x.connection > 1);
     assert.equal(second[0]!.command, "subscribe", "resubscribed before any action");
     assert.deepEqual(
       second.filter((x) => x.command === "message").map((x) => (x.data as { i: number }).i),
       [0, 1, 2, 3, 4],
     );
-    await sleep(50);
+    await sleep(0.5 * UNIT);
     assert.equal(srv.commands.filter((x) => x.command === "message").length, 5, "exactly once");
   });
 
@@ -99,7 +100,7 @@ describe("consumer against a fake ActionCable server", () => {
     srv.ignoreSubscribes = 2;
     const c = consumer(srv.port);
     const sub = c.subscriptions.create(ROOM);
-    await waitFor(() => sub.confirmed, "confirmation after retries", 3000);
+    await until(() => sub.confirmed, "confirmation after retries", 30 * UNIT);
     assert.equal(srv.commands.filter((x) => x.command === "subscribe").length, 3);
   });
 
@@ -116,8 +117,8 @@ describe("consumer against a fake ActionCable server", () => {
         },
       },
     );
-    await waitFor(() => rejected, "rejection");
-    await sleep(250);
+    await until(() => rejected, "rejection");
+    await sleep(2.5 * UNIT);
     assert.equal(srv.commands.filter((x) => x.command === "subscribe").length, 1);
   });
 
@@ -125,12 +126,12 @@ describe("consumer against a fake ActionCable server", () => {
     const srv = await cable();
     const c = consumer(srv.port);
     const sub = c.subscriptions.create(ROOM);
-    await waitFor(() => sub.confirmed, "confirmation");
+    await until(() => sub.confirmed, "confirmation");
     srv.disconnectAll("server_restart", true);
-    await waitFor(() => srv.subscribedCount(ROOM_ID) === 1 && srv.connections === 2, "reconnection");
+    await until(() => srv.subscribedCount(ROOM_ID) === 1 && srv.connections === 2, "reconnection");
     srv.disconnectAll("unauthorized", false);
     await nextEvent(c.client, "closed");
-    await sleep(200);
+    await sleep(2 * UNIT);
     assert.equal(srv.connections, 2);
     assert.equal(c.client.state, "closed");
   });
@@ -139,9 +140,9 @@ describe("consumer against a fake ActionCable server", () => {
     const srv = await cable();
     const c = consumer(srv.port);
     const sub = c.subscriptions.create(ROOM);
-    await waitFor(() => sub.confirmed, "confirmation");
+    await until(() => sub.confirmed, "confirmation");
     sub.unsubscribe();
-    await waitFor(() => srv.subscribedCount(ROOM_ID) === 0, "unsubscribe");
+    await until(() => srv.subscribedCount(ROOM_ID) === 0, "unsubscribe");
   });
 });
 
@@ -168,9 +169,9 @@ describe("the fake ActionCable server itself", () => {
         received.push(data);
       },
     });
-    await waitFor(() => connected, "official client confirmed");
+    await until(() => connected, "official client confirmed");
     sub.perform("speak", { text: "official" });
-    await waitFor(() => received.length === 1, "echo");
+    await until(() => received.length === 1, "echo");
     assert.deepEqual(received, [{ echo: { text: "official", action: "speak" } }]);
   });
 });

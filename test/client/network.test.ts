@@ -11,7 +11,8 @@ import {
   type WebSocketConstructorLike,
 } from "../../src/client/index.js";
 import { WebSocket as WirecableWebSocket } from "../../src/node/index.js";
-import { nextEvent, RecordingServer, sleep, TcpProxy, TIME_SCALE, waitFor } from "./helpers/servers.js";
+import { sleep, TIME_SCALE, UNIT, until } from "../helpers/time.js";
+import { nextEvent, RecordingServer, TcpProxy } from "./helpers/servers.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -61,7 +62,7 @@ for (const [name, ctor] of IMPLEMENTATIONS) {
         await nextEvent(c, "open");
         assert.equal(c.send("before-1"), "sent");
         assert.equal(c.send("before-2"), "sent");
-        await waitFor(() => srv.received.length === 2, "the first messages");
+        await until(() => srv.received.length === 2, "the first messages");
 
         const reconnecting = nextEvent(c, "reconnecting");
         await srv.kill();
@@ -70,21 +71,21 @@ for (const [name, ctor] of IMPLEMENTATIONS) {
         const results: SendResult[] = [];
         for (let i = 0; i < 20; i++) results.push(c.send(`queued-${i}`));
         assert.deepEqual(new Set(results), new Set(["queued"]));
-        await sleep(150); // a few failed attempts against the closed port
+        await sleep(1.5 * UNIT); // a few failed attempts against the closed port
         assert.ok(c.failures >= 1, `failures ${c.failures}`);
 
         const opened = nextEvent(c, "open", 5000);
         await srv.start(); // same port
         await opened;
         assert.equal(c.send("after"), "sent");
-        await waitFor(() => srv.received.length === 23, "all messages");
+        await until(() => srv.received.length === 23, "all messages");
         assert.deepEqual(srv.received, [
           "before-1",
           "before-2",
           ...Array.from({ length: 20 }, (_, i) => `queued-${i}`),
           "after",
         ]);
-        await sleep(50);
+        await sleep(0.5 * UNIT);
         assert.equal(srv.received.length, 23, "nothing delivered twice");
       });
     });
@@ -133,7 +134,7 @@ for (const [name, ctor] of IMPLEMENTATIONS) {
         const queued = [...results].filter(([, r]) => r === "queued").map(([i]) => String(i));
         assert.equal(queued.length, 50, `queued ${queued.length}`);
         const last = String(n - 1);
-        await waitFor(() => srv.received.includes(last), "the last message");
+        await until(() => srv.received.includes(last), "the last message");
         const got = srv.received.map(Number);
         for (let i = 1; i < got.length; i++)
           assert.ok(got[i]! > got[i - 1]!, `order/duplicate at ${i}: ${got[i - 1]}, ${got[i]}`);
@@ -150,7 +151,7 @@ for (const [name, ctor] of IMPLEMENTATIONS) {
         c.close(1000, "done");
         assert.equal(c.state, "closed");
         assert.equal(c.send("x"), "closed");
-        await sleep(300);
+        await sleep(3 * UNIT);
         assert.equal(srv.connections, 1);
         assert.equal(srv.received.length, 0);
       });
@@ -163,7 +164,7 @@ for (const [name, ctor] of IMPLEMENTATIONS) {
         const closed = await nextEvent(c, "closed");
         assert.equal(closed.code, 4001);
         assert.equal(closed.cause, "should-not-reconnect");
-        await sleep(200);
+        await sleep(2 * UNIT);
         assert.equal(srv.connections, 1);
       });
     });
@@ -183,7 +184,7 @@ for (const [name, ctor] of IMPLEMENTATIONS) {
         const messages: unknown[] = [];
         c.on("message", (e) => messages.push(e.data));
         await nextEvent(c, "open");
-        await sleep(300);
+        await sleep(3 * UNIT);
         assert.equal(c.state, "open", "answered heartbeats keep it open");
         assert.ok(srv.received.filter((m) => m === "ping").length >= 3);
         assert.deepEqual(messages, [], "pongs are consumed");

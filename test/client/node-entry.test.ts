@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { ReconnectingWebSocket } from "../../src/client/node.js";
 import { WebSocket } from "../../src/node/index.js";
-import { nextEvent, RecordingServer, waitFor } from "./helpers/servers.js";
+import { until } from "../helpers/time.js";
+import { nextEvent, RecordingServer } from "./helpers/servers.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -27,7 +28,7 @@ describe("wirecable/client/node", () => {
     client.on("message", (e) => got.push(e.data));
     await nextEvent(client, "open");
     assert.equal(client.send("one"), "sent");
-    await waitFor(() => got.length === 1, "echo");
+    await until(() => got.length === 1, "echo");
     assert.deepEqual(got, ["echo:one"]);
 
     await srv.kill();
@@ -35,7 +36,7 @@ describe("wirecable/client/node", () => {
     assert.equal(client.send("queued"), "queued");
     await srv.start();
     await nextEvent(client, "open");
-    await waitFor(() => srv.received.length === 2, "the queued message");
+    await until(() => srv.received.length === 2, "the queued message");
     assert.deepEqual(srv.received, ["one", "queued"]);
   });
 

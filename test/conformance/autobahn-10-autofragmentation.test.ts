@@ -2,8 +2,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/protocol/engine.js";
-import { concat, decodeFrames } from "../protocol/helpers/frames.js";
-import { cframe, runCase } from "./harness.js";
+import { concat } from "../helpers/bytes.js";
+import { cframe, decodeFrames } from "../helpers/frames.js";
+import { runCase } from "./harness.js";
 
 describe("Autobahn 10 auto-fragmentation", () => {
   it("10.1.1: a 65536-byte text message, echoed with fragmentSize 1300: fragments of 1300, reassembled intact", () => {

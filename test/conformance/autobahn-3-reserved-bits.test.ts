@@ -1,6 +1,7 @@
 /** Autobahn section 3: reserved bits without a negotiated extension fail with 1002. */
 import { describe, it } from "node:test";
-import { cframe, closeBody, expectCase, sframe } from "./harness.js";
+import { cframe, closeBody, frame } from "../helpers/frames.js";
+import { expectCase } from "./harness.js";
 
 describe("Autobahn 3 reserved bits", () => {
   it("3.1: text with RSV = 1", () => {
@@ -9,21 +10,21 @@ describe("Autobahn 3 reserved bits", () => {
   it("3.2: text, then text with RSV = 2, then ping: the first is echoed, then 1002", () => {
     expectCase(
       [cframe(1, "Hello, world!"), cframe(1, "Hello, world!", { rsv: 2 }), cframe(9, "Hello, world!")],
-      sframe(1, "Hello, world!"),
+      frame(1, "Hello, world!"),
       1002,
     );
   });
   it("3.3: same with RSV = 3, frame by frame", () => {
     expectCase(
       [cframe(1, "Hello, world!"), cframe(1, "Hello, world!", { rsv: 3 }), cframe(9, "Hello, world!")],
-      sframe(1, "Hello, world!"),
+      frame(1, "Hello, world!"),
       1002,
     );
   });
   it("3.4: same with RSV = 4, octet by octet", () => {
     expectCase(
       [cframe(1, "Hello, world!"), cframe(1, "Hello, world!", { rsv: 4 }), cframe(9, "Hello, world!")],
-      sframe(1, "Hello, world!"),
+      frame(1, "Hello, world!"),
       1002,
     );
   });

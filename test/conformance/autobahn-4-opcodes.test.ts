@@ -1,6 +1,7 @@
 /** Autobahn section 4: reserved opcodes fail with 1002 (after echoing what came before). */
 import { describe, it } from "node:test";
-import { cframe, expectCase, sframe } from "./harness.js";
+import { cframe, frame } from "../helpers/frames.js";
+import { expectCase } from "./harness.js";
 
 const nothing = new Uint8Array(0);
 
@@ -13,7 +14,7 @@ describe("Autobahn 4.1 reserved non-control opcodes", () => {
     ["5", 7],
   ] as const) {
     it(`4.1.${n}: text, opcode ${op}, ping: text echoed, then 1002, no pong`, () => {
-      expectCase([cframe(1, "Hello, world!"), cframe(op, "x"), cframe(9)], sframe(1, "Hello, world!"), 1002);
+      expectCase([cframe(1, "Hello, world!"), cframe(op, "x"), cframe(9)], frame(1, "Hello, world!"), 1002);
     });
   }
 });
@@ -27,7 +28,7 @@ describe("Autobahn 4.2 reserved control opcodes", () => {
     ["5", 15],
   ] as const) {
     it(`4.2.${n}: text, opcode ${op}, ping: text echoed, then 1002, no pong`, () => {
-      expectCase([cframe(1, "Hello, world!"), cframe(op, "x"), cframe(9)], sframe(1, "Hello, world!"), 1002);
+      expectCase([cframe(1, "Hello, world!"), cframe(op, "x"), cframe(9)], frame(1, "Hello, world!"), 1002);
     });
   }
 });

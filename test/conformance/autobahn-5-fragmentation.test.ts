@@ -1,6 +1,8 @@
 /** Autobahn section 5: fragmentation. */
 import { describe, it } from "node:test";
-import { cframe, concat, expectCase, sframe } from "./harness.js";
+import { concat } from "../helpers/bytes.js";
+import { cframe, frame } from "../helpers/frames.js";
+import { expectCase } from "./harness.js";
 
 const nothing = new Uint8Array(0);
 const frag = (op: number, s: string, fin: boolean) => cframe(op, s, { fin });
@@ -14,14 +16,14 @@ describe("Autobahn 5 fragmentation", () => {
   });
   for (const n of ["5.3", "5.4", "5.5"]) {
     it(`${n}: text in 2 fragments is echoed as one message (whole, frame-wise, octet-wise)`, () => {
-      expectCase([frag(1, "fragment1", false), frag(0, "fragment2", true)], sframe(1, "fragment1fragment2"));
+      expectCase([frag(1, "fragment1", false), frag(0, "fragment2", true)], frame(1, "fragment1fragment2"));
     });
   }
   for (const n of ["5.6", "5.7", "5.8"]) {
     it(`${n}: text in 2 fragments with a ping in between: pong first, then the echo`, () => {
       expectCase(
         [frag(1, "fragment1", false), cframe(9, "ping payload"), frag(0, "fragment2", true)],
-        concat([sframe(10, "ping payload"), sframe(1, "fragment1fragment2")]),
+        concat([frame(10, "ping payload"), frame(1, "fragment1fragment2")]),
       );
     });
   }
@@ -43,7 +45,7 @@ describe("Autobahn 5 fragmentation", () => {
         frag(0, "fragment3", false),
         frag(1, "fragment4", true),
       ],
-      sframe(1, "fragment1fragment2"),
+      frame(1, "fragment1fragment2"),
       1002,
     );
   });
@@ -71,9 +73,9 @@ describe("Autobahn 5 fragmentation", () => {
           frag(0, "fragment5", true),
         ],
         concat([
-          sframe(10, "pongme 1!"),
-          sframe(10, "pongme 2!"),
-          sframe(1, "fragment1fragment2fragment3fragment4fragment5"),
+          frame(10, "pongme 1!"),
+          frame(10, "pongme 2!"),
+          frame(1, "fragment1fragment2fragment3fragment4fragment5"),
         ]),
       );
     });

@@ -1,37 +1,39 @@
 /** Autobahn section 6: UTF-8 handling, including fail-fast (6.4). */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { cframe, concat, echoServer, expectCase, fromHex, hex, sframe, utf8 } from "./harness.js";
+import { concat, fromHex, hex, utf8 } from "../helpers/bytes.js";
+import { cframe, frame } from "../helpers/frames.js";
+import { echoServer, expectCase } from "./harness.js";
 
 const nothing = new Uint8Array(0);
 const HELLO = utf8("Hello-µ@ßöäüàá-UTF-8!!");
 const INVALID = fromHex("cebae1bdb9cf83cebcceb5eda080656469746564"); // κόσμε + ED A0 80 (surrogate) + "edited"
 
 describe("Autobahn 6.1-6.3: valid and invalid text", () => {
-  it("6.1.1: empty text message", () => expectCase([cframe(1)], sframe(1)));
+  it("6.1.1: empty text message", () => expectCase([cframe(1)], frame(1)));
   it("6.1.2: 3 empty fragments", () => {
-    expectCase([cframe(1, "", { fin: false }), cframe(0, "", { fin: false }), cframe(0)], sframe(1));
+    expectCase([cframe(1, "", { fin: false }), cframe(0, "", { fin: false }), cframe(0)], frame(1));
   });
   it("6.1.3: empty, empty, then non-empty fragment", () => {
     expectCase(
       [cframe(1, "", { fin: false }), cframe(0, "", { fin: false }), cframe(0, "middle frame payload")],
-      sframe(1, "middle frame payload"),
+      frame(1, "middle frame payload"),
     );
   });
-  it("6.2.1: valid UTF-8 in one fragment", () => expectCase([cframe(1, HELLO)], sframe(1, HELLO)));
+  it("6.2.1: valid UTF-8 in one fragment", () => expectCase([cframe(1, HELLO)], frame(1, HELLO)));
   it("6.2.2: valid UTF-8 in 2 fragments split on a code point boundary", () => {
-    expectCase([cframe(1, HELLO.subarray(0, 6), { fin: false }), cframe(0, HELLO.subarray(6))], sframe(1, HELLO));
+    expectCase([cframe(1, HELLO.subarray(0, 6), { fin: false }), cframe(0, HELLO.subarray(6))], frame(1, HELLO));
   });
   it("6.2.3: valid UTF-8 in 1-octet fragments", () => {
     const frames = Array.from(HELLO, (_, i) =>
       cframe(i === 0 ? 1 : 0, HELLO.subarray(i, i + 1), { fin: i === HELLO.length - 1 }),
     );
-    expectCase(frames, sframe(1, HELLO));
+    expectCase(frames, frame(1, HELLO));
   });
   it("6.2.4: valid UTF-8 (κόσμε) in 1-octet fragments, splitting code points", () => {
     const k = fromHex("cebae1bdb9cf83cebcceb5");
     const frames = Array.from(k, (_, i) => cframe(i === 0 ? 1 : 0, k.subarray(i, i + 1), { fin: i === k.length - 1 }));
-    expectCase(frames, sframe(1, k));
+    expectCase(frames, frame(1, k));
   });
   it("6.3.1: invalid UTF-8 text fails with 1007", () => expectCase([cframe(1, INVALID)], nothing, 1007));
   it("6.3.2: invalid UTF-8 text in 1-octet fragments fails with 1007", () => {
@@ -131,7 +133,7 @@ describe("Autobahn 6.5-6.22: code point classes", () => {
     ["6.20.1 surrogate pair", "eda080edb080"],
   ];
   for (const [name, h] of valid) {
-    it(`${name}: valid, echoed`, () => expectCase([cframe(1, fromHex(h))], sframe(1, fromHex(h))));
+    it(`${name}: valid, echoed`, () => expectCase([cframe(1, fromHex(h))], frame(1, fromHex(h))));
   }
   for (const [name, h] of invalid) {
     it(`${name}: invalid, 1007`, () => expectCase([cframe(1, fromHex(h))], nothing, 1007));

@@ -1,7 +1,9 @@
 /** Autobahn section 7: the closing handshake. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { cframe, closeBody, closeEcho, concat, echoServer, expectCase, fromHex, sframe } from "./harness.js";
+import { concat, fromHex } from "../helpers/bytes.js";
+import { cframe, closeBody, frame } from "../helpers/frames.js";
+import { closeEcho, echoServer, expectCase } from "./harness.js";
 
 const nothing = new Uint8Array(0);
 
@@ -9,7 +11,7 @@ describe("Autobahn 7.1 basic close behaviour", () => {
   it("7.1.1: a message, then close: echo, then the close echo", () => {
     expectCase(
       [cframe(1, "Hello World!"), cframe(8, closeBody(1000))],
-      concat([sframe(1, "Hello World!"), closeEcho(1000)]),
+      concat([frame(1, "Hello World!"), closeEcho(1000)]),
     );
   });
   it("7.1.2: two close frames: only one reply", () => {
@@ -31,7 +33,7 @@ describe("Autobahn 7.1 basic close behaviour", () => {
     const big = new Uint8Array(256 * 1024).fill(0x2a);
     expectCase(
       [cframe(1, big), cframe(9, "Hello World!"), cframe(8, closeBody(1000))],
-      concat([sframe(1, big), sframe(10, "Hello World!"), closeEcho(1000)]),
+      concat([frame(1, big), frame(10, "Hello World!"), closeEcho(1000)]),
     );
   });
 });

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { cframe, echoServer, runCase } from "./harness.js";
+import { cframe } from "../helpers/frames.js";
+import { echoServer, runCase } from "./harness.js";
 
 function echoOf(frames: Uint8Array[], options = {}) {
   const s = runCase(frames, "frames", options);

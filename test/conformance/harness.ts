@@ -7,9 +7,8 @@
 import assert from "node:assert/strict";
 import { Engine } from "../../src/protocol/engine.js";
 import type { EngineEvent, EngineOptions } from "../../src/protocol/types.js";
-import { concat, decodeFrames, frame, hex } from "../protocol/helpers/frames.js";
-
-export { cframe, closeBody, concat, frame, fromHex, hex, utf8 } from "../protocol/helpers/frames.js";
+import { concat, hex } from "../helpers/bytes.js";
+import { decodeFrames, frame } from "../helpers/frames.js";
 
 export interface EchoServer {
   engine: Engine;

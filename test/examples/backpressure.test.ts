@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import WS from "ws";
 import { DropOldestBuffer, type Stats, start } from "../../examples/backpressure/server.js";
 import type { WebSocketServer } from "../../src/node/index.js";
+import { sleep } from "../helpers/time.js";
 
 describe("DropOldestBuffer", () => {
   it("keeps the newest `capacity` items in order", () => {
@@ -35,14 +36,13 @@ describe("backpressure server", () => {
     socket.pause(); // stop reading: the kernel buffers fill, then the server's
     const droppedBefore = stats.dropped;
     const deadline = Date.now() + 10_000;
-    while (stats.dropped - droppedBefore < 1000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (stats.dropped - droppedBefore < 1000 && Date.now() < deadline) await sleep(50);
     assert.ok(stats.dropped - droppedBefore >= 1000, `dropped ${stats.dropped - droppedBefore}`);
     assert.ok(stats.maxBuffered <= 200, `buffered ${stats.maxBuffered}`);
     const producedAtResume = stats.produced;
     const countAtResume = seqs.length;
     socket.resume();
-    while (seqs.length === countAtResume || seqs.at(-1)! < producedAtResume)
-      await new Promise((r) => setTimeout(r, 20));
+    while (seqs.length === countAtResume || seqs.at(-1)! < producedAtResume) await sleep(20);
     const after = seqs.slice(countAtResume);
     const gaps = after.some((s, i) => i > 0 && s !== after[i - 1]! + 1);
     assert.ok(gaps, "old ticks were skipped");

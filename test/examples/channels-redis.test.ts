@@ -9,6 +9,7 @@ import WS from "ws";
 import { joinRoom } from "../../examples/channels-redis/client.js";
 import type { WebSocketConstructorLike } from "../../src/client/index.js";
 import { type RedisProcess, startRedis } from "../helpers/redis.js";
+import { sleep } from "../helpers/time.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const children: ChildProcess[] = [];
@@ -68,7 +69,7 @@ it("shares rooms between two servers through Redis", { timeout: 60_000 }, async 
     const deadline = Date.now() + 10_000;
     while (!pred()) {
       if (Date.now() > deadline) throw new Error(`timed out: ${JSON.stringify({ got1, got2 })}`);
-      await new Promise((r) => setTimeout(r, 10));
+      await sleep(10);
     }
   };
   await until(() => got2.includes("from a client of server one") && got1.includes("from a client of server one"));

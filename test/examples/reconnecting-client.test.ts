@@ -7,6 +7,7 @@ import { start } from "../../examples/echo/server.js";
 import { createClient } from "../../examples/reconnecting-client/client.js";
 import type { ReconnectingWebSocket } from "../../src/client/index.js";
 import type { WebSocketServer } from "../../src/node/index.js";
+import { sleep, until } from "../helpers/time.js";
 
 let wss: WebSocketServer | undefined;
 let client: ReconnectingWebSocket | undefined;
@@ -14,14 +15,6 @@ after(async () => {
   client?.close();
   await wss?.close();
 });
-
-async function until(predicate: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 it("reconnects with backoff and delivers what was queued", async () => {
   wss = await start(0);
@@ -35,7 +28,7 @@ it("reconnects with backoff and delivers what was queued", async () => {
   await wss.close();
   await until(() => lines.some((l) => /^lost \(\d+\); retry 1 in \d+ ms$/.test(l)), "reconnecting");
   assert.equal(client.send("while down"), "queued");
-  await new Promise((r) => setTimeout(r, 300)); // a few failed attempts
+  await sleep(300); // a few failed attempts
   wss = await start(port);
   await until(() => lines.includes("message: while down"), "queued message echoed");
   assert.equal(lines.filter((l) => l === "message: while down").length, 1);

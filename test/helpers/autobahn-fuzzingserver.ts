@@ -12,7 +12,8 @@ import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { join } from "node:path";
 import { type PerMessageDeflateOptions, WebSocketServer } from "ws";
-import { closeBody, encodeFrame, FrameReader, MessageAssembler, OP, type WireMessage } from "./autobahn-wire.js";
+import { closeBody, FrameReader, frame, MessageAssembler, OP, type WireMessage } from "./frames.js";
+import { sleep } from "./time.js";
 
 export type Behavior = "OK" | "NON-STRICT" | "FAILED" | "UNIMPLEMENTED";
 export interface CaseResult {
@@ -30,7 +31,7 @@ export interface Expect {
 export interface RawCase {
   id: string;
   description: string;
-  frames: Array<Buffer | number>;
+  frames: Array<Uint8Array | number>;
   /** Write each Buffer in chops of this many bytes. */
   chop?: number;
   /** What the client must send back first (echoes, pongs), in order. */
@@ -51,21 +52,21 @@ export interface DeflateCase {
 }
 export type FuzzCase = RawCase | DeflateCase;
 
-const S = (op: number, payload: Buffer | string = "", o: { fin?: boolean; rsv?: number } = {}) =>
-  encodeFrame(op, payload, o);
+const S = (op: number, payload: Uint8Array | string = "", o: { fin?: boolean; rsv?: number } = {}) =>
+  frame(op, payload, o);
 const hex = (h: string) => Buffer.from(h, "hex");
-const close = (code: number, reason: Buffer | string = "") => S(OP.CLOSE, closeBody(code, reason));
+const close = (code: number, reason: Uint8Array | string = "") => S(OP.CLOSE, closeBody(code, reason));
 const CLOSE_1000 = close(1000);
 
 /** Autobahn-like cases for a client testee (a representative subset of sections 1-7, 9, 10, 12, 13). */
 export function defaultCases(): FuzzCase[] {
   const c: FuzzCase[] = [];
-  const echo = (id: string, description: string, frames: Array<Buffer | number>, expect: Expect[], chop?: number) =>
+  const echo = (id: string, description: string, frames: Array<Uint8Array | number>, expect: Expect[], chop?: number) =>
     c.push({ id, description, frames, expect, chop });
   const fail = (
     id: string,
     description: string,
-    frames: Array<Buffer | number>,
+    frames: Array<Uint8Array | number>,
     codes: number[],
     expect: Expect[] = [],
   ) => c.push({ id, description, frames, fail: codes, expect });
@@ -209,7 +210,7 @@ export function defaultCases(): FuzzCase[] {
     else fail(id, `invalid UTF-8 ${h}`, [S(OP.TEXT, hex(h))], [1007]);
   }
   // 7: closing handshake (our close ends the frames; the client answers)
-  const answer = (id: string, description: string, frames: Buffer[], codes: number[], expect: Expect[] = []) =>
+  const answer = (id: string, description: string, frames: Uint8Array[], codes: number[], expect: Expect[] = []) =>
     c.push({ id, description, frames, answer: codes, expect });
   answer("7.1.1", "text, then close", [S(OP.TEXT, "Hello World!"), CLOSE_1000], [1000], [t("Hello World!")]);
   answer("7.1.3", "close, then ping: no pong", [CLOSE_1000, S(OP.PING, "x")], [1000]);
@@ -524,8 +525,6 @@ export class AutobahnFuzzingServer {
 function closeCode(m: WireMessage): number {
   return m.data.length >= 2 ? m.data.readUInt16BE(0) : 1005;
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** The client's side of a raw connection: masked frames, reassembled messages. */
 class Session {

@@ -7,6 +7,7 @@
 import type { ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
 import { freePort, spawnAndWait, stopProcess, tempDir } from "./service-process.js";
+import { sleep } from "./time.js";
 
 export interface RedisProcess {
   readonly port: number;
@@ -76,7 +77,7 @@ export async function startRedis(): Promise<RedisProcess> {
     url: `redis://127.0.0.1:${port}`,
     async restart({ downMs = 200 } = {}) {
       await halt();
-      await new Promise((r) => setTimeout(r, downMs));
+      await sleep(downMs);
       await launch();
     },
     pause: halt,

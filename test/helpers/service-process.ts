@@ -8,6 +8,7 @@ import { mkdtempSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sleep } from "./time.js";
 
 /** A fresh directory under the OS temp dir, named `<prefix>XXXXXX`. */
 export function tempDir(prefix: string): string {
@@ -66,10 +67,10 @@ export async function spawnAndWait(o: SpawnServiceOptions): Promise<ChildProcess
       throw new Error(`${o.name} exited: ${o.stderrTail === undefined ? stderr : stderr.slice(-o.stderrTail)}`);
     }
     if (await canConnect(o.port)) {
-      if (o.settleMs) await new Promise((r) => setTimeout(r, o.settleMs));
+      if (o.settleMs) await sleep(o.settleMs);
       return proc;
     }
-    await new Promise((r) => setTimeout(r, o.pollMs));
+    await sleep(o.pollMs);
   }
   proc.kill("SIGKILL");
   throw new Error(`${o.name} did not start within ${o.timeoutMs / 1000} s`);

@@ -9,7 +9,8 @@ import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
 import { WebSocketServer } from "../../src/node/index.js";
 import { launchChromium } from "../helpers/chromium.js";
-import { portOf, UNIT, within } from "../node/helpers.js";
+import { portOf } from "../helpers/raw-client.js";
+import { UNIT, within } from "../helpers/time.js";
 
 /** Runs in the page (plain JavaScript). */
 const PAGE_SCRIPT = `async (url) => {

@@ -12,8 +12,9 @@ import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { CableServer, Channel } from "../../src/channels/index.js";
 import { FakeCableServer } from "../client/helpers/fake-cable-server.js";
-import { RecordingServer, sleep, TIME_SCALE, waitFor } from "../client/helpers/servers.js";
+import { RecordingServer } from "../client/helpers/servers.js";
 import { launchChromium } from "../helpers/chromium.js";
+import { sleep, TIME_SCALE, UNIT, until } from "../helpers/time.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const bundlePath = join(root, "dist", "browser", "wirecable-client.min.js");
@@ -104,17 +105,17 @@ describe("browser bundle in Chromium", () => {
         return Array.from({ length: 10 }, (_, i) => g.client.send(`queued-${i}`));
       });
       assert.deepEqual(new Set(results), new Set(["queued"]));
-      await sleep(300);
+      await sleep(3 * UNIT);
       await srv.start();
       await waitInPage(page, "globalThis.client.state === 'open'");
-      await waitFor(() => srv.received.length === 11, "queued messages at the server");
+      await until(() => srv.received.length === 11, "queued messages at the server");
       assert.deepEqual(srv.received, ["hello", ...Array.from({ length: 10 }, (_, i) => `queued-${i}`)]);
       await waitInPage(page, "globalThis.received.length === 11");
       const log = await page.evaluate(() => (globalThis as unknown as PageGlobals).log);
       assert.equal(log[0], "open", "the first connecting fired inside the constructor");
       assert.ok(log.includes("reconnecting"));
       assert.equal(log.at(-1), "open");
-      await sleep(100);
+      await sleep(UNIT);
       assert.equal(srv.received.length, 11, "nothing twice");
       await page.evaluate(() => (globalThis as unknown as PageGlobals).client.close());
       assert.equal(await pageState(page), "closed");
@@ -142,7 +143,7 @@ describe("browser bundle in Chromium", () => {
       }, port);
       await waitInPage(page, "globalThis.client.state === 'reconnecting'");
       await srv.start(port);
-      await sleep(200);
+      await sleep(2 * UNIT);
       assert.equal(await pageState(page), "reconnecting");
       await page.context().setOffline(true);
       await page.context().setOffline(false);
@@ -176,9 +177,9 @@ describe("browser bundle in Chromium", () => {
         Object.defineProperty(document, "visibilityState", { value: "visible", configurable: true });
         document.dispatchEvent(new Event("visibilitychange"));
       });
-      await waitFor(() => srv.received.includes("ping"), "the probe");
+      await until(() => srv.received.includes("ping"), "the probe");
       await waitInPage(page, "globalThis.log.includes('error stale')");
-      await waitFor(() => srv.connections === 2, "a new connection");
+      await until(() => srv.connections === 2, "a new connection");
       await waitInPage(page, "globalThis.client.state === 'open'");
     } finally {
       await page.evaluate(() => (globalThis as unknown as PageGlobals).client?.close()).catch(() => {});
@@ -233,7 +234,7 @@ describe("browser bundle in Chromium", () => {
       );
       await srv.start();
       await waitInPage(page, "globalThis.log.includes('connected true')");
-      await waitFor(() => srv.commands.some((c) => c.connection === 2 && c.command === "message"), "queued action");
+      await until(() => srv.commands.some((c) => c.connection === 2 && c.command === "message"), "queued action");
       const second = srv.commands.filter((c) => c.connection === 2).map((c) => c.command);
       assert.deepEqual(second, ["subscribe", "message"]);
       const log = await page.evaluate(() => (globalThis as unknown as PageGlobals).log);

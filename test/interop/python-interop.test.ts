@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { after, describe, it } from "node:test";
 import { connect, WebSocketServer } from "../../src/node/index.js";
-import { event, portOf, UNIT, within } from "../node/helpers.js";
 
 const PYTHON = "/usr/bin/python3";
 const children: ChildProcess[] = [];
@@ -74,6 +73,9 @@ async def main():
         await asyncio.Future()
 asyncio.run(main())
 `;
+
+import { portOf } from "../helpers/raw-client.js";
+import { event, UNIT, within } from "../helpers/time.js";
 
 describe("python websockets", () => {
   it("python client -> our server (permessage-deflate negotiated)", async () => {

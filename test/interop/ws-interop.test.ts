@@ -7,7 +7,8 @@ import { once } from "node:events";
 import { after, describe, it } from "node:test";
 import WebSocketClient, { WebSocketServer as WsServer } from "ws";
 import { type Connection, connect, WebSocketServer } from "../../src/node/index.js";
-import { event, portOf, UNIT, within } from "../node/helpers.js";
+import { portOf } from "../helpers/raw-client.js";
+import { event, UNIT, within } from "../helpers/time.js";
 
 const cleanups: Array<() => unknown> = [];
 after(async () => {

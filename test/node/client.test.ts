@@ -20,7 +20,6 @@ import {
   Rejection,
   WebSocketServer,
 } from "../../src/node/index.js";
-import { event, portOf, UNIT, until, within } from "./helpers.js";
 
 const cleanups: Array<() => unknown> = [];
 after(async () => {
@@ -467,6 +466,8 @@ describe("client timers", () => {
 });
 
 import { createHash } from "node:crypto";
+import { portOf } from "../helpers/raw-client.js";
+import { event, UNIT, until, within } from "../helpers/time.js";
 
 function require_accept(key: string): string {
   return createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");

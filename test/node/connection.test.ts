@@ -3,7 +3,8 @@ import { Readable } from "node:stream";
 import { after, describe, it } from "node:test";
 import WebSocketClient from "ws";
 import { type Connection, prepareMessage, WebSocketServer } from "../../src/node/index.js";
-import { event, portOf, sleep, UNIT, until, within } from "./helpers.js";
+import { portOf } from "../helpers/raw-client.js";
+import { event, sleep, UNIT, until, within } from "../helpers/time.js";
 
 const cleanups: Array<() => unknown> = [];
 after(async () => {

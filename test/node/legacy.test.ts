@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { connect as netConnect } from "node:net";
 import { after, describe, it } from "node:test";
 import { type Connection, WebSocketServer } from "../../src/node/index.js";
-import { event, portOf, UNIT, until } from "./helpers.js";
+import { portOf } from "../helpers/raw-client.js";
+import { event, UNIT, until } from "../helpers/time.js";
 
 const cleanups: Array<() => unknown> = [];
 after(async () => {

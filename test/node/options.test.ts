@@ -7,8 +7,8 @@ import { get as httpGet } from "node:http";
 import { after, describe, it } from "node:test";
 import WebSocketClient from "ws";
 import { OptionError, WebSocketServer } from "../../src/node/index.js";
-import { isReservedResponseHeader } from "../../src/node/options.js";
-import { event, UNIT, within } from "./helpers.js";
+import { isReservedResponseHeader, resolveConnectionOptions, validateServerOptions } from "../../src/node/options.js";
+import { event, UNIT, within } from "../helpers/time.js";
 
 const cleanups: Array<() => unknown> = [];
 after(async () => {
@@ -112,4 +112,39 @@ describe("server option headers", () => {
       assert.equal((await rejected)[1].status, 500);
     });
   }
+});
+
+describe("option validation", () => {
+  const bad: Array<[string, object]> = [
+    ["port", {}],
+    ["port", { port: 1, noServer: true }],
+    ["port", { port: -1 }],
+    ["port", { port: 70000 }],
+    ["path", { noServer: true, path: "chat" }],
+    ["maxPayload", { noServer: true, maxPayload: -5 }],
+    ["pingInterval", { noServer: true, pingInterval: 1.5 }],
+    ["backpressure", { noServer: true, backpressure: "block" }],
+    ["rateLimit.messages", { noServer: true, rateLimit: { messages: 0, interval: 10 } }],
+    ["authenticate", { noServer: true, authenticate: "yes" }],
+    ["origins", { noServer: true, origins: [42] }],
+    ["protocols", { noServer: true, protocols: [""] }],
+    ["perMessageDeflate", { noServer: true, perMessageDeflate: "on" }],
+    ["headers", { noServer: true, headers: { "X-A": "a\r\nb" } }],
+    ["maxConnections", { noServer: true, maxConnections: "10" }],
+  ];
+  for (const [option, options] of bad) {
+    it(`rejects a bad ${option} with an OptionError naming it`, () => {
+      assert.throws(
+        () => validateServerOptions(options),
+        (error: unknown) => error instanceof OptionError && error.option === option,
+      );
+    });
+  }
+  it("resolves defaults", () => {
+    const r = resolveConnectionOptions({});
+    assert.equal(r.pingInterval, 30_000);
+    assert.equal(r.closeTimeout, 10_000);
+    assert.equal(r.backpressure, "close");
+    assert.equal(r.rateLimit, undefined);
+  });
 });

@@ -12,7 +12,9 @@ import { after, describe, it } from "node:test";
 import fc from "fast-check";
 import { WebSocketServer } from "../../src/node/index.js";
 import { RawListener, type RawListenerOptions } from "../../src/node/raw-listener.js";
-import { clientFrame, event, portOf, RawClient, sleep, UNIT, until, within } from "./helpers.js";
+import { cframe } from "../helpers/frames.js";
+import { portOf, RawClient } from "../helpers/raw-client.js";
+import { event, sleep, UNIT, until, within } from "../helpers/time.js";
 
 const cleanups: Array<() => unknown> = [];
 after(async () => {
@@ -115,7 +117,7 @@ describe("RawListener: upgrade requests", () => {
   it("passes the frames sent in the same packet as `head`, and later bytes wait for the new owner", async () => {
     const { port, upgrades } = await listen();
     const client = await open(port);
-    const frames = Buffer.concat([clientFrame(1, "early"), clientFrame(2, Buffer.from([1, 2, 3]))]);
+    const frames = Buffer.concat([cframe(1, "early"), cframe(2, Buffer.from([1, 2, 3]))]);
     client.socket.write(Buffer.concat([Buffer.from(UPGRADE), frames]));
     await until(() => upgrades.length === 1);
     const { socket, head } = upgrades[0]!;
@@ -311,7 +313,7 @@ describe("RawListener: answers of its own", () => {
     socket.push(Buffer.from("GET / HTTP/1.1\r\n\r\n"));
     await sleep(UNIT);
     assert.equal(socket.destroyed, false);
-    await until(() => socket.destroyed, 30 * UNIT);
+    await until(() => socket.destroyed, "the socket destroyed", 30 * UNIT);
     assert.equal(listener.pendingCount, 0);
   });
 });
@@ -343,7 +345,7 @@ describe("WebSocketServer standalone over the raw listener", () => {
     const got: string[] = [];
     wss.on("connection", (conn) => conn.on("message", (d: string) => got.push(d)));
     const raw = await RawClient.open(port, {
-      request: Buffer.concat([Buffer.from(UPGRADE), clientFrame(1, "hello")]),
+      request: Buffer.concat([Buffer.from(UPGRADE), cframe(1, "hello")]),
     });
     cleanups.push(() => raw.destroy());
     assert.equal(raw.status, 101);

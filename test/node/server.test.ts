@@ -4,7 +4,9 @@ import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
 import WebSocketClient from "ws";
 import { type Connection, Rejection, WebSocketServer } from "../../src/node/index.js";
-import { clientFrame, event, portOf, RawClient, sleep, UNIT, until, within } from "./helpers.js";
+import { cframe } from "../helpers/frames.js";
+import { portOf, RawClient } from "../helpers/raw-client.js";
+import { event, sleep, UNIT, until, within } from "../helpers/time.js";
 
 const cleanups: Array<() => unknown> = [];
 after(async () => {
@@ -254,7 +256,7 @@ describe("regressions", () => {
     wss.on("connection", (conn) => conn.on("message", (d: string) => got.push(d)));
     const request = `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
     const raw = await RawClient.open(port, {
-      request: Buffer.concat([Buffer.from(request), clientFrame(1, "early"), clientFrame(1, "bird")]),
+      request: Buffer.concat([Buffer.from(request), cframe(1, "early"), cframe(1, "bird")]),
     });
     assert.equal(raw.status, 101);
     await until(() => got.length === 2);

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { CloseEvent, WebSocket, WebSocketServer } from "../../src/node/index.js";
-import { portOf, UNIT, within } from "./helpers.js";
+import { portOf } from "../helpers/raw-client.js";
+import { UNIT, within } from "../helpers/time.js";
 
 let wss: WebSocketServer;
 let base = "";

@@ -7,7 +7,8 @@ import {
   truncateReason,
 } from "../../src/protocol/close-codes.js";
 import { ProtocolError } from "../../src/protocol/errors.js";
-import { closeBody, fromHex } from "./helpers/frames.js";
+import { fromHex } from "../helpers/bytes.js";
+import { closeBody } from "../helpers/frames.js";
 
 describe("close codes (RFC 6455 7.4)", () => {
   it("accepts 1000-1003, 1007-1014, 3000-4999", () => {

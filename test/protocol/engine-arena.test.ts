@@ -8,7 +8,9 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { Engine } from "../../src/protocol/engine.js";
 import type { OutputArena } from "../../src/protocol/types.js";
-import { concat, fixedKeyFill, frame } from "./helpers/frames.js";
+import { concat } from "../helpers/bytes.js";
+import { frame } from "../helpers/frames.js";
+import { fixedKeyFill } from "./helpers/engine-run.js";
 
 /** A small arena (slab of `size` bytes) that records how often it started a new slab. */
 class TestArena implements OutputArena {

@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/protocol/engine.js";
 import type { EngineEvent } from "../../src/protocol/types.js";
-import { cframe, closeBody, concat, decodeFrames, hex, plain } from "./helpers/frames.js";
+import { concat, hex } from "../helpers/bytes.js";
+import { cframe, closeBody, decodeFrames } from "../helpers/frames.js";
+import { plain } from "./helpers/engine-run.js";
 
 describe("callbacks and queue mode", () => {
   it("per frame, the output it causes is handed over before its events; events come as frames complete", () => {

@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/protocol/engine.js";
 import { ReadyState } from "../../src/protocol/types.js";
-import { cframe, closeBody, concat, fixedKeyFill, frame, hex, plain } from "./helpers/frames.js";
+import { concat, hex } from "../helpers/bytes.js";
+import { cframe, closeBody, frame } from "../helpers/frames.js";
+import { fixedKeyFill, plain } from "./helpers/engine-run.js";
 
 const server = () => new Engine({ role: "server" });
 const out = (e: Engine) => hex(concat(e.takeOutput()));

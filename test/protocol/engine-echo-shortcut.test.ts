@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/protocol/engine.js";
 import type { EngineEvent } from "../../src/protocol/types.js";
-import { cframe, concat, hex } from "./helpers/frames.js";
+import { concat, hex } from "../helpers/bytes.js";
+import { cframe } from "../helpers/frames.js";
 
 function echoServer(onText: (ev: Extract<EngineEvent, { type: "text" }>, e: Engine) => void, fragmentSize = 0) {
   const out: string[] = [];

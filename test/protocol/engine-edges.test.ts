@@ -4,7 +4,10 @@ import { describe, it } from "node:test";
 import { Engine } from "../../src/protocol/engine.js";
 import type { ExtensionMessage, ExtensionSession } from "../../src/protocol/extensions/extension.js";
 import { prepareFrame } from "../../src/protocol/frames/frame-encoder.js";
-import { cframe, concat, decodeFrames, plain } from "./helpers/frames.js";
+import { concat } from "../helpers/bytes.js";
+import { cframe, decodeFrames } from "../helpers/frames.js";
+import { sleep } from "../helpers/time.js";
+import { plain } from "./helpers/engine-run.js";
 
 const codeOf = (e: Engine) => {
   const f = decodeFrames(concat(e.takeOutput())).find((x) => x.opcode === 8);
@@ -77,7 +80,7 @@ describe("edge paths", () => {
     const x = new Engine({ role: "server", extensions: [slow] });
     x.send("first");
     x.sendPrepared(prepareFrame("second"));
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
     assert.deepEqual(
       decodeFrames(concat(x.takeOutput())).map((f) => Buffer.from(f.payload).toString()),
       ["first", "second"],

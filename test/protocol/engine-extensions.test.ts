@@ -4,9 +4,12 @@ import { describe, it } from "node:test";
 import { Engine } from "../../src/protocol/engine.js";
 import { ProtocolError } from "../../src/protocol/errors.js";
 import type { ExtensionMessage, ExtensionSession } from "../../src/protocol/extensions/extension.js";
-import { cframe, concat, decodeFrames, plain, utf8 } from "./helpers/frames.js";
+import { concat, utf8 } from "../helpers/bytes.js";
+import { cframe, decodeFrames } from "../helpers/frames.js";
+import { sleep } from "../helpers/time.js";
+import { plain } from "./helpers/engine-run.js";
 
-const tick = () => new Promise((r) => setTimeout(r, 5));
+const tick = () => sleep(5);
 
 /**
  * A toy extension claiming RSV1: payloads with RSV1 are reversed. Messages whose text starts
@@ -187,7 +190,7 @@ describe("extension ordering, property", () => {
         const frames = plan.map((_, i) => cframe(2, String(i)));
         e.receiveData(concat(frames));
         for (let i = 0; i < plan.length; i++) e.send(utf8(String(i)));
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
         const expected = plan.map((_, i) => String(i));
         assert.deepEqual(
           e.takeEvents().map((ev) => (ev.type === "binary" ? Buffer.from(ev.data).toString() : ev.type)),

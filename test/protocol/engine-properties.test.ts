@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { Engine } from "../../src/protocol/engine.js";
-import { cframe, closeBody, concat, frame, hex, type Plain, plain, run, split, utf8 } from "./helpers/frames.js";
+import { concat, hex, utf8 } from "../helpers/bytes.js";
+import { cframe, closeBody, frame } from "../helpers/frames.js";
+import { type Plain, plain, run, split } from "./helpers/engine-run.js";
 
 const BOUNDARY = [0, 1, 125, 126, 127, 65535, 65536];
 

@@ -5,7 +5,9 @@ import { Engine } from "../../src/protocol/engine.js";
 import { prepareFrame } from "../../src/protocol/frames/frame-encoder.js";
 import { COPY_THRESHOLD } from "../../src/protocol/frames/frame-sender.js";
 import { ReadyState } from "../../src/protocol/types.js";
-import { cframe, concat, decodeFrames, fixedKeyFill, hex, plain, utf8 } from "./helpers/frames.js";
+import { concat, hex, utf8 } from "../helpers/bytes.js";
+import { cframe, decodeFrames } from "../helpers/frames.js";
+import { fixedKeyFill, plain } from "./helpers/engine-run.js";
 
 const frames = (e: Engine) => decodeFrames(concat(e.takeOutput()));
 const summary = (e: Engine) => frames(e).map((f) => [f.opcode, f.fin, Buffer.from(f.payload).toString()]);

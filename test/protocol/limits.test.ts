@@ -2,7 +2,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/protocol/engine.js";
-import { cframe, concat, decodeFrames, fromHex, plain, run } from "./helpers/frames.js";
+import { concat, fromHex } from "../helpers/bytes.js";
+import { cframe, decodeFrames } from "../helpers/frames.js";
+import { plain, run } from "./helpers/engine-run.js";
 
 function closeCode(output: string): number | undefined {
   const f = decodeFrames(Buffer.from(output, "hex")).find((x) => x.opcode === 8);

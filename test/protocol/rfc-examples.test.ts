@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/protocol/engine.js";
 import { encodeFrame } from "../../src/protocol/frames/frame-encoder.js";
-import { concat, fixedKeyFill, fromHex, hex, RFC_KEY, runAllSplits } from "./helpers/frames.js";
+import { concat, fromHex, hex } from "../helpers/bytes.js";
+import { RFC_KEY } from "../helpers/frames.js";
+import { fixedKeyFill, runAllSplits } from "./helpers/engine-run.js";
 
 const HELLO = new TextEncoder().encode("Hello");
 

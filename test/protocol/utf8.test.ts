@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { isValidUtf8, Utf8Validator } from "../../src/protocol/utf8.js";
-import { fromHex } from "./helpers/frames.js";
+import { fromHex } from "../helpers/bytes.js";
 
 const fatal = new TextDecoder("utf-8", { fatal: true });
 function reference(bytes: Uint8Array): boolean {

@@ -7,9 +7,7 @@ import { once } from "node:events";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { ClientEventMap, ClientEventName, ReconnectingWebSocket } from "../../../src/client/index.js";
-
-/** Scales every test timeout (WIRECABLE_TIME_SCALE=3 on a slow machine). */
-export const TIME_SCALE = Number(process.env.WIRECABLE_TIME_SCALE ?? "1") || 1;
+import { TIME_SCALE } from "../../helpers/time.js";
 
 export class RecordingServer {
   wss: WebSocketServer | null = null;
@@ -123,14 +121,3 @@ export function nextEvent<K extends ClientEventName>(
     });
   });
 }
-
-/** Poll `predicate` every 5 ms until true, or reject after `ms`. */
-export async function waitFor(predicate: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms * TIME_SCALE;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms * TIME_SCALE));

@@ -7,9 +7,8 @@
 import assert from "node:assert/strict";
 import { isUtf8 } from "node:buffer";
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeBody, OP, RawClient, type WireMessage } from "../../helpers/autobahn-wire.js";
-
-export { closeBody, encodeFrame, OP, RawClient } from "../../helpers/autobahn-wire.js";
+import { closeBody, OP, type WireMessage } from "../../helpers/frames.js";
+import { RawClient } from "../../helpers/raw-client.js";
 
 const root = new URL("../../../", import.meta.url).pathname;
 
@@ -139,7 +138,7 @@ export async function failCase(
     assert.ok(codes.includes(code), `close code ${code}, expected ${codes.join(" or ")}`);
     if (code === 1005) assert.equal(close.data.length, 0);
     else if (close.data.length > 2) assert.ok(isUtf8(close.data.subarray(2)), "close reason is not UTF-8");
-    if (options.reply !== false && !c.isTcpClosed) await c.sendFrame(OP.CLOSE, closeBody(code)).catch(() => {});
+    if (options.reply !== false && !c.ended) await c.sendFrame(OP.CLOSE, closeBody(code)).catch(() => {});
     assert.ok(await c.waitTcpClose(), "the server did not close TCP after failing the connection");
     assert.equal(c.protocolViolation, null);
   } finally {
@@ -148,5 +147,3 @@ export async function failCase(
   target.assertAlive();
   return code;
 }
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -10,7 +10,9 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { constants, deflateRawSync, inflateRawSync } from "node:zlib";
 import WebSocket, { type PerMessageDeflateOptions } from "ws";
-import { closeBody, type EchoTarget, encodeFrame, OP, RawClient, startCliEcho } from "./harness.js";
+import { closeBody, frame, OP } from "../../helpers/frames.js";
+import { RawClient } from "../../helpers/raw-client.js";
+import { type EchoTarget, startCliEcho } from "./harness.js";
 
 const TAIL = Buffer.from([0, 0, 0xff, 0xff]);
 const SYNC = { finishFlush: constants.Z_SYNC_FLUSH };
@@ -179,7 +181,7 @@ describe("Autobahn 13: permessage-deflate offer parameters", { timeout: 90_000 }
       "permessage-deflate; client_max_window_bits, permessage-deflate";
     const c = await RawClient.connect(echo.port, { headers: { "Sec-WebSocket-Extensions": offer } });
     try {
-      const accepted = /^sec-websocket-extensions:\s*(.+)$/im.exec(c.responseHead)?.[1]?.trim() ?? "";
+      const accepted = /^sec-websocket-extensions:\s*(.+)$/im.exec(c.response)?.[1]?.trim() ?? "";
       assert.match(accepted, /^permessage-deflate/);
       assert.ok(!accepted.includes(","), `one extension accepted, got "${accepted}"`);
       // Our side compresses each message with a fresh raw deflate (always allowed), with the
@@ -190,7 +192,7 @@ describe("Autobahn 13: permessage-deflate offer parameters", { timeout: 90_000 }
       for (let k = 0; k < 3; k++) {
         const msg = Buffer.from(textPayload(2000, k));
         sent.push(msg);
-        await c.send(encodeFrame(OP.TEXT, compress(msg, windowBits), { rsv: 4, mask: true }));
+        await c.send(frame(OP.TEXT, compress(msg, windowBits), { rsv: 4, mask: "random" }));
         const e = await c.next();
         assert.ok(e && e.kind === "text", "an echo");
         assert.equal(e.rsv, 4, "the echo is compressed (RSV1)");
@@ -199,7 +201,7 @@ describe("Autobahn 13: permessage-deflate offer parameters", { timeout: 90_000 }
       // Each compressed echo ends at a sync flush, so with or without context takeover their
       // concatenation inflates as one stream to the concatenated messages.
       assert.ok(inflateRawSync(Buffer.concat(echoed), SYNC).equals(Buffer.concat(sent)), "echoes differ");
-      await c.send(encodeFrame(OP.CLOSE, closeBody(1000), { mask: true }));
+      await c.send(frame(OP.CLOSE, closeBody(1000), { mask: "random" }));
       const close = await c.next();
       assert.equal(close?.kind, "close");
       assert.ok(await c.waitTcpClose());
@@ -213,20 +215,20 @@ describe("Autobahn 13: permessage-deflate offer parameters", { timeout: 90_000 }
       headers: { "Sec-WebSocket-Extensions": "permessage-deflate; client_no_context_takeover" },
     });
     try {
-      assert.match(c.responseHead, /permessage-deflate/i);
+      assert.match(c.response, /permessage-deflate/i);
       const msg = Buffer.from(textPayload(5000, 9));
       const body = compress(msg);
       const third = Math.ceil(body.length / 3);
       await c.send([
-        encodeFrame(OP.TEXT, body.subarray(0, third), { rsv: 4, fin: false, mask: true }),
-        encodeFrame(OP.CONT, body.subarray(third, 2 * third), { fin: false, mask: true }),
-        encodeFrame(OP.CONT, body.subarray(2 * third), { mask: true }),
+        frame(OP.TEXT, body.subarray(0, third), { rsv: 4, fin: false, mask: "random" }),
+        frame(OP.CONT, body.subarray(third, 2 * third), { fin: false, mask: "random" }),
+        frame(OP.CONT, body.subarray(2 * third), { mask: "random" }),
       ]);
       const echoed = await c.next();
       assert.ok(echoed && echoed.kind === "text");
       const plain = echoed.rsv === 4 ? inflateRawSync(Buffer.concat([echoed.data, TAIL]), SYNC) : echoed.data;
       assert.ok(plain.equals(msg), "echo differs");
-      await c.send(encodeFrame(OP.CLOSE, closeBody(1000), { mask: true }));
+      await c.send(frame(OP.CLOSE, closeBody(1000), { mask: "random" }));
       assert.equal((await c.next())?.kind, "close");
     } finally {
       c.destroy();

@@ -4,22 +4,13 @@
  * the Autobahn case it mirrors and asserts that case's verdict.
  */
 import { after, before, describe, it } from "node:test";
-import {
-  binary,
-  type EchoTarget,
-  echoCase,
-  encodeFrame,
-  failCase,
-  OP,
-  pong,
-  sleep,
-  startCliEcho,
-  text,
-} from "./harness.js";
+import { frame, OP } from "../../helpers/frames.js";
+import { sleep } from "../../helpers/time.js";
+import { binary, type EchoTarget, echoCase, failCase, pong, startCliEcho, text } from "./harness.js";
 
 /** A masked client frame. */
-const F = (op: number, payload: Buffer | string = "", o: { fin?: boolean; rsv?: number } = {}) =>
-  encodeFrame(op, payload, { ...o, mask: true });
+const F = (op: number, payload: Uint8Array | string = "", o: { fin?: boolean; rsv?: number } = {}) =>
+  Buffer.from(frame(op, payload, { ...o, mask: "random" }));
 const frag = (op: number, payload: Buffer | string) => F(op, payload, { fin: false });
 
 let echo: EchoTarget;

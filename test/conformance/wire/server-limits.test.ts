@@ -5,10 +5,11 @@
  * library's default (4096) they end in 1009, which the official suite grades FAILED.
  */
 import { after, before, describe, it } from "node:test";
-import { binary, type EchoTarget, echoCase, encodeFrame, failCase, OP, startCliEcho, text } from "./harness.js";
+import { frame, OP } from "../../helpers/frames.js";
+import { binary, type EchoTarget, echoCase, failCase, startCliEcho, text } from "./harness.js";
 
-const F = (op: number, payload: Buffer | string = "", o: { fin?: boolean } = {}) =>
-  encodeFrame(op, payload, { ...o, mask: true });
+const F = (op: number, payload: Uint8Array | string = "", o: { fin?: boolean } = {}) =>
+  Buffer.from(frame(op, payload, { ...o, mask: "random" }));
 const KiB = 1024;
 const MiB = 1024 * KiB;
 

@@ -5,23 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import {
-  binary,
-  closeBody,
-  type EchoTarget,
-  echoCase,
-  encodeFrame,
-  failCase,
-  OP,
-  pong,
-  type RawClient,
-  sleep,
-  startCliEcho,
-  text,
-} from "./harness.js";
+import { closeBody, frame, OP } from "../../helpers/frames.js";
+import type { RawClient } from "../../helpers/raw-client.js";
+import { sleep } from "../../helpers/time.js";
+import { binary, type EchoTarget, echoCase, failCase, pong, startCliEcho, text } from "./harness.js";
 
-const F = (op: number, payload: Buffer | string = "", o: { fin?: boolean; rsv?: number } = {}) =>
-  encodeFrame(op, payload, { ...o, mask: true });
+const F = (op: number, payload: Uint8Array | string = "", o: { fin?: boolean; rsv?: number } = {}) =>
+  Buffer.from(frame(op, payload, { ...o, mask: "random" }));
 const hex = (h: string) => Buffer.from(h.replace(/\s/g, ""), "hex");
 
 let echo: EchoTarget;

@@ -12,6 +12,7 @@ import { ZlibLimiter } from "../../../src/node/deflate/limiter.js";
 import { freeIdleZlibStreams, ZlibCodec, zlibPoolStats } from "../../../src/node/deflate/zlib-codec.js";
 import { ProtocolError } from "../../../src/protocol/errors.js";
 import { DEFLATE_TAIL } from "../../../src/protocol/extensions/index.js";
+import { sleep } from "../../helpers/time.js";
 import { msg, same, sessionPair } from "./helpers.js";
 
 function sample(i: number): Uint8Array {
@@ -342,7 +343,7 @@ describe("zlib codec order, concurrency and memory", () => {
       assert.equal(codec.ownsStreams.deflate, true);
       same(await peer.inflate([a], 0), sample(1));
       const deadline = Date.now() + 5000;
-      while (codec.ownsStreams.deflate && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while (codec.ownsStreams.deflate && Date.now() < deadline) await sleep(20);
       assert.equal(codec.ownsStreams.deflate, false);
       const b = await codec.deflate(sample(2));
       same(await peer.inflate([b], 0), sample(2));

@@ -12,7 +12,9 @@ import zlib from "node:zlib";
 import { Engine } from "../../../src/protocol/engine.js";
 import type { ExtensionSession } from "../../../src/protocol/extensions/extension.js";
 import type { EngineEvent, EngineOptions } from "../../../src/protocol/types.js";
-import { fromHex, hex, type SessionPair, sessionPair } from "./helpers.js";
+import { concat, fromHex, hex } from "../../helpers/bytes.js";
+import { sleep, until } from "../../helpers/time.js";
+import { type SessionPair, sessionPair } from "./helpers.js";
 
 const require = createRequire(import.meta.url);
 
@@ -37,14 +39,6 @@ function side(role: "server" | "client", sessions: ExtensionSession[], extra: Pa
   return { engine, output, events };
 }
 
-/** Wait until `cond` holds (async extensions settle on later turns). */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
-  assert.ok(cond(), `timed out waiting for ${what}`);
-}
-
-const concat = (parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
 const messages = (events: EngineEvent[]) =>
   events.filter((e) => e.type === "text" || e.type === "binary") as Array<
     Extract<EngineEvent, { type: "text" | "binary" }>
@@ -126,7 +120,7 @@ describe("permessage-deflate in the engine", () => {
         for (let i = 0; i < 20; i++) s.engine.sendText(`message ${i} `.repeat(2000));
         s.engine.receiveEof(); // the transport died: close at once, zlib work still queued
         await until(() => s.events.some((e) => e.type === "close"), "close");
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
         const close = s.events.find((e) => e.type === "close") as Extract<EngineEvent, { type: "close" }>;
         assert.equal(close.code, 1006);
         assert.deepEqual(unhandled, []);

@@ -49,9 +49,6 @@ export function msg(data: Uint8Array | string, extra: Partial<ExtensionMessage> 
   return { opcode: typeof data === "string" ? 1 : 2, rsv1: false, rsv2: false, rsv3: false, data: bytes, ...extra };
 }
 
-export const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
-export const fromHex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+/g, ""), "hex"));
-
 /** Byte equality regardless of Buffer vs Uint8Array. */
 export function same(actual: Uint8Array, expected: Uint8Array): void {
   assert.deepEqual(new Uint8Array(actual), new Uint8Array(expected));

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { fromHex, hex, msg, sessionPair } from "./helpers.js";
+import { fromHex, hex } from "../../helpers/bytes.js";
+import { msg, sessionPair } from "./helpers.js";
 
 const HELLO = "f248cdc9c90700"; // RFC 7692 7.2.3.1
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ProtocolError } from "../../../src/protocol/errors.js";
 import { FrameParser, type FrameSink } from "../../../src/protocol/frames/frame-parser.js";
-import { cframe, closeBody, concat, decodeFrames, frame, fromHex, run, runAllSplits } from "../helpers/frames.js";
+import { concat, fromHex } from "../../helpers/bytes.js";
+import { cframe, closeBody, decodeFrames, frame } from "../../helpers/frames.js";
+import { run, runAllSplits } from "../helpers/engine-run.js";
 
 /** The close code the engine sent, with the error code reported. */
 function verdict(bytes: Uint8Array, role: "server" | "client" = "server", options = {}) {

@@ -5,8 +5,8 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { decodeBase64, encodeBase64 } from "../../../src/protocol/handshake/base64.js";
 import { sha1 } from "../../../src/protocol/handshake/sha1.js";
+import { hex } from "../../helpers/bytes.js";
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const ascii = (s: string) => new TextEncoder().encode(s);
 
 describe("sha1", () => {

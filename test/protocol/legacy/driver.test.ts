@@ -4,7 +4,8 @@ import { InvalidStateError } from "../../../src/protocol/errors.js";
 import { Draft75Driver, Draft76Driver, type HixieDriver } from "../../../src/protocol/legacy/index.js";
 import type { EngineEvent } from "../../../src/protocol/types.js";
 import { ReadyState } from "../../../src/protocol/types.js";
-import { concat, DRAFT75_REQUEST, DRAFT76_REQUEST, latin1, parseRequest, summary, text } from "./helpers.js";
+import { concat } from "../../helpers/bytes.js";
+import { DRAFT75_REQUEST, DRAFT76_REQUEST, latin1, parseRequest, summary, text } from "./helpers.js";
 
 function open(draft: "hixie-75" | "hixie-76"): HixieDriver {
   const { request, head } = parseRequest(latin1(draft === "hixie-76" ? DRAFT76_REQUEST : DRAFT75_REQUEST));

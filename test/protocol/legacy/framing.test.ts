@@ -3,7 +3,8 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { Draft75Driver, Draft76Driver, type HixieDriverOptions } from "../../../src/protocol/legacy/index.js";
 import { ReadyState } from "../../../src/protocol/types.js";
-import { concat, DRAFT75_REQUEST, DRAFT76_REQUEST, latin1, parseRequest, splitAt, summary, text } from "./helpers.js";
+import { concat } from "../../helpers/bytes.js";
+import { DRAFT75_REQUEST, DRAFT76_REQUEST, latin1, parseRequest, splitAt, summary, text } from "./helpers.js";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const textFrame = (s: string) => concat([Uint8Array.of(0x00), utf8(s), Uint8Array.of(0xff)]);

@@ -10,8 +10,8 @@ import {
   validateHixieRequest,
 } from "../../../src/protocol/legacy/index.js";
 import { ReadyState } from "../../../src/protocol/types.js";
+import { concat } from "../../helpers/bytes.js";
 import {
-  concat,
   DRAFT75_REQUEST,
   DRAFT75_RESPONSE,
   DRAFT76_ANSWER,

@@ -6,16 +6,6 @@ import type { EngineEvent } from "../../../src/protocol/types.js";
 export const latin1 = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
 export const text = (bytes: Uint8Array): string => String.fromCharCode(...bytes);
 
-export function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
-}
-
 /** Parse "request line CRLF headers CRLF CRLF body" into a request and the bytes after the head. */
 export function parseRequest(raw: Uint8Array): { request: HixieRequest; head: Uint8Array } {
   const s = text(raw);

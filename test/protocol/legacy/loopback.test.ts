@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import { connect, type Socket } from "node:net";
 import { after, before, test } from "node:test";
 import { createHixieDriver, type HixieDriver } from "../../../src/protocol/legacy/index.js";
+import { sleep } from "../../helpers/time.js";
 import { DRAFT76_ANSWER, DRAFT76_REQUEST, DRAFT76_RESPONSE_HEAD, latin1 } from "./helpers.js";
 
 let server: Server;
@@ -114,7 +115,7 @@ test("loopback draft-76: body deferred until the response head arrives (proxy be
     await waitFor("\r\n\r\n");
     assert.equal(receivedSoFar(), DRAFT76_RESPONSE_HEAD);
     socket.write(latin1(body.slice(0, 3)));
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
     socket.write(latin1(body.slice(3)));
     await waitFor(DRAFT76_ANSWER);
     socket.write(latin1("\x00x\xff"));

@@ -3,8 +3,7 @@ import { createHash } from "node:crypto";
 import { test } from "node:test";
 import fc from "fast-check";
 import { md5 } from "../../../src/protocol/legacy/md5.js";
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+import { hex } from "../../helpers/bytes.js";
 
 test("md5: RFC 1321 appendix A.5 test suite", () => {
   const suite: Array<[string, string]> = [

@@ -8,7 +8,8 @@ import { createRequire } from "node:module";
 import { test } from "node:test";
 import fc from "fast-check";
 import { Draft76Driver } from "../../../src/protocol/legacy/index.js";
-import { concat, summary } from "./helpers.js";
+import { concat } from "../../helpers/bytes.js";
+import { summary } from "./helpers.js";
 
 interface WsDriver {
   io: { on(event: "data", listener: (chunk: Uint8Array) => void): void; write(chunk: Uint8Array): void };

@@ -8,7 +8,8 @@ import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import WebSocketClient from "ws";
 import { type Connection, WebSocketServer } from "../../src/node/index.js";
-import { event, portOf, UNIT, within } from "./helpers.js";
+import { portOf } from "../helpers/raw-client.js";
+import { event, UNIT, within } from "../helpers/time.js";
 
 const entry = fileURLToPath(new URL("../../src/cli/index.ts", import.meta.url));
 const children: ChildProcess[] = [];
