@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
-  clientFrame,
+  cframe,
   type HealthyClient,
   HostilePeer,
   KiB,
@@ -30,7 +30,7 @@ before(async () => {
 after(stopTargets);
 
 const identifier = (room: string, name = "mallory") => JSON.stringify({ channel: "ChatChannel", room, name });
-const command = (value: unknown) => clientFrame(0x1, typeof value === "string" ? value : JSON.stringify(value));
+const command = (value: unknown) => cframe(0x1, typeof value === "string" ? value : JSON.stringify(value));
 
 /** Cable errors counted by the server so far (its /metrics). */
 async function cableErrors(): Promise<number> {
@@ -137,7 +137,7 @@ describe("attacks on /cable (serve)", { timeout: 300_000 }, () => {
 
   it("binary messages are ignored (the protocol is JSON text); the connection stays", async () => {
     const peer = await cablePeer();
-    peer.send(clientFrame(0x2, Buffer.from(JSON.stringify({ command: "subscribe", identifier: identifier("r3") }))));
+    peer.send(cframe(0x2, Buffer.from(JSON.stringify({ command: "subscribe", identifier: identifier("r3") }))));
     assert.equal(await subscribe(peer, identifier("r3")), "confirm_subscription");
     assert.equal(peer.texts.filter((t) => t.includes("_subscription")).length, 1);
     peer.destroy();

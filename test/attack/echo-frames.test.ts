@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
-  clientFrame,
+  cframe,
   closeFrame,
   frameHeader,
   type HealthyClient,
@@ -55,37 +55,37 @@ describe("attacks on echo: frames", { timeout: 300_000 }, () => {
     const peer = await HostilePeer.upgrade(target);
     const chunk = Buffer.alloc(MiB, 0x61);
     for (let i = 0; i < 17 && !peer.ended && peer.closeCode === undefined; i++) {
-      await peer.write(clientFrame(i === 0 ? 0x2 : 0x0, chunk, false));
+      await peer.write(cframe(i === 0 ? 0x2 : 0x0, chunk, { fin: false }));
     }
     await expectClose(peer, 1009);
   });
 
   it("300,000 one-byte fragments (limit 65,536 frames): 1009", async () => {
     const peer = await HostilePeer.upgrade(target);
-    await peer.write(clientFrame(0x1, "x", false));
-    const flood = repeat(clientFrame(0x0, "x", false), 10_000);
+    await peer.write(cframe(0x1, "x", { fin: false }));
+    const flood = repeat(cframe(0x0, "x", { fin: false }), 10_000);
     for (let i = 0; i < 30 && !peer.ended && peer.closeCode === undefined; i++) await peer.write(flood);
     await expectClose(peer, 1009);
   });
 
   it("a million empty fragments: 1009", async () => {
     const peer = await HostilePeer.upgrade(target);
-    await peer.write(clientFrame(0x2, "", false));
-    const flood = repeat(clientFrame(0x0, "", false), 50_000);
+    await peer.write(cframe(0x2, "", { fin: false }));
+    const flood = repeat(cframe(0x0, "", { fin: false }), 50_000);
     for (let i = 0; i < 20 && !peer.ended && peer.closeCode === undefined; i++) await peer.write(flood);
     await expectClose(peer, 1009);
   });
 
   it("invalid UTF-8 in a text message: 1007", async () => {
     const peer = await HostilePeer.upgrade(target);
-    peer.send(clientFrame(0x1, Buffer.from([0x68, 0x69, 0xc0, 0xaf])));
+    peer.send(cframe(0x1, Buffer.from([0x68, 0x69, 0xc0, 0xaf])));
     await expectClose(peer, 1007);
   });
 
   it("invalid UTF-8 split across fragments: 1007 at the first bad byte", async () => {
     const peer = await HostilePeer.upgrade(target);
-    peer.send(clientFrame(0x1, Buffer.from([0xce, 0xba, 0xe1]), false));
-    peer.send(clientFrame(0x0, Buffer.from([0xbd, 0xf4, 0x90]), false)); // U+D... then > U+10FFFF
+    peer.send(cframe(0x1, Buffer.from([0xce, 0xba, 0xe1]), { fin: false }));
+    peer.send(cframe(0x0, Buffer.from([0xbd, 0xf4, 0x90]), { fin: false })); // U+D... then > U+10FFFF
     await expectClose(peer, 1007);
   });
 
@@ -99,10 +99,10 @@ describe("attacks on echo: frames", { timeout: 300_000 }, () => {
 
   it("a close frame with a 1-byte payload or invalid UTF-8 in its reason: 1002 / 1007", async () => {
     const short = await HostilePeer.upgrade(target);
-    short.send(clientFrame(0x8, Buffer.from([0x03])));
+    short.send(cframe(0x8, Buffer.from([0x03])));
     await expectClose(short, 1002);
     const badReason = await HostilePeer.upgrade(target);
-    badReason.send(clientFrame(0x8, Buffer.from([0x03, 0xe8, 0xff])));
+    badReason.send(cframe(0x8, Buffer.from([0x03, 0xe8, 0xff])));
     await expectClose(badReason, 1007);
   });
 
@@ -128,11 +128,11 @@ describe("attacks on echo: frames", { timeout: 300_000 }, () => {
 
   it("a ping over 125 bytes and a text frame inside a fragmented binary message: 1002", async () => {
     const ping = await HostilePeer.upgrade(target);
-    ping.send(clientFrame(0x9, Buffer.alloc(126)));
+    ping.send(cframe(0x9, Buffer.alloc(126)));
     await expectClose(ping, 1002);
     const interleaved = await HostilePeer.upgrade(target);
-    interleaved.send(clientFrame(0x2, "a", false));
-    interleaved.send(clientFrame(0x1, "b", true));
+    interleaved.send(cframe(0x2, "a", { fin: false }));
+    interleaved.send(cframe(0x1, "b", { fin: true }));
     await expectClose(interleaved, 1002);
   });
 });

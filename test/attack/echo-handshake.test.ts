@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
-  clientFrame,
+  cframe,
   closeFrame,
   type HealthyClient,
   HostilePeer,
@@ -112,9 +112,9 @@ describe("attacks on echo: the handshake", { timeout: 300_000 }, () => {
       sent++;
     }, 200);
     const silent = await many(200, () => HostilePeer.upgrade(target, { noRead: true }));
-    for (const p of silent) p.send(clientFrame(0x1, Buffer.from([0xff]))); // invalid UTF-8: the server closes (1007)
+    for (const p of silent) p.send(cframe(0x1, Buffer.from([0xff]))); // invalid UTF-8: the server closes (1007)
     const trickling = await many(200, () => HostilePeer.upgrade(target));
-    const frame = clientFrame(0x1, "x".repeat(100));
+    const frame = cframe(0x1, "x".repeat(100));
     let at = 0;
     const trickleFrames = setInterval(() => {
       // One byte every 50 ms: a frame in about 5 s.
@@ -145,7 +145,7 @@ describe("attacks on echo: the handshake", { timeout: 300_000 }, () => {
 
   it("a peer that never reads: buffering stops at 16 MiB and the connection is closed with 1008", async () => {
     const peer = await HostilePeer.upgrade(target, { noRead: true, keepData: false });
-    const message = clientFrame(0x2, Buffer.alloc(64 * KiB, 1));
+    const message = cframe(0x2, Buffer.alloc(64 * KiB, 1));
     let written = 0;
     // Write until the server stops reading from us (its close) or 256 MiB went out.
     while (written < 256 * MiB && !peer.socket.destroyed) {

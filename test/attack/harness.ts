@@ -27,13 +27,12 @@ import { connect as netConnect, type Socket } from "node:net";
 import { join } from "node:path";
 import WS from "ws";
 import { ensureBuilt, type Running, startCli, stopAll } from "../cli/helpers.js";
-import { clientFrame, UNIT } from "../node/helpers.js";
+import { cframe } from "../helpers/frames.js";
+import { sleep, TIME_SCALE, UNIT } from "../helpers/time.js";
 
-export { clientFrame, UNIT };
+export { cframe, sleep, UNIT };
 export const KiB = 1024;
 export const MiB = 1024 * 1024;
-/** The scale of time bounds (WIRECABLE_TEST_TIME_SCALE, default 1). */
-export const SCALE = Number(process.env.WIRECABLE_TEST_TIME_SCALE) || 1;
 
 // ---- /proc --------------------------------------------------------------------------------
 
@@ -283,10 +282,10 @@ async function warmUp(target: Target): Promise<void> {
     assert.equal(peer.status, 101, `warm-up handshake: ${peer.responseHead}`);
     if (target.kind === "serve") await peer.until(() => peer.texts.some((t) => t.includes("welcome")));
     else {
-      for (let j = 0; j < 20; j++) peer.send(clientFrame(0x1, `warm-up ${j}`));
+      for (let j = 0; j < 20; j++) peer.send(cframe(0x1, `warm-up ${j}`));
       await peer.until(() => peer.texts.length >= 20);
     }
-    peer.send(clientFrame(0x8, Buffer.from([0x03, 0xe8])));
+    peer.send(cframe(0x8, Buffer.from([0x03, 0xe8])));
     await peer.closedPromise;
   }
   await sleep(2 * UNIT);
@@ -299,10 +298,6 @@ export async function stopTargets(): Promise<void> {
   for (const target of targets) target.process.child.kill("SIGKILL");
   targets.clear();
   stopAll();
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 // ---- the healthy client -------------------------------------------------------------------
@@ -343,8 +338,8 @@ export interface HealthyClient {
  * the median under 100 ms (the issue's bound for other rooms during a storm) and no single
  * round trip over 3 s (a busy 2-core machine running two test files at once).
  */
-export const HEALTHY_P50 = 100 * SCALE;
-export const HEALTHY_MAX = 3000 * SCALE;
+export const HEALTHY_P50 = 100 * TIME_SCALE;
+export const HEALTHY_MAX = 3000 * TIME_SCALE;
 
 async function startHealthy(target: Target, options: HealthyOptions = {}): Promise<HealthyClient> {
   const mode = target.kind === "serve" ? "cable" : "echo";
@@ -628,7 +623,7 @@ export function closeFrame(code = 1000, reason = ""): Buffer {
   const payload = Buffer.alloc(2 + Buffer.byteLength(reason));
   payload.writeUInt16BE(code, 0);
   payload.write(reason, 2);
-  return clientFrame(0x8, payload);
+  return cframe(0x8, payload);
 }
 
 /** A client frame header announcing `length` bytes (masked, with a zero mask) and no payload. */

@@ -8,9 +8,9 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import type { Broker } from "../../src/channels/brokers/broker.js";
-import { sleep } from "../helpers/time.js";
 import type { HistoryOptions } from "../../src/channels/brokers/stream-history.js";
 import type { PresenceOptions } from "../../src/channels/brokers/stream-presence.js";
+import { sleep } from "../helpers/time.js";
 
 /** Options for the brokers of a capability suite (each broker's constructor takes these names). */
 export interface BrokerFeatures {

@@ -3,9 +3,9 @@ import { after, before, describe, it } from "node:test";
 import type { Broker } from "../../src/channels/brokers/broker.js";
 import { MAX_NOTIFY_PAYLOAD, PostgresBroker } from "../../src/channels/brokers/postgres.js";
 import { type PostgresProcess, startPostgres } from "../helpers/postgres.js";
+import { sleep } from "../helpers/time.js";
 import { dedupContract, historyContract, presenceContract } from "./broker-capabilities.js";
 import { type BrokerFeatures, brokerContract, collector } from "./broker-contract.js";
-import { sleep } from "../helpers/time.js";
 
 let postgres: PostgresProcess;
 before(async () => {

@@ -3,9 +3,9 @@ import { after, before, describe, it } from "node:test";
 import type { Broker } from "../../src/channels/brokers/broker.js";
 import { RedisBroker } from "../../src/channels/brokers/redis.js";
 import { type RedisProcess, startRedis } from "../helpers/redis.js";
+import { sleep } from "../helpers/time.js";
 import { dedupContract, historyContract, presenceContract } from "./broker-capabilities.js";
 import { type BrokerFeatures, brokerContract, collector } from "./broker-contract.js";
-import { sleep } from "../helpers/time.js";
 
 let redis: RedisProcess;
 before(async () => {

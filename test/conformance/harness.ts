@@ -30,7 +30,7 @@ export function echoServer(options: Partial<EngineOptions> = {}): EchoServer {
       else if (ev.type === "binary") engine.sendBinary(ev.data);
     },
   });
-  return { engine, events, feed: (b) => engine.receiveData(b.slice()), output: () => concat(out) };
+  return { engine, events, feed: (b) => engine.receiveData(new Uint8Array(b)), output: () => concat(out) };
 }
 
 export type Chop = "whole" | "frames" | "octets";

@@ -2,7 +2,9 @@
  * RFC 6455 frames for tests, written from section 5.2 and not from wirecable's encoder or
  * parser, so that they can judge them: one builder ({@link frame}, masked: {@link cframe}),
  * close bodies, one reader ({@link FrameReader}, either direction, incremental; whole streams:
- * {@link decodeFrames}) and a message reassembler for raw peers.
+ * {@link decodeFrames}) and a message reassembler for raw peers. Frames are Buffers for the
+ * sockets; mind that a Buffer's `slice()` is a view (the engine unmasks its input in place: feed
+ * it copies, `new Uint8Array(bytes)`).
  */
 import { randomBytes } from "node:crypto";
 import { utf8 } from "./bytes.js";
@@ -32,11 +34,7 @@ function randomKey(): Uint8Array {
 }
 
 /** Build one frame byte by byte from RFC 6455 5.2 (minimal length encoding unless told otherwise). */
-export function frame(
-  opcode: number,
-  payload: Uint8Array | string = new Uint8Array(0),
-  o: BuildOptions = {},
-): Uint8Array {
+export function frame(opcode: number, payload: Uint8Array | string = new Uint8Array(0), o: BuildOptions = {}): Buffer {
   const data = typeof payload === "string" ? utf8(payload) : payload;
   const len = o.announce ?? data.length;
   const bits = o.lengthBits ?? (len < 126 ? 7 : len < 65536 ? 16 : 64);
@@ -52,20 +50,21 @@ export function frame(
     for (let i = 7; i >= 0; i--) bytes.push(Number((big >> BigInt(i * 8)) & 0xffn));
   }
   if (key) bytes.push(...key);
-  const out = new Uint8Array(bytes.length + data.length);
+  // A Buffer of its own (not a view of Node's pool): slice() copies it only through Uint8Array.
+  const out = Buffer.alloc(bytes.length + data.length);
   out.set(bytes);
   for (let i = 0; i < data.length; i++) out[bytes.length + i] = key ? data[i]! ^ key[i & 3]! : data[i]!;
   return out;
 }
 
 /** A client-to-server (masked) frame. */
-export const cframe = (opcode: number, payload?: Uint8Array | string, o: BuildOptions = {}): Uint8Array =>
+export const cframe = (opcode: number, payload?: Uint8Array | string, o: BuildOptions = {}): Buffer =>
   frame(opcode, payload, { mask: true, ...o });
 
 /** A close frame body: code (2 bytes) + reason. */
-export function closeBody(code: number, reason: Uint8Array | string = ""): Uint8Array {
+export function closeBody(code: number, reason: Uint8Array | string = ""): Buffer {
   const r = typeof reason === "string" ? utf8(reason) : reason;
-  const out = new Uint8Array(2 + r.length);
+  const out = Buffer.alloc(2 + r.length);
   out[0] = code >> 8;
   out[1] = code & 0xff;
   out.set(r, 2);

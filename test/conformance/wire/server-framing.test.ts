@@ -10,7 +10,7 @@ import { binary, type EchoTarget, echoCase, failCase, pong, startCliEcho, text }
 
 /** A masked client frame. */
 const F = (op: number, payload: Uint8Array | string = "", o: { fin?: boolean; rsv?: number } = {}) =>
-  Buffer.from(frame(op, payload, { ...o, mask: "random" }));
+  frame(op, payload, { ...o, mask: "random" });
 const frag = (op: number, payload: Buffer | string) => F(op, payload, { fin: false });
 
 let echo: EchoTarget;

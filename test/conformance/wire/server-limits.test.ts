@@ -9,7 +9,7 @@ import { frame, OP } from "../../helpers/frames.js";
 import { binary, type EchoTarget, echoCase, failCase, startCliEcho, text } from "./harness.js";
 
 const F = (op: number, payload: Uint8Array | string = "", o: { fin?: boolean } = {}) =>
-  Buffer.from(frame(op, payload, { ...o, mask: "random" }));
+  frame(op, payload, { ...o, mask: "random" });
 const KiB = 1024;
 const MiB = 1024 * KiB;
 

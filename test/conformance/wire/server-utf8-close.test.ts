@@ -11,7 +11,7 @@ import { sleep } from "../../helpers/time.js";
 import { binary, type EchoTarget, echoCase, failCase, pong, startCliEcho, text } from "./harness.js";
 
 const F = (op: number, payload: Uint8Array | string = "", o: { fin?: boolean; rsv?: number } = {}) =>
-  Buffer.from(frame(op, payload, { ...o, mask: "random" }));
+  frame(op, payload, { ...o, mask: "random" });
 const hex = (h: string) => Buffer.from(h.replace(/\s/g, ""), "hex");
 
 let echo: EchoTarget;

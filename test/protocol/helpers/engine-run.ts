@@ -47,10 +47,10 @@ export function split(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] 
   let at = 0;
   for (const c of cuts) {
     if (c <= at || c >= bytes.length) continue;
-    out.push(bytes.slice(at, c));
+    out.push(Uint8Array.prototype.slice.call(bytes, at, c));
     at = c;
   }
-  out.push(bytes.slice(at));
+  out.push(Uint8Array.prototype.slice.call(bytes, at));
   return out;
 }
 
@@ -60,7 +60,7 @@ export function run(chunks: readonly Uint8Array[], options: Partial<EngineOption
   const events: Plain[] = [];
   const output: Uint8Array[] = [];
   for (const c of chunks) {
-    engine.receiveData(c.slice());
+    engine.receiveData(new Uint8Array(c)); // a copy: the engine unmasks in place
     output.push(...engine.takeOutput());
     events.push(...engine.takeEvents().map(plain));
   }
