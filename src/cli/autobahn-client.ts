@@ -3,8 +3,9 @@
  * TestSuite client-testee flow: GET /getCaseCount, then /runCase?case=N&agent=NAME for each
  * case (echoing every message as received until the server closes), then
  * /updateReports?agent=NAME.
- * Limits default to Autobahn's largest cases: `--max-payload` 16 MiB (9.1.6) and
- * `--max-fragments` 65536 (9.3.x/9.4.x); the library's defaults are 64 MiB and 4,096 fragments.
+ * Limits default to accept everything the suite sends: `--max-payload` 16 MiB (9.1.6) and
+ * `--max-fragments` 65537 (9.3.1/9.4.1 send 65,537 frames); the library's defaults are 64 MiB
+ * and 4,096 frames.
  */
 import type { Command } from "commander";
 import { type Connection, connect } from "../node/index.js";

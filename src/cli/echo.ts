@@ -3,9 +3,9 @@
  * [--max-fragments N]`: an echo server (each message is sent back as received, text as text,
  * binary as binary). Prints the URL it listens on.
  *
- * Limits default to what the Autobahn TestSuite sends (this is the conformance-oriented server):
- * 16 MiB messages (case 9.1.6) of up to 65,536 fragments (cases 9.3.x/9.4.x); the library's own
- * defaults are 64 MiB and 4,096 fragments. With `--workers N` (N > 1) every 101 response carries
+ * Limits default to accept everything the Autobahn TestSuite sends (this is the conformance-oriented
+ * server): 16 MiB messages (case 9.1.6) of up to 65,537 frames (9.3.1/9.4.1); the
+ * library's own defaults are 64 MiB and 4,096 frames. With `--workers N` (N > 1) every 101 response carries
  * `X-Wirecable-Worker: <worker id>`, so a client can tell which process serves it.
  */
 import type { Command } from "commander";

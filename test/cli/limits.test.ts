@@ -1,6 +1,6 @@
 /**
  * The conformance limits of `echo` and `autobahn-client` (--max-payload 16 MiB and
- * --max-fragments 65536 by default, Autobahn 9.1.6 and 9.3.x/9.4.x), through bin/wirecable.js
+ * --max-fragments 65537 by default: Autobahn 9.1.6, and 9.3.1/9.4.1's 65,537 frames), through bin/wirecable.js
  * (dist/ is rebuilt when the sources are newer) and runAutobahnClient in-process.
  */
 import assert from "node:assert/strict";
@@ -30,15 +30,15 @@ describe("echo limits (--max-fragments, --max-payload)", { timeout: 60_000 }, ()
     return raw;
   }
 
-  it("by default accepts a message of 65,536 fragments (Autobahn 9.3.x/9.4.x) and echoes it", async () => {
+  it("by default accepts a message of 65,537 fragments (Autobahn 9.3.1/9.4.1) and echoes it", async () => {
     const echo = startCli(["echo", "--port", "0"]);
     const [, url] = await echo.waitFor(URL_RE);
-    const raw = await fragmented(Number(new URL(url!).port), 65536);
+    const raw = await fragmented(Number(new URL(url!).port), 65537);
     await raw.until(() => raw.frames.some((f) => f.opcode === 0x1) || raw.ended, "the echo", 200 * UNIT);
     const text = raw.frames.filter((f) => f.opcode === 0x1 || f.opcode === 0x0);
     assert.equal(
       text.reduce((n, f) => n + f.payload.length, 0),
-      65536,
+      65537,
     );
     echo.child.kill("SIGTERM");
     assert.equal((await echo.exited).code, 0, echo.stderr());
@@ -63,7 +63,7 @@ describe("echo limits (--max-fragments, --max-payload)", { timeout: 60_000 }, ()
     assert.equal((await echo.exited).code, 0, echo.stderr());
   });
 
-  it("autobahn-client accepts 65,536 fragments by default; --max-fragments lowers it", async () => {
+  it("autobahn-client accepts 65,537 fragments by default; --max-fragments lowers it", async () => {
     const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
     cleanups.push(() => wss.close({ timeout: 3 * UNIT }));
     const results: string[] = [];
@@ -78,11 +78,11 @@ describe("echo limits (--max-fragments, --max-payload)", { timeout: 60_000 }, ()
           conn.close();
         });
         conn.on("close", (code: number) => results.push(`closed ${code}`));
-        // 65,536 fragments (Autobahn 9.3.1's count): stream() sends each chunk as a frame, then an
+        // 65,537 fragments (Autobahn 9.3.1's count): stream() sends each chunk as a frame, then an
         // empty final one.
         void conn.stream(
           (async function* () {
-            for (let i = 0; i < 65535; i++) yield "y";
+            for (let i = 0; i < 65536; i++) yield "y";
           })(),
         );
       } else conn.close();
@@ -93,7 +93,7 @@ describe("echo limits (--max-fragments, --max-payload)", { timeout: 60_000 }, ()
       runAutobahnClient(url, "t", false, () => {}),
       200 * UNIT,
     );
-    assert.deepEqual(results, ["echoed 65535", "closed 1000"]);
+    assert.deepEqual(results, ["echoed 65536", "closed 1000"]);
     results.length = 0;
     await within(
       runAutobahnClient(url, "t", false, () => {}, { maxPayload: 0, maxFragments: 1000 }),
@@ -121,7 +121,7 @@ describe("echo limits (--max-fragments, --max-payload)", { timeout: 60_000 }, ()
       const { code, stdout } = await runCli([command, "--help"]);
       assert.equal(code, 0);
       assert.match(stdout, /--max-payload <bytes>[\s\S]*16777216/);
-      assert.match(stdout, /--max-fragments <n>[\s\S]*65536/);
+      assert.match(stdout, /--max-fragments <n>[\s\S]*65537/);
     }
   });
 });

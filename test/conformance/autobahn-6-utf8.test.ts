@@ -1,6 +1,7 @@
 /** Autobahn section 6: UTF-8 handling, including fail-fast (6.4). */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { utf8Vectors } from "../helpers/autobahn-cases.js";
 import { concat, fromHex, hex, utf8 } from "../helpers/bytes.js";
 import { cframe, frame } from "../helpers/frames.js";
 import { echoServer, expectCase } from "./harness.js";
@@ -96,46 +97,24 @@ describe("Autobahn 6.4: fail fast on invalid UTF-8", () => {
   });
 });
 
-describe("Autobahn 6.5-6.22: code point classes", () => {
-  const valid: Array<[string, string]> = [
-    ["6.5.1", "cebae1bdb9cf83cebcceb5"],
-    ["6.6.11", "cebae1bdb9cf83cebcceb5"],
-    ["6.7.1 U+0000", "00"],
-    ["6.7.2 U+0080", "c280"],
-    ["6.7.3 U+0800", "e0a080"],
-    ["6.7.4 U+10000", "f0908080"],
-    ["6.9.1 U+007F", "7f"],
-    ["6.9.2 U+07FF", "dfbf"],
-    ["6.9.3 U+FFFF", "efbfbf"],
-    ["6.9.4 U+10FFFF", "f48fbfbf"],
-    ["6.11.1 U+D7FF", "ed9fbf"],
-    ["6.11.2 U+E000", "ee8080"],
-    ["6.11.3 U+FFFD", "efbfbd"],
-    ["6.23.1 U+FFFE (noncharacter, valid)", "efbfbe"],
-  ];
-  const invalid: Array<[string, string]> = [
-    ["6.8.1 5-byte sequence", "f888808080"],
-    ["6.8.2 6-byte sequence", "fc8480808080"],
-    ["6.10.1 U+110000", "f4908080"],
-    ["6.12.1 lone continuation", "80"],
-    ["6.12.8 continuation run", "808080808080"],
-    ["6.13.1 lone lead followed by space", "c020"],
-    ["6.14.1 truncated 2-byte", "c0"],
-    ["6.14.3 truncated 3-byte", "e080"],
-    ["6.15.1 concatenated truncations", "c0e080f08080"],
-    ["6.16.1 FE", "fe"],
-    ["6.16.2 FF", "ff"],
-    ["6.17.1 overlong slash (2 bytes)", "c0af"],
-    ["6.17.2 overlong slash (3 bytes)", "e080af"],
-    ["6.18.1 maximum overlong (2 bytes)", "c1bf"],
-    ["6.19.1 surrogate U+D800", "eda080"],
-    ["6.19.5 surrogate U+DFFF", "edbfbf"],
-    ["6.20.1 surrogate pair", "eda080edb080"],
-  ];
-  for (const [name, h] of valid) {
-    it(`${name}: valid, echoed`, () => expectCase([cframe(1, fromHex(h))], frame(1, fromHex(h))));
-  }
-  for (const [name, h] of invalid) {
-    it(`${name}: invalid, 1007`, () => expectCase([cframe(1, fromHex(h))], nothing, 1007));
+describe("Autobahn 6.5-6.23: the suite's UTF-8 test vectors (valid: echoed; invalid: 1007)", () => {
+  it("the vectors are numbered and built as case6_x_x.py builds them", () => {
+    const vectors = utf8Vectors();
+    const byId = new Map(vectors.map((v) => [v.id, v.payload.toString("hex")]));
+    assert.equal(vectors.length, 132);
+    assert.equal(vectors[0]!.id, "6.5.1");
+    assert.equal(vectors.at(-1)!.id, "6.23.7");
+    assert.equal(byId.get("6.5.5"), "cebae1bdb9cf83cebcceb5");
+    assert.equal(byId.get("6.12.8")!.length / 2, 63); // xrange(0x80, 0xbf)
+    assert.equal(byId.get("6.13.5"), "fc20");
+    assert.equal(byId.get("6.20.4"), "edafbf");
+    assert.equal(byId.get("6.22.34"), "f48fbfbf");
+    assert.equal(byId.get("6.23.5"), "efbfbd");
+  });
+  for (const v of utf8Vectors()) {
+    it(`${v.id}: ${v.group}: ${v.payload.toString("hex")}`, () =>
+      v.valid
+        ? expectCase([cframe(1, v.payload)], frame(1, v.payload))
+        : expectCase([cframe(1, v.payload)], nothing, 1007));
   }
 });

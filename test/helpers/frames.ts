@@ -81,23 +81,30 @@ export interface WireFrame {
   payload: Buffer;
 }
 
-/** Incremental frame reader (either direction; unmasks masked frames). */
+/**
+ * Incremental frame reader (either direction; unmasks masked frames). Input chunks are kept as a
+ * list and joined once per frame, so a 16 MiB frame arriving in 64 KiB reads costs one copy, not
+ * one per read.
+ */
 export class FrameReader {
-  #buf: Buffer = Buffer.alloc(0);
+  readonly #chunks: Buffer[] = [];
+  #length = 0;
 
   /** Bytes received and not yet part of a whole frame. */
   get rest(): Buffer {
-    return this.#buf;
+    return this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#length);
   }
 
   /** The frames completed by `chunk`. */
   push(chunk: Uint8Array): WireFrame[] {
-    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    this.#buf = this.#buf.length === 0 ? bytes : Buffer.concat([this.#buf, bytes]);
+    if (chunk.byteLength > 0) {
+      this.#chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      this.#length += chunk.byteLength;
+    }
     const out: WireFrame[] = [];
     for (;;) {
-      const b = this.#buf;
-      if (b.length < 2) break;
+      if (this.#length < 2) break;
+      const b = this.#peek(Math.min(this.#length, 14));
       const masked = (b[1]! & 0x80) !== 0;
       let len = b[1]! & 0x7f;
       let off = 2;
@@ -112,12 +119,47 @@ export class FrameReader {
       }
       const keyOff = off;
       if (masked) off += 4;
-      if (b.length < off + len) break;
-      const payload = Buffer.from(b.subarray(off, off + len));
-      if (masked) for (let i = 0; i < len; i++) payload[i]! ^= b[keyOff + (i & 3)]!;
+      if (this.#length < off + len) break;
+      const whole = this.#take(off + len);
+      const payload = whole.subarray(off);
+      if (masked) for (let i = 0; i < len; i++) payload[i]! ^= whole[keyOff + (i & 3)]!;
       out.push({ fin: (b[0]! & 0x80) !== 0, rsv: (b[0]! >> 4) & 7, opcode: b[0]! & 0x0f, masked, payload });
-      this.#buf = b.subarray(off + len);
     }
+    return out;
+  }
+
+  /** The first `n` buffered bytes, contiguous (joins only the chunks they span). */
+  #peek(n: number): Buffer {
+    const first = this.#chunks[0]!;
+    if (first.length >= n) return first.subarray(0, n);
+    const parts: Buffer[] = [];
+    let have = 0;
+    for (const c of this.#chunks) {
+      parts.push(c);
+      have += c.length;
+      if (have >= n) break;
+    }
+    return Buffer.concat(parts, have).subarray(0, n);
+  }
+
+  /** Remove the first `n` buffered bytes and return them as a new Buffer of their own. */
+  #take(n: number): Buffer {
+    const out = Buffer.allocUnsafeSlow(n); // not a slice of Node's shared pool
+    let filled = 0;
+    while (filled < n) {
+      const c = this.#chunks[0]!;
+      const want = n - filled;
+      if (c.length <= want) {
+        c.copy(out, filled);
+        filled += c.length;
+        this.#chunks.shift();
+      } else {
+        c.copy(out, filled, 0, want);
+        this.#chunks[0] = c.subarray(want);
+        filled += want;
+      }
+    }
+    this.#length -= n;
     return out;
   }
 }
