@@ -21,6 +21,19 @@ function normalise(origin: string): string {
   }
 }
 
+/**
+ * The origin a request claims: `Origin`, or for drafts hybi-07/08 (Sec-WebSocket-Version 7 or 8),
+ * whose browsers sent it as `Sec-WebSocket-Origin`, that header (as ws and websocket-driver read it).
+ */
+export function requestOrigin(req: IncomingMessage): string | undefined {
+  const version = req.headers["sec-websocket-version"];
+  if (version === "7" || version === "8") {
+    const legacy = req.headers["sec-websocket-origin"];
+    if (typeof legacy === "string") return legacy;
+  }
+  return req.headers.origin;
+}
+
 /** Compile an allow-list once into a predicate. */
 export function compileOrigins(rule: OriginRule): (origin: string | undefined, req: IncomingMessage) => boolean {
   if (typeof rule === "function") return rule;

@@ -13,7 +13,7 @@
  *   the bytes received after the head (frames sent with the request; often empty), and the
  *   socket is paused the way node:http leaves it (`readableFlowing` null, so the next 'data'
  *   listener resumes it and nothing is lost meanwhile), with only a no-op 'error' listener of ours.
- * - Any other complete request is answered 426 (Upgrade: websocket, Sec-WebSocket-Version: 13)
+ * - Any other complete request is answered 426 (Upgrade: websocket, Sec-WebSocket-Version: 13, 8, 7)
  *   and closed. A head the parser refuses gets its status (400 malformed, 414 request line, 431
  *   header caps: `maxHeaderBytes`, `maxHeaderCount`) and is closed; there is no request to emit
  *   then, as with node:http's own 400/431. A head not complete within `handshakeTimeout` ms
@@ -31,7 +31,7 @@ import { type AddressInfo, createServer, type Server as NetServer, type Socket }
 import { HandshakeError } from "../protocol/errors.js";
 import { listHasToken } from "../protocol/handshake/header-tokens.js";
 import { type HttpHead, HttpHeadParser } from "../protocol/handshake/http-head-parser.js";
-import { renderRejection, renderResponse } from "../protocol/handshake/server-handshake.js";
+import { renderRejection, renderResponse, SUPPORTED_VERSIONS } from "../protocol/handshake/server-handshake.js";
 import { DEFAULT_MAX_HEADER_LINE, DEFAULT_MAX_START_LINE } from "../protocol/limits.js";
 import { type TimerEntry, wheel } from "./timer-wheel.js";
 
@@ -63,7 +63,7 @@ const UPGRADE_REQUIRED = renderResponse(
   {
     Upgrade: "websocket",
     Connection: "Upgrade, close",
-    "Sec-WebSocket-Version": "13",
+    "Sec-WebSocket-Version": SUPPORTED_VERSIONS,
     "Content-Type": "text/plain",
   },
   "Upgrade Required: this is a WebSocket endpoint",

@@ -47,7 +47,7 @@ import {
   type ServerOptions,
   validateServerOptions,
 } from "./options.js";
-import { compileOrigins } from "./origin.js";
+import { compileOrigins, requestOrigin } from "./origin.js";
 import { PreparedMessage, prepareMessage } from "./prepared-message.js";
 import { ignoreSocketError, RawListener } from "./raw-listener.js";
 import { type TimerEntry, wheel } from "./timer-wheel.js";
@@ -294,7 +294,7 @@ export class WebSocketServer extends EventEmitter {
     if (this.#originCheck !== undefined) {
       let allowed = false;
       try {
-        allowed = this.#originCheck(req.headers.origin, req) === true;
+        allowed = this.#originCheck(requestOrigin(req), req) === true;
       } catch (error) {
         this.emit("error", error);
       }

@@ -245,7 +245,7 @@ describe("RawListener: answers of its own", () => {
     assert.equal(statusOf(response), 426);
     assert.match(response, /\r\nUpgrade: websocket\r\n/);
     assert.match(response, /\r\nConnection: Upgrade, close\r\n/);
-    assert.match(response, /\r\nSec-WebSocket-Version: 13\r\n/);
+    assert.match(response, /\r\nSec-WebSocket-Version: 13, 8, 7\r\n/);
     assert.match(response, /\r\n\r\nUpgrade Required/);
     assert.equal(upgrades.length, 0);
     await until(() => listener.pendingCount === 0);

@@ -243,7 +243,7 @@ describe("handshake checks", () => {
     const { port } = await standalone();
     const raw = await RawClient.open(port, {
       headers: {},
-      request: `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n`,
+      request: `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 9\r\n\r\n`,
     });
     assert.equal(raw.status, 426);
   });

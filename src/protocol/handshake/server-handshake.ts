@@ -9,8 +9,12 @@
  * Decisions:
  * - Check order: method (405 + `Allow: GET`), HTTP version >= 1.1 (400), request target (400),
  *   Host (400), Upgrade (400), Connection (400), Sec-WebSocket-Version (426 +
- *   `Sec-WebSocket-Version: 13`), Sec-WebSocket-Key (400), Sec-WebSocket-Protocol syntax (400),
- *   Sec-WebSocket-Extensions syntax (400). A legacy (hixie) request therefore gets 426.
+ *   `Sec-WebSocket-Version: 13, 8, 7`), Sec-WebSocket-Key (400), Sec-WebSocket-Protocol syntax
+ *   (400), Sec-WebSocket-Extensions syntax (400). A legacy (hixie) request therefore gets 426.
+ * - Versions 7 and 8 (drafts hybi-07 and hybi-08, still sent by some old clients) are accepted
+ *   like 13: their handshake and framing are RFC 6455's; only the origin header differs
+ *   (`Sec-WebSocket-Origin`, see requestOrigin in src/node/origin.ts). websocket-driver accepts
+ *   7, 8 and 13, ws 8 and 13.
  * - Subprotocols: with a list, the server's order of preference wins: the first server
  *   protocol that the client offered is selected (exact, case-sensitive match). With a
  *   callback, it gets the offered list and returns one of them, or null/undefined for none.
@@ -32,6 +36,9 @@ import { asciiLower, assertHeader, isToken, latin1, listHasToken, splitList, tri
 import type { HttpHead } from "./http-head-parser.js";
 import { statusText } from "./http-status.js";
 import { sha1 } from "./sha1.js";
+
+/** The Sec-WebSocket-Version values we accept, in the 426 answer's order (RFC 6455 4.4's example). */
+export const SUPPORTED_VERSIONS = "13, 8, 7";
 
 /** RFC 6455 1.3: the GUID appended to the key. */
 export const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -302,9 +309,14 @@ export function acceptHandshake(
     return reject(400, "Missing or invalid Connection header: expected Upgrade");
   }
   // RFC 6455 4.2.2 / 4.4: on a version we do not speak, answer (e.g.) 426 with the versions we do.
+  // 7 and 8 are drafts hybi-07/08: the same handshake and framing as 13.
   const wsVersion = getHeader(headers, "sec-websocket-version");
-  if (wsVersion === undefined || trimOws(wsVersion) !== "13") {
-    return reject(426, "Sec-WebSocket-Version must be 13", { "Sec-WebSocket-Version": "13", Upgrade: "websocket" });
+  const v = wsVersion === undefined ? "" : trimOws(wsVersion);
+  if (v !== "13" && v !== "8" && v !== "7") {
+    return reject(426, `Sec-WebSocket-Version must be one of ${SUPPORTED_VERSIONS}`, {
+      "Sec-WebSocket-Version": SUPPORTED_VERSIONS,
+      Upgrade: "websocket",
+    });
   }
   // RFC 6455 4.2.1 (5): "A |Sec-WebSocket-Key| header field with a base64-encoded value that,
   // when decoded, is 16 bytes in length."

@@ -154,10 +154,19 @@ describe("acceptHandshake: rejections", () => {
     expectReject(request({ connection: "keep-alive" }), 400);
     expectReject(request({ connection: "upgraded" }), 400);
   });
-  it("426 with Sec-WebSocket-Version: 13 for other or missing versions", () => {
-    for (const v of [undefined, "8", "12", "14", "13, 8", ""]) {
+  it("426 with Sec-WebSocket-Version: 13, 8, 7 for other or missing versions", () => {
+    for (const v of [undefined, "6", "9", "12", "14", "13, 8", "08", ""]) {
       const res = expectReject(request({ "sec-websocket-version": v }), 426);
-      assert.match(res, /\r\nSec-WebSocket-Version: 13\r\n/);
+      assert.match(res, /\r\nSec-WebSocket-Version: 13, 8, 7\r\n/);
+    }
+  });
+  it("accepts drafts hybi-07 and hybi-08 (versions 7 and 8) with the same 101 as 13", () => {
+    const r13 = acceptHandshake(request());
+    assert.ok(r13.ok);
+    for (const v of ["7", "8", " 8 "]) {
+      const r = acceptHandshake(request({ "sec-websocket-version": v, "sec-websocket-origin": "http://example.com" }));
+      assert.ok(r.ok, `version ${v}`);
+      assert.deepEqual(Buffer.from(r.response).toString("latin1"), Buffer.from(r13.response).toString("latin1"));
     }
   });
   it("400 for a missing key or a key that is not base64 of 16 bytes", () => {
