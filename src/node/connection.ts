@@ -10,6 +10,11 @@
  *   "wait" policy a send above `maxBufferedAmount` returns a promise resolved on drain.
  * - Timers (heartbeat, pong, idle, close) live on the process-wide timer wheel: one entry per
  *   connection, re-armed lazily; activity only stores a timestamp.
+ * - `close` (and `closed`) mean what RFC 6455 7.1.1-7.1.4 calls closed: the closing handshake
+ *   is over (or the connection failed), our close frame has been handed to the kernel and the
+ *   TCP connection is closed, on both sides. So a program may exit as soon as `closed` resolves:
+ *   nothing it still owes the peer is left in a buffer. Until then `readyState` is CLOSING.
+ *   The server closes TCP first (7.1.1); the client waits for it, at most `closeTimeout` ms.
  * - Never crashes the process: peer errors become close frames (the engine's job); a user
  *   handler that throws is reported as `error` and closes only this connection with 1011;
  *   `error` has a default listener; `closed` always resolves.
@@ -158,15 +163,20 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
     });
   }
 
-  /** Always resolves, once, when the connection is over. */
+  /**
+   * Always resolves, once, when the connection is over: the closing handshake done (or the
+   * connection failed), our close frame written and the TCP connection closed.
+   */
   get closed(): Promise<CloseInfo> {
-    const info = this.#closeInfo;
+    const info = this.#closeEmitted ? this.#closeInfo : undefined;
     return (this.#closedPromise ??=
       info !== undefined ? Promise.resolve(info) : new Promise((resolve) => (this.#resolveClosed = resolve)));
   }
 
+  /** CONNECTING, OPEN, CLOSING (also after the closing handshake, until TCP is closed), CLOSED. */
   get readyState(): number {
-    return this.#engine.readyState;
+    const state = this.#engine.readyState;
+    return state === Connection.CLOSED && !this.#closeEmitted ? Connection.CLOSING : state;
   }
   get protocol(): string {
     return this.#engine.protocol;
@@ -174,7 +184,10 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
   get extensions(): string {
     return this.#engine.extensions;
   }
-  /** "hybi-13", or "hixie-75" / "hixie-76" for legacy drafts. */
+  /**
+   * "hybi-13" (RFC 6455 framing, also for requests of its drafts hybi-07/08, whose framing it
+   * is), or "hixie-75" / "hixie-76" for legacy drafts.
+   */
   get version(): string {
     return this.#engine.version;
   }
@@ -334,7 +347,7 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
 
   /** Messages as an async iterator; ends when the connection closes. */
   [Symbol.asyncIterator](): AsyncIterableIterator<string | Buffer> {
-    return messageIterator(this, this.#closeInfo !== undefined);
+    return messageIterator(this, this.#closeEmitted);
   }
 
   // ---- write path -------------------------------------------------------------------------
@@ -505,15 +518,11 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
     this.#afterEngineCall();
   }
 
+  /** The engine's close (handshake over, or failed): close TCP; `close` follows when it is closed. */
   #onClose(code: number, reason: string, wasClean: boolean): void {
     if (this.#closeInfo !== undefined) return;
     this.#closeInfo = { code, reason, wasClean };
-    // Server: close TCP first (RFC 6455 7.1.1); client: let the server do it, within closeTimeout.
-    this.#beginTransportClose();
     this.#releaseWaiters("buffered");
-    emitSafe(this, "close", code, reason, wasClean);
-    this.#resolveClosed?.(this.#closeInfo);
-    this.#resolveClosed = null;
     for (const session of this.#extensionSessions) {
       try {
         session.close?.();
@@ -521,9 +530,23 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
         // releasing resources must not throw into the I/O path
       }
     }
+    // Server: close TCP first (RFC 6455 7.1.1); client: let the server do it, within closeTimeout.
+    this.#beginTransportClose();
+    if (this.#finished) this.#emitClose();
+  }
+
+  /** RFC 6455 7.1.4: the WebSocket is closed once the handshake is over and TCP is closed. */
+  #emitClose(): void {
+    const info = this.#closeInfo;
+    if (info === undefined || this.#closeEmitted) return;
+    this.#closeEmitted = true;
+    emitSafe(this, "close", info.code, info.reason, info.wasClean);
+    this.#resolveClosed?.(info);
+    this.#resolveClosed = null;
   }
 
   #closeInfo: CloseInfo | undefined;
+  #closeEmitted = false;
 
   #beginTransportClose(): void {
     if (this.#clock.transportClosing !== -1) return;
@@ -537,13 +560,15 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
     this.#arm();
   }
 
-  /** The socket is gone: stop timers, forget the connection. */
+  /** The socket is gone: stop timers, report the close, forget the connection. */
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
     wheel.cancel(this);
     this.#socket.off("data", onData);
+    // Without a close from the engine yet, EOF makes one (1006, or the handshake's result).
     if (this.#closeInfo === undefined) this.#engine.receiveEof();
+    this.#emitClose();
     this.onFinish?.(this);
   }
 

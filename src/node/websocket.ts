@@ -101,7 +101,9 @@ export class WebSocket extends EventTarget {
     );
   }
 
+  /** CLOSING from the start of the closing handshake until TCP is closed and `close` fires. */
   get readyState(): number {
+    if (this.#readyState === 1 && this.#conn !== undefined && this.#conn.readyState >= 2) return 2;
     return this.#readyState;
   }
   get protocol(): string {
