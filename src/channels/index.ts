@@ -16,6 +16,13 @@ export {
 export { type Broadcaster, createBroadcaster } from "./broadcaster.js";
 export type { Broker, BrokerHandler, LostMessage, Unsubscribe } from "./brokers/broker.js";
 export { type DedupClaim, type Deduplicator, MAX_DEDUP_ENTRIES, MemoryDedup } from "./brokers/dedup.js";
+export {
+  BROKER_URL_HELP,
+  type BrokerFromUrlOptions,
+  type BrokerKind,
+  brokerKind,
+  createBroker,
+} from "./brokers/from-url.js";
 export { MemoryBroker, type MemoryBrokerOptions } from "./brokers/memory.js";
 export { NatsBroker, type NatsBrokerOptions, parseNatsUrl, subjectToken } from "./brokers/nats.js";
 export { MissingPeerError } from "./brokers/optional-peer.js";

@@ -1,0 +1,71 @@
+/**
+ * One broker from one URL (the CLI's `--broker`, a deployment's environment variable):
+ *
+ * | URL | broker |
+ * |---|---|
+ * | `memory` (or nothing) | MemoryBroker: one process |
+ * | `redis://…`, `rediss://…` | RedisBroker (pub/sub on one Redis) |
+ * | `redis+cluster://host:port[,host:port…]`, `rediss+cluster://…` | RedisClusterBroker (sharded pub/sub) |
+ * | `nats://host:port[,host:port…]`, `tls://…` | NatsBroker (core NATS) |
+ * | `postgres://…`, `postgresql://…` | PostgresBroker (LISTEN/NOTIFY) |
+ *
+ * `brokerKind(url)` names the kind without connecting (a TypeError naming the accepted schemes
+ * otherwise); `createBroker(url, options)` constructs it (which starts connecting, and throws
+ * MissingPeerError when the broker's client package is not installed).
+ */
+import type { Broker } from "./broker.js";
+import { MemoryBroker } from "./memory.js";
+import { NatsBroker } from "./nats.js";
+import { PostgresBroker } from "./postgres.js";
+import { RedisBroker } from "./redis.js";
+import { RedisClusterBroker } from "./redis-cluster.js";
+
+export type BrokerKind = "memory" | "redis" | "redis-cluster" | "nats" | "postgres";
+
+const SCHEMES: Record<string, BrokerKind> = {
+  "memory:": "memory",
+  "redis:": "redis",
+  "rediss:": "redis",
+  "redis+cluster:": "redis-cluster",
+  "rediss+cluster:": "redis-cluster",
+  "nats:": "nats",
+  "tls:": "nats",
+  "postgres:": "postgres",
+  "postgresql:": "postgres",
+};
+
+export const BROKER_URL_HELP =
+  "memory, redis://host:port/db, redis+cluster://host:port[,host:port…], nats://host:port[,host:port…] or postgres://user@host/db";
+
+/** The kind of broker `url` asks for (`undefined`, "" and "memory" mean in memory). */
+export function brokerKind(url: string | undefined): BrokerKind {
+  if (url === undefined || url === "" || url === "memory") return "memory";
+  const scheme = /^([a-z][a-z0-9+.-]*:)\/\//i.exec(url)?.[1]?.toLowerCase();
+  const kind = scheme === undefined ? undefined : SCHEMES[scheme];
+  if (kind === undefined) throw new TypeError(`expected a broker URL (${BROKER_URL_HELP}), got "${url}"`);
+  return kind;
+}
+
+export interface BrokerFromUrlOptions {
+  /** Channel/subject prefix shared by the processes of one application. */
+  prefix?: string;
+  /** How long the first publish/subscribe waits for the broker (ms, brokers' default 5000). */
+  connectTimeout?: number;
+}
+
+/** The broker for `url` (see the module comment). */
+export function createBroker(url: string | undefined, options: BrokerFromUrlOptions = {}): Broker {
+  const { prefix, connectTimeout } = options;
+  switch (brokerKind(url)) {
+    case "memory":
+      return new MemoryBroker();
+    case "redis":
+      return new RedisBroker({ url, prefix, connectTimeout });
+    case "redis-cluster":
+      return new RedisClusterBroker({ url, prefix, connectTimeout });
+    case "nats":
+      return new NatsBroker({ url, prefix, connectTimeout });
+    case "postgres":
+      return new PostgresBroker({ url, prefix });
+  }
+}
