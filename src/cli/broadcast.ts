@@ -6,16 +6,17 @@
  * With `--workers N` (N > 1) the workers share the port and a message received by any worker
  * is relayed through the primary (node:cluster IPC) to every worker, which sends it to its own
  * clients: every client gets every message exactly once, in the same order on every worker.
- * With `--redis URL` every process (each worker, or the only one) publishes to and subscribes
- * from one Redis channel instead (RedisBroker: local delivery first, its own echo dropped), so
- * separate processes and machines share the broadcast; text is sent as `t<text>`, binary as
- * `b<base64>`. Redis pub/sub keeps no backlog: messages published while a subscriber is
- * disconnected are lost for its clients.
+ * With `--broker URL` (redis://, redis+cluster://, nats://, postgres://; `--redis URL` is the
+ * same for a redis:// URL) every process (each worker, or the only one) publishes to and
+ * subscribes from one stream of that broker instead (local delivery first, its own echo dropped),
+ * so separate processes and machines share the broadcast; text is sent as `t<text>`, binary as
+ * `b<base64>`. Pub/sub keeps no backlog: messages published while a subscriber is disconnected
+ * are lost for its clients.
  */
-import type { Command } from "commander";
-import { RedisBroker } from "../channels/index.js";
+import { type Command, Option } from "commander";
+import { type Broker, brokerKind, createBroker } from "../channels/index.js";
 import { WebSocketServer } from "../node/index.js";
-import { parsePort } from "./options.js";
+import { parseBrokerUrl, parsePort } from "./options.js";
 import { parseRedisUrl } from "./serve.js";
 import { CLOSE_TIMEOUT, parseWorkerCount, runServer } from "./workers.js";
 
@@ -53,8 +54,15 @@ export function register(program: Command): void {
     .requiredOption("-p, --port <port>", "port to listen on (0: any free port)", parsePort)
     .option("-H, --host <host>", "address to bind", "127.0.0.1")
     .option("-w, --workers <n>", "worker processes (node:cluster) sharing the port", parseWorkerCount, 1)
-    .option("--redis <url>", "share the broadcast with every process using this Redis", parseRedisUrl)
-    .action(async (opts: { port: number; host: string; workers: number; redis?: string }) => {
+    .option("--broker <url>", "share the broadcast with every process using this broker", parseBrokerUrl)
+    .addOption(
+      new Option("--redis <url>", "the same as --broker with a redis:// URL")
+        .argParser(parseRedisUrl)
+        .conflicts("broker"),
+    )
+    .action(async (opts: { port: number; host: string; workers: number; broker?: string; redis?: string }) => {
+      const brokerUrl = opts.broker ?? opts.redis;
+      const shared = brokerUrl !== undefined && brokerKind(brokerUrl) !== "memory" ? brokerUrl : undefined;
       await runServer({
         name: "broadcast server",
         workers: opts.workers,
@@ -69,23 +77,23 @@ export function register(program: Command): void {
             wss.broadcast(data, { binary });
           };
           let send: (data: string | Uint8Array, binary: boolean) => void = local;
-          let broker: RedisBroker | undefined;
-          if (opts.redis !== undefined) {
-            const redis = new RedisBroker({ url: opts.redis, connectTimeout: 3000 });
-            broker = redis;
+          let broker: Broker | undefined;
+          if (shared !== undefined) {
+            const b = createBroker(shared, { connectTimeout: 3000 });
+            broker = b;
             try {
-              await redis.subscribe(STREAM, (payload) => {
+              await b.subscribe(STREAM, (payload) => {
                 const m = decode(payload);
                 local(m.data, m.binary);
               });
-              // Fail fast when Redis cannot be reached at start (subscribe waits for it; publish does not).
-              await redis.publish(`${STREAM}:probe`, "");
+              // Fail fast when the broker cannot be reached at start (subscribe waits for it; publish does not).
+              await b.publish(`${STREAM}:probe`, "");
             } catch (err) {
-              await redis.close();
+              await b.close();
               wss.close({ timeout: 0 }).catch(() => {});
-              throw new Error(`cannot use Redis at ${opts.redis}: ${err instanceof Error ? err.message : err}`);
+              throw new Error(`cannot use the broker at ${shared}: ${err instanceof Error ? err.message : err}`);
             }
-            send = (data, binary) => void redis.publish(STREAM, encode(data, binary)).catch(() => {});
+            send = (data, binary) => void b.publish(STREAM, encode(data, binary)).catch(() => {});
           } else if (relay !== undefined) {
             onRelay((m) => {
               if (isRelayed(m)) local(m.data, m.binary);

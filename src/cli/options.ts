@@ -3,6 +3,7 @@
  * InvalidArgumentError with a clear message, so a bad value exits non-zero before anything starts.
  */
 import { type Command, InvalidArgumentError } from "commander";
+import { brokerKind } from "../channels/index.js";
 
 /** Autobahn's largest message: case 9.1.6/9.2.6, 16 MiB in one frame. */
 export const AUTOBAHN_MAX_PAYLOAD = 16 * 1024 * 1024;
@@ -24,6 +25,16 @@ export function parsePort(value: string): number {
     throw new InvalidArgumentError(`expected a port number 0-65535, got "${value}"`);
   }
   return port;
+}
+
+/** `--broker`: memory, redis://, redis+cluster://, nats:// or postgres:// (see createBroker). */
+export function parseBrokerUrl(value: string): string {
+  try {
+    brokerKind(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+  return value;
 }
 
 export function parseWsUrl(value: string): string {

@@ -2,25 +2,29 @@
  * `wirecable serve`: the demo chat server (page, cable, /healthz, /metrics). Prints its URL on
  * stdout (`http://localhost:3000`); structured logs (pino, JSON) go to stderr.
  *
- * Scaling (docs/demo.md):
- * - `--redis URL`: rooms are shared by every process and machine using the same Redis.
- * - `--workers N` (node:cluster, N > 1): the workers share the port; without --redis they share
+ * Scaling (docs/demo.md, docs/scaling.md):
+ * - `--broker URL` (redis://, redis+cluster://, nats://, postgres://; `--redis URL` is the same
+ *   for a redis:// URL): rooms are shared by every process and machine using the same broker.
+ * - `--workers N` (node:cluster, N > 1): the workers share the port; without a broker they share
  *   rooms through the primary, which relays every broadcast to every worker (ClusterBroker);
- *   with --redis they use Redis like any other process.
+ *   with one they use it like any other process.
  * SIGTERM/SIGINT: graceful shutdown; clients get `server_restart` and close code 1001, and
  * reconnect (to another process if a load balancer is in front).
  */
 import cluster, { type Worker } from "node:cluster";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { type Logger, pino } from "pino";
+import { brokerKind } from "../channels/index.js";
 import { ClusterBroker, relayBetweenWorkers } from "./demo/cluster-broker.js";
 import { type DemoServer, startDemoServer } from "./demo/server.js";
-import { parsePort } from "./options.js";
+import { parseBrokerUrl, parsePort } from "./options.js";
 import { parseWorkerCount, sendToWorker } from "./workers.js";
 
 export interface ServeOptions {
   port: number;
   host: string;
+  broker?: string;
+  /** `--redis`: the same as `--broker` with a redis:// URL. */
   redis?: string;
   workers: number;
   origin: string[];
@@ -70,7 +74,16 @@ export function registerServe(program: Command): void {
     .description("run the demo chat server (web page, ActionCable channels, /healthz, /metrics)")
     .option("-p, --port <port>", "port to listen on (0: any free port)", parsePort, 3000)
     .option("-H, --host <host>", "address to bind (0.0.0.0 or :: to serve other machines)", parseHost, "127.0.0.1")
-    .option("--redis <url>", "share rooms through Redis (several processes or machines)", parseRedisUrl)
+    .option(
+      "--broker <url>",
+      "share rooms through a broker: redis://…, redis+cluster://h:p,h:p, nats://…, postgres://… (default: memory)",
+      parseBrokerUrl,
+    )
+    .addOption(
+      new Option("--redis <url>", "the same as --broker with a redis:// URL")
+        .argParser(parseRedisUrl)
+        .conflicts("broker"),
+    )
     .option("-w, --workers <n>", "worker processes (node:cluster) sharing the port", parseWorkers, 1)
     .option("--origin <origin>", "also allow browsers from this origin (repeatable)", parseOrigin, [])
     .addOption(
@@ -78,7 +91,7 @@ export function registerServe(program: Command): void {
     )
     .addHelpText(
       "after",
-      "\nExamples:\n  wirecable serve                      # http://localhost:3000\n  wirecable serve --port 0             # any free port; the URL is printed\n  wirecable serve --workers 4          # 4 processes, rooms relayed by the primary\n  wirecable serve --redis redis://127.0.0.1:6379   # rooms shared with other servers\n",
+      "\nExamples:\n  wirecable serve                      # http://localhost:3000\n  wirecable serve --port 0             # any free port; the URL is printed\n  wirecable serve --workers 4          # 4 processes, rooms relayed by the primary\n  wirecable serve --broker redis://127.0.0.1:6379   # rooms shared with other servers\n  wirecable serve --broker nats://127.0.0.1:4222    # ... through NATS\n  wirecable serve --broker redis+cluster://10.0.0.1:7000,10.0.0.2:7000   # ... through Redis Cluster\n",
     )
     .action(async (opts: ServeOptions) => {
       if (opts.workers > 1 && cluster.isPrimary) await runPrimary(opts);
@@ -96,8 +109,15 @@ function createLogger(opts: ServeOptions, worker?: number): Logger {
 }
 
 /** One server process (the only one without --workers, or a cluster worker). */
+/** The broker URL every process shares, if any (`memory` shares nothing between processes). */
+function sharedBroker(opts: ServeOptions): string | undefined {
+  const url = opts.broker ?? opts.redis;
+  return url === undefined || brokerKind(url) === "memory" ? undefined : url;
+}
+
 async function runWorker(opts: ServeOptions): Promise<DemoServer> {
   const workerId = cluster.isWorker ? cluster.worker?.id : undefined;
+  const shared = sharedBroker(opts);
   const logger = createLogger(opts, workerId);
   let server: DemoServer | undefined;
   let stopping = false;
@@ -129,8 +149,8 @@ async function runWorker(opts: ServeOptions): Promise<DemoServer> {
     server = await startDemoServer({
       port: opts.port,
       host: opts.host,
-      ...(opts.redis ? { redis: opts.redis } : {}),
-      ...(workerId !== undefined && !opts.redis ? { broker: new ClusterBroker() } : {}),
+      ...(shared !== undefined ? { brokerUrl: shared } : {}),
+      ...(workerId !== undefined && shared === undefined ? { broker: new ClusterBroker() } : {}),
       origins: opts.origin,
       logger,
       ...(workerId !== undefined ? { metricLabels: { worker: String(workerId) } } : {}),
@@ -159,6 +179,7 @@ async function runWorker(opts: ServeOptions): Promise<DemoServer> {
 /** The cluster primary: forks the workers, relays broadcasts (without Redis), restarts crashed workers. */
 async function runPrimary(opts: ServeOptions): Promise<void> {
   const logger = createLogger(opts);
+  const shared = sharedBroker(opts);
   const want = opts.workers;
   let stopping = false;
   let printed = false;
@@ -173,7 +194,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
 
   const fork = (): void => {
     const worker = cluster.fork();
-    if (!opts.redis) relayBetweenWorkers(workers, worker);
+    if (shared === undefined) relayBetweenWorkers(workers, worker);
     worker.on("message", (message: { tag?: string; url?: string; message?: string }) => {
       // Ready (and the URL printed) once every worker listens.
       if (message?.tag === "wirecable-listening" && !printed && ++listening === want) {
@@ -194,7 +215,10 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
       fork();
     });
   };
-  logger.info({ workers: want, broker: opts.redis ? "redis" : "primary relay" }, "starting workers");
+  logger.info(
+    { workers: want, broker: shared === undefined ? "primary relay" : brokerKind(shared) },
+    "starting workers",
+  );
   for (let i = 0; i < want; i++) fork();
 
   const stop = (signal: string): void => {

@@ -34,7 +34,8 @@ describe("wirecable (program)", { concurrency: 4 }, () => {
 });
 
 describe("wirecable serve (options)", { concurrency: 4 }, () => {
-  it("--help", () => helps("serve", ["--port", "--host", "--redis", "--workers", "--origin", "--log-level"]));
+  it("--help", () =>
+    helps("serve", ["--port", "--host", "--broker", "--redis", "--workers", "--origin", "--log-level"]));
   it("--port abc", () => fails(["serve", "--port", "abc"], /expected a port number/));
   it("--port 70000", () => fails(["serve", "--port", "70000"], /expected a port number/));
   it("--port -1", () => fails(["serve", "--port", "-1"], /expected a port number|unknown option/));
@@ -42,6 +43,12 @@ describe("wirecable serve (options)", { concurrency: 4 }, () => {
   it("--workers two", () => fails(["serve", "--workers", "two"], /expected a number of workers/));
   it("--redis http://x", () => fails(["serve", "--redis", "http://127.0.0.1:6379"], /expected a redis:\/\//));
   it("--redis not-a-url", () => fails(["serve", "--redis", "nope"], /expected a redis:\/\//));
+  it("--broker http://x", () =>
+    fails(["serve", "--broker", "http://127.0.0.1:6379"], /expected a broker URL \(memory, redis:\/\//));
+  it("--broker and --redis", () =>
+    fails(["serve", "--broker", "nats://127.0.0.1:1", "--redis", "redis://127.0.0.1:1"], /cannot be used with/));
+  it("an unreachable NATS", () =>
+    fails(["serve", "--port", "0", "--broker", "nats://127.0.0.1:1"], /could not start.*broker at nats:/, 15_000));
   it("--origin not-a-url", () => fails(["serve", "--origin", "nope"], /expected an origin/));
   it("--origin ftp://x", () => fails(["serve", "--origin", "ftp://example.com"], /expected an http/));
   it("--host with a space", () => fails(["serve", "--host", "a b"], /expected a host/));

@@ -1,12 +1,14 @@
 // `wirecable serve` as a process: prints its URL, serves the page, /healthz and /metrics, logs
 // JSON on stderr, shuts down gracefully on SIGTERM and SIGINT (clients get server_restart and
 // 1001); `--workers 2` shares rooms through the primary; two processes share rooms through
-// `--redis`.
+// `--redis` and through `--broker` with Redis Cluster and NATS.
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import WS from "ws";
-import { type RedisProcess, startRedis } from "../helpers/redis.js";
+import { startNats } from "../helpers/nats.js";
+import { startRedis } from "../helpers/redis.js";
+import { startRedisCluster } from "../helpers/redis-cluster.js";
 import { type ChatClient, cableUrl, joinChat } from "./chat-client.js";
 import { ensureBuilt, startCli, stopAll } from "./helpers.js";
 
@@ -81,35 +83,43 @@ describe("wirecable serve (process)", { timeout: 60_000 }, () => {
   });
 });
 
-describe("wirecable serve --redis (two processes)", { timeout: 60_000 }, () => {
-  let redis: RedisProcess | undefined;
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
+const SHARED: Array<[string, string, () => Promise<{ url: string; stop(): Promise<void> }>]> = [
+  ["--redis", "redis", startRedis],
+  ["--broker", "redis+cluster", () => startRedisCluster({ primaries: 3 })],
+  ["--broker", "nats", startNats],
+];
 
-  it("shares rooms, messages and presence between two servers", async () => {
-    const one = startCli(["serve", "--port", "0", "--redis", redis!.url]);
-    const two = startCli(["serve", "--port", "0", "--redis", redis!.url]);
-    const [[, url1], [, url2]] = await Promise.all([one.waitFor(URL_LINE), two.waitFor(URL_LINE)]);
-    assert.notEqual(url1, url2);
-    const a = join(url1!, "shared", "on-one");
-    await a.connected;
-    const b = join(url2!, "shared", "on-two");
-    await b.connected;
-    await b.waitFor((e) => e.type === "presence" && e.count === 2);
-    await a.waitFor((e) => e.type === "presence" && e.count === 2);
-    const id = a.speak("across processes");
-    await b.waitFor((e) => e.type === "message" && e.id === id);
-    const back = b.speak("and back");
-    await a.waitFor((e) => e.type === "message" && e.id === back);
-    // Server two stops: its member leaves the room as seen from server one.
-    two.child.kill("SIGTERM");
-    assert.equal((await two.exited).code, 0);
-    await a.waitFor((e) => e.type === "presence" && e.event === "leave" && e.name === "on-two");
-    one.child.kill("SIGTERM");
-    assert.equal((await one.exited).code, 0);
+for (const [flag, kind, start] of SHARED) {
+  describe(`wirecable serve ${flag} ${kind}:// (two processes)`, { timeout: 60_000 }, () => {
+    let service: { url: string; stop(): Promise<void> } | undefined;
+    before(async () => {
+      service = await start();
+    });
+    after(async () => {
+      await service?.stop();
+    });
+
+    it("shares rooms, messages and presence between two servers", async () => {
+      const one = startCli(["serve", "--port", "0", flag, service!.url]);
+      const two = startCli(["serve", "--port", "0", flag, service!.url]);
+      const [[, url1], [, url2]] = await Promise.all([one.waitFor(URL_LINE), two.waitFor(URL_LINE)]);
+      assert.notEqual(url1, url2);
+      const a = join(url1!, "shared", "on-one");
+      await a.connected;
+      const b = join(url2!, "shared", "on-two");
+      await b.connected;
+      await b.waitFor((e) => e.type === "presence" && e.count === 2);
+      await a.waitFor((e) => e.type === "presence" && e.count === 2);
+      const id = a.speak("across processes");
+      await b.waitFor((e) => e.type === "message" && e.id === id);
+      const back = b.speak("and back");
+      await a.waitFor((e) => e.type === "message" && e.id === back);
+      // Server two stops: its member leaves the room as seen from server one.
+      two.child.kill("SIGTERM");
+      assert.equal((await two.exited).code, 0);
+      await a.waitFor((e) => e.type === "presence" && e.event === "leave" && e.name === "on-two");
+      one.child.kill("SIGTERM");
+      assert.equal((await one.exited).code, 0);
+    });
   });
-});
+}

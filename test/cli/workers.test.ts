@@ -138,7 +138,7 @@ describe("broadcast --redis", { timeout: 60_000 }, () => {
   it("fails clearly when Redis is unreachable", async () => {
     const { code, stderr } = await runCli(["broadcast", "--port", "0", "--redis", "redis://127.0.0.1:1"]);
     assert.notEqual(code, 0);
-    assert.match(stderr, /cannot use Redis/);
+    assert.match(stderr, /cannot use the broker at redis:\/\//);
   });
 });
 

@@ -19,7 +19,7 @@ import { hostname, networkInterfaces } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
-import { type Broker, CableCore, MemoryBroker, RedisBroker, selectProtocol } from "../../channels/index.js";
+import { type Broker, brokerKind, CableCore, createBroker, selectProtocol } from "../../channels/index.js";
 import { type Connection, type PreparedMessage, prepareMessage, WebSocketServer } from "../../node/index.js";
 import { type ChatLimits, createChatChannel } from "./chat-channel.js";
 import { createMetrics, type DemoMetrics } from "./metrics.js";
@@ -30,8 +30,11 @@ export interface DemoServerOptions {
   port?: number;
   /** Default "127.0.0.1" (loopback only: pass "0.0.0.0" or "::" to serve other machines). */
   host?: string;
-  /** Share rooms through this Redis (`redis://host:port/db`). */
-  redis?: string;
+  /**
+   * Share rooms through the broker at this URL (`redis://…`, `redis+cluster://…`, `nats://…`,
+   * `postgres://…`; see createBroker). Default: in memory.
+   */
+  brokerUrl?: string;
   /** Or through this broker (ClusterBroker under --workers; tests). Default: in memory. */
   broker?: Broker;
   /**
@@ -112,9 +115,8 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
   const metrics = createMetrics(options.metricLabels, options.processMetrics ?? true);
   const processId = randomUUID();
   const ownsBroker = options.broker === undefined;
-  const broker: Broker =
-    options.broker ??
-    (options.redis ? new RedisBroker({ url: options.redis, prefix: "wirecable-demo" }) : new MemoryBroker());
+  const brokerName = options.broker !== undefined ? "shared" : brokerKind(options.brokerUrl);
+  const broker: Broker = options.broker ?? createBroker(options.brokerUrl, { prefix: "wirecable-demo" });
   // Broker errors repeat on every reconnection attempt: count them all, log one per 10 s.
   let lastBrokerLog = 0;
   let quietErrors = 0;
@@ -294,15 +296,17 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
     probeSent = performance.now();
     broker.publish(probeStream, String(probeSent)).catch(() => {});
   };
-  if (options.redis) {
-    // Fail fast when Redis cannot be reached at start (later outages are ridden out).
+  if (options.brokerUrl !== undefined && brokerName !== "memory") {
+    // Fail fast when the broker cannot be reached at start (later outages are ridden out).
     try {
       await broker.publish(probeStream, "0");
     } catch (err) {
       await unprobe().catch(() => {});
       presence.close();
       await broker.close().catch(() => {});
-      throw new Error(`Redis at ${options.redis} is unreachable (${err instanceof Error ? err.message : String(err)})`);
+      throw new Error(
+        `the broker at ${options.brokerUrl} is unreachable (${err instanceof Error ? err.message : String(err)})`,
+      );
     }
   }
   probe();
@@ -331,7 +335,7 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
     }
   }
   const url = `http://${LOOPBACK.has(host) ? "localhost" : bracket(host)}:${port}`;
-  log?.info({ url, host, port, broker: options.redis ? "redis" : ownsBroker ? "memory" : "shared" }, "listening");
+  log?.info({ url, host, port, broker: brokerName }, "listening");
 
   let closing: Promise<void> | undefined;
   return {
