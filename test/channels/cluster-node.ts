@@ -1,14 +1,13 @@
 /**
  * A child process for the multi-process tests: a CableServer (or, with MODE=broadcaster, no
- * server at all) sharing a RedisBroker (BROKER=redis, default) or a PostgresBroker
- * (BROKER=postgres) at BROKER_URL. Talks to its parent over IPC:
- * sends {type:"ready", port} / {type:"reconnected"} / {type:"lost"}; obeys
- * {type:"broadcast", stream, data} (answers {type:"broadcasted", id}) and {type:"exit"}.
+ * server at all) sharing the broker at BROKER_URL (createBroker: redis://, redis+cluster://,
+ * nats://, postgres://). Talks to its parent over IPC:
+ * sends {type:"ready", port} / {type:"disconnected", at} / {type:"reconnected", at, ...} /
+ * {type:"lost"}; obeys {type:"broadcast", stream, data} (answers {type:"broadcasted", id, ok,
+ * start, end}: Date.now() around the publish) and {type:"exit"}.
  */
 import { createBroadcaster } from "../../src/channels/broadcaster.js";
-import type { Broker } from "../../src/channels/brokers/broker.js";
-import { PostgresBroker } from "../../src/channels/brokers/postgres.js";
-import { RedisBroker } from "../../src/channels/brokers/redis.js";
+import { createBroker } from "../../src/channels/brokers/from-url.js";
 import { CableServer } from "../../src/channels/cable-server.js";
 import { Channel } from "../../src/channels/channel.js";
 
@@ -26,9 +25,9 @@ type Command = { type: "broadcast"; id: number; stream: string; data: unknown } 
 const send = (msg: unknown) => process.send?.(msg);
 const prefix = process.env.PREFIX ?? "cluster";
 const url = process.env.BROKER_URL;
-const broker: Broker =
-  process.env.BROKER === "postgres" ? new PostgresBroker({ url, prefix }) : new RedisBroker({ url, prefix });
-broker.on("reconnected", (info) => send({ type: "reconnected", ...info }));
+const broker = createBroker(url, { prefix });
+broker.on("disconnected", () => send({ type: "disconnected", at: Date.now() }));
+broker.on("reconnected", (info) => send({ type: "reconnected", at: Date.now(), ...info }));
 broker.on("lost", () => send({ type: "lost" }));
 
 let broadcast: (stream: string, data: unknown) => Promise<void>;
@@ -51,11 +50,12 @@ if (process.env.MODE === "broadcaster") {
 
 process.on("message", async (cmd: Command) => {
   if (cmd.type === "broadcast") {
+    const start = Date.now();
     try {
       await broadcast(cmd.stream, cmd.data);
-      send({ type: "broadcasted", id: cmd.id, ok: true });
+      send({ type: "broadcasted", id: cmd.id, ok: true, start, end: Date.now() });
     } catch {
-      send({ type: "broadcasted", id: cmd.id, ok: false });
+      send({ type: "broadcasted", id: cmd.id, ok: false, start, end: Date.now() });
     }
   } else if (cmd.type === "exit") {
     await shutdown();

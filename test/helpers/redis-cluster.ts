@@ -3,7 +3,7 @@
  * `primaries` nodes (default 3) plus `replicas` per primary (default 0), each on a free port with
  * its cluster bus on a second free port (`--cluster-port`), in temp dirs, no persistence, made
  * into one cluster by `redis-cli --cluster create`. Resolves once every node reports
- * `cluster_state:ok`.
+ * `cluster_state:ok` and every replica has synced with its primary.
  *
  * Faults for the broker tests: `kill(node)` SIGKILLs a node (its replica, if any, is promoted after
  * `nodeTimeoutMs`; `waitHealthy()` waits for that), `start(node)` brings it back with its
@@ -88,6 +88,9 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         "",
         "--appendonly",
         "no",
+        // A replica syncs at once (Redis waits 5 s by default); one that never synced cannot fail over.
+        "--repl-diskless-sync-delay",
+        "0",
         "--loglevel",
         "warning",
       ],
@@ -127,6 +130,17 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       }
     }
     return owners;
+  }
+
+  /** Until every replica's link to its primary is up (its initial sync done), bounded. */
+  async function waitReplicasSynced(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const infos = await Promise.all(nodes.map((n) => command(n, "info", "replication")));
+      if (infos.every((i) => i.includes("role:master") || i.includes("master_link_status:up"))) return;
+      if (Date.now() > deadline) throw new Error(`redis cluster replicas not in sync within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   const cluster: RedisClusterProcess = {
@@ -230,6 +244,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     );
     for (const n of nodes) n.id = await command(n, "cluster", "myid");
     await cluster.waitHealthy();
+    await waitReplicasSynced();
   } catch (err) {
     await cluster.stop();
     throw err;
