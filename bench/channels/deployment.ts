@@ -1,0 +1,304 @@
+/**
+ * Deployment benchmark (not a test): several cable server processes on this machine share a
+ * broker; 100,000 idle ActionCable subscribers of one stream are spread over them (from several
+ * client processes, each with its own 127.0.0.x source addresses: a process may hold 20,000
+ * files); one server broadcasts to all. Side by side for each broker:
+ * - `relay`: no broker, the servers' parent relays over IPC (what `--workers` does without one);
+ * - `redis`: one redis-server; `redis-cluster`: 3 primaries, sharded pub/sub; `nats`: one
+ *   nats-server.
+ * Per broker: a warm-up, then
+ * - burst: broadcasts back to back; deliveries/s = connections x broadcasts / time from the first
+ *   broadcast until every client got every message;
+ * - paced: broadcasts every `--pace-ms`; p50/p99/max from `broadcast()` in the server to the
+ *   client's receipt (one clock: performance.timeOrigin + now());
+ * - the broker's own cost: `--probes` messages published one after another on a stream that every
+ *   server subscribes to (without clients); CPU (user+sys from /proc) of the broker's processes
+ *   per message, and of the servers per message received;
+ * - server CPU per delivery over the burst; resident memory with every connection open.
+ *
+ * Run: `npx tsx bench/channels/deployment.ts [--quick] [--connections N] [--servers N]
+ * [--clients N] [--brokers relay,redis,redis-cluster,nats] [--burst N] [--paced N] [--pace-ms MS]`;
+ * writes bench/results/deployment.md (and .json).
+ */
+import { type ChildProcess, execFileSync, fork } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { startNats } from "../../test/helpers/nats.js";
+import { startRedis } from "../../test/helpers/redis.js";
+import { startRedisCluster } from "../../test/helpers/redis-cluster.js";
+// @ts-expect-error: a plain .mjs module without types
+import { cpuSeconds, processTree, rssKB } from "../lib/procfs.mjs";
+import { Histogram, nowMs } from "./histogram.js";
+
+const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    connections: { type: "string" },
+    servers: { type: "string" },
+    clients: { type: "string" },
+    brokers: { type: "string", default: "relay,redis,redis-cluster,nats" },
+    burst: { type: "string" },
+    paced: { type: "string" },
+    "pace-ms": { type: "string" },
+    probes: { type: "string" },
+    out: { type: "string", default: here("../results/deployment") },
+  },
+});
+const quick = args.quick;
+const CONNECTIONS = Number(args.connections ?? (quick ? 10_000 : 100_000));
+const SERVERS = Number(args.servers ?? (quick ? 2 : 6));
+const CLIENTS = Number(args.clients ?? (quick ? 2 : 8));
+const BURST = Number(args.burst ?? (quick ? 10 : 20));
+const PACED = Number(args.paced ?? (quick ? 5 : 10));
+const PACE_MS = Number(args["pace-ms"] ?? 1000);
+const PROBES = Number(args.probes ?? (quick ? 2000 : 10_000));
+const BROKERS = args.brokers.split(",");
+
+interface Proc {
+  child: ChildProcess;
+  next(type: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  send(msg: unknown): void;
+}
+
+function spawn(file: string, env: Record<string, string> = {}): Proc {
+  const child = fork(here(file), [], {
+    execArgv: ["--import", "tsx"],
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const inbox: Array<Record<string, unknown>> = [];
+  const waiting: Array<() => void> = [];
+  child.on("message", (m) => {
+    inbox.push(m as Record<string, unknown>);
+    for (const w of waiting.splice(0)) w();
+  });
+  return {
+    child,
+    send: (msg) => child.send(msg as never),
+    async next(type, timeoutMs = 300_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const i = inbox.findIndex((m) => m.type === type);
+        if (i >= 0) return inbox.splice(i, 1)[0]!;
+        if (Date.now() > deadline) throw new Error(`${file}: no ${type} within ${timeoutMs} ms`);
+        if (child.exitCode !== null) throw new Error(`${file} exited (${child.exitCode})`);
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, 200);
+          waiting.push(() => {
+            clearTimeout(t);
+            r();
+          });
+        });
+      }
+    },
+  };
+}
+
+/** The broker service for a kind, with the pids whose CPU and memory are the broker's. */
+async function startBroker(kind: string): Promise<{ url: string; pids: () => number[]; stop(): Promise<void> }> {
+  const redisPid = (port: number) =>
+    Number(/process_id:(\d+)/.exec(execFileSync("redis-cli", ["-p", String(port), "info", "server"]).toString())?.[1]);
+  switch (kind) {
+    case "relay":
+      return { url: "relay", pids: () => [process.pid], stop: async () => {} };
+    case "redis": {
+      const redis = await startRedis();
+      const pid = redisPid(redis.port);
+      return { url: redis.url, pids: () => [pid], stop: () => redis.stop() };
+    }
+    case "redis-cluster": {
+      const cluster = await startRedisCluster({ primaries: 3 });
+      const pids = cluster.nodes.map((n) => redisPid(n.port));
+      return { url: cluster.url, pids: () => pids, stop: () => cluster.stop() };
+    }
+    case "nats": {
+      const nats = await startNats({ jetstream: false });
+      return { url: nats.url, pids: () => [nats.pid!], stop: () => nats.stop() };
+    }
+    default:
+      throw new Error(`unknown broker ${kind}`);
+  }
+}
+
+interface Result {
+  broker: string;
+  connections: number;
+  failed: number;
+  connectSeconds: number;
+  burst: number;
+  deliveriesPerSec: number;
+  burstP99: number;
+  paced: number;
+  p50: number;
+  p99: number;
+  max: number;
+  brokerUsPerMessage: number;
+  brokerNsPerDelivery: number;
+  serverUsPerBrokerMessage: number;
+  serverUsPerDelivery: number;
+  brokerRssMB: number;
+  serverRssMB: number;
+}
+
+async function scenario(kind: string): Promise<Result> {
+  const broker = await startBroker(kind);
+  const servers = Array.from({ length: SERVERS }, () => spawn("deployment-server.ts", { BROKER_URL: broker.url }));
+  const clients: Proc[] = [];
+  try {
+    if (kind === "relay") {
+      // The parent is the primary: every relayed publish goes to every server (publisher included).
+      for (const s of servers)
+        s.child.on("message", (m: { tag?: string }) => {
+          if (m?.tag === "wirecable-relay") for (const t of servers) t.child.send(m as never);
+        });
+    }
+    const ports = await Promise.all(servers.map(async (s) => (await s.next("ready", 60_000)).port as number));
+    const t0 = Date.now();
+    const connects: Promise<Record<string, unknown>>[] = [];
+    for (let c = 0; c < CLIENTS; c++) {
+      const p = spawn("deployment-clients.ts");
+      clients.push(p);
+      const count = Math.floor(CONNECTIONS / CLIENTS) + (c < CONNECTIONS % CLIENTS ? 1 : 0);
+      const addresses = [0, 1, 2, 3].map((k) => `127.0.0.${10 + c * 4 + k}`);
+      connects.push(
+        p.next("ready").then(() => {
+          p.send({ type: "connect", ports, count, addresses, portStart: 10_000 });
+          return p.next("connected", 900_000);
+        }),
+      );
+    }
+    const failed = (await Promise.all(connects)).reduce((n, r) => n + (r.failed as number), 0);
+    const connectSeconds = (Date.now() - t0) / 1000;
+    const serverPids = servers.flatMap((s) => processTree(s.child.pid!) as number[]);
+    const serverRssMB = rssKB(serverPids) / 1024;
+    const brokerRssMB = rssKB(broker.pids()) / 1024;
+
+    let connected = 0;
+    async function round(count: number, paceMs: number): Promise<{ elapsedMs: number; hist: Histogram }> {
+      for (const c of clients) c.send({ type: "expect", messages: count });
+      const expecting = await Promise.all(clients.map((c) => c.next("expecting")));
+      const lost = expecting.reduce((n, r) => n + (r.closed as number), 0);
+      if (lost > 0) throw new Error(`${kind}: ${lost} subscribed connections closed`);
+      connected = expecting.reduce((n, r) => n + (r.sockets as number), 0);
+      const start = nowMs();
+      servers[0]!.send({ type: "burst", count, paceMs });
+      const dones = await Promise.all(clients.map((c) => c.next("done", 600_000)));
+      await servers[0]!.next("burst-done");
+      const hist = new Histogram();
+      for (const d of dones) hist.merge(d.histogram as Array<[number, number]>);
+      return { elapsedMs: Math.max(...dones.map((d) => d.at as number)) - start, hist };
+    }
+
+    await round(2, 0); // warm-up
+    const s0 = cpuSeconds(serverPids) as number;
+    const burst = await round(BURST, 0);
+    const serverCpu = (cpuSeconds(serverPids) as number) - s0;
+    const paced = await round(PACED, PACE_MS);
+    const deliveries = connected * BURST;
+
+    // The broker's own cost per message, reaching every server process.
+    const cpuOf = () =>
+      kind === "relay"
+        ? (process.cpuUsage().user + process.cpuUsage().system) / 1e6
+        : (cpuSeconds(broker.pids()) as number);
+    const b0 = cpuOf();
+    const p0 = cpuSeconds(serverPids) as number;
+    servers[0]!.send({ type: "broker-burst", count: PROBES });
+    await servers[0]!.next("broker-burst-done");
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      for (const s of servers) s.send({ type: "probe-count" });
+      const counts = await Promise.all(servers.map((s) => s.next("probe-count")));
+      if (counts.every((c) => (c.received as number) >= PROBES)) break;
+      if (Date.now() > deadline) throw new Error(`${kind}: broker probes never all arrived`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const brokerCpu = cpuOf() - b0;
+    const probeServerCpu = (cpuSeconds(serverPids) as number) - p0;
+    const brokerUsPerMessage = (brokerCpu * 1e6) / PROBES;
+    return {
+      broker: kind,
+      connections: connected,
+      failed,
+      connectSeconds,
+      burst: BURST,
+      deliveriesPerSec: Math.round(deliveries / (burst.elapsedMs / 1000)),
+      burstP99: burst.hist.percentileMs(0.99),
+      paced: PACED,
+      p50: paced.hist.percentileMs(0.5),
+      p99: paced.hist.percentileMs(0.99),
+      max: paced.hist.percentileMs(1),
+      brokerUsPerMessage: Number(brokerUsPerMessage.toFixed(1)),
+      brokerNsPerDelivery: Number(((brokerUsPerMessage * 1000) / connected).toFixed(3)),
+      serverUsPerBrokerMessage: Number(((probeServerCpu * 1e6) / (PROBES * SERVERS)).toFixed(1)),
+      serverUsPerDelivery: Number(((serverCpu * 1e6) / deliveries).toFixed(2)),
+      brokerRssMB: Math.round(brokerRssMB),
+      serverRssMB: Math.round(serverRssMB),
+    };
+  } finally {
+    for (const p of [...clients, ...servers]) {
+      if (p.child.exitCode === null) p.send({ type: "exit" });
+    }
+    await Promise.all(
+      [...clients, ...servers].map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            if (p.child.exitCode !== null) return resolve();
+            const timer = setTimeout(() => p.child.kill("SIGKILL"), 30_000);
+            p.child.once("exit", () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }),
+      ),
+    );
+    await broker.stop();
+  }
+}
+
+const loadBefore = loadavg()[0]!;
+const results: Result[] = [];
+for (const kind of BROKERS) {
+  const r = await scenario(kind);
+  console.log(JSON.stringify(r));
+  results.push(r);
+}
+
+const fmt = (n: number) => n.toLocaleString("en-US");
+const command = `npx tsx bench/channels/deployment.ts ${process.argv.slice(2).join(" ")}`.trim();
+const lines = [
+  "# Deployment benchmark: several processes sharing a broker",
+  "",
+  `Command: \`${command}\` (${new Date().toISOString()}).`,
+  `Machine: ${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version};`,
+  `1-minute load average ${loadBefore.toFixed(1)} before the run, ${loadavg()[0]!.toFixed(1)} after it.`,
+  `${SERVERS} cable server processes, ${fmt(CONNECTIONS)} idle subscribers of one stream spread over them from ${CLIENTS}`,
+  "client processes (the `ws` client, 4 source addresses 127.0.0.x each), all on this machine (loopback),",
+  "sharing its 2 cores with the brokers; server 1 broadcasts. Every server also sends the ActionCable",
+  "heartbeat (a ping every 3 s to every connection) meanwhile.",
+  "",
+  "| broker | connections | burst | deliveries/s | burst p99 (ms) | paced | p50 (ms) | p99 (ms) | max (ms) | broker CPU per broadcast (µs) | broker CPU per delivery (ns) | server CPU per broker message (µs) | server CPU per delivery (µs) | broker RSS (MB) | servers' RSS (MB) |",
+  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ...results.map(
+    (r) =>
+      `| ${r.broker} | ${fmt(r.connections)} | ${r.burst} | ${fmt(r.deliveriesPerSec)} | ${r.burstP99} | ${r.paced} | ${r.p50} | ${r.p99} | ${r.max} | ${r.brokerUsPerMessage} | ${r.brokerNsPerDelivery} | ${r.serverUsPerBrokerMessage} | ${r.serverUsPerDelivery} | ${r.brokerRssMB} | ${fmt(r.serverRssMB)} |`,
+  ),
+  "",
+  "- deliveries/s: connections x burst / time from the first broadcast until the last client got the last",
+  "  message (burst p99: how long the tail of a burst waited).",
+  `- paced: ${PACED} broadcasts every ${PACE_MS} ms; latency from \`broadcast()\` in server 1 to the client's receipt.`,
+  `- broker CPU per broadcast: user+sys of the broker's processes (relay: the parent relaying over IPC;`,
+  `  redis-cluster: its three primaries) while server 1 publishes ${fmt(PROBES)} messages one after another on`,
+  `  a stream every one of the ${SERVERS} servers subscribes to, divided by ${fmt(PROBES)}; per delivery: that divided`,
+  "  by the connections one broadcast reaches. Server CPU per broker message: the servers' CPU in the",
+  "  same phase per message received (the broker client's cost). Server CPU per delivery: all servers",
+  "  over the burst, divided by the deliveries.",
+  "- RSS with every connection open and subscribed.",
+  "",
+];
+writeFileSync(`${args.out}.md`, lines.join("\n"));
+writeFileSync(`${args.out}.json`, `${JSON.stringify({ command, results }, null, 2)}\n`);
+console.log(lines.join("\n"));
