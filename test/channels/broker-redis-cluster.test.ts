@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Cluster } from "ioredis";
+import type { Broker } from "../../src/channels/brokers/broker.js";
 import { parseClusterUrl, RedisClusterBroker } from "../../src/channels/brokers/redis-cluster.js";
 import { type RedisClusterProcess, startRedisCluster } from "../helpers/redis-cluster.js";
-import { brokerContract, collector } from "./broker-contract.js";
+import { dedupContract, historyContract, presenceContract } from "./broker-capabilities.js";
+import { type BrokerFeatures, brokerContract, collector } from "./broker-contract.js";
 
 let cluster: RedisClusterProcess;
 before(async () => {
@@ -144,3 +146,18 @@ describe("redis cluster broker started while the cluster is down", () => {
     }
   });
 });
+
+let stores = 0;
+const clusterFactory = {
+  async pair(features: BrokerFeatures = {}): Promise<[RedisClusterBroker, RedisClusterBroker]> {
+    const prefix = `cap${++stores}`;
+    return [
+      new RedisClusterBroker({ url: cluster.url, prefix, ...features }),
+      new RedisClusterBroker({ url: cluster.url, prefix, ...features }),
+    ];
+  },
+  crash: (broker: Broker) => (broker as RedisClusterBroker).abandon(),
+};
+historyContract("redis cluster", clusterFactory);
+presenceContract("redis cluster", clusterFactory);
+dedupContract("redis cluster", clusterFactory);

@@ -11,7 +11,9 @@
  *
  * `brokerKind(url)` names the kind without connecting (a TypeError naming the accepted schemes
  * otherwise); `createBroker(url, options)` constructs it (which starts connecting, and throws
- * MissingPeerError when the broker's client package is not installed).
+ * MissingPeerError when the broker's client package is not installed). `history` and `presence`
+ * go to the brokers that offer them (all but NATS, whose history and presence are not built yet:
+ * asking it for history is a TypeError).
  */
 import type { Broker } from "./broker.js";
 import { MemoryBroker } from "./memory.js";
@@ -19,6 +21,8 @@ import { NatsBroker } from "./nats.js";
 import { PostgresBroker } from "./postgres.js";
 import { RedisBroker } from "./redis.js";
 import { RedisClusterBroker } from "./redis-cluster.js";
+import type { HistoryOptions } from "./stream-history.js";
+import type { PresenceOptions } from "./stream-presence.js";
 
 export type BrokerKind = "memory" | "redis" | "redis-cluster" | "nats" | "postgres";
 
@@ -51,21 +55,26 @@ export interface BrokerFromUrlOptions {
   prefix?: string;
   /** How long the first publish/subscribe waits for the broker (ms, brokers' default 5000). */
   connectTimeout?: number;
+  /** Keep stream history (resumable streams). */
+  history?: HistoryOptions;
+  /** Presence timing and limits. */
+  presence?: PresenceOptions;
 }
 
 /** The broker for `url` (see the module comment). */
 export function createBroker(url: string | undefined, options: BrokerFromUrlOptions = {}): Broker {
-  const { prefix, connectTimeout } = options;
+  const { prefix, connectTimeout, history, presence } = options;
   switch (brokerKind(url)) {
     case "memory":
-      return new MemoryBroker();
+      return new MemoryBroker({ history, presence });
     case "redis":
-      return new RedisBroker({ url, prefix, connectTimeout });
+      return new RedisBroker({ url, prefix, connectTimeout, history, presence });
     case "redis-cluster":
-      return new RedisClusterBroker({ url, prefix, connectTimeout });
+      return new RedisClusterBroker({ url, prefix, connectTimeout, history, presence });
     case "nats":
+      if (history !== undefined) throw new TypeError("history: the NATS broker keeps no history (yet)");
       return new NatsBroker({ url, prefix, connectTimeout });
     case "postgres":
-      return new PostgresBroker({ url, prefix });
+      return new PostgresBroker({ url, prefix, history, presence });
   }
 }

@@ -13,6 +13,11 @@
  *   A stream's traffic is served by one shard: sharding spreads streams, not one hot stream.
  * - Envelope and `localDelivery` as in RedisBroker (`\0<processId>\0<payload>`, our own echo
  *   dropped). Bare payloads are delivered as they are.
+ * - History, presence and dedup: RedisStore (redis-store.ts) on the Cluster, with the keys above
+ *   and SPUBLISH; its scripts touch one stream's keys (one slot) and publish on that stream's
+ *   channel. Streams keeping history are published by the script only (no local shortcut), so
+ *   every process receives them in offset order. Dedup keys are `{prefix:dedup:id}`: spread over
+ *   the shards.
  * - Faults: a primary that dies or fails over, or a slot that moves (Redis sends SUNSUBSCRIBE, or
  *   answers MOVED), makes ioredis refresh the slot map and SSUBSCRIBE the streams again on their
  *   new owner. This broker emits `disconnected` when a subscriber connection drops and
@@ -25,9 +30,12 @@
 import { randomUUID } from "node:crypto";
 import type { Cluster, ClusterOptions } from "ioredis";
 import { BaseBroker, type Broker, type BrokerHandler, type Unsubscribe } from "./broker.js";
-import { unwrap, wrap } from "./envelope.js";
+import { unwrap, unwrapPosition, wrap } from "./envelope.js";
 import { loadPeer } from "./optional-peer.js";
 import type { RedisClientOptions } from "./redis.js";
+import { type RedisDedup, type RedisHistory, type RedisPresence, RedisStore } from "./redis-store.js";
+import type { HistoryOptions } from "./stream-history.js";
+import type { PresenceOptions } from "./stream-presence.js";
 
 /**
  * ioredis Cluster options (ioredis' `ClusterOptions`), typed structurally so that wirecable's
@@ -58,6 +66,10 @@ export interface RedisClusterBrokerOptions {
   processId?: string;
   /** How long publish/subscribe wait for the first connection before giving up (ms, default 5000). */
   connectTimeout?: number;
+  /** Keep stream history in Redis Streams on each stream's shard. Default: none. */
+  history?: HistoryOptions;
+  /** Presence timing and limits (heartbeats, expiry of a dead process's members). */
+  presence?: PresenceOptions;
 }
 
 /** Seeds and connection options from a `redis+cluster://` or `rediss+cluster://` URL. */
@@ -108,10 +120,15 @@ export class RedisClusterBroker extends BaseBroker implements Broker {
   readonly #firstReady: Promise<void>;
   #downSince = 0;
   #checking = false;
-  /** Streams whose SSUBSCRIBE failed before ioredis took them in charge (cluster not ready). */
+  /** Channels whose SSUBSCRIBE failed before ioredis took them in charge (cluster not ready). */
   readonly #pending = new Set<string>();
   /** Times every subscription was confirmed again after a subscriber connection dropped. */
   reconnects = 0;
+  readonly history: RedisHistory | undefined;
+  readonly presence: RedisPresence;
+  readonly dedup: RedisDedup;
+  /** Channels listened to for the store (presence events), besides the streams. */
+  readonly #listened = new Map<string, (message: string) => void>();
 
   constructor(options: RedisClusterBrokerOptions = {}) {
     super();
@@ -120,6 +137,25 @@ export class RedisClusterBroker extends BaseBroker implements Broker {
     this.prefix = options.prefix ?? "";
     this.localDelivery = options.localDelivery ?? true;
     const timeout = options.connectTimeout ?? 5000;
+    const store = new RedisStore({
+      commander: ioredis
+        .then(() => this.#firstReady)
+        .then(() => {
+          if (this.#cluster === undefined) throw new Error("broker is closed");
+          return this.#cluster;
+        }),
+      key: (stream, suffix) => this.keyFor(stream, suffix),
+      channel: (stream) => this.nameOf(stream),
+      listen: (channel, onMessage) => this.#listen(channel, onMessage),
+      publishCommand: "SPUBLISH",
+      dedupKey: (id) => (this.prefix === "" ? `{dedup:${id}}` : `{${this.prefix}:dedup:${id}}`),
+      history: options.history,
+      presence: options.presence,
+      onError: (err) => this.emit("error", err),
+    });
+    this.history = store.history;
+    this.presence = store.presence;
+    this.dedup = store.dedup;
     this.#firstReady = ioredis.then((mod) => {
       if (this.closed) return;
       const cluster = this.#connect(mod.Cluster, options);
@@ -140,9 +176,10 @@ export class RedisClusterBroker extends BaseBroker implements Broker {
     const nodes = options.nodes ?? fromUrl?.nodes ?? [{ host: "127.0.0.1", port: 6379 }];
     const cluster = new ClusterClient(nodes, {
       shardedSubscribers: true,
-      // Never queue while the cluster is down: a queued broadcast would arrive late and out of
-      // context; it fails and is counted as lost instead.
-      enableOfflineQueue: false,
+      // Commands wait for a node connection that is being opened, in order (without this queue
+      // ioredis retries them after 100 ms, after later ones). A publish while the cluster itself is
+      // down is refused by publish() before it reaches ioredis: never queued, counted as lost.
+      enableOfflineQueue: true,
       // Reconnect forever, backing off to at most 1 s.
       clusterRetryStrategy: (times: number) => Math.min(50 * times, 1000),
       ...(options.cluster as ClusterOptions | undefined),
@@ -158,16 +195,21 @@ export class RedisClusterBroker extends BaseBroker implements Broker {
     cluster.on("smessage", (channel: string, message: string) => this.#onMessage(channel, message));
     // A sharded subscriber's connection ended: ioredis emits -node with its node key.
     cluster.on("-node", (_redis: unknown, nodeKey?: string) => {
-      if (nodeKey !== undefined && !this.closed && this.handlers.size > 0 && this.#downSince === 0) {
+      if (nodeKey !== undefined && !this.closed && this.#wants() && this.#downSince === 0) {
         this.#downSince = Date.now();
         this.emit("disconnected");
       }
     });
     cluster.on("subscribersReady", () => void this.#confirmResubscribed(cluster));
     cluster.on("ready", () => {
-      for (const stream of this.#pending) void this.#ssubscribe(cluster, stream);
+      for (const channel of this.#pending) void this.#ssubscribe(cluster, channel);
     });
     return cluster;
+  }
+
+  /** Whether any stream or listened channel is subscribed. */
+  #wants(): boolean {
+    return this.handlers.size > 0 || this.#listened.size > 0;
   }
 
   /** `{prefix:stream}`: the channel, and the hash tag of every key kept for the stream. */
@@ -185,6 +227,16 @@ export class RedisClusterBroker extends BaseBroker implements Broker {
   }
 
   #onMessage(channel: string, message: string): void {
+    const listener = this.#listened.get(channel);
+    if (listener !== undefined) {
+      listener(message);
+      return;
+    }
+    const stamped = unwrapPosition(message);
+    if (stamped !== undefined) {
+      this.dispatch(this.#streamOf(channel), stamped.payload, stamped.position);
+      return;
+    }
     const envelope = unwrap(message);
     if (envelope === undefined) return;
     if (this.localDelivery && envelope.origin === this.processId) return; // our own echo
@@ -223,12 +275,17 @@ export class RedisClusterBroker extends BaseBroker implements Broker {
 
   async publish(stream: string, payload: string): Promise<void> {
     this.assertOpen();
-    if (this.localDelivery) this.dispatch(stream, payload);
+    const stored = this.history?.keeps(stream) === true;
+    // Stored and published by one script on the stream's shard: every subscriber, ours too, gets
+    // a history stream from Redis in offset order (no local shortcut).
+    if (this.localDelivery && !stored) this.dispatch(stream, payload);
     if (this.#cluster?.status !== "ready") await this.#firstReady;
     const cluster = this.#cluster;
     try {
       if (cluster === undefined) throw new Error("broker is closed");
-      await cluster.spublish(this.nameOf(stream), wrap(this.localDelivery ? this.processId : undefined, payload));
+      if (cluster.status !== "ready") throw new Error(`Redis Cluster is not connected (${cluster.status})`);
+      if (stored) await this.history!.append(stream, payload);
+      else await cluster.spublish(this.nameOf(stream), wrap(this.localDelivery ? this.processId : undefined, payload));
     } catch (err) {
       this.recordLost(stream, payload, (err as Error).message);
       throw err;
@@ -237,15 +294,15 @@ export class RedisClusterBroker extends BaseBroker implements Broker {
 
   async subscribe(stream: string, handler: BrokerHandler): Promise<Unsubscribe> {
     this.assertOpen();
-    const own = (payload: string) => handler(payload);
+    const own: BrokerHandler = (payload, position) => handler(payload, position);
     if (this.addHandler(stream, own)) {
       if (this.#cluster?.status !== "ready") await this.#firstReady;
-      if (this.#cluster !== undefined && !this.closed) await this.#ssubscribe(this.#cluster, stream);
+      if (this.#cluster !== undefined && !this.closed) await this.#ssubscribe(this.#cluster, this.nameOf(stream));
     }
     return async () => {
       const cluster = this.#cluster;
       if (this.removeHandler(stream, own) && !this.closed && cluster !== undefined) {
-        this.#pending.delete(stream);
+        this.#pending.delete(this.nameOf(stream));
         try {
           await cluster.sunsubscribe(this.nameOf(stream));
         } catch (err) {
@@ -255,26 +312,50 @@ export class RedisClusterBroker extends BaseBroker implements Broker {
     };
   }
 
-  async #ssubscribe(cluster: Cluster, stream: string): Promise<void> {
+  /** SSUBSCRIBE of a stream's channel or a listened one (presence events). */
+  async #ssubscribe(cluster: Cluster, channel: string): Promise<void> {
+    if (cluster.status !== "ready") {
+      this.#pending.add(channel); // not queued in ioredis: subscribed at the next `ready`
+      return;
+    }
     try {
-      await cluster.ssubscribe(this.nameOf(stream));
-      this.#pending.delete(stream);
+      await cluster.ssubscribe(channel);
+      this.#pending.delete(channel);
     } catch (err) {
-      // Once routed, ioredis keeps the stream in its list and subscribes it again when the shard
-      // is back; a stream refused before that (cluster not ready) is retried at the next `ready`.
-      if (this.handlers.has(stream) && cluster.status !== "ready") this.#pending.add(stream);
+      // Once routed, ioredis keeps the channel in its list and subscribes it again when the
+      // shard is back; a channel refused before that (cluster not ready) is retried at `ready`.
+      if (cluster.status !== "ready") this.#pending.add(channel);
       this.emit("error", err as Error);
     }
+  }
+
+  /** A raw channel (the store's presence events), on the shard its name hashes to. */
+  async #listen(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>> {
+    this.assertOpen();
+    this.#listened.set(channel, onMessage);
+    if (this.#cluster?.status !== "ready") await this.#firstReady;
+    if (this.#cluster !== undefined && !this.closed) await this.#ssubscribe(this.#cluster, channel);
+    return async () => {
+      if (this.#listened.get(channel) !== onMessage) return;
+      this.#listened.delete(channel);
+      this.#pending.delete(channel);
+      if (this.#cluster !== undefined && !this.closed) {
+        await this.#cluster.sunsubscribe(channel).catch((err: Error) => this.emit("error", err));
+      }
+    };
   }
 
   get streams(): string[] {
     return [...this.handlers.keys()];
   }
 
+  /** Leaves this process's presence sessions, then releases the cluster connections. */
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.presence.close();
     this.closed = true;
     this.handlers.clear();
+    this.#listened.clear();
     const cluster = this.#cluster;
     this.#cluster = undefined;
     if (cluster === undefined) return;
@@ -284,5 +365,17 @@ export class RedisClusterBroker extends BaseBroker implements Broker {
     } catch {
       cluster.disconnect();
     }
+  }
+
+  /**
+   * Drop every connection at once, leaving nothing and refreshing nothing: what a killed process
+   * does (fault tests; its presence sessions then expire after `presence.timeout`).
+   */
+  async abandon(): Promise<void> {
+    this.closed = true;
+    this.presence.abandon();
+    this.handlers.clear();
+    this.#listened.clear();
+    this.#cluster?.disconnect();
   }
 }
