@@ -16,6 +16,7 @@
  * already-encoded payloads verbatim.
  */
 import { CableError } from "./errors.js";
+import { type HistoryRequest, isMessageId, PROTOCOL_V1_EXT_JSON, parseHistoryRequest } from "./extensions.js";
 
 /**
  * Subprotocols the client offers, in its order. The last one is a sentinel: offered last so
@@ -50,8 +51,10 @@ export type DisconnectReason = (typeof DisconnectReason)[keyof typeof Disconnect
  * gets that one back (the official client then closes without reconnecting: it is how a server
  * tells an old client it no longer speaks its version). We prefer v1-json wherever it appears.
  * No offer at all: no subprotocol, and (like Rails) the connection still proceeds in v1 JSON.
+ * A client offering the extensions (extensions.ts; the official client never does) gets them.
  */
 export function selectProtocol(offered: readonly string[]): string | null {
+  if (offered.includes(PROTOCOL_V1_EXT_JSON)) return PROTOCOL_V1_EXT_JSON;
   if (offered.includes(PROTOCOL_V1_JSON)) return PROTOCOL_V1_JSON;
   if (offered.includes(PROTOCOL_UNSUPPORTED)) return PROTOCOL_UNSUPPORTED;
   return null;
@@ -81,10 +84,15 @@ export function encodeMessage(identifier: string, messageJson: string): string {
   return `{"identifier":${JSON.stringify(identifier)},"message":${messageJson}}`;
 }
 
+/**
+ * A client command. `history` (subscribe, and the history command) and `id` (message) are the
+ * extensions' (extensions.ts): parsed always, acted on only on connections that negotiated them.
+ */
 export type CableCommand =
-  | { command: "subscribe"; identifier: string; params: IdentifierParams }
+  | { command: "subscribe"; identifier: string; params: IdentifierParams; history?: HistoryRequest }
   | { command: "unsubscribe"; identifier: string }
-  | { command: "message"; identifier: string; data: Record<string, unknown> };
+  | { command: "message"; identifier: string; data: Record<string, unknown>; id?: string }
+  | { command: "history"; identifier: string; history: HistoryRequest };
 
 /** The decoded identifier: a JSON object with a string `channel`, plus the channel's params. */
 export interface IdentifierParams {
@@ -138,14 +146,27 @@ export function parseCommand(text: string): CableCommand | CableError {
   }
   if (!isPlainObject(decoded)) return new CableError("MALFORMED_COMMAND", "command is not a JSON object");
   const { command, identifier } = decoded;
-  if (command !== "subscribe" && command !== "unsubscribe" && command !== "message") {
+  if (command !== "subscribe" && command !== "unsubscribe" && command !== "message" && command !== "history") {
     return new CableError("UNKNOWN_COMMAND", `unrecognized command: ${describeValue(command)}`);
   }
   const params = parseIdentifier(identifier);
   if (params instanceof CableError) return params;
   const id = identifier as string;
-  if (command === "subscribe") return { command, identifier: id, params };
+  if (command === "subscribe" || command === "history") {
+    if (decoded.history === undefined) {
+      if (command === "subscribe") return { command, identifier: id, params };
+      return new CableError("MALFORMED_COMMAND", "history command without `history`");
+    }
+    const history = parseHistoryRequest(decoded.history);
+    if (history instanceof CableError) return history;
+    return command === "subscribe"
+      ? { command, identifier: id, params, history }
+      : { command, identifier: id, history };
+  }
   if (command === "unsubscribe") return { command, identifier: id };
+  if (decoded.id !== undefined && !isMessageId(decoded.id)) {
+    return new CableError("MALFORMED_COMMAND", "message `id` must be 1-64 characters of [A-Za-z0-9_.:-]");
+  }
   // `data` is itself a JSON string (Subscription#send: data: JSON.stringify(data)).
   if (typeof decoded.data !== "string")
     return new CableError("MALFORMED_COMMAND", "message `data` must be a JSON string");
@@ -156,16 +177,23 @@ export function parseCommand(text: string): CableCommand | CableError {
     return new CableError("MALFORMED_COMMAND", "message `data` is not JSON");
   }
   if (!isPlainObject(data)) return new CableError("MALFORMED_COMMAND", "message `data` is not a JSON object");
-  return { command, identifier: id, data };
+  return decoded.id === undefined
+    ? { command, identifier: id, data }
+    : { command, identifier: id, data, id: decoded.id };
 }
 
 // ---- client side ---------------------------------------------------------------------------
 
-/** A command as the client sends it: `identifier` and `data` are JSON strings. */
+/**
+ * A command as the client sends it: `identifier` and `data` are JSON strings; `history` and `id`
+ * only on connections with the extensions (extensions.ts).
+ */
 export interface Command {
-  command: "subscribe" | "unsubscribe" | "message";
+  command: "subscribe" | "unsubscribe" | "message" | "history";
   identifier: string;
   data?: string;
+  id?: string;
+  history?: HistoryRequest;
 }
 
 /** The text of a command, keys in @rails/actioncable's order. */
@@ -173,13 +201,24 @@ export function encodeCommand(command: Command): string {
   return JSON.stringify(command);
 }
 
-/** One message from the server, after JSON parsing; fields absent where not applicable. */
+/**
+ * One message from the server, after JSON parsing; fields absent where not applicable. The ones
+ * after `reconnect` come only with the extensions (extensions.ts) and are unchecked peer data.
+ */
 export interface ServerMessage {
   type?: string;
   identifier?: string;
   message?: unknown;
   reason?: string;
   reconnect?: boolean;
+  features?: unknown;
+  streams?: unknown;
+  stream_id?: unknown;
+  epoch?: unknown;
+  offset?: unknown;
+  id?: unknown;
+  reply?: unknown;
+  error?: unknown;
 }
 
 /** Parse a server message; null when it is not a JSON object (ignored, as @rails/actioncable does). */

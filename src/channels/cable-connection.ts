@@ -9,9 +9,27 @@
  *   reported through `report` (the server's `error` event) and ignored. Limits are checked
  *   before parsing (size) or before queueing (rate).
  * - `closed()` unsubscribes everything (running `unsubscribed` callbacks) exactly once.
+ * - Connections that negotiated the extensions (src/cable/extensions.ts) get: positions in the
+ *   confirmation and on broadcasts of streams keeping history, resumption from the client's
+ *   positions (subscribe with `history`, or the `history` command) answered by confirm_history or
+ *   reject_history, acknowledgements of `message` commands with an `id` (acks.ts), and presence
+ *   messages. Other connections get Rails' protocol only; the extensions' commands are unknown.
  */
 import { Buffer } from "node:buffer";
+import { randomUUID } from "node:crypto";
 import { CableError, UnauthorizedError } from "../cable/errors.js";
+import {
+  encodeAck,
+  encodeConfirmExt,
+  encodeConfirmHistory,
+  encodeRejectHistory,
+  encodeWelcomeExt,
+  errorOutcome,
+  type Feature,
+  type HistoryRequest,
+  PROTOCOL_V1_EXT_JSON,
+  replyOutcome,
+} from "../cable/extensions.js";
 import {
   type CableCommand,
   DisconnectReason,
@@ -21,15 +39,27 @@ import {
   parseCommand,
   WELCOME,
 } from "../cable/protocol.js";
+import { AckLedger } from "./acks.js";
 import {
+  bindSubscription,
+  leavePresence,
+  newSubscription,
+  prepareStreams,
+  type Subscription,
+  startPositions,
+  startStreams,
+} from "./cable-subscription.js";
+import {
+  ActionError,
   actionsOf,
   bindChannel,
-  type Channel,
+  type ChannelBinding,
   type ChannelClass,
   type ChannelParams,
   takePendingStreams,
 } from "./channel.js";
-import type { StreamHub, StreamListener } from "./stream-hub.js";
+import type { PresenceHub } from "./presence-hub.js";
+import type { Prepared, StreamHub } from "./stream-hub.js";
 import type { CableRequest, CableTransport } from "./transport.js";
 
 export interface CableLimits {
@@ -60,6 +90,10 @@ export const MAX_QUEUED_COMMANDS = 1024;
 /** What a connection needs from its server. */
 export interface ConnectionHost {
   readonly hub: StreamHub;
+  readonly presence: PresenceHub;
+  readonly acks: AckLedger;
+  /** Listed in the extensions' welcome. */
+  readonly features: readonly Feature[];
   resolveChannel(name: string): { cls: ChannelClass; channelName: string } | undefined;
   broadcast(stream: string, data: unknown): Promise<void>;
   authenticate?: (request: CableRequest) => unknown;
@@ -68,13 +102,6 @@ export interface ConnectionHost {
   opened(connection: CableConnection): void;
   closedConnection(connection: CableConnection): void;
   readonly limits: Required<Omit<CableLimits, "rateLimit">> & Pick<CableLimits, "rateLimit">;
-}
-
-interface Subscription {
-  readonly identifier: string;
-  readonly channel: Channel;
-  readonly streams: Map<string, StreamListener>;
-  confirmed: boolean;
 }
 
 const State = { authenticating: 0, open: 1, closed: 2 } as const;
@@ -93,11 +120,17 @@ export class CableConnection {
   #buffered: string[] = [];
   #tokens: number;
   #refilledAt = 0;
+  /** The extensions were negotiated (extensions.ts). */
+  readonly #ext: boolean;
+  /** Prefix of this connection's presence sessions (made on the first join). */
+  #sessionPrefix: string | undefined;
+  #sessions = 0;
 
   constructor(host: ConnectionHost, transport: CableTransport, request?: CableRequest) {
     this.#host = host;
     this.transport = transport;
     this.request = request;
+    this.#ext = transport.protocol === PROTOCOL_V1_EXT_JSON;
     this.#tokens = host.limits.rateLimit?.commands ?? 0;
     this.#refilledAt = Date.now();
     void this.#authenticate();
@@ -109,6 +142,10 @@ export class CableConnection {
   }
   get isOpen(): boolean {
     return this.#state === State.open;
+  }
+  /** Whether this connection speaks the extensions (acks, history, presence). */
+  get extended(): boolean {
+    return this.#ext;
   }
   /** Identifiers of the current subscriptions (confirmed or not). */
   get identifiers(): string[] {
@@ -133,7 +170,7 @@ export class CableConnection {
     }
     if (this.#state === State.closed) return;
     this.#state = State.open;
-    this.transport.send(WELCOME);
+    this.transport.send(this.#ext ? encodeWelcomeExt(this.#host.features) : WELCOME);
     this.#host.opened(this);
     const buffered = this.#buffered;
     this.#buffered = [];
@@ -195,18 +232,26 @@ export class CableConnection {
     try {
       switch (command.command) {
         case "subscribe":
-          return await this.#subscribe(command.identifier, command.params);
+          return await this.#subscribe(command.identifier, command.params, this.#ext ? command.history : undefined);
         case "unsubscribe":
           return await this.#unsubscribe(command.identifier);
         case "message":
-          return await this.#perform(command.identifier, command.data);
+          if (command.id !== undefined && this.#ext) return await this.#performAcked(command);
+          await this.#perform(command.identifier, command.data);
+          return;
+        case "history":
+          if (!this.#ext) {
+            this.#report(new CableError("UNKNOWN_COMMAND", "unrecognized command: history"));
+            return;
+          }
+          return await this.#history(command.identifier, command.history);
       }
     } catch (err) {
       this.#report(new CableError("HANDLER_ERROR", `${command.command} failed`, { cause: err }));
     }
   }
 
-  async #subscribe(identifier: string, params: ChannelParams): Promise<void> {
+  async #subscribe(identifier: string, params: ChannelParams, resume?: HistoryRequest): Promise<void> {
     // Rails: AlreadySubscribedError, logged; nothing is sent (the first subscription stays).
     if (this.#subscriptions.has(identifier)) {
       this.#report(new CableError("ALREADY_SUBSCRIBED", `already subscribed to ${identifier}`));
@@ -243,7 +288,7 @@ export class CableConnection {
     }
 
     const channel = new found.cls();
-    const sub: Subscription = { identifier, channel, streams: new Map(), confirmed: false };
+    const sub = newSubscription(identifier, channel);
     bindChannel(channel, this.#binding(sub, accepted, found.channelName));
     this.#subscriptions.set(identifier, sub);
     try {
@@ -263,46 +308,53 @@ export class CableConnection {
       return;
     }
     if (this.#state !== State.open) return;
+    // Streams keeping history start where the client was (resume), or here and now: their
+    // listeners held every message since streamFrom; the confirmation comes first, then those.
+    const prepared = await prepareStreams(this.#host.hub, sub, resume);
+    if (this.#subscriptions.get(identifier) !== sub || this.#state !== State.open) return;
     sub.confirmed = true;
-    send(encodeConfirm(identifier));
+    send(this.#ext ? encodeConfirmExt(identifier, startPositions(prepared)) : encodeConfirm(identifier));
+    this.#go(sub, prepared, resume !== undefined);
   }
 
-  #binding(sub: Subscription, params: ChannelParams, channelName: string) {
-    const hub = this.#host.hub;
-    const transport = this.transport;
-    return {
-      identifier: sub.identifier,
-      params,
+  /** The history command: resume the subscription's streams named in `request`. */
+  async #history(identifier: string, request: HistoryRequest): Promise<void> {
+    const sub = this.#subscriptions.get(identifier);
+    if (sub === undefined || !sub.confirmed) {
+      this.#report(new CableError("UNKNOWN_SUBSCRIPTION", `history: not subscribed to ${identifier}`));
+      return;
+    }
+    const prepared = await prepareStreams(this.#host.hub, sub, request, true);
+    if (this.#subscriptions.get(identifier) !== sub || this.#state !== State.open) return;
+    this.#go(sub, prepared, true);
+  }
+
+  #go(sub: Subscription, prepared: Map<string, Prepared>, answer: boolean): void {
+    const resyncs = startStreams(this.#host.hub, sub, prepared);
+    if (!this.#ext || (!answer && resyncs === undefined)) return;
+    this.transport.send(
+      resyncs !== undefined ? encodeRejectHistory(sub.identifier, resyncs) : encodeConfirmHistory(sub.identifier),
+    );
+  }
+
+  #binding(sub: Subscription, params: ChannelParams, channelName: string): ChannelBinding {
+    return bindSubscription(sub, {
+      hub: this.#host.hub,
+      presence: this.#host.presence,
+      transport: this.transport,
+      ext: this.#ext,
       identity: this.#identity,
+      params,
       channelName,
-      streams: new Set<string>(),
-      send: (text: string) => {
-        if (this.#state === State.open) transport.send(text);
-      },
-      streamFrom(stream: string, callback?: (message: unknown) => void): Promise<void> {
-        if (sub.streams.has(stream)) return Promise.resolve();
-        const listener: StreamListener = { identifier: sub.identifier, transport, callback };
-        sub.streams.set(stream, listener);
-        this.streams.add(stream);
-        return hub.add(stream, listener);
-      },
-      stopStream(stream: string): void {
-        const listener = sub.streams.get(stream);
-        if (listener === undefined) return;
-        sub.streams.delete(stream);
-        this.streams.delete(stream);
-        hub.remove(stream, listener);
-      },
-      stopAllStreams(): void {
-        for (const stream of [...sub.streams.keys()]) this.stopStream(stream);
-      },
+      isOpen: () => this.#state === State.open,
+      newSession: () => this.#newSession(),
       // Never rejects: actions often fire and forget, and an unhandled rejection would end the
       // process when the broker is down. Failures are reported (BROKER_UNAVAILABLE) instead.
-      broadcast: (stream: string, data: unknown) =>
+      broadcast: (stream, data) =>
         this.#host.broadcast(stream, data).catch((err) => {
           this.#report(new CableError("BROKER_UNAVAILABLE", `broadcast to ${stream} failed`, { cause: err }));
         }),
-    };
+    });
   }
 
   async #unsubscribe(identifier: string): Promise<void> {
@@ -318,6 +370,9 @@ export class CableConnection {
     if (this.#subscriptions.get(sub.identifier) !== sub) return;
     this.#subscriptions.delete(sub.identifier);
     sub.channel.stopAllStreams(); // Rails: on_unsubscribe :stop_all_streams
+    leavePresence(this.#host.presence, sub, (stream, err) => {
+      this.#report(new CableError("BROKER_ERROR", `presence leave of ${stream} failed`, { cause: err }));
+    });
     try {
       await sub.channel.unsubscribed();
     } catch (err) {
@@ -325,22 +380,62 @@ export class CableConnection {
     }
   }
 
-  async #perform(identifier: string, data: Record<string, unknown>): Promise<void> {
+  /** The subscription and action a `message` command names, or why there is none. */
+  #action(identifier: string, data: Record<string, unknown>) {
     const sub = this.#subscriptions.get(identifier);
     if (sub === undefined) {
-      this.#report(new CableError("UNKNOWN_SUBSCRIPTION", `message: not subscribed to ${identifier}`));
-      return;
+      return new CableError("UNKNOWN_SUBSCRIPTION", `message: not subscribed to ${identifier}`);
     }
-    if (sub.channel.rejected) return;
+    if (sub.channel.rejected) return undefined;
     // Rails: (data["action"].presence || :receive), and only the channel's own public methods.
     const action = typeof data.action === "string" && data.action !== "" ? data.action : "receive";
     const cls = sub.channel.constructor as ChannelClass;
     if (!actionsOf(cls).has(action)) {
-      this.#report(new CableError("ACTION_NOT_FOUND", `${cls.name}#${action.slice(0, 100)} is not an action`));
+      return new CableError("ACTION_NOT_FOUND", `${cls.name}#${action.slice(0, 100)} is not an action`);
+    }
+    const method = (sub.channel as unknown as Record<string, (data: unknown) => unknown>)[action]!;
+    return () => method.call(sub.channel, data);
+  }
+
+  async #perform(identifier: string, data: Record<string, unknown>): Promise<unknown> {
+    const run = this.#action(identifier, data);
+    if (run instanceof CableError) {
+      this.#report(run);
+      return undefined;
+    }
+    return run === undefined ? undefined : await run();
+  }
+
+  /** A `message` with an `id`: run at most once per id, answered with the outcome (acks.ts). */
+  async #performAcked(command: { identifier: string; data: Record<string, unknown>; id?: string }): Promise<void> {
+    const { identifier, data } = command;
+    const id = command.id!;
+    const ack = (outcome: string) => {
+      if (this.#state === State.open) this.transport.send(encodeAck(identifier, id, outcome));
+    };
+    const run = this.#action(identifier, data);
+    if (run instanceof CableError || run === undefined) {
+      // Nothing ran, nothing is recorded: a retry once subscribed may still run it.
+      const error = run ?? new CableError("UNKNOWN_SUBSCRIPTION", "the subscription was rejected");
+      this.#report(error);
+      ack(errorOutcome(error.code, error.message));
       return;
     }
-    const method = (sub.channel as unknown as Record<string, (data: unknown) => unknown>)[action];
-    await method.call(sub.channel, data);
+    const outcome = await this.#host.acks.run(AckLedger.key(identifier, id), async () => {
+      try {
+        return replyOutcome(await run());
+      } catch (err) {
+        if (err instanceof ActionError) return errorOutcome(err.code, err.message);
+        this.#report(new CableError("HANDLER_ERROR", "message failed", { cause: err }));
+        return errorOutcome("HANDLER_ERROR", "the action failed");
+      }
+    });
+    if (outcome !== undefined) ack(outcome);
+  }
+
+  #newSession(): string {
+    this.#sessionPrefix ??= randomUUID();
+    return `${this.#sessionPrefix}:${++this.#sessions}`;
   }
 
   /** Send a disconnect message and close (Rails' Connection#close). */

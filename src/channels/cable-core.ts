@@ -8,12 +8,16 @@
  */
 import { EventEmitter } from "node:events";
 import { CableError } from "../cable/errors.js";
+import { type Feature, Feature as Features } from "../cable/extensions.js";
 import { DisconnectReason, encodeDisconnect, encodePing } from "../cable/protocol.js";
+import { AckLedger, DEFAULT_ACK_WINDOW } from "./acks.js";
 import type { Broker } from "./brokers/broker.js";
+import { MemoryDedup } from "./brokers/dedup.js";
 import { MemoryBroker } from "./brokers/memory.js";
 import { CableConnection, type CableLimits, type ConnectionHost, DEFAULT_LIMITS } from "./cable-connection.js";
 import { type ChannelClass, type ChannelDefinition, channelNameOf, defineChannel } from "./channel.js";
 import { broadcastingFor, channelName, type Streamable } from "./naming.js";
+import { DEFAULT_PRESENCE_INTERVAL, PresenceHub } from "./presence-hub.js";
 import { StreamHub } from "./stream-hub.js";
 import type { CableRequest, CableTransport, PrepareText } from "./transport.js";
 
@@ -29,11 +33,21 @@ export interface CableCoreOptions {
   pingInterval?: number;
   /** Frame a text once for many sockets (the Node layer passes prepareMessage). */
   prepare?: PrepareText;
+  /**
+   * Acknowledged performs (extensions): an id is remembered for `window` ms (default 120 000),
+   * through the broker's dedup when it has one (every process sharing it), else this process's.
+   */
+  acks?: { window?: number };
+  /** Presence output: changes of a stream are sent at most once per `interval` ms (default 100). */
+  presence?: { interval?: number };
 }
 
 export class CableCore extends EventEmitter {
   readonly broker: Broker;
   readonly hub: StreamHub;
+  readonly presence: PresenceHub;
+  readonly acks: AckLedger;
+  readonly #features: Feature[];
   readonly limits: ConnectionHost["limits"];
   readonly #channels = new Map<string, { cls: ChannelClass; channelName: string }>();
   readonly #authenticate?: (request: CableRequest) => unknown;
@@ -64,7 +78,19 @@ export class CableCore extends EventEmitter {
       maxCommandSize: options.limits?.maxCommandSize ?? DEFAULT_LIMITS.maxCommandSize,
       rateLimit: options.limits?.rateLimit,
     };
-    this.hub = new StreamHub(this.broker, this.#prepare, (err) => this.emit("error", err));
+    const report = (err: CableError) => this.emit("error", err);
+    this.hub = new StreamHub(this.broker, this.#prepare, report);
+    const interval = options.presence?.interval ?? DEFAULT_PRESENCE_INTERVAL;
+    if (!(interval > 0)) throw new TypeError("presence.interval must be a positive number of ms");
+    this.presence = new PresenceHub(this.broker, this.#prepare, report, interval);
+    const window = options.acks?.window ?? DEFAULT_ACK_WINDOW;
+    if (!(window > 0)) throw new TypeError("acks.window must be a positive number of ms");
+    this.acks = new AckLedger(this.broker.dedup ?? new MemoryDedup(), window, (err) =>
+      report(new CableError("BROKER_ERROR", "acknowledgement store failed", { cause: err })),
+    );
+    this.#features = [Features.acks];
+    if (this.broker.history !== undefined) this.#features.push(Features.history);
+    if (this.broker.presence !== undefined) this.#features.push(Features.presence);
   }
 
   /** Serve one socket (already upgraded with an ActionCable subprotocol). */
@@ -72,6 +98,9 @@ export class CableCore extends EventEmitter {
     const self = this;
     const host: ConnectionHost = {
       hub: this.hub,
+      presence: this.presence,
+      acks: this.acks,
+      features: this.#features,
       limits: this.limits,
       authenticate: this.#authenticate,
       resolveChannel: (name) => this.#channels.get(name),

@@ -7,9 +7,13 @@
  * are the methods the subclass defines, minus `subscribed`, `unsubscribed`, anything starting
  * with "_" and anything `Channel` itself defines; a message without an action calls `receive`.
  * `static params` optionally validates the identifier's params before `subscribed` runs.
+ * What an action returns (or resolves to) is the reply of a client's acknowledged `perform`
+ * (docs/channels.md, "Acknowledgements"); throw an {@link ActionError} to answer with a code.
  */
 import { CableError } from "../cable/errors.js";
 import { encodeMessage } from "../cable/protocol.js";
+import type { StreamPosition } from "./brokers/stream-history.js";
+import type { PresenceJoin, PresenceMember } from "./brokers/stream-presence.js";
 import { broadcastingFor, channelName, type Streamable } from "./naming.js";
 
 /** Identifier params: the decoded identifier (it includes `channel`, as in Rails). */
@@ -17,6 +21,35 @@ export type ChannelParams = Record<string, unknown>;
 
 /** Returns true or the (possibly transformed) params to accept; false or a throw rejects. */
 export type ParamsValidator = (params: ChannelParams) => boolean | ChannelParams;
+
+/** `streamFrom` options. */
+export interface StreamOptions {
+  /** Get the decoded messages here instead of relaying them to the client (Rails' block form). */
+  callback?: (message: unknown, position?: StreamPosition) => void;
+  /**
+   * Also send this subscriber the stream's presence: the members once, then changes
+   * (docs/channels.md, "Presence"). Needs a broker with presence (all of ours).
+   */
+  presence?: boolean;
+  /**
+   * On a stream that keeps history: a new subscriber (not one resuming) first gets the last
+   * `recent` retained messages, in order, then the live ones.
+   */
+  recent?: number;
+}
+
+/**
+ * Thrown by an action to answer an acknowledged `perform` with an error the client sees
+ * (`code`, `message`); any other exception answers HANDLER_ERROR without details.
+ */
+export class ActionError extends Error {
+  override readonly name = "ActionError";
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
 
 /** What the connection lends a channel instance (set once, right after construction). */
 export interface ChannelBinding {
@@ -27,11 +60,14 @@ export interface ChannelBinding {
   /** Send text on the subscription's socket. */
   send(text: string): void;
   /** Start streaming; resolves when the broker delivers it. */
-  streamFrom(stream: string, callback?: (message: unknown) => void): Promise<void>;
+  streamFrom(stream: string, options: StreamOptions): Promise<void>;
   stopStream(stream: string): void;
   stopAllStreams(): void;
   broadcast(stream: string, data: unknown): Promise<void>;
   readonly streams: ReadonlySet<string>;
+  joinPresence(stream: string, member: PresenceMember): Promise<PresenceJoin>;
+  leavePresence(stream: string): Promise<void>;
+  presenceOf(stream: string): Promise<PresenceMember[]>;
 }
 
 let bind: (channel: Channel, binding: ChannelBinding) => void;
@@ -100,19 +136,42 @@ export class Channel<Identity = unknown, Params extends ChannelParams = ChannelP
   }
 
   /**
-   * Relay broadcasts on exactly `stream` to this subscriber (or to `callback`, with the decoded
-   * message). The subscription is confirmed only once the broker delivers every stream started
-   * in `subscribed`; awaiting the returned promise is optional.
+   * Relay broadcasts on exactly `stream` to this subscriber (or to a callback, with the decoded
+   * message; see {@link StreamOptions} for presence and a backlog). The subscription is confirmed
+   * only once the broker delivers every stream started in `subscribed`; awaiting the returned
+   * promise is optional.
    */
-  streamFrom(stream: string, callback?: (message: unknown) => void): Promise<void> {
-    const p = this.#b.streamFrom(String(stream), callback);
+  streamFrom(stream: string, options?: StreamOptions | ((message: unknown) => void)): Promise<void> {
+    const p = this.#b.streamFrom(
+      String(stream),
+      typeof options === "function" ? { callback: options } : (options ?? {}),
+    );
     this.#pending.push(p);
     return p;
   }
 
   /** Stream for a model: `${channelName}:${globalIdParam}` as Rails' stream_for. */
-  streamFor(model: Streamable, callback?: (message: unknown) => void): Promise<void> {
-    return this.streamFrom(broadcastingFor(this.#b.channelName, model), callback);
+  streamFor(model: Streamable, options?: StreamOptions | ((message: unknown) => void)): Promise<void> {
+    return this.streamFrom(broadcastingFor(this.#b.channelName, model), options);
+  }
+
+  /**
+   * Count this subscription in `stream`'s presence as member `id` with `info` (JSON, at most
+   * 1 KiB) until `leavePresence`, unsubscribe or disconnect. Several subscriptions (tabs,
+   * processes) with one id are one member. Resolves "joined", "present" (the id was there) or
+   * "full" (the stream's `maxMembers` reached; not counted).
+   */
+  joinPresence(stream: string, member: { id: string; info?: unknown }): Promise<PresenceJoin> {
+    return this.#b.joinPresence(String(stream), { id: member.id, info: member.info ?? null });
+  }
+
+  leavePresence(stream: string): Promise<void> {
+    return this.#b.leavePresence(String(stream));
+  }
+
+  /** The members of `stream` now, from every process. */
+  presenceOf(stream: string): Promise<PresenceMember[]> {
+    return this.#b.presenceOf(String(stream));
   }
 
   stopStream(stream: string): void {

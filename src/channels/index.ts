@@ -5,6 +5,13 @@
 
 export { CableError, type CableErrorCode, UnauthorizedError } from "../cable/errors.js";
 export {
+  Feature,
+  type HistoryRequest,
+  PROTOCOL_V1_EXT_JSON,
+  type WirePosition,
+  type WireResync,
+} from "../cable/extensions.js";
+export {
   CABLE_PROTOCOLS,
   DEFAULT_MOUNT_PATH,
   DisconnectReason,
@@ -13,6 +20,7 @@ export {
   PROTOCOL_V1_JSON,
   selectProtocol,
 } from "../cable/protocol.js";
+export { AckLedger, DEFAULT_ACK_WINDOW } from "./acks.js";
 export { type Broadcaster, createBroadcaster } from "./broadcaster.js";
 export type { Broker, BrokerHandler, LostMessage, Unsubscribe } from "./brokers/broker.js";
 export { type DedupClaim, type Deduplicator, MAX_DEDUP_ENTRIES, MemoryDedup } from "./brokers/dedup.js";
@@ -32,8 +40,17 @@ export {
   type PostgresBrokerOptions,
   type PostgresClientOptions,
 } from "./brokers/postgres.js";
+export {
+  PostgresDedup,
+  PostgresHistory,
+  PostgresPresence,
+  PostgresStore,
+  type PostgresStoreOptions,
+} from "./brokers/postgres-store.js";
 export { RedisBroker, type RedisBrokerOptions, type RedisClientOptions } from "./brokers/redis.js";
 export { parseClusterUrl, RedisClusterBroker, type RedisClusterBrokerOptions } from "./brokers/redis-cluster.js";
+export type { RedisCommander } from "./brokers/redis-scripts.js";
+export { RedisDedup, RedisHistory, RedisPresence, RedisStore, type RedisStoreOptions } from "./brokers/redis-store.js";
 export {
   DEFAULT_HISTORY_LIMIT,
   DEFAULT_HISTORY_TTL,
@@ -61,6 +78,7 @@ export { CableConnection, type CableLimits, DEFAULT_LIMITS, MAX_QUEUED_COMMANDS 
 export { CableCore, type CableCoreOptions } from "./cable-core.js";
 export { CableServer, type CableServerOptions } from "./cable-server.js";
 export {
+  ActionError,
   Channel,
   type ChannelClass,
   type ChannelDefinition,
@@ -68,7 +86,9 @@ export {
   type ChannelParams,
   defineChannel,
   type ParamsValidator,
+  type StreamOptions,
 } from "./channel.js";
 export { broadcastingFor, channelName, type Streamable, serializeBroadcasting } from "./naming.js";
-export { StreamHub, type StreamListener } from "./stream-hub.js";
+export { DEFAULT_PRESENCE_INTERVAL, PresenceHub, type PresenceWatcher } from "./presence-hub.js";
+export { MAX_CATCHUP_BUFFER, Phase, type Prepared, StreamHub, type StreamListener } from "./stream-hub.js";
 export type { CableRequest, CableTransport, PreparedFrame, PrepareText } from "./transport.js";
