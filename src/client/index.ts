@@ -5,6 +5,7 @@
  * import anywhere under src/client: this entry is also the browser bundle's.
  */
 
+export { Feature, type HistoryRequest, PROTOCOL_V1_EXT_JSON, type WirePosition } from "../cable/extensions.js";
 export {
   CABLE_PROTOCOLS,
   type Command,
@@ -22,6 +23,7 @@ export {
   createWebSocketURL,
   Subscriptions,
 } from "./channels/consumer.js";
+export { AckError, type AckOptions, type PresenceChange, type ResyncInfo } from "./channels/delivery.js";
 export { type ChannelParams, Subscription, type SubscriptionCallbacks } from "./channels/subscription.js";
 export { systemClock } from "./clock.js";
 export { defaultShouldReconnect, setDefaultWebSocket } from "./defaults.js";

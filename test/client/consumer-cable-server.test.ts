@@ -86,7 +86,7 @@ for (const [name, ctor] of IMPLEMENTATIONS) {
         },
       );
       await until(() => sub.confirmed, "confirmation");
-      assert.equal(c.client.protocol, "actioncable-v1-json");
+      assert.equal(c.client.protocol, "actioncable-v1-ext-json"); // our server takes the extensions
       assert.equal(sub.perform("speak", { text: "hello" }), "sent");
       await until(() => received.length === 1, "broadcast");
       assert.deepEqual(received, [{ text: "hello" }]);

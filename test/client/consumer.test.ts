@@ -33,17 +33,25 @@ const sentCommands = (ws: FakeWebSocket) => ws.sent.map((s) => JSON.parse(String
 describe("channels consumer", () => {
   beforeEach(() => FakeWebSocket.reset());
 
-  it("connects lazily on the first subscription, offering actioncable-v1-json", () => {
+  it("connects lazily on the first subscription, offering the extensions, then actioncable-v1-json", () => {
     const { consumer } = setup();
     assert.equal(FakeWebSocket.instances.length, 0);
     consumer.subscriptions.create("ChatChannel");
     assert.equal(FakeWebSocket.instances.length, 1);
     assert.equal(FakeWebSocket.last.url, "ws://cable.test/cable");
-    assert.deepEqual(FakeWebSocket.last.protocols, ["actioncable-v1-json", "actioncable-unsupported"]);
+    const offer = ["actioncable-v1-ext-json", "actioncable-v1-json", "actioncable-unsupported"];
+    assert.deepEqual(FakeWebSocket.last.protocols, offer);
     consumer.disconnect();
     consumer.addSubProtocol("token.abc");
     consumer.connect();
-    assert.deepEqual(FakeWebSocket.last.protocols, ["actioncable-v1-json", "actioncable-unsupported", "token.abc"]);
+    assert.deepEqual(FakeWebSocket.last.protocols, [...offer, "token.abc"]);
+    consumer.disconnect();
+  });
+
+  it("with `extensions: false`, offers exactly what @rails/actioncable offers", () => {
+    const consumer = createConsumer("ws://cable.test/cable", { WebSocket: FakeWebSocket, extensions: false });
+    consumer.subscriptions.create("ChatChannel");
+    assert.deepEqual(FakeWebSocket.last.protocols, ["actioncable-v1-json", "actioncable-unsupported"]);
     consumer.disconnect();
   });
 

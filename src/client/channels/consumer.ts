@@ -15,8 +15,13 @@
  *   consumer reconnects after a jittered delay (a `server_restart` must not stampede).
  * - A callback that throws is reported as an `error` event of the client and does not stop the
  *   other callbacks.
+ * - It offers the delivery extensions first (`actioncable-v1-ext-json`; `extensions: false` to
+ *   not): with a server that takes them, streams resume where they were after a reconnection
+ *   (exactly once, in order, or `resync`), `perform(..., { ack: true })` is acknowledged, and
+ *   presence arrives (delivery.ts). With any other server it is @rails/actioncable's protocol.
  */
 
+import { Feature, PROTOCOL_V1_EXT_JSON } from "../../cable/extensions.js";
 import {
   type Command,
   encodeCommand,
@@ -28,6 +33,7 @@ import {
 import { systemClock } from "../clock.js";
 import { ReconnectingWebSocket } from "../reconnecting-websocket.js";
 import type { ClientOptions, Clock, Provider, SendResult } from "../types.js";
+import { AckError, DeliveryState } from "./delivery.js";
 import { type ChannelParams, Subscription, type SubscriptionCallbacks, type SubscriptionHost } from "./subscription.js";
 
 export interface ConsumerOptions extends Omit<ClientOptions, "protocols" | "startClosed" | "queue"> {
@@ -37,6 +43,12 @@ export interface ConsumerOptions extends Omit<ClientOptions, "protocols" | "star
   subscribeRetryInterval?: number;
   /** Actions kept per unconfirmed subscription. Default 100. */
   maxPendingPerSubscription?: number;
+  /** Offer the delivery extensions (resumable streams, acks, presence). Default true. */
+  extensions?: boolean;
+  /** How long an acknowledged perform waits for its answer (ms). Default 10 000. */
+  ackTimeout?: number;
+  /** Re-send an unanswered acknowledged perform this often while connected (ms). Default 2 000. */
+  ackRetryInterval?: number;
 }
 
 type CallbackName = keyof SubscriptionCallbacks;
@@ -86,31 +98,56 @@ export class Consumer {
   #stopped = false;
   #subprotocols: string[];
   readonly #host: SubscriptionHost;
+  readonly #offerExtensions: boolean;
+  /** This connection speaks the extensions, and what its server said it can do. */
+  #ext = false;
+  #features = new Set<string>();
+  readonly #delivery: DeliveryState;
+  #ackTimer: unknown = null;
 
   constructor(url: Provider<string | URL>, options: ConsumerOptions = {}) {
-    const { subprotocols = [], subscribeRetryInterval = 1000, maxPendingPerSubscription = 100, ...rest } = options;
+    const {
+      subprotocols = [],
+      subscribeRetryInterval = 1000,
+      maxPendingPerSubscription = 100,
+      extensions = true,
+      ackTimeout = 10_000,
+      ackRetryInterval = 2000,
+      ...rest
+    } = options;
     this.#clock = options.clock ?? systemClock;
+    this.#offerExtensions = extensions;
+    this.#delivery = new DeliveryState(this.#clock, { ackTimeout, ackRetryInterval });
     this.#subprotocols = [...subprotocols];
     this.#retryInterval = subscribeRetryInterval;
     this.#maxPending = maxPendingPerSubscription;
     this.subscriptions = new Subscriptions(this);
     this.#host = {
       sendMessage: (sub, data) => this.#command({ command: "message", identifier: sub.identifier, data }),
+      performAcked: (sub, data, timeout) => this.#performAcked(sub, data, timeout),
+      members: (sub) => this.#delivery.members(sub.identifier),
       remove: (sub) => this.#remove(sub),
       isClosed: () => this.client.state === "closed" && this.#stopped,
     };
     this.client = new ReconnectingWebSocket(url, {
       staleTimeout: 6000,
       ...rest,
-      // Same order as @rails/actioncable; read at every attempt, so addSubProtocol applies next time.
-      protocols: () => [PROTOCOL_V1_JSON, PROTOCOL_UNSUPPORTED, ...this.#subprotocols],
+      // @rails/actioncable's order, after the extensions; read at every attempt, so
+      // addSubProtocol applies next time.
+      protocols: () => [
+        ...(this.#offerExtensions ? [PROTOCOL_V1_EXT_JSON] : []),
+        PROTOCOL_V1_JSON,
+        PROTOCOL_UNSUPPORTED,
+        ...this.#subprotocols,
+      ],
       // Commands are regenerated after each welcome; actions wait in their subscription.
       queue: { size: 0 },
       startClosed: true,
     });
     this.client.on("open", ({ protocol }) => {
       this.#connected = true;
-      if (protocol !== PROTOCOL_V1_JSON) {
+      this.#ext = protocol === PROTOCOL_V1_EXT_JSON;
+      if (protocol !== PROTOCOL_V1_JSON && !this.#ext) {
         this.#stopped = true;
         this.client.close(1000, "unsupported protocol");
       }
@@ -186,7 +223,10 @@ export class Consumer {
   }
 
   #subscribe(identifier: string): void {
-    if (this.#command({ command: "subscribe", identifier }) === "sent") {
+    const history = this.#ext ? this.#delivery.historyFor(identifier) : undefined;
+    const command: Command =
+      history === undefined ? { command: "subscribe", identifier } : { command: "subscribe", identifier, history };
+    if (this.#command(command) === "sent") {
       this.#awaiting.add(identifier);
       this.#armRetry();
     }
@@ -209,7 +249,9 @@ export class Consumer {
   #remove(sub: Subscription): void {
     sub._markRemoved();
     this.#list = this.#list.filter((s) => s !== sub);
+    this.#delivery.failAll("CLOSED", "the subscription was removed", sub);
     if (this.#list.some((s) => s.identifier === sub.identifier)) return;
+    this.#delivery.forget(sub.identifier);
     this.#awaiting.delete(sub.identifier);
     this.#confirmedIds.delete(sub.identifier);
     this.#command({ command: "unsubscribe", identifier: sub.identifier });
@@ -221,6 +263,10 @@ export class Consumer {
     switch (msg.type) {
       case MessageType.welcome: {
         this.#welcomed = true;
+        this.#features = new Set(this.#ext && Array.isArray(msg.features) ? msg.features.map(String) : []);
+        if (!this.#features.has(Feature.acks)) {
+          this.#delivery.failAll("UNSUPPORTED", "the server does not acknowledge performs");
+        }
         this.#awaiting.clear();
         this.#confirmedIds.clear();
         for (const identifier of new Set(this.#list.map((s) => s.identifier))) this.#subscribe(identifier);
@@ -237,8 +283,10 @@ export class Consumer {
         const id = msg.identifier ?? "";
         if (!this.#awaiting.delete(id) && this.#confirmedIds.has(id)) return; // duplicate confirmation
         this.#confirmedIds.add(id);
+        if (this.#ext) this.#delivery.learn(id, msg.streams);
         if (this.#awaiting.size === 0) this.#stopRetry();
         for (const sub of this.#list.filter((s) => s.identifier === id)) this.#confirm(sub);
+        this.#sendAcks(id, true);
         return;
       }
       case MessageType.rejection: {
@@ -251,12 +299,39 @@ export class Consumer {
         }
         return;
       }
-      default: {
-        if (msg.identifier === undefined || !("message" in msg)) return;
-        for (const sub of this.#list.filter((s) => s.identifier === msg.identifier)) {
-          this.#notify(sub, "received", msg.message);
-        }
+      case "confirm_history":
+        if (this.#ext) return;
+        break;
+      case "reject_history": {
+        if (!this.#ext) break;
+        const id = msg.identifier ?? "";
+        this.#delivery.learn(id, msg.streams);
+        const streams = (typeof msg.streams === "object" && msg.streams !== null ? msg.streams : {}) as never;
+        for (const sub of this.#list.filter((s) => s.identifier === id)) this.#notify(sub, "resync", { streams });
+        return;
       }
+      case "ack":
+        if (!this.#ext) break;
+        this.#delivery.acknowledge(msg.id, msg.reply, msg.error);
+        if (this.#delivery.waitingAcks === 0) this.#stopAckRetry();
+        return;
+      case "presence": {
+        if (!this.#ext) break;
+        const id = msg.identifier ?? "";
+        const change = this.#delivery.presence(id, msg.message);
+        if (change === undefined) return;
+        for (const sub of this.#list.filter((s) => s.identifier === id)) this.#notify(sub, "presence", change);
+        return;
+      }
+    }
+    // Anything else with an identifier is data, as @rails/actioncable treats it.
+    if (msg.identifier === undefined || !("message" in msg)) return;
+    if (this.#ext && msg.stream_id !== undefined) {
+      // A stamped broadcast: drop what this client already has (a duplicate after a resume).
+      if (!this.#delivery.accept(msg.identifier, msg.stream_id, msg.epoch, msg.offset)) return;
+    }
+    for (const sub of this.#list.filter((s) => s.identifier === msg.identifier)) {
+      this.#notify(sub, "received", msg.message);
     }
   }
 
@@ -267,6 +342,7 @@ export class Consumer {
 
   #onDisconnect(willReconnect: boolean): void {
     this.#welcomed = false;
+    this.#stopAckRetry();
     this.#awaiting.clear();
     this.#confirmedIds.clear();
     this.#stopRetry();
@@ -277,6 +353,49 @@ export class Consumer {
       sub._unconfirm();
       this.#notify(sub, "disconnected", { willAttemptReconnect });
     }
+  }
+
+  #performAcked(sub: Subscription, data: string, timeout?: number): Promise<unknown> {
+    if (sub.removed) return Promise.reject(new AckError("CLOSED", "the subscription was removed"));
+    if (this.#welcomed && !this.#features.has(Feature.acks)) {
+      return Promise.reject(new AckError("UNSUPPORTED", "the server does not acknowledge performs"));
+    }
+    const { promise } = this.#delivery.track(sub.identifier, data, sub, timeout);
+    if (this.#welcomed && this.#confirmedIds.has(sub.identifier)) this.#sendAcks(sub.identifier, false);
+    return promise;
+  }
+
+  /** Sends the acks of `identifier` (all after a confirmation, else the overdue), and re-arms. */
+  #sendAcks(identifier: string | undefined, all: boolean): void {
+    if (!this.#welcomed || !this.#features.has(Feature.acks)) return;
+    for (const ack of this.#delivery.pendingAcks(identifier, all)) {
+      if (!this.#confirmedIds.has(ack.identifier)) continue;
+      this.#command({ command: "message", identifier: ack.identifier, data: ack.data, id: ack.id });
+    }
+    this.#armAckRetry();
+  }
+
+  #armAckRetry(): void {
+    if (this.#ackTimer !== null || this.#delivery.waitingAcks === 0) return;
+    this.#ackTimer = this.#clock.setTimeout(() => {
+      this.#ackTimer = null;
+      this.#sendAcks(undefined, false);
+    }, this.#delivery.retryInterval);
+  }
+
+  #stopAckRetry(): void {
+    if (this.#ackTimer !== null) this.#clock.clearTimeout(this.#ackTimer);
+    this.#ackTimer = null;
+  }
+
+  /** Extensions: the last position seen on `stream` by `identifier`'s subscriptions. */
+  position(identifier: string, stream: string): { epoch: string; offset: number } | undefined {
+    return this.#delivery.position(identifier, stream);
+  }
+
+  /** Whether the current connection speaks the extensions. */
+  get extended(): boolean {
+    return this.#ext;
   }
 
   #notify(sub: Subscription, name: CallbackName, ...args: unknown[]): void {

@@ -9,6 +9,7 @@
  * the subscription. After `unsubscribe()` (or a rejection) they return "closed".
  */
 import type { SendResult } from "../types.js";
+import type { AckOptions, PresenceChange, ResyncInfo } from "./delivery.js";
 
 /** The callbacks @rails/actioncable calls on a subscription. All optional. */
 export interface SubscriptionCallbacks {
@@ -18,6 +19,13 @@ export interface SubscriptionCallbacks {
   disconnected?(details: { willAttemptReconnect: boolean }): void;
   received?(data: unknown): void;
   rejected?(): void;
+  /**
+   * Extensions (docs/channels.md): some messages published while this client was away could not
+   * be recovered (the history no longer has them, or was reset). Reload what depends on them.
+   */
+  resync?(details: ResyncInfo): void;
+  /** Extensions: the presence of a stream this subscription watches changed. */
+  presence?(change: PresenceChange): void;
 }
 
 export type ChannelParams = { channel: string; [key: string]: unknown };
@@ -25,6 +33,8 @@ export type ChannelParams = { channel: string; [key: string]: unknown };
 /** What a subscription needs from its consumer (internal). */
 export interface SubscriptionHost {
   sendMessage(subscription: Subscription, data: string): SendResult;
+  performAcked(subscription: Subscription, data: string, timeout?: number): Promise<unknown>;
+  members(subscription: Subscription): ReadonlyMap<string, unknown>;
   remove(subscription: Subscription): void;
   isClosed(): boolean;
 }
@@ -62,9 +72,24 @@ export class Subscription {
     return this.#pending.length;
   }
 
-  /** Call the channel's `action` on the server with `data` (copied, not mutated). */
-  perform(action: string, data: Record<string, unknown> = {}): SendResult {
+  /**
+   * Call the channel's `action` on the server with `data` (copied, not mutated). With
+   * `{ ack: true }` (servers with the extensions): a promise of the action's reply, rejected with
+   * an AckError (the server's error code, TIMEOUT, UNSUPPORTED, CLOSED); the action runs once
+   * even when the perform is sent again after a reconnection.
+   */
+  perform(action: string, data?: Record<string, unknown>): SendResult;
+  perform(action: string, data: Record<string, unknown>, options: AckOptions): Promise<unknown>;
+  perform(action: string, data: Record<string, unknown> = {}, options?: AckOptions): SendResult | Promise<unknown> {
+    if (options?.ack === true) {
+      return this.#host.performAcked(this, JSON.stringify({ ...data, action }), options.timeout);
+    }
     return this.send({ ...data, action });
+  }
+
+  /** Extensions: the members of the presence this subscription watches, by id (with their info). */
+  get members(): ReadonlyMap<string, unknown> {
+    return this.#host.members(this);
   }
 
   /** Send `data` to the channel's `receive` (ActionCable's `send`). */
