@@ -53,4 +53,8 @@ export interface ConnectionInit {
   request?: IncomingMessage;
   data?: unknown;
   url?: string;
+  /** Engine behaviours a compatibility host chooses (ws's `autoPong`, `skipUTF8Validation`...). */
+  engine?: Pick<EngineOptions, "autoPong" | "validateUtf8" | "closeReason" | "requireMasking" | "echoCloseReason">;
+  /** `message` carries text as a Buffer of its UTF-8 bytes (ws's shape) instead of a string. */
+  textAsBuffer?: boolean;
 }

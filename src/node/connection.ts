@@ -23,7 +23,7 @@ import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { InvalidStateError } from "../protocol/errors.js";
 import type { ExtensionSession } from "../protocol/extensions/extension.js";
-import type { EngineEvent, Role, WebSocketEngine } from "../protocol/types.js";
+import type { EngineEvent, MessageWriter, Role, WebSocketEngine } from "../protocol/types.js";
 import { ConnectionClock, Due } from "./connection-clock.js";
 import type { CloseInfo, ConnectionInit, ConnectionRequest, SendData, SendResult } from "./connection-types.js";
 import { connectionRequest } from "./connection-types.js";
@@ -93,6 +93,9 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
   #closedPromise: Promise<CloseInfo> | null = null;
   #resolveClosed: ((info: CloseInfo) => void) | null = null;
   #extensionSessions: readonly ExtensionSession[];
+  readonly #textAsBuffer: boolean;
+  /** Callbacks of afterWrite(), run once the output queued before them is written. */
+  #writeCallbacks: Array<(error?: Error | null) => void> | null = null;
   /** Set by the owning server to forget the connection. */
   onFinish: ((conn: Connection) => void) | undefined;
 
@@ -112,7 +115,9 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
     if (init.options.rateLimit) {
       this.#bucket = new TokenBucket(init.options.rateLimit.messages, init.options.rateLimit.interval, now);
     }
+    this.#textAsBuffer = init.textAsBuffer === true;
     this.#engine = init.createEngine({
+      ...init.engine,
       role: init.role,
       maxPayload: init.options.maxPayload,
       maxFragments: init.options.maxFragments,
@@ -133,8 +138,9 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
     this.#clock = new ConnectionClock(init.options, this.#engine.version === "hybi-13", now);
 
     const socket = init.socket;
-    socket.setNoDelay(true);
-    socket.setTimeout(0);
+    // A plain Duplex (ws's handleUpgrade accepts one) has neither.
+    socket.setNoDelay?.(true);
+    socket.setTimeout?.(0);
     (socket as OwnedSocket)[kConn] = this;
     socket.on("data", onData);
     socket.on("end", onEnd);
@@ -310,6 +316,45 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
     }
   }
 
+  /**
+   * Start a message sent fragment by fragment (RFC 6455 5.4): each `write` sends one frame, `end`
+   * the final one. Other sends wait until it ends. A closed connection gives a writer whose
+   * calls return false.
+   */
+  startMessage(kind: "text" | "binary", options?: { compress?: boolean }): MessageWriter {
+    const writer = this.#engine.startMessage(kind, options);
+    return {
+      write: (chunk) => {
+        const ok = writer.write(typeof chunk === "string" ? chunk : toBytes(chunk));
+        this.#afterEngineCall();
+        return ok;
+      },
+      end: (chunk) => {
+        const ok = writer.end(chunk === undefined || typeof chunk === "string" ? chunk : toBytes(chunk));
+        this.#afterEngineCall();
+        return ok;
+      },
+    };
+  }
+
+  /**
+   * Run `cb` once everything sent so far has been handed to the kernel (`cb()`), or with the
+   * error when the socket is gone first: the hook behind ws's `send(data, cb)` callbacks.
+   */
+  afterWrite(cb: (error?: Error | null) => void): void {
+    const socket = this.#socket;
+    if (this.#dirty) {
+      (this.#writeCallbacks ??= []).push(cb);
+      return;
+    }
+    if (socket.destroyed || !socket.writable) {
+      const error = new Error("The socket was closed before the data was written");
+      process.nextTick(cb, error);
+      return;
+    }
+    socket.write(EMPTY_BUFFER, cb);
+  }
+
   /** Send a ping; `cb` runs when the matching pong arrives. */
   ping(data?: Uint8Array | string, cb?: () => void): boolean {
     const ok = this.#engine.ping(data ?? EMPTY, cb);
@@ -370,9 +415,15 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
     this.#dirty = false;
     const socket = this.#socket;
     const out = this.#out;
-    if (out === null || out.size === 0) return;
+    const callbacks = this.#writeCallbacks;
+    if (callbacks !== null) this.#writeCallbacks = null;
+    if (out === null || out.size === 0) {
+      if (callbacks !== null) for (const cb of callbacks) this.afterWrite(cb);
+      return;
+    }
     if (socket.destroyed || !socket.writable) {
       out.clear();
+      if (callbacks !== null) for (const cb of callbacks) this.afterWrite(cb);
       return;
     }
     try {
@@ -380,7 +431,13 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
     } catch (error) {
       this.emit("error", error);
       socket.destroy();
+      if (callbacks !== null) for (const cb of callbacks) this.afterWrite(cb);
       return;
+    }
+    if (callbacks !== null) {
+      socket.write(EMPTY_BUFFER, (error?: Error | null) => {
+        for (const cb of callbacks) cb(error);
+      });
     }
     if (socket.writableLength > 0) {
       this.#needDrain = true;
@@ -472,7 +529,8 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
           return;
         }
         try {
-          if (event.type === "text") emitTwo(this, "message", event.data, false);
+          if (event.type === "text")
+            emitTwo(this, "message", this.#textAsBuffer ? asBuffer(event.bytes) : event.data, false);
           else emitTwo(this, "message", asBuffer(event.data), true);
         } catch (error) {
           this.#handlerFailed(error);

@@ -43,7 +43,8 @@ export function parseClosePayload(payload: Uint8Array): ClosePayload | ProtocolE
   // RFC 6455 5.5.1: "If there is a body, the first two bytes of the body MUST be a 2-byte unsigned integer"
   if (payload.length === 1) return new ProtocolError("INVALID_CLOSE_PAYLOAD", 1002, "close frame body of 1 byte");
   const code = (payload[0] << 8) | payload[1];
-  if (!isValidCloseCode(code)) return new ProtocolError("INVALID_CLOSE_CODE", 1002, `invalid close code ${code}`);
+  if (!isValidCloseCode(code))
+    return new ProtocolError("INVALID_CLOSE_CODE", 1002, `invalid close code ${code}`, { detail: code });
   const reasonBytes = payload.subarray(2);
   // RFC 6455 5.5.1: the reason is UTF-8; 8.1: invalid UTF-8 fails the connection (1007).
   if (!isValidUtf8(reasonBytes)) return new ProtocolError("INVALID_UTF8", 1007, "close reason is not valid UTF-8");

@@ -91,6 +91,10 @@ export class Engine implements WebSocketEngine {
   readonly #rsvAllowed: number;
   readonly #decode: Utf8Decoder;
   readonly #isUtf8: (bytes: Uint8Array) => boolean;
+  readonly #autoPong: boolean;
+  readonly #echoCloseReason: boolean;
+  readonly #validateUtf8: boolean;
+  readonly #closeReason: ((error: ProtocolError) => string) | undefined;
   /** Inbound/outbound order keepers; only when extensions may be asynchronous. */
   readonly #inbound: OrderedQueue<EngineEvent> | null = null;
   readonly #outbound: OrderedQueue<OutgoingMessage> | null = null;
@@ -156,12 +160,23 @@ export class Engine implements WebSocketEngine {
     this.#maxPayload = maxPayload;
     this.#decode = options.decodeUtf8 ?? decodeUtf8;
     this.#isUtf8 = options.isUtf8 ?? isValidUtf8;
+    this.#autoPong = options.autoPong !== false;
+    this.#echoCloseReason = options.echoCloseReason === true;
+    this.#validateUtf8 = options.validateUtf8 !== false;
+    this.#closeReason = options.closeReason;
     const sessions = options.extensions ?? [];
     const rsvAllowed = ExtensionPipeline.rsvClaimed(sessions);
     this.#rsvAllowed = rsvAllowed;
     const alloc = options.alloc ?? defaultAlloc;
     this.#parser = new FrameParser(
-      { role: this.role, maxPayload: this.#maxPayload, maxFragments, rsvAllowed, masker: options.masker },
+      {
+        role: this.role,
+        maxPayload: this.#maxPayload,
+        maxFragments,
+        rsvAllowed,
+        masker: options.masker,
+        requireMasking: options.requireMasking,
+      },
       new EngineSink(this),
     );
     this.#alloc = alloc;
@@ -178,7 +193,13 @@ export class Engine implements WebSocketEngine {
       writeRange: ranged ? senderWriteRange : undefined,
     });
     if (sessions.length > 0) {
-      this.#pipeline = new ExtensionPipeline(sessions, this.#maxPayload, this.#isUtf8, this.#decode);
+      this.#pipeline = new ExtensionPipeline(
+        sessions,
+        this.#maxPayload,
+        this.#isUtf8,
+        this.#decode,
+        this.#validateUtf8,
+      );
       const settled = () => this.#events.flush();
       const fail = (error: unknown) => this.#fail(error);
       this.#inbound = new OrderedQueue<EngineEvent>((event) => this.#commit(event), fail, settled);
@@ -344,7 +365,8 @@ export class Engine implements WebSocketEngine {
   }
 
   close(code = 1000, reason = ""): boolean {
-    if (!isValidCloseCode(code)) throw new RangeError(`invalid close code ${code}`);
+    // 1005 ("no status code") sends a close frame without a body (RFC 6455 5.5.1: the body is optional).
+    if (code === 1005 ? reason !== "" : !isValidCloseCode(code)) throw new RangeError(`invalid close code ${code}`);
     const reasonBytes = encoder.encode(reason);
     // RFC 6455 5.5: 125-byte control payload, 2 of them for the code.
     if (reasonBytes.length > 123) throw new RangeError("close reason exceeds 123 bytes");
@@ -388,7 +410,7 @@ export class Engine implements WebSocketEngine {
       (this.#assembler ??= new MessageAssembler(this.#alloc, this.#nativeIsUtf8)).begin(
         opcode,
         rsv,
-        opcode === 1 && rsv === 0,
+        opcode === 1 && rsv === 0 && this.#validateUtf8,
       );
     }
   }
@@ -430,7 +452,7 @@ export class Engine implements WebSocketEngine {
     // Extensions, or text that is not valid (the assembler names what is wrong with it): the general path.
     if (
       this.#inbound !== null ||
-      (opcode === 1 && !ascii && end > start && !this.#isUtf8(chunk.subarray(start, end)))
+      (opcode === 1 && !ascii && end > start && this.#validateUtf8 && !this.#isUtf8(chunk.subarray(start, end)))
     ) {
       this.#dataStart(opcode, true, 0);
       this.#dataPayload(chunk, start, end, true, ascii);
@@ -460,7 +482,7 @@ export class Engine implements WebSocketEngine {
     if (opcode === 0x9) {
       // RFC 6455 5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
       // response ... [with] exactly the same Application data", unless it already sent a Close.
-      if (!this.#closeSent) this.#out(false, 0xa, true, 0, payload);
+      if (!this.#closeSent && this.#autoPong) this.#out(false, 0xa, true, 0, payload);
       this.#emit({ type: "ping", data: payload });
     } else if (opcode === 0xa) {
       this.#emit({ type: "pong", data: payload });
@@ -484,7 +506,8 @@ export class Engine implements WebSocketEngine {
       // RFC 6455 5.5.1: "the endpoint MUST send a Close frame in response ... typically echoing
       // the status code it received" (an empty body if there was none).
       this.#closeSent = true;
-      this.#out(false, 0x8, true, 0, encodeClosePayload(parsed.code));
+      const echo = this.#echoCloseReason && parsed.code !== 1005 ? parsed.reason : undefined;
+      this.#out(false, 0x8, true, 0, encodeClosePayload(parsed.code, echo));
       this.#emit({ type: "closing", code: parsed.code, reason: parsed.reason, initiator: "remote" });
     }
     this.#state = CLOSED;
@@ -542,7 +565,7 @@ export class Engine implements WebSocketEngine {
     this.#held = null;
     this.#streaming = false;
     const closeCode = code ?? (err instanceof ProtocolError ? err.closeCode : 1011);
-    const closeReason = reason ?? (err instanceof ProtocolError ? err.message : "");
+    const closeReason = reason ?? (err instanceof ProtocolError ? (this.#closeReason?.(err) ?? err.message) : "");
     if (!this.#closeWritten && closeCode !== 1006) {
       this.#closeWritten = true;
       this.#sender.frame(0x8, true, 0, encodeClosePayload(closeCode, closeReason));

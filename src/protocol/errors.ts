@@ -40,10 +40,18 @@ export class ProtocolError extends Error {
   readonly code: ProtocolErrorCode;
   /** RFC 6455 section 7.4.1 status code sent in our close frame. */
   readonly closeCode: number;
-  constructor(code: ProtocolErrorCode, closeCode: number, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /** The offending value where there is one: the opcode, the RSV bits, the frame length or the close code. */
+  readonly detail?: number;
+  constructor(
+    code: ProtocolErrorCode,
+    closeCode: number,
+    message: string,
+    options?: { cause?: unknown; detail?: number },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.closeCode = closeCode;
+    if (options?.detail !== undefined) this.detail = options.detail;
   }
 }
 

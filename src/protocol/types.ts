@@ -163,6 +163,25 @@ export interface EngineOptions extends EngineLimits {
    * Default: TextDecoder (short ASCII strings by hand).
    */
   decodeUtf8?: (bytes: Uint8Array, start: number, end: number) => string;
+  /**
+   * Enforce RFC 6455 5.1's masking rule (default true). False accepts masked and unmasked
+   * frames in either role, as websocket-driver does unless `requireMasking` is set.
+   */
+  requireMasking?: boolean;
+  /** Answer pings with a pong (RFC 6455 5.5.2; default true). False leaves it to the host (ws's `autoPong`). */
+  autoPong?: boolean;
+  /**
+   * Validate text messages as UTF-8 (RFC 6455 8.1; default true). False delivers their bytes
+   * unchecked (ws's `skipUTF8Validation`): read `TextEvent.bytes`, as `data` may be lossy.
+   */
+  validateUtf8?: boolean;
+  /**
+   * The reason sent in the close frame when the peer's mistake fails the connection (default:
+   * the error's message). Lets a compatibility host send what the library it imitates sends.
+   */
+  closeReason?: (error: ProtocolError) => string;
+  /** Echo the peer's close reason with its code (ws does; default false: the code only). */
+  echoCloseReason?: boolean;
 }
 
 export interface SendOptions {
@@ -211,7 +230,7 @@ export interface WebSocketEngine {
   /** Send a ping (<= 125 bytes). `onPong` runs when a pong with the same payload arrives. */
   ping(payload?: Uint8Array | string, onPong?: () => void): boolean;
   pong(payload?: Uint8Array | string): boolean;
-  /** Start the closing handshake (code 1000 and "" by default). Validates code and reason (throws). */
+  /** Start the closing handshake (code 1000 and "" by default; 1005: a close frame without a body). Validates code and reason (throws). */
   close(code?: number, reason?: string): boolean;
   /** Fail the connection with a close code (used by the I/O layer for 1001, 1008, 1011...). */
   fail(code: number, reason?: string, error?: Error): void;

@@ -30,6 +30,7 @@ export class ExtensionPipeline {
   readonly #sessions: readonly ExtensionSession[];
   readonly #maxPayload: number;
   readonly #isUtf8: (bytes: Uint8Array) => boolean;
+  readonly #validateUtf8: boolean;
   readonly #decode: Utf8Decoder;
 
   constructor(
@@ -37,8 +38,10 @@ export class ExtensionPipeline {
     maxPayload: number,
     isUtf8: (bytes: Uint8Array) => boolean,
     decode: Utf8Decoder,
+    validateUtf8 = true,
   ) {
     this.#sessions = sessions;
+    this.#validateUtf8 = validateUtf8;
     this.#maxPayload = maxPayload;
     this.#isUtf8 = isUtf8;
     this.#decode = decode;
@@ -103,7 +106,7 @@ export class ExtensionPipeline {
     }
     if (m.opcode === 2) return new BinaryMessage(m.data, 0, m.data.length);
     // RFC 6455 8.1: text MUST be valid UTF-8, checked after the extensions (RFC 7692 8.2.3.4... decompressed data).
-    if (m.data !== validated && !this.#isUtf8(m.data)) {
+    if (m.data !== validated && this.#validateUtf8 && !this.#isUtf8(m.data)) {
       throw new ProtocolError("INVALID_UTF8", 1007, "invalid UTF-8 in a text message");
     }
     return new TextMessage(m.data, 0, m.data.length, this.#decode);

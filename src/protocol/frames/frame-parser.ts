@@ -56,6 +56,11 @@ export interface FrameParserOptions {
   rsvAllowed: number;
   /** Native unmasking for large pieces (optional). */
   masker?: Masker | undefined;
+  /**
+   * Enforce the masking rule of RFC 6455 5.1 (default true). False accepts masked and unmasked
+   * frames in either role (websocket-driver's default, for its drop-in host).
+   */
+  requireMasking?: boolean | undefined;
 }
 
 // Parser states.
@@ -94,6 +99,7 @@ const MAX_SAFE_HIGH = 0x200000;
 export class FrameParser {
   readonly #sink: FrameSink;
   readonly #expectMasked: boolean;
+  readonly #lenientMasking: boolean;
   readonly #maxPayload: number;
   readonly #maxFragments: number;
   readonly #rsvAllowed: number;
@@ -137,6 +143,7 @@ export class FrameParser {
   constructor(options: FrameParserOptions, sink: FrameSink) {
     this.#sink = sink;
     this.#expectMasked = options.role === "server";
+    this.#lenientMasking = options.requireMasking === false;
     this.#maxPayload = options.maxPayload;
     this.#maxFragments = options.maxFragments;
     this.#rsvAllowed = options.rsvAllowed;
@@ -229,22 +236,22 @@ export class FrameParser {
     if (opcode >= 0x8) {
       // RFC 6455 5.2: opcodes 0xB-0xF are reserved for further control frames.
       if (opcode > 0xa) {
-        this.#fail("BAD_OPCODE", 1002, `reserved opcode ${opcode}`);
+        this.#fail("BAD_OPCODE", 1002, `reserved opcode ${opcode}`, opcode);
         return;
       }
       // RFC 6455 5.5: "All control frames MUST have a payload length of 125 bytes or less
       // and MUST NOT be fragmented."
       if (!fin) {
-        this.#fail("CONTROL_FRAME_FRAGMENTED", 1002, "fragmented control frame");
+        this.#fail("CONTROL_FRAME_FRAGMENTED", 1002, "fragmented control frame", opcode);
         return;
       }
       if (len7 > 125) {
-        this.#fail("CONTROL_FRAME_TOO_LONG", 1002, "control frame longer than 125 bytes");
+        this.#fail("CONTROL_FRAME_TOO_LONG", 1002, "control frame longer than 125 bytes", len7);
         return;
       }
       // Extensions here are per message: no RSV bit on control frames (RFC 7692 6.1 likewise).
       if (rsv !== 0) {
-        this.#fail("BAD_RSV", 1002, "RSV bit set on a control frame");
+        this.#fail("BAD_RSV", 1002, "RSV bit set on a control frame", rsv);
         return;
       }
     } else if (opcode === 0x0) {
@@ -255,27 +262,27 @@ export class FrameParser {
       }
       // Per-message extensions set RSV bits on the first frame only (RFC 7692 6.1).
       if (rsv !== 0) {
-        this.#fail("BAD_RSV", 1002, "RSV bit set on a continuation frame");
+        this.#fail("BAD_RSV", 1002, "RSV bit set on a continuation frame", rsv);
         return;
       }
     } else if (opcode <= 0x2) {
       // RFC 6455 5.4: fragments of one message MUST NOT be interleaved with another message.
       if (this.#inMessage) {
-        this.#fail("EXPECTED_CONTINUATION", 1002, "new data frame inside a fragmented message");
+        this.#fail("EXPECTED_CONTINUATION", 1002, "new data frame inside a fragmented message", opcode);
         return;
       }
       // RFC 6455 5.2: RSV1-3 "MUST be 0 unless an extension is negotiated that defines meanings".
       if ((rsv & ~this.#rsvAllowed) !== 0) {
-        this.#fail("BAD_RSV", 1002, "RSV bit not claimed by an extension");
+        this.#fail("BAD_RSV", 1002, "RSV bit not claimed by an extension", rsv);
         return;
       }
     } else {
-      this.#fail("BAD_OPCODE", 1002, `reserved opcode ${opcode}`);
+      this.#fail("BAD_OPCODE", 1002, `reserved opcode ${opcode}`, opcode);
       return;
     }
     const masked = (b1 & 0x80) !== 0;
     // RFC 6455 5.1: a server MUST close on an unmasked frame; a client on a masked one.
-    if (masked !== this.#expectMasked) {
+    if (masked !== this.#expectMasked && !this.#lenientMasking) {
       this.#fail("BAD_MASKING", 1002, masked ? "masked frame from server" : "unmasked frame from client");
       return;
     }
@@ -529,8 +536,8 @@ export class FrameParser {
     }
   }
 
-  #fail(code: ProtocolError["code"], closeCode: number, message: string): void {
+  #fail(code: ProtocolError["code"], closeCode: number, message: string, detail?: number): void {
     this.stop();
-    this.#sink.frameError(new ProtocolError(code, closeCode, message));
+    this.#sink.frameError(new ProtocolError(code, closeCode, message, detail === undefined ? undefined : { detail }));
   }
 }
