@@ -342,6 +342,12 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
    * error when the socket is gone first: the hook behind ws's `send(data, cb)` callbacks.
    */
   afterWrite(cb: (error?: Error | null) => void): void {
+    // Compression may still be running: wait until everything sent so far is framed.
+    if (this.#engine.afterFramed !== undefined) this.#engine.afterFramed(() => this.#afterQueued(cb));
+    else this.#afterQueued(cb);
+  }
+
+  #afterQueued(cb: (error?: Error | null) => void): void {
     const socket = this.#socket;
     if (this.#dirty) {
       (this.#writeCallbacks ??= []).push(cb);
@@ -418,12 +424,12 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
     const callbacks = this.#writeCallbacks;
     if (callbacks !== null) this.#writeCallbacks = null;
     if (out === null || out.size === 0) {
-      if (callbacks !== null) for (const cb of callbacks) this.afterWrite(cb);
+      if (callbacks !== null) for (const cb of callbacks) this.#afterQueued(cb);
       return;
     }
     if (socket.destroyed || !socket.writable) {
       out.clear();
-      if (callbacks !== null) for (const cb of callbacks) this.afterWrite(cb);
+      if (callbacks !== null) for (const cb of callbacks) this.#afterQueued(cb);
       return;
     }
     try {
@@ -431,7 +437,7 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
     } catch (error) {
       this.emit("error", error);
       socket.destroy();
-      if (callbacks !== null) for (const cb of callbacks) this.afterWrite(cb);
+      if (callbacks !== null) for (const cb of callbacks) this.#afterQueued(cb);
       return;
     }
     if (callbacks !== null) {

@@ -46,6 +46,7 @@ import { isValidUtf8 } from "./utf8.js";
 const { CONNECTING, OPEN, CLOSING, CLOSED } = ReadyState;
 const encoder = new TextEncoder();
 const defaultAlloc = (size: number): Uint8Array => new Uint8Array(size);
+const EMPTY_BYTES = new Uint8Array(0);
 
 let handlerThrew: (e: Engine, error: unknown) => void;
 let senderWrite: (this: Engine, chunk: Uint8Array) => void;
@@ -105,6 +106,8 @@ export class Engine implements WebSocketEngine {
   /** Pings waiting for their pong; created by the first ping with a callback. */
   #pings: PingTracker | null = null;
   #streaming = false;
+  /** Callbacks of afterFramed() waiting behind pending transforms. */
+  #markers: Set<() => void> | null = null;
   /** Sends held back while a stream is open; created on first use. */
   #held: Array<() => void> | null = null;
 
@@ -204,7 +207,10 @@ export class Engine implements WebSocketEngine {
       const fail = (error: unknown) => this.#fail(error);
       this.#inbound = new OrderedQueue<EngineEvent>((event) => this.#commit(event), fail, settled);
       this.#outbound = new OrderedQueue<OutgoingMessage>(
-        (o) => this.#frameNow(o.message, o.opcode, o.fin, o.rsv, o.data),
+        (o) =>
+          o.done !== undefined
+            ? this.#markerReached(o.done)
+            : this.#frameNow(o.message, o.opcode, o.fin, o.rsv, o.data),
         fail,
         settled,
       );
@@ -261,6 +267,7 @@ export class Engine implements WebSocketEngine {
     this.#parser.stop();
     this.#preOpenInput = null;
     this.#outbound?.clear();
+    this.#releaseMarkers();
     this.#state = CLOSED;
     this.#closeExpected = false;
     this.#transportShouldClose = true;
@@ -384,6 +391,33 @@ export class Engine implements WebSocketEngine {
     if (!isValidCloseCode(code) && code !== 1005 && code !== 1006) throw new RangeError(`invalid close code ${code}`);
     this.#fail(error, code, reason);
     this.#events.flush();
+  }
+
+  /**
+   * Run `callback` once every message sent so far has been framed and handed to the output
+   * (after pending extension transforms, e.g. compression); at once when nothing is pending,
+   * and at once too when the connection fails or ends before (the host then finds its
+   * transport gone). The hook behind write callbacks such as ws's `send(data, cb)`.
+   */
+  afterFramed(callback: () => void): void {
+    if (this.#outbound === null || this.#outbound.idle) {
+      callback();
+      return;
+    }
+    (this.#markers ??= new Set()).add(callback);
+    this.#outbound.push({ message: false, opcode: 0, fin: true, rsv: 0, data: EMPTY_BYTES, done: callback });
+  }
+
+  #markerReached(callback: () => void): void {
+    if (this.#markers?.delete(callback)) callback();
+  }
+
+  /** The outbound queue was abandoned: every waiting callback runs now. */
+  #releaseMarkers(): void {
+    const markers = this.#markers;
+    if (markers === null) return;
+    this.#markers = null;
+    for (const callback of markers) callback();
   }
 
   takeOutput(): Uint8Array[] {
@@ -560,6 +594,7 @@ export class Engine implements WebSocketEngine {
     if ((this.#state as ReadyState) === CLOSED) return;
     this.#inbound?.clear();
     this.#outbound?.clear();
+    this.#releaseMarkers();
     this.#parser.stop();
     this.#preOpenInput = null;
     this.#held = null;

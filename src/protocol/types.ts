@@ -241,6 +241,13 @@ export interface WebSocketEngine {
    */
   open?(): void;
 
+  /**
+   * Run `callback` once every message sent so far has been framed (after pending extension
+   * transforms), or once the connection gave up on them. Optional: engines without
+   * asynchronous transforms may leave it out (the host then calls back at once).
+   */
+  afterFramed?(callback: () => void): void;
+
   /** Queue mode: drain pending output / events (empty if callbacks are set). */
   takeOutput(): Uint8Array[];
   takeEvents(): EngineEvent[];

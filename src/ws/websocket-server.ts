@@ -53,8 +53,7 @@ export interface WsServerOptions {
   server?: Server | import("node:https").Server;
   skipUTF8Validation?: boolean;
   /** Sync (return a boolean, one parameter) or async (call `callback`, two parameters), as ws. */
-  // biome-ignore lint/suspicious/noConfusingVoidType: a sync verifyClient returns a boolean, an async one nothing
-  verifyClient?: ((info: VerifyClientInfo, callback: VerifyClientCallback) => boolean | void) | null;
+  verifyClient?: ((info: VerifyClientInfo, callback: VerifyClientCallback) => unknown) | null;
   WebSocket?: typeof WebSocket;
   /** wirecable: "ignore" makes an unheard socket `error` harmless (ws: it crashes the process). */
   unhandledErrors?: UnhandledErrors;

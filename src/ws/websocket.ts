@@ -30,9 +30,13 @@ import { initAsClient, type WsClientOptions } from "./client.js";
 import { isProtocolError, wsError } from "./errors.js";
 import {
   addEventListener,
+  type CloseEvent,
   defineEventAttributes,
+  type ErrorEvent,
+  type Event,
   type EventListenerLike,
   kWasCleanClose,
+  type MessageEvent,
   removeEventListener,
 } from "./event-target.js";
 
@@ -117,18 +121,18 @@ export interface WebSocket {
 
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: typed event overloads for the class
 export class WebSocket extends EventEmitter {
-  static readonly CONNECTING = CONNECTING;
-  static readonly OPEN = OPEN;
-  static readonly CLOSING = CLOSING;
-  static readonly CLOSED = CLOSED;
+  declare static readonly CONNECTING: 0;
+  declare static readonly OPEN: 1;
+  declare static readonly CLOSING: 2;
+  declare static readonly CLOSED: 3;
   declare readonly CONNECTING: 0;
   declare readonly OPEN: 1;
   declare readonly CLOSING: 2;
   declare readonly CLOSED: 3;
-  declare onopen: ((event: unknown) => void) | null;
-  declare onerror: ((event: unknown) => void) | null;
-  declare onclose: ((event: unknown) => void) | null;
-  declare onmessage: ((event: unknown) => void) | null;
+  declare onopen: ((event: Event) => void) | null;
+  declare onerror: ((event: ErrorEvent) => void) | null;
+  declare onclose: ((event: CloseEvent) => void) | null;
+  declare onmessage: ((event: MessageEvent) => void) | null;
 
   #binaryType: BinaryType = "nodebuffer";
   #readyState = CONNECTING;
@@ -238,10 +242,10 @@ export class WebSocket extends EventEmitter {
       abortHandshake(this, this[kInternal].req, "WebSocket was closed before the connection was established");
       return;
     }
-    const conn = this.#conn!;
-    if (this.#readyState === CLOSING) {
+    const conn = this.#conn;
+    if (this.#readyState === CLOSING || conn === null) {
       // A second close() after the closing handshake: end the socket now (ws does the same).
-      if (conn.readyState === CLOSED) conn.socket.end();
+      if (conn !== null && conn.readyState === CLOSED) conn.socket.end();
       return;
     }
     let reason = "";
@@ -257,6 +261,8 @@ export class WebSocket extends EventEmitter {
     }
     this.#readyState = CLOSING;
     conn.close(code ?? 1005, reason);
+    // ws writes the close frame at once: it is not left counted in bufferedAmount.
+    conn.flushNow();
   }
 
   pause(): void {
@@ -483,6 +489,8 @@ export class WebSocket extends EventEmitter {
     const settings = this[kInternal].settings;
     this.#protocol = protocol;
     this.#extensions = extensionNames;
+    // As ws: bytes that came with the handshake go back into the socket (they arrive as 'data').
+    if (head.length > 0) socket.unshift(head);
     const conn = new Connection({
       role,
       socket: socket as Socket,
@@ -499,7 +507,6 @@ export class WebSocket extends EventEmitter {
       protocol,
       extensions: sessions,
       extensionsHeader,
-      head,
       textAsBuffer: true,
       engine: {
         autoPong: settings.autoPong,
@@ -560,6 +567,8 @@ for (const [name, value] of [
   ["CLOSING", CLOSING],
   ["CLOSED", CLOSED],
 ] as const) {
+  // As ws: enumerable, read-only constants on the class and on the prototype.
+  Object.defineProperty(WebSocket, name, { enumerable: true, value });
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value });
 }
 for (const property of ["binaryType", "bufferedAmount", "extensions", "isPaused", "protocol", "readyState", "url"]) {

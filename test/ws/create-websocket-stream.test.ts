@@ -10,9 +10,9 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { createServer } from "node:http";
-import { deflateRawSync } from "node:zlib";
 import { Duplex } from "node:stream";
 import { describe, it } from "node:test";
+import { deflateRawSync } from "node:zlib";
 import WebSocket, { createWebSocketStream, WebSocketServer } from "../../src/ws/index.js";
 import { port, withDone } from "./helpers.js";
 

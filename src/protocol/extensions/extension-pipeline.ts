@@ -24,6 +24,8 @@ export interface OutgoingMessage {
   readonly fin: boolean;
   readonly rsv: number;
   readonly data: Uint8Array;
+  /** A marker instead of a frame: run when everything queued before it has been framed. */
+  readonly done?: () => void;
 }
 
 export class ExtensionPipeline {
