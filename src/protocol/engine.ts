@@ -95,7 +95,7 @@ export class Engine implements WebSocketEngine {
   readonly #autoPong: boolean;
   readonly #echoCloseReason: boolean;
   readonly #validateUtf8: boolean;
-  readonly #closeReason: ((error: ProtocolError) => string) | undefined;
+  readonly #closeReason: EngineOptions["closeReason"];
   /** Inbound/outbound order keepers; only when extensions may be asynchronous. */
   readonly #inbound: OrderedQueue<EngineEvent> | null = null;
   readonly #outbound: OrderedQueue<OutgoingMessage> | null = null;
@@ -599,8 +599,16 @@ export class Engine implements WebSocketEngine {
     this.#preOpenInput = null;
     this.#held = null;
     this.#streaming = false;
-    const closeCode = code ?? (err instanceof ProtocolError ? err.closeCode : 1011);
-    const closeReason = reason ?? (err instanceof ProtocolError ? (this.#closeReason?.(err) ?? err.message) : "");
+    let closeCode = code ?? (err instanceof ProtocolError ? err.closeCode : 1011);
+    let closeReason = reason ?? "";
+    if (reason === undefined && err instanceof ProtocolError) {
+      const chosen = this.#closeReason?.(err) ?? err.message;
+      if (typeof chosen === "string") closeReason = chosen;
+      else {
+        closeReason = chosen.reason;
+        if (code === undefined) closeCode = chosen.code;
+      }
+    }
     if (!this.#closeWritten && closeCode !== 1006) {
       this.#closeWritten = true;
       this.#sender.frame(0x8, true, 0, encodeClosePayload(closeCode, closeReason));

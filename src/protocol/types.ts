@@ -176,10 +176,11 @@ export interface EngineOptions extends EngineLimits {
    */
   validateUtf8?: boolean;
   /**
-   * The reason sent in the close frame when the peer's mistake fails the connection (default:
-   * the error's message). Lets a compatibility host send what the library it imitates sends.
+   * The reason (or the code and reason) sent in the close frame when the peer's mistake fails
+   * the connection (default: the error's close code and message). Lets a compatibility host
+   * send what the library it imitates sends.
    */
-  closeReason?: (error: ProtocolError) => string;
+  closeReason?: (error: ProtocolError) => string | { code: number; reason: string };
   /** Echo the peer's close reason with its code (ws does; default false: the code only). */
   echoCloseReason?: boolean;
 }
