@@ -4,7 +4,7 @@
  * false), no close codes on the wire. Bytes parsed before `start()` (draft-76's 8-byte key)
  * wait for the handshake.
  */
-import { createHixieDriver } from "../protocol/hixie/index.js";
+import { createHixieDriver } from "../protocol/legacy/index.js";
 import { type DriverOptions, type DriverRequest, Hybi } from "./hybi.js";
 
 export class Draft extends Hybi {

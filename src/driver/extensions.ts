@@ -5,8 +5,13 @@
  * bit, unknown or refused answers fail the client handshake), and each session's callback
  * style `processIncomingMessage(message, cb)` turned into the engine's promise style.
  */
-import type { ExtensionMessage, ExtensionOffer, ExtensionParams, ExtensionSession } from "../protocol/extension.js";
-import { parseExtensions, renderExtension } from "../protocol/extension-header.js";
+import type {
+  ExtensionMessage,
+  ExtensionOffer,
+  ExtensionParams,
+  ExtensionSession,
+} from "../protocol/extensions/extension.js";
+import { parseExtensions, renderExtension } from "../protocol/extensions/extension-header.js";
 
 type Params = Record<string, string | number | boolean | Array<string | number | boolean>>;
 interface WsExtMessage {

@@ -4,7 +4,7 @@
  * 'error' otherwise, then 'close' and 'end'.
  */
 import { Stream } from "node:stream";
-import { HttpHeadParser } from "../protocol/http-head-parser.js";
+import { HttpHeadParser } from "../protocol/handshake/http-head-parser.js";
 import { Headers, urlAuthorization } from "./headers.js";
 
 const PORTS: Record<string, number> = { "ws:": 80, "wss:": 443 };

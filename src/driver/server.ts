@@ -4,7 +4,7 @@
  * `Driver.http()` picks for it (calls made before are queued and replayed). And `http()`:
  * RFC 6455 unless `allowDrafts` and the request is a hixie-75/76 one.
  */
-import { HttpHeadParser } from "../protocol/http-head-parser.js";
+import { HttpHeadParser } from "../protocol/handshake/http-head-parser.js";
 import { Draft } from "./draft.js";
 import { ConnectEvent, type DriverOptions, type DriverRequest, Hybi, validateOptions } from "./hybi.js";
 

@@ -12,9 +12,9 @@ import https from "node:https";
 import net, { type Socket } from "node:net";
 import tls from "node:tls";
 import { clientDeflate } from "../node/extensions.js";
-import type { ExtensionSession } from "../protocol/extension.js";
-import { parseExtensions, renderExtensions } from "../protocol/extension-header.js";
-import { WEBSOCKET_GUID } from "../protocol/server-handshake.js";
+import type { ExtensionSession } from "../protocol/extensions/extension.js";
+import { parseExtensions, renderExtensions } from "../protocol/extensions/extension-header.js";
+import { WEBSOCKET_GUID } from "../protocol/handshake/server-handshake.js";
 import { toDeflateOptions, type WsPerMessageDeflateOptions } from "./deflate-options.js";
 import {
   abortHandshake,

@@ -13,8 +13,8 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { serverDeflate } from "../node/extensions.js";
 import { computeAccept } from "../node/native.js";
-import type { ExtensionSession } from "../protocol/extension.js";
-import { parseExtensions, renderExtension } from "../protocol/extension-header.js";
+import type { ExtensionSession } from "../protocol/extensions/extension.js";
+import { parseExtensions, renderExtension } from "../protocol/extensions/extension-header.js";
 import { toDeflateOptions, type WsPerMessageDeflateOptions } from "./deflate-options.js";
 import { CLOSE_TIMEOUT, kInternal, type UnhandledErrors, WebSocket } from "./websocket.js";
 

@@ -24,7 +24,7 @@ import type { Duplex } from "node:stream";
 import { Connection } from "../node/connection.js";
 import { createHybiEngine } from "../node/engines.js";
 import { resolveConnectionOptions } from "../node/options.js";
-import type { ExtensionSession } from "../protocol/extension.js";
+import type { ExtensionSession } from "../protocol/extensions/extension.js";
 import { toBuffer } from "./buffers.js";
 import { initAsClient, type WsClientOptions } from "./client.js";
 import { isProtocolError, wsError } from "./errors.js";

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
-import { within } from "../node/helpers.js";
+import { within } from "../helpers/time.js";
 
 const dir = fileURLToPath(new URL("../../examples/drop-in/", import.meta.url));
 const children: ChildProcess[] = [];

@@ -9,7 +9,7 @@ import WebSocketClient from "ws";
 import { Connection } from "../../src/node/connection.js";
 import { createHybiEngine } from "../../src/node/engines.js";
 import { resolveConnectionOptions } from "../../src/node/options.js";
-import { event, within } from "./helpers.js";
+import { event, within } from "../helpers/time.js";
 
 /** A server Connection on one end of a loopback TCP pair, a ws client on the other. */
 async function pair(init: Partial<ConstructorParameters<typeof Connection>[0]> = {}) {

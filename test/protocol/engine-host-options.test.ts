@@ -8,7 +8,8 @@ import { describe, it } from "node:test";
 import { Engine } from "../../src/protocol/engine.js";
 import type { ProtocolError } from "../../src/protocol/errors.js";
 import type { EngineEvent } from "../../src/protocol/types.js";
-import { cframe, closeBody, hex } from "./helpers/frames.js";
+import { hex } from "../helpers/bytes.js";
+import { cframe, closeBody } from "../helpers/frames.js";
 
 function engine(options: Partial<ConstructorParameters<typeof Engine>[0]> = {}) {
   const out: string[] = [];

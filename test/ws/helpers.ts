@@ -4,7 +4,7 @@
  * event handler), bounded by a timeout so that a missing event fails instead of hanging.
  */
 import type { AddressInfo } from "node:net";
-import { UNIT } from "../node/helpers.js";
+import { UNIT } from "../helpers/time.js";
 
 export type Done = (error?: unknown) => void;
 
