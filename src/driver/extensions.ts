@@ -13,15 +13,15 @@ import type {
 } from "../protocol/extensions/extension.js";
 import { parseExtensions, renderExtension } from "../protocol/extensions/extension-header.js";
 
-type Params = Record<string, string | number | boolean | Array<string | number | boolean>>;
-interface WsExtMessage {
+export type Params = Record<string, string | number | boolean | Array<string | number | boolean>>;
+export interface WsExtMessage {
   rsv1: boolean;
   rsv2: boolean;
   rsv3: boolean;
   opcode: number;
   data: Buffer;
 }
-type Callback = (error: Error | null, message: WsExtMessage) => void;
+export type Callback = (error: Error | null, message: WsExtMessage) => void;
 
 export interface WebSocketExtensionSession {
   generateOffer?(): Params | Params[];

@@ -8,7 +8,15 @@ import { Draft } from "./draft.js";
 import { Client, type DriverOptions, Hybi, isWebSocket, validateOptions } from "./hybi.js";
 import { http, isSecureRequest, Server } from "./server.js";
 
-export type { WebSocketExtension, WebSocketExtensionSession } from "./extensions.js";
+export type {
+  Callback as ExtensionCallback,
+  Extensions,
+  Params as ExtensionParams,
+  WebSocketExtension,
+  WebSocketExtensionSession,
+  WsExtMessage as ExtensionMessage,
+} from "./extensions.js";
+export type { Headers } from "./headers.js";
 export {
   CloseEvent,
   ConnectEvent,
@@ -20,6 +28,7 @@ export {
   PongEvent,
 } from "./hybi.js";
 export { ProxyStream } from "./proxy.js";
+export type { IO, Messages } from "./streams.js";
 export { Client, Draft, Hybi, Server };
 
 const Driver = {

@@ -13,10 +13,27 @@ import { WebSocketServer } from "./websocket-server.js";
 export type { WsClientOptions as ClientOptions } from "./client.js";
 export type { WsPerMessageDeflateOptions as PerMessageDeflateOptions } from "./deflate-options.js";
 export type { WsError } from "./errors.js";
-export type { BinaryType, SendOptions, UnhandledErrors, WsData as Data } from "./websocket.js";
-export type { VerifyClientCallback, VerifyClientInfo, WsServerOptions as ServerOptions } from "./websocket-server.js";
+export type { EventListenerLike } from "./event-target.js";
+export type {
+  BinaryType,
+  MessageData,
+  On,
+  SendOptions,
+  SocketSettings,
+  UnhandledErrors,
+  WebSocketInternal,
+  WsData as Data,
+} from "./websocket.js";
+export type {
+  Listener,
+  Negotiated,
+  Resolved as ResolvedServerOptions,
+  VerifyClientCallback,
+  VerifyClientInfo,
+  WsServerOptions as ServerOptions,
+} from "./websocket-server.js";
 
-type WsStatics = typeof WebSocket & {
+export type WsStatics = typeof WebSocket & {
   createWebSocketStream: typeof createWebSocketStream;
   Server: typeof WebSocketServer;
   WebSocket: typeof WebSocket;

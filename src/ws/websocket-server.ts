@@ -60,7 +60,7 @@ export interface WsServerOptions {
   [option: string]: unknown;
 }
 
-type Resolved = WsServerOptions & {
+export type Resolved = WsServerOptions & {
   allowSynchronousEvents: boolean;
   autoPong: boolean;
   clientTracking: boolean;
@@ -69,7 +69,7 @@ type Resolved = WsServerOptions & {
   WebSocket: typeof WebSocket;
 };
 
-type Listener<A extends unknown[]> = (this: WebSocketServer, ...args: A) => void;
+export type Listener<A extends unknown[]> = (this: WebSocketServer, ...args: A) => void;
 
 export interface WebSocketServer {
   on(event: "connection", listener: Listener<[socket: WebSocket, request: IncomingMessage]>): this;
@@ -364,7 +364,7 @@ export class WebSocketServer extends EventEmitter {
   }
 }
 
-interface Negotiated {
+export interface Negotiated {
   sessions: ExtensionSession[];
   names: string;
   header: string;

@@ -95,7 +95,7 @@ function defaultSettings(): SocketSettings {
   };
 }
 
-type On<A extends unknown[]> = (this: WebSocket, ...args: A) => void;
+export type On<A extends unknown[]> = (this: WebSocket, ...args: A) => void;
 /** What a `message` listener gets: a Buffer (text, or binary as "nodebuffer"), or the binaryType's shape. */
 export type MessageData = Buffer | ArrayBuffer | Buffer[] | Blob;
 
