@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import http from "node:http";
-import type net from "node:net";
+import net from "node:net";
 import { describe, it } from "node:test";
 import WebSocket, { WebSocketServer } from "../../src/ws/index.js";
 import { port, unexpected, withDone } from "./helpers.js";
@@ -1842,4 +1842,44 @@ describe("WebSocket (ws's suite)", { timeout: 120_000 }, () => {
       }),
     );
   });
+});
+
+describe("WebSocket client options that reach node:http (ws's API)", { timeout: 60_000 }, () => {
+  it(
+    "honors `finishRequest`: the request is the caller's to finish",
+    withDone((done) => {
+      server({}, (wss, url) => {
+        const ws = new WebSocket(url, {
+          finishRequest(req: http.ClientRequest, socket: WS) {
+            assert.ok(req instanceof http.ClientRequest);
+            assert.ok(socket instanceof WebSocket.WebSocket); // called from the constructor, as in ws
+            req.setHeader("Cookie", "foo=bar");
+            req.end();
+          },
+        });
+        ws.on("open", () => ws.close());
+        ws.on("close", () => wss.close(done));
+      }).on("connection", (_ws, req) => assert.equal(req.headers.cookie, "foo=bar"));
+    }),
+  );
+
+  it(
+    "honors `createConnection`: the socket comes from the caller",
+    withDone((done) => {
+      let created = 0;
+      server({}, (wss, url) => {
+        const ws = new WebSocket(url, {
+          createConnection: (options: http.ClientRequestArgs) => {
+            created++;
+            return net.connect(options as net.NetConnectOpts);
+          },
+        });
+        ws.on("open", () => {
+          assert.equal(created, 1);
+          ws.close();
+        });
+        ws.on("close", () => wss.close(done));
+      });
+    }),
+  );
 });
