@@ -32,7 +32,7 @@ class Numbers extends Channel {
 }
 
 /** A TCP proxy per client: each connection goes to the next server in turn; `cut()` RSTs it. */
-class Proxy {
+class CuttingProxy {
   readonly #server: Server;
   readonly #pairs = new Set<[Socket, Socket]>();
   #turn = 0;
@@ -148,7 +148,7 @@ async function chaos(setup: Setup, seed = Date.now()): Promise<void> {
   const random = rng(seed);
   const proxies = await Promise.all(
     Array.from({ length: CLIENTS }, async (_, i) => {
-      const p = new Proxy(i % 2 === 0 ? setup.ports : [...setup.ports].reverse());
+      const p = new CuttingProxy(i % 2 === 0 ? setup.ports : [...setup.ports].reverse());
       await p.listen();
       return p;
     }),
@@ -229,7 +229,7 @@ describe("acknowledged performs over a cut connection", () => {
     const broker = new MemoryBroker();
     const setup = await servers([broker], broker);
     cleanup.push(() => setup.close());
-    const proxy = new Proxy(setup.ports);
+    const proxy = new CuttingProxy(setup.ports);
     await proxy.listen();
     cleanup.push(() => proxy.close());
     const c = client(proxy.port);
