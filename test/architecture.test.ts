@@ -1,72 +1,204 @@
 /**
- * The layering rules of docs/DEVELOPING.md, checked on the sources:
- * - src/protocol (the sans-I/O engine) imports nothing from node:* and nothing outside itself;
- * - src/client (bundled for browsers) imports nothing from node:*;
- * - src/channels knows nothing of frames: it does not import the engine's frame modules;
- * - the engine and the Node layer have no runtime dependencies (no bare package imports).
+ * The layer diagram of docs/DEVELOPING.md, checked on the sources. Every file under src/ belongs
+ * to one part; each part may import only the parts the diagram allows (and, across parts, only
+ * what the diagram says: a part's index, or the engine's modules for its host), node:* only where
+ * I/O lives, and npm packages only where the diagram names them. The table below IS the
+ * diagram: change both together.
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
-import { test } from "node:test";
+import { join, relative, resolve, sep } from "node:path";
+import { describe, it } from "node:test";
 
 const root = resolve(import.meta.dirname, "..");
+const src = join(root, "src");
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as Record<string, Record<string, string>>;
+
+type Part = "protocol" | "cable" | "node" | "channels" | "client" | "entries" | "cli";
+
+interface Rule {
+  /** Parts this one may import, and which of their modules: "index" (the part's index.ts) or "any". */
+  imports: Partial<Record<Part, "index" | "any">>;
+  /** Modules of an allowed part that stay off limits even so (paths relative to src/). */
+  forbidden?: string[];
+  /** node:* modules. */
+  node: boolean;
+  /** npm packages imported at run time, or "declared": any package named in package.json. */
+  packages: readonly string[] | "declared";
+  /** npm packages imported for their types only (optional peers, loaded through loadPeer). */
+  typePackages?: readonly string[];
+}
+
+const PEERS = ["ioredis", "pg", "@nats-io/transport-node"];
+
+/** The diagram. */
+const RULES: Record<Part, Rule> = {
+  // The sans-I/O engine: bytes in, events and bytes out.
+  protocol: { imports: {}, node: false, packages: [] },
+  // The ActionCable wire format, shared by the cable server and the browser consumer.
+  cable: { imports: {}, node: false, packages: [] },
+  // The engine's host on Node: sockets, timers, zlib. Frame bits are the engine's.
+  node: { imports: { protocol: "any" }, forbidden: ["protocol/frames/"], node: true, packages: [] },
+  // Channels over the Node server: no frames, no engine; brokers' clients are optional peers.
+  channels: {
+    imports: { node: "index", cable: "any" },
+    node: true,
+    packages: [],
+    typePackages: PEERS,
+  },
+  // The isomorphic client: browser-safe, nothing of Node.
+  client: { imports: { cable: "any" }, node: false, packages: [] },
+  // Entry points that compose layers (wirecable/client/node).
+  entries: { imports: { client: "index", node: "index" }, node: false, packages: [] },
+  // The application: the CLI and its demo.
+  cli: {
+    imports: { node: "index", channels: "index", client: "index", cable: "any", protocol: "index" },
+    node: true,
+    packages: "declared",
+    typePackages: PEERS,
+  },
+};
 
 function sources(dir: string): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...sources(p));
-    else if (name.endsWith(".ts")) out.push(p);
+    else if (/\.(ts|mts|js|mjs)$/.test(name)) out.push(p);
   }
   return out;
 }
 
-/** Every module specifier imported or re-exported by a file (static and dynamic). */
-function imports(file: string): string[] {
-  const text = readFileSync(file, "utf8");
-  const found: string[] = [];
-  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"\n;]*?from\s*["']([^"']+)["']/g)) found.push(m[1]!);
-  for (const m of text.matchAll(/(?:^|\n)\s*import\s*["']([^"']+)["']/g)) found.push(m[1]!);
-  for (const m of text.matchAll(/import\(\s*["']([^"']+)["']\s*\)/g)) found.push(m[1]!);
+interface Import {
+  spec: string;
+  /** Only types are imported (erased at run time). */
+  typeOnly: boolean;
+}
+
+/** Every module a file imports or re-exports: static (with `type` noted), dynamic, and `import("x")` types. */
+function importsOf(file: string): Import[] {
+  const text = readFileSync(file, "utf8")
+    .replace(/\/\*[\s\S]*?\*\//g, "")
+    .replace(/^\s*\/\/.*$/gm, "");
+  const found: Import[] = [];
+  for (const m of text.matchAll(/(?:^|[\n;])\s*(import|export)\s+([^'";]*?)\s*from\s*["']([^"']+)["']/g)) {
+    const clause = m[2]!;
+    const typeOnly =
+      /^type\s/.test(clause) ||
+      (/^\{[\s\S]*\}$/.test(clause) &&
+        clause
+          .slice(1, -1)
+          .split(",")
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0)
+          .every((s) => s.startsWith("type ")));
+    found.push({ spec: m[3]!, typeOnly });
+  }
+  for (const m of text.matchAll(/(?:^|[\n;])\s*import\s*["']([^"']+)["']/g))
+    found.push({ spec: m[1]!, typeOnly: false });
+  for (const m of text.matchAll(/(typeof\s+)?import\(\s*["']([^"']+)["']\s*\)/g)) {
+    found.push({ spec: m[2]!, typeOnly: m[1] !== undefined });
+  }
   return found;
 }
 
-function violations(dir: string, bad: (spec: string, file: string) => boolean): string[] {
-  const out: string[] = [];
-  for (const file of sources(join(root, dir))) {
-    for (const spec of imports(file)) if (bad(spec, file)) out.push(`${relative(root, file)} imports ${spec}`);
-  }
-  return out;
+function partOf(path: string): Part | undefined {
+  const first = relative(src, path).split(sep)[0];
+  return first !== undefined && first in RULES ? (first as Part) : undefined;
 }
 
-test("the protocol engine is sans-I/O: no node:* and nothing outside src/protocol", () => {
-  const found = violations("src/protocol", (spec, file) => {
-    if (spec.startsWith("node:")) return true;
-    if (!spec.startsWith(".")) return true; // no runtime dependencies
-    return !resolve(join(file, ".."), spec).startsWith(join(root, "src/protocol"));
+function packageName(spec: string): string {
+  const parts = spec.split("/");
+  return spec.startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0]!;
+}
+
+const declared = new Set([
+  ...Object.keys(pkg.dependencies ?? {}),
+  ...Object.keys(pkg.devDependencies ?? {}),
+  ...Object.keys(pkg.peerDependencies ?? {}),
+  ...Object.keys(pkg.optionalDependencies ?? {}),
+]);
+
+/** What is wrong with one import of `file` (part `from`), or undefined. */
+function violation(file: string, from: Part, imp: Import): string | undefined {
+  const rule = RULES[from];
+  const { spec } = imp;
+  if (spec.startsWith("node:")) return rule.node ? undefined : "node:* outside the I/O layers";
+  if (!spec.startsWith(".")) {
+    const name = packageName(spec);
+    if (imp.typeOnly && rule.typePackages?.includes(name)) return undefined;
+    if (rule.packages === "declared") return declared.has(name) ? undefined : `${name} is not in package.json`;
+    return rule.packages.includes(name) ? undefined : `package ${name} not allowed in ${from}`;
+  }
+  const target = resolve(join(file, ".."), spec);
+  const to = partOf(target);
+  if (to === undefined) return "outside src/ or into a part the diagram does not name";
+  if (to === from) return undefined;
+  const allowed = rule.imports[to];
+  if (allowed === undefined) return `${from} may not import ${to}`;
+  const rel = relative(src, target).split(sep).join("/");
+  if (allowed === "index" && rel !== `${to}/index.js`) return `${from} may import ${to} only through ${to}/index`;
+  if (rule.forbidden?.some((f) => rel.startsWith(f))) return `${rel} is off limits to ${from}`;
+  return undefined;
+}
+
+describe("the layer diagram (docs/DEVELOPING.md)", () => {
+  const files = sources(src);
+
+  it("every source file belongs to a part of the diagram", () => {
+    assert.ok(files.length > 100, "the scan found the sources");
+    assert.deepEqual(
+      files.filter((f) => partOf(f) === undefined).map((f) => relative(root, f)),
+      [],
+    );
   });
-  assert.deepEqual(found, []);
-});
 
-test("the reconnecting client is browser-safe: no node:* imports", () => {
-  assert.deepEqual(
-    violations("src/client", (spec) => spec.startsWith("node:")),
-    [],
-  );
-});
+  for (const part of Object.keys(RULES) as Part[]) {
+    it(`${part}: imports only what the diagram allows`, () => {
+      const found: string[] = [];
+      let scanned = 0;
+      for (const file of files) {
+        if (partOf(file) !== part) continue;
+        for (const imp of importsOf(file)) {
+          scanned++;
+          const why = violation(file, part, imp);
+          if (why !== undefined) found.push(`${relative(root, file)} imports ${imp.spec}: ${why}`);
+        }
+      }
+      assert.ok(scanned > 0, `no import found in ${part}`);
+      assert.deepEqual(found, []);
+    });
+  }
 
-test("the Node layer has no runtime dependencies beyond node:* and our own modules", () => {
-  assert.deepEqual(
-    violations("src/node", (spec) => !spec.startsWith("node:") && !spec.startsWith(".")),
-    [],
-  );
-});
-
-test("channels know nothing of frames: no frame-level engine modules", () => {
-  const frameModules = ["frame-parser", "frame-encoder", "frame-sender", "mask", "engine"];
-  assert.deepEqual(
-    violations("src/channels", (spec) => frameModules.some((m) => spec.endsWith(`/protocol/${m}.js`))),
-    [],
-  );
+  it("the checker itself catches each kind of violation", () => {
+    const in_ = (part: Part, path: string) => join(src, part, path);
+    const bad: Array<[Part, string, Import]> = [
+      ["protocol", in_("protocol", "engine.ts"), { spec: "node:net", typeOnly: false }],
+      ["protocol", in_("protocol", "engine.ts"), { spec: "../node/connection.js", typeOnly: false }],
+      ["client", in_("client", "index.ts"), { spec: "../node/websocket.js", typeOnly: false }],
+      ["client", in_("client", "index.ts"), { spec: "node:events", typeOnly: false }],
+      ["node", in_("node", "connection.ts"), { spec: "../protocol/frames/frame-encoder.js", typeOnly: false }],
+      ["node", in_("node", "connection.ts"), { spec: "../client/index.js", typeOnly: false }],
+      ["node", in_("node", "connection.ts"), { spec: "ws", typeOnly: false }],
+      ["channels", in_("channels", "channel.ts"), { spec: "../protocol/engine.js", typeOnly: false }],
+      ["channels", in_("channels", "channel.ts"), { spec: "../node/connection.js", typeOnly: false }],
+      ["channels", in_("channels", "brokers/redis.ts"), { spec: "ioredis", typeOnly: false }],
+      ["cable", in_("cable", "protocol.ts"), { spec: "../channels/index.js", typeOnly: false }],
+      ["entries", in_("entries", "client-node.ts"), { spec: "../node/websocket.js", typeOnly: false }],
+      ["cli", in_("cli", "serve.ts"), { spec: "not-a-declared-package", typeOnly: false }],
+    ];
+    for (const [part, file, imp] of bad) assert.ok(violation(file, part, imp), `${part} -> ${imp.spec} passed`);
+    assert.equal(
+      violation(in_("channels", "brokers/redis.ts"), "channels", { spec: "ioredis", typeOnly: true }),
+      undefined,
+    );
+    assert.equal(
+      violation(in_("node", "server.ts"), "node", { spec: "../protocol/engine.js", typeOnly: false }),
+      undefined,
+    );
+    assert.deepEqual(
+      importsOf(join(src, "entries", "client-node.ts")).map((i) => i.spec),
+      ["../client/index.js", "../node/index.js", "../client/index.js"],
+    );
+  });
 });

@@ -2,10 +2,10 @@
 // needed on Node 20, and the client reconnects and flushes its queue over it.
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
-import { ReconnectingWebSocket } from "../../src/client/node.js";
+import { ReconnectingWebSocket } from "../../src/entries/client-node.js";
 import { WebSocket } from "../../src/node/index.js";
+import { nextEvent, RecordingServer } from "../client/helpers/servers.js";
 import { until } from "../helpers/time.js";
-import { nextEvent, RecordingServer } from "./helpers/servers.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
