@@ -17,6 +17,7 @@ import { createRequire } from "node:module";
 import { Engine } from "../../src/protocol/engine.js";
 import { encodeFrame } from "../../src/protocol/frames/frame-encoder.js";
 import { applyMask } from "../../src/protocol/frames/mask.js";
+import type { EngineHost } from "../../src/protocol/types.js";
 import { isValidUtf8 } from "../../src/protocol/utf8.js";
 
 const require = createRequire(import.meta.url);
@@ -88,6 +89,15 @@ function chunks(buf: Buffer, size: number): Buffer[] {
   return out;
 }
 
+/** A host that drops what the engine hands it. */
+const discard: EngineHost = {
+  output: () => {},
+  outputRange: () => {},
+  dispatch: () => {},
+  awaitClose: () => {},
+  closeTransport: () => {},
+};
+
 function parseBench(label: string, count: number, payload: Uint8Array, opcode: number) {
   const stream = clientFrames(count, payload, opcode);
   let copies: Buffer[] = [];
@@ -96,15 +106,13 @@ function parseBench(label: string, count: number, payload: Uint8Array, opcode: n
   };
   let received = 0;
   const run = (hooks: object) => {
-    const engine = new Engine({
-      role: "server",
-      maxPayload: 0,
-      onOutput: () => {},
-      onEvent: () => {
+    const host = {
+      ...discard,
+      dispatch: () => {
         received++;
       },
-      ...hooks,
-    });
+    };
+    const engine = new Engine(host, { role: "server", maxPayload: 0, ...hooks });
     return measure(
       () => {
         for (const c of copies) engine.receiveData(c);
@@ -144,7 +152,7 @@ function encodeBench(label: string, make: () => string | Buffer, role: "server" 
   const alloc = (n: number) => Buffer.allocUnsafe(n);
   const N = 10_000;
   const run = (hooks: object) => {
-    const engine = new Engine({ role, alloc, onOutput: () => {}, onEvent: () => {}, ...hooks });
+    const engine = new Engine(discard, { role, alloc, ...hooks });
     return measure(() => {
       for (let i = 0; i < N; i++) engine.send(data);
     }, N);

@@ -1,6 +1,6 @@
 /**
  * websocket-driver's Draft75 and Draft76 server drivers over wirecable's hixie drivers
- * (src/protocol/hixie): same API as Hybi, text messages only (binary, ping and pong return
+ * (src/protocol/legacy): same API as Hybi, text messages only (binary, ping and pong return
  * false), no close codes on the wire. Bytes parsed before `start()` (draft-76's 8-byte key)
  * wait for the handshake.
  */
@@ -32,8 +32,8 @@ export class Draft extends Hybi {
     this._call(() => {
       this._engine = createHixieDriver(
         { method: request.method ?? "GET", target: request.url ?? "/", httpVersion: "1.1", headers },
+        this._engineHost(),
         {
-          ...this._engineCallbacks(),
           maxPayload: this._maxLength,
           head,
           secure: this.url?.startsWith("wss:") === true,

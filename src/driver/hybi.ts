@@ -15,7 +15,7 @@ import { ProtocolError } from "../protocol/errors.js";
 import type { ExtensionSession } from "../protocol/extensions/extension.js";
 import { HttpHeadParser } from "../protocol/handshake/http-head-parser.js";
 import { WEBSOCKET_GUID } from "../protocol/handshake/server-handshake.js";
-import type { EngineEvent, WebSocketEngine } from "../protocol/types.js";
+import type { EngineEvent, EngineHost, WebSocketEngine } from "../protocol/types.js";
 import { Extensions, type WebSocketExtension } from "./extensions.js";
 import { Headers, urlAuthorization } from "./headers.js";
 import { ProxyStream } from "./proxy.js";
@@ -241,7 +241,7 @@ export class Hybi extends EventEmitter {
   /** The handshake is done: an engine for the frames, then what was queued before. */
   protected _open(sessions: ExtensionSession[]): void {
     const role = this._request === null ? "client" : "server";
-    this._engine = new Engine({
+    this._engine = new Engine(this._engineHost(), {
       role,
       maxPayload: this._maxLength,
       maxFragments: 0,
@@ -251,8 +251,6 @@ export class Hybi extends EventEmitter {
       echoCloseReason: true,
       closeReason: describe,
       alloc: (size) => Buffer.allocUnsafe(size),
-      onOutput: (chunk) => this._write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
-      onEvent: (event) => this.#onEngineEvent(event),
     });
     this._opened();
   }
@@ -266,11 +264,18 @@ export class Hybi extends EventEmitter {
     this.emit("open", new OpenEvent());
   }
 
-  /** Engine callbacks for a subclass's own engine (the hixie drafts). */
-  protected _engineCallbacks(): { onOutput: (chunk: Uint8Array) => void; onEvent: (event: EngineEvent) => void } {
+  /**
+   * The engine's host (also for a subclass's own engine, the hixie drafts): bytes to the driver's
+   * io stream, events translated. No timers and no socket: as in websocket-driver, closing the
+   * transport is left to the application, on `close`.
+   */
+  protected _engineHost(): EngineHost {
     return {
-      onOutput: (chunk) => this._write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
-      onEvent: (event) => this.#onEngineEvent(event),
+      output: (chunk) => this._write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
+      outputRange: (bytes, start, end) => this._write(Buffer.from(bytes.subarray(start, end))),
+      dispatch: (event) => this.#onEngineEvent(event),
+      awaitClose: () => {},
+      closeTransport: () => {},
     };
   }
 

@@ -3,17 +3,30 @@
  * client and the connection itself.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
-import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { ExtensionSession } from "../protocol/extensions/extension.js";
-import type { EngineOptions, Role, WebSocketEngine } from "../protocol/types.js";
+import type { EngineFactory, EngineOptions, Role } from "../protocol/types.js";
 import type { ResolvedConnectionOptions } from "./options.js";
 import type { PreparedMessage } from "./prepared-message.js";
 
 /** What `send` did: written to the socket, buffered in it (a `drain` follows), or dropped. */
 export type SendResult = "written" | "buffered" | "dropped";
 export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView | PreparedMessage;
-export type EngineFactory = (options: EngineOptions) => WebSocketEngine;
 
+/**
+ * What a {@link Connection} runs over: a Duplex stream of the connection's bytes (`net.Socket`,
+ * `tls.TLSSocket`, an HTTP/2 stream, a virtual transport), and the socket extras it uses when
+ * present. It writes with `write` (and `cork`/`uncork` for large turns), reads `data`, `end`,
+ * `close`, `error` and `drain`, ends with `end` or `destroy`, and reads `writableLength` for
+ * `bufferedAmount`.
+ */
+export type Transport = Duplex & {
+  /** Sockets: no Nagle delay (set once). */
+  setNoDelay?(noDelay?: boolean): unknown;
+  /** Sockets: no idle timeout of Node's own (a server's `timeout` must not cut a WebSocket). */
+  setTimeout?(ms: number): unknown;
+  readonly remoteAddress?: string | undefined;
+};
 /**
  * What a server connection keeps of its upgrade request. The `IncomingMessage` itself (its stream
  * state, raw header arrays and socket references: ~1.7 KB per idle connection) is not retained;
@@ -42,8 +55,10 @@ export interface CloseInfo {
 /** What the server or client knows when it creates a connection. */
 export interface ConnectionInit {
   role: Role;
-  socket: Socket;
+  socket: Transport;
   createEngine: EngineFactory;
+  /** The version of the engine `createEngine` makes: "hybi-13" (default), "hixie-75" or "hixie-76". */
+  engineVersion?: string;
   options: ResolvedConnectionOptions;
   protocol: string;
   extensions: readonly ExtensionSession[];
@@ -54,7 +69,9 @@ export interface ConnectionInit {
   data?: unknown;
   url?: string;
   /** Engine behaviours a compatibility host chooses (ws's `autoPong`, `skipUTF8Validation`...). */
-  engine?: Pick<EngineOptions, "autoPong" | "validateUtf8" | "closeReason" | "requireMasking" | "echoCloseReason">;
+  engine?: Partial<
+    Pick<EngineOptions, "autoPong" | "validateUtf8" | "closeReason" | "requireMasking" | "echoCloseReason">
+  >;
   /** `message` carries text as a Buffer of its UTF-8 bytes (ws's shape) instead of a string. */
   textAsBuffer?: boolean;
 }

@@ -1,13 +1,16 @@
 /**
- * One WebSocket connection over a Node socket, in either role: the glue between a sans-I/O
- * {@link WebSocketEngine} and a `net.Socket` / `tls.TLSSocket`.
+ * One WebSocket connection in either role: the host of a sans-I/O {@link WebSocketEngine} (it
+ * implements {@link EngineHost}) over a Duplex transport ({@link Transport}: a `net.Socket`, a
+ * `tls.TLSSocket`, an HTTP/2 stream, a virtual one).
  *
  * Contract:
- * - Bytes from the socket go to `engine.receiveData` as they arrive; the engine's output is
+ * - Bytes from the transport go to `engine.receiveData` as they arrive; the engine's output is
  *   collected and leaves in ONE write per event-loop turn (see flush-queue.ts).
- * - `send` reports "written" (nothing queued in Node's socket buffer), "buffered" (queued,
+ * - `send` reports "written" (nothing queued in the transport's buffer), "buffered" (queued,
  *   `drain` follows) or "dropped" (not sent: closing, or the backpressure policy). With the
  *   "wait" policy a send above `maxBufferedAmount` returns a promise resolved on drain.
+ * - The engine's decisions arrive as calls: `awaitClose` arms the close timeout, `closeTransport`
+ *   ends the transport (a server at once, a client after a grace delay).
  * - Timers (heartbeat, pong, idle, close) live on the process-wide timer wheel: one entry per
  *   connection, re-armed lazily; activity only stores a timestamp.
  * - `close` (and `closed`) mean what RFC 6455 7.1.1-7.1.4 calls closed: the closing handshake
@@ -19,13 +22,18 @@
  *   handler that throws is reported as `error` and closes only this connection with 1011;
  *   `error` has a default listener; `closed` always resolves.
  */
-import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { InvalidStateError } from "../protocol/errors.js";
-import type { ExtensionSession } from "../protocol/extensions/extension.js";
-import type { EngineEvent, MessageWriter, Role, WebSocketEngine } from "../protocol/types.js";
+import type { EngineEvent, EngineHost, MessageWriter, Role, WebSocketEngine } from "../protocol/types.js";
 import { ConnectionClock, Due } from "./connection-clock.js";
-import type { CloseInfo, ConnectionInit, ConnectionRequest, SendData, SendResult } from "./connection-types.js";
+import type {
+  CloseInfo,
+  ConnectionInit,
+  ConnectionRequest,
+  SendData,
+  SendResult,
+  Transport,
+} from "./connection-types.js";
 import { connectionRequest } from "./connection-types.js";
 import { type Flushable, markDirty } from "./flush-queue.js";
 import { messageIterator } from "./message-iterator.js";
@@ -42,20 +50,29 @@ const OPEN = 1;
 const EMPTY = new Uint8Array(0);
 const EMPTY_BUFFER = Buffer.alloc(0);
 function noop(): void {}
-const NO_SESSIONS: readonly ExtensionSession[] = Object.freeze([]);
-/** The connection a socket belongs to: the socket listeners are shared functions, not closures per connection. */
+/** The connection a transport belongs to: its listeners are shared functions, not closures per connection. */
 const kConn = Symbol("wirecable.connection");
-type OwnedSocket = Socket & { [kConn]: Connection };
-let onData: (this: OwnedSocket, chunk: Buffer) => void;
-let onEnd: (this: OwnedSocket) => void;
-let onSocketClose: (this: OwnedSocket) => void;
-let onSocketError: (this: OwnedSocket, error: Error) => void;
-let onDrain: (this: OwnedSocket) => void;
-let engineOutput: (this: Connection, chunk: Uint8Array) => void;
-let engineOutputRange: (this: Connection, bytes: Uint8Array, start: number, end: number) => void;
-let engineEvent: (this: Connection, event: EngineEvent) => void;
+type OwnedTransport = Transport & { [kConn]: Connection };
 
-export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
+// The transport's listeners, shared by every connection (Node calls them with the transport as
+// `this`): each hands its event to the connection's method of the same name.
+function onData(this: OwnedTransport, chunk: Buffer): void {
+  this[kConn].transportData(chunk);
+}
+function onEnd(this: OwnedTransport): void {
+  this[kConn].transportEnd();
+}
+function onClose(this: OwnedTransport): void {
+  this[kConn].transportClose();
+}
+function onError(this: OwnedTransport, error: Error): void {
+  this[kConn].transportError(error);
+}
+function onDrain(this: OwnedTransport): void {
+  this[kConn].transportDrain();
+}
+
+export class Connection extends ShapedEmitter implements EngineHost, Flushable, TimerEntry {
   static readonly CONNECTING = 0;
   static readonly OPEN = 1;
   static readonly CLOSING = 2;
@@ -74,10 +91,10 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
   deadline = -1;
   slot = -1;
 
-  #engine: WebSocketEngine;
-  #socket: Socket;
-  #options: ResolvedConnectionOptions;
-  #direct: boolean;
+  readonly #engine: WebSocketEngine;
+  readonly #socket: Transport;
+  readonly #options: ResolvedConnectionOptions;
+  readonly #direct: boolean;
   /** This turn's output, written by flushNow; created with the first output (idle connections hold none). */
   #out: OutputQueue | null = null;
   #dirty = false;
@@ -92,7 +109,9 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
   /** The `closed` promise and its resolver, created on first use (most connections are never awaited). */
   #closedPromise: Promise<CloseInfo> | null = null;
   #resolveClosed: ((info: CloseInfo) => void) | null = null;
-  #extensionSessions: readonly ExtensionSession[];
+  #closeInfo: CloseInfo | undefined;
+  /** `close` was emitted: the closing handshake is over and the transport closed. */
+  #closeEmitted = false;
   readonly #textAsBuffer: boolean;
   /** Callbacks of afterWrite(), run once the output queued before them is written. */
   #writeCallbacks: Array<(error?: Error | null) => void> | null = null;
@@ -106,17 +125,19 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
     this.request = init.request === undefined ? undefined : connectionRequest(init.request);
     this.data = init.data;
     this.url = init.url;
-    this.#socket = init.socket;
+    const socket = init.socket;
+    this.#socket = socket;
     this.#options = init.options;
-    // The handshake's empty list is not kept: one shared empty array for every plain connection.
-    this.#extensionSessions = init.extensions.length === 0 ? NO_SESSIONS : init.extensions;
-    this.remoteAddress = init.socket.remoteAddress;
+    this.remoteAddress = socket.remoteAddress;
     const now = wheel.now;
     if (init.options.rateLimit) {
       this.#bucket = new TokenBucket(init.options.rateLimit.messages, init.options.rateLimit.interval, now);
     }
     this.#textAsBuffer = init.textAsBuffer === true;
-    this.#engine = init.createEngine({
+    const hybi = init.engineVersion === undefined || init.engineVersion === "hybi-13";
+    // Ready before the engine exists: an engine may call its host while it is being built.
+    this.#clock = new ConnectionClock(init.options, hybi, now);
+    this.#engine = init.createEngine(this, {
       ...init.engine,
       role: init.role,
       maxPayload: init.options.maxPayload,
@@ -126,26 +147,20 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
       protocol: init.protocol,
       alloc: slabAlloc,
       arena: outputArena,
-      onOutputRange: engineOutputRange,
       masker,
       isUtf8,
       decodeUtf8,
-      onOutput: engineOutput,
-      onEvent: engineEvent,
-      callbackThis: this,
     });
-    this.#direct = init.role === "server" && init.extensions.length === 0 && this.#engine.version === "hybi-13";
-    this.#clock = new ConnectionClock(init.options, this.#engine.version === "hybi-13", now);
+    this.#direct = init.role === "server" && init.extensions.length === 0 && hybi;
 
-    const socket = init.socket;
-    // A plain Duplex (ws's handleUpgrade accepts one) has neither.
+    // A plain Duplex (an HTTP/2 stream, ws's handleUpgrade with a stream) has neither.
     socket.setNoDelay?.(true);
     socket.setTimeout?.(0);
-    (socket as OwnedSocket)[kConn] = this;
+    (socket as OwnedTransport)[kConn] = this;
     socket.on("data", onData);
     socket.on("end", onEnd);
-    socket.on("close", onSocketClose);
-    socket.on("error", onSocketError);
+    socket.on("close", onClose);
+    socket.on("error", onError);
     socket.on("drain", onDrain);
     this.#arm();
     const head = init.head;
@@ -158,13 +173,12 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
    * meanwhile so that later bytes cannot overtake them. (A method of its own: a closure in the
    * constructor would keep `head` alive as long as the connection.)
    */
-  #deliverHead(socket: Socket, head: Uint8Array): void {
+  #deliverHead(socket: Transport, head: Uint8Array): void {
     socket.pause();
     setImmediate(() => {
       if (this.#finished) return;
       this.#clock.lastReceived = wheel.now;
       this.#engine.receiveData(head);
-      this.#afterEngineCall();
       socket.resume();
     });
   }
@@ -205,8 +219,8 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
   get droppedCount(): number {
     return this.#dropped;
   }
-  /** The underlying socket (for diagnostics; do not write to it). */
-  get socket(): Socket {
+  /** The underlying transport, usually a `net.Socket` (for diagnostics; do not write to it). */
+  get socket(): Transport {
     return this.#socket;
   }
 
@@ -270,14 +284,13 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
     if (policy === "wait") return "wait";
     if (policy === "drop") return this.#drop();
     this.#engine.fail(1008, "send buffer full");
-    this.#afterEngineCall();
     return "dropped";
   }
 
   /** A prepared message: its shared frame as it is when nothing transforms or interleaves, else framed by the engine. */
   #sendFrame(message: PreparedMessage, compress?: boolean): boolean {
     if (this.#direct && !this.#streaming) {
-      this.#queue(message.frame);
+      this.output(message.frame);
       return true;
     }
     return this.#engine.send(message.payload, { binary: message.binary, compress });
@@ -303,14 +316,12 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
           await iterator.return?.();
           throw new InvalidStateError("stream: the connection closed");
         }
-        this.#afterEngineCall();
         if (this.bufferedAmount > Math.min(this.#options.maxBufferedAmount || Infinity, 1024 * 1024)) {
           await this.#waitDrain();
         }
         step = await iterator.next();
       }
       if (!writer.end()) throw new InvalidStateError("stream: the connection closed");
-      this.#afterEngineCall();
     } finally {
       this.#streaming = false;
     }
@@ -324,16 +335,8 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
   startMessage(kind: "text" | "binary", options?: { compress?: boolean }): MessageWriter {
     const writer = this.#engine.startMessage(kind, options);
     return {
-      write: (chunk) => {
-        const ok = writer.write(typeof chunk === "string" ? chunk : toBytes(chunk));
-        this.#afterEngineCall();
-        return ok;
-      },
-      end: (chunk) => {
-        const ok = writer.end(chunk === undefined || typeof chunk === "string" ? chunk : toBytes(chunk));
-        this.#afterEngineCall();
-        return ok;
-      },
+      write: (chunk) => writer.write(typeof chunk === "string" ? chunk : toBytes(chunk)),
+      end: (chunk) => writer.end(chunk === undefined || typeof chunk === "string" ? chunk : toBytes(chunk)),
     };
   }
 
@@ -363,22 +366,17 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
 
   /** Send a ping; `cb` runs when the matching pong arrives. */
   ping(data?: Uint8Array | string, cb?: () => void): boolean {
-    const ok = this.#engine.ping(data ?? EMPTY, cb);
-    this.#afterEngineCall();
-    return ok;
+    return this.#engine.ping(data ?? EMPTY, cb);
   }
 
   pong(data?: Uint8Array | string): boolean {
-    const ok = this.#engine.pong(data ?? EMPTY);
-    this.#afterEngineCall();
-    return ok;
+    return this.#engine.pong(data ?? EMPTY);
   }
 
   /** Start the closing handshake (RFC 6455 section 7.1.2). Throws on an invalid code or reason. */
   close(code?: number, reason?: string): void {
     if (this.#finished) return;
     this.#engine.close(code, reason);
-    this.#afterEngineCall();
   }
 
   /** Destroy the socket now, without a closing handshake (close event: 1006). */
@@ -393,7 +391,6 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
   fail(code: number, reason?: string, error?: Error): void {
     if (this.#finished) return;
     this.#engine.fail(code, reason, error);
-    this.#afterEngineCall();
   }
 
   /** Messages as an async iterator; ends when the connection closes. */
@@ -402,10 +399,6 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
   }
 
   // ---- write path -------------------------------------------------------------------------
-
-  #queue(chunk: Uint8Array): void {
-    if (chunk.byteLength !== 0) this.#dirtyOut().push(chunk);
-  }
 
   /** This turn's output queue, the connection marked for the end-of-turn flush. */
   #dirtyOut(): OutputQueue {
@@ -483,49 +476,20 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
     return "dropped";
   }
 
-  // ---- read path --------------------------------------------------------------------------
+  // ---- the engine's host (EngineHost) ------------------------------------------------------
 
-  static {
-    // Socket listeners, shared by every connection (`this` is the socket), and the engine's
-    // callbacks (`this` is the connection, see `callbackThis`): functions made once, here,
-    // where they can reach private state, instead of seven closures per connection.
-    onData = function (this: OwnedSocket, chunk: Buffer): void {
-      const conn = this[kConn];
-      const clock = conn.#clock;
-      if (clock.trackReceived) clock.lastReceived = wheel.now;
-      clock.awaitingPong = false;
-      conn.#engine.receiveData(chunk);
-      conn.#afterEngineCall();
-    };
-    onEnd = function (this: OwnedSocket): void {
-      this[kConn].#engine.receiveEof();
-    };
-    onSocketClose = function (this: OwnedSocket): void {
-      const conn = this[kConn];
-      conn.#engine.receiveEof();
-      conn.#finish();
-    };
-    onSocketError = function (this: OwnedSocket, error: Error): void {
-      // ECONNRESET and friends: the transport is gone; 'close' follows and reports 1006.
-      const conn = this[kConn];
-      if (!conn.#finished) emitSafe(conn, "error", error);
-    };
-    onDrain = function (this: OwnedSocket): void {
-      this[kConn].#drained();
-    };
-    engineOutput = function (this: Connection, chunk: Uint8Array): void {
-      this.#queue(chunk);
-    };
-    engineOutputRange = function (this: Connection, bytes: Uint8Array, start: number, end: number): void {
-      // A frame the engine wrote into the output arena.
-      this.#dirtyOut().pushRange(bytes, start, end);
-    };
-    engineEvent = function (this: Connection, event: EngineEvent): void {
-      this.#onEvent(event);
-    };
+  /** @internal Called by the engine: bytes for the transport. */
+  output(chunk: Uint8Array): void {
+    if (chunk.byteLength !== 0) this.#dirtyOut().push(chunk);
   }
 
-  #onEvent(event: EngineEvent): void {
+  /** @internal Called by the engine: a frame it wrote into the output arena. */
+  outputRange(bytes: Uint8Array, start: number, end: number): void {
+    this.#dirtyOut().pushRange(bytes, start, end);
+  }
+
+  /** @internal Called by the engine: an event. */
+  dispatch(event: EngineEvent): void {
     switch (event.type) {
       case "text":
       case "binary": {
@@ -554,7 +518,6 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
         this.#emitOrFail("open");
         return;
       case "closing":
-        this.#afterEngineCall();
         this.#emitOrFail("closing", event.code, event.reason);
         return;
       case "error":
@@ -564,6 +527,30 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
         this.#onClose(event.code, event.reason, event.wasClean);
         return;
     }
+  }
+
+  /** @internal Called by the engine: it sent its close frame; the peer has `closeTimeout` to answer. */
+  awaitClose(): void {
+    if (this.#clock.closeStartedAt !== -1) return;
+    this.#clock.closeStartedAt = wheel.now;
+    this.#arm();
+  }
+
+  /**
+   * @internal Called by the engine: the connection is over; end the transport. A server ends it
+   * now (RFC 6455 7.1.1: the server closes TCP first), once this turn's output is written; a
+   * client leaves it to the server, for at most `closeTimeout`.
+   */
+  closeTransport(): void {
+    if (this.#clock.transportClosing !== -1) return;
+    this.#clock.transportClosing = wheel.now;
+    const socket = this.#socket;
+    if (socket.destroyed) {
+      this.#finish();
+      return;
+    }
+    if (this.role === "server" && !this.#dirty && !socket.writableEnded) socket.end();
+    this.#arm();
   }
 
   #emitOrFail(name: string, ...args: unknown[]): void {
@@ -579,7 +566,6 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
     const err = error instanceof Error ? error : new Error(String(error));
     emitSafe(this, "error", err);
     this.#engine.fail(1011, "", err);
-    this.#afterEngineCall();
   }
 
   /** The engine's close (handshake over, or failed): close TCP; `close` follows when it is closed. */
@@ -587,15 +573,7 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
     if (this.#closeInfo !== undefined) return;
     this.#closeInfo = { code, reason, wasClean };
     this.#releaseWaiters("buffered");
-    for (const session of this.#extensionSessions) {
-      try {
-        session.close?.();
-      } catch {
-        // releasing resources must not throw into the I/O path
-      }
-    }
-    // Server: close TCP first (RFC 6455 7.1.1); client: let the server do it, within closeTimeout.
-    this.#beginTransportClose();
+    // RFC 6455 7.1.4: closed once the transport is closed too (closeTransport began closing it).
     if (this.#finished) this.#emitClose();
   }
 
@@ -609,22 +587,38 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
     this.#resolveClosed = null;
   }
 
-  #closeInfo: CloseInfo | undefined;
-  #closeEmitted = false;
+  // ---- the transport's events (through the shared listeners below) --------------------------
 
-  #beginTransportClose(): void {
-    if (this.#clock.transportClosing !== -1) return;
-    this.#clock.transportClosing = wheel.now;
-    const socket = this.#socket;
-    if (socket.destroyed) {
-      this.#finish();
-      return;
-    }
-    if (this.role === "server" && !this.#dirty && !socket.writableEnded) socket.end();
-    this.#arm();
+  /** @internal Bytes from the transport. */
+  transportData(chunk: Uint8Array): void {
+    const clock = this.#clock;
+    if (clock.trackReceived) clock.lastReceived = wheel.now;
+    clock.awaitingPong = false;
+    this.#engine.receiveData(chunk);
   }
 
-  /** The socket is gone: stop timers, report the close, forget the connection. */
+  /** @internal The transport's readable side ended. */
+  transportEnd(): void {
+    this.#engine.receiveEof();
+  }
+
+  /** @internal The transport is closed. */
+  transportClose(): void {
+    this.#engine.receiveEof();
+    this.#finish();
+  }
+
+  /** @internal The transport failed (ECONNRESET and friends): `close` follows and reports 1006. */
+  transportError(error: Error): void {
+    if (!this.#finished) emitSafe(this, "error", error);
+  }
+
+  /** @internal The transport's write buffer drained. */
+  transportDrain(): void {
+    this.#drained();
+  }
+
+  /** The transport is gone: stop timers, report the close, forget the connection. */
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
@@ -634,16 +628,6 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
     if (this.#closeInfo === undefined) this.#engine.receiveEof();
     this.#emitClose();
     this.onFinish?.(this);
-  }
-
-  /** After any call into the engine: arm timers the engine asked for. */
-  #afterEngineCall(): void {
-    const engine = this.#engine;
-    if (engine.closeExpected && this.#clock.closeStartedAt === -1) {
-      this.#clock.closeStartedAt = wheel.now;
-      this.#arm();
-    }
-    if (engine.transportShouldClose && this.#clock.transportClosing === -1) this.#beginTransportClose();
   }
 
   // ---- timers -----------------------------------------------------------------------------
@@ -672,7 +656,6 @@ export class Connection extends ShapedEmitter implements Flushable, TimerEntry {
         return;
       case Due.IDLE_CLOSE:
         this.#engine.close(1001, "idle timeout");
-        this.#afterEngineCall();
         break;
       case Due.PING:
         this.#engine.ping(EMPTY);

@@ -7,12 +7,12 @@ import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { Engine } from "../protocol/engine.js";
 import { createHixieDriver, detectDraft } from "../protocol/legacy/index.js";
-import type { EngineOptions, WebSocketEngine } from "../protocol/types.js";
+import type { EngineHost, EngineOptions, WebSocketEngine } from "../protocol/types.js";
 import { Connection } from "./connection.js";
 import type { ResolvedConnectionOptions } from "./options.js";
 
-export function createHybiEngine(options: EngineOptions): WebSocketEngine {
-  return new Engine(options);
+export function createHybiEngine(host: EngineHost, options: EngineOptions): WebSocketEngine {
+  return new Engine(host, options);
 }
 
 export interface LegacyContext {
@@ -51,10 +51,9 @@ export function legacyUpgrade(
     extensionsHeader: "",
     request: req,
     data: context.data,
-    createEngine: (engineOptions) => {
-      const driver = createHixieDriver(request, {
-        onOutput: bindCallback(engineOptions.onOutput, engineOptions.callbackThis),
-        onEvent: bindCallback(engineOptions.onEvent, engineOptions.callbackThis),
+    engineVersion: draft,
+    createEngine: (host, engineOptions) => {
+      const driver = createHixieDriver(request, host, {
         alloc: engineOptions.alloc,
         maxPayload: context.options.maxPayload,
         head,
@@ -66,9 +65,4 @@ export function legacyUpgrade(
       return driver;
     },
   });
-}
-
-/** The legacy drivers take plain callbacks: bind the engine options' `callbackThis`. */
-function bindCallback<T>(fn: ((arg: T) => void) | undefined, thisArg: unknown): ((arg: T) => void) | undefined {
-  return fn === undefined || thisArg === undefined ? fn : (arg: T) => fn.call(thisArg, arg);
 }

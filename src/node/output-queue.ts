@@ -7,7 +7,7 @@
  * to 64 KiB) or, above that, one writev (cork/uncork); it throws what `socket.write` throws.
  * Order is kept across chunks and ranges.
  */
-import type { Socket } from "node:net";
+import type { Writable } from "node:stream";
 import { adjacent, viewOf } from "./output-buffers.js";
 
 /** Concatenate a turn's chunks up to this size (one copy); above, write them with cork/writev. */
@@ -48,7 +48,7 @@ export class OutputQueue {
   }
 
   /** Write everything queued (see the module comment) and empty the queue. */
-  writeTo(socket: Socket): void {
+  writeTo(socket: Writable): void {
     const chunks = this.#chunks;
     const run = this.#run;
     const bytes = this.size;

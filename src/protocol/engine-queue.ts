@@ -1,8 +1,7 @@
 /**
- * A FIFO with a head index (no `Array#shift`), used by the engine for queue mode: without
- * `onOutput` / `onEvent` callbacks, output chunks and events wait here for `takeOutput()` /
- * `takeEvents()`; with callbacks, events wait here only until the end of the current call, so
- * that the output a call causes is handed over before its events.
+ * A FIFO with a head index (no `Array#shift`): events raised while others are being dispatched
+ * wait here, so that dispatch is never re-entrant and the output a call causes is handed over
+ * before its events.
  */
 export class Fifo<T> {
   // Slots [head, tail) hold the items. Emptying resets both indices without touching the
@@ -33,13 +32,6 @@ export class Fifo<T> {
     return item;
   }
 
-  /** Remove and return every item, in order. */
-  drain(): T[] {
-    const out = this.#items === null ? [] : (this.#items.slice(this.#head, this.#tail) as T[]);
-    this.clear();
-    return out;
-  }
-
   clear(): void {
     this.#items = null;
     this.#head = 0;
@@ -47,53 +39,44 @@ export class Fifo<T> {
   }
 }
 
+/** Who receives the events (an engine's host). */
+export interface EventSink<E> {
+  dispatch(event: E): void;
+}
+
 /**
- * Hands events to `onEvent` (or keeps them for `take()` in queue mode) and runs deferred
- * callbacks (`ping` answers), never re-entrantly: an event raised while dispatching waits for
- * the running loop. A throwing handler or callback goes to `onThrow`, then dispatch goes on.
+ * Hands events to the host and runs deferred callbacks (`ping` answers), never re-entrantly: an
+ * event raised while dispatching waits for the running loop. A throwing handler or callback goes
+ * to `onThrow(owner, error)`, then dispatch goes on.
  */
-export class EventDispatcher<E, O = unknown> {
+export class EventDispatcher<E, O> {
   readonly #events = new Fifo<E>();
   /** Deferred callbacks (`ping` answers); created on first use. */
   #callbacks: Fifo<() => void> | null = null;
-  readonly #onEvent: ((event: E) => void) | undefined;
-  readonly #thisArg: unknown;
+  readonly #target: EventSink<E>;
+  /** A function shared by every dispatcher (not a closure per connection), given the owner. */
   readonly #onThrow: (owner: O, error: unknown) => void;
   readonly #owner: O;
   #flushing = false;
 
-  /**
-   * `onEvent` is called with `thisArg` as `this`; `onThrow(owner, error)` receives a throwing
-   * handler's exception (shared functions rather than closures: one dispatcher per connection).
-   */
-  constructor(
-    onEvent: ((event: E) => void) | undefined,
-    thisArg: unknown,
-    onThrow: (owner: O, error: unknown) => void,
-    owner: O,
-  ) {
-    this.#onEvent = onEvent;
-    this.#thisArg = thisArg;
+  constructor(target: EventSink<E>, onThrow: (owner: O, error: unknown) => void, owner: O) {
+    this.#target = target;
     this.#onThrow = onThrow;
     this.#owner = owner;
   }
 
   /** True when something waits to be dispatched. */
   get pending(): boolean {
-    return (
-      (this.#callbacks !== null && this.#callbacks.length !== 0) ||
-      (this.#onEvent !== undefined && this.#events.length !== 0)
-    );
+    return (this.#callbacks !== null && this.#callbacks.length !== 0) || this.#events.length !== 0;
   }
 
-  /** Queue an event and, in callback mode, dispatch at once (unless already dispatching). */
+  /** Dispatch an event now, or queue it behind the one being dispatched. */
   push(event: E): void {
-    const onEvent = this.#onEvent;
-    if (onEvent !== undefined && !this.#flushing && this.#events.length === 0) {
+    if (!this.#flushing && this.#events.length === 0) {
       // The usual case (a message event, nothing else waiting): dispatch without queueing it.
       this.#flushing = true;
       try {
-        onEvent.call(this.#thisArg, event);
+        this.#target.dispatch(event);
       } catch (error) {
         this.#onThrow(this.#owner, error);
       } finally {
@@ -103,7 +86,7 @@ export class EventDispatcher<E, O = unknown> {
       return;
     }
     this.#events.push(event);
-    if (onEvent !== undefined) this.flush();
+    this.flush();
   }
 
   /** Run a callback at the next flush. */
@@ -111,24 +94,16 @@ export class EventDispatcher<E, O = unknown> {
     (this.#callbacks ??= new Fifo<() => void>()).push(callback);
   }
 
-  /** Queue mode: every event waiting, in order. */
-  take(): E[] {
-    return this.#events.drain();
-  }
-
   flush(): void {
     if (this.#flushing) return;
     this.#flushing = true;
     try {
-      const onEvent = this.#onEvent;
-      if (onEvent !== undefined) {
-        const thisArg = this.#thisArg;
-        for (let event = this.#events.shift(); event !== undefined; event = this.#events.shift()) {
-          try {
-            onEvent.call(thisArg, event);
-          } catch (error) {
-            this.#onThrow(this.#owner, error);
-          }
+      const target = this.#target;
+      for (let event = this.#events.shift(); event !== undefined; event = this.#events.shift()) {
+        try {
+          target.dispatch(event);
+        } catch (error) {
+          this.#onThrow(this.#owner, error);
         }
       }
       const callbacks = this.#callbacks;

@@ -2,25 +2,27 @@
  * The sans-I/O RFC 6455 engine: bytes in, events and bytes out, no clock, no sockets.
  *
  * Contract (see types.ts for the interface):
+ * - It talks to its host through {@link EngineHost} only: output as it is produced
+ *   (`output`/`outputRange`), events as each frame completes (`dispatch`), and the decisions it
+ *   cannot carry out itself as it takes them (`awaitClose`, `closeTransport`). The output a frame
+ *   causes (pong, close echo) is handed over before that frame's events, and a handler's reply
+ *   to a message leaves before anything caused by later frames. The host may call the engine
+ *   re-entrantly.
  * - `receiveData(bytes)` never throws. It takes ownership of `bytes`: payloads are unmasked in
  *   place and handed out as zero-copy views. Peer errors go through one choke point (`#fail`):
  *   an `error` event, a close frame with the code of the error (1011 and an empty reason for
- *   an unknown exception, which stays available as the event's `error`), then `closing` and
- *   `close`. After a failure no more input is processed (RFC 6455 7.1.7).
- * - Output goes to `onOutput` as it is produced, events to `onEvent` as each frame completes:
- *   the output a frame causes (pong, close echo) is handed over before that frame's events,
- *   and a handler's reply to a message leaves before anything caused by later frames.
- *   Handlers may call the engine re-entrantly. Without callbacks both wait for
- *   `takeOutput()` / `takeEvents()`.
- * - A throwing `onEvent` handler (or `ping` callback) fails the connection with 1011, the
- *   exception reported as the `error` event's and the close event's `error`; once closed, it is
- *   rethrown asynchronously with `queueMicrotask` so it is not lost.
+ *   an unknown exception, which stays available as the event's `error`), then `closing`,
+ *   `closeTransport` and `close`. After a failure no more input is processed (RFC 6455 7.1.7).
+ * - A throwing `dispatch` (or `ping` callback) fails the connection with 1011, the exception
+ *   reported as the `error` event's and the close event's `error`; once closed, it is rethrown
+ *   asynchronously with `queueMicrotask` so it is not lost.
  * - The engine answers pings and echoes close frames itself. Events: open (from `open()`),
  *   text, binary, ping, pong, closing, close (exactly once, always last), error.
- * - Extensions transform whole messages, possibly asynchronously; order is kept both ways.
+ * - Extensions transform whole messages, possibly asynchronously; order is kept both ways. The
+ *   engine owns their sessions and closes them when the connection ends.
  */
 import { encodeClosePayload, isValidCloseCode, parseClosePayload } from "./close-codes.js";
-import { EventDispatcher, Fifo } from "./engine-queue.js";
+import { EventDispatcher } from "./engine-queue.js";
 import { InvalidStateError, OptionError, ProtocolError } from "./errors.js";
 import { ExtensionPipeline, type OutgoingMessage } from "./extensions/extension-pipeline.js";
 import { RSV1 } from "./frames/frame-encoder.js";
@@ -34,50 +36,77 @@ import { PingTracker } from "./ping-tracker.js";
 import { BinaryMessage, decodeUtf8, TextMessage, type Utf8Decoder } from "./text-message.js";
 import {
   type EngineEvent,
+  type EngineHost,
   type EngineOptions,
+  type FrameOutput,
   type MessageWriter,
   ReadyState,
   type Role,
   type SendOptions,
   type WebSocketEngine,
 } from "./types.js";
-import { isValidUtf8 } from "./utf8.js";
+import { isValidUtf8, Utf8Validator } from "./utf8.js";
 
-const { CONNECTING, OPEN, CLOSING, CLOSED } = ReadyState;
 const encoder = new TextEncoder();
 const defaultAlloc = (size: number): Uint8Array => new Uint8Array(size);
 const EMPTY_BYTES = new Uint8Array(0);
 
-let handlerThrew: (e: Engine, error: unknown) => void;
-let senderWrite: (this: Engine, chunk: Uint8Array) => void;
-let senderWriteRange: (this: Engine, bytes: Uint8Array, start: number, end: number) => void;
+/** Where an engine is in its life. It only moves forward (CONNECTING may be skipped). */
+const Phase = {
+  /** Before `open()` (startConnecting): output and input wait. */
+  CONNECTING: 0,
+  OPEN: 1,
+  /** `close()` was called; our close frame waits behind a message an extension is transforming. */
+  CLOSE_QUEUED: 2,
+  /** Our close frame is out (ours first, or our echo of the peer's): no more data from us. */
+  CLOSING: 3,
+  /** Over: the closing handshake completed, the connection failed or the transport ended. */
+  CLOSED: 4,
+} as const;
+type Phase = (typeof Phase)[keyof typeof Phase];
 
-/** An engine's FrameSink (defined in Engine's static block, where it can reach private handlers). */
-let EngineSink: new (engine: Engine) => FrameSink;
+const READY_STATE: readonly ReadyState[] = [
+  ReadyState.CONNECTING,
+  ReadyState.OPEN,
+  ReadyState.CLOSING,
+  ReadyState.CLOSING,
+  ReadyState.CLOSED,
+];
 
-/** The RFC 6455 ("hybi-13") engine. */
+// RFC 6455 8.1: invalid UTF-8 in a text message fails the connection (7.4.1: 1007). The reason
+// names the first fault, whichever path (incremental or whole message) found it.
+const badUtf8 = (): ProtocolError => new ProtocolError("INVALID_UTF8", 1007, "invalid UTF-8 in a text message");
+const truncatedUtf8 = (): ProtocolError =>
+  new ProtocolError("INVALID_UTF8", 1007, "text message ends inside a UTF-8 sequence");
+
+/** The error for a whole text message that is not UTF-8, as the incremental validator names it. */
+function invalidText(bytes: Uint8Array): ProtocolError {
+  return new Utf8Validator().push(bytes) ? truncatedUtf8() : badUtf8();
+}
+
+/** Output produced before `open()`: kept (arena ranges copied out: they are only lent) until then. */
+class HeldOutput implements FrameOutput {
+  readonly chunks: Uint8Array[] = [];
+  output(chunk: Uint8Array): void {
+    this.chunks.push(chunk);
+  }
+  outputRange(bytes: Uint8Array, start: number, end: number): void {
+    this.chunks.push(bytes.slice(start, end));
+  }
+}
+
 export class Engine implements WebSocketEngine {
   readonly role: Role;
   readonly version = "hybi-13";
   readonly protocol: string;
   readonly extensions: string;
 
-  #state: ReadyState;
-  #announced = false;
-  #closeSent = false;
-  #closeWritten = false;
-  #closeExpected = false;
-  #transportShouldClose = false;
-  #finalized = false;
-
-  readonly #onOutput: ((chunk: Uint8Array) => void) | undefined;
-  readonly #callbackThis: unknown;
-  readonly #onOutputRange: ((bytes: Uint8Array, start: number, end: number) => void) | undefined;
-  /** Queue mode's output (no `onOutput`); created on first use. */
-  #output: Fifo<Uint8Array> | null = null;
+  readonly #host: EngineHost;
+  #phase: Phase;
   readonly #events: EventDispatcher<EngineEvent, Engine>;
-  #preOpenOutput: Uint8Array[] | null;
-  #preOpenInput: Uint8Array[] | null;
+  /** Output and input waiting for `open()`; null once open (or when created open). */
+  #heldOutput: HeldOutput | null;
+  #heldInput: Uint8Array[] | null;
 
   readonly #parser: FrameParser;
   /** Created with the first data frame (idle connections hold none). */
@@ -105,60 +134,19 @@ export class Engine implements WebSocketEngine {
   #lastText: TextMessage | null = null;
   /** Pings waiting for their pong; created by the first ping with a callback. */
   #pings: PingTracker | null = null;
-  #streaming = false;
+  /** While a streamed message is being sent: the sends held back until it ends; null otherwise. */
+  #held: Array<() => void> | null = null;
   /** Callbacks of afterFramed() waiting behind pending transforms. */
   #markers: Set<() => void> | null = null;
-  /** Sends held back while a stream is open; created on first use. */
-  #held: Array<() => void> | null = null;
 
-  static {
-    // The parser's sink: one small object per connection, its methods shared on the prototype
-    // (not closures per connection), calling the engine's private handlers directly.
-    EngineSink = class implements FrameSink {
-      readonly #engine: Engine;
-      constructor(engine: Engine) {
-        this.#engine = engine;
-      }
-      dataFrameStart(opcode: number, fin: boolean, rsv: number): void {
-        this.#engine.#dataStart(opcode, fin, rsv);
-      }
-      dataFramePayload(chunk: Uint8Array, start: number, end: number, last: boolean, ascii: boolean): void {
-        this.#engine.#dataPayload(chunk, start, end, last, ascii);
-      }
-      dataFrameEnd(fin: boolean): void {
-        this.#engine.#dataEnd(fin);
-      }
-      dataMessage(opcode: number, chunk: Uint8Array, start: number, end: number, ascii: boolean): void {
-        this.#engine.#dataMessage(opcode, chunk, start, end, ascii);
-      }
-      controlFrame(opcode: number, payload: Uint8Array): void {
-        this.#engine.#control(opcode, payload);
-      }
-      frameError(error: ProtocolError): void {
-        this.#engine.#fail(error);
-      }
-    };
-    handlerThrew = (e, error) => e.#handlerThrew(error);
-    senderWrite = function (this: Engine, chunk: Uint8Array): void {
-      this.#emitOutput(chunk);
-    };
-    senderWriteRange = function (this: Engine, bytes: Uint8Array, start: number, end: number): void {
-      if (this.#preOpenOutput === null) this.#onOutputRange!.call(this.#callbackThis, bytes, start, end);
-      else this.#preOpenOutput.push(bytes.slice(start, end)); // the arena's bytes are only lent
-    };
-  }
-
-  constructor(options: EngineOptions) {
+  constructor(host: EngineHost, options: EngineOptions) {
     if (options.role !== "server" && options.role !== "client")
       throw new OptionError("role", 'must be "server" or "client"');
     this.role = options.role;
     this.protocol = options.protocol ?? "";
     this.extensions = options.extensionsHeader ?? "";
-    this.#onOutput = options.onOutput;
-    this.#callbackThis = options.callbackThis;
-    const ranged = options.arena !== undefined && options.onOutputRange !== undefined && options.onOutput !== undefined;
-    this.#onOutputRange = ranged ? options.onOutputRange : undefined;
-    this.#events = new EventDispatcher<EngineEvent, Engine>(options.onEvent, options.callbackThis, handlerThrew, this);
+    this.#host = host;
+    this.#events = new EventDispatcher<EngineEvent, Engine>(host, Engine.#dispatchThrew, this);
     const { maxPayload, maxFragments, fragmentSize } = resolveLimits(options);
     this.#maxPayload = maxPayload;
     this.#decode = options.decodeUtf8 ?? decodeUtf8;
@@ -179,21 +167,25 @@ export class Engine implements WebSocketEngine {
         rsvAllowed,
         masker: options.masker,
         requireMasking: options.requireMasking,
+        // Without extensions a whole short message is delivered as it is: the parser's fast path.
+        wholeMessages: sessions.length === 0,
       },
-      new EngineSink(this),
+      new Engine.#Sink(this),
     );
     this.#alloc = alloc;
     this.#nativeIsUtf8 = options.isUtf8;
+    const connecting = options.startConnecting === true;
+    this.#phase = connecting ? Phase.CONNECTING : Phase.OPEN;
+    this.#heldOutput = connecting ? new HeldOutput() : null;
+    this.#heldInput = connecting ? [] : null;
     this.#sender = new FrameSender({
       role: this.role,
       alloc,
       randomFill: options.randomFill,
       fragmentSize,
       masker: options.masker,
-      write: senderWrite,
-      writeThis: this,
-      arena: ranged ? options.arena : undefined,
-      writeRange: ranged ? senderWriteRange : undefined,
+      out: this.#heldOutput ?? host,
+      arena: options.arena,
     });
     if (sessions.length > 0) {
       this.#pipeline = new ExtensionPipeline(
@@ -215,47 +207,74 @@ export class Engine implements WebSocketEngine {
         settled,
       );
     }
-    const connecting = options.startConnecting === true;
-    this.#state = connecting ? CONNECTING : OPEN;
-    this.#preOpenOutput = connecting ? [] : null;
-    this.#preOpenInput = connecting ? [] : null;
-  }
-
-  get readyState(): ReadyState {
-    return this.#state;
-  }
-  get closeExpected(): boolean {
-    return this.#closeExpected;
-  }
-  get transportShouldClose(): boolean {
-    return this.#transportShouldClose;
   }
 
   /**
-   * The handshake completed: leave CONNECTING, write what was queued, parse what was received,
-   * and emit `open` (once; also for an engine created open, which emits no `open` otherwise).
+   * The parser's FrameSink: one small object per engine, its methods shared on the prototype
+   * (not closures per connection), calling the engine's private handlers.
+   */
+  static readonly #Sink = class EngineSink implements FrameSink {
+    readonly #engine: Engine;
+    constructor(engine: Engine) {
+      this.#engine = engine;
+    }
+    dataFrameStart(opcode: number, fin: boolean, rsv: number): void {
+      this.#engine.#dataStart(opcode, fin, rsv);
+    }
+    dataFramePayload(chunk: Uint8Array, start: number, end: number, last: boolean, ascii: boolean): void {
+      this.#engine.#dataPayload(chunk, start, end, last, ascii);
+    }
+    dataFrameEnd(fin: boolean): void {
+      this.#engine.#dataEnd(fin);
+    }
+    dataMessage(opcode: number, chunk: Uint8Array, start: number, end: number, ascii: boolean): void {
+      this.#engine.#dataMessage(opcode, chunk, start, end, ascii);
+    }
+    controlFrame(opcode: number, payload: Uint8Array): void {
+      this.#engine.#control(opcode, payload);
+    }
+    frameError(error: ProtocolError): void {
+      this.#engine.#fail(error);
+    }
+  };
+
+  /** The dispatcher's handler for a throwing `dispatch` or callback (shared, not a closure per engine). */
+  static #dispatchThrew(engine: Engine, error: unknown): void {
+    if (engine.#phase !== Phase.CLOSED) engine.#fail(error);
+    else
+      queueMicrotask(() => {
+        throw error;
+      });
+  }
+
+  get readyState(): ReadyState {
+    return READY_STATE[this.#phase]!;
+  }
+
+  /**
+   * The handshake completed (an engine created with `startConnecting`): leave CONNECTING, write
+   * what was queued, emit `open`, then parse what was received. Does nothing otherwise; no `open`
+   * once closing started (close() or fail() while CONNECTING).
    */
   open(): void {
-    const queued = this.#preOpenOutput;
-    if (queued !== null) {
-      this.#preOpenOutput = null;
-      if (this.#state === CONNECTING) this.#state = OPEN;
-      for (const chunk of queued) this.#emitOutput(chunk);
-    }
-    // No `open` once closing started (close() or fail() while CONNECTING).
-    if (!this.#announced && this.#state === OPEN) {
-      this.#announced = true;
+    const held = this.#heldOutput;
+    if (held === null) return;
+    this.#heldOutput = null;
+    this.#sender.out = this.#host;
+    for (const chunk of held.chunks) this.#host.output(chunk);
+    if (this.#phase === Phase.CONNECTING) {
+      this.#phase = Phase.OPEN;
       this.#emit({ type: "open", protocol: this.protocol, extensions: this.extensions });
     }
-    const input = this.#preOpenInput;
-    this.#preOpenInput = null;
+    const input = this.#heldInput;
+    this.#heldInput = null;
     if (input !== null) for (const chunk of input) this.#parse(chunk);
     this.#events.flush();
   }
 
   receiveData(data: Uint8Array): void {
-    if (this.#preOpenInput !== null) {
-      this.#preOpenInput.push(data);
+    if (this.#heldInput !== null) {
+      this.#heldInput.push(data);
       return;
     }
     this.#parse(data);
@@ -263,24 +282,22 @@ export class Engine implements WebSocketEngine {
   }
 
   receiveEof(): void {
-    if (this.#state === CLOSED) return;
+    if (this.#phase === Phase.CLOSED) return;
     this.#parser.stop();
-    this.#preOpenInput = null;
+    this.#heldInput = null;
     this.#outbound?.clear();
     this.#releaseMarkers();
-    this.#state = CLOSED;
-    this.#closeExpected = false;
-    this.#transportShouldClose = true;
+    this.#enterClosed();
     // RFC 6455 7.1.5: closed without a Close frame: status 1006.
     this.#emit({ type: "close", code: 1006, reason: "", wasClean: false });
     this.#events.flush();
   }
 
   send(data: string | Uint8Array, options?: SendOptions): boolean {
-    if (this.#closeSent || this.#state === CLOSED) return false;
-    if (this.#streaming) {
+    if (this.#phase > Phase.OPEN) return false;
+    if (this.#held !== null) {
       // A streamed message is in progress: frames of another message may not interleave (RFC 6455 5.4).
-      (this.#held ??= []).push(() => this.send(data, options));
+      this.#held.push(() => this.send(data, options));
       return true;
     }
     const binary = options?.binary ?? typeof data !== "string";
@@ -321,27 +338,27 @@ export class Engine implements WebSocketEngine {
     if (prepared.rsv1 && (this.#rsvAllowed & RSV1) === 0) {
       throw new InvalidStateError("prepared frame has RSV1 set but no extension on this connection claims it");
     }
-    if (this.#closeSent || this.#state === CLOSED) return false;
-    if (this.#streaming) {
-      (this.#held ??= []).push(() => this.sendPrepared(prepared));
+    if (this.#phase > Phase.OPEN) return false;
+    if (this.#held !== null) {
+      this.#held.push(() => this.sendPrepared(prepared));
       return true;
     }
     const rsv = prepared.rsv1 ? RSV1 : 0;
     if (this.#outbound !== null && !this.#outbound.idle) {
       this.#outbound.push({ message: true, opcode: prepared.opcode, fin: true, rsv, data: prepared.payload });
-    } else if (this.role === "server") this.#emitOutput(prepared.frame);
+    } else if (this.role === "server") this.#sender.out.output(prepared.frame);
     else this.#sender.frame(prepared.opcode, true, rsv, prepared.payload);
     return true;
   }
 
   startMessage(kind: "text" | "binary", _options?: SendOptions): MessageWriter {
-    if (this.#streaming) throw new InvalidStateError("a streamed message is already in progress");
+    if (this.#held !== null) throw new InvalidStateError("a streamed message is already in progress");
     if (kind !== "text" && kind !== "binary") throw new TypeError('kind must be "text" or "binary"');
-    if (this.#closeSent || this.#state === CLOSED) return closedWriter;
-    this.#streaming = true;
+    if (this.#phase > Phase.OPEN) return closedWriter;
+    this.#held = [];
     return createMessageWriter(
       {
-        canSend: () => !this.#closeSent && this.#state !== CLOSED,
+        canSend: () => this.#phase <= Phase.OPEN,
         sendFragment: (opcode, fin, data) => {
           this.#out(false, opcode, fin, 0, data);
           this.#events.flush();
@@ -356,7 +373,7 @@ export class Engine implements WebSocketEngine {
     const bytes = toBytes(payload);
     // RFC 6455 5.5: control frame payloads are 125 bytes or less.
     if (bytes.length > 125) throw new RangeError("ping payload exceeds 125 bytes");
-    if (this.#closeSent || this.#state === CLOSED) return false;
+    if (this.#phase > Phase.OPEN) return false;
     if (onPong !== undefined) (this.#pings ??= new PingTracker()).add(bytes, onPong);
     this.#out(false, 0x9, true, 0, bytes);
     return true;
@@ -365,7 +382,7 @@ export class Engine implements WebSocketEngine {
   pong(payload?: Uint8Array | string): boolean {
     const bytes = toBytes(payload);
     if (bytes.length > 125) throw new RangeError("pong payload exceeds 125 bytes");
-    if (this.#closeSent || this.#state === CLOSED) return false;
+    if (this.#phase > Phase.OPEN) return false;
     // RFC 6455 5.5.3: an unsolicited Pong serves as a unidirectional heartbeat.
     this.#out(false, 0xa, true, 0, bytes);
     return true;
@@ -377,11 +394,10 @@ export class Engine implements WebSocketEngine {
     const reasonBytes = encoder.encode(reason);
     // RFC 6455 5.5: 125-byte control payload, 2 of them for the code.
     if (reasonBytes.length > 123) throw new RangeError("close reason exceeds 123 bytes");
-    if (this.#closeSent || this.#state === CLOSED) return false;
-    this.#closeSent = true;
-    this.#state = CLOSING;
-    this.#closeExpected = true;
+    if (this.#phase > Phase.OPEN) return false;
+    this.#phase = Phase.CLOSE_QUEUED; // CLOSING once the frame is out (#frameNow)
     this.#out(false, 0x8, true, 0, encodeClosePayload(code, reasonBytes));
+    this.#host.awaitClose();
     this.#emit({ type: "closing", code, reason, initiator: "local" });
     this.#events.flush();
     return true;
@@ -420,15 +436,6 @@ export class Engine implements WebSocketEngine {
     for (const callback of markers) callback();
   }
 
-  takeOutput(): Uint8Array[] {
-    const output = this.#output;
-    return output === null ? [] : output.drain();
-  }
-
-  takeEvents(): EngineEvent[] {
-    return this.#events.take();
-  }
-
   #parse(chunk: Uint8Array): void {
     try {
       this.#parser.push(chunk);
@@ -450,17 +457,14 @@ export class Engine implements WebSocketEngine {
   }
 
   #dataPayload(chunk: Uint8Array, start: number, end: number, last: boolean, ascii: boolean): void {
-    if (!this.#assembler!.add(chunk, start, end, last && this.#frameFin, ascii)) {
-      // RFC 6455 8.1: invalid UTF-8 in a text message fails the connection (7.4.1: 1007).
-      this.#fail(new ProtocolError("INVALID_UTF8", 1007, "invalid UTF-8 in a text message"));
-    }
+    if (!this.#assembler!.add(chunk, start, end, last && this.#frameFin, ascii)) this.#fail(badUtf8());
   }
 
   #dataEnd(fin: boolean): void {
     if (!fin) return;
     const a = this.#assembler!;
     if (!a.finish()) {
-      this.#fail(new ProtocolError("INVALID_UTF8", 1007, "text message ends inside a UTF-8 sequence"));
+      this.#fail(truncatedUtf8());
       return;
     }
     if (this.#inbound === null) {
@@ -478,19 +482,10 @@ export class Engine implements WebSocketEngine {
     }
   }
 
-  /**
-   * A whole short message in one frame (FrameSink.dataMessage): what #dataStart, #dataPayload
-   * and #dataEnd do for it, without the assembler (no extension: nothing to transform).
-   */
+  /** A whole short message in one frame (FrameSink.dataMessage; only without extensions). */
   #dataMessage(opcode: number, chunk: Uint8Array, start: number, end: number, ascii: boolean): void {
-    // Extensions, or text that is not valid (the assembler names what is wrong with it): the general path.
-    if (
-      this.#inbound !== null ||
-      (opcode === 1 && !ascii && end > start && this.#validateUtf8 && !this.#isUtf8(chunk.subarray(start, end)))
-    ) {
-      this.#dataStart(opcode, true, 0);
-      this.#dataPayload(chunk, start, end, true, ascii);
-      if (!this.#parser.stopped) this.#dataEnd(true);
+    if (opcode === 1 && !ascii && end > start && this.#validateUtf8 && !this.#isUtf8(chunk.subarray(start, end))) {
+      this.#fail(invalidText(chunk.subarray(start, end)));
       return;
     }
     this.#deliver(opcode, chunk, start, end);
@@ -516,7 +511,7 @@ export class Engine implements WebSocketEngine {
     if (opcode === 0x9) {
       // RFC 6455 5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
       // response ... [with] exactly the same Application data", unless it already sent a Close.
-      if (!this.#closeSent && this.#autoPong) this.#out(false, 0xa, true, 0, payload);
+      if (this.#phase <= Phase.OPEN && this.#autoPong) this.#out(false, 0xa, true, 0, payload);
       this.#emit({ type: "ping", data: payload });
     } else if (opcode === 0xa) {
       this.#emit({ type: "pong", data: payload });
@@ -536,18 +531,15 @@ export class Engine implements WebSocketEngine {
     }
     // RFC 6455 5.5.1: after a Close frame, no more data is processed.
     this.#parser.stop();
-    if (!this.#closeSent) {
+    if (this.#phase <= Phase.OPEN) {
       // RFC 6455 5.5.1: "the endpoint MUST send a Close frame in response ... typically echoing
       // the status code it received" (an empty body if there was none).
-      this.#closeSent = true;
       const echo = this.#echoCloseReason && parsed.code !== 1005 ? parsed.reason : undefined;
       this.#out(false, 0x8, true, 0, encodeClosePayload(parsed.code, echo));
       this.#emit({ type: "closing", code: parsed.code, reason: parsed.reason, initiator: "remote" });
     }
-    this.#state = CLOSED;
-    this.#closeExpected = false;
     // RFC 6455 7.1.1: the server closes the TCP connection first; a client waits a little for it.
-    this.#transportShouldClose = true;
+    this.#enterClosed();
     this.#emit({ type: "close", code: parsed.code, reason: parsed.reason, wasClean: true });
   }
 
@@ -560,22 +552,21 @@ export class Engine implements WebSocketEngine {
   #frameNow(message: boolean, opcode: number, fin: boolean, rsv: number, data: Uint8Array): void {
     if (message) this.#sender.message(opcode, rsv, data);
     else if (opcode >= 0x8) {
-      if (opcode === 0x8) this.#closeWritten = true;
+      if (opcode === 0x8 && this.#phase < Phase.CLOSING) this.#phase = Phase.CLOSING;
       this.#sender.frame(opcode, true, 0, data);
     } else this.#sender.fragments(opcode, rsv, data, fin);
   }
 
   #endStream(): void {
-    this.#streaming = false;
     const held = this.#held;
     this.#held = null;
     if (held !== null) for (const resend of held) resend();
   }
 
-  #emitOutput(chunk: Uint8Array): void {
-    if (this.#preOpenOutput !== null) this.#preOpenOutput.push(chunk);
-    else if (this.#onOutput !== undefined) this.#onOutput.call(this.#callbackThis, chunk);
-    else (this.#output ??= new Fifo<Uint8Array>()).push(chunk);
+  /** The connection is over for the engine: tell the host to close the transport. */
+  #enterClosed(): void {
+    this.#phase = Phase.CLOSED;
+    this.#host.closeTransport();
   }
 
   /**
@@ -585,20 +576,19 @@ export class Engine implements WebSocketEngine {
   #fail(error: unknown, code?: number, reason?: string): void {
     const err =
       error === undefined ? undefined : error instanceof Error ? error : new Error(String(error), { cause: error });
-    if (this.#state === CLOSED) {
+    if (this.#phase === Phase.CLOSED) {
       if (err !== undefined) this.#commit({ type: "error", error: err });
       return;
     }
     // Deliver what was complete before the failure, then drop the rest.
     this.#inbound?.drain();
-    if ((this.#state as ReadyState) === CLOSED) return;
+    if ((this.#phase as Phase) === Phase.CLOSED) return;
     this.#inbound?.clear();
     this.#outbound?.clear();
     this.#releaseMarkers();
     this.#parser.stop();
-    this.#preOpenInput = null;
+    this.#heldInput = null;
     this.#held = null;
-    this.#streaming = false;
     let closeCode = code ?? (err instanceof ProtocolError ? err.closeCode : 1011);
     let closeReason = reason ?? "";
     if (reason === undefined && err instanceof ProtocolError) {
@@ -609,20 +599,18 @@ export class Engine implements WebSocketEngine {
         if (code === undefined) closeCode = chosen.code;
       }
     }
-    if (!this.#closeWritten && closeCode !== 1006) {
-      this.#closeWritten = true;
+    const phase = this.#phase;
+    // A close frame unless ours is out already (a queued one was just dropped) or this is an abort.
+    if (phase < Phase.CLOSING && closeCode !== 1006) {
       this.#sender.frame(0x8, true, 0, encodeClosePayload(closeCode, closeReason));
     }
     if (err !== undefined) this.#commit({ type: "error", error: err });
     // `closing` reports a close frame; an abort (1006) sends none.
-    if (!this.#closeSent && closeCode !== 1006) {
+    if (phase <= Phase.OPEN && closeCode !== 1006) {
       this.#commit({ type: "closing", code: closeCode, reason: closeReason, initiator: "local" });
     }
-    this.#closeSent = true;
-    this.#state = CLOSED;
-    this.#closeExpected = false;
     // RFC 6455 7.1.7: fail the connection: close the transport, process no more data.
-    this.#transportShouldClose = true;
+    this.#enterClosed();
     this.#commit(
       err === undefined
         ? { type: "close", code: closeCode, reason: closeReason, wasClean: false }
@@ -637,29 +625,18 @@ export class Engine implements WebSocketEngine {
   }
 
   #commit(event: EngineEvent): void {
-    if (event.type === "close") this.#finalize();
+    if (event.type === "close") {
+      // Exactly one close event: release what the connection held.
+      this.#pings?.clear();
+      this.#pipeline?.close();
+    }
     // Dispatched at once (in order with the frames): a reply to a message leaves before a close
     // caused by a later frame of the same chunk.
     this.#events.push(event);
   }
-
-  #finalize(): void {
-    if (this.#finalized) return;
-    this.#finalized = true;
-    this.#pings?.clear();
-    this.#pipeline?.close();
-  }
-
-  #handlerThrew(error: unknown): void {
-    if (this.#state !== CLOSED) this.#fail(error);
-    else
-      queueMicrotask(() => {
-        throw error;
-      });
-  }
 }
 
-/** Create an RFC 6455 engine. */
-export function createEngine(options: EngineOptions): Engine {
-  return new Engine(options);
+/** Create an RFC 6455 engine for `host`. */
+export function createEngine(host: EngineHost, options: EngineOptions): Engine {
+  return new Engine(host, options);
 }

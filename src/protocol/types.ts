@@ -1,17 +1,17 @@
 /**
  * The public contract of the sans-I/O engine. The Node layer, the CLI and the tests code against
- * these types; `engine.ts` implements {@link WebSocketEngine}.
+ * these types; `engine.ts` implements {@link WebSocketEngine}, `legacy/driver.ts` too.
  *
  * Contract, in short:
- * - `receiveData(bytes)` never throws because of the peer; peer errors become an `error`
- *   event, a close frame with the right code, and a `close` event.
- * - Output bytes and events leave through the callbacks given at construction
- *   (`onOutput`, then `onEvent`): for each frame, the output it causes (pong, close echo) is
- *   handed over before its events, which are dispatched as each frame completes (so a reply to
- *   a message leaves before a close caused by a later frame of the same chunk). Without
- *   callbacks they queue for `takeOutput()` / `takeEvents()`.
- * - The engine has no clock: `closeExpected` tells the I/O layer to arm a close timeout,
- *   `transportShouldClose` tells it to close the TCP connection.
+ * - The engine talks to the layer that carries its bytes through one interface, {@link EngineHost},
+ *   given at construction: bytes out (`output`, `outputRange`), events (`dispatch`), and the two
+ *   decisions an engine without a clock or socket cannot carry out itself, pushed when they are
+ *   taken: `awaitClose` (arm a close timeout) and `closeTransport` (close the connection).
+ * - `receiveData(bytes)` never throws because of the peer; peer errors become an `error` event, a
+ *   close frame with the right code, and a `close` event.
+ * - For each frame, the output it causes (pong, close echo) is handed over before its events,
+ *   which are dispatched as each frame completes (so a reply to a message leaves before a close
+ *   caused by a later frame of the same chunk).
  */
 import type { ProtocolError } from "./errors.js";
 import type { ExtensionSession } from "./extensions/extension.js";
@@ -106,17 +106,40 @@ export interface OutputArena {
   reserve(size: number): number;
 }
 
+/** Where an engine's bytes go: whole chunks, or frames written into the arena (EngineOptions `arena`). */
+export interface FrameOutput {
+  /** Bytes to write to the transport, after everything handed over before. The host owns them now. */
+  output(chunk: Uint8Array): void;
+  /**
+   * A frame the engine wrote into the arena: `bytes[start..end)`, lent until the host has written
+   * it out. Ranges and `output` chunks interleave in output order. Called only with an arena.
+   */
+  outputRange(bytes: Uint8Array, start: number, end: number): void;
+}
+
+/**
+ * What an engine needs from the layer that carries its bytes (the Node layer's `Connection`, an
+ * HTTP/2 stream, a test). The engine calls it as things happen; the host may call the engine back
+ * from any of these methods.
+ */
+export interface EngineHost extends FrameOutput {
+  /** An event, in order. An exception thrown here fails the connection with 1011 (see WebSocketEngine). */
+  dispatch(event: EngineEvent): void;
+  /**
+   * The engine started the closing handshake and waits for the peer's close frame: arm a close
+   * timeout (the engine has no clock), and end the transport when it expires.
+   */
+  awaitClose(): void;
+  /**
+   * The engine is done with the transport: the closing handshake completed, the connection
+   * failed, or the transport ended. Close it: a server at once, a client after a grace delay that
+   * lets the server close first (RFC 6455 7.1.1). Called once, before the `close` event.
+   */
+  closeTransport(): void;
+}
+
 export interface EngineOptions extends EngineLimits {
   role: Role;
-  /** Called with each chunk of bytes to write to the transport, in order. */
-  onOutput?: (chunk: Uint8Array) => void;
-  /** Called with each event, in order. Exceptions thrown by it are caught and reported. */
-  onEvent?: (event: EngineEvent) => void;
-  /**
-   * `this` for `onOutput` and `onEvent` (default undefined). Lets a host pass shared functions
-   * (prototype methods) instead of two closures per connection.
-   */
-  callbackThis?: unknown;
   /** Mask-key entropy for clients (fills the array). Default: `crypto.getRandomValues` drawn from a pool. */
   randomFill?: (target: Uint8Array) => void;
   /** Negotiated extension sessions (from the handshake), in header order. */
@@ -127,22 +150,16 @@ export interface EngineOptions extends EngineLimits {
   protocol?: string;
   /** Fragment outgoing messages into frames of at most this many payload bytes. Default 0 (never). */
   fragmentSize?: number;
-  /** Start in CONNECTING and queue sends until `open()` is called. Default false (start OPEN). */
+  /** Start in CONNECTING: sends and input wait until `open()`. Default false (start OPEN, no `open` event). */
   startConnecting?: boolean;
   /** Allocate an output buffer (Node passes `Buffer.allocUnsafe`). Default `new Uint8Array(n)`. */
   alloc?: (size: number) => Uint8Array;
   /**
-   * With `onOutputRange`: short frames are written straight into the arena's current slab and
-   * reported as a byte range instead of a new buffer per frame (one arena can serve every
-   * connection of a process). See {@link OutputArena}.
+   * Short frames are written straight into the arena's current slab and reported with
+   * `host.outputRange` instead of a new buffer per frame (one arena can serve every connection of
+   * a process; long frames still come as chunks). See {@link OutputArena}.
    */
   arena?: OutputArena;
-  /**
-   * Called (with `callbackThis`) for output written into `arena`: the frame is
-   * `bytes[start..end)`, valid until the host has written it out. Ranges and `onOutput` chunks
-   * interleave in output order. Requires `onOutput` too (long frames still come as chunks).
-   */
-  onOutputRange?: (bytes: Uint8Array, start: number, end: number) => void;
   /**
    * Fast whole-buffer strict UTF-8 check (Node passes `buffer.isUtf8`), used for text messages
    * that arrive in one piece. Messages arriving piece by piece are always validated
@@ -208,10 +225,6 @@ export interface WebSocketEngine {
   readonly version: string;
   readonly protocol: string;
   readonly extensions: string;
-  /** True once the engine sent a close frame and waits for the peer's: arm a close timer. */
-  readonly closeExpected: boolean;
-  /** True when the transport should now be closed (server: at once; client: after a grace delay). */
-  readonly transportShouldClose: boolean;
 
   /**
    * Feed bytes from the transport. Never throws because of their content. The engine takes
@@ -219,7 +232,7 @@ export interface WebSocketEngine {
    * (zero-copy), so the caller must not reuse the buffer (Node's socket buffers are fresh).
    */
   receiveData(data: Uint8Array): void;
-  /** The transport ended (EOF, reset, close timeout): emits `close` (1006 unless already closed). */
+  /** The transport ended (EOF, reset, close timeout): `closeTransport`, then `close` (1006) unless already closed. */
   receiveEof(): void;
 
   /** Send a text (string) or binary (Uint8Array) message. Returns false once closing/closed. */
@@ -238,7 +251,7 @@ export interface WebSocketEngine {
 
   /**
    * The opening handshake completed: leave CONNECTING (flushing queued sends and input) and emit
-   * `open`. Optional for engines that start open.
+   * `open`. Only for engines created with `startConnecting`.
    */
   open?(): void;
 
@@ -248,8 +261,7 @@ export interface WebSocketEngine {
    * asynchronous transforms may leave it out (the host then calls back at once).
    */
   afterFramed?(callback: () => void): void;
-
-  /** Queue mode: drain pending output / events (empty if callbacks are set). */
-  takeOutput(): Uint8Array[];
-  takeEvents(): EngineEvent[];
 }
+
+/** Creates the engine of a connection for its host (the Node layer takes one per protocol version). */
+export type EngineFactory = (host: EngineHost, options: EngineOptions) => WebSocketEngine;

@@ -1,9 +1,9 @@
 /** Autobahn section 10: auto-fragmentation (10.1.1), on the sending side with fragmentSize. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Engine } from "../../src/protocol/engine.js";
 import { concat } from "../helpers/bytes.js";
 import { cframe, decodeFrames } from "../helpers/frames.js";
+import { testEngine } from "../protocol/helpers/engine-run.js";
 import { runCase } from "./harness.js";
 
 describe("Autobahn 10 auto-fragmentation", () => {
@@ -18,14 +18,14 @@ describe("Autobahn 10 auto-fragmentation", () => {
     assert.equal(frames.at(-1)?.fin, true);
     assert.deepEqual(concat(frames.map((f) => f.payload)), payload);
     // And a peer reassembles it.
-    const client = new Engine({ role: "client" });
+    const client = testEngine({ role: "client" });
     client.receiveData(s.output());
     const [ev] = client.takeEvents();
     assert.ok(ev.type === "text" && ev.bytes.length === 65536);
   });
 
   it("a message of exactly fragmentSize is one frame; one byte more makes two", () => {
-    const e = new Engine({ role: "server", fragmentSize: 1300 });
+    const e = testEngine({ role: "server", fragmentSize: 1300 });
     e.sendBinary(new Uint8Array(1300));
     assert.equal(decodeFrames(concat(e.takeOutput())).length, 1);
     e.sendBinary(new Uint8Array(1301));
@@ -33,7 +33,7 @@ describe("Autobahn 10 auto-fragmentation", () => {
   });
 
   it("control frames are never fragmented", () => {
-    const e = new Engine({ role: "server", fragmentSize: 10 });
+    const e = testEngine({ role: "server", fragmentSize: 10 });
     e.ping("x".repeat(100));
     e.close(1000, "y".repeat(100));
     const frames = decodeFrames(concat(e.takeOutput()));

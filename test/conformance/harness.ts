@@ -5,13 +5,13 @@
  * octet at a time (Autobahn's "chops"), and all three must produce the same bytes.
  */
 import assert from "node:assert/strict";
-import { Engine } from "../../src/protocol/engine.js";
 import type { EngineEvent, EngineOptions } from "../../src/protocol/types.js";
 import { concat, hex } from "../helpers/bytes.js";
 import { decodeFrames, frame } from "../helpers/frames.js";
+import { type TestEngine, testEngine } from "../protocol/helpers/engine-run.js";
 
 export interface EchoServer {
-  engine: Engine;
+  engine: TestEngine;
   events: EngineEvent[];
   feed(bytes: Uint8Array): void;
   output(): Uint8Array;
@@ -20,7 +20,7 @@ export interface EchoServer {
 export function echoServer(options: Partial<EngineOptions> = {}): EchoServer {
   const out: Uint8Array[] = [];
   const events: EngineEvent[] = [];
-  const engine: Engine = new Engine({
+  const engine: TestEngine = testEngine({
     role: "server",
     ...options,
     onOutput: (c) => out.push(c.slice()),
@@ -69,7 +69,7 @@ export function expectCase(
     assert.equal(rest.length, 1, `chop=${chop}: one close frame after the expected bytes`);
     assert.equal(rest[0].opcode, 8);
     assert.equal((rest[0].payload[0] << 8) | rest[0].payload[1], failCode, `chop=${chop}`);
-    assert.equal(server.engine.transportShouldClose, true);
+    assert.equal(server.engine.host.closeTransportCalls, 1);
     const last = server.events.at(-1);
     assert.ok(last?.type === "close" && last.code === failCode && !last.wasClean);
   }

@@ -1,16 +1,15 @@
 /**
- * The output arena (EngineOptions `arena` + `onOutputRange`): short frames written straight into
+ * The output arena (EngineOptions `arena`, host.outputRange): short frames written straight into
  * a shared slab and reported as ranges must produce exactly the bytes, in exactly the order, of
  * the chunk path, interleaved correctly with long frames that still come as chunks.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { Engine } from "../../src/protocol/engine.js";
 import type { OutputArena } from "../../src/protocol/types.js";
 import { concat, hex } from "../helpers/bytes.js";
 import { frame } from "../helpers/frames.js";
-import { fixedKeyFill } from "./helpers/engine-run.js";
+import { fixedKeyFill, testEngine } from "./helpers/engine-run.js";
 
 /** A small arena (slab of `size` bytes) that records how often it started a new slab. */
 class TestArena implements OutputArena {
@@ -43,22 +42,15 @@ type Op = { kind: "text"; s: string } | { kind: "binary"; n: number } | { kind: 
 function runBoth(role: "server" | "client", ops: Op[], arena: TestArena) {
   const plain: Uint8Array[] = [];
   const ranged: Uint8Array[] = [];
-  const host = { out: ranged };
   const make = (withArena: boolean) =>
-    new Engine({
+    testEngine({
       role,
       randomFill: fixedKeyFill(Uint8Array.of(1, 2, 3, 4)),
-      onOutput: withArena
-        ? function (this: typeof host, chunk: Uint8Array) {
-            this.out.push(chunk.slice());
-          }
-        : (chunk) => plain.push(chunk.slice()),
-      onOutputRange: withArena
-        ? function (this: typeof host, bytes: Uint8Array, start: number, end: number) {
-            this.out.push(bytes.slice(start, end));
-          }
-        : undefined,
-      callbackThis: withArena ? host : undefined,
+      onOutput: (chunk) => (withArena ? ranged : plain).push(chunk.slice()),
+      onOutputRange: (bytes, start, end) => {
+        assert.ok(withArena, "a range without an arena");
+        ranged.push(bytes.slice(start, end));
+      },
       arena: withArena ? arena : undefined,
       onEvent: () => {},
     });
@@ -98,7 +90,7 @@ describe("output arena", () => {
   it("writes a turn's short frames back to back in the slab, starting a new slab when one is full", () => {
     const arena = new TestArena(64, 32);
     const ranges: Array<[Uint8Array, number, number]> = [];
-    const e = new Engine({
+    const e = testEngine({
       role: "server",
       arena,
       onOutput: () => assert.fail("short frames must use the arena"),
@@ -123,7 +115,7 @@ describe("output arena", () => {
   it("echoes a received text through the arena (the echo shortcut) byte-exact", () => {
     const arena = new TestArena(4096, 1024);
     const out: Uint8Array[] = [];
-    const e = new Engine({
+    const e = testEngine({
       role: "server",
       arena,
       onOutput: (chunk) => out.push(chunk.slice()),
@@ -139,7 +131,7 @@ describe("output arena", () => {
   it("keeps output sent while CONNECTING (copied out of the arena) until open()", () => {
     const arena = new TestArena(64, 32);
     const out: Uint8Array[] = [];
-    const e = new Engine({
+    const e = testEngine({
       role: "server",
       startConnecting: true,
       arena,
@@ -153,8 +145,8 @@ describe("output arena", () => {
     assert.equal(hex(concat(out)), hex(frame(1, "early")));
   });
 
-  it("is ignored without onOutputRange or onOutput (queue mode keeps chunks)", () => {
-    const e = new Engine({ role: "server", arena: new TestArena(64, 32) });
+  it("without an arena every frame comes as a chunk", () => {
+    const e = testEngine({ role: "server", arena: new TestArena(64, 32) });
     e.send("queued");
     assert.equal(hex(concat(e.takeOutput())), hex(frame(1, "queued")));
   });

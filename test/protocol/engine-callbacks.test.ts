@@ -1,16 +1,16 @@
-/** Callback mode vs queue mode, output-before-events, throwing handlers, the 1011 choke point. */
+/** The engine and its host: output before events, decisions pushed, throwing handlers, the 1011 choke point. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/protocol/engine.js";
-import type { EngineEvent } from "../../src/protocol/types.js";
+import type { EngineEvent, EngineHost } from "../../src/protocol/types.js";
 import { concat, hex } from "../helpers/bytes.js";
 import { cframe, closeBody, decodeFrames } from "../helpers/frames.js";
-import { plain } from "./helpers/engine-run.js";
+import { type TestEngine, testEngine } from "./helpers/engine-run.js";
 
-describe("callbacks and queue mode", () => {
+describe("the engine's host", () => {
   it("per frame, the output it causes is handed over before its events; events come as frames complete", () => {
     const log: string[] = [];
-    const e = new Engine({
+    const e = testEngine({
       role: "server",
       onOutput: (c) => log.push(`out ${hex(c)}`),
       onEvent: (ev) => log.push(`event ${ev.type}`),
@@ -21,18 +21,48 @@ describe("callbacks and queue mode", () => {
     assert.deepEqual(e.takeEvents(), []);
   });
 
-  it("queue mode: output and events wait for takeOutput()/takeEvents()", () => {
-    const e = new Engine({ role: "server" });
-    e.receiveData(cframe(9, "p"));
-    e.sendText("x");
-    assert.deepEqual(e.takeOutput().map(hex), ["8a0170", "810178"]);
-    assert.deepEqual(e.takeEvents().map(plain), [{ type: "ping", data: "70" }]);
-    assert.deepEqual(e.takeOutput(), []);
+  it("decisions are pushed as they are taken: awaitClose when our close leaves, closeTransport once, before `close`", () => {
+    const run = (act: (e: Engine) => void): string[] => {
+      const log: string[] = [];
+      const host: EngineHost = {
+        output: (c) => log.push(`out ${hex(c)}`),
+        outputRange: () => assert.fail("no arena"),
+        dispatch: (ev) => log.push(ev.type),
+        awaitClose: () => log.push("awaitClose"),
+        closeTransport: () => log.push("closeTransport"),
+      };
+      act(new Engine(host, { role: "server" }));
+      return log;
+    };
+    assert.deepEqual(
+      run((e) => {
+        e.close(1000);
+        e.receiveData(cframe(8, closeBody(1000)));
+        e.receiveEof();
+      }),
+      ["out 880203e8", "awaitClose", "closing", "closeTransport", "close"],
+    );
+    assert.deepEqual(
+      run((e) => e.receiveData(cframe(8, closeBody(1001)))),
+      ["out 880203e9", "closing", "closeTransport", "close"],
+    );
+    // A failure: our close frame (1002), then the events, the transport closed before `close`.
+    assert.deepEqual(
+      run((e) => e.receiveData(cframe(3))).map((l) => (l.startsWith("out 88") ? "out close" : l)),
+      ["out close", "error", "closing", "closeTransport", "close"],
+    );
+    assert.deepEqual(
+      run((e) => {
+        e.receiveEof();
+        e.receiveEof();
+      }),
+      ["closeTransport", "close"],
+    );
   });
 
   it("a handler may call the engine re-entrantly (echo), order stays right", () => {
     const out: Uint8Array[] = [];
-    const e: Engine = new Engine({
+    const e: TestEngine = testEngine({
       role: "server",
       onOutput: (c) => out.push(c),
       onEvent: (ev) => {
@@ -53,7 +83,7 @@ describe("callbacks and queue mode", () => {
     const seen: EngineEvent[] = [];
     const out: Uint8Array[] = [];
     const boom = new Error("handler bug");
-    const e = new Engine({
+    const e = testEngine({
       role: "server",
       onOutput: (c) => out.push(c),
       onEvent: (ev) => {
@@ -74,7 +104,7 @@ describe("callbacks and queue mode", () => {
   });
 
   it("a handler throwing on the close event is rethrown asynchronously (not lost, engine intact)", () => {
-    const e = new Engine({
+    const e = testEngine({
       role: "server",
       onEvent: (ev) => {
         if (ev.type === "close") throw new Error("late bug");
@@ -93,7 +123,7 @@ describe("callbacks and queue mode", () => {
   });
 
   it("a throwing pong callback is handled like a throwing handler", () => {
-    const e = new Engine({ role: "server" });
+    const e = testEngine({ role: "server" });
     e.ping("a", () => {
       throw new Error("cb bug");
     });
@@ -104,7 +134,7 @@ describe("callbacks and queue mode", () => {
   });
 
   it("receiveData never throws, even on garbage, and the close event comes exactly once, last", () => {
-    const e = new Engine({ role: "server" });
+    const e = testEngine({ role: "server" });
     assert.doesNotThrow(() => {
       e.receiveData(Uint8Array.from([0xff, 0xff, 0xff, 0xff]));
       e.receiveData(Uint8Array.from([0x00, 0x00]));
@@ -116,7 +146,7 @@ describe("callbacks and queue mode", () => {
   });
 
   it("rejects invalid options with OptionError", () => {
-    assert.throws(() => new Engine({ role: "server", maxPayload: -1 }), { name: "OptionError" });
-    assert.throws(() => new Engine({ role: "nope" as "server" }), { name: "OptionError" });
+    assert.throws(() => testEngine({ role: "server", maxPayload: -1 }), { name: "OptionError" });
+    assert.throws(() => testEngine({ role: "nope" as "server" }), { name: "OptionError" });
   });
 });

@@ -1,15 +1,14 @@
 /** The closing handshake (RFC 6455 5.5.1, 7.1): states, who closed first, signals, EOF. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Engine } from "../../src/protocol/engine.js";
 import { ReadyState } from "../../src/protocol/types.js";
 import { concat, hex } from "../helpers/bytes.js";
 import { cframe, closeBody, frame } from "../helpers/frames.js";
-import { fixedKeyFill, plain } from "./helpers/engine-run.js";
+import { fixedKeyFill, plain, type TestEngine, testEngine } from "./helpers/engine-run.js";
 
-const server = () => new Engine({ role: "server" });
-const out = (e: Engine) => hex(concat(e.takeOutput()));
-const events = (e: Engine) => e.takeEvents().map(plain);
+const server = () => testEngine({ role: "server" });
+const out = (e: TestEngine) => hex(concat(e.takeOutput()));
+const events = (e: TestEngine) => e.takeEvents().map(plain);
 
 describe("closing handshake", () => {
   it("remote close: echoes the code, emits closing (remote) then close, then CLOSED", () => {
@@ -21,8 +20,8 @@ describe("closing handshake", () => {
       { type: "close", code: 4001, reason: "bye", wasClean: true },
     ]);
     assert.equal(e.readyState, ReadyState.CLOSED);
-    assert.equal(e.transportShouldClose, true);
-    assert.equal(e.closeExpected, false);
+    assert.equal(e.host.closeTransportCalls, 1);
+    assert.equal(e.host.awaitCloseCalls, 0);
   });
 
   it("remote close without a code: replies with an empty close, reports 1005", () => {
@@ -32,13 +31,13 @@ describe("closing handshake", () => {
     assert.deepEqual(events(e).at(-1), { type: "close", code: 1005, reason: "", wasClean: true });
   });
 
-  it("local close: CLOSING, closeExpected, then the peer's reply completes it", () => {
+  it("local close: CLOSING, awaitClose, then the peer's reply completes it", () => {
     const e = server();
     assert.equal(e.close(1000, "done"), true);
     assert.equal(out(e), "8806" + "03e8" + hex(new TextEncoder().encode("done")));
     assert.equal(e.readyState, ReadyState.CLOSING);
-    assert.equal(e.closeExpected, true);
-    assert.equal(e.transportShouldClose, false);
+    assert.equal(e.host.awaitCloseCalls, 1, "a close timeout is asked for");
+    assert.equal(e.host.closeTransportCalls, 0);
     assert.deepEqual(events(e), [{ type: "closing", code: 1000, reason: "done", initiator: "local" }]);
     // Data still arriving before the peer's close is delivered.
     e.receiveData(concat([cframe(1, "late"), cframe(8, closeBody(1000))]));
@@ -48,8 +47,8 @@ describe("closing handshake", () => {
       { type: "close", code: 1000, reason: "", wasClean: true },
     ]);
     assert.equal(e.readyState, ReadyState.CLOSED);
-    assert.equal(e.closeExpected, false);
-    assert.equal(e.transportShouldClose, true);
+    assert.equal(e.host.awaitCloseCalls, 1, "asked once");
+    assert.equal(e.host.closeTransportCalls, 1);
   });
 
   it("sends nothing after its close frame: sends return false, pings are not answered", () => {
@@ -84,7 +83,7 @@ describe("closing handshake", () => {
     e.receiveEof();
     assert.deepEqual(events(e), [{ type: "close", code: 1006, reason: "", wasClean: false }]);
     assert.equal(e.readyState, ReadyState.CLOSED);
-    assert.equal(e.transportShouldClose, true);
+    assert.equal(e.host.closeTransportCalls, 1);
   });
 
   it("receiveEof after our close but before the reply gives 1006; after a clean close nothing", () => {
@@ -132,9 +131,9 @@ describe("closing handshake", () => {
   });
 
   it("a client echoes close masked and also flags the transport", () => {
-    const c = new Engine({ role: "client", randomFill: fixedKeyFill() });
+    const c = testEngine({ role: "client", randomFill: fixedKeyFill() });
     c.receiveData(frame(8, closeBody(1000)));
     assert.equal(out(c), "8882" + "37fa213d" + "3412");
-    assert.equal(c.transportShouldClose, true);
+    assert.equal(c.host.closeTransportCalls, 1);
   });
 });

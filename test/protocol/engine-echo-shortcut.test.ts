@@ -1,14 +1,14 @@
 /** The echo shortcut: a handler sending back the string it just received reuses the validated bytes. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Engine } from "../../src/protocol/engine.js";
 import type { EngineEvent } from "../../src/protocol/types.js";
 import { concat, hex } from "../helpers/bytes.js";
 import { cframe } from "../helpers/frames.js";
+import { type TestEngine, testEngine } from "./helpers/engine-run.js";
 
-function echoServer(onText: (ev: Extract<EngineEvent, { type: "text" }>, e: Engine) => void, fragmentSize = 0) {
+function echoServer(onText: (ev: Extract<EngineEvent, { type: "text" }>, e: TestEngine) => void, fragmentSize = 0) {
   const out: string[] = [];
-  const e: Engine = new Engine({
+  const e: TestEngine = testEngine({
     role: "server",
     fragmentSize,
     onOutput: (c) => out.push(hex(c)),

@@ -1,15 +1,14 @@
 /** Edge paths: the internal-error choke point, extension output limits, prepared frames in queues, CONNECTING. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Engine } from "../../src/protocol/engine.js";
 import type { ExtensionMessage, ExtensionSession } from "../../src/protocol/extensions/extension.js";
 import { prepareFrame } from "../../src/protocol/frames/frame-encoder.js";
 import { concat } from "../helpers/bytes.js";
 import { cframe, decodeFrames } from "../helpers/frames.js";
 import { sleep } from "../helpers/time.js";
-import { plain } from "./helpers/engine-run.js";
+import { plain, type TestEngine, testEngine } from "./helpers/engine-run.js";
 
-const codeOf = (e: Engine) => {
+const codeOf = (e: TestEngine) => {
   const f = decodeFrames(concat(e.takeOutput())).find((x) => x.opcode === 8);
   return f ? (f.payload[0] << 8) | f.payload[1] : undefined;
 };
@@ -17,7 +16,7 @@ const codeOf = (e: Engine) => {
 describe("edge paths", () => {
   it("an exception from inside the engine (here a native masker) becomes 1011, empty reason, kept as error", () => {
     const boom = new Error("native failure");
-    const e = new Engine({
+    const e = testEngine({
       role: "server",
       masker: {
         mask: () => {},
@@ -46,7 +45,7 @@ describe("edge paths", () => {
         throw new Error("close failed");
       },
     };
-    const e = new Engine({ role: "server", extensions: [inflater], maxPayload: 1000 });
+    const e = testEngine({ role: "server", extensions: [inflater], maxPayload: 1000 });
     globalThis.queueMicrotask = (fn) => void scheduled.push(fn);
     try {
       e.receiveData(cframe(2, "x", { rsv: 4 }));
@@ -59,7 +58,7 @@ describe("edge paths", () => {
   });
 
   it("sendPrepared waits behind a streamed message and behind pending transforms", async () => {
-    const e = new Engine({ role: "server" });
+    const e = testEngine({ role: "server" });
     const w = e.startMessage("text");
     w.write("a");
     e.sendPrepared(prepareFrame("P"));
@@ -77,7 +76,7 @@ describe("edge paths", () => {
       processIncoming: (m) => m,
       processOutgoing: (m) => new Promise<ExtensionMessage>((r) => setTimeout(() => r(m), 2)),
     };
-    const x = new Engine({ role: "server", extensions: [slow] });
+    const x = testEngine({ role: "server", extensions: [slow] });
     x.send("first");
     x.sendPrepared(prepareFrame("second"));
     await sleep(10);
@@ -88,7 +87,7 @@ describe("edge paths", () => {
   });
 
   it("close() while CONNECTING: no open event; the close frame leaves on open()", () => {
-    const e = new Engine({ role: "server", startConnecting: true });
+    const e = testEngine({ role: "server", startConnecting: true });
     e.close(1001);
     assert.deepEqual(e.takeOutput(), []);
     e.open();
@@ -98,7 +97,7 @@ describe("edge paths", () => {
 
   it("the text event decodes lazily, once, and serialises to JSON", () => {
     let calls = 0;
-    const e = new Engine({
+    const e = testEngine({
       role: "server",
       decodeUtf8: (b, s, e) => {
         calls++;

@@ -1,13 +1,12 @@
 /** The extension pipeline: RSV claims, sync/async transforms in order both ways, failures, session close. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Engine } from "../../src/protocol/engine.js";
 import { ProtocolError } from "../../src/protocol/errors.js";
 import type { ExtensionMessage, ExtensionSession } from "../../src/protocol/extensions/extension.js";
 import { concat, utf8 } from "../helpers/bytes.js";
 import { cframe, decodeFrames } from "../helpers/frames.js";
 import { sleep } from "../helpers/time.js";
-import { plain } from "./helpers/engine-run.js";
+import { plain, testEngine } from "./helpers/engine-run.js";
 
 const tick = () => sleep(5);
 
@@ -51,7 +50,7 @@ const rev = (s: string) => utf8([...s].reverse().join(""));
 
 describe("extensions", () => {
   it("RSV1 is accepted only when claimed; RSV2 is still refused", () => {
-    const e = new Engine({ role: "server", extensions: [reverser()] });
+    const e = testEngine({ role: "server", extensions: [reverser()] });
     e.receiveData(cframe(1, rev("hello"), { rsv: 4 }));
     assert.deepEqual(e.takeEvents().map(plain), [{ type: "text", data: "hello" }]);
     e.receiveData(cframe(1, "x", { rsv: 2 }));
@@ -60,13 +59,13 @@ describe("extensions", () => {
 
   it("passes maxPayload to processIncoming", () => {
     const x = reverser();
-    const e = new Engine({ role: "server", extensions: [x], maxPayload: 1234 });
+    const e = testEngine({ role: "server", extensions: [x], maxPayload: 1234 });
     e.receiveData(cframe(2, "ab"));
     assert.deepEqual(x.limits, [1234]);
   });
 
   it("inbound order is kept: a sync result never overtakes a pending async one", async () => {
-    const e = new Engine({ role: "server", extensions: [reverser()] });
+    const e = testEngine({ role: "server", extensions: [reverser()] });
     e.receiveData(concat([cframe(1, rev("slow 1"), { rsv: 4 }), cframe(1, rev("fast 2"), { rsv: 4 }), cframe(9, "p")]));
     e.receiveData(cframe(2, "plain 3"));
     assert.deepEqual(e.takeEvents(), [], "everything waits behind the pending message");
@@ -81,7 +80,7 @@ describe("extensions", () => {
   });
 
   it("outbound order is kept, and a close waits behind pending messages", async () => {
-    const e = new Engine({ role: "server", extensions: [reverser()] });
+    const e = testEngine({ role: "server", extensions: [reverser()] });
     e.send("slow A");
     e.send("fast B");
     e.send("secret", { compress: false });
@@ -103,7 +102,7 @@ describe("extensions", () => {
 
   it("with events delivered through onEvent, async completions are dispatched by themselves", async () => {
     const seen: string[] = [];
-    const e = new Engine({
+    const e = testEngine({
       role: "server",
       extensions: [reverser()],
       onEvent: (ev) => seen.push(ev.type === "text" ? ev.data : ev.type),
@@ -121,7 +120,7 @@ describe("extensions", () => {
   ] as const) {
     it(`an extension failure "${text}" closes with ${code}`, () => {
       const x = reverser();
-      const e = new Engine({ role: "server", extensions: [x] });
+      const e = testEngine({ role: "server", extensions: [x] });
       e.receiveData(cframe(1, rev(text), { rsv: 4 }));
       const events = e.takeEvents();
       const close = events.at(-1);
@@ -137,7 +136,7 @@ describe("extensions", () => {
   }
 
   it("an async failure after earlier messages: those are delivered, then error, closing, close", async () => {
-    const e = new Engine({ role: "server", extensions: [reverser()] });
+    const e = testEngine({ role: "server", extensions: [reverser()] });
     e.receiveData(concat([cframe(1, rev("slow ok"), { rsv: 4 }), cframe(1, rev("boom"), { rsv: 4 })]));
     await tick();
     assert.deepEqual(
@@ -147,7 +146,7 @@ describe("extensions", () => {
   });
 
   it("text after the extension is validated as UTF-8 (1007)", () => {
-    const e = new Engine({ role: "server", extensions: [reverser()] });
+    const e = testEngine({ role: "server", extensions: [reverser()] });
     e.receiveData(cframe(1, Uint8Array.of(0x80, 0xe2), { rsv: 4 })); // reversed: e2 80 (incomplete)
     assert.equal(e.takeEvents().at(-1)?.type, "close");
     const f = decodeFrames(concat(e.takeOutput()))[0];
@@ -156,7 +155,7 @@ describe("extensions", () => {
 
   it("sessions are closed exactly once when the connection ends (EOF after pending work)", async () => {
     const x = reverser();
-    const e = new Engine({ role: "server", extensions: [x] });
+    const e = testEngine({ role: "server", extensions: [x] });
     e.receiveData(cframe(1, rev("slow z"), { rsv: 4 }));
     e.receiveEof();
     assert.equal(x.closed, 0, "not while a message is being transformed");
@@ -186,7 +185,7 @@ describe("extension ordering, property", () => {
           processIncoming: (m) => later(m, delayOf(m)),
           processOutgoing: (m) => later(m, delayOf(m)),
         };
-        const e = new Engine({ role: "server", extensions: [session] });
+        const e = testEngine({ role: "server", extensions: [session] });
         const frames = plan.map((_, i) => cframe(2, String(i)));
         e.receiveData(concat(frames));
         for (let i = 0; i < plan.length; i++) e.send(utf8(String(i)));

@@ -5,16 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Engine } from "../../src/protocol/engine.js";
 import type { ProtocolError } from "../../src/protocol/errors.js";
-import type { EngineEvent } from "../../src/protocol/types.js";
+import type { EngineEvent, EngineOptions } from "../../src/protocol/types.js";
 import { hex } from "../helpers/bytes.js";
 import { cframe, closeBody } from "../helpers/frames.js";
+import { testEngine } from "./helpers/engine-run.js";
 
-function engine(options: Partial<ConstructorParameters<typeof Engine>[0]> = {}) {
+function engine(options: Partial<EngineOptions> = {}) {
   const out: string[] = [];
   const events: EngineEvent[] = [];
-  const e = new Engine({
+  const e = testEngine({
     role: "server",
     onOutput: (c) => out.push(hex(c)),
     onEvent: (ev) => events.push(ev),

@@ -8,13 +8,13 @@ import { isUtf8 } from "node:buffer";
 import { createRequire } from "node:module";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { Engine } from "../../src/protocol/engine.js";
+import type { Engine } from "../../src/protocol/engine.js";
 import { concat, hex } from "../helpers/bytes.js";
 import { cframe, decodeFrames } from "../helpers/frames.js";
-import { fixedKeyFill, run, split } from "./helpers/engine-run.js";
+import { fixedKeyFill, run, split, testEngine } from "./helpers/engine-run.js";
 
 const require = createRequire(import.meta.url);
-const bufferutil = require("bufferutil") as NonNullable<ConstructorParameters<typeof Engine>[0]["masker"]>;
+const bufferutil = require("bufferutil") as NonNullable<ConstructorParameters<typeof Engine>[1]["masker"]>;
 const native = {
   masker: bufferutil,
   isUtf8: (b: Uint8Array) => isUtf8(b),
@@ -79,7 +79,7 @@ describe("native hooks", () => {
   });
 
   it("client frames masked by the native masker decode to the same payload", () => {
-    const c = new Engine({ role: "client", masker: bufferutil, randomFill: fixedKeyFill() });
+    const c = testEngine({ role: "client", masker: bufferutil, randomFill: fixedKeyFill() });
     const payload = new Uint8Array(1000).map((_, i) => i * 13);
     c.sendBinary(payload);
     c.sendText("x".repeat(300));

@@ -5,10 +5,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { Engine } from "../../src/protocol/engine.js";
 import { concat, hex, utf8 } from "../helpers/bytes.js";
 import { cframe, closeBody, frame } from "../helpers/frames.js";
-import { type Plain, plain, run, split } from "./helpers/engine-run.js";
+import { type Plain, plain, run, split, testEngine } from "./helpers/engine-run.js";
 
 const BOUNDARY = [0, 1, 125, 126, 127, 65535, 65536];
 
@@ -152,7 +151,7 @@ describe("properties", () => {
         fc.array(message, { maxLength: 6 }),
         fc.constantFrom(0, 1, 7, 125, 126, 1000),
         (messages, fragmentSize) => {
-          const client = new Engine({ role: "client", fragmentSize });
+          const client = testEngine({ role: "client", fragmentSize });
           for (const m of messages) client.send(m);
           client.close(4000, "bye");
           const server = run([concat(client.takeOutput())], { maxFragments: 0 });
@@ -173,7 +172,7 @@ describe("properties", () => {
   it("server -> client round trip with the streaming writer", () => {
     fc.assert(
       fc.property(fc.array(fc.string({ unit: "binary", maxLength: 30 }), { maxLength: 5 }), (parts) => {
-        const server = new Engine({ role: "server" });
+        const server = testEngine({ role: "server" });
         const w = server.startMessage("text");
         for (const p of parts) w.write(p);
         w.end();

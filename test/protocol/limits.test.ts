@@ -1,10 +1,9 @@
 /** Limits: maxPayload checked on announced lengths before buffering, running totals, maxFragments. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Engine } from "../../src/protocol/engine.js";
 import { concat, fromHex } from "../helpers/bytes.js";
 import { cframe, decodeFrames } from "../helpers/frames.js";
-import { plain, run } from "./helpers/engine-run.js";
+import { plain, run, testEngine } from "./helpers/engine-run.js";
 
 function closeCode(output: string): number | undefined {
   const f = decodeFrames(Buffer.from(output, "hex")).find((x) => x.opcode === 8);
@@ -14,7 +13,7 @@ function closeCode(output: string): number | undefined {
 describe("limits", () => {
   it("a 2^40-byte announced length fails with 1009 before any payload byte", () => {
     const header = fromHex("82 ff 00 00 01 00 00 00 00 00 37 fa 21 3d");
-    const e = new Engine({ role: "server" });
+    const e = testEngine({ role: "server" });
     e.receiveData(header);
     const events = e.takeEvents().map(plain);
     assert.deepEqual(events[0], { type: "error", code: "MESSAGE_TOO_BIG" });
@@ -65,7 +64,7 @@ describe("limits", () => {
   it("one-byte chunks of a 64 KiB message give the same message", () => {
     const payload = new Uint8Array(65536).map((_, i) => i & 0xff);
     const bytes = cframe(2, payload);
-    const e = new Engine({ role: "server" });
+    const e = testEngine({ role: "server" });
     for (let i = 0; i < bytes.length; i++) e.receiveData(bytes.slice(i, i + 1));
     const [ev] = e.takeEvents();
     assert.ok(ev.type === "binary");

@@ -4,11 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Engine } from "../../src/protocol/engine.js";
 import { encodeFrame } from "../../src/protocol/frames/frame-encoder.js";
 import { concat, fromHex, hex } from "../helpers/bytes.js";
 import { RFC_KEY } from "../helpers/frames.js";
-import { fixedKeyFill, runAllSplits } from "./helpers/engine-run.js";
+import { fixedKeyFill, runAllSplits, testEngine } from "./helpers/engine-run.js";
 
 const HELLO = new TextEncoder().encode("Hello");
 
@@ -49,17 +48,17 @@ describe("RFC 6455 5.7 examples: encoding", () => {
     assert.equal(f.length, 10 + 65536);
   });
   it("the engine sends the same bytes (server unmasked, client masked)", () => {
-    const server = new Engine({ role: "server" });
+    const server = testEngine({ role: "server" });
     server.sendText("Hello");
     server.ping("Hello");
     assert.equal(hex(concat(server.takeOutput())), (examples.unmaskedText + examples.unmaskedPing).replaceAll(" ", ""));
-    const client = new Engine({ role: "client", randomFill: fixedKeyFill() });
+    const client = testEngine({ role: "client", randomFill: fixedKeyFill() });
     client.sendText("Hello");
     client.pong("Hello");
     assert.equal(hex(concat(client.takeOutput())), (examples.maskedText + examples.maskedPong).replaceAll(" ", ""));
   });
   it("the engine frames 256 B and 64 KiB binary messages with 16- and 64-bit lengths", () => {
-    const server = new Engine({ role: "server" });
+    const server = testEngine({ role: "server" });
     server.sendBinary(new Uint8Array(256));
     server.sendBinary(new Uint8Array(65536));
     const out = concat(server.takeOutput());
@@ -100,7 +99,7 @@ describe("RFC 6455 5.7 examples: parsing, whatever the chunking", () => {
   it("client receives 256 B and 64 KiB binary messages", () => {
     const small = concat([fromHex(examples.binary256Header), new Uint8Array(256).fill(1)]);
     const big = concat([fromHex(examples.binary64KiBHeader), new Uint8Array(65536).fill(2)]);
-    const client = new Engine({ role: "client" });
+    const client = testEngine({ role: "client" });
     client.receiveData(concat([small, big]));
     const events = client.takeEvents();
     assert.equal(events.length, 2);

@@ -4,8 +4,8 @@
  * Contract:
  * - `push(bytes)` accepts any split of the stream and reports the same calls to its
  *   {@link FrameSink} whatever the split, except that data payloads arrive in as many pieces as
- *   the input was cut into, and that a short unfragmented message found whole in one chunk goes
- *   to `sink.dataMessage` in one call when the sink has that method (the same information).
+ *   the input was cut into, and that with `wholeMessages` a short unfragmented message found
+ *   whole in one chunk goes to `sink.dataMessage` in one call (the same information).
  *   It never throws on input; a violation is reported once through `sink.frameError` and the
  *   parser stops.
  * - Framing rules enforced here: reserved opcodes, masking by role, RSV bits not claimed by an
@@ -32,13 +32,13 @@ export interface FrameSink {
   /** The current data frame is complete; `fin` ends the message. */
   dataFrameEnd(fin: boolean): void;
   /**
-   * Optional fast path: a whole message in one unfragmented data frame (FIN, no RSV bit, opcode
-   * 1 or 2, at most 125 bytes) that was found complete in one input chunk, unmasked, payload in
-   * `chunk[start..end)`. When the sink has this method the parser calls it INSTEAD of
-   * `dataFrameStart` + `dataFramePayload` + `dataFrameEnd` for such frames, so it must do what
-   * those three would (other splits of the same input still take the three calls).
+   * The fast path, with `wholeMessages`: a whole message in one unfragmented data frame (FIN, no
+   * RSV bit, opcode 1 or 2, at most 125 bytes) that was found complete in one input chunk,
+   * unmasked, payload in `chunk[start..end)`. The parser then calls it INSTEAD of
+   * `dataFrameStart` + `dataFramePayload` + `dataFrameEnd`, so it must do what those three would
+   * (other splits of the same input still take the three calls).
    */
-  dataMessage?(opcode: number, chunk: Uint8Array, start: number, end: number, ascii: boolean): void;
+  dataMessage(opcode: number, chunk: Uint8Array, start: number, end: number, ascii: boolean): void;
   /** A complete control frame (8 close, 9 ping, 10 pong), unmasked. */
   controlFrame(opcode: number, payload: Uint8Array): void;
   /** The stream violates the protocol; the parser has stopped. */
@@ -61,6 +61,11 @@ export interface FrameParserOptions {
    * frames in either role (websocket-driver's default, for its drop-in host).
    */
   requireMasking?: boolean | undefined;
+  /**
+   * Hand whole short messages to `sink.dataMessage` in one call. For sinks that deliver such a
+   * message as it is (no extension transforms messages). Default false.
+   */
+  wholeMessages?: boolean;
 }
 
 // Parser states.
@@ -104,7 +109,7 @@ export class FrameParser {
   readonly #maxFragments: number;
   readonly #rsvAllowed: number;
   readonly #masker: Masker | null;
-  /** The sink takes whole short messages in one call (FrameSink.dataMessage). */
+  /** Whole short messages go to FrameSink.dataMessage in one call. */
   readonly #whole: boolean;
 
   #state = GET_INFO;
@@ -148,7 +153,7 @@ export class FrameParser {
     this.#maxFragments = options.maxFragments;
     this.#rsvAllowed = options.rsvAllowed;
     this.#masker = options.masker ?? null;
-    this.#whole = typeof sink.dataMessage === "function";
+    this.#whole = options.wholeMessages === true;
   }
 
   /** Bytes received but not yet parsed. */
@@ -328,7 +333,7 @@ export class FrameParser {
       this.#phase = 0;
       ascii = this.#unmask(chunk, at, end);
     }
-    this.#sink.dataMessage!(this.#opcode, chunk, at, end, ascii);
+    this.#sink.dataMessage(this.#opcode, chunk, at, end, ascii);
     return true;
   }
 

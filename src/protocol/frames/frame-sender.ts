@@ -1,5 +1,5 @@
 /**
- * Outgoing framing for one connection: builds frames and hands each chunk to `write`.
+ * Outgoing framing for one connection: builds frames and hands each to its {@link FrameOutput}.
  *
  * Contract:
  * - Clients mask every frame with a fresh key from the {@link RandomPool} (RFC 6455 5.3); the
@@ -10,7 +10,7 @@
  * - `message()` splits a payload into frames of `fragmentSize` bytes when that is set.
  */
 
-import type { OutputArena } from "../types.js";
+import type { FrameOutput, OutputArena } from "../types.js";
 import { copyBytes } from "./copy-bytes.js";
 import { frameHeaderSize, MAX_HEADER_SIZE, writeFrameHeader } from "./frame-encoder.js";
 import { applyMask, type Masker, NATIVE_MASK_THRESHOLD } from "./mask.js";
@@ -43,13 +43,10 @@ export interface FrameSenderOptions {
   alloc: (size: number) => Uint8Array;
   randomFill?: RandomFill;
   fragmentSize: number;
-  /** Called with each frame's bytes, with `writeThis` as `this`. */
-  write: (chunk: Uint8Array) => void;
-  /** `this` for `write` and `writeRange` (lets the owner pass shared functions instead of closures per sender). */
-  writeThis?: unknown;
-  /** Short frames are written into this arena and reported with `writeRange` (both or neither). */
+  /** Where frames go (the engine's host). */
+  out: FrameOutput;
+  /** Short server frames are written into this arena and reported with `out.outputRange`. */
   arena?: OutputArena | undefined;
-  writeRange?: ((bytes: Uint8Array, start: number, end: number) => void) | undefined;
   masker?: Masker | undefined;
 }
 
@@ -58,10 +55,9 @@ export class FrameSender {
   readonly #alloc: (size: number) => Uint8Array;
   readonly #pool: RandomPool | null;
   readonly #fragmentSize: number;
-  readonly #write: (chunk: Uint8Array) => void;
-  readonly #writeThis: unknown;
+  /** Where frames go; replaced once by an engine that held its output until open(). */
+  out: FrameOutput;
   readonly #arena: OutputArena | null;
-  readonly #writeRange: ((bytes: Uint8Array, start: number, end: number) => void) | undefined;
   /** The mask key being written (clients only; servers share an unused one). */
   readonly #key: Uint8Array;
   readonly #masker: Masker | null;
@@ -73,10 +69,8 @@ export class FrameSender {
     this.#alloc = options.alloc;
     this.#pool = this.#mask ? new RandomPool(options.randomFill) : null;
     this.#fragmentSize = options.fragmentSize;
-    this.#write = options.write;
-    this.#writeThis = options.writeThis;
-    this.#writeRange = options.writeRange;
-    this.#arena = options.writeRange !== undefined ? (options.arena ?? null) : null;
+    this.out = options.out;
+    this.#arena = options.arena ?? null;
   }
 
   /** One frame. `rsv` holds RSV bits as in the first header byte. */
@@ -93,7 +87,7 @@ export class FrameSender {
         buf.set(payload, at);
         applyMask(buf, key, 0, at, at + len);
       }
-      this.#write.call(this.#writeThis, buf);
+      this.out.output(buf);
       return;
     }
     const arena = this.#arena;
@@ -103,20 +97,20 @@ export class FrameSender {
       const buf = arena.bytes;
       const at = writeFrameHeader(buf, start, first, len, null);
       if (len > 0) buf.set(payload, at);
-      this.#writeRange!.call(this.#writeThis, buf, start, start + size);
+      this.out.outputRange(buf, start, start + size);
       return;
     }
     if (len <= COPY_THRESHOLD) {
       const buf = this.#alloc(frameHeaderSize(len, false) + len);
       const at = writeFrameHeader(buf, 0, first, len, null);
       if (len > 0) buf.set(payload, at);
-      this.#write.call(this.#writeThis, buf);
+      this.out.output(buf);
       return;
     }
     const header = this.#alloc(frameHeaderSize(len, false));
     writeFrameHeader(header, 0, first, len, null);
-    this.#write.call(this.#writeThis, header);
-    this.#write.call(this.#writeThis, payload);
+    this.out.output(header);
+    this.out.output(payload);
   }
 
   /** A whole message: one frame, or frames of `fragmentSize` bytes (RFC 6455 5.4). */
@@ -158,13 +152,13 @@ export class FrameSender {
       writeFrameHeader(buf, at, 0x80 | opcode, n, null);
       if (n <= WORD_COPY) copyBytes(chunk, start, buf, at + header, n);
       else buf.set(new Uint8Array(chunk.buffer, chunk.byteOffset + start, n), at + header);
-      this.#writeRange!.call(this.#writeThis, buf, at, at + header + n);
+      this.out.outputRange(buf, at, at + header + n);
       return;
     }
     const buf = this.#alloc(header + n);
     writeFrameHeader(buf, 0, 0x80 | opcode, n, null);
     copyBytes(chunk, start, buf, header, n);
-    this.#write.call(this.#writeThis, buf);
+    this.out.output(buf);
   }
 
   /** A text or binary message from a string, encoded into the frame buffer when short. */
@@ -190,7 +184,7 @@ export class FrameSender {
     writeFrameHeader(buf, start, 0x80 | opcode, written, key);
     if (key !== null && written > 0) applyMask(buf, key, 0, maxHeader, maxHeader + written);
     const end = maxHeader + written;
-    this.#write.call(this.#writeThis, start === 0 && end === buf.length ? buf : buf.subarray(start, end));
+    this.out.output(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
   }
 
   /** A short string, if it is all ASCII: one exact allocation, no encoder call. */
@@ -207,7 +201,7 @@ export class FrameSender {
       const to = at + header;
       for (let i = 0; i < n; i++) buf[to + i] = text.charCodeAt(i);
       writeFrameHeader(buf, at, 0x80 | opcode, n, null);
-      this.#writeRange!.call(this.#writeThis, buf, at, to + n);
+      this.out.outputRange(buf, at, to + n);
       return true;
     }
     const buf = this.#alloc(header + n);
@@ -223,7 +217,7 @@ export class FrameSender {
     }
     writeFrameHeader(buf, 0, 0x80 | opcode, n, key);
     if (key !== null && n > 0) applyMask(buf, key, 0, header, header + n);
-    this.#write.call(this.#writeThis, buf);
+    this.out.output(buf);
     return true;
   }
 }

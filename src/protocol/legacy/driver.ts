@@ -3,12 +3,12 @@
  * {@link WebSocketEngine} interface as the RFC 6455 engine, so the I/O layer drives both alike.
  *
  * Contract (beyond WebSocketEngine's):
- * - The constructor validates the request and hands the handshake response to `onOutput` (or
- *   the output queue) at once. A refused request gives a 400 response (unless
- *   `rejectResponse: false`), `transportShouldClose`, then `error` and `close` events.
- * - Events raised while constructing (open, or error + close) are delivered on the next call
+ * - The constructor validates the request and hands the handshake response to `host.output` at
+ *   once. A refused request gives a 400 response (unless `rejectResponse: false`),
+ *   `host.closeTransport()`, then `error` and `close` events.
+ * - Events raised while constructing (open, or error + close) are dispatched on the next call
  *   into the driver or in a microtask, never during the constructor: handlers may use the
- *   driver variable. In queue mode they wait for `takeEvents()` as usual.
+ *   driver variable.
  * - draft-76: the response head is written at once; the 16-byte challenge answer once the 8
  *   bytes after the request head have arrived (in `options.head` or later through
  *   `receiveData`). Some proxies only forward those bytes after seeing the response head, so
@@ -20,14 +20,15 @@
  * - No close codes on the wire: a clean end reports 1005, an abrupt one 1006, a peer error its
  *   ProtocolError's closeCode (1002, 1007, 1009) with `wasClean: false`.
  * - Closing: draft-75 has no closing handshake, `close()` ends at once (clean) and EOF is the
- *   normal end. draft-76: `close()` sends 0xFF 0x00 and sets `closeExpected` (arm the close
- *   timer); the peer's 0xFF 0x00 completes it: `transportShouldClose`, clean `close`. A peer's
+ *   normal end. draft-76: `close()` sends 0xFF 0x00 and calls `host.awaitClose()` (arm the close
+ *   timer); the peer's 0xFF 0x00 completes it: `host.closeTransport()`, clean `close`. A peer's
  *   0xFF 0x00 is answered with 0xFF 0x00 and ends the connection at once.
  */
 import { type HandshakeError, InvalidStateError, ProtocolError } from "../errors.js";
 import { DEFAULT_MAX_PAYLOAD } from "../limits.js";
 import {
   type EngineEvent,
+  type EngineHost,
   type MessageWriter,
   ReadyState,
   type Role,
@@ -48,10 +49,6 @@ import { Utf8Validator } from "./utf8.js";
 export interface HixieDriverOptions extends HixieHandshakeOptions {
   /** Max bytes of one incoming frame. Default 64 MiB (DEFAULT_MAX_PAYLOAD); 0 = no limit. */
   maxPayload?: number;
-  /** Called with each chunk to write to the transport, in order (the handshake response first). */
-  onOutput?: (chunk: Uint8Array) => void;
-  /** Called with each event, in order. A handler that throws fails this connection (1011). */
-  onEvent?: (event: EngineEvent) => void;
   /**
    * Bytes that arrived after the request head (Node's `upgrade` `head`): draft-76's 8-byte key,
    * perhaps frames. Same as calling `receiveData(head)` after construction.
@@ -100,18 +97,14 @@ export class HixieDriver implements WebSocketEngine {
   /** The drafts have no ping or pong frames. */
   readonly supportsPing = false;
 
-  readonly #onOutput: ((chunk: Uint8Array) => void) | undefined;
-  readonly #onEvent: ((event: EngineEvent) => void) | undefined;
+  readonly #host: EngineHost;
   readonly #alloc: (size: number) => Uint8Array;
   readonly #parser: HixieFrameParser;
   #readyState: ReadyState = ReadyState.CONNECTING;
   #protocol = "";
   #handshakeError: HandshakeError | undefined;
-  #closeExpected = false;
-  #transportShouldClose = false;
   #closeEmitted = false;
 
-  #output: Uint8Array[] = [];
   #events: EngineEvent[] = [];
   #depth = 0;
   #flushing = false;
@@ -126,15 +119,14 @@ export class HixieDriver implements WebSocketEngine {
   #streaming = false;
   #held: Uint8Array[] = [];
 
-  constructor(draft: HixieDraft, request: HixieRequest, options: HixieDriverOptions = {}) {
+  constructor(draft: HixieDraft, request: HixieRequest, host: EngineHost, options: HixieDriverOptions = {}) {
     checkHandshakeOptions(options);
     const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     if (!Number.isSafeInteger(maxPayload) || maxPayload < 0) {
       throw new RangeError(`Invalid maxPayload: ${maxPayload}`);
     }
     this.version = draft;
-    this.#onOutput = options.onOutput;
-    this.#onEvent = options.onEvent;
+    this.#host = host;
     this.#alloc = options.alloc ?? ((n) => new Uint8Array(n));
     this.#parser = new HixieFrameParser(
       { closingFrames: draft === "hixie-76", maxPayload },
@@ -151,7 +143,7 @@ export class HixieDriver implements WebSocketEngine {
       this.#handshakeError = prepared.error;
       if (options.rejectResponse !== false) this.#write(prepared.response);
       this.#readyState = ReadyState.CLOSED;
-      this.#transportShouldClose = true;
+      host.closeTransport();
       this.#events.push({ type: "error", error: prepared.error });
       this.#emitClose(1006, "", false, prepared.error);
     } else {
@@ -185,7 +177,7 @@ export class HixieDriver implements WebSocketEngine {
       this.#receive(options.head.subarray(prepared.parts === undefined ? 0 : Math.min(8, options.head.length)));
     }
     this.#depth--;
-    if (this.#onEvent !== undefined && this.#events.length > 0) queueMicrotask(() => this.#flush());
+    if (this.#events.length > 0) queueMicrotask(() => this.#flush());
   }
 
   get readyState(): ReadyState {
@@ -193,12 +185,6 @@ export class HixieDriver implements WebSocketEngine {
   }
   get protocol(): string {
     return this.#protocol;
-  }
-  get closeExpected(): boolean {
-    return this.#closeExpected;
-  }
-  get transportShouldClose(): boolean {
-    return this.#transportShouldClose;
   }
   /** The reason the opening handshake was refused, if it was. */
   get handshakeError(): HandshakeError | undefined {
@@ -310,7 +296,7 @@ export class HixieDriver implements WebSocketEngine {
       // draft-76: "send a 0xFF byte and then a 0x00 byte", then wait for the client's.
       this.#write(CLOSING_FRAME.slice());
       this.#readyState = ReadyState.CLOSING;
-      this.#closeExpected = true;
+      this.#host.awaitClose();
       this.#events.push({ type: "closing", code: code ?? 1000, reason: reason ?? "", initiator: "local" });
       return true;
     } finally {
@@ -325,19 +311,6 @@ export class HixieDriver implements WebSocketEngine {
     } finally {
       this.#leave();
     }
-  }
-
-  takeOutput(): Uint8Array[] {
-    const out = this.#output;
-    this.#output = [];
-    return out;
-  }
-
-  takeEvents(): EngineEvent[] {
-    if (this.#onEvent !== undefined) return [];
-    const events = this.#events;
-    this.#events = [];
-    return events;
   }
 
   // --- internals -------------------------------------------------------------------------
@@ -388,8 +361,7 @@ export class HixieDriver implements WebSocketEngine {
   }
 
   #write(bytes: Uint8Array): void {
-    if (this.#onOutput !== undefined) this.#onOutput(bytes);
-    else this.#output.push(bytes);
+    this.#host.output(bytes);
   }
 
   /** draft-76: the peer's 0xFF 0x00. */
@@ -419,8 +391,7 @@ export class HixieDriver implements WebSocketEngine {
 
   #end(code: number, reason: string, wasClean: boolean, error?: Error): void {
     this.#readyState = ReadyState.CLOSED;
-    this.#closeExpected = false;
-    this.#transportShouldClose = true;
+    this.#host.closeTransport();
     this.#queued = [];
     this.#held = [];
     this.#streaming = false;
@@ -441,16 +412,16 @@ export class HixieDriver implements WebSocketEngine {
     if (--this.#depth === 0) this.#flush();
   }
 
-  /** Deliver queued events to onEvent, in order; re-entrant calls append to the same queue. */
+  /** Dispatch queued events to the host, in order; re-entrant calls append to the same queue. */
   #flush(): void {
-    const onEvent = this.#onEvent;
-    if (onEvent === undefined || this.#flushing || this.#depth > 0) return;
+    if (this.#flushing || this.#depth > 0) return;
+    const host = this.#host;
     this.#flushing = true;
     try {
       for (let i = 0; i < this.#events.length; i++) {
         const event = this.#events[i];
         try {
-          onEvent(event);
+          host.dispatch(event);
         } catch (cause) {
           // A user's handler that throws fails only its own connection (1011), reported as an error.
           if (this.#readyState !== ReadyState.CLOSED) {

@@ -8,17 +8,21 @@
  *     const draft = detectDraft(request);   // "hixie-75" | "hixie-76" | "hybi" | null
  *     if (draft !== "hixie-75" && draft !== "hixie-76") return;   // RFC 6455 path (or not WebSocket)
  *     // Optional: refuse before building a connection (origins, auth...): validateHixieRequest(draft, request)
- *     const engine = createHixieDriver(request, {
+ *     const host = {                            // an EngineHost: bytes out, events, decisions
+ *       output: (chunk) => socket.write(chunk),
+ *       outputRange: (bytes, start, end) => socket.write(bytes.slice(start, end)),
+ *       dispatch: (event) => app.handle(event),  // first event: "open", in a microtask
+ *       awaitClose: () => armCloseTimer(() => engine.receiveEof()),
+ *       closeTransport: () => socket.end(),
+ *     };
+ *     const engine = createHixieDriver(request, host, {
  *       head,                                   // draft-76's 8 key bytes are usually in here
  *       secure: Boolean(socket.encrypted),      // ws: or wss: in the Location header
  *       protocols, maxPayload, headers,         // as for RFC 6455
  *       alloc: Buffer.allocUnsafe,
- *       onOutput: (chunk) => socket.write(chunk),
- *       onEvent: (event) => connection.dispatch(event),   // first event: "open", in a microtask
  *     })!;
- *     socket.on("data", (d) => { engine.receiveData(d); if (engine.transportShouldClose) socket.end(); });
+ *     socket.on("data", (d) => engine.receiveData(d));
  *     socket.on("end", () => engine.receiveEof());
- *     // engine.closeExpected -> arm the close timer, then engine.receiveEof() when it fires.
  *   });
  *
  * Differences from the RFC 6455 engine: no binary (`supportsBinary` false: binary sends throw a
@@ -27,6 +31,7 @@
  * the ProtocolError's closeCode), `extensions` always "".
  */
 import type { HandshakeError } from "../errors.js";
+import type { EngineHost } from "../types.js";
 import type { HixieRequest } from "./detect.js";
 import { detectDraft } from "./detect.js";
 import { Draft75Driver } from "./draft75.js";
@@ -62,10 +67,14 @@ export { md5 } from "./md5.js";
  * not a WebSocket upgrade. A refused hixie handshake still returns a driver (it writes the 400
  * and reports error + close); call `validateHixieRequest` first to refuse without one.
  */
-export function createHixieDriver(request: HixieRequest, options?: HixieDriverOptions): HixieDriver | null {
+export function createHixieDriver(
+  request: HixieRequest,
+  host: EngineHost,
+  options?: HixieDriverOptions,
+): HixieDriver | null {
   const draft = detectDraft(request);
-  if (draft === "hixie-75") return new Draft75Driver(request, options);
-  if (draft === "hixie-76") return new Draft76Driver(request, options);
+  if (draft === "hixie-75") return new Draft75Driver(request, host, options);
+  if (draft === "hixie-76") return new Draft76Driver(request, host, options);
   return null;
 }
 

@@ -9,17 +9,17 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import zlib from "node:zlib";
-import { Engine } from "../../../src/protocol/engine.js";
 import type { ExtensionSession } from "../../../src/protocol/extensions/extension.js";
 import type { EngineEvent, EngineOptions } from "../../../src/protocol/types.js";
 import { concat, fromHex, hex } from "../../helpers/bytes.js";
 import { sleep, until } from "../../helpers/time.js";
+import { type TestEngine, testEngine } from "../../protocol/helpers/engine-run.js";
 import { type SessionPair, sessionPair } from "./helpers.js";
 
 const require = createRequire(import.meta.url);
 
 interface Side {
-  engine: Engine;
+  engine: TestEngine;
   output: Uint8Array[];
   events: EngineEvent[];
 }
@@ -27,7 +27,7 @@ interface Side {
 function side(role: "server" | "client", sessions: ExtensionSession[], extra: Partial<EngineOptions> = {}): Side {
   const output: Uint8Array[] = [];
   const events: EngineEvent[] = [];
-  const engine = new Engine({
+  const engine = testEngine({
     role,
     extensions: sessions,
     extensionsHeader: "permessage-deflate",

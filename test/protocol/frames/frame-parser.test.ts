@@ -102,6 +102,9 @@ describe("frame parser: streaming and zero-copy", () => {
     dataFrameEnd(fin: boolean) {
       this.calls.push(["end", fin]);
     }
+    dataMessage(): void {
+      throw new Error("not asked for (wholeMessages is off)");
+    }
     controlFrame(opcode: number, payload: Uint8Array) {
       this.calls.push(["control", opcode, payload.length]);
     }
@@ -192,7 +195,7 @@ describe("frame parser: whole short messages in one call (FrameSink.dataMessage)
       this.calls.push(["error", error.code]);
     }
   }
-  const server = { role: "server" as const, maxPayload: 0, maxFragments: 0, rsvAllowed: 0 };
+  const server = { role: "server" as const, maxPayload: 0, maxFragments: 0, rsvAllowed: 0, wholeMessages: true };
 
   it("takes unfragmented text and binary frames found whole in a chunk, unmasked, with the ASCII flag", () => {
     const sink = new WholeRecorder();

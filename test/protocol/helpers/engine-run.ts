@@ -3,7 +3,7 @@
  * returns comparable plain data (events, output as hex). Frames come from test/helpers/frames.ts.
  */
 import { Engine } from "../../../src/protocol/engine.js";
-import type { EngineEvent, EngineOptions } from "../../../src/protocol/types.js";
+import type { EngineEvent, EngineHost, EngineOptions } from "../../../src/protocol/types.js";
 import { concat, hex } from "../../helpers/bytes.js";
 import { RFC_KEY } from "../../helpers/frames.js";
 
@@ -38,7 +38,7 @@ export function plain(e: EngineEvent): Plain {
 export interface RunResult {
   events: Plain[];
   output: string;
-  engine: Engine;
+  engine: TestEngine;
 }
 
 /** Split `bytes` at the given offsets (sorted, unique). */
@@ -54,9 +54,9 @@ export function split(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] 
   return out;
 }
 
-/** Feed chunks (copied: the engine unmasks in place) to a fresh engine in queue mode. */
+/** Feed chunks (copied: the engine unmasks in place) to a fresh engine on a recording host. */
 export function run(chunks: readonly Uint8Array[], options: Partial<EngineOptions> = {}, eof = false): RunResult {
-  const engine = new Engine({ role: "server", randomFill: fixedKeyFill(), ...options });
+  const engine = testEngine({ role: "server", randomFill: fixedKeyFill(), ...options });
   const events: Plain[] = [];
   const output: Uint8Array[] = [];
   for (const c of chunks) {
@@ -83,4 +83,89 @@ export function runAllSplits(bytes: Uint8Array, options: Partial<EngineOptions> 
     ),
   );
   return results;
+}
+
+/** Reactions a test gives a {@link RecordingHost} (what a host's methods do besides recording). */
+export interface HostHooks {
+  /** Takes the chunks instead of the recorder. */
+  onOutput?: (chunk: Uint8Array) => void;
+  /** Takes arena ranges instead of the recorder (which copies them into its chunks otherwise). */
+  onOutputRange?: (bytes: Uint8Array, start: number, end: number) => void;
+  /** Takes the events instead of the recorder. */
+  onEvent?: (event: EngineEvent) => void;
+}
+
+/**
+ * An EngineHost for tests: keeps the output (arena ranges copied) and the events for
+ * `takeOutput()` / `takeEvents()`, unless hooks take them, and counts the engine's decisions.
+ */
+export class RecordingHost implements EngineHost {
+  #output: Uint8Array[] = [];
+  #events: EngineEvent[] = [];
+  /** How many times the engine asked for a close timeout / for the transport to be closed. */
+  awaitCloseCalls = 0;
+  closeTransportCalls = 0;
+  readonly #hooks: HostHooks;
+
+  constructor(hooks: HostHooks = {}) {
+    this.#hooks = hooks;
+  }
+
+  output(chunk: Uint8Array): void {
+    if (this.#hooks.onOutput !== undefined) this.#hooks.onOutput(chunk);
+    else this.#output.push(chunk);
+  }
+  outputRange(bytes: Uint8Array, start: number, end: number): void {
+    if (this.#hooks.onOutputRange !== undefined) this.#hooks.onOutputRange(bytes, start, end);
+    else this.output(bytes.slice(start, end));
+  }
+  dispatch(event: EngineEvent): void {
+    if (this.#hooks.onEvent !== undefined) this.#hooks.onEvent(event);
+    else this.#events.push(event);
+  }
+  awaitClose(): void {
+    this.awaitCloseCalls++;
+  }
+  closeTransport(): void {
+    this.closeTransportCalls++;
+  }
+
+  /** The output recorded since the last call. */
+  takeOutput(): Uint8Array[] {
+    const out = this.#output;
+    this.#output = [];
+    return out;
+  }
+  /** The events recorded since the last call. */
+  takeEvents(): EngineEvent[] {
+    const events = this.#events;
+    this.#events = [];
+    return events;
+  }
+}
+
+/** An engine on a RecordingHost; `takeOutput`/`takeEvents` read the host's records. */
+export type TestEngine = Engine & {
+  readonly host: RecordingHost;
+  takeOutput(): Uint8Array[];
+  takeEvents(): EngineEvent[];
+};
+
+/** Attach a recording host's readers to what was built on it. */
+export function recorded<T extends object>(
+  build: (host: RecordingHost) => T,
+  hooks?: HostHooks,
+): T & { readonly host: RecordingHost; takeOutput(): Uint8Array[]; takeEvents(): EngineEvent[] } {
+  const host = new RecordingHost(hooks);
+  return Object.assign(build(host), {
+    host,
+    takeOutput: () => host.takeOutput(),
+    takeEvents: () => host.takeEvents(),
+  });
+}
+
+/** An RFC 6455 engine for tests: `options` may carry the host hooks. */
+export function testEngine(options: EngineOptions & HostHooks): TestEngine {
+  const { onOutput, onOutputRange, onEvent, ...engineOptions } = options;
+  return recorded((host) => new Engine(host, engineOptions), { onOutput, onOutputRange, onEvent });
 }

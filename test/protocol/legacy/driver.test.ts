@@ -1,20 +1,29 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { InvalidStateError } from "../../../src/protocol/errors.js";
-import { Draft75Driver, Draft76Driver, type HixieDriver } from "../../../src/protocol/legacy/index.js";
 import type { EngineEvent } from "../../../src/protocol/types.js";
 import { ReadyState } from "../../../src/protocol/types.js";
 import { concat } from "../../helpers/bytes.js";
-import { DRAFT75_REQUEST, DRAFT76_REQUEST, latin1, parseRequest, summary, text } from "./helpers.js";
+import {
+  DRAFT75_REQUEST,
+  DRAFT76_REQUEST,
+  driver75,
+  driver76,
+  latin1,
+  parseRequest,
+  summary,
+  type TestDriver,
+  text,
+} from "./helpers.js";
 
-function open(draft: "hixie-75" | "hixie-76"): HixieDriver {
+function open(draft: "hixie-75" | "hixie-76"): TestDriver {
   const { request, head } = parseRequest(latin1(draft === "hixie-76" ? DRAFT76_REQUEST : DRAFT75_REQUEST));
-  const driver = draft === "hixie-76" ? new Draft76Driver(request, { head }) : new Draft75Driver(request, { head });
+  const driver = draft === "hixie-76" ? driver76(request, { head }) : driver75(request, { head });
   driver.takeOutput();
   driver.takeEvents();
   return driver;
 }
-const out = (driver: HixieDriver) => text(concat(driver.takeOutput()));
+const out = (driver: TestDriver) => text(concat(driver.takeOutput()));
 
 test("sendText writes 0x00 <utf8> 0xFF", () => {
   const driver = open("hixie-76");
@@ -55,13 +64,13 @@ test("ping and pong are unsupported: they return false and send nothing", () => 
   assert.deepEqual(driver.takeOutput(), []);
 });
 
-test("draft-76 closing handshake, server first: 0xFF 0x00, closeExpected, then the client's 0xFF 0x00", () => {
+test("draft-76 closing handshake, server first: 0xFF 0x00, awaitClose, then the client's 0xFF 0x00", () => {
   const driver = open("hixie-76");
   assert.equal(driver.close(), true);
   assert.equal(out(driver), "\xff\x00");
   assert.equal(driver.readyState, ReadyState.CLOSING);
-  assert.equal(driver.closeExpected, true);
-  assert.equal(driver.transportShouldClose, false);
+  assert.equal(driver.host.awaitCloseCalls, 1);
+  assert.equal(driver.host.closeTransportCalls, 0);
   assert.equal(driver.sendText("late"), false);
   assert.equal(driver.close(), false);
   // Text still in flight from the client is delivered, then its closing frame completes the handshake.
@@ -73,8 +82,8 @@ test("draft-76 closing handshake, server first: 0xFF 0x00, closeExpected, then t
   ]);
   assert.deepEqual(driver.takeOutput(), []); // nothing more written
   assert.equal(driver.readyState, ReadyState.CLOSED);
-  assert.equal(driver.transportShouldClose, true);
-  assert.equal(driver.closeExpected, false);
+  assert.equal(driver.host.closeTransportCalls, 1);
+  assert.equal(driver.host.awaitCloseCalls, 1, "asked once");
 });
 
 test("draft-76 closing handshake, client first: answered with 0xFF 0x00 and closed at once", () => {
@@ -87,7 +96,7 @@ test("draft-76 closing handshake, client first: answered with 0xFF 0x00 and clos
     { type: "closing", code: 1005, reason: "", initiator: "remote" },
     { type: "close", code: 1005, wasClean: true, error: undefined },
   ]);
-  assert.equal(driver.transportShouldClose, true);
+  assert.equal(driver.host.closeTransportCalls, 1);
 });
 
 test("draft-76: close timer expiry (EOF while waiting for the client's 0xFF 0x00) is abnormal", () => {
@@ -105,7 +114,7 @@ test("draft-75 has no closing handshake: close() ends at once, 0xFF 0x00 is an i
   assert.equal(driver.close(), true);
   assert.deepEqual(driver.takeOutput(), []);
   assert.deepEqual(summary(driver.takeEvents()), [{ type: "close", code: 1005, wasClean: true, error: undefined }]);
-  assert.equal(driver.transportShouldClose, true);
+  assert.equal(driver.host.closeTransportCalls, 1);
   assert.equal(driver.readyState, ReadyState.CLOSED);
 });
 
@@ -121,7 +130,7 @@ test("receiveEof gives a close event: clean between draft-75 frames, abnormal mi
   abrupt76.receiveEof();
   abrupt76.receiveEof(); // once only
   assert.deepEqual(summary(abrupt76.takeEvents()), [{ type: "close", code: 1006, wasClean: false, error: undefined }]);
-  assert.equal(abrupt76.transportShouldClose, true);
+  assert.equal(abrupt76.host.closeTransportCalls, 1);
 });
 
 test("close() validates code and reason like RFC 6455 (caller mistakes throw)", () => {
@@ -141,7 +150,7 @@ test("fail(): draft-76 sends 0xFF 0x00; close event carries the code and error",
   assert.equal(out(driver), "\xff\x00");
   const events = driver.takeEvents();
   assert.deepEqual(events, [{ type: "close", code: 1001, reason: "going away", wasClean: false, error: cause }]);
-  assert.equal(driver.transportShouldClose, true);
+  assert.equal(driver.host.closeTransportCalls, 1);
   driver.fail(1011);
   assert.deepEqual(driver.takeEvents(), []);
 });
@@ -175,7 +184,7 @@ test("a throwing event handler fails only this connection (1011), reported as an
   const { request, head } = parseRequest(latin1(DRAFT76_REQUEST));
   const seen: EngineEvent[] = [];
   const written: Uint8Array[] = [];
-  const driver = new Draft76Driver(request, {
+  const driver = driver76(request, {
     head,
     onOutput: (c) => written.push(c),
     onEvent: (event) => {
@@ -191,14 +200,14 @@ test("a throwing event handler fails only this connection (1011), reported as an
   const close = seen.at(-1)!;
   assert.ok(close.type === "close" && close.code === 1011 && close.error instanceof Error);
   assert.equal(text(written.at(-1)!), "\xff\x00");
-  assert.equal(driver.transportShouldClose, true);
+  assert.equal(driver.host.closeTransportCalls, 1);
 });
 
 test("re-entrant calls from handlers keep event order (sendText and close inside onEvent)", () => {
   const { request, head } = parseRequest(latin1(DRAFT76_REQUEST));
   const types: string[] = [];
   const written: string[] = [];
-  const driver: Draft76Driver = new Draft76Driver(request, {
+  const driver: TestDriver = driver76(request, {
     head,
     onOutput: (c) => written.push(text(c)),
     onEvent: (event) => {

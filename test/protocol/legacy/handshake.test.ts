@@ -1,25 +1,23 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { HandshakeError } from "../../../src/protocol/errors.js";
-import {
-  challengeResponse,
-  createHixieDriver,
-  Draft75Driver,
-  Draft76Driver,
-  keyPart,
-  validateHixieRequest,
-} from "../../../src/protocol/legacy/index.js";
+import { challengeResponse, Draft76Driver, keyPart, validateHixieRequest } from "../../../src/protocol/legacy/index.js";
 import { ReadyState } from "../../../src/protocol/types.js";
 import { concat } from "../../helpers/bytes.js";
+import { recorded } from "../helpers/engine-run.js";
 import {
   DRAFT75_REQUEST,
   DRAFT75_RESPONSE,
   DRAFT76_ANSWER,
   DRAFT76_REQUEST,
   DRAFT76_RESPONSE_HEAD,
+  driver75,
+  driver76,
+  hixieDriver,
   latin1,
   parseRequest,
   summary,
+  type TestDriver,
   text,
 } from "./helpers.js";
 
@@ -41,7 +39,7 @@ test("draft-76: keys with no spaces, no digits, a non-integral quotient or a num
 
 test("draft-76: the draft's example handshake, byte for byte, in one write", () => {
   const { request, head } = parseRequest(latin1(DRAFT76_REQUEST));
-  const driver = new Draft76Driver(request, { head, protocols: ["sample"] });
+  const driver = driver76(request, { head, protocols: ["sample"] });
   const output = driver.takeOutput();
   assert.equal(output.length, 1);
   assert.equal(text(output[0]), DRAFT76_RESPONSE_HEAD + DRAFT76_ANSWER);
@@ -53,7 +51,7 @@ test("draft-76: the draft's example handshake, byte for byte, in one write", () 
 
 test("draft-76: body deferred by a proxy: the head goes first, the answer and open after the 8 bytes", () => {
   const { request } = parseRequest(latin1(DRAFT76_REQUEST));
-  const driver = new Draft76Driver(request, { protocols: ["sample"] });
+  const driver = driver76(request, { protocols: ["sample"] });
   assert.equal(text(concat(driver.takeOutput())), DRAFT76_RESPONSE_HEAD);
   assert.equal(driver.readyState, ReadyState.CONNECTING);
   assert.deepEqual(driver.takeEvents(), []);
@@ -69,7 +67,7 @@ test("draft-76: the 8 body bytes split at every index (and a frame right after t
   const body = latin1("^n:ds[4U\x00hi\xff");
   for (let inHead = 0; inHead <= body.length; inHead++) {
     for (let split = inHead; split <= body.length; split++) {
-      const driver = new Draft76Driver(request, { head: body.slice(0, inHead), protocols: ["sample"] });
+      const driver = driver76(request, { head: body.slice(0, inHead), protocols: ["sample"] });
       driver.receiveData(body.slice(inHead, split));
       driver.receiveData(body.slice(split));
       assert.equal(text(concat(driver.takeOutput())), DRAFT76_RESPONSE_HEAD + DRAFT76_ANSWER, `${inHead}/${split}`);
@@ -80,7 +78,7 @@ test("draft-76: the 8 body bytes split at every index (and a frame right after t
     }
   }
   // One byte at a time.
-  const driver = new Draft76Driver(request, { protocols: ["sample"] });
+  const driver = driver76(request, { protocols: ["sample"] });
   for (const byte of body) driver.receiveData(Uint8Array.of(byte));
   assert.equal(text(concat(driver.takeOutput())), DRAFT76_RESPONSE_HEAD + DRAFT76_ANSWER);
   assert.equal(summary(driver.takeEvents()).length, 2);
@@ -88,15 +86,15 @@ test("draft-76: the 8 body bytes split at every index (and a frame right after t
 
 test("draft-76: EOF before the 8 bytes is an abnormal close without open", () => {
   const { request } = parseRequest(latin1(DRAFT76_REQUEST));
-  const driver = new Draft76Driver(request, { head: latin1("^n:d") });
+  const driver = driver76(request, { head: latin1("^n:d") });
   driver.receiveEof();
   assert.deepEqual(summary(driver.takeEvents()), [{ type: "close", code: 1006, wasClean: false, error: undefined }]);
-  assert.equal(driver.transportShouldClose, true);
+  assert.equal(driver.host.closeTransportCalls, 1);
 });
 
 test("draft-75: the draft's example handshake, byte for byte; open at once", () => {
   const { request, head } = parseRequest(latin1(DRAFT75_REQUEST));
-  const driver = new Draft75Driver(request, { head, protocols: ["sample"] });
+  const driver = driver75(request, { head, protocols: ["sample"] });
   assert.equal(text(concat(driver.takeOutput())), DRAFT75_RESPONSE);
   assert.equal(driver.readyState, ReadyState.OPEN);
   assert.equal(driver.version, "hixie-75");
@@ -105,7 +103,7 @@ test("draft-75: the draft's example handshake, byte for byte; open at once", () 
 
 test("Location uses wss: when secure; no protocol header unless one is chosen; extra headers appended", () => {
   const { request } = parseRequest(latin1(DRAFT75_REQUEST));
-  const driver = new Draft75Driver(request, { secure: true, headers: { "X-Server": "wirecable" } });
+  const driver = driver75(request, { secure: true, headers: { "X-Server": "wirecable" } });
   assert.equal(
     text(concat(driver.takeOutput())),
     "HTTP/1.1 101 Web Socket Protocol Handshake\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n" +
@@ -116,14 +114,14 @@ test("Location uses wss: when secure; no protocol header unless one is chosen; e
 
 test("protocols as a function choose among the offers; a value not offered is not echoed", () => {
   const { request, head } = parseRequest(latin1(DRAFT76_REQUEST));
-  const chosen = new Draft76Driver(request, { head, protocols: (offered) => offered[0] });
+  const chosen = driver76(request, { head, protocols: (offered) => offered[0] });
   assert.equal(chosen.protocol, "sample");
-  const bogus = new Draft76Driver(request, { head, protocols: () => "other" });
+  const bogus = driver76(request, { head, protocols: () => "other" });
   assert.equal(bogus.protocol, "");
   assert.ok(!text(concat(bogus.takeOutput())).includes("Sec-WebSocket-Protocol:"));
 });
 
-test("bad handshakes: 400 response, error and close events, transportShouldClose", () => {
+test("bad handshakes: 400 response, closeTransport, error and close events", () => {
   const bad = [
     DRAFT76_REQUEST.replace("Sec-WebSocket-Key1: 4 @1  46546xW%0l 1 5", "Sec-WebSocket-Key1: 414654601"), // no spaces
     DRAFT76_REQUEST.replace("Sec-WebSocket-Key2: 12998 5 Y3 1  .P00\r\n", ""), // missing Key2
@@ -133,7 +131,7 @@ test("bad handshakes: 400 response, error and close events, transportShouldClose
   ];
   for (const raw of bad) {
     const { request, head } = parseRequest(latin1(raw));
-    const driver = createHixieDriver(request, { head });
+    const driver = hixieDriver(request, { head });
     assert.ok(driver, raw);
     assert.match(text(concat(driver.takeOutput())), /^HTTP\/1\.1 400 Bad Request\r\n/);
     const events = driver.takeEvents();
@@ -144,7 +142,7 @@ test("bad handshakes: 400 response, error and close events, transportShouldClose
     assert.ok(
       events[0].type === "error" && events[0].error instanceof HandshakeError && events[0].error.status === 400,
     );
-    assert.equal(driver.transportShouldClose, true);
+    assert.equal(driver.host.closeTransportCalls, 1);
     assert.equal(driver.readyState, ReadyState.CLOSED);
     assert.equal(driver.sendText("x"), false);
     assert.ok(driver.handshakeError instanceof HandshakeError);
@@ -152,25 +150,23 @@ test("bad handshakes: 400 response, error and close events, transportShouldClose
   }
   // rejectResponse: false writes nothing.
   const { request } = parseRequest(latin1(bad[0]));
-  const silent = new Draft76Driver(request, { rejectResponse: false });
+  const silent = driver76(request, { rejectResponse: false });
   assert.deepEqual(silent.takeOutput(), []);
-  assert.equal(silent.transportShouldClose, true);
+  assert.equal(silent.host.closeTransportCalls, 1);
 });
 
 test("validateHixieRequest accepts the drafts' examples; createHixieDriver returns null for hybi", () => {
   assert.equal(validateHixieRequest("hixie-76", parseRequest(latin1(DRAFT76_REQUEST)).request), null);
   assert.equal(validateHixieRequest("hixie-75", parseRequest(latin1(DRAFT75_REQUEST)).request), null);
   const hybi = parseRequest(latin1(DRAFT75_REQUEST.replace("\r\n\r\n", "\r\nSec-WebSocket-Key: x\r\n\r\n")));
-  assert.equal(createHixieDriver(hybi.request), null);
+  assert.equal(hixieDriver(hybi.request), null);
 });
 
-test("callback mode: output is synchronous, construction events arrive in a microtask (driver already assigned)", async () => {
+test("output is synchronous, construction events arrive in a microtask (driver already assigned)", async () => {
   const { request, head } = parseRequest(latin1(DRAFT76_REQUEST));
   const written: Uint8Array[] = [];
   const seen: string[] = [];
-  const driver: Draft76Driver = new Draft76Driver(request, {
-    head,
-    protocols: ["sample"],
+  const driver: TestDriver = recorded((host) => new Draft76Driver(request, host, { head, protocols: ["sample"] }), {
     onOutput: (chunk) => written.push(chunk),
     onEvent: (event) => {
       seen.push(event.type);

@@ -1,7 +1,15 @@
-/** Helpers for the hixie tests: parse a raw request head, run a driver in queue mode, summarise events. */
+/** Helpers for the hixie tests: parse a raw request head, run a driver on a recording host, summarise events. */
 
-import type { HixieRequest } from "../../../src/protocol/legacy/index.js";
+import {
+  createHixieDriver,
+  Draft75Driver,
+  Draft76Driver,
+  type HixieDriver,
+  type HixieDriverOptions,
+  type HixieRequest,
+} from "../../../src/protocol/legacy/index.js";
 import type { EngineEvent } from "../../../src/protocol/types.js";
+import { type HostHooks, RecordingHost, recorded } from "../helpers/engine-run.js";
 
 export const latin1 = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
 export const text = (bytes: Uint8Array): string => String.fromCharCode(...bytes);
@@ -95,3 +103,46 @@ export const DRAFT75_RESPONSE =
   "WebSocket-Location: ws://example.com/demo\r\n" +
   "WebSocket-Protocol: sample\r\n" +
   "\r\n";
+
+export type Recorded<T> = T & { readonly host: RecordingHost; takeOutput(): Uint8Array[]; takeEvents(): EngineEvent[] };
+type DriverOptions = HixieDriverOptions & HostHooks;
+
+function split(options: DriverOptions = {}): [HixieDriverOptions, HostHooks] {
+  const { onOutput, onOutputRange, onEvent, ...rest } = options;
+  return [rest, { onOutput, onOutputRange, onEvent }];
+}
+
+/**
+ * The events a driver raises while it is constructed are dispatched on the next call into it (or
+ * in a microtask): the helpers below make that call (an empty `receiveData`) so that a test reads
+ * them at once.
+ */
+function settled<T extends HixieDriver>(driver: T): T {
+  driver.receiveData(new Uint8Array(0));
+  return driver;
+}
+
+/** A draft-76 driver on a recording host (hooks in `options` take output or events instead). */
+export function driver76(request: HixieRequest, options?: DriverOptions): Recorded<Draft76Driver> {
+  const [driverOptions, hooks] = split(options);
+  return recorded((host) => settled(new Draft76Driver(request, host, driverOptions)), hooks);
+}
+
+/** A draft-75 driver on a recording host. */
+export function driver75(request: HixieRequest, options?: DriverOptions): Recorded<Draft75Driver> {
+  const [driverOptions, hooks] = split(options);
+  return recorded((host) => settled(new Draft75Driver(request, host, driverOptions)), hooks);
+}
+
+/** createHixieDriver on a recording host (null for a request that is not hixie). */
+export function hixieDriver(request: HixieRequest, options?: DriverOptions): Recorded<HixieDriver> | null {
+  const [driverOptions, hooks] = split(options);
+  const host = new RecordingHost(hooks);
+  const driver = createHixieDriver(request, host, driverOptions);
+  if (driver === null) return null;
+  settled(driver);
+  return Object.assign(driver, { host, takeOutput: () => host.takeOutput(), takeEvents: () => host.takeEvents() });
+}
+
+/** A legacy driver on a recording host. */
+export type TestDriver = Recorded<HixieDriver>;

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import { connect, type Socket } from "node:net";
 import { after, before, test } from "node:test";
 import { createHixieDriver, type HixieDriver } from "../../../src/protocol/legacy/index.js";
+import type { EngineHost } from "../../../src/protocol/types.js";
 import { sleep } from "../../helpers/time.js";
 import { DRAFT76_ANSWER, DRAFT76_REQUEST, DRAFT76_RESPONSE_HEAD, latin1 } from "./helpers.js";
 
@@ -17,31 +18,26 @@ const sockets = new Set<Socket>();
 
 function attach(req: IncomingMessage, socket: Socket, head: Buffer): HixieDriver | null {
   let driver: HixieDriver | null = null;
-  const settle = () => {
-    if (driver?.transportShouldClose) socket.end();
+  // The driver's host, as the Node layer's Connection is: bytes out, events, decisions pushed.
+  const host: EngineHost = {
+    output: (chunk) => socket.write(chunk),
+    outputRange: (bytes, start, end) => socket.write(bytes.slice(start, end)),
+    dispatch: (event) => {
+      if (event.type === "text") driver?.sendText(event.data.toUpperCase());
+    },
+    awaitClose: () => {},
+    closeTransport: () => socket.end(),
   };
   driver = createHixieDriver(
     { method: req.method ?? "GET", target: req.url ?? "/", httpVersion: req.httpVersion, headers: req.headers },
-    {
-      head,
-      secure: false,
-      protocols: ["sample"],
-      alloc: (n) => Buffer.allocUnsafe(n),
-      onOutput: (chunk) => socket.write(chunk),
-      onEvent: (event) => {
-        if (event.type === "text") driver?.sendText(event.data.toUpperCase());
-        settle();
-      },
-    },
+    host,
+    { head, secure: false, protocols: ["sample"], alloc: (n) => Buffer.allocUnsafe(n) },
   );
   if (driver === null) return null;
-  socket.on("data", (data: Buffer) => {
-    driver.receiveData(data);
-    settle();
-  });
-  socket.on("end", () => driver.receiveEof());
-  socket.on("error", () => driver.receiveEof());
-  settle();
+  const engine = driver;
+  socket.on("data", (data: Buffer) => engine.receiveData(data));
+  socket.on("end", () => engine.receiveEof());
+  socket.on("error", () => engine.receiveEof());
   return driver;
 }
 

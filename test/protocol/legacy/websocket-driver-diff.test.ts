@@ -7,9 +7,8 @@ import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { test } from "node:test";
 import fc from "fast-check";
-import { Draft76Driver } from "../../../src/protocol/legacy/index.js";
 import { concat } from "../../helpers/bytes.js";
-import { summary } from "./helpers.js";
+import { driver76, summary } from "./helpers.js";
 
 interface WsDriver {
   io: { on(event: "data", listener: (chunk: Uint8Array) => void): void; write(chunk: Uint8Array): void };
@@ -65,7 +64,7 @@ test("draft-76 handshake: same response bytes as websocket-driver for random cli
       peer.start();
       peer.io.write(key3);
 
-      const ours = new Draft76Driver(
+      const ours = driver76(
         { method: "GET", target: "/chat?x=1", httpVersion: "1.1", headers: new Map(Object.entries(headers)) },
         { head: key3 },
       );
@@ -92,7 +91,7 @@ test("text frames: same messages parsed and same bytes sent as websocket-driver"
       peer.io.write(key3);
       sent.length = 0;
 
-      const ours = new Draft76Driver(
+      const ours = driver76(
         { method: "GET", target: "/", httpVersion: "1.1", headers: new Map(Object.entries(headers)) },
         { head: key3 },
       );
