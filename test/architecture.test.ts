@@ -14,7 +14,7 @@ const root = resolve(import.meta.dirname, "..");
 const src = join(root, "src");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as Record<string, Record<string, string>>;
 
-type Part = "protocol" | "cable" | "node" | "channels" | "client" | "entries" | "cli";
+type Part = "protocol" | "cable" | "node" | "ws" | "driver" | "channels" | "client" | "entries" | "cli";
 
 interface Rule {
   /** Parts this one may import, and which of their modules: "index" (the part's index.ts) or "any". */
@@ -39,6 +39,10 @@ const RULES: Record<Part, Rule> = {
   cable: { imports: {}, node: false, packages: [] },
   // The engine's host on Node: sockets, timers, zlib. Frame bits are the engine's.
   node: { imports: { protocol: "any" }, forbidden: ["protocol/frames/"], node: true, packages: [] },
+  // ws's API (wirecable/ws): another face of the Node layer, on its Connection.
+  ws: { imports: { node: "any", protocol: "any" }, forbidden: ["protocol/frames/"], node: true, packages: [] },
+  // websocket-driver's API (wirecable/driver): another host of the engine, on Node streams.
+  driver: { imports: { protocol: "any" }, forbidden: ["protocol/frames/"], node: true, packages: [] },
   // Channels over the Node server: no frames, no engine; brokers' clients are optional peers.
   channels: {
     imports: { node: "index", cable: "any" },
