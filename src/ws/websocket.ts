@@ -50,6 +50,12 @@ const EMPTY_BUFFER = Buffer.alloc(0);
 export const CLOSE_TIMEOUT = 30_000;
 
 export type BinaryType = "nodebuffer" | "arraybuffer" | "fragments" | "blob";
+/** A send waiting behind a Blob being read. */
+interface QueuedSend {
+  ready: boolean;
+  run: () => void;
+  cb: ((err?: Error | null) => void) | undefined;
+}
 export type WsData = string | Buffer | ArrayBuffer | ArrayBufferView | Blob | number | readonly number[];
 export type UnhandledErrors = "throw" | "ignore";
 
@@ -150,7 +156,7 @@ export class WebSocket extends EventEmitter {
   /** Events held back while allowSynchronousEvents is false (one per macrotask). */
   #deferred: Array<() => void> | null = null;
   /** Sends waiting for a Blob to be read, in order. */
-  #sendQueue: Array<{ ready: boolean; run: () => void }> | null = null;
+  #sendQueue: QueuedSend[] | null = null;
   [kWasCleanClose] = false;
   readonly [kInternal]: WebSocketInternal;
 
@@ -260,9 +266,13 @@ export class WebSocket extends EventEmitter {
       }
     }
     this.#readyState = CLOSING;
-    conn.close(code ?? 1005, reason);
-    // ws writes the close frame at once: it is not left counted in bufferedAmount.
-    conn.flushNow();
+    // Queued behind Blobs being read, as ws's sender does; else at once.
+    this.#whenReady(() => {
+      if (conn.readyState !== OPEN) return;
+      conn.close(code ?? 1005, reason);
+      // ws writes the close frame at once: it is not left counted in bufferedAmount.
+      conn.flushNow();
+    });
   }
 
   pause(): void {
@@ -334,7 +344,7 @@ export class WebSocket extends EventEmitter {
     }
     const opts = { binary: typeof data !== "string", compress: true, fin: true, ...options };
     if (typeof Blob !== "undefined" && data instanceof Blob) {
-      const job = { ready: false, run: (): void => {} };
+      const job: QueuedSend = { ready: false, run: () => {}, cb };
       (this.#sendQueue ??= []).push(job);
       data.arrayBuffer().then(
         (buffer) => {
@@ -344,8 +354,9 @@ export class WebSocket extends EventEmitter {
           this.#drainSendQueue();
         },
         (error: Error) => {
-          this.#sendQueue = null;
-          if (cb) process.nextTick(cb, error);
+          // As ws: the callbacks of everything queued get the error; 'error' only while open.
+          this.#abandonSendQueue(error);
+          if (this.#readyState === CLOSED) return;
           this.#emitError(error);
           this.#conn?.terminate();
         },
@@ -353,13 +364,13 @@ export class WebSocket extends EventEmitter {
       return;
     }
     const payload = data === undefined || data === null ? EMPTY_BUFFER : data;
-    this.#whenReady(() => this.#sendNow(payload as string | Buffer | ArrayBuffer | ArrayBufferView, opts, cb));
+    this.#whenReady(() => this.#sendNow(payload as string | Buffer | ArrayBuffer | ArrayBufferView, opts, cb), cb);
   }
 
   /** Run now, or after the Blobs being read (sends keep their order). */
-  #whenReady(run: () => void): void {
+  #whenReady(run: () => void, cb?: (err?: Error | null) => void): void {
     if (this.#sendQueue === null) run();
-    else this.#sendQueue.push({ ready: true, run });
+    else this.#sendQueue.push({ ready: true, run, cb });
   }
 
   #drainSendQueue(): void {
@@ -368,13 +379,23 @@ export class WebSocket extends EventEmitter {
     if (queue !== null && queue.length === 0 && this.#sendQueue === queue) this.#sendQueue = null;
   }
 
+  /** The socket closed (or a Blob failed) before queued sends went out: their callbacks get `error`. */
+  #abandonSendQueue(error: Error): void {
+    const queue = this.#sendQueue;
+    if (queue === null) return;
+    this.#sendQueue = null;
+    // At once, while readyState is still CLOSING (as ws: before 'close').
+    for (const job of queue) job.cb?.(error);
+  }
+
   #sendNow(
     data: string | Buffer | ArrayBuffer | ArrayBufferView | readonly number[],
     opts: Required<Pick<SendOptions, "binary" | "compress" | "fin">>,
     cb: ((err?: Error | null) => void) | undefined,
   ): void {
     const conn = this.#conn;
-    if (conn === null || this.#readyState !== OPEN) {
+    // Checked on the connection: a close() queued behind a Blob has not been sent yet.
+    if (conn === null || conn.readyState !== OPEN) {
       this.#sendAfterClose(data, cb);
       return;
     }
@@ -399,6 +420,7 @@ export class WebSocket extends EventEmitter {
       return;
     }
     this.#readyState = CLOSING;
+    this.#abandonSendQueue(new Error("The socket was closed while the blob was being read"));
     this.#conn?.terminate();
   }
 
@@ -533,6 +555,7 @@ export class WebSocket extends EventEmitter {
     });
     conn.on("close", (code: number, reason: string, wasClean: boolean) => {
       if (this.#readyState === OPEN) this.#readyState = CLOSING;
+      this.#abandonSendQueue(new Error("The socket was closed while the blob was being read"));
       this.#writer = null;
       this[kWasCleanClose] = wasClean;
       if (wasClean) {
