@@ -4,7 +4,8 @@
  *
  * Contract: the connection stores timestamps here (`wheel.now`, read per message only when a
  * timer uses it: `trackReceived`, `trackMessage`); `next` gives the earliest deadline (or -1)
- * and `due` what is due at `now`, in this order: the transport close timeout, the closing
+ * and `due` what is due at `now`, in this order: the transport close timeout (for a failed
+ * connection: FAILED_LINGER after its close frame and FIN are out and the peer went quiet), the closing
  * handshake timeout, then (open connections) the idle timeout, the pong timeout, the heartbeat
  * ping (`due` records the ping as sent).
  */
@@ -12,6 +13,14 @@ import type { ResolvedConnectionOptions } from "./options.js";
 
 /** Used when closeTimeout is 0 ("no limit" would leak half-closed sockets forever): 30 s. */
 const CLOSE_FALLBACK = 30_000;
+
+/**
+ * A failed connection (RFC 6455 7.1.7) is destroyed once its close frame and FIN are written and
+ * the peer has sent nothing for this long (ms), instead of waiting the whole close timeout for a
+ * peer that may never close. The pause lets the peer read the close frame first: destroying a
+ * socket with unread input sends a RST, which can discard it.
+ */
+export const FAILED_LINGER = 250;
 
 /** What `due` asks the connection to do. */
 export const Due = {
@@ -35,8 +44,12 @@ export class ConnectionClock {
   closeStartedAt = -1;
   /** When the transport close began, or -1. */
   transportClosing = -1;
-  /** Whether a timer reads lastReceived (heartbeat) / lastMessage (idle timeout). */
-  readonly trackReceived: boolean;
+  /** The connection failed (not a closing handshake): see FAILED_LINGER. */
+  failed = false;
+  /** When a failed connection's close frame and FIN were written out, or -1. */
+  flushedAt = -1;
+  /** Whether a timer reads lastReceived (heartbeat, a failed connection's linger) / lastMessage (idle timeout). */
+  trackReceived: boolean;
   readonly trackMessage: boolean;
   readonly #options: ResolvedConnectionOptions;
   /** The hixie drafts have no ping frames: no heartbeat for them (idle and close timers still apply). */
@@ -56,7 +69,7 @@ export class ConnectionClock {
     const o = this.#options;
     let next = Infinity;
     if (this.transportClosing !== -1) {
-      next = this.transportClosing + (o.closeTimeout || CLOSE_FALLBACK);
+      next = this.#transportDeadline();
     } else if (this.closeStartedAt !== -1) {
       next = this.closeStartedAt + (o.closeTimeout || CLOSE_FALLBACK);
     } else if (open) {
@@ -72,12 +85,17 @@ export class ConnectionClock {
     return next === Infinity ? -1 : next;
   }
 
+  /** When the socket of a closing transport is destroyed: the close timeout, or a failed connection's linger. */
+  #transportDeadline(): number {
+    const timeout = this.transportClosing + (this.#options.closeTimeout || CLOSE_FALLBACK);
+    if (!this.failed || this.flushedAt === -1) return timeout;
+    return Math.min(timeout, Math.max(this.flushedAt, this.lastReceived) + FAILED_LINGER);
+  }
+
   /** What is due at `now` (see the module comment). */
   due(now: number, open: boolean): Due {
     const o = this.#options;
-    if (this.transportClosing !== -1) {
-      return now >= this.transportClosing + (o.closeTimeout || CLOSE_FALLBACK) ? Due.DESTROY : Due.NOTHING;
-    }
+    if (this.transportClosing !== -1) return now >= this.#transportDeadline() ? Due.DESTROY : Due.NOTHING;
     if (this.closeStartedAt !== -1) {
       return now >= this.closeStartedAt + (o.closeTimeout || CLOSE_FALLBACK) ? Due.TERMINATE : Due.NOTHING;
     }

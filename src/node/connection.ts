@@ -71,6 +71,9 @@ function onError(this: OwnedTransport, error: Error): void {
 function onDrain(this: OwnedTransport): void {
   this[kConn].transportDrain();
 }
+function onFailedFlushed(this: OwnedTransport): void {
+  this[kConn].transportFlushed();
+}
 
 export class Connection extends ShapedEmitter implements EngineHost, Flushable, TimerEntry {
   static readonly CONNECTING = 0;
@@ -103,6 +106,8 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
   #waiters: Array<(result: "written" | "buffered") => void> | null = null;
   #dropped = 0;
   #streaming = false;
+  /** Automatic pongs held by the engine while the socket is backed up (see flushNow). */
+  #pongsHeld = false;
   #bucket: TokenBucket | undefined;
   readonly #clock: ConnectionClock;
   #finished = false;
@@ -443,14 +448,24 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
       // Node only emits 'drain' above its high-water mark; below it, ask for a callback once
       // the backlog is written so that 'drain' and "wait" sends are never left hanging.
       if (!socket.writableNeedDrain) socket.write(EMPTY_BUFFER, () => this.#drained());
+      // The peer is not keeping up: its pings get one pong, for the latest, once it drains
+      // (RFC 6455 5.5.3), so that pings sent without reading cannot pile pongs up here.
+      if (!this.#pongsHeld) {
+        this.#pongsHeld = true;
+        this.#engine.holdPongs?.(true);
+      }
     } else if (this.#waiters !== null) {
       this.#releaseWaiters("written");
     }
-    if (this.#clock.transportClosing !== -1 && this.role === "server" && !socket.writableEnded) socket.end();
+    if (this.#clock.transportClosing !== -1 && this.#endsTransport() && !socket.writableEnded) socket.end();
   }
 
   #drained(): void {
     if (this.bufferedAmount > 0) return;
+    if (this.#pongsHeld) {
+      this.#pongsHeld = false;
+      this.#engine.holdPongs?.(false); // the latest ping's pong, if any, goes out with this turn's flush
+    }
     this.#releaseWaiters("written");
     if (this.#needDrain) {
       this.#needDrain = false;
@@ -539,17 +554,43 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
   /**
    * @internal Called by the engine: the connection is over; end the transport. A server ends it
    * now (RFC 6455 7.1.1: the server closes TCP first), once this turn's output is written; a
-   * client leaves it to the server, for at most `closeTimeout`.
+   * client leaves it to the server, for at most `closeTimeout`. A connection that `failed` (RFC
+   * 6455 7.1.7), either role, ends it now too and is destroyed FAILED_LINGER after its close
+   * frame and FIN are out and the peer went quiet, rather than at the close timeout.
    */
-  closeTransport(): void {
+  closeTransport(failed = false): void {
     if (this.#clock.transportClosing !== -1) return;
-    this.#clock.transportClosing = wheel.now;
+    const clock = this.#clock;
+    clock.transportClosing = wheel.now;
+    clock.failed = failed;
     const socket = this.#socket;
     if (socket.destroyed) {
       this.#finish();
       return;
     }
-    if (this.role === "server" && !this.#dirty && !socket.writableEnded) socket.end();
+    if (this.#endsTransport()) {
+      if (!this.#dirty && !socket.writableEnded) socket.end();
+      if (failed) {
+        clock.trackReceived = true;
+        clock.lastReceived = wheel.now;
+        if (socket.writableFinished) clock.flushedAt = wheel.now;
+        else socket.once("finish", onFailedFlushed);
+      }
+    }
+    this.#arm();
+  }
+
+  /**
+   * Whether this side closes the TCP connection first: a server always (RFC 6455 7.1.1), a
+   * client when the connection failed (7.1.7) rather than ended with a closing handshake.
+   */
+  #endsTransport(): boolean {
+    return this.role === "server" || this.#clock.failed;
+  }
+
+  /** @internal The failed connection's close frame and FIN are written out: its linger starts. */
+  transportFlushed(): void {
+    this.#clock.flushedAt = wheel.now;
     this.#arm();
   }
 

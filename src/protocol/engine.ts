@@ -16,7 +16,8 @@
  * - A throwing `dispatch` (or `ping` callback) fails the connection with 1011, the exception
  *   reported as the `error` event's and the close event's `error`; once closed, it is rethrown
  *   asynchronously with `queueMicrotask` so it is not lost.
- * - The engine answers pings and echoes close frames itself. Events: open (from `open()`),
+ * - The engine answers pings and echoes close frames itself (while the host holds pongs, see
+ *   `holdPongs`, only the most recent ping, later). Events: open (from `open()`),
  *   text, binary, ping, pong, closing, close (exactly once, always last), error.
  * - Extensions transform whole messages, possibly asynchronously; order is kept both ways. The
  *   engine owns their sessions and closes them when the connection ends.
@@ -138,6 +139,9 @@ export class Engine implements WebSocketEngine {
   #held: Array<() => void> | null = null;
   /** Callbacks of afterFramed() waiting behind pending transforms. */
   #markers: Set<() => void> | null = null;
+  /** holdPongs(true): pings are answered later, only the most recent one (a copy of its payload). */
+  #pongsHeld = false;
+  #pendingPong: Uint8Array | null = null;
 
   constructor(host: EngineHost, options: EngineOptions) {
     if (options.role !== "server" && options.role !== "client")
@@ -287,7 +291,7 @@ export class Engine implements WebSocketEngine {
     this.#heldInput = null;
     this.#outbound?.clear();
     this.#releaseMarkers();
-    this.#enterClosed();
+    this.#enterClosed(true);
     // RFC 6455 7.1.5: closed without a Close frame: status 1006.
     this.#emit({ type: "close", code: 1006, reason: "", wasClean: false });
     this.#events.flush();
@@ -386,6 +390,25 @@ export class Engine implements WebSocketEngine {
     // RFC 6455 5.5.3: an unsolicited Pong serves as a unidirectional heartbeat.
     this.#out(false, 0xa, true, 0, bytes);
     return true;
+  }
+
+  /**
+   * Flow control of the automatic pongs (RFC 6455 5.5.3: "If an endpoint receives a Ping frame
+   * and has not yet sent Pong frame(s) in response to previous Ping frame(s), the endpoint MAY
+   * elect to send a Pong frame for only the most recently processed Ping frame"). While held,
+   * pings are not answered at once: the most recent one is remembered and answered when the
+   * hold is released. The host holds pongs while its transport is backed up, so that a peer
+   * sending pings without reading cannot make it buffer pongs without bound.
+   */
+  holdPongs(hold: boolean): void {
+    this.#pongsHeld = hold;
+    const payload = this.#pendingPong;
+    if (hold || payload === null) return;
+    this.#pendingPong = null;
+    if (this.#phase <= Phase.OPEN) {
+      this.#out(false, 0xa, true, 0, payload);
+      if (this.#events.pending) this.#events.flush();
+    }
   }
 
   close(code = 1000, reason = ""): boolean {
@@ -510,8 +533,13 @@ export class Engine implements WebSocketEngine {
   #control(opcode: number, payload: Uint8Array): void {
     if (opcode === 0x9) {
       // RFC 6455 5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
-      // response ... [with] exactly the same Application data", unless it already sent a Close.
-      if (this.#phase <= Phase.OPEN && this.#autoPong) this.#out(false, 0xa, true, 0, payload);
+      // response ... [with] exactly the same Application data", unless it already sent a Close;
+      // while pongs are held (holdPongs), only the most recent ping gets one, later (5.5.3).
+      if (this.#phase <= Phase.OPEN && this.#autoPong) {
+        // A copy (not Buffer#slice, which is a view): the payload is a view of the host's chunk.
+        if (this.#pongsHeld) this.#pendingPong = Uint8Array.prototype.slice.call(payload);
+        else this.#out(false, 0xa, true, 0, payload);
+      }
       this.#emit({ type: "ping", data: payload });
     } else if (opcode === 0xa) {
       this.#emit({ type: "pong", data: payload });
@@ -539,7 +567,7 @@ export class Engine implements WebSocketEngine {
       this.#emit({ type: "closing", code: parsed.code, reason: parsed.reason, initiator: "remote" });
     }
     // RFC 6455 7.1.1: the server closes the TCP connection first; a client waits a little for it.
-    this.#enterClosed();
+    this.#enterClosed(false);
     this.#emit({ type: "close", code: parsed.code, reason: parsed.reason, wasClean: true });
   }
 
@@ -563,10 +591,14 @@ export class Engine implements WebSocketEngine {
     if (held !== null) for (const resend of held) resend();
   }
 
-  /** The connection is over for the engine: tell the host to close the transport. */
-  #enterClosed(): void {
+  /**
+   * The connection is over for the engine: tell the host to close the transport, and whether it
+   * failed or the transport ended (RFC 6455 7.1.7: then whichever side closes it, at once)
+   * rather than completing the closing handshake.
+   */
+  #enterClosed(failed: boolean): void {
     this.#phase = Phase.CLOSED;
-    this.#host.closeTransport();
+    this.#host.closeTransport(failed);
   }
 
   /**
@@ -610,7 +642,7 @@ export class Engine implements WebSocketEngine {
       this.#commit({ type: "closing", code: closeCode, reason: closeReason, initiator: "local" });
     }
     // RFC 6455 7.1.7: fail the connection: close the transport, process no more data.
-    this.#enterClosed();
+    this.#enterClosed(true);
     this.#commit(
       err === undefined
         ? { type: "close", code: closeCode, reason: closeReason, wasClean: false }

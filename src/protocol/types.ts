@@ -133,9 +133,11 @@ export interface EngineHost extends FrameOutput {
   /**
    * The engine is done with the transport: the closing handshake completed, the connection
    * failed, or the transport ended. Close it: a server at once, a client after a grace delay that
-   * lets the server close first (RFC 6455 7.1.1). Called once, before the `close` event.
+   * lets the server close first (RFC 6455 7.1.1), unless `failed` (the connection failed or the
+   * transport ended: RFC 6455 7.1.7, the failing side closes it, whatever its role). Called
+   * once, before the `close` event.
    */
-  closeTransport(): void;
+  closeTransport(failed?: boolean): void;
 }
 
 export interface EngineOptions extends EngineLimits {
@@ -244,6 +246,12 @@ export interface WebSocketEngine {
   /** Send a ping (<= 125 bytes). `onPong` runs when a pong with the same payload arrives. */
   ping(payload?: Uint8Array | string, onPong?: () => void): boolean;
   pong(payload?: Uint8Array | string): boolean;
+  /**
+   * Hold the automatic pongs while the host's transport is backed up: pings received meanwhile
+   * are answered once, for the most recent one, when the hold is released (RFC 6455 5.5.3).
+   * Optional: engines without pings (the hixie drafts) have none.
+   */
+  holdPongs?(hold: boolean): void;
   /** Start the closing handshake (code 1000 and "" by default; 1005: a close frame without a body). Validates code and reason (throws). */
   close(code?: number, reason?: string): boolean;
   /** Fail the connection with a close code (used by the I/O layer for 1001, 1008, 1011...). */

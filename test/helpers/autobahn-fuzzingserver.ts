@@ -536,7 +536,13 @@ export class AutobahnFuzzingServer {
               socket.write(f.subarray(k, k + fuzz.chop));
               await new Promise((r) => setImmediate(r));
             }
-          } else if (!socket.write(f)) await new Promise((r) => socket.once("drain", r));
+          } else if (!socket.write(f)) {
+            // A client that fails the connection may close it while we write (RFC 6455 7.1.7).
+            await new Promise((r) => {
+              socket.once("drain", r);
+              socket.once("close", r);
+            });
+          }
           if (fuzz.failFastAfter === i) {
             failFastOk = await s.waitAny(1000); // Autobahn waits 1 s before the rest
           }

@@ -1,7 +1,7 @@
 /** ConnectionClock: deadlines and what is due, in the documented order. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConnectionClock, Due } from "../../src/node/connection-clock.js";
+import { ConnectionClock, Due, FAILED_LINGER } from "../../src/node/connection-clock.js";
 import { resolveConnectionOptions } from "../../src/node/options.js";
 
 const options = (o: Record<string, number>) =>
@@ -53,5 +53,21 @@ describe("ConnectionClock", () => {
     const noLimit = new ConnectionClock(options({ closeTimeout: 0 }), true, 0);
     noLimit.transportClosing = 0;
     assert.equal(noLimit.next(false), 30_000);
+  });
+
+  it("a failed connection is destroyed FAILED_LINGER after its FIN is out and the peer went quiet, at most at the close timeout", () => {
+    const clock = new ConnectionClock(options({ closeTimeout: 10_000 }), true, 0);
+    clock.transportClosing = 100;
+    clock.failed = true;
+    assert.equal(clock.next(false), 10_100, "close frame and FIN not written yet: the close timeout");
+    clock.flushedAt = 150;
+    clock.lastReceived = 120;
+    assert.equal(clock.next(false), 150 + FAILED_LINGER);
+    clock.lastReceived = 400; // the peer still sends: wait until it is quiet
+    assert.equal(clock.next(false), 400 + FAILED_LINGER);
+    assert.equal(clock.due(400 + FAILED_LINGER - 1, false), Due.NOTHING);
+    assert.equal(clock.due(400 + FAILED_LINGER, false), Due.DESTROY);
+    clock.lastReceived = 20_000; // a peer that never stops: the close timeout still holds
+    assert.equal(clock.next(false), 10_100);
   });
 });

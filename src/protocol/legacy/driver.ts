@@ -143,7 +143,7 @@ export class HixieDriver implements WebSocketEngine {
       this.#handshakeError = prepared.error;
       if (options.rejectResponse !== false) this.#write(prepared.response);
       this.#readyState = ReadyState.CLOSED;
-      host.closeTransport();
+      host.closeTransport(true);
       this.#events.push({ type: "error", error: prepared.error });
       this.#emitClose(1006, "", false, prepared.error);
     } else {
@@ -391,7 +391,7 @@ export class HixieDriver implements WebSocketEngine {
 
   #end(code: number, reason: string, wasClean: boolean, error?: Error): void {
     this.#readyState = ReadyState.CLOSED;
-    this.#host.closeTransport();
+    this.#host.closeTransport(!wasClean);
     this.#queued = [];
     this.#held = [];
     this.#streaming = false;
