@@ -12,7 +12,9 @@ import {
   type HealthyClient,
   HostilePeer,
   KiB,
+  MiB,
   type ProcStats,
+  repeat,
   startTarget,
   stopTargets,
   type Target,
@@ -131,6 +133,19 @@ describe("attacks on /cable (serve)", { timeout: 300_000 }, () => {
     assert.match(long.texts.find((t) => t.includes('"refused"'))!, /longer than 2000/);
     assert.equal(long.closeCode, undefined);
     long.destroy();
+    await target.settle(base);
+    (await healthy.report(3)).assertHealthy();
+  });
+
+  it("a ping flood from a peer that never reads: pongs do not pile up", async () => {
+    const peer = await HostilePeer.upgrade(target, { noRead: true, keepData: false });
+    const batch = repeat(cframe(0x9, Buffer.alloc(125, 0x70)), 1000);
+    for (let i = 0; i < 500; i++) assert.ok(await peer.write(batch), "the server kept reading");
+    await peer.until(() => peer.socket.writableLength === 0);
+    await target.heapUsed();
+    const held = target.stats();
+    assert.ok(held.rss - base.rss < 32 * MiB, `RSS +${((held.rss - base.rss) / MiB).toFixed(1)} MB while connected`);
+    peer.destroy();
     await target.settle(base);
     (await healthy.report(3)).assertHealthy();
   });

@@ -136,3 +136,27 @@ describe("attacks on echo: frames", { timeout: 300_000 }, () => {
     await expectClose(interleaved, 1002);
   });
 });
+
+describe("attacks on echo: pings", { timeout: 300_000 }, () => {
+  it("a million pings from a peer that never reads: pongs do not pile up (RSS bounded), the last ping is answered", async () => {
+    const peer = await HostilePeer.upgrade(target, { noRead: true, keepData: false });
+    const batch = repeat(cframe(0x9, Buffer.alloc(125, 0x70)), 1000);
+    for (let i = 0; i < 999; i++) assert.ok(await peer.write(batch), "the server kept reading");
+    const last = Buffer.alloc(125, 0x71);
+    assert.ok(await peer.write(cframe(0x9, last)));
+    // Wait until the server has read everything (our socket's buffer empty), then judge its memory.
+    await peer.until(() => peer.socket.writableLength === 0);
+    await target.heapUsed(); // garbage is not what the attack costs: what stays is
+    const held = target.stats();
+    assert.ok(held.rss - base.rss < 32 * MiB, `RSS +${((held.rss - base.rss) / MiB).toFixed(1)} MB while connected`);
+    // Reading now: a bounded number of pongs, the last one answering the last ping (RFC 6455 5.5.3).
+    peer.socket.resume();
+    await peer.until(() => peer.lastPong?.equals(last) === true, 100 * 100, "the pong of the last ping");
+    assert.ok(peer.pongs < 50_000, `${peer.pongs} pongs for 1,000,000 pings`);
+    peer.send(closeFrame(1000));
+    assert.equal(await peer.closed(), 1000);
+    peer.destroy();
+    await target.settle(base);
+    (await healthy.report()).assertHealthy();
+  });
+});

@@ -21,16 +21,16 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, fork } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { connect as netConnect, type Socket } from "node:net";
+import { type AddressInfo, createServer, connect as netConnect, type Socket } from "node:net";
 import { join } from "node:path";
 import WS from "ws";
 import { ensureBuilt, type Running, startCli, stopAll } from "../cli/helpers.js";
-import { cframe } from "../helpers/frames.js";
+import { cframe, frame } from "../helpers/frames.js";
 import { sleep, TIME_SCALE, UNIT } from "../helpers/time.js";
 
-export { cframe, sleep, UNIT };
+export { cframe, frame, sleep, UNIT };
 export const KiB = 1024;
 export const MiB = 1024 * 1024;
 
@@ -41,8 +41,10 @@ export interface ProcStats {
   rss: number;
   /** Open file descriptors. */
   fds: number;
-  /** Of which sockets. */
+  /** Of which sockets (any kind: an IPC channel is one). */
   sockets: number;
+  /** Of which TCP sockets the kernel lists (/proc/net/tcp, tcp6), in any state. */
+  tcp: number;
   /** User + system CPU seconds so far. */
   cpu: number;
 }
@@ -53,10 +55,16 @@ export function procStats(pid: number): ProcStats {
   const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
   let fds = 0;
   let sockets = 0;
+  let tcp = 0;
+  const kernel = kernelTcpInodes();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     fds++;
     try {
-      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith("socket:")) sockets++;
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) {
+        sockets++;
+        if (kernel.has(m[1]!)) tcp++;
+      }
     } catch {
       // closed while we looked
     }
@@ -64,7 +72,7 @@ export function procStats(pid: number): ProcStats {
   const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const cpu = (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in CLK_TCK (100)
-  return { rss, fds, sockets, cpu };
+  return { rss, fds, sockets, tcp, cpu };
 }
 
 /** Inodes of the sockets a process holds open (/proc/PID/fd -> socket:[inode]). */
@@ -291,8 +299,9 @@ async function warmUp(target: Target): Promise<void> {
   await sleep(2 * UNIT);
 }
 
-/** Stop every target and healthy client started by this file (call in `after`). */
+/** Stop every target, healthy client, client subject and hostile server this file started (call in `after`). */
 export async function stopTargets(): Promise<void> {
+  await closeServers();
   for (const child of healthyClients) child.kill("SIGKILL");
   healthyClients.clear();
   for (const target of targets) target.process.child.kill("SIGKILL");
@@ -438,6 +447,8 @@ export class HostilePeer {
   /** Control frames received by opcode. */
   pongs = 0;
   pings = 0;
+  /** The payload of the last pong received. */
+  lastPong: Buffer | undefined;
   /** The close frame's code (1005: none in the frame), or undefined. */
   closeCode: number | undefined;
   closeReason = "";
@@ -524,8 +535,10 @@ export class HostilePeer {
         this.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
         this.closeReason = payload.subarray(2).toString();
       } else if (opcode === 0x9) this.pings++;
-      else if (opcode === 0xa) this.pongs++;
-      else {
+      else if (opcode === 0xa) {
+        this.pongs++;
+        this.lastPong = Buffer.from(payload);
+      } else {
         this.dataBytes += len;
         if (this.#keep) this.#textParts.push(Buffer.from(payload));
         if (fin) {
@@ -665,4 +678,144 @@ export async function many<T>(count: number, open: (i: number) => Promise<T>, co
     }),
   );
   return out;
+}
+
+// ---- hostile servers and our clients as subjects -------------------------------------------
+
+export interface HostileServer {
+  readonly port: number;
+  readonly url: string;
+  /** Connections accepted so far. */
+  accepted: number;
+  /** Sockets currently open. */
+  readonly sockets: Set<Socket>;
+  close(): Promise<void>;
+}
+
+/**
+ * A raw TCP server on 127.0.0.1:0 that hands each socket to `onSocket`. With `upgrade: true`
+ * (default) it first reads the request head and answers a valid 101 (`accept` overrides the
+ * Sec-WebSocket-Accept value), then calls `onSocket(socket, rest)` with the bytes after the head.
+ */
+export async function hostileServer(
+  onSocket: (socket: Socket, rest: Buffer) => void,
+  options: { upgrade?: boolean; accept?: string; headers?: string } = {},
+): Promise<HostileServer> {
+  const sockets = new Set<Socket>();
+  const state = { accepted: 0 };
+  const server = createServer((socket) => {
+    state.accepted++;
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+    if (options.upgrade === false) {
+      onSocket(socket, Buffer.alloc(0));
+      return;
+    }
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf("\r\n\r\n");
+      if (end === -1) return;
+      socket.off("data", onData);
+      const key = /sec-websocket-key:\s*(\S+)/i.exec(head.subarray(0, end).toString("latin1"))?.[1] ?? "";
+      const accept =
+        options.accept ?? createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n${options.headers ?? ""}\r\n`,
+      );
+      onSocket(socket, head.subarray(end + 4));
+    };
+    socket.on("data", onData);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  const hostile: HostileServer = {
+    port,
+    url: `ws://127.0.0.1:${port}/`,
+    get accepted() {
+      return state.accepted;
+    },
+    sockets,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  servers.add(hostile);
+  return hostile;
+}
+
+const servers = new Set<HostileServer>();
+
+/** Close every hostile server this file started (call in `after`). */
+export async function closeServers(): Promise<void> {
+  for (const s of servers) await s.close();
+  servers.clear();
+}
+
+export interface SubjectReport {
+  messages: number;
+  bytes: number;
+  pings: number;
+  opens: number;
+  attempts: number;
+  errors: number;
+  closes: Array<number | string>;
+  attemptTimes: number[];
+  /** process.getActiveResourcesInfo() by kind (Timeout, TCPSocketWrap...). */
+  resources: Record<string, number>;
+}
+
+export interface ClientSubject {
+  readonly pid: number;
+  stats(): ProcStats;
+  report(): Promise<SubjectReport>;
+  /** Close the client (terminate / close()), then its figures once the dust settled. */
+  close(): Promise<SubjectReport>;
+  stop(): void;
+}
+
+/**
+ * One of our clients in a process of its own (client-subject.mjs, from dist/): `connect` (the
+ * Node client) or `reconnecting` (wirecable/client's ReconnectingWebSocket), pointed at `url`.
+ * Started with --expose-gc: `report()` collects garbage first, so RSS counts what is kept.
+ */
+export async function startClient(
+  mode: "connect" | "reconnecting",
+  url: string,
+  options: Record<string, unknown> = {},
+): Promise<ClientSubject> {
+  ensureBuilt();
+  const config = { dist: join(import.meta.dirname, "..", "..", "dist"), url, mode, options };
+  const child = fork(join(import.meta.dirname, "client-subject.mjs"), [JSON.stringify(config)], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    execArgv: ["--expose-gc"],
+  });
+  healthyClients.add(child);
+  await new Promise<void>((resolve, reject) => {
+    child.once("message", () => resolve());
+    child.once("exit", (code) => reject(new Error(`client subject exited (${code}) before it was ready`)));
+  });
+  const ask = <T>(message: string, key: "report" | "closed"): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const onMessage = (reply: Record<string, T>) => {
+        if (!(key in reply)) return;
+        child.off("message", onMessage);
+        resolve(reply[key]!);
+      };
+      child.on("message", onMessage);
+      child.once("exit", () => reject(new Error("client subject exited")));
+      child.send(message);
+    });
+  return {
+    pid: child.pid!,
+    stats: () => procStats(child.pid!),
+    report: () => ask<SubjectReport>("report", "report"),
+    close: () => ask<SubjectReport>("close", "closed"),
+    stop() {
+      healthyClients.delete(child);
+      child.kill("SIGKILL");
+    },
+  };
 }

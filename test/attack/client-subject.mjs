@@ -1,0 +1,73 @@
+/**
+ * Our clients under attack, each in a process of its own so that the test reads its memory and
+ * descriptors from /proc: forked by clients.test.ts with `[json]`, json = { dist, url, mode,
+ * options }, built by `npm run build` (dist/):
+ * - mode "connect": the Node client, `connect(url, options)` (wirecable), counting what arrives;
+ * - mode "reconnecting": the reconnecting client of wirecable/client (Node entry: wirecable's
+ *   WHATWG WebSocket), with `options` as its ClientOptions.
+ * IPC: sends `{ ready: true }` once started; answers `"report"` with `{ report }` (counts, the
+ * close codes seen, the attempts' times, and the timers and sockets the process still holds:
+ * process.getActiveResourcesInfo()); `"close"` closes the client and answers `{ closed }` with
+ * the same figures once it is done; `"exit"` exits.
+ */
+const config = JSON.parse(process.argv[2] ?? "{}");
+const counts = { messages: 0, bytes: 0, pings: 0, opens: 0, attempts: 0, errors: 0 };
+const closes = [];
+const attemptTimes = [];
+let client = null;
+
+function resources() {
+  const out = {};
+  for (const name of process.getActiveResourcesInfo()) out[name] = (out[name] ?? 0) + 1;
+  return out;
+}
+
+function report() {
+  globalThis.gc?.(); // started with --expose-gc: what is reported is what is kept
+  return { ...counts, closes: closes.slice(-50), attemptTimes: attemptTimes.slice(-200), resources: resources() };
+}
+
+if (config.mode === "connect") {
+  const { connect } = await import(`${config.dist}/node/index.js`);
+  connect(config.url, config.options ?? {}).then(
+    (conn) => {
+      client = conn;
+      counts.opens++;
+      conn.on("message", (data) => {
+        counts.messages++;
+        counts.bytes += data.length;
+      });
+      conn.on("ping", () => counts.pings++);
+      conn.on("error", () => counts.errors++);
+      conn.on("close", (code) => closes.push(code));
+    },
+    (error) => {
+      counts.errors++;
+      closes.push(`connect failed: ${error.message}`);
+    },
+  );
+} else {
+  const { ReconnectingWebSocket } = await import(`${config.dist}/client/node.js`);
+  client = new ReconnectingWebSocket(config.url, config.options ?? {});
+  client.on("connecting", () => {
+    counts.attempts++;
+    attemptTimes.push(Math.round(performance.now()));
+  });
+  client.on("open", () => counts.opens++);
+  client.on("message", () => counts.messages++);
+  client.on("error", () => counts.errors++);
+  client.on("reconnecting", (event) => closes.push(event.close.code));
+}
+
+process.on("message", (message) => {
+  if (message === "report") process.send?.({ report: report() });
+  else if (message === "close") {
+    if (config.mode === "connect") client?.terminate();
+    else client?.close();
+    // Let the sockets' close callbacks and the timers' cancellations run first (and report from
+    // an immediate, where this timer is no longer active).
+    setTimeout(() => setImmediate(() => process.send?.({ closed: report() })), 200);
+  } else if (message === "exit") process.exit(0);
+});
+process.on("disconnect", () => process.exit(0));
+process.send?.({ ready: true });

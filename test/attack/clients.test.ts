@@ -1,0 +1,133 @@
+/**
+ * Hostile servers against our clients, each client in a process of its own (its memory and
+ * descriptors read from /proc): a server that floods pings without reading, never finishes a
+ * frame, never answers a close, sends garbage after its 101, or answers with a wrong
+ * Sec-WebSocket-Accept; and the reconnecting client against servers that accept and drop at
+ * once or fail every connection (backoff holds, no socket or timer outlives its use).
+ */
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { closeServers, frame, hostileServer, MiB, repeat, sleep, startClient, stopTargets, UNIT } from "./harness.js";
+
+after(async () => {
+  await closeServers();
+  await stopTargets();
+});
+
+/** Poll `check` (bounded). */
+async function until(check: () => boolean | Promise<boolean>, ms = 100 * UNIT, what = "condition"): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`${what} not reached within ${ms} ms`);
+    await sleep(20);
+  }
+}
+
+describe("attacks on our clients", { timeout: 300_000 }, () => {
+  it("a server flooding a million pings and never reading: the client's pongs stay bounded", async () => {
+    let flooded: Promise<void> | undefined;
+    const server = await hostileServer((socket) => {
+      socket.pause(); // never read: the client's pongs pile up on its side, or not
+      const batch = repeat(frame(0x9, Buffer.alloc(125, 0x70)), 1000);
+      flooded = (async () => {
+        for (let i = 0; i < 1000; i++) {
+          if (!socket.write(batch)) await new Promise((r) => socket.once("drain", r));
+        }
+      })();
+    });
+    const client = await startClient("connect", server.url);
+    const base = client.stats();
+    await until(() => flooded !== undefined);
+    await flooded;
+    await until(async () => (await client.report()).pings >= 1_000_000, 300 * UNIT, "a million pings read");
+    const held = client.stats();
+    assert.ok(held.rss - base.rss < 32 * MiB, `client RSS +${((held.rss - base.rss) / MiB).toFixed(1)} MB`);
+    client.stop();
+  });
+
+  it("a server that never finishes a frame: the heartbeat ends the connection (pong timeout), the socket goes", async () => {
+    const server = await hostileServer((socket) => {
+      socket.pause();
+      socket.write(frame(0x2, Buffer.alloc(1000)).subarray(0, 20)); // 1,000 announced, 16 sent
+    });
+    const client = await startClient("connect", server.url, { pingInterval: 200, pongTimeout: 300 });
+    await until(async () => (await client.report()).closes.length > 0);
+    assert.deepEqual((await client.report()).closes, [1006]);
+    await until(() => client.stats().tcp === 0, 50 * UNIT, "the client's socket closed");
+    client.stop();
+  });
+
+  it("a server that never answers the client's close: the socket is cut at the close timeout", async () => {
+    const server = await hostileServer((socket) => socket.pause());
+    const client = await startClient("connect", server.url, { closeTimeout: 300 });
+    await until(async () => (await client.report()).opens === 1);
+    const closed = await client.close();
+    assert.ok(closed.resources.TCPSocketWrap === undefined || closed.resources.TCPSocketWrap === 0);
+    await until(() => client.stats().tcp === 0, 50 * UNIT, "the client's socket closed");
+    client.stop();
+  });
+
+  it("garbage after the 101: the client fails with 1002 and closes its socket at once (RFC 6455 7.1.7)", async () => {
+    const server = await hostileServer((socket) => {
+      socket.pause(); // a server that neither reads nor closes
+      socket.write(Buffer.from([0x83, 0x00, 0xff, 0xff, 0xff])); // reserved opcode
+    });
+    const client = await startClient("connect", server.url);
+    await until(async () => (await client.report()).closes.length > 0);
+    assert.deepEqual((await client.report()).closes, [1002]);
+    // Well before the 10 s close timeout: the failing endpoint closes the TCP connection itself.
+    await until(() => client.stats().tcp === 0, 30 * UNIT, "the failed connection's socket closed");
+    client.stop();
+  });
+
+  it("a wrong Sec-WebSocket-Accept: the connection is refused and its socket closed", async () => {
+    const server = await hostileServer(() => {}, { accept: "bm90IHRoZSByaWdodCBvbmU=" });
+    const client = await startClient("connect", server.url);
+    await until(async () => (await client.report()).closes.length > 0);
+    assert.match(String((await client.report()).closes[0]), /Sec-WebSocket-Accept/);
+    await until(() => client.stats().tcp === 0, 30 * UNIT, "the refused connection's socket closed");
+    client.stop();
+  });
+
+  it("the reconnecting client against a server that accepts and drops at once: backoff holds, nothing leaks", async () => {
+    const server = await hostileServer((socket) => socket.destroy(), { upgrade: false });
+    const client = await startClient("reconnecting", server.url, { initialDelay: 20, maxDelay: 160, minUptime: 0 });
+    await until(async () => (await client.report()).attempts >= 12);
+    const { attemptTimes } = await client.report();
+    const gaps = attemptTimes.slice(1).map((t, i) => t - attemptTimes[i]!);
+    // Full jitter: each gap is at most the ceiling of its attempt (20, 40, 80, 160, 160... ms),
+    // plus the time a failed attempt takes; the loop is paced, not a storm.
+    assert.ok(attemptTimes.length <= 200, `${attemptTimes.length} attempts`);
+    assert.ok(
+      gaps.slice(4).every((g) => g <= 160 + 200 * (Number(process.env.WIRECABLE_TEST_TIME_SCALE) || 1)),
+      `gaps ${gaps}`,
+    );
+    assert.ok(client.stats().tcp <= 2, `${client.stats().tcp} sockets open`);
+    const closed = await client.close();
+    assert.equal(closed.resources.Timeout ?? 0, 0, `timers left: ${JSON.stringify(closed.resources)}`);
+    await until(() => client.stats().tcp === 0, 30 * UNIT, "no socket left");
+    client.stop();
+  });
+
+  it("the reconnecting client against a server whose every connection fails (garbage after 101): failed sockets do not linger", async () => {
+    const server = await hostileServer((socket) => {
+      socket.pause();
+      socket.write(frame(0x1, Buffer.from([0xc0, 0xaf]))); // invalid UTF-8: 1007
+    });
+    const client = await startClient("reconnecting", server.url, { initialDelay: 5, maxDelay: 20, minUptime: 0 });
+    const started = Date.now();
+    await until(async () => (await client.report()).attempts >= 200, 300 * UNIT);
+    // Before the fix every failed socket stayed open for the 10 s close timeout (about 700 at
+    // once in the review's loop); now each is destroyed once its close frame and FIN are out
+    // and the server stayed quiet for 250 ms: about the attempts of the last 0.75 s at most.
+    const { attempts } = await client.report();
+    const rate = attempts / ((Date.now() - started) / 1000);
+    const open = client.stats().tcp;
+    const bound = Math.ceil(rate * 0.75 * (Number(process.env.WIRECABLE_TEST_TIME_SCALE) || 1)) + 3;
+    assert.ok(open <= bound, `${open} sockets open after ${attempts} attempts (${rate.toFixed(0)}/s; bound ${bound})`);
+    const closed = await client.close();
+    assert.equal(closed.resources.Timeout ?? 0, 0, `timers left: ${JSON.stringify(closed.resources)}`);
+    await until(() => client.stats().tcp === 0, 30 * UNIT, "no socket left");
+    client.stop();
+  });
+});
