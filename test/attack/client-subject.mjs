@@ -6,7 +6,7 @@
  * - mode "reconnecting": the reconnecting client of wirecable/client (Node entry: wirecable's
  *   WHATWG WebSocket), with `options` as its ClientOptions.
  * IPC: sends `{ ready: true }` once started; answers `"report"` with `{ report }` (counts, the
- * close codes seen, the attempts' times, and the timers and sockets the process still holds:
+ * close codes seen, the attempts' times, the backoff delays chosen, and the timers and sockets the process still holds:
  * process.getActiveResourcesInfo()); `"close"` closes the client and answers `{ closed }` with
  * the same figures once it is done; `"exit"` exits.
  */
@@ -14,6 +14,8 @@ const config = JSON.parse(process.argv[2] ?? "{}");
 const counts = { messages: 0, bytes: 0, pings: 0, opens: 0, attempts: 0, errors: 0 };
 const closes = [];
 const attemptTimes = [];
+/** [attempt, delay] of each `reconnecting` event. */
+const delays = [];
 let client = null;
 
 function resources() {
@@ -24,7 +26,13 @@ function resources() {
 
 function report() {
   globalThis.gc?.(); // started with --expose-gc: what is reported is what is kept
-  return { ...counts, closes: closes.slice(-50), attemptTimes: attemptTimes.slice(-200), resources: resources() };
+  return {
+    ...counts,
+    closes: closes.slice(-50),
+    attemptTimes: attemptTimes.slice(-200),
+    delays: delays.slice(-200),
+    resources: resources(),
+  };
 }
 
 if (config.mode === "connect") {
@@ -56,7 +64,10 @@ if (config.mode === "connect") {
   client.on("open", () => counts.opens++);
   client.on("message", () => counts.messages++);
   client.on("error", () => counts.errors++);
-  client.on("reconnecting", (event) => closes.push(event.close.code));
+  client.on("reconnecting", (event) => {
+    closes.push(event.close.code);
+    delays.push([event.attempt, event.delay]);
+  });
 }
 
 process.on("message", (message) => {

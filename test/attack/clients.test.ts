@@ -41,7 +41,9 @@ describe("attacks on our clients", { timeout: 300_000 }, () => {
     await flooded;
     await until(async () => (await client.report()).pings >= 1_000_000, 300 * UNIT, "a million pings read");
     const held = client.stats();
-    assert.ok(held.rss - base.rss < 32 * MiB, `client RSS +${((held.rss - base.rss) / MiB).toFixed(1)} MB`);
+    // 127 MB of pongs were owed: before the fix they all stayed queued (+298 MB); what remains
+    // now is the reading's own churn that malloc keeps (the subject collects its garbage).
+    assert.ok(held.rss - base.rss < 64 * MiB, `client RSS +${((held.rss - base.rss) / MiB).toFixed(1)} MB`);
     client.stop();
   });
 
@@ -93,14 +95,15 @@ describe("attacks on our clients", { timeout: 300_000 }, () => {
     const server = await hostileServer((socket) => socket.destroy(), { upgrade: false });
     const client = await startClient("reconnecting", server.url, { initialDelay: 20, maxDelay: 160, minUptime: 0 });
     await until(async () => (await client.report()).attempts >= 12);
-    const { attemptTimes } = await client.report();
-    const gaps = attemptTimes.slice(1).map((t, i) => t - attemptTimes[i]!);
-    // Full jitter: each gap is at most the ceiling of its attempt (20, 40, 80, 160, 160... ms),
-    // plus the time a failed attempt takes; the loop is paced, not a storm.
-    assert.ok(attemptTimes.length <= 200, `${attemptTimes.length} attempts`);
+    // Full jitter: each delay is at most its attempt's ceiling (20, 40, 80, 160, 160... ms), and
+    // the ceiling reaches maxDelay: the loop is paced, not a storm.
+    const { delays } = await client.report();
+    for (const [attempt, delay] of delays) {
+      assert.ok(delay >= 0 && delay <= Math.min(160, 20 * 2 ** (attempt - 1)), `attempt ${attempt}: delay ${delay}`);
+    }
     assert.ok(
-      gaps.slice(4).every((g) => g <= 160 + 200 * (Number(process.env.WIRECABLE_TEST_TIME_SCALE) || 1)),
-      `gaps ${gaps}`,
+      delays.some(([attempt]) => 20 * 2 ** (attempt - 1) >= 160),
+      `attempts ${delays.map(([a]) => a)}`,
     );
     assert.ok(client.stats().tcp <= 2, `${client.stats().tcp} sockets open`);
     const closed = await client.close();
@@ -115,16 +118,21 @@ describe("attacks on our clients", { timeout: 300_000 }, () => {
       socket.write(frame(0x1, Buffer.from([0xc0, 0xaf]))); // invalid UTF-8: 1007
     });
     const client = await startClient("reconnecting", server.url, { initialDelay: 5, maxDelay: 20, minUptime: 0 });
-    const started = Date.now();
-    await until(async () => (await client.report()).attempts >= 200, 300 * UNIT);
-    // Before the fix every failed socket stayed open for the 10 s close timeout (about 700 at
-    // once in the review's loop); now each is destroyed once its close frame and FIN are out
-    // and the server stayed quiet for 250 ms: about the attempts of the last 0.75 s at most.
-    const { attempts } = await client.report();
-    const rate = attempts / ((Date.now() - started) / 1000);
-    const open = client.stats().tcp;
-    const bound = Math.ceil(rate * 0.75 * (Number(process.env.WIRECABLE_TEST_TIME_SCALE) || 1)) + 3;
-    assert.ok(open <= bound, `${open} sockets open after ${attempts} attempts (${rate.toFixed(0)}/s; bound ${bound})`);
+    // Each failed connection must end quickly on the client's side: it sends its close frame and
+    // FIN and is destroyed once the server stayed quiet for 250 ms. Before, each one waited for
+    // the 10 s close timeout: either the sockets piled up (about 700 at once in the review's
+    // loop) or, once `close` waited for TCP, every attempt took 10 s.
+    let most = 0;
+    const sampler = setInterval(() => {
+      most = Math.max(most, client.stats().tcp);
+    }, 20);
+    try {
+      await until(async () => (await client.report()).attempts >= 20, 150 * UNIT, "20 failed attempts");
+    } finally {
+      clearInterval(sampler);
+    }
+    assert.ok(most <= 3, `${most} sockets open at once`);
+    assert.ok((await client.report()).closes.every((code) => code === 1007));
     const closed = await client.close();
     assert.equal(closed.resources.Timeout ?? 0, 0, `timers left: ${JSON.stringify(closed.resources)}`);
     await until(() => client.stats().tcp === 0, 30 * UNIT, "no socket left");

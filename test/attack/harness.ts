@@ -763,6 +763,8 @@ export interface SubjectReport {
   errors: number;
   closes: Array<number | string>;
   attemptTimes: number[];
+  /** [attempt, delay ms] of each reconnection the client scheduled. */
+  delays: Array<[number, number]>;
   /** process.getActiveResourcesInfo() by kind (Timeout, TCPSocketWrap...). */
   resources: Record<string, number>;
 }
