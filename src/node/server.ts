@@ -108,8 +108,7 @@ function attach(server: HttpServer, wss: WebSocketServer): void {
       // Unclaimed: leave it to the other listeners if there are any.
       if (server.listenerCount("upgrade") > 1) return;
       socket.on("error", ignoreSocketError);
-      socket.end(renderRejection(400, {}, "No WebSocket endpoint at this path"));
-      socket.once("finish", () => socket.destroy());
+      answerAndClose(socket, renderRejection(400, {}, "No WebSocket endpoint at this path"));
     };
     router = { servers, listener };
     routers.set(server, router);
@@ -129,6 +128,22 @@ function detach(server: HttpServer, wss: WebSocketServer): void {
 }
 
 function noop(): void {}
+
+/**
+ * Write a refusal and close: destroy once it is flushed, or 1 s later for a peer that does not
+ * read. The socket must not wait for the peer's FIN: after the upgrade's hand-over nobody reads
+ * it (node:http leaves it paused), so a peer's FIN or RST would go unnoticed and the descriptor
+ * would outlive the connection (issue 25, finding 6: a refused handshake followed by a frame and
+ * a RST left the socket open with the kernel's connection gone).
+ */
+function answerAndClose(socket: Duplex, bytes: Uint8Array): void {
+  if (socket.destroyed) return;
+  socket.end(bytes);
+  const timer = setTimeout(() => socket.destroy(), 1000);
+  timer.unref();
+  socket.once("close", () => clearTimeout(timer));
+  socket.once("finish", () => socket.destroy());
+}
 
 export class WebSocketServer extends EventEmitter {
   /** The path this server answers (undefined: any). */
@@ -424,7 +439,7 @@ export class WebSocketServer extends EventEmitter {
     });
     if (!result.ok) {
       this.emit("rejected", req, result.error);
-      socket.end(result.response);
+      answerAndClose(socket, result.response);
       return;
     }
     socket.write(result.response);
@@ -475,12 +490,7 @@ export class WebSocketServer extends EventEmitter {
     } catch {
       bytes = renderRejection(error.status);
     }
-    socket.end(bytes);
-    // Do not wait for a peer that never reads: destroy once the response is flushed or soon after.
-    const timer = setTimeout(() => socket.destroy(), 1000);
-    timer.unref();
-    socket.once("close", () => clearTimeout(timer));
-    socket.once("finish", () => socket.destroy());
+    answerAndClose(socket, bytes);
   }
 
   /**
