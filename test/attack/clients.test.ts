@@ -127,7 +127,7 @@ describe("attacks on our clients", { timeout: 300_000 }, () => {
       most = Math.max(most, client.stats().tcp);
     }, 20);
     try {
-      await until(async () => (await client.report()).attempts >= 20, 150 * UNIT, "20 failed attempts");
+      await until(async () => (await client.report()).attempts >= 10, 150 * UNIT, "10 failed attempts");
     } finally {
       clearInterval(sampler);
     }

@@ -15,9 +15,11 @@ import {
   MiB,
   many,
   type ProcStats,
+  sleep,
   startTarget,
   stopTargets,
   type Target,
+  UNIT,
   upgradeRequest,
 } from "./harness.js";
 
@@ -126,23 +128,19 @@ describe("attacks on echo: the handshake", { timeout: 300_000 }, () => {
       const during = target.stats();
       assert.ok(during.rss - base.rss < 64 * MiB, `RSS +${((during.rss - base.rss) / MiB).toFixed(1)} MB during`);
       // The failed peers never answer the close: the server destroys each socket once its close
-      // frame and FIN are out and the peer is quiet (250 ms), not at the 10 s close timeout.
-      await Promise.all(silent.map((p) => p.until(() => p.ended)));
+      // frame and FIN are out and the peer is quiet (250 ms; the close timeout is 10 s).
+      await Promise.all(silent.map((p) => p.until(() => p.ended, 300 * UNIT)));
       assert.deepEqual([...new Set(silent.map((p) => p.closeCode))], [1007]);
-      assert.ok(
-        slowHeads.every((p) => p.status === 0),
-        "the failed peers were cut before the handshake timeout",
-      );
       // The heads: 408 (the handshake timeout, 10 s).
-      await Promise.all(slowHeads.map((p) => p.until(() => p.status !== 0 || p.ended, 300 * 100)));
+      await Promise.all(slowHeads.map((p) => p.until(() => p.status !== 0 || p.ended, 300 * UNIT)));
       assert.deepEqual([...new Set(slowHeads.map((p) => p.status))], [408]);
+      // The trickled frames were complete messages in the end: echoed.
+      await Promise.all(trickling.map((p) => p.until(() => p.messages === 1, 300 * UNIT)));
     } finally {
       clearInterval(trickle);
       clearInterval(trickleFrames);
+      for (const p of [...slowHeads, ...silent, ...trickling]) p.destroy();
     }
-    // The trickled frames were complete messages in the end: echoed.
-    await Promise.all(trickling.map((p) => p.until(() => p.messages === 1)));
-    for (const p of [...slowHeads, ...silent, ...trickling]) p.destroy();
     await target.settle(base);
     (await healthy.report()).assertHealthy();
   });
@@ -156,7 +154,7 @@ describe("attacks on echo: the handshake", { timeout: 300_000 }, () => {
       if (!peer.socket.write(message)) {
         const drained = await Promise.race([
           new Promise<boolean>((r) => peer.socket.once("drain", () => r(true))),
-          new Promise<boolean>((r) => setTimeout(() => r(false), 2000)),
+          sleep(2000).then(() => false),
         ]);
         if (!drained) break; // the server no longer reads: it failed the connection
       }
