@@ -4,7 +4,8 @@
  * options }, built by `npm run build` (dist/):
  * - mode "connect": the Node client, `connect(url, options)` (wirecable), counting what arrives;
  * - mode "reconnecting": the reconnecting client of wirecable/client (Node entry: wirecable's
- *   WHATWG WebSocket), with `options` as its ClientOptions.
+ *   WHATWG WebSocket), with `options` as its ClientOptions and `socketOptions` given to each
+ *   WebSocket it makes.
  * IPC: sends `{ ready: true }` once started; answers `"report"` with `{ report }` (counts, the
  * close codes seen, the attempts' times, the backoff delays chosen, and the timers and sockets the process still holds:
  * process.getActiveResourcesInfo()); `"close"` closes the client and answers `{ closed }` with
@@ -16,6 +17,8 @@ const closes = [];
 const attemptTimes = [];
 /** [attempt, delay] of each `reconnecting` event. */
 const delays = [];
+/** ms from each connection's error to its close (the `reconnecting` event). */
+const closeTimes = [];
 let client = null;
 
 function resources() {
@@ -31,6 +34,7 @@ function report() {
     closes: closes.slice(-50),
     attemptTimes: attemptTimes.slice(-200),
     delays: delays.slice(-200),
+    closeTimes: closeTimes.slice(-200),
     resources: resources(),
   };
 }
@@ -56,17 +60,34 @@ if (config.mode === "connect") {
   );
 } else {
   const { ReconnectingWebSocket } = await import(`${config.dist}/client/node.js`);
-  client = new ReconnectingWebSocket(config.url, config.options ?? {});
+  const options = { ...config.options };
+  if (config.socketOptions !== undefined) {
+    // Options for each of wirecable's WebSockets (closeTimeout...): a constructor that passes them.
+    const { WebSocket } = await import(`${config.dist}/node/index.js`);
+    options.WebSocket = class extends WebSocket {
+      constructor(url, protocols) {
+        super(url, protocols, config.socketOptions);
+      }
+    };
+  }
+  client = new ReconnectingWebSocket(config.url, options);
   client.on("connecting", () => {
     counts.attempts++;
     attemptTimes.push(Math.round(performance.now()));
   });
   client.on("open", () => counts.opens++);
   client.on("message", () => counts.messages++);
-  client.on("error", () => counts.errors++);
+  let failedAt = -1;
+  client.on("error", () => {
+    counts.errors++;
+    failedAt = performance.now();
+  });
   client.on("reconnecting", (event) => {
     closes.push(event.close.code);
     delays.push([event.attempt, event.delay]);
+    // How long the failed connection took to close, from its error to the reconnection.
+    if (failedAt !== -1) closeTimes.push(Math.round(performance.now() - failedAt));
+    failedAt = -1;
   });
 }
 

@@ -765,6 +765,8 @@ export interface SubjectReport {
   attemptTimes: number[];
   /** [attempt, delay ms] of each reconnection the client scheduled. */
   delays: Array<[number, number]>;
+  /** ms from each failed connection's error to its close (reconnecting client). */
+  closeTimes: number[];
   /** process.getActiveResourcesInfo() by kind (Timeout, TCPSocketWrap...). */
   resources: Record<string, number>;
 }
@@ -780,16 +782,18 @@ export interface ClientSubject {
 
 /**
  * One of our clients in a process of its own (client-subject.mjs, from dist/): `connect` (the
- * Node client) or `reconnecting` (wirecable/client's ReconnectingWebSocket), pointed at `url`.
+ * Node client) or `reconnecting` (wirecable/client's ReconnectingWebSocket, `socketOptions`
+ * given to each of its WebSockets), pointed at `url`.
  * Started with --expose-gc: `report()` collects garbage first, so RSS counts what is kept.
  */
 export async function startClient(
   mode: "connect" | "reconnecting",
   url: string,
   options: Record<string, unknown> = {},
+  socketOptions?: Record<string, unknown>,
 ): Promise<ClientSubject> {
   ensureBuilt();
-  const config = { dist: join(import.meta.dirname, "..", "..", "dist"), url, mode, options };
+  const config = { dist: join(import.meta.dirname, "..", "..", "dist"), url, mode, options, socketOptions };
   const child = fork(join(import.meta.dirname, "client-subject.mjs"), [JSON.stringify(config)], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     execArgv: ["--expose-gc"],
