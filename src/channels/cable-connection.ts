@@ -5,9 +5,12 @@
  * Contract:
  * - Commands are handled one at a time, in arrival order (each awaits the previous one's channel
  *   callbacks). Commands arriving while `authenticate` runs are buffered, as Rails does.
- * - Nothing a client sends can throw out of `receive` or close the connection: bad commands are
- *   reported through `report` (the server's `error` event) and ignored. Limits are checked
- *   before parsing (size) or before queueing (rate).
+ * - Nothing a client sends can throw out of `receive`: bad commands are reported through
+ *   `report` (the server's `error` event) and ignored, as Rails logs and ignores them.
+ * - A command refused by a limit never vanishes silently: it is reported, and the client sees
+ *   why, as a close it can act on (the ActionCable protocol has no per-command error): over
+ *   `maxCommandSize` 1009, over `rateLimit` 1008, more than MAX_QUEUED_COMMANDS waiting 1013.
+ *   Limits are checked before parsing (size) or before queueing (rate).
  * - `closed()` unsubscribes everything (running `unsubscribed` callbacks) exactly once.
  * - Connections that negotiated the extensions (src/cable/extensions.ts) get: positions in the
  *   confirmation and on broadcasts of streams keeping history, resumption from the client's
@@ -65,25 +68,29 @@ import type { CableRequest, CableTransport } from "./transport.js";
 export interface CableLimits {
   /** Subscriptions per connection; more are rejected. Default 100. */
   maxSubscriptions?: number;
-  /** Bytes per command; larger ones are ignored. Default 64 KiB (0: no limit). */
+  /**
+   * Bytes per command (UTF-8). Default 64 MiB, Rails' (websocket-driver's frame limit); a larger
+   * command closes the connection with 1009 (0: no limit). Lower it for untrusted clients.
+   */
   maxCommandSize?: number;
-  /** Opt-in: at most `commands` per `interval` ms per connection; excess ones are dropped. */
+  /** Opt-in: at most `commands` per `interval` ms per connection; the one beyond closes with 1008. */
   rateLimit?: { commands: number; interval: number };
 }
 
 /**
  * 100 subscriptions: real pages subscribe to a handful of channels; each subscription costs a
  * channel instance and stream listeners, so a client must not create them without bound.
- * 64 KiB per command: commands carry an identifier and an action's arguments, not files
- * (Rails sets no limit of its own; websocket-driver's 64 MiB frame limit is far too generous).
+ * 64 MiB per command: at least what Rails accepts (it sets no command limit of its own;
+ * websocket-driver, under it, refuses messages over 2^26 - 1 bytes with 1009), so a `perform`
+ * that works against Rails works here. Most applications want far less: set `maxCommandSize`.
  */
-export const DEFAULT_LIMITS = { maxSubscriptions: 100, maxCommandSize: 64 * 1024 } as const;
+export const DEFAULT_LIMITS = { maxSubscriptions: 100, maxCommandSize: 64 * 1024 * 1024 } as const;
 
 /**
  * Commands queued per connection (waiting for `authenticate`, or behind a slow action): 1024.
  * A page subscribing to its channels at load sends tens; beyond a thousand unanswered commands a
- * client is sending faster than its channels can answer, and excess commands are dropped
- * (reported as RATE_LIMITED) instead of growing memory without bound.
+ * client is sending faster than its channels can answer: the connection is closed with 1013
+ * ("try again later") and reported as RATE_LIMITED, instead of growing memory without bound.
  */
 export const MAX_QUEUED_COMMANDS = 1024;
 
@@ -182,19 +189,23 @@ export class CableConnection {
     if (this.#state === State.closed) return;
     const max = this.#host.limits.maxCommandSize;
     if (max > 0 && text.length * 3 > max && (text.length > max || Buffer.byteLength(text) > max)) {
-      this.#report(new CableError("COMMAND_TOO_LARGE", `command larger than ${max} bytes ignored`));
+      this.#refuse(1009, "command too large", new CableError("COMMAND_TOO_LARGE", `command larger than ${max} bytes`));
       return;
     }
     if (this.#state === State.authenticating) {
       if (this.#buffered.length >= MAX_QUEUED_COMMANDS) {
-        this.#report(new CableError("RATE_LIMITED", "too many commands before authentication; command dropped"));
+        this.#refuse(
+          1013,
+          "too many commands waiting",
+          new CableError("RATE_LIMITED", "too many commands before authentication"),
+        );
         return;
       }
       this.#buffered.push(text);
       return;
     }
     if (!this.#takeToken()) {
-      this.#report(new CableError("RATE_LIMITED", "command rate limit exceeded; command dropped"));
+      this.#refuse(1008, "command rate limit exceeded", new CableError("RATE_LIMITED", "command rate limit exceeded"));
       return;
     }
     const command = parseCommand(text);
@@ -203,7 +214,7 @@ export class CableConnection {
       return;
     }
     if (this.#queued >= MAX_QUEUED_COMMANDS) {
-      this.#report(new CableError("RATE_LIMITED", "too many commands waiting; command dropped"));
+      this.#refuse(1013, "too many commands waiting", new CableError("RATE_LIMITED", "too many commands waiting"));
       return;
     }
     this.#queued++;
@@ -436,6 +447,13 @@ export class CableConnection {
   #newSession(): string {
     this.#sessionPrefix ??= randomUUID();
     return `${this.#sessionPrefix}:${++this.#sessions}`;
+  }
+
+  /** A limit refused a command: report it, and close with `code` so that the client knows. */
+  #refuse(code: number, reason: string, err: CableError): void {
+    this.#report(err);
+    this.transport.close(code, reason);
+    void this.closed();
   }
 
   /** Send a disconnect message and close (Rails' Connection#close). */

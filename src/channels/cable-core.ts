@@ -174,14 +174,27 @@ export class CableCore extends EventEmitter {
   }
 
   /**
-   * Tell every client `{"type":"disconnect","reason":"server_restart","reconnect":true}` (Rails'
-   * restart), close them, wait for their `unsubscribed` callbacks, and close an owned broker.
+   * Rails' `ActionCable.server.restart`: tell every client
+   * `{"type":"disconnect","reason":"server_restart","reconnect":true}`, close them, wait for their
+   * `unsubscribed` callbacks, and keep serving: the clients reconnect and are welcomed as before
+   * (after a deploy, a reload of the channels...). The broker stays connected.
+   */
+  async restart(options: { reason?: string; reconnect?: boolean } = {}): Promise<void> {
+    await this.#disconnectAll(options.reason ?? DisconnectReason.serverRestart, options.reconnect ?? true);
+  }
+
+  /**
+   * The end (what `close()` runs): the same disconnect as {@link restart} to every client, then
+   * no more: a connection arriving afterwards gets the disconnect at once. An owned broker is closed.
    */
   async shutdown(options: { reason?: string; reconnect?: boolean } = {}): Promise<void> {
     this.#closing = true;
     this.#stopPing();
-    const reason = options.reason ?? DisconnectReason.serverRestart;
-    const reconnect = options.reconnect ?? true;
+    await this.#disconnectAll(options.reason ?? DisconnectReason.serverRestart, options.reconnect ?? true);
+    if (this.#ownsBroker) await this.broker.close();
+  }
+
+  async #disconnectAll(reason: string, reconnect: boolean): Promise<void> {
     const frame = this.#prepare(encodeDisconnect(reason, reconnect));
     const all = [...this.#all];
     for (const connection of all) {
@@ -189,7 +202,6 @@ export class CableCore extends EventEmitter {
       connection.transport.close(1000, "");
     }
     await Promise.all(all.map((c) => c.closed()));
-    if (this.#ownsBroker) await this.broker.close();
   }
 }
 

@@ -14,6 +14,7 @@ import { DEFAULT_MOUNT_PATH, selectProtocol } from "../cable/protocol.js";
 import {
   type Connection,
   type PreparedMessage,
+  ProtocolError,
   prepareMessage,
   type ServerOptions,
   WebSocketServer,
@@ -36,9 +37,6 @@ export interface CableServerOptions extends Omit<CableCoreOptions, "prepare"> {
   websocket?: Omit<ServerOptions, "server" | "port" | "host" | "path" | "protocols" | "noServer">;
 }
 
-/** Frames larger than this are refused by the WebSocket layer (1009) before being buffered. */
-const MIN_MAX_PAYLOAD = 1024 * 1024;
-
 export class CableServer extends CableCore {
   readonly wss: WebSocketServer;
   /** Resolves when listening (at once when mounted on a server that already listens). */
@@ -52,8 +50,9 @@ export class CableServer extends CableCore {
       this.wss = options.wss;
     } else {
       const wsOptions: ServerOptions = {
-        // Commands are small; a frame far beyond the command limit is closed with 1009 at once.
-        maxPayload: Math.max(MIN_MAX_PAYLOAD, this.limits.maxCommandSize),
+        // A message over the command limit is refused (1009) by the WebSocket layer before it is
+        // buffered, and reported below as COMMAND_TOO_LARGE.
+        maxPayload: this.limits.maxCommandSize,
         ...options.websocket,
         path: options.path ?? DEFAULT_MOUNT_PATH,
         protocols: (offered) => selectProtocol(offered),
@@ -86,6 +85,13 @@ export class CableServer extends CableCore {
         return;
       }
       cable.receive(typeof data === "string" ? data : data.toString("utf8"));
+    });
+    conn.on("error", (err: Error) => {
+      // What the WebSocket layer refused (a message over maxPayload: 1009; bad frames, bad
+      // UTF-8) is reported like a refused command, so that it shows in the server's log.
+      if (!(err instanceof ProtocolError)) return;
+      const code = err.closeCode === 1009 ? "COMMAND_TOO_LARGE" : "MALFORMED_COMMAND";
+      this.emit("error", new CableError(code, `${err.message} (closed with ${err.closeCode})`, { cause: err }), cable);
     });
     conn.on("close", () => void cable.closed());
     return cable;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { DEFAULT_LIMITS } from "../../src/channels/cable-connection.js";
 import { sleep } from "../helpers/time.js";
 import { chatId, makeCore } from "./channels-fixture.js";
 import { flush, performCmd, subscribeCmd } from "./fakes.js";
@@ -18,48 +19,69 @@ describe("limits", () => {
     assert.deepEqual(connection.identifiers, [chatId("1"), chatId("2")]);
   });
 
-  it("maxCommandSize counts UTF-8 bytes; a larger command is ignored", async () => {
+  it("maxCommandSize counts UTF-8 bytes; a larger command closes the connection with 1009, reported", async () => {
     const { connect, errors } = makeCore({ limits: { maxCommandSize: 200 } });
     const { transport, connection } = await connect();
     connection.receive(subscribeCmd(chatId("1")));
     const fits = performCmd(chatId("1"), { action: "echo", value: "a".repeat(60) });
     assert.ok(Buffer.byteLength(fits) <= 200);
+    connection.receive(fits);
+    await flush();
+    assert.deepEqual(transport.replies.at(-1), { identifier: chatId("1"), message: { echo: "a".repeat(60) } });
     const tooBig = performCmd(chatId("1"), { action: "echo", value: "é".repeat(60) }); // < 200 chars, > 200 bytes
     assert.ok(tooBig.length <= 200 && Buffer.byteLength(tooBig) > 200);
     connection.receive(tooBig);
-    connection.receive(fits);
-    connection.receive("x".repeat(10_000));
+    connection.receive(fits); // after the close: ignored
     await flush();
     assert.deepEqual(
       errors.map((e) => e.code),
-      ["COMMAND_TOO_LARGE", "COMMAND_TOO_LARGE"],
+      ["COMMAND_TOO_LARGE"],
     );
-    assert.equal(transport.replies.length, 2);
+    assert.deepEqual(transport.closedWith, { code: 1009, reason: "command too large" });
+    assert.equal(transport.replies.length, 2); // the confirmation and the one echo
   });
 
-  it("the default command size limit is 64 KiB", async () => {
+  it("the default command size limit is Rails': 64 MiB; a 2 MiB perform runs", async () => {
+    assert.equal(DEFAULT_LIMITS.maxCommandSize, 64 * 1024 * 1024);
     const { connect, errors } = makeCore();
-    const { connection } = await connect();
-    connection.receive(subscribeCmd(chatId("x".repeat(64 * 1024))));
+    const { transport, connection } = await connect();
+    connection.receive(subscribeCmd(chatId("1")));
+    const value = "x".repeat(2 * 1024 * 1024);
+    connection.receive(performCmd(chatId("1"), { action: "echo", value }));
     await flush();
-    assert.equal(errors[0].code, "COMMAND_TOO_LARGE");
+    assert.deepEqual(errors, []);
+    assert.deepEqual(transport.replies.at(-1), { identifier: chatId("1"), message: { echo: value } });
   });
 
-  it("rateLimit (opt-in): commands beyond the budget are dropped, then allowed again", async () => {
+  it("rateLimit (opt-in): the command beyond the budget closes the connection with 1008, reported", async () => {
     const { connect, errors } = makeCore({ limits: { rateLimit: { commands: 3, interval: 100 } } });
     const { transport, connection } = await connect();
     connection.receive(subscribeCmd(chatId("1")));
-    for (let i = 0; i < 5; i++) connection.receive(performCmd(chatId("1"), { action: "echo", value: i }));
+    for (let i = 0; i < 5; i++) {
+      await flush();
+      connection.receive(performCmd(chatId("1"), { action: "echo", value: i }));
+    }
     await flush();
-    assert.equal(transport.replies.length, 3); // confirm + 2 echoes
+    assert.equal(transport.replies.length, 3); // confirm + 2 echoes, then the close
     assert.deepEqual(
       errors.map((e) => e.code),
-      ["RATE_LIMITED", "RATE_LIMITED", "RATE_LIMITED"],
+      ["RATE_LIMITED"],
     );
-    await sleep(120);
-    connection.receive(performCmd(chatId("1"), { action: "echo", value: "later" }));
+    assert.deepEqual(transport.closedWith, { code: 1008, reason: "command rate limit exceeded" });
+    assert.equal(connection.isOpen, false);
+  });
+
+  it("rateLimit: within the budget over time, nothing is refused", async () => {
+    const { connect, errors } = makeCore({ limits: { rateLimit: { commands: 2, interval: 50 } } });
+    const { transport, connection } = await connect();
+    connection.receive(subscribeCmd(chatId("1")));
+    for (let i = 0; i < 3; i++) {
+      await sleep(60);
+      connection.receive(performCmd(chatId("1"), { action: "echo", value: i }));
+    }
     await flush();
-    assert.deepEqual(transport.replies.at(-1), { identifier: chatId("1"), message: { echo: "later" } });
+    assert.deepEqual(errors, []);
+    assert.equal(transport.replies.length, 4);
   });
 
   it("no rate limit by default", async () => {
@@ -95,10 +117,12 @@ describe("bounded queues", () => {
     connection.receive(performCmd(id, { action: "slow" }));
     await flush();
     for (let i = 0; i < MAX_QUEUED_COMMANDS + 10; i++) connection.receive(performCmd(id, { action: "fast" }));
-    assert.equal(errors.filter((e) => e.code === "RATE_LIMITED").length, 11);
+    // The one over the bound closes the connection with 1013 ("try again later"), reported once.
+    assert.equal(errors.filter((e) => e.code === "RATE_LIMITED").length, 1);
+    assert.deepEqual(transport.closedWith, { code: 1013, reason: "too many commands waiting" });
     release();
     await flush(50);
-    assert.equal(transport.replies.filter((m) => m.message === "ok").length, MAX_QUEUED_COMMANDS - 1);
+    assert.equal(transport.replies.filter((m) => m.message === "ok").length, 0); // closed: not run
   });
 
   it("commands sent before authentication completes are buffered up to the same bound", async () => {
@@ -109,10 +133,13 @@ describe("bounded queues", () => {
     const transport = new FakeTransport();
     const connection = core.accept(transport);
     for (let i = 0; i < MAX_QUEUED_COMMANDS + 5; i++) connection.receive("not even json");
-    assert.equal(errors.length, 5);
-    assert.equal(errors[0].code, "RATE_LIMITED");
+    assert.deepEqual(
+      errors.map((e) => e.code),
+      ["RATE_LIMITED"],
+    );
+    assert.deepEqual(transport.closedWith, { code: 1013, reason: "too many commands waiting" });
     release(undefined);
     await flush(20);
-    assert.equal(errors.filter((e) => e.code === "MALFORMED_COMMAND").length, MAX_QUEUED_COMMANDS);
+    assert.equal(errors.length, 1); // the buffered commands of a closed connection are dropped
   });
 });

@@ -13,7 +13,7 @@ import { selectProtocol } from "../../src/cable/protocol.js";
 import { CableServer } from "../../src/channels/cable-server.js";
 import { Channel } from "../../src/channels/channel.js";
 import { WebSocketServer } from "../../src/node/index.js";
-import { sleep } from "../helpers/time.js";
+import { sleep, within } from "../helpers/time.js";
 import { cableClient } from "./cable-client.js";
 
 class RoomChannel extends Channel {
@@ -121,13 +121,28 @@ describe("CableServer over sockets", () => {
     assert.equal(ws.readyState, WebSocket.OPEN);
   });
 
-  it("closes with 1009 a frame far over the command limit, before buffering it", async () => {
-    const { url } = await standalone({ limits: { maxCommandSize: 1024 } });
+  it("closes with 1009 a frame over the command limit, before buffering it, and reports it", async () => {
+    const { url, errors } = await standalone({ limits: { maxCommandSize: 1024 } });
     const { ws, first } = await open(url, ["actioncable-v1-json"]);
     await first;
     const closed = new Promise<number>((r) => ws.once("close", (code) => r(code)));
-    ws.send("x".repeat(2 * 1024 * 1024));
-    assert.equal(await closed, 1009);
+    ws.send("x".repeat(1025));
+    assert.equal(await within(closed), 1009);
+    assert.equal(errors[0]?.code, "COMMAND_TOO_LARGE");
+  });
+
+  it("restart() is Rails' restart: everyone gets server_restart and is closed; new clients are served", async () => {
+    const { cable, url } = await standalone();
+    const before = await cableClient(url);
+    await before.subscribe('{"channel":"RoomChannel"}');
+    await cable.restart();
+    await before.waitFor((m) => m.type === "disconnect");
+    assert.deepEqual(before.messages.at(-1), { type: "disconnect", reason: "server_restart", reconnect: true });
+    const after = await cableClient(url); // welcomed, not disconnected at once
+    await after.subscribe('{"channel":"RoomChannel"}');
+    await cable.broadcast("room", { n: 1 });
+    await after.waitFor((m) => (m.message as { n?: number } | undefined)?.n === 1);
+    assert.equal(after.messages.filter((m) => m.type === "disconnect").length, 0);
   });
 
   it("close() tells clients server_restart with reconnect, then closes them", async () => {
