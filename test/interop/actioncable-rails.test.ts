@@ -41,8 +41,10 @@ export const TRANSCRIPTS: Transcript[] = [
     steps: [...hello(), { send: subscribe(lobby) }, { send: subscribe(lobby) }, { receive: 1 }, { barrier: true }],
   },
   {
-    name: "two subscriptions, confirmed in order",
-    steps: [...hello(), { send: subscribe(chat("a")) }, { send: subscribe(chat("b")) }, { receive: 2 }],
+    // One at a time: Rails confirms once its async pubsub has the stream, which runs on a pool of
+    // threads, so the confirmations of two subscribes sent together may come swapped there.
+    name: "two subscriptions",
+    steps: [...hello(), { send: subscribe(chat("a")) }, { receive: 1 }, { send: subscribe(chat("b")) }, { receive: 1 }],
   },
   {
     name: "perform: speak broadcasts to the room",
@@ -241,11 +243,16 @@ export const TRANSCRIPTS: Transcript[] = [
       ...hello(),
       { send: subscribe(lobby) },
       { receive: 1 },
+      // One at a time: Rails' async adapter hands each broadcast to a pool of up to 10 threads
+      // (StreamEventLoop#post), so two in quick succession may arrive swapped there.
       { broadcast: ["chat_lobby", "a string"] },
+      { receive: 1 },
       { broadcast: ["chat_lobby", 42] },
+      { receive: 1 },
       { broadcast: ["chat_lobby", [1, "two"]] },
+      { receive: 1 },
       { broadcast: ["chat_lobby", null] },
-      { receive: 4 },
+      { receive: 1 },
     ],
   },
   {
