@@ -70,7 +70,10 @@ export interface ConnectionInit {
   url?: string;
   /** Engine behaviours a compatibility host chooses (ws's `autoPong`, `skipUTF8Validation`...). */
   engine?: Partial<
-    Pick<EngineOptions, "autoPong" | "validateUtf8" | "closeReason" | "requireMasking" | "echoCloseReason">
+    Pick<
+      EngineOptions,
+      "autoPong" | "validateUtf8" | "closeReason" | "requireMasking" | "echoCloseReason" | "randomFill"
+    >
   >;
   /** `message` carries text as a Buffer of its UTF-8 bytes (ws's shape) instead of a string. */
   textAsBuffer?: boolean;

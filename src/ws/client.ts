@@ -39,6 +39,8 @@ export interface WsClientOptions extends Omit<http.RequestOptions, "protocol" | 
   perMessageDeflate?: boolean | WsPerMessageDeflateOptions;
   protocolVersion?: number;
   skipUTF8Validation?: boolean;
+  /** Fill each frame's 4-byte masking key (default: random, from a pool). */
+  generateMask?: (mask: Buffer) => void;
   /** wirecable: "ignore" makes an unheard `error` harmless (ws: it crashes the process). */
   unhandledErrors?: UnhandledErrors;
   // TLS options pass through to https.request.
@@ -89,6 +91,7 @@ export function initAsClient(
     maxPayload: opts.maxPayload,
     skipUTF8Validation: opts.skipUTF8Validation === true,
     unhandledErrors: opts.unhandledErrors === "ignore" ? "ignore" : "throw",
+    generateMask: typeof opts.generateMask === "function" ? (opts.generateMask as (mask: Buffer) => void) : undefined,
   });
   if (!PROTOCOL_VERSIONS.includes(opts.protocolVersion as number)) {
     throw new RangeError(

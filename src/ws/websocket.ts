@@ -67,6 +67,8 @@ export interface SocketSettings {
   maxPayload: number;
   skipUTF8Validation: boolean;
   unhandledErrors: UnhandledErrors;
+  /** ws's `generateMask(mask)`: fills the 4-byte masking key of each frame (client). */
+  generateMask?: ((mask: Buffer) => void) | undefined;
 }
 
 /** Internal hooks for the client handshake and the server (not part of ws's API). */
@@ -531,6 +533,7 @@ export class WebSocket extends EventEmitter {
       extensionsHeader,
       textAsBuffer: true,
       engine: {
+        randomFill: role === "client" && settings.generateMask ? maskFiller(settings.generateMask) : undefined,
         autoPong: settings.autoPong,
         validateUtf8: !settings.skipUTF8Validation,
         closeReason: () => "",
@@ -605,6 +608,21 @@ export interface SendOptions {
   fin?: boolean;
   /** Accepted for ws compatibility; clients always mask, servers never do. */
   mask?: boolean;
+}
+
+/**
+ * The engine draws masking keys 4 bytes at a time from blocks it fills with `randomFill`: fill
+ * each 4-byte slot of a block with one `generateMask` key, so that every frame gets one.
+ */
+function maskFiller(generateMask: (mask: Buffer) => void): (target: Uint8Array) => void {
+  const key = Buffer.alloc(4);
+  return (target) => {
+    for (let i = 0; i < target.length; i += 4) {
+      key.fill(0);
+      generateMask(key);
+      target.set(key.subarray(0, Math.min(4, target.length - i)), i);
+    }
+  };
 }
 
 /** ws's rule for close codes an application may send. */

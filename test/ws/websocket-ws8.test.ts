@@ -126,6 +126,30 @@ describe("WebSocket (ws 8's current suite, additions)", { timeout: 60_000 }, () 
     });
 
     it(
+      "honors the `generateMask` option",
+      withDone((done) => {
+        const data = Buffer.from("foo");
+        server({}, (wss, url) => {
+          const ws = new WebSocket(url, { generateMask() {} });
+          ws.on("open", () => ws.send(data));
+          ws.on("close", (code, reason) => {
+            assert.equal(code, 1005);
+            assert.deepEqual(reason, EMPTY);
+            wss.close(done);
+          });
+        }).on("connection", (ws) => {
+          const chunks: Buffer[] = [];
+          ws.connection!.socket.prependListener("data", (chunk: Buffer) => chunks.push(chunk));
+          ws.on("message", (message) => {
+            assert.deepEqual(message, data);
+            assert.deepEqual(Buffer.concat(chunks).subarray(2, 6), Buffer.alloc(4));
+            ws.close();
+          });
+        });
+      }),
+    );
+
+    it(
       "honors the `autoPong` option (client)",
       withDone((done) => {
         server({}, (wss, url) => {
