@@ -21,6 +21,7 @@ import {
   CLOSE_TIMEOUT,
   kAborted,
   kInternal,
+  settingsFrom,
   type UnhandledErrors,
   type WebSocket,
 } from "./websocket.js";
@@ -84,15 +85,7 @@ export function initAsClient(
     path: undefined,
     port: undefined,
   };
-  Object.assign(internal.settings, {
-    allowSynchronousEvents: opts.allowSynchronousEvents !== false,
-    autoPong: opts.autoPong !== false,
-    closeTimeout: opts.closeTimeout,
-    maxPayload: opts.maxPayload,
-    skipUTF8Validation: opts.skipUTF8Validation === true,
-    unhandledErrors: opts.unhandledErrors === "ignore" ? "ignore" : "throw",
-    generateMask: typeof opts.generateMask === "function" ? (opts.generateMask as (mask: Buffer) => void) : undefined,
-  });
+  internal.settings = settingsFrom(opts);
   if (!PROTOCOL_VERSIONS.includes(opts.protocolVersion as number)) {
     throw new RangeError(
       `Unsupported protocol version: ${opts.protocolVersion} (supported versions: ${PROTOCOL_VERSIONS.join(", ")})`,

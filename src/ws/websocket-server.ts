@@ -16,7 +16,7 @@ import { computeAccept } from "../node/native.js";
 import type { ExtensionSession } from "../protocol/extensions/extension.js";
 import { parseExtensions, renderExtension } from "../protocol/extensions/extension-header.js";
 import { toDeflateOptions, type WsPerMessageDeflateOptions } from "./deflate-options.js";
-import { CLOSE_TIMEOUT, kInternal, type UnhandledErrors, WebSocket } from "./websocket.js";
+import { CLOSE_TIMEOUT, kInternal, settingsFrom, type UnhandledErrors, WebSocket } from "./websocket.js";
 
 const KEY = /^[+/0-9A-Za-z]{22}==$/;
 const TOKEN = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
@@ -332,15 +332,7 @@ export class WebSocketServer extends EventEmitter {
     this.emit("headers", headers, req);
     socket.write(headers.concat("\r\n").join("\r\n"));
     socket.removeListener("error", socketOnError);
-    const o = this.options;
-    Object.assign(ws[kInternal].settings, {
-      allowSynchronousEvents: o.allowSynchronousEvents !== false,
-      autoPong: o.autoPong !== false,
-      closeTimeout: o.closeTimeout,
-      maxPayload: o.maxPayload,
-      skipUTF8Validation: o.skipUTF8Validation === true,
-      unhandledErrors: o.unhandledErrors === "ignore" ? "ignore" : "throw",
-    });
+    ws[kInternal].settings = settingsFrom(this.options);
     ws[kInternal].adopt(socket, head, "server", protocol, negotiated.sessions, negotiated.names, negotiated.header);
     const clients = this.clients;
     if (clients) {

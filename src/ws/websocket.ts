@@ -92,6 +92,29 @@ export interface WebSocketInternal {
   ): void;
 }
 
+/** A socket's settings from the client's or the server's options (ws's defaults where absent). */
+export function settingsFrom(options: {
+  allowSynchronousEvents?: boolean;
+  autoPong?: boolean;
+  closeTimeout?: number;
+  maxPayload?: number;
+  skipUTF8Validation?: boolean;
+  unhandledErrors?: UnhandledErrors;
+  generateMask?: unknown;
+}): SocketSettings {
+  const defaults = defaultSettings();
+  return {
+    allowSynchronousEvents: options.allowSynchronousEvents !== false,
+    autoPong: options.autoPong !== false,
+    closeTimeout: options.closeTimeout ?? defaults.closeTimeout,
+    maxPayload: options.maxPayload ?? defaults.maxPayload,
+    skipUTF8Validation: options.skipUTF8Validation === true,
+    unhandledErrors: options.unhandledErrors === "ignore" ? "ignore" : "throw",
+    generateMask:
+      typeof options.generateMask === "function" ? (options.generateMask as (mask: Buffer) => void) : undefined,
+  };
+}
+
 function defaultSettings(): SocketSettings {
   return {
     allowSynchronousEvents: true,
