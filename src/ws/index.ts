@@ -33,18 +33,33 @@ export type {
   WsServerOptions as ServerOptions,
 } from "./websocket-server.js";
 
-export type WsStatics = typeof WebSocket & {
-  createWebSocketStream: typeof createWebSocketStream;
-  Server: typeof WebSocketServer;
-  WebSocket: typeof WebSocket;
-  WebSocketServer: typeof WebSocketServer;
-};
+/** The class with the statics ws puts on it (`WebSocket.Server`, `WebSocket.createWebSocketStream`...). */
+export type WsStatics = typeof WebSocket;
 
-const WebSocketWithStatics = WebSocket as WsStatics;
-WebSocketWithStatics.createWebSocketStream = createWebSocketStream;
-WebSocketWithStatics.Server = WebSocketServer;
-WebSocketWithStatics.WebSocket = WebSocket;
-WebSocketWithStatics.WebSocketServer = WebSocketServer;
+// ws's default export is the class with statics and type aliases on it (`WebSocket.Server`,
+// `WebSocket.RawData`...): merged here so that `import WebSocket from "wirecable/ws"` is a type
+// and a value, as with ws's typings.
+declare module "./websocket.js" {
+  // biome-ignore lint/style/noNamespace: merging statics and type aliases into the class, as ws's typings do
+  namespace WebSocket {
+    let createWebSocketStream: typeof import("./stream.js").createWebSocketStream;
+    let Server: typeof import("./websocket-server.js").WebSocketServer;
+    let WebSocketServer: typeof import("./websocket-server.js").WebSocketServer;
+    let WebSocket: typeof import("./websocket.js").WebSocket;
+    type Server = import("./websocket-server.js").WebSocketServer;
+    type WebSocketServer = import("./websocket-server.js").WebSocketServer;
+    type WebSocket = import("./websocket.js").WebSocket;
+    type Data = import("./websocket.js").WsData;
+    type RawData = Buffer | ArrayBuffer | Buffer[];
+    type ClientOptions = import("./client.js").WsClientOptions;
+    type ServerOptions = import("./websocket-server.js").WsServerOptions;
+  }
+}
+
+WebSocket.createWebSocketStream = createWebSocketStream;
+WebSocket.Server = WebSocketServer;
+WebSocket.WebSocket = WebSocket;
+WebSocket.WebSocketServer = WebSocketServer;
 
 export {
   CloseEvent,
@@ -53,9 +68,9 @@ export {
   Event,
   MessageEvent,
   WebSocket,
+  WebSocket as "module.exports",
   WebSocketServer,
   WebSocketServer as Server,
-  WebSocketWithStatics as "module.exports",
   WS_ERROR_CODES,
 };
-export default WebSocketWithStatics;
+export default WebSocket;
