@@ -474,6 +474,14 @@ export class WebSocket extends EventEmitter {
     }
   }
 
+  #dispatchMessage(data: unknown, isBinary: boolean): void {
+    try {
+      this.emit("message", data, isBinary);
+    } catch (error) {
+      this.#listenerThrew(error);
+    }
+  }
+
   #listenerThrew(error: unknown): void {
     if (this[kInternal].settings.unhandledErrors === "ignore") {
       const err = error instanceof Error ? error : new Error(String(error));
@@ -564,8 +572,12 @@ export class WebSocket extends EventEmitter {
       },
     });
     this.#conn = conn;
+    const sync = settings.allowSynchronousEvents;
     conn.on("message", (data: Buffer, isBinary: boolean) => {
-      this.#event(() => this.#dispatch("message", isBinary ? this.#binary(data) : data, isBinary));
+      const payload = isBinary ? this.#binary(data) : data;
+      // The usual case without a closure per message: delivered at once, nothing deferred.
+      if (sync && this.#deferred === null) this.#dispatchMessage(payload, isBinary);
+      else this.#event(() => this.#dispatchMessage(payload, isBinary));
     });
     conn.on("ping", (data: Buffer) => this.#event(() => this.#dispatch("ping", data)));
     conn.on("pong", (data: Buffer) => this.#event(() => this.#dispatch("pong", data)));
