@@ -13,6 +13,8 @@ command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=
 /usr/bin/python3 -c 'import websockets' >/dev/null 2>&1 || need+=(python3-websockets)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/puma ] || need+=(puma)
+# gcc builds the benchmark suite's native load generator (bench/lib/loadgen.c)
+command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 ruby_has() { [ -x /usr/bin/ruby ] && /usr/bin/ruby -e "require '$1'" >/dev/null 2>&1; }
 ruby_has faye/websocket || need+=(ruby-faye-websocket)
 ruby_has websocket/driver || need+=(ruby-websocket-driver)

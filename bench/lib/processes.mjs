@@ -15,6 +15,17 @@ export const SERVERS = {
   ws: { file: "bench/servers/ws.mjs", deflate: true },
   "websocket-driver": { file: "bench/servers/websocket-driver.mjs", deflate: false },
   bun: { file: "bench/servers/bun.mjs", deflate: true, bun: true },
+  // uWebSockets.js: the uWS C++ server as a Node addon (its own event loop inside the Node process).
+  uws: { file: "bench/servers/uws.mjs", deflate: true, selfWorkers: true },
+  // The CLI's own servers exactly as a user starts them (bin/wirecable.js, dist/): `wirecable echo`
+  // and `wirecable broadcast` (which has no /pub path: every client's message goes to every client,
+  // so it runs in the broadcast workload only, where the other clients only listen).
+  "cli-echo": {
+    cli: "echo",
+    deflate: true,
+    workloads: ["small-echo", "latency", "large", "conns-1000", "handshakes", "deflate-echo", "idle", "idle-100k"],
+  },
+  "cli-broadcast": { cli: "broadcast", deflate: false, workloads: ["broadcast"] },
   bare: { file: "bench/servers/bare.mjs", deflate: false },
   // Not a WebSocket implementation: Node's cheapest echo, measured only where it is a floor.
   floor: {
@@ -87,6 +98,7 @@ function stopTree(child, pids, ask) {
 
 export async function startServer(name, { workers = 1, deflate = false, nodeArgs = [] } = {}) {
   const def = SERVERS[name];
+  if (def.cli) return startCliServer(def.cli, { workers, deflate, nodeArgs, name });
   const args = [def.file, "--workers", String(workers), ...(deflate ? ["--deflate"] : [])];
   const argv = def.bun ? [BUN, ...args] : [process.execPath, "--expose-gc", ...nodeArgs, ...args];
   const child = spawnLimited(argv, ["pipe", "pipe", "pipe"]);
@@ -158,14 +170,24 @@ export function startLoadgen() {
  * URL (every worker listens by then), so `pids` covers the primary and every worker. `stop()`
  * sends SIGTERM (graceful: 1001 to clients) and kills after a grace period.
  */
-export async function startCliServer(command, { workers = 1 } = {}) {
-  const argv = [process.execPath, "bin/wirecable.js", command, "--port", "0", "--workers", String(workers)];
+export async function startCliServer(command, { workers = 1, deflate = false, nodeArgs = [], name } = {}) {
+  const argv = [
+    process.execPath,
+    ...nodeArgs,
+    "bin/wirecable.js",
+    command,
+    "--port",
+    "0",
+    "--workers",
+    String(workers),
+    ...(deflate ? ["--deflate"] : []),
+  ];
   const child = spawnLimited(argv, ["ignore", "pipe", "pipe"]);
   const stderr = captureStderr(child);
   const port = await waitForPort(child, command, /listening on ws:\/\/[^:]+:(\d+)/, "URL", stderr);
   const pids = processTree(child.pid);
   return {
-    name: `${command} --workers ${workers}`,
+    name: name ?? `${command} --workers ${workers}`,
     port,
     pid: child.pid,
     pids,

@@ -17,16 +17,17 @@ function row(w, name) {
 function trafficTable(w) {
   const ws = row(w, "ws");
   const bun = row(w, "bun");
+  const uws = row(w, "uws");
   // The floor peer (servers/floor.mjs, Node's cheapest echo) adds a column where it ran.
   const floor = w.rows.some((r) => r.server === "floor") ? row(w, "floor") : null;
   const unit = w.unit ?? "msg/s";
   const out = [
-    `| server | ${unit} | MB/s | p50 us | p99 us | server CPU us/msg | server CPU % | loadgen CPU % | other CPU % | ${unit} vs ws | ${unit} vs Bun | CPU/msg vs ws | CPU/msg vs Bun |${floor !== null ? " CPU/msg vs floor |" : ""}`,
-    `|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|${floor !== null ? "---:|" : ""}`,
+    `| server | ${unit} | MB/s | p50 us | p99 us | server CPU us/msg | server CPU % | loadgen CPU % | other CPU % | load avg | ${unit} vs ws | ${unit} vs Bun | CPU/msg vs ws | CPU/msg vs Bun | CPU/msg vs uws |${floor !== null ? " CPU/msg vs floor |" : ""}`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|${floor !== null ? "---:|" : ""}`,
   ];
   for (const r of w.rows) {
     if (r.error) {
-      out.push(`| ${r.server} | ${r.error} ||||||||||||${floor !== null ? "|" : ""}`);
+      out.push(`| ${r.server} | ${r.error} ||||||||||||||${floor !== null ? "|" : ""}`);
       continue;
     }
     const lg = (r.loadgenCpuPct ?? []).map((v) => fmt(v)).join(" + ");
@@ -34,7 +35,7 @@ function trafficTable(w) {
       .filter(Boolean)
       .join(", ");
     out.push(
-      `| ${r.server}${trouble ? ` (${trouble})` : ""} | ${fmt(r.perSec)} | ${fmt(r.mbPerSec, 1)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.cpuUsPer, 2)} | ${fmt(r.serverCpuPct)} | ${lg} | ${fmt(r.otherCpuPct)} | ${ratio(r.perSec, ws?.perSec)} | ${ratio(r.perSec, bun?.perSec)} | ${ratio(r.cpuUsPer, ws?.cpuUsPer)} | ${ratio(r.cpuUsPer, bun?.cpuUsPer)} |${floor !== null ? ` ${ratio(r.cpuUsPer, floor?.cpuUsPer)} |` : ""}`,
+      `| ${r.server}${trouble ? ` (${trouble})` : ""} | ${fmt(r.perSec)} | ${fmt(r.mbPerSec, 1)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.cpuUsPer, 2)} | ${fmt(r.serverCpuPct)} | ${lg} | ${fmt(r.otherCpuPct)} | ${r.loadavg ?? "-"} | ${ratio(r.perSec, ws?.perSec)} | ${ratio(r.perSec, bun?.perSec)} | ${ratio(r.cpuUsPer, ws?.cpuUsPer)} | ${ratio(r.cpuUsPer, bun?.cpuUsPer)} | ${ratio(r.cpuUsPer, uws?.cpuUsPer)} |${floor !== null ? ` ${ratio(r.cpuUsPer, floor?.cpuUsPer)} |` : ""}`,
     );
   }
   return out.join("\n");
@@ -60,20 +61,25 @@ function idleTable(w) {
 
 function saturationTable(w) {
   const out = [
-    "| load generator processes | Bun msg/s | Bun CPU % | Bun CPU us/msg | loadgen CPU % (each) | loadgen CPU us/msg | other CPU % |",
-    "|---:|---:|---:|---:|---:|---:|---:|",
+    "| workload | server | load generator processes | throughput | server CPU % | server CPU us/unit | loadgen CPU % (each) | loadgen CPU us/unit | other CPU % |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of w.rows) {
-    if (r.error) out.push(`| ${r.loadgens} | ${r.error} |||`);
+    const head = `| ${r.workload ?? "small-echo"} | ${r.server} | ${r.loadgens}`;
+    if (r.error) out.push(`${head} | ${r.error} ||||||`);
     else
       out.push(
-        `| ${r.loadgens} | ${fmt(r.perSec)} | ${fmt(r.serverCpuPct)} | ${fmt(r.cpuUsPer, 2)} | ${r.loadgenCpuPct.map((v) => fmt(v)).join(" + ")} | ${fmt(r.loadgenUsPer, 2)} | ${fmt(r.otherCpuPct)} |`,
+        `${head} | ${fmt(r.perSec)} ${r.unit ?? "msg/s"} | ${fmt(r.serverCpuPct)} | ${fmt(r.cpuUsPer, 2)} | ${r.loadgenCpuPct.map((v) => fmt(v)).join(" + ")} | ${fmt(r.loadgenUsPer, 2)} | ${fmt(r.otherCpuPct)} |`,
       );
   }
   return out.join("\n");
 }
 
-/** Issue 9's targets for wirecable, evaluated on this run. */
+/**
+ * Issue 18's targets, for the library server (`wirecable`, bench/servers/wirecable.mjs) and for the
+ * CLI's servers (`cli-echo`, `cli-broadcast`), evaluated on this run. CPU per unit is the
+ * load-independent figure; throughput ratios move with the machine.
+ */
 export function targets(run) {
   const w = (name) => run.workloads.find((x) => x.name === name);
   const get = (name, server, pick = (r) => r) => {
@@ -87,73 +93,42 @@ export function targets(run) {
     goal,
     met: value === undefined || Number.isNaN(value) ? "not measured" : ok ? "met" : "not met",
   });
-  const wc = (n, f) => get(n, "wirecable", f);
   const out = [];
-  const cpu = wc("small-echo", (r) => r.cpuUsPer);
-  const bunCpu = get("small-echo", "bun", (r) => r.cpuUsPer);
-  const wsCpu = get("small-echo", "ws", (r) => r.cpuUsPer);
-  out.push(check("(1) small echo CPU/msg vs Bun", cpu / bunCpu, "<= 1.2x", cpu / bunCpu <= 1.2));
-  out.push(check("(1) small echo CPU/msg: ws / wirecable", wsCpu / cpu, ">= 8x", wsCpu / cpu >= 8));
-  // The floor view of (1): how much of the distance to Bun is Node's own (servers/floor.mjs, the
-  // cheapest echo a Node program does: the same reads, writes and batching, almost no JS).
-  const floorCpu = get("small-echo", "floor", (r) => r.cpuUsPer);
-  if (floorCpu !== undefined) {
-    const f = floorCpu / bunCpu;
-    out.push({
-      label: "(1) small echo CPU/msg: floor / Bun (Node's I/O alone: the part a Node library cannot remove)",
-      value: f,
-      goal: "(1) needs room under 1.2x",
-      met: Number.isNaN(f) ? "not measured" : "informational",
-    });
-    const above = cpu / floorCpu;
-    out.push({
-      label: "(1) small echo CPU/msg: wirecable / floor (what the library adds to Node's cheapest echo)",
-      value: above,
-      goal: "-",
-      met: Number.isNaN(above) ? "not measured" : "informational",
-    });
-    const budget = 1.2 * bunCpu - floorCpu;
-    out.push({
-      label: "(1) small echo: us/msg a library may spend above the floor at 1.2x Bun (1.2 x Bun - floor)",
-      value: budget,
-      unit: "us",
-      goal: `wirecable spends ${Number.isFinite(cpu - floorCpu) ? (cpu - floorCpu).toFixed(2) : "-"} us`,
-      met: Number.isNaN(budget) ? "not measured" : "informational",
-    });
-  }
-  const p50 = wc("latency", (r) => r.p50);
-  const wsP50 = get("latency", "ws", (r) => r.p50);
-  out.push(check("(2) latency p50 vs ws", p50 / wsP50, "<= 1.0x", p50 <= wsP50));
-  const mb = wc("large", (r) => r.mbPerSec) / get("large", "ws", (r) => r.mbPerSec);
-  out.push(check("(3) large MB/s vs ws", mb, ">= 1.3x", mb >= 1.3));
-  const bc = wc("broadcast", (r) => r.perSec) / get("broadcast", "ws", (r) => r.perSec);
-  out.push(check("(5) broadcast deliveries/s vs ws", bc, ">= 4x", bc >= 4));
-  const idle = w("idle");
-  for (const count of [...new Set((idle?.rows ?? []).map((r) => r.count))]) {
-    const a = idle.rows.find((r) => r.server === "wirecable" && r.count === count && !r.error)?.kbPerConn;
-    const b = idle.rows.find((r) => r.server === "bare" && r.count === count && !r.error)?.kbPerConn;
-    out.push(check(`(6) idle KB/conn vs bare at ${count}`, a / b, "<= 1.1x", a / b <= 1.1));
-  }
-  const hs = wc("handshakes", (r) => r.perSec) / get("handshakes", "ws", (r) => r.perSec);
-  out.push(check("(7) handshakes/s vs ws", hs, ">= 1.5x", hs >= 1.5));
-  const big = w("idle-100k");
-  const a = big?.rows.find((r) => r.server === "wirecable" && !r.error)?.kbPerConn;
-  const b = big?.rows.find((r) => r.server === "bare" && !r.error)?.kbPerConn;
-  if (a && b) out.push(check("(6) idle KB/conn vs bare at 100,000 (workers)", a / b, "<= 1.1x", a / b <= 1.1));
-  // Throughput moves with whatever else runs on the machine; CPU per message does not, so the
-  // same comparisons are repeated on it (ws's CPU per message divided by wirecable's).
-  for (const [name, label] of [
-    ["large", "(3)"],
-    ["broadcast", "(5)"],
-    ["handshakes", "(7)"],
+  const cpu = (name, server) => get(name, server, (r) => r.cpuUsPer);
+  const rate = (name, server) => get(name, server, (r) => r.perSec);
+  for (const [us, bc] of [
+    ["wirecable", "wirecable"],
+    ["cli-echo", "cli-broadcast"],
   ]) {
-    const v = get(name, "ws", (r) => r.cpuUsPer) / wc(name, (r) => r.cpuUsPer);
-    out.push({
-      label: `${label} ${name}: ws CPU/msg / wirecable CPU/msg (load-independent view)`,
-      value: v,
-      goal: "(same goal)",
-      met: Number.isFinite(v) ? "informational" : "not measured",
-    });
+    const v1 = cpu("small-echo", us) / cpu("small-echo", "bun");
+    out.push(check(`(1) ${us}: small echo CPU/msg vs Bun`, v1, "<= 1.2x", v1 <= 1.2));
+    const v1u = cpu("small-echo", us) / cpu("small-echo", "uws");
+    out.push(check(`(1) ${us}: small echo CPU/msg vs uWebSockets.js`, v1u, "< 1x", v1u < 1));
+    const v2c = cpu("large", us) / cpu("large", "ws");
+    out.push(check(`(2) ${us}: large CPU/MiB vs ws`, v2c, "<= 0.67x (ws / 1.5)", v2c <= 1 / 1.5));
+    const v2r = rate("large", us) / rate("large", "ws");
+    out.push(check(`(2) ${us}: large MB/s vs ws`, v2r, ">= 1.5x", v2r >= 1.5));
+    const v3 = rate("broadcast", bc) / rate("broadcast", "ws");
+    out.push(check(`(3) ${bc}: broadcast deliveries/s vs ws`, v3, ">= 5x", v3 >= 5));
+    const v3b = rate("broadcast", bc) / rate("broadcast", "bun");
+    out.push(check(`(3) ${bc}: broadcast deliveries/s vs Bun`, v3b, ">= 0.8x", v3b >= 0.8));
+    const v4 = cpu("handshakes", us) / cpu("handshakes", "ws");
+    out.push(check(`(4) ${us}: CPU per handshake vs ws`, v4, "<= 0.67x (ws / 1.5)", v4 <= 1 / 1.5));
+    const idle = w("idle");
+    for (const count of [...new Set((idle?.rows ?? []).map((r) => r.count))]) {
+      const a = idle.rows.find((r) => r.server === us && r.count === count && !r.error)?.kbPerConn;
+      out.push({ ...check(`(5) ${us}: idle KB/conn at ${count}`, a, "<= 4.3 KB", a <= 4.3), unit: "KB" });
+    }
+    const big = w("idle-100k")?.rows.find((r) => r.server === us && !r.error);
+    if (big)
+      out.push({
+        ...check(`(5) ${us}: connections held at 100,000 (workers)`, big.open, "100,000", big.open >= 100_000),
+        unit: "conns",
+      });
+    const v6 = rate("deflate-echo", us) / rate("deflate-echo", "ws");
+    out.push(check(`(6) ${us}: compressed echo msg/s vs ws`, v6, ">= 2x", v6 >= 2));
+    const v7 = get("latency", us, (r) => r.p50) / get("latency", "ws", (r) => r.p50);
+    out.push(check(`(7) ${us}: latency p50 vs ws`, v7, "<= 1.0x", v7 <= 1));
   }
   return out;
 }
@@ -194,10 +169,10 @@ export function renderMarkdown(run) {
     lines.push("");
   }
   if (run.workloads.some((w) => w.rows.some((r) => r.server === "wirecable"))) {
-    lines.push("## Issue 9 targets for wirecable", "", "| target | measured | goal | verdict |", "|---|---:|---|---|");
+    lines.push("## Issue 18 targets", "", "| target | measured | goal | verdict |", "|---|---:|---|---|");
     for (const t of targets(run))
       lines.push(
-        `| ${t.label} | ${Number.isFinite(t.value) ? `${t.value.toFixed(2)}${t.unit ? ` ${t.unit}` : "x"}` : "-"} | ${t.goal} | ${t.met} |`,
+        `| ${t.label} | ${Number.isFinite(t.value) ? (t.unit === "conns" ? fmt(t.value) : `${t.value.toFixed(2)}${t.unit ? ` ${t.unit}` : "x"}`) : "-"} | ${t.goal} | ${t.met} |`,
       );
     lines.push("");
   }
@@ -211,6 +186,9 @@ const COLORS = {
   ws: "#1c7ed6",
   "websocket-driver": "#74b816",
   bun: "#f59f00",
+  uws: "#ae3ec9",
+  "cli-echo": "#e8590c",
+  "cli-broadcast": "#ff922b",
   bare: "#868e96",
   floor: "#343a40",
 };
@@ -257,7 +235,7 @@ export function renderSvg(run) {
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
-    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">wirecable vs ws, websocket-driver and Bun (${run.machine.nproc} CPUs, Node ${run.machine.node}, Bun ${run.machine.bun})</text>`,
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">wirecable vs ws, uWebSockets.js and Bun (${run.machine.nproc} CPUs, Node ${run.machine.node}, Bun ${run.machine.bun}${run.commit ? `, commit ${run.commit}` : ""})</text>`,
   ];
   servers.forEach((s, i) => {
     const x = left + i * 150;

@@ -2,9 +2,11 @@
 // Contract: every workload runs against one freshly started server at a time; traffic workloads
 // warm up, then measure one window (server CPU from /proc, messages counted by the load generator);
 // idle workloads read the server's RSS (process tree) before and after opening N connections.
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Histogram } from "./histogram.mjs";
+import { startNativeLoadgen } from "./native-loadgen.mjs";
 import { startLoadgen, startServer } from "./processes.mjs";
 import { cpuSeconds, machineBusySeconds, rssKB } from "./procfs.mjs";
 
@@ -115,9 +117,17 @@ export const WORKLOADS = [
   },
   {
     name: "saturation",
-    title: "Load generator check: small echo against Bun with 1, 2 and 3 load generator processes",
+    title: "Load generator check: the fastest server of each workload with 1x and 2x the load generator processes",
     kind: "saturation",
     slow: true,
+    // workload -> the server that went fastest on it (the one a load generator must keep busy)
+    checks: [
+      ["small-echo", "bun"],
+      ["large", "uws"],
+      ["broadcast", "bun"],
+      ["handshakes", "bun"],
+      ["deflate-echo", "bun"],
+    ],
   },
 ];
 
@@ -129,14 +139,27 @@ function idleAddresses(i) {
   return [0, 1, 2, 3].map((k) => `127.0.0.${2 + i * 4 + k}`);
 }
 
+/** The 1-minute load average now (recorded with every measured window). */
+function loadavg1() {
+  return readFileSync("/proc/loadavg", "latin1").split(" ")[0];
+}
+
 /** Machine CPU not spent by the server or the load generators (others' work, softirq), in %. */
 function otherPct(busy, serverCpu, l1, l0, secs) {
   const ours = serverCpu + l1.reduce((a, v, i) => a + v - l0[i], 0);
   return Math.max(0, ((busy - ours) / secs) * 100);
 }
 
+/**
+ * Which load generator drives the runs: "native" (loadgen.c, the default: C and epoll, writes of
+ * at most `writeSize` bytes per call, like a client's socket) or "js" (loadgen.mjs, Node).
+ */
+export const loadgenSettings = { kind: "native", writeSize: 64 * 1024 };
+
 async function withLoadgens(n, fn) {
-  const lgs = Array.from({ length: n }, () => startLoadgen());
+  const make = () =>
+    loadgenSettings.kind === "js" ? startLoadgen() : startNativeLoadgen({ writeSize: loadgenSettings.writeSize });
+  const lgs = Array.from({ length: n }, make);
   try {
     return await fn(lgs);
   } finally {
@@ -162,7 +185,7 @@ async function runWindow(server, lgs, timing) {
   const serverCpu = cpuSeconds(server.pids) - s0;
   const l1 = lgs.map((l) => cpuSeconds([l.pid]));
   const m1 = machineBusySeconds();
-  return { marks, secs, serverCpu, l0, l1, busy: m1 - m0 };
+  return { marks, secs, serverCpu, l0, l1, busy: m1 - m0, loadavg: loadavg1() };
 }
 
 /** Traffic: warm up, then one measured window. */
@@ -174,7 +197,7 @@ export async function measureTraffic(server, wl, timing, loadgens = wl.loadgens)
     const open = ready.reduce((a, r) => a + r.open, 0);
     const failed = ready.reduce((a, r) => a + r.failed, 0);
     if (open === 0) throw new Error(`no connection opened (${failed} failed)`);
-    const { marks, secs, serverCpu, l0, l1, busy } = await runWindow(server, lgs, timing);
+    const { marks, secs, serverCpu, l0, l1, busy, loadavg } = await runWindow(server, lgs, timing);
     const countName = wl.count ?? "echo";
     let msgs = 0;
     let bytes = 0;
@@ -206,16 +229,17 @@ export async function measureTraffic(server, wl, timing, loadgens = wl.loadgens)
       loadgenCpuPct: l1.map((v, i) => ((v - l0[i]) / secs) * 100),
       loadgenUsPer: (l1.reduce((a, v, i) => a + v - l0[i], 0) / msgs) * 1e6,
       otherCpuPct: otherPct(busy, serverCpu, l1, l0, secs),
+      loadavg,
     };
   });
 }
 
 /** Handshakes: concurrent open-upgrade-reset loops. */
-export async function measureHandshakes(server, wl, timing) {
-  return withLoadgens(wl.loadgens, async (lgs) => {
+export async function measureHandshakes(server, wl, timing, loadgens = wl.loadgens) {
+  return withLoadgens(loadgens, async (lgs) => {
     const base = { host: HOST, port: server.port, mode: "handshake", concurrency: wl.concurrency };
     await Promise.all(lgs.map((lg) => lg.connect({ ...base, groups: [{ name: "hs", count: 0 }] })));
-    const { marks, secs, serverCpu, l0, l1, busy } = await runWindow(server, lgs, timing);
+    const { marks, secs, serverCpu, l0, l1, busy, loadavg } = await runWindow(server, lgs, timing);
     const n = marks.reduce((a, m) => a + m.handshakes, 0);
     return {
       failed: marks.reduce((a, m) => a + m.failed, 0),
@@ -224,7 +248,9 @@ export async function measureHandshakes(server, wl, timing) {
       cpuUsPer: n > 0 ? (serverCpu / n) * 1e6 : Number.NaN,
       serverCpuPct: (serverCpu / secs) * 100,
       loadgenCpuPct: l1.map((v, i) => ((v - l0[i]) / secs) * 100),
+      loadgenUsPer: (l1.reduce((a, v, i) => a + v - l0[i], 0) / n) * 1e6,
       otherCpuPct: otherPct(busy, serverCpu, l1, l0, secs),
+      loadavg,
     };
   });
 }
@@ -256,6 +282,7 @@ export async function measureIdle(server, wl, count) {
       failed: ready.reduce((a, r) => a + r.failed, 0),
       rssBeforeKB: before,
       rssAfterKB: after,
+      loadavg: loadavg1(),
       kbPerConn: open > 0 ? (after - before) / open : Number.NaN,
     };
   });

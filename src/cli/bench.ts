@@ -1,7 +1,7 @@
 /**
  * `wirecable bench [--quick] [--only a,b] [--servers x,y] [--window S] [--warmup S] [--workers N]
- * [--repeat N] [--out DIR] [--cpu-prof DIR]`: the side-by-side benchmark suite (bench/run.mjs) against ws,
- * websocket-driver and Bun. Runs it in a child Node process so the suite's own processes
+ * [--repeat N] [--loadgen native|js] [--out DIR] [--cpu-prof DIR]`: the side-by-side benchmark suite
+ * (bench/run.mjs) against ws, uWebSockets.js, Bun and websocket-driver. Runs it in a child Node process so the suite's own processes
  * (servers, load generators) inherit nothing from the CLI; exits with the suite's status.
  * Works from a checkout only (bench/ is not published): says so when bench/run.mjs is missing.
  */
@@ -18,6 +18,7 @@ interface BenchOptions {
   warmup?: string;
   workers?: string;
   repeat?: string;
+  loadgen?: string;
   out?: string;
   cpuProf?: string;
 }
@@ -44,11 +45,12 @@ export function registerBench(program: Command): void {
     .description("run the side-by-side benchmark suite (writes bench/results/results.md and chart.svg)")
     .option("--quick", "short windows, small idle counts, skip the 100k and saturation runs", false)
     .option("--only <workloads>", "comma-separated workloads (small-echo, latency, large, conns-1000, ...)")
-    .option("--servers <servers>", "comma-separated servers (wirecable, ws, websocket-driver, bun)")
+    .option("--servers <servers>", "comma-separated servers (wirecable, cli-echo, cli-broadcast, ws, uws, bun, ...)")
     .option("--window <seconds>", "measured window per run", positiveNumber)
     .option("--warmup <seconds>", "warm-up before each window", positiveNumber)
     .option("--workers <n>", "server processes for the idle-100k run", positiveInteger)
     .option("--repeat <n>", "interleaved rounds per traffic workload; each server keeps its best", positiveInteger)
+    .option("--loadgen <kind>", "native (bench/lib/loadgen.c, C and epoll; the default) or js")
     .option("--out <dir>", "where to write results.json, results.md and chart.svg")
     .option("--cpu-prof <dir>", "run wirecable's server under node --cpu-prof, profiles into <dir>")
     .action(async (opts: BenchOptions) => {
@@ -66,6 +68,7 @@ export function registerBench(program: Command): void {
         ["warmup", "--warmup"],
         ["workers", "--workers"],
         ["repeat", "--repeat"],
+        ["loadgen", "--loadgen"],
         ["out", "--out"],
         ["cpuProf", "--cpu-prof"],
       ];

@@ -1,6 +1,7 @@
 /**
- * The benchmark harness works end to end: a tiny run (one workload, ws and websocket-driver,
- * about a second each) writes results.json, results.md and chart.svg with numbers in them.
+ * The benchmark harness works end to end: tiny runs (one workload, two servers, about a second
+ * each) write results.json, results.md and chart.svg with numbers in them, driven by the native
+ * load generator (bench/lib/loadgen.c, compiled with gcc on first use) and by the JS one.
  * No timing assertions: the figures only have to exist and be positive.
  */
 import assert from "node:assert/strict";
@@ -23,7 +24,7 @@ interface Row {
   p50: number;
 }
 
-test("a tiny bench run writes results with numbers for each server", { timeout: 30_000 }, async () => {
+async function tinyRun(dir: string, servers: string[], extra: string[]): Promise<{ rows: Row[]; stderr: string }> {
   const child = spawn(
     process.execPath,
     [
@@ -31,13 +32,14 @@ test("a tiny bench run writes results with numbers for each server", { timeout: 
       "--only",
       "latency",
       "--servers",
-      "ws,websocket-driver",
+      servers.join(","),
       "--window",
       "0.8",
       "--warmup",
       "0.2",
       "--out",
-      out,
+      dir,
+      ...extra,
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
@@ -45,30 +47,44 @@ test("a tiny bench run writes results with numbers for each server", { timeout: 
   child.stderr.on("data", (d) => {
     stderr += d;
   });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 25_000);
+  const timer = setTimeout(() => child.kill("SIGKILL"), 50_000);
   const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
   clearTimeout(timer);
   assert.equal(code, 0, stderr);
-  assert.match(stderr, /latency \/ ws: [\d,]+ msg\/s/);
-
-  const run = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
+  const run = JSON.parse(readFileSync(join(dir, "results.json"), "utf8"));
   assert.ok(run.machine.nproc >= 1);
   const rows: Row[] = run.workloads[0].rows;
   assert.deepEqual(
     rows.map((r) => r.server),
-    ["ws", "websocket-driver"],
+    servers,
   );
   for (const r of rows) {
-    assert.equal(r.error, undefined);
+    assert.equal(r.error, undefined, `${r.server}: ${r.error}`);
     assert.ok(r.perSec > 0, `${r.server} msg/s`);
     assert.ok(r.cpuUsPer > 0, `${r.server} CPU/msg`);
     assert.ok(r.p50 > 0, `${r.server} p50`);
   }
+  return { rows, stderr };
+}
 
-  const md = readFileSync(join(out, "results.md"), "utf8");
+test("a tiny bench run (native load generator) writes results with numbers for each server", {
+  timeout: 60_000,
+}, async () => {
+  const dir = join(out, "native");
+  const { stderr } = await tinyRun(dir, ["ws", "uws"], []);
+  assert.match(stderr, /latency \/ ws: [\d,]+ msg\/s/);
+  assert.match(stderr, /latency \/ uws: [\d,]+ msg\/s/);
+  const md = readFileSync(join(dir, "results.md"), "utf8");
   assert.match(md, /\| ws \| [\d,]+ \| [\d.]+ \| \d+/);
-  assert.match(md, /\| websocket-driver \| [\d,]+ \|/);
-  const svg = readFileSync(join(out, "chart.svg"), "utf8");
+  assert.match(md, /\| uws \| [\d,]+ \|/);
+  assert.match(md, /bench\/lib\/loadgen\.c/);
+  const svg = readFileSync(join(dir, "chart.svg"), "utf8");
   assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   assert.match(svg, /<rect [^>]*fill="#1c7ed6"/);
+});
+
+test("--loadgen js drives the same run with the Node load generator", { timeout: 60_000 }, async () => {
+  const dir = join(out, "js");
+  await tinyRun(dir, ["ws", "websocket-driver"], ["--loadgen", "js"]);
+  assert.match(readFileSync(join(dir, "results.md"), "utf8"), /bench\/lib\/loadgen\.mjs/);
 });

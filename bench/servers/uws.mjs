@@ -1,0 +1,79 @@
+// Peer server: uWebSockets.js (the uWS C++ server as a Node addon, `@trufflesuite/uws-js-unofficial`,
+// prebuilt for Node 20): what a Node user picks instead of ws when speed matters. Same app logic
+// as the other peers: /pub publishes each message to every subscriber (/sub and /pub, uWS
+// pub/sub: its idiomatic fast path, the publisher's own copy is its acknowledgement), anything
+// else echoes. `--workers N` starts N-1 more processes on the same port (uSockets listens with
+// SO_REUSEPORT), as bun.mjs does. `--deflate`: permessage-deflate with the shared compressor and
+// decompressor (no per-connection context, like wirecable's default preset).
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { parseArgs } from "node:util";
+import { MAX_PAYLOAD } from "./common.mjs";
+
+const uWS = createRequire(import.meta.url)("@trufflesuite/uws-js-unofficial");
+
+const { values } = parseArgs({
+  options: {
+    workers: { type: "string", default: "1" },
+    deflate: { type: "boolean", default: false },
+    host: { type: "string", default: "127.0.0.1" },
+    port: { type: "string", default: "0" },
+    child: { type: "boolean", default: false },
+  },
+  strict: false,
+});
+const workers = Number(values.workers);
+const deflate = !!values.deflate;
+
+const app = uWS.App();
+app.ws("/*", {
+  maxPayloadLength: MAX_PAYLOAD,
+  idleTimeout: 0,
+  maxBackpressure: 64 * 1024 * 1024,
+  compression: deflate ? uWS.SHARED_COMPRESSOR | uWS.SHARED_DECOMPRESSOR : uWS.DISABLED,
+  upgrade(res, req, context) {
+    const url = req.getUrl();
+    res.upgrade(
+      { pub: url === "/pub", sub: url === "/sub" || url === "/pub" },
+      req.getHeader("sec-websocket-key"),
+      req.getHeader("sec-websocket-protocol"),
+      req.getHeader("sec-websocket-extensions"),
+      context,
+    );
+  },
+  open(ws) {
+    if (ws.getUserData().sub) ws.subscribe("all");
+  },
+  message(ws, message, isBinary) {
+    if (ws.getUserData().pub) app.publish("all", message, isBinary, deflate);
+    else ws.send(message, isBinary, deflate);
+  },
+});
+
+const port = await new Promise((resolve, reject) =>
+  app.listen(values.host, Number(values.port), (token) =>
+    token ? resolve(uWS.us_socket_local_port(token)) : reject(new Error(`uws: cannot listen on ${values.port}`)),
+  ),
+);
+
+const children = [];
+if (!values.child) {
+  for (let i = 1; i < workers; i++) {
+    const args = [import.meta.filename, "--child", "--port", String(port), ...(deflate ? ["--deflate"] : [])];
+    const c = spawn(process.execPath, ["--expose-gc", ...args], { stdio: ["pipe", "inherit", "inherit"] });
+    children.push(c);
+  }
+  if (children.length) await new Promise((r) => setTimeout(r, 500));
+  process.stdout.write(`LISTENING ${port}\n`);
+}
+process.stdin.setEncoding("utf8");
+process.stdin.on("data", (s) => {
+  if (s.includes("gc")) {
+    globalThis.gc?.();
+    for (const c of children) c.stdin.write("gc\n");
+  }
+});
+process.stdin.on("end", () => {
+  for (const c of children) c.kill();
+  process.exit(0);
+});
