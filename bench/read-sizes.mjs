@@ -3,7 +3,7 @@
 // the JS load generator (one write per batch of frames) and by the native one (loadgen.c) with
 // several write sizes, every server in interleaved rounds. Prints, per server and load: server
 // CPU per message (/proc/PID/stat), read() and write() syscalls per message (/proc/PID/io: how
-// many reads a frame spans), and the load generator's own CPU.
+// many reads a frame spans), minor page faults per message, and the load generator's own CPU.
 // Usage: node bench/read-sizes.mjs [--servers wirecable,ws,uws] [--sizes js,0,65536,16384]
 //          [--rounds N] [--window S] [--size BYTES] [--conns N] [--inflight N]
 import { readFileSync } from "node:fs";
@@ -26,17 +26,21 @@ const { values: opt } = parseArgs({
   },
 });
 
+/** read()/write() syscalls (/proc/PID/io) and minor page faults (/proc/PID/stat field 10). */
 function io(pids) {
   let r = 0;
   let w = 0;
+  let f = 0;
   for (const pid of pids) {
     try {
       const s = readFileSync(`/proc/${pid}/io`, "latin1");
       r += Number(/syscr: (\d+)/.exec(s)[1]);
       w += Number(/syscw: (\d+)/.exec(s)[1]);
+      const st = readFileSync(`/proc/${pid}/stat`, "latin1");
+      f += Number(st.slice(st.lastIndexOf(")") + 2).split(" ")[7]);
     } catch {}
   }
-  return { r, w };
+  return { r, w, f };
 }
 
 const servers = opt.servers.split(",");
@@ -80,6 +84,7 @@ for (let round = 0; round < Number(opt.rounds); round++) {
           mbps: m.groups[0].bytes / secs / 1e6,
           readsPerMsg: (io1.r - io0.r) / msgs,
           writesPerMsg: (io1.w - io0.w) / msgs,
+          faultsPerMsg: (io1.f - io0.f) / msgs,
           serverPct: (cpu / secs) * 100,
           loadgenPct: (lcpu / secs) * 100,
         };
@@ -87,7 +92,7 @@ for (let round = 0; round < Number(opt.rounds); round++) {
         const prev = results.get(key);
         if (!prev || r.usPerMsg < prev.usPerMsg) results.set(key, r);
         process.stderr.write(
-          `round ${round + 1} ${key}: ${r.usPerMsg.toFixed(0)} us/msg, ${r.mbps.toFixed(0)} MB/s, ${r.readsPerMsg.toFixed(1)} reads/msg, ${r.writesPerMsg.toFixed(1)} writes/msg, server ${r.serverPct.toFixed(0)}%, loadgen ${r.loadgenPct.toFixed(0)}%\n`,
+          `round ${round + 1} ${key}: ${r.usPerMsg.toFixed(0)} us/msg, ${r.mbps.toFixed(0)} MB/s, ${r.readsPerMsg.toFixed(1)} reads/msg, ${r.writesPerMsg.toFixed(1)} writes/msg, ${r.faultsPerMsg.toFixed(1)} faults/msg, server ${r.serverPct.toFixed(0)}%, loadgen ${r.loadgenPct.toFixed(0)}%\n`,
         );
       } finally {
         await lg.stop();
@@ -98,11 +103,11 @@ for (let round = 0; round < Number(opt.rounds); round++) {
 }
 console.log(`\n${load}\n`);
 console.log(
-  "| server @ load | server CPU us/msg (best round) | MB/s | reads/msg | writes/msg | server CPU % | loadgen CPU % |",
+  "| server @ load | server CPU us/msg (best round) | MB/s | reads/msg | writes/msg | page faults/msg | server CPU % | loadgen CPU % |",
 );
-console.log("|---|---:|---:|---:|---:|---:|---:|");
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
 for (const [k, r] of [...results].sort()) {
   console.log(
-    `| ${k} | ${r.usPerMsg.toFixed(0)} | ${r.mbps.toFixed(0)} | ${r.readsPerMsg.toFixed(1)} | ${r.writesPerMsg.toFixed(1)} | ${r.serverPct.toFixed(0)} | ${r.loadgenPct.toFixed(0)} |`,
+    `| ${k} | ${r.usPerMsg.toFixed(0)} | ${r.mbps.toFixed(0)} | ${r.readsPerMsg.toFixed(1)} | ${r.writesPerMsg.toFixed(1)} | ${r.faultsPerMsg.toFixed(1)} | ${r.serverPct.toFixed(0)} | ${r.loadgenPct.toFixed(0)} |`,
   );
 }
