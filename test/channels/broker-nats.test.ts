@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { NatsBroker, parseNatsUrl, subjectToken } from "../../src/channels/brokers/nats.js";
 import { type NatsProcess, startNats } from "../helpers/nats.js";
-import { brokerContract, collector } from "./broker-contract.js";
+import { historyContract } from "./broker-capabilities.js";
+import { type BrokerFeatures, brokerContract, collector } from "./broker-contract.js";
 
 let nats: NatsProcess;
 before(async () => {
@@ -26,6 +27,18 @@ for (const localDelivery of [true, false]) {
     maxPayload: 1024 * 1024 - 1024,
   });
 }
+
+// Every stream keeping history: publishes go through JetStream, subscribers get what it stored.
+brokerContract("nats (history on every stream)", {
+  async pair() {
+    const prefix = `all${++prefixes}`;
+    return [
+      new NatsBroker({ url: nats.url, prefix, history: {} }),
+      new NatsBroker({ url: nats.url, prefix, history: {} }),
+    ];
+  },
+  maxPayload: 1024 * 1024 - 4096,
+});
 
 describe("nats broker specifics", () => {
   it("stream names become one subject token, injectively", () => {
@@ -150,3 +163,15 @@ describe("nats broker started while NATS is down", () => {
     }
   });
 });
+
+let stores = 0;
+const natsFactory = {
+  async pair(features: BrokerFeatures = {}): Promise<[NatsBroker, NatsBroker]> {
+    const prefix = `cap${++stores}`;
+    return [
+      new NatsBroker({ url: nats.url, prefix, history: features.history }),
+      new NatsBroker({ url: nats.url, prefix, history: features.history }),
+    ];
+  },
+};
+historyContract("nats (JetStream)", natsFactory);

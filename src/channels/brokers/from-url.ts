@@ -11,9 +11,8 @@
  *
  * `brokerKind(url)` names the kind without connecting (a TypeError naming the accepted schemes
  * otherwise); `createBroker(url, options)` constructs it (which starts connecting, and throws
- * MissingPeerError when the broker's client package is not installed). `history` and `presence`
- * go to the brokers that offer them (all but NATS, whose history and presence are not built yet:
- * asking it for history is a TypeError).
+ * MissingPeerError when the broker's client package is not installed). `history` goes to every
+ * broker (NATS: JetStream), `presence` to those that offer it (all but NATS).
  */
 import type { Broker } from "./broker.js";
 import { MemoryBroker } from "./memory.js";
@@ -72,8 +71,7 @@ export function createBroker(url: string | undefined, options: BrokerFromUrlOpti
     case "redis-cluster":
       return new RedisClusterBroker({ url, prefix, connectTimeout, history, presence });
     case "nats":
-      if (history !== undefined) throw new TypeError("history: the NATS broker keeps no history (yet)");
-      return new NatsBroker({ url, prefix, connectTimeout });
+      return new NatsBroker({ url, prefix, connectTimeout, history });
     case "postgres":
       return new PostgresBroker({ url, prefix, history, presence });
   }

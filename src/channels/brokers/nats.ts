@@ -19,11 +19,17 @@
  *   and `reconnected` ({ streams, downtimeMs }) is emitted once the server confirmed them.
  *   Core NATS keeps no backlog: what others published while this connection was down is lost
  *   for this process (between `disconnected` and `reconnected`).
+ * - `history` (JetStream, needs `@nats-io/jetstream` and a server with JetStream on): streams that
+ *   keep history are appended to a JetStream stream (nats-history.ts) and delivered from what it stored, republished in its order with the position in the
+ *   headers (subscribers listen on `${prefix}.hr.<token>`), to this process's handlers too: no
+ *   local shortcut. Presence and dedup are not offered.
  */
 import { createHash } from "node:crypto";
 import type { NatsConnection, NodeConnectionOptions, Subscription } from "@nats-io/transport-node";
 import { BaseBroker, type Broker, type BrokerHandler, type Unsubscribe } from "./broker.js";
+import { EPOCH_HEADER, NatsHistory, OFFSET_HEADER } from "./nats-history.js";
 import { loadPeer } from "./optional-peer.js";
+import type { HistoryOptions } from "./stream-history.js";
 
 /**
  * `@nats-io/transport-node` connection options (its `NodeConnectionOptions`), typed structurally
@@ -56,6 +62,8 @@ export interface NatsBrokerOptions {
   localDelivery?: boolean;
   /** How long publish/subscribe wait for the first connection before giving up (ms, default 5000). */
   connectTimeout?: number;
+  /** Keep stream history on JetStream (needs `@nats-io/jetstream`). Default: none. */
+  history?: HistoryOptions;
 }
 
 const KEEP = /^[A-Za-z0-9_:=-]$/;
@@ -107,6 +115,7 @@ export class NatsBroker extends BaseBroker implements Broker {
   readonly #firstReady: Promise<void>;
   readonly #encoder = new TextEncoder();
   #nc: NatsConnection | undefined;
+  readonly history: NatsHistory | undefined;
   #connected = false;
   #downSince = 0;
   /** Times the connection came back and the server confirmed every subscription. */
@@ -125,6 +134,17 @@ export class NatsBroker extends BaseBroker implements Broker {
       ...options.connection,
       noEcho: this.localDelivery,
     } as NodeConnectionOptions;
+    this.history =
+      options.history === undefined
+        ? undefined
+        : new NatsHistory({
+            prefix: this.prefix,
+            token: subjectToken,
+            connection: () => this.#connection(),
+            nats,
+            jetstream: loadPeer<typeof import("@nats-io/jetstream")>("@nats-io/jetstream", "NatsBroker history"),
+            history: options.history,
+          });
     const timeout = options.connectTimeout ?? 5000;
     const connected = nats.then((mod) => this.#connect(mod));
     connected.catch((err: unknown) => this.emit("error", err as Error));
@@ -190,23 +210,49 @@ export class NatsBroker extends BaseBroker implements Broker {
     }
   }
 
+  /** The subject a stream travels on (history streams: their JetStream LOG subject). */
   subjectOf(stream: string): string {
+    if (this.history?.keeps(stream)) return this.history.deliverySubject(stream);
     return `${this.prefix}.${subjectToken(stream)}`;
   }
 
   #subscribeSubject(nc: NatsConnection, stream: string): void {
     if (this.#subs.has(stream)) return;
+    const stored = this.history?.keeps(stream) === true;
     const sub = nc.subscribe(this.subjectOf(stream), {
       callback: (err, msg) => {
-        if (err !== null) this.emit("error", err);
-        else this.dispatch(stream, msg.string());
+        if (err !== null) {
+          this.emit("error", err);
+        } else if (stored) {
+          const epoch = msg.headers?.get(EPOCH_HEADER) ?? "";
+          const offset = Number(msg.headers?.get(OFFSET_HEADER));
+          if (epoch !== "" && Number.isSafeInteger(offset)) this.dispatch(stream, msg.string(), { epoch, offset });
+        } else {
+          this.dispatch(stream, msg.string());
+        }
       },
     });
     this.#subs.set(stream, sub);
   }
 
+  /** The connection, once connected (JetStream appends; `noEcho` does not hide what the LOG republishes). */
+  async #connection(): Promise<NatsConnection> {
+    if (this.#nc === undefined) await this.#firstReady;
+    if (this.#nc === undefined) throw new Error(this.closed ? "broker is closed" : "NATS is not connected");
+    return this.#nc;
+  }
+
   async publish(stream: string, payload: string): Promise<void> {
     this.assertOpen();
+    if (this.history?.keeps(stream)) {
+      try {
+        await this.history.append(stream, payload);
+      } catch (err) {
+        this.recordLost(stream, payload, (err as Error).message);
+        throw err;
+      }
+      return;
+    }
     if (this.localDelivery) this.dispatch(stream, payload);
     if (this.#nc === undefined) await this.#firstReady;
     const nc = this.#nc;
@@ -222,7 +268,7 @@ export class NatsBroker extends BaseBroker implements Broker {
 
   async subscribe(stream: string, handler: BrokerHandler): Promise<Unsubscribe> {
     this.assertOpen();
-    const own = (payload: string) => handler(payload);
+    const own: BrokerHandler = (payload, position) => handler(payload, position);
     if (this.addHandler(stream, own)) {
       if (this.#nc === undefined) await this.#firstReady;
       const nc = this.#nc;
