@@ -6,7 +6,9 @@
  * - `relay`: no broker, the servers' parent relays over IPC (what `--workers` does without one);
  * - `redis`: one redis-server; `redis-cluster`: 3 primaries, sharded pub/sub; `nats`: one
  *   nats-server.
- * Per broker: a warm-up, then
+ * The connections are opened once; then, for each broker in turn, every server switches to it
+ * (every stream subscribed on the new broker before the old one is closed) and the same
+ * connections are measured: a warm-up, then
  * - burst: broadcasts back to back; deliveries/s = connections x broadcasts / time from the first
  *   broadcast until every client got every message;
  * - paced: broadcasts every `--pace-ms`; p50/p99/max from `broadcast()` in the server to the
@@ -17,7 +19,8 @@
  * - server CPU per delivery over the burst; resident memory with every connection open.
  *
  * Run: `npx tsx bench/channels/deployment.ts [--quick] [--connections N] [--servers N]
- * [--clients N] [--brokers relay,redis,redis-cluster,nats] [--burst N] [--paced N] [--pace-ms MS]`;
+ * [--clients N] [--brokers relay,redis,redis-cluster,nats] [--burst N] [--paced N] [--pace-ms MS]
+ * [--probes N]`;
  * writes bench/results/deployment.md (and .json).
  */
 import { type ChildProcess, execFileSync, fork } from "node:child_process";
@@ -51,10 +54,10 @@ const quick = args.quick;
 const CONNECTIONS = Number(args.connections ?? (quick ? 10_000 : 100_000));
 const SERVERS = Number(args.servers ?? (quick ? 2 : 6));
 const CLIENTS = Number(args.clients ?? (quick ? 2 : 8));
-const BURST = Number(args.burst ?? (quick ? 10 : 20));
-const PACED = Number(args.paced ?? (quick ? 5 : 10));
-const PACE_MS = Number(args["pace-ms"] ?? 1000);
-const PROBES = Number(args.probes ?? (quick ? 2000 : 10_000));
+const BURST = Number(args.burst ?? 10);
+const PACED = Number(args.paced ?? 5);
+const PACE_MS = Number(args["pace-ms"] ?? 2000);
+const PROBES = Number(args.probes ?? (quick ? 2000 : 20_000));
 const BROKERS = args.brokers.split(",");
 
 interface Proc {
@@ -126,8 +129,6 @@ async function startBroker(kind: string): Promise<{ url: string; pids: () => num
 interface Result {
   broker: string;
   connections: number;
-  failed: number;
-  connectSeconds: number;
   burst: number;
   deliveriesPerSec: number;
   burstP99: number;
@@ -140,58 +141,65 @@ interface Result {
   serverUsPerBrokerMessage: number;
   serverUsPerDelivery: number;
   brokerRssMB: number;
-  serverRssMB: number;
 }
 
-async function scenario(kind: string): Promise<Result> {
-  const broker = await startBroker(kind);
-  const servers = Array.from({ length: SERVERS }, () => spawn("deployment-server.ts", { BROKER_URL: broker.url }));
-  const clients: Proc[] = [];
-  try {
-    if (kind === "relay") {
-      // The parent is the primary: every relayed publish goes to every server (publisher included).
-      for (const s of servers)
-        s.child.on("message", (m: { tag?: string }) => {
-          if (m?.tag === "wirecable-relay") for (const t of servers) t.child.send(m as never);
-        });
-    }
-    const ports = await Promise.all(servers.map(async (s) => (await s.next("ready", 60_000)).port as number));
-    const t0 = Date.now();
-    const connects: Promise<Record<string, unknown>>[] = [];
-    for (let c = 0; c < CLIENTS; c++) {
-      const p = spawn("deployment-clients.ts");
-      clients.push(p);
-      const count = Math.floor(CONNECTIONS / CLIENTS) + (c < CONNECTIONS % CLIENTS ? 1 : 0);
-      const addresses = [0, 1, 2, 3].map((k) => `127.0.0.${10 + c * 4 + k}`);
-      connects.push(
-        p.next("ready").then(() => {
-          p.send({ type: "connect", ports, count, addresses, portStart: 10_000 });
-          return p.next("connected", 900_000);
-        }),
-      );
-    }
-    const failed = (await Promise.all(connects)).reduce((n, r) => n + (r.failed as number), 0);
-    const connectSeconds = (Date.now() - t0) / 1000;
-    const serverPids = servers.flatMap((s) => processTree(s.child.pid!) as number[]);
-    const serverRssMB = rssKB(serverPids) / 1024;
-    const brokerRssMB = rssKB(broker.pids()) / 1024;
+const services = new Map<string, Awaited<ReturnType<typeof startBroker>>>();
+const servers: Proc[] = [];
+const clients: Proc[] = [];
+const results: Result[] = [];
+const loadBefore = loadavg()[0]!;
+let failed = 0;
+let connectSeconds = 0;
+let serverRssMB = 0;
+try {
+  for (const kind of BROKERS) services.set(kind, await startBroker(kind));
+  for (let i = 0; i < SERVERS; i++) servers.push(spawn("deployment-server.ts", { BROKER_URL: "relay" }));
+  // The parent is the relay's primary: a relayed publish goes to every server (publisher included).
+  for (const s of servers)
+    s.child.on("message", (m: { tag?: string }) => {
+      if (m?.tag === "wirecable-relay") for (const t of servers) t.child.send(m as never);
+    });
+  const ports = await Promise.all(servers.map(async (s) => (await s.next("ready", 60_000)).port as number));
+  const t0 = Date.now();
+  const connects: Promise<Record<string, unknown>>[] = [];
+  for (let c = 0; c < CLIENTS; c++) {
+    const p = spawn("deployment-clients.ts");
+    clients.push(p);
+    const count = Math.floor(CONNECTIONS / CLIENTS) + (c < CONNECTIONS % CLIENTS ? 1 : 0);
+    const addresses = [0, 1, 2, 3].map((k) => `127.0.0.${10 + c * 4 + k}`);
+    connects.push(
+      p.next("ready").then(() => {
+        p.send({ type: "connect", ports, count, addresses, portStart: 10_000 });
+        return p.next("connected", 1_800_000);
+      }),
+    );
+  }
+  failed = (await Promise.all(connects)).reduce((n, r) => n + (r.failed as number), 0);
+  connectSeconds = (Date.now() - t0) / 1000;
+  const serverPids = servers.flatMap((s) => processTree(s.child.pid!) as number[]);
+  serverRssMB = rssKB(serverPids) / 1024;
+  console.log(JSON.stringify({ connected: CONNECTIONS - failed, failed, connectSeconds, serverRssMB }));
 
-    let connected = 0;
-    async function round(count: number, paceMs: number): Promise<{ elapsedMs: number; hist: Histogram }> {
-      for (const c of clients) c.send({ type: "expect", messages: count });
-      const expecting = await Promise.all(clients.map((c) => c.next("expecting")));
-      const lost = expecting.reduce((n, r) => n + (r.closed as number), 0);
-      if (lost > 0) throw new Error(`${kind}: ${lost} subscribed connections closed`);
-      connected = expecting.reduce((n, r) => n + (r.sockets as number), 0);
-      const start = nowMs();
-      servers[0]!.send({ type: "burst", count, paceMs });
-      const dones = await Promise.all(clients.map((c) => c.next("done", 600_000)));
-      await servers[0]!.next("burst-done");
-      const hist = new Histogram();
-      for (const d of dones) hist.merge(d.histogram as Array<[number, number]>);
-      return { elapsedMs: Math.max(...dones.map((d) => d.at as number)) - start, hist };
-    }
+  let connected = 0;
+  async function round(count: number, paceMs: number): Promise<{ elapsedMs: number; hist: Histogram }> {
+    for (const c of clients) c.send({ type: "expect", messages: count });
+    const expecting = await Promise.all(clients.map((c) => c.next("expecting")));
+    const lost = expecting.reduce((n, r) => n + (r.closed as number), 0);
+    if (lost > 0) throw new Error(`${lost} subscribed connections closed`);
+    connected = expecting.reduce((n, r) => n + (r.sockets as number), 0);
+    const start = nowMs();
+    servers[0]!.send({ type: "burst", count, paceMs });
+    const dones = await Promise.all(clients.map((c) => c.next("done", 900_000)));
+    await servers[0]!.next("burst-done");
+    const hist = new Histogram();
+    for (const d of dones) hist.merge(d.histogram as Array<[number, number]>);
+    return { elapsedMs: Math.max(...dones.map((d) => d.at as number)) - start, hist };
+  }
 
+  for (const kind of BROKERS) {
+    const broker = services.get(kind)!;
+    for (const s of servers) s.send({ type: "use", url: broker.url });
+    await Promise.all(servers.map((s) => s.next("using", 120_000)));
     await round(2, 0); // warm-up
     const s0 = cpuSeconds(serverPids) as number;
     const burst = await round(BURST, 0);
@@ -204,26 +212,29 @@ async function scenario(kind: string): Promise<Result> {
       kind === "relay"
         ? (process.cpuUsage().user + process.cpuUsage().system) / 1e6
         : (cpuSeconds(broker.pids()) as number);
+    const probeCounts = async () => {
+      for (const s of servers) s.send({ type: "probe-count" });
+      return (await Promise.all(servers.map((s) => s.next("probe-count")))).map((c) => c.received as number);
+    };
+    const before = await probeCounts();
     const b0 = cpuOf();
     const p0 = cpuSeconds(serverPids) as number;
     servers[0]!.send({ type: "broker-burst", count: PROBES });
-    await servers[0]!.next("broker-burst-done");
-    const deadline = Date.now() + 60_000;
+    await servers[0]!.next("broker-burst-done", 900_000);
+    const deadline = Date.now() + 120_000;
     for (;;) {
-      for (const s of servers) s.send({ type: "probe-count" });
-      const counts = await Promise.all(servers.map((s) => s.next("probe-count")));
-      if (counts.every((c) => (c.received as number) >= PROBES)) break;
+      const counts = await probeCounts();
+      // Server 1 counts from 0 again for each burst; the others keep counting.
+      if (counts.every((c, i) => c >= (i === 0 ? 0 : before[i]!) + PROBES)) break;
       if (Date.now() > deadline) throw new Error(`${kind}: broker probes never all arrived`);
       await new Promise((r) => setTimeout(r, 100));
     }
     const brokerCpu = cpuOf() - b0;
     const probeServerCpu = (cpuSeconds(serverPids) as number) - p0;
     const brokerUsPerMessage = (brokerCpu * 1e6) / PROBES;
-    return {
+    const r: Result = {
       broker: kind,
       connections: connected,
-      failed,
-      connectSeconds,
       burst: BURST,
       deliveriesPerSec: Math.round(deliveries / (burst.elapsedMs / 1000)),
       burstP99: burst.hist.percentileMs(0.99),
@@ -235,36 +246,27 @@ async function scenario(kind: string): Promise<Result> {
       brokerNsPerDelivery: Number(((brokerUsPerMessage * 1000) / connected).toFixed(3)),
       serverUsPerBrokerMessage: Number(((probeServerCpu * 1e6) / (PROBES * SERVERS)).toFixed(1)),
       serverUsPerDelivery: Number(((serverCpu * 1e6) / deliveries).toFixed(2)),
-      brokerRssMB: Math.round(brokerRssMB),
-      serverRssMB: Math.round(serverRssMB),
+      brokerRssMB: Math.round(rssKB(broker.pids()) / 1024),
     };
-  } finally {
-    for (const p of [...clients, ...servers]) {
-      if (p.child.exitCode === null) p.send({ type: "exit" });
-    }
-    await Promise.all(
-      [...clients, ...servers].map(
-        (p) =>
-          new Promise<void>((resolve) => {
-            if (p.child.exitCode !== null) return resolve();
-            const timer = setTimeout(() => p.child.kill("SIGKILL"), 30_000);
-            p.child.once("exit", () => {
-              clearTimeout(timer);
-              resolve();
-            });
-          }),
-      ),
-    );
-    await broker.stop();
+    console.log(JSON.stringify(r));
+    results.push(r);
   }
-}
-
-const loadBefore = loadavg()[0]!;
-const results: Result[] = [];
-for (const kind of BROKERS) {
-  const r = await scenario(kind);
-  console.log(JSON.stringify(r));
-  results.push(r);
+} finally {
+  for (const p of [...clients, ...servers]) if (p.child.exitCode === null) p.send({ type: "exit" });
+  await Promise.all(
+    [...clients, ...servers].map(
+      (p) =>
+        new Promise<void>((resolve) => {
+          if (p.child.exitCode !== null) return resolve();
+          const timer = setTimeout(() => p.child.kill("SIGKILL"), 30_000);
+          p.child.once("exit", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        }),
+    ),
+  );
+  for (const service of services.values()) await service.stop();
 }
 
 const fmt = (n: number) => n.toLocaleString("en-US");
@@ -275,16 +277,19 @@ const lines = [
   `Command: \`${command}\` (${new Date().toISOString()}).`,
   `Machine: ${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version};`,
   `1-minute load average ${loadBefore.toFixed(1)} before the run, ${loadavg()[0]!.toFixed(1)} after it.`,
-  `${SERVERS} cable server processes, ${fmt(CONNECTIONS)} idle subscribers of one stream spread over them from ${CLIENTS}`,
+  `${SERVERS} cable server processes, ${fmt(CONNECTIONS - failed)} idle subscribers of one stream (${fmt(failed)} of ${fmt(CONNECTIONS)} handshakes failed) spread over them from ${CLIENTS}`,
   "client processes (the `ws` client, 4 source addresses 127.0.0.x each), all on this machine (loopback),",
   "sharing its 2 cores with the brokers; server 1 broadcasts. Every server also sends the ActionCable",
-  "heartbeat (a ping every 3 s to every connection) meanwhile.",
+  "heartbeat (a ping every 3 s to every connection) meanwhile. The connections are opened once (in",
+  `${Math.round(connectSeconds)} s); the servers then switch brokers (every stream subscribed on the next one before`,
+  `the previous one is closed), so every row has the same connections. Servers' RSS with every`,
+  `connection open: ${fmt(Math.round(serverRssMB))} MB.`,
   "",
-  "| broker | connections | burst | deliveries/s | burst p99 (ms) | paced | p50 (ms) | p99 (ms) | max (ms) | broker CPU per broadcast (µs) | broker CPU per delivery (ns) | server CPU per broker message (µs) | server CPU per delivery (µs) | broker RSS (MB) | servers' RSS (MB) |",
-  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  "| broker | connections | burst | deliveries/s | burst p99 (ms) | paced | p50 (ms) | p99 (ms) | max (ms) | broker CPU per broadcast (µs) | broker CPU per delivery (ns) | server CPU per broker message (µs) | server CPU per delivery (µs) | broker RSS (MB) |",
+  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ...results.map(
     (r) =>
-      `| ${r.broker} | ${fmt(r.connections)} | ${r.burst} | ${fmt(r.deliveriesPerSec)} | ${r.burstP99} | ${r.paced} | ${r.p50} | ${r.p99} | ${r.max} | ${r.brokerUsPerMessage} | ${r.brokerNsPerDelivery} | ${r.serverUsPerBrokerMessage} | ${r.serverUsPerDelivery} | ${r.brokerRssMB} | ${fmt(r.serverRssMB)} |`,
+      `| ${r.broker} | ${fmt(r.connections)} | ${r.burst} | ${fmt(r.deliveriesPerSec)} | ${r.burstP99} | ${r.paced} | ${r.p50} | ${r.p99} | ${r.max} | ${r.brokerUsPerMessage} | ${r.brokerNsPerDelivery} | ${r.serverUsPerBrokerMessage} | ${r.serverUsPerDelivery} | ${r.brokerRssMB} |`,
   ),
   "",
   "- deliveries/s: connections x burst / time from the first broadcast until the last client got the last",
@@ -292,13 +297,16 @@ const lines = [
   `- paced: ${PACED} broadcasts every ${PACE_MS} ms; latency from \`broadcast()\` in server 1 to the client's receipt.`,
   `- broker CPU per broadcast: user+sys of the broker's processes (relay: the parent relaying over IPC;`,
   `  redis-cluster: its three primaries) while server 1 publishes ${fmt(PROBES)} messages one after another on`,
-  `  a stream every one of the ${SERVERS} servers subscribes to, divided by ${fmt(PROBES)}; per delivery: that divided`,
+  `  a stream every one of the ${SERVERS} servers subscribes to (100 in flight), divided by ${fmt(PROBES)}; per delivery: that divided`,
   "  by the connections one broadcast reaches. Server CPU per broker message: the servers' CPU in the",
   "  same phase per message received (the broker client's cost). Server CPU per delivery: all servers",
   "  over the burst, divided by the deliveries.",
-  "- RSS with every connection open and subscribed.",
+  "- broker RSS at the end of its row.",
   "",
 ];
 writeFileSync(`${args.out}.md`, lines.join("\n"));
-writeFileSync(`${args.out}.json`, `${JSON.stringify({ command, results }, null, 2)}\n`);
+writeFileSync(
+  `${args.out}.json`,
+  `${JSON.stringify({ command, connections: CONNECTIONS - failed, failed, connectSeconds, serverRssMB, results }, null, 2)}\n`,
+);
 console.log(lines.join("\n"));
