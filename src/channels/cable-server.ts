@@ -5,7 +5,8 @@
  * Contract: the subprotocol is chosen like Rails (actioncable-v1-json when offered, see
  * selectProtocol); each connection is a CableConnection fed text messages; broadcasts are framed
  * once with prepareMessage and the same frame is written to every subscriber with the same
- * identifier; `close()` sends server_restart (reconnect: true) to every client first.
+ * identifier, as the server's own broadcasts are (Connection.sendPrepared: dropped for a slow
+ * consumer); `close()` sends server_restart (reconnect: true) to every client first.
  */
 import type { Server as HttpServer, IncomingMessage } from "node:http";
 import type { Server as HttpsServer } from "node:https";
@@ -13,7 +14,6 @@ import { CableError } from "../cable/errors.js";
 import { DEFAULT_MOUNT_PATH, selectProtocol } from "../cable/protocol.js";
 import {
   type Connection,
-  type PreparedMessage,
   ProtocolError,
   prepareMessage,
   type ServerOptions,
@@ -72,8 +72,11 @@ export class CableServer extends CableCore {
     const transport: CableTransport = {
       protocol: conn.protocol,
       send(data) {
-        const result = conn.send(data as string | PreparedMessage);
-        if (result instanceof Promise) result.catch(() => {}); // backpressure "wait": closed meanwhile
+        if (typeof data !== "string") conn.sendPrepared(data);
+        else {
+          const result = conn.send(data);
+          if (result instanceof Promise) result.catch(() => {}); // backpressure "wait": closed meanwhile
+        }
       },
       close: (code, reason) => conn.close(code, reason),
     };

@@ -91,4 +91,4 @@ export {
 export { broadcastingFor, channelName, type Streamable, serializeBroadcasting } from "./naming.js";
 export { DEFAULT_PRESENCE_INTERVAL, PresenceHub, type PresenceWatcher } from "./presence-hub.js";
 export { MAX_CATCHUP_BUFFER, Phase, type Prepared, StreamHub, type StreamListener } from "./stream-hub.js";
-export type { CableRequest, CableTransport, PreparedFrame, PrepareText } from "./transport.js";
+export type { CableRequest, CableTransport, PrepareText } from "./transport.js";

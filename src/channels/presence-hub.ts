@@ -20,9 +20,10 @@
 import { CableError } from "../cable/errors.js";
 import { encodePresence } from "../cable/extensions.js";
 import { encodeMessage } from "../cable/protocol.js";
+import type { PreparedMessage } from "../node/index.js";
 import type { Broker } from "./brokers/broker.js";
 import type { PresenceEvent, PresenceJoin, PresenceMember, StreamPresence } from "./brokers/stream-presence.js";
-import type { CableTransport, PreparedFrame, PrepareText } from "./transport.js";
+import type { CableTransport, PrepareText } from "./transport.js";
 
 export interface PresenceWatcher {
   readonly identifier: string;
@@ -235,7 +236,7 @@ export class PresenceHub {
     }
     if (update === undefined && info === undefined) return;
     this.flushes++;
-    const frames = new Map<string, PreparedFrame | string>();
+    const frames = new Map<string, PreparedMessage | string>();
     for (const watcher of room.watchers) {
       const fresh = room.fresh.has(watcher);
       const body = fresh ? info : update;

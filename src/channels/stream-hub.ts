@@ -26,9 +26,10 @@
 import { CableError } from "../cable/errors.js";
 import { encodeRejectHistory, encodeStampedMessage } from "../cable/extensions.js";
 import { encodeMessage } from "../cable/protocol.js";
+import type { PreparedMessage } from "../node/index.js";
 import type { Broker, Unsubscribe } from "./brokers/broker.js";
 import type { StreamEntry as HistoryEntry, HistoryFailure, StreamPosition } from "./brokers/stream-history.js";
-import type { CableTransport, PreparedFrame, PrepareText } from "./transport.js";
+import type { CableTransport, PrepareText } from "./transport.js";
 
 /** A listener's phase on a stream that keeps history. */
 export const Phase = { held: 0, catching: 1, live: 2 } as const;
@@ -343,8 +344,8 @@ export class StreamHub {
       this.#report(new CableError("BROKER_ERROR", `broadcast on ${stream} is not JSON; dropped`));
       return;
     }
-    const frames = new Map<string, PreparedFrame | string>();
-    const stamped = position === undefined ? undefined : new Map<string, PreparedFrame | string>();
+    const frames = new Map<string, PreparedMessage | string>();
+    const stamped = position === undefined ? undefined : new Map<string, PreparedMessage | string>();
     for (const listener of state.listeners) {
       try {
         if (position !== undefined && listener.phase !== Phase.live) {

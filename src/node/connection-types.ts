@@ -5,9 +5,9 @@
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { ExtensionSession } from "../protocol/extensions/extension.js";
+import type { PreparedMessage } from "../protocol/prepared-message.js";
 import type { EngineFactory, EngineOptions, Role } from "../protocol/types.js";
 import type { ResolvedConnectionOptions } from "./options.js";
-import type { PreparedMessage } from "./prepared-message.js";
 
 /** What `send` did: written to the socket, buffered in it (a `drain` follows), or dropped. */
 export type SendResult = "written" | "buffered" | "dropped";

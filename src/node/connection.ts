@@ -24,6 +24,7 @@
  */
 import type { Readable } from "node:stream";
 import { InvalidStateError } from "../protocol/errors.js";
+import { PreparedMessage } from "../protocol/prepared-message.js";
 import type { EngineEvent, EngineHost, MessageWriter, Role, WebSocketEngine } from "../protocol/types.js";
 import { ConnectionClock, Due } from "./connection-clock.js";
 import type {
@@ -41,7 +42,6 @@ import { decodeUtf8, isUtf8, masker } from "./native.js";
 import type { ResolvedConnectionOptions } from "./options.js";
 import { asBuffer, outputArena, slabAlloc, toBytes } from "./output-buffers.js";
 import { OutputQueue } from "./output-queue.js";
-import { PreparedMessage } from "./prepared-message.js";
 import { TokenBucket } from "./rate-limiter.js";
 import { emitSafe, emitTwo, ShapedEmitter } from "./shaped-emitter.js";
 import { type TimerEntry, wheel } from "./timer-wheel.js";
@@ -97,7 +97,6 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
   readonly #engine: WebSocketEngine;
   readonly #socket: Transport;
   readonly #options: ResolvedConnectionOptions;
-  readonly #direct: boolean;
   /** This turn's output, written by flushNow; created with the first output (idle connections hold none). */
   #out: OutputQueue | null = null;
   #dirty = false;
@@ -156,7 +155,6 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
       isUtf8,
       decodeUtf8,
     });
-    this.#direct = init.role === "server" && init.extensions.length === 0 && hybi;
 
     // A plain Duplex (an HTTP/2 stream, ws's handleUpgrade with a stream) has neither.
     socket.setNoDelay?.(true);
@@ -255,7 +253,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     const admitted = this.#admit(size, this.#options.backpressure);
     if (admitted === "dropped") return "dropped";
     if (prepared !== undefined) {
-      if (!this.#sendFrame(prepared, options?.compress)) return "dropped";
+      if (!this.#engine.sendPrepared(prepared, options)) return "dropped";
     } else if (options === undefined) {
       if (!this.#engine.send(bytes)) return "dropped";
     } else if (!this.#engine.send(bytes, options)) {
@@ -266,14 +264,16 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
   }
 
   /**
-   * Send a broadcast message unless this consumer is slow: above `maxBufferedAmount` the message
-   * is dropped (counted, `dropped` event) whatever the policy, except "close" which closes.
+   * Send a broadcast message (the server's `broadcast`, channels' streams) unless this consumer
+   * is slow: above `maxBufferedAmount` it is dropped (counted, `dropped` event) whatever the
+   * policy, except "close" which closes. A broadcast never waits: a slow peer must not make a
+   * server queue every message of its streams.
    */
   sendPrepared(message: PreparedMessage): SendResult {
     if (this.#engine.readyState !== OPEN) return "dropped";
     const policy = this.#options.backpressure === "close" ? "close" : "drop";
     if (this.#admit(message.payload.byteLength, policy) === "dropped") return "dropped";
-    if (!this.#sendFrame(message)) return "dropped";
+    if (!this.#engine.sendPrepared(message)) return "dropped";
     return this.#socket.writableLength === 0 ? "written" : "buffered";
   }
 
@@ -290,15 +290,6 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     if (policy === "drop") return this.#drop();
     this.#engine.fail(1008, "send buffer full");
     return "dropped";
-  }
-
-  /** A prepared message: its shared frame as it is when nothing transforms or interleaves, else framed by the engine. */
-  #sendFrame(message: PreparedMessage, compress?: boolean): boolean {
-    if (this.#direct && !this.#streaming) {
-      this.output(message.frame);
-      return true;
-    }
-    return this.#engine.send(message.payload, { binary: message.binary, compress });
   }
 
   /**

@@ -3,6 +3,7 @@
  * ("The Node layer") for the API contract.
  */
 export { HandshakeError, InvalidStateError, OptionError, ProtocolError } from "../protocol/errors.js";
+export { PreparedMessage, prepareMessage } from "../protocol/prepared-message.js";
 export { type ClientOptions, connect } from "./client.js";
 export { Connection } from "./connection.js";
 export type { CloseInfo, ConnectionRequest, SendData, SendResult } from "./connection-types.js";
@@ -14,7 +15,6 @@ export {
   type ServerOptions,
 } from "./options.js";
 export type { OriginRule } from "./origin.js";
-export { PreparedMessage, prepareMessage } from "./prepared-message.js";
 export { type ServerCloseOptions, WebSocketServer } from "./server.js";
 export { TimerWheel } from "./timer-wheel.js";
 export { type BinaryType, CloseEvent, ErrorEvent, WebSocket } from "./websocket.js";

@@ -3,9 +3,9 @@
  * turn's frames can leave as one view), the test for such adjacency, and views of user data.
  */
 
+import type { PreparedMessage } from "../protocol/prepared-message.js";
 import type { OutputArena } from "../protocol/types.js";
 import type { SendData } from "./connection-types.js";
-import type { PreparedMessage } from "./prepared-message.js";
 
 /**
  * Output buffers come from a process-wide slab, back to back (Node's own pool aligns each

@@ -33,6 +33,7 @@ import type { Duplex } from "node:stream";
 import { HandshakeError, OptionError } from "../protocol/errors.js";
 import type { ServerExtension } from "../protocol/extensions/extension.js";
 import { acceptHandshake, type HandshakeRequest, renderRejection } from "../protocol/handshake/server-handshake.js";
+import { PreparedMessage, prepareMessage } from "../protocol/prepared-message.js";
 import { Connection } from "./connection.js";
 import type { SendResult } from "./connection-types.js";
 import { createHybiEngine, legacyUpgrade } from "./engines.js";
@@ -48,7 +49,6 @@ import {
   validateServerOptions,
 } from "./options.js";
 import { compileOrigins, requestOrigin } from "./origin.js";
-import { PreparedMessage, prepareMessage } from "./prepared-message.js";
 import { ignoreSocketError, RawListener } from "./raw-listener.js";
 import { type TimerEntry, wheel } from "./timer-wheel.js";
 

@@ -26,7 +26,6 @@ import { encodeClosePayload, isValidCloseCode, parseClosePayload } from "./close
 import { EventDispatcher } from "./engine-queue.js";
 import { InvalidStateError, OptionError, ProtocolError } from "./errors.js";
 import { ExtensionPipeline, type OutgoingMessage } from "./extensions/extension-pipeline.js";
-import { RSV1 } from "./frames/frame-encoder.js";
 import { FrameParser, type FrameSink } from "./frames/frame-parser.js";
 import { FrameSender } from "./frames/frame-sender.js";
 import { resolveLimits } from "./limits.js";
@@ -34,6 +33,7 @@ import { MessageAssembler } from "./message-assembler.js";
 import { closedWriter, createMessageWriter, toBytes } from "./message-writer.js";
 import { OrderedQueue } from "./ordered-queue.js";
 import { PingTracker } from "./ping-tracker.js";
+import type { PreparedMessage } from "./prepared-message.js";
 import { BinaryMessage, decodeUtf8, TextMessage, type Utf8Decoder } from "./text-message.js";
 import {
   type EngineEvent,
@@ -118,8 +118,6 @@ export class Engine implements WebSocketEngine {
   /** Negotiated extensions; null without any (then all paths are synchronous). */
   readonly #pipeline: ExtensionPipeline | null = null;
   readonly #maxPayload: number;
-  /** RSV bits claimed by the negotiated extensions. */
-  readonly #rsvAllowed: number;
   readonly #decode: Utf8Decoder;
   readonly #isUtf8: (bytes: Uint8Array) => boolean;
   readonly #autoPong: boolean;
@@ -161,7 +159,6 @@ export class Engine implements WebSocketEngine {
     this.#closeReason = options.closeReason;
     const sessions = options.extensions ?? [];
     const rsvAllowed = ExtensionPipeline.rsvClaimed(sessions);
-    this.#rsvAllowed = rsvAllowed;
     const alloc = options.alloc ?? defaultAlloc;
     this.#parser = new FrameParser(
       {
@@ -335,24 +332,21 @@ export class Engine implements WebSocketEngine {
   }
 
   /**
-   * Write a frame prepared once (see `prepareFrame`) for many connections. A server writes the
-   * shared bytes as they are; a client re-frames the payload (it must mask with its own key).
+   * Send a message prepared once for many connections (a broadcast). A server without extensions
+   * writes the shared frame as it is; otherwise the payload is sent as `send` would (a client
+   * masks it, an extension transforms it).
    */
-  sendPrepared(prepared: { opcode: 1 | 2; payload: Uint8Array; rsv1: boolean; frame: Uint8Array }): boolean {
-    if (prepared.rsv1 && (this.#rsvAllowed & RSV1) === 0) {
-      throw new InvalidStateError("prepared frame has RSV1 set but no extension on this connection claims it");
-    }
+  sendPrepared(message: PreparedMessage, options?: SendOptions): boolean {
     if (this.#phase > Phase.OPEN) return false;
     if (this.#held !== null) {
-      this.#held.push(() => this.sendPrepared(prepared));
+      this.#held.push(() => this.sendPrepared(message, options));
       return true;
     }
-    const rsv = prepared.rsv1 ? RSV1 : 0;
-    if (this.#outbound !== null && !this.#outbound.idle) {
-      this.#outbound.push({ message: true, opcode: prepared.opcode, fin: true, rsv, data: prepared.payload });
-    } else if (this.role === "server") this.#sender.out.output(prepared.frame);
-    else this.#sender.frame(prepared.opcode, true, rsv, prepared.payload);
-    return true;
+    if (this.role === "server" && this.#pipeline === null) {
+      this.#sender.out.output(message.frame);
+      return true;
+    }
+    return this.send(message.payload, { binary: message.binary, compress: options?.compress });
   }
 
   startMessage(kind: "text" | "binary", _options?: SendOptions): MessageWriter {

@@ -28,7 +28,7 @@ export type {
   ServerExtension,
 } from "./extensions/extension.js";
 export * from "./extensions/index.js";
-export { encodeFrame, type FrameOptions, type PreparedFrame, prepareFrame } from "./frames/frame-encoder.js";
+export { encodeFrame, type FrameOptions } from "./frames/frame-encoder.js";
 export { FrameParser } from "./frames/frame-parser.js";
 export { applyMask } from "./frames/mask.js";
 export * from "./handshake/index.js";
@@ -46,5 +46,6 @@ export {
   validateHixieRequest,
 } from "./legacy/index.js";
 export * from "./limits.js";
+export { PreparedMessage, prepareMessage } from "./prepared-message.js";
 export * from "./types.js";
 export { isValidUtf8, Utf8Validator } from "./utf8.js";

@@ -15,6 +15,7 @@
  */
 import type { ProtocolError } from "./errors.js";
 import type { ExtensionSession } from "./extensions/extension.js";
+import type { PreparedMessage } from "./prepared-message.js";
 
 export type Role = "server" | "client";
 
@@ -241,6 +242,8 @@ export interface WebSocketEngine {
   send(data: string | Uint8Array, options?: SendOptions): boolean;
   sendText(data: string): boolean;
   sendBinary(data: Uint8Array): boolean;
+  /** Send a message prepared once for many connections (a broadcast). Returns false once closing/closed. */
+  sendPrepared(message: PreparedMessage, options?: SendOptions): boolean;
   /** Start a streamed message; throws InvalidStateError if one is already in progress. */
   startMessage(kind: "text" | "binary", options?: SendOptions): MessageWriter;
   /** Send a ping (<= 125 bytes). `onPong` runs when a pong with the same payload arrives. */

@@ -1,29 +1,26 @@
 /** A fake CableTransport recording what the server sends, and helpers to drive a CableCore. */
 import type { CableTransport } from "../../src/channels/transport.js";
+import { type PreparedMessage, prepareMessage } from "../../src/node/index.js";
 
-export interface FakeFrame {
-  readonly text: string;
-}
-
-/** Stands for prepareMessage: one object per prepared text, so sharing is observable. */
-export const prepare = (text: string): FakeFrame => ({ text });
+/** What CableServer passes: one object per prepared text, so sharing is observable. */
+export const prepare = (text: string): PreparedMessage => prepareMessage(text);
 
 export class FakeTransport implements CableTransport {
   readonly protocol: string;
-  readonly sent: Array<string | FakeFrame> = [];
+  readonly sent: Array<string | PreparedMessage> = [];
   closedWith: { code?: number; reason?: string } | undefined;
   constructor(protocol = "actioncable-v1-json") {
     this.protocol = protocol;
   }
-  send(data: string | object): void {
-    this.sent.push(data as string | FakeFrame);
+  send(data: string | PreparedMessage): void {
+    this.sent.push(data);
   }
   close(code?: number, reason?: string): void {
     this.closedWith ??= { code, reason };
   }
   /** Texts sent, decoded. */
   get texts(): string[] {
-    return this.sent.map((d) => (typeof d === "string" ? d : d.text));
+    return this.sent.map((d) => (typeof d === "string" ? d : Buffer.from(d.payload).toString("utf8")));
   }
   get messages(): Array<Record<string, unknown>> {
     return this.texts.map((t) => JSON.parse(t));

@@ -197,6 +197,21 @@ describe("backpressure", () => {
     resumeReader(ws);
     assert.equal(await within(last as Promise<string>), "written");
   });
+
+  it('policy "wait": a broadcast (sendPrepared, as server and channel broadcasts use) is dropped, never queued', async () => {
+    const { conn, ws } = await pair({ maxBufferedAmount: 512 * 1024, backpressure: "wait" });
+    pauseReader(ws);
+    const { last } = await fill(conn);
+    assert.ok(last instanceof Promise);
+    const before = conn.droppedCount;
+    const buffered = conn.bufferedAmount;
+    assert.equal(conn.sendPrepared(prepareMessage(Buffer.alloc(64 * 1024, 2))), "dropped");
+    assert.equal(conn.droppedCount, before + 1);
+    assert.equal(conn.bufferedAmount, buffered, "nothing more was queued");
+    assert.equal(conn.readyState, 1);
+    resumeReader(ws);
+    await within(last as Promise<string>);
+  });
 });
 
 describe("stream", () => {

@@ -1,8 +1,8 @@
-/** Edge paths: the internal-error choke point, extension output limits, prepared frames in queues, CONNECTING. */
+/** Edge paths: the internal-error choke point, extension output limits, prepared messages in queues, CONNECTING. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ExtensionMessage, ExtensionSession } from "../../src/protocol/extensions/extension.js";
-import { prepareFrame } from "../../src/protocol/frames/frame-encoder.js";
+import { prepareMessage } from "../../src/protocol/prepared-message.js";
 import { concat } from "../helpers/bytes.js";
 import { cframe, decodeFrames } from "../helpers/frames.js";
 import { sleep } from "../helpers/time.js";
@@ -61,7 +61,7 @@ describe("edge paths", () => {
     const e = testEngine({ role: "server" });
     const w = e.startMessage("text");
     w.write("a");
-    e.sendPrepared(prepareFrame("P"));
+    e.sendPrepared(prepareMessage("P"));
     w.end("b");
     assert.deepEqual(
       decodeFrames(concat(e.takeOutput())).map((f) => [f.opcode, Buffer.from(f.payload).toString()]),
@@ -78,7 +78,7 @@ describe("edge paths", () => {
     };
     const x = testEngine({ role: "server", extensions: [slow] });
     x.send("first");
-    x.sendPrepared(prepareFrame("second"));
+    x.sendPrepared(prepareMessage("second"));
     await sleep(10);
     assert.deepEqual(
       decodeFrames(concat(x.takeOutput())).map((f) => Buffer.from(f.payload).toString()),

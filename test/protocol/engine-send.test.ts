@@ -1,8 +1,9 @@
 /** Sending: text/binary, fragmentation, streaming, CONNECTING queue, masking, large payloads, prepared frames. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { prepareFrame } from "../../src/protocol/frames/frame-encoder.js";
+import type { ExtensionMessage, ExtensionSession } from "../../src/protocol/extensions/extension.js";
 import { COPY_THRESHOLD } from "../../src/protocol/frames/frame-sender.js";
+import { prepareMessage } from "../../src/protocol/prepared-message.js";
 import { ReadyState } from "../../src/protocol/types.js";
 import { concat, hex, utf8 } from "../helpers/bytes.js";
 import { cframe, decodeFrames } from "../helpers/frames.js";
@@ -199,8 +200,8 @@ describe("sending", () => {
     assert.throws(() => e.ping(new Uint8Array(126)), RangeError);
   });
 
-  it("prepareFrame + sendPrepared: the server writes the shared bytes; a client re-masks", () => {
-    const p = prepareFrame("broadcast");
+  it("prepareMessage + sendPrepared: a server writes the shared bytes; a client re-masks", () => {
+    const p = prepareMessage("broadcast");
     const s1 = testEngine({ role: "server" });
     const s2 = testEngine({ role: "server" });
     s1.sendPrepared(p);
@@ -208,10 +209,19 @@ describe("sending", () => {
     assert.equal(s1.takeOutput()[0], p.frame);
     assert.equal(s2.takeOutput()[0], p.frame);
     const c = testEngine({ role: "client", randomFill: fixedKeyFill() });
-    c.sendPrepared(prepareFrame(utf8("bin")));
+    c.sendPrepared(prepareMessage(utf8("bin")));
     const [f] = frames(c);
     assert.deepEqual([f.opcode, f.masked, Buffer.from(f.payload).toString()], [2, true, "bin"]);
-    // A compressed (RSV1) prepared frame is refused where no extension claims RSV1.
-    assert.throws(() => s1.sendPrepared(prepareFrame("x", { rsv1: true })), { name: "InvalidStateError" });
+    // With an extension the payload goes through it, as a send would (never the shared frame).
+    const reversing: ExtensionSession = {
+      name: "x-reverse",
+      rsv1: true,
+      processIncoming: (m) => m,
+      processOutgoing: (m: ExtensionMessage) => ({ ...m, rsv1: true, data: m.data.slice().reverse() }),
+    };
+    const x = testEngine({ role: "server", extensions: [reversing] });
+    x.sendPrepared(p);
+    const [g] = frames(x);
+    assert.deepEqual([g.opcode, g.rsv, Buffer.from(g.payload).toString()], [1, 4, "tsacdaorb"]);
   });
 });

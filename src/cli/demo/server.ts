@@ -248,9 +248,8 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
     log?.debug({ remote: conn.remoteAddress }, "connected");
     const transport = {
       protocol: conn.protocol,
-      send(data: string | object) {
-        const message = data as string | PreparedMessage;
-        const result = conn.send(message);
+      send(message: string | PreparedMessage) {
+        const result = typeof message === "string" ? conn.send(message) : conn.sendPrepared(message);
         if (result instanceof Promise) result.catch(() => {});
         else if (result === "dropped") {
           metrics.dropped.inc({ reason: "slow consumer" });

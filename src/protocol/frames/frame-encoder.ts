@@ -3,9 +3,8 @@
  *
  * Contract: {@link writeFrameHeader} writes a header (with a given mask key, if any) into a
  * buffer; {@link encodeFrame} builds a whole frame in one buffer (masking a copy of the
- * payload when a key is given; the caller's bytes are never modified); {@link prepareFrame}
- * builds an unmasked frame once so a server can write the same bytes to many connections
- * (broadcast). Lengths use the minimal encoding, as section 5.2 requires.
+ * payload when a key is given; the caller's bytes are never modified). Lengths use the minimal
+ * encoding, as section 5.2 requires.
  */
 
 import type { Opcode } from "../types.js";
@@ -100,31 +99,4 @@ export function encodeFrame(opcode: Opcode | number, payload: Uint8Array, option
   out.set(payload, at);
   if (key !== null && len > 0) applyMask(out.subarray(at), key, 0);
   return out;
-}
-
-/** A message framed once (unmasked, server to client) and shareable between connections. */
-export interface PreparedFrame {
-  readonly opcode: 1 | 2;
-  /** The payload as sent (after any extension transform, e.g. compressed when rsv1 is set). */
-  readonly payload: Uint8Array;
-  readonly rsv1: boolean;
-  /** The complete frame bytes. */
-  readonly frame: Uint8Array;
-}
-
-const textEncoder = new TextEncoder();
-
-/**
- * Frame a message once for a broadcast. Strings become text frames unless `binary` is set.
- * `rsv1` marks a payload already transformed by an extension (e.g. permessage-deflate).
- */
-export function prepareFrame(
-  data: string | Uint8Array,
-  options: { binary?: boolean; rsv1?: boolean; alloc?: (size: number) => Uint8Array } = {},
-): PreparedFrame {
-  const payload = typeof data === "string" ? textEncoder.encode(data) : data;
-  const opcode: 1 | 2 = options.binary === true || (options.binary === undefined && typeof data !== "string") ? 2 : 1;
-  const rsv1 = options.rsv1 === true;
-  const frame = encodeFrame(opcode, payload, { rsv1, alloc: options.alloc });
-  return { opcode, payload, rsv1, frame };
 }

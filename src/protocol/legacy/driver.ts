@@ -26,6 +26,7 @@
  */
 import { type HandshakeError, InvalidStateError, ProtocolError } from "../errors.js";
 import { DEFAULT_MAX_PAYLOAD } from "../limits.js";
+import type { PreparedMessage } from "../prepared-message.js";
 import {
   type EngineEvent,
   type EngineHost,
@@ -230,6 +231,11 @@ export class HixieDriver implements WebSocketEngine {
 
   sendBinary(_data: Uint8Array): boolean {
     throw this.#binaryRefused();
+  }
+
+  /** A prepared text message, framed for this draft (binary ones are refused like `sendBinary`). */
+  sendPrepared(message: PreparedMessage): boolean {
+    return this.send(message.payload, { binary: message.binary });
   }
 
   startMessage(kind: "text" | "binary", _options?: SendOptions): MessageWriter {
