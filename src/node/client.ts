@@ -145,7 +145,10 @@ export async function connect(url: string | URL, options: ClientOptions = {}): P
       const location = outcome.response?.headers.find(([name]) => name.toLowerCase() === "location")?.[1];
       if (location === undefined || !REDIRECTS.has(outcome.status) || maxHops === 0) throw outcome;
       if (hop >= maxHops)
-        throw new HandshakeError(outcome.status, `Too many redirects (max ${maxHops})`, { response: outcome.response });
+        throw new HandshakeError("TOO_MANY_REDIRECTS", `Too many redirects (max ${maxHops})`, {
+          status: outcome.status,
+          response: outcome.response,
+        });
       const base = new URL(current.handshakeUrl.href);
       base.protocol = current.secure ? "https:" : "http:";
       const next = parseTarget(new URL(location, base));
@@ -195,7 +198,7 @@ function attempt(
     const extensions: ClientExtension[] = [];
     const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     const deadline = new Deadline(() =>
-      fail(new HandshakeError(408, `Opening handshake timed out after ${timeout} ms`)),
+      fail(new HandshakeError("HANDSHAKE_TIMEOUT", `Opening handshake timed out after ${timeout} ms`)),
     );
     const onAbort = (): void => fail(options.signal?.reason ?? new Error("aborted"));
     const cleanup = (): void => {
@@ -266,8 +269,8 @@ function attempt(
       if (handshaking) settleHandshake(handshake.finish());
       else if (tunnel !== undefined) {
         const answer = tunnel.finish();
-        fail(answer.ok ? new HandshakeError(502, "The proxy closed the tunnel") : answer.error);
-      } else fail(new HandshakeError(502, "Connection closed before the opening handshake completed"));
+        fail(answer.ok ? new HandshakeError("BAD_RESPONSE", "The proxy closed the tunnel") : answer.error);
+      } else fail(new HandshakeError("BAD_RESPONSE", "Connection closed before the opening handshake completed"));
     };
 
     const tlsOptions = {

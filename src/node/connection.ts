@@ -23,7 +23,7 @@
  *   `error` has a default listener; `closed` always resolves.
  */
 import type { Readable } from "node:stream";
-import { InvalidStateError } from "../protocol/errors.js";
+import { InvalidStateError, ProtocolError } from "../protocol/errors.js";
 import { PreparedMessage } from "../protocol/prepared-message.js";
 import type { EngineEvent, EngineHost, MessageWriter, Role, WebSocketEngine } from "../protocol/types.js";
 import { ConnectionClock, Due } from "./connection-clock.js";
@@ -288,7 +288,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     if (buffered === 0 || buffered + size <= max) return "send";
     if (policy === "wait") return "wait";
     if (policy === "drop") return this.#drop();
-    this.#engine.fail(1008, "send buffer full");
+    this.#engine.fail(new ProtocolError("POLICY_VIOLATION", "send buffer full"));
     return "dropped";
   }
 
@@ -383,10 +383,14 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     this.#engine.receiveEof();
   }
 
-  /** Fail the connection with `code` (1008, 1011...). For servers and policies. */
-  fail(code: number, reason?: string, error?: Error): void {
+  /**
+   * Fail the connection because of `error` (RFC 6455 7.1.7): a ProtocolError closes with its
+   * close code (docs/errors.md's table) and message, anything else with 1011 and no reason.
+   * For servers and policies; `close` is for ending a connection that did nothing wrong.
+   */
+  fail(error: Error): void {
     if (this.#finished) return;
-    this.#engine.fail(code, reason, error);
+    this.#engine.fail(error);
   }
 
   /** Messages as an async iterator; ends when the connection closes. */
@@ -501,7 +505,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
       case "binary": {
         if (this.#clock.trackMessage) this.#clock.lastMessage = wheel.now;
         if (this.#bucket !== undefined && !this.#bucket.take(wheel.now)) {
-          this.#engine.fail(1008, "rate limit exceeded");
+          this.#engine.fail(new ProtocolError("RATE_LIMITED", "rate limit exceeded"));
           return;
         }
         try {
@@ -597,7 +601,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
   #handlerFailed(error: unknown): void {
     const err = error instanceof Error ? error : new Error(String(error));
     emitSafe(this, "error", err);
-    this.#engine.fail(1011, "", err);
+    this.#engine.fail(err);
   }
 
   /** The engine's close (handshake over, or failed): close TCP; `close` follows when it is closed. */

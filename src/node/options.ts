@@ -196,7 +196,7 @@ export function acceptSafely<R, O>(
     return accept(request, options);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    const error = new HandshakeError(500, `Handshake failed: ${message}`);
+    const error = new HandshakeError("CALLBACK_FAILED", `Handshake failed: ${message}`);
     return { ok: false, error, response: renderRejection(500, {}, "Internal Server Error") };
   }
 }

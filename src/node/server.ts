@@ -281,14 +281,14 @@ export class WebSocketServer extends EventEmitter {
       // Header caps (node:http has parsed already; its own maxHeaderSize may be larger).
       const raw = req.rawHeaders;
       if (this.#maxHeaderCount > 0 && raw.length / 2 > this.#maxHeaderCount) {
-        this.#reject(req, socket, new HandshakeError(431, "Too many header fields"));
+        this.#reject(req, socket, new HandshakeError("HEADERS_TOO_LARGE", "Too many header fields"));
         return;
       }
       if (this.#maxHeaderBytes > 0) {
         let size = (req.url?.length ?? 0) + 16;
         for (let i = 0; i < raw.length; i++) size += raw[i]!.length + 2;
         if (size > this.#maxHeaderBytes) {
-          this.#reject(req, socket, new HandshakeError(431, "Request header fields too large"));
+          this.#reject(req, socket, new HandshakeError("HEADERS_TOO_LARGE", "Request header fields too large"));
           return;
         }
       }
@@ -299,11 +299,11 @@ export class WebSocketServer extends EventEmitter {
   /** handleUpgrade after the header caps (the standalone listener's parser enforces them itself). */
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: ((conn: Connection) => void) | undefined): void {
     if (this.#closing !== undefined) {
-      this.#reject(req, socket, new HandshakeError(503, "Server is closing"));
+      this.#reject(req, socket, new HandshakeError("SERVER_UNAVAILABLE", "Server is closing"));
       return;
     }
     if (this.path !== undefined && pathOf(req.url) !== this.path) {
-      this.#reject(req, socket, new HandshakeError(400, "No WebSocket endpoint at this path"));
+      this.#reject(req, socket, new HandshakeError("BAD_REQUEST", "No WebSocket endpoint at this path"));
       return;
     }
     if (this.#originCheck !== undefined) {
@@ -314,13 +314,17 @@ export class WebSocketServer extends EventEmitter {
         this.emit("error", error);
       }
       if (!allowed) {
-        this.#reject(req, socket, new HandshakeError(403, "Origin not allowed"));
+        this.#reject(req, socket, new HandshakeError("ORIGIN_FORBIDDEN", "Origin not allowed"));
         return;
       }
     }
     if (this.#maxConnections > 0 && this.#clients.size + this.#pending >= this.#maxConnections) {
       const retry = String(this.#options.retryAfter ?? SERVER_DEFAULTS.retryAfter);
-      this.#reject(req, socket, new HandshakeError(503, "Server is full", { headers: { "Retry-After": retry } }));
+      this.#reject(
+        req,
+        socket,
+        new HandshakeError("SERVER_UNAVAILABLE", "Server is full", { headers: { "Retry-After": retry } }),
+      );
       return;
     }
     this.#pending++;
@@ -359,7 +363,7 @@ export class WebSocketServer extends EventEmitter {
   readonly #expire = (pending: PendingUpgrade): void => {
     pending.done = true;
     this.#pending--;
-    this.#reject(pending.req, pending.socket, new HandshakeError(408, "Handshake timeout"));
+    this.#reject(pending.req, pending.socket, new HandshakeError("HANDSHAKE_TIMEOUT", "Handshake timeout"));
   };
 
   readonly #forget = (conn: Connection): void => {
@@ -377,7 +381,10 @@ export class WebSocketServer extends EventEmitter {
   #authFailed(req: IncomingMessage, socket: Duplex, pending: PendingUpgrade, error: unknown): void {
     if (!this.#settle(pending)) return;
     if (error instanceof Rejection) {
-      const refusal = new HandshakeError(error.status, "Rejected by authenticate", { headers: error.headers });
+      const refusal = new HandshakeError("REJECTED", "Rejected by authenticate", {
+        status: error.status,
+        headers: error.headers,
+      });
       this.#reject(req, socket, refusal, error.body);
       return;
     }
@@ -386,7 +393,7 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     this.emit("error", error);
-    this.#reject(req, socket, new HandshakeError(500, "authenticate failed", { cause: error }));
+    this.#reject(req, socket, new HandshakeError("CALLBACK_FAILED", "authenticate failed", { cause: error }));
   }
 
   #complete(
@@ -400,7 +407,7 @@ export class WebSocketServer extends EventEmitter {
     if (!this.#settle(pending)) return;
     if (socket.destroyed || !socket.writable) return;
     if (this.#closing !== undefined) {
-      this.#reject(req, socket, new HandshakeError(503, "Server is closing"));
+      this.#reject(req, socket, new HandshakeError("SERVER_UNAVAILABLE", "Server is closing"));
       return;
     }
     if (this.#options.legacyDrafts) {
@@ -477,7 +484,7 @@ export class WebSocketServer extends EventEmitter {
     } catch (error) {
       // A throwing connection handler closes only this connection (1011).
       conn.emit("error", error);
-      conn.fail(1011, "", error instanceof Error ? error : new Error(String(error)));
+      conn.fail(error instanceof Error ? error : new Error(String(error)));
     }
   }
 

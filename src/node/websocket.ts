@@ -161,7 +161,7 @@ export class WebSocket extends EventTarget {
         try {
           bytes = await item.arrayBuffer();
         } catch (error) {
-          this.#conn?.fail(1011, "", error as Error);
+          this.#conn?.fail(error as Error);
           break;
         }
         this.#extraBuffered -= item.size;

@@ -41,13 +41,13 @@ export interface ClosePayload {
 export function parseClosePayload(payload: Uint8Array): ClosePayload | ProtocolError {
   if (payload.length === 0) return { code: NO_STATUS_CODE, reason: "" };
   // RFC 6455 5.5.1: "If there is a body, the first two bytes of the body MUST be a 2-byte unsigned integer"
-  if (payload.length === 1) return new ProtocolError("INVALID_CLOSE_PAYLOAD", 1002, "close frame body of 1 byte");
+  if (payload.length === 1) return new ProtocolError("INVALID_CLOSE_PAYLOAD", "close frame body of 1 byte");
   const code = (payload[0] << 8) | payload[1];
   if (!isValidCloseCode(code))
-    return new ProtocolError("INVALID_CLOSE_CODE", 1002, `invalid close code ${code}`, { detail: code });
+    return new ProtocolError("INVALID_CLOSE_CODE", `invalid close code ${code}`, { detail: code });
   const reasonBytes = payload.subarray(2);
   // RFC 6455 5.5.1: the reason is UTF-8; 8.1: invalid UTF-8 fails the connection (1007).
-  if (!isValidUtf8(reasonBytes)) return new ProtocolError("INVALID_UTF8", 1007, "close reason is not valid UTF-8");
+  if (!isValidUtf8(reasonBytes)) return new ProtocolError("INVALID_UTF8", "close reason is not valid UTF-8");
   return { code, reason: reasonBytes.length === 0 ? "" : decoder.decode(reasonBytes) };
 }
 

@@ -9,10 +9,11 @@
  *   to a message leaves before anything caused by later frames. The host may call the engine
  *   re-entrantly.
  * - `receiveData(bytes)` never throws. It takes ownership of `bytes`: payloads are unmasked in
- *   place and handed out as zero-copy views. Peer errors go through one choke point (`#fail`):
- *   an `error` event, a close frame with the code of the error (1011 and an empty reason for
- *   an unknown exception, which stays available as the event's `error`), then `closing`,
- *   `closeTransport` and `close`. After a failure no more input is processed (RFC 6455 7.1.7).
+ *   place and handed out as zero-copy views. Every failure goes through one choke point
+ *   (`#fail`): an `error` event (not for the host's own `fail(error)`), a close frame with the
+ *   close code of the error (PROTOCOL_ERRORS; 1011 and an empty reason for anything else, which
+ *   stays available as the close event's `error`), then `closing`, `closeTransport` and `close`.
+ *   After a failure no more input is processed (RFC 6455 7.1.7).
  * - A throwing `dispatch` (or `ping` callback) fails the connection with 1011, the exception
  *   reported as the `error` event's and the close event's `error`; once closed, it is rethrown
  *   asynchronously with `queueMicrotask` so it is not lost.
@@ -76,9 +77,9 @@ const READY_STATE: readonly ReadyState[] = [
 
 // RFC 6455 8.1: invalid UTF-8 in a text message fails the connection (7.4.1: 1007). The reason
 // names the first fault, whichever path (incremental or whole message) found it.
-const badUtf8 = (): ProtocolError => new ProtocolError("INVALID_UTF8", 1007, "invalid UTF-8 in a text message");
+const badUtf8 = (): ProtocolError => new ProtocolError("INVALID_UTF8", "invalid UTF-8 in a text message");
 const truncatedUtf8 = (): ProtocolError =>
-  new ProtocolError("INVALID_UTF8", 1007, "text message ends inside a UTF-8 sequence");
+  new ProtocolError("INVALID_UTF8", "text message ends inside a UTF-8 sequence");
 
 /** The error for a whole text message that is not UTF-8, as the incremental validator names it. */
 function invalidText(bytes: Uint8Array): ProtocolError {
@@ -420,9 +421,14 @@ export class Engine implements WebSocketEngine {
     return true;
   }
 
-  fail(code: number, reason = "", error?: Error): void {
-    if (!isValidCloseCode(code) && code !== 1005 && code !== 1006) throw new RangeError(`invalid close code ${code}`);
-    this.#fail(error, code, reason);
+  /**
+   * Fail the connection because of `error` (RFC 6455 7.1.7): a ProtocolError closes with the code
+   * of its `code` (PROTOCOL_ERRORS) and its message as the reason; anything else is internal:
+   * 1011, an empty reason on the wire. The host knows the error already: no `error` event, the
+   * close event carries it.
+   */
+  fail(error: Error): void {
+    this.#fail(error, false);
     this.#events.flush();
   }
 
@@ -599,11 +605,10 @@ export class Engine implements WebSocketEngine {
    * The choke point: every failure ends here. A ProtocolError carries its close code and message;
    * anything else is internal: 1011, empty reason on the wire, the original kept as `error`.
    */
-  #fail(error: unknown, code?: number, reason?: string): void {
-    const err =
-      error === undefined ? undefined : error instanceof Error ? error : new Error(String(error), { cause: error });
+  #fail(error: unknown, report = true): void {
+    const err = error instanceof Error ? error : new Error(String(error), { cause: error });
     if (this.#phase === Phase.CLOSED) {
-      if (err !== undefined) this.#commit({ type: "error", error: err });
+      if (report) this.#commit({ type: "error", error: err });
       return;
     }
     // Deliver what was complete before the failure, then drop the rest.
@@ -615,33 +620,29 @@ export class Engine implements WebSocketEngine {
     this.#parser.stop();
     this.#heldInput = null;
     this.#held = null;
-    let closeCode = code ?? (err instanceof ProtocolError ? err.closeCode : 1011);
-    let closeReason = reason ?? "";
-    if (reason === undefined && err instanceof ProtocolError) {
+    let closeCode = 1011;
+    let closeReason = "";
+    if (err instanceof ProtocolError) {
       const chosen = this.#closeReason?.(err) ?? err.message;
+      closeCode = err.closeCode;
       if (typeof chosen === "string") closeReason = chosen;
       else {
         closeReason = chosen.reason;
-        if (code === undefined) closeCode = chosen.code;
+        closeCode = chosen.code;
       }
     }
     const phase = this.#phase;
-    // A close frame unless ours is out already (a queued one was just dropped) or this is an abort.
-    if (phase < Phase.CLOSING && closeCode !== 1006) {
+    // A close frame unless ours is out already (a queued one was just dropped).
+    if (phase < Phase.CLOSING) {
       this.#sender.frame(0x8, true, 0, encodeClosePayload(closeCode, closeReason));
     }
-    if (err !== undefined) this.#commit({ type: "error", error: err });
-    // `closing` reports a close frame; an abort (1006) sends none.
-    if (phase <= Phase.OPEN && closeCode !== 1006) {
+    if (report) this.#commit({ type: "error", error: err });
+    if (phase <= Phase.OPEN) {
       this.#commit({ type: "closing", code: closeCode, reason: closeReason, initiator: "local" });
     }
     // RFC 6455 7.1.7: fail the connection: close the transport, process no more data.
     this.#enterClosed(true);
-    this.#commit(
-      err === undefined
-        ? { type: "close", code: closeCode, reason: closeReason, wasClean: false }
-        : { type: "close", code: closeCode, reason: closeReason, wasClean: false, error: err },
-    );
+    this.#commit({ type: "close", code: closeCode, reason: closeReason, wasClean: false, error: err });
   }
 
   /** Queue an event behind pending inbound transforms, or commit it. */

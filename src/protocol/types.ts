@@ -257,8 +257,12 @@ export interface WebSocketEngine {
   holdPongs?(hold: boolean): void;
   /** Start the closing handshake (code 1000 and "" by default; 1005: a close frame without a body). Validates code and reason (throws). */
   close(code?: number, reason?: string): boolean;
-  /** Fail the connection with a close code (used by the I/O layer for 1001, 1008, 1011...). */
-  fail(code: number, reason?: string, error?: Error): void;
+  /**
+   * Fail the connection because of `error` (RFC 6455 7.1.7): a ProtocolError closes with its
+   * `closeCode` (the PROTOCOL_ERRORS table) and its message as the reason; anything else with 1011
+   * and an empty reason. The close event carries `error` (no `error` event: the caller knows it).
+   */
+  fail(error: Error): void;
 
   /**
    * The opening handshake completed: leave CONNECTING (flushing queued sends and input) and emit

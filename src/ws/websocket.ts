@@ -485,7 +485,7 @@ export class WebSocket extends EventEmitter {
   #listenerThrew(error: unknown): void {
     if (this[kInternal].settings.unhandledErrors === "ignore") {
       const err = error instanceof Error ? error : new Error(String(error));
-      this.#conn?.fail(1011, "", err);
+      this.#conn?.fail(err);
       return;
     }
     // ws lets it escape to the event loop: an uncaught exception.

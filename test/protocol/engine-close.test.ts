@@ -1,6 +1,7 @@
 /** The closing handshake (RFC 6455 5.5.1, 7.1): states, who closed first, signals, EOF. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { ProtocolError } from "../../src/protocol/errors.js";
 import { ReadyState } from "../../src/protocol/types.js";
 import { concat, hex } from "../helpers/bytes.js";
 import { cframe, closeBody, frame } from "../helpers/frames.js";
@@ -109,25 +110,27 @@ describe("closing handshake", () => {
     assert.equal(e.close(4999, "x".repeat(123)), true);
   });
 
-  it("fail(): the I/O layer fails the connection with its code; close is last and once", () => {
+  it("fail(ProtocolError): the table's close code and the message as reason; close is last and once", () => {
     const e = server();
-    e.fail(1008, "policy", new Error("rate"));
+    e.fail(new ProtocolError("RATE_LIMITED", "policy"));
     assert.equal(out(e), "8808" + "03f0" + hex(new TextEncoder().encode("policy")));
+    // The caller knows the error: no `error` event (the close event carries it).
     assert.deepEqual(events(e), [
-      { type: "error", code: "Error" },
       { type: "closing", code: 1008, reason: "policy", initiator: "local" },
       { type: "close", code: 1008, reason: "policy", wasClean: false },
     ]);
-    e.fail(1011);
+    e.fail(new Error("late"));
     e.receiveEof();
     assert.deepEqual(events(e), []);
   });
 
-  it("fail(1006) closes without a close frame", () => {
+  it("fail(any other error): 1011 with an empty reason on the wire, the error kept", () => {
     const e = server();
-    e.fail(1006);
-    assert.equal(out(e), "");
-    assert.deepEqual(events(e), [{ type: "close", code: 1006, reason: "", wasClean: false }]);
+    const internal = new Error("secret detail");
+    e.fail(internal);
+    assert.equal(out(e), "880203f3");
+    const close = e.host.takeEvents().at(-1);
+    assert.ok(close?.type === "close" && close.code === 1011 && close.reason === "" && close.error === internal);
   });
 
   it("a client echoes close masked and also flags the transport", () => {

@@ -25,8 +25,8 @@ function reverser(log: string[] = []): ExtensionSession & { closed: number; limi
       if (!m.rsv1) return m;
       const out = { ...m, rsv1: false, data: m.data.slice().reverse() };
       const text = Buffer.from(out.data).toString();
-      if (text === "boom") throw new ProtocolError("EXTENSION_ERROR", 1002, "bad data");
-      if (text === "huge") throw new ProtocolError("MESSAGE_TOO_BIG", 1009, "too big");
+      if (text === "boom") throw new ProtocolError("EXTENSION_ERROR", "bad data");
+      if (text === "huge") throw new ProtocolError("MESSAGE_TOO_BIG", "too big");
       if (text === "oops") throw new Error("secret internal detail");
       if (text.startsWith("slow")) return new Promise<ExtensionMessage>((r) => setTimeout(() => r(out), 3));
       return out;
@@ -114,7 +114,7 @@ describe("extensions", () => {
   });
 
   for (const [text, code, reason] of [
-    ["boom", 1002, "bad data"],
+    ["boom", 1007, "bad data"],
     ["huge", 1009, "too big"],
     ["oops", 1011, ""],
   ] as const) {

@@ -197,7 +197,7 @@ function inflateOneShot(chunks: readonly Uint8Array[], total: number, max: numbe
   } catch (error) {
     if ((error as { code?: string }).code !== "ERR_BUFFER_TOO_LARGE") throw error;
     if (limit === max) {
-      throw new ProtocolError("MESSAGE_TOO_BIG", 1009, `decompressed message exceeds maxPayload (${max} bytes)`);
+      throw new ProtocolError("MESSAGE_TOO_BIG", `decompressed message exceeds maxPayload (${max} bytes)`);
     }
     return null;
   }

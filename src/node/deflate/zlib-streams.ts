@@ -188,7 +188,7 @@ export class Inflater extends ZlibRunner<zlib.InflateRaw> {
     if (this.#max > 0 && this.size > this.#max) {
       // Checked while inflating, never after: stop zlib now and free what it produced.
       const limit = this.#max;
-      this.fail(new ProtocolError("MESSAGE_TOO_BIG", 1009, `decompressed message exceeds maxPayload (${limit} bytes)`));
+      this.fail(new ProtocolError("MESSAGE_TOO_BIG", `decompressed message exceeds maxPayload (${limit} bytes)`));
       return;
     }
     this.chunks.push(chunk);

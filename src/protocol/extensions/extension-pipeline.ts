@@ -104,12 +104,12 @@ export class ExtensionPipeline {
 
   #toEvent(m: ExtensionMessage, validated: Uint8Array | null): TextMessage | BinaryMessage {
     if (this.#maxPayload > 0 && m.data.length > this.#maxPayload) {
-      throw new ProtocolError("MESSAGE_TOO_BIG", 1009, `message exceeds ${this.#maxPayload} bytes`);
+      throw new ProtocolError("MESSAGE_TOO_BIG", `message exceeds ${this.#maxPayload} bytes`);
     }
     if (m.opcode === 2) return new BinaryMessage(m.data, 0, m.data.length);
     // RFC 6455 8.1: text MUST be valid UTF-8, checked after the extensions (RFC 7692 8.2.3.4... decompressed data).
     if (m.data !== validated && this.#validateUtf8 && !this.#isUtf8(m.data)) {
-      throw new ProtocolError("INVALID_UTF8", 1007, "invalid UTF-8 in a text message");
+      throw new ProtocolError("INVALID_UTF8", "invalid UTF-8 in a text message");
     }
     return new TextMessage(m.data, 0, m.data.length, this.#decode);
   }

@@ -83,7 +83,7 @@ export class PerMessageDeflateSession implements ExtensionSession {
       (data) => ({ ...message, rsv1: false, data }),
       (error: unknown) => {
         if (error instanceof ProtocolError) throw error;
-        throw new ProtocolError("EXTENSION_ERROR", 1007, "permessage-deflate: invalid compressed data", {
+        throw new ProtocolError("EXTENSION_ERROR", "permessage-deflate: invalid compressed data", {
           cause: error,
         });
       },
@@ -149,7 +149,7 @@ export class ClientPerMessageDeflate implements ClientExtension {
   accept(response: ExtensionOffer): ExtensionSession {
     const agreement = acceptAsClient(response, this.#options);
     // RFC 7692 section 5: an invalid response: the client MUST _Fail the WebSocket Connection_.
-    if (typeof agreement === "string") throw new HandshakeError(400, `permessage-deflate: ${agreement}`);
+    if (typeof agreement === "string") throw new HandshakeError("BAD_REQUEST", `permessage-deflate: ${agreement}`);
     const codec = codecFor(this.#factory, agreement, "client");
     return new PerMessageDeflateSession(codec, agreement, this.#options);
   }

@@ -241,54 +241,54 @@ export class FrameParser {
     if (opcode >= 0x8) {
       // RFC 6455 5.2: opcodes 0xB-0xF are reserved for further control frames.
       if (opcode > 0xa) {
-        this.#fail("BAD_OPCODE", 1002, `reserved opcode ${opcode}`, opcode);
+        this.#fail("BAD_OPCODE", `reserved opcode ${opcode}`, opcode);
         return;
       }
       // RFC 6455 5.5: "All control frames MUST have a payload length of 125 bytes or less
       // and MUST NOT be fragmented."
       if (!fin) {
-        this.#fail("CONTROL_FRAME_FRAGMENTED", 1002, "fragmented control frame", opcode);
+        this.#fail("CONTROL_FRAME_FRAGMENTED", "fragmented control frame", opcode);
         return;
       }
       if (len7 > 125) {
-        this.#fail("CONTROL_FRAME_TOO_LONG", 1002, "control frame longer than 125 bytes", len7);
+        this.#fail("CONTROL_FRAME_TOO_LONG", "control frame longer than 125 bytes", len7);
         return;
       }
       // Extensions here are per message: no RSV bit on control frames (RFC 7692 6.1 likewise).
       if (rsv !== 0) {
-        this.#fail("BAD_RSV", 1002, "RSV bit set on a control frame", rsv);
+        this.#fail("BAD_RSV", "RSV bit set on a control frame", rsv);
         return;
       }
     } else if (opcode === 0x0) {
       // RFC 6455 5.4: a continuation frame only follows a non-final data frame.
       if (!this.#inMessage) {
-        this.#fail("UNEXPECTED_CONTINUATION", 1002, "continuation frame with nothing to continue");
+        this.#fail("UNEXPECTED_CONTINUATION", "continuation frame with nothing to continue");
         return;
       }
       // Per-message extensions set RSV bits on the first frame only (RFC 7692 6.1).
       if (rsv !== 0) {
-        this.#fail("BAD_RSV", 1002, "RSV bit set on a continuation frame", rsv);
+        this.#fail("BAD_RSV", "RSV bit set on a continuation frame", rsv);
         return;
       }
     } else if (opcode <= 0x2) {
       // RFC 6455 5.4: fragments of one message MUST NOT be interleaved with another message.
       if (this.#inMessage) {
-        this.#fail("EXPECTED_CONTINUATION", 1002, "new data frame inside a fragmented message", opcode);
+        this.#fail("EXPECTED_CONTINUATION", "new data frame inside a fragmented message", opcode);
         return;
       }
       // RFC 6455 5.2: RSV1-3 "MUST be 0 unless an extension is negotiated that defines meanings".
       if ((rsv & ~this.#rsvAllowed) !== 0) {
-        this.#fail("BAD_RSV", 1002, "RSV bit not claimed by an extension", rsv);
+        this.#fail("BAD_RSV", "RSV bit not claimed by an extension", rsv);
         return;
       }
     } else {
-      this.#fail("BAD_OPCODE", 1002, `reserved opcode ${opcode}`, opcode);
+      this.#fail("BAD_OPCODE", `reserved opcode ${opcode}`, opcode);
       return;
     }
     const masked = (b1 & 0x80) !== 0;
     // RFC 6455 5.1: a server MUST close on an unmasked frame; a client on a masked one.
     if (masked !== this.#expectMasked && !this.#lenientMasking) {
-      this.#fail("BAD_MASKING", 1002, masked ? "masked frame from server" : "unmasked frame from client");
+      this.#fail("BAD_MASKING", masked ? "masked frame from server" : "unmasked frame from client");
       return;
     }
     this.#opcode = opcode;
@@ -342,7 +342,7 @@ export class FrameParser {
     const len = (this.#rb[o] << 8) | this.#rb[o + 1];
     // RFC 6455 5.2: "the minimal number of bytes MUST be used to encode the length".
     if (len < 126) {
-      this.#fail("LENGTH_NOT_MINIMAL", 1002, "16-bit length below 126");
+      this.#fail("LENGTH_NOT_MINIMAL", "16-bit length below 126");
       return;
     }
     this.#haveLength(len);
@@ -355,12 +355,12 @@ export class FrameParser {
     const lo = ((b[o + 4] << 24) | (b[o + 5] << 16) | (b[o + 6] << 8) | b[o + 7]) >>> 0;
     // Covers the "most significant bit MUST be 0" rule of RFC 6455 5.2 as well.
     if (hi >= MAX_SAFE_HIGH) {
-      this.#fail("LENGTH_TOO_LARGE", 1009, "64-bit length above 2^53-1");
+      this.#fail("LENGTH_TOO_LARGE", "64-bit length above 2^53-1");
       return;
     }
     const len = hi * 0x100000000 + lo;
     if (len < 65536) {
-      this.#fail("LENGTH_NOT_MINIMAL", 1002, "64-bit length below 65536");
+      this.#fail("LENGTH_NOT_MINIMAL", "64-bit length below 65536");
       return;
     }
     this.#haveLength(len);
@@ -375,11 +375,11 @@ export class FrameParser {
       }
       const total = this.#messageLength + len;
       if (this.#maxPayload > 0 && total > this.#maxPayload) {
-        this.#fail("MESSAGE_TOO_BIG", 1009, `message exceeds ${this.#maxPayload} bytes`);
+        this.#fail("MESSAGE_TOO_BIG", `message exceeds ${this.#maxPayload} bytes`);
         return;
       }
       if (this.#maxFragments > 0 && this.#fragments >= this.#maxFragments) {
-        this.#fail("TOO_MANY_FRAGMENTS", 1009, `message exceeds ${this.#maxFragments} frames`);
+        this.#fail("TOO_MANY_FRAGMENTS", `message exceeds ${this.#maxFragments} frames`);
         return;
       }
       this.#messageLength = total;
@@ -541,8 +541,8 @@ export class FrameParser {
     }
   }
 
-  #fail(code: ProtocolError["code"], closeCode: number, message: string, detail?: number): void {
+  #fail(code: ProtocolError["code"], message: string, detail?: number): void {
     this.stop();
-    this.#sink.frameError(new ProtocolError(code, closeCode, message, detail === undefined ? undefined : { detail }));
+    this.#sink.frameError(new ProtocolError(code, message, detail === undefined ? undefined : { detail }));
   }
 }

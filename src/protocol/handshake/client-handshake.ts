@@ -68,7 +68,8 @@ const defaultRandomFill = (b: Uint8Array): void => {
   crypto.getRandomValues(b);
 };
 
-function failed(status: number, message: string, head?: HttpHead, cause?: unknown): ClientHandshakeResult {
+/** The server's answer is not a valid upgrade (502, BAD_RESPONSE): what it said is kept. */
+function failed(message: string, head?: HttpHead, cause?: unknown): ClientHandshakeResult {
   const response =
     head === undefined
       ? undefined
@@ -78,7 +79,7 @@ function failed(status: number, message: string, head?: HttpHead, cause?: unknow
           headers: head.rawHeaders,
           body: new Uint8Array(0),
         };
-  return { ok: false, error: new HandshakeError(status, message, { response, cause }) };
+  return { ok: false, error: new HandshakeError("BAD_RESPONSE", message, { response, cause }) };
 }
 
 export class ClientHandshake {
@@ -176,7 +177,7 @@ export class ClientHandshake {
   #settle(outcome: ResponseOutcome): ClientHandshakeResult {
     let result: ClientHandshakeResult;
     if (outcome.kind === "invalid") {
-      result = failed(502, `Invalid handshake response: ${outcome.error.message}`, undefined, outcome.error);
+      result = failed(`Invalid handshake response: ${outcome.error.message}`, undefined, outcome.error);
     } else if (outcome.kind === "answer") {
       // RFC 6455 4.1: "If the status code received from the server is not 101, the client
       // handles the response per HTTP procedures" (authentication, redirects...).
@@ -184,9 +185,14 @@ export class ClientHandshake {
       const status = head.status ?? 0;
       result = {
         ok: false,
-        error: new HandshakeError(status, `Unexpected server response: ${status} ${head.statusText ?? ""}`.trimEnd(), {
-          response: { status, statusText: head.statusText ?? "", headers: head.rawHeaders, body },
-        }),
+        error: new HandshakeError(
+          "UNEXPECTED_RESPONSE",
+          `Unexpected server response: ${status} ${head.statusText ?? ""}`.trimEnd(),
+          {
+            status,
+            response: { status, statusText: head.statusText ?? "", headers: head.rawHeaders, body },
+          },
+        ),
       };
     } else {
       result = this.#validate(outcome.head, outcome.remainder);
@@ -202,17 +208,17 @@ export class ClientHandshake {
     // a value that is not an ASCII case-insensitive match for the value "websocket"..."
     const upgrade = h.get("upgrade");
     if (upgrade === undefined || asciiLower(trimOws(upgrade)) !== "websocket") {
-      return failed(502, "Invalid Upgrade header in the server's response: expected websocket", head);
+      return failed("Invalid Upgrade header in the server's response: expected websocket", head);
     }
     // (3) "...the |Connection| header field doesn't contain a token that is an ASCII
     // case-insensitive match for the value "Upgrade"..."
     if (!listHasToken(h.get("connection"), "upgrade")) {
-      return failed(502, "Invalid Connection header in the server's response: expected Upgrade", head);
+      return failed("Invalid Connection header in the server's response: expected Upgrade", head);
     }
     // (4) Sec-WebSocket-Accept, "ignoring any leading and trailing whitespace".
     const accept = h.get("sec-websocket-accept");
     if (accept === undefined || trimOws(accept) !== computeAccept(this.key)) {
-      return failed(502, "Missing or mismatched Sec-WebSocket-Accept in the server's response", head);
+      return failed("Missing or mismatched Sec-WebSocket-Accept in the server's response", head);
     }
     // (6) "If the response includes a |Sec-WebSocket-Protocol| header field and this header field
     // indicates the use of a subprotocol that was not present in the client's handshake..."
@@ -222,10 +228,10 @@ export class ClientHandshake {
     if (protocolHeader !== undefined) {
       protocol = trimOws(protocolHeader);
       if (this.#protocols.length === 0) {
-        return failed(502, "The server selected a subprotocol but none was requested", head);
+        return failed("The server selected a subprotocol but none was requested", head);
       }
       if (!this.#protocols.includes(protocol)) {
-        return failed(502, `The server selected a subprotocol that was not offered: ${JSON.stringify(protocol)}`, head);
+        return failed(`The server selected a subprotocol that was not offered: ${JSON.stringify(protocol)}`, head);
       }
     }
     // (5) Extensions: each must have been offered, at most once, and accepted by its extension.
@@ -234,7 +240,7 @@ export class ClientHandshake {
     const sessions: ExtensionSession[] = [];
     if (extensionsHeader !== "") {
       const parsed = parseExtensions(extensionsHeader);
-      if (parsed === null) return failed(502, "Invalid Sec-WebSocket-Extensions header in the server's response", head);
+      if (parsed === null) return failed("Invalid Sec-WebSocket-Extensions header in the server's response", head);
       const used = { rsv1: false, rsv2: false, rsv3: false };
       const names = new Set<string>();
       for (const element of parsed) {
@@ -269,7 +275,7 @@ export class ClientHandshake {
               // best effort
             }
           }
-          return failed(502, problem, head, cause);
+          return failed(problem, head, cause);
         }
       }
     }

@@ -35,7 +35,7 @@
  * - After the head is complete, further `push` calls append to `remainder()` and return the
  *   same head; after an error they return the same error.
  */
-import { HandshakeError } from "../errors.js";
+import { HandshakeError, type HandshakeErrorCode } from "../errors.js";
 import {
   DEFAULT_MAX_HEADER_BYTES,
   DEFAULT_MAX_HEADER_COUNT,
@@ -283,7 +283,7 @@ export class HttpHeadParser {
       if (this.#maxHeaderBytes > 0 && this.#total + (end - i) + (lf === -1 ? 0 : 1) > this.#maxHeaderBytes) {
         return (
           this.#scan(bytes, i, Math.min(end, i + this.#maxHeaderBytes - this.#total)) ??
-          this.#fail(431, "Header fields too large: the head exceeds the byte limit")
+          this.#fail("HEADERS_TOO_LARGE", "Header fields too large: the head exceeds the byte limit")
         );
       }
       this.#total += end - i;
@@ -341,10 +341,10 @@ export class HttpHeadParser {
   #tooLong(): HandshakeError {
     if (this.#state === State.START) {
       return this.kind === "request"
-        ? this.#fail(414, "Request line too long")
-        : this.#fail(400, "Status line too long");
+        ? this.#fail("URI_TOO_LONG", "Request line too long")
+        : this.#fail("BAD_REQUEST", "Status line too long");
     }
-    return this.#fail(431, "Header fields too large: a header line exceeds the limit");
+    return this.#fail("HEADERS_TOO_LARGE", "Header fields too large: a header line exceeds the limit");
   }
 
   #append(bytes: Uint8Array, start: number, end: number): void {
@@ -361,9 +361,9 @@ export class HttpHeadParser {
     this.#lineLength = needed;
   }
 
-  #fail(status: number, message: string): HandshakeError {
+  #fail(code: HandshakeErrorCode, message: string): HandshakeError {
     this.#state = State.FAILED;
-    const error = new HandshakeError(status, message);
+    const error = new HandshakeError(code, message);
     this.#result = error;
     return error;
   }
@@ -374,7 +374,7 @@ export class HttpHeadParser {
     const lineEnd = end;
     this.#resetPhase();
     if (end > start && buf[end - 1] === CR) end--;
-    else if (!this.#allowBareLf) return this.#lineError(buf, lineStart, lineEnd, 400, "Bare LF line ending");
+    else if (!this.#allowBareLf) return this.#lineError(buf, lineStart, lineEnd, "BAD_REQUEST", "Bare LF line ending");
     const cap = this.#lineCap();
     if (cap > 0 && end - start > cap) return this.#tooLong();
 
@@ -384,7 +384,7 @@ export class HttpHeadParser {
         this.kind === "request" ? this.#parseRequestLine(buf, start, end) : this.#parseStatusLine(buf, start, end);
       if (!ok) {
         const generic = this.kind === "request" ? "Malformed request line" : "Malformed status line";
-        return this.#lineError(buf, lineStart, lineEnd, 400, generic);
+        return this.#lineError(buf, lineStart, lineEnd, "BAD_REQUEST", generic);
       }
       this.#state = State.HEADERS;
       this.#resetPhase();
@@ -392,7 +392,8 @@ export class HttpHeadParser {
     }
     if (end === start) return this.#finish();
     const result = this.#parseHeaderLine(buf, start, end);
-    if (result !== null && result.status === 400) return this.#lineError(buf, lineStart, lineEnd, 400, result.message);
+    if (result !== null && result.code === "BAD_REQUEST")
+      return this.#lineError(buf, lineStart, lineEnd, "BAD_REQUEST", result.message);
     return result;
   }
 
@@ -410,11 +411,11 @@ export class HttpHeadParser {
   /**
    * A line failed: its first bad byte names the error, as it would have if the line had arrived
    * in pieces (the scanner runs over it afresh); a line whose every byte could start a valid
-   * line gets `status` and `message` (it ended too early, or failed a check of the whole line).
+   * line gets `code` and `message` (it ended too early, or failed a check of the whole line).
    */
-  #lineError(buf: Uint8Array, start: number, end: number, status: number, message: string): HandshakeError {
+  #lineError(buf: Uint8Array, start: number, end: number, code: HandshakeErrorCode, message: string): HandshakeError {
     this.#resetPhase();
-    return this.#scan(buf, start, end) ?? this.#fail(status, message);
+    return this.#scan(buf, start, end) ?? this.#fail(code, message);
   }
 
   /**
@@ -473,8 +474,8 @@ export class HttpHeadParser {
           if (vpos === 5 && b !== 0x31) {
             // RFC 9112 2.3: only HTTP/1.x is spoken here.
             return phase === Phase.REQ_VERSION
-              ? this.#fail(505, "HTTP version not supported: only HTTP/1.x")
-              : this.#fail(400, "Malformed status line: not HTTP/1.x");
+              ? this.#fail("HTTP_VERSION_NOT_SUPPORTED", "HTTP version not supported: only HTTP/1.x")
+              : this.#fail("BAD_REQUEST", "Malformed status line: not HTTP/1.x");
           }
           vpos++;
           break;
@@ -492,7 +493,7 @@ export class HttpHeadParser {
           if (!isValueByte(b)) return this.#scanError(phase);
           break;
         case Phase.FIELD_BEGIN:
-          if (b === SP || b === HTAB) return this.#fail(400, "Obsolete line folding is not allowed");
+          if (b === SP || b === HTAB) return this.#fail("BAD_REQUEST", "Obsolete line folding is not allowed");
           if (TCHAR[b] !== 1) return this.#scanError(phase);
           phase = Phase.FIELD_NAME;
           break;
@@ -505,7 +506,7 @@ export class HttpHeadParser {
           break;
         case Phase.CR:
           // RFC 9112 2.2: a CR not followed by LF is invalid.
-          return this.#fail(400, "Bare CR in the head");
+          return this.#fail("BAD_REQUEST", "Bare CR in the head");
       }
     }
     this.#phase = phase;
@@ -514,9 +515,10 @@ export class HttpHeadParser {
   }
 
   #scanError(phase: Phase): HandshakeError {
-    if (phase === Phase.FIELD_VALUE) return this.#fail(400, "Invalid character in a header value");
-    if (phase === Phase.FIELD_BEGIN || phase === Phase.FIELD_NAME) return this.#fail(400, "Malformed header line");
-    return this.#fail(400, this.kind === "request" ? "Malformed request line" : "Malformed status line");
+    if (phase === Phase.FIELD_VALUE) return this.#fail("BAD_REQUEST", "Invalid character in a header value");
+    if (phase === Phase.FIELD_BEGIN || phase === Phase.FIELD_NAME)
+      return this.#fail("BAD_REQUEST", "Malformed header line");
+    return this.#fail("BAD_REQUEST", this.kind === "request" ? "Malformed request line" : "Malformed status line");
   }
 
   #finish(): HttpHead {
@@ -585,11 +587,12 @@ export class HttpHeadParser {
   #parseHeaderLine(line: Uint8Array, start: number, lineEnd: number): HandshakeError | null {
     this.#examined += lineEnd - start;
     // RFC 7230 3.2.4: obs-fold is deprecated; a server MUST reject it (400) or replace it.
-    if (line[start] === SP || line[start] === HTAB) return this.#fail(400, "Obsolete line folding is not allowed");
+    if (line[start] === SP || line[start] === HTAB)
+      return this.#fail("BAD_REQUEST", "Obsolete line folding is not allowed");
     let i = start;
     while (i < lineEnd && TCHAR[line[i]] === 1) i++;
     // RFC 7230 3.2.4: no whitespace between the field name and the colon.
-    if (i === start || i >= lineEnd || line[i] !== COLON) return this.#fail(400, "Malformed header line");
+    if (i === start || i >= lineEnd || line[i] !== COLON) return this.#fail("BAD_REQUEST", "Malformed header line");
     const nameEnd = i;
     i++;
     while (i < lineEnd && (line[i] === SP || line[i] === HTAB)) i++;
@@ -598,11 +601,11 @@ export class HttpHeadParser {
     let high = 0;
     for (let j = i; j < end; j++) {
       const b = line[j];
-      if (!isValueByte(b)) return this.#fail(400, "Invalid character in a header value");
+      if (!isValueByte(b)) return this.#fail("BAD_REQUEST", "Invalid character in a header value");
       high |= b;
     }
     if (this.#maxHeaderCount > 0 && this.#rawHeaders.length >= this.#maxHeaderCount) {
-      return this.#fail(431, "Header fields too large: too many headers");
+      return this.#fail("HEADERS_TOO_LARGE", "Header fields too large: too many headers");
     }
     // Names and values decoded from the bytes (no line string for them to keep alive); a known
     // name costs no new string at all when sent in its usual spelling or in lowercase.

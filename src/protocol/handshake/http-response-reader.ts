@@ -75,7 +75,10 @@ export class HttpResponseReader {
       const rest = this.#parser.remainder();
       if (status < 200) {
         if (++this.#interim > MAX_INTERIM) {
-          return this.#done({ kind: "invalid", error: new HandshakeError(502, "Too many interim (1xx) responses") });
+          return this.#done({
+            kind: "invalid",
+            error: new HandshakeError("BAD_RESPONSE", "Too many interim (1xx) responses"),
+          });
         }
         this.#parser = new HttpHeadParser("response", this.#limits);
         input = rest;
@@ -94,7 +97,7 @@ export class HttpResponseReader {
     if (this.#head !== null) return this.#answer();
     return this.#done({
       kind: "invalid",
-      error: new HandshakeError(502, "Connection closed before the response head was complete"),
+      error: new HandshakeError("BAD_RESPONSE", "Connection closed before the response head was complete"),
     });
   }
 

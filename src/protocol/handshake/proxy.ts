@@ -109,7 +109,7 @@ export class ProxyResponse {
     else if (outcome.kind === "invalid") {
       result = {
         ok: false,
-        error: new HandshakeError(502, `Invalid response from the proxy: ${outcome.error.message}`, {
+        error: new HandshakeError("BAD_RESPONSE", `Invalid response from the proxy: ${outcome.error.message}`, {
           cause: outcome.error,
         }),
       };
@@ -118,9 +118,14 @@ export class ProxyResponse {
       const status = head.status ?? 0;
       result = {
         ok: false,
-        error: new HandshakeError(status, `Proxy refused the tunnel: ${status} ${head.statusText ?? ""}`.trimEnd(), {
-          response: { status, statusText: head.statusText ?? "", headers: head.rawHeaders, body },
-        }),
+        error: new HandshakeError(
+          "PROXY_REFUSED",
+          `Proxy refused the tunnel: ${status} ${head.statusText ?? ""}`.trimEnd(),
+          {
+            status,
+            response: { status, statusText: head.statusText ?? "", headers: head.rawHeaders, body },
+          },
+        ),
       };
     }
     this.#result = result;

@@ -28,7 +28,7 @@
  *   returns a protocol the client never offered.
  */
 
-import { HandshakeError } from "../errors.js";
+import { HandshakeError, type HandshakeErrorCode } from "../errors.js";
 import type { ExtensionOffer, ExtensionSession, ServerExtension } from "../extensions/extension.js";
 import { parseExtensions, renderExtension } from "../extensions/extension-header.js";
 import { decodeBase64, encodeBase64 } from "./base64.js";
@@ -154,13 +154,13 @@ export function renderRejection(
 }
 
 function reject(
-  status: number,
+  code: HandshakeErrorCode,
   message: string,
   headers?: Record<string, string>,
   cause?: unknown,
 ): ServerHandshakeResult {
-  const error = new HandshakeError(status, message, { headers, cause });
-  return { ok: false, error, response: renderRejection(status, error.headers, message) };
+  const error = new HandshakeError(code, message, { headers, cause });
+  return { ok: false, error, response: renderRejection(error.status, error.headers, message) };
 }
 
 /** "1.1" / "HTTP/1.1" -> [major, minor], or null. */
@@ -288,32 +288,32 @@ export function acceptHandshake(
   const headers = request.headers;
 
   // RFC 6455 4.1 / 4.2.1: "An HTTP/1.1 or higher GET request".
-  if (request.method !== "GET") return reject(405, "Method must be GET", { Allow: "GET" });
+  if (request.method !== "GET") return reject("METHOD_NOT_ALLOWED", "Method must be GET", { Allow: "GET" });
   const version = parseVersion(request.httpVersion);
   if (version === null || version[0] < 1 || (version[0] === 1 && version[1] < 1)) {
-    return reject(400, "HTTP/1.1 or later is required");
+    return reject("BAD_REQUEST", "HTTP/1.1 or later is required");
   }
   // RFC 6455 4.2.1 (1): "including a Request-URI [RFC2616] that should be interpreted as a /resource name/".
-  if (!isValidTarget(request.target)) return reject(400, "Invalid request target");
+  if (!isValidTarget(request.target)) return reject("BAD_REQUEST", "Invalid request target");
   // RFC 6455 4.2.1 (2): "A |Host| header field containing the server's authority."
   const host = getHeader(headers, "host");
-  if (host === undefined || !isValidHost(trimOws(host))) return reject(400, "Missing or invalid Host header");
+  if (host === undefined || !isValidHost(trimOws(host))) return reject("BAD_REQUEST", "Missing or invalid Host header");
   // RFC 6455 4.2.1 (3): "An |Upgrade| header field containing the value "websocket", treated
   // as an ASCII case-insensitive value." Upgrade is a list (RFC 7230 6.7), so search it.
   if (!listHasToken(getHeader(headers, "upgrade"), "websocket")) {
-    return reject(400, "Missing or invalid Upgrade header: expected websocket");
+    return reject("BAD_REQUEST", "Missing or invalid Upgrade header: expected websocket");
   }
   // RFC 6455 4.2.1 (4): "A |Connection| header field that includes the token "Upgrade",
   // treated as an ASCII case-insensitive value."
   if (!listHasToken(getHeader(headers, "connection"), "upgrade")) {
-    return reject(400, "Missing or invalid Connection header: expected Upgrade");
+    return reject("BAD_REQUEST", "Missing or invalid Connection header: expected Upgrade");
   }
   // RFC 6455 4.2.2 / 4.4: on a version we do not speak, answer (e.g.) 426 with the versions we do.
   // 7 and 8 are drafts hybi-07/08: the same handshake and framing as 13.
   const wsVersion = getHeader(headers, "sec-websocket-version");
   const v = wsVersion === undefined ? "" : trimOws(wsVersion);
   if (v !== "13" && v !== "8" && v !== "7") {
-    return reject(426, `Sec-WebSocket-Version must be one of ${SUPPORTED_VERSIONS}`, {
+    return reject("UNSUPPORTED_VERSION", `Sec-WebSocket-Version must be one of ${SUPPORTED_VERSIONS}`, {
       "Sec-WebSocket-Version": SUPPORTED_VERSIONS,
       Upgrade: "websocket",
     });
@@ -322,24 +322,24 @@ export function acceptHandshake(
   // when decoded, is 16 bytes in length."
   const rawKey = getHeader(headers, "sec-websocket-key");
   const key = rawKey === undefined ? "" : trimOws(rawKey);
-  if (!isValidKey(key)) return reject(400, "Missing or invalid Sec-WebSocket-Key header");
+  if (!isValidKey(key)) return reject("BAD_REQUEST", "Missing or invalid Sec-WebSocket-Key header");
 
   // RFC 6455 4.1: subprotocol values are tokens ("elements that comprise this value MUST be non-empty
   // strings with characters in the range U+0021 to U+007E not including separator characters").
   const protocolHeader = getHeader(headers, "sec-websocket-protocol");
   const offeredProtocols = protocolHeader === undefined ? [] : splitList(protocolHeader);
   for (const p of offeredProtocols) {
-    if (!isToken(p)) return reject(400, "Invalid Sec-WebSocket-Protocol header");
+    if (!isToken(p)) return reject("BAD_REQUEST", "Invalid Sec-WebSocket-Protocol header");
   }
   if (protocolHeader !== undefined && offeredProtocols.length === 0) {
-    return reject(400, "Empty Sec-WebSocket-Protocol header");
+    return reject("BAD_REQUEST", "Empty Sec-WebSocket-Protocol header");
   }
 
   const extensionHeader = getHeader(headers, "sec-websocket-extensions");
   let offers: ExtensionOffer[] = [];
   if (extensionHeader !== undefined && trimOws(extensionHeader) !== "") {
     const parsed = parseExtensions(extensionHeader);
-    if (parsed === null) return reject(400, "Invalid Sec-WebSocket-Extensions header");
+    if (parsed === null) return reject("BAD_REQUEST", "Invalid Sec-WebSocket-Extensions header");
     offers = parsed;
   }
 
@@ -347,7 +347,7 @@ export function acceptHandshake(
   try {
     protocol = selectProtocol(offeredProtocols, request, options.protocols);
   } catch (err) {
-    return reject(500, "Subprotocol selection failed", undefined, err);
+    return reject("CALLBACK_FAILED", "Subprotocol selection failed", undefined, err);
   }
 
   const sessions: ExtensionSession[] = [];
@@ -357,7 +357,7 @@ export function acceptHandshake(
       negotiateExtensions(offers, options.extensions, sessions, accepted);
     } catch (err) {
       closeAll(sessions);
-      return reject(500, "Extension negotiation failed", undefined, err);
+      return reject("CALLBACK_FAILED", "Extension negotiation failed", undefined, err);
     }
   }
   const extensionsHeader = accepted.join(", ");

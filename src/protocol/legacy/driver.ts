@@ -310,10 +310,11 @@ export class HixieDriver implements WebSocketEngine {
     }
   }
 
-  fail(code: number, reason = "", error?: Error): void {
+  /** Fail the connection because of `error` (close code: a ProtocolError's, else 1011; the drafts send none). */
+  fail(error: Error): void {
     this.#depth++;
     try {
-      this.#abort(code, reason, error);
+      this.#abort(error instanceof ProtocolError ? error.closeCode : 1011, "", error);
     } finally {
       this.#leave();
     }
@@ -428,12 +429,12 @@ export class HixieDriver implements WebSocketEngine {
         const event = this.#events[i];
         try {
           host.dispatch(event);
-        } catch (cause) {
+        } catch (thrown) {
           // A user's handler that throws fails only its own connection (1011), reported as an error.
           if (this.#readyState !== ReadyState.CLOSED) {
             // Messages parsed after the failing one are dropped: the connection has failed.
             this.#events.length = i + 1;
-            const error = new ProtocolError("INTERNAL_ERROR", 1011, "An event handler threw", { cause });
+            const error = thrown instanceof Error ? thrown : new Error(String(thrown), { cause: thrown });
             this.#events.push({ type: "error", error });
             this.#abort(1011, "", error);
           }

@@ -101,14 +101,14 @@ export class HixieFrameParser {
           // "Multiply /length/ by 128, add /b_v/": refuse before the product could exceed 2^53-1
           // (precision loss) and before an endless run of digits (0x80 0x80 ...) could keep us here.
           if (++this.#digits > MAX_LENGTH_DIGITS || this.#length > (Number.MAX_SAFE_INTEGER - value) / 128) {
-            this.#fail(new ProtocolError("LENGTH_TOO_LARGE", 1002, "Frame length header too long"));
+            this.#fail(new ProtocolError("LENGTH_TOO_LARGE", "Frame length header too long"));
             return;
           }
           this.#length = this.#length * 128 + value;
           // Later digits only make the length larger, so the limit holds for a partial length too.
           const max = this.#options.maxPayload;
           if (max > 0 && this.#length > max) {
-            this.#fail(new ProtocolError("MESSAGE_TOO_BIG", 1009, `Frame length exceeds ${max} bytes`));
+            this.#fail(new ProtocolError("MESSAGE_TOO_BIG", `Frame length exceeds ${max} bytes`));
             return;
           }
           if ((b & 0x80) === 0x80) break; // "If the high-order bit of /b/ is set ... return to _length_"
@@ -144,11 +144,11 @@ export class HixieFrameParser {
           const keep = this.#frameType === 0x00;
           // RFC 6455 8.1 (applied to the drafts too): invalid UTF-8 fails the connection, at once.
           if (keep && (!this.#utf8.push(data, i, checked) || (stop >= 0 && !tooBig && !this.#utf8.complete))) {
-            this.#fail(new ProtocolError("INVALID_UTF8", 1007, "Invalid UTF-8 in text frame"));
+            this.#fail(new ProtocolError("INVALID_UTF8", "Invalid UTF-8 in text frame"));
             return;
           }
           if (tooBig) {
-            this.#fail(new ProtocolError("MESSAGE_TOO_BIG", 1009, `Text frame exceeds ${max} bytes`));
+            this.#fail(new ProtocolError("MESSAGE_TOO_BIG", `Text frame exceeds ${max} bytes`));
             return;
           }
           if (stop < 0) {

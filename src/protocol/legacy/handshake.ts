@@ -134,7 +134,7 @@ function isToken(name: string): boolean {
 }
 
 function refuse(message: string): PreparedHandshake {
-  const error = new HandshakeError(400, message);
+  const error = new HandshakeError("BAD_REQUEST", message);
   return { ok: false, error, response: renderRejection(error) };
 }
 

@@ -86,7 +86,7 @@ describe("PerMessageDeflateSession", () => {
   });
 
   it("passes MESSAGE_TOO_BIG on and maps other codec failures to EXTENSION_ERROR 1007", async () => {
-    const tooBig = new ProtocolError("MESSAGE_TOO_BIG", 1009, "too big");
+    const tooBig = new ProtocolError("MESSAGE_TOO_BIG", "too big");
     const failing = (error: unknown): DeflateCodec => ({
       deflate: async () => new Uint8Array(0),
       inflate: async () => {

@@ -333,7 +333,7 @@ describe("ClientHandshake: extensions", () => {
   it("fails when the extension refuses the answer, keeping its error as cause, and closes earlier sessions", () => {
     const log: string[] = [];
     const ok = fakeClientExtension("a", [{}], () => {}, log, false);
-    const refusal = new HandshakeError(400, "bad window bits");
+    const refusal = new HandshakeError("BAD_REQUEST", "bad window bits");
     const picky = fakeClientExtension("b", [{}], () => {
       throw refusal;
     });

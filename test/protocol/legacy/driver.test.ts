@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { InvalidStateError } from "../../../src/protocol/errors.js";
+import { InvalidStateError, ProtocolError } from "../../../src/protocol/errors.js";
 import type { EngineEvent } from "../../../src/protocol/types.js";
 import { ReadyState } from "../../../src/protocol/types.js";
 import { concat } from "../../helpers/bytes.js";
@@ -143,15 +143,15 @@ test("close() validates code and reason like RFC 6455 (caller mistakes throw)", 
   assert.deepEqual(summary(driver.takeEvents()), [{ type: "closing", code: 4000, reason: "bye", initiator: "local" }]);
 });
 
-test("fail(): draft-76 sends 0xFF 0x00; close event carries the code and error", () => {
+test("fail(): draft-76 sends 0xFF 0x00; close event carries the table's code and the error", () => {
   const driver = open("hixie-76");
-  const cause = new Error("shutting down");
-  driver.fail(1001, "going away", cause);
+  const cause = new ProtocolError("RATE_LIMITED", "too many");
+  driver.fail(cause);
   assert.equal(out(driver), "\xff\x00");
   const events = driver.takeEvents();
-  assert.deepEqual(events, [{ type: "close", code: 1001, reason: "going away", wasClean: false, error: cause }]);
+  assert.deepEqual(events, [{ type: "close", code: 1008, reason: "", wasClean: false, error: cause }]);
   assert.equal(driver.host.closeTransportCalls, 1);
-  driver.fail(1011);
+  driver.fail(new Error("late"));
   assert.deepEqual(driver.takeEvents(), []);
 });
 

@@ -104,7 +104,7 @@ test("CVE-2026-54466 regression: 0x80 then 100 bytes of 0xFF is refused at once,
     const unlimited = assertChunkingInvariant(draft, attack, { maxPayload: 0 });
     assert.deepEqual(unlimited.events, [
       { type: "error", error: "LENGTH_TOO_LARGE" },
-      { type: "close", code: 1002, wasClean: false, error: "LENGTH_TOO_LARGE" },
+      { type: "close", code: 1009, wasClean: false, error: "LENGTH_TOO_LARGE" },
     ]);
   }
   // draft-76 tells the client with 0xFF 0x00 before closing; draft-75 has nothing to send.
