@@ -59,7 +59,7 @@ if (config.mode === "connect") {
     },
   );
 } else {
-  const { ReconnectingWebSocket } = await import(`${config.dist}/client/node.js`);
+  const { ReconnectingWebSocket } = await import(`${config.dist}/entries/client-node.js`);
   const options = { ...config.options };
   if (config.socketOptions !== undefined) {
     // Options for each of wirecable's WebSockets (closeTimeout...): a constructor that passes them.
