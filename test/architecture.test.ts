@@ -29,7 +29,8 @@ interface Rule {
   typePackages?: readonly string[];
 }
 
-const PEERS = ["ioredis", "pg", "@nats-io/transport-node"];
+/** The brokers' optional peers (loaded through loadPeer, imported for their types only). */
+const PEERS = ["ioredis", "pg", "@nats-io/transport-node", "@nats-io/jetstream"];
 
 /** The diagram. */
 const RULES: Record<Part, Rule> = {
