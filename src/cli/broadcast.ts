@@ -14,10 +14,9 @@
  * are lost for its clients.
  */
 import { type Command, Option } from "commander";
-import { type Broker, brokerKind, createBroker } from "../channels/index.js";
+import type { Broker } from "../channels/index.js";
 import { WebSocketServer } from "../node/index.js";
-import { parseBrokerUrl, parsePort } from "./options.js";
-import { parseRedisUrl } from "./serve.js";
+import { parseBrokerUrl, parsePort, parseRedisUrl } from "./options.js";
 import { CLOSE_TIMEOUT, parseWorkerCount, runServer } from "./workers.js";
 
 interface Relayed {
@@ -62,7 +61,9 @@ export function register(program: Command): void {
     )
     .action(async (opts: { port: number; host: string; workers: number; broker?: string; redis?: string }) => {
       const brokerUrl = opts.broker ?? opts.redis;
-      const shared = brokerUrl !== undefined && brokerKind(brokerUrl) !== "memory" ? brokerUrl : undefined;
+      // The brokers load only when one is asked for (the plain server carries no more code than it runs).
+      const channels = brokerUrl === undefined ? undefined : await import("../channels/index.js");
+      const shared = channels !== undefined && channels.brokerKind(brokerUrl!) !== "memory" ? brokerUrl : undefined;
       await runServer({
         name: "broadcast server",
         workers: opts.workers,
@@ -78,8 +79,8 @@ export function register(program: Command): void {
           };
           let send: (data: string | Uint8Array, binary: boolean) => void = local;
           let broker: Broker | undefined;
-          if (shared !== undefined) {
-            const b = createBroker(shared, { connectTimeout: 3000 });
+          if (shared !== undefined && channels !== undefined) {
+            const b = channels.createBroker(shared, { connectTimeout: 3000 });
             broker = b;
             try {
               await b.subscribe(STREAM, (payload) => {

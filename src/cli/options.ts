@@ -99,3 +99,17 @@ export function addLimitOptions(command: Command): Command {
     )
     .addHelpText("after", LIMITS_HELP);
 }
+
+/** `--redis <url>` (serve, broadcast): a redis:// or rediss:// URL. */
+export function parseRedisUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`expected a redis:// or rediss:// URL, got "${value}"`);
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+    throw new InvalidArgumentError(`expected a redis:// or rediss:// URL, got "${value}"`);
+  }
+  return value;
+}

@@ -13,11 +13,9 @@
  */
 import cluster, { type Worker } from "node:cluster";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { type Logger, pino } from "pino";
-import { brokerKind } from "../channels/index.js";
-import { ClusterBroker, relayBetweenWorkers } from "./demo/cluster-broker.js";
-import { type DemoServer, startDemoServer } from "./demo/server.js";
-import { parseBrokerUrl, parsePort } from "./options.js";
+import type { Logger } from "pino";
+import type { DemoServer } from "./demo/server.js";
+import { parseBrokerUrl, parsePort, parseRedisUrl } from "./options.js";
 import { parseWorkerCount, sendToWorker } from "./workers.js";
 
 export interface ServeOptions {
@@ -33,18 +31,23 @@ export interface ServeOptions {
 
 const LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
-export function parseRedisUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidArgumentError(`expected a redis:// or rediss:// URL, got "${value}"`);
-  }
-  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
-    throw new InvalidArgumentError(`expected a redis:// or rediss:// URL, got "${value}"`);
-  }
-  return value;
+export { parseRedisUrl };
+
+/**
+ * The demo server, pino, the brokers and the cluster relay load when `serve` runs, not when the
+ * CLI starts: `wirecable echo` and `broadcast` are measured as servers, and V8 collects a process
+ * holding every command's code far more often under large messages (bench/results/profile.md).
+ */
+async function demoModules() {
+  const [{ pino }, channels, cluster, server] = await Promise.all([
+    import("pino"),
+    import("../channels/index.js"),
+    import("./demo/cluster-broker.js"),
+    import("./demo/server.js"),
+  ]);
+  return { pino, brokerKind: channels.brokerKind, ...cluster, startDemoServer: server.startDemoServer };
 }
+type DemoModules = Awaited<ReturnType<typeof demoModules>>;
 
 /** `--workers`: the same rule (1-256) as the echo and broadcast servers. */
 export const parseWorkers = parseWorkerCount;
@@ -101,7 +104,7 @@ export function registerServe(program: Command): void {
 
 export const register = registerServe;
 
-function createLogger(opts: ServeOptions, worker?: number): Logger {
+function createLogger({ pino }: DemoModules, opts: ServeOptions, worker?: number): Logger {
   return pino(
     { level: opts.logLevel, base: { pid: process.pid, ...(worker !== undefined ? { worker } : {}) } },
     pino.destination({ dest: 2, sync: true }),
@@ -110,15 +113,17 @@ function createLogger(opts: ServeOptions, worker?: number): Logger {
 
 /** One server process (the only one without --workers, or a cluster worker). */
 /** The broker URL every process shares, if any (`memory` shares nothing between processes). */
-function sharedBroker(opts: ServeOptions): string | undefined {
+function sharedBroker({ brokerKind }: DemoModules, opts: ServeOptions): string | undefined {
   const url = opts.broker ?? opts.redis;
   return url === undefined || brokerKind(url) === "memory" ? undefined : url;
 }
 
 async function runWorker(opts: ServeOptions): Promise<DemoServer> {
   const workerId = cluster.isWorker ? cluster.worker?.id : undefined;
-  const shared = sharedBroker(opts);
-  const logger = createLogger(opts, workerId);
+  const demo = await demoModules();
+  const { startDemoServer, ClusterBroker } = demo;
+  const shared = sharedBroker(demo, opts);
+  const logger = createLogger(demo, opts, workerId);
   let server: DemoServer | undefined;
   let stopping = false;
   // Listen for the stop request first: a worker still starting when the primary stops must stop too.
@@ -178,8 +183,10 @@ async function runWorker(opts: ServeOptions): Promise<DemoServer> {
 
 /** The cluster primary: forks the workers, relays broadcasts (without Redis), restarts crashed workers. */
 async function runPrimary(opts: ServeOptions): Promise<void> {
-  const logger = createLogger(opts);
-  const shared = sharedBroker(opts);
+  const demo = await demoModules();
+  const { brokerKind, relayBetweenWorkers } = demo;
+  const logger = createLogger(demo, opts);
+  const shared = sharedBroker(demo, opts);
   const want = opts.workers;
   let stopping = false;
   let printed = false;
