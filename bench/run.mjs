@@ -209,16 +209,23 @@ for (const wl of WORKLOADS) {
   } else if (wl.kind === "idle") {
     const counts = quick && wl.quickCounts ? wl.quickCounts : wl.counts;
     const workers = wl.workers > 1 ? Number(opt.workers) : 1;
+    // The bare socket is the baseline of plain idle connections; compressed ones compare servers.
+    const idleServers = wl.deflate ? wlServers.filter((s) => SERVERS[s].deflate) : ["bare", ...wlServers];
     for (const count of counts) {
-      for (const s of ["bare", ...wlServers]) {
+      for (const s of idleServers) {
         const label = `${wl.name} ${count} / ${s}`;
         const r = await attempt(label, () =>
-          withServer(s, { workers }, (srv) => measureIdle(srv, wl, count), `${wl.name}-${count}`),
+          withServer(
+            s,
+            { workers, deflate: !!wl.deflate },
+            (srv) => measureIdle(srv, wl, count),
+            `${wl.name}-${count}`,
+          ),
         );
         entry.rows.push({ server: s, count, workers, ...r });
         if (!r.error)
           log(
-            `${label}: ${fmt(r.kbPerConn, 2)} KB/conn (${fmt(r.open)} open, ${r.failed} failed, RSS ${fmt(r.rssBeforeKB / 1024, 1)} -> ${fmt(r.rssAfterKB / 1024, 1)} MB)`,
+            `${label}: ${fmt(r.kbPerConn, 2)} KB/conn (${fmt(r.open)} open, ${r.failed} failed${r.echoed !== undefined ? `, ${fmt(r.echoed)} echoed` : ""}, RSS ${fmt(r.rssBeforeKB / 1024, 1)} -> ${fmt(r.rssAfterKB / 1024, 1)} MB)`,
           );
         write();
       }

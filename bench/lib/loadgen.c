@@ -4,7 +4,8 @@
 // - Configuration arrives on stdin as lines, ended by "go":
 //     host A.B.C.D | port N | mode traffic|handshake|idle | concurrency N | writesize N
 //     addr A.B.C.D (repeatable: source addresses) | portstart N (explicit source ports)
-//     group NAME COUNT INFLIGHT PAYLOAD_BYTES LATENCY(0|1) REQUEST_FILE FRAME_FILE|-
+//     group NAME COUNT INFLIGHT PAYLOAD_BYTES LATENCY(0|1) REQUEST_FILE FRAME_FILE|- [once]
+//   ("once": the group sends its INFLIGHT messages at start and never refills them)
 //   The coordinator builds the request and the (masked) frame bytes; this program only writes
 //   them, so every frame detail (masking, compression) has one home (frames.mjs).
 // - It connects every connection (`concurrency` handshakes at a time), then prints
@@ -46,6 +47,7 @@ enum { ST_CONNECTING, ST_HANDSHAKE, ST_OPEN, ST_CLOSED };
 typedef struct {
   char name[32];
   int count, inflight, latency;
+  int once; // send `inflight` messages once at start, never refill (memory per used connection)
   long payload;
   uint8_t *request;
   size_t request_len;
@@ -60,6 +62,7 @@ typedef struct {
 
 typedef struct {
   int fd, state, group, idx;
+  double started_at; // when the connect began (handshake timeout)
   // write side: bytes of queued frames not yet written, position in the repeating frame stream
   uint64_t out_left;
   size_t out_pos;
@@ -177,6 +180,7 @@ static int start_connect(conn_t *c) {
   }
   c->fd = fd;
   c->state = ST_CONNECTING;
+  c->started_at = now_us();
   c->head_len = 0;
   c->skip = 0;
   c->carry_len = 0;
@@ -332,7 +336,7 @@ static void on_replies(conn_t *c, int done) {
     double t = now_us();
     for (int k = 0; k < done && c->rh != c->rt; k++) hist_record(g, t - c->ring[c->rh++ % g->inflight]);
   }
-  if (g->inflight > 0 && started && !stopping) {
+  if (g->inflight > 0 && !g->once && started && !stopping) {
     queue_messages(c, done);
     flush_out(c);
   }
@@ -466,12 +470,26 @@ static void mark(void) {
   handshakes = 0;
 }
 
+/** A server that never answers must not hang the run: handshakes not done in 10 s fail. */
+#define HANDSHAKE_TIMEOUT_US 10e6
+static void expire_handshakes(void) {
+  if (connecting_now == 0) return;
+  double limit = now_us() - HANDSHAKE_TIMEOUT_US;
+  for (int i = 0; i < jobs_total; i++) {
+    conn_t *c = &conns[i];
+    if (c->fd >= 0 && (c->state == ST_CONNECTING || c->state == ST_HANDSHAKE) && c->started_at < limit) {
+      conn_close(c, 1);
+      handshake_done(c, 0);
+    }
+  }
+}
+
 static char cmdbuf[65536];
 static int cmdlen = 0;
 
 /** Lines of the configuration, before "go". Returns 1 on "go". */
 static int config_line(char *line) {
-  char a[256], b[256], c7[512], d8[512];
+  char a[256], b[256], c7[512], d8[512], e9[16] = "";
   int n1, n2, n3, n4;
   long sz;
   if (sscanf(line, "host %63s", host) == 1) return 0;
@@ -490,7 +508,7 @@ static int config_line(char *line) {
     mode = strcmp(a, "handshake") == 0 ? MODE_HANDSHAKE : strcmp(a, "idle") == 0 ? MODE_IDLE : MODE_TRAFFIC;
     return 0;
   }
-  if (sscanf(line, "group %31s %d %d %d %d %511s %511s", b, &n1, &n2, &n3, &n4, c7, d8) == 7 &&
+  if (sscanf(line, "group %31s %d %d %d %d %511s %511s %15s", b, &n1, &n2, &n3, &n4, c7, d8, e9) >= 7 &&
       ngroups < MAX_GROUPS) {
     group_t *g = &groups[ngroups++];
     memset(g, 0, sizeof *g);
@@ -499,6 +517,7 @@ static int config_line(char *line) {
     g->inflight = n2;
     g->payload = n3;
     g->latency = n4 && n2 > 0;
+    g->once = strcmp(e9, "once") == 0;
     g->request = read_file(c7, &g->request_len);
     if (strcmp(d8, "-") != 0) {
       g->frame = read_file(d8, &g->frame_len);
@@ -598,7 +617,8 @@ int main(void) {
   epoll_ctl(epfd, EPOLL_CTL_ADD, 0, &sev);
   struct epoll_event evs[256];
   for (;;) {
-    int n = epoll_wait(epfd, evs, 256, -1);
+    int n = epoll_wait(epfd, evs, 256, connecting_now > 0 ? 1000 : -1);
+    expire_handshakes();
     for (int i = 0; i < n; i++) {
       conn_t *c = evs[i].data.ptr;
       if (c == NULL) {

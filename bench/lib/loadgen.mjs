@@ -115,7 +115,7 @@ function onFrames(conn, buf) {
       conn.rh++;
     }
   }
-  if (g.inflight > 0 && started && !stopping) send(conn, done);
+  if (g.inflight > 0 && !g.once && started && !stopping) send(conn, done);
 }
 
 function send(conn, n) {

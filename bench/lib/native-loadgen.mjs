@@ -94,7 +94,9 @@ export function startNativeLoadgen({ writeSize = DEFAULT_WRITE_SIZE } = {}) {
           frame = join(dir, `frame-${i}`);
           writeFileSync(frame, maskedFrame(payload, { binary: !!g.binary, compressed: !!g.compressed }));
         } else if (g.size) payloadSize = g.size;
-        lines.push(`group ${g.name} ${g.count} ${g.inflight ?? 0} ${payloadSize} ${g.latency ? 1 : 0} ${req} ${frame}`);
+        lines.push(
+          `group ${g.name} ${g.count} ${g.inflight ?? 0} ${payloadSize} ${g.latency ? 1 : 0} ${req} ${frame}${g.once ? " once" : ""}`,
+        );
       });
       lines.push("go");
       const line = await reply(`${lines.join("\n")}\n`);

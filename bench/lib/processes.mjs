@@ -16,14 +16,40 @@ export const SERVERS = {
   "websocket-driver": { file: "bench/servers/websocket-driver.mjs", deflate: false },
   bun: { file: "bench/servers/bun.mjs", deflate: true, bun: true },
   // uWebSockets.js: the uWS C++ server as a Node addon (its own event loop inside the Node process).
-  uws: { file: "bench/servers/uws.mjs", deflate: true, selfWorkers: true },
+  // Not in idle-100k: this build's listen() does not share a port between processes (no
+  // SO_REUSEPORT), and one process may hold at most 20,000 descriptors here.
+  uws: {
+    file: "bench/servers/uws.mjs",
+    deflate: true,
+    workloads: [
+      "small-echo",
+      "latency",
+      "large",
+      "conns-1000",
+      "broadcast",
+      "idle",
+      "idle-deflate",
+      "handshakes",
+      "deflate-echo",
+    ],
+  },
   // The CLI's own servers exactly as a user starts them (bin/wirecable.js, dist/): `wirecable echo`
   // and `wirecable broadcast` (which has no /pub path: every client's message goes to every client,
   // so it runs in the broadcast workload only, where the other clients only listen).
   "cli-echo": {
     cli: "echo",
     deflate: true,
-    workloads: ["small-echo", "latency", "large", "conns-1000", "handshakes", "deflate-echo", "idle", "idle-100k"],
+    workloads: [
+      "small-echo",
+      "latency",
+      "large",
+      "conns-1000",
+      "handshakes",
+      "deflate-echo",
+      "idle",
+      "idle-deflate",
+      "idle-100k",
+    ],
   },
   "cli-broadcast": { cli: "broadcast", deflate: false, workloads: ["broadcast"] },
   bare: { file: "bench/servers/bare.mjs", deflate: false },

@@ -43,17 +43,18 @@ function trafficTable(w) {
 
 function idleTable(w) {
   const out = [
-    "| server | connections open | RSS before MB | RSS after MB | KB per connection | vs bare net.Socket | vs ws | vs Bun |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    "| server | connections open | RSS before MB | RSS after MB | KB per connection | vs bare net.Socket | vs ws | vs Bun | vs uws | load avg |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of w.rows) {
     if (r.error) {
-      out.push(`| ${r.server} (${r.count}) | ${r.error} |||||||`);
+      out.push(`| ${r.server} (${r.count}) | ${r.error} |||||||||`);
       continue;
     }
     const same = (name) => w.rows.find((x) => x.server === name && x.count === r.count && !x.error);
+    const open = `${fmt(r.open)}${r.echoed !== undefined ? ` (${fmt(r.echoed)} echoed)` : ""}`;
     out.push(
-      `| ${r.server} | ${fmt(r.open)} | ${fmt(r.rssBeforeKB / 1024, 1)} | ${fmt(r.rssAfterKB / 1024, 1)} | ${fmt(r.kbPerConn, 2)} | ${ratio(r.kbPerConn, same("bare")?.kbPerConn)} | ${ratio(r.kbPerConn, same("ws")?.kbPerConn)} | ${ratio(r.kbPerConn, same("bun")?.kbPerConn)} |`,
+      `| ${r.server} | ${open} | ${fmt(r.rssBeforeKB / 1024, 1)} | ${fmt(r.rssAfterKB / 1024, 1)} | ${fmt(r.kbPerConn, 2)} | ${ratio(r.kbPerConn, same("bare")?.kbPerConn)} | ${ratio(r.kbPerConn, same("ws")?.kbPerConn)} | ${ratio(r.kbPerConn, same("bun")?.kbPerConn)} | ${ratio(r.kbPerConn, same("uws")?.kbPerConn)} | ${r.loadavg ?? "-"} |`,
     );
   }
   return out.join("\n");
@@ -127,6 +128,16 @@ export function targets(run) {
       });
     const v6 = rate("deflate-echo", us) / rate("deflate-echo", "ws");
     out.push(check(`(6) ${us}: compressed echo msg/s vs ws`, v6, ">= 2x", v6 >= 2));
+    const dm = w("idle-deflate")?.rows.find((r) => r.server === us && !r.error)?.kbPerConn;
+    const dmWs = w("idle-deflate")?.rows.find((r) => r.server === "ws" && !r.error)?.kbPerConn;
+    if (dm !== undefined)
+      out.push({
+        label: `(6) ${us}: KB per compressed connection (ws: ${Number.isFinite(dmWs) ? dmWs.toFixed(2) : "-"})`,
+        value: dm,
+        unit: "KB",
+        goal: "in the table",
+        met: "informational",
+      });
     const v7 = get("latency", us, (r) => r.p50) / get("latency", "ws", (r) => r.p50);
     out.push(check(`(7) ${us}: latency p50 vs ws`, v7, "<= 1.0x", v7 <= 1));
   }

@@ -2,10 +2,9 @@
 // prebuilt for Node 20): what a Node user picks instead of ws when speed matters. Same app logic
 // as the other peers: /pub publishes each message to every subscriber (/sub and /pub, uWS
 // pub/sub: its idiomatic fast path, the publisher's own copy is its acknowledgement), anything
-// else echoes. `--workers N` starts N-1 more processes on the same port (uSockets listens with
-// SO_REUSEPORT), as bun.mjs does. `--deflate`: permessage-deflate with the shared compressor and
+// else echoes. One process only: this build's listen() does not share a port between processes,
+// so the suite leaves uws out of idle-100k (processes.mjs). `--deflate`: permessage-deflate with the shared compressor and
 // decompressor (no per-connection context, like wirecable's default preset).
-import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { MAX_PAYLOAD } from "./common.mjs";
@@ -18,12 +17,12 @@ const { values } = parseArgs({
     deflate: { type: "boolean", default: false },
     host: { type: "string", default: "127.0.0.1" },
     port: { type: "string", default: "0" },
-    child: { type: "boolean", default: false },
   },
   strict: false,
 });
 const workers = Number(values.workers);
 const deflate = !!values.deflate;
+if (workers > 1) throw new Error("uws.mjs: one process only (no SO_REUSEPORT in this build)");
 
 const app = uWS.App();
 app.ws("/*", {
@@ -56,24 +55,9 @@ const port = await new Promise((resolve, reject) =>
   ),
 );
 
-const children = [];
-if (!values.child) {
-  for (let i = 1; i < workers; i++) {
-    const args = [import.meta.filename, "--child", "--port", String(port), ...(deflate ? ["--deflate"] : [])];
-    const c = spawn(process.execPath, ["--expose-gc", ...args], { stdio: ["pipe", "inherit", "inherit"] });
-    children.push(c);
-  }
-  if (children.length) await new Promise((r) => setTimeout(r, 500));
-  process.stdout.write(`LISTENING ${port}\n`);
-}
+process.stdout.write(`LISTENING ${port}\n`);
 process.stdin.setEncoding("utf8");
 process.stdin.on("data", (s) => {
-  if (s.includes("gc")) {
-    globalThis.gc?.();
-    for (const c of children) c.stdin.write("gc\n");
-  }
+  if (s.includes("gc")) globalThis.gc?.();
 });
-process.stdin.on("end", () => {
-  for (const c of children) c.kill();
-  process.exit(0);
-});
+process.stdin.on("end", () => process.exit(0));
