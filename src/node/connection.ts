@@ -75,6 +75,13 @@ function onFailedFlushed(this: OwnedTransport): void {
   this[kConn].transportFlushed();
 }
 
+/** What a connection keeps to create its engine later (see Connection#engine). */
+interface PendingEngine {
+  readonly createEngine: ConnectionInit["createEngine"];
+  readonly engine: ConnectionInit["engine"];
+  readonly extensions: ConnectionInit["extensions"];
+}
+
 export class Connection extends ShapedEmitter implements EngineHost, Flushable, TimerEntry {
   static readonly CONNECTING = 0;
   static readonly OPEN = 1;
@@ -94,7 +101,16 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
   deadline = -1;
   slot = -1;
 
-  readonly #engine: WebSocketEngine;
+  /**
+   * Created with the first thing that needs it (bytes from the peer, a send, a timer, the close)
+   * for a plain server connection; at once otherwise. An idle connection holds none of the
+   * engine's objects (parser, sender, dispatcher: ~0.8 KB of heap).
+   */
+  #engine: WebSocketEngine | null = null;
+  /** How to create the engine later; null once it exists. */
+  #engineInit: PendingEngine | null = null;
+  readonly #protocol: string;
+  readonly #extensionsHeader: string;
   readonly #socket: Transport;
   readonly #options: ResolvedConnectionOptions;
   /** This turn's output, written by flushNow; created with the first output (idle connections hold none). */
@@ -141,20 +157,18 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     const hybi = init.engineVersion === undefined || init.engineVersion === "hybi-13";
     // Ready before the engine exists: an engine may call its host while it is being built.
     this.#clock = new ConnectionClock(init.options, hybi, now);
-    this.#engine = init.createEngine(this, {
-      ...init.engine,
-      role: init.role,
-      maxPayload: init.options.maxPayload,
-      maxFragments: init.options.maxFragments,
+    this.#protocol = init.protocol;
+    this.#extensionsHeader = init.extensionsHeader;
+    const pending: PendingEngine = {
+      createEngine: init.createEngine,
+      engine: init.engine,
       extensions: init.extensions,
-      extensionsHeader: init.extensionsHeader,
-      protocol: init.protocol,
-      alloc: slabAlloc,
-      arena: outputArena,
-      masker,
-      isUtf8,
-      decodeUtf8,
-    });
+    };
+    // A plain server connection starts OPEN with nothing to say: its engine can wait. Others (a
+    // client, extensions, the hixie drafts, frames that came with the handshake) start with theirs.
+    const plain = init.role === "server" && hybi && init.extensions.length === 0;
+    if (plain && (init.head === undefined || init.head.byteLength === 0)) this.#engineInit = pending;
+    else this.#createEngine(pending);
 
     // A plain Duplex (an HTTP/2 stream, ws's handleUpgrade with a stream) has neither.
     socket.setNoDelay?.(true);
@@ -170,6 +184,38 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     if (head !== undefined && head.byteLength > 0) this.#deliverHead(socket, head);
   }
 
+  /** The engine, created now if it was waiting (see #engine). */
+  #eng(): WebSocketEngine {
+    return this.#engine ?? this.#createEngine(this.#engineInit!);
+  }
+
+  #createEngine(init: PendingEngine): WebSocketEngine {
+    this.#engineInit = null;
+    const options = this.#options;
+    const engine = init.createEngine(this, {
+      ...init.engine,
+      role: this.role,
+      maxPayload: options.maxPayload,
+      maxFragments: options.maxFragments,
+      extensions: init.extensions,
+      extensionsHeader: this.#extensionsHeader,
+      protocol: this.#protocol,
+      alloc: slabAlloc,
+      arena: outputArena,
+      masker,
+      isUtf8,
+      decodeUtf8,
+    });
+    this.#engine = engine;
+    if (this.#pongsHeld) engine.holdPongs?.(true);
+    return engine;
+  }
+
+  /** The engine's readyState; OPEN while a waiting engine does not exist yet (it starts OPEN). */
+  #state(): number {
+    return this.#engine === null ? OPEN : this.#engine.readyState;
+  }
+
   /**
    * Frames that came with the handshake: hand them over once the owner has attached its
    * listeners ('connection' handler, or the code awaiting connect()). The socket is paused
@@ -181,7 +227,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     setImmediate(() => {
       if (this.#finished) return;
       this.#clock.lastReceived = wheel.now;
-      this.#engine.receiveData(head);
+      this.#eng().receiveData(head);
       socket.resume();
     });
   }
@@ -198,21 +244,21 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
 
   /** CONNECTING, OPEN, CLOSING (also after the closing handshake, until TCP is closed), CLOSED. */
   get readyState(): number {
-    const state = this.#engine.readyState;
+    const state = this.#state();
     return state === Connection.CLOSED && !this.#closeEmitted ? Connection.CLOSING : state;
   }
   get protocol(): string {
-    return this.#engine.protocol;
+    return this.#engine?.protocol ?? this.#protocol;
   }
   get extensions(): string {
-    return this.#engine.extensions;
+    return this.#engine?.extensions ?? this.#extensionsHeader;
   }
   /**
    * "hybi-13" (RFC 6455 framing, also for requests of its drafts hybi-07/08, whose framing it
    * is), or "hixie-75" / "hixie-76" for legacy drafts.
    */
   get version(): string {
-    return this.#engine.version;
+    return this.#engine?.version ?? "hybi-13";
   }
   /** Bytes accepted by send() and not yet handed to the kernel: ours plus Node's socket buffer. */
   get bufferedAmount(): number {
@@ -232,8 +278,9 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     data: SendData,
     options?: { binary?: boolean; compress?: boolean },
   ): SendResult | Promise<"written" | "buffered"> {
-    if (this.#engine.readyState !== OPEN) {
-      if (this.#engine.readyState === 0) throw new InvalidStateError("send: the connection is not open yet");
+    const engine = this.#eng();
+    if (engine.readyState !== OPEN) {
+      if (engine.readyState === 0) throw new InvalidStateError("send: the connection is not open yet");
       return "dropped";
     }
     let size: number;
@@ -253,10 +300,10 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     const admitted = this.#admit(size, this.#options.backpressure);
     if (admitted === "dropped") return "dropped";
     if (prepared !== undefined) {
-      if (!this.#engine.sendPrepared(prepared, options)) return "dropped";
+      if (!engine.sendPrepared(prepared, options)) return "dropped";
     } else if (options === undefined) {
-      if (!this.#engine.send(bytes)) return "dropped";
-    } else if (!this.#engine.send(bytes, options)) {
+      if (!engine.send(bytes)) return "dropped";
+    } else if (!engine.send(bytes, options)) {
       return "dropped";
     }
     if (admitted === "wait") return new Promise((resolve) => (this.#waiters ??= []).push(resolve));
@@ -270,10 +317,10 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
    * server queue every message of its streams.
    */
   sendPrepared(message: PreparedMessage): SendResult {
-    if (this.#engine.readyState !== OPEN) return "dropped";
+    if (this.#state() !== OPEN) return "dropped";
     const policy = this.#options.backpressure === "close" ? "close" : "drop";
     if (this.#admit(message.payload.byteLength, policy) === "dropped") return "dropped";
-    if (!this.#engine.sendPrepared(message)) return "dropped";
+    if (!this.#eng().sendPrepared(message)) return "dropped";
     return this.#socket.writableLength === 0 ? "written" : "buffered";
   }
 
@@ -288,7 +335,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     if (buffered === 0 || buffered + size <= max) return "send";
     if (policy === "wait") return "wait";
     if (policy === "drop") return this.#drop();
-    this.#engine.fail(new ProtocolError("POLICY_VIOLATION", "send buffer full"));
+    this.#eng().fail(new ProtocolError("POLICY_VIOLATION", "send buffer full"));
     return "dropped";
   }
 
@@ -298,14 +345,14 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
    * The message is binary unless `binary: false` or the first chunk is a string.
    */
   async stream(source: AsyncIterable<Uint8Array | string> | Readable, options?: { binary?: boolean }): Promise<void> {
-    if (this.#engine.readyState !== OPEN) throw new InvalidStateError("stream: the connection is not open");
+    if (this.#state() !== OPEN) throw new InvalidStateError("stream: the connection is not open");
     if (this.#streaming) throw new InvalidStateError("stream: another message is being streamed");
     this.#streaming = true;
     try {
       const iterator = (source as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
       let step = await iterator.next();
       const kind = (options?.binary ?? typeof step.value !== "string") ? "binary" : "text";
-      const writer = this.#engine.startMessage(kind);
+      const writer = this.#eng().startMessage(kind);
       while (!step.done) {
         const chunk = step.value;
         if (!writer.write(typeof chunk === "string" ? chunk : toBytes(chunk))) {
@@ -329,7 +376,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
    * calls return false.
    */
   startMessage(kind: "text" | "binary", options?: { compress?: boolean }): MessageWriter {
-    const writer = this.#engine.startMessage(kind, options);
+    const writer = this.#eng().startMessage(kind, options);
     return {
       write: (chunk) => writer.write(typeof chunk === "string" ? chunk : toBytes(chunk)),
       end: (chunk) => writer.end(chunk === undefined || typeof chunk === "string" ? chunk : toBytes(chunk)),
@@ -342,7 +389,8 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
    */
   afterWrite(cb: (error?: Error | null) => void): void {
     // Compression may still be running: wait until everything sent so far is framed.
-    if (this.#engine.afterFramed !== undefined) this.#engine.afterFramed(() => this.#afterQueued(cb));
+    const engine = this.#engine;
+    if (engine !== null && engine.afterFramed !== undefined) engine.afterFramed(() => this.#afterQueued(cb));
     else this.#afterQueued(cb);
   }
 
@@ -362,17 +410,17 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
 
   /** Send a ping; `cb` runs when the matching pong arrives. */
   ping(data?: Uint8Array | string, cb?: () => void): boolean {
-    return this.#engine.ping(data ?? EMPTY, cb);
+    return this.#eng().ping(data ?? EMPTY, cb);
   }
 
   pong(data?: Uint8Array | string): boolean {
-    return this.#engine.pong(data ?? EMPTY);
+    return this.#eng().pong(data ?? EMPTY);
   }
 
   /** Start the closing handshake (RFC 6455 section 7.1.2). Throws on an invalid code or reason. */
   close(code?: number, reason?: string): void {
     if (this.#finished) return;
-    this.#engine.close(code, reason);
+    this.#eng().close(code, reason);
   }
 
   /** Destroy the socket now, without a closing handshake (close event: 1006). */
@@ -380,7 +428,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     if (this.#finished) return;
     this.#out?.clear();
     this.#socket.destroy();
-    this.#engine.receiveEof();
+    this.#eng().receiveEof();
   }
 
   /**
@@ -390,7 +438,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
    */
   fail(error: Error): void {
     if (this.#finished) return;
-    this.#engine.fail(error);
+    this.#eng().fail(error);
   }
 
   /** Messages as an async iterator; ends when the connection closes. */
@@ -447,7 +495,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
       // (RFC 6455 5.5.3), so that pings sent without reading cannot pile pongs up here.
       if (!this.#pongsHeld) {
         this.#pongsHeld = true;
-        this.#engine.holdPongs?.(true);
+        this.#engine?.holdPongs?.(true);
       }
     } else if (this.#waiters !== null) {
       this.#releaseWaiters("written");
@@ -459,7 +507,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     if (this.bufferedAmount > 0) return;
     if (this.#pongsHeld) {
       this.#pongsHeld = false;
-      this.#engine.holdPongs?.(false); // the latest ping's pong, if any, goes out with this turn's flush
+      this.#engine?.holdPongs?.(false); // the latest ping's pong, if any, goes out with this turn's flush
     }
     this.#releaseWaiters("written");
     if (this.#needDrain) {
@@ -505,7 +553,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
       case "binary": {
         if (this.#clock.trackMessage) this.#clock.lastMessage = wheel.now;
         if (this.#bucket !== undefined && !this.#bucket.take(wheel.now)) {
-          this.#engine.fail(new ProtocolError("RATE_LIMITED", "rate limit exceeded"));
+          this.#engine!.fail(new ProtocolError("RATE_LIMITED", "rate limit exceeded"));
           return;
         }
         try {
@@ -601,7 +649,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
   #handlerFailed(error: unknown): void {
     const err = error instanceof Error ? error : new Error(String(error));
     emitSafe(this, "error", err);
-    this.#engine.fail(err);
+    this.#eng().fail(err);
   }
 
   /** The engine's close (handshake over, or failed): close TCP; `close` follows when it is closed. */
@@ -630,17 +678,17 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     const clock = this.#clock;
     if (clock.trackReceived) clock.lastReceived = wheel.now;
     clock.awaitingPong = false;
-    this.#engine.receiveData(chunk);
+    this.#eng().receiveData(chunk);
   }
 
   /** @internal The transport's readable side ended. */
   transportEnd(): void {
-    this.#engine.receiveEof();
+    this.#eng().receiveEof();
   }
 
   /** @internal The transport is closed. */
   transportClose(): void {
-    this.#engine.receiveEof();
+    this.#eng().receiveEof();
     this.#finish();
   }
 
@@ -661,7 +709,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     wheel.cancel(this);
     this.#socket.off("data", onData);
     // Without a close from the engine yet, EOF makes one (1006, or the handshake's result).
-    if (this.#closeInfo === undefined) this.#engine.receiveEof();
+    if (this.#closeInfo === undefined) this.#eng().receiveEof();
     this.#emitClose();
     this.onFinish?.(this);
   }
@@ -670,7 +718,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
 
   #arm(): void {
     if (this.#finished) return;
-    const next = this.#clock.next(this.#engine.readyState === OPEN);
+    const next = this.#clock.next(this.#state() === OPEN);
     if (next === -1) wheel.cancel(this);
     else if (next !== this.deadline) wheel.schedule(this, next);
   }
@@ -678,7 +726,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
   /** Called by the timer wheel. */
   onTimer(): void {
     if (this.#finished) return;
-    switch (this.#clock.due(wheel.now, this.#engine.readyState === OPEN)) {
+    switch (this.#clock.due(wheel.now, this.#state() === OPEN)) {
       case Due.DESTROY:
         this.#socket.destroy();
         this.#finish();
@@ -691,10 +739,10 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
         this.terminate();
         return;
       case Due.IDLE_CLOSE:
-        this.#engine.close(1001, "idle timeout");
+        this.#eng().close(1001, "idle timeout");
         break;
       case Due.PING:
-        this.#engine.ping(EMPTY);
+        this.#eng().ping(EMPTY);
         break;
     }
     this.#arm();
