@@ -3,6 +3,7 @@
 // printed `LISTENING <port>` and knows its process tree; `stop()` closes stdin (the servers exit on
 // it, which also lets --cpu-prof write its profile) and kills after a grace period.
 import { spawn } from "node:child_process";
+import { resolve } from "node:path";
 import { processTree } from "./procfs.mjs";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -12,6 +13,10 @@ const ULIMIT = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"';
 
 export const SERVERS = {
   wirecable: { file: "bench/servers/wirecable.mjs", deflate: true },
+  // A second build of wirecable in the same run (A/B, interleaved like every server):
+  // WIRECABLE_DIST_B=/path/to/build, e.g. `npx tsc -p tsconfig.build.json --outDir bench/.work/dist-b`
+  // (inside the repository, so that the optional bufferutil resolves as it does for dist/).
+  "wirecable-b": { file: "bench/servers/wirecable.mjs", deflate: true, env: { WIRECABLE_DIST: "WIRECABLE_DIST_B" } },
   ws: { file: "bench/servers/ws.mjs", deflate: true },
   "websocket-driver": { file: "bench/servers/websocket-driver.mjs", deflate: false },
   bun: { file: "bench/servers/bun.mjs", deflate: true, bun: true },
@@ -53,6 +58,9 @@ export const SERVERS = {
   },
   "cli-broadcast": { cli: "broadcast", deflate: false, workloads: ["broadcast"] },
   bare: { file: "bench/servers/bare.mjs", deflate: false },
+  // The floor reading into one process-wide buffer (net.Socket `onread`): what Node's per-read
+  // buffers cost on large messages. Large echo only (run it with --servers floor-onread).
+  "floor-onread": { file: "bench/servers/floor.mjs", setEnv: { FLOOR_ONREAD: "1" }, workloads: ["large"] },
   // Not a WebSocket implementation: Node's cheapest echo, measured only where it is a floor.
   floor: {
     file: "bench/servers/floor.mjs",
@@ -67,8 +75,8 @@ export function runsWorkload(name, wl) {
   return !only || only.includes(wl);
 }
 
-function spawnLimited(argv, stdio) {
-  return spawn("/bin/sh", ["-c", ULIMIT, "sh", ...argv], { cwd: ROOT, stdio, env: process.env });
+function spawnLimited(argv, stdio, env = process.env) {
+  return spawn("/bin/sh", ["-c", ULIMIT, "sh", ...argv], { cwd: ROOT, stdio, env });
 }
 
 /** Keeps the last 8 KiB of the child's stderr; returns a getter. */
@@ -127,7 +135,13 @@ export async function startServer(name, { workers = 1, deflate = false, nodeArgs
   if (def.cli) return startCliServer(def.cli, { workers, deflate, nodeArgs, name });
   const args = [def.file, "--workers", String(workers), ...(deflate ? ["--deflate"] : [])];
   const argv = def.bun ? [BUN, ...args] : [process.execPath, "--expose-gc", ...nodeArgs, ...args];
-  const child = spawnLimited(argv, ["pipe", "pipe", "pipe"]);
+  const env = { ...process.env };
+  Object.assign(env, def.setEnv);
+  for (const [key, from] of Object.entries(def.env ?? {})) {
+    if (!process.env[from]) throw new Error(`${name}: set ${from}`);
+    env[key] = resolve(process.env[from]);
+  }
+  const child = spawnLimited(argv, ["pipe", "pipe", "pipe"], env);
   const stderr = captureStderr(child);
   const port = await waitForPort(child, name, /LISTENING (\d+)/, "LISTENING line", stderr);
   const pids = processTree(child.pid);

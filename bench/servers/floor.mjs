@@ -30,6 +30,12 @@ import { serve } from "./common.mjs";
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"; // RFC 6455 1.3
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const FLUSH_PER_READ = process.env.FLOOR_FLUSH === "read";
+// FLOOR_ONREAD=1: reads land in ONE process-wide buffer (net.Socket's `onread`), not in a fresh
+// 64 KiB buffer per read; a frame spanning reads is copied (and unmasked) straight from it into
+// its output frame. Node offers `onread` only to sockets it creates itself, so each accepted
+// socket's handle is moved to a new net.Socket (`_handle`: internal; a measurement, not a design).
+const ONREAD = process.env.FLOOR_ONREAD === "1";
+const SHARED_READ = ONREAD ? Buffer.allocUnsafe(256 * 1024) : null;
 const CONCAT_LIMIT = 64 * 1024; // a turn's views up to this size are joined; above, one writev
 const NATIVE_MIN = 1024; // payload bytes from which bufferutil unmasks (a native call costs ~100 ns)
 const noop = () => {};
@@ -297,15 +303,40 @@ function onClose(c) {
 serve(
   ({ host }) =>
     new Promise((resolve) => {
-      const server = net.createServer({ noDelay: true }, (socket) => {
-        const c = new Conn(socket);
+      const server = net.createServer({ noDelay: true, pauseOnConnect: ONREAD }, (accepted) => {
+        let socket = accepted;
+        let c = null;
+        if (ONREAD) {
+          const handle = accepted._handle;
+          accepted._handle = null;
+          socket = new net.Socket({
+            handle,
+            onread: {
+              buffer: SHARED_READ,
+              callback(n, buf) {
+                // Mid-frame reads go straight into the frame being assembled; anything else is
+                // copied out first (answers are views of the chunk, the buffer is reused).
+                if (c.upgraded && c.frame !== null && c.frame.length - c.payloadAt - c.got >= n) fill(c, buf, 0, n);
+                else {
+                  const chunk = Buffer.from(buf.subarray(0, n));
+                  if (c.upgraded) onFrames(c, chunk);
+                  else onHandshake(c, chunk);
+                }
+                if (FLUSH_PER_READ && dirty.length > 0) flushAll();
+              },
+            },
+          });
+          socket.setNoDelay(true);
+        }
+        c = new Conn(socket);
         socket.on("error", noop);
         socket.on("close", () => onClose(c));
-        socket.on("data", (chunk) => {
-          if (c.upgraded) onFrames(c, chunk);
-          else onHandshake(c, chunk);
-          if (FLUSH_PER_READ && dirty.length > 0) flushAll();
-        });
+        if (!ONREAD)
+          socket.on("data", (chunk) => {
+            if (c.upgraded) onFrames(c, chunk);
+            else onHandshake(c, chunk);
+            if (FLUSH_PER_READ && dirty.length > 0) flushAll();
+          });
       });
       server.listen({ port: 0, host, backlog: 4096 }, () => resolve(server.address().port));
     }),
