@@ -12,13 +12,7 @@ import type { Server as HttpServer, IncomingMessage } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import { CableError } from "../cable/errors.js";
 import { DEFAULT_MOUNT_PATH, selectProtocol } from "../cable/protocol.js";
-import {
-  type Connection,
-  ProtocolError,
-  prepareMessage,
-  type ServerOptions,
-  WebSocketServer,
-} from "../node/index.js";
+import { type Connection, ProtocolError, prepareMessage, type ServerOptions, WebSocketServer } from "../node/index.js";
 import type { CableConnection } from "./cable-connection.js";
 import { CableCore, type CableCoreOptions } from "./cable-core.js";
 import type { CableTransport } from "./transport.js";
