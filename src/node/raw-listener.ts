@@ -102,6 +102,9 @@ class PendingSocket implements TimerEntry {
       maxHeaderLine: maxHeaderBytes > 0 ? maxHeaderBytes : DEFAULT_MAX_HEADER_LINE,
       maxHeaderCount,
       maxHeaderBytes,
+      // CRLF only, as node:http's llhttp: a front proxy that splits lines differently must not
+      // see other headers than we do (request smuggling).
+      allowBareLf: false,
     });
   }
 

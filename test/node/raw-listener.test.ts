@@ -13,6 +13,7 @@ import fc from "fast-check";
 import { WebSocketServer } from "../../src/node/index.js";
 import { RawListener, type RawListenerOptions } from "../../src/node/raw-listener.js";
 import { cframe } from "../helpers/frames.js";
+import { memorySocket } from "../helpers/memory-socket.js";
 import { portOf, RawClient } from "../helpers/raw-client.js";
 import { event, sleep, UNIT, until, within } from "../helpers/time.js";
 
@@ -72,19 +73,6 @@ async function open(port: number): Promise<{ socket: Socket; received: () => str
 }
 
 /** An in-memory socket: what the listener writes is collected; `push` delivers one 'data' chunk. */
-function memorySocket(): { socket: Duplex; written: () => string } {
-  const out: Buffer[] = [];
-  const socket = new Duplex({
-    allowHalfOpen: true,
-    read() {},
-    write(chunk: Buffer, _encoding, callback) {
-      out.push(chunk);
-      callback();
-    },
-  });
-  return { socket, written: () => Buffer.concat(out).toString("latin1") };
-}
-
 function statusOf(response: string): number {
   return Number(response.split(" ")[1]);
 }

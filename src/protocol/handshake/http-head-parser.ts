@@ -11,7 +11,8 @@
  * Decisions:
  * - Line endings: CRLF; a bare LF is also accepted as a line terminator (RFC 7230 3.5 "a
  *   recipient MAY recognize a single LF as a line terminator and ignore any preceding CR"), so
- *   that hand-typed requests work; `allowBareLf: false` turns that off. A CR anywhere else
+ *   that hand-typed requests work; `allowBareLf: false` turns that off (the raw listener does,
+ *   as node:http's llhttp: lenient line ends are a request-smuggling vector behind a proxy). A CR anywhere else
  *   (bare CR) is invalid (RFC 9112 2.2).
  * - Errors are found at the first byte that no valid head can continue with, whatever the
  *   chunking: a line still waiting for its LF is checked as its bytes arrive (a line scanner
@@ -19,6 +20,9 @@
  *   instead of waiting for a line end that may never come (the raw listener would otherwise
  *   hold the socket until its handshake timeout). Lines that arrive whole are parsed in place
  *   and only scanned when they fail, to name the first bad byte the same way.
+ * - Requests: the request target is visible ASCII (RFC 3986: other bytes are percent-encoded);
+ *   invalid body framing (several or non-numeric Content-Length, Transfer-Encoding with
+ *   Content-Length or not ending in chunked) is 400 (RFC 9112 6.3), as Node's llhttp answers.
  * - HTTP/1.x only: a request line with another major version (HTTP/2.0, HTTP/0.9) is 505
  *   (RFC 9112 2.3: the major version is not supported; HTTP/2 is a binary protocol and
  *   WebSockets over it use RFC 8441's extended CONNECT); a status line with one is 400. A
@@ -452,7 +456,7 @@ export class HttpHeadParser {
           break;
         case Phase.REQ_TARGET0:
         case Phase.REQ_TARGET:
-          if (b > SP && b !== 0x7f) phase = Phase.REQ_TARGET;
+          if (b > SP && b < 0x7f) phase = Phase.REQ_TARGET;
           else if (b === SP && phase === Phase.REQ_TARGET) {
             phase = Phase.REQ_VERSION;
             vpos = 0;
@@ -536,6 +540,38 @@ export class HttpHeadParser {
     return head;
   }
 
+  /**
+   * RFC 9112 6.3: a request whose body framing is invalid is answered 400 and closed, even
+   * though the upgrade reads no body: a proxy in front may frame it differently (request
+   * smuggling). Checked as each field arrives (as Node's llhttp does): a second Content-Length
+   * line, one that is not 1*DIGIT (within 64 bits), Transfer-Encoding with Content-Length, a
+   * Transfer-Encoding whose last coding is not chunked.
+   */
+  #framingField(key: string, value: string, repeated: boolean): string | null {
+    const headers = this.#headers;
+    if (key === "transfer-encoding") {
+      if (headers.has("content-length")) return "Invalid message framing: both Transfer-Encoding and Content-Length";
+      // The codings so far, this field's included: chunked last, and once (RFC 9112 7.1).
+      const previous = headers.get(key);
+      const codings = (previous === undefined ? value : `${previous}, ${value}`).split(",");
+      for (let i = 0; i < codings.length; i++) {
+        const chunked = asciiLower(codings[i].trim()) === "chunked";
+        if (chunked !== (i === codings.length - 1)) {
+          return chunked
+            ? "Invalid message framing: chunked is not the last transfer coding"
+            : "Invalid message framing: the last transfer coding is not chunked";
+        }
+      }
+      return null;
+    }
+    if (repeated) return "Invalid message framing: several Content-Length fields";
+    if (headers.has("transfer-encoding")) return "Invalid message framing: both Transfer-Encoding and Content-Length";
+    let digits = value.length > 0 && value.length <= 20;
+    for (let i = 0; digits && i < value.length; i++) digits = isDigit(value.charCodeAt(i));
+    if (!digits || BigInt(value) >= 2n ** 64n) return "Invalid message framing: Content-Length is not a number";
+    return null;
+  }
+
   /** "HTTP/1." DIGIT at `at`; stores "1.d" and returns the index after it, or -1. */
   #parseVersion(line: Uint8Array, at: number, end: number): number {
     if (at + 8 > end) return -1;
@@ -556,13 +592,14 @@ export class HttpHeadParser {
     if (i === start || i >= end || line[i] !== SP) return false;
     const methodEnd = i;
     const targetStart = ++i;
-    while (i < end && line[i] > SP && line[i] !== 0x7f) i++;
+    // RFC 3986 / RFC 9112 3.2: a URI is visible ASCII (other bytes are percent-encoded).
+    while (i < end && line[i] > SP && line[i] < 0x7f) i++;
     if (i === targetStart || i >= end || line[i] !== SP) return false;
     this.#method =
       methodEnd - start === 3 && line[start] === 0x47 && line[start + 1] === 0x45 && line[start + 2] === 0x54
         ? "GET"
         : decode(line, start, methodEnd, false);
-    this.#target = decode(line, targetStart, i, true);
+    this.#target = decode(line, targetStart, i, false);
     return this.#parseVersion(line, i + 1, end) === end;
   }
 
@@ -645,8 +682,12 @@ export class HttpHeadParser {
       // Host for every one of them is one string, not one each.
       value = sameLatin1(known.last, line, i, end) ? known.last : (known.last = decode(line, i, end, high >= 0x80));
     } else value = decode(line, i, end, high >= 0x80);
-    this.#rawHeaders.push([name, value]);
     const previous = this.#headers.get(key);
+    if (this.kind === "request" && (key === "content-length" || key === "transfer-encoding")) {
+      const framing = this.#framingField(key, value, previous !== undefined);
+      if (framing !== null) return this.#fail("BAD_REQUEST", framing);
+    }
+    this.#rawHeaders.push([name, value]);
     this.#headers.set(key, previous === undefined ? value : `${previous}, ${value}`);
     return null;
   }

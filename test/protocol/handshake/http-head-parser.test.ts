@@ -196,10 +196,12 @@ describe("HttpHeadParser: in-place lines and known header names", () => {
   it("decodes short and long values, ASCII and obs-text, the same in place and buffered", () => {
     const values = ["", "a", "a".repeat(32), "a".repeat(33), `${"a".repeat(32)}\xff`, "\xe9".repeat(40), "caf\xe9"];
     const lines = values.map((v, i) => `X-${i}: ${v}\r\n`).join("");
-    const bytes = latin1(`GET /t\xe9st?q=${"z".repeat(40)} HTTP/1.1\r\n${lines}\r\n`);
+    const bytes = latin1(`GET /t%C3%A9st?q=${"z".repeat(40)} HTTP/1.1\r\n${lines}\r\n`);
     const o = sameEverySplit("request", bytes);
     assert.ok(o.head);
-    assert.equal(o.head.target, `/t\xe9st?q=${"z".repeat(40)}`);
+    assert.equal(o.head.target, `/t%C3%A9st?q=${"z".repeat(40)}`);
+    // A URI is visible ASCII (RFC 3986): a raw obs-text byte in the target is refused (as llhttp does).
+    assert.equal(parseWhole("request", "GET /t\xe9st HTTP/1.1\r\n\r\n").error?.status, 400);
     assert.deepEqual(
       o.head.rawHeaders.map(([, v]) => v),
       values,
