@@ -18,6 +18,7 @@ import { createBroker } from "../../src/channels/brokers/from-url.js";
 import { CableServer } from "../../src/channels/cable-server.js";
 import { Channel } from "../../src/channels/channel.js";
 import { ClusterBroker } from "../../src/cli/demo/cluster-broker.js";
+import { ipcRelay } from "../../src/cli/workers.js";
 import { nowMs } from "./histogram.js";
 
 class BenchChannel extends Channel {
@@ -26,7 +27,8 @@ class BenchChannel extends Channel {
   }
 }
 
-const make = (url: string): Broker => (url === "relay" ? new ClusterBroker() : createBroker(url, { prefix: "bench" }));
+const make = (url: string): Broker =>
+  url === "relay" ? new ClusterBroker(ipcRelay()) : createBroker(url, { prefix: "bench" });
 
 /** A Broker delegating to the current one; `use` moves every subscription to another. */
 class SwitchBroker extends EventEmitter implements Broker {

@@ -28,6 +28,7 @@ import { writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { RELAY_TAG } from "../../src/cli/workers.js";
 import { startNats } from "../../test/helpers/nats.js";
 import { startRedis } from "../../test/helpers/redis.js";
 import { startRedisCluster } from "../../test/helpers/redis-cluster.js";
@@ -157,7 +158,7 @@ try {
   // The parent is the relay's primary: a relayed publish goes to every server (publisher included).
   for (const s of servers)
     s.child.on("message", (m: { tag?: string }) => {
-      if (m?.tag === "wirecable-relay") for (const t of servers) t.child.send(m as never);
+      if (m?.tag === RELAY_TAG) for (const t of servers) t.child.send(m as never);
     });
   const ports = await Promise.all(servers.map(async (s) => (await s.next("ready", 60_000)).port as number));
   const t0 = Date.now();

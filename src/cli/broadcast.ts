@@ -99,7 +99,8 @@ export function register(program: Command): void {
             onRelay((m) => {
               if (isRelayed(m)) local(m.data, m.binary);
             });
-            send = (data, binary) => relay({ data, binary } satisfies Relayed);
+            // A message the primary cannot take (it is stopping) is lost, as with a broker.
+            send = (data, binary) => void relay({ data, binary } satisfies Relayed).catch(() => {});
           }
           wss.on("connection", (conn) => {
             conn.on("message", (data: string | Buffer, isBinary: boolean) => send(data, isBinary));

@@ -11,12 +11,11 @@
  * SIGTERM/SIGINT: graceful shutdown; clients get `server_restart` and close code 1001, and
  * reconnect (to another process if a load balancer is in front).
  */
-import cluster, { type Worker } from "node:cluster";
+import cluster from "node:cluster";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { Logger } from "pino";
-import type { DemoServer } from "./demo/server.js";
 import { parseBrokerUrl, parsePort, parseRedisUrl } from "./options.js";
-import { parseWorkerCount, sendToWorker } from "./workers.js";
+import { parseWorkerCount, runServer, type Served, type ServerLog, type WorkerContext } from "./workers.js";
 
 export interface ServeOptions {
   port: number;
@@ -34,18 +33,23 @@ const LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 export { parseRedisUrl };
 
 /**
- * The demo server, pino, the brokers and the cluster relay load when `serve` runs, not when the
+ * The demo server, pino, the brokers and the cluster broker load when `serve` runs, not when the
  * CLI starts: `wirecable echo` and `broadcast` are measured as servers, and V8 collects a process
  * holding every command's code far more often under large messages (bench/results/profile.md).
  */
 async function demoModules() {
-  const [{ pino }, channels, cluster, server] = await Promise.all([
+  const [{ pino }, channels, clusterBroker, server] = await Promise.all([
     import("pino"),
     import("../channels/index.js"),
     import("./demo/cluster-broker.js"),
     import("./demo/server.js"),
   ]);
-  return { pino, brokerKind: channels.brokerKind, ...cluster, startDemoServer: server.startDemoServer };
+  return {
+    pino,
+    brokerKind: channels.brokerKind,
+    ClusterBroker: clusterBroker.ClusterBroker,
+    startDemoServer: server.startDemoServer,
+  };
 }
 type DemoModules = Awaited<ReturnType<typeof demoModules>>;
 
@@ -97,8 +101,15 @@ export function registerServe(program: Command): void {
       "\nExamples:\n  wirecable serve                      # http://localhost:3000\n  wirecable serve --port 0             # any free port; the URL is printed\n  wirecable serve --workers 4          # 4 processes, rooms relayed by the primary\n  wirecable serve --broker redis://127.0.0.1:6379   # rooms shared with other servers\n  wirecable serve --broker nats://127.0.0.1:4222    # ... through NATS\n  wirecable serve --broker redis+cluster://10.0.0.1:7000,10.0.0.2:7000   # ... through Redis Cluster\n",
     )
     .action(async (opts: ServeOptions) => {
-      if (opts.workers > 1 && cluster.isPrimary) await runPrimary(opts);
-      else await runWorker(opts);
+      const demo = await demoModules();
+      const logger = createLogger(demo, opts, cluster.isWorker ? cluster.worker?.id : undefined);
+      await runServer({
+        name: "wirecable serve",
+        workers: opts.workers,
+        readyLine: (url) => url,
+        log: pinoLog(logger),
+        start: (context) => startServing(demo, opts, logger, context),
+      });
     });
 }
 
@@ -111,150 +122,50 @@ function createLogger({ pino }: DemoModules, opts: ServeOptions, worker?: number
   );
 }
 
-/** One server process (the only one without --workers, or a cluster worker). */
+/** The CLI servers' reports, as pino log lines. */
+function pinoLog(logger: Logger): ServerLog {
+  return {
+    info: (message, fields) => logger.info(fields ?? {}, message),
+    warn: (message, fields) => logger.warn(fields ?? {}, message),
+    error: (message, fields) => logger.error(fields ?? {}, message),
+  };
+}
+
 /** The broker URL every process shares, if any (`memory` shares nothing between processes). */
 function sharedBroker({ brokerKind }: DemoModules, opts: ServeOptions): string | undefined {
   const url = opts.broker ?? opts.redis;
   return url === undefined || brokerKind(url) === "memory" ? undefined : url;
 }
 
-async function runWorker(opts: ServeOptions): Promise<DemoServer> {
-  const workerId = cluster.isWorker ? cluster.worker?.id : undefined;
-  const demo = await demoModules();
+/**
+ * One server process (the only one without --workers, or a cluster worker): with a shared
+ * broker the rooms go through it; else, in a cluster, through the primary (ClusterBroker).
+ */
+async function startServing(
+  demo: DemoModules,
+  opts: ServeOptions,
+  logger: Logger,
+  context: WorkerContext,
+): Promise<Served> {
   const { startDemoServer, ClusterBroker } = demo;
   const shared = sharedBroker(demo, opts);
-  const logger = createLogger(demo, opts, workerId);
-  let server: DemoServer | undefined;
-  let stopping = false;
-  // Listen for the stop request first: a worker still starting when the primary stops must stop too.
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "stopping");
-    if (server === undefined) process.exit(0); // nothing served yet
-    // Bounded: clients get 2 s to finish their closing handshakes; anything beyond 8 s is a bug.
-    setTimeout(() => {
-      logger.error("graceful shutdown did not finish within 8 s");
-      process.exit(1);
-    }, 8000).unref();
-    void server.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
-  process.on("message", (message: unknown) => {
-    if ((message as { tag?: string } | null)?.tag === "wirecable-shutdown") stop("primary");
-  });
+  const workerId = context.worker;
   try {
-    server = await startDemoServer({
+    const server = await startDemoServer({
       port: opts.port,
       host: opts.host,
       ...(shared !== undefined ? { brokerUrl: shared } : {}),
-      ...(workerId !== undefined && shared === undefined ? { broker: new ClusterBroker() } : {}),
+      ...(context.relay !== undefined && shared === undefined ? { broker: new ClusterBroker(context) } : {}),
       origins: opts.origin,
       logger,
       ...(workerId !== undefined ? { metricLabels: { worker: String(workerId) } } : {}),
     });
+    return { url: server.url, close: () => server.close() };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const message =
-      e.code === "EADDRINUSE"
-        ? `port ${opts.port} is already in use on ${opts.host}`
-        : e.code === "EADDRNOTAVAIL" || e.code === "ENOTFOUND"
-          ? `cannot listen on ${opts.host}: ${e.code}`
-          : `could not start: ${e.message}`;
-    if (cluster.isWorker) process.send?.({ tag: "wirecable-failed", message });
-    throw new Error(message);
-  }
-  if (stopping) {
-    // Asked to stop while starting: close what just started.
-    void server.close().then(() => process.exit(0));
-    return server;
-  }
-  if (cluster.isWorker) process.send?.({ tag: "wirecable-listening", url: server.url });
-  else console.log(server.url);
-  return server;
-}
-
-/** The cluster primary: forks the workers, relays broadcasts (without Redis), restarts crashed workers. */
-async function runPrimary(opts: ServeOptions): Promise<void> {
-  const demo = await demoModules();
-  const { brokerKind, relayBetweenWorkers } = demo;
-  const logger = createLogger(demo, opts);
-  const shared = sharedBroker(demo, opts);
-  const want = opts.workers;
-  let stopping = false;
-  let printed = false;
-  let listening = 0;
-  const workers = (): Iterable<Worker | undefined> => Object.values(cluster.workers ?? {});
-  let resolveReady!: () => void;
-  let rejectReady!: (err: Error) => void;
-  const ready = new Promise<void>((resolve, reject) => {
-    resolveReady = resolve;
-    rejectReady = reject;
-  });
-
-  const fork = (): void => {
-    const worker = cluster.fork();
-    if (shared === undefined) relayBetweenWorkers(workers, worker);
-    worker.on("message", (message: { tag?: string; url?: string; message?: string }) => {
-      // Ready (and the URL printed) once every worker listens.
-      if (message?.tag === "wirecable-listening" && !printed && ++listening === want) {
-        printed = true;
-        console.log(message.url);
-        resolveReady();
-      } else if (message?.tag === "wirecable-failed") {
-        rejectReady(new Error(message.message));
-      }
-    });
-    worker.on("exit", (code, signal) => {
-      if (stopping) return;
-      if (!printed) {
-        rejectReady(new Error(`worker exited during start (code ${code ?? signal})`));
-        return;
-      }
-      logger.warn({ worker: worker.id, code, signal }, "worker died: starting another");
-      fork();
-    });
-  };
-  logger.info(
-    { workers: want, broker: shared === undefined ? "primary relay" : brokerKind(shared) },
-    "starting workers",
-  );
-  for (let i = 0; i < want; i++) fork();
-
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "stopping workers");
-    const alive = [...workers()].filter((w): w is Worker => w !== undefined && !w.isDead());
-    let left = alive.length;
-    if (left === 0) process.exit(0);
-    for (const w of alive) {
-      w.once("exit", () => {
-        if (--left === 0) process.exit(0);
-      });
-      if (!sendToWorker(w, { tag: "wirecable-shutdown" })) w.kill("SIGTERM");
-    }
-    // Workers that do not finish their graceful close in time (8 s each) are killed.
-    setTimeout(() => {
-      for (const w of alive) if (!w.isDead()) w.kill("SIGKILL");
-      process.exit(1);
-    }, 10_000).unref();
-  };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
-
-  try {
-    await ready;
-  } catch (err) {
-    stopping = true;
-    for (const w of workers()) w?.kill("SIGKILL");
+    if (e.code === "EADDRINUSE") throw new Error(`port ${opts.port} is already in use on ${opts.host}`);
+    if (e.code === "EADDRNOTAVAIL" || e.code === "ENOTFOUND")
+      throw new Error(`cannot listen on ${opts.host}: ${e.code}`);
     throw err;
   }
 }

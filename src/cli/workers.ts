@@ -1,20 +1,21 @@
 /**
- * Multi-core mode for the CLI servers (`echo`, `broadcast`): `--workers N` forks N node:cluster
- * workers sharing one port (the primary accepts and hands connections round-robin; Node 20 has
- * no `reusePort`).
+ * How every CLI server runs (`serve`, `echo`, `broadcast`): alone, or with `--workers N` as a
+ * node:cluster primary and N workers sharing one port (the primary accepts and hands
+ * connections round-robin; Node 20 has no `reusePort`). The one cluster primary of the CLI.
  *
  * Contract:
  * - `runServer` with `workers <= 1` (or in a worker) runs `start` in this process; with more,
- *   this process becomes the primary and forks. The primary prints one line,
- *   `<name> listening on <url>` (with `(N workers)`), once every worker listens; a worker that
- *   fails to start fails the whole command (non-zero exit, the worker's message on stderr).
- * - SIGTERM/SIGINT: graceful shutdown; every server closes its clients with 1001, gives them
- *   CLOSE_TIMEOUT (3 s) for the closing handshake, then cuts them (a process still running after
- *   8 s exits 1). A worker that dies after the start is replaced.
- * - Relay (`broadcast`): a worker's `relay(message)` goes to the primary, which sends it to every
- *   worker (the sender included) in its receive order, so each worker hands each message to its
- *   own clients exactly once, in the same order everywhere. IPC uses "advanced" serialization,
- *   so a Uint8Array arrives as one.
+ *   this process becomes the primary and forks. One ready line goes to stdout once every worker
+ *   listens (`readyLine`; by default `<name> listening on <url>`, with `(N workers)`); a worker
+ *   that fails to start fails the whole command (exit 1, the worker's message as the error).
+ * - SIGTERM/SIGINT: graceful shutdown; each server closes its clients (1001) within its own
+ *   `close()`; a process still running after 8 s exits 1. Exit codes, alone or clustered: 0 when
+ *   every server closed cleanly, 1 otherwise. A worker that dies after the start is replaced.
+ * - Relay: a worker's `relay(message)` goes to the primary, which sends it to every worker (the
+ *   sender included) in its receive order, so each worker hands each message to its own clients
+ *   exactly once, in the same order everywhere (`broadcast`, and `serve`'s ClusterBroker). IPC
+ *   uses "advanced" serialization, so a Uint8Array arrives as one.
+ * - Reports (a worker replaced, a slow shutdown) go to `log` (default: stderr lines).
  */
 import type { Serializable } from "node:child_process";
 import cluster, { type Worker } from "node:cluster";
@@ -24,7 +25,9 @@ export const MAX_WORKERS = 256;
 const LISTENING = "wirecable-listening";
 const FAILED = "wirecable-failed";
 const SHUTDOWN = "wirecable-shutdown";
-const RELAY = "wirecable-relay-message";
+/** The tag of relayed messages on the IPC channel, both ways (`{ tag, message }`). */
+export const RELAY_TAG = "wirecable-relay-message";
+const RELAY = RELAY_TAG;
 
 export function parseWorkerCount(value: string): number {
   const n = Number(value);
@@ -57,17 +60,65 @@ export interface Served {
 export interface WorkerContext {
   /** The cluster worker id (1, 2, ...), or undefined when running alone. */
   worker: number | undefined;
-  /** Send a message to every worker's `onRelay` (undefined when running alone). */
-  relay: ((message: unknown) => void) | undefined;
+  /**
+   * Send a message to every worker's `onRelay` (undefined when running alone). Resolves once it
+   * is handed to IPC; rejects if it could not be.
+   */
+  relay: ((message: unknown) => Promise<void>) | undefined;
   /** Register the handler of relayed messages (every worker gets each message once). */
   onRelay(handler: (message: unknown) => void): void;
 }
 
+/** Where the primary and the servers report what goes wrong. */
+export interface ServerLog {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
 export interface RunServerOptions {
-  /** How the ready line names the server ("echo server"). */
+  /** How reports and the default ready line name the server ("echo server"). */
   name: string;
   workers: number;
+  /** The line printed on stdout once listening (default: `<name> listening on <url>`, plus ` (N workers)`). */
+  readyLine?: (url: string, workers: number) => string;
+  log?: ServerLog;
   start(context: WorkerContext): Promise<Served>;
+}
+
+/** Reports as stderr lines, named after the server. */
+function stderrLog(name: string): ServerLog {
+  const line = (message: string, fields?: Record<string, unknown>): void => {
+    console.error(`${name}: ${message}${fields === undefined ? "" : ` ${JSON.stringify(fields)}`}`);
+  };
+  return { info: () => {}, warn: line, error: line };
+}
+
+function defaultReadyLine(name: string): (url: string, workers: number) => string {
+  return (url, workers) => `${name} listening on ${url}${workers > 1 ? ` (${workers} workers)` : ""}`;
+}
+
+/**
+ * The relay of a process whose parent relays `RELAY_TAG` messages to every child (the cluster
+ * primary; a benchmark's parent): `relay` sends over IPC, `onRelay` hears what comes back.
+ */
+export function ipcRelay(): Pick<WorkerContext, "relay" | "onRelay"> {
+  const handlers: Array<(message: unknown) => void> = [];
+  process.on("message", (m: Tagged) => {
+    if (m?.tag === RELAY) for (const h of handlers) h(m.message);
+  });
+  return {
+    relay: (message) =>
+      new Promise<void>((resolve, reject) => {
+        process.send!({ tag: RELAY, message }, undefined, undefined, (err) => (err ? reject(err) : resolve()));
+      }),
+    onRelay: (handler) => handlers.push(handler),
+  };
+}
+
+/** Send `message` to every worker still connected (one that is gone is skipped, see sendToWorker). */
+export function relayToWorkers(workers: Iterable<Worker | undefined>, message: Serializable): void {
+  for (const w of workers) if (w !== undefined) sendToWorker(w, message);
 }
 
 interface Tagged {
@@ -88,35 +139,39 @@ export async function runServer(options: RunServerOptions): Promise<void> {
 /** One server: the only process, or a cluster worker. */
 async function runOne(options: RunServerOptions): Promise<void> {
   const inCluster = cluster.isWorker;
+  const log = options.log ?? stderrLog(options.name);
   let served: Served | undefined;
   let stopping = false;
-  const stop = (): void => {
+  const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
+    log.info("stopping", { signal });
     if (served === undefined) process.exit(0); // nothing served yet
     setTimeout(() => {
-      console.error(`${options.name}: graceful shutdown did not finish within ${STOP_TIMEOUT / 1000} s`);
+      log.error(`graceful shutdown did not finish within ${STOP_TIMEOUT / 1000} s`);
       process.exit(1);
     }, STOP_TIMEOUT).unref();
     void served.close().then(
       () => process.exit(0),
-      () => process.exit(1),
+      (err: unknown) => {
+        log.error("shutdown failed", { error: String(err) });
+        process.exit(1);
+      },
     );
   };
   // Listen for the stop request first: a worker still starting when the primary stops must stop too.
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
-  const relayHandlers: Array<(message: unknown) => void> = [];
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
   if (inCluster) {
     process.on("message", (m: Tagged) => {
-      if (m?.tag === SHUTDOWN) stop();
-      else if (m?.tag === RELAY) for (const h of relayHandlers) h(m.message);
+      if (m?.tag === SHUTDOWN) stop("primary");
     });
   }
+  const ipc = inCluster ? ipcRelay() : undefined;
   const context: WorkerContext = {
     worker: inCluster ? cluster.worker?.id : undefined,
-    relay: inCluster ? (message) => process.send?.({ tag: RELAY, message }) : undefined,
-    onRelay: (handler) => relayHandlers.push(handler),
+    relay: ipc?.relay,
+    onRelay: (handler) => ipc?.onRelay(handler),
   };
   try {
     served = await options.start(context);
@@ -133,7 +188,7 @@ async function runOne(options: RunServerOptions): Promise<void> {
     return;
   }
   if (inCluster) process.send?.({ tag: LISTENING, url: served.url });
-  else console.log(`${options.name} listening on ${served.url}`);
+  else console.log((options.readyLine ?? defaultReadyLine(options.name))(served.url, 1));
 }
 
 function startError(err: unknown): string {
@@ -146,6 +201,8 @@ function startError(err: unknown): string {
 /** The primary: forks, relays, prints the URL once all listen, replaces dead workers, stops them. */
 async function runPrimary(options: RunServerOptions): Promise<void> {
   cluster.setupPrimary({ serialization: "advanced" });
+  const log = options.log ?? stderrLog(options.name);
+  const readyLine = options.readyLine ?? defaultReadyLine(options.name);
   const want = options.workers;
   let stopping = false;
   let printed = false;
@@ -162,10 +219,10 @@ async function runPrimary(options: RunServerOptions): Promise<void> {
     const worker = cluster.fork();
     worker.on("message", (m: Tagged) => {
       if (m?.tag === RELAY) {
-        for (const w of workers()) sendToWorker(w, m);
+        relayToWorkers(workers(), m as Serializable);
       } else if (m?.tag === LISTENING && !printed && ++listening === want) {
         printed = true;
-        console.log(`${options.name} listening on ${m.url} (${want} workers)`);
+        console.log(readyLine(String(m.url), want));
         resolveReady();
       } else if (m?.tag === FAILED) {
         rejectReady(new Error(String(m.message)));
@@ -177,15 +234,17 @@ async function runPrimary(options: RunServerOptions): Promise<void> {
         rejectReady(new Error(`a worker exited during start (${code ?? signal})`));
         return;
       }
-      console.error(`${options.name}: worker ${worker.id} died (${code ?? signal}); starting another`);
+      log.warn("worker died: starting another", { worker: worker.id, code, signal });
       fork();
     });
   };
+  log.info("starting workers", { workers: want });
   for (let i = 0; i < want; i++) fork();
 
-  const stop = (): void => {
+  const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
+    log.info("stopping workers", { signal });
     const alive = workers().filter((w) => !w.isDead());
     let left = alive.length;
     if (left === 0) process.exit(0);
@@ -197,13 +256,14 @@ async function runPrimary(options: RunServerOptions): Promise<void> {
       });
       if (!sendToWorker(w, { tag: SHUTDOWN })) w.kill("SIGTERM");
     }
+    // Workers that do not finish their graceful close in time are killed.
     setTimeout(() => {
       for (const w of alive) if (!w.isDead()) w.kill("SIGKILL");
       process.exit(1);
     }, STOP_TIMEOUT + 2000).unref();
   };
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
 
   try {
     await ready;

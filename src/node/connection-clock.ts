@@ -40,7 +40,7 @@ export class ConnectionClock {
   lastMessage: number;
   pingSentAt = -1;
   awaitingPong = false;
-  /** When our close frame left (closeExpected), or -1. */
+  /** When the engine asked for a close timeout (awaitClose: our close frame left), or -1. */
   closeStartedAt = -1;
   /** When the transport close began, or -1. */
   transportClosing = -1;

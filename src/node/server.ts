@@ -473,7 +473,7 @@ export class WebSocketServer extends EventEmitter {
   }
 
   #adopt(conn: Connection, req: IncomingMessage, cb: ((conn: Connection) => void) | undefined): void {
-    // The connection listens for the socket's errors itself now (one listener, not an array of two).
+    // The connection listens for the socket's errors: the handshake's guard goes (one listener, not two).
     conn.socket.removeListener("error", ignoreSocketError);
     if (conn.readyState >= 2) return;
     this.#clients.add(conn);

@@ -1,6 +1,7 @@
 /**
  * `wirecable/protocol`: the sans-I/O WebSocket engine. Bytes in, events and bytes out; no
- * sockets, no timers, no node:* imports. See docs/protocol.md for a walk-through.
+ * sockets, no timers, no node:* imports. docs/contracts.md gives the contract, docs/DEVELOPING.md
+ * the place of the engine among the layers.
  *
  * - {@link Engine}: one RFC 6455 connection after (or during) the opening handshake.
  * - {@link acceptHandshake} / {@link ClientHandshake}: the opening handshakes.

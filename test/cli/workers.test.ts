@@ -8,8 +8,7 @@ import type { Worker } from "node:cluster";
 import { EventEmitter } from "node:events";
 import { after, before, describe, it } from "node:test";
 import WebSocketClient from "ws";
-import { relayBetweenWorkers } from "../../src/cli/demo/cluster-broker.js";
-import { sendToWorker } from "../../src/cli/workers.js";
+import { RELAY_TAG, relayToWorkers, sendToWorker } from "../../src/cli/workers.js";
 import { startRedis } from "../helpers/redis.js";
 import { event, sleep, UNIT, within } from "../helpers/time.js";
 import { ensureBuilt, runCli, startCli, stopAll } from "./helpers.js";
@@ -190,14 +189,13 @@ describe("sendToWorker: the primary's IPC writes", () => {
     assert.deepEqual(w.sent, []);
   });
 
-  it("the demo's relay survives a worker that exits while a message is relayed", async () => {
+  it("the primary's relay survives a worker that exits while a message is relayed", async () => {
     const publisher = new ExitingWorker();
     const leaving = new ExitingWorker();
     const errors: unknown[] = [];
     leaving.on("error", (e) => errors.push(e));
-    relayBetweenWorkers(() => [asWorker(publisher), asWorker(leaving), undefined], asWorker(publisher));
-    const relay = { tag: "wirecable-relay", stream: "room", payload: "{}" };
-    publisher.emit("message", relay);
+    const relay = { tag: RELAY_TAG, message: { stream: "room", payload: "{}" } };
+    relayToWorkers([asWorker(publisher), asWorker(leaving), undefined], relay);
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(leaving.sent, [relay]);
     assert.deepEqual(publisher.sent, [relay]);

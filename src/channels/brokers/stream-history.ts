@@ -1,6 +1,6 @@
 /**
  * Stream history: the broker-side half of resumable streams (the protocol half is in
- * ../delivery-protocol.ts, the server's use of it in ../stream-hub.ts).
+ * ../../cable/extensions.ts, the server's use of it in ../stream-hub.ts).
  *
  * Contract, for every broker that offers `broker.history` (checked by historyContract in
  * test/channels/broker-contract.ts):

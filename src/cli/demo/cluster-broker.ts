@@ -1,7 +1,7 @@
 /**
  * A broker for `wirecable serve --workers N` without Redis: the workers of one node:cluster
  * share rooms through the primary, which relays every publish to every worker (the publisher
- * included) over the cluster IPC channel.
+ * included) over the cluster IPC channel (the relay of workers.ts).
  *
  * Contract (the Broker contract of src/channels/brokers/broker.ts, for one machine):
  * - `publish` resolves once the message is handed to IPC; delivery order is the primary's
@@ -10,43 +10,26 @@
  * - Nothing is kept while the primary is gone (it only goes when the whole server stops).
  * It is the in-process alternative to `--redis`; Redis is still what spans several machines.
  */
-import type { Worker } from "node:cluster";
 import { EventEmitter } from "node:events";
 import type { Broker, BrokerHandler, Unsubscribe } from "../../channels/index.js";
-import { sendToWorker } from "../workers.js";
-
-const TAG = "wirecable-relay";
+import type { WorkerContext } from "../workers.js";
 
 interface RelayMessage {
-  tag: typeof TAG;
   stream: string;
   payload: string;
 }
 
 function isRelay(message: unknown): message is RelayMessage {
   const m = message as Partial<RelayMessage> | null;
-  return (
-    typeof m === "object" &&
-    m !== null &&
-    m.tag === TAG &&
-    typeof m.stream === "string" &&
-    typeof m.payload === "string"
-  );
-}
-
-/** In the primary: relay `worker`'s publishes to every worker (call once per forked worker). */
-export function relayBetweenWorkers(workers: () => Iterable<Worker | undefined>, worker: Worker): void {
-  worker.on("message", (message: unknown) => {
-    if (!isRelay(message)) return;
-    for (const w of workers()) if (w !== undefined) sendToWorker(w, message);
-  });
+  return typeof m === "object" && m !== null && typeof m.stream === "string" && typeof m.payload === "string";
 }
 
 /** In a worker: a Broker whose messages go through the primary. */
 export class ClusterBroker extends EventEmitter implements Broker {
   readonly #handlers = new Map<string, Set<BrokerHandler>>();
+  readonly #relay: (message: unknown) => Promise<void>;
   readonly #onMessage = (message: unknown): void => {
-    if (!isRelay(message)) return;
+    if (this.#closed || !isRelay(message)) return;
     const set = this.#handlers.get(message.stream);
     if (set === undefined) return;
     for (const handler of [...set]) {
@@ -60,23 +43,22 @@ export class ClusterBroker extends EventEmitter implements Broker {
   #closed = false;
   lostCount = 0;
 
-  constructor() {
+  /** `worker`: the relay of a cluster worker's context (runServer). */
+  constructor(worker: Pick<WorkerContext, "relay" | "onRelay">) {
     super();
     this.on("error", () => {}); // default listener: an unheard broker error never crashes
-    if (typeof process.send !== "function") throw new Error("ClusterBroker needs a cluster worker (process.send)");
-    process.on("message", this.#onMessage);
+    if (worker.relay === undefined) throw new Error("ClusterBroker needs a cluster worker (a relay)");
+    this.#relay = worker.relay;
+    worker.onRelay(this.#onMessage);
   }
 
   publish(stream: string, payload: string): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("broker is closed"));
-    const message: RelayMessage = { tag: TAG, stream, payload };
-    return new Promise((resolve, reject) => {
-      process.send!(message, undefined, undefined, (err) => {
-        if (err === null || err === undefined) return resolve();
-        this.lostCount++;
-        this.emit("lost", { stream, payload, reason: err.message });
-        reject(err);
-      });
+    const message: RelayMessage = { stream, payload };
+    return this.#relay(message).catch((err: Error) => {
+      this.lostCount++;
+      this.emit("lost", { stream, payload, reason: err.message });
+      throw err;
     });
   }
 
@@ -96,6 +78,5 @@ export class ClusterBroker extends EventEmitter implements Broker {
   async close(): Promise<void> {
     this.#closed = true;
     this.#handlers.clear();
-    process.off("message", this.#onMessage);
   }
 }

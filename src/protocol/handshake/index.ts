@@ -1,6 +1,6 @@
 /**
- * Public API of the opening-handshake modules (server, client, HTTP CONNECT proxy, head
- * parsing, extension header syntax, SHA-1/base64). To be merged into `src/protocol/index.ts`.
+ * The public API of the opening-handshake modules (server, client, HTTP CONNECT proxy, head
+ * parsing, extension header syntax, SHA-1/base64), re-exported by `src/protocol/index.ts`.
  */
 
 export { parseExtensions, renderExtension, renderExtensions } from "../extensions/extension-header.js";
