@@ -6,7 +6,7 @@ export { HandshakeError, InvalidStateError, OptionError, ProtocolError } from ".
 export { PreparedMessage, prepareMessage } from "../protocol/prepared-message.js";
 export { type ClientOptions, connect } from "./client.js";
 export { Connection } from "./connection.js";
-export type { CloseInfo, ConnectionRequest, SendData, SendResult } from "./connection-types.js";
+export type { CloseInfo, ConnectionRequest, SendData, SendResult, Transport } from "./connection-types.js";
 export type { DeflatePreset, PerMessageDeflateOptions } from "./deflate/index.js";
 export {
   type BackpressurePolicy,

@@ -13,9 +13,12 @@
 export { ABNORMAL_CLOSURE, isValidCloseCode, MAX_REASON_BYTES, NO_STATUS_CODE } from "./close-codes.js";
 export { createEngine, Engine } from "./engine.js";
 export {
+  HANDSHAKE_ERRORS,
   HandshakeError,
+  type HandshakeErrorCode,
   InvalidStateError,
   OptionError,
+  PROTOCOL_ERRORS,
   ProtocolError,
   type ProtocolErrorCode,
 } from "./errors.js";
