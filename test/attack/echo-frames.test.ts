@@ -138,7 +138,8 @@ describe("attacks on echo: frames", { timeout: 300_000 }, () => {
 });
 
 describe("attacks on echo: pings", { timeout: 300_000 }, () => {
-  it("a million pings from a peer that never reads: pongs do not pile up (RSS bounded), the last ping is answered", async () => {
+  it("a million pings from a peer that never reads: pongs do not pile up (memory bounded), the last ping is answered", async () => {
+    const retainedBase = await target.retained();
     const peer = await HostilePeer.upgrade(target, { noRead: true, keepData: false });
     const batch = repeat(cframe(0x9, Buffer.alloc(125, 0x70)), 1000);
     for (let i = 0; i < 999; i++) assert.ok(await peer.write(batch), "the server kept reading");
@@ -146,9 +147,16 @@ describe("attacks on echo: pings", { timeout: 300_000 }, () => {
     assert.ok(await peer.write(cframe(0x9, last)));
     // Wait until the server has read everything (our socket's buffer empty), then judge its memory.
     await peer.until(() => peer.socket.writableLength === 0);
-    await target.heapUsed(); // garbage is not what the attack costs: what stays is
+    // What the server holds for this connection after a full GC (JS heap + Buffers): a million
+    // queued pongs are >= 127 MB there (before holdPongs: RSS +115 MB). RSS is only a coarse
+    // check: how much garbage the allocator keeps after the burst depends on GC timing, which a
+    // loaded machine stretches (+34.6 MB seen at load 30 with a bounded queue).
+    const retained = (await target.retained()) - retainedBase;
     const held = target.stats();
-    assert.ok(held.rss - base.rss < 32 * MiB, `RSS +${((held.rss - base.rss) / MiB).toFixed(1)} MB while connected`);
+    const figures = `retained +${(retained / MiB).toFixed(1)} MB, RSS +${((held.rss - base.rss) / MiB).toFixed(1)} MB while connected`;
+    console.log(figures);
+    assert.ok(retained < 16 * MiB, figures);
+    assert.ok(held.rss - base.rss < 64 * MiB, figures);
     // Reading now: a bounded number of pongs, the last one answering the last ping (RFC 6455 5.5.3).
     peer.socket.resume();
     await peer.until(() => peer.lastPong?.equals(last) === true, 100 * 100, "the pong of the last ping");

@@ -144,6 +144,12 @@ export interface Target {
   healthy(options?: HealthyOptions): Promise<HealthyClient>;
   /** A full GC in the server, then its JS heap in use, bytes (needs `inspect: true`). */
   heapUsed(): Promise<number>;
+  /**
+   * A full GC in the server, then what it really retains, bytes: its JS heap in use plus its
+   * ArrayBuffers (Buffers queued on sockets are there). Unlike RSS, this does not count what the
+   * allocator keeps after a burst of garbage, which grows with GC delays on a loaded machine.
+   */
+  retained(): Promise<number>;
   /** SIGTERM, and the exit. */
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -244,6 +250,10 @@ export async function startTarget(kind: TargetKind, options: TargetOptions = {})
       if (inspector === undefined) throw new Error("heapUsed() needs the inspector (inspect: false was given)");
       return inspectorHeapUsed(inspector);
     },
+    async retained() {
+      if (inspector === undefined) throw new Error("retained() needs the inspector (inspect: false was given)");
+      return inspectorRetained(inspector);
+    },
     async stop() {
       targets.delete(target);
       running.child.kill("SIGTERM");
@@ -255,7 +265,11 @@ export async function startTarget(kind: TargetKind, options: TargetOptions = {})
 }
 
 /** Through the inspector protocol: HeapProfiler.collectGarbage, then Runtime.getHeapUsage. */
-async function inspectorHeapUsed(url: string): Promise<number> {
+/** One session on the server's inspector: a full GC, then `measure` with the session's `call`. */
+async function afterFullGc<T>(
+  url: string,
+  measure: (call: (method: string, params?: object) => Promise<Record<string, unknown>>) => Promise<T>,
+): Promise<T> {
   const socket = new WS(url);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -263,24 +277,38 @@ async function inspectorHeapUsed(url: string): Promise<number> {
       socket.once("error", reject);
     });
     let id = 0;
-    const call = (method: string): Promise<Record<string, number>> =>
+    const call = (method: string, params?: object): Promise<Record<string, unknown>> =>
       new Promise((resolve, reject) => {
         const mine = ++id;
         const onMessage = (data: WS.RawData) => {
-          const reply = JSON.parse(String(data)) as { id?: number; result?: Record<string, number>; error?: unknown };
+          const reply = JSON.parse(String(data)) as { id?: number; result?: Record<string, unknown>; error?: unknown };
           if (reply.id !== mine) return;
           socket.off("message", onMessage);
           if (reply.error !== undefined) reject(new Error(`${method}: ${JSON.stringify(reply.error)}`));
           else resolve(reply.result ?? {});
         };
         socket.on("message", onMessage);
-        socket.send(JSON.stringify({ id: mine, method }));
+        socket.send(JSON.stringify({ id: mine, method, params }));
       });
     await call("HeapProfiler.collectGarbage");
-    return (await call("Runtime.getHeapUsage")).usedSize!;
+    return await measure(call);
   } finally {
     socket.close();
   }
+}
+
+function inspectorHeapUsed(url: string): Promise<number> {
+  return afterFullGc(url, async (call) => (await call("Runtime.getHeapUsage")).usedSize as number);
+}
+
+function inspectorRetained(url: string): Promise<number> {
+  return afterFullGc(url, async (call) => {
+    const { result } = (await call("Runtime.evaluate", {
+      expression: "(() => { const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers; })()",
+      returnByValue: true,
+    })) as { result: { value: number } };
+    return result.value;
+  });
 }
 
 /** A few connections and round trips, so that the baseline includes what every server allocates at first use. */
