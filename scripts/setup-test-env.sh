@@ -4,7 +4,8 @@
 # (the NATS broker, with JetStream), postgresql (the PostgreSQL broker), chromium (browser
 # interop through playwright-core), python3-websockets (an independent interop peer), and the
 # Ruby reference implementations: ruby-faye-websocket and ruby-websocket-driver (interop both
-# ways), ruby-actioncable on puma (the cable transcripts are diffed against Rails).
+# ways), ruby-actioncable on puma (the cable transcripts are diffed against Rails); util-linux's
+# setpriv ties every child a test starts to the test process (test/helpers/tied-process.ts).
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
@@ -13,6 +14,7 @@ command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=
 /usr/bin/python3 -c 'import websockets' >/dev/null 2>&1 || need+=(python3-websockets)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/puma ] || need+=(puma)
+[ -x /usr/bin/setpriv ] || need+=(util-linux)
 # gcc builds the benchmark suite's native load generator (bench/lib/loadgen.c)
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 ruby_has() { [ -x /usr/bin/ruby ] && /usr/bin/ruby -e "require '$1'" >/dev/null 2>&1; }

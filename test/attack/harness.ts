@@ -20,7 +20,7 @@
  * round-trip bound is a time, generous and scaled.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, fork } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { type AddressInfo, createServer, connect as netConnect, type Socket } from "node:net";
@@ -28,6 +28,7 @@ import { join } from "node:path";
 import WS from "ws";
 import { ensureBuilt, type Running, startCli, stopAll } from "../cli/helpers.js";
 import { cframe, frame } from "../helpers/frames.js";
+import { forkTied } from "../helpers/tied-process.js";
 import { sleep, TIME_SCALE, UNIT } from "../helpers/time.js";
 
 export { cframe, frame, sleep, UNIT };
@@ -387,7 +388,7 @@ async function startHealthy(target: Target, options: HealthyOptions = {}): Promi
     room: options.room ?? "healthy",
     timeout: options.timeout ?? 100 * UNIT,
   };
-  const child = fork(join(import.meta.dirname, "healthy-client.mjs"), [JSON.stringify(config)], {
+  const child = forkTied(join(import.meta.dirname, "healthy-client.mjs"), [JSON.stringify(config)], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     execArgv: [],
   });
@@ -822,7 +823,7 @@ export async function startClient(
 ): Promise<ClientSubject> {
   ensureBuilt();
   const config = { dist: join(import.meta.dirname, "..", "..", "dist"), url, mode, options, socketOptions };
-  const child = fork(join(import.meta.dirname, "client-subject.mjs"), [JSON.stringify(config)], {
+  const child = forkTied(join(import.meta.dirname, "client-subject.mjs"), [JSON.stringify(config)], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     execArgv: ["--expose-gc"],
   });

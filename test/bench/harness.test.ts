@@ -5,12 +5,12 @@
  * No timing assertions: the figures only have to exist and be positive.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { spawnTied } from "../helpers/tied-process.js";
 
 const runner = fileURLToPath(new URL("../../bench/run.mjs", import.meta.url));
 const out = mkdtempSync(join(tmpdir(), "wirecable-bench-"));
@@ -25,7 +25,7 @@ interface Row {
 }
 
 async function tinyRun(dir: string, servers: string[], extra: string[]): Promise<{ rows: Row[]; stderr: string }> {
-  const child = spawn(
+  const child = spawnTied(
     process.execPath,
     [
       runner,

@@ -1,7 +1,8 @@
 /** Spawning cluster-node.ts children (a cable server or a socketless broadcaster) and talking to them. */
-import { type ChildProcess, fork } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
+import { forkTied } from "../helpers/tied-process.js";
 import { sleep } from "../helpers/time.js";
 import { type CableTestClient, cableClient } from "./cable-client.js";
 
@@ -19,7 +20,7 @@ export interface Child {
 
 let nextId = 0;
 export async function spawnNode(broker: string, url: string, mode: "server" | "broadcaster"): Promise<Child> {
-  const proc = fork(script, [], {
+  const proc = forkTied(script, [], {
     execArgv: ["--import", "tsx"],
     env: { ...process.env, BROKER: broker, BROKER_URL: url, PREFIX: "cluster-test", MODE: mode },
     stdio: ["ignore", "inherit", "inherit", "ipc"],

@@ -3,12 +3,13 @@
  * loads from dist/ after `npm run build`).
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import WebSocketClient from "ws";
 import { type Connection, WebSocketServer } from "../../src/node/index.js";
 import { portOf } from "../helpers/raw-client.js";
+import { spawnTied } from "../helpers/tied-process.js";
 import { event, UNIT, within } from "../helpers/time.js";
 
 const entry = fileURLToPath(new URL("../../src/cli/index.ts", import.meta.url));
@@ -25,7 +26,7 @@ function cli(args: string[]): {
   line: Promise<string>;
 } {
   const code = `import(${JSON.stringify(entry)}).then((m) => m.main(["node", "wirecable", ...${JSON.stringify(args)}])).catch((e) => { console.error("wirecable: " + e.message); process.exit(1); });`;
-  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
+  const child = spawnTied(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.push(child);

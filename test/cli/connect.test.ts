@@ -3,7 +3,7 @@
 // reason, /quit, end of input, --execute, --subprotocol, --header, --origin, --deflate,
 // --proxy (HTTP CONNECT), --insecure (self-signed TLS), and the exit status.
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Connection, WebSocketServer } from "../../src/node/index.js";
+import { spawnTied } from "../helpers/tied-process.js";
 import { sleep } from "../helpers/time.js";
 import { CLI, ensureBuilt, root, runCli, stopAll } from "./helpers.js";
 
@@ -97,7 +98,7 @@ describe("wirecable connect", { timeout: 60_000 }, () => {
 
   it("Ctrl-C (SIGINT) closes with 1000 and exits 0", async () => {
     seen.closes.length = 0;
-    const child = spawn(process.execPath, [CLI, "connect", url], { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawnTied(process.execPath, [CLI, "connect", url], { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
     let err = "";
     child.stderr.on("data", (d) => (err += d));
     for (let i = 0; i < 500 && !err.includes("connected to"); i++) await sleep(20);

@@ -3,9 +3,10 @@
  * once in `ensureBuilt`) bounded in time, or start a long-running command and read its output.
  * Every child is killed in `stopAll()` (call it in `after`).
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { spawnTied } from "../helpers/tied-process.js";
 
 export const root = join(import.meta.dirname, "..", "..");
 /** The entry point under test (override with WIRECABLE_CLI to try a different launcher). */
@@ -58,7 +59,7 @@ export interface RunResult {
 /** Run the CLI to completion (killed after `timeout` ms), feeding `input` on stdin. */
 export function runCli(args: string[], options: { input?: string; timeout?: number } = {}): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawnTied(process.execPath, [CLI, ...args], { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
     children.add(child);
     let stdout = "";
     let stderr = "";
@@ -85,7 +86,7 @@ export interface Running {
 }
 
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Running {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const child = spawnTied(process.execPath, [CLI, ...args], {
     cwd: root,
     stdio: ["pipe", "pipe", "pipe"],
     env: { ...process.env, ...env },

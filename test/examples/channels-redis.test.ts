@@ -2,13 +2,14 @@
 // one reaches the subscribers of both, and so does a broadcast from a third process without
 // sockets (broadcast.ts).
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { after, before, it } from "node:test";
 import WS from "ws";
 import { joinRoom } from "../../examples/channels-redis/client.js";
 import type { WebSocketConstructorLike } from "../../src/client/index.js";
 import { type RedisProcess, startRedis } from "../helpers/redis.js";
+import { spawnTied } from "../helpers/tied-process.js";
 import { sleep } from "../helpers/time.js";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -27,7 +28,10 @@ after(async () => {
 
 function run(args: string[]): { child: ChildProcess; line: Promise<string>; exit: Promise<number | null> } {
   // node --import tsx (not the tsx binary, which runs node as a grandchild a kill would orphan).
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawnTied(process.execPath, ["--import", "tsx", ...args], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.push(child);
   let out = "";
   let err = "";

@@ -2,7 +2,7 @@
 // where it listens, answers a WebSocket client, and stops on SIGINT; the client scripts print
 // what they received.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,6 +12,7 @@ import WS from "ws";
 import { start as startAcks } from "../../examples/acks/server.js";
 import { start as startEcho } from "../../examples/echo/server.js";
 import { start as startFile } from "../../examples/large-file/server.js";
+import { spawnTied } from "../helpers/tied-process.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const children = new Set<ChildProcess>();
@@ -23,7 +24,10 @@ after(() => {
 });
 
 async function runServer(args: string[], path = "", headers: Record<string, string> = {}): Promise<void> {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawnTied(process.execPath, ["--import", "tsx", ...args], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.add(child);
   let out = "";
   let err = "";
@@ -50,7 +54,10 @@ async function runServer(args: string[], path = "", headers: Record<string, stri
 
 /** Run a client script against an in-process server; resolves with its stdout. */
 async function runClient(args: string[]): Promise<string> {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawnTied(process.execPath, ["--import", "tsx", ...args], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.add(child);
   let out = "";
   let err = "";

@@ -3,12 +3,13 @@
 // import line pointing at wirecable/ws or wirecable/driver (the packed entry points, through the
 // package's exports: needs `npm run build`). Both answer a ws client the same way.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
+import { spawnTied } from "../helpers/tied-process.js";
 import { within } from "../helpers/time.js";
 
 const dir = fileURLToPath(new URL("../../examples/drop-in/", import.meta.url));
@@ -19,7 +20,7 @@ after(() => {
 
 /** Start an example; resolves with its port once it prints "listening <port>". */
 async function start(file: string): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, [dir + file], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawnTied(process.execPath, [dir + file], { stdio: ["ignore", "pipe", "inherit"] });
   children.push(child);
   let out = "";
   const port = await within(

@@ -1,12 +1,12 @@
 /**
- * Debian's Chromium (/usr/bin/chromium, installed by scripts/setup-test-env.sh) through
- * playwright-core, with the flags this machine needs: no sandbox as root, and no background
+ * Debian's Chromium (/usr/bin/chromium, installed by scripts/setup-test-env.sh; started through
+ * tied-chromium.sh) through playwright-core, with the flags this machine needs: no sandbox as
+ * root, and no background
  * networking (the machine has no network beyond loopback; Chromium's own connections would be
  * refused many at a time and slow every start).
  */
 import { type Browser, chromium } from "playwright-core";
-
-export const CHROMIUM_PATH = "/usr/bin/chromium";
+import { TIED_CHROMIUM } from "./tied-process.js";
 
 export const CHROMIUM_ARGS: readonly string[] = [
   "--no-sandbox",
@@ -18,7 +18,7 @@ export const CHROMIUM_ARGS: readonly string[] = [
   "--disable-sync",
 ];
 
-/** Launches headless Chromium; the caller closes it in `after`. */
+/** Launches headless Chromium (tied to this process: tied-process.ts); the caller closes it in `after`. */
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS] });
+  return chromium.launch({ executablePath: TIED_CHROMIUM, args: [...CHROMIUM_ARGS] });
 }

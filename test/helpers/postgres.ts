@@ -28,7 +28,6 @@ export async function startPostgres(): Promise<PostgresProcess> {
   const bin = binDir();
   const root = process.getuid?.() === 0;
   const asUser = (cmd: string, args: string[]): [string, string[]] =>
-    // setpriv execs in place (runuser forks): signals reach postgres itself
     root ? ["setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", cmd, ...args]] : [cmd, args];
   const dir = tempDir("wirecable-pg-");
   const data = join(dir, "data");
@@ -42,7 +41,7 @@ export async function startPostgres(): Promise<PostgresProcess> {
   let child: ChildProcess | undefined;
 
   async function launch(): Promise<void> {
-    const [cmd, args] = asUser(join(bin, "postgres"), [
+    const args = [
       "-D",
       data,
       "-p",
@@ -57,11 +56,12 @@ export async function startPostgres(): Promise<PostgresProcess> {
       "synchronous_commit=off",
       "-c",
       "full_page_writes=off",
-    ]);
+    ];
     await spawnAndWait({
       name: "postgres",
-      cmd,
+      cmd: join(bin, "postgres"),
       args,
+      user: root ? "postgres" : undefined,
       port,
       timeoutMs: 15_000,
       pollMs: 50,

@@ -4,7 +4,8 @@
  * process whose stdout is JSON lines (events) or puma's banner, waited on by predicate, and
  * stopped in `after` even when a test failed. Loopback only, port 0.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { spawnTied } from "./tied-process.js";
 
 export const RUBY = "/usr/bin/ruby";
 export const PUMA = "/usr/bin/puma";
@@ -22,7 +23,7 @@ export class RubyProcess {
   #exited = false;
 
   constructor(cmd: string, args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+    this.child = spawnTied(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
     this.child.stdout!.on("data", (d: Buffer) => {
       this.#stdout += d.toString();
       let nl = this.#stdout.indexOf("\n");

@@ -1,13 +1,15 @@
 /**
- * Test helper shared by the throwaway services (redis.ts, postgres.ts): a temp dir, a free
- * loopback port, spawning a server and polling its port until it accepts TCP, and stopping it
- * (a signal, then SIGKILL if it lingers). Loopback (127.0.0.1) only.
+ * Test helper shared by the throwaway services (redis.ts, postgres.ts, nats.ts, redis-cluster.ts):
+ * a temp dir, a free loopback port, spawning a server (tied to the test process:
+ * tied-process.ts) and polling its port until it accepts TCP, and stopping it (a signal, then
+ * SIGKILL if it lingers). Loopback (127.0.0.1) only.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { tiedCommand } from "./tied-process.js";
 import { sleep } from "./time.js";
 
 /** A fresh directory under the OS temp dir, named `<prefix>XXXXXX`. */
@@ -51,13 +53,16 @@ export interface SpawnServiceOptions {
   settleMs?: number;
   /** Keep only the last N characters of stderr in the "exited" error (default: all of it). */
   stderrTail?: number;
+  /** Run as this user (tied-process.ts). */
+  user?: string;
   /** Called with the child right after the spawn (so the caller can stop it even if the wait fails). */
   onSpawn(proc: ChildProcess): void;
 }
 
 /** Spawns the server and resolves once its port accepts TCP; throws if it exits or times out. */
 export async function spawnAndWait(o: SpawnServiceOptions): Promise<ChildProcess> {
-  const proc = spawn(o.cmd, o.args, { stdio: ["ignore", "ignore", "pipe"] });
+  const [cmd, args] = tiedCommand(o.cmd, o.args, { user: o.user });
+  const proc = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
   o.onSpawn(proc);
   let stderr = "";
   proc.stderr?.on("data", (d) => (stderr += d));

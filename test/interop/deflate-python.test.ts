@@ -4,7 +4,7 @@
  * Runs /usr/bin/python3 (the pyenv python3 on PATH lacks the module).
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { describe, it } from "node:test";
 import { connect } from "../../src/node/index.js";
@@ -42,8 +42,10 @@ async def main():
 asyncio.run(main())
 `;
 
+import { spawnTied } from "../helpers/tied-process.js";
+
 function run(args: string[], input?: string): { child: ChildProcess; output: Promise<string> } {
-  const child = spawn(PYTHON, args, { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawnTied(PYTHON, args, { stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout!.on("data", (d) => (out += d));

@@ -4,7 +4,7 @@
  * (the pyenv python3 on PATH has no websockets); scripts/setup-test-env.sh installs it.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { after, describe, it } from "node:test";
 import { connect, WebSocketServer } from "../../src/node/index.js";
 
@@ -20,7 +20,7 @@ function runPython(
   script: string,
   args: string[] = [],
 ): { child: ChildProcess; output: Promise<string>; firstLine: Promise<string> } {
-  const child = spawn(PYTHON, ["-c", script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawnTied(PYTHON, ["-c", script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   let stdout = "";
   let stderr = "";
@@ -75,6 +75,7 @@ asyncio.run(main())
 `;
 
 import { portOf } from "../helpers/raw-client.js";
+import { spawnTied } from "../helpers/tied-process.js";
 import { event, UNIT, within } from "../helpers/time.js";
 
 describe("python websockets", () => {

@@ -4,7 +4,6 @@
  * other end records the order of events, so each test checks an ordering, not a timing.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
@@ -12,6 +11,7 @@ import { after, describe, it } from "node:test";
 import { connect, WebSocket, WebSocketServer } from "../../src/node/index.js";
 import { cframe, closeBody, FrameReader, frame } from "../helpers/frames.js";
 import { portOf, RawClient } from "../helpers/raw-client.js";
+import { spawnTied } from "../helpers/tied-process.js";
 import { UNIT, until, within } from "../helpers/time.js";
 
 const cleanups: Array<() => unknown> = [];
@@ -77,7 +77,7 @@ describe("client: closed after our reply is written and the server closed TCP", 
       const info = await conn.closed;
       console.log(JSON.stringify(info));
       process.exit(0);`;
-    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+    const child = spawnTied(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     cleanups.push(() => child.kill("SIGKILL"));

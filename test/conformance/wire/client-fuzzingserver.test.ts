@@ -6,16 +6,15 @@
  * without --deflate, as in Autobahn's reports), and /updateReports must have written the report.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
 import { AutobahnFuzzingServer } from "../../helpers/autobahn-fuzzingserver.js";
+import { spawnTied } from "../../helpers/tied-process.js";
 
 const root = new URL("../../../", import.meta.url).pathname;
-const watchdog = new URL("./parent-watchdog.mjs", import.meta.url).pathname;
 
 function runClient(
   port: number,
@@ -23,11 +22,11 @@ function runClient(
   deflate: boolean,
   extraArgs: string[] = [],
 ): Promise<{ code: number | null; output: string }> {
-  const args = ["--import", watchdog, "bin/wirecable.js", "autobahn-client", "--url", `ws://127.0.0.1:${port}`];
+  const args = ["bin/wirecable.js", "autobahn-client", "--url", `ws://127.0.0.1:${port}`];
   args.push("--agent", agent);
   if (deflate) args.push("--deflate");
   args.push(...extraArgs);
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawnTied(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (c: Buffer) => (output += c.toString()));
   child.stderr.on("data", (c: Buffer) => (output += c.toString()));

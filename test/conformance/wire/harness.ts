@@ -6,9 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { isUtf8 } from "node:buffer";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { closeBody, OP, type WireMessage } from "../../helpers/frames.js";
 import { RawClient } from "../../helpers/raw-client.js";
+import { spawnTied } from "../../helpers/tied-process.js";
 
 const root = new URL("../../../", import.meta.url).pathname;
 
@@ -21,11 +22,10 @@ export interface EchoTarget {
 
 /** The CLI echo server, `wirecable echo --port 0 --host 127.0.0.1 [--deflate]`. */
 export async function startCliEcho(deflate = false, extraArgs: string[] = []): Promise<EchoTarget> {
-  const watchdog = new URL("./parent-watchdog.mjs", import.meta.url).pathname;
-  const args = ["--import", watchdog, "bin/wirecable.js", "echo", "--port", "0", "--host", "127.0.0.1"];
+  const args = ["bin/wirecable.js", "echo", "--port", "0", "--host", "127.0.0.1"];
   if (deflate) args.push("--deflate");
   args.push(...extraArgs);
-  const child: ChildProcess = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const child: ChildProcess = spawnTied(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
   const port = await new Promise<number>((resolve, reject) => {
