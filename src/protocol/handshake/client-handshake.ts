@@ -82,6 +82,65 @@ function failed(message: string, head?: HttpHead, cause?: unknown): ClientHandsh
   return { ok: false, error: new HandshakeError("BAD_RESPONSE", message, { response, cause }) };
 }
 
+/** A client's request options, checked by {@link checkRequestOptions}. */
+export interface CheckedRequestOptions {
+  /** The URL, ws: or wss: (http(s) mapped), without fragment. */
+  url: URL;
+  protocols: string[];
+  extensions: ClientExtension[];
+  custom: Record<string, string>;
+  /** The custom header names, lowercased. */
+  customNames: Set<string>;
+}
+
+/**
+ * Check what a client's opening request is made of, for RFC 6455 4.1 and RFC 8441 alike:
+ * the URL scheme and host, the subprotocols (tokens, unique), the custom headers (valid, none
+ * the handshake sets itself) and the origin. Throws a TypeError naming the culprit.
+ */
+export function checkRequestOptions(
+  options: Pick<ClientHandshakeOptions, "url" | "origin" | "protocols" | "extensions" | "headers">,
+): CheckedRequestOptions {
+  const url = new URL(typeof options.url === "string" ? options.url : options.url.href);
+  // WHATWG WebSockets: http(s) URLs are accepted as ws(s).
+  if (url.protocol === "http:") url.protocol = "ws:";
+  else if (url.protocol === "https:") url.protocol = "wss:";
+  if (url.protocol !== "ws:" && url.protocol !== "wss:") {
+    throw new TypeError(`Invalid WebSocket URL scheme "${url.protocol}": expected ws: or wss:`);
+  }
+  if (url.hostname === "") throw new TypeError("The WebSocket URL has no host");
+  url.hash = "";
+
+  const protocols = options.protocols ?? [];
+  const seen = new Set<string>();
+  for (const p of protocols) {
+    // RFC 6455 4.1 (10): each subprotocol is a token, and elements MUST be unique.
+    if (typeof p !== "string" || !isToken(p)) throw new TypeError(`Invalid subprotocol ${JSON.stringify(p)}`);
+    if (seen.has(p)) throw new TypeError(`Duplicate subprotocol "${p}"`);
+    seen.add(p);
+  }
+
+  const custom = options.headers ?? {};
+  const customNames = new Set<string>();
+  for (const name of Object.keys(custom)) {
+    assertHeader(name, custom[name]);
+    const lower = asciiLower(name);
+    if (RESERVED_REQUEST_HEADERS.has(lower)) {
+      throw new TypeError(`Header "${name}" is set by the handshake and cannot be given as a custom header`);
+    }
+    customNames.add(lower);
+  }
+  if (options.origin !== undefined) assertHeader("Origin", options.origin);
+  return { url, protocols: protocols.slice(), extensions: (options.extensions ?? []).slice(), custom, customNames };
+}
+
+/** The Sec-WebSocket-Extensions offers of `extensions`, rendered, in order. */
+export function extensionOffers(extensions: readonly ClientExtension[]): string[] {
+  const offers: string[] = [];
+  for (const ext of extensions) for (const params of ext.offers()) offers.push(renderExtension(ext.name, params));
+  return offers;
+}
+
 export class ClientHandshake {
   /** The Sec-WebSocket-Key sent (base64 of 16 random bytes). */
   readonly key: string;
@@ -94,48 +153,17 @@ export class ClientHandshake {
   #result: ClientHandshakeResult | null = null;
 
   constructor(options: ClientHandshakeOptions) {
-    const url = new URL(typeof options.url === "string" ? options.url : options.url.href);
-    // WHATWG WebSockets: http(s) URLs are accepted as ws(s).
-    if (url.protocol === "http:") url.protocol = "ws:";
-    else if (url.protocol === "https:") url.protocol = "wss:";
-    if (url.protocol !== "ws:" && url.protocol !== "wss:") {
-      throw new TypeError(`Invalid WebSocket URL scheme "${url.protocol}": expected ws: or wss:`);
-    }
-    if (url.hostname === "") throw new TypeError("The WebSocket URL has no host");
-    url.hash = "";
+    const { url, protocols, extensions, custom, customNames } = checkRequestOptions(options);
     this.url = url;
-
-    const protocols = options.protocols ?? [];
-    const seen = new Set<string>();
-    for (const p of protocols) {
-      // RFC 6455 4.1 (10): each subprotocol is a token, and elements MUST be unique.
-      if (typeof p !== "string" || !isToken(p)) throw new TypeError(`Invalid subprotocol ${JSON.stringify(p)}`);
-      if (seen.has(p)) throw new TypeError(`Duplicate subprotocol "${p}"`);
-      seen.add(p);
-    }
-    this.#protocols = protocols.slice();
-    this.#extensions = (options.extensions ?? []).slice();
-
-    const custom = options.headers ?? {};
-    const customNames = new Set<string>();
-    for (const name of Object.keys(custom)) {
-      assertHeader(name, custom[name]);
-      const lower = asciiLower(name);
-      if (RESERVED_REQUEST_HEADERS.has(lower)) {
-        throw new TypeError(`Header "${name}" is set by the handshake and cannot be given as a custom header`);
-      }
-      customNames.add(lower);
-    }
-    if (options.origin !== undefined) assertHeader("Origin", options.origin);
+    this.#protocols = protocols;
+    this.#extensions = extensions;
 
     // RFC 6455 4.1 (7): "a randomly selected 16-byte value that has been base64-encoded".
     const nonce = new Uint8Array(16);
     (options.randomFill ?? defaultRandomFill)(nonce);
     this.key = encodeBase64(nonce);
 
-    const offers: string[] = [];
-    for (const ext of this.#extensions)
-      for (const params of ext.offers()) offers.push(renderExtension(ext.name, params));
+    const offers = extensionOffers(extensions);
 
     // RFC 6455 4.1 (2)-(12). url.host already omits the scheme's default port and brackets IPv6.
     const lines = [`GET ${url.pathname || "/"}${url.search} HTTP/1.1`];
@@ -220,65 +248,93 @@ export class ClientHandshake {
     if (accept === undefined || trimOws(accept) !== computeAccept(this.key)) {
       return failed("Missing or mismatched Sec-WebSocket-Accept in the server's response", head);
     }
-    // (6) "If the response includes a |Sec-WebSocket-Protocol| header field and this header field
-    // indicates the use of a subprotocol that was not present in the client's handshake..."
-    // A missing header is allowed: the server chose no subprotocol (protocol "").
-    let protocol = "";
-    const protocolHeader = h.get("sec-websocket-protocol");
-    if (protocolHeader !== undefined) {
-      protocol = trimOws(protocolHeader);
-      if (this.#protocols.length === 0) {
-        return failed("The server selected a subprotocol but none was requested", head);
-      }
-      if (!this.#protocols.includes(protocol)) {
-        return failed(`The server selected a subprotocol that was not offered: ${JSON.stringify(protocol)}`, head);
-      }
-    }
-    // (5) Extensions: each must have been offered, at most once, and accepted by its extension.
-    const extensionsValue = h.get("sec-websocket-extensions");
-    const extensionsHeader = extensionsValue === undefined ? "" : trimOws(extensionsValue);
-    const sessions: ExtensionSession[] = [];
-    if (extensionsHeader !== "") {
-      const parsed = parseExtensions(extensionsHeader);
-      if (parsed === null) return failed("Invalid Sec-WebSocket-Extensions header in the server's response", head);
-      const used = { rsv1: false, rsv2: false, rsv3: false };
-      const names = new Set<string>();
-      for (const element of parsed) {
-        const ext = this.#extensions.find((e) => e.name === element.name);
-        let problem: string | undefined;
-        let cause: unknown;
-        if (ext === undefined) problem = `The server accepted an extension that was not offered: "${element.name}"`;
-        else if (names.has(element.name)) problem = `The server accepted the extension "${element.name}" twice`;
-        else {
-          try {
-            const session = ext.accept(element);
-            if ((session.rsv1 && used.rsv1) || (session.rsv2 && used.rsv2) || (session.rsv3 && used.rsv3)) {
-              session.close?.();
-              problem = `The extension "${element.name}" uses an RSV bit already in use`;
-            } else {
-              used.rsv1 ||= session.rsv1 === true;
-              used.rsv2 ||= session.rsv2 === true;
-              used.rsv3 ||= session.rsv3 === true;
-              sessions.push(session);
-              names.add(element.name);
-            }
-          } catch (err) {
-            cause = err;
-            problem = `The extension "${element.name}" refused the server's answer: ${err instanceof Error ? err.message : String(err)}`;
-          }
-        }
-        if (problem !== undefined) {
-          for (const s of sessions) {
-            try {
-              s.close?.();
-            } catch {
-              // best effort
-            }
-          }
-          return failed(problem, head, cause);
-        }
-      }
-    }
+    const choice = checkServerChoice(
+      h.get("sec-websocket-protocol"),
+      h.get("sec-websocket-extensions"),
+      this.#protocols,
+      this.#extensions,
+    );
+    if (!choice.ok) return failed(choice.message, head, choice.cause);
+    const { protocol, extensions: sessions, extensionsHeader } = choice;
     return { ok: true, protocol, extensions: sessions, extensionsHeader, remainder };
   }
+}
+
+/** What the server chose, as {@link checkServerChoice} found it. */
+export type ServerChoice =
+  | { ok: true; protocol: string; extensions: ExtensionSession[]; extensionsHeader: string }
+  | { ok: false; message: string; cause?: unknown };
+
+/**
+ * RFC 6455 4.1 (5) and (6), shared with RFC 8441 (which uses these header fields "as defined in
+ * RFC 6455"): the subprotocol the server selected must have been offered, and each extension
+ * it accepted offered, accepted once, and accepted by its extension. On failure, the sessions
+ * already created are closed.
+ */
+export function checkServerChoice(
+  protocolHeader: string | undefined,
+  extensionsValue: string | undefined,
+  offered: readonly string[],
+  extensions: readonly ClientExtension[],
+): ServerChoice {
+  // (6) "If the response includes a |Sec-WebSocket-Protocol| header field and this header field
+  // indicates the use of a subprotocol that was not present in the client's handshake..."
+  // A missing header is allowed: the server chose no subprotocol (protocol "").
+  let protocol = "";
+  if (protocolHeader !== undefined) {
+    protocol = trimOws(protocolHeader);
+    if (offered.length === 0) return { ok: false, message: "The server selected a subprotocol but none was requested" };
+    if (!offered.includes(protocol)) {
+      return {
+        ok: false,
+        message: `The server selected a subprotocol that was not offered: ${JSON.stringify(protocol)}`,
+      };
+    }
+  }
+  // (5) Extensions: each must have been offered, at most once, and accepted by its extension.
+  const extensionsHeader = extensionsValue === undefined ? "" : trimOws(extensionsValue);
+  const sessions: ExtensionSession[] = [];
+  if (extensionsHeader !== "") {
+    const parsed = parseExtensions(extensionsHeader);
+    if (parsed === null)
+      return { ok: false, message: "Invalid Sec-WebSocket-Extensions header in the server's response" };
+    const used = { rsv1: false, rsv2: false, rsv3: false };
+    const names = new Set<string>();
+    for (const element of parsed) {
+      const ext = extensions.find((e) => e.name === element.name);
+      let problem: string | undefined;
+      let cause: unknown;
+      if (ext === undefined) problem = `The server accepted an extension that was not offered: "${element.name}"`;
+      else if (names.has(element.name)) problem = `The server accepted the extension "${element.name}" twice`;
+      else {
+        try {
+          const session = ext.accept(element);
+          if ((session.rsv1 && used.rsv1) || (session.rsv2 && used.rsv2) || (session.rsv3 && used.rsv3)) {
+            session.close?.();
+            problem = `The extension "${element.name}" uses an RSV bit already in use`;
+          } else {
+            used.rsv1 ||= session.rsv1 === true;
+            used.rsv2 ||= session.rsv2 === true;
+            used.rsv3 ||= session.rsv3 === true;
+            sessions.push(session);
+            names.add(element.name);
+          }
+        } catch (err) {
+          cause = err;
+          problem = `The extension "${element.name}" refused the server's answer: ${err instanceof Error ? err.message : String(err)}`;
+        }
+      }
+      if (problem !== undefined) {
+        for (const s of sessions) {
+          try {
+            s.close?.();
+          } catch {
+            // best effort
+          }
+        }
+        return { ok: false, message: problem, cause };
+      }
+    }
+  }
+  return { ok: true, protocol, extensions: sessions, extensionsHeader };
 }

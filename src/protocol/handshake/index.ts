@@ -10,6 +10,14 @@ export {
   type ClientHandshakeOptions,
   type ClientHandshakeResult,
 } from "./client-handshake.js";
+export {
+  acceptExtendedConnect,
+  type ExtendedConnectClientResult,
+  ExtendedConnectHandshake,
+  type ExtendedConnectOptions,
+  type ExtendedConnectResult,
+  type Http2Headers,
+} from "./extended-connect.js";
 export { type HeadLimits, type HttpHead, HttpHeadParser } from "./http-head-parser.js";
 export { HttpResponseReader, type ResponseOutcome } from "./http-response-reader.js";
 export { STATUS_TEXT, statusText } from "./http-status.js";

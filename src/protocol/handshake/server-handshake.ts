@@ -239,7 +239,7 @@ export function isValidHost(host: string): boolean {
 }
 
 /** Request target: origin-form ("/...") or absolute-form ("scheme://..."), no SP, CTL or DEL. */
-function isValidTarget(target: string): boolean {
+export function isValidTarget(target: string): boolean {
   if (target.length === 0) return false;
   for (let i = 0; i < target.length; i++) {
     const c = target.charCodeAt(i);
@@ -273,18 +273,23 @@ function closeAll(sessions: readonly ExtensionSession[]): void {
   }
 }
 
-/** Validate a WebSocket upgrade request and build the response. */
-export function acceptHandshake(
-  request: HandshakeRequest,
-  options: ServerHandshakeOptions = {},
-): ServerHandshakeResult {
-  const extra = options.headers ?? {};
+/** Check custom response headers: valid, and none the handshake sets itself (TypeError otherwise). */
+export function assertExtraHeaders(extra: Record<string, string>): void {
   for (const name of Object.keys(extra)) {
     assertHeader(name, extra[name]);
     if (RESERVED_RESPONSE_HEADERS.has(asciiLower(name))) {
       throw new TypeError(`Header "${name}" is set by the handshake and cannot be overridden`);
     }
   }
+}
+
+/** Validate a WebSocket upgrade request and build the response. */
+export function acceptHandshake(
+  request: HandshakeRequest,
+  options: ServerHandshakeOptions = {},
+): ServerHandshakeResult {
+  const extra = options.headers ?? {};
+  assertExtraHeaders(extra);
   const headers = request.headers;
 
   // RFC 6455 4.1 / 4.2.1: "An HTTP/1.1 or higher GET request".
@@ -324,43 +329,9 @@ export function acceptHandshake(
   const key = rawKey === undefined ? "" : trimOws(rawKey);
   if (!isValidKey(key)) return reject("BAD_REQUEST", "Missing or invalid Sec-WebSocket-Key header");
 
-  // RFC 6455 4.1: subprotocol values are tokens ("elements that comprise this value MUST be non-empty
-  // strings with characters in the range U+0021 to U+007E not including separator characters").
-  const protocolHeader = getHeader(headers, "sec-websocket-protocol");
-  const offeredProtocols = protocolHeader === undefined ? [] : splitList(protocolHeader);
-  for (const p of offeredProtocols) {
-    if (!isToken(p)) return reject("BAD_REQUEST", "Invalid Sec-WebSocket-Protocol header");
-  }
-  if (protocolHeader !== undefined && offeredProtocols.length === 0) {
-    return reject("BAD_REQUEST", "Empty Sec-WebSocket-Protocol header");
-  }
-
-  const extensionHeader = getHeader(headers, "sec-websocket-extensions");
-  let offers: ExtensionOffer[] = [];
-  if (extensionHeader !== undefined && trimOws(extensionHeader) !== "") {
-    const parsed = parseExtensions(extensionHeader);
-    if (parsed === null) return reject("BAD_REQUEST", "Invalid Sec-WebSocket-Extensions header");
-    offers = parsed;
-  }
-
-  let protocol = "";
-  try {
-    protocol = selectProtocol(offeredProtocols, request, options.protocols);
-  } catch (err) {
-    return reject("CALLBACK_FAILED", "Subprotocol selection failed", undefined, err);
-  }
-
-  const sessions: ExtensionSession[] = [];
-  const accepted: string[] = [];
-  if (offers.length > 0 && options.extensions !== undefined && options.extensions.length > 0) {
-    try {
-      negotiateExtensions(offers, options.extensions, sessions, accepted);
-    } catch (err) {
-      closeAll(sessions);
-      return reject("CALLBACK_FAILED", "Extension negotiation failed", undefined, err);
-    }
-  }
-  const extensionsHeader = accepted.join(", ");
+  const negotiated = negotiate(request, options);
+  if (!negotiated.ok) return reject(negotiated.code, negotiated.message, undefined, negotiated.cause);
+  const { protocol, extensions: sessions, extensionsHeader } = negotiated;
 
   // RFC 6455 4.2.2 (5): the 101 response.
   const accept = (options.computeAccept ?? computeAccept)(key);
@@ -386,6 +357,58 @@ export function acceptHandshake(
   if (extensionsHeader !== "") response["Sec-WebSocket-Extensions"] = extensionsHeader;
   Object.assign(response, extra);
   return { ok: true, response: renderResponse(101, response), protocol, extensions: sessions, extensionsHeader };
+}
+
+/** What {@link negotiate} decided, or why it refused. */
+export type Negotiation =
+  | { ok: true; protocol: string; extensions: ExtensionSession[]; extensionsHeader: string }
+  | { ok: false; code: "BAD_REQUEST" | "CALLBACK_FAILED"; message: string; cause?: unknown };
+
+/**
+ * The part of the opening handshake shared by RFC 6455 4.2.2 and RFC 8441 5 (which uses these
+ * header fields "as defined in RFC 6455"): parse the offered subprotocols and extensions, pick
+ * the subprotocol, negotiate the extensions. Refuses malformed offers (BAD_REQUEST) and failing
+ * user code (CALLBACK_FAILED, sessions already created closed).
+ */
+export function negotiate(request: HandshakeRequest, options: ServerHandshakeOptions): Negotiation {
+  const headers = request.headers;
+  // RFC 6455 4.1: subprotocol values are tokens ("elements that comprise this value MUST be non-empty
+  // strings with characters in the range U+0021 to U+007E not including separator characters").
+  const protocolHeader = getHeader(headers, "sec-websocket-protocol");
+  const offeredProtocols = protocolHeader === undefined ? [] : splitList(protocolHeader);
+  for (const p of offeredProtocols) {
+    if (!isToken(p)) return { ok: false, code: "BAD_REQUEST", message: "Invalid Sec-WebSocket-Protocol header" };
+  }
+  if (protocolHeader !== undefined && offeredProtocols.length === 0) {
+    return { ok: false, code: "BAD_REQUEST", message: "Empty Sec-WebSocket-Protocol header" };
+  }
+
+  const extensionHeader = getHeader(headers, "sec-websocket-extensions");
+  let offers: ExtensionOffer[] = [];
+  if (extensionHeader !== undefined && trimOws(extensionHeader) !== "") {
+    const parsed = parseExtensions(extensionHeader);
+    if (parsed === null) return { ok: false, code: "BAD_REQUEST", message: "Invalid Sec-WebSocket-Extensions header" };
+    offers = parsed;
+  }
+
+  let protocol = "";
+  try {
+    protocol = selectProtocol(offeredProtocols, request, options.protocols);
+  } catch (cause) {
+    return { ok: false, code: "CALLBACK_FAILED", message: "Subprotocol selection failed", cause };
+  }
+
+  const sessions: ExtensionSession[] = [];
+  const accepted: string[] = [];
+  if (offers.length > 0 && options.extensions !== undefined && options.extensions.length > 0) {
+    try {
+      negotiateExtensions(offers, options.extensions, sessions, accepted);
+    } catch (cause) {
+      closeAll(sessions);
+      return { ok: false, code: "CALLBACK_FAILED", message: "Extension negotiation failed", cause };
+    }
+  }
+  return { ok: true, protocol, extensions: sessions, extensionsHeader: accepted.join(", ") };
 }
 
 function selectProtocol(
