@@ -50,6 +50,8 @@ export class ConnectionClock {
   flushedAt = -1;
   /** Whether a timer reads lastReceived (heartbeat, a failed connection's linger) / lastMessage (idle timeout). */
   trackReceived: boolean;
+  /** Reading is paused (Connection#pause): the heartbeat and the idle timeout wait. */
+  paused = false;
   readonly trackMessage: boolean;
   readonly #options: ResolvedConnectionOptions;
   /** The hixie drafts have no ping frames: no heartbeat for them (idle and close timers still apply). */
@@ -64,6 +66,14 @@ export class ConnectionClock {
     this.trackMessage = options.idleTimeout > 0;
   }
 
+  /** Reading resumed: the heartbeat, the pong timeout and the idle timeout start afresh at `now`. */
+  resume(now: number): void {
+    this.paused = false;
+    this.lastReceived = now;
+    this.lastMessage = now;
+    if (this.awaitingPong) this.pingSentAt = now;
+  }
+
   /** The earliest moment something must be checked, or -1. */
   next(open: boolean): number {
     const o = this.#options;
@@ -72,7 +82,7 @@ export class ConnectionClock {
       next = this.#transportDeadline();
     } else if (this.closeStartedAt !== -1) {
       next = this.closeStartedAt + (o.closeTimeout || CLOSE_FALLBACK);
-    } else if (open) {
+    } else if (open && !this.paused) {
       if (o.pingInterval > 0 && this.#canPing) {
         if (this.awaitingPong) {
           if (o.pongTimeout > 0) next = this.pingSentAt + o.pongTimeout;
@@ -99,7 +109,7 @@ export class ConnectionClock {
     if (this.closeStartedAt !== -1) {
       return now >= this.closeStartedAt + (o.closeTimeout || CLOSE_FALLBACK) ? Due.TERMINATE : Due.NOTHING;
     }
-    if (!open) return Due.NOTHING;
+    if (!open || this.paused) return Due.NOTHING;
     if (o.idleTimeout > 0 && now >= this.lastMessage + o.idleTimeout) return Due.IDLE_CLOSE;
     if (o.pingInterval > 0 && this.#canPing) {
       if (this.awaitingPong) {

@@ -77,4 +77,11 @@ export interface ConnectionInit {
   >;
   /** `message` carries text as a Buffer of its UTF-8 bytes (ws's shape) instead of a string. */
   textAsBuffer?: boolean;
+  /** The peer's address when the transport has none of its own (an HTTP/2 stream: its session's socket's). */
+  remoteAddress?: string;
+  /**
+   * End the transport abnormally (terminate, timeouts). Default `destroy()`; an HTTP/2 stream
+   * is reset with CANCEL instead (RFC 8441 6).
+   */
+  abortTransport?: (transport: Transport) => void;
 }

@@ -133,6 +133,11 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
   /** `close` was emitted: the closing handshake is over and the transport closed. */
   #closeEmitted = false;
   readonly #textAsBuffer: boolean;
+  /** How the transport ends abnormally (ConnectionInit `abortTransport`); undefined: destroy(). */
+  readonly #abort: ((transport: Transport) => void) | undefined;
+  /** The transport's readable side ended (EOF): a half-open transport is ended once our output is out. */
+  #peerEnded = false;
+  #paused = false;
   /** Callbacks of afterWrite(), run once the output queued before them is written. */
   #writeCallbacks: Array<(error?: Error | null) => void> | null = null;
   /** Set by the owning server to forget the connection. */
@@ -148,7 +153,8 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     const socket = init.socket;
     this.#socket = socket;
     this.#options = init.options;
-    this.remoteAddress = socket.remoteAddress;
+    this.remoteAddress = init.remoteAddress ?? socket.remoteAddress;
+    this.#abort = init.abortTransport;
     const now = wheel.now;
     if (init.options.rateLimit) {
       this.#bucket = new TokenBucket(init.options.rateLimit.messages, init.options.rateLimit.interval, now);
@@ -228,7 +234,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
       if (this.#finished) return;
       this.#clock.lastReceived = wheel.now;
       this.#eng().receiveData(head);
-      socket.resume();
+      if (!this.#paused) socket.resume();
     });
   }
 
@@ -427,8 +433,36 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
   terminate(): void {
     if (this.#finished) return;
     this.#out?.clear();
-    this.#socket.destroy();
+    this.#destroyTransport();
     this.#eng().receiveEof();
+  }
+
+  /**
+   * Stop reading from the transport: what the peer sends waits in the transport (TCP's receive
+   * window, HTTP/2 flow control) and the peer's sends back up in turn, until `resume()`. The
+   * heartbeat and the idle timeout are suspended meanwhile (a pong cannot be read while paused)
+   * and start afresh on resume. Starting the closing handshake resumes reading.
+   */
+  pause(): void {
+    if (this.#paused || this.#finished) return;
+    this.#paused = true;
+    this.#clock.paused = true;
+    this.#socket.pause();
+    this.#arm();
+  }
+
+  /** Read from the transport again (see {@link pause}). */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#clock.resume(wheel.now);
+    if (!this.#finished) this.#socket.resume();
+    this.#arm();
+  }
+
+  /** Whether reading is paused by {@link pause}. */
+  get isPaused(): boolean {
+    return this.#paused;
   }
 
   /**
@@ -477,7 +511,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
       out.writeTo(socket);
     } catch (error) {
       this.emit("error", error);
-      socket.destroy();
+      this.#destroyTransport();
       if (callbacks !== null) for (const cb of callbacks) this.#afterQueued(cb);
       return;
     }
@@ -500,7 +534,9 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     } else if (this.#waiters !== null) {
       this.#releaseWaiters("written");
     }
-    if (this.#clock.transportClosing !== -1 && this.#endsTransport() && !socket.writableEnded) socket.end();
+    if ((this.#peerEnded || (this.#clock.transportClosing !== -1 && this.#endsTransport())) && !socket.writableEnded) {
+      socket.end();
+    }
   }
 
   #drained(): void {
@@ -590,6 +626,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
   /** @internal Called by the engine: it sent its close frame; the peer has `closeTimeout` to answer. */
   awaitClose(): void {
     if (this.#clock.closeStartedAt !== -1) return;
+    if (this.#paused) this.resume(); // the peer's close frame must be read
     this.#clock.closeStartedAt = wheel.now;
     this.#arm();
   }
@@ -681,9 +718,18 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     this.#eng().receiveData(chunk);
   }
 
-  /** @internal The transport's readable side ended. */
+  /**
+   * @internal The transport's readable side ended. A half-open transport (an HTTP/2 stream:
+   * END_STREAM) is ended in turn once our output is out, as a socket does by itself (RFC 8441
+   * 6: END_STREAM is the TCP close of RFC 6455).
+   */
   transportEnd(): void {
     this.#eng().receiveEof();
+    const socket = this.#socket;
+    if (socket.allowHalfOpen && !socket.writableEnded) {
+      this.#peerEnded = true;
+      if (!this.#dirty) socket.end();
+    }
   }
 
   /** @internal The transport is closed. */
@@ -714,6 +760,13 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     this.onFinish?.(this);
   }
 
+  /** End the transport abnormally: destroy it, or the host's way (ConnectionInit `abortTransport`). */
+  #destroyTransport(): void {
+    const abort = this.#abort;
+    if (abort === undefined) this.#socket.destroy();
+    else abort(this.#socket);
+  }
+
   // ---- timers -----------------------------------------------------------------------------
 
   #arm(): void {
@@ -728,7 +781,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     if (this.#finished) return;
     switch (this.#clock.due(wheel.now, this.#state() === OPEN)) {
       case Due.DESTROY:
-        this.#socket.destroy();
+        this.#destroyTransport();
         this.#finish();
         return;
       case Due.TERMINATE:

@@ -4,6 +4,7 @@
  * 0 disables a timer or a limit.
  */
 import type { Server as HttpServer, IncomingMessage } from "node:http";
+import type { Http2SecureServer, Http2Server } from "node:http2";
 import type { Server as HttpsServer } from "node:https";
 import { HandshakeError, OptionError } from "../protocol/errors.js";
 import { renderRejection, type ServerHandshakeResult } from "../protocol/handshake/server-handshake.js";
@@ -81,7 +82,13 @@ export class Rejection {
 }
 
 export interface ServerOptions extends ConnectionOptions {
-  server?: HttpServer | HttpsServer;
+  /**
+   * Attach to this server. A node:http2 server (`http2.createSecureServer`, or
+   * `http2.createServer` for h2c) also takes WebSockets over HTTP/2 (RFC 8441): the server
+   * advertises SETTINGS_ENABLE_CONNECT_PROTOCOL and its extended CONNECT streams become
+   * connections; with `allowHTTP1: true` the same port still takes HTTP/1.1 upgrades.
+   */
+  server?: HttpServer | HttpsServer | Http2Server | Http2SecureServer;
   port?: number;
   host?: string;
   /** Only upgrade requests for this exact path (query string ignored). Default: every path. */
@@ -187,11 +194,11 @@ export function isReservedResponseHeader(name: string): boolean {
  * construction (`headers` mutated afterwards, or a `protocols` function answering a value with
  * CR/LF): a throw from the upgrade listener would otherwise crash the process.
  */
-export function acceptSafely<R, O>(
-  accept: (request: R, options: O) => ServerHandshakeResult,
+export function acceptSafely<R, O, T extends { ok: boolean }>(
+  accept: (request: R, options: O) => T,
   request: R,
   options: O,
-): ServerHandshakeResult {
+): T | Extract<ServerHandshakeResult, { ok: false }> {
   try {
     return accept(request, options);
   } catch (err) {

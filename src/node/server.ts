@@ -27,17 +27,29 @@
  */
 import { EventEmitter } from "node:events";
 import type { Server as HttpServer, IncomingMessage } from "node:http";
-import { Server as HttpsServer } from "node:https";
+import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { Server as TlsServer } from "node:tls";
 import { HandshakeError, OptionError } from "../protocol/errors.js";
 import type { ServerExtension } from "../protocol/extensions/extension.js";
+import { acceptExtendedConnect } from "../protocol/handshake/extended-connect.js";
 import { acceptHandshake, type HandshakeRequest, renderRejection } from "../protocol/handshake/server-handshake.js";
 import { PreparedMessage, prepareMessage } from "../protocol/prepared-message.js";
 import { Connection } from "./connection.js";
 import type { SendResult } from "./connection-types.js";
 import { createHybiEngine, legacyUpgrade } from "./engines.js";
 import { serverDeflate } from "./extensions.js";
+import {
+  attachHttp2,
+  cancelStream,
+  detachHttp2,
+  type Http2ServerLike,
+  http2Request,
+  isHttp2Request,
+  isHttp2Server,
+  refuseStream,
+} from "./http2-server.js";
 import { computeAccept } from "./native.js";
 import {
   acceptSafely,
@@ -128,6 +140,7 @@ function detach(server: HttpServer, wss: WebSocketServer): void {
 }
 
 function noop(): void {}
+const EMPTY_HEAD = Buffer.alloc(0);
 
 /**
  * Write a refusal and close: destroy once it is flushed, or 1 s later for a peer that does not
@@ -156,6 +169,8 @@ export class WebSocketServer extends EventEmitter {
   #pending = 0;
   /** `server` mode: the application's HTTP server. */
   #httpServer: HttpServer | undefined;
+  /** `server` mode with a node:http2 server: WebSocket streams are routed here too (RFC 8441). */
+  #http2Server: Http2ServerLike | undefined;
   /** Standalone (`port`) mode: our own listener. */
   #listener: RawListener | undefined;
   #originCheck: ((origin: string | undefined, req: IncomingMessage) => boolean) | undefined;
@@ -219,6 +234,10 @@ export class WebSocketServer extends EventEmitter {
       const server = options.server as HttpServer;
       this.#httpServer = server;
       attach(server, this);
+      if (isHttp2Server(options.server)) {
+        this.#http2Server = options.server;
+        attachHttp2(options.server, this);
+      }
       this.ready = server.listening
         ? Promise.resolve()
         : new Promise((resolve) => server.once("listening", () => resolve()));
@@ -247,7 +266,7 @@ export class WebSocketServer extends EventEmitter {
     const address = this.address();
     if (address === null || typeof address === "string") return undefined;
     const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-    const scheme = this.#httpServer instanceof HttpsServer ? "wss" : "ws";
+    const scheme = this.#httpServer instanceof TlsServer ? "wss" : "ws";
     return `${scheme}://${host}:${address.port}${this.path ?? "/"}`;
   }
 
@@ -277,23 +296,41 @@ export class WebSocketServer extends EventEmitter {
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb?: (conn: Connection) => void): void {
     socket.on("error", ignoreSocketError);
-    if (this.#closing === undefined) {
-      // Header caps (node:http has parsed already; its own maxHeaderSize may be larger).
-      const raw = req.rawHeaders;
-      if (this.#maxHeaderCount > 0 && raw.length / 2 > this.#maxHeaderCount) {
-        this.#reject(req, socket, new HandshakeError("HEADERS_TOO_LARGE", "Too many header fields"));
-        return;
-      }
-      if (this.#maxHeaderBytes > 0) {
-        let size = (req.url?.length ?? 0) + 16;
-        for (let i = 0; i < raw.length; i++) size += raw[i]!.length + 2;
-        if (size > this.#maxHeaderBytes) {
-          this.#reject(req, socket, new HandshakeError("HEADERS_TOO_LARGE", "Request header fields too large"));
-          return;
-        }
+    if (this.#closing === undefined && !this.#withinCaps(req, socket)) return;
+    this.#upgrade(req, socket, head, cb);
+  }
+
+  /**
+   * Take over a WebSocket stream of an HTTP/2 server (RFC 8441: an extended CONNECT with
+   * `:protocol` websocket): the same checks as {@link handleUpgrade}, answered on the stream
+   * (200, or the refusal's status), then a {@link Connection} over the stream. `req` in the
+   * checks and the `connection` event is an `IncomingMessage` with method CONNECT and
+   * httpVersion "2.0". A server given an http2 server as `server` routes its streams itself;
+   * this is for applications that route streams (`noServer`).
+   */
+  handleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, cb?: (conn: Connection) => void): void {
+    stream.on("error", ignoreSocketError);
+    const req = http2Request(stream, headers);
+    if (this.#closing === undefined && !this.#withinCaps(req, stream)) return;
+    this.#upgrade(req, stream, EMPTY_HEAD, cb);
+  }
+
+  /** Header caps (node has parsed already; its own limits may be larger). Refuses and returns false beyond. */
+  #withinCaps(req: IncomingMessage, socket: Duplex): boolean {
+    const raw = req.rawHeaders;
+    if (this.#maxHeaderCount > 0 && raw.length / 2 > this.#maxHeaderCount) {
+      this.#reject(req, socket, new HandshakeError("HEADERS_TOO_LARGE", "Too many header fields"));
+      return false;
+    }
+    if (this.#maxHeaderBytes > 0) {
+      let size = (req.url?.length ?? 0) + 16;
+      for (let i = 0; i < raw.length; i++) size += raw[i]!.length + 2;
+      if (size > this.#maxHeaderBytes) {
+        this.#reject(req, socket, new HandshakeError("HEADERS_TOO_LARGE", "Request header fields too large"));
+        return false;
       }
     }
-    this.#upgrade(req, socket, head, cb);
+    return true;
   }
 
   /** handleUpgrade after the header caps (the standalone listener's parser enforces them itself). */
@@ -410,6 +447,10 @@ export class WebSocketServer extends EventEmitter {
       this.#reject(req, socket, new HandshakeError("SERVER_UNAVAILABLE", "Server is closing"));
       return;
     }
+    if (isHttp2Request(req)) {
+      this.#completeStream(req, socket as ServerHttp2Stream, data, cb);
+      return;
+    }
     if (this.#options.legacyDrafts) {
       let conn: Connection | null;
       try {
@@ -472,6 +513,47 @@ export class WebSocketServer extends EventEmitter {
     this.#adopt(conn, req, cb);
   }
 
+  /** RFC 8441 5: answer the extended CONNECT with 200 and run the connection on the stream. */
+  #completeStream(
+    req: IncomingMessage,
+    stream: ServerHttp2Stream,
+    data: unknown,
+    cb: ((conn: Connection) => void) | undefined,
+  ): void {
+    const request = { headers: req.headers, req };
+    const result = acceptSafely(acceptExtendedConnect, request, {
+      protocols: this.#protocols,
+      extensions: this.#extensions,
+      headers: this.#options.headers,
+    });
+    if (!result.ok) {
+      this.#reject(req, stream, result.error);
+      return;
+    }
+    let conn: Connection;
+    try {
+      stream.respond(result.headers);
+      conn = new Connection({
+        role: "server",
+        socket: stream,
+        createEngine: createHybiEngine,
+        options: this.#connOptions,
+        protocol: result.protocol,
+        extensions: result.extensions,
+        extensionsHeader: result.extensionsHeader,
+        request: req,
+        data,
+        remoteAddress: stream.session?.socket?.remoteAddress,
+        abortTransport: cancelStream,
+      });
+    } catch (error) {
+      this.emit("error", error);
+      cancelStream(stream);
+      return;
+    }
+    this.#adopt(conn, req, cb);
+  }
+
   #adopt(conn: Connection, req: IncomingMessage, cb: ((conn: Connection) => void) | undefined): void {
     // The connection listens for the socket's errors: the handshake's guard goes (one listener, not two).
     conn.socket.removeListener("error", ignoreSocketError);
@@ -491,6 +573,10 @@ export class WebSocketServer extends EventEmitter {
   #reject(req: IncomingMessage, socket: Duplex, error: HandshakeError, body?: string | Uint8Array): void {
     this.emit("rejected", req, error);
     if (socket.destroyed) return;
+    if (isHttp2Request(req)) {
+      refuseStream(socket as ServerHttp2Stream, error, body || error.message);
+      return;
+    }
     let bytes: Uint8Array;
     try {
       bytes = renderRejection(error.status, error.headers as Record<string, string>, body || error.message);
@@ -512,6 +598,7 @@ export class WebSocketServer extends EventEmitter {
     this.#closing = (async () => {
       const server = this.#httpServer;
       if (server !== undefined) detach(server, this);
+      if (this.#http2Server !== undefined) detachHttp2(this.#http2Server, this);
       this.#listener?.close();
       const waits: Array<Promise<unknown>> = [];
       for (const client of this.#clients) {
