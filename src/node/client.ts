@@ -13,7 +13,7 @@
  * `proxy: true` reads HTTPS_PROXY (wss) / HTTP_PROXY (ws) and honours NO_PROXY.
  */
 import { connect as netConnect, type Socket } from "node:net";
-import { type ConnectionOptions as ConnectionOptionsTls, connect as tlsConnect } from "node:tls";
+import { type ConnectionOptions as ConnectionOptionsTls, type TLSSocket, connect as tlsConnect } from "node:tls";
 import { HandshakeError, OptionError } from "../protocol/errors.js";
 import type { ClientExtension } from "../protocol/extensions/extension.js";
 import { ClientHandshake } from "../protocol/handshake/client-handshake.js";
@@ -22,6 +22,7 @@ import { Connection } from "./connection.js";
 import type { PerMessageDeflateOptions } from "./deflate/index.js";
 import { createHybiEngine } from "./engines.js";
 import { clientDeflate } from "./extensions.js";
+import { attemptHttp2 } from "./http2-client.js";
 import { type ConnectionOptions, checkCount, resolveConnectionOptions } from "./options.js";
 import { proxyFor } from "./proxy-env.js";
 import { type TimerEntry, wheel } from "./timer-wheel.js";
@@ -47,6 +48,13 @@ export interface ClientOptions extends ConnectionOptions {
   localAddress?: string;
   /** Abort the attempt. */
   signal?: AbortSignal;
+  /**
+   * Open the WebSocket on a stream of an HTTP/2 connection (RFC 8441) when the server offers it
+   * (SETTINGS_ENABLE_CONNECT_PROTOCOL): WebSockets to one origin then share one connection. For
+   * wss: URLs the TLS handshake offers h2 and http/1.1; for ws: URLs HTTP/2 is tried with prior
+   * knowledge (h2c). Without the server's offer, HTTP/1.1 as usual. Default false. Not with `proxy`.
+   */
+  http2?: boolean;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -130,6 +138,15 @@ function validate(options: ClientOptions): void {
   if (pmd !== undefined && typeof pmd !== "boolean" && (typeof pmd !== "object" || pmd === null)) {
     throw new OptionError("perMessageDeflate", "expected a boolean or an options object");
   }
+  if (options.http2 !== undefined && typeof options.http2 !== "boolean") {
+    throw new OptionError("http2", "expected a boolean");
+  }
+  if (options.http2 === true && options.proxy !== undefined) {
+    throw new OptionError(
+      "http2",
+      "WebSockets over HTTP/2 cannot go through an HTTP CONNECT proxy: drop proxy or http2",
+    );
+  }
 }
 
 /** Open a WebSocket connection; resolves when the opening handshake completes. */
@@ -140,7 +157,14 @@ export async function connect(url: string | URL, options: ClientOptions = {}): P
   let current = parseTarget(url);
   let headers = { ...(options.headers ?? {}) };
   for (let hop = 0; ; hop++) {
-    const outcome = await attempt(current, headers, options);
+    let outcome: Awaited<ReturnType<typeof attempt>>;
+    if (options.http2 === true) {
+      const h2 = await http2Hop(current, headers, options, connOptions);
+      if (h2.kind === "open") return h2.conn;
+      outcome = h2.kind === "redirect" ? h2.error : await attempt(current, headers, options, h2.socket);
+    } else {
+      outcome = await attempt(current, headers, options);
+    }
     if (outcome instanceof HandshakeError) {
       const location = outcome.response?.headers.find(([name]) => name.toLowerCase() === "location")?.[1];
       if (location === undefined || !REDIRECTS.has(outcome.status) || maxHops === 0) throw outcome;
@@ -175,6 +199,49 @@ export async function connect(url: string | URL, options: ClientOptions = {}): P
   }
 }
 
+/** One RFC 8441 hop (see http2-client.ts), bounded by handshakeTimeout and the caller's signal. */
+async function http2Hop(
+  target: Target,
+  headers: Record<string, string>,
+  options: ClientOptions,
+  connection: ReturnType<typeof resolveConnectionOptions>,
+): ReturnType<typeof attemptHttp2> {
+  const controller = new AbortController();
+  const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  const deadline = new Deadline(() =>
+    controller.abort(new HandshakeError("HANDSHAKE_TIMEOUT", `Opening handshake timed out after ${timeout} ms`)),
+  );
+  if (timeout > 0) wheel.scheduleIn(deadline, timeout);
+  const signal = options.signal;
+  const onAbort = (): void => controller.abort(signal?.reason ?? new Error("aborted"));
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener("abort", onAbort);
+  try {
+    return await attemptHttp2(
+      target,
+      {
+        origin: options.origin,
+        protocols: options.protocols === undefined ? undefined : [options.protocols].flat(),
+        extensions: options.perMessageDeflate ? [clientDeflate(options.perMessageDeflate)] : [],
+        headers,
+        connection,
+        ca: options.ca,
+        cert: options.cert,
+        key: options.key,
+        rejectUnauthorized: options.rejectUnauthorized,
+        servername: options.servername,
+        localAddress: options.localAddress,
+      },
+      controller.signal,
+    );
+  } catch (error) {
+    throw controller.signal.aborted ? controller.signal.reason : error;
+  } finally {
+    wheel.cancel(deadline);
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
 type HandshakeOk = Extract<NonNullable<ReturnType<ClientHandshake["receive"]>>, { ok: true }>;
 
 class Deadline implements TimerEntry {
@@ -191,6 +258,7 @@ function attempt(
   target: Target,
   headers: Record<string, string>,
   options: ClientOptions,
+  preconnected?: TLSSocket,
 ): Promise<{ socket: Socket; result: HandshakeOk } | HandshakeError> {
   return new Promise((resolve, reject) => {
     let socket: Socket;
@@ -294,6 +362,14 @@ function attempt(
       secure.once("secureConnect", () => startHandshake(secure));
     };
 
+    if (preconnected !== undefined) {
+      // A TLS socket whose ALPN settled on http/1.1 (an http2 attempt's): the handshake goes on it.
+      socket = preconnected;
+      preconnected.on("error", fail);
+      preconnected.on("close", onEarlyClose);
+      startHandshake(preconnected);
+      return;
+    }
     let proxy: URL | undefined;
     try {
       proxy = proxyFor(target, options.proxy);
