@@ -138,6 +138,8 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
   /** The transport's readable side ended (EOF): a half-open transport is ended once our output is out. */
   #peerEnded = false;
   #paused = false;
+  /** Frames that came with the handshake wait for the next turn (#deliverHead): the transport stays paused until then. */
+  #headPending = false;
   /** Callbacks of afterWrite(), run once the output queued before them is written. */
   #writeCallbacks: Array<(error?: Error | null) => void> | null = null;
   /** Set by the owning server to forget the connection. */
@@ -230,7 +232,9 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
    */
   #deliverHead(socket: Transport, head: Uint8Array): void {
     socket.pause();
+    this.#headPending = true;
     setImmediate(() => {
+      this.#headPending = false;
       if (this.#finished) return;
       this.#clock.lastReceived = wheel.now;
       this.#eng().receiveData(head);
@@ -456,7 +460,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     if (!this.#paused) return;
     this.#paused = false;
     this.#clock.resume(wheel.now);
-    if (!this.#finished) this.#socket.resume();
+    if (!this.#finished && !this.#headPending) this.#socket.resume();
     this.#arm();
   }
 

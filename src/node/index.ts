@@ -18,3 +18,10 @@ export type { OriginRule } from "./origin.js";
 export { type ServerCloseOptions, WebSocketServer } from "./server.js";
 export { TimerWheel } from "./timer-wheel.js";
 export { type BinaryType, CloseEvent, ErrorEvent, WebSocket } from "./websocket.js";
+export {
+  type WebSocketCloseInfo,
+  WebSocketError,
+  type WebSocketOpenInfo,
+  WebSocketStream,
+  type WebSocketStreamOptions,
+} from "./websocket-stream.js";
