@@ -18,7 +18,10 @@ export const CHROMIUM_ARGS: readonly string[] = [
   "--disable-sync",
 ];
 
-/** Launches headless Chromium (tied to this process: tied-process.ts); the caller closes it in `after`. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: TIED_CHROMIUM, args: [...CHROMIUM_ARGS] });
+/**
+ * Launches headless Chromium (tied to this process: tied-process.ts); the caller closes it in
+ * `after`. `extraArgs` adds flags (e.g. `--ignore-certificate-errors` for a test certificate).
+ */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: TIED_CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
