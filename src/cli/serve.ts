@@ -8,6 +8,9 @@
  * - `--workers N` (node:cluster, N > 1): the workers share the port; without a broker they share
  *   rooms through the primary, which relays every broadcast to every worker (ClusterBroker);
  *   with one they use it like any other process.
+ * - `--http2 [--cert F --key F]`: HTTPS on the port, HTTP/2 and HTTP/1.1 alike, and the cable over
+ *   HTTP/2 streams (RFC 8441) too; without `--cert/--key` a self-signed certificate made at start
+ *   (by the primary under `--workers`: every worker serves the same one). The URL is https://.
  * SIGTERM/SIGINT: graceful shutdown; clients get `server_restart` and close code 1001, and
  * reconnect (to another process if a load balancer is in front).
  */
@@ -15,9 +18,10 @@ import cluster from "node:cluster";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { Logger } from "pino";
 import { parseBrokerUrl, parsePort, parseRedisUrl } from "./options.js";
+import { addHttp2Options, checkHttp2Options, type Http2Options, tlsMaterial } from "./tls.js";
 import { parseWorkerCount, runServer, type Served, type ServerLog, type WorkerContext } from "./workers.js";
 
-export interface ServeOptions {
+export interface ServeOptions extends Http2Options {
   port: number;
   host: string;
   broker?: string;
@@ -76,7 +80,7 @@ function parseHost(value: string): string {
 }
 
 export function registerServe(program: Command): void {
-  program
+  const command = program
     .command("serve")
     .description("run the demo chat server (web page, ActionCable channels, /healthz, /metrics)")
     .option("-p, --port <port>", "port to listen on (0: any free port)", parsePort, 3000)
@@ -95,20 +99,27 @@ export function registerServe(program: Command): void {
     .option("--origin <origin>", "also allow browsers from this origin (repeatable)", parseOrigin, [])
     .addOption(
       new Option("--log-level <level>", "log level (logs are JSON lines on stderr)").choices(LEVELS).default("info"),
-    )
+    );
+  addHttp2Options(command)
     .addHelpText(
       "after",
-      "\nExamples:\n  wirecable serve                      # http://localhost:3000\n  wirecable serve --port 0             # any free port; the URL is printed\n  wirecable serve --workers 4          # 4 processes, rooms relayed by the primary\n  wirecable serve --broker redis://127.0.0.1:6379   # rooms shared with other servers\n  wirecable serve --broker nats://127.0.0.1:4222    # ... through NATS\n  wirecable serve --broker redis+cluster://10.0.0.1:7000,10.0.0.2:7000   # ... through Redis Cluster\n",
+      "\nExamples:\n  wirecable serve                      # http://localhost:3000\n  wirecable serve --port 0             # any free port; the URL is printed\n  wirecable serve --workers 4          # 4 processes, rooms relayed by the primary\n  wirecable serve --broker redis://127.0.0.1:6379   # rooms shared with other servers\n  wirecable serve --broker nats://127.0.0.1:4222    # ... through NATS\n  wirecable serve --broker redis+cluster://10.0.0.1:7000,10.0.0.2:7000   # ... through Redis Cluster\n  wirecable serve --http2              # https://, HTTP/2 and WebSockets over it (self-signed)\n",
     )
     .action(async (opts: ServeOptions) => {
+      checkHttp2Options(opts);
       const demo = await demoModules();
       const logger = createLogger(demo, opts, cluster.isWorker ? cluster.worker?.id : undefined);
+      // Made before any worker forks: the workers inherit it (see tls.ts) and serve the same one.
+      const tls = opts.http2 ? tlsMaterial(opts, opts.host) : undefined;
+      if (tls?.selfSigned && cluster.isPrimary) {
+        logger.info("TLS with a self-signed certificate made at start (give yours with --cert/--key)");
+      }
       await runServer({
         name: "wirecable serve",
         workers: opts.workers,
         readyLine: (url) => url,
         log: pinoLog(logger),
-        start: (context) => startServing(demo, opts, logger, context),
+        start: (context) => startServing(demo, opts, logger, context, tls),
       });
     });
 }
@@ -146,12 +157,14 @@ async function startServing(
   opts: ServeOptions,
   logger: Logger,
   context: WorkerContext,
+  tls: { cert: string; key: string } | undefined,
 ): Promise<Served> {
   const { startDemoServer, ClusterBroker } = demo;
   const shared = sharedBroker(demo, opts);
   const workerId = context.worker;
   try {
     const server = await startDemoServer({
+      ...(tls !== undefined ? { tls: { cert: tls.cert, key: tls.key } } : {}),
       port: opts.port,
       host: opts.host,
       ...(shared !== undefined ? { brokerUrl: shared } : {}),

@@ -10,11 +10,20 @@
  * - `close()` is the graceful shutdown: /healthz turns 503, every client gets the cable's
  *   `server_restart` disconnect and a 1001 close (the page reconnects, to another process if a
  *   load balancer sends it there), then the broker is released.
+ * - With `tls`, one port serves HTTPS over HTTP/2 and HTTP/1.1 (ALPN), and the cable takes
+ *   WebSockets over HTTP/2 (RFC 8441: browsers that speak it, such as Chromium, use it) as well
+ *   as HTTP/1.1 upgrades; the URL and the server's own origins are https://.
  */
 import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import {
+  createSecureServer,
+  type Http2SecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+} from "node:http2";
+import type { AddressInfo, Socket } from "node:net";
 import { hostname, networkInterfaces } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -59,10 +68,13 @@ export interface DemoServerOptions {
   pingInterval?: number;
   /** Presence re-announce period (ms, default 5 000). */
   presenceInterval?: number;
+  /** Serve over TLS with this certificate and key (PEM): HTTP/2 and HTTP/1.1 on one port. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export interface DemoServer {
-  readonly http: Server;
+  /** The HTTP server: node:http's, or with `tls` node:http2's secure server (HTTP/1.1 allowed). */
+  readonly http: Server | Http2SecureServer;
   readonly cable: CableCore;
   readonly wss: WebSocketServer;
   readonly metrics: DemoMetrics;
@@ -178,8 +190,21 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
   };
 
   let shuttingDown = false;
-  const http = createServer((req, res) => void handle(req, res));
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const tls = options.tls;
+  const http: Server | Http2SecureServer =
+    tls === undefined
+      ? createServer((req, res) => void handle(req, res))
+      : createSecureServer({ cert: tls.cert, key: tls.key, allowHTTP1: true }, (req, res) => void handle(req, res));
+  // Open sockets, for shutdown (node:http2's server has no closeAllConnections).
+  const sockets = new Set<Socket>();
+  http.on(tls === undefined ? "connection" : "secureConnection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  async function handle(
+    req: IncomingMessage | Http2ServerRequest,
+    res: ServerResponse | Http2ServerResponse,
+  ): Promise<void> {
     const path = (req.url ?? "/").split("?")[0]!;
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD" }).end();
@@ -214,7 +239,8 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
       return;
     }
     res.writeHead(200, { "content-type": entry.type, "content-length": data.length, ...SECURITY_HEADERS });
-    res.end(req.method === "HEAD" ? undefined : data);
+    if (req.method === "HEAD") res.end();
+    else res.end(data);
   }
 
   // Origins: the server's own URLs (filled in once the port is known), plus the configured ones.
@@ -320,6 +346,7 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
     });
   });
   const port = (http.address() as AddressInfo).port;
+  const scheme = tls === undefined ? "http" : "https";
   const own = LOOPBACK.has(host) ? ["localhost", "127.0.0.1", "::1"] : [host];
   if (host === "0.0.0.0" || host === "::") {
     // Bound to every interface: the server's URLs are those of each address, and its host name.
@@ -328,12 +355,12 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
   }
   for (const h of own) {
     try {
-      allowed.add(new URL(`http://${bracket(h)}:${port}`).origin);
+      allowed.add(new URL(`${scheme}://${bracket(h)}:${port}`).origin);
     } catch {
       // an address URL cannot express (none expected): not allowed
     }
   }
-  const url = `http://${LOOPBACK.has(host) ? "localhost" : bracket(host)}:${port}`;
+  const url = `${scheme}://${LOOPBACK.has(host) ? "localhost" : bracket(host)}:${port}`;
   log?.info({ url, host, port, broker: brokerName }, "listening");
 
   let closing: Promise<void> | undefined;
@@ -360,7 +387,7 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
         log?.debug("broker closed");
         await new Promise<void>((resolve) => {
           http.close(() => resolve());
-          http.closeAllConnections();
+          for (const socket of sockets) socket.destroy();
         });
         log?.info("stopped");
       })();
