@@ -7,7 +7,14 @@ import { dirname, join } from "node:path";
 import { it } from "node:test";
 import { root } from "./helpers.js";
 
-const FILES = ["README.md", "docs/demo.md", "docs/migrating-from-ws.md", "docs/api/README.md", "examples/README.md"];
+const FILES = [
+  "README.md",
+  "docs/demo.md",
+  "docs/http2.md",
+  "docs/migrating-from-ws.md",
+  "docs/api/README.md",
+  "examples/README.md",
+];
 
 it("README starts with the two commands", () => {
   const readme = readFileSync(join(root, "README.md"), "utf8");
