@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { isDeepStrictEqual } from "node:util";
 import { UnauthorizedError } from "../../src/cable/errors.js";
 import { CableServer } from "../../src/channels/cable-server.js";
 import { BrokenChannel, ChatChannel, objectChannel, PostChannel } from "../channels/channels-fixture.js";
@@ -441,11 +442,18 @@ describe("ActionCable transcripts: our CableServer against Rails' ActionCable 6.
 }, () => {
   for (const t of TRANSCRIPTS) {
     it(t.name, async () => {
-      const [fromRails, fromOurs] = await Promise.all([
-        play(t, rails.port!, controls.rails, 100 * UNIT).catch((e: Error) => ({ error: [e.message] })),
+      const playRails = () =>
+        play(t, rails.port!, controls.rails, 100 * UNIT).catch((e: Error) => ({ error: [e.message] }));
+      let [fromRails, fromOurs] = await Promise.all([
+        playRails(),
         play(t, oursPort, controls.ours, 100 * UNIT).catch((e: Error) => ({ error: [e.message] })),
       ]);
       const known = DIFFERENCES[t.name];
+      // Rails (never ours) gets a second play when its first disagrees: on a busy machine
+      // ActionCable 6.1 now and then loses its close reply (ClientSocket#begin_close shuts the
+      // stream while the reply waits in Stream's write buffer, its write lock held by another
+      // thread) or its async adapter swaps two quick broadcasts. Ours plays once and must match.
+      if (!isDeepStrictEqual(fromRails, known === undefined ? fromOurs : known.rails)) fromRails = await playRails();
       const show = (r: Recording) =>
         JSON.stringify(
           r,
