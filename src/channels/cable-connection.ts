@@ -47,6 +47,7 @@ import {
   bindSubscription,
   leavePresence,
   newSubscription,
+  preparedResyncs,
   prepareStreams,
   type Subscription,
   startPositions,
@@ -340,12 +341,18 @@ export class CableConnection {
     this.#go(sub, prepared, true);
   }
 
+  /**
+   * Starts the prepared streams. The client hears of streams it cannot resume first (with the
+   * position each restarts from), then gets their messages; then confirm_history when it asked
+   * and everything came, or reject_history for live messages lost while catching up.
+   */
   #go(sub: Subscription, prepared: Map<string, Prepared>, answer: boolean): void {
-    const resyncs = startStreams(this.#host.hub, sub, prepared);
-    if (!this.#ext || (!answer && resyncs === undefined)) return;
-    this.transport.send(
-      resyncs !== undefined ? encodeRejectHistory(sub.identifier, resyncs) : encodeConfirmHistory(sub.identifier),
-    );
+    const before = this.#ext ? preparedResyncs(prepared) : undefined;
+    if (before !== undefined) this.transport.send(encodeRejectHistory(sub.identifier, before));
+    const lost = startStreams(this.#host.hub, sub, prepared);
+    if (!this.#ext) return;
+    if (lost !== undefined) this.transport.send(encodeRejectHistory(sub.identifier, lost));
+    else if (answer && before === undefined) this.transport.send(encodeConfirmHistory(sub.identifier));
   }
 
   #binding(sub: Subscription, params: ChannelParams, channelName: string): ChannelBinding {

@@ -90,7 +90,7 @@ export class CableCore extends EventEmitter {
     );
     this.#features = [Features.acks];
     if (this.broker.history !== undefined) this.#features.push(Features.history);
-    if (this.broker.presence !== undefined) this.#features.push(Features.presence);
+    this.#features.push(Features.presence); // over the broker's pub/sub when it has none of its own
   }
 
   /** Serve one socket (already upgraded with an ActionCable subprotocol). */
@@ -191,6 +191,7 @@ export class CableCore extends EventEmitter {
     this.#closing = true;
     this.#stopPing();
     await this.#disconnectAll(options.reason ?? DisconnectReason.serverRestart, options.reconnect ?? true);
+    await this.presence.close();
     if (this.#ownsBroker) await this.broker.close();
   }
 

@@ -142,7 +142,16 @@ export async function prepareStreams(
   return prepared;
 }
 
-/** Starts what was prepared; returns the streams that could not be resumed (or undefined). */
+/** The streams that could not be resumed, where each restarts (told before the messages). */
+export function preparedResyncs(prepared: Map<string, Prepared>): Record<string, WireResync> | undefined {
+  let resyncs: Record<string, WireResync> | undefined;
+  for (const [stream, p] of prepared) {
+    if (p.kind === "resync") (resyncs ??= {})[stream] = { ...p.position, reason: p.reason };
+  }
+  return resyncs;
+}
+
+/** Starts what was prepared; returns the streams whose live messages were lost meanwhile. */
 export function startStreams(
   hub: StreamHub,
   sub: Subscription,

@@ -16,12 +16,15 @@
  *   that lost its data) re-reads the snapshot and sends the difference.
  * - Member ids are 1-256 characters; `info` is JSON of at most 1 KiB (TypeError otherwise: the
  *   channel's mistake, not the peer's). The broker bounds members per stream (`maxMembers`).
+ * - A broker without presence of its own gets presence over its publish/subscribe
+ *   (pubsub-presence.ts), so every broker has it.
  */
 import { CableError } from "../cable/errors.js";
 import { encodePresence } from "../cable/extensions.js";
 import { encodeMessage } from "../cable/protocol.js";
 import type { PreparedMessage } from "../node/index.js";
 import type { Broker } from "./brokers/broker.js";
+import { PubSubPresence } from "./brokers/pubsub-presence.js";
 import type { PresenceEvent, PresenceJoin, PresenceMember, StreamPresence } from "./brokers/stream-presence.js";
 import type { CableTransport, PrepareText } from "./transport.js";
 
@@ -56,7 +59,8 @@ interface Room {
 }
 
 export class PresenceHub {
-  readonly #presence: StreamPresence | undefined;
+  readonly #presence: StreamPresence;
+  readonly #own: PubSubPresence | undefined;
   readonly #prepare: PrepareText;
   readonly #report: (err: CableError) => void;
   readonly #interval: number;
@@ -66,7 +70,13 @@ export class PresenceHub {
   framesPrepared = 0;
 
   constructor(broker: Broker, prepare: PrepareText, report: (err: CableError) => void, interval: number) {
-    this.#presence = broker.presence;
+    this.#own =
+      broker.presence === undefined
+        ? new PubSubPresence(broker, {}, (err) =>
+            report(new CableError("BROKER_ERROR", "presence announcement failed", { cause: err })),
+          )
+        : undefined;
+    this.#presence = broker.presence ?? this.#own!;
     this.#prepare = prepare;
     this.#report = report;
     this.#interval = interval;
@@ -75,13 +85,13 @@ export class PresenceHub {
     });
   }
 
-  get available(): boolean {
-    return this.#presence !== undefined;
+  /** Stops the presence this hub made for a broker without one (leaving its sessions). */
+  async close(): Promise<void> {
+    await this.#own?.close();
   }
 
   /** Sends `watcher` the set, then its changes. Resolves once the mirror is live. */
   watch(stream: string, watcher: PresenceWatcher): Promise<void> {
-    if (this.#presence === undefined) return Promise.reject(noPresence());
     let room = this.#rooms.get(stream);
     if (room === undefined) room = this.#open(stream, this.#presence);
     room.watchers.add(watcher);
@@ -101,7 +111,6 @@ export class PresenceHub {
   }
 
   async join(stream: string, session: string, member: PresenceMember): Promise<PresenceJoin> {
-    if (this.#presence === undefined) throw noPresence();
     if (typeof member?.id !== "string" || member.id.length === 0 || member.id.length > MAX_MEMBER_ID) {
       throw new TypeError(`presence member id must be a string of 1-${MAX_MEMBER_ID} characters`);
     }
@@ -113,12 +122,11 @@ export class PresenceHub {
   }
 
   leave(stream: string, session: string): Promise<void> {
-    return this.#presence?.leave(stream, session) ?? Promise.resolve();
+    return this.#presence.leave(stream, session);
   }
 
   /** Everyone on `stream` now (from the mirror when this process watches it). */
   async members(stream: string): Promise<PresenceMember[]> {
-    if (this.#presence === undefined) throw noPresence();
     const room = this.#rooms.get(stream);
     if (room?.synced) return [...room.members].map(([id, info]) => ({ id, info }));
     return [...(await this.#presence.snapshot(stream)).members];
@@ -176,7 +184,7 @@ export class PresenceHub {
 
   /** Re-reads the set and records the difference from the mirror as changes. */
   async #resync(stream: string, room: Room): Promise<void> {
-    if (room.resyncing || this.#presence === undefined) return;
+    if (room.resyncing) return;
     room.resyncing = true;
     try {
       const snapshot = await this.#presence.snapshot(stream);
@@ -268,8 +276,4 @@ function record(id: string, info: unknown): string {
 
 function sameJson(a: unknown, b: unknown): boolean {
   return a === b || JSON.stringify(a) === JSON.stringify(b);
-}
-
-function noPresence(): Error {
-  return new TypeError("this broker offers no presence (broker.presence)");
 }

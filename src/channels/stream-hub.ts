@@ -14,7 +14,9 @@
  *   accepts the next offset only; a gap (messages the broker subscription missed, e.g. while
  *   Redis was unreachable) is filled from `history.since` before anything later is delivered,
  *   and so is everything after a broker reconnection. What history no longer has is reported
- *   to each extension listener as a resync (`reject_history` with the new position).
+ *   to each extension listener as a resync (`reject_history` with the position it restarts
+ *   from), followed by everything history still has after that position: a new epoch's
+ *   messages from its first retained one.
  * - A listener is `held` from `add` until the connection `prepare`s it (its start: the hub's
  *   position now, optionally after a backlog of `recent` messages, or the missed messages after
  *   a client's position) and `catching` until `go`, which sends what was prepared, then what
@@ -54,7 +56,13 @@ export type Prepared =
   | { readonly kind: "plain" }
   | { readonly kind: "start"; readonly position: StreamPosition; readonly backlog: readonly HistoryEntry[] }
   | { readonly kind: "resumed"; readonly entries: readonly HistoryEntry[] }
-  | { readonly kind: "resync"; readonly reason: HistoryFailure; readonly position: StreamPosition };
+  | {
+      readonly kind: "resync";
+      readonly reason: HistoryFailure;
+      /** Where the listener restarts (told to the client), and what history has after it. */
+      readonly position: StreamPosition;
+      readonly entries: readonly HistoryEntry[];
+    };
 
 interface StreamState {
   readonly listeners: Set<StreamListener>;
@@ -165,8 +173,9 @@ export class StreamHub {
           listener.position = from;
           return { kind: "resumed", entries: read.entries };
         }
-        listener.position = read.position;
-        return { kind: "resync", reason: read.reason, position: read.position };
+        const { start, entries } = await this.#retained(stream);
+        listener.position = start;
+        return { kind: "resync", reason: read.reason, position: start, entries };
       }
       const recent = options.recent ?? 0;
       if (recent > 0) {
@@ -183,13 +192,15 @@ export class StreamHub {
       this.#report(new CableError("BROKER_ERROR", `history of ${stream} unavailable`, { cause: err }));
       const position = state.position ?? { epoch: "", offset: 0 };
       listener.position = position;
-      return { kind: "resync", reason: "too_old", position };
+      return { kind: "resync", reason: "too_old", position, entries: [] };
     }
   }
 
   /**
    * Sends what `prepare` found, then the live messages that waited, and makes the listener live.
-   * Returns the resync to report when the listener could not be brought up to date.
+   * Returns the resync to report when live messages were lost while it caught up (a "resync"
+   * prepared is reported by the caller before `go`, so the client learns its restart position
+   * before the messages after it).
    */
   go(
     stream: string,
@@ -197,7 +208,7 @@ export class StreamHub {
     prepared: Prepared,
   ): { reason: HistoryFailure; position: StreamPosition } | undefined {
     if (prepared.kind === "plain" || !this.#streams.get(stream)?.listeners.has(listener)) return undefined;
-    const entries = prepared.kind === "start" ? prepared.backlog : prepared.kind === "resumed" ? prepared.entries : [];
+    const entries = prepared.kind === "start" ? prepared.backlog : prepared.entries;
     for (const entry of entries) this.#sendOne(stream, listener, entry.payload, entry);
     const buffer = listener.buffer ?? [];
     listener.buffer = undefined;
@@ -209,7 +220,15 @@ export class StreamHub {
       return lost;
     }
     for (const [payload, position] of buffer) this.#sendOne(stream, listener, payload, position);
-    return prepared.kind === "resync" ? { reason: prepared.reason, position: prepared.position } : undefined;
+    return undefined;
+  }
+
+  /** Everything history still has of the current epoch: where it starts, and the messages. */
+  async #retained(stream: string): Promise<{ start: StreamPosition; entries: readonly HistoryEntry[] }> {
+    const history = this.#broker.history!;
+    const { entries, position } = await history.recent(stream, history.limit);
+    const first = entries[0];
+    return { start: first === undefined ? position : { epoch: first.epoch, offset: first.offset - 1 }, entries };
   }
 
   #create(stream: string): StreamState {
@@ -316,6 +335,15 @@ export class StreamHub {
         this.#drain(stream, state);
       },
     );
+  }
+
+  #deliverAll(stream: string, state: StreamState, entries: readonly HistoryEntry[]): void {
+    for (const entry of entries) {
+      if (entry.epoch === state.position!.epoch && entry.offset <= state.position!.offset) continue;
+      state.position = entry;
+      this.recovered++;
+      this.#fanout(stream, state, entry.payload, entry);
+    }
   }
 
   /** Messages were lost for good (or the epoch changed): every listener restarts at `position`. */

@@ -42,16 +42,18 @@ export { parseRedisUrl };
  * holding every command's code far more often under large messages (bench/results/profile.md).
  */
 async function demoModules() {
-  const [{ pino }, channels, clusterBroker, server] = await Promise.all([
+  const [{ pino }, channels, chat, clusterBroker, server] = await Promise.all([
     import("pino"),
     import("../channels/index.js"),
+    import("./demo/chat-channel.js"),
     import("./demo/cluster-broker.js"),
     import("./demo/server.js"),
   ]);
   return {
     pino,
     brokerKind: channels.brokerKind,
-    ClusterBroker: clusterBroker.ClusterBroker,
+    CHAT_HISTORY: chat.CHAT_HISTORY,
+    ...clusterBroker,
     startDemoServer: server.startDemoServer,
   };
 }
@@ -120,6 +122,10 @@ export function registerServe(program: Command): void {
         readyLine: (url) => url,
         log: pinoLog(logger),
         start: (context) => startServing(demo, opts, logger, context, tls),
+        // Without a shared broker the primary holds the rooms' history, presence and command ids.
+        ...(sharedBroker(demo, opts) === undefined
+          ? { primary: (toAll) => demo.clusterStoreHooks(new demo.ClusterStore({ history: demo.CHAT_HISTORY }), toAll) }
+          : {}),
       });
     });
 }
@@ -159,7 +165,7 @@ async function startServing(
   context: WorkerContext,
   tls: { cert: string; key: string } | undefined,
 ): Promise<Served> {
-  const { startDemoServer, ClusterBroker } = demo;
+  const { startDemoServer, ClusterBroker, CHAT_HISTORY } = demo;
   const shared = sharedBroker(demo, opts);
   const workerId = context.worker;
   try {
@@ -168,7 +174,9 @@ async function startServing(
       port: opts.port,
       host: opts.host,
       ...(shared !== undefined ? { brokerUrl: shared } : {}),
-      ...(context.relay !== undefined && shared === undefined ? { broker: new ClusterBroker(context) } : {}),
+      ...(context.relay !== undefined && shared === undefined
+        ? { broker: new ClusterBroker(context, { history: CHAT_HISTORY }) }
+        : {}),
       origins: opts.origin,
       logger,
       ...(workerId !== undefined ? { metricLabels: { worker: String(workerId) } } : {}),

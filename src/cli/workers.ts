@@ -15,6 +15,10 @@
  *   sender included) in its receive order, so each worker hands each message to its own clients
  *   exactly once, in the same order everywhere (`broadcast`, and `serve`'s ClusterBroker). IPC
  *   uses "advanced" serialization, so a Uint8Array arrives as one.
+ * - State in the primary (`primary`, serve's ClusterStore without a broker): a worker's
+ *   `toPrimary(message)` goes to the primary's hooks alone, which answer that worker
+ *   (`reply`) or every worker (`toAll`), both heard through `onPrimary`; the hooks may rewrite
+ *   each relayed message (stamp it) and hear when a worker exits.
  * - Reports (a worker replaced, a slow shutdown) go to `log` (default: stderr lines).
  */
 import type { Serializable } from "node:child_process";
@@ -28,6 +32,8 @@ const SHUTDOWN = "wirecable-shutdown";
 /** The tag of relayed messages on the IPC channel, both ways (`{ tag, message }`). */
 export const RELAY_TAG = "wirecable-relay-message";
 const RELAY = RELAY_TAG;
+/** Messages between a worker and the primary's hooks (`{ tag, message }`), not relayed. */
+const PRIMARY = "wirecable-primary-message";
 
 export function parseWorkerCount(value: string): number {
   const n = Number(value);
@@ -67,6 +73,23 @@ export interface WorkerContext {
   relay: ((message: unknown) => Promise<void>) | undefined;
   /** Register the handler of relayed messages (every worker gets each message once). */
   onRelay(handler: (message: unknown) => void): void;
+  /**
+   * Send a message to the primary's hooks only (undefined when running alone). Resolves once it
+   * is handed to IPC; rejects if it could not be.
+   */
+  toPrimary: ((message: unknown) => Promise<void>) | undefined;
+  /** Register the handler of the primary hooks' messages to this worker. */
+  onPrimary(handler: (message: unknown) => void): void;
+}
+
+/** What the primary does for a server whose workers keep shared state there (`RunServerOptions.primary`). */
+export interface PrimaryHooks {
+  /** A relayed message on its way to every worker: what every worker gets instead. */
+  relay?(message: unknown): unknown;
+  /** A worker's `toPrimary` message; `reply` answers that worker's `onPrimary`. */
+  message?(message: unknown, worker: number, reply: (message: unknown) => void): void;
+  /** A worker exited (for good or to be replaced). */
+  exit?(worker: number): void;
 }
 
 /** Where the primary and the servers report what goes wrong. */
@@ -84,6 +107,8 @@ export interface RunServerOptions {
   readyLine?: (url: string, workers: number) => string;
   log?: ServerLog;
   start(context: WorkerContext): Promise<Served>;
+  /** In the primary (workers > 1), once: its hooks; `toAll` sends to every worker's `onPrimary`. */
+  primary?(toAll: (message: unknown) => void): PrimaryHooks;
 }
 
 /** Reports as stderr lines, named after the server. */
@@ -102,17 +127,22 @@ function defaultReadyLine(name: string): (url: string, workers: number) => strin
  * The relay of a process whose parent relays `RELAY_TAG` messages to every child (the cluster
  * primary; a benchmark's parent): `relay` sends over IPC, `onRelay` hears what comes back.
  */
-export function ipcRelay(): Pick<WorkerContext, "relay" | "onRelay"> {
-  const handlers: Array<(message: unknown) => void> = [];
+export function ipcRelay(): Pick<WorkerContext, "relay" | "onRelay" | "toPrimary" | "onPrimary"> {
+  const relayed: Array<(message: unknown) => void> = [];
+  const fromPrimary: Array<(message: unknown) => void> = [];
   process.on("message", (m: Tagged) => {
-    if (m?.tag === RELAY) for (const h of handlers) h(m.message);
+    if (m?.tag === RELAY) for (const h of relayed) h(m.message);
+    else if (m?.tag === PRIMARY) for (const h of fromPrimary) h(m.message);
   });
+  const send = (tag: string) => (message: unknown) =>
+    new Promise<void>((resolve, reject) => {
+      process.send!({ tag, message }, undefined, undefined, (err) => (err ? reject(err) : resolve()));
+    });
   return {
-    relay: (message) =>
-      new Promise<void>((resolve, reject) => {
-        process.send!({ tag: RELAY, message }, undefined, undefined, (err) => (err ? reject(err) : resolve()));
-      }),
-    onRelay: (handler) => handlers.push(handler),
+    relay: send(RELAY),
+    onRelay: (handler) => relayed.push(handler),
+    toPrimary: send(PRIMARY),
+    onPrimary: (handler) => fromPrimary.push(handler),
   };
 }
 
@@ -172,6 +202,8 @@ async function runOne(options: RunServerOptions): Promise<void> {
     worker: inCluster ? cluster.worker?.id : undefined,
     relay: ipc?.relay,
     onRelay: (handler) => ipc?.onRelay(handler),
+    toPrimary: ipc?.toPrimary,
+    onPrimary: (handler) => ipc?.onPrimary(handler),
   };
   try {
     served = await options.start(context);
@@ -215,11 +247,17 @@ async function runPrimary(options: RunServerOptions): Promise<void> {
     rejectReady = reject;
   });
 
+  const hooks = options.primary?.((message) => relayToWorkers(workers(), { tag: PRIMARY, message } as Serializable));
+
   const fork = (): void => {
     const worker = cluster.fork();
+    const reply = (message: unknown): void => void sendToWorker(worker, { tag: PRIMARY, message } as Serializable);
     worker.on("message", (m: Tagged) => {
       if (m?.tag === RELAY) {
-        relayToWorkers(workers(), m as Serializable);
+        const out = hooks?.relay === undefined ? m : { tag: RELAY, message: hooks.relay(m.message) };
+        relayToWorkers(workers(), out as Serializable);
+      } else if (m?.tag === PRIMARY) {
+        hooks?.message?.(m.message, worker.id, reply);
       } else if (m?.tag === LISTENING && !printed && ++listening === want) {
         printed = true;
         console.log(readyLine(String(m.url), want));
@@ -229,6 +267,7 @@ async function runPrimary(options: RunServerOptions): Promise<void> {
       }
     });
     worker.on("exit", (code, signal) => {
+      hooks?.exit?.(worker.id);
       if (stopping) return;
       if (!printed) {
         rejectReady(new Error(`a worker exited during start (${code ?? signal})`));

@@ -20,6 +20,15 @@ export async function until(condition: () => boolean, what: string, timeoutMs = 
   }
 }
 
+/** `until` for an asynchronous condition. */
+async function untilAsync(condition: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 /** Records deliveries with their positions. */
 function positions() {
   const got: Array<{ payload: string; position?: StreamPosition }> = [];
@@ -231,14 +240,11 @@ export function presenceContract(name: string, factory: BrokerFactory): void {
       await a.presence.leave(s, "sa1");
       await until(() => wa.events.length === 3 && wb.events.length === 3, "the leave");
       for (const log of [wa, wb]) {
-        assert.deepEqual(
-          log.events.map((e) => [e.type, e.id]),
-          [
-            ["join", "alice"],
-            ["join", "bob"],
-            ["leave", "alice"],
-          ],
-        );
+        // A store orders all events one way; over plain pub/sub a process sees its own first:
+        // both joins come before alice's leave, versions grow by one, one epoch.
+        const seen = log.events.map((e) => `${e.type} ${e.id}`);
+        assert.deepEqual(seen.slice(0, 2).sort(), ["join alice", "join bob"]);
+        assert.equal(seen[2], "leave alice");
         const v = log.events.map((e) => e.version);
         assert.deepEqual(v, [v[0], v[0]! + 1, v[0]! + 2]);
         assert.ok(log.events.every((e) => e.epoch === log.events[0]!.epoch));
@@ -257,21 +263,24 @@ export function presenceContract(name: string, factory: BrokerFactory): void {
       const log = presenceLog();
       await a.presence!.watch(s, log.listener);
       assert.equal(await a.presence!.join(s, "t1", { id: "carol", info: 1 }), "joined");
+      // (over plain pub/sub, "present" is each process's view: let a's join reach b first)
+      await untilAsync(async () => (await members(b.presence!, s)).length === 1, "carol seen by b");
       assert.equal(await b.presence!.join(s, "t2", { id: "carol", info: 2 }), "present");
       assert.equal(await a.presence!.join(s, "t1", { id: "carol", info: 3 }), "present", "a repeated join");
       await a.presence!.leave(s, "t1");
       await a.presence!.leave(s, "nobody"); // unknown session: nothing
+      await new Promise((r) => setTimeout(r, 50)); // a's leave travels; carol stays (b's session)
       assert.deepEqual(await members(b.presence!, s), ["carol"]);
       await b.presence!.leave(s, "t2");
-      await until(() => log.events.length === 2, "join and leave");
-      assert.deepEqual(
-        log.events.map((e) => [e.type, e.id]),
-        [
-          ["join", "carol"],
-          ["leave", "carol"],
-        ],
-      );
-      assert.deepEqual(await members(a.presence!, s), []);
+      await untilAsync(async () => (await members(a.presence!, s)).length === 0, "carol gone for a");
+      const seen = log.events.map((e) => `${e.type} ${e.id}`);
+      if (factory.eventualPresence) {
+        // joins and leaves alternate, starting with the join and ending with the leave
+        assert.ok(
+          seen.length % 2 === 0 && seen.every((e, i) => e === (i % 2 === 0 ? "join carol" : "leave carol")),
+          String(seen),
+        );
+      } else assert.deepEqual(seen, ["join carol", "leave carol"]);
     });
 
     it("refuses members beyond maxMembers; a known member still joins", async () => {
@@ -279,11 +288,14 @@ export function presenceContract(name: string, factory: BrokerFactory): void {
       const s = fresh("full");
       for (const id of ["m1", "m2", "m3"])
         assert.equal(await a.presence!.join(s, `s-${id}`, { id, info: null }), "joined");
+      // (over plain pub/sub the limit applies to each process's view: let it arrive)
+      await untilAsync(async () => (await members(b.presence!, s)).length === 3, "three members seen by b");
       assert.equal(await b.presence!.join(s, "s-m4", { id: "m4", info: null }), "full");
       assert.equal(await b.presence!.join(s, "s-m1b", { id: "m1", info: null }), "present");
       assert.deepEqual(await members(a.presence!, s), ["m1", "m2", "m3"]);
       // a session is left through the process that joined it
       for (const sid of ["s-m1", "s-m2", "s-m3"]) await a.presence!.leave(s, sid);
+      await untilAsync(async () => (await members(b.presence!, s)).length === 1, "the leaves seen by b");
       assert.deepEqual(await members(b.presence!, s), ["m1"]);
       await b.presence!.leave(s, "s-m1b");
       assert.deepEqual(await members(b.presence!, s), []);

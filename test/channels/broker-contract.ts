@@ -27,6 +27,12 @@ export interface BrokerFactory {
    * Absent where a broker's state cannot outlive its process (in-memory).
    */
   crash?(broker: Broker): Promise<void>;
+  /**
+   * Presence is each process's view of announcements over plain pub/sub (pubsub-presence.ts),
+   * not a shared store's: views converge, but a watcher may see a member leave and come back
+   * while another process's session of it is still on its way.
+   */
+  eventualPresence?: boolean;
 }
 
 /** Collects payloads; `next(n)` waits (bounded) until n have arrived. */

@@ -4,7 +4,12 @@
  * Chromium and @rails/actioncable tests cover the other clients).
  */
 import WS from "ws";
-import { createConsumer, type Subscription, type WebSocketConstructorLike } from "../../src/client/index.js";
+import {
+  createConsumer,
+  type PresenceChange,
+  type Subscription,
+  type WebSocketConstructorLike,
+} from "../../src/client/index.js";
 
 export type ChatEvent = { type: string; [key: string]: unknown };
 
@@ -12,7 +17,9 @@ export interface ChatClient {
   readonly events: ChatEvent[];
   readonly subscription: Subscription;
   connected: Promise<void>;
+  /** An acknowledged `speak`; its reply (or AckError) is in `replies` under the returned id. */
   speak(text: string, id?: string): string;
+  readonly replies: Map<string, Promise<unknown>>;
   typing(on: boolean): void;
   waitFor(predicate: (e: ChatEvent) => boolean, timeout?: number): Promise<ChatEvent>;
   messages(): string[];
@@ -36,12 +43,27 @@ export function joinChat(httpUrl: string, room: string, name: string, origin?: s
   let onConnected!: () => void;
   const connected = new Promise<void>((resolve) => (onConnected = resolve));
   const waiters = new Set<() => void>();
+  const replies = new Map<string, Promise<unknown>>();
   const subscription = consumer.subscriptions.create(
     { channel: "ChatChannel", room, name },
     {
       connected: () => onConnected(),
       received(data: unknown) {
         events.push(data as ChatEvent);
+        for (const w of [...waiters]) w();
+      },
+      // Presence (the extensions): recorded as `{ type: "presence", event, count, joined, left,
+      // members }` with member names, so tests read it like the other events.
+      presence(change: PresenceChange) {
+        const name = (info: unknown) => String((info as { name?: unknown } | null)?.name);
+        events.push({
+          type: "presence",
+          event: change.type,
+          count: change.total,
+          joined: change.joins.map((j) => name(j.info)),
+          left: change.leaves.map((l) => name(l.info)),
+          members: [...change.members.values()].map(name).sort(),
+        });
         for (const w of [...waiters]) w();
       },
       rejected() {
@@ -54,8 +76,11 @@ export function joinChat(httpUrl: string, room: string, name: string, origin?: s
     events,
     subscription,
     connected,
+    replies,
     speak(text, id = `t${process.pid}x${++counter}`) {
-      subscription.perform("speak", { id, text });
+      const reply = subscription.perform("speak", { id, text }, { ack: true });
+      reply.catch(() => {}); // read through `replies` when the test cares
+      replies.set(id, reply);
       return id;
     },
     typing(on) {

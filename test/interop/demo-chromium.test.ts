@@ -2,12 +2,14 @@
 // demo server; typing indicators and presence; user text is never HTML; one page reloads and
 // rejoins with the room's history; the server restarts on the same port and both pages
 // reconnect; a message typed while the server is down is delivered after the reconnection,
-// exactly once. These are the promises of docs/demo.md ("What the demo promises").
+// exactly once; a tab that goes offline (Chromium's network emulation: its socket goes silent)
+// gets every message it missed, once and in order, when it is back. These are the promises of
+// docs/demo.md ("What the demo promises").
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { type DemoServer, startDemoServer } from "../../src/cli/demo/server.js";
 import { ensureBuilt, startCli, stopAll } from "../cli/helpers.js";
 import { launchChromium } from "../helpers/chromium.js";
@@ -36,8 +38,13 @@ after(async () => {
   stopAll();
 });
 
-async function joinAs(name: string, room: string, base = `http://127.0.0.1:${port}`): Promise<Page> {
-  const page = await browser.newPage();
+async function joinAs(
+  name: string,
+  room: string,
+  base = `http://127.0.0.1:${port}`,
+  context?: BrowserContext,
+): Promise<Page> {
+  const page = await (context ?? browser).newPage();
   const errors: string[] = [];
   page.on("pageerror", (err) => errors.push(err.message));
   page.on("dialog", () => errors.push("a dialog opened (script injection?)"));
@@ -114,12 +121,12 @@ describe("demo chat in Chromium", { timeout: 120_000 }, () => {
     assert.equal(await waitMessage(bob, evil), 1);
     assert.equal(await bob.locator("#messages img, #messages b").count(), 0);
 
-    // Reload: bob rejoins by itself (same tab), sees the history, alice sees him leave and come back.
+    // Reload: bob rejoins by itself (same tab, same member id: presence may show him leave and
+    // come back, or nothing at all when both fall in one presence interval), sees the history.
     await bob.reload();
     await waitStatus(bob, "connected");
     assert.equal(await waitMessage(bob, "hello from alice"), 1);
     assert.equal(await waitMessage(bob, "hi alice"), 1);
-    await waitText(alice, "#messages", "bob left");
     await waitText(bob, "#count", "2");
 
     // Server restart on the same port: both pages show the reconnection; a message typed while
@@ -148,6 +155,52 @@ describe("demo chat in Chromium", { timeout: 120_000 }, () => {
       assert.deepEqual((page as Page & { errors?: string[] }).errors, []);
       await page.close();
     }
+  });
+
+  it("a tab that goes offline gets every message it missed, once and in order, when it is back", async () => {
+    server ??= await start(port);
+    const alice = await joinAs("alice", "offline");
+    const bobContext = await browser.newContext();
+    const bob = await joinAs("bob", "offline", undefined, bobContext);
+    await waitText(alice, "#count", "2");
+    await say(alice, "before");
+    assert.equal(await waitMessage(bob, "before"), 1);
+
+    // Bob's network goes: his socket stays open but nothing gets through (the server keeps
+    // sending to it). Alice talks meanwhile; Bob types a message too.
+    await bobContext.setOffline(true);
+    const missed = Array.from({ length: 8 }, (_, i) => `missed ${i + 1}`);
+    for (const text of missed) {
+      await say(alice, text);
+      await waitMessage(alice, text);
+    }
+    await say(bob, "typed while offline");
+    // Bob's page finds its connection dead (no ping for 6 s) and tries to reconnect, in vain.
+    await bob.waitForSelector('#status:not([data-state="connected"])', { timeout: TIMEOUT });
+    await bobContext.setOffline(false);
+    await waitStatus(bob, "connected");
+
+    // Every missed message, once and in order, then the chat goes on both ways.
+    for (const text of missed) assert.equal(await waitMessage(bob, text), 1);
+    const texts = await bob.evaluate(() =>
+      [...document.querySelectorAll("#messages li.message .text")].map((e) => e.textContent),
+    );
+    // (Bob's own message shows where he typed it, pending, then sent)
+    assert.deepEqual(
+      texts.filter((t) => t !== "typed while offline"),
+      ["before", ...missed],
+    );
+    assert.equal(await waitMessage(alice, "typed while offline"), 1);
+    assert.equal(await waitMessage(bob, "typed while offline"), 1);
+    await say(alice, "welcome back");
+    assert.equal(await waitMessage(bob, "welcome back"), 1);
+    await waitText(bob, "#count", "2");
+    assert.equal(await bob.locator('#messages li[data-kind="resync"]').count(), 0, "nothing had to be resynced");
+    for (const page of [alice, bob]) {
+      assert.deepEqual((page as Page & { errors?: string[] }).errors, []);
+      await page.close();
+    }
+    await bobContext.close();
   });
 
   it("`wirecable serve` as a process: SIGTERM, then a new process on the same port", async () => {

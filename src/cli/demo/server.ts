@@ -28,11 +28,17 @@ import { hostname, networkInterfaces } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
-import { type Broker, brokerKind, CableCore, createBroker, selectProtocol } from "../../channels/index.js";
+import {
+  type Broker,
+  brokerKind,
+  CableCore,
+  createBroker,
+  type PresenceOptions,
+  selectProtocol,
+} from "../../channels/index.js";
 import { type Connection, type PreparedMessage, prepareMessage, WebSocketServer } from "../../node/index.js";
-import { type ChatLimits, createChatChannel } from "./chat-channel.js";
+import { CHAT_HISTORY, type ChatLimits, createChatChannel } from "./chat-channel.js";
 import { createMetrics, type DemoMetrics } from "./metrics.js";
-import { Presence } from "./presence.js";
 
 export interface DemoServerOptions {
   /** Default 3000; 0 picks a free port (read `port` afterwards). */
@@ -66,10 +72,12 @@ export interface DemoServerOptions {
   chat?: ChatLimits;
   /** Cable heartbeat (ms, default 3 000 as Rails). */
   pingInterval?: number;
-  /** Presence re-announce period (ms, default 5 000). */
+  /** Presence changes of a room go out at most once per this many ms (default 100). */
   presenceInterval?: number;
   /** Serve over TLS with this certificate and key (PEM): HTTP/2 and HTTP/1.1 on one port. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Presence timing of a shared broker (heartbeats; how fast a crashed process's members go). */
+  presence?: PresenceOptions;
 }
 
 export interface DemoServer {
@@ -128,7 +136,14 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
   const processId = randomUUID();
   const ownsBroker = options.broker === undefined;
   const brokerName = options.broker !== undefined ? "shared" : brokerKind(options.brokerUrl);
-  const broker: Broker = options.broker ?? createBroker(options.brokerUrl, { prefix: "wirecable-demo" });
+  // Rooms keep their history in the broker (NATS keeps none yet: rooms there are live only).
+  const broker: Broker =
+    options.broker ??
+    createBroker(options.brokerUrl, {
+      prefix: "wirecable-demo",
+      history: brokerName === "nats" ? undefined : CHAT_HISTORY,
+      presence: options.presence,
+    });
   // Broker errors repeat on every reconnection attempt: count them all, log one per 10 s.
   let lastBrokerLog = 0;
   let quietErrors = 0;
@@ -149,14 +164,7 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
     metrics.dropped.inc({ reason: "broker" });
     log?.warn({ stream: info.stream, reason: info.reason }, "broadcast lost");
   });
-  const presence = new Presence({
-    broker,
-    processId,
-    announceInterval: options.presenceInterval ?? 5000,
-    onError: (err) => log?.warn({ err }, "presence error"),
-  });
   const ChatChannel = createChatChannel({
-    presence,
     limits: options.chat,
     onMessage: (room, message) => {
       metrics.chatMessages.inc();
@@ -168,6 +176,10 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
     broker,
     pingInterval: options.pingInterval ?? 3000,
     prepare: (text) => prepareMessage(text),
+    // The page waits up to 10 minutes for a message's acknowledgement (re-sending it after each
+    // reconnection): its id must be remembered longer than that, or a late re-send runs twice.
+    acks: { window: 15 * 60_000 },
+    presence: { interval: options.presenceInterval ?? 100 },
   });
   cable.on("error", (err: Error) => {
     metrics.errors.inc({ kind: "cable" });
@@ -327,7 +339,6 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
       await broker.publish(probeStream, "0");
     } catch (err) {
       await unprobe().catch(() => {});
-      presence.close();
       await broker.close().catch(() => {});
       throw new Error(
         `the broker at ${options.brokerUrl} is unreachable (${err instanceof Error ? err.message : String(err)})`,
@@ -381,7 +392,6 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
         log?.debug("cable closed");
         await wss.close({ code: 1001, reason: "server shutting down", timeout: 2000 });
         log?.debug("websocket server closed");
-        presence.close();
         await unprobe().catch(() => {});
         if (ownsBroker) await broker.close().catch(() => {});
         log?.debug("broker closed");

@@ -3,23 +3,32 @@
  * Uses wirecable's ActionCable consumer (src/client) against the demo's ChatChannel.
  *
  * What it promises (docs/demo.md):
- * - A message is shown at once as pending, and as sent when the server's broadcast of it comes
- *   back. Messages typed while disconnected (or before the subscription is confirmed) are kept
- *   in this page and sent in order once the subscription is confirmed again; messages that had
- *   been handed to a socket that then died unacknowledged are sent again after the
- *   reconnection. The server and every page drop duplicates by message id: each message is
- *   shown once.
+ * - A message is shown at once as pending, and as sent when the server acknowledges it (or its
+ *   broadcast comes back). It is an acknowledged perform: typed while disconnected it waits in
+ *   the consumer and goes out once the subscription is confirmed again; handed to a socket that
+ *   died unanswered it is sent again after the reconnection, and the server runs it once per id.
+ *   No answer within 10 minutes: it is marked as not sent.
+ * - A tab that was offline gets every message it missed, once and in order, when it is back
+ *   (the consumer resumes the room's stream); if the server no longer has them it says so.
+ * - Presence: the members once, then joins and leaves.
  * - Pending messages live in this page only: closing or reloading it loses them.
  * Every piece of user data is rendered with textContent: never parsed as HTML.
  */
-import { createConsumer, type Subscription } from "../../../client/index.js";
+import {
+  AckError,
+  createConsumer,
+  type PresenceChange,
+  type ResyncInfo,
+  type Subscription,
+} from "../../../client/index.js";
 
 type Incoming =
   | { type: "message"; id: string; name: string; text: string; at: number }
-  | { type: "history"; messages: Array<{ type: "message"; id: string; name: string; text: string; at: number }> }
-  | { type: "presence"; event: "join" | "leave" | "sync"; name?: string; count: number; members: string[] }
   | { type: "typing"; name: string; member?: string; typing: boolean }
   | { type: "refused"; id: string | null; reason: string };
+
+/** How long a message waits for its acknowledgement (the server remembers ids for 15 minutes). */
+const ACK_TIMEOUT = 10 * 60_000;
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const joinForm = $<HTMLFormElement>("join");
@@ -40,16 +49,9 @@ const leaveButton = $<HTMLButtonElement>("leave");
 const STORAGE_KEY = "wirecable-demo";
 const consumer = createConsumer("/cable");
 
-interface Outgoing {
-  text: string;
-  /** Handed to a socket (may be lost with it) rather than queued in the subscription. */
-  sent: boolean;
-}
-
 let subscription: Subscription | undefined;
 let myName = "";
 const shown = new Map<string, HTMLLIElement>();
-const outbox = new Map<string, Outgoing>();
 const typers = new Map<string, { name: string; timer: ReturnType<typeof setTimeout> }>();
 let lastTypingSent = 0;
 let typingIdle: ReturnType<typeof setTimeout> | undefined;
@@ -125,33 +127,34 @@ function renderTyping(): void {
     names.length === 0 ? "" : names.length === 1 ? `${names[0]} is typing…` : `${names.join(", ")} are typing…`;
 }
 
+function markRefused(id: string, reason: string): void {
+  const li = shown.get(id);
+  if (li === undefined || li.dataset.state === "refused") return;
+  li.dataset.state = "refused";
+  li.title = reason;
+  system(`not sent: ${reason}`, "refused");
+}
+
+function renderPresence(change: PresenceChange): void {
+  const names = [...change.members.values()].map((info) => String((info as { name?: unknown } | null)?.name ?? "?"));
+  names.sort((a, b) => a.localeCompare(b));
+  countEl.textContent = String(change.total);
+  membersEl.textContent = names.join(", ");
+  if (change.type !== "update") return;
+  const nameOf = (info: unknown) => String((info as { name?: unknown } | null)?.name ?? "someone");
+  for (const j of change.joins) system(`${nameOf(j.info)} joined`, "join");
+  for (const l of change.leaves) system(`${nameOf(l.info)} left`, "leave");
+}
+
 function receive(data: Incoming): void {
   switch (data.type) {
-    case "history":
-      for (const m of data.messages) if (!shown.has(m.id)) renderMessage(m.id, m.name, m.text, m.at, "sent");
-      return;
     case "message":
-      outbox.delete(data.id);
       renderMessage(data.id, data.name, data.text, data.at, "sent");
       typers.delete(data.name);
       renderTyping();
       return;
-    case "refused": {
-      if (data.id === null) return;
-      outbox.delete(data.id);
-      const li = shown.get(data.id);
-      if (li) {
-        li.dataset.state = "refused";
-        li.title = data.reason;
-      }
-      system(`not sent: ${data.reason}`, "refused");
-      return;
-    }
-    case "presence":
-      countEl.textContent = String(data.count);
-      membersEl.textContent = data.members.join(", ");
-      if (data.event === "join" && data.name !== undefined) system(`${data.name} joined`, "join");
-      if (data.event === "leave" && data.name !== undefined) system(`${data.name} left`, "leave");
+    case "refused":
+      if (data.id !== null) markRefused(data.id, data.reason);
       return;
     case "typing": {
       const key = data.member ?? data.name;
@@ -171,37 +174,36 @@ function receive(data: Incoming): void {
   }
 }
 
+/** An acknowledged perform: the consumer keeps and re-sends it until the server answers. */
 function send(id: string, text: string): void {
-  const entry = outbox.get(id);
-  if (!subscription || !entry) return;
-  const result = subscription.perform("speak", { id, text });
-  if (result === "sent") entry.sent = true;
-  else if (result === "queued") entry.sent = false;
-  else {
-    outbox.delete(id);
-    const li = shown.get(id);
-    if (li) li.dataset.state = "refused";
-    system(`not sent: the send queue is full`, "refused");
-  }
+  if (!subscription) return;
+  subscription.perform("speak", { id, text }, { ack: true, timeout: ACK_TIMEOUT }).then(
+    (reply) => {
+      const refused = (reply as { refused?: string } | null)?.refused;
+      if (refused !== undefined) markRefused(id, refused);
+      else if (shown.get(id)?.dataset.state === "pending") shown.get(id)!.dataset.state = "sent";
+    },
+    (error: unknown) => {
+      const code = error instanceof AckError ? error.code : "ERROR";
+      if (code !== "CLOSED") markRefused(id, code === "TIMEOUT" ? "no answer from the server" : code);
+    },
+  );
 }
 
-function join(name: string, room: string): void {
+function join(name: string, room: string, member = randomId()): void {
   myName = name;
-  sessionStorage.setItem(STORAGE_KEY, JSON.stringify({ name, room }));
+  sessionStorage.setItem(STORAGE_KEY, JSON.stringify({ name, room, member }));
   joinForm.hidden = true;
   chat.hidden = false;
   roomName.textContent = room;
   setStatus("connecting", "connecting…");
   subscription = consumer.subscriptions.create(
-    { channel: "ChatChannel", room, name },
+    { channel: "ChatChannel", room, name, member },
     {
       connected({ reconnected }: { reconnected: boolean }) {
         setStatus("connected", "connected");
         if (reconnected || wasConnected) system("reconnected", "reconnected");
         wasConnected = true;
-        // Messages handed to the socket that died may never have arrived: send them again
-        // (queued ones were just flushed by the subscription itself). Duplicates are dropped by id.
-        for (const [id, entry] of outbox) if (entry.sent) send(id, entry.text);
         textInput.focus();
       },
       disconnected({ willAttemptReconnect }: { willAttemptReconnect: boolean }) {
@@ -219,6 +221,13 @@ function join(name: string, room: string): void {
       received(data: unknown) {
         receive(data as Incoming);
       },
+      presence(change: PresenceChange) {
+        renderPresence(change);
+      },
+      resync(details: ResyncInfo) {
+        const why = Object.values(details.streams)[0]?.reason === "epoch" ? "the server restarted" : "too long away";
+        system(`some messages sent while you were away could not be recovered (${why})`, "resync");
+      },
     },
   );
 }
@@ -231,7 +240,6 @@ function leave(): void {
   consumer.disconnect();
   messagesEl.replaceChildren();
   shown.clear();
-  outbox.clear();
   chat.hidden = true;
   joinForm.hidden = false;
   setStatus("idle", "not connected");
@@ -256,7 +264,6 @@ composer.addEventListener("submit", (event) => {
   if (text.trim() === "" || !subscription) return;
   textInput.value = "";
   const id = randomId();
-  outbox.set(id, { text, sent: false });
   renderMessage(id, myName, text, null, "pending");
   send(id, text);
   if (lastTypingSent !== 0) {
@@ -283,11 +290,15 @@ leaveButton.addEventListener("click", () => leave());
 
 // A reload keeps the name and room of this tab (sessionStorage) and joins again at once.
 try {
-  const saved = JSON.parse(sessionStorage.getItem(STORAGE_KEY) ?? "null") as { name?: string; room?: string } | null;
+  const saved = JSON.parse(sessionStorage.getItem(STORAGE_KEY) ?? "null") as {
+    name?: string;
+    room?: string;
+    member?: string;
+  } | null;
   if (saved?.name && saved.room) {
     nameInput.value = saved.name;
     roomInput.value = saved.room;
-    join(saved.name, saved.room);
+    join(saved.name, saved.room, saved.member && /^[A-Za-z0-9_-]{1,64}$/.test(saved.member) ? saved.member : undefined);
   }
 } catch {
   sessionStorage.removeItem(STORAGE_KEY);
