@@ -89,6 +89,8 @@ export function createChatChannel(deps: ChatDeps = {}) {
 
     #tokens = burst;
     #refilled = Date.now();
+    /** Whether this member said it is typing (a leave then clears it, once). */
+    #typing = false;
 
     override async subscribed(): Promise<void> {
       const { room, name, member } = this.params;
@@ -98,6 +100,9 @@ export function createChatChannel(deps: ChatDeps = {}) {
     }
 
     override unsubscribed(): void {
+      // Only a member shown as typing needs clearing: a room emptying at once (a storm of
+      // leaves) must not broadcast to every remaining member for every leaving one.
+      if (!this.#typing) return;
       const { room, name, member } = this.params;
       void this.broadcast(`typing:${room}`, { type: "typing", name, member, typing: false });
     }
@@ -116,12 +121,14 @@ export function createChatChannel(deps: ChatDeps = {}) {
       const message: ChatMessage = { type: "message", id, name: this.params.name, text, at: Date.now() };
       deps.onMessage?.(this.params.room, message);
       await this.broadcast(`chat:${this.params.room}`, message);
+      this.#typing = false; // the page stops showing a sender as typing when its message arrives
       return { id, at: message.at };
     }
 
     typing(data: Record<string, unknown>): Promise<void> {
       const { room, name, member } = this.params;
-      return this.broadcast(`typing:${room}`, { type: "typing", name, member, typing: data.typing === true });
+      this.#typing = data.typing === true;
+      return this.broadcast(`typing:${room}`, { type: "typing", name, member, typing: this.#typing });
     }
 
     /** Token bucket: `burst` messages, refilled at `perSecond`. */
