@@ -19,10 +19,15 @@ export interface Child {
 }
 
 let nextId = 0;
-export async function spawnNode(broker: string, url: string, mode: "server" | "broadcaster"): Promise<Child> {
+export async function spawnNode(
+  broker: string,
+  url: string,
+  mode: "server" | "broadcaster",
+  env: Record<string, string> = {},
+): Promise<Child> {
   const proc = forkTied(script, [], {
     execArgv: ["--import", "tsx"],
-    env: { ...process.env, BROKER: broker, BROKER_URL: url, PREFIX: "cluster-test", MODE: mode },
+    env: { ...process.env, BROKER: broker, BROKER_URL: url, PREFIX: "cluster-test", MODE: mode, ...env },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const messages: Array<Record<string, unknown>> = [];

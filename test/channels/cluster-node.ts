@@ -12,8 +12,12 @@ import { CableServer } from "../../src/channels/cable-server.js";
 import { Channel } from "../../src/channels/channel.js";
 
 class ChatChannel extends Channel {
-  override subscribed(): void {
-    this.streamFrom(`chat:${this.params.room}`);
+  override async subscribed(): Promise<void> {
+    // With a `member` param: presence of the room (joined as that member, watched).
+    const member = this.params.member;
+    await this.streamFrom(`chat:${this.params.room}`, { presence: typeof member === "string" });
+    if (typeof member === "string")
+      await this.joinPresence(`chat:${this.params.room}`, { id: member, info: { pid: process.pid } });
   }
   speak(data: { text: string }): void {
     void this.broadcast(`chat:${this.params.room}`, { text: data.text, via: process.pid });
@@ -25,7 +29,9 @@ type Command = { type: "broadcast"; id: number; stream: string; data: unknown } 
 const send = (msg: unknown) => process.send?.(msg);
 const prefix = process.env.PREFIX ?? "cluster";
 const url = process.env.BROKER_URL;
-const broker = createBroker(url, { prefix });
+// PRESENCE_TTL (ms): presence timing for the SIGKILL tests (heartbeat a quarter of it).
+const ttl = Number(process.env.PRESENCE_TTL ?? 0);
+const broker = createBroker(url, { prefix, ...(ttl > 0 ? { presence: { ttl, heartbeat: ttl / 4 } } : {}) });
 broker.on("disconnected", () => send({ type: "disconnected", at: Date.now() }));
 broker.on("reconnected", (info) => send({ type: "reconnected", at: Date.now(), ...info }));
 broker.on("lost", () => send({ type: "lost" }));
