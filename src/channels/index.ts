@@ -47,6 +47,7 @@ export {
   PostgresStore,
   type PostgresStoreOptions,
 } from "./brokers/postgres-store.js";
+export { PubSubPresence } from "./brokers/pubsub-presence.js";
 export { RedisBroker, type RedisBrokerOptions, type RedisClientOptions } from "./brokers/redis.js";
 export { parseClusterUrl, RedisClusterBroker, type RedisClusterBrokerOptions } from "./brokers/redis-cluster.js";
 export type { RedisCommander } from "./brokers/redis-scripts.js";
