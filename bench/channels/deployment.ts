@@ -23,7 +23,7 @@
  * [--probes N]`;
  * writes bench/results/deployment.md (and .json).
  */
-import { type ChildProcess, execFileSync, fork } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -35,6 +35,7 @@ import { startRedisCluster } from "../../test/helpers/redis-cluster.js";
 // @ts-expect-error: a plain .mjs module without types
 import { cpuSeconds, processTree, rssKB } from "../lib/procfs.mjs";
 import { Histogram, nowMs } from "./histogram.js";
+import { type Proc, spawn } from "./proc.js";
 
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 const { values: args } = parseArgs({
@@ -60,46 +61,6 @@ const PACED = Number(args.paced ?? 5);
 const PACE_MS = Number(args["pace-ms"] ?? 2000);
 const PROBES = Number(args.probes ?? (quick ? 2000 : 20_000));
 const BROKERS = args.brokers.split(",");
-
-interface Proc {
-  child: ChildProcess;
-  next(type: string, timeoutMs?: number): Promise<Record<string, unknown>>;
-  send(msg: unknown): void;
-}
-
-function spawn(file: string, env: Record<string, string> = {}): Proc {
-  const child = fork(here(file), [], {
-    execArgv: ["--import", "tsx"],
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  const inbox: Array<Record<string, unknown>> = [];
-  const waiting: Array<() => void> = [];
-  child.on("message", (m) => {
-    inbox.push(m as Record<string, unknown>);
-    for (const w of waiting.splice(0)) w();
-  });
-  return {
-    child,
-    send: (msg) => child.send(msg as never),
-    async next(type, timeoutMs = 300_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const i = inbox.findIndex((m) => m.type === type);
-        if (i >= 0) return inbox.splice(i, 1)[0]!;
-        if (Date.now() > deadline) throw new Error(`${file}: no ${type} within ${timeoutMs} ms`);
-        if (child.exitCode !== null) throw new Error(`${file} exited (${child.exitCode})`);
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, 200);
-          waiting.push(() => {
-            clearTimeout(t);
-            r();
-          });
-        });
-      }
-    },
-  };
-}
 
 /** The broker service for a kind, with the pids whose CPU and memory are the broker's. */
 async function startBroker(kind: string): Promise<{ url: string; pids: () => number[]; stop(): Promise<void> }> {

@@ -1,6 +1,7 @@
 /**
  * Fan-out benchmark client process: holds many ActionCable subscribers (the `ws` client, to
- * measure our server rather than our client). IPC:
+ * measure our server rather than our client). PROTOCOL=ext offers the delivery extensions
+ * (actioncable-v1-ext-json) first. IPC:
  *   {type:"connect", port, count} -> {type:"connected"} once every subscription is confirmed;
  *   {type:"expect", messages}     -> {type:"done", at, histogram} once every client got them all.
  */
@@ -15,8 +16,8 @@ const sockets: WebSocket[] = [];
 
 function onMessage(data: WebSocket.RawData): void {
   const text = String(data);
-  // Broadcasts end with `"t":<ms>}}`; read the stamp without a full JSON.parse (keep clients cheap:
-  // they share the machine's cores with the servers being measured).
+  // Broadcasts carry `"t":<ms>}` (then `}`, or the extensions' stamp); read it without a full
+  // JSON.parse (keep clients cheap: they share the machine's cores with the servers measured).
   const at = text.lastIndexOf('"t":');
   if (at < 0 || !text.startsWith('{"identifier"')) return;
   hist.recordMs(nowMs() - Number.parseFloat(text.slice(at + 4)));
@@ -29,13 +30,13 @@ function onMessage(data: WebSocket.RawData): void {
 
 function connectOne(port: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/cable`, ["actioncable-v1-json", "actioncable-unsupported"], {
-      perMessageDeflate: false,
-    });
+    const offer = ["actioncable-v1-json", "actioncable-unsupported"];
+    if (process.env.PROTOCOL === "ext") offer.unshift("actioncable-v1-ext-json");
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/cable`, offer, { perMessageDeflate: false });
     ws.on("error", reject);
     ws.on("message", function first(data) {
       const text = String(data);
-      if (text === '{"type":"welcome"}') {
+      if (text.startsWith('{"type":"welcome"')) {
         ws.send(JSON.stringify({ command: "subscribe", identifier: IDENTIFIER }));
       } else if (text.includes("confirm_subscription")) {
         ws.off("message", first);

@@ -11,56 +11,16 @@
  *
  * Run: `npx tsx bench/channels/fanout.ts [--quick]`; writes bench/results/channels.md.
  */
-import { type ChildProcess, fork } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { startRedis } from "../../test/helpers/redis.js";
 import { Histogram, nowMs } from "./histogram.js";
+import { type Proc, spawn } from "./proc.js";
 
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 const quick = process.argv.includes("--quick");
 const PER_CLIENT_PROCESS = 5000;
-
-interface Proc {
-  child: ChildProcess;
-  next(type: string, timeoutMs?: number): Promise<Record<string, unknown>>;
-  send(msg: unknown): void;
-}
-
-function spawn(file: string, env: Record<string, string> = {}): Proc {
-  const child = fork(here(file), [], {
-    execArgv: ["--import", "tsx"],
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  const inbox: Array<Record<string, unknown>> = [];
-  const waiting: Array<() => void> = [];
-  child.on("message", (m) => {
-    inbox.push(m as Record<string, unknown>);
-    for (const w of waiting.splice(0)) w();
-  });
-  return {
-    child,
-    send: (msg) => child.send(msg as never),
-    async next(type, timeoutMs = 120_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const i = inbox.findIndex((m) => m.type === type);
-        if (i >= 0) return inbox.splice(i, 1)[0];
-        if (Date.now() > deadline) throw new Error(`${file}: no ${type} within ${timeoutMs} ms`);
-        if (child.exitCode !== null) throw new Error(`${file} exited (${child.exitCode})`);
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, 200);
-          waiting.push(() => {
-            clearTimeout(t);
-            r();
-          });
-        });
-      }
-    },
-  };
-}
 
 interface Result {
   scenario: string;
