@@ -312,15 +312,26 @@ export class StreamHub {
       (read) => {
         if (this.#streams.get(stream) !== state) return;
         if (read.ok) {
-          for (const entry of read.entries) {
-            if (entry.offset <= state.position!.offset) continue;
-            state.position = entry;
-            this.recovered++;
-            this.#fanout(stream, state, entry.payload, entry);
-          }
-        } else this.#reset(stream, state, read.reason, read.position);
-        state.filling = false;
-        this.#drain(stream, state);
+          this.#deliverAll(stream, state, read.entries);
+          state.filling = false;
+          this.#drain(stream, state);
+          return;
+        }
+        // Lost for good: everyone restarts from what history still has, after being told.
+        this.#retained(stream).then(
+          ({ start, entries }) => {
+            if (this.#streams.get(stream) !== state) return;
+            this.#reset(stream, state, read.reason, start);
+            this.#deliverAll(stream, state, entries);
+            state.filling = false;
+            this.#drain(stream, state);
+          },
+          () => {
+            this.#reset(stream, state, read.reason, read.position);
+            state.filling = false;
+            this.#drain(stream, state);
+          },
+        );
       },
       (err: unknown) => {
         if (this.#streams.get(stream) !== state) return;
