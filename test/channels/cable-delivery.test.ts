@@ -246,6 +246,28 @@ describe("cable extensions: resumable streams", () => {
     // 3 and 4 came from history (and whatever had been stored by the time it was read)
     assert.ok(core.hub.recovered >= 2);
   });
+  it("a gap history cannot fill: reject_history with the restart position, then what history still has", async () => {
+    // Offsets 3-5 never reach this process and history keeps only 2: 3 and 4 are gone for good.
+    const inner = new MemoryBroker({ history: { limit: 2 } });
+    const lossy = Object.create(inner) as MemoryBroker;
+    lossy.subscribe = (stream: string, handler: BrokerHandler) =>
+      inner.subscribe(stream, (payload, position) => {
+        if (position !== undefined && position.offset >= 3 && position.offset <= 5) return;
+        handler(payload, position);
+      });
+    const { core, connect } = setup(lossy);
+    const c = await connect();
+    c.connection.receive(sub(id("lost")));
+    await flush();
+    for (let i = 1; i <= 6; i++) await core.broadcast("room:lost", { n: i });
+    await until(() => broadcasts(c.transport).length === 4, "four deliveries");
+    const msgs = c.transport.messages.filter((m) => m.type === "reject_history" || "stream_id" in m);
+    assert.deepEqual(
+      msgs.map((m) => (m.type === "reject_history" ? m.streams : m.offset)),
+      [1, 2, { "room:lost": { epoch: msgs[0]!.epoch as string, offset: 4, reason: "too_old" } }, 5, 6],
+    );
+    assert.equal(core.hub.resyncs, 1);
+  });
 });
 
 describe("cable extensions: Rails' protocol is unchanged without them", () => {
@@ -336,7 +358,7 @@ describe("cable extensions: acknowledgements", () => {
 
 describe("cable extensions: presence", () => {
   it("a watcher gets the members once, then coalesced changes; leaving on unsubscribe", async () => {
-    const { core, connect } = setup(new MemoryBroker(), 30);
+    const { core, connect } = setup(new MemoryBroker(), 250);
     const watcher = await connect();
     watcher.connection.receive(sub(id("p", "w")));
     await until(() => watcher.transport.messages.some((m) => m.type === "presence"), "the snapshot");
