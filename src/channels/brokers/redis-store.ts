@@ -72,6 +72,7 @@ export class RedisHistory implements StreamHistory {
   readonly #channel: RedisStoreOptions["channel"];
   readonly #publish: string;
 
+  /** @internal Made by {@link RedisStore}, which shares one script runner among the three. */
   constructor(scripts: ScriptRunner, options: RedisStoreOptions, history: HistoryOptions) {
     this.#options = resolveHistoryOptions(history);
     this.limit = this.#options.limit;
@@ -164,6 +165,7 @@ export class RedisPresence implements StreamPresence {
   #timer: NodeJS.Timeout | undefined;
   #beating = false;
 
+  /** @internal Made by {@link RedisStore}, which shares one script runner among the three. */
   constructor(scripts: ScriptRunner, store: RedisStoreOptions) {
     this.#options = resolvePresenceOptions(store.presence);
     this.timeout = this.#options.ttl + this.#options.heartbeat;
@@ -344,6 +346,7 @@ export class RedisDedup implements Deduplicator {
   readonly #scripts: ScriptRunner;
   readonly #key: (id: string) => string;
 
+  /** @internal Made by {@link RedisStore}, which shares one script runner among the three. */
   constructor(scripts: ScriptRunner, store: RedisStoreOptions) {
     this.#scripts = scripts;
     this.#key = store.dedupKey ?? ((id) => store.key("dedup", id));
