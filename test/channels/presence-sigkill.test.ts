@@ -48,8 +48,16 @@ async function peer(port: number, identifier: string): Promise<Peer> {
 const room = (member: string) => JSON.stringify({ channel: "ChatChannel", room: "kill", member });
 const change = (m: Record<string, unknown>) =>
   m.type === "presence"
-    ? (m.message as { type: string; joins?: Array<{ id: string }>; leaves?: Array<{ id: string }> })
+    ? (m.message as {
+        type: string;
+        records?: Array<{ id: string }>;
+        joins?: Array<{ id: string }>;
+        leaves?: Array<{ id: string }>;
+      })
     : undefined;
+/** The member shows in the watcher's first snapshot (it joined before that was taken) or joins later. */
+const present = (m: Record<string, unknown>, id: string) =>
+  [...(change(m)?.records ?? []), ...(change(m)?.joins ?? [])].some((r) => r.id === id);
 
 async function scenario(kind: "redis" | "postgres", url: string): Promise<number> {
   const children: Child[] = [];
@@ -62,7 +70,7 @@ async function scenario(kind: "redis" | "postgres", url: string): Promise<number
     peers.push(observer);
     const doomed = await peer(two!.port, room("doomed"));
     peers.push(doomed);
-    await observer.until((m) => change(m)?.joins?.some((j) => j.id === "doomed") === true);
+    await observer.until((m) => present(m, "doomed"));
     const killed = Date.now();
     two!.proc.kill("SIGKILL");
     await new Promise((resolve) => two!.proc.once("exit", resolve));
