@@ -32,7 +32,14 @@ export {
   createBroker,
 } from "./brokers/from-url.js";
 export { MemoryBroker, type MemoryBrokerOptions } from "./brokers/memory.js";
-export { NatsBroker, type NatsBrokerOptions, parseNatsUrl, subjectToken } from "./brokers/nats.js";
+export {
+  NatsBroker,
+  type NatsBrokerOptions,
+  type NatsClientOptions,
+  parseNatsUrl,
+  subjectToken,
+} from "./brokers/nats.js";
+export { NatsHistory, type NatsHistoryOptions } from "./brokers/nats-history.js";
 export { MissingPeerError } from "./brokers/optional-peer.js";
 export {
   MAX_NOTIFY_PAYLOAD,
@@ -49,7 +56,12 @@ export {
 } from "./brokers/postgres-store.js";
 export { PubSubPresence } from "./brokers/pubsub-presence.js";
 export { RedisBroker, type RedisBrokerOptions, type RedisClientOptions } from "./brokers/redis.js";
-export { parseClusterUrl, RedisClusterBroker, type RedisClusterBrokerOptions } from "./brokers/redis-cluster.js";
+export {
+  parseClusterUrl,
+  RedisClusterBroker,
+  type RedisClusterBrokerOptions,
+  type RedisClusterClientOptions,
+} from "./brokers/redis-cluster.js";
 export type { RedisCommander } from "./brokers/redis-scripts.js";
 export { RedisDedup, RedisHistory, RedisPresence, RedisStore, type RedisStoreOptions } from "./brokers/redis-store.js";
 export {
