@@ -96,6 +96,17 @@ notes.push(
     ? `Load: bench/lib/loadgen.c (C, epoll; one process per load generator), at most ${loadgenSettings.writeSize || "a whole batch of"} bytes per write() call.`
     : "Load: bench/lib/loadgen.mjs (Node).",
 );
+{
+  // The command that reproduces this run, and the scheduling priority it had (bench/README.md).
+  let group = "";
+  try {
+    group = readFileSync("/proc/self/autogroup", "latin1").trim();
+  } catch {}
+  const args = process.argv.slice(2).filter((a, i, all) => a !== "--out" && all[i - 1] !== "--out");
+  notes.push(
+    `Command: \`npm run build && node bench/run.mjs ${args.join(" ")}\`${group ? ` (autogroup: \`${group}\`)` : ""}.`,
+  );
+}
 notes.push("Deno is not part of the suite (not installed here; Bun already covers the uWebSockets class of server).");
 
 const log = (s) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
