@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { createHash } from "node:crypto";
 // Where an idle connection's memory goes: JS heap objects per connection, by constructor.
-// Usage: node --expose-gc bench/heap-per-conn.mjs [--server wirecable|ws|bare] [--count N] [--top N]
+// Usage: node --expose-gc bench/heap-per-conn.mjs [--server wirecable|ws|bare] [--count N] [--top N] [--rss]
 // Starts the server in this process (the same app logic as bench/servers/), takes a heap
 // snapshot, opens N idle connections from a load generator child process, takes another, and
 // prints the difference per connection grouped by node type and constructor name, plus the
-// heap total. Off-heap memory (socket buffers in libuv, kernel memory) is not in the heap.
+// heap total. `--rss`: no snapshots; RSS growth per connection and how much of it is V8's young
+// and old generations (committed sizes). Off-heap memory (socket buffers in libuv, kernel memory) is not in the heap.
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import net from "node:net";
 import { parseArgs } from "node:util";
 import v8 from "node:v8";
@@ -17,6 +19,8 @@ const { values } = parseArgs({
     server: { type: "string", default: "wirecable" },
     count: { type: "string", default: "2000" },
     top: { type: "string", default: "20" },
+    // RSS and V8 generations only, no heap snapshots (a snapshot's own memory would be in the RSS)
+    rss: { type: "boolean", default: false },
   },
 });
 const count = Number(values.count);
@@ -89,9 +93,25 @@ function readSnapshot() {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/** Full GCs, then the heap by constructor (null with --rss: no snapshot). */
+function measure() {
+  if (!values.rss) return aggregate();
+  gc();
+  gc();
+  return null;
+}
+
+/** RSS and the committed size of V8's young and old generations, KB (after full GCs). */
+function spaces() {
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync("/proc/self/status", "latin1"))[1]);
+  const kb = (name) => v8.getHeapSpaceStatistics().find((s) => s.space_name === name).physical_space_size / 1024;
+  return { rss, young: kb("new_space"), old: kb("old_space") };
+}
+
 const port = await startServer(values.server);
-const before = aggregate();
+const before = measure();
 const heap0 = process.memoryUsage().heapUsed;
+const spaces0 = spaces();
 const lg = startLoadgen();
 const ready = await lg.connect({
   host: "127.0.0.1",
@@ -100,11 +120,23 @@ const ready = await lg.connect({
   groups: [{ name: "idle", count, inflight: 0 }],
 });
 await new Promise((r) => setTimeout(r, 500));
-const after = aggregate();
+const after = measure();
 const heap1 = process.memoryUsage().heapUsed;
+const spaces1 = spaces();
 const n = ready.open;
+const per = (k) => (((spaces1[k] - spaces0[k]) * 1024) / n).toFixed(0);
 console.log(`## ${values.server}: ${n} idle connections\n`);
-console.log(`JS heap used +${((heap1 - heap0) / n / 1024).toFixed(2)} KB/conn (after full GCs)\n`);
+console.log(`JS heap used +${((heap1 - heap0) / n / 1024).toFixed(2)} KB/conn (after full GCs)`);
+// The young generation grows with the allocation rate of the handshakes and stays committed:
+// memory that comes with a burst of connections, not with each open one.
+if (values.rss) {
+  console.log(
+    `RSS +${per("rss")} B/conn, of which V8 young generation +${per("young")}, old generation +${per("old")}\n`,
+  );
+  await lg.stop();
+  process.exit(0);
+}
+console.log("");
 const rows = [];
 for (const [key, a] of after) {
   const b = before.get(key) ?? { size: 0, count: 0 };
