@@ -33,7 +33,7 @@ import {
 import { systemClock } from "../clock.js";
 import { ReconnectingWebSocket } from "../reconnecting-websocket.js";
 import type { ClientOptions, Clock, Provider, SendResult } from "../types.js";
-import { AckError, DeliveryState } from "./delivery.js";
+import { AckError, DEFAULT_ACK_RETRY_INTERVAL, DEFAULT_ACK_TIMEOUT, DeliveryState } from "./delivery.js";
 import { type ChannelParams, Subscription, type SubscriptionCallbacks, type SubscriptionHost } from "./subscription.js";
 
 export interface ConsumerOptions extends Omit<ClientOptions, "protocols" | "startClosed" | "queue"> {
@@ -111,8 +111,8 @@ export class Consumer {
       subscribeRetryInterval = 1000,
       maxPendingPerSubscription = 100,
       extensions = true,
-      ackTimeout = 10_000,
-      ackRetryInterval = 2000,
+      ackTimeout = DEFAULT_ACK_TIMEOUT,
+      ackRetryInterval = DEFAULT_ACK_RETRY_INTERVAL,
       ...rest
     } = options;
     this.#clock = options.clock ?? systemClock;

@@ -17,6 +17,11 @@
 import type { HistoryRequest, WirePosition } from "../../cable/extensions.js";
 import type { Clock } from "../types.js";
 
+/** How long an acknowledged perform waits for its answer (ms); below the server's `acks.window`. */
+export const DEFAULT_ACK_TIMEOUT = 10_000;
+/** How often an unanswered acknowledged perform is sent again (ms). */
+export const DEFAULT_ACK_RETRY_INTERVAL = 2000;
+
 /** Why an acknowledged perform failed: the server's error code, or TIMEOUT, UNSUPPORTED, CLOSED. */
 export class AckError extends Error {
   override readonly name = "AckError";
