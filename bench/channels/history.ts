@@ -14,7 +14,9 @@
  * Redis round trips per broadcast (commands the server's connections sent, a script being one)
  * and the commands Redis executed per broadcast (INFO commandstats: a script's own calls count).
  *
- * Run: `npx tsx bench/channels/history.ts [--quick] [--ext]`; writes bench/results/history.md.
+ * Run: `npx tsx bench/channels/history.ts [--quick] [--ext]`; writes bench/results/history.md
+ * (history-ext.md with --ext). `--subscribers N --burst N --out FILE`: another size, another file
+ * (test/bench/history.test.ts runs a tiny one).
  */
 import { writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -27,9 +29,14 @@ import { spawn } from "./proc.js";
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 const quick = process.argv.includes("--quick");
 const ext = process.argv.includes("--ext");
-const SUBSCRIBERS = quick ? 200 : 1000;
-const BURST = quick ? 100 : 500;
-const ROUNDS = quick ? 1 : 3;
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? undefined : process.argv[i + 1];
+};
+const SUBSCRIBERS = Number(arg("--subscribers") ?? (quick ? 200 : 1000));
+const BURST = Number(arg("--burst") ?? (quick ? 100 : 500));
+const ROUNDS = quick || arg("--subscribers") !== undefined ? 1 : 3;
+const OUT = arg("--out") ?? here(`../results/history${ext ? "-ext" : ""}.md`);
 
 const CONFIGS = [
   { name: "memory, history off", broker: "memory", history: false },
@@ -126,7 +133,7 @@ const fmt = (n: number) => n.toLocaleString("en-US");
 const lines = [
   "# Stream history benchmark",
   "",
-  `Command: \`npx tsx bench/channels/history.ts${quick ? " --quick" : ""}${ext ? " --ext" : ""}\` (${new Date().toISOString()}).`,
+  `Command: \`${["npx tsx bench/channels/history.ts", ...process.argv.slice(2)].join(" ")}\` (${new Date().toISOString()}).`,
   `Machine: ${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version};`,
   `1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after (a shared machine: read ratios).`,
   `One server process, one stream, ${fmt(SUBSCRIBERS)} subscribers (${ext ? "with the extensions: stamped frames" : "actioncable-v1-json"}),`,
@@ -144,5 +151,5 @@ const lines = [
   `History on / off, Redis: ${(row(CONFIGS[3].name).dps / row(CONFIGS[2].name).dps).toFixed(2)}x deliveries/s, ${(row(CONFIGS[3].name).cpu / row(CONFIGS[2].name).cpu).toFixed(2)}x CPU per delivery.`,
   "",
 ];
-writeFileSync(here(`../results/history${ext ? "-ext" : ""}.md`), lines.join("\n"));
+writeFileSync(OUT, lines.join("\n"));
 console.log(lines.join("\n"));
