@@ -1,6 +1,7 @@
 // `wirecable serve` as a process: prints its URL, serves the page, /healthz and /metrics, logs
 // JSON on stderr, shuts down gracefully on SIGTERM and SIGINT (clients get server_restart and
-// 1001); `--workers 2` shares rooms through the primary; two processes share rooms through
+// 1001); `--workers 2` shares rooms, history, acks and presence through the primary (also when a
+// worker is SIGKILLed); two processes share rooms through
 // `--redis` and through `--broker` with Redis Cluster and NATS.
 import assert from "node:assert/strict";
 import { once } from "node:events";
@@ -80,6 +81,55 @@ describe("wirecable serve (process)", { timeout: 60_000 }, () => {
     for (const p of people) p.close();
     serve.child.kill("SIGTERM");
     assert.equal((await serve.exited).code, 0, serve.stderr());
+  });
+
+  it("--workers 2: history, acks and presence live in the primary; a killed worker's clients resume", async () => {
+    const serve = startCli(["serve", "--port", "0", "--workers", "2"]);
+    const [, url] = await serve.waitFor(URL_LINE);
+    const people = ["ann", "ben", "cat", "dan"].map((n) => join(url!, "primary", n));
+    await Promise.all(people.map((p) => p.connected));
+    for (const p of people) await p.waitFor((e) => e.type === "presence" && e.count === 4, 15_000);
+    const first = people[0]!.speak("before the kill");
+    assert.equal(((await people[0]!.replies.get(first)) as { id: string }).id, first);
+    for (const p of people) await p.waitFor((e) => e.type === "message" && e.id === first);
+
+    // SIGKILL a worker serving some of them (its pid from the JSON logs, its clients from /metrics).
+    const pids = new Map<string, number>();
+    for (const line of serve.stderr().split("\n")) {
+      const log = line.startsWith("{") ? (JSON.parse(line) as { worker?: number; pid: number }) : undefined;
+      if (log?.worker !== undefined) pids.set(String(log.worker), log.pid);
+    }
+    let busy: string | undefined;
+    for (let i = 0; i < 20 && busy === undefined; i++) {
+      const metrics = await (await fetch(`${url}/metrics`, { headers: { connection: "close" } })).text();
+      const m = metrics.match(/^wirecable_connections_total\{worker="(\d+)"\} (\d+)/m);
+      if (m && Number(m[2]) > 0 && pids.has(m[1]!)) busy = m[1];
+    }
+    assert.ok(busy !== undefined, `a worker with clients; logs named ${[...pids.keys()]}`);
+    process.kill(pids.get(busy)!, "SIGKILL");
+    // Its clients reconnect (to the other worker or the replacement) and resume from their
+    // position: what is said meanwhile reaches everyone, and nothing twice.
+    const second = people[3]!.speak("after the kill");
+    for (const p of people) await p.waitFor((e) => e.type === "message" && e.id === second, 15_000);
+    for (const p of people) {
+      const said = p.events.filter((e) => e.type === "message").map((e) => e.id);
+      assert.deepEqual(
+        said.filter((id) => id === first || id === second),
+        [first, second],
+        "every message once, in order",
+      );
+    }
+    // A newcomer gets the room's backlog from the primary's history and sees the four members;
+    // once they go it is alone: the killed worker's sessions left with it (no stale members).
+    const zed = join(url!, "primary", "zed");
+    await zed.waitFor((e) => e.type === "message" && e.id === second, 15_000);
+    assert.ok(zed.events.some((e) => e.type === "message" && e.id === first));
+    await zed.waitFor((e) => e.type === "presence" && e.count === 5, 15_000);
+    for (const p of people) p.close();
+    await zed.waitFor((e) => e.type === "presence" && e.count === 1, 15_000);
+    zed.close();
+    serve.child.kill("SIGTERM");
+    await serve.exited;
   });
 });
 
