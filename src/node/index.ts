@@ -8,6 +8,9 @@ export { type ClientOptions, connect } from "./client.js";
 export { Connection } from "./connection.js";
 export type { CloseInfo, ConnectionRequest, SendData, SendResult, Transport } from "./connection-types.js";
 export type { DeflatePreset, PerMessageDeflateOptions } from "./deflate/index.js";
+export type { FallbackOptions } from "./fallback/endpoint.js";
+export type { FallbackRelay, RelayedPost } from "./fallback/relay.js";
+export { FallbackTransport } from "./fallback/transport.js";
 export {
   type BackpressurePolicy,
   type ConnectionOptions,

@@ -15,6 +15,8 @@ import {
   DEFAULT_MAX_PAYLOAD,
 } from "../protocol/limits.js";
 import type { PerMessageDeflateOptions } from "./deflate/index.js";
+import type { FallbackOptions } from "./fallback/endpoint.js";
+import { isProcessId } from "./fallback/relay.js";
 import type { OriginRule } from "./origin.js";
 
 export type BackpressurePolicy = "close" | "drop" | "wait";
@@ -114,6 +116,12 @@ export interface ServerOptions extends ConnectionOptions {
   legacyDrafts?: boolean;
   /** Extra headers in every 101 response. */
   headers?: Record<string, string>;
+  /**
+   * Also accept WebSocket sessions over plain HTTP (event stream down, POST up) on the same
+   * path, for clients behind proxies that block WebSockets (docs/fallback.md). Default false.
+   * In `server` mode the application routes those requests with `handleRequest(req, res)`.
+   */
+  fallback?: boolean | FallbackOptions;
 }
 
 export const SERVER_DEFAULTS = {
@@ -248,6 +256,7 @@ export function validateServerOptions(options: ServerOptions): void {
       throw new OptionError("origins", "expected an array of strings and RegExps, or a function");
     }
   }
+  validateFallbackOptions(options.fallback);
   const pmd = options.perMessageDeflate;
   if (pmd !== undefined && typeof pmd !== "boolean" && (typeof pmd !== "object" || pmd === null)) {
     throw new OptionError("perMessageDeflate", "expected a boolean or an options object");
@@ -266,4 +275,29 @@ export function validateServerOptions(options: ServerOptions): void {
     }
   }
   resolveConnectionOptions(options);
+}
+
+function validateFallbackOptions(fallback: ServerOptions["fallback"]): void {
+  if (fallback === undefined || typeof fallback === "boolean") return;
+  if (typeof fallback !== "object" || fallback === null) {
+    throw new OptionError("fallback", "expected a boolean or an options object");
+  }
+  for (const name of ["resumeTimeout", "replayBytes", "maxRequestBytes", "requestTimeout"] as const) {
+    checkCount(`fallback.${name}`, fallback[name]);
+  }
+  if (fallback.maxRequestBytes === 0) throw new OptionError("fallback.maxRequestBytes", "must be at least 1");
+  const relay = fallback.relay;
+  if (relay !== undefined) {
+    if (
+      typeof relay !== "object" ||
+      relay === null ||
+      typeof relay.forward !== "function" ||
+      typeof relay.serve !== "function"
+    ) {
+      throw new OptionError("fallback.relay", "expected a FallbackRelay ({ id, forward, serve })");
+    }
+    if (!isProcessId(relay.id)) {
+      throw new OptionError("fallback.relay", "its id must be 1-32 characters of A-Z a-z 0-9 _ -");
+    }
+  }
 }

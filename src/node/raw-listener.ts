@@ -14,7 +14,8 @@
  *   socket is paused the way node:http leaves it (`readableFlowing` null, so the next 'data'
  *   listener resumes it and nothing is lost meanwhile), with only a no-op 'error' listener of ours.
  * - Any other complete request is answered 426 (Upgrade: websocket, Sec-WebSocket-Version: 13, 8, 7)
- *   and closed. A head the parser refuses gets its status (400 malformed, 414 request line, 431
+ *   and closed, unless the server claims it (`plain`: the fallback transport's requests), in
+ *   which case the socket goes to node:http with the request's bytes put back in front. A head the parser refuses gets its status (400 malformed, 414 request line, 431
  *   header caps: `maxHeaderBytes`, `maxHeaderCount`) and is closed; there is no request to emit
  *   then, as with node:http's own 400/431. A head not complete within `handshakeTimeout` ms
  *   (slowloris) gets 408 and is closed; 0 disables. EOF before a complete head: closed.
@@ -46,6 +47,12 @@ export interface RawListenerOptions {
   onUpgrade: (req: IncomingMessage, socket: Socket, head: Buffer) => void;
   /** `onUpgrade` threw (the socket has been destroyed). */
   onError: (error: unknown) => void;
+  /**
+   * Plain requests the server answers over HTTP (the fallback transport): when `claims(target)`
+   * is true for a request's target, the socket goes to `take` with the request's bytes put back
+   * in front of it (for a node:http server's `connection` event) instead of being answered 426.
+   */
+  plain?: { claims(target: string): boolean; take(socket: Socket): void };
 }
 
 /** How long an answered socket may take to flush before it is destroyed, ms. */
@@ -163,7 +170,9 @@ function onData(this: Socket, chunk: Buffer): void {
   const headers = result.headers;
   // node:http's rule (llhttp): an Upgrade header plus "upgrade" in Connection.
   if (!headers.has("upgrade") || !listHasToken(headers.get("connection"), "upgrade")) {
-    answer(pending, UPGRADE_REQUIRED);
+    const plain = pending.core.options.plain;
+    if (plain?.claims(result.target ?? "/")) handOverPlain(pending, plain, result);
+    else answer(pending, UPGRADE_REQUIRED);
     return;
   }
   handOver(pending, result);
@@ -212,6 +221,30 @@ function handOver(pending: PendingSocket, head: HttpHead): void {
   const req = toIncomingMessage(socket, head);
   try {
     pending.core.options.onUpgrade(req, socket, bodyHead);
+  } catch (error) {
+    socket.destroy();
+    pending.core.options.onError(error);
+  }
+}
+
+/**
+ * Give a plain request's socket to node:http: the head is rendered back (request line and raw
+ * header lines, as received) and put in front of the bytes that followed it, so the HTTP server
+ * parses the request, and the next ones on a kept-alive connection, from the start.
+ */
+function handOverPlain(pending: PendingSocket, plain: NonNullable<RawListenerOptions["plain"]>, head: HttpHead): void {
+  const socket = pending.socket;
+  forget(pending);
+  socket.removeListener("data", onData);
+  socket.removeListener("end", onEnd);
+  socket.removeListener("close", onClose);
+  (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+  let text = `${head.method} ${head.target} HTTP/${head.httpVersion}\r\n`;
+  for (const [name, value] of head.rawHeaders) text += `${name}: ${value}\r\n`;
+  const rest = pending.parser.remainder();
+  socket.unshift(Buffer.concat([Buffer.from(`${text}\r\n`, "latin1"), rest]));
+  try {
+    plain.take(socket);
   } catch (error) {
     socket.destroy();
     pending.core.options.onError(error);

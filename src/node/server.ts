@@ -24,9 +24,21 @@
  * (in standalone mode: the head's arrival, then, afresh, the checks and `authenticate`), on the
  * process-wide timer wheel. `close()` stops accepting, closes the clients, then destroys the
  * sockets still before their upgrade.
+ *
+ * Fallback (`fallback` option, docs/fallback.md): the same path also serves WebSocket sessions
+ * over plain HTTP for clients whose network blocks upgrades. Their `open` request goes through
+ * the same checks (origin, capacity, authenticate, timeout; refusals answered over HTTP with the
+ * same statuses and `rejected` events) and becomes a {@link Connection} like any other, on a
+ * virtual transport (fallback/transport.ts). A standalone server routes those requests itself
+ * (to an internal node:http server); in `server` mode the application calls `handleRequest`.
  */
 import { EventEmitter } from "node:events";
-import type { Server as HttpServer, IncomingMessage } from "node:http";
+import {
+  createServer as createHttpServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
@@ -40,6 +52,7 @@ import { Connection } from "./connection.js";
 import type { SendResult } from "./connection-types.js";
 import { createHybiEngine, legacyUpgrade } from "./engines.js";
 import { serverDeflate } from "./extensions.js";
+import { type FallbackAdmission, FallbackEndpoint } from "./fallback/endpoint.js";
 import {
   attachHttp2,
   cancelStream,
@@ -142,6 +155,9 @@ function detach(server: HttpServer, wss: WebSocketServer): void {
 function noop(): void {}
 const EMPTY_HEAD = Buffer.alloc(0);
 
+/** The admission of a fallback `open` whose request this is (the checks answer through it). */
+const fallbackAdmissions = new WeakMap<IncomingMessage, FallbackAdmission>();
+
 /**
  * Write a refusal and close: destroy once it is flushed, or 1 s later for a peer that does not
  * read. The socket must not wait for the peer's FIN: after the upgrade's hand-over nobody reads
@@ -181,6 +197,9 @@ export class WebSocketServer extends EventEmitter {
   #handshakeTimeout: number;
   #maxHeaderCount: number;
   #maxHeaderBytes: number;
+  readonly #fallback: FallbackEndpoint | undefined;
+  /** Standalone mode with fallback: the HTTP server its requests are handed to. */
+  #fallbackHttp: HttpServer | undefined;
 
   constructor(options: ServerOptions, onListening?: () => void) {
     super();
@@ -209,6 +228,8 @@ export class WebSocketServer extends EventEmitter {
             protocols(offered, (request as HandshakeRequest & { req: IncomingMessage }).req)
         : protocols;
 
+    this.#fallback = options.fallback ? this.#createFallback(options.fallback) : undefined;
+
     if (options.port !== undefined) {
       const listener = new RawListener({
         maxHeaderBytes: this.#maxHeaderBytes,
@@ -217,6 +238,7 @@ export class WebSocketServer extends EventEmitter {
         // The parser enforced the header caps already; the socket has its 'error' listener.
         onUpgrade: (req, socket, head) => this.#upgrade(req, socket, head, undefined),
         onError: (error) => this.emit("error", error),
+        plain: this.#fallback === undefined ? undefined : this.#plainRequests(),
       });
       this.#listener = listener;
       const server = listener.server;
@@ -249,6 +271,80 @@ export class WebSocketServer extends EventEmitter {
       this.ready = Promise.resolve();
     }
     if (onListening) this.once("listening", onListening);
+  }
+
+  #createFallback(option: true | import("./fallback/endpoint.js").FallbackOptions): FallbackEndpoint {
+    const server = this;
+    return new FallbackEndpoint(
+      {
+        connectionOptions: this.#connOptions,
+        handshakeTimeout: this.#handshakeTimeout,
+        admit: (admission) => {
+          fallbackAdmissions.set(admission.req, admission);
+          this.#upgrade(admission.req, admission.req.socket, EMPTY_HEAD, undefined);
+        },
+        negotiate: (offered, req) => this.#negotiateFallback(offered, req),
+        rejected: (req, error) => this.emit("rejected", req, error),
+        corsAllowed(req) {
+          const check = server.#originCheck;
+          if (check === undefined || req.headers.origin === undefined) return false;
+          try {
+            return check(req.headers.origin, req) === true;
+          } catch {
+            return false;
+          }
+        },
+      },
+      option === true ? {} : option,
+    );
+  }
+
+  /** The subprotocol of a fallback session, chosen as for an upgrade (the `protocols` option). */
+  #negotiateFallback(
+    offered: string[],
+    req: IncomingMessage,
+  ): { ok: true; protocol: string } | { ok: false; status: number; message: string } {
+    const protocols = this.#options.protocols;
+    try {
+      if (typeof protocols === "function") {
+        const chosen = protocols(offered, req);
+        if (chosen === null || chosen === undefined || chosen === "") return { ok: true, protocol: "" };
+        if (!offered.includes(chosen)) return { ok: false, status: 500, message: "Subprotocol selection failed" };
+        return { ok: true, protocol: chosen };
+      }
+      return { ok: true, protocol: protocols?.find((p) => offered.includes(p)) ?? "" };
+    } catch (error) {
+      this.emit("error", error);
+      return { ok: false, status: 500, message: "Subprotocol selection failed" };
+    }
+  }
+
+  /** Standalone mode: the fallback's requests go to an internal node:http server. */
+  #plainRequests(): { claims(target: string): boolean; take(socket: Socket): void } {
+    const http = createHttpServer({ maxHeaderSize: this.#maxHeaderBytes || undefined }, (req, res) => {
+      if (!this.handleRequest(req, res)) res.writeHead(426, { upgrade: "websocket", connection: "close" }).end();
+    });
+    http.maxHeadersCount = this.#maxHeaderCount;
+    http.requestTimeout = this.#handshakeTimeout;
+    http.headersTimeout = this.#handshakeTimeout || 60_000;
+    http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
+    this.#fallbackHttp = http;
+    return {
+      claims: (target) => (this.path === undefined || pathOf(target) === this.path) && FallbackEndpoint.claims(target),
+      take: (socket) => http.emit("connection", socket),
+    };
+  }
+
+  /**
+   * Answer a request of the fallback transport (`fallback` option) and return true, or return
+   * false and leave `res` alone when `req` is not one (another path, or no fallback parameter).
+   * Standalone servers call it themselves; in `server` mode call it first in your request handler.
+   */
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
+    const fallback = this.#fallback;
+    if (fallback === undefined) return false;
+    if (this.path !== undefined && pathOf(req.url) !== this.path) return false;
+    return fallback.handle(req, res);
   }
 
   /** Open connections. */
@@ -447,6 +543,19 @@ export class WebSocketServer extends EventEmitter {
       this.#reject(req, socket, new HandshakeError("SERVER_UNAVAILABLE", "Server is closing"));
       return;
     }
+    const admission = fallbackAdmissions.get(req);
+    if (admission !== undefined) {
+      if (admission.gone) return;
+      let conn: Connection | null;
+      try {
+        conn = admission.accept(data);
+      } catch (error) {
+        this.emit("error", error);
+        return;
+      }
+      if (conn !== null) this.#adopt(conn, req, cb);
+      return;
+    }
     if (isHttp2Request(req)) {
       this.#completeStream(req, socket as ServerHttp2Stream, data, cb);
       return;
@@ -572,6 +681,11 @@ export class WebSocketServer extends EventEmitter {
 
   #reject(req: IncomingMessage, socket: Duplex, error: HandshakeError, body?: string | Uint8Array): void {
     this.emit("rejected", req, error);
+    const admission = fallbackAdmissions.get(req);
+    if (admission !== undefined) {
+      if (!admission.gone) admission.refuse(error, body || error.message);
+      return;
+    }
     if (socket.destroyed) return;
     if (isHttp2Request(req)) {
       refuseStream(socket as ServerHttp2Stream, error, body || error.message);
@@ -600,6 +714,7 @@ export class WebSocketServer extends EventEmitter {
       if (server !== undefined) detach(server, this);
       if (this.#http2Server !== undefined) detachHttp2(this.#http2Server, this);
       this.#listener?.close();
+      this.#fallback?.close();
       const waits: Array<Promise<unknown>> = [];
       for (const client of this.#clients) {
         try {
@@ -623,6 +738,7 @@ export class WebSocketServer extends EventEmitter {
       }
       // Sockets still before their upgrade (a slow head, a slowloris) go now.
       this.#listener?.destroyPending();
+      this.#fallbackHttp?.closeAllConnections();
       this.emit("close");
     })();
     return this.#closing;
