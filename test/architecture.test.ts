@@ -51,8 +51,15 @@ const RULES: Record<Part, Rule> = {
     packages: [],
     typePackages: PEERS,
   },
-  // The isomorphic client: browser-safe, nothing of Node.
-  client: { imports: { cable: "any" }, node: false, packages: [] },
+  // The isomorphic client: browser-safe, nothing of Node. Its HTTP fallback reads the fallback's
+  // wire module and frames its upstream with the engine's frame encoder (not the engine: the
+  // bundle stays small).
+  client: {
+    imports: { cable: "any", protocol: "any" },
+    forbidden: ["protocol/engine", "protocol/frames/frame-parser", "protocol/extensions/", "protocol/legacy/"],
+    node: false,
+    packages: [],
+  },
   // Entry points that compose layers (wirecable/client/node).
   entries: { imports: { client: "index", node: "index" }, node: false, packages: [] },
   // The application: the CLI and its demo.

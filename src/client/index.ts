@@ -28,6 +28,8 @@ export { type ChannelParams, Subscription, type SubscriptionCallbacks } from "./
 export { systemClock } from "./clock.js";
 export { defaultShouldReconnect, setDefaultWebSocket } from "./defaults.js";
 export { browserEnvironment } from "./environment.js";
+export { FallbackSocket, type FallbackSocketOptions } from "./fallback/fallback-socket.js";
+export { DEFAULT_TRANSPORTS } from "./fallback/transports.js";
 export { ReconnectingWebSocket } from "./reconnecting-websocket.js";
 export { type PushResult, SendQueue } from "./send-queue.js";
 export * from "./types.js";

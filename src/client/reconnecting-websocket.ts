@@ -23,6 +23,7 @@ import { systemClock } from "./clock.js";
 import { defaultShouldReconnect, errorOf, isPromiseLike, nonNegative, resolveWebSocket } from "./defaults.js";
 import { Emitter } from "./emitter.js";
 import { browserEnvironment } from "./environment.js";
+import { TransportChoice } from "./fallback/transports.js";
 import { Liveness } from "./liveness.js";
 import { SendQueue } from "./send-queue.js";
 import {
@@ -39,6 +40,7 @@ import {
   type Sendable,
   type SendResult,
   type SocketListener,
+  type TransportName,
   type WebSocketConstructorLike,
   type WebSocketLike,
 } from "./types.js";
@@ -62,10 +64,14 @@ export class ReconnectingWebSocket {
   readonly #liveness: Liveness;
   readonly #emitter: Emitter<ClientEventMap>;
   readonly #environment: ClientOptions["environment"];
+  readonly #transports: TransportChoice;
   #unsubscribeEnvironment: Array<() => void> = [];
 
   #state: ClientState = ClientState.CLOSED;
   #socket: WebSocketLike | null = null;
+  /** The transport of #socket, and whether it is the fallback of a WebSocket that failed. */
+  #transport: TransportName = "websocket";
+  #fellBack = false;
   #socketListeners: Array<[string, SocketListener]> = [];
   /** Incremented per attempt and on close(): late async results of older attempts are ignored. */
   #generation = 0;
@@ -76,6 +82,7 @@ export class ReconnectingWebSocket {
   #retryTimer: unknown = null;
   #connectTimer: unknown = null;
   #uptimeTimer: unknown = null;
+  #fallbackTimer: unknown = null;
 
   constructor(url: Provider<string | URL>, options: ClientOptions = {}) {
     this.#url = url;
@@ -102,6 +109,7 @@ export class ReconnectingWebSocket {
     });
     this.#emitter = new Emitter<ClientEventMap>((error, type) => this.#listenerFailed(error, type));
     this.#environment = options.environment;
+    this.#transports = new TransportChoice(options.transports, options.fallback, () => this.#clock.now());
     if (!options.startClosed) this.connect();
   }
 
@@ -123,6 +131,11 @@ export class ReconnectingWebSocket {
   /** The URL of the current or last attempt. */
   get url(): string {
     return this.#currentUrl;
+  }
+
+  /** The transport of the current connection or attempt: "websocket", or "sse" (the HTTP fallback). */
+  get transport(): TransportName {
+    return this.#transport;
   }
 
   /** Consecutive failed attempts so far (0 after a connection stayed up `minUptime`). */
@@ -267,9 +280,22 @@ export class ReconnectingWebSocket {
 
   #open(url: string, protocols: string | string[] | undefined, attempt: number): void {
     this.#currentUrl = url;
+    this.#connectWith(this.#transports.first(url), false, url, protocols, attempt);
+  }
+
+  /** Open a socket of `transport`; `fellBack`: after this attempt's WebSocket failed. */
+  #connectWith(
+    transport: TransportName,
+    fellBack: boolean,
+    url: string,
+    protocols: string | string[] | undefined,
+    attempt: number,
+  ): void {
+    this.#transport = transport;
+    this.#fellBack = fellBack;
     let socket: WebSocketLike;
     try {
-      socket = protocols === undefined ? new this.#WebSocket(url) : new this.#WebSocket(url, protocols);
+      socket = this.#transports.create(transport, this.#WebSocket, url, protocols);
     } catch (error) {
       // A malformed URL or protocol list: SyntaxError from the constructor.
       const err = errorOf(error);
@@ -302,13 +328,42 @@ export class ReconnectingWebSocket {
     on("close", (event: { code?: number; reason?: string; wasClean?: boolean }) => {
       if (this.#socket !== socket) return;
       this.#detachSocket();
+      // Closed before it ever opened: what a blocked WebSocket does. Try the fallback now.
+      if (this.#state === ClientState.CONNECTING && this.#fallBack(transport, url, protocols, attempt)) return;
       this.#socketGone({ code: event.code ?? 1006, reason: event.reason ?? "", wasClean: event.wasClean ?? false });
     });
+    const wait = transport === "websocket" ? this.#transports.fallbackTimeout : 0;
+    if (wait > 0) {
+      this.#fallbackTimer = this.#clock.setTimeout(() => {
+        this.#fallbackTimer = null;
+        if (this.#socket !== socket || this.#state !== ClientState.CONNECTING) return;
+        this.#emitError(new Error(`WebSocket not open within ${wait} ms: trying the HTTP fallback`), "timeout");
+        this.#detachSocket();
+        try {
+          socket.close();
+        } catch {
+          // Already closing.
+        }
+        this.#fallBack(transport, url, protocols, attempt);
+      }, wait);
+    }
+  }
+
+  /** Try the next transport after `failed` in this attempt; false if there is none. */
+  #fallBack(failed: TransportName, url: string, protocols: string | string[] | undefined, attempt: number): boolean {
+    this.#clearTimer("fallback");
+    const next = this.#transports.next(failed);
+    if (next === null) return false;
+    this.#connectWith(next, true, url, protocols, attempt);
+    return true;
   }
 
   #onOpen(socket: WebSocketLike, attempt: number): void {
     if (this.#socket !== socket) return;
     this.#clearTimer("connect");
+    this.#clearTimer("fallback");
+    if (this.#fellBack) this.#transports.remember(this.#currentUrl);
+    else if (this.#transport === "websocket") this.#transports.forget(this.#currentUrl);
     this.#state = ClientState.OPEN;
     if (this.#minUptime === 0) {
       this.#failures = 0;
@@ -331,7 +386,12 @@ export class ReconnectingWebSocket {
       }
     }
     this.#liveness.start();
-    this.#emitter.emit("open", { attempt, protocol: socket.protocol, url: this.#currentUrl });
+    this.#emitter.emit("open", {
+      attempt,
+      protocol: socket.protocol,
+      url: this.#currentUrl,
+      transport: this.#transport,
+    });
   }
 
   /** Give up on the current socket now (timeout, stale) and treat it as closed. */
@@ -350,6 +410,7 @@ export class ReconnectingWebSocket {
   /** The socket is gone (closed, failed, abandoned): reconnect or stop. */
   #socketGone(info: CloseInfo): void {
     this.#clearTimer("connect");
+    this.#clearTimer("fallback");
     this.#clearTimer("uptime");
     this.#liveness.stop();
     if (this.#state === ClientState.CLOSED) return;
@@ -391,6 +452,7 @@ export class ReconnectingWebSocket {
     this.#generation++;
     this.#clearTimer("retry");
     this.#clearTimer("connect");
+    this.#clearTimer("fallback");
     this.#clearTimer("uptime");
     this.#liveness.stop();
     for (const unsubscribe of this.#unsubscribeEnvironment) unsubscribe();
@@ -434,12 +496,20 @@ export class ReconnectingWebSocket {
     );
   }
 
-  #clearTimer(which: "retry" | "connect" | "uptime"): void {
-    const key = which === "retry" ? this.#retryTimer : which === "connect" ? this.#connectTimer : this.#uptimeTimer;
+  #clearTimer(which: "retry" | "connect" | "uptime" | "fallback"): void {
+    const key =
+      which === "retry"
+        ? this.#retryTimer
+        : which === "connect"
+          ? this.#connectTimer
+          : which === "uptime"
+            ? this.#uptimeTimer
+            : this.#fallbackTimer;
     if (key !== null) this.#clock.clearTimeout(key);
     if (which === "retry") this.#retryTimer = null;
     else if (which === "connect") this.#connectTimer = null;
-    else this.#uptimeTimer = null;
+    else if (which === "uptime") this.#uptimeTimer = null;
+    else this.#fallbackTimer = null;
   }
 
   #emitError(error: Error, kind: ErrorKind): void {

@@ -23,6 +23,19 @@ export type SocketListener = (event: any) => void;
 /** `new WebSocket(url, protocols)`, as in browsers. */
 export type WebSocketConstructorLike = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
+/** "websocket": the WebSocket; "sse": WebSocket sessions over HTTP (an event stream down, POSTs up). */
+export type TransportName = "websocket" | "sse";
+
+/** When a client falls back from the WebSocket to the HTTP transport (docs/fallback.md). */
+export interface FallbackPolicy {
+  /** A WebSocket attempt not open after this long (ms) falls back at once. Default 4 000; 0: only on failure. */
+  timeout?: number;
+  /** How long a fallback that worked is used without trying the WebSocket, ms. Default 600 000. */
+  remember?: number;
+  /** The fetch the fallback uses. Default `globalThis.fetch`. */
+  fetch?: typeof fetch;
+}
+
 /** Time and entropy, injectable so tests are deterministic. */
 export interface Clock {
   setTimeout(callback: () => void, ms: number): unknown;
@@ -98,6 +111,14 @@ export interface HeartbeatOptions {
 export interface ClientOptions {
   /** WebSocket constructor. Default: `globalThis.WebSocket` (browsers, Node >= 22). */
   WebSocket?: WebSocketConstructorLike;
+  /**
+   * Transports in the order tried: "websocket", then "sse" (the HTTP fallback of a wirecable
+   * server with `fallback`: an event stream down, POSTs up) when the WebSocket looks blocked.
+   * One entry forces it. Default ["websocket", "sse"]. See docs/fallback.md.
+   */
+  transports?: readonly TransportName[];
+  /** When to fall back, and for how long; see {@link FallbackPolicy}. */
+  fallback?: FallbackPolicy;
   /** Subprotocols, or an (async) provider evaluated before every attempt. */
   protocols?: Provider<string | string[] | undefined>;
   /** Default "arraybuffer" (binary messages arrive as ArrayBuffer, in browsers and Node). */
@@ -138,7 +159,13 @@ export interface ClientOptions {
 export interface ClientEventMap {
   /** `attempt` is 0 for the first connection, n for the nth retry since the last stable one. */
   connecting: { readonly attempt: number };
-  open: { readonly attempt: number; readonly protocol: string; readonly url: string };
+  open: {
+    readonly attempt: number;
+    readonly protocol: string;
+    readonly url: string;
+    /** "websocket", or "sse" when this connection runs over the HTTP fallback. */
+    readonly transport: TransportName;
+  };
   message: { readonly data: unknown };
   reconnecting: { readonly attempt: number; readonly delay: number; readonly close: CloseInfo };
   closed: CloseInfo & { readonly cause: CloseCause };
