@@ -8,13 +8,22 @@
  * identifier, as the server's own broadcasts are (Connection.sendPrepared: dropped for a slow
  * consumer); `close()` sends server_restart (reconnect: true) to every client first.
  */
-import type { Server as HttpServer, IncomingMessage } from "node:http";
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import { CableError } from "../cable/errors.js";
 import { DEFAULT_MOUNT_PATH, selectProtocol } from "../cable/protocol.js";
-import { type Connection, ProtocolError, prepareMessage, type ServerOptions, WebSocketServer } from "../node/index.js";
+import {
+  type Connection,
+  type FallbackOptions,
+  ProtocolError,
+  prepareMessage,
+  type ServerOptions,
+  WebSocketServer,
+} from "../node/index.js";
+import { MemoryBroker } from "./brokers/memory.js";
 import type { CableConnection } from "./cable-connection.js";
 import { CableCore, type CableCoreOptions } from "./cable-core.js";
+import { brokerRelay } from "./fallback-relay.js";
 import type { CableTransport } from "./transport.js";
 
 export interface CableServerOptions extends Omit<CableCoreOptions, "prepare"> {
@@ -28,7 +37,15 @@ export interface CableServerOptions extends Omit<CableCoreOptions, "prepare"> {
   /** Mount path (default "/cable", Rails' default_mount_path). */
   path?: string;
   /** Extra options for the WebSocketServer we create (origins, maxConnections, deflate...). */
-  websocket?: Omit<ServerOptions, "server" | "port" | "host" | "path" | "protocols" | "noServer">;
+  websocket?: Omit<ServerOptions, "server" | "port" | "host" | "path" | "protocols" | "noServer" | "fallback">;
+  /**
+   * Also serve clients whose network blocks WebSockets, over plain HTTP on the same path
+   * (docs/fallback.md); wirecable/client's consumer falls back to it by itself. Default false.
+   * With a broker other than the in-memory one, POSTs landing on another process reach their
+   * session through the broker (`brokerRelay`). In `server` mode, route requests with
+   * `cable.handleRequest(req, res)`.
+   */
+  fallback?: boolean | FallbackOptions;
 }
 
 export class CableServer extends CableCore {
@@ -51,6 +68,11 @@ export class CableServer extends CableCore {
         path: options.path ?? DEFAULT_MOUNT_PATH,
         protocols: (offered) => selectProtocol(offered),
       };
+      if (options.fallback) {
+        const given = options.fallback === true ? {} : options.fallback;
+        const shared = !(this.broker instanceof MemoryBroker);
+        wsOptions.fallback = { ...given, relay: given.relay ?? (shared ? brokerRelay(this.broker) : undefined) };
+      }
       if (options.server !== undefined) wsOptions.server = options.server;
       else {
         wsOptions.port = options.port ?? 0;
@@ -92,6 +114,14 @@ export class CableServer extends CableCore {
     });
     conn.on("close", () => void cable.closed());
     return cable;
+  }
+
+  /**
+   * Answer a request of the HTTP fallback (`fallback` option) and return true; false for any
+   * other request. Call it first in the request handler of the `server` the cable is mounted on.
+   */
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
+    return this.wss.handleRequest(req, res);
   }
 
   address(): ReturnType<WebSocketServer["address"]> {

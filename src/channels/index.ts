@@ -22,7 +22,14 @@ export {
 } from "../cable/protocol.js";
 export { AckLedger, DEFAULT_ACK_WINDOW } from "./acks.js";
 export { type Broadcaster, createBroadcaster } from "./broadcaster.js";
-export type { Broker, BrokerHandler, LostMessage, Unsubscribe } from "./brokers/broker.js";
+export {
+  type Broker,
+  type BrokerHandler,
+  INTERNAL_STREAM_PREFIX,
+  isInternalStream,
+  type LostMessage,
+  type Unsubscribe,
+} from "./brokers/broker.js";
 export { type DedupClaim, type Deduplicator, MAX_DEDUP_ENTRIES, MemoryDedup } from "./brokers/dedup.js";
 export {
   BROKER_URL_HELP,
@@ -101,6 +108,7 @@ export {
   type ParamsValidator,
   type StreamOptions,
 } from "./channel.js";
+export { type BrokerRelayOptions, brokerRelay } from "./fallback-relay.js";
 export { broadcastingFor, channelName, type Streamable, serializeBroadcasting } from "./naming.js";
 export { DEFAULT_PRESENCE_INTERVAL, PresenceHub, type PresenceWatcher } from "./presence-hub.js";
 export { MAX_CATCHUP_BUFFER, Phase, type Prepared, StreamHub, type StreamListener } from "./stream-hub.js";

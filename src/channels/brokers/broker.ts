@@ -27,6 +27,16 @@ import type { Deduplicator } from "./dedup.js";
 import type { StreamHistory, StreamPosition } from "./stream-history.js";
 import type { StreamPresence } from "./stream-presence.js";
 
+/**
+ * Streams named with this prefix are the library's own (the fallback relay's, see
+ * fallback-relay.ts): no history is kept for them, and no channel should stream from them.
+ */
+export const INTERNAL_STREAM_PREFIX = "\u0000wirecable/";
+
+export function isInternalStream(stream: string): boolean {
+  return stream.startsWith(INTERNAL_STREAM_PREFIX);
+}
+
 /** `position` is set for streams that keep history (see `Broker.history`). */
 export type BrokerHandler = (payload: string, position?: StreamPosition) => void;
 export type Unsubscribe = () => Promise<void>;

@@ -20,6 +20,7 @@
  *   publish agree on the epoch.
  * - An epoch is an opaque short string; offsets are safe integers.
  */
+import { isInternalStream } from "./broker.js";
 
 /** Where a message sits in its stream's history. */
 export interface StreamPosition {
@@ -38,7 +39,7 @@ export interface HistoryOptions {
   limit?: number;
   /** How long a message is kept (ms). Default 300 000 (5 minutes). */
   ttl?: number;
-  /** Which streams keep history. Default: every stream. */
+  /** Which streams keep history. Default: every stream (but the library's own, see isInternalStream). */
   streams?: (stream: string) => boolean;
 }
 
@@ -76,8 +77,10 @@ export function resolveHistoryOptions(options: HistoryOptions): ResolvedHistoryO
   const ttl = options.ttl ?? DEFAULT_HISTORY_TTL;
   if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError(`history.limit must be a positive integer`);
   if (!Number.isFinite(ttl) || ttl <= 0) throw new TypeError(`history.ttl must be a positive number of ms`);
-  const streams = options.streams ?? (() => true);
-  if (typeof streams !== "function") throw new TypeError("history.streams must be a function (stream) => boolean");
+  const chosen = options.streams ?? (() => true);
+  if (typeof chosen !== "function") throw new TypeError("history.streams must be a function (stream) => boolean");
+  // The library's own streams (the fallback relay's) carry requests, not broadcasts: never kept.
+  const streams = (stream: string): boolean => !isInternalStream(stream) && chosen(stream);
   return { limit, ttl, streams };
 }
 
