@@ -46,7 +46,7 @@ import {
 import { Connection } from "../connection.js";
 import { createHybiEngine } from "../engines.js";
 import type { ResolvedConnectionOptions } from "../options.js";
-import { type FallbackRelay, isProcessId, type RelayedPost } from "./relay.js";
+import { type FallbackRelay, isProcessId, type RelayedPost, tokenDigest } from "./relay.js";
 import { FallbackTransport } from "./transport.js";
 
 export interface FallbackOptions {
@@ -275,6 +275,7 @@ export class FallbackEndpoint {
       return;
     }
     res.writeHead(200, { ...SSE_HEADERS, ...this.#corsHeaders(req) });
+    res.flushHeaders(); // the client learns at once that it is back, events or not
     transport.attach(res, from);
   }
 
@@ -304,7 +305,7 @@ export class FallbackEndpoint {
       }
       const body = await this.#readBody(req, res);
       if (body === null) return;
-      const status = await relay.forward(owner, { session, token, offset, ack, body });
+      const status = await relay.forward(owner, { session, tokenDigest: tokenDigest(token), offset, ack, body });
       this.#answer(req, res, status);
       return;
     }
@@ -330,7 +331,7 @@ export class FallbackEndpoint {
   /** A relayed POST for a session of this process: the status its sender answers with. */
   async #deliver(post: RelayedPost): Promise<number> {
     const local = this.#sessions.get(post.session);
-    if (local === undefined || !local.matches(post.token)) return 404;
+    if (local === undefined || !local.matchesDigest(post.tokenDigest)) return 404;
     if (local.posting) return 409;
     local.posting = true;
     try {

@@ -9,18 +9,23 @@
  * - `id` names this process in the ids of the sessions it opens (URL-safe: letters, digits, `-`,
  *   `_`; unique among the processes that share the relay).
  * - `forward(owner, post)` delivers `post` to the process named `owner` and resolves with the
- *   HTTP status its handler answered; with 404 when no process answered in time (the owner is
- *   gone). It never rejects.
+ *   HTTP status its handler answered; with 504 when no process answered in time (the client
+ *   retries at the same offset: nothing is delivered twice), 503 when it could not be sent. It
+ *   never rejects.
  * - `serve(handler)` registers this process's handler of forwarded posts; the returned function
  *   unregisters it.
  * The channels layer builds one on any Broker (`brokerRelay` in wirecable/channels), which is how
  * CableServer and `wirecable serve --workers` route them.
  */
+import { createHash } from "node:crypto";
 
-/** An upstream POST on its way to the process that owns its session. */
+/**
+ * An upstream POST on its way to the process that owns its session. It carries the token's
+ * SHA-256 (base64url), never the token: whatever carries it (a broker) learns no secret.
+ */
 export interface RelayedPost {
   session: string;
-  token: string;
+  tokenDigest: string;
   /** Upstream offset of the body's first byte. */
   offset: number;
   /** Downstream events the client has received (wirecable-ack), if it said. */
@@ -39,4 +44,9 @@ const PROCESS_ID = /^[A-Za-z0-9_-]{1,32}$/;
 /** Whether `id` can name a process in session ids. */
 export function isProcessId(id: unknown): id is string {
   return typeof id === "string" && PROCESS_ID.test(id);
+}
+
+/** The SHA-256 of a session token, base64url: what a relayed post carries instead of the token. */
+export function tokenDigest(token: string): string {
+  return createHash("sha256").update(token).digest("base64url");
 }

@@ -32,6 +32,7 @@ import { DownEvent } from "../../protocol/fallback/wire.js";
 import type { EngineEvent, EngineHost, WebSocketEngine } from "../../protocol/types.js";
 import { decodeUtf8, isUtf8 } from "../native.js";
 import { type TimerEntry, wheel } from "../timer-wheel.js";
+import { tokenDigest } from "./relay.js";
 
 export interface FallbackTransportInit {
   /** The session id (public: it is in URLs). */
@@ -60,6 +61,7 @@ export class FallbackTransport extends Duplex implements TimerEntry {
   slot = -1;
 
   readonly #token: Buffer;
+  readonly #digest: Buffer;
   readonly #replayBytes: number;
   readonly #resumeTimeout: number;
   readonly #onGone: (transport: FallbackTransport) => void;
@@ -93,6 +95,7 @@ export class FallbackTransport extends Duplex implements TimerEntry {
     this.session = init.session;
     this.remoteAddress = init.remoteAddress;
     this.#token = Buffer.from(init.token);
+    this.#digest = Buffer.from(tokenDigest(init.token));
     this.#replayBytes = init.replayBytes;
     this.#resumeTimeout = init.resumeTimeout;
     this.#onGone = init.onGone;
@@ -117,8 +120,12 @@ export class FallbackTransport extends Duplex implements TimerEntry {
 
   /** Whether `token` is this session's secret (constant time). */
   matches(token: string): boolean {
-    const given = Buffer.from(token);
-    return given.length === this.#token.length && timingSafeEqual(given, this.#token);
+    return same(token, this.#token);
+  }
+
+  /** Whether `digest` is the SHA-256 of this session's secret (a relayed post's; constant time). */
+  matchesDigest(digest: string): boolean {
+    return same(digest, this.#digest);
   }
 
   /** Events written so far (what a resumed downstream can start from, at most). */
@@ -329,6 +336,11 @@ export class FallbackTransport extends Duplex implements TimerEntry {
     }
     callback(error);
   }
+}
+
+function same(given: string, expected: Buffer): boolean {
+  const bytes = Buffer.from(given);
+  return bytes.length === expected.length && timingSafeEqual(bytes, expected);
 }
 
 function base64(bytes: Uint8Array): string {
