@@ -118,10 +118,13 @@ export class FallbackSocket implements WebSocketLike {
     if (new Set(list).size !== list.length || list.some((p) => !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(p))) {
       throw domError(`invalid subprotocol list ${JSON.stringify(list)}`, "SyntaxError");
     }
-    const fetcher = options.fetch ?? globalThis.fetch;
-    if (typeof fetcher !== "function") throw new TypeError("FallbackSocket needs fetch (the `fetch` option)");
+    const given = options.fetch;
+    if (given === undefined && typeof globalThis.fetch !== "function") {
+      throw new TypeError("FallbackSocket needs fetch (the `fetch` option)");
+    }
     this.url = url;
-    this.#fetch = fetcher;
+    // The global fetch must be called on the global object (a browser throws "Illegal invocation").
+    this.#fetch = given ?? ((input, init) => globalThis.fetch(input, init));
     this.#maxRequest = options.maxRequestBytes ?? 1024 * 1024;
     this.#closeTimeout = options.closeTimeout ?? 5000;
     const params: Record<string, string> = { [FALLBACK_PARAM]: FallbackOp.open };
