@@ -1,6 +1,7 @@
 /**
  * The demo chat server behind `wirecable serve`: one HTTP server carrying the page (/), the
- * cable (/cable, ActionCable protocol), /healthz and /metrics.
+ * cable (/cable, ActionCable protocol, with its HTTP fallback for networks that block
+ * WebSockets), /healthz and /metrics.
  *
  * Contract:
  * - Safe defaults: browsers may connect only from the server's own origins (plus `origins`);
@@ -16,7 +17,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, IncomingMessage, type Server, type ServerResponse } from "node:http";
 import {
   createSecureServer,
   type Http2SecureServer,
@@ -31,8 +32,10 @@ import type { Logger } from "pino";
 import {
   type Broker,
   brokerKind,
+  brokerRelay,
   CableCore,
   createBroker,
+  MemoryBroker,
   type PresenceOptions,
   selectProtocol,
 } from "../../channels/index.js";
@@ -217,6 +220,8 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
     req: IncomingMessage | Http2ServerRequest,
     res: ServerResponse | Http2ServerResponse,
   ): Promise<void> {
+    // The cable's HTTP fallback (HTTP/1.1), for browsers whose network blocks WebSockets.
+    if (req instanceof IncomingMessage && wss.handleRequest(req, res as ServerResponse)) return;
     const path = (req.url ?? "/").split("?")[0]!;
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD" }).end();
@@ -275,6 +280,9 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
     rateLimit: options.rateLimit ?? { messages: 60, interval: 10_000 },
     maxBufferedAmount: 1024 * 1024,
     backpressure: "close",
+    // Sessions over HTTP for networks that block WebSockets; under --workers or with a shared
+    // broker, POSTs landing on another process reach their session through the broker.
+    fallback: { relay: broker instanceof MemoryBroker ? undefined : brokerRelay(broker) },
   });
   wss.on("rejected", (req: IncomingMessage, error: Error) => {
     metrics.errors.inc({ kind: "handshake" });

@@ -201,7 +201,10 @@ function join(name: string, room: string, member = randomId()): void {
     { channel: "ChatChannel", room, name, member },
     {
       connected({ reconnected }: { reconnected: boolean }) {
-        setStatus("connected", "connected");
+        // Over the HTTP fallback when this network blocks WebSockets (docs/fallback.md).
+        const sse = consumer.client.transport === "sse";
+        setStatus("connected", sse ? "connected (HTTP fallback)" : "connected");
+        statusEl.dataset.transport = consumer.client.transport;
         if (reconnected || wasConnected) system("reconnected", "reconnected");
         wasConnected = true;
         textInput.focus();
