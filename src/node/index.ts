@@ -10,7 +10,7 @@ export type { CloseInfo, ConnectionRequest, SendData, SendResult, Transport } fr
 export type { DeflatePreset, PerMessageDeflateOptions } from "./deflate/index.js";
 export type { FallbackOptions } from "./fallback/endpoint.js";
 export type { FallbackRelay, RelayedPost } from "./fallback/relay.js";
-export { FallbackTransport } from "./fallback/transport.js";
+export { FallbackTransport, type FallbackTransportInit } from "./fallback/transport.js";
 export {
   type BackpressurePolicy,
   type ConnectionOptions,

@@ -303,19 +303,23 @@ export class WebSocketServer extends EventEmitter {
   #negotiateFallback(
     offered: string[],
     req: IncomingMessage,
-  ): { ok: true; protocol: string } | { ok: false; status: number; message: string } {
+  ): { ok: true; protocol: string } | { ok: false; error: HandshakeError } {
     const protocols = this.#options.protocols;
     try {
       if (typeof protocols === "function") {
         const chosen = protocols(offered, req);
         if (chosen === null || chosen === undefined || chosen === "") return { ok: true, protocol: "" };
-        if (!offered.includes(chosen)) return { ok: false, status: 500, message: "Subprotocol selection failed" };
+        if (!offered.includes(chosen))
+          return { ok: false, error: new HandshakeError("CALLBACK_FAILED", "Subprotocol selection failed") };
         return { ok: true, protocol: chosen };
       }
       return { ok: true, protocol: protocols?.find((p) => offered.includes(p)) ?? "" };
     } catch (error) {
       this.emit("error", error);
-      return { ok: false, status: 500, message: "Subprotocol selection failed" };
+      return {
+        ok: false,
+        error: new HandshakeError("CALLBACK_FAILED", "Subprotocol selection failed", { cause: error }),
+      };
     }
   }
 

@@ -58,8 +58,6 @@ const CLOSED = 3;
 /** Delays before the retries of a failed POST or stream resume, ms. */
 const RETRIES = [250, 1000, 2000];
 
-type Payload = string | ArrayBufferLike | ArrayBufferView | Blob;
-
 const encoder = new TextEncoder();
 
 function randomKey(): Uint8Array {
@@ -152,7 +150,7 @@ export class FallbackSocket implements WebSocketLike {
       );
   }
 
-  send(data: Payload): void {
+  send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
     if (this.readyState === CONNECTING) throw domError("send: still connecting", "InvalidStateError");
     if (this.readyState !== OPEN) return; // as a browser: discarded once closing
     if (typeof Blob === "function" && data instanceof Blob) {

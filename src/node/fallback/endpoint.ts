@@ -84,11 +84,11 @@ export interface FallbackHost {
   readonly handshakeTimeout: number;
   /** Run the server's admission checks, then `admission.accept` or `admission.refuse`. */
   admit(admission: FallbackAdmission): void;
-  /** The subprotocol for `offered`, or an HTTP status and message to refuse with. */
+  /** The subprotocol for `offered`, or the refusal (a {@link HandshakeError}) to answer with. */
   negotiate(
     offered: string[],
     req: IncomingMessage,
-  ): { ok: true; protocol: string } | { ok: false; status: number; message: string };
+  ): { ok: true; protocol: string } | { ok: false; error: HandshakeError };
   /** The request comes from an origin that the server's `origins` rule explicitly allows. */
   corsAllowed(req: IncomingMessage): boolean;
   /** An `open` refused by the endpoint itself (malformed offer, negotiation): the `rejected` event. */
@@ -194,7 +194,7 @@ export class FallbackEndpoint {
     const list = params.get(PROTOCOLS_PARAM);
     const offered = list === null || list === "" ? [] : list.split(",").map((p) => p.trim());
     if (offered.some((p) => !TOKEN_RE.test(p))) {
-      this.#refuseOpen(req, res, 400, "Invalid subprotocol list");
+      this.#refuseOpen(req, res, new HandshakeError("BAD_REQUEST", "Invalid subprotocol list"));
       return;
     }
     const endpoint = this;
@@ -215,7 +215,7 @@ export class FallbackEndpoint {
   #accept(req: IncomingMessage, res: ServerResponse, offered: string[], data: unknown): Connection | null {
     const negotiated = this.#host.negotiate(offered, req);
     if (!negotiated.ok) {
-      this.#refuseOpen(req, res, negotiated.status, negotiated.message);
+      this.#refuseOpen(req, res, negotiated.error);
       return null;
     }
     const session = `${this.#processId}.${randomBytes(16).toString("base64url")}`;
@@ -253,9 +253,9 @@ export class FallbackEndpoint {
     return conn;
   }
 
-  #refuseOpen(req: IncomingMessage, res: ServerResponse, status: number, message: string): void {
-    this.#host.rejected(req, new HandshakeError(status, message));
-    this.#answer(req, res, status, message);
+  #refuseOpen(req: IncomingMessage, res: ServerResponse, error: HandshakeError): void {
+    this.#host.rejected(req, error);
+    this.#answer(req, res, error.status, error.message);
   }
 
   // ---- resume -------------------------------------------------------------------------------

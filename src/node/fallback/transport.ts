@@ -311,13 +311,13 @@ export class FallbackTransport extends Duplex implements TimerEntry {
     for (const resolve of waiters) resolve();
   }
 
-  override _write(chunk: Uint8Array, _encoding: BufferEncoding, callback: WriteCallback): void {
+  override _write(chunk: Uint8Array, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.#decoder.receiveData(chunk);
     if (this.#res !== null && !this.#backedUp) callback();
     else this.#held = callback;
   }
 
-  override _final(callback: WriteCallback): void {
+  override _final(callback: (error?: Error | null) => void): void {
     this.#ending = callback;
     // Without a downstream, the last events wait for a resume (or the resume timeout).
     if (this.#res !== null) this.#finish();
