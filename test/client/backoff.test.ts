@@ -16,6 +16,7 @@ import { FakeWebSocket } from "./helpers/fake-websocket.js";
 function make(clock: FakeClock, options: ConstructorParameters<typeof ReconnectingWebSocket>[1] = {}) {
   const client = new ReconnectingWebSocket("ws://example.test/", {
     WebSocket: FakeWebSocket,
+    transports: ["websocket"],
     clock,
     environment: null,
     connectionTimeout: 0,

@@ -23,6 +23,7 @@ function setup(options: ConsumerOptions = {}) {
   clock.defaultRandom = 0;
   const consumer = createConsumer("ws://cable.test/cable", {
     WebSocket: FakeWebSocket,
+    transports: ["websocket"],
     clock,
     environment: null,
     ...options,

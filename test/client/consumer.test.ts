@@ -13,6 +13,7 @@ function setup(options: ConsumerOptions = {}) {
   clock.defaultRandom = 0;
   const consumer = createConsumer("ws://cable.test/cable", {
     WebSocket: FakeWebSocket,
+    transports: ["websocket"],
     clock,
     environment: null,
     ...options,
@@ -49,7 +50,11 @@ describe("channels consumer", () => {
   });
 
   it("with `extensions: false`, offers exactly what @rails/actioncable offers", () => {
-    const consumer = createConsumer("ws://cable.test/cable", { WebSocket: FakeWebSocket, extensions: false });
+    const consumer = createConsumer("ws://cable.test/cable", {
+      WebSocket: FakeWebSocket,
+      transports: ["websocket"],
+      extensions: false,
+    });
     consumer.subscriptions.create("ChatChannel");
     assert.deepEqual(FakeWebSocket.last.protocols, ["actioncable-v1-json", "actioncable-unsupported"]);
     consumer.disconnect();
@@ -280,6 +285,7 @@ describe("channels consumer", () => {
     let n = 0;
     const consumer = createConsumer(async () => `ws://cable.test/cable?token=${++n}`, {
       WebSocket: FakeWebSocket,
+      transports: ["websocket"],
       clock,
       environment: null,
     });

@@ -26,6 +26,7 @@ function record(client: ReconnectingWebSocket): string[] {
 function make(clock: FakeClock, options: ClientOptions = {}) {
   return new ReconnectingWebSocket("ws://example.test/", {
     WebSocket: FakeWebSocket,
+    transports: ["websocket"],
     clock,
     environment: null,
     startClosed: true,
@@ -223,6 +224,7 @@ describe("providers", () => {
     let n = 0;
     const client = new ReconnectingWebSocket(async () => `ws://example.test/?token=t${++n}`, {
       WebSocket: FakeWebSocket,
+      transports: ["websocket"],
       clock,
       environment: null,
       protocols: async () => ["v1", `token.${n}`],
@@ -249,7 +251,7 @@ describe("providers", () => {
         if (calls === 1) throw new Error("token service down");
         return "ws://example.test/";
       },
-      { WebSocket: FakeWebSocket, clock, environment: null },
+      { WebSocket: FakeWebSocket, transports: ["websocket"], clock, environment: null },
     );
     c2.on("error", (e) => kinds.push(`${e.kind} ${e.error.message}`));
     await new Promise((r) => setImmediate(r));
@@ -268,6 +270,7 @@ describe("providers", () => {
     let release: (url: string) => void = () => {};
     const client = new ReconnectingWebSocket(() => new Promise<string>((r) => (release = r)), {
       WebSocket: FakeWebSocket,
+      transports: ["websocket"],
       clock,
       environment: null,
     });

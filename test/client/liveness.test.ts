@@ -9,6 +9,7 @@ function make(options: ClientOptions) {
   const clock = new FakeClock();
   const client = new ReconnectingWebSocket("ws://example.test/", {
     WebSocket: FakeWebSocket,
+    transports: ["websocket"],
     clock,
     environment: null,
     ...options,

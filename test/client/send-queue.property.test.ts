@@ -27,6 +27,7 @@ describe("send queue property", () => {
           const clock = new FakeClock();
           const client = new ReconnectingWebSocket("ws://example.test/", {
             WebSocket: FakeWebSocket,
+            transports: ["websocket"],
             clock,
             environment: null,
             queue: { size, policy },

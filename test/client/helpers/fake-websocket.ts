@@ -2,6 +2,8 @@
  * A scriptable WHATWG-shaped WebSocket for unit tests: every instance is recorded in
  * `FakeWebSocket.instances`; the test plays the server with `serverOpen`, `serverMessage`,
  * `serverClose`, `serverError`. Events are dispatched synchronously.
+ * Tests of the WebSocket path pass `transports: ["websocket"]`: a fake socket closed before it
+ * opens would otherwise make the client fall back to the HTTP transport (test/client/fallback).
  */
 type Listener = (event: unknown) => void;
 
