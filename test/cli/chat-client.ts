@@ -5,6 +5,8 @@
  */
 import WS from "ws";
 import {
+  type Consumer,
+  type ConsumerOptions,
   createConsumer,
   type PresenceChange,
   type Subscription,
@@ -16,6 +18,9 @@ export type ChatEvent = { type: string; [key: string]: unknown };
 export interface ChatClient {
   readonly events: ChatEvent[];
   readonly subscription: Subscription;
+  readonly consumer: Consumer;
+  /** How many times the subscription was confirmed (1 unless it reconnected). */
+  connects(): number;
   connected: Promise<void>;
   /** An acknowledged `speak`; its reply (or AckError) is in `replies` under the returned id. */
   speak(text: string, id?: string): string;
@@ -32,22 +37,32 @@ export function cableUrl(httpUrl: string): string {
   return `${httpUrl.replace(/^http/, "ws")}/cable`;
 }
 
-export function joinChat(httpUrl: string, room: string, name: string, origin?: string): ChatClient {
+export function joinChat(
+  httpUrl: string,
+  room: string,
+  name: string,
+  origin?: string,
+  options: ConsumerOptions = {},
+): ChatClient {
   const WebSocket = class extends WS {
     constructor(url: string, protocols?: string | string[]) {
       super(url, protocols, origin ? { origin } : {});
     }
   } as unknown as WebSocketConstructorLike;
-  const consumer = createConsumer(cableUrl(httpUrl), { WebSocket, initialDelay: 100, maxDelay: 500 });
+  const consumer = createConsumer(cableUrl(httpUrl), { WebSocket, initialDelay: 100, maxDelay: 500, ...options });
   const events: ChatEvent[] = [];
   let onConnected!: () => void;
   const connected = new Promise<void>((resolve) => (onConnected = resolve));
   const waiters = new Set<() => void>();
   const replies = new Map<string, Promise<unknown>>();
+  let connects = 0;
   const subscription = consumer.subscriptions.create(
     { channel: "ChatChannel", room, name },
     {
-      connected: () => onConnected(),
+      connected: () => {
+        connects++;
+        onConnected();
+      },
       received(data: unknown) {
         events.push(data as ChatEvent);
         for (const w of [...waiters]) w();
@@ -75,6 +90,8 @@ export function joinChat(httpUrl: string, room: string, name: string, origin?: s
   return {
     events,
     subscription,
+    consumer,
+    connects: () => connects,
     connected,
     replies,
     speak(text, id = `t${process.pid}x${++counter}`) {

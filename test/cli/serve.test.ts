@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import WS from "ws";
+import type { ConsumerOptions } from "../../src/client/index.js";
 import { startNats } from "../helpers/nats.js";
 import { startRedis } from "../helpers/redis.js";
 import { startRedisCluster } from "../helpers/redis-cluster.js";
@@ -20,8 +21,8 @@ after(() => {
   stopAll();
 });
 
-function join(url: string, room: string, name: string): ChatClient {
-  const c = joinChat(url, room, name);
+function join(url: string, room: string, name: string, origin?: string, options?: ConsumerOptions): ChatClient {
+  const c = joinChat(url, room, name, origin, options);
   clients.push(c);
   return c;
 }
@@ -130,6 +131,42 @@ describe("wirecable serve (process)", { timeout: 60_000 }, () => {
     zed.close();
     serve.child.kill("SIGTERM");
     await serve.exited;
+  });
+
+  it("--workers 2: a fallback session's POSTs reach it from either worker", async () => {
+    const serve = startCli(["serve", "--port", "0", "--workers", "2"]);
+    const [, url] = await serve.waitFor(URL_LINE);
+    // One TCP connection per request: node:cluster hands them to the workers in turn, so about
+    // half of the session's POSTs land on the worker that does not own it (relayed through the
+    // primary's broker). A POST that found no session there would end the session (404).
+    let requests = 0;
+    const oneShot: typeof fetch = (input, init) => {
+      requests++;
+      return fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), connection: "close" } });
+    };
+    const ann = join(url!, "relay", "ann", undefined, { transports: ["sse"], fallback: { fetch: oneShot } });
+    const ben = join(url!, "relay", "ben");
+    await Promise.all([ann.connected, ben.connected]);
+    assert.equal(ann.consumer.client.transport, "sse");
+    const ids: string[] = [];
+    // 8: within the demo's burst of chat messages (10 per member).
+    for (let i = 0; i < 8; i++) {
+      const id = ann.speak(`over http ${i}`);
+      ids.push(id);
+      await ben.waitFor((e) => e.type === "message" && e.id === id);
+    }
+    const fromAnn = ben.events.filter((e) => e.type === "message" && ids.includes(String(e.id)));
+    assert.deepEqual(
+      fromAnn.map((e) => e.id),
+      ids,
+      "each once, in order",
+    );
+    assert.ok(requests >= 9, `${requests} requests: the open and at least one POST per message`);
+    assert.equal(ann.connects(), 1, "the same session throughout");
+    ann.close();
+    ben.close();
+    serve.child.kill("SIGTERM");
+    assert.equal((await serve.exited).code, 0, serve.stderr());
   });
 });
 
