@@ -46,7 +46,12 @@ import { Server as TlsServer } from "node:tls";
 import { HandshakeError, OptionError } from "../protocol/errors.js";
 import type { ServerExtension } from "../protocol/extensions/extension.js";
 import { acceptExtendedConnect } from "../protocol/handshake/extended-connect.js";
-import { acceptHandshake, type HandshakeRequest, renderRejection } from "../protocol/handshake/server-handshake.js";
+import {
+  acceptHandshake,
+  type HandshakeRequest,
+  negotiate,
+  renderRejection,
+} from "../protocol/handshake/server-handshake.js";
 import { PreparedMessage, prepareMessage } from "../protocol/prepared-message.js";
 import { Connection } from "./connection.js";
 import type { SendResult } from "./connection-types.js";
@@ -299,28 +304,29 @@ export class WebSocketServer extends EventEmitter {
     );
   }
 
-  /** The subprotocol of a fallback session, chosen as for an upgrade (the `protocols` option). */
+  /**
+   * The subprotocol of a fallback session, chosen as for an upgrade: the handshake's own
+   * `negotiate` (the `protocols` option; no extensions over the fallback). A failing chooser is a
+   * CALLBACK_FAILED refusal carrying its error as `cause`, as on the upgrade path.
+   */
   #negotiateFallback(
     offered: string[],
     req: IncomingMessage,
   ): { ok: true; protocol: string } | { ok: false; error: HandshakeError } {
-    const protocols = this.#options.protocols;
-    try {
-      if (typeof protocols === "function") {
-        const chosen = protocols(offered, req);
-        if (chosen === null || chosen === undefined || chosen === "") return { ok: true, protocol: "" };
-        if (!offered.includes(chosen))
-          return { ok: false, error: new HandshakeError("CALLBACK_FAILED", "Subprotocol selection failed") };
-        return { ok: true, protocol: chosen };
-      }
-      return { ok: true, protocol: protocols?.find((p) => offered.includes(p)) ?? "" };
-    } catch (error) {
-      this.emit("error", error);
-      return {
-        ok: false,
-        error: new HandshakeError("CALLBACK_FAILED", "Subprotocol selection failed", { cause: error }),
-      };
+    const headers = new Map<string, string>();
+    if (offered.length > 0) headers.set("sec-websocket-protocol", offered.join(", "));
+    const request = {
+      method: req.method ?? "POST",
+      target: req.url ?? "/",
+      httpVersion: req.httpVersion,
+      headers,
+      req,
+    };
+    const result = negotiate(request, { protocols: this.#protocols });
+    if (!result.ok) {
+      return { ok: false, error: new HandshakeError(result.code, result.message, { cause: result.cause }) };
     }
+    return { ok: true, protocol: result.protocol };
   }
 
   /** Standalone mode: the fallback's requests go to an internal node:http server. */
