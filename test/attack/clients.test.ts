@@ -93,7 +93,15 @@ describe("attacks on our clients", { timeout: 300_000 }, () => {
 
   it("the reconnecting client against a server that accepts and drops at once: backoff holds, nothing leaks", async () => {
     const server = await hostileServer((socket) => socket.destroy(), { upgrade: false });
-    const client = await startClient("reconnecting", server.url, { initialDelay: 20, maxDelay: 160, minUptime: 0 });
+    // The WebSocket's backoff alone: with the HTTP fallback on (the default), each attempt would
+    // also try it, and Node's fetch can hang on a connection dropped before the request was
+    // written (each attempt then lasts connectionTimeout; test/client/fallback covers the fallback).
+    const client = await startClient("reconnecting", server.url, {
+      initialDelay: 20,
+      maxDelay: 160,
+      minUptime: 0,
+      transports: ["websocket"],
+    });
     await until(async () => (await client.report()).attempts >= 12);
     // Full jitter: each delay is at most its attempt's ceiling (20, 40, 80, 160, 160... ms), and
     // the ceiling reaches maxDelay: the loop is paced, not a storm.
@@ -121,7 +129,7 @@ describe("attacks on our clients", { timeout: 300_000 }, () => {
     const client = await startClient(
       "reconnecting",
       server.url,
-      { initialDelay: 5, maxDelay: 20, minUptime: 0 },
+      { initialDelay: 5, maxDelay: 20, minUptime: 0, transports: ["websocket"] },
       { closeTimeout: 60_000 },
     );
     // Each failed connection must end quickly on the client's side: it sends its close frame and
