@@ -11,6 +11,8 @@ const FILES = [
   "README.md",
   "docs/demo.md",
   "docs/http2.md",
+  "docs/fallback.md",
+  "docs/client.md",
   "docs/migrating-from-ws.md",
   "docs/api/README.md",
   "examples/README.md",
