@@ -15,6 +15,8 @@ command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/puma ] || need+=(puma)
 [ -x /usr/bin/setpriv ] || need+=(util-linux)
+# openssl judges the certificate `--http2` makes (test/cli/self-signed.test.ts)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # gcc builds the benchmark suite's native load generator (bench/lib/loadgen.c)
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 ruby_has() { [ -x /usr/bin/ruby ] && /usr/bin/ruby -e "require '$1'" >/dev/null 2>&1; }
