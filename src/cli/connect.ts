@@ -3,6 +3,8 @@
  * sent as a text message; incoming messages are printed on stdout (`< text`, binary as
  * `< [binary N bytes] hex`), notices on stderr (`* ...`).
  *
+ * `--http2` opens the WebSocket over HTTP/2 (RFC 8441) when the server offers it.
+ *
  * Commands (a line starting with "/"; "//" sends a literal "/"):
  *   /ping [data]            send a ping (the pong is printed)
  *   /close [code] [reason]  start the closing handshake (default 1000)
@@ -25,6 +27,8 @@ export interface ConnectOptions {
   proxy?: string;
   insecure: boolean;
   deflate: boolean;
+  /** Over HTTP/2 (RFC 8441) when the server offers it, else HTTP/1.1. */
+  http2: boolean;
   execute: string[];
   wait: number;
   timeout: number;
@@ -120,6 +124,7 @@ export async function runConnect(url: string, opts: ConnectOptions, io: ConnectI
     ...(opts.origin ? { origin: opts.origin } : {}),
     ...(opts.proxy ? { proxy: opts.proxy } : {}),
     ...(opts.insecure ? { rejectUnauthorized: false } : {}),
+    ...(opts.http2 ? { http2: true } : {}),
   };
   let conn: Connection;
   try {
@@ -128,7 +133,12 @@ export async function runConnect(url: string, opts: ConnectOptions, io: ConnectI
     io.error.write(`wirecable: could not connect to ${url}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
-  const details = [conn.protocol && `subprotocol ${conn.protocol}`, conn.extensions && `extensions ${conn.extensions}`];
+  const overHttp2 = (conn.socket as { session?: unknown }).session !== undefined;
+  const details = [
+    overHttp2 && "over HTTP/2",
+    conn.protocol && `subprotocol ${conn.protocol}`,
+    conn.extensions && `extensions ${conn.extensions}`,
+  ];
   note(`connected to ${url}${details.some(Boolean) ? ` (${details.filter(Boolean).join(", ")})` : ""}`);
   if (opts.execute.length === 0) note("type a message and press Enter; /help lists the commands");
 
@@ -226,6 +236,7 @@ export function registerConnect(program: Command): void {
     .option("--proxy <url>", "connect through this HTTP CONNECT proxy (http://user:pass@host:port)", parseProxy)
     .option("-k, --insecure", "do not verify the server's TLS certificate", false)
     .option("--deflate", "offer permessage-deflate", false)
+    .option("--http2", "open the WebSocket over HTTP/2 (RFC 8441) if the server offers it, else HTTP/1.1", false)
     .option("-x, --execute <message>", "send this message after connecting, then close (repeatable)", collect, [])
     .option("-w, --wait <seconds>", "with --execute: seconds to wait for replies before closing", parseSeconds, 1)
     .option("-t, --timeout <seconds>", "handshake timeout", parseSeconds, 10)

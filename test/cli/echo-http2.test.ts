@@ -1,7 +1,7 @@
 /**
  * `wirecable echo --http2`: the built CLI serves WebSockets over HTTP/2 (RFC 8441) and HTTP/1.1
  * on one TLS port, with a self-signed certificate made at start or the one given, and prints a
- * wss:// URL.
+ * wss:// URL; `wirecable connect --http2` reaches it over HTTP/2.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -12,7 +12,7 @@ import WebSocketClient from "ws";
 import { type Connection, connect } from "../../src/node/index.js";
 import { event, UNIT, within } from "../helpers/time.js";
 import { testCertificate } from "../helpers/tls.js";
-import { ensureBuilt, startCli, stopAll } from "./helpers.js";
+import { ensureBuilt, runCli, startCli, stopAll } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "wirecable-h2-cli-"));
 before(() => ensureBuilt());
@@ -42,6 +42,19 @@ describe("wirecable echo --http2", { timeout: 120_000 }, () => {
     ws.terminate();
     conn.close();
     await within(conn.closed);
+  });
+
+  it("wirecable connect --http2 talks to it over HTTP/2; without --http2 over HTTP/1.1", async () => {
+    const running = startCli(["echo", "--port", "0", "--host", "127.0.0.1", "--http2"]);
+    const [url] = await running.waitFor(/wss:\/\/\S+/, 300 * UNIT);
+    const h2 = await runCli(["connect", url!, "--http2", "--insecure", "-x", "over h2", "--wait", "0.5"]);
+    assert.equal(h2.code, 0, h2.stderr);
+    assert.equal(h2.stdout, "< over h2\n");
+    assert.match(h2.stderr, /connected to \S+ \(over HTTP\/2\)/);
+    const h1 = await runCli(["connect", url!, "--insecure", "-x", "over h1", "--wait", "0.5"]);
+    assert.equal(h1.code, 0, h1.stderr);
+    assert.equal(h1.stdout, "< over h1\n");
+    assert.doesNotMatch(h1.stderr, /HTTP\/2/);
   });
 
   it("serves the certificate given with --cert/--key (a client that trusts only it connects)", async () => {
