@@ -3,14 +3,17 @@
  * session Chromium then reuses), its WebSockets open as extended CONNECT streams on that session
  * (the server sees `:protocol` websocket streams with httpVersion 2.0 and no HTTP/1.1 upgrade),
  * exchange text and binary, and close cleanly both ways. Chromium's own WebSocketStream talks to
- * our server-side WebSocketStream over the same session.
+ * our server-side WebSocketStream over the same session. The demo chat served over TLS (what
+ * `serve --http2` runs) gets its cable over an HTTP/2 stream from the page.
  */
 import assert from "node:assert/strict";
 import { createSecureServer } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
+import { startDemoServer } from "../../src/cli/demo/server.js";
 import { type Connection, WebSocketServer, WebSocketStream } from "../../src/node/index.js";
+import { ensureBuilt } from "../cli/helpers.js";
 import { launchChromium } from "../helpers/chromium.js";
 import { UNIT, until, within } from "../helpers/time.js";
 import { testCertificate } from "../helpers/tls.js";
@@ -134,5 +137,26 @@ describe("Chromium over HTTP/2 (RFC 8441)", { timeout: 120_000 }, () => {
     }
     await until(() => closes.length === 1, "the server's close");
     assert.deepEqual(closes, [[4001, "bye from chromium", true]]);
+  });
+
+  it("the demo chat over TLS (serve --http2): the page joins a room over an HTTP/2 WebSocket stream", async () => {
+    ensureBuilt(); // the page's bundle
+    const demo = await startDemoServer({ port: 0, host: "127.0.0.1", processMetrics: false, tls: { cert, key } });
+    const seen: string[] = [];
+    demo.wss.on("connection", (_conn: Connection, req: { httpVersion: string; method?: string }) =>
+      seen.push(`${req.method} HTTP/${req.httpVersion}`),
+    );
+    try {
+      const page = await browser!.newPage({ ignoreHTTPSErrors: true });
+      await page.goto(`${demo.url}/`);
+      await page.fill("#name", "ann");
+      await page.fill("#room", "over-h2");
+      await page.click("#join button[type=submit]");
+      await page.waitForSelector('#status[data-state="connected"]', { timeout: 300 * UNIT });
+      await page.close();
+      assert.deepEqual(seen, ["CONNECT HTTP/2.0"], "one WebSocket, an extended CONNECT stream");
+    } finally {
+      await demo.close();
+    }
   });
 });
