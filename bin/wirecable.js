@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The wirecable CLI. Run `npm run build` first: this loads the compiled dist/cli/index.js.
+// The wirecable CLI: dist/cli/index.js is the bundle `npm run build` makes (scripts/build-cli.mjs).
 import { main } from "../dist/cli/index.js";
 
 main().catch((error) => {

@@ -39,6 +39,26 @@ function positiveInteger(value: string): string {
 /** The suite's entry point: ../../bench/run.mjs from both src/cli/ and dist/cli/. */
 const RUNNER = fileURLToPath(new URL("../../bench/run.mjs", import.meta.url));
 
+/** Unknown names in --only / --servers, checked against the suite's own lists before it starts. */
+async function checkNames(opts: BenchOptions): Promise<string | undefined> {
+  const lib = (file: string): string => new URL(`../../bench/lib/${file}`, import.meta.url).href;
+  const { WORKLOADS } = (await import(lib("workloads.mjs"))) as { WORKLOADS: Array<{ name: string }> };
+  const { SERVERS } = (await import(lib("processes.mjs"))) as { SERVERS: Record<string, unknown> };
+  const lists: Array<[string, string | undefined, string[]]> = [
+    ["--only <workloads>", opts.only, WORKLOADS.map((w) => w.name)],
+    ["--servers <servers>", opts.servers, Object.keys(SERVERS)],
+  ];
+  for (const [flag, value, known] of lists) {
+    if (value === undefined) continue;
+    const names = value.split(",").map((s) => s.trim());
+    const unknown = names.filter((n) => n !== "" && !known.includes(n));
+    if (names.includes("") || unknown.length > 0) {
+      return `option '${flag}' argument '${value}' is invalid. ${unknown.length > 0 ? `unknown: ${unknown.join(", ")}` : "an empty name"}; known: ${known.join(", ")}`;
+    }
+  }
+  return undefined;
+}
+
 export function registerBench(program: Command): void {
   program
     .command("bench")
@@ -53,12 +73,14 @@ export function registerBench(program: Command): void {
     .option("--loadgen <kind>", "native (bench/lib/loadgen.c, C and epoll; the default) or js")
     .option("--out <dir>", "where to write results.json, results.md and chart.svg")
     .option("--cpu-prof <dir>", "run wirecable's server under node --cpu-prof, profiles into <dir>")
-    .action(async (opts: BenchOptions) => {
+    .action(async (opts: BenchOptions, command: Command) => {
       if (!existsSync(RUNNER)) {
-        console.error(`wirecable bench: ${RUNNER} not found (the suite runs from a source checkout)`);
-        process.exitCode = 1;
-        return;
+        command.error(
+          "error: bench runs the benchmark suite of a source checkout (bench/ is not in the npm package): git clone the repository, then npm install && npm run bench",
+        );
       }
+      const problem = await checkNames(opts);
+      if (problem !== undefined) command.error(`error: ${problem}`);
       const args: string[] = [RUNNER];
       if (opts.quick) args.push("--quick");
       const pass: Array<[keyof BenchOptions, string]> = [

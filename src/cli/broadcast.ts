@@ -16,8 +16,17 @@
 import { type Command, Option } from "commander";
 import type { Broker } from "../channels/index.js";
 import { WebSocketServer } from "../node/index.js";
-import { parseBrokerUrl, parsePort, parseRedisUrl } from "./options.js";
+import { addLegacyDraftsOption, addListenOptions, parseBrokerUrl, parseRedisUrl } from "./options.js";
 import { CLOSE_TIMEOUT, parseWorkerCount, runServer } from "./workers.js";
+
+interface BroadcastOptions {
+  port: number;
+  host: string;
+  workers: number;
+  broker?: string;
+  redis?: string;
+  legacyDrafts: boolean;
+}
 
 interface Relayed {
   data: string | Uint8Array;
@@ -47,11 +56,9 @@ function isRelayed(m: unknown): m is Relayed {
 }
 
 export function register(program: Command): void {
-  program
-    .command("broadcast")
-    .description("run a broadcast server")
-    .requiredOption("-p, --port <port>", "port to listen on (0: any free port)", parsePort)
-    .option("-H, --host <host>", "address to bind", "127.0.0.1")
+  const command = program.command("broadcast").description("run a broadcast server");
+  addListenOptions(command, "required");
+  addLegacyDraftsOption(command)
     .option("-w, --workers <n>", "worker processes (node:cluster) sharing the port", parseWorkerCount, 1)
     .option("--broker <url>", "share the broadcast with every process using this broker", parseBrokerUrl)
     .addOption(
@@ -59,7 +66,7 @@ export function register(program: Command): void {
         .argParser(parseRedisUrl)
         .conflicts("broker"),
     )
-    .action(async (opts: { port: number; host: string; workers: number; broker?: string; redis?: string }) => {
+    .action(async (opts: BroadcastOptions) => {
       const brokerUrl = opts.broker ?? opts.redis;
       // The brokers load only when one is asked for (the plain server carries no more code than it runs).
       const channels = brokerUrl === undefined ? undefined : await import("../channels/index.js");
@@ -72,6 +79,7 @@ export function register(program: Command): void {
             port: opts.port,
             host: opts.host,
             backpressure: "drop",
+            legacyDrafts: opts.legacyDrafts,
             ...(worker !== undefined ? { headers: { "X-Wirecable-Worker": String(worker) } } : {}),
           });
           const local = (data: string | Uint8Array, binary: boolean): void => {

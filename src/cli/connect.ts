@@ -1,7 +1,9 @@
 /**
- * `wirecable connect URL`: an interactive client, like wscat. Each line read from stdin is
- * sent as a text message; incoming messages are printed on stdout (`< text`, binary as
- * `< [binary N bytes] hex`), notices on stderr (`* ...`).
+ * `wirecable connect URL` (or `-c URL`): an interactive client, like wscat, with wscat's flags
+ * (-c, -s, -H, --auth, -n, --ca/--cert/--key/--passphrase, -P, -x, -w, -o, -L, --proxy). Each
+ * line read from stdin is sent as a text message; incoming messages are printed on stdout
+ * (`< text`, binary as `< [binary N bytes] hex`), notices on stderr (`* ...`). Pongs are
+ * printed; pings received only with -P (`--show-ping-pong`).
  *
  * `--http2` opens the WebSocket over HTTP/2 (RFC 8441) when the server offers it.
  *
@@ -14,6 +16,7 @@
  * at once). Exit status: 0 after a clean
  * close, 1 when the connection could not be opened or was lost (1006).
  */
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { type Command, InvalidArgumentError } from "commander";
@@ -32,6 +35,21 @@ export interface ConnectOptions {
   execute: string[];
   wait: number;
   timeout: number;
+  /** wscat's -c: the URL as an option (instead of the argument). */
+  connect?: string;
+  /** "user:password" for an Authorization: Basic header. */
+  auth?: string;
+  /** false with -n/--no-check (wscat's spelling of --insecure). */
+  check?: boolean;
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  passphrase?: string;
+  /** -P: also print pings received. */
+  showPingPong?: boolean;
+  /** -L: follow redirects (up to --max-redirects). */
+  location?: boolean;
+  maxRedirects?: number;
 }
 
 export interface ConnectIO {
@@ -90,6 +108,27 @@ function parseSeconds(value: string): number {
   return n;
 }
 
+export function parseAuth(value: string): string {
+  if (!value.includes(":") || /[\r\n\0]/.test(value))
+    throw new InvalidArgumentError(`expected "user:password", got "${value}"`);
+  return value;
+}
+
+/** A PEM file (--ca, --cert, --key), read when the option is parsed. */
+function readPem(value: string): Buffer {
+  try {
+    return readFileSync(value);
+  } catch (error) {
+    throw new InvalidArgumentError(`cannot read "${value}": ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+}
+
+function parseRedirects(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 100) throw new InvalidArgumentError(`expected 0-100 redirects, got "${value}"`);
+  return n;
+}
+
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
@@ -115,17 +154,26 @@ function describeBinary(data: Buffer): string {
 export async function runConnect(url: string, opts: ConnectOptions, io: ConnectIO): Promise<number> {
   const out = (line: string): void => void io.output.write(`${line}\n`);
   const note = (line: string): void => void io.error.write(`* ${line}\n`);
-  const options: ClientOptions = {
-    headers: opts.header,
+  const headers = { ...opts.header };
+  if (opts.auth !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === "authorization")) {
+    headers.Authorization = `Basic ${Buffer.from(opts.auth).toString("base64")}`;
+  }
+  const options = {
+    headers,
     perMessageDeflate: opts.deflate,
     handshakeTimeout: Math.round(opts.timeout * 1000),
     maxPayload: 0,
     ...(opts.subprotocol.length > 0 ? { protocols: opts.subprotocol } : {}),
     ...(opts.origin ? { origin: opts.origin } : {}),
     ...(opts.proxy ? { proxy: opts.proxy } : {}),
-    ...(opts.insecure ? { rejectUnauthorized: false } : {}),
+    ...(opts.insecure || opts.check === false ? { rejectUnauthorized: false } : {}),
+    ...(opts.ca ? { ca: opts.ca } : {}),
+    ...(opts.cert ? { cert: opts.cert } : {}),
+    ...(opts.key ? { key: opts.key } : {}),
+    ...(opts.passphrase !== undefined ? { passphrase: opts.passphrase } : {}),
+    ...(opts.location ? { followRedirects: opts.maxRedirects ?? 10 } : {}),
     ...(opts.http2 ? { http2: true } : {}),
-  };
+  } satisfies ClientOptions;
   let conn: Connection;
   try {
     conn = await connect(url, options);
@@ -146,7 +194,7 @@ export async function runConnect(url: string, opts: ConnectOptions, io: ConnectI
     conn.on("message", (data: string | Buffer, isBinary: boolean) => {
       out(`< ${isBinary ? describeBinary(Buffer.from(data as Buffer)) : String(data)}`);
     });
-    conn.on("ping", (data: Buffer) => note(`ping received${data.length ? `: ${data.toString()}` : ""}`));
+    if (opts.showPingPong) conn.on("ping", (data) => out(`< ping${data.length ? `: ${data.toString()}` : ""}`));
     conn.on("pong", (data: Buffer) => out(`< pong${data.length ? `: ${data.toString()}` : ""}`));
     conn.on("error", (err: Error) => note(`error: ${err.message}`));
     conn.on("close", (code: number, reason: string | Buffer) => {
@@ -228,13 +276,23 @@ export async function runConnect(url: string, opts: ConnectOptions, io: ConnectI
 export function registerConnect(program: Command): void {
   program
     .command("connect")
-    .description("interactive WebSocket client: send lines from stdin, print what arrives")
-    .argument("<url>", "ws:// or wss:// URL", parseWsUrl)
+    .description("interactive WebSocket client: send lines from stdin, print what arrives (wscat's flags)")
+    .argument("[url]", "ws:// or wss:// URL (or -c <url>)", parseWsUrl)
+    .option("-c, --connect <url>", "the URL to connect to, as wscat takes it", parseWsUrl)
     .option("-s, --subprotocol <protocol>", "offer this subprotocol (repeatable)", parseSubprotocol, [])
     .option("-H, --header <header>", 'extra request header, "Name: value" (repeatable)', parseHeader, {})
+    .option("--auth <user:password>", "send Authorization: Basic with these credentials", parseAuth)
     .option("-o, --origin <origin>", "send this Origin header", parseOriginValue)
     .option("--proxy <url>", "connect through this HTTP CONNECT proxy (http://user:pass@host:port)", parseProxy)
+    .option("-n, --no-check", "do not verify the server's TLS certificate (also -k, --insecure)")
     .option("-k, --insecure", "do not verify the server's TLS certificate", false)
+    .option("--ca <file>", "trust this certificate authority (PEM)", readPem)
+    .option("--cert <file>", "client certificate (PEM)", readPem)
+    .option("--key <file>", "client certificate's key (PEM)", readPem)
+    .option("--passphrase <passphrase>", "the key's passphrase")
+    .option("-L, --location", "follow redirects", false)
+    .option("--max-redirects <n>", "with -L: most redirects followed", parseRedirects, 10)
+    .option("-P, --show-ping-pong", "also print pings received (pongs are always printed)", false)
     .option("--deflate", "offer permessage-deflate", false)
     .option("--http2", "open the WebSocket over HTTP/2 (RFC 8441) if the server offers it, else HTTP/1.1", false)
     .option("-x, --execute <message>", "send this message after connecting, then close (repeatable)", collect, [])
@@ -242,9 +300,14 @@ export function registerConnect(program: Command): void {
     .option("-t, --timeout <seconds>", "handshake timeout", parseSeconds, 10)
     .addHelpText(
       "after",
-      "\nCommands: /ping [data], /close [code] [reason], /quit, /help; //text sends /text.\nExamples:\n  wirecable connect ws://localhost:8080\n  wirecable connect wss://example.com/cable -s actioncable-v1-json -H 'Authorization: Bearer x'\n  wirecable connect ws://localhost:8080 -x hello -w 2\n",
+      "\nCommands: /ping [data], /close [code] [reason], /quit, /help; //text sends /text.\nExamples:\n  wirecable connect ws://localhost:8080\n  wirecable connect -c wss://example.com/cable -s actioncable-v1-json -H 'Authorization: Bearer x'\n  wirecable connect ws://localhost:8080 -x hello -w 2\n",
     )
-    .action(async (url: string, opts: ConnectOptions) => {
+    .action(async (argument: string | undefined, opts: ConnectOptions, command: Command) => {
+      if (argument !== undefined && opts.connect !== undefined && argument !== opts.connect) {
+        command.error("error: give the URL once: as the argument or with -c, --connect");
+      }
+      const url = argument ?? opts.connect;
+      if (url === undefined) command.error("error: missing the URL: wirecable connect <url>, or -c <url>");
       // Ctrl-C closes cleanly (1000); a second one leaves at once.
       const interrupt = new AbortController();
       process.on("SIGINT", () => (interrupt.signal.aborted ? process.exit(130) : interrupt.abort()));

@@ -1,9 +1,10 @@
 /**
- * `wirecable echo --port P [--host H] [--deflate] [--workers N] [--max-payload B]
+ * `wirecable echo --port P [--host H] [--deflate] [--workers N] [--legacy-drafts] [--max-payload B]
  * [--max-fragments N] [--http2 [--cert F --key F]]`: an echo server (each message is sent back
- * as received, text as text, binary as binary). Prints the URL it listens on. With `--http2`
- * it serves TLS on that port, WebSockets over HTTP/2 (RFC 8441) and HTTP/1.1 alike (see tls.ts),
- * prints a `wss://` URL, and answers other requests with a line of text.
+ * as received, text as text, binary as binary). Prints the URL it listens on. `PORT` and `HOST`
+ * stand in for --port and --host. With `--http2` it serves TLS on that port, WebSockets over
+ * HTTP/2 (RFC 8441) and HTTP/1.1 alike (see tls.ts), prints a `wss://` URL, and answers other
+ * requests with a line of text.
  *
  * Limits default to accept everything the Autobahn TestSuite sends (this is the conformance-oriented
  * server): 16 MiB messages (case 9.1.6) of up to 65,537 frames (9.3.1/9.4.1); the
@@ -13,7 +14,7 @@
 import type { Socket } from "node:net";
 import type { Command } from "commander";
 import { type Connection, WebSocketServer } from "../node/index.js";
-import { addLimitOptions, parsePort } from "./options.js";
+import { addLegacyDraftsOption, addLimitOptions, addListenOptions } from "./options.js";
 import { addHttp2Options, checkHttp2Options, createTlsServer, type Http2Options, tlsMaterial } from "./tls.js";
 import { CLOSE_TIMEOUT, parseWorkerCount, runServer } from "./workers.js";
 
@@ -21,20 +22,19 @@ export interface EchoOptions extends Http2Options {
   port: number;
   host: string;
   deflate: boolean;
+  legacyDrafts: boolean;
   workers: number;
   maxPayload: number;
   maxFragments: number;
 }
 
 export function register(program: Command): void {
-  const command = program
-    .command("echo")
-    .description("run an echo server")
-    .requiredOption("-p, --port <port>", "port to listen on (0: any free port)", parsePort)
-    .option("-H, --host <host>", "address to bind", "127.0.0.1")
+  const command = program.command("echo").description("run an echo server");
+  addListenOptions(command, "required")
     .option("--deflate", "offer permessage-deflate", false)
     .option("-w, --workers <n>", "worker processes (node:cluster) sharing the port", parseWorkerCount, 1);
   addHttp2Options(command);
+  addLegacyDraftsOption(command);
   addLimitOptions(command).action(async (opts: EchoOptions) => {
     checkHttp2Options(opts);
     const tls = opts.http2 ? tlsMaterial(opts, opts.host) : undefined;
@@ -49,6 +49,7 @@ export function register(program: Command): void {
           perMessageDeflate: opts.deflate,
           maxPayload: opts.maxPayload,
           maxFragments: opts.maxFragments,
+          legacyDrafts: opts.legacyDrafts,
           ...(worker !== undefined ? { headers: { "X-Wirecable-Worker": String(worker) } } : {}),
         };
         const echo = (conn: Connection): void => {

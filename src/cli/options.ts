@@ -2,7 +2,7 @@
  * Option parsers and option groups shared by the CLI commands: each parser throws commander's
  * InvalidArgumentError with a clear message, so a bad value exits non-zero before anything starts.
  */
-import { type Command, InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { brokerKind } from "../channels/index.js";
 
 /** Autobahn's largest message: case 9.1.6/9.2.6, 16 MiB in one frame. */
@@ -35,6 +35,37 @@ export function parseBrokerUrl(value: string): string {
     throw new InvalidArgumentError((err as Error).message);
   }
   return value;
+}
+
+export function parseHost(value: string): string {
+  if (value.trim() === "" || /[\s/]/.test(value))
+    throw new InvalidArgumentError(`expected a host name or address, got "${value}"`);
+  return value;
+}
+
+/**
+ * `-p, --port` and `-H, --host` for the servers, from the environment as Node hosting does
+ * (`PORT`, `HOST`) when not given on the command line. `port`: the default port, or "required".
+ */
+export function addListenOptions(command: Command, port: number | "required", host = "127.0.0.1"): Command {
+  const portOption = new Option("-p, --port <port>", "port to listen on (0: any free port)")
+    .env("PORT")
+    .argParser(parsePort);
+  if (port === "required") portOption.makeOptionMandatory();
+  else portOption.default(port);
+  return command
+    .addOption(portOption)
+    .addOption(
+      new Option("-H, --host <host>", "address to bind (0.0.0.0 or :: to serve other machines)")
+        .env("HOST")
+        .argParser(parseHost)
+        .default(host),
+    );
+}
+
+/** `--legacy-drafts`: also accept hixie-75/76 clients (pre-RFC 6455 browsers), as ServerOptions.legacyDrafts. */
+export function addLegacyDraftsOption(command: Command): Command {
+  return command.option("--legacy-drafts", "also accept hixie-75/76 clients (pre-RFC 6455 drafts)", false);
 }
 
 export function parseWsUrl(value: string): string {

@@ -17,7 +17,7 @@
 import cluster from "node:cluster";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { Logger } from "pino";
-import { parseBrokerUrl, parsePort, parseRedisUrl } from "./options.js";
+import { addListenOptions, parseBrokerUrl, parseRedisUrl } from "./options.js";
 import { addHttp2Options, checkHttp2Options, type Http2Options, tlsMaterial } from "./tls.js";
 import { parseWorkerCount, runServer, type Served, type ServerLog, type WorkerContext } from "./workers.js";
 
@@ -75,18 +75,11 @@ export function parseOrigin(value: string, previous: string[] = []): string[] {
   return [...previous, url.origin];
 }
 
-function parseHost(value: string): string {
-  if (value.trim() === "" || /[\s/]/.test(value))
-    throw new InvalidArgumentError(`expected a host name or address, got "${value}"`);
-  return value;
-}
-
 export function registerServe(program: Command): void {
   const command = program
     .command("serve")
-    .description("run the demo chat server (web page, ActionCable channels, /healthz, /metrics)")
-    .option("-p, --port <port>", "port to listen on (0: any free port)", parsePort, 3000)
-    .option("-H, --host <host>", "address to bind (0.0.0.0 or :: to serve other machines)", parseHost, "127.0.0.1")
+    .description("run the demo chat server (web page, ActionCable channels, /healthz, /metrics)");
+  addListenOptions(command, 3000)
     .option(
       "--broker <url>",
       "share rooms through a broker: redis://…, redis+cluster://h:p,h:p, nats://…, postgres://… (default: memory)",

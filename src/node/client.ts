@@ -38,6 +38,8 @@ export interface ClientOptions extends ConnectionOptions {
   ca?: string | Buffer | Array<string | Buffer>;
   cert?: string | Buffer;
   key?: string | Buffer;
+  /** Passphrase of `key` (an encrypted PEM key). */
+  passphrase?: string;
   rejectUnauthorized?: boolean;
   servername?: string;
   /** Follow 3xx answers: true (up to 10) or the maximum number of hops. Default false. */
@@ -345,6 +347,7 @@ function attempt(
       ca: options.ca,
       cert: options.cert,
       key: options.key,
+      passphrase: options.passphrase,
       rejectUnauthorized: options.rejectUnauthorized,
       servername: options.servername ?? (isIp(target.host) ? undefined : target.host),
       ALPNProtocols: ["http/1.1"],

@@ -1,7 +1,8 @@
 // `wirecable connect` as a process against in-process servers: lines in, messages out (text
 // and binary), a greeting sent with the handshake, /ping, //escape, /close with code and
 // reason, /quit, end of input, --execute, --subprotocol, --header, --origin, --deflate,
-// --proxy (HTTP CONNECT), --insecure (self-signed TLS), and the exit status.
+// --proxy (HTTP CONNECT), wscat's -c, --auth and -P, --insecure / -n / --ca (self-signed TLS),
+// and the exit status.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { once } from "node:events";
@@ -34,7 +35,10 @@ function serveEcho(server: WebSocketServer, record: Seen): void {
       if (text === "bin") conn.send(Buffer.from([1, 2, 3]));
       else if (text === "bye-1001") conn.close(1001, "going away");
       else if (text === "drop") conn.terminate();
-      else conn.send(data, { binary: isBinary });
+      else if (text === "ping-me") {
+        conn.ping("from server");
+        conn.send("pinged");
+      } else conn.send(data, { binary: isBinary });
     });
     conn.on("close", (code: number, reason: string) => record.closes.push({ code, reason: String(reason) }));
   });
@@ -132,6 +136,16 @@ describe("wirecable connect", { timeout: 60_000 }, () => {
     assert.equal(headers["sec-websocket-protocol"], "other, chat");
   });
 
+  it("wscat's flags: -c URL, --auth user:password, -P prints the server's pings", async () => {
+    seen.headers.length = 0;
+    const shown = await runCli(["connect", "-c", url, "--auth", "ann:s3:cret", "-P"], { input: "ping-me\n" });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.equal(shown.stdout, "< ping: from server\n< pinged\n");
+    assert.equal(seen.headers.at(-1)!.authorization, `Basic ${Buffer.from("ann:s3:cret").toString("base64")}`);
+    const quiet = await runCli(["connect", url], { input: "ping-me\n" });
+    assert.equal(quiet.stdout, "< pinged\n", "pings are printed only with -P");
+  });
+
   it("reports the server's close (exit 0) and a lost connection (exit 1)", async () => {
     const closed = await runCli(["connect", url], { input: "bye-1001\n" });
     assert.match(closed.stderr, /closed: 1001 going away/);
@@ -168,7 +182,7 @@ describe("wirecable connect", { timeout: 60_000 }, () => {
     }
   });
 
-  it("--insecure accepts a self-signed certificate, which is refused without it", async () => {
+  it("a self-signed certificate: refused, accepted with --insecure, -n or --ca", async () => {
     const dir = mkdtempSync(join(tmpdir(), "wirecable-cli-tls-"));
     let https: HttpsServer | undefined;
     let tls: WebSocketServer | undefined;
@@ -185,6 +199,8 @@ describe("wirecable connect", { timeout: 60_000 }, () => {
           "1",
           "-subj",
           "/CN=localhost",
+          "-addext",
+          "subjectAltName=IP:127.0.0.1",
           "-keyout",
           join(dir, "key.pem"),
           "-out",
@@ -200,9 +216,11 @@ describe("wirecable connect", { timeout: 60_000 }, () => {
       const refused = await runCli(["connect", wssUrl], { input: "" });
       assert.equal(refused.code, 1);
       assert.match(refused.stderr, /could not connect/);
-      const ok = await runCli(["connect", wssUrl, "--insecure"], { input: "secure\n" });
-      assert.equal(ok.code, 0, ok.stderr);
-      assert.equal(ok.stdout, "< secure\n");
+      for (const flags of [["--insecure"], ["-n"], ["--ca", join(dir, "cert.pem")]]) {
+        const ok = await runCli(["connect", wssUrl, ...flags], { input: "secure\n" });
+        assert.equal(ok.code, 0, `${flags.join(" ")}: ${ok.stderr}`);
+        assert.equal(ok.stdout, "< secure\n");
+      }
     } finally {
       await tls?.close();
       https?.closeAllConnections();

@@ -4,7 +4,6 @@
  * Every child is killed in `stopAll()` (call it in `after`).
  */
 import { type ChildProcess, execFileSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { spawnTied } from "../helpers/tied-process.js";
 
@@ -15,37 +14,15 @@ export const CLI = process.env.WIRECABLE_CLI ?? join(root, "bin", "wirecable.js"
 const children = new Set<ChildProcess>();
 let built = false;
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (/\.(ts|html|css)$/.test(entry.name)) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** Build dist/ (tsc + demo page) once per test process when the sources are newer. */
+/** Build dist/ (library, CLI bundle, demo page: scripts/build.mjs) once per test process when src/ is newer. */
 export function ensureBuilt(): void {
   if (built) return;
-  const entry = join(root, "dist", "cli", "index.js");
-  const page = join(root, "dist", "cli", "demo", "public", "app.js");
-  const stale = !existsSync(entry) || !existsSync(page) || newestSource(join(root, "src")) > statSync(entry).mtimeMs;
-  if (stale) {
-    // Serialised: test files run in parallel and must not write dist/ at the same time.
-    const lock = "/tmp/wirecable-cli-test-build.lock";
-    const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
-    try {
-      execFileSync("flock", [lock, process.execPath, tsc, "-p", "tsconfig.build.json"], { cwd: root, stdio: "pipe" });
-    } catch (err) {
-      // tsc still emits on type errors (`npm run typecheck` reports them): run what was built.
-      console.warn(`tsc reported errors: ${String((err as { stdout?: Buffer }).stdout ?? err).slice(0, 500)}`);
-    }
-    execFileSync("flock", [lock, process.execPath, join(root, "scripts", "build-demo.mjs")], {
-      cwd: root,
-      stdio: "pipe",
-    });
-  }
+  // Serialised, and the staleness check made inside the lock: test files run in parallel and
+  // must neither write dist/ at the same time nor rebuild what another file just built.
+  execFileSync("flock", ["/tmp/wirecable-cli-test-build.lock", process.execPath, "scripts/build.mjs", "--if-stale"], {
+    cwd: root,
+    stdio: "pipe",
+  });
   built = true;
 }
 
@@ -57,9 +34,16 @@ export interface RunResult {
 }
 
 /** Run the CLI to completion (killed after `timeout` ms), feeding `input` on stdin. */
-export function runCli(args: string[], options: { input?: string; timeout?: number } = {}): Promise<RunResult> {
+export function runCli(
+  args: string[],
+  options: { input?: string; timeout?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawnTied(process.execPath, [CLI, ...args], { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawnTied(process.execPath, [CLI, ...args], {
+      cwd: root,
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, ...options.env },
+    });
     children.add(child);
     let stdout = "";
     let stderr = "";

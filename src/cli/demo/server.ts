@@ -99,10 +99,10 @@ export interface DemoServer {
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** The bundled page: next to this file once built (dist/cli/demo/public), else dist's from the sources. */
+/** The built page: dist/cli/demo/public, beside the CLI bundle (dist/cli) or found from the sources (src/cli/demo). */
 export function defaultPublicDir(): string {
-  const beside = join(here, "public");
-  if (existsSync(join(beside, "index.html"))) return beside;
+  const bundled = join(here, "demo", "public");
+  if (existsSync(join(bundled, "index.html"))) return bundled;
   return join(here, "..", "..", "..", "dist", "cli", "demo", "public");
 }
 
@@ -296,8 +296,7 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
       protocol: conn.protocol,
       send(message: string | PreparedMessage) {
         const result = typeof message === "string" ? conn.send(message) : conn.sendPrepared(message);
-        if (result instanceof Promise) result.catch(() => {});
-        else if (result === "dropped") {
+        if (result === "dropped") {
           metrics.dropped.inc({ reason: "slow consumer" });
           return;
         }
