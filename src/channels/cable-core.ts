@@ -10,6 +10,7 @@ import { EventEmitter } from "node:events";
 import { CableError } from "../cable/errors.js";
 import { type Feature, Feature as Features } from "../cable/extensions.js";
 import { DisconnectReason, encodeDisconnect, encodePing } from "../cable/protocol.js";
+import type { EmitterBase, TypedEvents } from "../node/typed-events.js";
 import { AckLedger, DEFAULT_ACK_WINDOW } from "./acks.js";
 import type { Broker } from "./brokers/broker.js";
 import { MemoryDedup } from "./brokers/dedup.js";
@@ -42,7 +43,20 @@ export interface CableCoreOptions {
   presence?: { interval?: number };
 }
 
-export class CableCore extends EventEmitter {
+/** The cable server's events and their listeners' arguments. */
+export interface CableEvents {
+  /** A problem caused by a client or the broker, never thrown; `connection` when there is one. */
+  error: [error: CableError, connection?: CableConnection];
+  /** A connection got its welcome (authenticated). */
+  connect: [connection: CableConnection];
+  /** A welcomed connection closed. */
+  disconnect: [connection: CableConnection];
+}
+
+export interface CableCore extends TypedEvents<CableEvents> {}
+
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface adds the typed event methods (node/typed-events.ts)
+export class CableCore extends (EventEmitter as EmitterBase) {
   readonly broker: Broker;
   readonly hub: StreamHub;
   readonly presence: PresenceHub;

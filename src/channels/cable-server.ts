@@ -13,6 +13,7 @@ import type { Server as HttpsServer } from "node:https";
 import { CableError } from "../cable/errors.js";
 import { DEFAULT_MOUNT_PATH, selectProtocol } from "../cable/protocol.js";
 import {
+  type BackpressurePolicy,
   type Connection,
   type FallbackOptions,
   ProtocolError,
@@ -33,7 +34,7 @@ export interface CableServerOptions extends Omit<CableCoreOptions, "prepare"> {
   port?: number;
   host?: string;
   /** Or use this WebSocketServer; give it `protocols: (offered) => selectProtocol(offered)`. */
-  wss?: WebSocketServer;
+  wss?: WebSocketServer<BackpressurePolicy>;
   /** Mount path (default "/cable", Rails' default_mount_path). */
   path?: string;
   /** Extra options for the WebSocketServer we create (origins, maxConnections, deflate...). */
@@ -49,7 +50,7 @@ export interface CableServerOptions extends Omit<CableCoreOptions, "prepare"> {
 }
 
 export class CableServer extends CableCore {
-  readonly wss: WebSocketServer;
+  readonly wss: WebSocketServer<BackpressurePolicy>;
   /** Resolves when listening (at once when mounted on a server that already listens). */
   readonly ready: Promise<void>;
   readonly #ownsWss: boolean;
@@ -81,10 +82,10 @@ export class CableServer extends CableCore {
       this.wss = new WebSocketServer(wsOptions);
     }
     this.ready = this.wss.ready;
-    this.wss.on("connection", (conn: Connection, req: IncomingMessage) => this.#attach(conn, req));
+    this.wss.on("connection", (conn, req) => this.#attach(conn, req));
   }
 
-  #attach(conn: Connection, req: IncomingMessage): CableConnection {
+  #attach(conn: Connection<BackpressurePolicy>, req: IncomingMessage): CableConnection {
     const transport: CableTransport = {
       protocol: conn.protocol,
       send(data) {
@@ -97,7 +98,7 @@ export class CableServer extends CableCore {
       close: (code, reason) => conn.close(code, reason),
     };
     const cable = this.accept(transport, req);
-    conn.on("message", (data: string | Buffer, isBinary: boolean) => {
+    conn.on("message", (data, isBinary) => {
       if (isBinary) {
         // The ActionCable protocol is JSON text; its client never sends binary.
         this.emit("error", new CableError("MALFORMED_COMMAND", "binary message ignored"), cable);

@@ -24,6 +24,7 @@ export { AckLedger, DEFAULT_ACK_WINDOW } from "./acks.js";
 export { type Broadcaster, createBroadcaster } from "./broadcaster.js";
 export {
   type Broker,
+  type BrokerEvents,
   type BrokerHandler,
   INTERNAL_STREAM_PREFIX,
   isInternalStream,
@@ -95,7 +96,7 @@ export {
   type StreamPresence,
 } from "./brokers/stream-presence.js";
 export { CableConnection, type CableLimits, DEFAULT_LIMITS, MAX_QUEUED_COMMANDS } from "./cable-connection.js";
-export { CableCore, type CableCoreOptions } from "./cable-core.js";
+export { CableCore, type CableCoreOptions, type CableEvents } from "./cable-core.js";
 export { CableServer, type CableServerOptions } from "./cable-server.js";
 export {
   ActionError,

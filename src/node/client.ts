@@ -23,7 +23,13 @@ import type { PerMessageDeflateOptions } from "./deflate/index.js";
 import { createHybiEngine } from "./engines.js";
 import { clientDeflate } from "./extensions.js";
 import { attemptHttp2 } from "./http2-client.js";
-import { type ConnectionOptions, checkCount, resolveConnectionOptions } from "./options.js";
+import {
+  type BackpressurePolicy,
+  type ConnectionOptions,
+  checkCount,
+  type ImmediatePolicy,
+  resolveConnectionOptions,
+} from "./options.js";
 import { proxyFor } from "./proxy-env.js";
 import { type TimerEntry, wheel } from "./timer-wheel.js";
 
@@ -152,7 +158,10 @@ function validate(options: ClientOptions): void {
 }
 
 /** Open a WebSocket connection; resolves when the opening handshake completes. */
-export async function connect(url: string | URL, options: ClientOptions = {}): Promise<Connection> {
+export async function connect<P extends BackpressurePolicy = ImmediatePolicy>(
+  url: string | URL,
+  options: ClientOptions & { backpressure?: P } = {},
+): Promise<Connection<P>> {
   validate(options);
   const connOptions = resolveConnectionOptions(options);
   const maxHops = options.followRedirects === true ? 10 : options.followRedirects || 0;
@@ -162,7 +171,8 @@ export async function connect(url: string | URL, options: ClientOptions = {}): P
     let outcome: Awaited<ReturnType<typeof attempt>>;
     if (options.http2 === true) {
       const h2 = await http2Hop(current, headers, options, connOptions);
-      if (h2.kind === "open") return h2.conn;
+      // Made with connOptions, so under the `backpressure` policy P stands for.
+      if (h2.kind === "open") return h2.conn as Connection<P>;
       outcome = h2.kind === "redirect" ? h2.error : await attempt(current, headers, options, h2.socket);
     } else {
       outcome = await attempt(current, headers, options);
@@ -187,7 +197,7 @@ export async function connect(url: string | URL, options: ClientOptions = {}): P
       continue;
     }
     const { socket, result } = outcome;
-    return new Connection({
+    return new Connection<P>({
       role: "client",
       socket,
       createEngine: createHybiEngine,

@@ -7,10 +7,23 @@ import type { Duplex } from "node:stream";
 import type { ExtensionSession } from "../protocol/extensions/extension.js";
 import type { PreparedMessage } from "../protocol/prepared-message.js";
 import type { EngineFactory, EngineOptions, Role } from "../protocol/types.js";
-import type { ResolvedConnectionOptions } from "./options.js";
+import type { BackpressurePolicy, ResolvedConnectionOptions } from "./options.js";
 
 /** What `send` did: written to the socket, buffered in it (a `drain` follows), or dropped. */
 export type SendResult = "written" | "buffered" | "dropped";
+/**
+ * What `send` returns on a connection with backpressure policy `P`: a {@link SendResult}, or
+ * with "wait" possibly a promise resolved once the buffer drained (so only then a promise the
+ * caller has to handle, for lint rules such as no-floating-promises).
+ */
+export type SendReturn<P extends BackpressurePolicy> = SendReturnByPolicy[P];
+
+/** See {@link SendReturn}. */
+export interface SendReturnByPolicy {
+  close: SendResult;
+  drop: SendResult;
+  wait: SendResult | Promise<"written" | "buffered">;
+}
 export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView | PreparedMessage;
 
 /**

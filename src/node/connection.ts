@@ -25,7 +25,7 @@
 import type { Readable } from "node:stream";
 import { InvalidStateError, ProtocolError } from "../protocol/errors.js";
 import { PreparedMessage } from "../protocol/prepared-message.js";
-import type { EngineEvent, EngineHost, MessageWriter, Role, WebSocketEngine } from "../protocol/types.js";
+import type { EngineEvent, MessageWriter, Role, WebSocketEngine } from "../protocol/types.js";
 import { ConnectionClock, Due } from "./connection-clock.js";
 import type {
   CloseInfo,
@@ -33,18 +33,20 @@ import type {
   ConnectionRequest,
   SendData,
   SendResult,
+  SendReturn,
   Transport,
 } from "./connection-types.js";
 import { connectionRequest } from "./connection-types.js";
-import { type Flushable, markDirty } from "./flush-queue.js";
+import { markDirty } from "./flush-queue.js";
 import { messageIterator } from "./message-iterator.js";
 import { decodeUtf8, isUtf8, masker } from "./native.js";
-import type { ResolvedConnectionOptions } from "./options.js";
+import type { BackpressurePolicy, ImmediatePolicy, ResolvedConnectionOptions } from "./options.js";
 import { asBuffer, outputArena, slabAlloc, toBytes } from "./output-buffers.js";
 import { OutputQueue } from "./output-queue.js";
 import { TokenBucket } from "./rate-limiter.js";
 import { emitSafe, emitTwo, ShapedEmitter } from "./shaped-emitter.js";
-import { type TimerEntry, wheel } from "./timer-wheel.js";
+import { wheel } from "./timer-wheel.js";
+import type { EmitterBase, TypedEvents } from "./typed-events.js";
 
 const OPEN = 1;
 const EMPTY = new Uint8Array(0);
@@ -52,7 +54,7 @@ const EMPTY_BUFFER = Buffer.alloc(0);
 function noop(): void {}
 /** The connection a transport belongs to: its listeners are shared functions, not closures per connection. */
 const kConn = Symbol("wirecable.connection");
-type OwnedTransport = Transport & { [kConn]: Connection };
+type OwnedTransport = Transport & { [kConn]: AnyConnection };
 
 // The transport's listeners, shared by every connection (Node calls them with the transport as
 // `this`): each hands its event to the connection's method of the same name.
@@ -82,7 +84,40 @@ interface PendingEngine {
   readonly extensions: ConnectionInit["extensions"];
 }
 
-export class Connection extends ShapedEmitter implements EngineHost, Flushable, TimerEntry {
+/** A connection's events and their listeners' arguments. */
+export interface ConnectionEvents {
+  /** Client role: the opening handshake completed (server connections are open when handed over). */
+  open: [];
+  /** A whole message: text as a string, binary as a Buffer. */
+  message: [data: string | Buffer, isBinary: boolean];
+  ping: [data: Buffer];
+  pong: [data: Buffer];
+  /** The peer started the closing handshake (its close frame arrived). */
+  closing: [code: number, reason: string];
+  close: [code: number, reason: string, wasClean: boolean];
+  /** Never crashes the process: a default listener exists. */
+  error: [error: Error];
+  /** What was buffered has been written. */
+  drain: [];
+  /** A message was dropped by the backpressure policy; the count so far. */
+  dropped: [count: number];
+}
+
+// biome-ignore lint/correctness/noUnusedVariables: P must match the class's type parameters to merge
+export interface Connection<out P extends BackpressurePolicy = ImmediatePolicy> extends TypedEvents<ConnectionEvents> {}
+
+/** A connection under any backpressure policy (what the server and client code hold). */
+export type AnyConnection = Connection<BackpressurePolicy>;
+
+/**
+ * `P` is the connection's backpressure policy as far as the types know (the server's or client's
+ * `backpressure` option): it decides whether `send` may return a promise ({@link SendReturn}).
+ * A connection is also the engine's host (EngineHost), the timer wheel's entry (TimerEntry) and
+ * the flush queue's item (Flushable), by shape: those members are tagged internal, so they are
+ * absent from the published types.
+ */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface adds the typed event methods (typed-events.ts)
+export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> extends (ShapedEmitter as EmitterBase) {
   static readonly CONNECTING = 0;
   static readonly OPEN = 1;
   static readonly CLOSING = 2;
@@ -97,8 +132,9 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
   /** The URL connected to (client role). */
   readonly url: string | undefined;
 
-  // Timer wheel entry fields.
+  /** @internal Timer wheel entry field (TimerEntry). */
   deadline = -1;
+  /** @internal Timer wheel entry field (TimerEntry). */
   slot = -1;
 
   /**
@@ -142,8 +178,8 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
   #headPending = false;
   /** Callbacks of afterWrite(), run once the output queued before them is written. */
   #writeCallbacks: Array<(error?: Error | null) => void> | null = null;
-  /** Set by the owning server to forget the connection. */
-  onFinish: ((conn: Connection) => void) | undefined;
+  /** @internal Set by the owning server to forget the connection. */
+  onFinish: ((conn: AnyConnection) => void) | undefined;
 
   constructor(init: ConnectionInit) {
     super();
@@ -283,7 +319,8 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     return this.#socket;
   }
 
-  /** Send a message. See the module comment for the results. */
+  /** Send a message. See the module comment for the results, and {@link SendReturn} for the type. */
+  send(data: SendData, options?: { binary?: boolean; compress?: boolean }): SendReturn<P>;
   send(
     data: SendData,
     options?: { binary?: boolean; compress?: boolean },
@@ -495,7 +532,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     return (this.#out ??= new OutputQueue());
   }
 
-  /** Called once per turn by the flush queue: one write for everything queued this turn. */
+  /** @internal Called once per turn by the flush queue (Flushable): one write for everything queued this turn. */
   flushNow(): void {
     this.#dirty = false;
     const socket = this.#socket;
@@ -514,7 +551,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     try {
       out.writeTo(socket);
     } catch (error) {
-      this.emit("error", error);
+      this.emit("error", error as Error); // socket.write throws only Errors
       this.#destroyTransport();
       if (callbacks !== null) for (const cb of callbacks) this.#afterQueued(cb);
       return;
@@ -678,7 +715,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     this.#arm();
   }
 
-  #emitOrFail(name: string, ...args: unknown[]): void {
+  #emitOrFail<E extends keyof ConnectionEvents>(name: E, ...args: ConnectionEvents[E]): void {
     try {
       this.emit(name, ...args);
     } catch (error) {
@@ -780,7 +817,7 @@ export class Connection extends ShapedEmitter implements EngineHost, Flushable, 
     else if (next !== this.deadline) wheel.schedule(this, next);
   }
 
-  /** Called by the timer wheel. */
+  /** @internal Called by the timer wheel (TimerEntry). */
   onTimer(): void {
     if (this.#finished) return;
     switch (this.#clock.due(wheel.now, this.#state() === OPEN)) {

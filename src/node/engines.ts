@@ -9,7 +9,7 @@ import { Engine } from "../protocol/engine.js";
 import { createHixieDriver, detectDraft } from "../protocol/legacy/index.js";
 import type { EngineHost, EngineOptions, WebSocketEngine } from "../protocol/types.js";
 import { Connection } from "./connection.js";
-import type { ResolvedConnectionOptions } from "./options.js";
+import type { BackpressurePolicy, ResolvedConnectionOptions } from "./options.js";
 
 export function createHybiEngine(host: EngineHost, options: EngineOptions): WebSocketEngine {
   return new Engine(host, options);
@@ -26,12 +26,12 @@ export interface LegacyContext {
  * Route a hixie-75/76 request to its driver: returns the connection (possibly still
  * CONNECTING: draft-76 opens once its 8-byte key arrived), or null for an RFC 6455 request.
  */
-export function legacyUpgrade(
+export function legacyUpgrade<P extends BackpressurePolicy>(
   req: IncomingMessage,
   socket: Socket,
   head: Buffer,
   context: LegacyContext,
-): Connection | null {
+): Connection<P> | null {
   const request = {
     method: req.method ?? "GET",
     target: req.url ?? "/",
@@ -42,7 +42,7 @@ export function legacyUpgrade(
   if (draft !== "hixie-75" && draft !== "hixie-76") return null;
   const protocols = context.protocols;
   const secure = (socket as Socket & { encrypted?: boolean }).encrypted === true;
-  return new Connection({
+  return new Connection<P>({
     role: "server",
     socket,
     options: context.options,

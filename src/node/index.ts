@@ -5,8 +5,16 @@
 export { HandshakeError, InvalidStateError, OptionError, ProtocolError } from "../protocol/errors.js";
 export { PreparedMessage, prepareMessage } from "../protocol/prepared-message.js";
 export { type ClientOptions, connect } from "./client.js";
-export { Connection } from "./connection.js";
-export type { CloseInfo, ConnectionRequest, SendData, SendResult, Transport } from "./connection-types.js";
+export { Connection, type ConnectionEvents } from "./connection.js";
+export type {
+  CloseInfo,
+  ConnectionRequest,
+  SendData,
+  SendResult,
+  SendReturn,
+  SendReturnByPolicy,
+  Transport,
+} from "./connection-types.js";
 export type { DeflatePreset, PerMessageDeflateOptions } from "./deflate/index.js";
 export type { FallbackOptions } from "./fallback/endpoint.js";
 export type { FallbackRelay, RelayedPost } from "./fallback/relay.js";
@@ -14,13 +22,24 @@ export { FallbackTransport, type FallbackTransportInit } from "./fallback/transp
 export {
   type BackpressurePolicy,
   type ConnectionOptions,
+  type ImmediatePolicy,
   Rejection,
   type ServerOptions,
 } from "./options.js";
 export type { OriginRule } from "./origin.js";
-export { type ServerCloseOptions, WebSocketServer } from "./server.js";
+export { type ServerCloseOptions, WebSocketServer, type WebSocketServerEvents } from "./server.js";
 export { TimerWheel } from "./timer-wheel.js";
-export { type BinaryType, CloseEvent, ErrorEvent, WebSocket } from "./websocket.js";
+export type { EventHandler, EventMap, TypedEvents } from "./typed-events.js";
+export {
+  type BinaryType,
+  CloseEvent,
+  ErrorEvent,
+  WebSocket,
+  type WebSocketEventMap,
+  type WebSocketListener,
+  type WebSocketListenerOptions,
+  type WebSocketMessageEvent,
+} from "./websocket.js";
 export {
   type WebSocketCloseInfo,
   WebSocketError,

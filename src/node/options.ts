@@ -20,6 +20,8 @@ import { isProcessId } from "./fallback/relay.js";
 import type { OriginRule } from "./origin.js";
 
 export type BackpressurePolicy = "close" | "drop" | "wait";
+/** The policies under which `send` never returns a promise: every one but "wait" (the default is "close"). */
+export type ImmediatePolicy = Exclude<BackpressurePolicy, "wait">;
 
 /** Options shared by both roles (server connections and clients). */
 export interface ConnectionOptions {

@@ -53,8 +53,8 @@ import {
   renderRejection,
 } from "../protocol/handshake/server-handshake.js";
 import { PreparedMessage, prepareMessage } from "../protocol/prepared-message.js";
-import { Connection } from "./connection.js";
-import type { SendResult } from "./connection-types.js";
+import { type AnyConnection, Connection } from "./connection.js";
+import type { ConnectionRequest, SendResult } from "./connection-types.js";
 import { createHybiEngine, legacyUpgrade } from "./engines.js";
 import { serverDeflate } from "./extensions.js";
 import { type FallbackAdmission, FallbackEndpoint } from "./fallback/endpoint.js";
@@ -71,6 +71,8 @@ import {
 import { computeAccept } from "./native.js";
 import {
   acceptSafely,
+  type BackpressurePolicy,
+  type ImmediatePolicy,
   Rejection,
   type ResolvedConnectionOptions,
   resolveConnectionOptions,
@@ -81,6 +83,7 @@ import {
 import { compileOrigins, requestOrigin } from "./origin.js";
 import { ignoreSocketError, RawListener } from "./raw-listener.js";
 import { type TimerEntry, wheel } from "./timer-wheel.js";
+import type { EmitterBase, TypedEvents } from "./typed-events.js";
 
 export interface ServerCloseOptions {
   code?: number;
@@ -88,6 +91,21 @@ export interface ServerCloseOptions {
   /** How long to wait for closing handshakes before destroying sockets. Default: closeTimeout. */
   timeout?: number;
 }
+
+/** A server's events and their listeners' arguments; `P`: the connections' backpressure policy. */
+export interface WebSocketServerEvents<P extends BackpressurePolicy = ImmediatePolicy> {
+  listening: [];
+  /** An upgrade succeeded; `req` is the upgrade request (the connection keeps only its {@link ConnectionRequest}). */
+  connection: [conn: Connection<P>, req: IncomingMessage];
+  /** An upgrade was refused with an HTTP error (see the module comment for the checks). */
+  rejected: [req: IncomingMessage, error: HandshakeError];
+  /** Never crashes the process: a default listener exists. */
+  error: [error: Error];
+  close: [];
+}
+
+/** A server under any backpressure policy (the router's view). */
+type AnyServer = WebSocketServer<BackpressurePolicy>;
 
 /** A handshake in progress: its timer entry (the expiry handler is the server's, shared). */
 class PendingUpgrade implements TimerEntry {
@@ -109,7 +127,7 @@ class PendingUpgrade implements TimerEntry {
 
 /** Shared routers: one `upgrade` listener per HTTP server, whatever the number of WebSocketServers. */
 type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
-const routers = new WeakMap<HttpServer, { servers: Set<WebSocketServer>; listener: UpgradeListener }>();
+const routers = new WeakMap<HttpServer, { servers: Set<AnyServer>; listener: UpgradeListener }>();
 
 function pathOf(url: string | undefined): string {
   if (url === undefined) return "/";
@@ -117,7 +135,7 @@ function pathOf(url: string | undefined): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
-function attach(server: HttpServer, wss: WebSocketServer): void {
+function attach(server: HttpServer, wss: AnyServer): void {
   let router = routers.get(server);
   if (router === undefined) {
     const servers = new Set<WebSocketServer>();
@@ -147,7 +165,7 @@ function attach(server: HttpServer, wss: WebSocketServer): void {
   router.servers.add(wss);
 }
 
-function detach(server: HttpServer, wss: WebSocketServer): void {
+function detach(server: HttpServer, wss: AnyServer): void {
   const router = routers.get(server);
   if (router === undefined) return;
   router.servers.delete(wss);
@@ -179,14 +197,27 @@ function answerAndClose(socket: Duplex, bytes: Uint8Array): void {
   socket.once("finish", () => socket.destroy());
 }
 
-export class WebSocketServer extends EventEmitter {
+/** What a user callback threw, as the Error the `error` event carries. */
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error), { cause: error });
+}
+
+export interface WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
+  extends TypedEvents<WebSocketServerEvents<P>> {}
+
+/**
+ * `P` is the `backpressure` option's type (inferred from the options): with "wait", a
+ * connection's `send` may return a promise ({@link SendReturn}).
+ */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface adds the typed event methods (typed-events.ts)
+export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy> extends (EventEmitter as EmitterBase) {
   /** The path this server answers (undefined: any). */
   readonly path: string | undefined;
   /** Resolves once listening (immediately for noServer). */
   readonly ready: Promise<void>;
   readonly #options: ServerOptions;
   readonly #connOptions: ResolvedConnectionOptions;
-  readonly #clients = new Set<Connection>();
+  readonly #clients = new Set<Connection<P>>();
   #pending = 0;
   /** `server` mode: the application's HTTP server. */
   #httpServer: HttpServer | undefined;
@@ -206,7 +237,7 @@ export class WebSocketServer extends EventEmitter {
   /** Standalone mode with fallback: the HTTP server its requests are handed to. */
   #fallbackHttp: HttpServer | undefined;
 
-  constructor(options: ServerOptions, onListening?: () => void) {
+  constructor(options: ServerOptions & { backpressure?: P }, onListening?: () => void) {
     super();
     this.on("error", noop); // default listener: see module comment of connection.ts
     validateServerOptions(options);
@@ -242,7 +273,7 @@ export class WebSocketServer extends EventEmitter {
         handshakeTimeout: this.#handshakeTimeout,
         // The parser enforced the header caps already; the socket has its 'error' listener.
         onUpgrade: (req, socket, head) => this.#upgrade(req, socket, head, undefined),
-        onError: (error) => this.emit("error", error),
+        onError: (error) => this.emit("error", asError(error)),
         plain: this.#fallback === undefined ? undefined : this.#plainRequests(),
       });
       this.#listener = listener;
@@ -358,7 +389,7 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /** Open connections. */
-  get clients(): ReadonlySet<Connection> {
+  get clients(): ReadonlySet<Connection<P>> {
     return this.#clients;
   }
 
@@ -383,7 +414,7 @@ export class WebSocketServer extends EventEmitter {
    */
   broadcast(
     data: string | Uint8Array | ArrayBuffer | PreparedMessage,
-    options?: { except?: Connection; binary?: boolean },
+    options?: { except?: AnyConnection; binary?: boolean },
   ): number {
     const message = data instanceof PreparedMessage ? data : prepareMessage(data, options);
     const except = options?.except;
@@ -400,7 +431,7 @@ export class WebSocketServer extends EventEmitter {
    * Take over an upgrade request. `cb` runs with the connection right before the `connection`
    * event. The socket is always either answered and closed, or turned into a connection.
    */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb?: (conn: Connection) => void): void {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb?: (conn: Connection<P>) => void): void {
     socket.on("error", ignoreSocketError);
     if (this.#closing === undefined && !this.#withinCaps(req, socket)) return;
     this.#upgrade(req, socket, head, cb);
@@ -414,7 +445,7 @@ export class WebSocketServer extends EventEmitter {
    * httpVersion "2.0". A server given an http2 server as `server` routes its streams itself;
    * this is for applications that route streams (`noServer`).
    */
-  handleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, cb?: (conn: Connection) => void): void {
+  handleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, cb?: (conn: Connection<P>) => void): void {
     stream.on("error", ignoreSocketError);
     const req = http2Request(stream, headers);
     if (this.#closing === undefined && !this.#withinCaps(req, stream)) return;
@@ -440,7 +471,7 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /** handleUpgrade after the header caps (the standalone listener's parser enforces them itself). */
-  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: ((conn: Connection) => void) | undefined): void {
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: ((conn: Connection<P>) => void) | undefined): void {
     if (this.#closing !== undefined) {
       this.#reject(req, socket, new HandshakeError("SERVER_UNAVAILABLE", "Server is closing"));
       return;
@@ -454,7 +485,7 @@ export class WebSocketServer extends EventEmitter {
       try {
         allowed = this.#originCheck(requestOrigin(req), req) === true;
       } catch (error) {
-        this.emit("error", error);
+        this.emit("error", asError(error));
       }
       if (!allowed) {
         this.#reject(req, socket, new HandshakeError("ORIGIN_FORBIDDEN", "Origin not allowed"));
@@ -509,8 +540,8 @@ export class WebSocketServer extends EventEmitter {
     this.#reject(pending.req, pending.socket, new HandshakeError("HANDSHAKE_TIMEOUT", "Handshake timeout"));
   };
 
-  readonly #forget = (conn: Connection): void => {
-    this.#clients.delete(conn);
+  readonly #forget = (conn: AnyConnection): void => {
+    this.#clients.delete(conn as Connection<P>);
   };
 
   #settle(pending: PendingUpgrade): boolean {
@@ -535,7 +566,7 @@ export class WebSocketServer extends EventEmitter {
       this.#reject(req, socket, error, error.message);
       return;
     }
-    this.emit("error", error);
+    this.emit("error", asError(error));
     this.#reject(req, socket, new HandshakeError("CALLBACK_FAILED", "authenticate failed", { cause: error }));
   }
 
@@ -545,7 +576,7 @@ export class WebSocketServer extends EventEmitter {
     head: Buffer,
     pending: PendingUpgrade,
     data: unknown,
-    cb: ((conn: Connection) => void) | undefined,
+    cb: ((conn: Connection<P>) => void) | undefined,
   ): void {
     if (!this.#settle(pending)) return;
     if (socket.destroyed || !socket.writable) return;
@@ -556,11 +587,12 @@ export class WebSocketServer extends EventEmitter {
     const admission = fallbackAdmissions.get(req);
     if (admission !== undefined) {
       if (admission.gone) return;
-      let conn: Connection | null;
+      let conn: Connection<P> | null;
       try {
-        conn = admission.accept(data);
+        // Made with this server's connection options, so under its policy P.
+        conn = admission.accept(data) as Connection<P> | null;
       } catch (error) {
-        this.emit("error", error);
+        this.emit("error", asError(error));
         return;
       }
       if (conn !== null) this.#adopt(conn, req, cb);
@@ -571,16 +603,16 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     if (this.#options.legacyDrafts) {
-      let conn: Connection | null;
+      let conn: Connection<P> | null;
       try {
-        conn = legacyUpgrade(req, socket as Socket, head, {
+        conn = legacyUpgrade<P>(req, socket as Socket, head, {
           options: this.#connOptions,
           protocols: this.#options.protocols,
           headers: this.#options.headers,
           data,
         });
       } catch (error) {
-        this.emit("error", error);
+        this.emit("error", asError(error));
         socket.destroy();
         return;
       }
@@ -610,7 +642,7 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     socket.write(result.response);
-    let conn: Connection;
+    let conn: Connection<P>;
     try {
       conn = new Connection({
         role: "server",
@@ -625,7 +657,7 @@ export class WebSocketServer extends EventEmitter {
         data,
       });
     } catch (error) {
-      this.emit("error", error);
+      this.emit("error", asError(error));
       socket.destroy();
       return;
     }
@@ -637,7 +669,7 @@ export class WebSocketServer extends EventEmitter {
     req: IncomingMessage,
     stream: ServerHttp2Stream,
     data: unknown,
-    cb: ((conn: Connection) => void) | undefined,
+    cb: ((conn: Connection<P>) => void) | undefined,
   ): void {
     const request = { headers: req.headers, req };
     const result = acceptSafely(acceptExtendedConnect, request, {
@@ -649,10 +681,10 @@ export class WebSocketServer extends EventEmitter {
       this.#reject(req, stream, result.error);
       return;
     }
-    let conn: Connection;
+    let conn: Connection<P>;
     try {
       stream.respond(result.headers);
-      conn = new Connection({
+      conn = new Connection<P>({
         role: "server",
         socket: stream,
         createEngine: createHybiEngine,
@@ -666,14 +698,14 @@ export class WebSocketServer extends EventEmitter {
         abortTransport: cancelStream,
       });
     } catch (error) {
-      this.emit("error", error);
+      this.emit("error", asError(error));
       cancelStream(stream);
       return;
     }
     this.#adopt(conn, req, cb);
   }
 
-  #adopt(conn: Connection, req: IncomingMessage, cb: ((conn: Connection) => void) | undefined): void {
+  #adopt(conn: Connection<P>, req: IncomingMessage, cb: ((conn: Connection<P>) => void) | undefined): void {
     // The connection listens for the socket's errors: the handshake's guard goes (one listener, not two).
     conn.socket.removeListener("error", ignoreSocketError);
     if (conn.readyState >= 2) return;
@@ -684,8 +716,9 @@ export class WebSocketServer extends EventEmitter {
       this.emit("connection", conn, req);
     } catch (error) {
       // A throwing connection handler closes only this connection (1011).
-      conn.emit("error", error);
-      conn.fail(error instanceof Error ? error : new Error(String(error)));
+      const err = asError(error);
+      conn.emit("error", err);
+      conn.fail(err);
     }
   }
 

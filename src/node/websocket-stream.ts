@@ -25,7 +25,7 @@
  */
 import { InvalidStateError } from "../protocol/errors.js";
 import { type ClientOptions, connect } from "./client.js";
-import type { Connection } from "./connection.js";
+import type { AnyConnection } from "./connection.js";
 
 export interface WebSocketStreamOptions extends Omit<ClientOptions, "protocols" | "signal"> {
   protocols?: string[];
@@ -68,7 +68,7 @@ function sizeOf(chunk: string | Uint8Array): number {
 function noop(): void {}
 
 /** The connection WebSocketStream.from hands to the constructor (one synchronous call). */
-let adopting: Connection | undefined;
+let adopting: AnyConnection | undefined;
 
 /** The code and reason a cancel/abort reason asks for (a WebSocketError's), or none. */
 function closeArgs(reason: unknown): [number?, string?] {
@@ -80,7 +80,7 @@ export class WebSocketStream {
   readonly url: string;
   readonly opened: Promise<WebSocketOpenInfo>;
   readonly closed: Promise<WebSocketCloseInfo>;
-  #conn: Connection | undefined;
+  #conn: AnyConnection | undefined;
   #abort: AbortController | undefined;
   #resolveClosed!: (info: WebSocketCloseInfo) => void;
   #rejectClosed!: (error: unknown) => void;
@@ -136,7 +136,7 @@ export class WebSocketStream {
    * client's from `connect`. Take them before the connection's first message is delivered (in
    * the `connection` handler, or right after `connect` resolves).
    */
-  static from(conn: Connection): WebSocketStream {
+  static from(conn: AnyConnection): WebSocketStream {
     adopting = conn;
     try {
       return new WebSocketStream("");
@@ -161,7 +161,7 @@ export class WebSocketStream {
     closeConnection(this.#conn, closeCode, reason);
   }
 
-  #attach(conn: Connection): WebSocketOpenInfo {
+  #attach(conn: AnyConnection): WebSocketOpenInfo {
     this.#conn = conn;
     let readController!: ReadableStreamDefaultController<string | Uint8Array>;
     let writeController!: WritableStreamDefaultController;
@@ -238,7 +238,7 @@ export class WebSocketStream {
 }
 
 /** Start the closing handshake if not started yet (no code: a close frame without a status code). */
-function closeConnection(conn: Connection, code?: number, reason?: string): void {
+function closeConnection(conn: AnyConnection, code?: number, reason?: string): void {
   if (conn.readyState !== OPEN) return;
   conn.close(code ?? 1005, code === undefined ? undefined : reason);
 }

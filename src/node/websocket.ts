@@ -12,7 +12,7 @@
  */
 
 import { type ClientOptions, connect } from "./client.js";
-import type { Connection } from "./connection.js";
+import type { AnyConnection } from "./connection.js";
 
 export type BinaryType = "blob" | "arraybuffer" | "nodebuffer";
 
@@ -40,8 +40,44 @@ export class ErrorEvent extends Event {
   }
 }
 
+/**
+ * The `message` event: a MessageEvent whose `data` is a string for text, and for binary a Blob,
+ * ArrayBuffer or Buffer ("nodebuffer") by `binaryType`. Declared here because Node's types have
+ * no generic MessageEvent without the DOM library.
+ */
+export interface WebSocketMessageEvent extends Event {
+  readonly data: string | Blob | ArrayBuffer | Buffer;
+  readonly origin: string;
+  readonly lastEventId: string;
+}
+
+/** The events a {@link WebSocket} dispatches, as the DOM's WebSocketEventMap. */
+export interface WebSocketEventMap {
+  open: Event;
+  message: WebSocketMessageEvent;
+  error: ErrorEvent;
+  close: CloseEvent;
+}
+
+/** addEventListener's options (the DOM's AddEventListenerOptions, which Node's types keep to themselves). */
+export interface WebSocketListenerOptions {
+  capture?: boolean;
+  once?: boolean;
+  passive?: boolean;
+  signal?: AbortSignal;
+}
+
+/** A listener of event `K`: a function called with the WebSocket as `this`, or an object with handleEvent. */
+export type WebSocketListener<K extends keyof WebSocketEventMap> =
+  | ((this: WebSocket, event: WebSocketEventMap[K]) => void)
+  | { handleEvent(event: WebSocketEventMap[K]): void };
+
+/** An `on<event>` handler property's value. */
+type Handler<K extends keyof WebSocketEventMap> = ((this: WebSocket, event: WebSocketEventMap[K]) => void) | null;
+
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-type Listener = EventListenerOrEventListenerObject;
+/** Any listener EventTarget takes (the DOM's EventListenerOrEventListenerObject). */
+type Listener = ((event: Event) => void) | { handleEvent(event: Event): void };
 
 function byteLength(data: string | ArrayBuffer | ArrayBufferView | Blob): number {
   if (typeof data === "string") return Buffer.byteLength(data);
@@ -64,7 +100,7 @@ export class WebSocket extends EventTarget {
   #protocol = "";
   #extensions = "";
   #binaryType: BinaryType = "blob";
-  #conn: Connection | undefined;
+  #conn: AnyConnection | undefined;
   /** Bytes "sent" after closing (the spec counts them) plus Blobs waiting to be read. */
   #extraBuffered = 0;
   /** Sends queued behind a Blob being read, to keep call order. */
@@ -200,7 +236,7 @@ export class WebSocket extends EventTarget {
     this.#conn!.close(code ?? 1000, reason ?? "");
   }
 
-  #opened(conn: Connection): void {
+  #opened(conn: AnyConnection): void {
     if (this.#closeRequest !== undefined) {
       conn.terminate();
       this.#failed(new Error("WebSocket was closed before the connection was established"));
@@ -260,19 +296,39 @@ export class WebSocket extends EventTarget {
     return wrapped;
   }
 
+  override addEventListener<K extends keyof WebSocketEventMap>(
+    type: K,
+    listener: WebSocketListener<K> | null,
+    options?: boolean | WebSocketListenerOptions,
+  ): void;
   override addEventListener(
     type: string,
     listener: Listener | null,
-    options?: boolean | AddEventListenerOptions,
+    options?: boolean | WebSocketListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: Listener | null,
+    options?: boolean | WebSocketListenerOptions,
   ): void {
     if (listener === null) return;
     super.addEventListener(type, this.#wrap(type, listener), options);
   }
 
+  override removeEventListener<K extends keyof WebSocketEventMap>(
+    type: K,
+    listener: WebSocketListener<K> | null,
+    options?: boolean | WebSocketListenerOptions,
+  ): void;
   override removeEventListener(
     type: string,
     listener: Listener | null,
-    options?: boolean | EventListenerOptions,
+    options?: boolean | WebSocketListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: Listener | null,
+    options?: boolean | WebSocketListenerOptions,
   ): void {
     if (listener === null) return;
     const wrapped = this.#wrapped.get(type)?.get(listener);
@@ -293,28 +349,28 @@ export class WebSocket extends EventTarget {
     }
   }
 
-  get onopen(): Listener | null {
-    return this.#getHandler("open");
+  get onopen(): Handler<"open"> {
+    return this.#getHandler("open") as Handler<"open">;
   }
-  set onopen(handler: Listener | null) {
+  set onopen(handler: Handler<"open">) {
     this.#setHandler("open", handler);
   }
-  get onmessage(): Listener | null {
-    return this.#getHandler("message");
+  get onmessage(): Handler<"message"> {
+    return this.#getHandler("message") as Handler<"message">;
   }
-  set onmessage(handler: Listener | null) {
+  set onmessage(handler: Handler<"message">) {
     this.#setHandler("message", handler);
   }
-  get onerror(): Listener | null {
-    return this.#getHandler("error");
+  get onerror(): Handler<"error"> {
+    return this.#getHandler("error") as Handler<"error">;
   }
-  set onerror(handler: Listener | null) {
+  set onerror(handler: Handler<"error">) {
     this.#setHandler("error", handler);
   }
-  get onclose(): Listener | null {
-    return this.#getHandler("close");
+  get onclose(): Handler<"close"> {
+    return this.#getHandler("close") as Handler<"close">;
   }
-  set onclose(handler: Listener | null) {
+  set onclose(handler: Handler<"close">) {
     this.#setHandler("close", handler);
   }
 }

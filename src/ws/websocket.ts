@@ -573,7 +573,8 @@ export class WebSocket extends EventEmitter {
     });
     this.#conn = conn;
     const sync = settings.allowSynchronousEvents;
-    conn.on("message", (data: Buffer, isBinary: boolean) => {
+    conn.on("message", (message, isBinary) => {
+      const data = message as Buffer; // textAsBuffer: text arrives as a Buffer too
       const payload = isBinary ? this.#binary(data) : data;
       // The usual case without a closure per message: delivered at once, nothing deferred.
       if (sync && this.#deferred === null) this.#dispatchMessage(payload, isBinary);

@@ -106,7 +106,7 @@ describe("nats broker specifics", () => {
 
       const lost: string[] = [];
       a.on("lost", (info) => lost.push(info.payload));
-      const disconnected = new Promise((resolve) => a.once("disconnected", resolve));
+      const disconnected = new Promise<void>((resolve) => a.once("disconnected", resolve));
       const reconnected = new Promise<{ streams: number; downtimeMs: number }>((resolve) =>
         b.once("reconnected", resolve),
       );

@@ -157,7 +157,7 @@ describe("connect", () => {
     const paths: string[] = [];
     wss.on("connection", (conn, req) => {
       paths.push(req.url!);
-      conn.on("message", (d: string) => conn.send(d));
+      conn.on("message", (d) => conn.send(d));
     });
     await new Promise<void>((resolve) => http.listen(path, resolve));
     cleanups.push(() => closeServer(http));
@@ -370,7 +370,7 @@ describe("TLS (wss://)", () => {
     const https = createHttpsServer({ cert, key });
     const wss = new WebSocketServer({ server: https });
     cleanups.push(() => wss.close());
-    wss.on("connection", (conn) => conn.on("message", (d: string) => conn.send(d)));
+    wss.on("connection", (conn) => conn.on("message", (d) => conn.send(d)));
     port = await listen(https);
     assert.match(wss.url!, /^wss:/);
   });

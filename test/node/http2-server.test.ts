@@ -240,7 +240,7 @@ describe("RFC 8441 server (node:http2 client by hand)", () => {
   it("backpressure: HTTP/2 flow control holds a non-reading peer's data in bufferedAmount, drain follows", async () => {
     const { wss, port } = await h2Server({ backpressure: "wait", maxBufferedAmount: 256 * 1024 });
     const s = session(port);
-    const connP = event<[Connection]>(wss, "connection");
+    const connP = event<[Connection<"wait">]>(wss, "connection");
     const { stream } = await extendedConnect(s, "/flow");
     const [conn] = await connP;
     stream.pause(); // no WINDOW_UPDATE: the stream's window (64 KiB) closes

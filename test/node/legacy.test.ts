@@ -17,7 +17,7 @@ after(async () => {
 async function server(legacyDrafts: boolean): Promise<{ wss: WebSocketServer; port: number }> {
   const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", legacyDrafts });
   cleanups.push(() => wss.close({ timeout: 2 * UNIT }));
-  wss.on("connection", (conn: Connection) => conn.on("message", (d: string) => conn.send(`echo: ${d}`)));
+  wss.on("connection", (conn: Connection) => conn.on("message", (d) => conn.send(`echo: ${String(d)}`)));
   await wss.ready;
   return { wss, port: portOf(wss.address()) };
 }

@@ -331,7 +331,7 @@ describe("WebSocketServer standalone over the raw listener", () => {
     await wss.ready;
     const port = portOf(wss.address());
     const got: string[] = [];
-    wss.on("connection", (conn) => conn.on("message", (d: string) => got.push(d)));
+    wss.on("connection", (conn) => conn.on("message", (d) => got.push(String(d))));
     const raw = await RawClient.open(port, {
       request: Buffer.concat([Buffer.from(UPGRADE), cframe(1, "hello")]),
     });

@@ -23,6 +23,7 @@
  * - `dedup` (dedup.ts): command ids claimed once within a window, across processes.
  */
 import { EventEmitter } from "node:events";
+import type { EmitterBase, TypedEvents } from "../../node/typed-events.js";
 import type { Deduplicator } from "./dedup.js";
 import type { StreamHistory, StreamPosition } from "./stream-history.js";
 import type { StreamPresence } from "./stream-presence.js";
@@ -67,8 +68,19 @@ export interface LostMessage {
   reason: string;
 }
 
+/** A broker's events and their listeners' arguments. */
+export interface BrokerEvents {
+  error: [error: Error];
+  lost: [info: LostMessage];
+  disconnected: [];
+  reconnected: [info: { streams: number; downtimeMs: number }];
+}
+
+export interface BaseBroker extends TypedEvents<BrokerEvents> {}
+
 /** Shared plumbing: handler bookkeeping per stream and safe dispatch. */
-export abstract class BaseBroker extends EventEmitter {
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface adds the typed event methods (node/typed-events.ts)
+export abstract class BaseBroker extends (EventEmitter as EmitterBase) {
   protected readonly handlers = new Map<string, Set<BrokerHandler>>();
   protected closed = false;
   /** Messages that could not be published (counted once each; see the `lost` event). */

@@ -8,15 +8,15 @@
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, describe, it } from "node:test";
-import type { Connection } from "../../../src/node/connection.js";
+import type { AnyConnection } from "../../../src/node/connection.js";
 import type { FallbackTransport } from "../../../src/node/fallback/transport.js";
-import { Rejection, type ServerOptions } from "../../../src/node/options.js";
+import { type BackpressurePolicy, Rejection, type ServerOptions } from "../../../src/node/options.js";
 import { WebSocketServer } from "../../../src/node/server.js";
 import { FallbackPeer, post } from "../../helpers/fallback-peer.js";
 import { cframe, OP } from "../../helpers/frames.js";
 import { UNIT, until } from "../../helpers/time.js";
 
-const servers: WebSocketServer[] = [];
+const servers: WebSocketServer<BackpressurePolicy>[] = [];
 after(async () => {
   await Promise.all(servers.map((s) => s.close({ timeout: 5 * UNIT })));
 });
@@ -25,9 +25,9 @@ async function start(options: Partial<ServerOptions> = {}) {
   const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", path: "/cable", fallback: true, ...options });
   servers.push(wss);
   await wss.ready;
-  const connections: Connection[] = [];
+  const connections: AnyConnection[] = [];
   const rejected: number[] = [];
-  wss.on("connection", (conn: Connection) => connections.push(conn));
+  wss.on("connection", (conn) => connections.push(conn));
   wss.on("rejected", (_req, error: { status: number }) => rejected.push(error.status));
   return { wss, url: wss.url!, connections, rejected };
 }
