@@ -13,7 +13,17 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -163,7 +173,11 @@ describe("the packed package, installed as a user installs it", { concurrency: f
       const imported = ok(
         await run(
           process.execPath,
-          ["--input-type=module", "-e", `const m = await import(${JSON.stringify(entry)}); console.log(Object.keys(m).sort().join(","))`],
+          [
+            "--input-type=module",
+            "-e",
+            `const m = await import(${JSON.stringify(entry)}); console.log(Object.keys(m).sort().join(","))`,
+          ],
           consumer,
         ),
         `import ${entry}`,
@@ -171,7 +185,10 @@ describe("the packed package, installed as a user installs it", { concurrency: f
       const required = ok(
         await run(
           process.execPath,
-          ["-e", `const m = require(${JSON.stringify(entry)}); console.log(Object.keys(m).filter((k) => k !== "__esModule" && k !== "module.exports").sort().join(","))`],
+          [
+            "-e",
+            `const m = require(${JSON.stringify(entry)}); console.log(Object.keys(m).filter((k) => k !== "__esModule" && k !== "module.exports").sort().join(","))`,
+          ],
           consumer,
         ),
         `require ${entry}`,
@@ -184,8 +201,8 @@ describe("the packed package, installed as a user installs it", { concurrency: f
 
   it("a broker whose optional peer is not installed says which package to install", async () => {
     const script = `
-      import { MissingPeerError, PostgresBroker, RedisBroker } from "wirecable/channels";
-      for (const Broker of [RedisBroker, PostgresBroker]) {
+      import { MissingPeerError, NatsBroker, PostgresBroker, RedisBroker, RedisClusterBroker } from "wirecable/channels";
+      for (const Broker of [RedisBroker, RedisClusterBroker, PostgresBroker, NatsBroker]) {
         try { new Broker(); console.log("constructed"); }
         catch (e) { console.log(e instanceof MissingPeerError, e.code, e.message); }
       }`;
@@ -193,7 +210,9 @@ describe("the packed package, installed as a user installs it", { concurrency: f
     log(out);
     assert.deepEqual(out.split("\n"), [
       'true ERR_WIRECABLE_MISSING_PEER RedisBroker needs the optional peer dependency "ioredis": npm install ioredis',
+      'true ERR_WIRECABLE_MISSING_PEER RedisClusterBroker needs the optional peer dependency "ioredis": npm install ioredis',
       'true ERR_WIRECABLE_MISSING_PEER PostgresBroker needs the optional peer dependency "pg": npm install pg',
+      'true ERR_WIRECABLE_MISSING_PEER NatsBroker needs the optional peer dependency "@nats-io/transport-node": npm install @nats-io/transport-node',
     ]);
   });
 
@@ -244,7 +263,10 @@ describe("the packed package, installed as a user installs it", { concurrency: f
     assert.ok(maps.length > 100, `maps shipped: ${maps.length}`);
     const broken: string[] = [];
     for (const map of maps) {
-      const { sources, sourceRoot = "" } = JSON.parse(readFileSync(map, "utf8")) as { sources: string[]; sourceRoot?: string };
+      const { sources, sourceRoot = "" } = JSON.parse(readFileSync(map, "utf8")) as {
+        sources: string[];
+        sourceRoot?: string;
+      };
       for (const source of sources) {
         const target = resolve(dirname(map), sourceRoot, source);
         try {
