@@ -31,11 +31,13 @@ export { type ServerCloseOptions, WebSocketServer, type WebSocketServerEvents } 
 export { TimerWheel } from "./timer-wheel.js";
 export type { EventHandler, EventMap, TypedEvents } from "./typed-events.js";
 export {
+  type AnyEventListener,
   type BinaryType,
   CloseEvent,
   ErrorEvent,
   WebSocket,
   type WebSocketEventMap,
+  type WebSocketHandler,
   type WebSocketListener,
   type WebSocketListenerOptions,
   type WebSocketMessageEvent,

@@ -414,7 +414,7 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
    */
   broadcast(
     data: string | Uint8Array | ArrayBuffer | PreparedMessage,
-    options?: { except?: AnyConnection; binary?: boolean },
+    options?: { except?: Connection<BackpressurePolicy>; binary?: boolean },
   ): number {
     const message = data instanceof PreparedMessage ? data : prepareMessage(data, options);
     const except = options?.except;

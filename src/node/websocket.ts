@@ -73,11 +73,13 @@ export type WebSocketListener<K extends keyof WebSocketEventMap> =
   | { handleEvent(event: WebSocketEventMap[K]): void };
 
 /** An `on<event>` handler property's value. */
-type Handler<K extends keyof WebSocketEventMap> = ((this: WebSocket, event: WebSocketEventMap[K]) => void) | null;
+export type WebSocketHandler<K extends keyof WebSocketEventMap> =
+  | ((this: WebSocket, event: WebSocketEventMap[K]) => void)
+  | null;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Any listener EventTarget takes (the DOM's EventListenerOrEventListenerObject). */
-type Listener = ((event: Event) => void) | { handleEvent(event: Event): void };
+export type AnyEventListener = ((event: Event) => void) | { handleEvent(event: Event): void };
 
 function byteLength(data: string | ArrayBuffer | ArrayBufferView | Blob): number {
   if (typeof data === "string") return Buffer.byteLength(data);
@@ -105,7 +107,7 @@ export class WebSocket extends EventTarget {
   #extraBuffered = 0;
   /** Sends queued behind a Blob being read, to keep call order. */
   #queue: Array<string | ArrayBuffer | ArrayBufferView | Blob> | undefined;
-  #handlers = new Map<string, Listener>();
+  #handlers = new Map<string, AnyEventListener>();
   #wrapped = new Map<string, WeakMap<object, EventListener>>();
   #closeRequest: { code?: number; reason?: string } | undefined;
 
@@ -276,7 +278,7 @@ export class WebSocket extends EventTarget {
 
   // ---- listeners that cannot crash the process --------------------------------------------
 
-  #wrap(type: string, listener: Listener): EventListener {
+  #wrap(type: string, listener: AnyEventListener): EventListener {
     let map = this.#wrapped.get(type);
     if (map === undefined) this.#wrapped.set(type, (map = new WeakMap()));
     let wrapped = map.get(listener);
@@ -303,12 +305,12 @@ export class WebSocket extends EventTarget {
   ): void;
   override addEventListener(
     type: string,
-    listener: Listener | null,
+    listener: AnyEventListener | null,
     options?: boolean | WebSocketListenerOptions,
   ): void;
   override addEventListener(
     type: string,
-    listener: Listener | null,
+    listener: AnyEventListener | null,
     options?: boolean | WebSocketListenerOptions,
   ): void {
     if (listener === null) return;
@@ -322,12 +324,12 @@ export class WebSocket extends EventTarget {
   ): void;
   override removeEventListener(
     type: string,
-    listener: Listener | null,
+    listener: AnyEventListener | null,
     options?: boolean | WebSocketListenerOptions,
   ): void;
   override removeEventListener(
     type: string,
-    listener: Listener | null,
+    listener: AnyEventListener | null,
     options?: boolean | WebSocketListenerOptions,
   ): void {
     if (listener === null) return;
@@ -335,7 +337,7 @@ export class WebSocket extends EventTarget {
     if (wrapped !== undefined) super.removeEventListener(type, wrapped, options);
   }
 
-  #getHandler(type: string): Listener | null {
+  #getHandler(type: string): AnyEventListener | null {
     return this.#handlers.get(type) ?? null;
   }
 
@@ -344,33 +346,33 @@ export class WebSocket extends EventTarget {
     if (old !== undefined) this.removeEventListener(type, old);
     this.#handlers.delete(type);
     if (typeof handler === "function") {
-      this.#handlers.set(type, handler as Listener);
-      this.addEventListener(type, handler as Listener);
+      this.#handlers.set(type, handler as AnyEventListener);
+      this.addEventListener(type, handler as AnyEventListener);
     }
   }
 
-  get onopen(): Handler<"open"> {
-    return this.#getHandler("open") as Handler<"open">;
+  get onopen(): WebSocketHandler<"open"> {
+    return this.#getHandler("open") as WebSocketHandler<"open">;
   }
-  set onopen(handler: Handler<"open">) {
+  set onopen(handler: WebSocketHandler<"open">) {
     this.#setHandler("open", handler);
   }
-  get onmessage(): Handler<"message"> {
-    return this.#getHandler("message") as Handler<"message">;
+  get onmessage(): WebSocketHandler<"message"> {
+    return this.#getHandler("message") as WebSocketHandler<"message">;
   }
-  set onmessage(handler: Handler<"message">) {
+  set onmessage(handler: WebSocketHandler<"message">) {
     this.#setHandler("message", handler);
   }
-  get onerror(): Handler<"error"> {
-    return this.#getHandler("error") as Handler<"error">;
+  get onerror(): WebSocketHandler<"error"> {
+    return this.#getHandler("error") as WebSocketHandler<"error">;
   }
-  set onerror(handler: Handler<"error">) {
+  set onerror(handler: WebSocketHandler<"error">) {
     this.#setHandler("error", handler);
   }
-  get onclose(): Handler<"close"> {
-    return this.#getHandler("close") as Handler<"close">;
+  get onclose(): WebSocketHandler<"close"> {
+    return this.#getHandler("close") as WebSocketHandler<"close">;
   }
-  set onclose(handler: Handler<"close">) {
+  set onclose(handler: WebSocketHandler<"close">) {
     this.#setHandler("close", handler);
   }
 }
