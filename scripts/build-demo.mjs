@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds the demo chat page served by `wirecable serve` into dist/cli/demo/public/:
 //   app.js      src/cli/demo/web/app.ts + wirecable/client, bundled and minified by esbuild
-//   index.html  and style.css, copied
+//   index.html, style.css and favicon.svg, copied
 // platform "browser" makes any node:* import a build error (the page must stay isomorphic).
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -25,7 +25,7 @@ await build({
   legalComments: "none",
   logLevel: "warning",
 });
-for (const file of ["index.html", "style.css"]) copyFileSync(join(web, file), join(outdir, file));
+for (const file of ["index.html", "style.css", "favicon.svg"]) copyFileSync(join(web, file), join(outdir, file));
 
 const app = readFileSync(join(outdir, "app.js"));
 console.log(`demo page: dist/cli/demo/public/app.js ${app.length} bytes, ${gzipSync(app).length} gzipped`);

@@ -42,11 +42,12 @@ export { parseRedisUrl };
  * holding every command's code far more often under large messages (bench/results/profile.md).
  */
 async function demoModules() {
-  const [{ pino }, channels, chat, clusterBroker, server] = await Promise.all([
+  const [{ pino }, channels, chat, clusterBroker, metrics, server] = await Promise.all([
     import("pino"),
     import("../channels/index.js"),
     import("./demo/chat-channel.js"),
     import("./demo/cluster-broker.js"),
+    import("./demo/cluster-metrics.js"),
     import("./demo/server.js"),
   ]);
   return {
@@ -54,6 +55,7 @@ async function demoModules() {
     brokerKind: channels.brokerKind,
     CHAT_HISTORY: chat.CHAT_HISTORY,
     ...clusterBroker,
+    ...metrics,
     startDemoServer: server.startDemoServer,
   };
 }
@@ -114,6 +116,8 @@ export function registerServe(program: Command): void {
         workers: opts.workers,
         readyLine: (url) => url,
         log: pinoLog(logger),
+        // One scrape of /metrics reports every worker: the primary aggregates their registries.
+        onFork: demo.answerMetricsRequests,
         start: (context) => startServing(demo, opts, logger, context, tls),
         // Without a shared broker the primary holds the rooms' history, presence and command ids.
         ...(sharedBroker(demo, opts) === undefined
@@ -158,7 +162,7 @@ async function startServing(
   context: WorkerContext,
   tls: { cert: string; key: string } | undefined,
 ): Promise<Served> {
-  const { startDemoServer, ClusterBroker, CHAT_HISTORY } = demo;
+  const { startDemoServer, ClusterBroker, CHAT_HISTORY, askPrimary, reportToPrimary } = demo;
   const shared = sharedBroker(demo, opts);
   const workerId = context.worker;
   try {
@@ -172,8 +176,9 @@ async function startServing(
         : {}),
       origins: opts.origin,
       logger,
-      ...(workerId !== undefined ? { metricLabels: { worker: String(workerId) } } : {}),
+      ...(workerId !== undefined ? { metricsText: () => askPrimary() } : {}),
     });
+    if (workerId !== undefined) reportToPrimary(server.metrics.registry);
     return { url: server.url, close: () => server.close() };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

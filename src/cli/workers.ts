@@ -106,6 +106,8 @@ export interface RunServerOptions {
   /** The line printed on stdout once listening (default: `<name> listening on <url>`, plus ` (N workers)`). */
   readyLine?: (url: string, workers: number) => string;
   log?: ServerLog;
+  /** Called in the primary for each worker it forks (e.g. to answer the worker's requests). */
+  onFork?: (worker: Worker) => void;
   start(context: WorkerContext): Promise<Served>;
   /** In the primary (workers > 1), once: its hooks; `toAll` sends to every worker's `onPrimary`. */
   primary?(toAll: (message: unknown) => void): PrimaryHooks;
@@ -252,6 +254,7 @@ async function runPrimary(options: RunServerOptions): Promise<void> {
   const fork = (): void => {
     const worker = cluster.fork();
     const reply = (message: unknown): void => void sendToWorker(worker, { tag: PRIMARY, message } as Serializable);
+    options.onFork?.(worker);
     worker.on("message", (m: Tagged) => {
       if (m?.tag === RELAY) {
         const out = hooks?.relay === undefined ? m : { tag: RELAY, message: hooks.relay(m.message) };

@@ -36,7 +36,12 @@ describe("wirecable serve (process)", { timeout: 60_000 }, () => {
     assert.ok(url);
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
     assert.match(await (await fetch(`${url}/`)).text(), /wirecable chat/);
-    assert.match(await (await fetch(`${url}/metrics`)).text(), /wirecable_connections 0/);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    assert.match(metrics, /^wirecable_connections 0$/m);
+    // Node's default metrics under the one prefix: wirecable_process_*, wirecable_nodejs_*.
+    assert.match(metrics, /^wirecable_process_cpu_user_seconds_total /m);
+    assert.match(metrics, /^wirecable_nodejs_eventloop_lag_seconds /m);
+    assert.doesNotMatch(metrics, /process_process_/);
     const log = JSON.parse(serve.stderr().split("\n")[0]!) as { msg: string; port: number };
     assert.equal(log.msg, "listening");
 
@@ -71,14 +76,21 @@ describe("wirecable serve (process)", { timeout: 60_000 }, () => {
     for (const p of people) await p.waitFor((e) => e.type === "presence" && e.count === 4, 15_000);
     const id = people[0]!.speak("to everyone");
     for (const p of people) await p.waitFor((e) => e.type === "message" && e.id === id);
-    // Both workers served some of them (each /metrics answer comes from one worker).
-    const busy = new Set<string>();
-    for (let i = 0; i < 20 && busy.size < 2; i++) {
-      const metrics = await (await fetch(`${url}/metrics`, { headers: { connection: "close" } })).text();
-      const m = metrics.match(/^wirecable_connections_total\{worker="(\d+)"\} (\d+)/m);
-      if (m && Number(m[2]) > 0) busy.add(m[1]!);
-    }
-    assert.equal(busy.size, 2, "connections on both workers");
+    // Both workers served some of them (their "connected" debug lines)...
+    const workers = new Set(
+      serve
+        .stderr()
+        .split("\n")
+        .filter((line) => line.includes('"msg":"connected"'))
+        .map((line) => (JSON.parse(line) as { worker: number }).worker),
+    );
+    assert.equal(workers.size, 2, "connections on both workers");
+    // ...and one /metrics scrape, whichever worker answers it, counts all of them (aggregated).
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    assert.match(metrics, /^wirecable_connections_total 4$/m);
+    assert.match(metrics, /^wirecable_connections 4$/m);
+    assert.match(metrics, /^wirecable_process_cpu_user_seconds_total /m);
+    assert.doesNotMatch(metrics, /process_process_|worker=/);
     for (const p of people) p.close();
     serve.child.kill("SIGTERM");
     assert.equal((await serve.exited).code, 0, serve.stderr());

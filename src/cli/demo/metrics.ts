@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics of the demo server (prom-client), one registry per server so several can
- * run in one process (tests). Names are prefixed `wirecable_`; with `--workers` each worker
- * answers /metrics for itself and labels every series with `worker`.
+ * run in one process (tests). Names are prefixed `wirecable_` (Node's default metrics, already
+ * named `process_*` and `nodejs_*`, become `wirecable_process_*` and `wirecable_nodejs_*`); with
+ * `--workers` a scrape reports every worker, aggregated (cluster-metrics.ts).
  */
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 
@@ -22,7 +23,7 @@ export interface DemoMetrics {
 export function createMetrics(labels: Record<string, string> = {}, defaults = true): DemoMetrics {
   const registry = new Registry();
   registry.setDefaultLabels(labels);
-  if (defaults) collectDefaultMetrics({ register: registry, prefix: "wirecable_process_" });
+  if (defaults) collectDefaultMetrics({ register: registry, prefix: "wirecable_" });
   const registers = [registry];
   return {
     registry,

@@ -64,8 +64,10 @@ export interface DemoServerOptions {
   logger?: Logger;
   /** Where the bundled page is (default: dist/cli/demo/public, built by scripts/build-demo.mjs). */
   publicDir?: string;
-  /** Default labels of every metric (e.g. `{ worker: "1" }`). */
+  /** Default labels of every metric (e.g. `{ instance: "a" }`). */
   metricLabels?: Record<string, string>;
+  /** The /metrics body, instead of this server's own registry (`serve --workers`: every worker's, aggregated). */
+  metricsText?: () => Promise<string>;
   /** Collect Node's default process metrics too (default true). */
   processMetrics?: boolean;
   /** WebSocket max message size (default 64 KiB). */
@@ -111,6 +113,7 @@ const STATIC: Record<string, { file: string; type: string }> = {
   "/index.html": { file: "index.html", type: "text/html; charset=utf-8" },
   "/app.js": { file: "app.js", type: "text/javascript; charset=utf-8" },
   "/style.css": { file: "style.css", type: "text/css; charset=utf-8" },
+  "/favicon.svg": { file: "favicon.svg", type: "image/svg+xml" },
 };
 
 const SECURITY_HEADERS = {
@@ -238,7 +241,7 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
     }
     if (path === "/metrics") {
       try {
-        const body = await metrics.registry.metrics();
+        const body = await (options.metricsText ?? (() => metrics.registry.metrics()))();
         res.writeHead(200, { "content-type": metrics.registry.contentType }).end(body);
       } catch (err) {
         log?.error({ err }, "metrics failed");

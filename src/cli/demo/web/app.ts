@@ -191,6 +191,9 @@ function send(id: string, text: string): void {
 }
 
 function join(name: string, room: string, member = randomId()): void {
+  // Joining again (another name or room) first leaves: no ghost member stays behind.
+  subscription?.unsubscribe();
+  subscription = undefined;
   myName = name;
   sessionStorage.setItem(STORAGE_KEY, JSON.stringify({ name, room, member }));
   joinForm.hidden = true;
