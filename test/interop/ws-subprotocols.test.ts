@@ -9,7 +9,8 @@ import { once } from "node:events";
 import { after, describe, it } from "node:test";
 import WebSocketClient from "ws";
 import { type ServerOptions, WebSocketServer } from "../../src/node/index.js";
-import { portOf, UNIT } from "../node/helpers.js";
+import { portOf } from "../helpers/raw-client.js";
+import { UNIT } from "../helpers/time.js";
 
 const cleanups: Array<() => unknown> = [];
 after(async () => {

@@ -27,9 +27,9 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { TIME_SCALE } from "../helpers/time.js";
 
 const root = resolve(import.meta.dirname, "..", "..");
-const SCALE = Number(process.env.WIRECABLE_TEST_TIME_SCALE) || 1;
 const log = process.env.WIRECABLE_PACK_LOG === "1" ? (line: string) => console.log(line) : () => {};
 
 interface Result {
@@ -50,7 +50,7 @@ function run(cmd: string, args: string[], cwd: string, timeout = 60_000, env: No
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeout * SCALE);
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeout * TIME_SCALE);
     child.on("close", (code) => {
       clearTimeout(timer);
       children.delete(child);
