@@ -12,6 +12,7 @@ import {
   type Subscription,
   type WebSocketConstructorLike,
 } from "../../src/client/index.js";
+import { CLI_BOUND } from "./helpers.js";
 
 export type ChatEvent = { type: string; [key: string]: unknown };
 
@@ -103,7 +104,7 @@ export function joinChat(
     typing(on) {
       subscription.perform("typing", { typing: on });
     },
-    waitFor(predicate, timeout = 10_000) {
+    waitFor(predicate, timeout = CLI_BOUND) {
       return new Promise((resolve, reject) => {
         const check = (): boolean => {
           const found = events.find(predicate);

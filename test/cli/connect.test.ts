@@ -5,7 +5,7 @@
 // and the exit status.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { once } from "node:events";
+import { EventEmitter, once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { createConnection, createServer as createNetServer, type Server as NetServer } from "node:net";
@@ -14,14 +14,15 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Connection, WebSocketServer } from "../../src/node/index.js";
 import { spawnTied } from "../helpers/tied-process.js";
-import { sleep } from "../helpers/time.js";
-import { CLI, ensureBuilt, root, runCli, stopAll } from "./helpers.js";
+import { event, within } from "../helpers/time.js";
+import { CLI, CLI_BOUND, CLI_TEST_TIMEOUT, ensureBuilt, root, runCli, stopAll } from "./helpers.js";
 
 interface Seen {
   closes: Array<{ code: number; reason: string }>;
   headers: Array<Record<string, string | string[] | undefined>>;
 }
 
+const closeSeen = new EventEmitter();
 let wss: WebSocketServer;
 let url = "";
 const seen: Seen = { closes: [], headers: [] };
@@ -40,7 +41,10 @@ function serveEcho(server: WebSocketServer, record: Seen): void {
         conn.send("pinged");
       } else conn.send(data, { binary: isBinary });
     });
-    conn.on("close", (code: number, reason: string) => record.closes.push({ code, reason: String(reason) }));
+    conn.on("close", (code: number, reason: string) => {
+      record.closes.push({ code, reason: String(reason) });
+      closeSeen.emit("close");
+    });
   });
 }
 
@@ -62,12 +66,13 @@ after(async () => {
   await wss.close();
 });
 
+/** The last close the server saw, once it saw one (the CLI may exit before the server's close event). */
 async function lastClose(): Promise<{ code: number; reason: string }> {
-  for (let i = 0; i < 100 && seen.closes.length === 0; i++) await sleep(20);
+  if (seen.closes.length === 0) await event(closeSeen, "close", CLI_BOUND);
   return seen.closes.at(-1)!;
 }
 
-describe("wirecable connect", { timeout: 60_000 }, () => {
+describe("wirecable connect", { timeout: CLI_TEST_TIMEOUT }, () => {
   it("sends lines, prints text, binary, pongs and a greeting; /close with code and reason", async () => {
     seen.closes.length = 0;
     const r = await runCli(["connect", `${url}/greet`], {
@@ -104,9 +109,16 @@ describe("wirecable connect", { timeout: 60_000 }, () => {
     seen.closes.length = 0;
     const child = spawnTied(process.execPath, [CLI, "connect", url], { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
     let err = "";
-    child.stderr.on("data", (d) => (err += d));
-    for (let i = 0; i < 500 && !err.includes("connected to"); i++) await sleep(20);
-    assert.match(err, /connected to/);
+    await within(
+      new Promise<void>((resolve) =>
+        child.stderr.on("data", (d) => {
+          err += d;
+          if (err.includes("connected to")) resolve();
+        }),
+      ),
+      CLI_BOUND,
+      "connected to",
+    );
     const exited = once(child, "exit");
     child.kill("SIGINT");
     const [code] = await exited;

@@ -5,7 +5,7 @@ import { once } from "node:events";
 import { connect as netConnect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import WS from "ws";
-import { ensureBuilt, startCli, stopAll } from "./helpers.js";
+import { CLI_TEST_TIMEOUT, ensureBuilt, startCli, stopAll } from "./helpers.js";
 
 before(() => ensureBuilt());
 after(() => stopAll());
@@ -36,7 +36,7 @@ async function hixie(port: number, until: (received: string) => boolean): Promis
   }
 }
 
-describe("wirecable echo (process)", { timeout: 60_000 }, () => {
+describe("wirecable echo (process)", { timeout: CLI_TEST_TIMEOUT }, () => {
   it("listens on PORT and HOST from the environment", async () => {
     const echo = startCli(["echo"], { PORT: "0", HOST: "127.0.0.1" });
     const [url, host, port] = await echo.waitFor(URL_LINE);

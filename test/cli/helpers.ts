@@ -2,10 +2,20 @@
  * CLI test helpers: run `node bin/wirecable.js ...` (built by `npm run build`; the suite builds
  * once in `ensureBuilt`) bounded in time, or start a long-running command and read its output.
  * Every child is killed in `stopAll()` (call it in `after`).
+ *
+ * On a busy machine a CLI process may take seconds to start: every wait here is for an event
+ * (output, exit), and the bounds ({@link CLI_BOUND}) only stop a process that hangs, so they are
+ * generous and scaled by WIRECABLE_TEST_TIME_SCALE; a passing test never waits for them.
  */
 import { type ChildProcess, execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { spawnTied } from "../helpers/tied-process.js";
+import { TIME_SCALE } from "../helpers/time.js";
+
+/** How long a CLI process may take to print what a test waits for, or to finish (ms). */
+export const CLI_BOUND = 60_000 * TIME_SCALE;
+/** The node:test timeout of a test that starts CLI processes (several bounds). */
+export const CLI_TEST_TIMEOUT = 4 * CLI_BOUND;
 
 export const root = join(import.meta.dirname, "..", "..");
 /** The entry point under test (override with WIRECABLE_CLI to try a different launcher). */
@@ -49,7 +59,7 @@ export function runCli(
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeout ?? 15_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeout ?? CLI_BOUND);
     child.on("exit", (code, signal) => {
       clearTimeout(timer);
       children.delete(child);
@@ -80,6 +90,8 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Running {
   let err = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (err += d));
+  let closed = false;
+  child.on("close", () => (closed = true));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on("exit", (code, signal) => {
       children.delete(child);
@@ -91,18 +103,34 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Running {
     stdout: () => out,
     stderr: () => err,
     exited,
-    waitFor(pattern, timeout = 15_000) {
+    waitFor(pattern, timeout = CLI_BOUND) {
       return new Promise((resolve, reject) => {
-        const deadline = Date.now() + timeout;
-        const check = (): void => {
-          const m = out.match(pattern);
-          if (m) resolve(m);
-          else if (child.exitCode !== null || child.signalCode !== null) {
-            reject(new Error(`exited (${child.exitCode ?? child.signalCode}) before ${pattern}: ${err}`));
-          } else if (Date.now() > deadline) reject(new Error(`timed out waiting for ${pattern}; stderr: ${err}`));
-          else setTimeout(check, 20);
+        // Checked on each chunk of output (after the listener above appended it) and when the
+        // process's output ends; the timer only stops a process that never prints the line.
+        const finish = (error?: Error, match?: RegExpMatchArray): void => {
+          clearTimeout(timer);
+          child.stdout!.off("data", onData);
+          child.off("close", onClose);
+          if (match) resolve(match);
+          else reject(error);
         };
-        check();
+        const onData = (): void => {
+          const m = out.match(pattern);
+          if (m) finish(undefined, m);
+        };
+        const onClose = (): void => {
+          const m = out.match(pattern);
+          if (m) finish(undefined, m);
+          else finish(new Error(`exited (${child.exitCode ?? child.signalCode}) before ${pattern}: ${err}`));
+        };
+        const timer = setTimeout(
+          () => finish(new Error(`no ${pattern} within ${timeout} ms; stderr: ${err}`)),
+          timeout,
+        );
+        child.stdout!.on("data", onData);
+        child.on("close", onClose);
+        if (closed) onClose();
+        else onData();
       });
     },
   };

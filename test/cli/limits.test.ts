@@ -10,7 +10,7 @@ import { type Connection, WebSocketServer } from "../../src/node/index.js";
 import { cframe } from "../helpers/frames.js";
 import { portOf, RawClient } from "../helpers/raw-client.js";
 import { UNIT, within } from "../helpers/time.js";
-import { ensureBuilt, runCli, startCli, stopAll } from "./helpers.js";
+import { CLI_TEST_TIMEOUT, ensureBuilt, runCli, startCli, stopAll } from "./helpers.js";
 
 const URL_RE = /listening on (ws:\/\/\S+)/;
 const cleanups: Array<() => unknown> = [];
@@ -20,7 +20,7 @@ after(async () => {
   stopAll();
 });
 
-describe("echo limits (--max-fragments, --max-payload)", { timeout: 60_000 }, () => {
+describe("echo limits (--max-fragments, --max-payload)", { timeout: CLI_TEST_TIMEOUT }, () => {
   async function fragmented(port: number, count: number): Promise<RawClient> {
     const raw = await RawClient.open(port);
     cleanups.push(() => raw.socket.destroy());

@@ -12,7 +12,7 @@ import { startNats } from "../helpers/nats.js";
 import { startRedis } from "../helpers/redis.js";
 import { startRedisCluster } from "../helpers/redis-cluster.js";
 import { type ChatClient, cableUrl, joinChat } from "./chat-client.js";
-import { ensureBuilt, startCli, stopAll } from "./helpers.js";
+import { CLI_TEST_TIMEOUT, ensureBuilt, startCli, stopAll } from "./helpers.js";
 
 const clients: ChatClient[] = [];
 before(() => ensureBuilt());
@@ -29,7 +29,7 @@ function join(url: string, room: string, name: string, origin?: string, options?
 
 const URL_LINE = /^(http:\/\/localhost:(\d+))$/m;
 
-describe("wirecable serve (process)", { timeout: 60_000 }, () => {
+describe("wirecable serve (process)", { timeout: CLI_TEST_TIMEOUT }, () => {
   it("serves, then shuts down gracefully on SIGTERM", async () => {
     const serve = startCli(["serve", "--port", "0"]);
     const [, url] = await serve.waitFor(URL_LINE);
@@ -73,7 +73,7 @@ describe("wirecable serve (process)", { timeout: 60_000 }, () => {
     // Connections are spread round-robin: with several clients, both workers have some.
     const people = ["ann", "ben", "cat", "dan"].map((n) => join(url!, "cluster", n));
     await Promise.all(people.map((p) => p.connected));
-    for (const p of people) await p.waitFor((e) => e.type === "presence" && e.count === 4, 15_000);
+    for (const p of people) await p.waitFor((e) => e.type === "presence" && e.count === 4);
     const id = people[0]!.speak("to everyone");
     for (const p of people) await p.waitFor((e) => e.type === "message" && e.id === id);
     // Both workers served some of them (their "connected" debug lines)...
@@ -189,7 +189,7 @@ const SHARED: Array<[string, string, () => Promise<{ url: string; stop(): Promis
 ];
 
 for (const [flag, kind, start] of SHARED) {
-  describe(`wirecable serve ${flag} ${kind}:// (two processes)`, { timeout: 60_000 }, () => {
+  describe(`wirecable serve ${flag} ${kind}:// (two processes)`, { timeout: CLI_TEST_TIMEOUT }, () => {
     let service: { url: string; stop(): Promise<void> } | undefined;
     before(async () => {
       service = await start();

@@ -11,7 +11,7 @@ import WebSocketClient from "ws";
 import { RELAY_TAG, relayToWorkers, sendToWorker } from "../../src/cli/workers.js";
 import { startRedis } from "../helpers/redis.js";
 import { event, sleep, UNIT, within } from "../helpers/time.js";
-import { ensureBuilt, runCli, startCli, stopAll } from "./helpers.js";
+import { CLI_BOUND, CLI_TEST_TIMEOUT, ensureBuilt, runCli, startCli, stopAll } from "./helpers.js";
 
 const URL_RE = /listening on (ws:\/\/\S+)/;
 const cleanups: Array<() => unknown> = [];
@@ -28,6 +28,28 @@ interface Client {
   closed: Promise<number>;
 }
 
+/** Resolves once every client holds `count` messages (bounded: a missing message fails the test). */
+function received(clients: Client[], count: number): Promise<unknown> {
+  return within(
+    Promise.all(
+      clients.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            const check = (): void => {
+              if (c.messages.length < count) return;
+              c.ws.off("message", check);
+              resolve();
+            };
+            c.ws.on("message", check); // after open()'s listener: the message is counted already
+            check();
+          }),
+      ),
+    ),
+    CLI_BOUND,
+    `${count} messages on every client`,
+  );
+}
+
 async function open(url: string): Promise<Client> {
   const ws = new WebSocketClient(url);
   ws.on("error", () => {});
@@ -35,7 +57,7 @@ async function open(url: string): Promise<Client> {
   const messages: string[] = [];
   ws.on("message", (data: Buffer, isBinary: boolean) => messages.push(isBinary ? `bin:${[...data]}` : String(data)));
   const closed = new Promise<number>((resolve) => ws.on("close", (code: number) => resolve(code)));
-  const [response] = await within(event<[{ headers: Record<string, string> }]>(ws, "upgrade"), 50 * UNIT);
+  const [response] = await within(event<[{ headers: Record<string, string> }]>(ws, "upgrade", CLI_BOUND), CLI_BOUND);
   if (ws.readyState !== WebSocketClient.OPEN) await event(ws, "open");
   return { ws, worker: response.headers["x-wirecable-worker"] ?? "none", messages, closed };
 }
@@ -52,7 +74,7 @@ async function spread(url: string, workers: number, perWorker: number): Promise<
   return clients;
 }
 
-describe("--workers", { timeout: 60_000 }, () => {
+describe("--workers", { timeout: CLI_TEST_TIMEOUT }, () => {
   it("echo --workers 2: connections are served by both workers; SIGTERM closes them with 1001", async () => {
     const echo = startCli(["echo", "--port", "0", "--workers", "2"]);
     const [, url] = await echo.waitFor(URL_RE);
@@ -61,12 +83,12 @@ describe("--workers", { timeout: 60_000 }, () => {
     const clients = await spread(url!, 2, 2);
     assert.deepEqual([...new Set(clients.map((c) => c.worker))].sort(), ["1", "2"]);
     for (const [i, c] of clients.entries()) {
-      const got = event<[Buffer]>(c.ws, "message");
+      const got = event<[Buffer]>(c.ws, "message", CLI_BOUND);
       c.ws.send(`hello ${i}`);
-      assert.equal(String((await within(got, 50 * UNIT))[0]), `hello ${i}`);
+      assert.equal(String((await got)[0]), `hello ${i}`);
     }
     echo.child.kill("SIGTERM");
-    const codes = await within(Promise.all(clients.map((c) => c.closed)), 100 * UNIT, "clients closed");
+    const codes = await within(Promise.all(clients.map((c) => c.closed)), CLI_BOUND, "clients closed");
     assert.deepEqual(new Set(codes), new Set([1001]));
     assert.equal((await echo.exited).code, 0, echo.stderr());
   });
@@ -74,12 +96,11 @@ describe("--workers", { timeout: 60_000 }, () => {
   it("echo without --workers runs one process (no worker header)", async () => {
     const echo = startCli(["echo", "--port", "0"]);
     const [, url] = await echo.waitFor(URL_RE);
-    await sleep(UNIT);
-    assert.doesNotMatch(echo.stdout(), /workers/);
+    assert.doesNotMatch(echo.stdout(), /workers/); // the whole line is there: it is written at once
     const c = await open(url!);
     assert.equal(c.worker, "none");
     echo.child.kill("SIGINT");
-    assert.equal(await within(c.closed, 100 * UNIT), 1001);
+    assert.equal(await within(c.closed, CLI_BOUND), 1001);
     assert.equal((await echo.exited).code, 0);
   });
 
@@ -95,8 +116,7 @@ describe("--workers", { timeout: 60_000 }, () => {
       c.ws.send(Buffer.from([i, 255]));
       sent.push(`bin:${i},255`);
     }
-    const deadline = Date.now() + 50 * UNIT;
-    while (clients.some((c) => c.messages.length < sent.length) && Date.now() < deadline) await sleep(20);
+    await received(clients, sent.length);
     await sleep(3 * UNIT); // duplicates, if any, would arrive meanwhile
     const expected = [...sent].sort();
     for (const c of clients) {
@@ -105,12 +125,12 @@ describe("--workers", { timeout: 60_000 }, () => {
     // One relay order: every client sees the messages in the same order.
     for (const c of clients) assert.deepEqual(c.messages, clients[0]!.messages);
     server.child.kill("SIGTERM");
-    assert.deepEqual(new Set(await within(Promise.all(clients.map((c) => c.closed)), 100 * UNIT)), new Set([1001]));
+    assert.deepEqual(new Set(await within(Promise.all(clients.map((c) => c.closed)), CLI_BOUND)), new Set([1001]));
     assert.equal((await server.exited).code, 0, server.stderr());
   });
 });
 
-describe("broadcast --redis", { timeout: 60_000 }, () => {
+describe("broadcast --redis", { timeout: CLI_TEST_TIMEOUT }, () => {
   it("two processes (one of them with 2 workers) share every message, exactly once, text and binary", async () => {
     const redis = await startRedis();
     cleanups.push(() => redis.stop());
@@ -124,9 +144,8 @@ describe("broadcast --redis", { timeout: 60_000 }, () => {
       c.ws.send(Buffer.from([i, 0, 200]));
       sent.push(`redis ${i}`, `bin:${i},0,200`);
     }
-    const deadline = Date.now() + 50 * UNIT;
-    while (clients.some((c) => c.messages.length < sent.length) && Date.now() < deadline) await sleep(20);
-    await sleep(3 * UNIT);
+    await received(clients, sent.length);
+    await sleep(3 * UNIT); // duplicates, if any, would arrive meanwhile
     for (const c of clients) assert.deepEqual([...c.messages].sort(), [...sent].sort(), `client on ${c.worker}`);
     one.child.kill("SIGTERM");
     two.child.kill("SIGTERM");
