@@ -27,6 +27,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { startRedis } from "../helpers/redis.js";
 import { TIME_SCALE } from "../helpers/time.js";
 
 const root = resolve(import.meta.dirname, "..", "..");
@@ -169,28 +170,25 @@ describe("the packed package, installed as a user installs it", { concurrency: f
       .filter((k) => k !== "./package.json")
       .map((k) => (k === "." ? "wirecable" : `wirecable/${k.slice(2)}`));
     assert.ok(entries.length >= 5);
+    // What require() gives: the ESM namespace (Node's require of ESM), or its "module.exports"
+    // export when the module names one (a CommonJS-shaped entry such as ws's class).
+    const keys = "(v) => Object.keys(v).filter((k) => k !== '__esModule').sort().join(',')";
     for (const entry of entries) {
+      const spec = JSON.stringify(entry);
       const imported = ok(
         await run(
           process.execPath,
           [
             "--input-type=module",
             "-e",
-            `const m = await import(${JSON.stringify(entry)}); console.log(Object.keys(m).sort().join(","))`,
+            `const m = await import(${spec}); const keys = ${keys}; console.log(keys("module.exports" in m ? m["module.exports"] : m))`,
           ],
           consumer,
         ),
         `import ${entry}`,
       ).trim();
       const required = ok(
-        await run(
-          process.execPath,
-          [
-            "-e",
-            `const m = require(${JSON.stringify(entry)}); console.log(Object.keys(m).filter((k) => k !== "__esModule" && k !== "module.exports").sort().join(","))`,
-          ],
-          consumer,
-        ),
+        await run(process.execPath, ["-e", `const keys = ${keys}; console.log(keys(require(${spec})))`], consumer),
         `require ${entry}`,
       ).trim();
       assert.ok(imported.split(",").length > 1, `${entry} exports something: ${imported}`);
@@ -225,10 +223,21 @@ describe("the packed package, installed as a user installs it", { concurrency: f
     for (const command of ["serve", "connect", "echo", "broadcast", "bench"]) assert.match(help, new RegExp(command));
   });
 
-  it("wirecable serve answers HTTP (page, /healthz) and stops on SIGTERM", async () => {
+  it("wirecable serve answers HTTP (page, /healthz) and stops on SIGTERM", () => serve([]));
+
+  it("wirecable serve --redis: the CLI's own Redis client (no ioredis installed)", async () => {
+    const redis = await startRedis();
+    try {
+      await serve(["--redis", redis.url]);
+    } finally {
+      await redis.stop();
+    }
+  });
+
+  async function serve(extra: string[]): Promise<void> {
     const bin = join(consumer, "node_modules", ".bin", "wirecable");
-    log("$ wirecable serve --port 0");
-    const child = spawn(bin, ["serve", "--port", "0", "--log-level", "warn"], {
+    log(`$ wirecable serve --port 0 ${extra.join(" ")}`);
+    const child = spawn(bin, ["serve", "--port", "0", "--log-level", "warn", ...extra], {
       cwd: consumer,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -256,7 +265,7 @@ describe("the packed package, installed as a user installs it", { concurrency: f
     child.kill("SIGTERM");
     assert.equal(await exited, 0, stderr);
     children.delete(child);
-  });
+  }
 
   it("every source map and declaration map points at a shipped file", () => {
     const maps = filesUnder(pkgDir).filter((f) => f.endsWith(".map"));
