@@ -70,7 +70,7 @@ export {
   type RedisClusterBrokerOptions,
   type RedisClusterClientOptions,
 } from "./brokers/redis-cluster.js";
-export type { RedisCommander } from "./brokers/redis-scripts.js";
+export type { RedisCommander, ScriptRunner } from "./brokers/redis-scripts.js";
 export { RedisDedup, RedisHistory, RedisPresence, RedisStore, type RedisStoreOptions } from "./brokers/redis-store.js";
 export {
   DEFAULT_HISTORY_LIMIT,
