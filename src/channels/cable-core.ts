@@ -10,7 +10,7 @@ import { EventEmitter } from "node:events";
 import { CableError } from "../cable/errors.js";
 import { type Feature, Feature as Features } from "../cable/extensions.js";
 import { DisconnectReason, encodeDisconnect, encodePing } from "../cable/protocol.js";
-import type { EmitterBase, TypedEvents } from "../node/typed-events.js";
+import type { EmitterBase, TypedEvents } from "../node/index.js";
 import { AckLedger, DEFAULT_ACK_WINDOW } from "./acks.js";
 import type { Broker } from "./brokers/broker.js";
 import { MemoryDedup } from "./brokers/dedup.js";

@@ -48,7 +48,7 @@ export {
   subjectToken,
 } from "./brokers/nats.js";
 export { NatsHistory, type NatsHistoryOptions } from "./brokers/nats-history.js";
-export { MissingPeerError } from "./brokers/optional-peer.js";
+export { MissingPeerError, providePeer } from "./brokers/optional-peer.js";
 export {
   MAX_NOTIFY_PAYLOAD,
   PostgresBroker,

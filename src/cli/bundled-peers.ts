@@ -5,7 +5,7 @@
  * `import()`, which esbuild resolves at build time; the module is evaluated only when a broker is
  * constructed. Importing this file registers them.
  */
-import { providePeer } from "../channels/brokers/optional-peer.js";
+import { providePeer } from "../channels/index.js";
 
 providePeer("ioredis", () => import("ioredis"));
 providePeer("pg", () => import("pg"));

@@ -29,7 +29,7 @@ export {
 export type { OriginRule } from "./origin.js";
 export { type ServerCloseOptions, WebSocketServer, type WebSocketServerEvents } from "./server.js";
 export { TimerWheel } from "./timer-wheel.js";
-export type { EventHandler, EventMap, TypedEvents } from "./typed-events.js";
+export type { EmitterBase, EventHandler, EventMap, EventMethod, TypedEvents } from "./typed-events.js";
 export {
   type AnyEventListener,
   type BinaryType,

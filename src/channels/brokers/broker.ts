@@ -23,7 +23,7 @@
  * - `dedup` (dedup.ts): command ids claimed once within a window, across processes.
  */
 import { EventEmitter } from "node:events";
-import type { EmitterBase, TypedEvents } from "../../node/typed-events.js";
+import type { EmitterBase, TypedEvents } from "../../node/index.js";
 import type { Deduplicator } from "./dedup.js";
 import type { StreamHistory, StreamPosition } from "./stream-history.js";
 import type { StreamPresence } from "./stream-presence.js";

@@ -8,9 +8,10 @@
  *   the package to install; otherwise it returns the module's `import()` promise (which also
  *   rejects with MissingPeerError should the module disappear before it loads). The caller keeps
  *   the promise and awaits it before first use.
- * - `providePeer(peer, load)` is for bundles (the CLI): a bundle carries its own copy of a peer
- *   and registers a loader with a literal `import()`, which the bundler resolves at build time.
- *   A provided loader takes precedence and skips the resolution check.
+ * - `providePeer(peer, load)` is for bundles (the CLI, an application bundled with esbuild): a
+ *   bundle carries its own copy of a peer and registers a loader with a literal `import()`, which
+ *   the bundler resolves at build time. A provided loader takes precedence and skips the
+ *   resolution check.
  * - Modules are typed with `import type` only: wirecable's declaration files never import a peer,
  *   so a project without it compiles with `skipLibCheck: false`.
  */
