@@ -29,7 +29,8 @@ if (files.length === 0) {
 const concurrency = process.env.TEST_CONCURRENCY ?? "2";
 // A file whose tests pass but whose process never exits (a handle left open) is killed and
 // counted as a failure after this long, instead of hanging CI.
-const timeout = process.env.TEST_TIMEOUT_MS ?? "240000";
+// Scaled like every other bound of the suite (WIRECABLE_TEST_TIME_SCALE, test/helpers/time.ts).
+const timeout = process.env.TEST_TIMEOUT_MS ?? String(240_000 * (Number(process.env.WIRECABLE_TEST_TIME_SCALE) || 1));
 const child = spawn(
   process.execPath,
   [
