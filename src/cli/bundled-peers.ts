@@ -10,3 +10,4 @@ import { providePeer } from "../channels/index.js";
 providePeer("ioredis", () => import("ioredis"));
 providePeer("pg", () => import("pg"));
 providePeer("@nats-io/transport-node", () => import("@nats-io/transport-node"));
+providePeer("@nats-io/jetstream", () => import("@nats-io/jetstream"));
