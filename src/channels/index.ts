@@ -47,7 +47,7 @@ export {
   parseNatsUrl,
   subjectToken,
 } from "./brokers/nats.js";
-export { NatsHistory, type NatsHistoryOptions } from "./brokers/nats-history.js";
+export { NatsHistory } from "./brokers/nats-history.js";
 export { MissingPeerError, providePeer } from "./brokers/optional-peer.js";
 export {
   MAX_NOTIFY_PAYLOAD,

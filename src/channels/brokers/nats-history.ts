@@ -53,6 +53,10 @@ interface Tail extends StreamPosition {
   readonly seq: number;
 }
 
+/**
+ * @internal NatsBroker's wiring (its connection and the peers' modules): internal, so the
+ * published types never name the optional peers' types.
+ */
 export interface NatsHistoryOptions {
   prefix: string;
   /** The stream's subject token (nats.ts: subjectToken). */
@@ -77,6 +81,7 @@ export class NatsHistory implements StreamHistory {
   readonly #queues = new Map<string, Promise<unknown>>();
   #ready: Promise<{ js: JetStreamClient; jsm: JetStreamManager; nats: NatsModule }> | undefined;
 
+  /** @internal Made by NatsBroker (see NatsHistoryOptions). */
   constructor(options: NatsHistoryOptions) {
     this.#options = resolveHistoryOptions(options.history);
     this.limit = this.#options.limit;
