@@ -40,7 +40,8 @@ function cli(args: string[]): {
   });
   child.stderr!.on("data", (d: Buffer) => (stderr += d));
   const exit = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on("exit", (code) => resolve({ code, stdout, stderr })),
+    // "close": exited AND its output read to the end (see helpers.ts runCli).
+    child.on("close", (code) => resolve({ code, stdout, stderr })),
   );
   const firstLine = within(line, 200 * UNIT, "cli output");
   firstLine.catch(() => {}); // commands that fail never print one

@@ -60,7 +60,9 @@ export function runCli(
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
     const timer = setTimeout(() => child.kill("SIGKILL"), options.timeout ?? CLI_BOUND);
-    child.on("exit", (code, signal) => {
+    // "close", not "exit": the process can be gone before its last output has been read from
+    // the pipes (on a busy machine an error line then went missing: empty stderr, exit code 1).
+    child.on("close", (code, signal) => {
       clearTimeout(timer);
       children.delete(child);
       resolve({ code, signal, stdout, stderr });
@@ -76,6 +78,7 @@ export interface Running {
   stderr(): string;
   /** Resolves with the first stdout line matching `pattern` (rejects after `timeout` ms). */
   waitFor(pattern: RegExp, timeout?: number): Promise<RegExpMatchArray>;
+  /** The exit status, once the process has exited and its output has been read to the end. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -92,8 +95,9 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Running {
   child.stderr!.on("data", (d) => (err += d));
   let closed = false;
   child.on("close", () => (closed = true));
+  // Settles once the output is read to its end too (see runCli).
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("exit", (code, signal) => {
+    child.on("close", (code, signal) => {
       children.delete(child);
       resolve({ code, signal });
     }),
