@@ -12,7 +12,7 @@
  * The transcript (sizes, counts, each command and its output) is printed with WIRECABLE_PACK_LOG=1.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import {
   cpSync,
   mkdirSync,
@@ -28,6 +28,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startRedis } from "../helpers/redis.js";
+import { spawnTied } from "../helpers/tied-process.js";
 import { TIME_SCALE } from "../helpers/time.js";
 
 const root = resolve(import.meta.dirname, "..", "..");
@@ -45,7 +46,7 @@ const children = new Set<ChildProcess>();
 function run(cmd: string, args: string[], cwd: string, timeout = 60_000, env: NodeJS.ProcessEnv = {}): Promise<Result> {
   log(`$ ${[cmd === process.execPath ? "node" : cmd, ...args].join(" ")}`);
   return new Promise((resolvePromise) => {
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawnTied(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     children.add(child);
     let stdout = "";
     let stderr = "";
@@ -237,7 +238,7 @@ describe("the packed package, installed as a user installs it", { concurrency: f
   async function serve(extra: string[]): Promise<void> {
     const bin = join(consumer, "node_modules", ".bin", "wirecable");
     log(`$ wirecable serve --port 0 ${extra.join(" ")}`);
-    const child = spawn(bin, ["serve", "--port", "0", "--log-level", "warn", ...extra], {
+    const child = spawnTied(bin, ["serve", "--port", "0", "--log-level", "warn", ...extra], {
       cwd: consumer,
       stdio: ["ignore", "pipe", "pipe"],
     });
