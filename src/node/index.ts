@@ -5,7 +5,7 @@
 export { HandshakeError, InvalidStateError, OptionError, ProtocolError } from "../protocol/errors.js";
 export { PreparedMessage, prepareMessage } from "../protocol/prepared-message.js";
 export { type ClientOptions, connect } from "./client.js";
-export { Connection, type ConnectionEvents } from "./connection.js";
+export { type AnyConnection, Connection, type ConnectionEvents } from "./connection.js";
 export type {
   CloseInfo,
   ConnectionRequest,
