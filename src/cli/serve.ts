@@ -176,7 +176,7 @@ async function startServing(
         : {}),
       origins: opts.origin,
       logger,
-      ...(workerId !== undefined ? { metricsText: () => askPrimary() } : {}),
+      ...(workerId !== undefined ? { worker: workerId, metricsText: () => askPrimary() } : {}),
     });
     if (workerId !== undefined) reportToPrimary(server.metrics.registry);
     return { url: server.url, close: () => server.close() };

@@ -33,17 +33,17 @@ async function getOverHttp2(origin: string, path: string): Promise<{ status: num
   }
 }
 
-/** One TLS connection doing GET /metrics over HTTP/1.1: the certificate's fingerprint and the worker. */
+/** One TLS connection doing GET /healthz over HTTP/1.1: the certificate's fingerprint and the worker. */
 async function certificateAndWorker(port: number): Promise<{ fingerprint: string; worker: string }> {
   const socket = tlsConnect({ host: "127.0.0.1", port, servername: "localhost", rejectUnauthorized: false });
   await event(socket, "secureConnect");
   const fingerprint = socket.getPeerCertificate().fingerprint256;
-  socket.end("GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+  socket.end("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
   let text = "";
   socket.setEncoding("utf8");
   for await (const chunk of socket) text += chunk;
-  const worker = /worker="(\d+)"/.exec(text)?.[1];
-  assert.ok(worker !== undefined, `a worker label in /metrics: ${text.slice(0, 200)}`);
+  const worker = /"worker":(\d+)/.exec(text)?.[1];
+  assert.ok(worker !== undefined, `the worker in /healthz: ${text.slice(0, 300)}`);
   return { fingerprint, worker };
 }
 

@@ -66,6 +66,8 @@ export interface DemoServerOptions {
   publicDir?: string;
   /** Default labels of every metric (e.g. `{ instance: "a" }`). */
   metricLabels?: Record<string, string>;
+  /** The cluster worker this server is (`serve --workers`): /healthz names it (`"worker": N`). */
+  worker?: number;
   /** The /metrics body, instead of this server's own registry (`serve --workers`: every worker's, aggregated). */
   metricsText?: () => Promise<string>;
   /** Collect Node's default process metrics too (default true). */
@@ -235,6 +237,7 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
         status: shuttingDown ? "shutting down" : "ok",
         connections: wss.clients.size,
         uptime: Math.round(process.uptime()),
+        ...(options.worker !== undefined ? { worker: options.worker } : {}),
       });
       res.writeHead(shuttingDown ? 503 : 200, { "content-type": "application/json" }).end(body);
       return;
