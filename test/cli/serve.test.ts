@@ -106,7 +106,7 @@ describe("wirecable serve (process)", { timeout: CLI_TEST_TIMEOUT }, () => {
     assert.equal(((await people[0]!.replies.get(first)) as { id: string }).id, first);
     for (const p of people) await p.waitFor((e) => e.type === "message" && e.id === first);
 
-    // SIGKILL a worker serving some of them (its pid from the JSON logs, its clients from /metrics).
+    // SIGKILL a worker serving some of them (its pid from the JSON logs, its clients from /healthz).
     const pids = new Map<string, number>();
     for (const line of serve.stderr().split("\n")) {
       const log = line.startsWith("{") ? (JSON.parse(line) as { worker?: number; pid: number }) : undefined;
@@ -114,9 +114,11 @@ describe("wirecable serve (process)", { timeout: CLI_TEST_TIMEOUT }, () => {
     }
     let busy: string | undefined;
     for (let i = 0; i < 20 && busy === undefined; i++) {
-      const metrics = await (await fetch(`${url}/metrics`, { headers: { connection: "close" } })).text();
-      const m = metrics.match(/^wirecable_connections_total\{worker="(\d+)"\} (\d+)/m);
-      if (m && Number(m[2]) > 0 && pids.has(m[1]!)) busy = m[1];
+      const health = (await (await fetch(`${url}/healthz`, { headers: { connection: "close" } })).json()) as {
+        worker?: number;
+        connections: number;
+      };
+      if (health.connections > 0 && pids.has(String(health.worker))) busy = String(health.worker);
     }
     assert.ok(busy !== undefined, `a worker with clients; logs named ${[...pids.keys()]}`);
     process.kill(pids.get(busy)!, "SIGKILL");
