@@ -1,17 +1,23 @@
 /**
  * brokerRelay: a fallback POST that lands on a process not owning its session reaches the owner
- * through the broker. Two standalone servers share one broker here (what two workers or two
- * machines share through Redis); test/cli/fallback-workers.test.ts runs it across node:cluster.
+ * through the broker. Two standalone servers share one in-memory broker here, then real
+ * brokers (Redis, NATS: one client per server, as two machines have); test/cli/serve.test.ts
+ * runs it across node:cluster (`serve --workers 2`).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { INTERNAL_STREAM_PREFIX } from "../../src/channels/brokers/broker.js";
 import { MemoryBroker } from "../../src/channels/brokers/memory.js";
+import { NatsBroker } from "../../src/channels/brokers/nats.js";
+import { RedisBroker } from "../../src/channels/brokers/redis.js";
 import { brokerRelay } from "../../src/channels/fallback-relay.js";
+import type { Broker } from "../../src/channels/index.js";
 import type { Connection } from "../../src/node/connection.js";
 import { WebSocketServer } from "../../src/node/server.js";
 import { FallbackPeer } from "../helpers/fallback-peer.js";
 import { cframe, OP } from "../helpers/frames.js";
+import { startNats } from "../helpers/nats.js";
+import { startRedis } from "../helpers/redis.js";
 import { UNIT, until } from "../helpers/time.js";
 
 const broker = new MemoryBroker({ history: { limit: 10 } });
@@ -93,3 +99,50 @@ describe("brokerRelay: POSTs reach their session in another process", () => {
     assert.equal(status, 504);
   });
 });
+
+const SERVICES: Array<[string, () => Promise<{ url: string; stop(): Promise<void> }>, (url: string) => Broker]> = [
+  ["Redis", startRedis, (url) => new RedisBroker({ url, prefix: "relay" })],
+  ["NATS", startNats, (url) => new NatsBroker({ url, prefix: "relay" })],
+];
+
+for (const [name, start, makeBroker] of SERVICES) {
+  describe(`brokerRelay over ${name}: two servers, a broker client each`, () => {
+    it("the session's POSTs land on either server, each byte delivered once, in order", async () => {
+      const service = await start();
+      const brokers = [makeBroker(service.url), makeBroker(service.url)];
+      const [a, b] = brokers.map(
+        (broker, i) =>
+          new WebSocketServer({
+            port: 0,
+            host: "127.0.0.1",
+            path: "/cable",
+            fallback: { relay: brokerRelay(broker, { id: `p${i}`, timeout: 10 * UNIT }) },
+          }),
+      ) as [WebSocketServer, WebSocketServer];
+      try {
+        await Promise.all([a.ready, b.ready]);
+        const got: string[] = [];
+        a.on("connection", (conn: Connection) => conn.on("message", (data) => got.push(String(data))));
+        const peer = await FallbackPeer.open(a.url!);
+        const texts = Array.from({ length: 6 }, (_, i) => `message ${i}`);
+        for (const [i, text] of texts.entries()) {
+          const bytes = cframe(OP.TEXT, text);
+          // Alternate: the owner, then the other server (relayed), and so on.
+          const url = i % 2 === 1 ? sendUrlOn(b, peer, peer.offset) : undefined;
+          const answer = await peer.sendBytes(bytes, url === undefined ? {} : { url }); // advances offset
+          assert.equal(answer.status, 204, `POST ${i}`);
+        }
+        // A retried POST (the last one's offset again) through the relay changes nothing.
+        const last = cframe(OP.TEXT, texts[5]!);
+        const again = await peer.sendBytes(last, { url: sendUrlOn(b, peer, peer.offset - last.length) });
+        assert.equal(again.status, 204);
+        await until(() => got.length >= texts.length, "every message");
+        assert.deepEqual(got, texts);
+      } finally {
+        await Promise.all([a.close({ timeout: 5 * UNIT }), b.close({ timeout: 5 * UNIT })]);
+        for (const broker of brokers) await broker.close();
+        await service.stop();
+      }
+    });
+  });
+}
