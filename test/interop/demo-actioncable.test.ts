@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 import { type DemoServer, startDemoServer } from "../../src/cli/demo/server.js";
+import { FallbackTransport } from "../../src/node/fallback/transport.js";
 import { type ActionCableModule, loadActionCable, recorder } from "./actioncable-helpers.js";
 
 let server: DemoServer;
@@ -41,6 +42,13 @@ it("@rails/actioncable chats through the demo's ChatChannel", async () => {
   b.subscriptions.create({ channel: "ChatChannel", room: "rails", name: "rails-b" }, rb.mixin);
   await rb.wait((e) => e.event === "connected");
   await ra.wait((e) => total(e) === 2);
+  // The demo also serves the HTTP fallback (docs/fallback.md); Rails' client speaks WebSocket only.
+  const sessions = [...server.wss.clients];
+  assert.equal(sessions.length, 2);
+  assert.ok(
+    sessions.every((c) => !(c.socket instanceof FallbackTransport)),
+    "both over WebSocket",
+  );
   const joined = ra.events.find((e) => total(e) === 2)!.data as {
     presence: { type: string; joins: Array<{ info: { name: string } }> };
   };
