@@ -7,16 +7,15 @@
 // message (server, clients), and the ratios.
 // Needs `npm run build`. Usage: node bench/fallback.mjs [rounds=4] [seconds=3]
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { FallbackSocket } from "../dist/client/index.js";
 import { WebSocket } from "../dist/node/index.js";
+import { cpuSeconds } from "./lib/procfs.mjs";
 
 const ROUNDS = Number(process.argv[2] ?? 4);
 const SECONDS = Number(process.argv[3] ?? 3);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
 const DEPTH = Number(process.env.DEPTH ?? 4);
 const SIZE = Number(process.env.SIZE ?? 64);
-const TICK_US = 1e6 / 100; // USER_HZ
 
 const SERVER = `
 import { WebSocketServer } from ${JSON.stringify(new URL("../dist/node/index.js", import.meta.url).href)};
@@ -25,12 +24,6 @@ await wss.ready;
 wss.on("connection", (conn) => conn.on("message", (data) => conn.send(String(data))));
 console.log("listening " + wss.address().port);
 `;
-
-function cpuTicks(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]); // utime + stime
-}
 
 function start() {
   return new Promise((resolve, reject) => {
@@ -71,14 +64,14 @@ async function round(make, port, pid) {
       if (running) socket.send(payload);
     });
   }
-  const before = cpuTicks(pid);
+  const before = cpuSeconds([pid]);
   const clientBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   for (const socket of sockets) for (let i = 0; i < DEPTH; i++) socket.send(payload);
   await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
   running = false;
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-  const ticks = cpuTicks(pid) - before;
+  const serverUs = (cpuSeconds([pid]) - before) * 1e6;
   const client = process.cpuUsage(clientBefore);
   await Promise.all(
     sockets.map(
@@ -89,7 +82,7 @@ async function round(make, port, pid) {
         }),
     ),
   );
-  return { messages: count, seconds: elapsed, cpuUs: ticks * TICK_US, clientUs: client.user + client.system };
+  return { messages: count, seconds: elapsed, cpuUs: serverUs, clientUs: client.user + client.system };
 }
 
 const server = await start();

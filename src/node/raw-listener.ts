@@ -206,15 +206,23 @@ function answer(pending: PendingSocket, response: Uint8Array): void {
   wheel.scheduleIn(pending, LINGER);
 }
 
-function handOver(pending: PendingSocket, head: HttpHead): void {
+/**
+ * Take the socket away from the listener for its next owner. As node:http does before its
+ * 'upgrade' event: stop the flow without pausing, so that the new owner's first 'data' listener
+ * resumes it; bytes arriving meanwhile wait in the stream.
+ */
+function release(pending: PendingSocket): Socket {
   const socket = pending.socket;
   forget(pending);
   socket.removeListener("data", onData);
   socket.removeListener("end", onEnd);
   socket.removeListener("close", onClose);
-  // As node:http does before its 'upgrade' event: stop the flow without pausing, so that the
-  // new owner's first 'data' listener resumes it; bytes arriving meanwhile wait in the stream.
   (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+  return socket;
+}
+
+function handOver(pending: PendingSocket, head: HttpHead): void {
+  const socket = release(pending);
   const rest = pending.parser.remainder();
   const bodyHead =
     rest.length === 0 ? EMPTY : Buffer.isBuffer(rest) ? rest : Buffer.from(rest.buffer, rest.byteOffset, rest.length);
@@ -233,12 +241,7 @@ function handOver(pending: PendingSocket, head: HttpHead): void {
  * parses the request, and the next ones on a kept-alive connection, from the start.
  */
 function handOverPlain(pending: PendingSocket, plain: NonNullable<RawListenerOptions["plain"]>, head: HttpHead): void {
-  const socket = pending.socket;
-  forget(pending);
-  socket.removeListener("data", onData);
-  socket.removeListener("end", onEnd);
-  socket.removeListener("close", onClose);
-  (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+  const socket = release(pending);
   let text = `${head.method} ${head.target} HTTP/${head.httpVersion}\r\n`;
   for (const [name, value] of head.rawHeaders) text += `${name}: ${value}\r\n`;
   const rest = pending.parser.remainder();

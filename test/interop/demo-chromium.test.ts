@@ -13,9 +13,9 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { type DemoServer, startDemoServer } from "../../src/cli/demo/server.js";
 import { ensureBuilt, startCli, stopAll } from "../cli/helpers.js";
 import { launchChromium } from "../helpers/chromium.js";
+import { PAGE_TIMEOUT, say, waitMessage, waitText } from "./chat-page.js";
 
 const root = join(import.meta.dirname, "..", "..");
-const TIMEOUT = 20_000;
 
 let browser: Browser;
 let server: DemoServer | undefined;
@@ -77,34 +77,7 @@ function errorsBesidesReconnects(page: Page): string[] {
 }
 
 function waitStatus(page: Page, state: string): Promise<unknown> {
-  return page.waitForSelector(`#status[data-state="${state}"]`, { timeout: TIMEOUT });
-}
-
-async function say(page: Page, text: string): Promise<void> {
-  await page.fill("#text", text);
-  await page.press("#text", "Enter");
-}
-
-/** Wait until `text` is shown as a sent message, and return how many times it is shown. */
-async function waitMessage(page: Page, text: string): Promise<number> {
-  await page.waitForFunction(
-    (t) =>
-      [...document.querySelectorAll("#messages li.message[data-state=sent] .text")].some((e) => e.textContent === t),
-    text,
-    { timeout: TIMEOUT, polling: 20 },
-  );
-  return page.evaluate(
-    (t) => [...document.querySelectorAll("#messages li.message .text")].filter((e) => e.textContent === t).length,
-    text,
-  );
-}
-
-function waitText(page: Page, selector: string, text: string): Promise<unknown> {
-  return page.waitForFunction(
-    ([s, t]) => (document.querySelector(s!)?.textContent ?? "").includes(t!),
-    [selector, text],
-    { timeout: TIMEOUT, polling: 20 },
-  );
+  return page.waitForSelector(`#status[data-state="${state}"]`, { timeout: PAGE_TIMEOUT });
 }
 
 describe("demo chat in Chromium", { timeout: 120_000 }, () => {
@@ -131,7 +104,7 @@ describe("demo chat in Chromium", { timeout: 120_000 }, () => {
     await say(bob, "done typing");
     await waitMessage(alice, "done typing");
     await alice.waitForFunction(() => document.querySelector("#typing")?.textContent === "", undefined, {
-      timeout: TIMEOUT,
+      timeout: PAGE_TIMEOUT,
     });
 
     // User data is text, never HTML.
@@ -195,7 +168,7 @@ describe("demo chat in Chromium", { timeout: 120_000 }, () => {
     }
     await say(bob, "typed while offline");
     // Bob's page finds its connection dead (no ping for 6 s) and tries to reconnect, in vain.
-    await bob.waitForSelector('#status:not([data-state="connected"])', { timeout: TIMEOUT });
+    await bob.waitForSelector('#status:not([data-state="connected"])', { timeout: PAGE_TIMEOUT });
     await bobContext.setOffline(false);
     await waitStatus(bob, "connected");
 

@@ -13,9 +13,9 @@ import { type DemoServer, startDemoServer } from "../../src/cli/demo/server.js";
 import { FallbackTransport } from "../../src/node/fallback/transport.js";
 import { BlockingProxy } from "../helpers/blocking-proxy.js";
 import { launchChromium } from "../helpers/chromium.js";
+import { PAGE_TIMEOUT, say, waitMessage, waitText } from "./chat-page.js";
 
 const root = join(import.meta.dirname, "..", "..");
-const TIMEOUT = 20_000;
 
 let browser: Browser;
 let context: BrowserContext;
@@ -49,34 +49,8 @@ async function joinAs(name: string, room: string): Promise<Page> {
   await page.fill("#name", name);
   await page.fill("#room", room);
   await page.click("#join button[type=submit]");
-  await page.waitForSelector('#status[data-state="connected"]', { timeout: TIMEOUT });
+  await page.waitForSelector('#status[data-state="connected"]', { timeout: PAGE_TIMEOUT });
   return page;
-}
-
-async function say(page: Page, text: string): Promise<void> {
-  await page.fill("#text", text);
-  await page.press("#text", "Enter");
-}
-
-async function waitMessage(page: Page, text: string): Promise<number> {
-  await page.waitForFunction(
-    (t) =>
-      [...document.querySelectorAll("#messages li.message[data-state=sent] .text")].some((e) => e.textContent === t),
-    text,
-    { timeout: TIMEOUT, polling: 20 },
-  );
-  return page.evaluate(
-    (t) => [...document.querySelectorAll("#messages li.message .text")].filter((e) => e.textContent === t).length,
-    text,
-  );
-}
-
-function waitText(page: Page, selector: string, text: string): Promise<unknown> {
-  return page.waitForFunction(
-    ([s, t]) => (document.querySelector(s!)?.textContent ?? "").includes(t!),
-    [selector, text],
-    { timeout: TIMEOUT, polling: 20 },
-  );
 }
 
 describe("the demo chat in Chromium with WebSockets blocked", { timeout: 120_000 }, () => {
