@@ -4,8 +4,10 @@
 // fetch: what a browser behind a blocking proxy runs) that keep DEPTH messages of SIZE bytes in
 // flight for SECONDS and counts the echoes. Server CPU (user + system) comes from
 // /proc/PID/stat, the clients' from process.cpuUsage(). Prints messages/s, us of CPU per echoed
-// message (server, clients), and the ratios.
-// Needs `npm run build`. Usage: node bench/fallback.mjs [rounds=4] [seconds=3]
+// message (server, clients), and the ratios. BURST=N measures the downstream alone instead (what
+// a chat mostly is: broadcasts): each client asks for N messages of SIZE bytes, the server sends
+// them, the client asks again once they all arrived.
+// Needs `npm run build`. Usage: [CONNECTIONS=50] [DEPTH=4 | BURST=20] [SIZE=64] node bench/fallback.mjs [rounds=4] [seconds=3]
 import { spawn } from "node:child_process";
 import { FallbackSocket } from "../dist/client/index.js";
 import { WebSocket } from "../dist/node/index.js";
@@ -16,12 +18,20 @@ const SECONDS = Number(process.argv[3] ?? 3);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
 const DEPTH = Number(process.env.DEPTH ?? 4);
 const SIZE = Number(process.env.SIZE ?? 64);
+const BURST = Number(process.env.BURST ?? 0);
 
 const SERVER = `
 import { WebSocketServer } from ${JSON.stringify(new URL("../dist/node/index.js", import.meta.url).href)};
 const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", fallback: true, maxConnections: 0 });
 await wss.ready;
-wss.on("connection", (conn) => conn.on("message", (data) => conn.send(String(data))));
+const payload = "y".repeat(${SIZE});
+wss.on("connection", (conn) =>
+  conn.on("message", (data) => {
+    const text = String(data);
+    if (!text.startsWith("burst ")) return conn.send(text);
+    for (let i = Number(text.slice(6)); i > 0; i--) conn.send(payload);
+  }),
+);
 console.log("listening " + wss.address().port);
 `;
 
@@ -58,16 +68,26 @@ async function round(make, port, pid) {
   );
   let count = 0;
   let running = true;
+  const ask = `burst ${BURST}`;
   for (const socket of sockets) {
+    let got = 0;
     socket.addEventListener("message", () => {
       count++;
-      if (running) socket.send(payload);
+      if (!running) return;
+      if (BURST === 0) socket.send(payload);
+      else if (++got === BURST) {
+        got = 0;
+        socket.send(ask);
+      }
     });
   }
   const before = cpuSeconds([pid]);
   const clientBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
-  for (const socket of sockets) for (let i = 0; i < DEPTH; i++) socket.send(payload);
+  for (const socket of sockets) {
+    if (BURST > 0) socket.send(ask);
+    else for (let i = 0; i < DEPTH; i++) socket.send(payload);
+  }
   await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
   running = false;
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
@@ -99,8 +119,9 @@ const summary = Object.entries(results).map(([name, rounds]) => {
   return { name, rate: messages / seconds, usPerMessage: cpuUs / messages, clientUsPerMessage: clientUs / messages };
 });
 const [ws, fb] = summary;
+const workload = BURST > 0 ? `downstream bursts of ${BURST}` : `echo, ${DEPTH} in flight`;
 console.log(
-  `fallback vs WebSocket echo: ${CONNECTIONS} connections x ${DEPTH} in flight, ${SIZE}-byte text, ${ROUNDS} interleaved rounds of ${SECONDS} s`,
+  `fallback vs WebSocket: ${CONNECTIONS} connections, ${workload}, ${SIZE}-byte text, ${ROUNDS} interleaved rounds of ${SECONDS} s`,
 );
 for (const s of summary) {
   console.log(
