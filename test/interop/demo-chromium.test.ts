@@ -249,7 +249,7 @@ describe("demo chat in Chromium", { timeout: 120_000 }, () => {
     await fred.waitForFunction(
       () => (document.querySelector("#members")?.textContent ?? "").split(", ").sort().join() === "erin2,fred",
       undefined,
-      { timeout: TIMEOUT, polling: 20 },
+      { timeout: PAGE_TIMEOUT, polling: 20 },
     );
     assert.equal(await fred.textContent("#count"), "2");
     for (const page of [erin, fred]) {
