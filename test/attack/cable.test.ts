@@ -13,6 +13,7 @@ import {
   HostilePeer,
   KiB,
   MiB,
+  many,
   type ProcStats,
   repeat,
   startTarget,
@@ -152,6 +153,29 @@ describe("attacks on /cable (serve)", { timeout: 300_000 }, () => {
     assert.ok(retained < 16 * MiB, figures);
     assert.ok(held.rss - base.rss < 48 * MiB, figures);
     peer.destroy();
+    await target.settle(base);
+    (await healthy.report(3)).assertHealthy();
+  });
+
+  it("cross-site WebSocket hijacking: a foreign Origin gets 403 on /cable, 200 times, nothing kept", async () => {
+    const own = new URL(target.httpUrl!).origin;
+    const ok = await HostilePeer.upgrade(target, { headers: { Origin: own } });
+    assert.equal(ok.status, 101, `the server's own origin ${own}: ${ok.responseHead}`);
+    ok.destroy();
+    for (const origin of ["http://evil.example", "null", `${own}.evil.example`, own.replace("http:", "https:")]) {
+      const peer = await HostilePeer.upgrade(target, { headers: { Origin: origin } });
+      assert.equal(peer.status, 403, `${origin}: ${peer.responseHead}`);
+      peer.destroy();
+    }
+    const refused = await many(
+      200,
+      () => HostilePeer.upgrade(target, { headers: { Origin: "http://evil.example" } }),
+      20,
+    );
+    for (const peer of refused) {
+      assert.equal(peer.status, 403);
+      peer.destroy();
+    }
     await target.settle(base);
     (await healthy.report(3)).assertHealthy();
   });
