@@ -18,7 +18,12 @@
  *   often the page re-sends them). A refused one gets `{ type: "refused", id, reason }` on the
  *   sender only and the reply `{ id, refused: reason }`.
  * - `typing({ typing })`: broadcast on `typing:${room}` (no history: never replayed) as
- *   `{ type: "typing", name, member, typing }`.
+ *   `{ type: "typing", name, member, typing }`, at most once per `typingInterval` per member:
+ *   what comes sooner is coalesced into one trailing broadcast of the latest state.
+ * - Fan-out is bounded: each process gives a room `roomDeliveries` deliveries per second (a
+ *   broadcast costs one per member of the room in this process). Over it, a typing broadcast is
+ *   dropped and a message refused to its sender (`reason: "room busy"`). Whatever is coalesced
+ *   or dropped is counted (`onDropped`: /metrics `wirecable_messages_dropped_total{reason}`).
  * Text is never interpreted as HTML here or in the page: the page renders it with textContent.
  */
 import { randomUUID } from "node:crypto";
@@ -41,6 +46,14 @@ export interface ChatLimits {
   /** Token bucket per subscription: `burst` messages, refilled at `perSecond`. Default 10, 2. */
   burst?: number;
   perSecond?: number;
+  /** Typing broadcasts per member: at most one per this many ms (the latest state trails). Default 1 000. */
+  typingInterval?: number;
+  /**
+   * Deliveries per second a room may cost this process (a broadcast costs one per member here).
+   * Default 20 000: about 0.08 s of CPU per second at ~4 us per delivery; a room of 300 gets 66
+   * broadcasts a second, more than people can read. 0: no bound.
+   */
+  roomDeliveries?: number;
 }
 
 /** What the rooms keep (every process and the cluster primary must agree): 500 messages, 1 hour. */
@@ -54,6 +67,18 @@ export interface ChatDeps {
   limits?: ChatLimits;
   /** Called for every accepted chat message (metrics, logs). */
   onMessage?: (room: string, message: ChatMessage) => void;
+  /**
+   * Called for commands that are not broadcast: `"typing coalesced"` (superseded within the
+   * typing interval), `"room busy"` (over the room's delivery budget).
+   */
+  onDropped?: (reason: "typing coalesced" | "room busy", count: number) => void;
+}
+
+/** A room as this process sees it: its members here, and its delivery budget (a token bucket). */
+interface RoomLoad {
+  members: number;
+  tokens: number;
+  refilled: number;
 }
 
 const ROOM = /^[A-Za-z0-9_-]{1,32}$/;
@@ -77,6 +102,27 @@ export function createChatChannel(deps: ChatDeps = {}) {
   const historySize = deps.limits?.historySize ?? 50;
   const burst = deps.limits?.burst ?? 10;
   const perSecond = deps.limits?.perSecond ?? 2;
+  const typingInterval = deps.limits?.typingInterval ?? 1000;
+  const roomDeliveries = deps.limits?.roomDeliveries ?? 20_000;
+  const rooms = new Map<string, RoomLoad>();
+  const dropped = (reason: "typing coalesced" | "room busy") => deps.onDropped?.(reason, 1);
+
+  /**
+   * Take one broadcast's deliveries from the room's budget (refilled at `roomDeliveries` per
+   * second, holding at most one second's worth). A room larger than the budget still gets one
+   * broadcast whenever the bucket is full.
+   */
+  const spend = (room: string): boolean => {
+    const load = rooms.get(room);
+    if (roomDeliveries === 0 || load === undefined) return true;
+    const now = Date.now();
+    load.tokens = Math.min(roomDeliveries, load.tokens + ((now - load.refilled) / 1000) * roomDeliveries);
+    load.refilled = now;
+    const cost = Math.min(load.members, roomDeliveries);
+    if (load.tokens < cost) return false;
+    load.tokens -= cost;
+    return true;
+  };
 
   return class ChatChannel extends Channel<unknown, { room: string; name: string; member: string }> {
     static override params = (params: ChannelParams): false | ChannelParams => {
@@ -89,21 +135,43 @@ export function createChatChannel(deps: ChatDeps = {}) {
 
     #tokens = burst;
     #refilled = Date.now();
-    /** Whether this member said it is typing (a leave then clears it, once). */
+    /** Whether this member is shown as typing (the last state broadcast; a leave clears it, once). */
     #typing = false;
+    /** The latest state asked for, broadcast when the typing interval allows. */
+    #typingWanted = false;
+    /** When the last typing broadcast went out (0: never). */
+    #typingAt = 0;
+    /** The trailing broadcast of the latest state, while one is due. */
+    #typingTimer: ReturnType<typeof setTimeout> | undefined;
+    /** Counted in its room's members here. */
+    #joined = false;
 
     override async subscribed(): Promise<void> {
       const { room, name, member } = this.params;
       await this.streamFrom(`chat:${room}`, { presence: true, recent: historySize });
       await this.streamFrom(`typing:${room}`);
       await this.joinPresence(`chat:${room}`, { id: member, info: { name } });
+      const load = rooms.get(room);
+      if (load === undefined) rooms.set(room, { members: 1, tokens: roomDeliveries, refilled: Date.now() });
+      else load.members++;
+      this.#joined = true;
     }
 
     override unsubscribed(): void {
+      const { room, name, member } = this.params;
+      if (this.#typingTimer !== undefined) {
+        clearTimeout(this.#typingTimer);
+        this.#typingTimer = undefined;
+        dropped("typing coalesced");
+      }
+      if (this.#joined) {
+        this.#joined = false;
+        const load = rooms.get(room);
+        if (load !== undefined && --load.members <= 0) rooms.delete(room);
+      }
       // Only a member shown as typing needs clearing: a room emptying at once (a storm of
       // leaves) must not broadcast to every remaining member for every leaving one.
       if (!this.#typing) return;
-      const { room, name, member } = this.params;
       void this.broadcast(`typing:${room}`, { type: "typing", name, member, typing: false });
     }
 
@@ -118,17 +186,52 @@ export function createChatChannel(deps: ChatDeps = {}) {
       if (text === null || text.trim().length === 0) return refuse("empty message");
       if (text.length > maxLength) return refuse(`message longer than ${maxLength} characters`);
       if (!this.#take()) return refuse("rate limited: slow down");
+      if (!spend(this.params.room)) {
+        dropped("room busy");
+        return refuse("room busy: try again in a moment");
+      }
       const message: ChatMessage = { type: "message", id, name: this.params.name, text, at: Date.now() };
       deps.onMessage?.(this.params.room, message);
       await this.broadcast(`chat:${this.params.room}`, message);
-      this.#typing = false; // the page stops showing a sender as typing when its message arrives
+      // The page stops showing a sender as typing when its message arrives.
+      this.#typing = false;
+      this.#typingWanted = false;
       return { id, at: message.at };
     }
 
-    typing(data: Record<string, unknown>): Promise<void> {
+    /**
+     * At most one broadcast per typing interval: a command sooner than that is folded into the
+     * trailing broadcast already due (counted as coalesced), or schedules it.
+     */
+    async typing(data: Record<string, unknown>): Promise<void> {
+      this.#typingWanted = data.typing === true;
+      if (this.#typingTimer !== undefined) {
+        dropped("typing coalesced");
+        return;
+      }
+      const wait = this.#typingAt + typingInterval - Date.now();
+      if (wait <= 0) return this.#sendTyping();
+      this.#typingTimer = setTimeout(() => {
+        this.#typingTimer = undefined;
+        void this.#sendTyping().catch(() => {}); // a failed broadcast is reported by the cable
+      }, wait);
+    }
+
+    /** Broadcast the latest typing state, unless it is already shown or the room is over budget. */
+    async #sendTyping(): Promise<void> {
+      const typing = this.#typingWanted;
+      if (typing === this.#typing) {
+        dropped("typing coalesced");
+        return;
+      }
       const { room, name, member } = this.params;
-      this.#typing = data.typing === true;
-      return this.broadcast(`typing:${room}`, { type: "typing", name, member, typing: this.#typing });
+      if (!spend(room)) {
+        dropped("room busy");
+        return;
+      }
+      this.#typing = typing;
+      this.#typingAt = Date.now();
+      await this.broadcast(`typing:${room}`, { type: "typing", name, member, typing });
     }
 
     /** Token bucket: `burst` messages, refilled at `perSecond`. */

@@ -39,7 +39,7 @@ export function createMetrics(labels: Record<string, string> = {}, defaults = tr
     bytesOut: new Counter({ name: "wirecable_bytes_out_total", help: "Payload bytes sent", registers }),
     dropped: new Counter({
       name: "wirecable_messages_dropped_total",
-      help: "Messages dropped (slow consumer, broker unavailable)",
+      help: "Messages dropped (slow consumer, broker unavailable, typing coalesced, room busy)",
       labelNames: ["reason"],
       registers,
     }),

@@ -178,6 +178,7 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
       metrics.chatMessages.inc();
       log?.debug({ room, id: message.id, length: message.text.length }, "chat message");
     },
+    onDropped: (reason, count) => metrics.dropped.inc({ reason }, count),
   });
   const cable = new CableCore({
     channels: { ChatChannel },
