@@ -171,7 +171,11 @@ describe("fuzz: the frame parser", () => {
         for (let i = 0; i < calls.length; i++) {
           const call = calls[i]!;
           if (call.startsWith("error")) return;
-          const wire = frames[f++]!;
+          const wire = frames[f++];
+          // A data frame's start is reported from its header (payload streams after it): the
+          // input may end inside that frame's payload (an announced length that lies), which
+          // the reader does not count as a frame. Only the last call may be such a start.
+          if (wire === undefined && call.startsWith("start") && i === calls.length - 1) return;
           assert.ok(wire, `a call without a frame: ${call}`);
           const payload = hex(wire.payload);
           if (call.startsWith("control")) {
