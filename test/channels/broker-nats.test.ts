@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import type { Broker } from "../../src/channels/brokers/broker.js";
 import { NatsBroker, parseNatsUrl, subjectToken } from "../../src/channels/brokers/nats.js";
+import { MAX_MEMBER_BYTES } from "../../src/channels/brokers/nats-presence.js";
 import { type NatsProcess, startNats } from "../helpers/nats.js";
-import { historyContract } from "./broker-capabilities.js";
+import { dedupContract, historyContract, presenceContract, until } from "./broker-capabilities.js";
 import { type BrokerFeatures, brokerContract, collector } from "./broker-contract.js";
 
 let nats: NatsProcess;
@@ -169,9 +173,138 @@ const natsFactory = {
   async pair(features: BrokerFeatures = {}): Promise<[NatsBroker, NatsBroker]> {
     const prefix = `cap${++stores}`;
     return [
-      new NatsBroker({ url: nats.url, prefix, history: features.history }),
-      new NatsBroker({ url: nats.url, prefix, history: features.history }),
+      new NatsBroker({ url: nats.url, prefix, ...features }),
+      new NatsBroker({ url: nats.url, prefix, ...features }),
     ];
   },
+  crash: (broker: Broker) => (broker as NatsBroker).abandon(),
 };
 historyContract("nats (JetStream)", natsFactory);
+presenceContract("nats (JetStream)", natsFactory);
+dedupContract("nats (JetStream)", natsFactory);
+
+describe("nats presence and dedup on JetStream", () => {
+  it("joins racing from two processes: every one counted once, versions dense, one order for all watchers", async () => {
+    const [a, b] = await natsFactory.pair({ presence: { maxMembers: 1000 } });
+    try {
+      const stream = "race";
+      const seen: [string[], string[]] = [[], []];
+      const versions: number[] = [];
+      await a.presence!.watch(stream, (e) => {
+        seen[0].push(`${e.type} ${e.id}`);
+        versions.push(e.version);
+      });
+      await b.presence!.watch(stream, (e) => seen[1].push(`${e.type} ${e.id}`));
+      const joins = Array.from({ length: 200 }, (_, i) =>
+        (i % 2 === 0 ? a : b).presence!.join(stream, `s${i}`, { id: `m${i % 150}`, info: i }),
+      );
+      const results = await Promise.all(joins);
+      assert.equal(results.filter((r) => r === "joined").length, 150);
+      assert.equal(results.filter((r) => r === "present").length, 50);
+      await until(() => seen[0].length === 150 && seen[1].length === 150, "150 joins seen by both");
+      assert.deepEqual(seen[1], seen[0], "one order");
+      assert.deepEqual(
+        versions,
+        versions.map((_, i) => versions[0]! + i),
+      );
+      const snap = await b.presence!.snapshot(stream);
+      assert.equal(snap.members.length, 150);
+      assert.equal(snap.version, versions.at(-1));
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it("a close leaves the process's sessions; a member info survives non-ASCII", async () => {
+    const [a, b] = await natsFactory.pair({});
+    try {
+      const log: string[] = [];
+      await b.presence!.watch("closing", (e) => log.push(`${e.type} ${e.id} ${JSON.stringify(e.info)}`));
+      await a.presence!.join("closing", "s1", { id: "zoë", info: { name: "Zoë 🎈", line: "a\r\nb" } });
+      await until(() => log.length === 1, "the join");
+      assert.deepEqual((await b.presence!.snapshot("closing")).members, [
+        { id: "zoë", info: { name: "Zoë 🎈", line: "a\r\nb" } },
+      ]);
+      await a.close();
+      await until(() => log.length === 2, "the leave");
+      assert.equal(log[1], `leave zoë ${JSON.stringify({ name: "Zoë 🎈", line: "a\r\nb" })}`);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it("a member that would not fit in one NATS message is refused as full", async () => {
+    const [a, b] = await natsFactory.pair({ presence: { maxMembers: 1000 } });
+    try {
+      const events: number[] = [];
+      await b.presence!.watch("big", (e) => events.push(e.version));
+      assert.equal(await a.presence!.join("big", "s0", { id: "huge", info: "x".repeat(MAX_MEMBER_BYTES) }), "full");
+      // 15 KiB members: the document (1 MiB max_payload less 64 KiB of headers) holds 63 or 64
+      const info = "y".repeat(15 * 1024);
+      const results = await Promise.all(
+        Array.from({ length: 80 }, (_, i) => a.presence!.join("big", `s${i + 1}`, { id: `m${i}`, info })),
+      );
+      const joined = results.filter((r) => r === "joined").length;
+      assert.ok(joined >= 60 && joined <= 64, `${joined} joined`);
+      assert.equal(results.filter((r) => r === "full").length, 80 - joined);
+      assert.equal((await b.presence!.snapshot("big")).members.length, joined);
+      await until(() => events.length === joined, "every join event (several writes)");
+      assert.deepEqual(
+        events,
+        events.map((_, i) => events[0]! + i),
+      );
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it("claims racing from two processes: exactly one is new; a window past an hour is kept whole", async () => {
+    const [a, b] = await natsFactory.pair({});
+    try {
+      for (let i = 0; i < 20; i++) {
+        const claims = await Promise.all([a.dedup!.claim(`k${i}`, 10_000), b.dedup!.claim(`k${i}`, 10_000)]);
+        assert.deepEqual(claims.map((c) => c.state).sort(), ["new", "pending"]);
+      }
+      const twoHours = 2 * 60 * 60_000;
+      assert.deepEqual(await a.dedup!.claim("long", twoHours), { state: "new" });
+      const nc = await connect({ servers: nats.url });
+      const jsm = await jetstreamManager(nc);
+      const maxAge = async () => (await jsm.streams.info(`WIRECABLE_DEDUP_${a.prefix}`)).config.max_age;
+      assert.ok((await maxAge()) >= twoHours * 1e6, `max_age ${await maxAge()}`);
+      // a process starting later with the default (an hour) does not lower it
+      const c = new NatsBroker({ url: nats.url, prefix: a.prefix });
+      assert.deepEqual(await c.dedup!.claim("short", 1000), { state: "new" });
+      assert.ok((await maxAge()) >= twoHours * 1e6, `max_age ${await maxAge()}`);
+      await Promise.all([c.close(), nc.close()]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it("on a server without JetStream, presence and dedup reject with its error; close still returns", async () => {
+    const server = await startNats({ jetstream: false });
+    const a = new NatsBroker({ url: server.url, prefix: "nojs" });
+    try {
+      await assert.rejects(a.presence!.join("s", "s1", { id: "m", info: null }), /jetstream is not enabled/);
+      await assert.rejects(
+        a.presence!.watch("s", () => {}),
+        /jetstream is not enabled/,
+      );
+      await assert.rejects(a.dedup!.claim("k", 1000), /jetstream is not enabled/);
+    } finally {
+      await a.close();
+      await server.stop();
+    }
+  });
+
+  it("jetstream: false is core NATS only: no presence, no dedup, history refused", async () => {
+    const a = new NatsBroker({ url: nats.url, prefix: "core", jetstream: false });
+    try {
+      assert.equal(a.presence, undefined);
+      assert.equal(a.dedup, undefined);
+      assert.throws(() => new NatsBroker({ url: nats.url, jetstream: false, history: {} }), /history needs JetStream/);
+    } finally {
+      await a.close();
+    }
+  });
+});

@@ -11,8 +11,8 @@
  *
  * `brokerKind(url)` names the kind without connecting (a TypeError naming the accepted schemes
  * otherwise); `createBroker(url, options)` constructs it (which starts connecting, and throws
- * MissingPeerError when the broker's client package is not installed). `history` goes to every
- * broker (NATS: JetStream), `presence` to those that offer it (all but NATS).
+ * MissingPeerError when the broker's client package is not installed). `history` and `presence`
+ * go to every broker (NATS keeps them on JetStream).
  */
 import type { Broker } from "./broker.js";
 import { MemoryBroker } from "./memory.js";
@@ -71,7 +71,7 @@ export function createBroker(url: string | undefined, options: BrokerFromUrlOpti
     case "redis-cluster":
       return new RedisClusterBroker({ url, prefix, connectTimeout, history, presence });
     case "nats":
-      return new NatsBroker({ url, prefix, connectTimeout, history });
+      return new NatsBroker({ url, prefix, connectTimeout, history, presence });
     case "postgres":
       return new PostgresBroker({ url, prefix, history, presence });
   }

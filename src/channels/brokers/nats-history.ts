@@ -18,7 +18,13 @@
  *   (compare-and-set), so every process and the next append agree on it.
  * - `since`/`recent` read the LOG subject's retained messages (direct gets, one per message).
  */
-import type { NatsConnection } from "@nats-io/transport-node";
+import {
+  isLostRace,
+  type JetStreamAccess,
+  jetStreamName,
+  jetStreamSetup,
+  type NatsJetStreamDeps,
+} from "./nats-jetstream.js";
 import {
   type HistoryOptions,
   type HistoryRead,
@@ -31,11 +37,6 @@ import {
   type StreamPosition,
 } from "./stream-history.js";
 
-type JetStreamModule = typeof import("@nats-io/jetstream");
-type NatsModule = typeof import("@nats-io/transport-node");
-type JetStreamManager = Awaited<ReturnType<JetStreamModule["jetstreamManager"]>>;
-type JetStreamClient = ReturnType<JetStreamModule["jetstream"]>;
-
 export const EPOCH_HEADER = "Wirecable-Epoch";
 export const OFFSET_HEADER = "Wirecable-Offset";
 
@@ -43,10 +44,6 @@ export const OFFSET_HEADER = "Wirecable-Offset";
 const META_TTL = 24 * 60 * 60_000;
 /** Compare-and-set attempts before an append gives up (each lost race means another append won). */
 const MAX_ATTEMPTS = 100;
-/** JetStream's "wrong last sequence" API error. */
-const WRONG_LAST_SEQUENCE = 10071;
-/** JetStream's "stream name already in use with a different configuration". */
-const STREAM_EXISTS_DIFFERENTLY = 10058;
 
 interface Tail extends StreamPosition {
   /** JetStream sequence of the last LOG message of the subject, 0 when it has none. */
@@ -57,14 +54,7 @@ interface Tail extends StreamPosition {
  * @internal NatsBroker's wiring (its connection and the peers' modules): internal, so the
  * published types never name the optional peers' types.
  */
-export interface NatsHistoryOptions {
-  prefix: string;
-  /** The stream's subject token (nats.ts: subjectToken). */
-  token(stream: string): string;
-  /** The connection that publishes (not the noEcho one: its subscribers must get the appends). */
-  connection(): Promise<NatsConnection>;
-  nats: Promise<NatsModule>;
-  jetstream: Promise<JetStreamModule>;
+export interface NatsHistoryOptions extends NatsJetStreamDeps {
   history: HistoryOptions;
 }
 
@@ -79,7 +69,7 @@ export class NatsHistory implements StreamHistory {
   readonly #tails = new Map<string, Tail>();
   /** This process's appends run one at a time per stream: races are only between processes. */
   readonly #queues = new Map<string, Promise<unknown>>();
-  #ready: Promise<{ js: JetStreamClient; jsm: JetStreamManager; nats: NatsModule }> | undefined;
+  readonly #setup: () => Promise<JetStreamAccess>;
 
   /** @internal Made by NatsBroker (see NatsHistoryOptions). */
   constructor(options: NatsHistoryOptions) {
@@ -87,9 +77,26 @@ export class NatsHistory implements StreamHistory {
     this.limit = this.#options.limit;
     this.ttl = this.#options.ttl;
     this.#o = options;
-    const name = options.token(options.prefix).replace(/[^A-Za-z0-9_-]/g, (c) => `_${c.charCodeAt(0).toString(16)}`);
-    this.#log = `WIRECABLE_LOG_${name}`;
-    this.#meta = `WIRECABLE_META_${name}`;
+    this.#log = jetStreamName("LOG", options);
+    this.#meta = jetStreamName("META", options);
+    const prefix = options.prefix;
+    this.#setup = jetStreamSetup(options, (nats) => [
+      {
+        name: this.#log,
+        subjects: [`${prefix}.h.>`],
+        max_msgs_per_subject: this.limit,
+        max_age: nats.nanos(this.ttl),
+        allow_direct: true,
+        republish: { src: `${prefix}.h.>`, dest: `${prefix}.hr.>` },
+      },
+      {
+        name: this.#meta,
+        subjects: [`${prefix}.m.>`],
+        max_msgs_per_subject: 1,
+        max_age: nats.nanos(Math.max(META_TTL, 2 * this.ttl)),
+        allow_direct: true,
+      },
+    ]);
   }
 
   keeps(stream: string): boolean {
@@ -108,42 +115,6 @@ export class NatsHistory implements StreamHistory {
 
   #metaSubject(stream: string): string {
     return `${this.#o.prefix}.m.${this.#o.token(stream)}`;
-  }
-
-  /** Creates (or updates) the two JetStream streams once. */
-  #setup(): Promise<{ js: JetStreamClient; jsm: JetStreamManager; nats: NatsModule }> {
-    this.#ready ??= (async () => {
-      const [nc, jsmod, nats] = await Promise.all([this.#o.connection(), this.#o.jetstream, this.#o.nats]);
-      const jsm = await jsmod.jetstreamManager(nc);
-      const ensure = async (config: Parameters<JetStreamManager["streams"]["add"]>[0] & { name: string }) => {
-        try {
-          await jsm.streams.add(config);
-        } catch (err) {
-          if ((err as { code?: number }).code !== STREAM_EXISTS_DIFFERENTLY) throw err;
-          await jsm.streams.update(config.name, config);
-        }
-      };
-      await ensure({
-        name: this.#log,
-        subjects: [`${this.#o.prefix}.h.>`],
-        max_msgs_per_subject: this.limit,
-        max_age: nats.nanos(this.ttl),
-        allow_direct: true,
-        republish: { src: `${this.#o.prefix}.h.>`, dest: `${this.#o.prefix}.hr.>` },
-      });
-      await ensure({
-        name: this.#meta,
-        subjects: [`${this.#o.prefix}.m.>`],
-        max_msgs_per_subject: 1,
-        max_age: nats.nanos(Math.max(META_TTL, 2 * this.ttl)),
-        allow_direct: true,
-      });
-      return { js: jsmod.jetstream(nc), jsm, nats };
-    })();
-    this.#ready.catch(() => {
-      this.#ready = undefined; // retried by the next call
-    });
-    return this.#ready;
   }
 
   append(stream: string, payload: string): Promise<StreamPosition> {
@@ -178,7 +149,7 @@ export class NatsHistory implements StreamHistory {
         return next;
       } catch (err) {
         this.#tails.delete(stream);
-        if ((err as { code?: number }).code !== WRONG_LAST_SEQUENCE) throw err;
+        if (!isLostRace(err)) throw err;
       }
     }
     throw new Error(`history append on ${stream}: lost ${MAX_ATTEMPTS} races in a row`);
@@ -242,7 +213,7 @@ export class NatsHistory implements StreamHistory {
       await js.publish(this.#metaSubject(stream), "", { headers: h, expect: { lastSubjectSequence: expectSeq } });
       return true;
     } catch (err) {
-      if ((err as { code?: number }).code === WRONG_LAST_SEQUENCE) return false;
+      if (isLostRace(err)) return false;
       throw err;
     }
   }

@@ -19,17 +19,26 @@
  *   and `reconnected` ({ streams, downtimeMs }) is emitted once the server confirmed them.
  *   Core NATS keeps no backlog: what others published while this connection was down is lost
  *   for this process (between `disconnected` and `reconnected`).
- * - `history` (JetStream, needs `@nats-io/jetstream` and a server with JetStream on): streams that
- *   keep history are appended to a JetStream stream (nats-history.ts) and delivered from what it stored, republished in its order with the position in the
- *   headers (subscribers listen on `${prefix}.hr.<token>`), to this process's handlers too: no
- *   local shortcut. Presence and dedup are not offered.
+ * - JetStream capabilities (need `@nats-io/jetstream` and a server with JetStream on; each
+ *   creates its JetStream streams on first use, so a broker that uses none needs no JetStream):
+ *   - `history`: streams that keep history are appended to a JetStream stream (nats-history.ts)
+ *     and delivered from what it stored, republished in its order with the position in the
+ *     headers (subscribers listen on `${prefix}.hr.<token>`), to this process's handlers too: no
+ *     local shortcut.
+ *   - `presence` (nats-presence.ts) and `dedup` (nats-dedup.ts): offered unless `jetstream: false`.
+ * - `jetstream: false`: core NATS only (no `@nats-io/jetstream` needed); `history` is then refused.
  */
 import { createHash } from "node:crypto";
 import type { NatsConnection, NodeConnectionOptions, Subscription } from "@nats-io/transport-node";
 import { BaseBroker, type Broker, type BrokerHandler, type Unsubscribe } from "./broker.js";
+import type { Deduplicator } from "./dedup.js";
+import { NatsDedup } from "./nats-dedup.js";
 import { EPOCH_HEADER, NatsHistory, OFFSET_HEADER } from "./nats-history.js";
+import type { NatsJetStreamDeps } from "./nats-jetstream.js";
+import { NatsPresence } from "./nats-presence.js";
 import { loadPeer } from "./optional-peer.js";
-import type { HistoryOptions } from "./stream-history.js";
+import type { HistoryOptions, StreamHistory } from "./stream-history.js";
+import type { PresenceOptions, StreamPresence } from "./stream-presence.js";
 
 /**
  * `@nats-io/transport-node` connection options (its `NodeConnectionOptions`), typed structurally
@@ -64,6 +73,13 @@ export interface NatsBrokerOptions {
   connectTimeout?: number;
   /** Keep stream history on JetStream (needs `@nats-io/jetstream`). Default: none. */
   history?: HistoryOptions;
+  /** Presence timing and limits (presence is kept on JetStream). */
+  presence?: PresenceOptions;
+  /**
+   * Offer the JetStream capabilities: presence, dedup and (with `history`) history. They need
+   * `@nats-io/jetstream` and a server with JetStream on. `false`: core NATS only. Default true.
+   */
+  jetstream?: boolean;
 }
 
 const KEEP = /^[A-Za-z0-9_:=-]$/;
@@ -115,7 +131,14 @@ export class NatsBroker extends BaseBroker implements Broker {
   readonly #firstReady: Promise<void>;
   readonly #encoder = new TextEncoder();
   #nc: NatsConnection | undefined;
-  readonly history: NatsHistory | undefined;
+  /** Stream history on JetStream (with `history` options). */
+  readonly history: StreamHistory | undefined;
+  /** Presence on JetStream (undefined with `jetstream: false`). */
+  readonly presence: StreamPresence | undefined;
+  /** Command deduplication on JetStream (undefined with `jetstream: false`). */
+  readonly dedup: Deduplicator | undefined;
+  readonly #history: NatsHistory | undefined;
+  readonly #presence: NatsPresence | undefined;
   #connected = false;
   #downSince = 0;
   /** Times the connection came back and the server confirmed every subscription. */
@@ -134,17 +157,28 @@ export class NatsBroker extends BaseBroker implements Broker {
       ...options.connection,
       noEcho: this.localDelivery,
     } as NodeConnectionOptions;
-    this.history =
-      options.history === undefined
-        ? undefined
-        : new NatsHistory({
-            prefix: this.prefix,
-            token: subjectToken,
-            connection: () => this.#connection(),
-            nats,
-            jetstream: loadPeer<typeof import("@nats-io/jetstream")>("@nats-io/jetstream", "NatsBroker history"),
-            history: options.history,
-          });
+    if (options.jetstream === false) {
+      if (options.history !== undefined) throw new TypeError("NatsBroker: history needs JetStream (jetstream: false)");
+      this.#history = this.history = undefined;
+      this.#presence = this.presence = undefined;
+      this.dedup = undefined;
+    } else {
+      const deps: NatsJetStreamDeps = {
+        prefix: this.prefix,
+        token: subjectToken,
+        connection: () => this.#connection(),
+        nats,
+        jetstream: loadPeer<typeof import("@nats-io/jetstream")>("@nats-io/jetstream", "NatsBroker (JetStream)"),
+      };
+      this.#history = this.history =
+        options.history === undefined ? undefined : new NatsHistory({ ...deps, history: options.history });
+      this.#presence = this.presence = new NatsPresence({
+        ...deps,
+        presence: options.presence,
+        onError: (err) => this.emit("error", err),
+      });
+      this.dedup = new NatsDedup(deps);
+    }
     const timeout = options.connectTimeout ?? 5000;
     const connected = nats.then((mod) => this.#connect(mod));
     connected.catch((err: unknown) => this.emit("error", err as Error));
@@ -212,13 +246,13 @@ export class NatsBroker extends BaseBroker implements Broker {
 
   /** The subject a stream travels on (history streams: their JetStream LOG subject). */
   subjectOf(stream: string): string {
-    if (this.history?.keeps(stream)) return this.history.deliverySubject(stream);
+    if (this.#history?.keeps(stream)) return this.#history.deliverySubject(stream);
     return `${this.prefix}.${subjectToken(stream)}`;
   }
 
   #subscribeSubject(nc: NatsConnection, stream: string): void {
     if (this.#subs.has(stream)) return;
-    const stored = this.history?.keeps(stream) === true;
+    const stored = this.#history?.keeps(stream) === true;
     const sub = nc.subscribe(this.subjectOf(stream), {
       callback: (err, msg) => {
         if (err !== null) {
@@ -244,9 +278,9 @@ export class NatsBroker extends BaseBroker implements Broker {
 
   async publish(stream: string, payload: string): Promise<void> {
     this.assertOpen();
-    if (this.history?.keeps(stream)) {
+    if (this.#history?.keeps(stream)) {
       try {
-        await this.history.append(stream, payload);
+        await this.#history.append(stream, payload);
       } catch (err) {
         this.recordLost(stream, payload, (err as Error).message);
         throw err;
@@ -291,9 +325,25 @@ export class NatsBroker extends BaseBroker implements Broker {
     return [...this.handlers.keys()];
   }
 
+  /** Leaves this process's presence sessions, then closes the connection. */
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.#presence?.close();
     this.closed = true;
+    this.handlers.clear();
+    this.#subs.clear();
+    const nc = this.#nc;
+    this.#nc = undefined;
+    if (nc !== undefined) await nc.close().catch(() => {});
+  }
+
+  /**
+   * Drop the connection, leaving nothing and refreshing nothing: what a killed process does
+   * (fault tests; its presence sessions then expire after `presence.timeout`).
+   */
+  async abandon(): Promise<void> {
+    this.closed = true;
+    this.#presence?.abandon();
     this.handlers.clear();
     this.#subs.clear();
     const nc = this.#nc;
