@@ -72,6 +72,7 @@ export {
 } from "./brokers/redis-cluster.js";
 export type { RedisCommander, ScriptRunner } from "./brokers/redis-scripts.js";
 export { RedisDedup, RedisHistory, RedisPresence, RedisStore, type RedisStoreOptions } from "./brokers/redis-store.js";
+export { SessionPresence } from "./brokers/session-presence.js";
 export {
   DEFAULT_HISTORY_LIMIT,
   DEFAULT_HISTORY_TTL,
@@ -93,6 +94,8 @@ export {
   type PresenceMember,
   type PresenceOptions,
   type PresenceSnapshot,
+  type ResolvedPresenceOptions,
+  resolvePresenceOptions,
   type StreamPresence,
 } from "./brokers/stream-presence.js";
 export { CableConnection, type CableLimits, DEFAULT_LIMITS, MAX_QUEUED_COMMANDS } from "./cable-connection.js";

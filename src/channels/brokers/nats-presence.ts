@@ -33,17 +33,14 @@ import {
   jetStreamSetup,
   type NatsJetStreamDeps,
 } from "./nats-jetstream.js";
+import { SessionPresence } from "./session-presence.js";
 import { newEpoch } from "./stream-history.js";
-import {
-  type PresenceEvent,
-  type PresenceJoin,
-  type PresenceListener,
-  type PresenceMember,
-  type PresenceOptions,
-  type PresenceSnapshot,
-  type ResolvedPresenceOptions,
-  resolvePresenceOptions,
-  type StreamPresence,
+import type {
+  PresenceEvent,
+  PresenceJoin,
+  PresenceMember,
+  PresenceOptions,
+  PresenceSnapshot,
 } from "./stream-presence.js";
 
 export const PRESENCE_HEADER = "Wirecable-Presence";
@@ -140,40 +137,25 @@ class PresenceState {
   }
 }
 
-interface Watched {
-  readonly listeners: Set<PresenceListener>;
-  readonly ready: Promise<() => Promise<void>>;
-}
-
 interface Pending {
   change(state: PresenceState): unknown;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
 
-export class NatsPresence implements StreamPresence {
-  readonly timeout: number;
-  readonly maxMembers: number;
-  readonly #options: ResolvedPresenceOptions;
+export class NatsPresence extends SessionPresence {
   readonly #deps: NatsPresenceOptions;
   readonly #setup: () => Promise<JetStreamAccess>;
   readonly #docs: string;
   /** This process, as the owner of its sessions. */
   readonly #owner = newEpoch();
-  /** This process's sessions: stream -> session -> member. */
-  readonly #own = new Map<string, Map<string, PresenceMember>>();
-  readonly #watched = new Map<string, Watched>();
   /** Changes waiting for their stream's writer (one writer per stream at a time). */
   readonly #pending = new Map<string, Pending[]>();
-  #timer: NodeJS.Timeout | undefined;
-  #beating = false;
   /** This process's deadline, published (undefined: not since it last had no sessions). */
   #announced: Promise<void> | undefined;
 
   constructor(options: NatsPresenceOptions) {
-    this.#options = resolvePresenceOptions(options.presence);
-    this.timeout = this.#options.ttl + this.#options.heartbeat;
-    this.maxMembers = this.#options.maxMembers;
+    super(options.presence, options.onError);
     this.#deps = options;
     this.#docs = jetStreamName("PRESENCE", options);
     const prefix = options.prefix;
@@ -205,10 +187,7 @@ export class NatsPresence implements StreamPresence {
   }
 
   async join(stream: string, session: string, member: PresenceMember): Promise<PresenceJoin> {
-    let own = this.#own.get(stream);
-    if (own === undefined) this.#own.set(stream, (own = new Map()));
-    own.set(session, member);
-    this.#start();
+    this.remember(stream, session, member);
     this.#announced ??= this.#announce();
     await this.#announced;
     const { nc } = await this.#setup();
@@ -216,12 +195,12 @@ export class NatsPresence implements StreamPresence {
     const result = await this.#update(stream, (state) =>
       state.join(session, member, this.#owner, this.maxMembers, maxBytes),
     );
-    if (result === "full") this.#forget(stream, session);
+    if (result === "full") this.forget(stream, session);
     return result;
   }
 
   async leave(stream: string, session: string): Promise<void> {
-    if (!this.#forget(stream, session)) return;
+    if (!this.forget(stream, session)) return;
     await this.#update(stream, (state) => state.leave(session));
   }
 
@@ -233,60 +212,11 @@ export class NatsPresence implements StreamPresence {
     return { epoch: state.epoch, version: state.version, members };
   }
 
-  async watch(stream: string, listener: PresenceListener): Promise<() => Promise<void>> {
-    const own: PresenceListener = (event) => listener(event);
-    let watched = this.#watched.get(stream);
-    if (watched === undefined) {
-      const listeners = new Set<PresenceListener>();
-      const created: Watched = { listeners, ready: this.#listen(stream, listeners) };
-      created.ready.catch(() => {
-        if (this.#watched.get(stream) === created) this.#watched.delete(stream);
-      });
-      watched = created;
-      this.#watched.set(stream, created);
-      this.#start();
-    }
-    watched.listeners.add(own);
-    await watched.ready;
-    return async () => {
-      const current = this.#watched.get(stream);
-      if (current === undefined || !current.listeners.delete(own) || current.listeners.size > 0) return;
-      this.#watched.delete(stream);
-      await (await current.ready)();
-    };
-  }
-
-  /** Leave every session of this process (a graceful close), then stop. */
-  async close(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    const all = [...this.#own].flatMap(([stream, sessions]) => [...sessions.keys()].map((s) => [stream, s] as const));
-    await Promise.all(all.map(([stream, session]) => this.leave(stream, session).catch(() => {})));
-  }
-
-  /** Stop without leaving (a crash, for fault tests). */
-  abandon(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    this.#own.clear();
-    this.#watched.clear();
-  }
-
-  /** One heartbeat now: publish our deadline, remove dead processes' sessions, join again what went missing. */
-  async heartbeat(): Promise<void> {
-    if (this.#beating) return;
-    this.#beating = true;
-    try {
-      if (this.#own.size > 0) await (this.#announced = this.#announce());
-      else this.#announced = undefined;
-      const alive = new Map<string, Promise<boolean>>([[this.#owner, Promise.resolve(true)]]);
-      const streams = new Set([...this.#own.keys(), ...this.#watched.keys()]);
-      await Promise.all([...streams].map((stream) => this.#touch(stream, alive)));
-    } catch (err) {
-      this.#deps.onError(err as Error);
-    } finally {
-      this.#beating = false;
-    }
+  protected async beat(): Promise<void> {
+    if (this.own.size > 0) await (this.#announced = this.#announce());
+    else this.#announced = undefined;
+    const alive = new Map<string, Promise<boolean>>([[this.#owner, Promise.resolve(true)]]);
+    await Promise.all([...this.followed()].map((stream) => this.#touch(stream, alive)));
   }
 
   /** Publishes this process's deadline (now + ttl); a failure is retried by the next join or heartbeat. */
@@ -294,7 +224,7 @@ export class NatsPresence implements StreamPresence {
     const published = (async () => {
       const { js, nats } = await this.#setup();
       const h = nats.headers();
-      h.set(DEADLINE_HEADER, String(Date.now() + this.#options.ttl));
+      h.set(DEADLINE_HEADER, String(Date.now() + this.options.ttl));
       await js.publish(this.#liveness(this.#owner), "", { headers: h });
     })();
     published.catch(() => {
@@ -334,13 +264,13 @@ export class NatsPresence implements StreamPresence {
           if (stale) s.dirty = true; // rewritten before it ages out
         });
       }
-      for (const [session, member] of this.#own.get(stream) ?? []) {
-        if (!state.sessions.has(session) && this.#own.get(stream)?.get(session) === member) {
+      for (const [session, member] of this.own.get(stream) ?? []) {
+        if (!state.sessions.has(session) && this.own.get(stream)?.get(session) === member) {
           await this.join(stream, session, member);
         }
       }
     } catch (err) {
-      this.#deps.onError(err as Error);
+      this.onError(err as Error);
     }
   }
 
@@ -410,43 +340,18 @@ export class NatsPresence implements StreamPresence {
     throw new Error(`presence of ${stream}: lost ${MAX_ATTEMPTS} races in a row`);
   }
 
-  /** Subscribes to the stream's republished events; resolves once the server has the subscription. */
-  async #listen(stream: string, listeners: Set<PresenceListener>): Promise<() => Promise<void>> {
+  /** The stream's events, from what the PRESENCE stream republishes (headers only). */
+  protected async listen(stream: string, deliver: (event: PresenceEvent) => void): Promise<() => Promise<void>> {
     const { nc } = await this.#setup(); // the PRESENCE stream (and its republish) exists from here on
     const sub = nc.subscribe(`${this.#deps.prefix}.pr.${this.#deps.token(stream)}`, {
       callback: (err, msg) => {
-        if (err !== null) this.#deps.onError(err);
-        else this.#dispatch(listeners, msg.headers?.get(PRESENCE_HEADER) ?? "");
+        if (err !== null) this.onError(err);
+        // a write without events (an info update, a refresh) has no header
+        else for (const event of parseEvents(msg.headers?.get(PRESENCE_HEADER) ?? "")) deliver(event);
       },
     });
     await nc.flush();
     return async () => sub.unsubscribe();
-  }
-
-  #dispatch(listeners: Set<PresenceListener>, header: string): void {
-    if (header === "") return; // a write without events (an info update, a refresh)
-    for (const event of parseEvents(header)) {
-      for (const listener of [...listeners]) {
-        try {
-          listener(event);
-        } catch (err) {
-          this.#deps.onError(err instanceof Error ? err : new Error(String(err)));
-        }
-      }
-    }
-  }
-
-  #forget(stream: string, session: string): boolean {
-    const sessions = this.#own.get(stream);
-    if (sessions === undefined || !sessions.delete(session)) return false;
-    if (sessions.size === 0) this.#own.delete(stream);
-    return true;
-  }
-
-  #start(): void {
-    if (this.#timer !== undefined) return;
-    this.#timer = setInterval(() => void this.heartbeat(), this.#options.heartbeat);
-    this.#timer.unref();
   }
 }
 

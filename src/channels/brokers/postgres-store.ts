@@ -25,6 +25,7 @@ import {
   SCHEMA_LOCK,
   SPILL_PUBLISH,
 } from "./postgres-schema.js";
+import { SessionPresence } from "./session-presence.js";
 import {
   type HistoryOptions,
   type HistoryRead,
@@ -36,16 +37,12 @@ import {
   type StreamHistory,
   type StreamPosition,
 } from "./stream-history.js";
-import {
-  type PresenceEvent,
-  type PresenceJoin,
-  type PresenceListener,
-  type PresenceMember,
-  type PresenceOptions,
-  type PresenceSnapshot,
-  type ResolvedPresenceOptions,
-  resolvePresenceOptions,
-  type StreamPresence,
+import type {
+  PresenceEvent,
+  PresenceJoin,
+  PresenceMember,
+  PresenceOptions,
+  PresenceSnapshot,
 } from "./stream-presence.js";
 
 export interface PostgresStoreOptions {
@@ -233,37 +230,20 @@ export class PostgresHistory implements StreamHistory {
   }
 }
 
-interface Watched {
-  readonly listeners: Set<PresenceListener>;
-  readonly ready: Promise<() => Promise<void>>;
-}
-
 const SWEEP_BATCH = 500;
 
-export class PostgresPresence implements StreamPresence {
-  readonly timeout: number;
-  readonly maxMembers: number;
-  readonly #options: ResolvedPresenceOptions;
+export class PostgresPresence extends SessionPresence {
   readonly #store: PostgresStore;
   readonly #pg: PostgresStoreOptions;
-  readonly #own = new Map<string, Map<string, PresenceMember>>();
-  readonly #watched = new Map<string, Watched>();
-  #timer: NodeJS.Timeout | undefined;
-  #beating = false;
 
   constructor(store: PostgresStore, pg: PostgresStoreOptions) {
-    this.#options = resolvePresenceOptions(pg.presence);
-    this.timeout = this.#options.ttl + this.#options.heartbeat;
-    this.maxMembers = this.#options.maxMembers;
+    super(pg.presence, pg.onError);
     this.#store = store;
     this.#pg = pg;
   }
 
   async join(stream: string, session: string, member: PresenceMember): Promise<PresenceJoin> {
-    let own = this.#own.get(stream);
-    if (own === undefined) this.#own.set(stream, (own = new Map()));
-    own.set(session, member);
-    this.#start();
+    this.remember(stream, session, member);
     const rows = await this.#store.query("SELECT wirecable_presence_join($1, $2, $3, $4, $5, $6, $7, $8, $9) AS r", [
       this.#pg.prefix,
       stream,
@@ -271,17 +251,17 @@ export class PostgresPresence implements StreamPresence {
       member.id,
       JSON.stringify(member.info ?? null),
       this.#pg.processId,
-      Math.ceil(this.#options.ttl),
+      Math.ceil(this.options.ttl),
       this.maxMembers,
       newEpoch(),
     ]);
     const result = rows[0]!.r as PresenceJoin;
-    if (result === "full") this.#forget(stream, session);
+    if (result === "full") this.forget(stream, session);
     return result;
   }
 
   async leave(stream: string, session: string): Promise<void> {
-    if (!this.#forget(stream, session)) return;
+    if (!this.forget(stream, session)) return;
     await this.#store.query("SELECT wirecable_presence_leave($1, $2, $3)", [this.#pg.prefix, stream, session]);
   }
 
@@ -305,101 +285,45 @@ export class PostgresPresence implements StreamPresence {
     return { epoch: rows[0]!.epoch as string, version: Number(rows[0]!.version), members };
   }
 
-  async watch(stream: string, listener: PresenceListener): Promise<() => Promise<void>> {
-    const own: PresenceListener = (event) => listener(event);
-    let watched = this.#watched.get(stream);
-    if (watched === undefined) {
-      const listeners = new Set<PresenceListener>();
-      watched = {
-        listeners,
-        ready: this.#pg.listen(presenceChannel(this.#pg.prefix, stream), (m) => this.#onEvent(listeners, m)),
-      };
-      this.#watched.set(stream, watched);
-      this.#start();
-    }
-    watched.listeners.add(own);
-    await watched.ready;
-    return async () => {
-      const current = this.#watched.get(stream);
-      if (current === undefined || !current.listeners.delete(own) || current.listeners.size > 0) return;
-      this.#watched.delete(stream);
-      await (await current.ready)();
-    };
+  protected listen(stream: string, deliver: (event: PresenceEvent) => void): Promise<() => Promise<void>> {
+    return this.#pg.listen(presenceChannel(this.#pg.prefix, stream), (message) => {
+      const event = parseEvent(message);
+      if (event !== undefined) deliver(event);
+    });
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    const all = [...this.#own].flatMap(([stream, sessions]) => [...sessions.keys()].map((s) => [stream, s] as const));
-    await Promise.all(all.map(([stream, session]) => this.leave(stream, session).catch(() => {})));
-  }
-
-  abandon(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    this.#own.clear();
-    this.#watched.clear();
-  }
-
-  /** One heartbeat now: refresh ours, expire everyone's dead sessions, join again what went missing. */
-  async heartbeat(): Promise<void> {
-    if (this.#beating) return;
-    this.#beating = true;
+  /** Refresh ours, expire everyone's dead sessions, join again what went missing. */
+  protected async beat(): Promise<void> {
     const { prefix, processId } = this.#pg;
-    try {
-      if (this.#own.size > 0) {
-        const rows = await this.#store.query(
-          `UPDATE wirecable_presence SET expires_at = now() + $3::bigint * interval '1 millisecond'
-           WHERE prefix = $1 AND owner = $2 RETURNING stream, session`,
-          [prefix, processId, Math.ceil(this.#options.ttl)],
-        );
-        const alive = new Set(rows.map((r) => `${r.stream as string}\u0000${r.session as string}`));
-        for (const [stream, sessions] of [...this.#own]) {
-          for (const [session, member] of [...sessions]) {
-            if (!alive.has(`${stream}\u0000${session}`)) await this.join(stream, session, member);
-          }
+    if (this.own.size > 0) {
+      const rows = await this.#store.query(
+        `UPDATE wirecable_presence SET expires_at = now() + $3::bigint * interval '1 millisecond'
+         WHERE prefix = $1 AND owner = $2 RETURNING stream, session`,
+        [prefix, processId, Math.ceil(this.options.ttl)],
+      );
+      const alive = new Set(rows.map((r) => `${r.stream as string}\u0000${r.session as string}`));
+      for (const [stream, sessions] of [...this.own]) {
+        for (const [session, member] of [...sessions]) {
+          if (!alive.has(`${stream}\u0000${session}`)) await this.join(stream, session, member);
         }
       }
-      await this.#store.query("SELECT wirecable_presence_sweep($1, $2)", [prefix, SWEEP_BATCH]);
-    } catch (err) {
-      this.#pg.onError(err as Error);
-    } finally {
-      this.#beating = false;
     }
+    await this.#store.query("SELECT wirecable_presence_sweep($1, $2)", [prefix, SWEEP_BATCH]);
   }
+}
 
-  #forget(stream: string, session: string): boolean {
-    const sessions = this.#own.get(stream);
-    if (sessions === undefined || !sessions.delete(session)) return false;
-    if (sessions.size === 0) this.#own.delete(stream);
-    return true;
+/** `{type, epoch, version, id, info}`, as wirecable_presence_* NOTIFY it. */
+function parseEvent(message: string): PresenceEvent | undefined {
+  let value: Partial<Record<string, unknown>>;
+  try {
+    value = JSON.parse(message) as Record<string, unknown>;
+  } catch {
+    return undefined;
   }
-
-  #start(): void {
-    if (this.#timer !== undefined) return;
-    this.#timer = setInterval(() => void this.heartbeat(), this.#options.heartbeat);
-    this.#timer.unref();
-  }
-
-  #onEvent(listeners: Set<PresenceListener>, message: string): void {
-    let value: Partial<Record<string, unknown>>;
-    try {
-      value = JSON.parse(message) as Record<string, unknown>;
-    } catch {
-      return;
-    }
-    const { type, epoch, version, id } = value;
-    if ((type !== "join" && type !== "leave") || typeof epoch !== "string" || typeof id !== "string") return;
-    if (typeof version !== "number") return;
-    const event: PresenceEvent = { type, epoch, version, id, info: value.info ?? null };
-    for (const listener of [...listeners]) {
-      try {
-        listener(event);
-      } catch (err) {
-        this.#pg.onError(err instanceof Error ? err : new Error(String(err)));
-      }
-    }
-  }
+  const { type, epoch, version, id } = value;
+  if ((type !== "join" && type !== "leave") || typeof epoch !== "string" || typeof id !== "string") return undefined;
+  if (typeof version !== "number") return undefined;
+  return { type, epoch, version, id, info: value.info ?? null };
 }
 
 export class PostgresDedup implements Deduplicator {

@@ -18,7 +18,7 @@
  */
 import type { DedupClaim, Deduplicator } from "./dedup.js";
 import { type RedisCommander, ScriptRunner } from "./redis-scripts.js";
-
+import { SessionPresence } from "./session-presence.js";
 import {
   type HistoryOptions,
   type HistoryRead,
@@ -30,16 +30,12 @@ import {
   type StreamHistory,
   type StreamPosition,
 } from "./stream-history.js";
-import {
-  type PresenceEvent,
-  type PresenceJoin,
-  type PresenceListener,
-  type PresenceMember,
-  type PresenceOptions,
-  type PresenceSnapshot,
-  type ResolvedPresenceOptions,
-  resolvePresenceOptions,
-  type StreamPresence,
+import type {
+  PresenceEvent,
+  PresenceJoin,
+  PresenceMember,
+  PresenceOptions,
+  PresenceSnapshot,
 } from "./stream-presence.js";
 
 export interface RedisStoreOptions {
@@ -144,32 +140,17 @@ export class RedisHistory implements StreamHistory {
   }
 }
 
-interface Watched {
-  readonly listeners: Set<PresenceListener>;
-  ready: Promise<() => Promise<void>>;
-}
-
 /** Expired sessions removed per stream and heartbeat at most (the rest at the next one). */
 const SWEEP_BATCH = 500;
 
-export class RedisPresence implements StreamPresence {
-  readonly timeout: number;
-  readonly maxMembers: number;
-  readonly #options: ResolvedPresenceOptions;
+export class RedisPresence extends SessionPresence {
   readonly #scripts: ScriptRunner;
   readonly #store: RedisStoreOptions;
   readonly #publish: string;
-  /** This process's sessions: stream -> session -> member. */
-  readonly #own = new Map<string, Map<string, PresenceMember>>();
-  readonly #watched = new Map<string, Watched>();
-  #timer: NodeJS.Timeout | undefined;
-  #beating = false;
 
   /** @internal Made by {@link RedisStore}, which shares one script runner among the three. */
   constructor(scripts: ScriptRunner, store: RedisStoreOptions) {
-    this.#options = resolvePresenceOptions(store.presence);
-    this.timeout = this.#options.ttl + this.#options.heartbeat;
-    this.maxMembers = this.#options.maxMembers;
+    super(store.presence, store.onError);
     this.#scripts = scripts;
     this.#store = store;
     this.#publish = store.publishCommand ?? "PUBLISH";
@@ -188,26 +169,23 @@ export class RedisPresence implements StreamPresence {
   }
 
   async join(stream: string, session: string, member: PresenceMember): Promise<PresenceJoin> {
-    let own = this.#own.get(stream);
-    if (own === undefined) this.#own.set(stream, (own = new Map()));
-    own.set(session, member);
-    this.#start();
+    this.remember(stream, session, member);
     const result = (await this.#scripts.run("wirecablePresenceJoin", this.#keys(stream), [
       this.#publish,
       session,
       member.id,
       JSON.stringify(member.info ?? null),
-      Date.now() + this.#options.ttl,
+      Date.now() + this.options.ttl,
       this.maxMembers,
       newEpoch(),
-      2 * this.#options.ttl,
+      2 * this.options.ttl,
     ])) as PresenceJoin;
-    if (result === "full") this.#forget(stream, session);
+    if (result === "full") this.forget(stream, session);
     return result;
   }
 
   async leave(stream: string, session: string): Promise<void> {
-    if (!this.#forget(stream, session)) return;
+    if (!this.forget(stream, session)) return;
     await this.#scripts.run("wirecablePresenceLeave", this.#keys(stream), [this.#publish, session]);
   }
 
@@ -215,106 +193,41 @@ export class RedisPresence implements StreamPresence {
     const keys = this.#keys(stream);
     const out = (await this.#scripts.run("wirecablePresenceSnapshot", keys.slice(0, 4), [
       newEpoch(),
-      2 * this.#options.ttl,
+      2 * this.options.ttl,
     ])) as string[];
     const members: PresenceMember[] = [];
     for (let i = 2; i + 1 < out.length; i += 2) members.push({ id: out[i]!, info: parseInfo(out[i + 1]!) });
     return { epoch: out[0]!, version: Number(out[1]), members };
   }
 
-  async watch(stream: string, listener: PresenceListener): Promise<() => Promise<void>> {
-    const own: PresenceListener = (event) => listener(event);
-    let watched = this.#watched.get(stream);
-    if (watched === undefined) {
-      const listeners = new Set<PresenceListener>();
-      const created: Watched = {
-        listeners,
-        ready: this.#store.listen(this.#keys(stream)[5]!, (message) => this.#onEvent(listeners, message)),
-      };
-      watched = created;
-      this.#watched.set(stream, created);
-      this.#start();
-    }
-    watched.listeners.add(own);
-    await watched.ready;
-    return async () => {
-      const current = this.#watched.get(stream);
-      if (current === undefined || !current.listeners.delete(own) || current.listeners.size > 0) return;
-      this.#watched.delete(stream);
-      await (await current.ready)();
-    };
+  protected listen(stream: string, deliver: (event: PresenceEvent) => void): Promise<() => Promise<void>> {
+    return this.#store.listen(this.#keys(stream)[5]!, (message) => {
+      const event = parseEvent(message);
+      if (event !== undefined) deliver(event);
+    });
   }
 
-  /** Leave every session of this process (a graceful close), then stop. */
-  async close(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    const all = [...this.#own].flatMap(([stream, sessions]) => [...sessions.keys()].map((s) => [stream, s] as const));
-    await Promise.all(all.map(([stream, session]) => this.leave(stream, session).catch(() => {})));
-  }
-
-  /** Stop without leaving (a crash, for fault tests). */
-  abandon(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    this.#own.clear();
-    this.#watched.clear();
-  }
-
-  /** One heartbeat now: refresh ours, expire the dead, join again what went missing. */
-  async heartbeat(): Promise<void> {
-    if (this.#beating) return;
-    this.#beating = true;
-    try {
-      const streams = new Set([...this.#own.keys(), ...this.#watched.keys()]);
-      await Promise.all([...streams].map((stream) => this.#touch(stream)));
-    } finally {
-      this.#beating = false;
-    }
+  protected async beat(): Promise<void> {
+    await Promise.all([...this.followed()].map((stream) => this.#touch(stream)));
   }
 
   async #touch(stream: string): Promise<void> {
-    const sessions = this.#own.get(stream);
+    const sessions = this.own.get(stream);
     const sids = sessions === undefined ? [] : [...sessions.keys()];
     try {
       const missing = (await this.#scripts.run("wirecablePresenceTouch", this.#keys(stream), [
         this.#publish,
-        Date.now() + this.#options.ttl,
-        2 * this.#options.ttl,
+        Date.now() + this.options.ttl,
+        2 * this.options.ttl,
         SWEEP_BATCH,
         ...sids,
       ])) as string[];
       for (const session of missing) {
-        const member = this.#own.get(stream)?.get(session);
+        const member = this.own.get(stream)?.get(session);
         if (member !== undefined) await this.join(stream, session, member);
       }
     } catch (err) {
       this.#store.onError(err as Error);
-    }
-  }
-
-  #forget(stream: string, session: string): boolean {
-    const sessions = this.#own.get(stream);
-    if (sessions === undefined || !sessions.delete(session)) return false;
-    if (sessions.size === 0) this.#own.delete(stream);
-    return true;
-  }
-
-  #start(): void {
-    if (this.#timer !== undefined) return;
-    this.#timer = setInterval(() => void this.heartbeat(), this.#options.heartbeat);
-    this.#timer.unref();
-  }
-
-  #onEvent(listeners: Set<PresenceListener>, message: string): void {
-    const event = parseEvent(message);
-    if (event === undefined) return;
-    for (const listener of [...listeners]) {
-      try {
-        listener(event);
-      } catch (err) {
-        this.#store.onError(err instanceof Error ? err : new Error(String(err)));
-      }
     }
   }
 }
