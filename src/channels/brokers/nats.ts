@@ -120,8 +120,9 @@ export function parseNatsUrl(url: string): NatsClientOptions {
 type NatsModule = typeof import("@nats-io/transport-node");
 
 /**
- * A Broker over core NATS. Needs the optional peer dependency `@nats-io/transport-node`
- * (`npm install @nats-io/transport-node`): the constructor throws MissingPeerError without it.
+ * A Broker over core NATS, with history, presence and dedup on JetStream. Needs the optional peer
+ * dependencies `@nats-io/transport-node` and (unless `jetstream: false`) `@nats-io/jetstream`:
+ * the constructor throws MissingPeerError naming the one that is missing.
  */
 export class NatsBroker extends BaseBroker implements Broker {
   readonly prefix: string;
@@ -168,7 +169,10 @@ export class NatsBroker extends BaseBroker implements Broker {
         token: subjectToken,
         connection: () => this.#connection(),
         nats,
-        jetstream: loadPeer<typeof import("@nats-io/jetstream")>("@nats-io/jetstream", "NatsBroker (JetStream)"),
+        jetstream: loadPeer<typeof import("@nats-io/jetstream")>(
+          "@nats-io/jetstream",
+          "NatsBroker's history, presence and dedup (or `jetstream: false`)",
+        ),
       };
       this.#history = this.history =
         options.history === undefined ? undefined : new NatsHistory({ ...deps, history: options.history });
