@@ -70,8 +70,21 @@ export interface ChannelBinding {
   presenceOf(stream: string): Promise<PresenceMember[]>;
 }
 
-let bind: (channel: Channel, binding: ChannelBinding) => void;
-let pending: (channel: Channel) => Promise<unknown>[];
+/** What the cable lends a subscribed channel, kept out of the class users extend. */
+interface ChannelState {
+  readonly binding: ChannelBinding;
+  /** Streams started since the cable last asked (awaited before it confirms). */
+  pending: Promise<unknown>[];
+}
+
+/** Each subscribed channel's state, set by bindChannel (only the cable binds channels). */
+const states = new WeakMap<Channel, ChannelState>();
+
+function stateOf(channel: Channel): ChannelState {
+  const state = states.get(channel);
+  if (state === undefined) throw new CableError("HANDLER_ERROR", "channel used before it was subscribed");
+  return state;
+}
 
 export class Channel<Identity = unknown, Params extends ChannelParams = ChannelParams> {
   /** Optional params validation, run before `subscribed`; refusing rejects the subscription. */
@@ -79,24 +92,10 @@ export class Channel<Identity = unknown, Params extends ChannelParams = ChannelP
   /** Name used by streamFor/broadcastTo (default: Rails' channel_name of the registered name). */
   static channelName?: string;
 
-  #binding: ChannelBinding | undefined;
   #rejected = false;
-  #pending: Promise<unknown>[] = [];
-
-  static {
-    bind = (channel, binding) => {
-      channel.#binding = binding;
-    };
-    pending = (channel) => {
-      const list = channel.#pending;
-      channel.#pending = [];
-      return list;
-    };
-  }
 
   get #b(): ChannelBinding {
-    if (this.#binding === undefined) throw new CableError("HANDLER_ERROR", "channel used before it was subscribed");
-    return this.#binding;
+    return stateOf(this).binding;
   }
 
   /** The identifier string, exactly as the client sent it. */
@@ -142,11 +141,12 @@ export class Channel<Identity = unknown, Params extends ChannelParams = ChannelP
    * promise is optional.
    */
   streamFrom(stream: string, options?: StreamOptions | ((message: unknown) => void)): Promise<void> {
-    const p = this.#b.streamFrom(
+    const state = stateOf(this);
+    const p = state.binding.streamFrom(
       String(stream),
       typeof options === "function" ? { callback: options } : (options ?? {}),
     );
-    this.#pending.push(p);
+    state.pending.push(p);
     return p;
   }
 
@@ -202,12 +202,16 @@ export class Channel<Identity = unknown, Params extends ChannelParams = ChannelP
 
 /** Internal: lend the binding to a new instance. */
 export function bindChannel(channel: Channel, binding: ChannelBinding): void {
-  bind(channel, binding);
+  states.set(channel, { binding, pending: [] });
 }
 
 /** Internal: stream subscriptions started since the last call (awaited before confirming). */
 export function takePendingStreams(channel: Channel): Promise<unknown>[] {
-  return pending(channel);
+  const state = states.get(channel);
+  if (state === undefined) return [];
+  const list = state.pending;
+  state.pending = [];
+  return list;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: channel subclasses narrow Identity and Params freely
