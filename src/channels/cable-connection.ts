@@ -42,6 +42,7 @@ import {
   parseCommand,
   WELCOME,
 } from "../cable/protocol.js";
+import { TokenBucket } from "../node/index.js";
 import { AckLedger } from "./acks.js";
 import {
   bindSubscription,
@@ -126,8 +127,8 @@ export class CableConnection {
   #queued = 0;
   #closing: Promise<void> | undefined;
   #buffered: string[] = [];
-  #tokens: number;
-  #refilledAt = 0;
+  /** The `rateLimit` budget, when one is set. */
+  readonly #bucket: TokenBucket | undefined;
   /** The extensions were negotiated (extensions.ts). */
   readonly #ext: boolean;
   /** Prefix of this connection's presence sessions (made on the first join). */
@@ -139,8 +140,8 @@ export class CableConnection {
     this.transport = transport;
     this.request = request;
     this.#ext = transport.protocol === PROTOCOL_V1_EXT_JSON;
-    this.#tokens = host.limits.rateLimit?.commands ?? 0;
-    this.#refilledAt = Date.now();
+    const limit = host.limits.rateLimit;
+    this.#bucket = limit !== undefined ? new TokenBucket(limit.commands, limit.interval, Date.now()) : undefined;
     void this.#authenticate();
   }
 
@@ -226,17 +227,7 @@ export class CableConnection {
   }
 
   #takeToken(): boolean {
-    const limit = this.#host.limits.rateLimit;
-    if (limit === undefined) return true;
-    const now = Date.now();
-    const refill = ((now - this.#refilledAt) / limit.interval) * limit.commands;
-    if (refill > 0) {
-      this.#tokens = Math.min(limit.commands, this.#tokens + refill);
-      this.#refilledAt = now;
-    }
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
+    return this.#bucket === undefined || this.#bucket.take(Date.now());
   }
 
   async #execute(command: CableCommand): Promise<void> {

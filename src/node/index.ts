@@ -27,6 +27,7 @@ export {
   type ServerOptions,
 } from "./options.js";
 export type { OriginRule } from "./origin.js";
+export { TokenBucket } from "./rate-limiter.js";
 export { type ServerCloseOptions, WebSocketServer, type WebSocketServerEvents } from "./server.js";
 export { TimerWheel } from "./timer-wheel.js";
 export type { EmitterBase, EventHandler, EventMap, EventMethod, TypedEvents } from "./typed-events.js";

@@ -9,6 +9,7 @@
 import { Buffer, isUtf8 as nodeIsUtf8 } from "node:buffer";
 import * as crypto from "node:crypto";
 import { createRequire } from "node:module";
+import { WEBSOCKET_GUID } from "../protocol/handshake/server-handshake.js";
 import type { EngineOptions } from "../protocol/types.js";
 
 type Masker = NonNullable<EngineOptions["masker"]>;
@@ -44,17 +45,15 @@ export function decodeUtf8(bytes: Uint8Array, start: number, end: number): strin
   return utf8Slice.call(bytes, start, end);
 }
 
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
 /** node:crypto's one-shot `hash()` (Node 20.12+; no Hash object per call), when present. */
 const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: "base64") => string }).hash;
 
 /** RFC 6455 4.2.2: base64(SHA-1(key + GUID)) with node:crypto's native SHA-1. */
 export function computeAccept(key: string): string {
   // The key is ASCII (validated as base64 by the handshake), so UTF-8 and Latin-1 agree.
-  if (oneShotHash !== undefined) return oneShotHash("sha1", key + GUID, "base64");
+  if (oneShotHash !== undefined) return oneShotHash("sha1", key + WEBSOCKET_GUID, "base64");
   return crypto
     .createHash("sha1")
-    .update(key + GUID, "latin1")
+    .update(key + WEBSOCKET_GUID, "latin1")
     .digest("base64");
 }

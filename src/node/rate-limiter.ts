@@ -1,7 +1,8 @@
 /**
- * Token bucket for inbound messages: `messages` tokens refilled continuously over `interval`
- * ms. `take(now)` spends one token and returns false when the bucket is empty (the connection
- * then closes with 1008). O(1), no timers: refill is computed from the elapsed time.
+ * A token bucket: `capacity` tokens, refilled continuously at `capacity` per `interval` ms.
+ * `take(now)` spends one token and returns false when the bucket is empty. O(1), no timers:
+ * the refill is computed from the elapsed time. Connection's `rateLimit` (messages, then 1008)
+ * and the cable's `rateLimit` (commands, then 1008) both count with it.
  */
 export class TokenBucket {
   readonly capacity: number;
@@ -10,10 +11,10 @@ export class TokenBucket {
   #tokens: number;
   #last: number;
 
-  constructor(messages: number, interval: number, now: number) {
-    this.capacity = messages;
-    this.#rate = messages / interval;
-    this.#tokens = messages;
+  constructor(capacity: number, interval: number, now: number) {
+    this.capacity = capacity;
+    this.#rate = capacity / interval;
+    this.#tokens = capacity;
     this.#last = now;
   }
 
