@@ -1,5 +1,5 @@
 /**
- * Extensions built on `../extension.ts`. permessage-deflate (RFC 7692) only, for now; its
+ * Extensions built on `./extension.ts`. permessage-deflate (RFC 7692) is the one here; its
  * compressor is injected (`DeflateCodecFactory`), so this folder stays free of node:*.
  */
 export type { DeflateCodec, DeflateCodecFactory, DeflateCodecOptions } from "./deflate-codec.js";

@@ -1,5 +1,5 @@
 /**
- * permessage-deflate (RFC 7692) on the extension API of `../extension.ts`: a server half
+ * permessage-deflate (RFC 7692) on the extension API of `./extension.ts`: a server half
  * ({@link ServerPerMessageDeflate}), a client half ({@link ClientPerMessageDeflate}) and the
  * per-connection session that compresses and decompresses whole messages through an injected
  * {@link DeflateCodecFactory}.

@@ -1,7 +1,7 @@
 /**
  * RFC 7692 section 7.2.3 examples, byte-exact, through negotiated sessions on the zlib codec.
  * (The frame bytes `c1 07 f2 48 ...` of 7.2.3.1 are checked through the engine in
- * permessage-deflate-engine.test.ts; here the payloads.)
+ * engine.test.ts; here the payloads.)
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
