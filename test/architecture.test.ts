@@ -214,3 +214,31 @@ describe("the layer diagram (docs/DEVELOPING.md)", () => {
     );
   });
 });
+
+/** What hides a call from "go to definition": a function kept in a module-level `let`, or a `static {}` block filling one. */
+function hiddenCalls(text: string): string[] {
+  const found: string[] = [];
+  for (const m of text.matchAll(/^\s*static\s*\{/gm)) found.push(`static block: ${m[0].trim()}`);
+  for (const m of text.matchAll(/^let\s+(\w+)\s*(?::\s*\(|=\s*(?:async\s+)?(?:function\b|\([^)]*\)\s*=>|\w+\s*=>))/gm))
+    found.push(`function in a module-level let: ${m[1]}`);
+  return found;
+}
+
+describe("the call graph is followable (docs/DEVELOPING.md, How code is written here)", () => {
+  it("no source keeps a function in a module-level let or fills one from a static block", () => {
+    const found: string[] = [];
+    for (const file of sources(src)) {
+      for (const why of hiddenCalls(readFileSync(file, "utf8"))) found.push(`${relative(root, file)}: ${why}`);
+    }
+    assert.deepEqual(found, []);
+  });
+
+  it("the check catches each form", () => {
+    assert.equal(hiddenCalls("class A {\n  static {\n    f = () => 1;\n  }\n}").length, 1);
+    assert.equal(hiddenCalls("let bind: (a: A) => void;").length, 1);
+    assert.equal(hiddenCalls("let f = (a) => a;").length, 1);
+    assert.equal(hiddenCalls("let g = async function () {};").length, 1);
+    assert.equal(hiddenCalls("let h = x => x;").length, 1);
+    assert.deepEqual(hiddenCalls("let dirty: Flushable[] = [];\nlet scheduled = false;"), []);
+  });
+});
