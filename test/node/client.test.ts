@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import {
@@ -337,36 +336,10 @@ describe("HTTP CONNECT proxy", () => {
 });
 
 describe("TLS (wss://)", () => {
-  let dir = "";
-  let cert: Buffer;
-  let key: Buffer;
+  // The tests' self-signed certificate (test/helpers/tls.ts: localhost, 127.0.0.1, ::1).
+  const { cert, key } = testCertificate();
   let port = 0;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "wirecable-tls-"));
-    // A self-signed certificate made for this run with the openssl CLI (valid for 127.0.0.1 and localhost).
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        "-keyout",
-        join(dir, "key.pem"),
-        "-out",
-        join(dir, "cert.pem"),
-      ],
-      { stdio: "ignore", timeout: 30_000 },
-    );
-    cert = readFileSync(join(dir, "cert.pem"));
-    key = readFileSync(join(dir, "key.pem"));
     const https = createHttpsServer({ cert, key });
     const wss = new WebSocketServer({ server: https });
     cleanups.push(() => wss.close());
@@ -374,7 +347,6 @@ describe("TLS (wss://)", () => {
     port = await listen(https);
     assert.match(wss.url!, /^wss:/);
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("connects with the test CA", async () => {
     const conn = track(await within(connect(`wss://127.0.0.1:${port}/`, { ca: cert })));
@@ -468,6 +440,7 @@ describe("client timers", () => {
 import { createHash } from "node:crypto";
 import { portOf } from "../helpers/raw-client.js";
 import { event, UNIT, until, within } from "../helpers/time.js";
+import { testCertificate } from "../helpers/tls.js";
 
 function require_accept(key: string): string {
   return createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
