@@ -85,6 +85,8 @@ export class PostgresBroker extends BaseBroker implements Broker {
   readonly #store: PostgresStore;
   /** Raw channels LISTENed for the store (presence events), besides the streams. */
   readonly #listened = new Map<string, (message: string) => void>();
+  /** Statements on the publisher connection run one at a time, in call order (pg 9 refuses overlaps). */
+  #statements: Promise<unknown> = Promise.resolve();
   /** Notifications wait here, in order, while one of them reads its payload from a table. */
   #inbox: Promise<void> = Promise.resolve();
   #inboxSize = 0;
@@ -98,7 +100,7 @@ export class PostgresBroker extends BaseBroker implements Broker {
     this.localDelivery = options.localDelivery ?? true;
     this.#config = { connectionString: options.url, ...(options.client as pg.ClientConfig | undefined) };
     this.#store = new PostgresStore({
-      query: async (text, params) => (await this.#publisherClient()).query(text, params),
+      query: (text, params) => this.#statement((client) => client.query(text, params)),
       listen: (channel, onMessage) => this.#listen(channel, onMessage),
       channel: (stream) => this.#channel(stream),
       prefix: this.prefix,
@@ -215,6 +217,12 @@ export class PostgresBroker extends BaseBroker implements Broker {
     });
   }
 
+  #statement<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
+    const result = this.#statements.then(async () => run(await this.#publisherClient()));
+    this.#statements = result.catch(() => {});
+    return result;
+  }
+
   async #publisherClient(): Promise<pg.Client> {
     if (this.#publisher !== undefined) return this.#publisher;
     const Client = await this.#Client;
@@ -248,8 +256,7 @@ export class PostgresBroker extends BaseBroker implements Broker {
       const origin = this.localDelivery ? this.processId : "";
       const message = JSON.stringify([origin, stream, payload]);
       if (Buffer.byteLength(message) > NOTIFY_BUDGET) return await this.#store.spill(stream, payload, origin);
-      const client = await this.#publisherClient();
-      await client.query("SELECT pg_notify($1, $2)", [this.#channel(stream), message]);
+      await this.#statement((client) => client.query("SELECT pg_notify($1, $2)", [this.#channel(stream), message]));
     } catch (err) {
       this.recordLost(stream, payload, (err as Error).message);
       throw err;
