@@ -2,9 +2,11 @@
  * The package as a user gets it: `npm pack` of the working tree's files (prepack builds dist/
  * from scratch), `npm install <tarball>` into an empty project without dev dependencies and
  * offline (so nothing but the tarball can be installed), then:
- * - every `exports` entry loads with `import` and with `require`;
+ * - every `exports` entry loads with `import` and with `require`; the drop-in entries echo as
+ *   ws does and give websocket-driver's Driver, from CommonJS;
  * - a broker whose optional peer is missing throws MissingPeerError naming the package;
- * - `wirecable --version`, and `wirecable serve` answering HTTP, from node_modules/.bin;
+ * - `wirecable --version`, and `wirecable serve` answering HTTP, from node_modules/.bin, alone
+ *   and with the brokers the CLI bundles (Redis, NATS with JetStream);
  * - every source map and declaration map in the package resolves to a shipped file;
  * - every TypeScript snippet of README.md and docs/ typechecks against the installed types
  *   (strict, skipLibCheck false, NodeNext), and so does a file importing every entry;
@@ -27,6 +29,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { startNats } from "../helpers/nats.js";
 import { startRedis } from "../helpers/redis.js";
 import { spawnTied } from "../helpers/tied-process.js";
 import { TIME_SCALE } from "../helpers/time.js";
@@ -124,6 +127,21 @@ after(() => {
   if (base !== undefined && process.env.WIRECABLE_PACK_KEEP !== "1") rmSync(base, { recursive: true, force: true });
 });
 
+/** Joins a room of the demo with wirecable/client/node, says one thing and prints what comes back. */
+const CHAT_SCRIPT = `
+  import { createConsumer } from "wirecable/client/node";
+  const consumer = createConsumer(process.argv[1]);
+  const sub = consumer.subscriptions.create({ channel: "ChatChannel", room: "pack", name: "pat" }, {
+    connected() { sub.perform("speak", { id: "m1", text: "through the broker" }); },
+    received(data) {
+      if (data.type === "message" && data.id === "m1") {
+        console.log(data.type + " " + data.name + ": " + data.text);
+        consumer.disconnect();
+      } else if (data.type === "refused") { console.log("refused: " + data.reason); process.exit(1); }
+    },
+    rejected() { console.log("subscription rejected"); process.exit(1); },
+  });`;
+
 describe("the packed package, installed as a user installs it", { concurrency: false }, () => {
   it("npm pack builds dist/ from scratch (prepack) and packs only what users need", async () => {
     const out = ok(await npm(["pack", "--json", "--pack-destination", base], tree, 180_000), "npm pack");
@@ -198,6 +216,26 @@ describe("the packed package, installed as a user installs it", { concurrency: f
     }
   });
 
+  it("the drop-in entries work as ws and websocket-driver do, from CommonJS", async () => {
+    // ws's shape: require gives the class, with Server on it; websocket-driver's: the Driver object.
+    const script = `
+      const WebSocket = require("wirecable/ws");
+      const Driver = require("wirecable/driver");
+      const wss = new WebSocket.Server({ port: 0, host: "127.0.0.1" }, () => {
+        const ws = new WebSocket("ws://127.0.0.1:" + wss.address().port);
+        ws.on("open", () => ws.send("hello"));
+        ws.on("message", (data, isBinary) => {
+          console.log(String(data), isBinary, typeof Driver.http, typeof Driver.server().parse);
+          ws.close();
+          wss.close();
+        });
+      });
+      wss.on("connection", (conn) => conn.on("message", (data, isBinary) => conn.send(data, { binary: isBinary })));`;
+    const out = ok(await run(process.execPath, ["-e", script], consumer), "ws and driver").trim();
+    log(`ws echo + driver: ${out}`);
+    assert.equal(out, "hello false function function");
+  });
+
   it("a broker whose optional peer is not installed says which package to install", async () => {
     const script = `
       import { MissingPeerError, NatsBroker, PostgresBroker, RedisBroker, RedisClusterBroker } from "wirecable/channels";
@@ -229,13 +267,27 @@ describe("the packed package, installed as a user installs it", { concurrency: f
   it("wirecable serve --redis: the CLI's own Redis client (no ioredis installed)", async () => {
     const redis = await startRedis();
     try {
-      await serve(["--redis", redis.url]);
+      await serve(["--redis", redis.url], { chat: true });
     } finally {
       await redis.stop();
     }
   });
 
-  async function serve(extra: string[]): Promise<void> {
+  it("wirecable serve --broker nats://: the CLI's own NATS client and JetStream (none installed)", async () => {
+    const nats = await startNats({ jetstream: true });
+    try {
+      await serve(["--broker", nats.url], { chat: true });
+    } finally {
+      await nats.stop();
+    }
+  });
+
+  /**
+   * `wirecable serve` from node_modules/.bin until it answers HTTP; with `chat`, a message also
+   * goes through a room (the broker's publish and, on the brokers that keep it, its history),
+   * from the installed package's own ActionCable consumer.
+   */
+  async function serve(extra: string[], { chat = false } = {}): Promise<void> {
     const bin = join(consumer, "node_modules", ".bin", "wirecable");
     log(`$ wirecable serve --port 0 ${extra.join(" ")}`);
     const child = spawnTied(bin, ["serve", "--port", "0", "--log-level", "warn", ...extra], {
@@ -263,6 +315,18 @@ describe("the packed package, installed as a user installs it", { concurrency: f
     const health = await fetch(`${url}/healthz`);
     assert.equal(health.status, 200);
     log(`GET / -> ${page.status}, GET /healthz -> ${health.status} ${await health.text()}`);
+    if (chat) {
+      const said = ok(
+        await run(
+          process.execPath,
+          ["--input-type=module", "-e", CHAT_SCRIPT, `${url.replace(/^http/, "ws")}/cable`],
+          consumer,
+        ),
+        "a chat message through the room",
+      ).trim();
+      log(`chat through ${extra.join(" ")}: ${said}`);
+      assert.equal(said, "message pat: through the broker");
+    }
     child.kill("SIGTERM");
     assert.equal(await exited, 0, stderr);
     children.delete(child);
@@ -317,7 +381,14 @@ describe("the packed package, installed as a user installs it", { concurrency: f
         'import * as channels from "wirecable/channels";',
         'import * as client from "wirecable/client";',
         'import * as clientNode from "wirecable/client/node";',
+        'import Driver from "wirecable/driver";',
+        'import WebSocket from "wirecable/ws";',
         "console.log(node, protocol, channels, client, clientNode);",
+        "// ws's names as @types/ws users write them; websocket-driver's factory.",
+        "const server: WebSocket.Server = new WebSocket.Server({ noServer: true });",
+        "const data: WebSocket.RawData = Buffer.from('x');",
+        "const parser = Driver.server();",
+        "console.log(server, data, parser);",
         "",
       ].join("\n"),
     );
