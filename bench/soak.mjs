@@ -10,8 +10,9 @@
  * Every slot reopens a connection when its previous one ends, so about N stay open; a peer
  * waits 0-100 ms between an echo and its next message; one slot in ten may go silent. It samples
  * the server's RSS, descriptors and CPU (/proc/PID) every 10 s, then waits for every connection
- * to end and checks that descriptors come back to their baseline and RSS near it, and that every
- * echo was accounted for (returned intact, or cut by the peer's own RST/FIN).
+ * to end and checks that descriptors come back to their baseline, that the memory the server
+ * retains after a full GC (through its inspector, on loopback) is within 16 MB of its baseline,
+ * and that every echo was accounted for (returned intact, or cut by the peer's own RST/FIN).
  *
  *   npm run build
  *   flock /tmp/wirecable-fullsuite.lock node bench/soak.mjs --connections 10000 --duration 600
@@ -28,6 +29,7 @@ import { createHash, randomBytes, randomInt } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { parseArgs } from "node:util";
+import WebSocket from "ws";
 
 const { values: opts } = parseArgs({
   options: {
@@ -45,9 +47,22 @@ const root = new URL("..", import.meta.url).pathname;
 
 const serverArgs = ["bin/wirecable.js", "echo", "--port", "0", "--max-payload", "1MiB"];
 if (opts.deflate) serverArgs.push("--deflate");
-const server = spawn(process.execPath, serverArgs, {
+// The inspector (loopback, port 0) lets the run collect the server's garbage before it judges
+// memory: RSS alone keeps what the allocator and V8 hold after a burst.
+const server = spawn(process.execPath, ["--inspect=127.0.0.1:0", ...serverArgs], {
   cwd: root,
-  stdio: ["ignore", "pipe", "inherit"],
+  stdio: ["ignore", "pipe", "pipe"],
+});
+const inspectorUrl = new Promise((resolve) => {
+  let err = "";
+  server.stderr.on("data", (chunk) => {
+    const text = String(chunk);
+    err += text;
+    const m = /ws:\/\/127\.0\.0\.1:\d+\/[\w-]+/.exec(err);
+    if (m) resolve(m[0]);
+    if (!/Debugger listening|For help, see|Debugger attached|Waiting for the debugger/.test(text))
+      process.stderr.write(text);
+  });
 });
 const url = await new Promise((resolve, reject) => {
   let out = "";
@@ -67,6 +82,42 @@ function stats() {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
   const cpu = (Number(stat[11]) + Number(stat[12])) / 100; // utime + stime, s (CLK_TCK 100)
   return { rss, fds, cpu };
+}
+
+/**
+ * A full GC in the server (HeapProfiler.collectGarbage over its inspector), then what it retains:
+ * JS heap in use + ArrayBuffers (the sockets' and messages' bytes), and its RSS right after.
+ */
+async function retained() {
+  const socket = new WebSocket(await inspectorUrl);
+  await new Promise((resolve, reject) => {
+    socket.once("open", resolve);
+    socket.once("error", reject);
+  });
+  let id = 0;
+  const call = (method, params) =>
+    new Promise((resolve, reject) => {
+      const mine = ++id;
+      const onMessage = (data) => {
+        const reply = JSON.parse(String(data));
+        if (reply.id !== mine) return;
+        socket.off("message", onMessage);
+        if (reply.error !== undefined) reject(new Error(`${method}: ${JSON.stringify(reply.error)}`));
+        else resolve(reply.result ?? {});
+      };
+      socket.on("message", onMessage);
+      socket.send(JSON.stringify({ id: mine, method, params }));
+    });
+  try {
+    await call("HeapProfiler.collectGarbage");
+    const { result } = await call("Runtime.evaluate", {
+      expression: "(() => { const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers; })()",
+      returnByValue: true,
+    });
+    return { bytes: result.value, rss: stats().rss };
+  } finally {
+    socket.close();
+  }
 }
 
 // ---- a raw RFC 6455 client (independent of the code under test) --------------------------------
@@ -248,6 +299,7 @@ async function slot(i) {
 await Promise.all(Array.from({ length: 20 }, () => session(["close"])));
 await new Promise((r) => setTimeout(r, 1000));
 const base = stats();
+const retainedBase = await retained();
 const samples = [];
 const t0 = Date.now();
 const sample = () => {
@@ -280,6 +332,7 @@ while ((after.fds > base.fds || after.rss > base.rss + 64 * 2 ** 20) && Date.now
   await new Promise((r) => setTimeout(r, 500));
   after = stats();
 }
+const retainedAfter = await retained();
 server.kill("SIGTERM");
 
 const accounted = totals.echoesReturned + totals.echoesCut === totals.echoesSent;
@@ -293,6 +346,9 @@ const summary = {
   rssBaseMB: +(base.rss / 2 ** 20).toFixed(1),
   rssPeakMB: +(peakRss / 2 ** 20).toFixed(1),
   rssAfterMB: +(after.rss / 2 ** 20).toFixed(1),
+  retainedBaseMB: +(retainedBase.bytes / 2 ** 20).toFixed(1),
+  retainedAfterMB: +(retainedAfter.bytes / 2 ** 20).toFixed(1),
+  rssAfterGcMB: +(retainedAfter.rss / 2 ** 20).toFixed(1),
   fdsBase: base.fds,
   fdsPeak: Math.max(...samples.map((s) => s.fds)),
   fdsAfter: after.fds,
@@ -300,5 +356,8 @@ const summary = {
   usPerEcho: +(((after.cpu - base.cpu) * 1e6) / Math.max(1, totals.echoesReturned)).toFixed(1),
 };
 console.log(opts.json ? JSON.stringify(summary) : summary);
-const ok = accounted && totals.echoesWrong === 0 && totals.unexpected.length === 0 && after.fds <= base.fds;
+// Retained memory back near its baseline: within 16 MB after a full GC.
+const memoryBack = retainedAfter.bytes <= retainedBase.bytes + 16 * 2 ** 20;
+const ok =
+  accounted && totals.echoesWrong === 0 && totals.unexpected.length === 0 && after.fds <= base.fds && memoryBack;
 process.exit(ok ? 0 : 1);
