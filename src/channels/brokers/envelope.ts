@@ -39,3 +39,19 @@ export function unwrapPosition(
   if (!Number.isSafeInteger(offset)) return undefined;
   return { payload: message.slice(b + 1), position: { epoch: message.slice(1, a), offset } };
 }
+
+/**
+ * What a pub/sub message received from Redis or Redis Cluster delivers: its payload and, on a
+ * stream that keeps history, its position; `undefined` for a message to skip (not ours, or our
+ * own echo when the broker already delivered it locally).
+ */
+export function received(
+  message: string,
+  ownEcho: string | undefined,
+): { payload: string; position?: { epoch: string; offset: number } } | undefined {
+  const stamped = unwrapPosition(message);
+  if (stamped !== undefined) return stamped;
+  const envelope = unwrap(message);
+  if (envelope === undefined || (ownEcho !== undefined && envelope.origin === ownEcho)) return undefined;
+  return envelope;
+}

@@ -30,7 +30,7 @@
 import { randomUUID } from "node:crypto";
 import type { Cluster, ClusterOptions } from "ioredis";
 import { BaseBroker, type Broker, type BrokerHandler, type Unsubscribe } from "./broker.js";
-import { unwrap, unwrapPosition, wrap } from "./envelope.js";
+import { received, wrap } from "./envelope.js";
 import { loadPeer } from "./optional-peer.js";
 import type { RedisClientOptions } from "./redis.js";
 import { type RedisDedup, type RedisHistory, type RedisPresence, RedisStore } from "./redis-store.js";
@@ -232,15 +232,8 @@ export class RedisClusterBroker extends BaseBroker implements Broker {
       listener(message);
       return;
     }
-    const stamped = unwrapPosition(message);
-    if (stamped !== undefined) {
-      this.dispatch(this.#streamOf(channel), stamped.payload, stamped.position);
-      return;
-    }
-    const envelope = unwrap(message);
-    if (envelope === undefined) return;
-    if (this.localDelivery && envelope.origin === this.processId) return; // our own echo
-    this.dispatch(this.#streamOf(channel), envelope.payload);
+    const got = received(message, this.localDelivery ? this.processId : undefined);
+    if (got !== undefined) this.dispatch(this.#streamOf(channel), got.payload, got.position);
   }
 
   /**

@@ -26,7 +26,7 @@
 import { randomUUID } from "node:crypto";
 import type { Redis, RedisOptions } from "ioredis";
 import { BaseBroker, type Broker, type BrokerHandler, type Unsubscribe } from "./broker.js";
-import { unwrap, unwrapPosition, wrap } from "./envelope.js";
+import { received, wrap } from "./envelope.js";
 import { loadPeer } from "./optional-peer.js";
 import { type RedisDedup, type RedisHistory, type RedisPresence, RedisStore } from "./redis-store.js";
 import type { HistoryOptions } from "./stream-history.js";
@@ -171,15 +171,8 @@ export class RedisBroker extends BaseBroker implements Broker {
       listener(message);
       return;
     }
-    const stamped = unwrapPosition(message);
-    if (stamped !== undefined) {
-      this.dispatch(this.#stream(channel), stamped.payload, stamped.position);
-      return;
-    }
-    const envelope = unwrap(message);
-    if (envelope === undefined) return;
-    if (this.localDelivery && envelope.origin === this.processId) return; // our own echo
-    this.dispatch(this.#stream(channel), envelope.payload);
+    const got = received(message, this.localDelivery ? this.processId : undefined);
+    if (got !== undefined) this.dispatch(this.#stream(channel), got.payload, got.position);
   }
 
   async #onSubReady(sub: Redis): Promise<void> {
