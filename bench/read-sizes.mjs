@@ -12,7 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { startNativeLoadgen } from "./lib/native-loadgen.mjs";
 import { startLoadgen, startServer } from "./lib/processes.mjs";
-import { cpuSeconds } from "./lib/procfs.mjs";
+import { cpuSeconds, io } from "./lib/procfs.mjs";
 
 const { values: opt } = parseArgs({
   options: {
@@ -25,23 +25,6 @@ const { values: opt } = parseArgs({
     inflight: { type: "string", default: "2" },
   },
 });
-
-/** read()/write() syscalls (/proc/PID/io) and minor page faults (/proc/PID/stat field 10). */
-function io(pids) {
-  let r = 0;
-  let w = 0;
-  let f = 0;
-  for (const pid of pids) {
-    try {
-      const s = readFileSync(`/proc/${pid}/io`, "latin1");
-      r += Number(/syscr: (\d+)/.exec(s)[1]);
-      w += Number(/syscw: (\d+)/.exec(s)[1]);
-      const st = readFileSync(`/proc/${pid}/stat`, "latin1");
-      f += Number(st.slice(st.lastIndexOf(")") + 2).split(" ")[7]);
-    } catch {}
-  }
-  return { r, w, f };
-}
 
 const servers = opt.servers.split(",");
 const loads = opt.sizes.split(",");

@@ -24,7 +24,7 @@ import {
 const ROOT = new URL("../", import.meta.url).pathname;
 // floor (bench/servers/floor.mjs) runs only in the workloads where it is a floor (processes.mjs).
 // cli-echo / cli-broadcast are `wirecable echo` / `wirecable broadcast` as a user starts them.
-const DEFAULT_SERVERS = ["wirecable", "cli-echo", "cli-broadcast", "ws", "uws", "bun", "floor"];
+const DEFAULT_SERVERS = ["wirecable", "cli-echo", "cli-broadcast", "ws", "uws", "bun", "floor", "cable"];
 
 const { values: opt } = parseArgs({
   options: {
@@ -55,7 +55,8 @@ if (opt.help) {
       "--write-size B: the native load generator's bytes per write() call (default 65536; 0 = one write per batch)",
       `workloads: ${WORKLOADS.map((w) => w.name).join(", ")} (idle-100k and saturation are skipped by --quick)`,
       `servers:   ${DEFAULT_SERVERS.join(", ")}, websocket-driver (bare is added to idle workloads as the baseline;`,
-      "           floor, Node's cheapest echo, runs in small-echo, latency, large, conns-1000, broadcast, handshakes)",
+      "           floor, Node's cheapest echo, runs in small-echo, latency, large, conns-1000, broadcast, handshakes;",
+      "           cable, the CableServer (ActionCable), in broadcast-10k only: the channels broadcast beside the raw one)",
     ].join("\n")}\n`,
   );
   process.exit(0);
@@ -205,6 +206,7 @@ for (const wl of WORKLOADS) {
           log(
             `${label}: ${fmt(r.perSec)} ${wl.unit}, ${fmt(r.mbPerSec, 1)} MB/s, ` +
               `p50 ${fmt(r.p50)} us, p99 ${fmt(r.p99)} us, server ${fmt(r.cpuUsPer, 2)} us/msg at ${fmt(r.serverCpuPct)}% CPU, ` +
+              (r.writesPerMsg !== undefined ? `${fmt(r.writesPerMsg, 3)} writes/msg, ` : "") +
               `loadgen ${r.loadgenCpuPct.map((v) => `${fmt(v)}%`).join(" + ")}, other ${fmt(r.otherCpuPct)}%` +
               (r.compressed === false ? " (server answers were NOT compressed)" : "") +
               (r.closedEarly ? `, ${r.closedEarly} closed early` : ""),

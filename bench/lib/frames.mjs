@@ -110,10 +110,11 @@ export class FrameCounter {
 }
 
 /** The opening handshake request (RFC 6455 4.1), built once per connection target. */
-export function handshakeRequest(host, port, path, { deflate = false } = {}) {
+export function handshakeRequest(host, port, path, { deflate = false, protocol = "" } = {}) {
   return Buffer.from(
     `GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+      (protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n` : "") +
       (deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n" : "") +
       "\r\n",
     "latin1",

@@ -6,6 +6,8 @@
 //     addr A.B.C.D (repeatable: source addresses) | portstart N (explicit source ports)
 //     group NAME COUNT INFLIGHT PAYLOAD_BYTES LATENCY(0|1) REQUEST_FILE FRAME_FILE|- [once]
 //   ("once": the group sends its INFLIGHT messages at start and never refills them)
+//     groupinit FILE (after a group line: one masked frame each of its connections writes once,
+//   right after the 101, e.g. an ActionCable subscribe command; it is not a counted message)
 //   The coordinator builds the request and the (masked) frame bytes; this program only writes
 //   them, so every frame detail (masking, compression) has one home (frames.mjs).
 // - It connects every connection (`concurrency` handshakes at a time), then prints
@@ -57,6 +59,8 @@ typedef struct {
   size_t frame_len;
   uint8_t *batch;
   size_t batch_len;
+  uint8_t *init; // written once after the handshake (NULL: none)
+  size_t init_len;
   uint64_t msgs;
   uint32_t *hist;
   uint64_t hist_total;
@@ -408,6 +412,12 @@ static void on_readable(conn_t *c) {
       return;
     }
     c->state = ST_OPEN;
+    group_t *g = &groups[c->group];
+    // A few hundred bytes on a fresh socket: the kernel takes them in one call.
+    if (g->init != NULL && write(c->fd, g->init, g->init_len) != (ssize_t)g->init_len) {
+      handshake_done(c, 0); // closes it, counts it failed
+      return;
+    }
     size_t head_bytes = (end + 4) - c->head;
     size_t consumed_before = c->head_len - take; // head bytes from earlier reads
     size_t extra = r - (head_bytes - consumed_before);
@@ -536,6 +546,11 @@ static int config_line(char *line) {
       for (int i = 0; i < k; i++) memcpy(g->batch + i * g->frame_len, g->frame, g->frame_len);
     }
     g->hist = calloc(NBUCKETS, sizeof(uint32_t));
+    return 0;
+  }
+  if (sscanf(line, "groupinit %511s", c7) == 1 && ngroups > 0) {
+    group_t *g = &groups[ngroups - 1];
+    g->init = read_file(c7, &g->init_len);
     return 0;
   }
   if (strncmp(line, "go", 2) == 0) return 1;

@@ -40,7 +40,9 @@ function makeGroup(g) {
     msgs: 0,
     hist: g.latency ? new Histogram() : null,
     compressedSeen: 0,
-    request: handshakeRequest(config.host, config.port, g.path ?? "/", { deflate: !!g.deflate }),
+    request: handshakeRequest(config.host, config.port, g.path ?? "/", { deflate: !!g.deflate, protocol: g.protocol }),
+    // Written once right after the 101 (e.g. an ActionCable subscribe command).
+    init: g.init ? maskedFrame(Buffer.from(g.init)) : null,
   };
 }
 
@@ -84,6 +86,7 @@ function openConnection(group, localAddress, localPort) {
             return;
           }
           conn.open = true;
+          if (conn.group.init !== null) sock.write(conn.group.init);
           const rest = conn.hs.subarray(end + 4);
           conn.hs = null;
           if (rest.length > 0) onFrames(conn, rest);

@@ -83,7 +83,8 @@ export function startNativeLoadgen({ writeSize = DEFAULT_WRITE_SIZE } = {}) {
       if (config.localPortStart) lines.push(`portstart ${config.localPortStart}`);
       config.groups.forEach((g, i) => {
         const req = join(dir, `req-${i}`);
-        writeFileSync(req, handshakeRequest(config.host, config.port, g.path ?? "/", { deflate: !!g.deflate }));
+        const head = { deflate: !!g.deflate, protocol: g.protocol };
+        writeFileSync(req, handshakeRequest(config.host, config.port, g.path ?? "/", head));
         let frame = "-";
         let payloadSize = 0;
         if (g.inflight > 0) {
@@ -97,6 +98,11 @@ export function startNativeLoadgen({ writeSize = DEFAULT_WRITE_SIZE } = {}) {
         lines.push(
           `group ${g.name} ${g.count} ${g.inflight ?? 0} ${payloadSize} ${g.latency ? 1 : 0} ${req} ${frame}${g.once ? " once" : ""}`,
         );
+        if (g.init) {
+          const init = join(dir, `init-${i}`);
+          writeFileSync(init, maskedFrame(Buffer.from(g.init)));
+          lines.push(`groupinit ${init}`);
+        }
       });
       lines.push("go");
       const line = await reply(`${lines.join("\n")}\n`);

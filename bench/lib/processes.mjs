@@ -32,6 +32,7 @@ export const SERVERS = {
       "large",
       "conns-1000",
       "broadcast",
+      "broadcast-10k",
       "idle",
       "idle-deflate",
       "handshakes",
@@ -56,7 +57,15 @@ export const SERVERS = {
       "idle-100k",
     ],
   },
-  "cli-broadcast": { cli: "broadcast", deflate: false, workloads: ["broadcast"] },
+  "cli-broadcast": { cli: "broadcast", deflate: false, workloads: ["broadcast", "broadcast-10k"] },
+  // The channels broadcast: CableServer (ActionCable) from dist/ and from WIRECABLE_DIST_B.
+  cable: { file: "bench/servers/cable.mjs", cable: true, workloads: ["broadcast-10k"] },
+  "cable-b": {
+    file: "bench/servers/cable.mjs",
+    cable: true,
+    workloads: ["broadcast-10k"],
+    env: { WIRECABLE_DIST: "WIRECABLE_DIST_B" },
+  },
   bare: { file: "bench/servers/bare.mjs", deflate: false },
   // The floor reading into one process-wide buffer (net.Socket `onread`): what Node's per-read
   // buffers cost on large messages. Large echo only (run it with --servers floor-onread).
@@ -65,7 +74,7 @@ export const SERVERS = {
   floor: {
     file: "bench/servers/floor.mjs",
     deflate: false,
-    workloads: ["small-echo", "latency", "large", "conns-1000", "broadcast", "handshakes"],
+    workloads: ["small-echo", "latency", "large", "conns-1000", "broadcast", "broadcast-10k", "handshakes"],
   },
 };
 

@@ -1,7 +1,8 @@
 // Process accounting from /proc (Linux only).
 // Contract: `processTree(pid)` lists pid and its descendants; `cpuSeconds(pids)` sums user+sys CPU
 // (utime+stime, /proc/PID/stat fields 14 and 15) and `rssKB(pids)` sums resident memory
-// (field 24). Processes that have exited count as zero.
+// (field 24), `io(pids)` read()/write() syscalls and minor faults. Processes that have exited
+// count as zero.
 
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
@@ -46,6 +47,23 @@ export function rssKB(pids) {
     if (f) pages += Number(f[21]);
   }
   return pages * PAGE_KB;
+}
+
+/** read()/write() syscalls (/proc/PID/io) and minor page faults (/proc/PID/stat field 10). */
+export function io(pids) {
+  let r = 0;
+  let w = 0;
+  let f = 0;
+  for (const pid of pids) {
+    try {
+      const s = readFileSync(`/proc/${pid}/io`, "latin1");
+      r += Number(/syscr: (\d+)/.exec(s)[1]);
+      w += Number(/syscw: (\d+)/.exec(s)[1]);
+      const st = readFileSync(`/proc/${pid}/stat`, "latin1");
+      f += Number(st.slice(st.lastIndexOf(")") + 2).split(" ")[7]);
+    } catch {}
+  }
+  return { r, w, f };
 }
 
 export function machine() {

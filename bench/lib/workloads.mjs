@@ -7,8 +7,8 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Histogram } from "./histogram.mjs";
 import { startNativeLoadgen } from "./native-loadgen.mjs";
-import { startLoadgen, startServer } from "./processes.mjs";
-import { cpuSeconds, machineBusySeconds, rssKB } from "./procfs.mjs";
+import { SERVERS, startLoadgen, startServer } from "./processes.mjs";
+import { cpuSeconds, io, machineBusySeconds, rssKB } from "./procfs.mjs";
 
 const HOST = "127.0.0.1";
 
@@ -22,6 +22,22 @@ function json1k() {
   }
   return s.padEnd(1024, " ").slice(0, 1024);
 }
+
+/**
+ * The channels broadcast (broadcast-10k on a `cable` peer): ActionCable clients subscribed to one
+ * channel streaming "bench"; the publisher performs `publish`, whose data the cable broadcasts.
+ * Each delivery is CABLE_DELIVERY (the raw peers of the workload broadcast payloads of its size).
+ */
+const CABLE_IDENTIFIER = JSON.stringify({ channel: "BenchChannel" });
+const CABLE_DATA = { action: "publish", text: "a".repeat(32) };
+const CABLE_SUBSCRIBE = JSON.stringify({ command: "subscribe", identifier: CABLE_IDENTIFIER });
+const CABLE_PERFORM = JSON.stringify({
+  command: "message",
+  identifier: CABLE_IDENTIFIER,
+  data: JSON.stringify(CABLE_DATA),
+});
+const CABLE_DELIVERY = JSON.stringify({ identifier: CABLE_IDENTIFIER, message: CABLE_DATA });
+const CABLE = { path: "/cable", protocol: "actioncable-v1-json", init: CABLE_SUBSCRIBE };
 
 /** Split `total` into `n` near-equal shares. */
 function share(total, i, n) {
@@ -82,6 +98,26 @@ export const WORKLOADS = [
     ],
   },
   {
+    name: "broadcast-10k",
+    title: `Broadcast: 10,000 subscribers, 1 publisher with 4 in flight, ${CABLE_DELIVERY.length} B text (cable: ActionCable, one stream)`,
+    kind: "traffic",
+    loadgens: 2,
+    unit: "deliveries/s",
+    count: "sub",
+    // The cable peers speak ActionCable (subscribe once, the publisher performs an action whose
+    // data is broadcast on the stream); the others broadcast each /pub message as it is, of the
+    // size of the cable's deliveries.
+    plan: (i, n, server) => {
+      const cable = SERVERS[server]?.cable === true;
+      const pub = cable ? { ...CABLE, payload: CABLE_PERFORM } : { path: "/pub", size: CABLE_DELIVERY.length };
+      const sub = cable ? CABLE : { path: "/sub" };
+      return [
+        ...(i === 0 ? [{ name: "pub", count: 1, inflight: 4, ...pub }] : []),
+        { name: "sub", count: share(10_000, i, n), inflight: 0, size: CABLE_DELIVERY.length, ...sub },
+      ];
+    },
+  },
+  {
     name: "idle",
     title: "Idle memory: server RSS growth per open connection (one server process)",
     kind: "idle",
@@ -140,6 +176,8 @@ export const WORKLOADS = [
       ["small-echo", "bun"],
       ["large", "uws"],
       ["broadcast", "bun"],
+      ["broadcast-10k", "bun"],
+      ["broadcast-10k", "cable"],
       ["handshakes", "bun"],
       ["deflate-echo", "bun"],
     ],
@@ -192,27 +230,29 @@ async function runWindow(server, lgs, timing) {
   await Promise.all(lgs.map((l) => l.mark()));
   const t0 = performance.now();
   const s0 = cpuSeconds(server.pids);
+  const w0 = io(server.pids).w;
   const l0 = lgs.map((l) => cpuSeconds([l.pid]));
   const m0 = machineBusySeconds();
   await sleep(timing.window * 1000);
   const marks = await Promise.all(lgs.map((l) => l.mark()));
   const secs = (performance.now() - t0) / 1000;
   const serverCpu = cpuSeconds(server.pids) - s0;
+  const writes = io(server.pids).w - w0;
   const l1 = lgs.map((l) => cpuSeconds([l.pid]));
   const m1 = machineBusySeconds();
-  return { marks, secs, serverCpu, l0, l1, busy: m1 - m0, loadavg: loadavg1() };
+  return { marks, secs, serverCpu, writes, l0, l1, busy: m1 - m0, loadavg: loadavg1() };
 }
 
 /** Traffic: warm up, then one measured window. */
 export async function measureTraffic(server, wl, timing, loadgens = wl.loadgens) {
   return withLoadgens(loadgens, async (lgs) => {
     const ready = await Promise.all(
-      lgs.map((lg, i) => lg.connect({ host: HOST, port: server.port, groups: wl.plan(i, loadgens) })),
+      lgs.map((lg, i) => lg.connect({ host: HOST, port: server.port, groups: wl.plan(i, loadgens, server.name) })),
     );
     const open = ready.reduce((a, r) => a + r.open, 0);
     const failed = ready.reduce((a, r) => a + r.failed, 0);
     if (open === 0) throw new Error(`no connection opened (${failed} failed)`);
-    const { marks, secs, serverCpu, l0, l1, busy, loadavg } = await runWindow(server, lgs, timing);
+    const { marks, secs, serverCpu, writes, l0, l1, busy, loadavg } = await runWindow(server, lgs, timing);
     const countName = wl.count ?? "echo";
     let msgs = 0;
     let bytes = 0;
@@ -240,6 +280,9 @@ export async function measureTraffic(server, wl, timing, loadgens = wl.loadgens)
       p50: hist.percentile(0.5),
       p99: hist.percentile(0.99),
       cpuUsPer: msgs > 0 ? (serverCpu / msgs) * 1e6 : Number.NaN,
+      // The server's write()/writev() calls (/proc/PID/io syscw) per counted message: how much
+      // of a turn's output shares one call.
+      writesPerMsg: msgs > 0 ? writes / msgs : Number.NaN,
       serverCpuPct: (serverCpu / secs) * 100,
       loadgenCpuPct: l1.map((v, i) => ((v - l0[i]) / secs) * 100),
       loadgenUsPer: (l1.reduce((a, v, i) => a + v - l0[i], 0) / msgs) * 1e6,
