@@ -152,7 +152,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   /** This turn's output, written by flushNow; created with the first output (idle connections hold none). */
   #out: OutputQueue | null = null;
   #dirty = false;
-  #needDrain = false;
+  #needDrain: boolean; // the socket holds bytes (a flush left them, or the 101 waits) until #drained
   /** Resolvers of "wait" sends; created on first use. */
   #waiters: Array<(result: "written" | "buffered") => void> | null = null;
   #dropped = 0;
@@ -217,6 +217,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     // A plain Duplex (an HTTP/2 stream, ws's handleUpgrade with a stream) has neither.
     socket.setNoDelay?.(true);
     socket.setTimeout?.(0);
+    this.#needDrain = socket.writableLength > 0;
     (socket as OwnedTransport)[kConn] = this;
     socket.on("data", onData);
     socket.on("end", onEnd);
@@ -368,7 +369,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     const policy = this.#options.backpressure === "close" ? "close" : "drop";
     if (this.#admit(message.payload.byteLength, policy) === "dropped") return "dropped";
     if (!this.#eng().sendPrepared(message)) return "dropped";
-    return this.#socket.writableLength === 0 ? "written" : "buffered";
+    return this.#needDrain && this.#socket.writableLength !== 0 ? "buffered" : "written";
   }
 
   /**
@@ -378,7 +379,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   #admit(size: number, policy: "close" | "drop" | "wait"): "send" | "wait" | "dropped" {
     const max = this.#options.maxBufferedAmount;
     if (max === 0) return "send";
-    const buffered = this.bufferedAmount;
+    const buffered = this.#needDrain ? this.bufferedAmount : (this.#out?.size ?? 0);
     if (buffered === 0 || buffered + size <= max) return "send";
     if (policy === "wait") return "wait";
     if (policy === "drop") return this.#drop();

@@ -2,6 +2,11 @@
  * Per-turn write batching. A connection that produces output marks itself dirty here; one
  * `setImmediate` per event-loop turn (shared by every dirty connection of the process) then
  * flushes each with a single write, so 100 sends in one turn cost one syscall, not 100.
+ *
+ * Within one flush pass, connections whose output is the very same chunks in the same order (a
+ * turn's broadcasts reach every subscriber alike) share one join of them (`joinChunks`): one copy
+ * per pass instead of one per connection. Only within a pass: no other code runs between its
+ * writes, so chunks queued without a copy cannot change meanwhile.
  */
 export interface Flushable {
   flushNow(): void;
@@ -10,12 +15,23 @@ export interface Flushable {
 let dirty: Flushable[] = [];
 let spare: Flushable[] = [];
 let scheduled = false;
+/** The last join of the running flush pass and its chunks (null outside a pass). */
+let joinedChunks: readonly Uint8Array[] | null = null;
+let joined: Buffer | null = null;
+let flushing = false;
 
 function flushAll(): void {
   scheduled = false;
   const list = dirty;
   dirty = spare;
-  for (let i = 0; i < list.length; i++) list[i]!.flushNow();
+  flushing = true;
+  try {
+    for (let i = 0; i < list.length; i++) list[i]!.flushNow();
+  } finally {
+    flushing = false;
+    joinedChunks = null;
+    joined = null;
+  }
   list.length = 0;
   spare = list;
 }
@@ -27,4 +43,20 @@ export function markDirty(target: Flushable): void {
     scheduled = true;
     setImmediate(flushAll);
   }
+}
+
+/** `chunks` (`total` bytes) as one Buffer: the previous join of this flush pass when it joined the same chunks. */
+export function joinChunks(chunks: readonly Uint8Array[], total: number): Buffer {
+  const last = joinedChunks;
+  if (last !== null && last.length === chunks.length) {
+    let i = 0;
+    while (i < chunks.length && chunks[i] === last[i]) i++;
+    if (i === chunks.length) return joined!;
+  }
+  const join = Buffer.concat(chunks, total);
+  if (flushing) {
+    joinedChunks = chunks;
+    joined = join;
+  }
+  return join;
 }

@@ -4,10 +4,12 @@
  * Contract: `push` queues a chunk as it is (no copy); `pushRange` queues frames the engine wrote
  * into the output arena, extending the current run while they are adjacent (no object per
  * frame). `writeTo` empties the queue with ONE `socket.write` (one view, or one concatenation up
- * to 64 KiB) or, above that, one writev (cork/uncork); it throws what `socket.write` throws.
+ * to 64 KiB, shared by the connections of a flush pass that write the same chunks: see
+ * flush-queue.ts) or, above that, one writev (cork/uncork); it throws what `socket.write` throws.
  * Order is kept across chunks and ranges.
  */
 import type { Writable } from "node:stream";
+import { joinChunks } from "./flush-queue.js";
 import { adjacent, viewOf } from "./output-buffers.js";
 
 /** Concatenate a turn's chunks up to this size (one copy); above, write them with cork/writev. */
@@ -65,7 +67,7 @@ export class OutputQueue {
     if (chunks.length === 1) {
       socket.write(chunks[0]!);
     } else if (bytes <= CONCAT_LIMIT) {
-      socket.write(adjacent(chunks, bytes) ?? Buffer.concat(chunks, bytes));
+      socket.write(adjacent(chunks, bytes) ?? joinChunks(chunks, bytes));
     } else {
       socket.cork();
       for (let i = 0; i < chunks.length; i++) socket.write(chunks[i]!);

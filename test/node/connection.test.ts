@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
-import { Readable } from "node:stream";
+import { Duplex, Readable } from "node:stream";
 import { after, describe, it } from "node:test";
 import WebSocketClient from "ws";
-import { type Connection, prepareMessage, WebSocketServer } from "../../src/node/index.js";
+import { createHybiEngine } from "../../src/node/engines.js";
+import {
+  type Connection,
+  Connection as ConnectionClass,
+  prepareMessage,
+  WebSocketServer,
+} from "../../src/node/index.js";
+import { resolveConnectionOptions } from "../../src/node/options.js";
 import { portOf } from "../helpers/raw-client.js";
 import { event, sleep, UNIT, until, within } from "../helpers/time.js";
 
@@ -211,6 +218,76 @@ describe("backpressure", () => {
     assert.equal(conn.readyState, 1);
     resumeReader(ws);
     await within(last as Promise<string>);
+  });
+});
+
+/**
+ * A server Connection on a transport whose writes complete only when `release()` is called (so
+ * its writableLength stays up meanwhile), counting the connection's reads of writableLength.
+ */
+function heldTransport(queued = 0) {
+  let held: Array<() => void> = [];
+  const socket = new Duplex({ read() {}, write: (_chunk, _enc, cb) => void held.push(cb) });
+  if (queued > 0) socket.write(Buffer.alloc(queued)); // e.g. a 101 still queued
+  const length = Object.getOwnPropertyDescriptor(Duplex.prototype, "writableLength")!.get!;
+  const counter = { reads: 0 };
+  Object.defineProperty(socket, "writableLength", {
+    get() {
+      counter.reads++;
+      return length.call(this);
+    },
+  });
+  const conn = new ConnectionClass({
+    role: "server",
+    socket,
+    createEngine: createHybiEngine,
+    options: resolveConnectionOptions({
+      pingInterval: 0,
+      idleTimeout: 0,
+      maxBufferedAmount: 1000,
+      backpressure: "drop",
+    }),
+    protocol: "",
+    extensions: [],
+    extensionsHeader: "",
+  });
+  cleanups.push(() => socket.destroy());
+  /** Complete every write, also those the completions start, until none is left (bounded). */
+  const release = async () => {
+    for (let i = 0; i < 100 && held.length > 0; i++) {
+      const cbs = held;
+      held = [];
+      for (const cb of cbs) cb();
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  return { conn, counter, release };
+}
+
+describe("sendPrepared without a backlog", () => {
+  it("leaves the socket alone until a flush leaves bytes in it; then counts them against the limit", async () => {
+    const { conn, counter, release } = heldTransport();
+    counter.reads = 0;
+    const hundred = prepareMessage("x".repeat(100));
+    for (let i = 0; i < 5; i++) assert.equal(conn.sendPrepared(hundred), "written");
+    assert.equal(counter.reads, 0, "no backlog: the socket is not read per delivery");
+    await new Promise((r) => setImmediate(r)); // the flush: 5 x 102 bytes stay in the transport
+    assert.equal(conn.sendPrepared(hundred), "buffered");
+    assert.ok(counter.reads > 0, "with a backlog the socket is read");
+    // 510 in the socket + 102 queued + 500 > 1000: dropped.
+    assert.equal(conn.sendPrepared(prepareMessage("y".repeat(500))), "dropped");
+    assert.equal(conn.droppedCount, 1);
+    const drained = event(conn, "drain");
+    await release(); // the 510 bytes, then the 102 queued meanwhile
+    await within(drained);
+    counter.reads = 0;
+    assert.equal(conn.sendPrepared(hundred), "written");
+    assert.equal(counter.reads, 0, "drained: no backlog again");
+  });
+
+  it("counts bytes already queued in the transport when the connection starts (the 101)", () => {
+    const { conn } = heldTransport(950);
+    assert.equal(conn.sendPrepared(prepareMessage("x".repeat(100))), "dropped");
   });
 });
 

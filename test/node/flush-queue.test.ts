@@ -1,0 +1,66 @@
+/** The flush queue: one flush per dirty target per turn, and one join per pass for the same chunks. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { joinChunks, markDirty } from "../../src/node/flush-queue.js";
+
+describe("flush queue", () => {
+  it("flushes every target marked in a turn once, at the end of the turn", async () => {
+    const flushed: string[] = [];
+    markDirty({ flushNow: () => flushed.push("a") });
+    markDirty({ flushNow: () => flushed.push("b") });
+    assert.deepEqual(flushed, [], "nothing before the turn ends");
+    await nextTurn();
+    assert.deepEqual(flushed, ["a", "b"]);
+  });
+
+  it("targets of one pass writing the same chunks share one join; other chunks get their own", async () => {
+    const f1 = Buffer.from("frame-1");
+    const f2 = Buffer.from("frame-2");
+    const joins: Buffer[] = [];
+    const write = (chunks: Uint8Array[]) => ({
+      flushNow: () =>
+        joins.push(
+          joinChunks(
+            chunks,
+            chunks.reduce((n, c) => n + c.byteLength, 0),
+          ),
+        ),
+    });
+    markDirty(write([f1, f2]));
+    markDirty(write([f1, f2]));
+    markDirty(write([f2, f1]));
+    markDirty(write([f1]));
+    markDirty(write([f1, f2]));
+    await nextTurn();
+    assert.deepEqual(joins.map(String), [
+      "frame-1frame-2",
+      "frame-1frame-2",
+      "frame-2frame-1",
+      "frame-1",
+      "frame-1frame-2",
+    ]);
+    assert.equal(joins[1], joins[0], "the same chunks in the same order: the same Buffer");
+    assert.notEqual(joins[2], joins[0]);
+    assert.notEqual(joins[4], joins[0], "only the previous join is kept");
+  });
+
+  it("never reuses a join outside its pass: chunks may change between passes", async () => {
+    const chunk = Buffer.from("aaaa");
+    const other = Buffer.from("bb");
+    let first: Buffer | undefined;
+    markDirty({ flushNow: () => (first = joinChunks([chunk, other], 6)) });
+    await nextTurn();
+    chunk.write("cccc"); // the owner reuses its buffer for its next message
+    let second: Buffer | undefined;
+    markDirty({ flushNow: () => (second = joinChunks([chunk, other], 6)) });
+    await nextTurn();
+    assert.equal(String(first), "aaaabb");
+    assert.equal(String(second), "ccccbb");
+    // Outside a pass (a direct flush) nothing is shared either.
+    const a = joinChunks([chunk, other], 6);
+    const b = joinChunks([chunk, other], 6);
+    assert.notEqual(a, b);
+    assert.equal(String(b), "ccccbb");
+  });
+});
