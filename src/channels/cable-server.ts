@@ -16,6 +16,7 @@ import {
   type BackpressurePolicy,
   type Connection,
   type FallbackOptions,
+  type PreparedMessage,
   ProtocolError,
   prepareMessage,
   type ServerOptions,
@@ -86,18 +87,7 @@ export class CableServer extends CableCore {
   }
 
   #attach(conn: Connection<BackpressurePolicy>, req: IncomingMessage): CableConnection {
-    const transport: CableTransport = {
-      protocol: conn.protocol,
-      send(data) {
-        if (typeof data !== "string") conn.sendPrepared(data);
-        else {
-          const result = conn.send(data);
-          if (result instanceof Promise) result.catch(() => {}); // backpressure "wait": closed meanwhile
-        }
-      },
-      close: (code, reason) => conn.close(code, reason),
-    };
-    const cable = this.accept(transport, req);
+    const cable = this.accept(new ConnectionTransport(conn), req);
     conn.on("message", (data, isBinary) => {
       if (isBinary) {
         // The ActionCable protocol is JSON text; its client never sends binary.
@@ -133,5 +123,35 @@ export class CableServer extends CableCore {
   async close(options: { reason?: string; reconnect?: boolean } = {}): Promise<void> {
     await this.shutdown(options);
     if (this.#ownsWss) await this.wss.close();
+  }
+}
+
+/**
+ * A Connection as a cable transport. A class, not an object of closures: a broadcast calls
+ * `send` once per subscriber, and a shared method reaches the connection in one step (one object
+ * per socket touched, not three).
+ */
+class ConnectionTransport implements CableTransport {
+  readonly #conn: Connection<BackpressurePolicy>;
+
+  constructor(conn: Connection<BackpressurePolicy>) {
+    this.#conn = conn;
+  }
+
+  get protocol(): string {
+    return this.#conn.protocol;
+  }
+
+  send(data: string | PreparedMessage): void {
+    if (typeof data !== "string") {
+      this.#conn.sendPrepared(data);
+      return;
+    }
+    const result = this.#conn.send(data);
+    if (result instanceof Promise) result.catch(() => {}); // backpressure "wait": closed meanwhile
+  }
+
+  close(code?: number, reason?: string): void {
+    this.#conn.close(code, reason);
   }
 }

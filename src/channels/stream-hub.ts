@@ -5,7 +5,9 @@
  * A broadcast's payload (JSON text, encoded once by whoever broadcast it) is checked once, then
  * wrapped as `{"identifier":…,"message":<payload>}` and framed once per distinct identifier: every
  * socket subscribed with the same identifier (the usual case: all clients of a room) gets the very
- * same prepared frame. The cache lives for one broadcast only. Listeners with a callback
+ * same prepared frame. The listeners of a stream with the same identifier share one FrameSlot
+ * holding that frame, for one broadcast only (so the fan-out reads no identifier and looks nothing
+ * up per listener). A listener listens to one stream. Listeners with a callback
  * (Rails' `stream_from name, -> (message) { ... }`) get the decoded message instead.
  *
  * Streams that keep history (`broker.history.keeps(stream)`) are delivered exactly once and in
@@ -43,6 +45,8 @@ export interface StreamListener {
   readonly callback?: (message: unknown, position?: StreamPosition) => void;
   /** The connection negotiated the extensions: frames carry positions, resyncs are told. */
   readonly ext?: boolean;
+  /** @internal Managed by the hub: the slot shared with the stream's other listeners of this identifier. */
+  slot?: FrameSlot;
   /** Managed by the hub (streams that keep history): phase, last position sent, what waits. */
   phase?: Phase;
   position?: StreamPosition;
@@ -64,8 +68,21 @@ export type Prepared =
       readonly entries: readonly HistoryEntry[];
     };
 
+/**
+ * The frames of one broadcast for the listeners of one stream and identifier (Rails' frame, and the
+ * stamped one for connections with the extensions), valid while `at` is that broadcast's number.
+ */
+interface FrameSlot {
+  count: number;
+  at: number;
+  frame: PreparedMessage | string | undefined;
+  stamped: PreparedMessage | string | undefined;
+}
+
 interface StreamState {
   readonly listeners: Set<StreamListener>;
+  /** Frame slots by identifier, with how many listeners share each. */
+  readonly slots: Map<string, FrameSlot>;
   unsubscribe?: Unsubscribe;
   readonly ready: Promise<void>;
   readonly history: boolean;
@@ -93,6 +110,8 @@ export class StreamHub {
   /** Messages recovered from history after a gap, and streams reset under live listeners. */
   recovered = 0;
   resyncs = 0;
+  /** Broadcasts fanned out so far: a FrameSlot's frames are this one's while `at` equals it. */
+  #fanouts = 0;
 
   constructor(broker: Broker, prepare: PrepareText, report: (err: CableError) => void) {
     this.#broker = broker;
@@ -109,13 +128,24 @@ export class StreamHub {
     let state = this.#streams.get(stream);
     if (state === undefined) state = this.#create(stream);
     if (state.history) listener.phase = Phase.held;
-    state.listeners.add(listener);
+    if (!state.listeners.has(listener)) {
+      let slot = state.slots.get(listener.identifier);
+      if (slot === undefined) {
+        slot = { count: 0, at: 0, frame: undefined, stamped: undefined };
+        state.slots.set(listener.identifier, slot);
+      }
+      slot.count++;
+      listener.slot = slot;
+      state.listeners.add(listener);
+    }
     return state.ready;
   }
 
   remove(stream: string, listener: StreamListener): void {
     const state = this.#streams.get(stream);
-    if (state === undefined || !state.listeners.delete(listener) || state.listeners.size > 0) return;
+    if (state === undefined || !state.listeners.delete(listener)) return;
+    if (--listener.slot!.count === 0) state.slots.delete(listener.identifier);
+    if (state.listeners.size > 0) return;
     this.#streams.delete(stream);
     if (state.unsubscribe !== undefined) {
       state.unsubscribe().catch((err) => {
@@ -235,6 +265,7 @@ export class StreamHub {
     const history = this.#broker.history?.keeps(stream) ?? false;
     const created: StreamState = {
       listeners: new Set(),
+      slots: new Map(),
       history,
       pending: [],
       filling: false,
@@ -383,8 +414,8 @@ export class StreamHub {
       this.#report(new CableError("BROKER_ERROR", `broadcast on ${stream} is not JSON; dropped`));
       return;
     }
-    const frames = new Map<string, PreparedMessage | string>();
-    const stamped = position === undefined ? undefined : new Map<string, PreparedMessage | string>();
+    const at = ++this.#fanouts;
+    const used: FrameSlot[] = [];
     for (const listener of state.listeners) {
       try {
         if (position !== undefined && listener.phase !== Phase.live) {
@@ -400,15 +431,23 @@ export class StreamHub {
           listener.callback(decoded, position);
           continue;
         }
-        const cache = listener.ext && stamped !== undefined ? stamped : frames;
-        let frame = cache.get(listener.identifier);
+        const slot = listener.slot!;
+        if (slot.at !== at) {
+          slot.at = at;
+          slot.frame = undefined;
+          slot.stamped = undefined;
+          used.push(slot);
+        }
+        const stamp = listener.ext === true && position !== undefined;
+        let frame = stamp ? slot.stamped : slot.frame;
         if (frame === undefined) {
           frame = this.#prepare(
-            cache === stamped
+            stamp
               ? encodeStampedMessage(listener.identifier, payload, stream, position!)
               : encodeMessage(listener.identifier, payload),
           );
-          cache.set(listener.identifier, frame);
+          if (stamp) slot.stamped = frame;
+          else slot.frame = frame;
           this.framesPrepared++;
         }
         listener.transport.send(frame);
@@ -416,6 +455,12 @@ export class StreamHub {
       } catch (err) {
         this.#report(new CableError("HANDLER_ERROR", `stream ${stream} listener failed`, { cause: err }));
       }
+    }
+    // The frames are this broadcast's only: not kept until the next one.
+    for (const slot of used) {
+      if (slot.at !== at) continue; // a broadcast from within this one took the slot over
+      slot.frame = undefined;
+      slot.stamped = undefined;
     }
   }
 
