@@ -59,6 +59,29 @@ export function connectionRequest(req: IncomingMessage): ConnectionRequest {
   return { method: req.method ?? "GET", url: req.url ?? "/", httpVersion: req.httpVersion, headers: req.headers };
 }
 
+/** What a connection keeps to create its engine later, when the engine can wait (Connection#engine). */
+export interface PendingEngine {
+  readonly createEngine: ConnectionInit["createEngine"];
+  readonly engine?: ConnectionInit["engine"];
+  readonly extensions: ConnectionInit["extensions"];
+}
+
+const NO_EXTENSIONS: readonly ExtensionSession[] = Object.freeze([]);
+/** The PendingEngine of every connection without extensions or engine options, per engine factory. */
+const plainEngines = new WeakMap<EngineFactory, PendingEngine>();
+
+/** What `init` says about creating the engine: one shared object for all plain connections. */
+export function pendingEngine(init: ConnectionInit): PendingEngine {
+  const { createEngine, engine, extensions } = init;
+  if (engine !== undefined || extensions.length > 0) return { createEngine, engine, extensions };
+  let shared = plainEngines.get(createEngine);
+  if (shared === undefined) {
+    shared = { createEngine, extensions: NO_EXTENSIONS };
+    plainEngines.set(createEngine, shared);
+  }
+  return shared;
+}
+
 export interface CloseInfo {
   code: number;
   reason: string;

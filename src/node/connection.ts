@@ -31,12 +31,13 @@ import type {
   CloseInfo,
   ConnectionInit,
   ConnectionRequest,
+  PendingEngine,
   SendData,
   SendResult,
   SendReturn,
   Transport,
 } from "./connection-types.js";
-import { connectionRequest } from "./connection-types.js";
+import { connectionRequest, pendingEngine } from "./connection-types.js";
 import { markDirty } from "./flush-queue.js";
 import { messageIterator } from "./message-iterator.js";
 import { decodeUtf8, isUtf8, masker } from "./native.js";
@@ -75,13 +76,6 @@ function onDrain(this: OwnedTransport): void {
 }
 function onFailedFlushed(this: OwnedTransport): void {
   this[kConn].transportFlushed();
-}
-
-/** What a connection keeps to create its engine later (see Connection#engine). */
-interface PendingEngine {
-  readonly createEngine: ConnectionInit["createEngine"];
-  readonly engine: ConnectionInit["engine"];
-  readonly extensions: ConnectionInit["extensions"];
 }
 
 /** A connection's events and their listeners' arguments. */
@@ -138,13 +132,12 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   slot = -1;
 
   /**
-   * Created with the first thing that needs it (bytes from the peer, a send, a timer, the close)
-   * for a plain server connection; at once otherwise. An idle connection holds none of the
-   * engine's objects (parser, sender, dispatcher: ~0.8 KB of heap).
+   * Created with the first thing that needs it (bytes from the peer, a send, a timer, our close;
+   * not the transport's end) for a plain server connection; at once otherwise. An idle connection
+   * holds none of the engine's objects (parser, sender, dispatcher: ~0.8 KB of heap).
    */
   #engine: WebSocketEngine | null = null;
-  /** How to create the engine later; null once it exists. */
-  #engineInit: PendingEngine | null = null;
+  #engineInit: PendingEngine | null = null; // how to create the engine later; null once it exists
   readonly #protocol: string;
   readonly #extensionsHeader: string;
   readonly #socket: Transport;
@@ -203,16 +196,11 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     this.#clock = new ConnectionClock(init.options, hybi, now);
     this.#protocol = init.protocol;
     this.#extensionsHeader = init.extensionsHeader;
-    const pending: PendingEngine = {
-      createEngine: init.createEngine,
-      engine: init.engine,
-      extensions: init.extensions,
-    };
     // A plain server connection starts OPEN with nothing to say: its engine can wait. Others (a
     // client, extensions, the hixie drafts, frames that came with the handshake) start with theirs.
     const plain = init.role === "server" && hybi && init.extensions.length === 0;
-    if (plain && (init.head === undefined || init.head.byteLength === 0)) this.#engineInit = pending;
-    else this.#createEngine(pending);
+    if (plain && (init.head === undefined || init.head.byteLength === 0)) this.#engineInit = pendingEngine(init);
+    else this.#createEngine(init);
 
     // A plain Duplex (an HTTP/2 stream, ws's handleUpgrade with a stream) has neither.
     socket.setNoDelay?.(true);
@@ -229,9 +217,21 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     if (head !== undefined && head.byteLength > 0) this.#deliverHead(socket, head);
   }
 
-  /** The engine, created now if it was waiting (see #engine). */
+  /** The engine, created now if it was waiting (see #engine); CLOSED (silently) if the transport ended first. */
   #eng(): WebSocketEngine {
-    return this.#engine ?? this.#createEngine(this.#engineInit!);
+    if (this.#engine !== null) return this.#engine;
+    const engine = this.#createEngine(this.#engineInit!);
+    if (this.#closeInfo !== undefined) engine.receiveEof(); // the close is reported already: nothing happens twice
+    return engine;
+  }
+
+  /** The transport ended: the engine's receiveEof, or what a waiting one would do (1006, RFC 6455 7.1.5) without it. */
+  #receiveEof(): void {
+    if (this.#engine !== null) this.#engine.receiveEof();
+    else if (this.#clock.transportClosing === -1) {
+      this.closeTransport(true);
+      this.#onClose(1006, "", false);
+    }
   }
 
   #createEngine(init: PendingEngine): WebSocketEngine {
@@ -258,7 +258,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
 
   /** The engine's readyState; OPEN while a waiting engine does not exist yet (it starts OPEN). */
   #state(): number {
-    return this.#engine === null ? OPEN : this.#engine.readyState;
+    return this.#engine !== null ? this.#engine.readyState : this.#closeInfo === undefined ? OPEN : Connection.CLOSED;
   }
 
   /**
@@ -476,7 +476,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     if (this.#finished) return;
     this.#out?.clear();
     this.#destroyTransport();
-    this.#eng().receiveEof();
+    this.#receiveEof();
   }
 
   /**
@@ -766,7 +766,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * 6: END_STREAM is the TCP close of RFC 6455).
    */
   transportEnd(): void {
-    this.#eng().receiveEof();
+    this.#receiveEof();
     const socket = this.#socket;
     if (socket.allowHalfOpen && !socket.writableEnded) {
       this.#peerEnded = true;
@@ -776,7 +776,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
 
   /** @internal The transport is closed. */
   transportClose(): void {
-    this.#eng().receiveEof();
+    this.#receiveEof();
     this.#finish();
   }
 
@@ -797,7 +797,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     wheel.cancel(this);
     this.#socket.off("data", onData);
     // Without a close from the engine yet, EOF makes one (1006, or the handshake's result).
-    if (this.#closeInfo === undefined) this.#eng().receiveEof();
+    if (this.#closeInfo === undefined) this.#receiveEof();
     this.#emitClose();
     this.onFinish?.(this);
   }

@@ -1,6 +1,7 @@
 /**
  * Connection hooks used by the compatibility entry points: `afterWrite` (ws's send callbacks),
- * `startMessage` (ws's `fin: false` sends), `textAsBuffer` and engine options from the init.
+ * `startMessage` (ws's `fin: false` sends), `textAsBuffer` and engine options from the init; and
+ * the engine of a plain server connection, created on first use (not for the transport's end).
  */
 import assert from "node:assert/strict";
 import net from "node:net";
@@ -95,5 +96,34 @@ describe("Connection hooks", () => {
     conn.send("after");
     await event(client, "message");
     assert.equal(ponged, false);
+  });
+
+  it("a peer gone before its first frame: close 1006 without creating the engine; later calls see it CLOSED", async () => {
+    let created = 0;
+    const createEngine: typeof createHybiEngine = (host, options) => {
+      created++;
+      return createHybiEngine(host, options);
+    };
+    for (const leave of ["reset", "end"] as const) {
+      created = 0;
+      const { conn, client } = await pair({ createEngine });
+      const closes: unknown[][] = [];
+      conn.on("close", (...args) => closes.push(args));
+      const closed = event(conn, "close");
+      if (leave === "reset") client.terminate();
+      else (client as unknown as { _socket: net.Socket })._socket.end();
+      await within(closed);
+      assert.deepEqual(closes, [[1006, "", false]], leave);
+      assert.equal(created, 0, leave);
+      assert.equal(conn.readyState, Connection.CLOSED);
+      assert.deepEqual(await within(conn.closed), { code: 1006, reason: "", wasClean: false });
+      // After the end, calls behave as on a closed engine (created now, silently CLOSED).
+      assert.equal(conn.send("late"), "dropped");
+      assert.equal(conn.ping(), false);
+      assert.throws(() => conn.ping(new Uint8Array(126)), RangeError);
+      assert.equal(created, 1, leave);
+      assert.equal(closes.length, 1, leave);
+      assert.equal(conn.readyState, Connection.CLOSED);
+    }
   });
 });
