@@ -1,6 +1,6 @@
 /**
  * Native helpers the engine accepts as options (EngineOptions `masker`, `isUtf8`, `decodeUtf8`;
- * the server handshake's `computeAccept`), resolved once per process.
+ * the server handshake's `computeAccept` and `encodeHead`), resolved once per process.
  *
  * Contract: nothing here is required. `bufferutil` (an optional native addon, installed with ws)
  * is loaded with a guarded require; without it (or with WIRECABLE_NO_NATIVE set) the engine masks
@@ -56,4 +56,9 @@ export function computeAccept(key: string): string {
     .createHash("sha1")
     .update(key + WEBSOCKET_GUID, "latin1")
     .digest("base64");
+}
+
+/** Latin-1 text to bytes natively (a short string lands in Node's shared pool: no buffer of its own). */
+export function encodeLatin1(text: string): Uint8Array {
+  return Buffer.from(text, "latin1");
 }

@@ -68,7 +68,7 @@ import {
   isHttp2Server,
   refuseStream,
 } from "./http2-server.js";
-import { computeAccept } from "./native.js";
+import { computeAccept, encodeLatin1 } from "./native.js";
 import {
   acceptSafely,
   type BackpressurePolicy,
@@ -299,10 +299,7 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
       this.ready = server.listening
         ? Promise.resolve()
         : new Promise((resolve) => server.once("listening", () => resolve()));
-      const emitListening = (): void => {
-        this.emit("listening");
-      };
-      if (!server.listening) server.once("listening", emitListening);
+      if (!server.listening) server.once("listening", () => this.emit("listening"));
     } else {
       this.ready = Promise.resolve();
     }
@@ -635,6 +632,7 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
       extensions: this.#extensions,
       headers: this.#options.headers,
       computeAccept,
+      encodeHead: encodeLatin1,
     });
     if (!result.ok) {
       this.emit("rejected", req, result.error);

@@ -31,6 +31,15 @@ export function encodeBase64(bytes: Uint8Array): string {
   return out;
 }
 
+/** Whether `s[start..end)` holds only characters of the alphabet (no padding, no whitespace). */
+export function isBase64Text(s: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 256 || DECODE[c] === 255) return false;
+  }
+  return true;
+}
+
 /**
  * Decode strict base64. Returns null on any syntax error. Non-zero bits in the last character
  * before the padding are tolerated (RFC 4648 3.5 allows decoders to), as most decoders do.

@@ -99,12 +99,34 @@ function asciiLowerSlow(s: string): string {
   return out;
 }
 
-/** True if the comma list `value` contains `token`, compared ASCII case-insensitively. */
+/**
+ * True if the comma list `value` contains `token`, compared ASCII case-insensitively (elements
+ * trimmed of OWS, as {@link splitList} makes them). Scans in place: no string per element.
+ */
 export function listHasToken(value: string | undefined, token: string): boolean {
   if (value === undefined) return false;
   const want = asciiLower(token);
-  for (const element of splitList(value)) if (asciiLower(element) === want) return true;
+  const n = value.length;
+  let start = 0;
+  for (let i = 0; i <= n; i++) {
+    if (i < n && value.charCodeAt(i) !== 0x2c /* , */) continue;
+    let s = start;
+    let e = i;
+    start = i + 1;
+    while (s < e && isOws(value.charCodeAt(s))) s++;
+    while (e > s && isOws(value.charCodeAt(e - 1))) e--;
+    if (e - s === want.length && lowerEquals(value, s, want)) return true;
+  }
   return false;
+}
+
+/** Whether `value` at `at` holds `lower` (ASCII lowercase), comparing A-Z as a-z. */
+function lowerEquals(value: string, at: number, lower: string): boolean {
+  for (let j = 0; j < lower.length; j++) {
+    const c = value.charCodeAt(at + j);
+    if ((c >= 0x41 && c <= 0x5a ? c + 0x20 : c) !== lower.charCodeAt(j)) return false;
+  }
+  return true;
 }
 
 /**

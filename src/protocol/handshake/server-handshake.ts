@@ -31,7 +31,7 @@
 import { HandshakeError, type HandshakeErrorCode } from "../errors.js";
 import type { ExtensionOffer, ExtensionSession, ServerExtension } from "../extensions/extension.js";
 import { parseExtensions, renderExtension } from "../extensions/extension-header.js";
-import { decodeBase64, encodeBase64 } from "./base64.js";
+import { encodeBase64, isBase64Text } from "./base64.js";
 import { asciiLower, assertHeader, isToken, latin1, listHasToken, splitList, trimOws } from "./header-tokens.js";
 import type { HttpHead } from "./http-head-parser.js";
 import { statusText } from "./http-status.js";
@@ -64,6 +64,8 @@ export interface ServerHandshakeOptions {
    * Node passes one using node:crypto's native SHA-1. Default: {@link computeAccept} (pure JS).
    */
   computeAccept?: (key: string) => string;
+  /** Encode the 101's head (Latin-1 text) to bytes. Node passes a native one. Default: a JS Latin-1 encoder. */
+  encodeHead?: (head: string) => Uint8Array;
 }
 
 export type ServerHandshakeResult =
@@ -163,8 +165,8 @@ function reject(
   return { ok: false, error, response: renderRejection(error.status, error.headers, message) };
 }
 
-/** "1.1" / "HTTP/1.1" -> [major, minor], or null. */
-function parseVersion(v: string): [number, number] | null {
+/** "1.1" / "HTTP/1.1" -> major * 1000 + minor, or -1. */
+function parseVersion(v: string): number {
   let i = v.startsWith("HTTP/") ? 5 : 0;
   let major = 0;
   let minor = 0;
@@ -172,13 +174,13 @@ function parseVersion(v: string): [number, number] | null {
   while (i < v.length && v.charCodeAt(i) >= 0x30 && v.charCodeAt(i) <= 0x39 && i - start < 3) {
     major = major * 10 + v.charCodeAt(i++) - 0x30;
   }
-  if (i === start || v.charCodeAt(i) !== 0x2e) return null;
+  if (i === start || v.charCodeAt(i) !== 0x2e) return -1;
   const minorStart = ++i;
   while (i < v.length && v.charCodeAt(i) >= 0x30 && v.charCodeAt(i) <= 0x39 && i - minorStart < 3) {
     minor = minor * 10 + v.charCodeAt(i++) - 0x30;
   }
-  if (i === minorStart || i !== v.length) return null;
-  return [major, minor];
+  if (i === minorStart || i !== v.length) return -1;
+  return major * 1000 + minor;
 }
 
 /** RFC 3986 reg-name characters: unreserved / pct-encoded ("%") / sub-delims. */
@@ -258,9 +260,8 @@ export function isValidTarget(target: string): boolean {
 
 /** RFC 6455 4.1: the key is a base64-encoded 16-byte nonce, so 24 characters ending in "==". */
 export function isValidKey(key: string): boolean {
-  if (key.length !== 24) return false;
-  const bytes = decodeBase64(key);
-  return bytes !== null && bytes.length === 16;
+  // What strict decoding to 16 bytes means for 24 characters: 22 of the alphabet, then "==".
+  return key.length === 24 && key.charCodeAt(22) === 0x3d && key.charCodeAt(23) === 0x3d && isBase64Text(key, 0, 22);
 }
 
 function closeAll(sessions: readonly ExtensionSession[]): void {
@@ -288,14 +289,13 @@ export function acceptHandshake(
   request: HandshakeRequest,
   options: ServerHandshakeOptions = {},
 ): ServerHandshakeResult {
-  const extra = options.headers ?? {};
-  assertExtraHeaders(extra);
+  const extra = options.headers;
+  if (extra !== undefined) assertExtraHeaders(extra);
   const headers = request.headers;
 
   // RFC 6455 4.1 / 4.2.1: "An HTTP/1.1 or higher GET request".
   if (request.method !== "GET") return reject("METHOD_NOT_ALLOWED", "Method must be GET", { Allow: "GET" });
-  const version = parseVersion(request.httpVersion);
-  if (version === null || version[0] < 1 || (version[0] === 1 && version[1] < 1)) {
+  if (parseVersion(request.httpVersion) < 1001) {
     return reject("BAD_REQUEST", "HTTP/1.1 or later is required");
   }
   // RFC 6455 4.2.1 (1): "including a Request-URI [RFC2616] that should be interpreted as a /resource name/".
@@ -335,7 +335,7 @@ export function acceptHandshake(
 
   // RFC 6455 4.2.2 (5): the 101 response.
   const accept = (options.computeAccept ?? computeAccept)(key);
-  if (Object.keys(extra).length === 0) {
+  if (extra === undefined || Object.keys(extra).length === 0) {
     // The common case, rendered from a fixed prefix (values still checked against CR/LF injection).
     let head = `${SWITCHING_PREFIX}${accept}\r\n`;
     if (protocol !== "") {
@@ -346,7 +346,8 @@ export function acceptHandshake(
       assertHeader("Sec-WebSocket-Extensions", extensionsHeader);
       head += `Sec-WebSocket-Extensions: ${extensionsHeader}\r\n`;
     }
-    return { ok: true, response: latin1(`${head}\r\n`), protocol, extensions: sessions, extensionsHeader };
+    const response = (options.encodeHead ?? latin1)(`${head}\r\n`);
+    return { ok: true, response, protocol, extensions: sessions, extensionsHeader };
   }
   const response: Record<string, string> = {
     Upgrade: "websocket",

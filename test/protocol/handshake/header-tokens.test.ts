@@ -1,9 +1,17 @@
 // header-tokens latin1/fromLatin1: the ASCII fast path (TextEncoder) and the Latin-1 byte loop
 // must give the same bytes as a per-code-unit encode, for ASCII, obs-text and cons strings.
+// listHasToken scans in place: it must agree with splitting the list (splitList) and comparing
+// lowercased elements, for any list.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { fromLatin1, latin1 } from "../../../src/protocol/handshake/header-tokens.js";
+import {
+  asciiLower,
+  fromLatin1,
+  latin1,
+  listHasToken,
+  splitList,
+} from "../../../src/protocol/handshake/header-tokens.js";
 
 const reference = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
@@ -23,6 +31,48 @@ describe("header-tokens: latin1", () => {
         assert.deepEqual([...bytes], codes);
         assert.equal(fromLatin1(bytes), s);
       }),
+    );
+  });
+});
+
+describe("header-tokens: listHasToken", () => {
+  const reference = (value: string, token: string) =>
+    splitList(value).some((element) => asciiLower(element) === asciiLower(token));
+
+  it("finds tokens case-insensitively among OWS-trimmed elements", () => {
+    assert.equal(listHasToken("keep-alive, Upgrade", "upgrade"), true);
+    assert.equal(listHasToken(" \tUPGRADE\t ", "upgrade"), true);
+    assert.equal(listHasToken(",,websocket,", "WebSocket"), true);
+    assert.equal(listHasToken("upgraded, xupgrade, up grade", "upgrade"), false);
+    assert.equal(listHasToken("", "upgrade"), false);
+    assert.equal(listHasToken(undefined, "upgrade"), false);
+    assert.equal(listHasToken("\u0130pgrade", "ipgrade"), false); // only A-Z fold
+  });
+
+  it("agrees with splitList + asciiLower on any list", () => {
+    const piece = fc.constantFrom(
+      "upgrade",
+      "Upgrade",
+      "UPGRADE",
+      "websocket",
+      " ",
+      "\t",
+      ",",
+      "x",
+      "é",
+      "up",
+      "grade",
+    );
+    fc.assert(
+      fc.property(
+        fc.array(piece, { maxLength: 12 }),
+        fc.constantFrom("upgrade", "websocket", "Up", "x"),
+        (parts, token) => {
+          const value = parts.join("");
+          assert.equal(listHasToken(value, token), reference(value, token), JSON.stringify([value, token]));
+        },
+      ),
+      { numRuns: 2000 },
     );
   });
 });

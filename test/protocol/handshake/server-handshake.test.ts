@@ -5,12 +5,14 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { HandshakeError } from "../../../src/protocol/errors.js";
 import type { ExtensionOffer, ServerExtension } from "../../../src/protocol/extensions/extension.js";
+import { decodeBase64 } from "../../../src/protocol/handshake/base64.js";
 import { HttpHeadParser } from "../../../src/protocol/handshake/http-head-parser.js";
 import {
   acceptHandshake,
   computeAccept,
   type HandshakeRequest,
   isValidHost,
+  isValidKey,
   renderRejection,
   renderResponse,
   toHandshakeRequest,
@@ -415,5 +417,30 @@ describe("acceptHandshake: robustness", () => {
   it("handles Node-style records with arrays and undefined values", () => {
     const r = acceptHandshake(request({ "sec-websocket-extensions": [], "x-unused": undefined }));
     assert.ok(r.ok);
+  });
+});
+
+describe("isValidKey", () => {
+  // RFC 6455 4.1: base64 that strictly decodes to 16 bytes.
+  const reference = (key: string) => key.length === 24 && decodeBase64(key)?.length === 16;
+
+  it("agrees with strict base64 decoding to 16 bytes", () => {
+    for (const key of [
+      KEY,
+      "AAAAAAAAAAAAAAAAAAAAAA==",
+      "////////////////////+A==",
+      "dGhlIHNhbXBsZSBub25jZQ=",
+      "dGhlIHNhbXBsZSBub25jZQ=A",
+    ]) {
+      assert.equal(isValidKey(key), reference(key), key);
+    }
+    const chars = fc.constantFrom(..."AZaz09+/=-_ .\u00e9\u0100".split(""));
+    fc.assert(
+      fc.property(fc.array(chars, { minLength: 20, maxLength: 26 }), fc.boolean(), (cs, padded) => {
+        const key = padded ? `${cs.join("").slice(0, 22)}==` : cs.join("");
+        assert.equal(isValidKey(key), reference(key), JSON.stringify(key));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
