@@ -37,6 +37,7 @@ const { values: opt } = parseArgs({
     repeat: { type: "string", default: "1" },
     out: { type: "string", default: resolve(ROOT, "bench/results") },
     "cpu-prof": { type: "string" }, // directory: profile every single-process Node server
+    saturate: { type: "string" }, // saturation: only the checks of these workloads
     merge: { type: "string" }, // an earlier results.json: its traffic rows count as earlier rounds
     loadgen: { type: "string", default: "native" }, // native (bench/lib/loadgen.c) or js (loadgen.mjs)
     "write-size": { type: "string", default: String(64 * 1024) }, // native: bytes per write() call
@@ -50,6 +51,7 @@ if (opt.help) {
       "usage: node bench/run.mjs [--quick] [--only w1,w2] [--servers s1,s2] [--window S] [--warmup S]",
       "                         [--workers N] [--repeat N] [--out DIR] [--cpu-prof DIR]",
       "--repeat N: N interleaved rounds of each traffic workload; each server keeps its best round",
+      "--saturate w1,w2: the saturation workload checks only these workloads' fastest servers",
       "--merge FILE: an earlier results.json whose traffic rows count as earlier rounds (and whose other workloads are kept)",
       "--loadgen native|js: the C/epoll load generator (default; compiled with gcc) or the Node one",
       "--write-size B: the native load generator's bytes per write() call (default 65536; 0 = one write per batch)",
@@ -248,7 +250,9 @@ for (const wl of WORKLOADS) {
   } else if (wl.kind === "saturation") {
     // Each workload's fastest server, driven by its usual number of load generator processes and
     // by twice as many: when doubling them does not raise its throughput, one set is not the limit.
+    const saturate = opt.saturate ? opt.saturate.split(",").map((x) => x.trim()) : null;
     for (const [name, s] of wl.checks) {
+      if (saturate && !saturate.includes(name)) continue;
       const target = WORKLOADS.find((w) => w.name === name);
       if (!runsWorkload(s, name)) continue;
       for (const k of [1, 2]) {

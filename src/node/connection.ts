@@ -359,10 +359,9 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   }
 
   /**
-   * Send a broadcast message (the server's `broadcast`, channels' streams) unless this consumer
-   * is slow: above `maxBufferedAmount` it is dropped (counted, `dropped` event) whatever the
-   * policy, except "close" which closes. A broadcast never waits: a slow peer must not make a
-   * server queue every message of its streams.
+   * Send a broadcast message (the server's `broadcast`, channels' streams) unless this consumer is slow: above
+   * `maxBufferedAmount` it is dropped (counted, `dropped` event) whatever the policy, except "close" which closes.
+   * A broadcast never waits: a slow peer must not make a server queue every message of its streams.
    */
   sendPrepared(message: PreparedMessage): SendResult {
     if (this.#state() !== OPEN) return "dropped";
