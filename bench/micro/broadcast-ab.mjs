@@ -7,7 +7,7 @@
 // connection); CABLE=1: CableCore.broadcast to one stream every connection subscribed to
 // (the ActionCable protocol: JSON wrapped once per identifier, the stream hub's fan-out).
 // Prints each build's CPU per delivery and the ratio B/A, which is the figure to compare.
-// Usage: [CABLE=1] [CONNS=10000] node bench/micro/broadcast-ab.mjs DIST_A DIST_B [SLICES]
+// Usage: [CABLE=1] [CONNS=10000] [PER=4] [TURNS=5] node bench/micro/broadcast-ab.mjs DIST_A DIST_B [SLICES]
 import { resolve } from "node:path";
 import { FakeSocket } from "./echo-rig.mjs";
 
@@ -18,7 +18,7 @@ if (!distA || !distB) {
 }
 const CABLE = process.env.CABLE === "1";
 const CONNS = Number(process.env.CONNS ?? 10_000);
-const PER = 4;
+const PER = Number(process.env.PER ?? 4); // broadcasts per turn (the suite: 4 in flight)
 const data = { action: "publish", text: "a".repeat(32) };
 const text = JSON.stringify({ identifier: JSON.stringify({ channel: "BenchChannel" }), message: data });
 
