@@ -264,8 +264,11 @@ export function toIncomingMessage(socket: Socket, head: HttpHead): IncomingMessa
   req.httpVersionMajor = version.charCodeAt(0) - 0x30;
   req.httpVersionMinor = version.charCodeAt(2) - 0x30;
   const pairs = head.rawHeaders;
-  const raw: string[] = [];
-  for (let i = 0; i < pairs.length; i++) raw.push(pairs[i][0], pairs[i][1]);
+  const raw: string[] = new Array(pairs.length * 2);
+  for (let i = 0; i < pairs.length; i++) {
+    raw[2 * i] = pairs[i][0];
+    raw[2 * i + 1] = pairs[i][1];
+  }
   req.rawHeaders = raw;
   req.headers = nodeHeaders(head);
   req.complete = true;
@@ -296,6 +299,10 @@ const FIRST_WINS = new Set([
   "user-agent",
 ]);
 
+function copyHeader(this: Record<string, string>, value: string, name: string): void {
+  this[name] = value;
+}
+
 /**
  * `req.headers` with node:http's rules: names lowercased; a repeated field joined with ", "
  * (cookie: "; "), except the FIRST_WINS fields, whose repeats are dropped; set-cookie an array.
@@ -308,7 +315,7 @@ export function nodeHeaders(head: HttpHead): IncomingHttpHeaders {
   const pairs = head.rawHeaders;
   const out: Record<string, string | string[]> = {};
   if (map.size === pairs.length && !map.has("set-cookie")) {
-    for (const [name, value] of map) out[name] = value;
+    map.forEach(copyHeader, out); // no [name, value] array per entry
     return out;
   }
   for (let i = 0; i < pairs.length; i++) {

@@ -498,14 +498,15 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
       );
       return;
     }
+    const authenticate = this.#options.authenticate;
+    // Without authenticate nothing waits before the 101: no pending handshake, no timer.
+    if (authenticate === undefined) {
+      this.#complete(req, socket, head, null, undefined, cb);
+      return;
+    }
     this.#pending++;
     const pending = new PendingUpgrade(req, socket, this.#expire);
     if (this.#handshakeTimeout > 0) wheel.scheduleIn(pending, this.#handshakeTimeout);
-    const authenticate = this.#options.authenticate;
-    if (authenticate === undefined) {
-      this.#complete(req, socket, head, pending, undefined, cb);
-      return;
-    }
     let result: unknown;
     try {
       result = authenticate(req);
@@ -541,7 +542,8 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
     this.#clients.delete(conn as Connection<P>);
   };
 
-  #settle(pending: PendingUpgrade): boolean {
+  #settle(pending: PendingUpgrade | null): boolean {
+    if (pending === null) return true;
     if (pending.done) return false;
     pending.done = true;
     this.#pending--;
@@ -571,7 +573,7 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
     req: IncomingMessage,
     socket: Duplex,
     head: Buffer,
-    pending: PendingUpgrade,
+    pending: PendingUpgrade | null,
     data: unknown,
     cb: ((conn: Connection<P>) => void) | undefined,
   ): void {
