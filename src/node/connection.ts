@@ -121,7 +121,6 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   readonly request: ConnectionRequest | undefined;
   /** What `authenticate` returned (server role); free for the application otherwise. */
   data: unknown;
-  readonly remoteAddress: string | undefined;
   readonly role: Role;
   /** The URL connected to (client role). */
   readonly url: string | undefined;
@@ -141,17 +140,16 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   readonly #protocol: string;
   readonly #extensionsHeader: string;
   readonly #socket: Transport;
+  #remoteAddress: string | null; // null: not read from the transport yet ("": it had none)
   readonly #options: ResolvedConnectionOptions;
   /** This turn's output, written by flushNow; created with the first output (idle connections hold none). */
   #out: OutputQueue | null = null;
   #dirty = false;
   #needDrain: boolean; // the socket holds bytes (a flush left them, or the 101 waits) until #drained
-  /** Resolvers of "wait" sends; created on first use. */
-  #waiters: Array<(result: "written" | "buffered") => void> | null = null;
+  #waiters: Array<(result: "written" | "buffered") => void> | null = null; // "wait" sends' resolvers, made on first use
   #dropped = 0;
   #streaming = false;
-  /** Automatic pongs held by the engine while the socket is backed up (see flushNow). */
-  #pongsHeld = false;
+  #pongsHeld = false; // automatic pongs held by the engine while the socket is backed up (see flushNow)
   #bucket: TokenBucket | undefined;
   readonly #clock: ConnectionClock;
   #finished = false;
@@ -159,8 +157,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   #closedPromise: Promise<CloseInfo> | null = null;
   #resolveClosed: ((info: CloseInfo) => void) | null = null;
   #closeInfo: CloseInfo | undefined;
-  /** `close` was emitted: the closing handshake is over and the transport closed. */
-  #closeEmitted = false;
+  #closeEmitted = false; // `close` was emitted: the closing handshake is over and the transport closed
   readonly #textAsBuffer: boolean;
   /** How the transport ends abnormally (ConnectionInit `abortTransport`); undefined: destroy(). */
   readonly #abort: ((transport: Transport) => void) | undefined;
@@ -169,8 +166,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   #paused = false;
   /** Frames that came with the handshake wait for the next turn (#deliverHead): the transport stays paused until then. */
   #headPending = false;
-  /** Callbacks of afterWrite(), run once the output queued before them is written. */
-  #writeCallbacks: Array<(error?: Error | null) => void> | null = null;
+  #writeCallbacks: Array<(error?: Error | null) => void> | null = null; // afterWrite()'s, run once written
   /** @internal Set by the owning server to forget the connection. */
   onFinish: ((conn: AnyConnection) => void) | undefined;
 
@@ -184,7 +180,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     const socket = init.socket;
     this.#socket = socket;
     this.#options = init.options;
-    this.remoteAddress = init.remoteAddress ?? socket.remoteAddress;
+    this.#remoteAddress = init.remoteAddress ?? null;
     this.#abort = init.abortTransport;
     const now = wheel.now;
     if (init.options.rateLimit) {
@@ -314,6 +310,10 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   /** Messages dropped by the "drop" policy so far. */
   get droppedCount(): number {
     return this.#dropped;
+  }
+  /** The peer's address, read from the transport when first asked (as Node's own: undefined once it closed unread). */
+  get remoteAddress(): string | undefined {
+    return (this.#remoteAddress ??= this.#socket.remoteAddress ?? "") || undefined;
   }
   /** The underlying transport, usually a `net.Socket` (for diagnostics; do not write to it). */
   get socket(): Transport {

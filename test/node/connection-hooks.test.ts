@@ -1,7 +1,8 @@
 /**
  * Connection hooks used by the compatibility entry points: `afterWrite` (ws's send callbacks),
  * `startMessage` (ws's `fin: false` sends), `textAsBuffer` and engine options from the init; and
- * the engine of a plain server connection, created on first use (not for the transport's end).
+ * the engine of a plain server connection, created on first use (not for the transport's end);
+ * remoteAddress, read from the socket when first asked.
  */
 import assert from "node:assert/strict";
 import net from "node:net";
@@ -125,5 +126,15 @@ describe("Connection hooks", () => {
       assert.equal(closes.length, 1, leave);
       assert.equal(conn.readyState, Connection.CLOSED);
     }
+  });
+
+  it("remoteAddress is read from the socket when first asked, and kept after the close", async () => {
+    const { conn, client } = await pair();
+    assert.equal((conn.socket as unknown as { _peername?: unknown })._peername, undefined); // no getpeername yet
+    assert.equal(conn.remoteAddress, "127.0.0.1");
+    const closed = event(conn, "close");
+    client.terminate();
+    await within(closed);
+    assert.equal(conn.remoteAddress, "127.0.0.1");
   });
 });
