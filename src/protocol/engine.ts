@@ -9,7 +9,10 @@
  *   to a message leaves before anything caused by later frames. The host may call the engine
  *   re-entrantly.
  * - `receiveData(bytes)` never throws. It takes ownership of `bytes`: payloads are unmasked in
- *   place and handed out as zero-copy views. Every failure goes through one choke point
+ *   place and handed out as zero-copy views. `receiveLent(bytes)` borrows them for the call
+ *   only: what outlives it (a cut header, a message's pieces, event payloads) is copied.
+ *   `readTarget()` offers the rest of a large frame's payload as a view of the message's own
+ *   buffer, for the host to read into (the bytes then come back through `receiveData`). Every failure goes through one choke point
  *   (`#fail`): an `error` event (not for the host's own `fail(error)`), a close frame with the
  *   close code of the error (PROTOCOL_ERRORS; 1011 and an empty reason for anything else, which
  *   stays available as the close event's `error`), then `closing`, `closeTransport` and `close`.
@@ -52,6 +55,12 @@ import { isValidUtf8, Utf8Validator } from "./utf8.js";
 const encoder = new TextEncoder();
 const defaultAlloc = (size: number): Uint8Array => new Uint8Array(size);
 const EMPTY_BYTES = new Uint8Array(0);
+/**
+ * From this many payload bytes still to come in a frame, `readTarget` offers them in place. A
+ * read into the target stops at the frame's end, so a short rest would cost a read of its own
+ * that the shared read buffer would have shared with the frames behind it.
+ */
+const IN_PLACE_MIN = 16 * 1024;
 
 /** Where an engine is in its life. It only moves forward (CONNECTING may be skipped). */
 const Phase = {
@@ -141,6 +150,8 @@ export class Engine implements WebSocketEngine {
   /** holdPongs(true): pings are answered later, only the most recent one (a copy of its payload). */
   #pongsHeld = false;
   #pendingPong: Uint8Array | null = null;
+  /** The input of the running `receiveLent` call (valid during the call only); null otherwise. */
+  #lent: Uint8Array | null = null;
 
   constructor(host: EngineHost, options: EngineOptions) {
     if (options.role !== "server" && options.role !== "client")
@@ -283,6 +294,29 @@ export class Engine implements WebSocketEngine {
     this.#events.flush();
   }
 
+  receiveLent(data: Uint8Array): void {
+    if (this.#heldInput !== null) {
+      this.#heldInput.push(Uint8Array.prototype.slice.call(data)); // not Buffer#slice: a view
+      return;
+    }
+    this.#lent = data;
+    try {
+      this.#parse(data);
+      this.#events.flush();
+    } finally {
+      this.#lent = null;
+    }
+    // What outlives the call gets bytes of its own.
+    this.#parser.retain();
+    this.#assembler?.detach(this.#parser.payloadRemaining);
+  }
+
+  readTarget(): Uint8Array | null {
+    const remaining = this.#parser.payloadRemaining;
+    if (remaining < IN_PLACE_MIN || this.#heldInput !== null) return null;
+    return this.#assembler!.reserve(remaining);
+  }
+
   receiveEof(): void {
     if (this.#phase === Phase.CLOSED) return;
     this.#parser.stop();
@@ -310,7 +344,13 @@ export class Engine implements WebSocketEngine {
       else {
         const last = this.#lastText;
         if (last !== null && TextMessage.sameText(last, data)) {
-          this.#sender.copy(1, TextMessage.chunkOf(last), TextMessage.startOf(last), TextMessage.endOf(last));
+          const chunk = TextMessage.chunkOf(last);
+          const start = TextMessage.startOf(last);
+          const end = TextMessage.endOf(last);
+          // Lent bytes may be framed as a view (long payloads): they get their own first.
+          if (chunk === this.#lent && end - start > FrameSender.SHORT_COPY)
+            this.#sender.message(1, 0, this.#copy(chunk, start, end));
+          else this.#sender.copy(1, chunk, start, end);
         } else this.#sender.string(1, data);
       }
     } else {
@@ -496,7 +536,8 @@ export class Engine implements WebSocketEngine {
       this.#deliver(a.opcode, chunk, start, end);
       return;
     }
-    const data = a.view();
+    const view = a.view();
+    const data = a.chunk === this.#lent ? this.#copy(view, 0, view.length) : view;
     a.release();
     try {
       this.#inbound.push(this.#pipeline!.incoming(a.opcode as 1 | 2, a.rsv, data));
@@ -516,12 +557,15 @@ export class Engine implements WebSocketEngine {
 
   /** A complete, valid message (no extension): its event, dispatched at once. */
   #deliver(opcode: number, chunk: Uint8Array, start: number, end: number): void {
+    const lent = chunk === this.#lent;
     if (opcode !== 1) {
-      this.#emit(new BinaryMessage(chunk, start, end));
+      this.#emit(
+        lent ? new BinaryMessage(this.#copy(chunk, start, end), 0, end - start) : new BinaryMessage(chunk, start, end),
+      );
       return;
     }
     // Remembered only while its handler runs (synchronous dispatch): nothing is retained after.
-    const message = new TextMessage(chunk, start, end, this.#decode);
+    const message = new TextMessage(chunk, start, end, this.#decode, lent ? this.#alloc : undefined);
     this.#lastText = message;
     try {
       this.#emit(message);
@@ -530,7 +574,17 @@ export class Engine implements WebSocketEngine {
     }
   }
 
+  /** `chunk[start..end)` copied into a buffer from `alloc`. */
+  #copy(chunk: Uint8Array, start: number, end: number): Uint8Array {
+    const bytes = this.#alloc(end - start);
+    bytes.set(chunk.subarray(start, end), 0);
+    return bytes;
+  }
+
   #control(opcode: number, payload: Uint8Array): void {
+    // Lent input: the events' payload gets bytes of its own (a pong reply is copied when framed).
+    if (this.#lent !== null && payload.buffer === this.#lent.buffer && opcode !== 0x8)
+      payload = this.#copy(payload, 0, payload.length);
     if (opcode === 0x9) {
       // RFC 6455 5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
       // response ... [with] exactly the same Application data", unless it already sent a Close;

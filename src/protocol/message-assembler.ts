@@ -8,12 +8,24 @@
  * when the message came in one piece (zero-copy, no view created), or a new buffer from
  * `alloc` holding the concatenated pieces. Size and fragment limits are enforced earlier, by
  * the frame parser. No object is allocated per message in the one-piece case.
+ *
+ * For a host whose input is lent (a reused read buffer) or read in place:
+ * - `detach(more)` copies the pieces held as views into a buffer of the message's own (the
+ *   "accumulator", room for `more` bytes after them): called before lent input goes away.
+ * - `reserve(n)` returns the view of the accumulator where the next `n` payload bytes belong, so
+ *   that the host can read them there; `add` with exactly that view moves nothing.
+ * Once the accumulator exists every piece lands in it (copied unless it is already in place),
+ * and `finish` hands it over without a join. Its size is what has arrived plus what the current
+ * frame announced, but at most {@link FIRST_RESERVE} beyond twice what has arrived: a peer
+ * cannot make a connection hold memory it did not send, beyond that.
  */
 import { Utf8Validator } from "./utf8.js";
 
 const EMPTY = new Uint8Array(0);
 /** Below this size the JS validator beats a call to the injected native one. */
 const NATIVE_UTF8_THRESHOLD = 64;
+/** The accumulator's room beyond twice the bytes received (see the module comment). */
+export const FIRST_RESERVE = 1024 * 1024;
 
 export class MessageAssembler {
   readonly #alloc: (size: number) => Uint8Array;
@@ -26,6 +38,8 @@ export class MessageAssembler {
   #count = 0;
   #size = 0;
   #validate = false;
+  /** The message's own buffer (see the module comment); null while pieces are views. */
+  #acc: Uint8Array | null = null;
   /** The message is one piece, left for the fast validator in finish(). */
   #deferred = false;
   opcode = 0;
@@ -51,6 +65,7 @@ export class MessageAssembler {
     this.end = 0;
     this.#validate = validateText;
     this.#deferred = false;
+    this.#acc = null;
     if (validateText) (this.#validator ??= new Utf8Validator()).reset();
   }
 
@@ -66,8 +81,15 @@ export class MessageAssembler {
    */
   add(chunk: Uint8Array, start: number, end: number, last: boolean, ascii = false): boolean {
     const count = this.#count++;
-    this.#size += end - start;
-    if (count === 0) {
+    const size = this.#size;
+    this.#size = size + end - start;
+    if (this.#acc !== null) {
+      this.#put(chunk, start, end, size);
+      // Validated where it now lies (the accumulator), below.
+      chunk = this.#acc;
+      end = size + end - start;
+      start = size;
+    } else if (count === 0) {
       this.chunk = chunk;
       this.start = start;
       this.end = end;
@@ -114,10 +136,77 @@ export class MessageAssembler {
     return v.push(piece, cut, to);
   }
 
+  /** Whether the pieces are gathered in the message's own buffer (after `detach` or `reserve`). */
+  get accumulating(): boolean {
+    return this.#acc !== null;
+  }
+
+  /** Copy the pieces held as views into the accumulator, with room for `more` bytes (lent input goes away). */
+  detach(more: number): void {
+    if (this.#acc === null && this.#count > 0) this.#grow(this.#size, this.#size + more);
+  }
+
+  /**
+   * The view of the accumulator where the next payload bytes belong: `n` bytes, or fewer when
+   * the accumulator may not grow that far yet (see the module comment).
+   */
+  reserve(n: number): Uint8Array {
+    const size = this.#size;
+    let acc = this.#acc;
+    if (acc === null || acc.length === size) acc = this.#grow(size + 1, size + n);
+    const end = acc.length < size + n ? acc.length : size + n;
+    return acc.subarray(size, end);
+  }
+
+  /** Put `chunk[start..end)` at `at` in the accumulator, unless it is there already. */
+  #put(chunk: Uint8Array, start: number, end: number, at: number): void {
+    let acc = this.#acc!;
+    if (chunk.buffer === acc.buffer && chunk.byteOffset + start === acc.byteOffset + at) return;
+    const need = at + end - start;
+    if (need > acc.length) acc = this.#grow(need, 2 * need, at);
+    acc.set(chunk.subarray(start, end), at);
+  }
+
+  /**
+   * A new accumulator of at least `need` bytes, `want` if the bound allows (see the module
+   * comment), holding the message's first `kept` bytes (the pieces so far when there was none).
+   */
+  #grow(need: number, want: number, kept = this.#size): Uint8Array {
+    const bound = 2 * kept + FIRST_RESERVE;
+    const room = want < bound ? want : bound;
+    const acc = this.#alloc(room > need ? room : need);
+    const old = this.#acc;
+    if (old !== null) acc.set(old.subarray(0, kept), 0);
+    else {
+      // The pieces so far, still views of the input.
+      const count = this.#count;
+      if (count > 0) acc.set(this.chunk.subarray(this.start, this.end), 0);
+      if (count > 1) {
+        const parts = this.#parts!;
+        let at = this.end - this.start;
+        for (let i = 1; i < count; i++) {
+          acc.set(parts[i], at);
+          at += parts[i].length;
+          parts[i] = EMPTY;
+        }
+        parts[0] = EMPTY;
+      }
+      this.chunk = EMPTY;
+    }
+    this.#acc = acc;
+    return acc;
+  }
+
   /** Complete the message into chunk[start..end). False if the text is not valid UTF-8 (ends mid-character). */
   finish(): boolean {
     const count = this.#count;
-    if (count > 1) {
+    const acc = this.#acc;
+    if (acc !== null) {
+      this.#acc = null;
+      this.chunk = acc;
+      this.start = 0;
+      this.end = this.#size;
+    } else if (count > 1) {
       const parts = this.#parts!;
       const out = this.#alloc(this.#size);
       let at = 0;

@@ -35,19 +35,36 @@ export class TextMessage implements TextEvent {
   readonly #start: number;
   readonly #end: number;
   readonly #decode: Utf8Decoder;
+  /** Set when the bytes are lent (valid during dispatch only): `bytes` is then a copy from it. */
+  readonly #alloc: ((size: number) => Uint8Array) | undefined;
   #bytes: Uint8Array | undefined;
   #data: string | undefined;
 
-  constructor(chunk: Uint8Array, start: number, end: number, decode: Utf8Decoder = decodeUtf8) {
+  constructor(
+    chunk: Uint8Array,
+    start: number,
+    end: number,
+    decode: Utf8Decoder = decodeUtf8,
+    alloc?: (size: number) => Uint8Array,
+  ) {
     this.#chunk = chunk;
     this.#start = start;
     this.#end = end;
     this.#decode = decode;
+    this.#alloc = alloc;
   }
 
   /** The UTF-8 bytes (valid). */
   get bytes(): Uint8Array {
-    if (this.#bytes === undefined) this.#bytes = view(this.#chunk, this.#start, this.#end);
+    if (this.#bytes === undefined) {
+      const alloc = this.#alloc;
+      if (alloc === undefined) this.#bytes = view(this.#chunk, this.#start, this.#end);
+      else {
+        const bytes = alloc(this.#end - this.#start);
+        bytes.set(this.#chunk.subarray(this.#start, this.#end), 0);
+        this.#bytes = bytes;
+      }
+    }
     return this.#bytes;
   }
 

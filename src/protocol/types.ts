@@ -235,6 +235,23 @@ export interface WebSocketEngine {
    * (zero-copy), so the caller must not reuse the buffer (Node's socket buffers are fresh).
    */
   receiveData(data: Uint8Array): void;
+  /**
+   * Feed bytes that are only lent for the duration of the call (a read buffer the host reuses
+   * for every read). Whatever the engine keeps beyond the call it copies: a header cut by the
+   * end of the bytes, the pieces of an unfinished message; events carry bytes of their own
+   * (binary data, ping and pong payloads, a text event's `bytes`), except that a text event's
+   * `data` must be read during its dispatch. Never throws because of the content. Optional: a
+   * host without it copies the bytes and calls `receiveData`.
+   */
+  receiveLent?(data: Uint8Array): void;
+  /**
+   * Where the next bytes from the transport should go: while the engine waits for the rest of
+   * a large data frame's payload, a view of the message's own buffer, at most that many bytes
+   * long (so that a read into it never crosses the frame's end); null otherwise (read anywhere).
+   * A host that read `n` bytes into it hands them back with `receiveData(target.subarray(0, n))`:
+   * they are in place, nothing is copied. Valid until the engine is next called. Optional.
+   */
+  readTarget?(): Uint8Array | null;
   /** The transport ended (EOF, reset, close timeout): `closeTransport`, then `close` (1006) unless already closed. */
   receiveEof(): void;
 

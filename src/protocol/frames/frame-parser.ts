@@ -171,6 +171,32 @@ export class FrameParser {
     return this.#inMessage;
   }
 
+  /**
+   * Payload bytes of the current data frame still to come, when the parser waits for exactly
+   * those (inside a data frame's payload, nothing buffered); 0 otherwise. A host may then put the
+   * next bytes in place (see WebSocketEngine.readTarget) and push a view of them.
+   */
+  get payloadRemaining(): number {
+    return this.#state === GET_DATA && this.#buffered === 0 ? this.#remaining : 0;
+  }
+
+  /**
+   * Copy the input not parsed yet (a header or control frame cut by the end of a chunk) into
+   * bytes of its own: for input that is only lent for the duration of `push` (a read buffer
+   * the host reuses). Data payloads are never kept: they go to the sink as they arrive.
+   */
+  retain(): void {
+    const n = this.#buffered;
+    if (n === 0) return;
+    const copy = new Uint8Array(n);
+    this.#copyOut(copy, n);
+    this.#chunks.length = 0;
+    this.#head = 0;
+    this.#offset = 0;
+    this.#chunks.push(copy);
+    this.#buffered = n;
+  }
+
   /** Stop parsing and release buffered input. */
   stop(): void {
     this.#state = STOPPED;

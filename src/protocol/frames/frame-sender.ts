@@ -51,6 +51,8 @@ export interface FrameSenderOptions {
 }
 
 export class FrameSender {
+  /** `copy` copies payloads up to this many bytes; longer ones it frames as views. */
+  static readonly SHORT_COPY = SHORT_COPY;
   readonly #mask: boolean;
   readonly #alloc: (size: number) => Uint8Array;
   readonly #pool: RandomPool | null;
