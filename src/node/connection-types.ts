@@ -111,6 +111,11 @@ export interface ConnectionInit {
       "autoPong" | "validateUtf8" | "closeReason" | "requireMasking" | "echoCloseReason" | "randomFill"
     >
   >;
+  /**
+   * Keep the transport's 'data' events: no in-place reads (read-path.ts) even on a plain TCP
+   * socket. For hosts whose users may listen to the socket themselves (ws's `ws._socket`).
+   */
+  dataEvents?: boolean;
   /** `message` carries text as a Buffer of its UTF-8 bytes (ws's shape) instead of a string. */
   textAsBuffer?: boolean;
   /** The peer's address when the transport has none of its own (an HTTP/2 stream: its session's socket's). */

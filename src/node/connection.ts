@@ -45,6 +45,7 @@ import type { BackpressurePolicy, ImmediatePolicy, ResolvedConnectionOptions } f
 import { asBuffer, outputArena, slabAlloc, toBytes } from "./output-buffers.js";
 import { OutputQueue } from "./output-queue.js";
 import { TokenBucket } from "./rate-limiter.js";
+import { attachTransport, detachData, onceFlushed, pauseReading, resumeReading } from "./read-path.js";
 import { emitSafe, emitTwo, ShapedEmitter } from "./shaped-emitter.js";
 import { wheel } from "./timer-wheel.js";
 import type { EmitterBase, TypedEvents } from "./typed-events.js";
@@ -53,30 +54,6 @@ const OPEN = 1;
 const EMPTY = new Uint8Array(0);
 const EMPTY_BUFFER = Buffer.alloc(0);
 function noop(): void {}
-/** The connection a transport belongs to: its listeners are shared functions, not closures per connection. */
-const kConn = Symbol("wirecable.connection");
-type OwnedTransport = Transport & { [kConn]: AnyConnection };
-
-// The transport's listeners, shared by every connection (Node calls them with the transport as
-// `this`): each hands its event to the connection's method of the same name.
-function onData(this: OwnedTransport, chunk: Buffer): void {
-  this[kConn].transportData(chunk);
-}
-function onEnd(this: OwnedTransport): void {
-  this[kConn].transportEnd();
-}
-function onClose(this: OwnedTransport): void {
-  this[kConn].transportClose();
-}
-function onError(this: OwnedTransport, error: Error): void {
-  this[kConn].transportError(error);
-}
-function onDrain(this: OwnedTransport): void {
-  this[kConn].transportDrain();
-}
-function onFailedFlushed(this: OwnedTransport): void {
-  this[kConn].transportFlushed();
-}
 
 /** A connection's events and their listeners' arguments. */
 export interface ConnectionEvents {
@@ -202,12 +179,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     socket.setNoDelay?.(true);
     socket.setTimeout?.(0);
     this.#needDrain = socket.writableLength > 0;
-    (socket as OwnedTransport)[kConn] = this;
-    socket.on("data", onData);
-    socket.on("end", onEnd);
-    socket.on("close", onClose);
-    socket.on("error", onError);
-    socket.on("drain", onDrain);
+    attachTransport(socket, this, init.dataEvents !== true);
     this.#arm();
     const head = init.head;
     if (head !== undefined && head.byteLength > 0) this.#deliverHead(socket, head);
@@ -264,14 +236,14 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * constructor would keep `head` alive as long as the connection.)
    */
   #deliverHead(socket: Transport, head: Uint8Array): void {
-    socket.pause();
+    pauseReading(socket);
     this.#headPending = true;
     setImmediate(() => {
       this.#headPending = false;
       if (this.#finished) return;
       this.#clock.lastReceived = wheel.now;
       this.#eng().receiveData(head);
-      if (!this.#paused) socket.resume();
+      if (!this.#paused) resumeReading(socket);
     });
   }
 
@@ -488,7 +460,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     if (this.#paused || this.#finished) return;
     this.#paused = true;
     this.#clock.paused = true;
-    this.#socket.pause();
+    pauseReading(this.#socket);
     this.#arm();
   }
 
@@ -497,7 +469,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     if (!this.#paused) return;
     this.#paused = false;
     this.#clock.resume(wheel.now);
-    if (!this.#finished && !this.#headPending) this.#socket.resume();
+    if (!this.#finished && !this.#headPending) resumeReading(this.#socket);
     this.#arm();
   }
 
@@ -695,7 +667,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
         clock.trackReceived = true;
         clock.lastReceived = wheel.now;
         if (socket.writableFinished) clock.flushedAt = wheel.now;
-        else socket.once("finish", onFailedFlushed);
+        else onceFlushed(socket);
       }
     }
     this.#arm();
@@ -749,7 +721,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     this.#resolveClosed = null;
   }
 
-  // ---- the transport's events (through the shared listeners below) --------------------------
+  // ---- the transport's events (through read-path.ts's shared listeners) ---------------------
 
   /** @internal Bytes from the transport. */
   transportData(chunk: Uint8Array): void {
@@ -757,6 +729,22 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     if (clock.trackReceived) clock.lastReceived = wheel.now;
     clock.awaitingPong = false;
     this.#eng().receiveData(chunk);
+  }
+
+  /** @internal Bytes read into the shared read buffer, lent for this call (read-path.ts). */
+  transportLent(bytes: Uint8Array): void {
+    const clock = this.#clock;
+    if (clock.trackReceived) clock.lastReceived = wheel.now;
+    clock.awaitingPong = false;
+    const engine = this.#eng();
+    if (engine.receiveLent !== undefined) engine.receiveLent(bytes);
+    else engine.receiveData(Uint8Array.prototype.slice.call(bytes));
+  }
+
+  /** @internal Where the next read should land (read-path.ts): the engine's in-place target, if any. */
+  readTarget(): Uint8Array | null {
+    const engine = this.#engine;
+    return engine === null || engine.readTarget === undefined ? null : engine.readTarget();
   }
 
   /**
@@ -794,7 +782,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     if (this.#finished) return;
     this.#finished = true;
     wheel.cancel(this);
-    this.#socket.off("data", onData);
+    detachData(this.#socket);
     // Without a close from the engine yet, EOF makes one (1006, or the handshake's result).
     if (this.#closeInfo === undefined) this.#receiveEof();
     this.#emitClose();

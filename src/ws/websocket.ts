@@ -563,6 +563,8 @@ export class WebSocket extends EventEmitter {
       extensions: sessions,
       extensionsHeader,
       textAsBuffer: true,
+      // ws's users (and its test suite) may listen to `ws._socket`'s 'data' events.
+      dataEvents: true,
       engine: {
         randomFill: role === "client" && settings.generateMask ? maskFiller(settings.generateMask) : undefined,
         autoPong: settings.autoPong,

@@ -1,0 +1,197 @@
+/**
+ * How a connection listens to its transport, and where the bytes it reads land.
+ *
+ * Contract:
+ * - `attachTransport(transport, owner)` registers the owner's handlers for the transport's
+ *   events (shared functions, no closure per connection) and starts reading. Its bytes reach the
+ *   owner in one of two ways, chosen once:
+ *   - a plain TCP `net.Socket` (not TLS) reads in place: each read lands in ONE process-wide
+ *     buffer and goes to `owner.transportLent(bytes)` (lent for that call: the engine copies what
+ *     outlives it), or, while the engine waits for the rest of a large frame's payload, straight
+ *     into the message's own buffer (`owner.readTarget()`, then `owner.transportData(view)`):
+ *     kernel to final place, no buffer allocated per read, no join;
+ *   - anything else (TLS, an HTTP/2 stream, a user's Duplex, a socket with bytes Node read
+ *     already and nobody took) keeps the stream's 'data' events: `owner.transportData(chunk)`,
+ *     a fresh buffer per chunk.
+ * - Either way pause()/resume() of the transport stop and restart reading, and 'end', 'close',
+ *   'error' and 'drain' reach the owner as before.
+ *
+ * The in-place mode is Node's `onread` option of `net.Socket`, which Node offers only to sockets
+ * it creates: for a socket accepted by a server (ours, node:http's, the user's) the same state
+ * is set on the socket itself (its `kBuffer`/`kBufferCb`/`kBufferGen` symbols and the handle's
+ * `useUserBuffer`, which is what the constructor does with `onread`), so that the socket the
+ * application sees stays the one the server counts and closes. Node's stream code
+ * (lib/internal/stream_base_commons.js `onStreamRead`) then calls `kBufferCb(n, buffer)` after
+ * each read and asks `kBufferGen()` for the next read's buffer; `pause()` stops the handle's
+ * reads for such a socket (lib/net.js). When any of these is missing (another Node), the socket
+ * keeps its 'data' events.
+ */
+import { Socket } from "node:net";
+import type { Transport } from "./connection-types.js";
+
+/** What a transport's events are handed to (the Connection). */
+export interface TransportOwner {
+  /** Bytes the owner may keep (a 'data' chunk, or bytes read into `readTarget()`'s view). */
+  transportData(chunk: Uint8Array): void;
+  /** Bytes lent for the duration of the call (the shared read buffer). */
+  transportLent(bytes: Uint8Array): void;
+  /** Where the next read should land, or null: the shared read buffer. */
+  readTarget(): Uint8Array | null;
+  transportEnd(): void;
+  transportClose(): void;
+  transportError(error: Error): void;
+  transportDrain(): void;
+  transportFlushed(): void;
+}
+
+/** The size of the shared read buffer: what Node reads at most per read into its own buffers. */
+const READ_SIZE = 64 * 1024;
+/** Every in-place read that has no target lands here; the bytes are handed over before the next read. */
+const SHARED = Buffer.allocUnsafeSlow(READ_SIZE);
+
+const kOwner = Symbol("wirecable.transportOwner");
+type Owned = Transport & { [kOwner]: TransportOwner };
+
+// The transport's listeners, shared by every connection (Node calls them with the transport as `this`).
+function onData(this: Owned, chunk: Buffer): void {
+  this[kOwner].transportData(chunk);
+}
+function onEnd(this: Owned): void {
+  this[kOwner].transportEnd();
+}
+function onClose(this: Owned): void {
+  this[kOwner].transportClose();
+}
+function onError(this: Owned, error: Error): void {
+  this[kOwner].transportError(error);
+}
+function onDrain(this: Owned): void {
+  this[kOwner].transportDrain();
+}
+function onFlushed(this: Owned): void {
+  this[kOwner].transportFlushed();
+}
+
+/** Node's `onread` state of a socket: its three symbols, found once (the same for every socket). */
+interface OnreadSymbols {
+  readonly buffer: symbol;
+  readonly callback: symbol;
+  readonly next: symbol;
+}
+let symbols: OnreadSymbols | null | undefined;
+
+function onreadSymbols(socket: Socket): OnreadSymbols | null {
+  if (symbols !== undefined) return symbols;
+  const own = Object.getOwnPropertySymbols(socket);
+  const find = (name: string) => own.find((s) => s.description === name);
+  const buffer = find("kBuffer");
+  const callback = find("kBufferCb");
+  const next = find("kBufferGen");
+  symbols = buffer && callback && next ? { buffer, callback, next } : null;
+  return symbols;
+}
+
+type Handle = {
+  useUserBuffer?: (buffer: Uint8Array) => void;
+  reading: boolean;
+  readStart(): number;
+  readStop(): number;
+};
+type OnreadSocket = Socket & { _handle: Handle | null } & Record<symbol, unknown>;
+
+/**
+ * The buffer for the read that follows the one being handed over. Node calls `kBufferCb` as a
+ * method of the socket, then `kBufferGen` as a plain function (no socket): so the callback picks
+ * the next buffer and `nextBuffer` returns it.
+ */
+let next: Uint8Array = SHARED;
+
+function onRead(this: Owned, n: number, buffer: Uint8Array): boolean {
+  const owner = this[kOwner];
+  if (buffer === SHARED) owner.transportLent(SHARED.subarray(0, n));
+  else owner.transportData(n === buffer.length ? buffer : buffer.subarray(0, n));
+  next = owner.readTarget() ?? SHARED;
+  return true;
+}
+function nextBuffer(): Uint8Array {
+  const buffer = next;
+  next = SHARED;
+  return buffer;
+}
+
+/** Switch a plain TCP socket to in-place reads; false (nothing changed) when it cannot be. */
+function readInPlace(socket: Transport): boolean {
+  if (!(socket instanceof Socket) || (socket as { encrypted?: boolean }).encrypted === true) return false;
+  const s = socket as OnreadSocket;
+  const handle = s._handle;
+  if (handle === null || typeof handle.useUserBuffer !== "function" || s.connecting || s.destroyed) return false;
+  // Bytes Node read already and nobody took: they come first, through the stream.
+  if (s.readableLength > 0) return false;
+  const sym = onreadSymbols(s);
+  if (sym === null || s[sym.buffer] !== null) return false;
+  s[sym.callback] = onRead;
+  s[sym.next] = nextBuffer;
+  s[sym.buffer] = SHARED;
+  handle.useUserBuffer(SHARED);
+  return true;
+}
+
+/**
+ * Register `owner` for the transport's events and start reading (see the module comment).
+ * `inPlace` false keeps 'data' events whatever the transport.
+ */
+export function attachTransport(transport: Transport, owner: TransportOwner, inPlace = true): void {
+  (transport as Owned)[kOwner] = owner;
+  if (inPlace && readInPlace(transport)) startReads(transport as OnreadSocket);
+  else transport.on("data", onData);
+  transport.on("end", onEnd);
+  transport.on("close", onClose);
+  transport.on("error", onError);
+  transport.on("drain", onDrain);
+}
+
+/**
+ * Start or stop an in-place socket's reads at its handle, as net.Socket's own pause()/resume()
+ * do for `onread` sockets, but without the stream's flowing machinery: Readable#resume() defers
+ * a read(0) to the next tick, which would restart reads that a pause() in the same tick stopped.
+ */
+function startReads(socket: OnreadSocket): void {
+  const handle = socket._handle;
+  if (handle === null || handle.reading || socket.destroyed) return;
+  handle.reading = true;
+  const err = handle.readStart();
+  if (err !== 0) socket.destroy(new Error(`read failed (libuv error ${err})`));
+}
+function stopReads(socket: OnreadSocket): void {
+  const handle = socket._handle;
+  if (handle === null || !handle.reading) return;
+  handle.reading = false;
+  handle.readStop();
+}
+
+/** Stop reading the transport: the peer's bytes wait in the kernel (or its flow control). */
+export function pauseReading(transport: Transport): void {
+  if (readsInPlace(transport)) stopReads(transport as OnreadSocket);
+  else transport.pause();
+}
+
+/** Read the transport again (see {@link pauseReading}). */
+export function resumeReading(transport: Transport): void {
+  if (readsInPlace(transport)) startReads(transport as OnreadSocket);
+  else transport.resume();
+}
+
+/** Whether the transport reads in place (shared buffer and targets) rather than through 'data' events. */
+export function readsInPlace(transport: Transport): boolean {
+  return symbols != null && (transport as OnreadSocket)[symbols.callback] === onRead;
+}
+
+/** Stop handing the transport's bytes to its owner (it is finished). */
+export function detachData(transport: Transport): void {
+  transport.off("data", onData);
+}
+
+/** `owner.transportFlushed()` once the transport's writable side has finished. */
+export function onceFlushed(transport: Transport): void {
+  transport.once("finish", onFlushed);
+}

@@ -1,0 +1,210 @@
+/**
+ * read-path.ts: which transports read in place (plain TCP sockets) and which keep 'data' events
+ * (TLS, other Duplexes, a socket with bytes Node read already), and that bytes, targets,
+ * pause/resume and the end of the stream behave the same either way. The engine's side of the
+ * two read modes is test/protocol/engine-read-modes.test.ts; connections over TCP in the rest of
+ * test/node run the in-place path, those over TLS and HTTP/2 the other.
+ */
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import net from "node:net";
+import { PassThrough } from "node:stream";
+import { describe, it } from "node:test";
+import tls from "node:tls";
+import type { Transport } from "../../src/node/connection-types.js";
+import {
+  attachTransport,
+  pauseReading,
+  readsInPlace,
+  resumeReading,
+  type TransportOwner,
+} from "../../src/node/read-path.js";
+import { testCertificate } from "../helpers/tls.js";
+
+/** An owner that keeps what it is given (lent bytes copied), and may offer one read target. */
+class Recorder implements TransportOwner {
+  readonly chunks: Buffer[] = [];
+  lentCalls = 0;
+  dataCalls = 0;
+  ended = false;
+  closed = false;
+  target: Uint8Array | null = null;
+  /** Offered as the target once lent bytes arrived (as the engine offers one after a frame's header). */
+  offer: Uint8Array | null = null;
+  landed: Uint8Array | null = null;
+  #arrived: (() => void) | null = null;
+
+  get text(): string {
+    return Buffer.concat(this.chunks).toString();
+  }
+  transportData(chunk: Uint8Array): void {
+    this.dataCalls++;
+    if (this.target !== null && chunk.buffer === this.target.buffer) {
+      this.landed = chunk;
+      this.target = null;
+    }
+    this.chunks.push(Buffer.from(chunk));
+    this.#arrived?.();
+  }
+  transportLent(bytes: Uint8Array): void {
+    this.lentCalls++;
+    this.chunks.push(Buffer.from(bytes)); // a copy: the buffer is reused
+    this.target = this.offer;
+    this.offer = null;
+    this.#arrived?.();
+  }
+  readTarget(): Uint8Array | null {
+    return this.target;
+  }
+  transportEnd(): void {
+    this.ended = true;
+  }
+  transportClose(): void {
+    this.closed = true;
+  }
+  transportError(): void {}
+  transportDrain(): void {}
+  transportFlushed(): void {}
+
+  /** Resolves once `n` bytes in all have arrived. */
+  async bytes(n: number): Promise<void> {
+    while (Buffer.concat(this.chunks).length < n) await new Promise<void>((resolve) => (this.#arrived = resolve));
+    this.#arrived = null;
+  }
+}
+
+/** A connected loopback pair: the accepted (server) socket, paused, and the client. */
+async function tcpPair(): Promise<{ server: net.Socket; client: net.Socket; close(): void }> {
+  const listener = net.createServer({ pauseOnConnect: true });
+  listener.listen(0, "127.0.0.1");
+  await once(listener, "listening");
+  const accepted = once(listener, "connection");
+  const client = net.connect((listener.address() as net.AddressInfo).port, "127.0.0.1");
+  const connected = once(client, "connect");
+  const [server] = (await accepted) as [net.Socket];
+  await connected;
+  // As node:http and the raw listener hand an upgraded socket over: not reading, flowing null.
+  (server as { readableFlowing: boolean | null }).readableFlowing = null;
+  return {
+    server,
+    client,
+    close() {
+      client.destroy();
+      server.destroy();
+      listener.close();
+    },
+  };
+}
+
+describe("read path", () => {
+  it("a plain TCP socket reads in place: lent bytes from one buffer, then into the offered target", async () => {
+    const pair = await tcpPair();
+    try {
+      const owner = new Recorder();
+      attachTransport(pair.server, owner);
+      assert.equal(readsInPlace(pair.server), true);
+      // After the first read the owner offers a 4-byte target: the next read lands there, never
+      // more than its length.
+      const target = new Uint8Array(4);
+      owner.offer = target;
+      pair.client.write("hello");
+      await owner.bytes(5);
+      assert.equal(owner.lentCalls, 1);
+      pair.client.write("abcdefgh");
+      await owner.bytes(13);
+      assert.equal(owner.text, "helloabcdefgh");
+      assert.ok(owner.landed !== null && owner.landed.buffer === target.buffer);
+      assert.equal(Buffer.from(owner.landed).toString(), "abcd");
+    } finally {
+      pair.close();
+    }
+  });
+
+  it("a plain TCP socket keeps 'data' events when the owner asks for them (the ws drop-in)", async () => {
+    const pair = await tcpPair();
+    try {
+      const owner = new Recorder();
+      attachTransport(pair.server, owner, false);
+      assert.equal(readsInPlace(pair.server), false);
+      pair.client.write("data events");
+      await owner.bytes(11);
+      assert.equal(owner.lentCalls, 0);
+      assert.equal(owner.text, "data events");
+    } finally {
+      pair.close();
+    }
+  });
+
+  it("pauseReading() stops in-place reads at once and resumeReading() restarts them; the end arrives", async () => {
+    const pair = await tcpPair();
+    try {
+      const owner = new Recorder();
+      attachTransport(pair.server, owner);
+      pauseReading(pair.server);
+      pair.client.write("while paused");
+      // A round trip on another socket pair gives the kernel time to deliver: nothing may arrive.
+      const probe = await tcpPair();
+      probe.client.write("x");
+      probe.server.resume();
+      await once(probe.server, "data");
+      probe.close();
+      assert.equal(owner.chunks.length, 0);
+      resumeReading(pair.server);
+      await owner.bytes(12);
+      assert.equal(owner.text, "while paused");
+      pair.client.end();
+      await once(pair.server, "end");
+      assert.equal(owner.ended, true);
+    } finally {
+      pair.close();
+    }
+  });
+
+  it("a socket holding bytes Node already read keeps 'data' events, and those bytes come first", async () => {
+    const pair = await tcpPair();
+    try {
+      pair.server.read(0); // reads start; nothing consumes them: what arrives waits in the stream
+      pair.client.write("early");
+      while (pair.server.readableLength === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      const owner = new Recorder();
+      attachTransport(pair.server, owner);
+      assert.equal(readsInPlace(pair.server), false);
+      pair.client.write(" and late");
+      await owner.bytes(14);
+      assert.equal(owner.text, "early and late");
+      assert.equal(owner.lentCalls, 0);
+    } finally {
+      pair.close();
+    }
+  });
+
+  it("TLS sockets and other Duplexes keep 'data' events", async () => {
+    const stream = new PassThrough();
+    const owner = new Recorder();
+    attachTransport(stream as unknown as Transport, owner);
+    assert.equal(readsInPlace(stream as unknown as Transport), false);
+    stream.write("duplex");
+    await owner.bytes(6);
+    assert.equal(owner.dataCalls, 1);
+
+    const { cert, key } = testCertificate();
+    const server = tls.createServer({ cert, key });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const accepted = once(server, "secureConnection");
+    const client = tls.connect({ port: (server.address() as net.AddressInfo).port, host: "127.0.0.1", ca: cert });
+    try {
+      const [socket] = (await accepted) as [tls.TLSSocket];
+      const tlsOwner = new Recorder();
+      attachTransport(socket as unknown as Transport, tlsOwner);
+      assert.equal(readsInPlace(socket as unknown as Transport), false);
+      client.write("over tls");
+      await tlsOwner.bytes(8);
+      assert.equal(tlsOwner.text, "over tls");
+      assert.equal(tlsOwner.lentCalls, 0);
+    } finally {
+      client.destroy();
+      server.close();
+    }
+  });
+});
