@@ -75,7 +75,8 @@ const oddCommand = fc
   .record({
     command: fc.oneof(
       fc.constantFrom('"subscribe"', '"unsubscribe"', '"message"', '"history"', '"SUBSCRIBE"'),
-      oddValue.map(String),
+      // raw text as drawn; other values as their JSON (String() throws on a null-prototype object)
+      oddValue.map((v) => (typeof v === "string" ? v : JSON.stringify(v))),
     ),
     identifier: fc.oneof(
       fc.constant(JSON.stringify(chatId("1"))),
