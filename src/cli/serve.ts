@@ -42,7 +42,8 @@ export { parseRedisUrl };
  * holding every command's code far more often under large messages (bench/results/profile.md).
  */
 async function demoModules() {
-  const [{ pino }, channels, chat, clusterBroker, metrics, server] = await Promise.all([
+  // `default`: pino's module.exports (a bundle chunk of a CommonJS package has no named exports)
+  const [{ default: pino }, channels, chat, clusterBroker, metrics, server] = await Promise.all([
     import("pino"),
     import("../channels/index.js"),
     import("./demo/chat-channel.js"),
