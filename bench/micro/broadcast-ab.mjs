@@ -10,6 +10,7 @@
 // Usage: [CABLE=1] [CONNS=10000] [PER=4] [TURNS=5] node bench/micro/broadcast-ab.mjs DIST_A DIST_B [SLICES]
 import { resolve } from "node:path";
 import { FakeSocket } from "./echo-rig.mjs";
+import { interleavedSlices } from "./slices.mjs";
 
 const [distA, distB, slicesArg] = process.argv.slice(2);
 if (!distA || !distB) {
@@ -99,15 +100,7 @@ async function round(build, n) {
 for (const b of builds) await round(b, 50); // warm-up
 const SLICES = Number(slicesArg ?? 20);
 const N = Number(process.env.TURNS ?? 5); // turns per slice
-for (let i = 0; i < SLICES; i++) {
-  for (const b of i & 1 ? [...builds].reverse() : builds) {
-    const c0 = process.cpuUsage();
-    await round(b, N);
-    const c = process.cpuUsage(c0);
-    b.cpu += c.user + c.system;
-    b.n += N * PER * CONNS;
-  }
-}
+await interleavedSlices(builds, SLICES, (b) => round(b, N), N * PER * CONNS);
 for (const b of builds) {
   const bytes = b.sockets.reduce((a, s) => a + s.bytes, 0);
   const perDelivery = bytes / ((50 + SLICES * N) * PER * CONNS);

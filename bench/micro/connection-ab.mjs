@@ -8,6 +8,7 @@
 //        node bench/micro/connection-ab.mjs /tmp/base/dist dist
 // SIZE=<bytes> sets the payload (default 64, masked text frames, 16 per chunk, echoed).
 import { echoSockets, maskedChunks } from "./echo-rig.mjs";
+import { interleavedSlices } from "./slices.mjs";
 
 const [distA, distB, slicesArg] = process.argv.slice(2);
 if (!distA || !distB) {
@@ -23,7 +24,7 @@ for (const [name, dist] of [
   ["A", distA],
   ["B", distB],
 ]) {
-  builds.push({ name, dist, sockets: await echoSockets(dist, CONNS), cpu: 0, msgs: 0 });
+  builds.push({ name, dist, sockets: await echoSockets(dist, CONNS), cpu: 0, n: 0 });
 }
 
 async function round(build, n) {
@@ -36,16 +37,8 @@ async function round(build, n) {
 for (const b of builds) await round(b, 1500); // warm-up
 const SLICES = Number(slicesArg ?? 30);
 const N = 200;
-for (let i = 0; i < SLICES; i++) {
-  for (const b of i & 1 ? [...builds].reverse() : builds) {
-    const c0 = process.cpuUsage();
-    await round(b, N);
-    const c = process.cpuUsage(c0);
-    b.cpu += c.user + c.system;
-    b.msgs += N * CONNS * PER;
-  }
-}
+await interleavedSlices(builds, SLICES, (b) => round(b, N), N * CONNS * PER);
 for (const b of builds) {
-  console.log(`${b.name} ${b.dist}: ${((b.cpu * 1000) / b.msgs).toFixed(1)} ns/msg CPU (template copy included)`);
+  console.log(`${b.name} ${b.dist}: ${((b.cpu * 1000) / b.n).toFixed(1)} ns/msg CPU (template copy included)`);
 }
 console.log(`B/A ${(builds[1].cpu / builds[0].cpu).toFixed(3)}`);
