@@ -12,10 +12,11 @@
  *   place and handed out as zero-copy views. `receiveLent(bytes)` borrows them for the call
  *   only: what outlives it (a cut header, a message's pieces, event payloads) is copied.
  *   `readTarget()` offers the rest of a large frame's payload as a view of the message's own
- *   buffer, for the host to read into (the bytes then come back through `receiveData`). Every failure goes through one choke point
- *   (`#fail`): an `error` event (not for the host's own `fail(error)`), a close frame with the
- *   close code of the error (PROTOCOL_ERRORS; 1011 and an empty reason for anything else, which
- *   stays available as the close event's `error`), then `closing`, `closeTransport` and `close`.
+ *   buffer, for the host to read into (the bytes then come back through `receiveData`). Every
+ *   failure goes through one choke point (`#fail`): an `error` event (not for the host's own
+ *   `fail(error)`), a close frame with the close code of the error (PROTOCOL_ERRORS; 1011 and
+ *   an empty reason for anything else, which stays available as the close event's `error`),
+ *   then `closing`, `closeTransport` and `close`.
  *   After a failure no more input is processed (RFC 6455 7.1.7).
  * - A throwing `dispatch` (or `ping` callback) fails the connection with 1011, the exception
  *   reported as the `error` event's and the close event's `error`; once closed, it is rethrown
