@@ -17,6 +17,10 @@
  *   httpVersion "2.0", headers as node:http2 delivers them (pseudo-header fields included)
  *   plus a `host` copied from `:authority` when the request has none (RFC 9113 8.3.1, as an
  *   intermediary converting to HTTP/1.1 does), `socket` the session's socket.
+ * - {@link StreamAdmission}: the {@link Admission} of such a stream: refused with
+ *   {@link refuseStream}; accepted with 200 (RFC 8441 5: the subprotocol and extensions chosen as
+ *   for an upgrade; a refusal of the handshake itself is answered on the stream with a
+ *   `rejected` event) and a {@link Connection} over the stream.
  * - {@link refuseStream} answers a refusal on the stream (status, headers fit for HTTP/2, text
  *   body), then resets it with NO_ERROR once the answer is out (RFC 9113 8.1: the client may
  *   stop sending its request); {@link cancelStream} ends a WebSocket abnormally with
@@ -34,7 +38,12 @@ import {
 } from "node:http2";
 import type { Socket } from "node:net";
 import { HandshakeError } from "../protocol/errors.js";
+import { acceptExtendedConnect } from "../protocol/handshake/extended-connect.js";
+import { type AcceptContext, type Admission, pathOf } from "./admission.js";
+import { Connection } from "./connection.js";
 import type { Transport } from "./connection-types.js";
+import { createHybiEngine } from "./engines.js";
+import { acceptSafely, type BackpressurePolicy } from "./options.js";
 
 export type Http2ServerLike = Http2Server | Http2SecureServer;
 
@@ -76,11 +85,6 @@ export function http2Request(stream: ServerHttp2Stream, headers: IncomingHttpHea
   req.complete = true;
   req.push(null);
   return req;
-}
-
-/** Whether a request given to the checks came from {@link http2Request}. */
-export function isHttp2Request(req: IncomingMessage): boolean {
-  return req.httpVersionMajor === 2;
 }
 
 /** Connection-specific fields are malformed in HTTP/2 (RFC 9113 8.2.2); node refuses them. */
@@ -132,6 +136,72 @@ export function cancelStream(transport: Transport): void {
   else stream.destroy();
 }
 
+/** The admission of a WebSocket stream (see the module comment). */
+export class StreamAdmission<P extends BackpressurePolicy> implements Admission<Connection<P>> {
+  readonly req: IncomingMessage;
+  readonly #stream: ServerHttp2Stream;
+  readonly #context: AcceptContext;
+  constructor(req: IncomingMessage, stream: ServerHttp2Stream, context: AcceptContext) {
+    this.req = req;
+    this.#stream = stream;
+    this.#context = context;
+  }
+
+  get gone(): boolean {
+    return this.#stream.destroyed || !this.#stream.writable;
+  }
+
+  refuse(error: HandshakeError, body?: string | Uint8Array): void {
+    if (!this.#stream.destroyed) refuseStream(this.#stream, error, body || error.message);
+  }
+
+  accept(data: unknown): Connection<P> | null {
+    return acceptStream<P>(this.req, this.#stream, data, this.#context);
+  }
+}
+
+/** RFC 8441 5: answer the extended CONNECT with 200 and run the connection on the stream. */
+function acceptStream<P extends BackpressurePolicy>(
+  req: IncomingMessage,
+  stream: ServerHttp2Stream,
+  data: unknown,
+  context: AcceptContext,
+): Connection<P> | null {
+  const result = acceptSafely(
+    acceptExtendedConnect,
+    { headers: req.headers, req },
+    {
+      protocols: context.protocols,
+      extensions: context.extensions,
+      headers: context.headers,
+    },
+  );
+  if (!result.ok) {
+    context.rejected(req, result.error);
+    refuseStream(stream, result.error, result.error.message);
+    return null;
+  }
+  try {
+    stream.respond(result.headers);
+    return new Connection<P>({
+      role: "server",
+      socket: stream,
+      createEngine: createHybiEngine,
+      options: context.connectionOptions,
+      protocol: result.protocol,
+      extensions: result.extensions,
+      extensionsHeader: result.extensionsHeader,
+      request: req,
+      data,
+      remoteAddress: stream.session?.socket?.remoteAddress,
+      abortTransport: cancelStream,
+    });
+  } catch (error) {
+    cancelStream(stream);
+    throw error;
+  }
+}
+
 interface Router {
   readonly handlers: Set<StreamHandler>;
   readonly onStream: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void;
@@ -139,12 +209,6 @@ interface Router {
 }
 
 const routers = new WeakMap<Http2ServerLike, Router>();
-
-function pathOf(path: string | undefined): string {
-  if (path === undefined) return "/";
-  const q = path.indexOf("?");
-  return q === -1 ? path : path.slice(0, q);
-}
 
 /** Route the server's WebSocket streams to `handler` too (see the module comment). */
 export function attachHttp2(server: Http2ServerLike, handler: StreamHandler): void {

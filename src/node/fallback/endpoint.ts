@@ -43,6 +43,7 @@ import {
   SESSION_PARAM,
   TOKEN_HEADER,
 } from "../../protocol/fallback/wire.js";
+import type { Admission } from "../admission.js";
 import { Connection } from "../connection.js";
 import { createHybiEngine } from "../engines.js";
 import type { ResolvedConnectionOptions } from "../options.js";
@@ -68,22 +69,12 @@ export const FALLBACK_DEFAULTS = {
   maxRequestBytes: 1024 * 1024,
 };
 
-/** How an admitted or refused `open` is answered (the server's admission calls one of these). */
-export interface FallbackAdmission {
-  readonly req: IncomingMessage;
-  /** The client went away meanwhile. */
-  readonly gone: boolean;
-  refuse(error: HandshakeError, body?: string | Uint8Array): void;
-  /** Admitted with `authenticate`'s data: the connection, or null if it could not be made. */
-  accept(data: unknown): Connection | null;
-}
-
 /** What the endpoint needs from its server. */
 export interface FallbackHost {
   readonly connectionOptions: ResolvedConnectionOptions;
   readonly handshakeTimeout: number;
   /** Run the server's admission checks, then `admission.accept` or `admission.refuse`. */
-  admit(admission: FallbackAdmission): void;
+  admit(admission: Admission<Connection>): void;
   /** The subprotocol for `offered`, or the refusal (a {@link HandshakeError}) to answer with. */
   negotiate(
     offered: string[],
@@ -201,9 +192,10 @@ export class FallbackEndpoint {
     this.#host.admit({
       req,
       get gone() {
-        return res.destroyed || res.headersSent;
+        return res.destroyed || res.headersSent || req.socket.destroyed || !req.socket.writable;
       },
       refuse(error, body) {
+        if (res.destroyed || res.headersSent) return;
         const headers: Record<string, string> = {};
         for (const [name, value] of Object.entries(error.headers ?? {})) headers[name] = String(value);
         endpoint.#answer(req, res, error.status, body ?? error.message, headers);
