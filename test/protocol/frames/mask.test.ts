@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { applyMask, unmaskShort, unmaskWords } from "../../../src/protocol/frames/mask.js";
+import {
+  applyMask,
+  unmaskShort,
+  unmaskWords,
+  WASM_MASK_THRESHOLD,
+  wasmMaskAvailable,
+} from "../../../src/protocol/frames/mask.js";
 
 function naive(data: Uint8Array, key: Uint8Array, phase: number): Uint8Array {
   return data.map((b, i) => b ^ key[(i + phase) & 3]);
@@ -59,6 +65,48 @@ describe("applyMask", () => {
         assert.deepEqual(pieces, whole);
       }),
     );
+  });
+});
+
+describe("applyMask on long ranges (WebAssembly SIMD)", () => {
+  const key = Uint8Array.from([0x9d, 0x02, 0x7e, 0xf1]);
+  /** Bytes that differ at every position, so that a byte masked twice, skipped or moved shows. */
+  const sample = (n: number) => new Uint8Array(n).map((_, i) => (i * 31 + (i >>> 8)) & 0xff);
+
+  it("is what Node runs here", () => {
+    assert.equal(wasmMaskAvailable(), true);
+  });
+
+  it("matches the definition at lengths around the threshold, the 16-byte step and the 32 KiB piece", () => {
+    const piece = 32 * 1024;
+    const lengths = new Set<number>();
+    for (const base of [WASM_MASK_THRESHOLD, piece, 2 * piece, 3 * piece])
+      for (let d = -17; d <= 17; d++) lengths.add(base + d);
+    for (const len of lengths) {
+      for (const offset of [0, 1, 3]) {
+        const phase = (len + offset) & 3;
+        const backing = sample(len + offset + 5);
+        const expected = backing.slice();
+        for (let i = 0; i < len; i++) expected[offset + i] ^= key[(i + phase) & 3];
+        applyMask(backing, key, phase, offset, offset + len);
+        assert.deepEqual(backing, expected, `length ${len}, offset ${offset}, phase ${phase}`);
+      }
+    }
+  });
+
+  it("unmasking in two pieces cut at every byte near the ends and the piece boundary equals unmasking at once", () => {
+    const len = 40 * 1024 + 7;
+    const whole = sample(len);
+    applyMask(whole, key, 2);
+    const cuts: number[] = [];
+    for (let c = 0; c <= 40; c++) cuts.push(c, len - c);
+    for (let c = 32 * 1024 - 20; c <= 32 * 1024 + 20; c++) cuts.push(c, WASM_MASK_THRESHOLD + c - 32 * 1024);
+    for (const cut of cuts) {
+      const pieces = sample(len);
+      applyMask(pieces, key, 2, 0, cut);
+      applyMask(pieces, key, (2 + cut) & 3, cut, len);
+      assert.deepEqual(pieces, whole, `cut at ${cut}`);
+    }
   });
 });
 
