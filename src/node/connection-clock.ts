@@ -2,14 +2,17 @@
  * A connection's clock: when it last heard from the peer, when the heartbeat ping left, when the
  * closing handshake and the transport close started, and what the timer wheel must do next.
  *
- * Contract: the connection stores timestamps here (`wheel.now`, read per message only when a
- * timer uses it: `trackReceived`, `trackMessage`); `next` gives the earliest deadline (or -1)
- * and `due` what is due at `now`, in this order: the transport close timeout (for a failed
- * connection: FAILED_LINGER after its close frame and FIN are out and the peer went quiet), the closing
+ * Contract: the state ({@link ClockState}) lives in the connection object itself (no object of
+ * its own per connection; its yes/no parts are bits of the connection's `flags`). The connection
+ * stores timestamps there (`wheel.now`, read per message only when a timer uses it:
+ * TRACK_RECEIVED, TRACK_MESSAGE); `clockNext` gives the earliest deadline (or -1) and `clockDue`
+ * what is due at `now`, in this order: the transport close timeout (for a failed connection:
+ * FAILED_LINGER after its close frame and FIN are out and the peer went quiet), the closing
  * handshake timeout, then (open connections) the idle timeout, the pong timeout, the heartbeat
- * ping (`due` records the ping as sent).
+ * ping (`clockDue` records the ping as sent).
  */
 import type { ResolvedConnectionOptions } from "./options.js";
+import { type TimerEntry, wheel } from "./timer-wheel.js";
 
 /** Used when closeTimeout is 0 ("no limit" would leak half-closed sockets forever): 30 s. */
 const CLOSE_FALLBACK = 30_000;
@@ -22,7 +25,7 @@ const CLOSE_FALLBACK = 30_000;
  */
 export const FAILED_LINGER = 250;
 
-/** What `due` asks the connection to do. */
+/** What `clockDue` asks the connection to do. */
 export const Due = {
   NOTHING: 0,
   /** The transport did not close within closeTimeout: destroy the socket. */
@@ -35,91 +38,123 @@ export const Due = {
 } as const;
 export type Due = (typeof Due)[keyof typeof Due];
 
-export class ConnectionClock {
+/** `flags` bits of the clock (the connection's own bits start at CLOCK_BITS). A ping is out, its pong not back. */
+export const AWAITING_PONG = 1;
+/** The connection failed (not a closing handshake): see FAILED_LINGER. */
+export const FAILED = 2;
+/** A timer reads lastReceived (heartbeat, a failed connection's linger). */
+export const TRACK_RECEIVED = 4;
+/** A timer reads lastMessage (idle timeout). */
+export const TRACK_MESSAGE = 8;
+/** Reading is paused (Connection#pause): the heartbeat and the idle timeout wait. */
+export const PAUSED = 16;
+/** The hixie drafts have no ping frames: no heartbeat for them (idle and close timers still apply). */
+export const CAN_PING = 32;
+/** The first bit free for the connection's own flags. */
+export const CLOCK_BITS = 64;
+
+/** The clock's fields, kept in the connection object (Connection implements it). */
+export interface ClockState {
+  flags: number;
   lastReceived: number;
   lastMessage: number;
-  pingSentAt = -1;
-  awaitingPong = false;
+  pingSentAt: number;
   /** When the engine asked for a close timeout (awaitClose: our close frame left), or -1. */
-  closeStartedAt = -1;
+  closeStartedAt: number;
   /** When the transport close began, or -1. */
-  transportClosing = -1;
-  /** The connection failed (not a closing handshake): see FAILED_LINGER. */
-  failed = false;
+  transportClosing: number;
   /** When a failed connection's close frame and FIN were written out, or -1. */
-  flushedAt = -1;
-  /** Whether a timer reads lastReceived (heartbeat, a failed connection's linger) / lastMessage (idle timeout). */
-  trackReceived: boolean;
-  /** Reading is paused (Connection#pause): the heartbeat and the idle timeout wait. */
-  paused = false;
-  readonly trackMessage: boolean;
-  readonly #options: ResolvedConnectionOptions;
-  /** The hixie drafts have no ping frames: no heartbeat for them (idle and close timers still apply). */
-  readonly #canPing: boolean;
+  flushedAt: number;
+}
 
-  constructor(options: ResolvedConnectionOptions, canPing: boolean, now: number) {
-    this.#options = options;
-    this.#canPing = canPing;
-    this.lastReceived = now;
-    this.lastMessage = now;
-    this.trackReceived = options.pingInterval > 0;
-    this.trackMessage = options.idleTimeout > 0;
-  }
+/** The clock's starting flags. */
+export function clockFlags(options: ResolvedConnectionOptions, canPing: boolean): number {
+  return (
+    (canPing ? CAN_PING : 0) |
+    (options.pingInterval > 0 ? TRACK_RECEIVED : 0) |
+    (options.idleTimeout > 0 ? TRACK_MESSAGE : 0)
+  );
+}
 
-  /** Reading resumed: the heartbeat, the pong timeout and the idle timeout start afresh at `now`. */
-  resume(now: number): void {
-    this.paused = false;
-    this.lastReceived = now;
-    this.lastMessage = now;
-    if (this.awaitingPong) this.pingSentAt = now;
-  }
+/** The peer was heard from: the heartbeat starts afresh, a pong is no longer awaited. */
+export function clockHeard(c: ClockState): void {
+  const f = c.flags;
+  if ((f & TRACK_RECEIVED) !== 0) c.lastReceived = wheel.now;
+  if ((f & AWAITING_PONG) !== 0) c.flags = f & ~AWAITING_PONG;
+}
 
-  /** The earliest moment something must be checked, or -1. */
-  next(open: boolean): number {
-    const o = this.#options;
-    let next = Infinity;
-    if (this.transportClosing !== -1) {
-      next = this.#transportDeadline();
-    } else if (this.closeStartedAt !== -1) {
-      next = this.closeStartedAt + (o.closeTimeout || CLOSE_FALLBACK);
-    } else if (open && !this.paused) {
-      if (o.pingInterval > 0 && this.#canPing) {
-        if (this.awaitingPong) {
-          if (o.pongTimeout > 0) next = this.pingSentAt + o.pongTimeout;
-        } else {
-          next = this.lastReceived + o.pingInterval;
-        }
-      }
-      if (o.idleTimeout > 0) next = Math.min(next, this.lastMessage + o.idleTimeout);
-    }
-    return next === Infinity ? -1 : next;
-  }
+/** Reading resumed: the heartbeat, the pong timeout and the idle timeout start afresh at `now`. */
+export function clockResume(c: ClockState, now: number): void {
+  c.flags &= ~PAUSED;
+  c.lastReceived = now;
+  c.lastMessage = now;
+  if ((c.flags & AWAITING_PONG) !== 0) c.pingSentAt = now;
+}
 
-  /** When the socket of a closing transport is destroyed: the close timeout, or a failed connection's linger. */
-  #transportDeadline(): number {
-    const timeout = this.transportClosing + (this.#options.closeTimeout || CLOSE_FALLBACK);
-    if (!this.failed || this.flushedAt === -1) return timeout;
-    return Math.min(timeout, Math.max(this.flushedAt, this.lastReceived) + FAILED_LINGER);
-  }
-
-  /** What is due at `now` (see the module comment). */
-  due(now: number, open: boolean): Due {
-    const o = this.#options;
-    if (this.transportClosing !== -1) return now >= this.#transportDeadline() ? Due.DESTROY : Due.NOTHING;
-    if (this.closeStartedAt !== -1) {
-      return now >= this.closeStartedAt + (o.closeTimeout || CLOSE_FALLBACK) ? Due.TERMINATE : Due.NOTHING;
-    }
-    if (!open || this.paused) return Due.NOTHING;
-    if (o.idleTimeout > 0 && now >= this.lastMessage + o.idleTimeout) return Due.IDLE_CLOSE;
-    if (o.pingInterval > 0 && this.#canPing) {
-      if (this.awaitingPong) {
-        if (o.pongTimeout > 0 && now >= this.pingSentAt + o.pongTimeout) return Due.PONG_TIMEOUT;
-      } else if (now >= this.lastReceived + o.pingInterval) {
-        this.pingSentAt = now;
-        this.awaitingPong = true;
-        return Due.PING;
+/** The earliest moment something must be checked, or -1. */
+export function clockNext(c: ClockState, o: ResolvedConnectionOptions, open: boolean): number {
+  let next = Infinity;
+  if (c.transportClosing !== -1) {
+    next = transportDeadline(c, o);
+  } else if (c.closeStartedAt !== -1) {
+    next = c.closeStartedAt + (o.closeTimeout || CLOSE_FALLBACK);
+  } else if (open && (c.flags & PAUSED) === 0) {
+    if (o.pingInterval > 0 && (c.flags & CAN_PING) !== 0) {
+      if ((c.flags & AWAITING_PONG) !== 0) {
+        if (o.pongTimeout > 0) next = c.pingSentAt + o.pongTimeout;
+      } else {
+        next = c.lastReceived + o.pingInterval;
       }
     }
-    return Due.NOTHING;
+    if (o.idleTimeout > 0) next = Math.min(next, c.lastMessage + o.idleTimeout);
   }
+  return next === Infinity ? -1 : next;
+}
+
+/**
+ * The transport close began at `now`. A failed connection (`failed`, RFC 6455 7.1.7) that ends
+ * its transport itself (`ending`) lingers: FAILED_LINGER after its close frame and FIN are out
+ * (`flushedAt`) and the peer went quiet (`lastReceived`, tracked from now on).
+ */
+export function clockTransportClosing(c: ClockState, now: number, failed: boolean, ending: boolean): void {
+  c.transportClosing = now;
+  if (!failed) return;
+  c.flags |= FAILED;
+  if (!ending) return;
+  c.flags |= TRACK_RECEIVED;
+  c.lastReceived = now;
+}
+
+/** Put the connection on the timer wheel at its next deadline, or take it off. */
+export function clockArm(c: ClockState & TimerEntry, o: ResolvedConnectionOptions, open: boolean): void {
+  const next = clockNext(c, o, open);
+  if (next === -1) wheel.cancel(c);
+  else if (next !== c.deadline) wheel.schedule(c, next);
+}
+
+/** When the socket of a closing transport is destroyed: the close timeout, or a failed connection's linger. */
+function transportDeadline(c: ClockState, o: ResolvedConnectionOptions): number {
+  const timeout = c.transportClosing + (o.closeTimeout || CLOSE_FALLBACK);
+  if ((c.flags & FAILED) === 0 || c.flushedAt === -1) return timeout;
+  return Math.min(timeout, Math.max(c.flushedAt, c.lastReceived) + FAILED_LINGER);
+}
+
+/** What is due at `now` (see the module comment). */
+export function clockDue(c: ClockState, o: ResolvedConnectionOptions, now: number, open: boolean): Due {
+  if (c.transportClosing !== -1) return now >= transportDeadline(c, o) ? Due.DESTROY : Due.NOTHING;
+  if (c.closeStartedAt !== -1) {
+    return now >= c.closeStartedAt + (o.closeTimeout || CLOSE_FALLBACK) ? Due.TERMINATE : Due.NOTHING;
+  }
+  if (!open || (c.flags & PAUSED) !== 0) return Due.NOTHING;
+  if (o.idleTimeout > 0 && now >= c.lastMessage + o.idleTimeout) return Due.IDLE_CLOSE;
+  if (o.pingInterval > 0 && (c.flags & CAN_PING) !== 0) {
+    if ((c.flags & AWAITING_PONG) !== 0) {
+      if (o.pongTimeout > 0 && now >= c.pingSentAt + o.pongTimeout) return Due.PONG_TIMEOUT;
+    } else if (now >= c.lastReceived + o.pingInterval) {
+      c.pingSentAt = now;
+      c.flags |= AWAITING_PONG;
+      return Due.PING;
+    }
+  }
+  return Due.NOTHING;
 }

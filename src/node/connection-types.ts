@@ -9,6 +9,25 @@ import type { PreparedMessage } from "../protocol/prepared-message.js";
 import type { EngineFactory, EngineOptions, Role } from "../protocol/types.js";
 import type { BackpressurePolicy, ResolvedConnectionOptions } from "./options.js";
 
+/** A connection's events and their listeners' arguments. */
+export interface ConnectionEvents {
+  /** Client role: the opening handshake completed (server connections are open when handed over). */
+  open: [];
+  /** A whole message: text as a string, binary as a Buffer. */
+  message: [data: string | Buffer, isBinary: boolean];
+  ping: [data: Buffer];
+  pong: [data: Buffer];
+  /** The peer started the closing handshake (its close frame arrived). */
+  closing: [code: number, reason: string];
+  close: [code: number, reason: string, wasClean: boolean];
+  /** Never crashes the process: a default listener exists. */
+  error: [error: Error];
+  /** What was buffered has been written. */
+  drain: [];
+  /** A message was dropped by the backpressure policy; the count so far. */
+  dropped: [count: number];
+}
+
 /** What `send` did: written to the socket, buffered in it (a `drain` follows), or dropped. */
 export type SendResult = "written" | "buffered" | "dropped";
 /**
@@ -57,29 +76,6 @@ export interface ConnectionRequest {
 /** What a connection keeps of `req` (not the IncomingMessage itself). */
 export function connectionRequest(req: IncomingMessage): ConnectionRequest {
   return { method: req.method ?? "GET", url: req.url ?? "/", httpVersion: req.httpVersion, headers: req.headers };
-}
-
-/** What a connection keeps to create its engine later, when the engine can wait (Connection#engine). */
-export interface PendingEngine {
-  readonly createEngine: ConnectionInit["createEngine"];
-  readonly engine?: ConnectionInit["engine"];
-  readonly extensions: ConnectionInit["extensions"];
-}
-
-const NO_EXTENSIONS: readonly ExtensionSession[] = Object.freeze([]);
-/** The PendingEngine of every connection without extensions or engine options, per engine factory. */
-const plainEngines = new WeakMap<EngineFactory, PendingEngine>();
-
-/** What `init` says about creating the engine: one shared object for all plain connections. */
-export function pendingEngine(init: ConnectionInit): PendingEngine {
-  const { createEngine, engine, extensions } = init;
-  if (engine !== undefined || extensions.length > 0) return { createEngine, engine, extensions };
-  let shared = plainEngines.get(createEngine);
-  if (shared === undefined) {
-    shared = { createEngine, extensions: NO_EXTENSIONS };
-    plainEngines.set(createEngine, shared);
-  }
-  return shared;
 }
 
 export interface CloseInfo {

@@ -4,20 +4,22 @@
  * `tls.TLSSocket`, an HTTP/2 stream, a virtual one).
  *
  * Contract:
- * - Bytes from the transport go to `engine.receiveData` as they arrive; the engine's output is
- *   collected and leaves in ONE write per event-loop turn (see flush-queue.ts).
+ * - Bytes from the transport (read-path.ts) go to the engine as they arrive; its output leaves
+ *   in ONE write per event-loop turn (connection-output.ts, flush-queue.ts). The engine itself is
+ *   made when first needed (connection-engine.ts); its events reach the listeners through
+ *   connection-events.ts.
  * - `send` reports "written" (nothing queued in the transport's buffer), "buffered" (queued,
  *   `drain` follows) or "dropped" (not sent: closing, or the backpressure policy). With the
  *   "wait" policy a send above `maxBufferedAmount` returns a promise resolved on drain.
  * - The engine's decisions arrive as calls: `awaitClose` arms the close timeout, `closeTransport`
  *   ends the transport (a server at once, a client after a grace delay).
  * - Timers (heartbeat, pong, idle, close) live on the process-wide timer wheel: one entry per
- *   connection, re-armed lazily; activity only stores a timestamp.
+ *   connection, re-armed lazily; activity only stores a timestamp (connection-clock.ts).
  * - `close` (and `closed`) mean what RFC 6455 7.1.1-7.1.4 calls closed: the closing handshake
  *   is over (or the connection failed), our close frame has been handed to the kernel and the
- *   TCP connection is closed, on both sides. So a program may exit as soon as `closed` resolves:
- *   nothing it still owes the peer is left in a buffer. Until then `readyState` is CLOSING.
- *   The server closes TCP first (7.1.1); the client waits for it, at most `closeTimeout` ms.
+ *   TCP connection is closed, on both sides (connection-close.ts). So a program may exit as soon
+ *   as `closed` resolves. Until then `readyState` is CLOSING. The server closes TCP first
+ *   (7.1.1); the client waits for it, at most `closeTimeout` ms.
  * - Never crashes the process: peer errors become close frames (the engine's job); a user
  *   handler that throws is reported as `error` and closes only this connection with 1011;
  *   `error` has a default listener; `closed` always resolves.
@@ -26,53 +28,55 @@ import type { Readable } from "node:stream";
 import { InvalidStateError, ProtocolError } from "../protocol/errors.js";
 import { PreparedMessage } from "../protocol/prepared-message.js";
 import type { EngineEvent, MessageWriter, Role, WebSocketEngine } from "../protocol/types.js";
-import { ConnectionClock, Due } from "./connection-clock.js";
-import type {
-  CloseInfo,
-  ConnectionInit,
-  ConnectionRequest,
-  PendingEngine,
-  SendData,
-  SendResult,
-  SendReturn,
-  Transport,
+import {
+  AWAITING_PONG,
+  CLOCK_BITS,
+  clockArm,
+  clockDue,
+  clockFlags,
+  clockHeard,
+  clockResume,
+  clockTransportClosing,
+  Due,
+  FAILED,
+  PAUSED,
+  TRACK_MESSAGE,
+} from "./connection-clock.js";
+import { CloseReport } from "./connection-close.js";
+import { type PendingEngine, pendingEngine, startEngine } from "./connection-engine.js";
+import { deliver } from "./connection-events.js";
+import { afterWritten, anyChunks, ConnectionOutput, sendOn, sizeOf, streamMessage } from "./connection-output.js";
+import {
+  type CloseInfo,
+  type ConnectionEvents,
+  type ConnectionInit,
+  type ConnectionRequest,
+  connectionRequest,
+  type SendData,
+  type SendResult,
+  type SendReturn,
+  type Transport,
 } from "./connection-types.js";
-import { connectionRequest, pendingEngine } from "./connection-types.js";
-import { markDirty } from "./flush-queue.js";
 import { messageIterator } from "./message-iterator.js";
-import { decodeUtf8, isUtf8, masker } from "./native.js";
 import type { BackpressurePolicy, ImmediatePolicy, ResolvedConnectionOptions } from "./options.js";
-import { asBuffer, outputArena, slabAlloc, toBytes } from "./output-buffers.js";
-import { OutputQueue } from "./output-queue.js";
+import { toBytes } from "./output-buffers.js";
 import { TokenBucket } from "./rate-limiter.js";
 import { attachTransport, detachData, onceFlushed, pauseReading, resumeReading } from "./read-path.js";
-import { emitSafe, emitTwo, ShapedEmitter } from "./shaped-emitter.js";
+import { emitSafe, ShapedEmitter } from "./shaped-emitter.js";
 import { wheel } from "./timer-wheel.js";
 import type { EmitterBase, TypedEvents } from "./typed-events.js";
 
+export type { ConnectionEvents } from "./connection-types.js";
+
 const OPEN = 1;
 const EMPTY = new Uint8Array(0);
-const EMPTY_BUFFER = Buffer.alloc(0);
 function noop(): void {}
-
-/** A connection's events and their listeners' arguments. */
-export interface ConnectionEvents {
-  /** Client role: the opening handshake completed (server connections are open when handed over). */
-  open: [];
-  /** A whole message: text as a string, binary as a Buffer. */
-  message: [data: string | Buffer, isBinary: boolean];
-  ping: [data: Buffer];
-  pong: [data: Buffer];
-  /** The peer started the closing handshake (its close frame arrived). */
-  closing: [code: number, reason: string];
-  close: [code: number, reason: string, wasClean: boolean];
-  /** Never crashes the process: a default listener exists. */
-  error: [error: Error];
-  /** What was buffered has been written. */
-  drain: [];
-  /** A message was dropped by the backpressure policy; the count so far. */
-  dropped: [count: number];
-}
+// `flags` bits of the connection's own (the clock's come first: connection-clock.ts).
+const STREAMING = CLOCK_BITS; // a stream() message is being sent
+const FINISHED = CLOCK_BITS << 1; // the transport is gone (#finish)
+const TEXT_AS_BUFFER = CLOCK_BITS << 2; // ConnectionInit `textAsBuffer`
+const PEER_ENDED = CLOCK_BITS << 3; // the transport's readable side ended: a half-open transport is ended once our output is out
+const HEAD_PENDING = CLOCK_BITS << 4; // frames that came with the handshake wait for the next turn (#deliverHead)
 
 // biome-ignore lint/correctness/noUnusedVariables: P must match the class's type parameters to merge
 export interface Connection<out P extends BackpressurePolicy = ImmediatePolicy> extends TypedEvents<ConnectionEvents> {}
@@ -83,9 +87,9 @@ export type AnyConnection = Connection<BackpressurePolicy>;
 /**
  * `P` is the connection's backpressure policy as far as the types know (the server's or client's
  * `backpressure` option): it decides whether `send` may return a promise ({@link SendReturn}).
- * A connection is also the engine's host (EngineHost), the timer wheel's entry (TimerEntry) and
- * the flush queue's item (Flushable), by shape: those members are tagged internal, so they are
- * absent from the published types.
+ * A connection is also the engine's host (EngineHost), the timer wheel's entry (TimerEntry), the
+ * clock's state (ClockState) and the read path's host, by shape: those members are tagged
+ * internal, so they are absent from the published types.
  */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface adds the typed event methods (typed-events.ts)
 export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> extends (ShapedEmitter as EmitterBase) {
@@ -102,48 +106,30 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   /** The URL connected to (client role). */
   readonly url: string | undefined;
 
-  /** @internal Timer wheel entry field (TimerEntry). */
-  deadline = -1;
-  /** @internal Timer wheel entry field (TimerEntry). */
-  slot = -1;
+  // The timer wheel's fields (TimerEntry), then the clock's (ClockState; `flags` also holds ours).
+  /** @internal */ deadline = -1;
+  /** @internal */ slot = -1;
+  /** @internal */ flags: number;
+  /** @internal */ lastReceived: number;
+  /** @internal */ lastMessage: number;
+  /** @internal */ pingSentAt = -1;
+  /** @internal */ closeStartedAt = -1;
+  /** @internal */ transportClosing = -1;
+  /** @internal */ flushedAt = -1;
 
-  /**
-   * Created with the first thing that needs it (bytes from the peer, a send, a timer, our close;
-   * not the transport's end) for a plain server connection; at once otherwise. An idle connection
-   * holds none of the engine's objects (parser, sender, dispatcher: ~0.8 KB of heap).
-   */
+  /** Made when first needed for a plain server connection (an idle one holds none of its ~0.8 KB), at once otherwise. */
   #engine: WebSocketEngine | null = null;
-  #engineInit: PendingEngine | null = null; // how to create the engine later; null once it exists
-  readonly #protocol: string;
-  readonly #extensionsHeader: string;
+  #engineInit: PendingEngine | null = null; // how to create the engine later (and its protocol); null once it exists
   readonly #socket: Transport;
   #remoteAddress: string | null; // null: not read from the transport yet ("": it had none)
   readonly #options: ResolvedConnectionOptions;
-  /** This turn's output, written by flushNow; created with the first output (idle connections hold none). */
-  #out: OutputQueue | null = null;
-  #dirty = false;
-  #needDrain: boolean; // the socket holds bytes (a flush left them, or the 101 waits) until #drained
-  #waiters: Array<(result: "written" | "buffered") => void> | null = null; // "wait" sends' resolvers, made on first use
-  #dropped = 0;
-  #streaming = false;
-  #pongsHeld = false; // automatic pongs held by the engine while the socket is backed up (see flushNow)
+  /** The write path (connection-output.ts); created with the first output (idle connections hold none). */
+  #output: ConnectionOutput | null = null;
   #bucket: TokenBucket | undefined;
-  readonly #clock: ConnectionClock;
-  #finished = false;
-  /** The `closed` promise and its resolver, created on first use (most connections are never awaited). */
-  #closedPromise: Promise<CloseInfo> | null = null;
-  #resolveClosed: ((info: CloseInfo) => void) | null = null;
-  #closeInfo: CloseInfo | undefined;
-  #closeEmitted = false; // `close` was emitted: the closing handshake is over and the transport closed
-  readonly #textAsBuffer: boolean;
+  /** The engine's close and how it is reported (connection-close.ts); null while neither happened nor was awaited. */
+  #close: CloseReport | null = null;
   /** How the transport ends abnormally (ConnectionInit `abortTransport`); undefined: destroy(). */
   readonly #abort: ((transport: Transport) => void) | undefined;
-  /** The transport's readable side ended (EOF): a half-open transport is ended once our output is out. */
-  #peerEnded = false;
-  #paused = false;
-  /** Frames that came with the handshake wait for the next turn (#deliverHead): the transport stays paused until then. */
-  #headPending = false;
-  #writeCallbacks: Array<(error?: Error | null) => void> | null = null; // afterWrite()'s, run once written
   /** @internal Set by the owning server to forget the connection. */
   onFinish: ((conn: AnyConnection) => void) | undefined;
 
@@ -163,22 +149,22 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     if (init.options.rateLimit) {
       this.#bucket = new TokenBucket(init.options.rateLimit.messages, init.options.rateLimit.interval, now);
     }
-    this.#textAsBuffer = init.textAsBuffer === true;
     const hybi = init.engineVersion === undefined || init.engineVersion === "hybi-13";
     // Ready before the engine exists: an engine may call its host while it is being built.
-    this.#clock = new ConnectionClock(init.options, hybi, now);
-    this.#protocol = init.protocol;
-    this.#extensionsHeader = init.extensionsHeader;
+    this.flags = clockFlags(init.options, hybi) | (init.textAsBuffer === true ? TEXT_AS_BUFFER : 0);
+    this.lastReceived = now;
+    this.lastMessage = now;
     // A plain server connection starts OPEN with nothing to say: its engine can wait. Others (a
     // client, extensions, the hixie drafts, frames that came with the handshake) start with theirs.
     const plain = init.role === "server" && hybi && init.extensions.length === 0;
-    if (plain && (init.head === undefined || init.head.byteLength === 0)) this.#engineInit = pendingEngine(init);
-    else this.#createEngine(init);
+    const lazy = plain && (init.head === undefined || init.head.byteLength === 0);
+    this.#engineInit = lazy ? pendingEngine(init) : init;
+    if (!lazy) this.#eng();
 
     // A plain Duplex (an HTTP/2 stream, ws's handleUpgrade with a stream) has neither.
     socket.setNoDelay?.(true);
     socket.setTimeout?.(0);
-    this.#needDrain = socket.writableLength > 0;
+    if (socket.writableLength > 0) this.#output = new ConnectionOutput(this, socket, true); // the 101 waits
     attachTransport(socket, this, init.dataEvents !== true);
     this.#arm();
     const head = init.head;
@@ -188,62 +174,42 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   /** The engine, created now if it was waiting (see #engine); CLOSED (silently) if the transport ended first. */
   #eng(): WebSocketEngine {
     if (this.#engine !== null) return this.#engine;
-    const engine = this.#createEngine(this.#engineInit!);
-    if (this.#closeInfo !== undefined) engine.receiveEof(); // the close is reported already: nothing happens twice
+    const engine = startEngine(this, this.#engineInit!, this.role, this.#options);
+    this.#engine = engine;
+    this.#engineInit = null;
+    if (this.#output?.pongsHeld === true) engine.holdPongs?.(true);
+    if (this.#close?.info !== undefined) engine.receiveEof(); // the close is reported already: nothing happens twice
     return engine;
   }
 
   /** The transport ended: the engine's receiveEof, or what a waiting one would do (1006, RFC 6455 7.1.5) without it. */
   #receiveEof(): void {
     if (this.#engine !== null) this.#engine.receiveEof();
-    else if (this.#clock.transportClosing === -1) {
+    else if (this.transportClosing === -1) {
       this.closeTransport(true);
       this.#onClose(1006, "", false);
     }
   }
 
-  #createEngine(init: PendingEngine): WebSocketEngine {
-    this.#engineInit = null;
-    const options = this.#options;
-    const engine = init.createEngine(this, {
-      ...init.engine,
-      role: this.role,
-      maxPayload: options.maxPayload,
-      maxFragments: options.maxFragments,
-      extensions: init.extensions,
-      extensionsHeader: this.#extensionsHeader,
-      protocol: this.#protocol,
-      alloc: slabAlloc,
-      arena: outputArena,
-      masker,
-      isUtf8,
-      decodeUtf8,
-    });
-    this.#engine = engine;
-    if (this.#pongsHeld) engine.holdPongs?.(true);
-    return engine;
-  }
-
-  /** The engine's readyState; OPEN while a waiting engine does not exist yet (it starts OPEN). */
+  /** The engine's readyState; OPEN while a waiting engine does not exist yet. */
   #state(): number {
-    return this.#engine !== null ? this.#engine.readyState : this.#closeInfo === undefined ? OPEN : Connection.CLOSED;
+    return this.#engine !== null ? this.#engine.readyState : this.#close?.info === undefined ? OPEN : Connection.CLOSED;
   }
 
   /**
-   * Frames that came with the handshake: hand them over once the owner has attached its
-   * listeners ('connection' handler, or the code awaiting connect()). The socket is paused
-   * meanwhile so that later bytes cannot overtake them. (A method of its own: a closure in the
-   * constructor would keep `head` alive as long as the connection.)
+   * Frames that came with the handshake: handed over once the owner has attached its listeners
+   * ('connection' handler, or the code awaiting connect()), the socket paused meanwhile so that
+   * later bytes cannot overtake them. (Not a closure in the constructor: it would keep `head`.)
    */
   #deliverHead(socket: Transport, head: Uint8Array): void {
     pauseReading(socket);
-    this.#headPending = true;
+    this.flags |= HEAD_PENDING;
     setImmediate(() => {
-      this.#headPending = false;
-      if (this.#finished) return;
-      this.#clock.lastReceived = wheel.now;
+      this.flags &= ~HEAD_PENDING;
+      if (this.#is(FINISHED)) return;
+      this.lastReceived = wheel.now;
       this.#eng().receiveData(head);
-      if (!this.#paused) resumeReading(socket);
+      if (!this.#is(PAUSED)) resumeReading(socket);
     });
   }
 
@@ -252,21 +218,19 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * connection failed), our close frame written and the TCP connection closed.
    */
   get closed(): Promise<CloseInfo> {
-    const info = this.#closeEmitted ? this.#closeInfo : undefined;
-    return (this.#closedPromise ??=
-      info !== undefined ? Promise.resolve(info) : new Promise((resolve) => (this.#resolveClosed = resolve)));
+    return (this.#close ??= new CloseReport()).promise;
   }
 
   /** CONNECTING, OPEN, CLOSING (also after the closing handshake, until TCP is closed), CLOSED. */
   get readyState(): number {
     const state = this.#state();
-    return state === Connection.CLOSED && !this.#closeEmitted ? Connection.CLOSING : state;
+    return state === Connection.CLOSED && this.#close?.emitted !== true ? Connection.CLOSING : state;
   }
   get protocol(): string {
-    return this.#engine?.protocol ?? this.#protocol;
+    return this.#engine !== null ? this.#engine.protocol : this.#engineInit!.protocol;
   }
   get extensions(): string {
-    return this.#engine?.extensions ?? this.#extensionsHeader;
+    return this.#engine !== null ? this.#engine.extensions : this.#engineInit!.extensionsHeader;
   }
   /**
    * "hybi-13" (RFC 6455 framing, also for requests of its drafts hybi-07/08, whose framing it
@@ -277,11 +241,11 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   }
   /** Bytes accepted by send() and not yet handed to the kernel: ours plus Node's socket buffer. */
   get bufferedAmount(): number {
-    return (this.#out?.size ?? 0) + this.#socket.writableLength;
+    return (this.#output?.size ?? 0) + this.#socket.writableLength;
   }
   /** Messages dropped by the "drop" policy so far. */
   get droppedCount(): number {
-    return this.#dropped;
+    return this.#output?.dropped ?? 0;
   }
   /** The peer's address, read from the transport when first asked (as Node's own: undefined once it closed unread). */
   get remoteAddress(): string | undefined {
@@ -303,30 +267,10 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
       if (engine.readyState === 0) throw new InvalidStateError("send: the connection is not open yet");
       return "dropped";
     }
-    let size: number;
-    let bytes: Uint8Array | string;
-    let prepared: PreparedMessage | undefined;
-    if (typeof data === "string") {
-      bytes = data;
-      size = data.length;
-    } else if (data instanceof PreparedMessage) {
-      prepared = data;
-      bytes = data.payload;
-      size = data.payload.byteLength;
-    } else {
-      bytes = toBytes(data);
-      size = bytes.byteLength;
-    }
-    const admitted = this.#admit(size, this.#options.backpressure);
-    if (admitted === "dropped") return "dropped";
-    if (prepared !== undefined) {
-      if (!engine.sendPrepared(prepared, options)) return "dropped";
-    } else if (options === undefined) {
-      if (!engine.send(bytes)) return "dropped";
-    } else if (!engine.send(bytes, options)) {
-      return "dropped";
-    }
-    if (admitted === "wait") return new Promise((resolve) => (this.#waiters ??= []).push(resolve));
+    const message = typeof data === "string" || data instanceof PreparedMessage ? data : toBytes(data);
+    const admitted = this.#admit(sizeOf(message), this.#options.backpressure);
+    if (admitted === "dropped" || !sendOn(engine, message, options)) return "dropped";
+    if (admitted === "wait") return this.#out().wait();
     return this.#socket.writableLength === 0 ? "written" : "buffered";
   }
 
@@ -340,7 +284,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     const policy = this.#options.backpressure === "close" ? "close" : "drop";
     if (this.#admit(message.payload.byteLength, policy) === "dropped") return "dropped";
     if (!this.#eng().sendPrepared(message)) return "dropped";
-    return this.#needDrain && this.#socket.writableLength !== 0 ? "buffered" : "written";
+    return this.#output?.needDrain === true && this.#socket.writableLength !== 0 ? "buffered" : "written";
   }
 
   /**
@@ -348,12 +292,8 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * (the "drop" policy: counted and reported; "close": the connection fails with 1008).
    */
   #admit(size: number, policy: "close" | "drop" | "wait"): "send" | "wait" | "dropped" {
-    const max = this.#options.maxBufferedAmount;
-    if (max === 0) return "send";
-    const buffered = this.#needDrain ? this.bufferedAmount : (this.#out?.size ?? 0);
-    if (buffered === 0 || buffered + size <= max) return "send";
-    if (policy === "wait") return "wait";
-    if (policy === "drop") return this.#drop();
+    const verdict = this.#output === null ? "send" : this.#output.admit(size, policy, this.#options.maxBufferedAmount);
+    if (verdict !== "fail") return verdict;
     this.#eng().fail(new ProtocolError("POLICY_VIOLATION", "send buffer full"));
     return "dropped";
   }
@@ -365,27 +305,13 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    */
   async stream(source: AsyncIterable<Uint8Array | string> | Readable, options?: { binary?: boolean }): Promise<void> {
     if (this.#state() !== OPEN) throw new InvalidStateError("stream: the connection is not open");
-    if (this.#streaming) throw new InvalidStateError("stream: another message is being streamed");
-    this.#streaming = true;
+    if (this.#is(STREAMING)) throw new InvalidStateError("stream: another message is being streamed");
+    this.flags |= STREAMING;
     try {
-      const iterator = (source as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
-      let step = await iterator.next();
-      const kind = (options?.binary ?? typeof step.value !== "string") ? "binary" : "text";
-      const writer = this.#eng().startMessage(kind);
-      while (!step.done) {
-        const chunk = step.value;
-        if (!writer.write(typeof chunk === "string" ? chunk : toBytes(chunk))) {
-          await iterator.return?.();
-          throw new InvalidStateError("stream: the connection closed");
-        }
-        if (this.bufferedAmount > Math.min(this.#options.maxBufferedAmount || Infinity, 1024 * 1024)) {
-          await this.#waitDrain();
-        }
-        step = await iterator.next();
-      }
-      if (!writer.end()) throw new InvalidStateError("stream: the connection closed");
+      const limit = Math.min(this.#options.maxBufferedAmount || Infinity, 1024 * 1024);
+      await streamMessage(this, source, options?.binary, limit, () => (this.#is(FINISHED) ? null : this.#out().wait()));
     } finally {
-      this.#streaming = false;
+      this.flags &= ~STREAMING;
     }
   }
 
@@ -395,11 +321,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * calls return false.
    */
   startMessage(kind: "text" | "binary", options?: { compress?: boolean }): MessageWriter {
-    const writer = this.#eng().startMessage(kind, options);
-    return {
-      write: (chunk) => writer.write(typeof chunk === "string" ? chunk : toBytes(chunk)),
-      end: (chunk) => writer.end(chunk === undefined || typeof chunk === "string" ? chunk : toBytes(chunk)),
-    };
+    return anyChunks(this.#eng().startMessage(kind, options));
   }
 
   /**
@@ -409,22 +331,9 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   afterWrite(cb: (error?: Error | null) => void): void {
     // Compression may still be running: wait until everything sent so far is framed.
     const engine = this.#engine;
-    if (engine !== null && engine.afterFramed !== undefined) engine.afterFramed(() => this.#afterQueued(cb));
-    else this.#afterQueued(cb);
-  }
-
-  #afterQueued(cb: (error?: Error | null) => void): void {
-    const socket = this.#socket;
-    if (this.#dirty) {
-      (this.#writeCallbacks ??= []).push(cb);
-      return;
-    }
-    if (socket.destroyed || !socket.writable) {
-      const error = new Error("The socket was closed before the data was written");
-      process.nextTick(cb, error);
-      return;
-    }
-    socket.write(EMPTY_BUFFER, cb);
+    const queued = () => (this.#output !== null ? this.#output.afterQueued(cb) : afterWritten(this.#socket, cb));
+    if (engine !== null && engine.afterFramed !== undefined) engine.afterFramed(queued);
+    else queued();
   }
 
   /** Send a ping; `cb` runs when the matching pong arrives. */
@@ -438,15 +347,15 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
 
   /** Start the closing handshake (RFC 6455 section 7.1.2). Throws on an invalid code or reason. */
   close(code?: number, reason?: string): void {
-    if (this.#finished) return;
+    if (this.#is(FINISHED)) return;
     this.#eng().close(code, reason);
   }
 
   /** Destroy the socket now, without a closing handshake (close event: 1006). */
   terminate(): void {
-    if (this.#finished) return;
-    this.#out?.clear();
-    this.#destroyTransport();
+    if (this.#is(FINISHED)) return;
+    this.#output?.clear();
+    this.destroyTransport();
     this.#receiveEof();
   }
 
@@ -457,25 +366,23 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * and start afresh on resume. Starting the closing handshake resumes reading.
    */
   pause(): void {
-    if (this.#paused || this.#finished) return;
-    this.#paused = true;
-    this.#clock.paused = true;
+    if (this.#is(PAUSED) || this.#is(FINISHED)) return;
+    this.flags |= PAUSED;
     pauseReading(this.#socket);
     this.#arm();
   }
 
   /** Read from the transport again (see {@link pause}). */
   resume(): void {
-    if (!this.#paused) return;
-    this.#paused = false;
-    this.#clock.resume(wheel.now);
-    if (!this.#finished && !this.#headPending) resumeReading(this.#socket);
+    if (!this.#is(PAUSED)) return;
+    clockResume(this, wheel.now);
+    if (!this.#is(FINISHED) && !this.#is(HEAD_PENDING)) resumeReading(this.#socket);
     this.#arm();
   }
 
   /** Whether reading is paused by {@link pause}. */
   get isPaused(): boolean {
-    return this.#paused;
+    return this.#is(PAUSED);
   }
 
   /**
@@ -484,258 +391,122 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * For servers and policies; `close` is for ending a connection that did nothing wrong.
    */
   fail(error: Error): void {
-    if (this.#finished) return;
+    if (this.#is(FINISHED)) return;
     this.#eng().fail(error);
   }
 
   /** Messages as an async iterator; ends when the connection closes. */
   [Symbol.asyncIterator](): AsyncIterableIterator<string | Buffer> {
-    return messageIterator(this, this.#closeEmitted);
+    return messageIterator(this, this.#close?.emitted === true);
   }
 
-  // ---- write path -------------------------------------------------------------------------
+  // ---- write path (connection-output.ts) -----------------------------------------------
 
-  /** This turn's output queue, the connection marked for the end-of-turn flush. */
-  #dirtyOut(): OutputQueue {
-    if (!this.#dirty) {
-      this.#dirty = true;
-      markDirty(this);
-    }
-    return (this.#out ??= new OutputQueue());
+  /** The write path, created on first use. */
+  #out(): ConnectionOutput {
+    return (this.#output ??= new ConnectionOutput(this, this.#socket, false));
   }
 
-  /** @internal Called once per turn by the flush queue (Flushable): one write for everything queued this turn. */
+  /** @internal Write this turn's output now rather than at the end of the turn. */
   flushNow(): void {
-    this.#dirty = false;
-    const socket = this.#socket;
-    const out = this.#out;
-    const callbacks = this.#writeCallbacks;
-    if (callbacks !== null) this.#writeCallbacks = null;
-    if (out === null || out.size === 0) {
-      if (callbacks !== null) for (const cb of callbacks) this.#afterQueued(cb);
-      return;
-    }
-    if (socket.destroyed || !socket.writable) {
-      out.clear();
-      if (callbacks !== null) for (const cb of callbacks) this.#afterQueued(cb);
-      return;
-    }
-    try {
-      out.writeTo(socket);
-    } catch (error) {
-      this.emit("error", error as Error); // socket.write throws only Errors
-      this.#destroyTransport();
-      if (callbacks !== null) for (const cb of callbacks) this.#afterQueued(cb);
-      return;
-    }
-    if (callbacks !== null) {
-      socket.write(EMPTY_BUFFER, (error?: Error | null) => {
-        for (const cb of callbacks) cb(error);
-      });
-    }
-    if (socket.writableLength > 0) {
-      this.#needDrain = true;
-      // Node only emits 'drain' above its high-water mark; below it, ask for a callback once
-      // the backlog is written so that 'drain' and "wait" sends are never left hanging.
-      if (!socket.writableNeedDrain) socket.write(EMPTY_BUFFER, () => this.#drained());
-      // The peer is not keeping up: its pings get one pong, for the latest, once it drains
-      // (RFC 6455 5.5.3), so that pings sent without reading cannot pile pongs up here.
-      if (!this.#pongsHeld) {
-        this.#pongsHeld = true;
-        this.#engine?.holdPongs?.(true);
-      }
-    } else if (this.#waiters !== null) {
-      this.#releaseWaiters("written");
-    }
-    if ((this.#peerEnded || (this.#clock.transportClosing !== -1 && this.#endsTransport())) && !socket.writableEnded) {
-      socket.end();
-    }
+    this.#output?.flushNow();
   }
 
-  #drained(): void {
-    if (this.bufferedAmount > 0) return;
-    if (this.#pongsHeld) {
-      this.#pongsHeld = false;
-      this.#engine?.holdPongs?.(false); // the latest ping's pong, if any, goes out with this turn's flush
-    }
-    this.#releaseWaiters("written");
-    if (this.#needDrain) {
-      this.#needDrain = false;
-      emitSafe(this, "drain");
-    }
+  /** @internal Called by the write path: the engine holds its automatic pongs while the socket is backed up. */
+  holdPongs(hold: boolean): void {
+    this.#engine?.holdPongs?.(hold);
   }
 
-  #releaseWaiters(result: "written" | "buffered"): void {
-    const waiters = this.#waiters;
-    if (waiters === null) return;
-    this.#waiters = null;
-    for (const resolve of waiters) resolve(result);
-  }
-
-  #waitDrain(): Promise<unknown> {
-    if (this.#finished) return Promise.resolve();
-    return new Promise((resolve) => (this.#waiters ??= []).push(resolve));
-  }
-
-  #drop(): "dropped" {
-    this.#dropped++;
-    emitSafe(this, "dropped", this.#dropped);
-    return "dropped";
+  /**
+   * @internal Called by the write path after a flush: end a transport whose end waited for the
+   * output: a half-open one the peer ended, or one this side closes first (a server always, RFC
+   * 6455 7.1.1; a client when the connection failed, 7.1.7).
+   */
+  endsAfterFlush(): boolean {
+    return this.#is(PEER_ENDED) || (this.transportClosing !== -1 && (this.role === "server" || this.#is(FAILED)));
   }
 
   // ---- the engine's host (EngineHost) ------------------------------------------------------
 
   /** @internal Called by the engine: bytes for the transport. */
   output(chunk: Uint8Array): void {
-    if (chunk.byteLength !== 0) this.#dirtyOut().push(chunk);
+    if (chunk.byteLength !== 0) this.#out().queue().push(chunk);
   }
 
   /** @internal Called by the engine: a frame it wrote into the output arena. */
   outputRange(bytes: Uint8Array, start: number, end: number): void {
-    this.#dirtyOut().pushRange(bytes, start, end);
+    this.#out().queue().pushRange(bytes, start, end);
   }
 
-  /** @internal Called by the engine: an event. */
+  /** @internal Called by the engine: an event (delivered to the listeners by connection-events.ts). */
   dispatch(event: EngineEvent): void {
-    switch (event.type) {
-      case "text":
-      case "binary": {
-        if (this.#clock.trackMessage) this.#clock.lastMessage = wheel.now;
-        if (this.#bucket !== undefined && !this.#bucket.take(wheel.now)) {
-          this.#engine!.fail(new ProtocolError("RATE_LIMITED", "rate limit exceeded"));
-          return;
-        }
-        try {
-          if (event.type === "text")
-            emitTwo(this, "message", this.#textAsBuffer ? asBuffer(event.bytes) : event.data, false);
-          else emitTwo(this, "message", asBuffer(event.data), true);
-        } catch (error) {
-          this.#handlerFailed(error);
-        }
-        return;
-      }
-      case "ping":
-        this.#emitOrFail("ping", asBuffer(event.data));
-        return;
-      case "pong":
-        this.#clock.awaitingPong = false;
-        this.#emitOrFail("pong", asBuffer(event.data));
-        return;
-      case "open":
-        this.#emitOrFail("open");
-        return;
-      case "closing":
-        this.#emitOrFail("closing", event.code, event.reason);
-        return;
-      case "error":
-        emitSafe(this, "error", event.error);
-        return;
-      case "close":
-        this.#onClose(event.code, event.reason, event.wasClean);
-        return;
+    const type = event.type;
+    if (type === "close") this.#onClose(event.code, event.reason, event.wasClean);
+    else {
+      if (type === "pong") this.flags &= ~AWAITING_PONG;
+      else if ((type === "text" || type === "binary") && this.#is(TRACK_MESSAGE)) this.lastMessage = wheel.now;
+      deliver(this, event, this.#is(TEXT_AS_BUFFER), this.#bucket);
     }
   }
 
   /** @internal Called by the engine: it sent its close frame; the peer has `closeTimeout` to answer. */
   awaitClose(): void {
-    if (this.#clock.closeStartedAt !== -1) return;
-    if (this.#paused) this.resume(); // the peer's close frame must be read
-    this.#clock.closeStartedAt = wheel.now;
+    if (this.closeStartedAt !== -1) return;
+    if (this.#is(PAUSED)) this.resume(); // the peer's close frame must be read
+    this.closeStartedAt = wheel.now;
     this.#arm();
   }
 
   /**
    * @internal Called by the engine: the connection is over; end the transport. A server ends it
-   * now (RFC 6455 7.1.1: the server closes TCP first), once this turn's output is written; a
-   * client leaves it to the server, for at most `closeTimeout`. A connection that `failed` (RFC
-   * 6455 7.1.7), either role, ends it now too and is destroyed FAILED_LINGER after its close
-   * frame and FIN are out and the peer went quiet, rather than at the close timeout.
+   * once this turn's output is written (RFC 6455 7.1.1); a client leaves it to the server, for at
+   * most `closeTimeout`, unless it `failed` (7.1.7): then it ends it too (see clockTransportClosing).
    */
   closeTransport(failed = false): void {
-    if (this.#clock.transportClosing !== -1) return;
-    const clock = this.#clock;
-    clock.transportClosing = wheel.now;
-    clock.failed = failed;
+    if (this.transportClosing !== -1) return;
     const socket = this.#socket;
-    if (socket.destroyed) {
-      this.#finish();
-      return;
-    }
-    if (this.#endsTransport()) {
-      if (!this.#dirty && !socket.writableEnded) socket.end();
-      if (failed) {
-        clock.trackReceived = true;
-        clock.lastReceived = wheel.now;
-        if (socket.writableFinished) clock.flushedAt = wheel.now;
-        else onceFlushed(socket);
-      }
+    const ending = !socket.destroyed && (this.role === "server" || failed);
+    clockTransportClosing(this, wheel.now, failed, ending);
+    if (socket.destroyed) this.#finish();
+    else if (ending) {
+      if (this.#output?.dirty !== true && !socket.writableEnded) socket.end();
+      if (failed && socket.writableFinished) this.flushedAt = wheel.now;
+      else if (failed) onceFlushed(socket);
     }
     this.#arm();
-  }
-
-  /**
-   * Whether this side closes the TCP connection first: a server always (RFC 6455 7.1.1), a
-   * client when the connection failed (7.1.7) rather than ended with a closing handshake.
-   */
-  #endsTransport(): boolean {
-    return this.role === "server" || this.#clock.failed;
   }
 
   /** @internal The failed connection's close frame and FIN are written out: its linger starts. */
   transportFlushed(): void {
-    this.#clock.flushedAt = wheel.now;
+    this.flushedAt = wheel.now;
     this.#arm();
-  }
-
-  #emitOrFail<E extends keyof ConnectionEvents>(name: E, ...args: ConnectionEvents[E]): void {
-    try {
-      this.emit(name, ...args);
-    } catch (error) {
-      this.#handlerFailed(error);
-    }
-  }
-
-  /** A user handler threw: report it and close this connection only (RFC 6455 7.4.1: 1011). */
-  #handlerFailed(error: unknown): void {
-    const err = error instanceof Error ? error : new Error(String(error));
-    emitSafe(this, "error", err);
-    this.#eng().fail(err);
   }
 
   /** The engine's close (handshake over, or failed): close TCP; `close` follows when it is closed. */
   #onClose(code: number, reason: string, wasClean: boolean): void {
-    if (this.#closeInfo !== undefined) return;
-    this.#closeInfo = { code, reason, wasClean };
-    this.#releaseWaiters("buffered");
+    const report = (this.#close ??= new CloseReport());
+    if (report.info !== undefined) return;
+    report.info = { code, reason, wasClean };
+    this.#output?.releaseWaiters("buffered");
     // RFC 6455 7.1.4: closed once the transport is closed too (closeTransport began closing it).
-    if (this.#finished) this.#emitClose();
-  }
-
-  /** RFC 6455 7.1.4: the WebSocket is closed once the handshake is over and TCP is closed. */
-  #emitClose(): void {
-    const info = this.#closeInfo;
-    if (info === undefined || this.#closeEmitted) return;
-    this.#closeEmitted = true;
-    emitSafe(this, "close", info.code, info.reason, info.wasClean);
-    this.#resolveClosed?.(info);
-    this.#resolveClosed = null;
+    if (this.#is(FINISHED)) report.emit(this);
   }
 
   // ---- the transport's events (through read-path.ts's shared listeners) ---------------------
 
+  #is(bit: number): boolean {
+    return (this.flags & bit) !== 0;
+  }
+
   /** @internal Bytes from the transport. */
   transportData(chunk: Uint8Array): void {
-    const clock = this.#clock;
-    if (clock.trackReceived) clock.lastReceived = wheel.now;
-    clock.awaitingPong = false;
+    clockHeard(this);
     this.#eng().receiveData(chunk);
   }
 
   /** @internal Bytes read into the shared read buffer, lent for this call (read-path.ts). */
   transportLent(bytes: Uint8Array): void {
-    const clock = this.#clock;
-    if (clock.trackReceived) clock.lastReceived = wheel.now;
-    clock.awaitingPong = false;
+    clockHeard(this);
     const engine = this.#eng();
     if (engine.receiveLent !== undefined) engine.receiveLent(bytes);
     else engine.receiveData(Uint8Array.prototype.slice.call(bytes));
@@ -749,15 +520,14 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
 
   /**
    * @internal The transport's readable side ended. A half-open transport (an HTTP/2 stream:
-   * END_STREAM) is ended in turn once our output is out, as a socket does by itself (RFC 8441
-   * 6: END_STREAM is the TCP close of RFC 6455).
+   * END_STREAM, the TCP close of RFC 6455 by RFC 8441 6) is ended in turn once our output is out.
    */
   transportEnd(): void {
     this.#receiveEof();
     const socket = this.#socket;
     if (socket.allowHalfOpen && !socket.writableEnded) {
-      this.#peerEnded = true;
-      if (!this.#dirty) socket.end();
+      this.flags |= PEER_ENDED;
+      if (this.#output?.dirty !== true) socket.end();
     }
   }
 
@@ -769,28 +539,28 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
 
   /** @internal The transport failed (ECONNRESET and friends): `close` follows and reports 1006. */
   transportError(error: Error): void {
-    if (!this.#finished) emitSafe(this, "error", error);
+    if (!this.#is(FINISHED)) emitSafe(this, "error", error);
   }
 
   /** @internal The transport's write buffer drained. */
   transportDrain(): void {
-    this.#drained();
+    this.#output?.drained();
   }
 
   /** The transport is gone: stop timers, report the close, forget the connection. */
   #finish(): void {
-    if (this.#finished) return;
-    this.#finished = true;
+    if (this.#is(FINISHED)) return;
+    this.flags |= FINISHED;
     wheel.cancel(this);
     detachData(this.#socket);
     // Without a close from the engine yet, EOF makes one (1006, or the handshake's result).
-    if (this.#closeInfo === undefined) this.#receiveEof();
-    this.#emitClose();
+    if (this.#close?.info === undefined) this.#receiveEof();
+    this.#close?.emit(this);
     this.onFinish?.(this);
   }
 
-  /** End the transport abnormally: destroy it, or the host's way (ConnectionInit `abortTransport`). */
-  #destroyTransport(): void {
+  /** @internal End the transport abnormally: destroy it, or the host's way (ConnectionInit `abortTransport`). */
+  destroyTransport(): void {
     const abort = this.#abort;
     if (abort === undefined) this.#socket.destroy();
     else abort(this.#socket);
@@ -799,18 +569,15 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   // ---- timers -----------------------------------------------------------------------------
 
   #arm(): void {
-    if (this.#finished) return;
-    const next = this.#clock.next(this.#state() === OPEN);
-    if (next === -1) wheel.cancel(this);
-    else if (next !== this.deadline) wheel.schedule(this, next);
+    if (!this.#is(FINISHED)) clockArm(this, this.#options, this.#state() === OPEN);
   }
 
   /** @internal Called by the timer wheel (TimerEntry). */
   onTimer(): void {
-    if (this.#finished) return;
-    switch (this.#clock.due(wheel.now, this.#state() === OPEN)) {
+    if (this.#is(FINISHED)) return;
+    switch (clockDue(this, this.#options, wheel.now, this.#state() === OPEN)) {
       case Due.DESTROY:
-        this.#destroyTransport();
+        this.destroyTransport();
         this.#finish();
         return;
       case Due.TERMINATE:

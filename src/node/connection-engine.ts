@@ -1,0 +1,68 @@
+/**
+ * How a connection's engine is made: at once, or later when it can wait (a plain server
+ * connection starts OPEN with nothing to say; see Connection). What the connection keeps
+ * meanwhile is a {@link PendingEngine}: one object shared by the plain connections of an engine
+ * factory and subprotocol.
+ */
+import type { ExtensionSession } from "../protocol/extensions/extension.js";
+import type { EngineFactory, EngineHost, Role, WebSocketEngine } from "../protocol/types.js";
+import type { ConnectionInit } from "./connection-types.js";
+import { decodeUtf8, isUtf8, masker } from "./native.js";
+import type { ResolvedConnectionOptions } from "./options.js";
+import { outputArena, slabAlloc } from "./output-buffers.js";
+
+/** What a connection keeps to create its engine later, when the engine can wait. */
+export interface PendingEngine {
+  readonly createEngine: ConnectionInit["createEngine"];
+  readonly engine?: ConnectionInit["engine"];
+  readonly extensions: ConnectionInit["extensions"];
+  /** The negotiated subprotocol ("" if none) and Sec-WebSocket-Extensions response. */
+  readonly protocol: string;
+  readonly extensionsHeader: string;
+}
+
+const NO_EXTENSIONS: readonly ExtensionSession[] = Object.freeze([]);
+/** Subprotocols shared per engine factory, at most (beyond, each connection has its own PendingEngine). */
+const MAX_SHARED = 32;
+/** The PendingEngine of the connections without extensions or engine options, per engine factory and subprotocol. */
+const plainEngines = new WeakMap<EngineFactory, Map<string, PendingEngine>>();
+
+/** What `init` says about creating the engine: one shared object for the plain connections. */
+export function pendingEngine(init: ConnectionInit): PendingEngine {
+  const { createEngine, engine, extensions, protocol, extensionsHeader } = init;
+  if (engine !== undefined || extensions.length > 0 || extensionsHeader !== "") {
+    return { createEngine, engine, extensions, protocol, extensionsHeader };
+  }
+  let byProtocol = plainEngines.get(createEngine);
+  if (byProtocol === undefined) plainEngines.set(createEngine, (byProtocol = new Map()));
+  let shared = byProtocol.get(protocol);
+  if (shared === undefined) {
+    shared = { createEngine, extensions: NO_EXTENSIONS, protocol, extensionsHeader: "" };
+    // A server's subprotocols are few; a `protocols` function echoing what peers offer is not.
+    if (byProtocol.size < MAX_SHARED) byProtocol.set(protocol, shared);
+  }
+  return shared;
+}
+
+/** The engine of `host`, with the Node layer's buffers, masking and UTF-8 functions. */
+export function startEngine(
+  host: EngineHost,
+  init: PendingEngine,
+  role: Role,
+  options: ResolvedConnectionOptions,
+): WebSocketEngine {
+  return init.createEngine(host, {
+    ...init.engine,
+    role,
+    maxPayload: options.maxPayload,
+    maxFragments: options.maxFragments,
+    extensions: init.extensions,
+    extensionsHeader: init.extensionsHeader,
+    protocol: init.protocol,
+    alloc: slabAlloc,
+    arena: outputArena,
+    masker,
+    isUtf8,
+    decodeUtf8,
+  });
+}

@@ -1,0 +1,208 @@
+/**
+ * A connection's write path: the turn's output, written with ONE write at the end of the turn
+ * (flush-queue.ts calls `flushNow`), the socket's backlog (`needDrain`, pongs held while the peer
+ * does not read), the resolvers of "wait" sends and the callbacks of `afterWrite`.
+ *
+ * Contract: created with a connection's first output (an idle connection holds none). `queue()`
+ * marks the connection for this turn's flush and returns the queue to push to. After a flush
+ * that left bytes in the socket, `drained()` (the socket's `drain`, or a write callback when
+ * Node emits none below its high-water mark) releases the waiters with "written", lets the
+ * latest held pong out and emits the connection's `drain`. A failed write is reported on the
+ * connection (`error`) and ends its transport; callbacks run once what was queued before them is
+ * written, or with an error when the socket is gone first. `streamMessage` sends a message from
+ * an async iterable, one fragment per chunk, within the same backpressure.
+ */
+import type { Readable } from "node:stream";
+import { InvalidStateError } from "../protocol/errors.js";
+import { PreparedMessage } from "../protocol/prepared-message.js";
+import type { MessageWriter, WebSocketEngine } from "../protocol/types.js";
+import type { AnyConnection } from "./connection.js";
+import type { Transport } from "./connection-types.js";
+import { type Flushable, markDirty } from "./flush-queue.js";
+import { toBytes } from "./output-buffers.js";
+import { OutputQueue } from "./output-queue.js";
+import { emitSafe } from "./shaped-emitter.js";
+
+const EMPTY_BUFFER = Buffer.alloc(0);
+
+export class ConnectionOutput extends OutputQueue implements Flushable {
+  /** Marked for this turn's flush. */
+  dirty = false;
+  /** The socket holds bytes (a flush left them, or the 101 waits) until `drained`. */
+  needDrain: boolean;
+  /** Automatic pongs are held by the engine while the socket is backed up (see flushNow). */
+  pongsHeld = false;
+  /** Messages dropped by the "drop" policy so far. */
+  dropped = 0;
+  #waiters: Array<(result: "written" | "buffered") => void> | null = null;
+  #callbacks: Array<(error?: Error | null) => void> | null = null;
+  readonly #conn: AnyConnection;
+  readonly #socket: Transport;
+
+  constructor(conn: AnyConnection, socket: Transport, needDrain: boolean) {
+    super();
+    this.#conn = conn;
+    this.#socket = socket;
+    this.needDrain = needDrain;
+  }
+
+  /**
+   * Backpressure before a send of `size` bytes (`max`: maxBufferedAmount, 0 for no limit): "send",
+   * "wait" (the "wait" policy), "dropped" (the "drop" policy: counted and reported as `dropped`),
+   * or "fail" ("close": the connection is to fail with 1008).
+   */
+  admit(size: number, policy: "close" | "drop" | "wait", max: number): "send" | "wait" | "dropped" | "fail" {
+    if (max === 0) return "send";
+    const buffered = this.needDrain ? this.size + this.#socket.writableLength : this.size;
+    if (buffered === 0 || buffered + size <= max) return "send";
+    if (policy === "wait") return "wait";
+    if (policy === "close") return "fail";
+    this.dropped++;
+    emitSafe(this.#conn, "dropped", this.dropped);
+    return "dropped";
+  }
+
+  /** This turn's queue, the connection marked for the end-of-turn flush. */
+  queue(): OutputQueue {
+    if (!this.dirty) {
+      this.dirty = true;
+      markDirty(this);
+    }
+    return this;
+  }
+
+  /** @internal Called once per turn by the flush queue (Flushable): one write for everything queued this turn. */
+  flushNow(): void {
+    this.dirty = false;
+    const socket = this.#socket;
+    const callbacks = this.#callbacks;
+    if (callbacks !== null) this.#callbacks = null;
+    if (this.size === 0 || socket.destroyed || !socket.writable) {
+      this.clear();
+      if (callbacks !== null) for (const cb of callbacks) this.afterQueued(cb);
+      return;
+    }
+    try {
+      this.writeTo(socket);
+    } catch (error) {
+      this.#conn.emit("error", error as Error); // socket.write throws only Errors
+      this.#conn.destroyTransport();
+      if (callbacks !== null) for (const cb of callbacks) this.afterQueued(cb);
+      return;
+    }
+    if (callbacks !== null) {
+      socket.write(EMPTY_BUFFER, (error?: Error | null) => {
+        for (const cb of callbacks) cb(error);
+      });
+    }
+    if (socket.writableLength > 0) {
+      this.needDrain = true;
+      // Node only emits 'drain' above its high-water mark; below it, ask for a callback once
+      // the backlog is written so that 'drain' and "wait" sends are never left hanging.
+      if (!socket.writableNeedDrain) socket.write(EMPTY_BUFFER, () => this.drained());
+      // The peer is not keeping up: its pings get one pong, for the latest, once it drains
+      // (RFC 6455 5.5.3), so that pings sent without reading cannot pile pongs up here.
+      if (!this.pongsHeld) {
+        this.pongsHeld = true;
+        this.#conn.holdPongs(true);
+      }
+    } else if (this.#waiters !== null) {
+      this.releaseWaiters("written");
+    }
+    if (this.#conn.endsAfterFlush() && !socket.writableEnded) socket.end();
+  }
+
+  /** The socket's backlog is written (see the module comment). */
+  drained(): void {
+    if (this.size + this.#socket.writableLength > 0) return;
+    if (this.pongsHeld) {
+      this.pongsHeld = false;
+      this.#conn.holdPongs(false); // the latest ping's pong, if any, goes out with this turn's flush
+    }
+    this.releaseWaiters("written");
+    if (this.needDrain) {
+      this.needDrain = false;
+      emitSafe(this.#conn, "drain");
+    }
+  }
+
+  /** A promise resolved once the backlog drained ("written") or the connection closed ("buffered"). */
+  wait(): Promise<"written" | "buffered"> {
+    return new Promise((resolve) => (this.#waiters ??= []).push(resolve));
+  }
+
+  releaseWaiters(result: "written" | "buffered"): void {
+    const waiters = this.#waiters;
+    if (waiters === null) return;
+    this.#waiters = null;
+    for (const resolve of waiters) resolve(result);
+  }
+
+  /** Run `cb` once everything queued so far is handed to the kernel, or with an error if the socket is gone. */
+  afterQueued(cb: (error?: Error | null) => void): void {
+    if (this.dirty) (this.#callbacks ??= []).push(cb);
+    else afterWritten(this.#socket, cb);
+  }
+}
+
+/** A message's payload size in bytes (a string's in UTF-16 code units, as backpressure counts it). */
+export function sizeOf(message: string | Uint8Array | PreparedMessage): number {
+  return typeof message === "string"
+    ? message.length
+    : message instanceof PreparedMessage
+      ? message.payload.byteLength
+      : message.byteLength;
+}
+
+/** Hand one message to the engine (Connection#send): false if it was not sent. */
+export function sendOn(
+  engine: WebSocketEngine,
+  message: string | Uint8Array | PreparedMessage,
+  options: { binary?: boolean; compress?: boolean } | undefined,
+): boolean {
+  if (typeof message !== "string" && message instanceof PreparedMessage) return engine.sendPrepared(message, options);
+  return options === undefined ? engine.send(message) : engine.send(message, options);
+}
+
+/** `writer` taking any binary chunk (Buffer, ArrayBuffer, views) as well as strings (Connection#startMessage). */
+export function anyChunks(writer: MessageWriter): MessageWriter {
+  return {
+    write: (chunk) => writer.write(typeof chunk === "string" ? chunk : toBytes(chunk)),
+    end: (chunk) => writer.end(chunk === undefined || typeof chunk === "string" ? chunk : toBytes(chunk)),
+  };
+}
+
+/** Run `cb` once what the socket holds is written, or with an error if the socket is gone. */
+export function afterWritten(socket: Transport, cb: (error?: Error | null) => void): void {
+  if (socket.destroyed || !socket.writable) {
+    process.nextTick(cb, new Error("The socket was closed before the data was written"));
+    return;
+  }
+  socket.write(EMPTY_BUFFER, cb);
+}
+
+/**
+ * Send `source` as one message, fragment by fragment (Connection#stream): binary unless `binary`
+ * is false or the first chunk is a string; while more than `limit` bytes are buffered, waits for
+ * `drained()` (null: the connection is gone, the next write reports it).
+ */
+export async function streamMessage(
+  conn: AnyConnection,
+  source: AsyncIterable<Uint8Array | string> | Readable,
+  binary: boolean | undefined,
+  limit: number,
+  drained: () => Promise<unknown> | null,
+): Promise<void> {
+  const iterator = (source as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
+  let step = await iterator.next();
+  const writer = conn.startMessage((binary ?? typeof step.value !== "string") ? "binary" : "text");
+  while (!step.done) {
+    if (!writer.write(step.value)) {
+      await iterator.return?.();
+      throw new InvalidStateError("stream: the connection closed");
+    }
+    if (conn.bufferedAmount > limit) await drained();
+    step = await iterator.next();
+  }
+  if (!writer.end()) throw new InvalidStateError("stream: the connection closed");
+}
