@@ -4,27 +4,22 @@
  * that are node:http's concepts work unchanged: `agent`, `createConnection`, `finishRequest`,
  * `handshakeTimeout`, the `upgrade`, `unexpected-response` and `redirect` events,
  * `followRedirects`/`maxRedirects`, `auth` from the URL, `ws+unix:` URLs. The answer is checked
- * with ws's rules and messages; the socket then goes to a wirecable Connection.
+ * with ws's rules and messages; the socket then goes to a wirecable Connection. A handshake that
+ * fails or is cancelled (`close()`/`terminate()` while CONNECTING) ends in {@link abortHandshake}.
  */
 import { createHash, randomBytes } from "node:crypto";
 import http, { type ClientRequest, type IncomingMessage } from "node:http";
 import https from "node:https";
 import net, { type Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import { clientDeflate } from "../node/extensions.js";
 import type { ExtensionSession } from "../protocol/extensions/extension.js";
 import { parseExtensions, renderExtensions } from "../protocol/extensions/extension-header.js";
 import { WEBSOCKET_GUID } from "../protocol/handshake/server-handshake.js";
 import { toDeflateOptions, type WsPerMessageDeflateOptions } from "./deflate-options.js";
-import {
-  abortHandshake,
-  CLOSE_TIMEOUT,
-  kAborted,
-  kInternal,
-  settingsFrom,
-  type UnhandledErrors,
-  type WebSocket,
-} from "./websocket.js";
+import { CLOSE_TIMEOUT, settingsFrom, type UnhandledErrors } from "./socket-settings.js";
+import { kInternal, type WebSocket } from "./websocket.js";
 
 export interface WsClientOptions extends Omit<http.RequestOptions, "protocol" | "timeout"> {
   protocols?: string | string[];
@@ -52,6 +47,9 @@ export interface WsClientOptions extends Omit<http.RequestOptions, "protocol" | 
   servername?: string;
   [option: string]: unknown;
 }
+
+/** Marks a request whose handshake {@link abortHandshake} has given up (its late events are ignored). */
+export const kAborted = Symbol("kAborted");
 
 const SUBPROTOCOL = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
 const PROTOCOL_VERSIONS = [8, 13];
@@ -324,4 +322,23 @@ function tlsConnect(options: tls.ConnectionOptions & { path?: string }): Socket 
     options.servername = net.isIP(options.host ?? "") ? "" : options.host;
   }
   return tls.connect(options);
+}
+
+/** The handshake failed or was cancelled: abort the request and report `message`. */
+export function abortHandshake(ws: WebSocket, stream: ClientRequest | Duplex | null, message: string): void {
+  const internal = ws[kInternal];
+  internal.setReadyState(ws.CLOSING);
+  const err = new Error(message);
+  Error.captureStackTrace(err, abortHandshake);
+  if (stream !== null && "setHeader" in stream) {
+    (stream as ClientRequest & { [kAborted]?: boolean })[kAborted] = true;
+    stream.destroy();
+    if (stream.socket && !stream.socket.destroyed) stream.socket.destroy();
+    process.nextTick(() => internal.emitErrorAndClose(err));
+  } else if (stream !== null) {
+    stream.destroy();
+    process.nextTick(() => internal.emitErrorAndClose(err));
+  } else {
+    process.nextTick(() => internal.emitErrorAndClose(err));
+  }
 }

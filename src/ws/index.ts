@@ -14,16 +14,8 @@ export type { WsClientOptions as ClientOptions } from "./client.js";
 export type { WsPerMessageDeflateOptions as PerMessageDeflateOptions } from "./deflate-options.js";
 export type { WsError } from "./errors.js";
 export type { EventListenerLike } from "./event-target.js";
-export type {
-  BinaryType,
-  MessageData,
-  On,
-  SendOptions,
-  SocketSettings,
-  UnhandledErrors,
-  WebSocketInternal,
-  WsData as Data,
-} from "./websocket.js";
+export type { SocketSettings, UnhandledErrors } from "./socket-settings.js";
+export type { BinaryType, MessageData, On, SendOptions, WebSocketInternal, WsData as Data } from "./websocket.js";
 export type {
   Listener,
   Negotiated,

@@ -16,7 +16,8 @@ import { computeAccept } from "../node/native.js";
 import type { ExtensionSession } from "../protocol/extensions/extension.js";
 import { parseExtensions, renderExtension } from "../protocol/extensions/extension-header.js";
 import { toDeflateOptions, type WsPerMessageDeflateOptions } from "./deflate-options.js";
-import { CLOSE_TIMEOUT, kInternal, settingsFrom, type UnhandledErrors, WebSocket } from "./websocket.js";
+import { CLOSE_TIMEOUT, settingsFrom, type UnhandledErrors } from "./socket-settings.js";
+import { kInternal, WebSocket } from "./websocket.js";
 
 const KEY = /^[+/0-9A-Za-z]{22}==$/;
 const TOKEN = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;

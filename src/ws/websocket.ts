@@ -2,7 +2,8 @@
  * `WebSocket` of `wirecable/ws`: ws 8's class (EventEmitter with ws's events and arguments, the
  * EventTarget attributes, `send(data, options, cb)`, `ping`/`pong`/`close`/`terminate`/
  * `pause`/`resume`, `binaryType`, `bufferedAmount`, readyState constants) over a wirecable
- * {@link Connection}, which owns the frames, the timers and the socket.
+ * {@link Connection}, which owns the frames, the timers and the socket (made with the socket's
+ * settings: socket-settings.ts). The client's opening handshake is client.ts's.
  *
  * Contract:
  * - ws's state machine: CONNECTING, OPEN once the handshake completed, CLOSING once a close
@@ -21,12 +22,10 @@ import { EventEmitter } from "node:events";
 import type { ClientRequest, IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { Connection } from "../node/connection.js";
-import { createHybiEngine } from "../node/engines.js";
-import { resolveConnectionOptions } from "../node/options.js";
+import type { Connection } from "../node/connection.js";
 import type { ExtensionSession } from "../protocol/extensions/extension.js";
 import { toBuffer } from "./buffers.js";
-import { initAsClient, type WsClientOptions } from "./client.js";
+import { abortHandshake, initAsClient, type WsClientOptions } from "./client.js";
 import { isProtocolError, wsError } from "./errors.js";
 import {
   addEventListener,
@@ -39,6 +38,7 @@ import {
   type MessageEvent,
   removeEventListener,
 } from "./event-target.js";
+import { defaultSettings, type SocketSettings, wsConnection } from "./socket-settings.js";
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -47,7 +47,6 @@ const CLOSED = 3;
 const READY_STATES = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"];
 const BINARY_TYPES = ["nodebuffer", "arraybuffer", "fragments", "blob"];
 const EMPTY_BUFFER = Buffer.alloc(0);
-export const CLOSE_TIMEOUT = 30_000;
 
 export type BinaryType = "nodebuffer" | "arraybuffer" | "fragments" | "blob";
 /** A send waiting behind a Blob being read. */
@@ -57,19 +56,6 @@ interface QueuedSend {
   cb: ((err?: Error | null) => void) | undefined;
 }
 export type WsData = string | Buffer | ArrayBuffer | ArrayBufferView | Blob | number | readonly number[];
-export type UnhandledErrors = "throw" | "ignore";
-
-/** What a socket runs with once open (from the client's or the server's options). */
-export interface SocketSettings {
-  allowSynchronousEvents: boolean;
-  autoPong: boolean;
-  closeTimeout: number;
-  maxPayload: number;
-  skipUTF8Validation: boolean;
-  unhandledErrors: UnhandledErrors;
-  /** ws's `generateMask(mask)`: fills the 4-byte masking key of each frame (client). */
-  generateMask?: ((mask: Buffer) => void) | undefined;
-}
 
 /** Internal hooks for the client handshake and the server (not part of ws's API). */
 export const kInternal = Symbol("wirecable.ws.internal");
@@ -90,40 +76,6 @@ export interface WebSocketInternal {
     extensionNames: string,
     extensionsHeader: string,
   ): void;
-}
-
-/** A socket's settings from the client's or the server's options (ws's defaults where absent). */
-export function settingsFrom(options: {
-  allowSynchronousEvents?: boolean;
-  autoPong?: boolean;
-  closeTimeout?: number;
-  maxPayload?: number;
-  skipUTF8Validation?: boolean;
-  unhandledErrors?: UnhandledErrors;
-  generateMask?: unknown;
-}): SocketSettings {
-  const defaults = defaultSettings();
-  return {
-    allowSynchronousEvents: options.allowSynchronousEvents !== false,
-    autoPong: options.autoPong !== false,
-    closeTimeout: options.closeTimeout ?? defaults.closeTimeout,
-    maxPayload: options.maxPayload ?? defaults.maxPayload,
-    skipUTF8Validation: options.skipUTF8Validation === true,
-    unhandledErrors: options.unhandledErrors === "ignore" ? "ignore" : "throw",
-    generateMask:
-      typeof options.generateMask === "function" ? (options.generateMask as (mask: Buffer) => void) : undefined,
-  };
-}
-
-function defaultSettings(): SocketSettings {
-  return {
-    allowSynchronousEvents: true,
-    autoPong: true,
-    closeTimeout: CLOSE_TIMEOUT,
-    maxPayload: 100 * 1024 * 1024,
-    skipUTF8Validation: false,
-    unhandledErrors: "throw",
-  };
 }
 
 export type On<A extends unknown[]> = (this: WebSocket, ...args: A) => void;
@@ -546,33 +498,7 @@ export class WebSocket extends EventEmitter {
     this.#extensions = extensionNames;
     // As ws: bytes that came with the handshake go back into the socket (they arrive as 'data').
     if (head.length > 0) socket.unshift(head);
-    const conn = new Connection({
-      role,
-      socket: socket as Socket,
-      createEngine: createHybiEngine,
-      options: resolveConnectionOptions({
-        maxPayload: settings.maxPayload,
-        maxFragments: 0,
-        pingInterval: 0,
-        pongTimeout: 0,
-        idleTimeout: 0,
-        closeTimeout: settings.closeTimeout,
-        maxBufferedAmount: 0,
-      }),
-      protocol,
-      extensions: sessions,
-      extensionsHeader,
-      textAsBuffer: true,
-      // ws's users (and its test suite) may listen to `ws._socket`'s 'data' events.
-      dataEvents: true,
-      engine: {
-        randomFill: role === "client" && settings.generateMask ? maskFiller(settings.generateMask) : undefined,
-        autoPong: settings.autoPong,
-        validateUtf8: !settings.skipUTF8Validation,
-        closeReason: () => "",
-        echoCloseReason: true,
-      },
-    });
+    const conn = wsConnection(socket, role, settings, protocol, sessions, extensionsHeader);
     this.#conn = conn;
     const sync = settings.allowSynchronousEvents;
     conn.on("message", (message, isBinary) => {
@@ -648,45 +574,9 @@ export interface SendOptions {
   mask?: boolean;
 }
 
-/**
- * The engine draws masking keys 4 bytes at a time from blocks it fills with `randomFill`: fill
- * each 4-byte slot of a block with one `generateMask` key, so that every frame gets one.
- */
-function maskFiller(generateMask: (mask: Buffer) => void): (target: Uint8Array) => void {
-  const key = Buffer.alloc(4);
-  return (target) => {
-    for (let i = 0; i < target.length; i += 4) {
-      key.fill(0);
-      generateMask(key);
-      target.set(key.subarray(0, Math.min(4, target.length - i)), i);
-    }
-  };
-}
-
 /** ws's rule for close codes an application may send. */
 export function isValidStatusCode(code: number): boolean {
   return (
     (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999)
   );
 }
-
-/** The handshake failed or was cancelled: abort the request and report `message`. */
-export function abortHandshake(ws: WebSocket, stream: ClientRequest | Duplex | null, message: string): void {
-  const internal = ws[kInternal];
-  internal.setReadyState(CLOSING);
-  const err = new Error(message);
-  Error.captureStackTrace(err, abortHandshake);
-  if (stream !== null && "setHeader" in stream) {
-    (stream as ClientRequest & { [kAborted]?: boolean })[kAborted] = true;
-    stream.destroy();
-    if (stream.socket && !stream.socket.destroyed) stream.socket.destroy();
-    process.nextTick(() => internal.emitErrorAndClose(err));
-  } else if (stream !== null) {
-    stream.destroy();
-    process.nextTick(() => internal.emitErrorAndClose(err));
-  } else {
-    process.nextTick(() => internal.emitErrorAndClose(err));
-  }
-}
-
-export const kAborted = Symbol("kAborted");
