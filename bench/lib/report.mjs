@@ -43,8 +43,8 @@ function trafficTable(w) {
 
 function idleTable(w) {
   const out = [
-    "| server | connections open | RSS before MB | RSS after MB | KB per connection | vs bare net.Socket | vs ws | vs Bun | vs uws | load avg |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| server | connections open | RSS before MB | RSS after MB | KB per connection | vs bare net.Socket | vs ws | vs Bun | vs uws | KB per connection after 40 s idle | idle vs bare | load avg |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of w.rows) {
     if (r.error) {
@@ -54,7 +54,7 @@ function idleTable(w) {
     const same = (name) => w.rows.find((x) => x.server === name && x.count === r.count && !x.error);
     const open = `${fmt(r.open)}${r.echoed !== undefined ? ` (${fmt(r.echoed)} echoed)` : ""}`;
     out.push(
-      `| ${r.server} | ${open} | ${fmt(r.rssBeforeKB / 1024, 1)} | ${fmt(r.rssAfterKB / 1024, 1)} | ${fmt(r.kbPerConn, 2)} | ${ratio(r.kbPerConn, same("bare")?.kbPerConn)} | ${ratio(r.kbPerConn, same("ws")?.kbPerConn)} | ${ratio(r.kbPerConn, same("bun")?.kbPerConn)} | ${ratio(r.kbPerConn, same("uws")?.kbPerConn)} | ${r.loadavg ?? "-"} |`,
+      `| ${r.server} | ${open} | ${fmt(r.rssBeforeKB / 1024, 1)} | ${fmt(r.rssAfterKB / 1024, 1)} | ${fmt(r.kbPerConn, 2)} | ${ratio(r.kbPerConn, same("bare")?.kbPerConn)} | ${ratio(r.kbPerConn, same("ws")?.kbPerConn)} | ${ratio(r.kbPerConn, same("bun")?.kbPerConn)} | ${ratio(r.kbPerConn, same("uws")?.kbPerConn)} | ${r.kbPerConnIdle === undefined ? "-" : fmt(r.kbPerConnIdle, 2)} | ${ratio(r.kbPerConnIdle, same("bare")?.kbPerConnIdle)} | ${r.loadavg ?? "-"} |`,
     );
   }
   return out.join("\n");
