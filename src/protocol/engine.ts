@@ -30,13 +30,13 @@
 import { encodeClosePayload, isValidCloseCode, parseClosePayload } from "./close-codes.js";
 import { EventDispatcher } from "./engine-queue.js";
 import { InvalidStateError, OptionError, ProtocolError } from "./errors.js";
-import { ExtensionPipeline, type OutgoingMessage } from "./extensions/extension-pipeline.js";
+import { ExtensionFlow } from "./extension-flow.js";
+import { ExtensionPipeline } from "./extensions/extension-pipeline.js";
 import { FrameParser, type FrameSink } from "./frames/frame-parser.js";
 import { FrameSender } from "./frames/frame-sender.js";
 import { resolveLimits } from "./limits.js";
 import { MessageAssembler } from "./message-assembler.js";
 import { closedWriter, createMessageWriter, toBytes } from "./message-writer.js";
-import { OrderedQueue } from "./ordered-queue.js";
 import { PingTracker } from "./ping-tracker.js";
 import type { PreparedMessage } from "./prepared-message.js";
 import { BinaryMessage, decodeUtf8, TextMessage, type Utf8Decoder } from "./text-message.js";
@@ -55,7 +55,6 @@ import { isValidUtf8, Utf8Validator } from "./utf8.js";
 
 const encoder = new TextEncoder();
 const defaultAlloc = (size: number): Uint8Array => new Uint8Array(size);
-const EMPTY_BYTES = new Uint8Array(0);
 /**
  * From this many payload bytes still to come in a frame, `readTarget` offers them in place. A
  * read into the target stops at the frame's end, so a short rest would cost a read of its own
@@ -126,8 +125,8 @@ export class Engine implements WebSocketEngine {
   readonly #alloc: (size: number) => Uint8Array;
   readonly #nativeIsUtf8: ((bytes: Uint8Array) => boolean) | undefined;
   readonly #sender: FrameSender;
-  /** Negotiated extensions; null without any (then all paths are synchronous). */
-  readonly #pipeline: ExtensionPipeline | null = null;
+  /** Order around the negotiated extensions' transforms; null without any (then all paths are synchronous). */
+  readonly #flow: ExtensionFlow | null = null;
   readonly #maxPayload: number;
   readonly #decode: Utf8Decoder;
   readonly #isUtf8: (bytes: Uint8Array) => boolean;
@@ -135,9 +134,6 @@ export class Engine implements WebSocketEngine {
   readonly #echoCloseReason: boolean;
   readonly #validateUtf8: boolean;
   readonly #closeReason: EngineOptions["closeReason"];
-  /** Inbound/outbound order keepers; only when extensions may be asynchronous. */
-  readonly #inbound: OrderedQueue<EngineEvent> | null = null;
-  readonly #outbound: OrderedQueue<OutgoingMessage> | null = null;
 
   #frameFin = false;
   /** The text message being dispatched, for the echo shortcut (see TextMessage.sameText); null otherwise. */
@@ -146,8 +142,6 @@ export class Engine implements WebSocketEngine {
   #pings: PingTracker | null = null;
   /** While a streamed message is being sent: the sends held back until it ends; null otherwise. */
   #held: Array<() => void> | null = null;
-  /** Callbacks of afterFramed() waiting behind pending transforms. */
-  #markers: Set<() => void> | null = null;
   /** holdPongs(true): pings are answered later, only the most recent one (a copy of its payload). */
   #pongsHeld = false;
   #pendingPong: Uint8Array | null = null;
@@ -202,24 +196,18 @@ export class Engine implements WebSocketEngine {
       arena: options.arena,
     });
     if (sessions.length > 0) {
-      this.#pipeline = new ExtensionPipeline(
-        sessions,
-        this.#maxPayload,
-        this.#isUtf8,
-        this.#decode,
-        this.#validateUtf8,
-      );
-      const settled = () => this.#events.flush();
-      const fail = (error: unknown) => this.#fail(error);
-      this.#inbound = new OrderedQueue<EngineEvent>((event) => this.#commit(event), fail, settled);
-      this.#outbound = new OrderedQueue<OutgoingMessage>(
-        (o) =>
-          o.done !== undefined
-            ? this.#markerReached(o.done)
-            : this.#frameNow(o.message, o.opcode, o.fin, o.rsv, o.data),
-        fail,
-        settled,
-      );
+      const limits = {
+        maxPayload: this.#maxPayload,
+        isUtf8: this.#isUtf8,
+        decode: this.#decode,
+        validateUtf8: this.#validateUtf8,
+      };
+      this.#flow = new ExtensionFlow(sessions, limits, {
+        commit: (event) => this.#commit(event),
+        frame: (o) => this.#frameNow(o.message, o.opcode, o.fin, o.rsv, o.data),
+        fail: (error) => this.#fail(error),
+        settled: () => this.#events.flush(),
+      });
     }
   }
 
@@ -322,8 +310,7 @@ export class Engine implements WebSocketEngine {
     if (this.#phase === Phase.CLOSED) return;
     this.#parser.stop();
     this.#heldInput = null;
-    this.#outbound?.clear();
-    this.#releaseMarkers();
+    this.#flow?.abandon();
     this.#enterClosed(true);
     // RFC 6455 7.1.5: closed without a Close frame: status 1006.
     this.#emit({ type: "close", code: 1006, reason: "", wasClean: false });
@@ -339,7 +326,8 @@ export class Engine implements WebSocketEngine {
     }
     const binary = options?.binary ?? typeof data !== "string";
     const opcode = binary ? 2 : 1;
-    if (this.#pipeline === null) {
+    const flow = this.#flow;
+    if (flow === null) {
       if (typeof data !== "string") this.#sender.message(opcode, 0, data);
       else if (binary) this.#sender.message(2, 0, encoder.encode(data));
       else {
@@ -354,13 +342,7 @@ export class Engine implements WebSocketEngine {
           else this.#sender.copy(1, chunk, start, end);
         } else this.#sender.string(1, data);
       }
-    } else {
-      try {
-        this.#outbound!.push(this.#pipeline.outgoing(opcode, toBytes(data), options?.compress));
-      } catch (error) {
-        this.#outbound!.pushError(error);
-      }
-    }
+    } else flow.send(opcode, toBytes(data), options?.compress);
     if (this.#events.pending) this.#events.flush();
     return true;
   }
@@ -384,7 +366,7 @@ export class Engine implements WebSocketEngine {
       this.#held.push(() => this.sendPrepared(message, options));
       return true;
     }
-    if (this.role === "server" && this.#pipeline === null) {
+    if (this.role === "server" && this.#flow === null) {
       this.#sender.out.output(message.frame);
       return true;
     }
@@ -480,24 +462,8 @@ export class Engine implements WebSocketEngine {
    * transport gone). The hook behind write callbacks such as ws's `send(data, cb)`.
    */
   afterFramed(callback: () => void): void {
-    if (this.#outbound === null || this.#outbound.idle) {
-      callback();
-      return;
-    }
-    (this.#markers ??= new Set()).add(callback);
-    this.#outbound.push({ message: false, opcode: 0, fin: true, rsv: 0, data: EMPTY_BYTES, done: callback });
-  }
-
-  #markerReached(callback: () => void): void {
-    if (this.#markers?.delete(callback)) callback();
-  }
-
-  /** The outbound queue was abandoned: every waiting callback runs now. */
-  #releaseMarkers(): void {
-    const markers = this.#markers;
-    if (markers === null) return;
-    this.#markers = null;
-    for (const callback of markers) callback();
+    if (this.#flow === null) callback();
+    else this.#flow.afterFramed(callback);
   }
 
   #parse(chunk: Uint8Array): void {
@@ -531,7 +497,7 @@ export class Engine implements WebSocketEngine {
       this.#fail(truncatedUtf8());
       return;
     }
-    if (this.#inbound === null) {
+    if (this.#flow === null) {
       const { chunk, start, end } = a;
       a.release();
       this.#deliver(a.opcode, chunk, start, end);
@@ -540,11 +506,7 @@ export class Engine implements WebSocketEngine {
     const view = a.view();
     const data = a.chunk === this.#lent ? this.#copy(view, 0, view.length) : view;
     a.release();
-    try {
-      this.#inbound.push(this.#pipeline!.incoming(a.opcode as 1 | 2, a.rsv, data));
-    } catch (error) {
-      this.#inbound.pushError(error);
-    }
+    this.#flow.receive(a.opcode as 1 | 2, a.rsv, data);
   }
 
   /** A whole short message in one frame (FrameSink.dataMessage; only without extensions). */
@@ -628,7 +590,7 @@ export class Engine implements WebSocketEngine {
 
   /** Frame now, or queue behind a pending transform so that nothing overtakes it. */
   #out(message: boolean, opcode: number, fin: boolean, rsv: number, data: Uint8Array): void {
-    if (this.#outbound !== null && !this.#outbound.idle) this.#outbound.push({ message, opcode, fin, rsv, data });
+    if (this.#flow !== null && !this.#flow.outbound.idle) this.#flow.frame({ message, opcode, fin, rsv, data });
     else this.#frameNow(message, opcode, fin, rsv, data);
   }
 
@@ -667,11 +629,10 @@ export class Engine implements WebSocketEngine {
       return;
     }
     // Deliver what was complete before the failure, then drop the rest.
-    this.#inbound?.drain();
+    this.#flow?.inbound.drain();
     if ((this.#phase as Phase) === Phase.CLOSED) return;
-    this.#inbound?.clear();
-    this.#outbound?.clear();
-    this.#releaseMarkers();
+    this.#flow?.inbound.clear();
+    this.#flow?.abandon();
     this.#parser.stop();
     this.#heldInput = null;
     this.#held = null;
@@ -702,7 +663,7 @@ export class Engine implements WebSocketEngine {
 
   /** Queue an event behind pending inbound transforms, or commit it. */
   #emit(event: EngineEvent): void {
-    if (this.#inbound !== null && !this.#inbound.idle) this.#inbound.push(event);
+    if (this.#flow !== null && !this.#flow.inbound.idle) this.#flow.event(event);
     else this.#commit(event);
   }
 
@@ -710,7 +671,7 @@ export class Engine implements WebSocketEngine {
     if (event.type === "close") {
       // Exactly one close event: release what the connection held.
       this.#pings?.clear();
-      this.#pipeline?.close();
+      this.#flow?.close();
     }
     // Dispatched at once (in order with the frames): a reply to a message leaves before a close
     // caused by a later frame of the same chunk.
