@@ -4,7 +4,8 @@
  * Contract: {@link isValidCloseCode} says whether a code may appear on the wire;
  * {@link parseClosePayload} validates a received close body (1002 for a 1-byte body or a bad
  * code, 1007 for a reason that is not UTF-8); {@link encodeClosePayload} builds one, cutting
- * the reason at a character boundary so the body stays within 125 bytes.
+ * the reason at a character boundary so the body stays within 125 bytes; {@link failureClose}
+ * says which code and reason a failed connection closes with.
  */
 import { ProtocolError } from "./errors.js";
 import { isValidUtf8 } from "./utf8.js";
@@ -69,4 +70,19 @@ export function encodeClosePayload(code: number, reason: Uint8Array | string = "
   out[1] = code & 0xff;
   out.set(r, 2);
   return out;
+}
+
+/**
+ * The close code and reason a failure closes the connection with (RFC 6455 7.1.7): a
+ * ProtocolError's own code (PROTOCOL_ERRORS) and message, or what `choose` makes of it (the
+ * engine's `closeReason` option); anything else is internal: 1011 and an empty reason on the
+ * wire (its details may be sensitive).
+ */
+export function failureClose(
+  error: Error,
+  choose: ((error: ProtocolError) => string | { code: number; reason: string }) | undefined,
+): { code: number; reason: string } {
+  if (!(error instanceof ProtocolError)) return { code: 1011, reason: "" };
+  const chosen = choose?.(error) ?? error.message;
+  return typeof chosen === "string" ? { code: error.closeCode, reason: chosen } : chosen;
 }

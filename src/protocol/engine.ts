@@ -24,10 +24,12 @@
  * - The engine answers pings and echoes close frames itself (while the host holds pongs, see
  *   `holdPongs`, only the most recent ping, later). Events: open (from `open()`),
  *   text, binary, ping, pong, closing, close (exactly once, always last), error.
- * - Extensions transform whole messages, possibly asynchronously; order is kept both ways. The
- *   engine owns their sessions and closes them when the connection ends.
+ * - Extensions transform whole messages, possibly asynchronously; order is kept both ways
+ *   (extension-flow.ts). The engine owns their sessions and closes them when the connection ends.
+ * - Data frames become messages in message-receiver.ts (assembly, UTF-8, lent input copied);
+ *   control frames, failures and the closing handshake are the engine's own.
  */
-import { encodeClosePayload, isValidCloseCode, parseClosePayload } from "./close-codes.js";
+import { encodeClosePayload, failureClose, isValidCloseCode, parseClosePayload } from "./close-codes.js";
 import { EventDispatcher } from "./engine-queue.js";
 import { InvalidStateError, OptionError, ProtocolError } from "./errors.js";
 import { ExtensionFlow } from "./extension-flow.js";
@@ -35,11 +37,11 @@ import { ExtensionPipeline } from "./extensions/extension-pipeline.js";
 import { FrameParser, type FrameSink } from "./frames/frame-parser.js";
 import { FrameSender } from "./frames/frame-sender.js";
 import { resolveLimits } from "./limits.js";
-import { MessageAssembler } from "./message-assembler.js";
+import { MessageReceiver, type ReceiverHost, type ReceiverOptions } from "./message-receiver.js";
 import { closedWriter, createMessageWriter, toBytes } from "./message-writer.js";
 import { PingTracker } from "./ping-tracker.js";
 import type { PreparedMessage } from "./prepared-message.js";
-import { BinaryMessage, decodeUtf8, TextMessage, type Utf8Decoder } from "./text-message.js";
+import { type BinaryMessage, decodeUtf8, TextMessage } from "./text-message.js";
 import {
   type EngineEvent,
   type EngineHost,
@@ -51,7 +53,7 @@ import {
   type SendOptions,
   type WebSocketEngine,
 } from "./types.js";
-import { isValidUtf8, Utf8Validator } from "./utf8.js";
+import { isValidUtf8 } from "./utf8.js";
 
 const encoder = new TextEncoder();
 const defaultAlloc = (size: number): Uint8Array => new Uint8Array(size);
@@ -84,17 +86,6 @@ const READY_STATE: readonly ReadyState[] = [
   ReadyState.CLOSED,
 ];
 
-// RFC 6455 8.1: invalid UTF-8 in a text message fails the connection (7.4.1: 1007). The reason
-// names the first fault, whichever path (incremental or whole message) found it.
-const badUtf8 = (): ProtocolError => new ProtocolError("INVALID_UTF8", "invalid UTF-8 in a text message");
-const truncatedUtf8 = (): ProtocolError =>
-  new ProtocolError("INVALID_UTF8", "text message ends inside a UTF-8 sequence");
-
-/** The error for a whole text message that is not UTF-8, as the incremental validator names it. */
-function invalidText(bytes: Uint8Array): ProtocolError {
-  return new Utf8Validator().push(bytes) ? truncatedUtf8() : badUtf8();
-}
-
 /** Output produced before `open()`: kept (arena ranges copied out: they are only lent) until then. */
 class HeldOutput implements FrameOutput {
   readonly chunks: Uint8Array[] = [];
@@ -120,24 +111,15 @@ export class Engine implements WebSocketEngine {
   #heldInput: Uint8Array[] | null;
 
   readonly #parser: FrameParser;
-  /** Created with the first data frame (idle connections hold none). */
-  #assembler: MessageAssembler | null = null;
-  readonly #alloc: (size: number) => Uint8Array;
-  readonly #nativeIsUtf8: ((bytes: Uint8Array) => boolean) | undefined;
+  /** Data frames to message events (the engine's frame sink hands them over). */
+  readonly #receiver: MessageReceiver;
   readonly #sender: FrameSender;
   /** Order around the negotiated extensions' transforms; null without any (then all paths are synchronous). */
   readonly #flow: ExtensionFlow | null = null;
-  readonly #maxPayload: number;
-  readonly #decode: Utf8Decoder;
-  readonly #isUtf8: (bytes: Uint8Array) => boolean;
   readonly #autoPong: boolean;
   readonly #echoCloseReason: boolean;
-  readonly #validateUtf8: boolean;
   readonly #closeReason: EngineOptions["closeReason"];
 
-  #frameFin = false;
-  /** The text message being dispatched, for the echo shortcut (see TextMessage.sameText); null otherwise. */
-  #lastText: TextMessage | null = null;
   /** Pings waiting for their pong; created by the first ping with a callback. */
   #pings: PingTracker | null = null;
   /** While a streamed message is being sent: the sends held back until it ends; null otherwise. */
@@ -145,8 +127,6 @@ export class Engine implements WebSocketEngine {
   /** holdPongs(true): pings are answered later, only the most recent one (a copy of its payload). */
   #pongsHeld = false;
   #pendingPong: Uint8Array | null = null;
-  /** The input of the running `receiveLent` call (valid during the call only); null otherwise. */
-  #lent: Uint8Array | null = null;
 
   constructor(host: EngineHost, options: EngineOptions) {
     if (options.role !== "server" && options.role !== "client")
@@ -157,31 +137,45 @@ export class Engine implements WebSocketEngine {
     this.#host = host;
     this.#events = new EventDispatcher<EngineEvent, Engine>(host, Engine.#dispatchThrew, this);
     const { maxPayload, maxFragments, fragmentSize } = resolveLimits(options);
-    this.#maxPayload = maxPayload;
-    this.#decode = options.decodeUtf8 ?? decodeUtf8;
-    this.#isUtf8 = options.isUtf8 ?? isValidUtf8;
     this.#autoPong = options.autoPong !== false;
     this.#echoCloseReason = options.echoCloseReason === true;
-    this.#validateUtf8 = options.validateUtf8 !== false;
     this.#closeReason = options.closeReason;
     const sessions = options.extensions ?? [];
-    const rsvAllowed = ExtensionPipeline.rsvClaimed(sessions);
     const alloc = options.alloc ?? defaultAlloc;
+    const received = {
+      alloc,
+      isUtf8: options.isUtf8 ?? isValidUtf8,
+      nativeIsUtf8: options.isUtf8,
+      decode: options.decodeUtf8 ?? decodeUtf8,
+      validateUtf8: options.validateUtf8 !== false,
+    };
+    if (sessions.length > 0) {
+      this.#flow = new ExtensionFlow(
+        sessions,
+        { maxPayload, ...received },
+        {
+          commit: (event) => this.#commit(event),
+          frame: (o) => this.#frameNow(o.message, o.opcode, o.fin, o.rsv, o.data),
+          fail: (error) => this.#fail(error),
+          settled: () => this.#events.flush(),
+        },
+      );
+    }
+    const sink = new Engine.#Sink(this, received, this.#flow);
+    this.#receiver = sink.receiver;
     this.#parser = new FrameParser(
       {
         role: this.role,
-        maxPayload: this.#maxPayload,
+        maxPayload,
         maxFragments,
-        rsvAllowed,
+        rsvAllowed: ExtensionPipeline.rsvClaimed(sessions),
         masker: options.masker,
         requireMasking: options.requireMasking,
         // Without extensions a whole short message is delivered as it is: the parser's fast path.
         wholeMessages: sessions.length === 0,
       },
-      new Engine.#Sink(this),
+      sink,
     );
-    this.#alloc = alloc;
-    this.#nativeIsUtf8 = options.isUtf8;
     const connecting = options.startConnecting === true;
     this.#phase = connecting ? Phase.CONNECTING : Phase.OPEN;
     this.#heldOutput = connecting ? new HeldOutput() : null;
@@ -195,47 +189,43 @@ export class Engine implements WebSocketEngine {
       out: this.#heldOutput ?? host,
       arena: options.arena,
     });
-    if (sessions.length > 0) {
-      const limits = {
-        maxPayload: this.#maxPayload,
-        isUtf8: this.#isUtf8,
-        decode: this.#decode,
-        validateUtf8: this.#validateUtf8,
-      };
-      this.#flow = new ExtensionFlow(sessions, limits, {
-        commit: (event) => this.#commit(event),
-        frame: (o) => this.#frameNow(o.message, o.opcode, o.fin, o.rsv, o.data),
-        fail: (error) => this.#fail(error),
-        settled: () => this.#events.flush(),
-      });
-    }
   }
 
   /**
-   * The parser's FrameSink: one small object per engine, its methods shared on the prototype
-   * (not closures per connection), calling the engine's private handlers.
+   * The parser's FrameSink and the receiver's host: one small object per engine, its methods
+   * shared on the prototype (not closures per connection). Data frames go to the receiver it
+   * makes; control frames, faults and messages to the engine's private handlers.
    */
-  static readonly #Sink = class EngineSink implements FrameSink {
+  static readonly #Sink = class EngineSink implements FrameSink, ReceiverHost {
     readonly #engine: Engine;
-    constructor(engine: Engine) {
+    readonly receiver: MessageReceiver;
+    constructor(engine: Engine, options: ReceiverOptions, flow: ExtensionFlow | null) {
       this.#engine = engine;
+      this.receiver = new MessageReceiver(this, options, flow);
     }
     dataFrameStart(opcode: number, fin: boolean, rsv: number): void {
-      this.#engine.#dataStart(opcode, fin, rsv);
+      this.receiver.start(opcode, fin, rsv);
     }
     dataFramePayload(chunk: Uint8Array, start: number, end: number, last: boolean, ascii: boolean): void {
-      this.#engine.#dataPayload(chunk, start, end, last, ascii);
+      this.receiver.payload(chunk, start, end, last, ascii);
     }
     dataFrameEnd(fin: boolean): void {
-      this.#engine.#dataEnd(fin);
+      this.receiver.end(fin);
     }
     dataMessage(opcode: number, chunk: Uint8Array, start: number, end: number, ascii: boolean): void {
-      this.#engine.#dataMessage(opcode, chunk, start, end, ascii);
+      this.receiver.whole(opcode, chunk, start, end, ascii);
     }
     controlFrame(opcode: number, payload: Uint8Array): void {
       this.#engine.#control(opcode, payload);
     }
     frameError(error: ProtocolError): void {
+      this.#engine.#fail(error);
+    }
+    /** Only without extensions (the flow takes transformed messages): straight out, as #emit would. */
+    deliver(message: TextMessage | BinaryMessage): void {
+      this.#engine.#events.push(message);
+    }
+    fault(error: ProtocolError): void {
       this.#engine.#fail(error);
     }
   };
@@ -288,22 +278,22 @@ export class Engine implements WebSocketEngine {
       this.#heldInput.push(Uint8Array.prototype.slice.call(data)); // not Buffer#slice: a view
       return;
     }
-    this.#lent = data;
+    this.#receiver.lent = data;
     try {
       this.#parse(data);
       this.#events.flush();
     } finally {
-      this.#lent = null;
+      this.#receiver.lent = null;
     }
     // What outlives the call gets bytes of its own.
     this.#parser.retain();
-    this.#assembler?.detach(this.#parser.payloadRemaining);
+    this.#receiver.detach(this.#parser.payloadRemaining);
   }
 
   readTarget(): Uint8Array | null {
     const remaining = this.#parser.payloadRemaining;
     if (remaining < IN_PLACE_MIN || this.#heldInput !== null) return null;
-    return this.#assembler!.reserve(remaining);
+    return this.#receiver.reserve(remaining);
   }
 
   receiveEof(): void {
@@ -331,14 +321,15 @@ export class Engine implements WebSocketEngine {
       if (typeof data !== "string") this.#sender.message(opcode, 0, data);
       else if (binary) this.#sender.message(2, 0, encoder.encode(data));
       else {
-        const last = this.#lastText;
+        const receiver = this.#receiver;
+        const last = receiver.lastText;
         if (last !== null && TextMessage.sameText(last, data)) {
           const chunk = TextMessage.chunkOf(last);
           const start = TextMessage.startOf(last);
           const end = TextMessage.endOf(last);
           // Lent bytes may be framed as a view (long payloads): they get their own first.
-          if (chunk === this.#lent && end - start > FrameSender.SHORT_COPY)
-            this.#sender.message(1, 0, this.#copy(chunk, start, end));
+          if (chunk === receiver.lent && end - start > FrameSender.SHORT_COPY)
+            this.#sender.message(1, 0, receiver.copy(chunk, start, end));
           else this.#sender.copy(1, chunk, start, end);
         } else this.#sender.string(1, data);
       }
@@ -474,80 +465,11 @@ export class Engine implements WebSocketEngine {
     }
   }
 
-  #dataStart(opcode: number, fin: boolean, rsv: number): void {
-    this.#frameFin = fin;
-    // Text is validated on the fly unless an extension transformed it (RSV bits set).
-    if (opcode !== 0) {
-      (this.#assembler ??= new MessageAssembler(this.#alloc, this.#nativeIsUtf8)).begin(
-        opcode,
-        rsv,
-        opcode === 1 && rsv === 0 && this.#validateUtf8,
-      );
-    }
-  }
-
-  #dataPayload(chunk: Uint8Array, start: number, end: number, last: boolean, ascii: boolean): void {
-    if (!this.#assembler!.add(chunk, start, end, last && this.#frameFin, ascii)) this.#fail(badUtf8());
-  }
-
-  #dataEnd(fin: boolean): void {
-    if (!fin) return;
-    const a = this.#assembler!;
-    if (!a.finish()) {
-      this.#fail(truncatedUtf8());
-      return;
-    }
-    if (this.#flow === null) {
-      const { chunk, start, end } = a;
-      a.release();
-      this.#deliver(a.opcode, chunk, start, end);
-      return;
-    }
-    const view = a.view();
-    const data = a.chunk === this.#lent ? this.#copy(view, 0, view.length) : view;
-    a.release();
-    this.#flow.receive(a.opcode as 1 | 2, a.rsv, data);
-  }
-
-  /** A whole short message in one frame (FrameSink.dataMessage; only without extensions). */
-  #dataMessage(opcode: number, chunk: Uint8Array, start: number, end: number, ascii: boolean): void {
-    if (opcode === 1 && !ascii && end > start && this.#validateUtf8 && !this.#isUtf8(chunk.subarray(start, end))) {
-      this.#fail(invalidText(chunk.subarray(start, end)));
-      return;
-    }
-    this.#deliver(opcode, chunk, start, end);
-  }
-
-  /** A complete, valid message (no extension): its event, dispatched at once. */
-  #deliver(opcode: number, chunk: Uint8Array, start: number, end: number): void {
-    const lent = chunk === this.#lent;
-    if (opcode !== 1) {
-      this.#emit(
-        lent ? new BinaryMessage(this.#copy(chunk, start, end), 0, end - start) : new BinaryMessage(chunk, start, end),
-      );
-      return;
-    }
-    // Remembered only while its handler runs (synchronous dispatch): nothing is retained after.
-    const message = new TextMessage(chunk, start, end, this.#decode, lent ? this.#alloc : undefined);
-    this.#lastText = message;
-    try {
-      this.#emit(message);
-    } finally {
-      this.#lastText = null;
-    }
-  }
-
-  /** `chunk[start..end)` copied into a buffer from `alloc`. */
-  #copy(chunk: Uint8Array, start: number, end: number): Uint8Array {
-    const bytes = this.#alloc(end - start);
-    bytes.set(chunk.subarray(start, end), 0);
-    return bytes;
-  }
-
   #control(opcode: number, payload: Uint8Array): void {
     // Lent input: the events' payload gets bytes of its own (a pong reply is copied when framed).
-    if (this.#lent !== null && payload.buffer === this.#lent.buffer && opcode !== 0x8)
-      payload = this.#copy(payload, 0, payload.length);
+    const lent = this.#receiver.lent;
+    if (lent !== null && payload.buffer === lent.buffer && opcode !== 0x8)
+      payload = this.#receiver.copy(payload, 0, payload.length);
     if (opcode === 0x9) {
       // RFC 6455 5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
       // response ... [with] exactly the same Application data", unless it already sent a Close;
@@ -636,17 +558,7 @@ export class Engine implements WebSocketEngine {
     this.#parser.stop();
     this.#heldInput = null;
     this.#held = null;
-    let closeCode = 1011;
-    let closeReason = "";
-    if (err instanceof ProtocolError) {
-      const chosen = this.#closeReason?.(err) ?? err.message;
-      closeCode = err.closeCode;
-      if (typeof chosen === "string") closeReason = chosen;
-      else {
-        closeReason = chosen.reason;
-        closeCode = chosen.code;
-      }
-    }
+    const { code: closeCode, reason: closeReason } = failureClose(err, this.#closeReason);
     const phase = this.#phase;
     // A close frame unless ours is out already (a queued one was just dropped).
     if (phase < Phase.CLOSING) {

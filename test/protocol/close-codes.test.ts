@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   encodeClosePayload,
+  failureClose,
   isValidCloseCode,
   parseClosePayload,
   truncateReason,
@@ -40,5 +41,29 @@ describe("close codes (RFC 6455 7.4)", () => {
     const cut = truncateReason("é".repeat(100));
     assert.equal(cut.length, 122);
     assert.equal(new TextDecoder("utf-8", { fatal: true }).decode(cut), "é".repeat(61));
+  });
+});
+
+describe("failureClose (RFC 6455 7.1.7)", () => {
+  it("a ProtocolError closes with its own code and message", () => {
+    const error = new ProtocolError("INVALID_UTF8", "bad text");
+    assert.deepEqual(failureClose(error, undefined), { code: 1007, reason: "bad text" });
+  });
+  it("the host's closeReason chooses the reason, or the code and reason", () => {
+    const error = new ProtocolError("INVALID_UTF8", "bad text");
+    assert.deepEqual(
+      failureClose(error, () => ""),
+      { code: 1007, reason: "" },
+    );
+    assert.deepEqual(
+      failureClose(error, () => ({ code: 1002, reason: "x" })),
+      { code: 1002, reason: "x" },
+    );
+  });
+  it("anything else is internal: 1011 and an empty reason, whatever closeReason says", () => {
+    assert.deepEqual(
+      failureClose(new Error("secret detail"), () => "leak"),
+      { code: 1011, reason: "" },
+    );
   });
 });
