@@ -85,6 +85,22 @@ export function pathOf(target: string | undefined): string {
   return q === -1 ? target : target.slice(0, q);
 }
 
+/**
+ * The handler of a request for `path` among several sharing one server: the one whose `path`
+ * equals it, else the first without a path (it takes what no other claims).
+ */
+export function routeByPath<H extends { readonly path: string | undefined }>(
+  handlers: Iterable<H>,
+  path: string,
+): H | undefined {
+  let fallback: H | undefined;
+  for (const candidate of handlers) {
+    if (candidate.path === path) return candidate;
+    if (candidate.path === undefined && fallback === undefined) fallback = candidate;
+  }
+  return fallback;
+}
+
 /** What a user callback threw, as the Error the `error` event carries. */
 export function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error), { cause: error });

@@ -19,7 +19,7 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { HandshakeError } from "../protocol/errors.js";
 import { acceptHandshake, renderRejection } from "../protocol/handshake/server-handshake.js";
-import { type AcceptContext, type Admission, pathOf } from "./admission.js";
+import { type AcceptContext, type Admission, pathOf, routeByPath } from "./admission.js";
 import { Connection } from "./connection.js";
 import { createHybiEngine, legacyUpgrade } from "./engines.js";
 import { computeAccept, encodeLatin1 } from "./native.js";
@@ -41,17 +41,9 @@ export function attachUpgrades(server: HttpServer, handler: UpgradeHandler): voi
   if (router === undefined) {
     const handlers = new Set<UpgradeHandler>();
     const listener: UpgradeListener = (req, socket, head) => {
-      const path = pathOf(req.url);
-      let fallback: UpgradeHandler | undefined;
-      for (const candidate of handlers) {
-        if (candidate.path === path) {
-          candidate.handleUpgrade(req, socket, head);
-          return;
-        }
-        if (candidate.path === undefined && fallback === undefined) fallback = candidate;
-      }
-      if (fallback !== undefined) {
-        fallback.handleUpgrade(req, socket, head);
+      const claimant = routeByPath(handlers, pathOf(req.url));
+      if (claimant !== undefined) {
+        claimant.handleUpgrade(req, socket, head);
         return;
       }
       // Unclaimed: leave it to the other listeners if there are any.

@@ -39,7 +39,7 @@ import {
 import type { Socket } from "node:net";
 import { HandshakeError } from "../protocol/errors.js";
 import { acceptExtendedConnect } from "../protocol/handshake/extended-connect.js";
-import { type AcceptContext, type Admission, pathOf } from "./admission.js";
+import { type AcceptContext, type Admission, pathOf, routeByPath } from "./admission.js";
 import { Connection } from "./connection.js";
 import type { Transport } from "./connection-types.js";
 import { createHybiEngine } from "./engines.js";
@@ -217,16 +217,8 @@ export function attachHttp2(server: Http2ServerLike, handler: StreamHandler): vo
     const handlers = new Set<StreamHandler>();
     const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
       if (!isWebSocketConnect(headers)) return;
-      const path = pathOf(headers[":path"] as string | undefined);
-      let fallback: StreamHandler | undefined;
-      for (const candidate of handlers) {
-        if (candidate.path === path) {
-          candidate.handleStream(stream, headers);
-          return;
-        }
-        if (candidate.path === undefined && fallback === undefined) fallback = candidate;
-      }
-      if (fallback !== undefined) fallback.handleStream(stream, headers);
+      const claimant = routeByPath(handlers, pathOf(headers[":path"] as string | undefined));
+      if (claimant !== undefined) claimant.handleStream(stream, headers);
       else refuseStream(stream, new HandshakeError("BAD_REQUEST", "No WebSocket endpoint at this path"));
     };
     // node's compatibility layer emits `connect` for every CONNECT stream and answers 405 when

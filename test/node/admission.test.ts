@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import type { IncomingMessage } from "node:http";
 import { describe, it } from "node:test";
-import { type Admission, AdmissionChecks, type AdmissionHost, pathOf } from "../../src/node/admission.js";
+import { type Admission, AdmissionChecks, type AdmissionHost, pathOf, routeByPath } from "../../src/node/admission.js";
 import type { AnyConnection } from "../../src/node/connection.js";
 import { Rejection, type ServerOptions } from "../../src/node/options.js";
 import type { HandshakeError } from "../../src/protocol/errors.js";
@@ -256,5 +256,14 @@ describe("admission checks", () => {
     assert.equal(pathOf("/chat?room=1"), "/chat");
     assert.equal(pathOf("/chat"), "/chat");
     assert.equal(pathOf(undefined), "/");
+  });
+
+  it("routeByPath: the handler of that path, else the first without a path", () => {
+    const a = { path: "/a" };
+    const any = { path: undefined };
+    const other = { path: undefined };
+    assert.equal(routeByPath([any, a, other], "/a"), a);
+    assert.equal(routeByPath([any, a, other], "/b"), any);
+    assert.equal(routeByPath([a], "/b"), undefined);
   });
 });
