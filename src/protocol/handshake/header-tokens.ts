@@ -51,6 +51,16 @@ export function isFieldValue(s: string): boolean {
   return true;
 }
 
+/** Field-value byte (RFC 7230 3.2): HTAB, SP, VCHAR, obs-text (the bytes of isFieldValue). */
+export function isValueByte(b: number): boolean {
+  return b === 0x09 || (b >= 0x20 && b !== 0x7f);
+}
+
+/** DIGIT (RFC 5234 B.1). */
+export function isDigit(b: number): boolean {
+  return b >= 0x30 && b <= 0x39;
+}
+
 /** Remove leading and trailing OWS (SP / HTAB). */
 export function trimOws(s: string): string {
   let start = 0;

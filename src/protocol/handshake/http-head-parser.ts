@@ -15,8 +15,8 @@
  *   as node:http's llhttp: lenient line ends are a request-smuggling vector behind a proxy). A CR anywhere else
  *   (bare CR) is invalid (RFC 9112 2.2).
  * - Errors are found at the first byte that no valid head can continue with, whatever the
- *   chunking: a line still waiting for its LF is checked as its bytes arrive (a line scanner
- *   with one state per line), so noise, a bare CR or a forbidden byte gets its 400 at once
+ *   chunking: a line still waiting for its LF is checked as its bytes arrive (the line scanner,
+ *   head-line-scanner.ts), so noise, a bare CR or a forbidden byte gets its 400 at once
  *   instead of waiting for a line end that may never come (the raw listener would otherwise
  *   hold the socket until its handshake timeout). Lines that arrive whole are parsed in place
  *   and only scanned when they fail, to name the first bad byte the same way.
@@ -46,7 +46,8 @@ import {
   DEFAULT_MAX_HEADER_LINE,
   DEFAULT_MAX_START_LINE,
 } from "../limits.js";
-import { asciiLower, fromLatin1, TCHAR } from "./header-tokens.js";
+import { HEADER_LINE, type LineScan, REQUEST_LINE, STATUS_LINE, scanError, scanLine } from "./head-line-scanner.js";
+import { asciiLower, fromLatin1, isDigit, isValueByte, TCHAR } from "./header-tokens.js";
 
 export interface HeadLimits {
   /** Max request line / status line, bytes without the line ending. Default 8 KiB. */
@@ -85,34 +86,6 @@ const HTAB = 0x09;
 const COLON = 0x3a;
 
 const State = { START: 0, HEADERS: 1, DONE: 2, FAILED: 3 } as const;
-
-/**
- * The line scanner's phases (see #scan): where in its grammar the bytes of the current line
- * have brought it. A line may end (LF) only in an "accepting" phase.
- */
-const Phase = {
-  /** Request line: first byte, method, first target byte, target, "HTTP/d.d" (#vpos counts). */
-  REQ_BEGIN: 0,
-  REQ_METHOD: 1,
-  REQ_TARGET0: 2,
-  REQ_TARGET: 3,
-  REQ_VERSION: 4,
-  /** Status line: "HTTP/d.d" (#vpos), SP, three digits (#vpos), SP and reason. */
-  STATUS_VERSION: 5,
-  STATUS_CODE: 6,
-  STATUS_AFTER_CODE: 7,
-  STATUS_REASON: 8,
-  /** Header line: first byte, name, value. */
-  FIELD_BEGIN: 9,
-  FIELD_NAME: 10,
-  FIELD_VALUE: 11,
-  /** After a CR that may end the line: only its LF may follow. */
-  CR: 12,
-} as const;
-type Phase = (typeof Phase)[keyof typeof Phase];
-
-/** "HTTP/" as bytes. */
-const HTTP_NAME = [0x48, 0x54, 0x54, 0x50, 0x2f];
 type State = (typeof State)[keyof typeof State];
 
 const EMPTY = new Uint8Array(0);
@@ -122,15 +95,6 @@ const EMPTY = new Uint8Array(0);
  * more per call than V8's own search on lines of a few dozen bytes.
  */
 const indexOf = Uint8Array.prototype.indexOf;
-
-/** Field-value byte (RFC 7230 3.2): HTAB, SP, VCHAR, obs-text. */
-function isValueByte(b: number): boolean {
-  return b === HTAB || (b >= 0x20 && b !== 0x7f);
-}
-
-function isDigit(b: number): boolean {
-  return b >= 0x30 && b <= 0x39;
-}
 
 /** A header name we expect often: its lowercase key and the spellings we hand out without decoding. */
 interface KnownName {
@@ -241,9 +205,8 @@ export class HttpHeadParser {
   #headers = new Map<string, string>();
   #result: HttpHead | HandshakeError | null = null;
   #remainder: Uint8Array[] = [];
-  /** The line scanner's phase for the bytes of the current line received so far, and its counter. */
-  #phase: Phase;
-  #vpos = 0;
+  /** The line scanner's state (head-line-scanner.ts) after the bytes of the current line received so far. */
+  #lineScan: LineScan;
 
   constructor(kind: "request" | "response", limits: HeadLimits = {}) {
     this.kind = kind;
@@ -252,7 +215,7 @@ export class HttpHeadParser {
     this.#maxHeaderCount = limits.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT;
     this.#maxHeaderBytes = limits.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
     this.#allowBareLf = limits.allowBareLf ?? true;
-    this.#phase = kind === "request" ? Phase.REQ_BEGIN : Phase.STATUS_VERSION;
+    this.#lineScan = kind === "request" ? REQUEST_LINE : STATUS_LINE;
   }
 
   /** True once the head is complete. */
@@ -366,8 +329,11 @@ export class HttpHeadParser {
   }
 
   #fail(code: HandshakeErrorCode, message: string): HandshakeError {
+    return this.#failWith(new HandshakeError(code, message));
+  }
+
+  #failWith(error: HandshakeError): HandshakeError {
     this.#state = State.FAILED;
-    const error = new HandshakeError(code, message);
     this.#result = error;
     return error;
   }
@@ -376,7 +342,7 @@ export class HttpHeadParser {
   #endLine(buf: Uint8Array, start: number, end: number): HttpHead | HandshakeError | null {
     const lineStart = start;
     const lineEnd = end;
-    this.#resetPhase();
+    this.#resetScan();
     if (end > start && buf[end - 1] === CR) end--;
     else if (!this.#allowBareLf) return this.#lineError(buf, lineStart, lineEnd, "BAD_REQUEST", "Bare LF line ending");
     const cap = this.#lineCap();
@@ -391,7 +357,7 @@ export class HttpHeadParser {
         return this.#lineError(buf, lineStart, lineEnd, "BAD_REQUEST", generic);
       }
       this.#state = State.HEADERS;
-      this.#resetPhase();
+      this.#resetScan();
       return null;
     }
     if (end === start) return this.#finish();
@@ -401,15 +367,9 @@ export class HttpHeadParser {
     return result;
   }
 
-  /** The scanner's phase at the start of a line in the current state. */
-  #resetPhase(): void {
-    this.#phase =
-      this.#state !== State.START
-        ? Phase.FIELD_BEGIN
-        : this.kind === "request"
-          ? Phase.REQ_BEGIN
-          : Phase.STATUS_VERSION;
-    this.#vpos = 0;
+  /** The scanner's state at the start of a line in the current state. */
+  #resetScan(): void {
+    this.#lineScan = this.#state !== State.START ? HEADER_LINE : this.kind === "request" ? REQUEST_LINE : STATUS_LINE;
   }
 
   /**
@@ -418,111 +378,17 @@ export class HttpHeadParser {
    * line gets `code` and `message` (it ended too early, or failed a check of the whole line).
    */
   #lineError(buf: Uint8Array, start: number, end: number, code: HandshakeErrorCode, message: string): HandshakeError {
-    this.#resetPhase();
+    this.#resetScan();
     return this.#scan(buf, start, end) ?? this.#fail(code, message);
   }
 
-  /**
-   * The line scanner: advance the current line's phase over `buf[from, to)` (bytes of the line
-   * without its LF) and fail at the first byte that no valid line can have there. Every prefix
-   * of a line that the line parsers accept passes, so a line is never refused early that would
-   * have parsed whole.
-   */
+  /** Run the line scanner over `buf[from, to)`: the error at its first bad byte, or null. */
   #scan(buf: Uint8Array, from: number, to: number): HandshakeError | null {
-    let phase = this.#phase;
-    let vpos = this.#vpos;
     this.#examined += to - from;
-    for (let i = from; i < to; i++) {
-      const b = buf[i];
-      if (b === CR && phase !== Phase.CR) {
-        // Only the last byte of a line may be a CR, after a complete start line or field.
-        const accepts =
-          phase === Phase.FIELD_BEGIN ||
-          phase === Phase.FIELD_VALUE ||
-          phase === Phase.STATUS_AFTER_CODE ||
-          phase === Phase.STATUS_REASON ||
-          (phase === Phase.REQ_BEGIN && this.#state === State.START) ||
-          (phase === Phase.REQ_VERSION && vpos === 8);
-        if (!accepts) return this.#scanError(phase);
-        phase = Phase.CR;
-        continue;
-      }
-      switch (phase) {
-        case Phase.REQ_BEGIN:
-        case Phase.REQ_METHOD:
-          if (TCHAR[b] === 1) phase = Phase.REQ_METHOD;
-          else if (b === SP && phase === Phase.REQ_METHOD) phase = Phase.REQ_TARGET0;
-          else return this.#scanError(phase);
-          break;
-        case Phase.REQ_TARGET0:
-        case Phase.REQ_TARGET:
-          if (b > SP && b < 0x7f) phase = Phase.REQ_TARGET;
-          else if (b === SP && phase === Phase.REQ_TARGET) {
-            phase = Phase.REQ_VERSION;
-            vpos = 0;
-          } else return this.#scanError(phase);
-          break;
-        case Phase.REQ_VERSION:
-        case Phase.STATUS_VERSION: {
-          if (vpos === 8) {
-            // After "HTTP/d.d": a status line goes on with SP; a request line may only end.
-            if (phase === Phase.STATUS_VERSION && b === SP) {
-              phase = Phase.STATUS_CODE;
-              vpos = 0;
-              break;
-            }
-            return this.#scanError(phase);
-          }
-          const ok = vpos < 5 ? b === HTTP_NAME[vpos] : vpos === 6 ? b === 0x2e : isDigit(b);
-          if (!ok) return this.#scanError(phase);
-          if (vpos === 5 && b !== 0x31) {
-            // RFC 9112 2.3: only HTTP/1.x is spoken here.
-            return phase === Phase.REQ_VERSION
-              ? this.#fail("HTTP_VERSION_NOT_SUPPORTED", "HTTP version not supported: only HTTP/1.x")
-              : this.#fail("BAD_REQUEST", "Malformed status line: not HTTP/1.x");
-          }
-          vpos++;
-          break;
-        }
-        case Phase.STATUS_CODE:
-          // Three digits, the first not 0 (a status is 100-999).
-          if (!isDigit(b) || (vpos === 0 && b === 0x30)) return this.#scanError(phase);
-          if (++vpos === 3) phase = Phase.STATUS_AFTER_CODE;
-          break;
-        case Phase.STATUS_AFTER_CODE:
-          if (b !== SP) return this.#scanError(phase);
-          phase = Phase.STATUS_REASON;
-          break;
-        case Phase.STATUS_REASON:
-          if (!isValueByte(b)) return this.#scanError(phase);
-          break;
-        case Phase.FIELD_BEGIN:
-          if (b === SP || b === HTAB) return this.#fail("BAD_REQUEST", "Obsolete line folding is not allowed");
-          if (TCHAR[b] !== 1) return this.#scanError(phase);
-          phase = Phase.FIELD_NAME;
-          break;
-        case Phase.FIELD_NAME:
-          if (b === COLON) phase = Phase.FIELD_VALUE;
-          else if (TCHAR[b] !== 1) return this.#scanError(phase);
-          break;
-        case Phase.FIELD_VALUE:
-          if (!isValueByte(b)) return this.#scanError(phase);
-          break;
-        case Phase.CR:
-          // RFC 9112 2.2: a CR not followed by LF is invalid.
-          return this.#fail("BAD_REQUEST", "Bare CR in the head");
-      }
-    }
-    this.#phase = phase;
-    this.#vpos = vpos;
+    const scan = scanLine(buf, from, to, this.#lineScan);
+    if (scan < 0) return this.#failWith(scanError(scan));
+    this.#lineScan = scan;
     return null;
-  }
-
-  #scanError(phase: Phase): HandshakeError {
-    if (phase === Phase.FIELD_VALUE) return this.#fail("BAD_REQUEST", "Invalid character in a header value");
-    if (phase === Phase.FIELD_BEGIN || phase === Phase.FIELD_NAME)
-      return this.#fail("BAD_REQUEST", "Malformed header line");
-    return this.#fail("BAD_REQUEST", this.kind === "request" ? "Malformed request line" : "Malformed status line");
   }
 
   #finish(): HttpHead {

@@ -11,6 +11,7 @@ const FILES = [
   "client-handshake",
   "index",
   "header-tokens",
+  "head-line-scanner",
   "http-head-parser",
   "http-response-reader",
   "http-status",

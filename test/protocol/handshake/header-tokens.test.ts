@@ -1,13 +1,17 @@
 // header-tokens latin1/fromLatin1: the ASCII fast path (TextEncoder) and the Latin-1 byte loop
 // must give the same bytes as a per-code-unit encode, for ASCII, obs-text and cons strings.
 // listHasToken scans in place: it must agree with splitting the list (splitList) and comparing
-// lowercased elements, for any list.
+// lowercased elements, for any list. isValueByte/isDigit (the head parser's byte checks) agree
+// with isFieldValue and the ABNF on every byte.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import {
   asciiLower,
   fromLatin1,
+  isDigit,
+  isFieldValue,
+  isValueByte,
   latin1,
   listHasToken,
   splitList,
@@ -74,5 +78,17 @@ describe("header-tokens: listHasToken", () => {
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe("header-tokens: byte checks", () => {
+  it("isValueByte accepts exactly the bytes isFieldValue accepts; isDigit exactly 0-9", () => {
+    for (let b = 0; b < 256; b++) {
+      assert.equal(isValueByte(b), isFieldValue(String.fromCharCode(b)), `byte ${b}`);
+      assert.equal(isDigit(b), "0123456789".includes(String.fromCharCode(b)), `byte ${b}`);
+    }
+    assert.equal(isValueByte(0x7f), false);
+    assert.equal(isValueByte(0x09), true);
+    assert.equal(isValueByte(0xff), true);
   });
 });
