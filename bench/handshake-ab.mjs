@@ -10,9 +10,10 @@
 // of the process from /proc, every thread), the median and minimum slice, and the ratio to the
 // first server. SERVER is a file of bench/servers/ (wirecable, ws, floor, bare...).
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { startNativeLoadgen } from "./lib/native-loadgen.mjs";
+import { cpuSeconds } from "./lib/procfs.mjs";
 
 const { values, positionals } = parseArgs({
   options: { slice: { type: "string", default: "0.7" }, rounds: { type: "string", default: "12" } },
@@ -24,11 +25,6 @@ if (positionals.length === 0) {
 }
 const ROOT = new URL("../", import.meta.url).pathname;
 const LOADGENS = 4;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const cpuSeconds = (pid) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-};
 
 const servers = [];
 for (const spec of positionals) {
@@ -84,10 +80,10 @@ for (let round = 0; round < Number(values.rounds); round++) {
   for (const s of servers) {
     resume(s);
     await Promise.all(s.loadgens.map((lg) => lg.mark()));
-    const c0 = cpuSeconds(s.child.pid);
+    const c0 = cpuSeconds([s.child.pid]);
     await sleep(Number(values.slice) * 1000);
     const marks = await Promise.all(s.loadgens.map((lg) => lg.mark()));
-    const c1 = cpuSeconds(s.child.pid);
+    const c1 = cpuSeconds([s.child.pid]);
     stop(s);
     await sleep(100); // the stopped load's last handshakes finish outside any slice
     const n = marks.reduce((a, m) => a + m.handshakes, 0);

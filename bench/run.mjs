@@ -13,6 +13,7 @@ import { runsWorkload, SERVERS } from "./lib/processes.mjs";
 import { machine } from "./lib/procfs.mjs";
 import { renderMarkdown, renderSvg } from "./lib/report.mjs";
 import {
+  IDLE_WAIT_MS,
   loadgenSettings,
   measureHandshakes,
   measureIdle,
@@ -240,7 +241,7 @@ for (const wl of WORKLOADS) {
         entry.rows.push({ server: s, count, workers, ...r });
         if (!r.error)
           log(
-            `${label}: ${fmt(r.kbPerConn, 2)} KB/conn (${fmt(r.open)} open, ${r.failed} failed${r.echoed !== undefined ? `, ${fmt(r.echoed)} echoed` : ""}, RSS ${fmt(r.rssBeforeKB / 1024, 1)} -> ${fmt(r.rssAfterKB / 1024, 1)} MB${r.rssIdleKB === undefined ? "" : `; after 40 s idle ${fmt(r.kbPerConnIdle, 2)} KB/conn, RSS ${fmt(r.rssIdleKB / 1024, 1)} MB`})`,
+            `${label}: ${fmt(r.kbPerConn, 2)} KB/conn (${fmt(r.open)} open, ${r.failed} failed${r.echoed !== undefined ? `, ${fmt(r.echoed)} echoed` : ""}, RSS ${fmt(r.rssBeforeKB / 1024, 1)} -> ${fmt(r.rssAfterKB / 1024, 1)} MB${r.rssIdleKB === undefined ? "" : `; after ${IDLE_WAIT_MS / 1000} s idle ${fmt(r.kbPerConnIdle, 2)} KB/conn, RSS ${fmt(r.rssIdleKB / 1024, 1)} MB`})`,
           );
         write();
       }

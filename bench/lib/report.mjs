@@ -2,6 +2,8 @@
 // Contract: `renderMarkdown(run)` and `renderSvg(run)` are pure functions of the run object that
 // run.mjs writes as results.json: { machine, options, workloads: [{ name, title, unit, kind, rows }] }.
 
+import { IDLE_WAIT_MS } from "./workloads.mjs";
+
 const fmt = (v, digits = 0) =>
   v === undefined || v === null || Number.isNaN(v)
     ? "-"
@@ -43,7 +45,7 @@ function trafficTable(w) {
 
 function idleTable(w) {
   const out = [
-    "| server | connections open | RSS before MB | RSS after MB | KB per connection | vs bare net.Socket | vs ws | vs Bun | vs uws | KB per connection after 40 s idle | idle vs bare | load avg |",
+    `| server | connections open | RSS before MB | RSS after MB | KB per connection | vs bare net.Socket | vs ws | vs Bun | vs uws | KB per connection after ${IDLE_WAIT_MS / 1000} s idle | idle vs bare | load avg |`,
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of w.rows) {
