@@ -13,15 +13,16 @@
  *   data, and the server adopts the connection (once open: draft-76 opens after its key).
  *   A handshake timeout (408) covers `authenticate`, on the process-wide timer wheel; without
  *   `authenticate` nothing waits before the answer: no pending entry, no timer.
- * - {@link AdmissionChecks#withinCaps}: the header caps (431) of a request node has parsed (the
- *   standalone listener's parser enforces them itself).
+ * - {@link AdmissionChecks#admitParsed}: a request node has parsed gets its header caps (431)
+ *   checked first, unless the server is closing (the 503 wins); the standalone listener's parser
+ *   enforces them itself.
  * - `accept` may throw once it has cleaned up its transport: the error goes to the server's
  *   `error` event. A user callback that throws never escapes either.
  */
 import type { IncomingMessage } from "node:http";
 import { HandshakeError } from "../protocol/errors.js";
 import type { ServerExtension } from "../protocol/extensions/extension.js";
-import type { HandshakeRequest } from "../protocol/handshake/server-handshake.js";
+import type { HandshakeRequest, ServerHandshakeOptions } from "../protocol/handshake/server-handshake.js";
 import type { AnyConnection } from "./connection.js";
 import { Rejection, type ResolvedConnectionOptions, SERVER_DEFAULTS, type ServerOptions } from "./options.js";
 import { compileOrigins, requestOrigin } from "./origin.js";
@@ -39,10 +40,7 @@ export interface Admission<C extends AnyConnection = AnyConnection> {
 }
 
 /** The `protocols` option as the handshake calls it (the request carries node's `req`). */
-export type ServerProtocols =
-  | readonly string[]
-  | ((offered: string[], request: HandshakeRequest) => string | null | undefined)
-  | undefined;
+export type ServerProtocols = ServerHandshakeOptions["protocols"];
 
 /** What accepting a WebSocket needs from the server's options: one object per server. */
 export interface AcceptContext {
@@ -157,6 +155,12 @@ export class AdmissionChecks {
     } catch {
       return false;
     }
+  }
+
+  /** {@link admit} for a request node has parsed: its header caps first, unless closing (the 503 comes first). */
+  admitParsed(admission: Admission, cb: ((conn: AnyConnection) => void) | undefined): void {
+    if (!this.#host.closing && !this.withinCaps(admission)) return;
+    this.admit(admission, cb);
   }
 
   /** Header caps (node has parsed already; its own limits may be larger). Refuses and returns false beyond. */

@@ -49,7 +49,7 @@ export const TRACK_MESSAGE = 8;
 /** Reading is paused (Connection#pause): the heartbeat and the idle timeout wait. */
 export const PAUSED = 16;
 /** The hixie drafts have no ping frames: no heartbeat for them (idle and close timers still apply). */
-export const CAN_PING = 32;
+const CAN_PING = 32;
 /** The first bit free for the connection's own flags. */
 export const CLOCK_BITS = 64;
 

@@ -172,6 +172,16 @@ export function anyChunks(writer: MessageWriter): MessageWriter {
   };
 }
 
+/** `cb` once everything queued so far is handed to the kernel: through `output` if the connection has one. */
+export function afterQueued(
+  output: ConnectionOutput | null,
+  socket: Transport,
+  cb: (error?: Error | null) => void,
+): void {
+  if (output !== null) output.afterQueued(cb);
+  else afterWritten(socket, cb);
+}
+
 /** Run `cb` once what the socket holds is written, or with an error if the socket is gone. */
 export function afterWritten(socket: Transport, cb: (error?: Error | null) => void): void {
   if (socket.destroyed || !socket.writable) {

@@ -45,7 +45,7 @@ import {
 import { CloseReport } from "./connection-close.js";
 import { type PendingEngine, pendingEngine, startEngine } from "./connection-engine.js";
 import { deliver } from "./connection-events.js";
-import { afterWritten, anyChunks, ConnectionOutput, sendOn, sizeOf, streamMessage } from "./connection-output.js";
+import { afterQueued, anyChunks, ConnectionOutput, sendOn, sizeOf, streamMessage } from "./connection-output.js";
 import {
   type CloseInfo,
   type ConnectionEvents,
@@ -331,9 +331,9 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   afterWrite(cb: (error?: Error | null) => void): void {
     // Compression may still be running: wait until everything sent so far is framed.
     const engine = this.#engine;
-    const queued = () => (this.#output !== null ? this.#output.afterQueued(cb) : afterWritten(this.#socket, cb));
-    if (engine !== null && engine.afterFramed !== undefined) engine.afterFramed(queued);
-    else queued();
+    if (engine !== null && engine.afterFramed !== undefined)
+      engine.afterFramed(() => afterQueued(this.#output, this.#socket, cb));
+    else afterQueued(this.#output, this.#socket, cb);
   }
 
   /** Send a ping; `cb` runs when the matching pong arrives. */

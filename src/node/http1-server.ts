@@ -75,7 +75,7 @@ export function detachUpgrades(server: HttpServer, handler: UpgradeHandler): voi
  * would outlive the connection (issue 25, finding 6: a refused handshake followed by a frame and
  * a RST left the socket open with the kernel's connection gone).
  */
-export function answerAndClose(socket: Duplex, bytes: Uint8Array): void {
+function answerAndClose(socket: Duplex, bytes: Uint8Array): void {
   if (socket.destroyed) return;
   socket.end(bytes);
   const timer = setTimeout(() => socket.destroy(), 1000);

@@ -20,7 +20,7 @@ const SLAB_MAX_ALLOC = 4 * 1024;
 
 /**
  * The process-wide slab as the engines' {@link OutputArena}: short frames are written straight
- * into it (no buffer object per frame) and queued as ranges, see Connection#queueRange.
+ * into it (no buffer object per frame) and queued as ranges (Connection#outputRange).
  */
 class SlabArena implements OutputArena {
   /** Always a whole ArrayBuffer (byteOffset 0). */

@@ -16,8 +16,8 @@
  * `rejected` event: closing server (503), header caps (431), path (400), origin (403), capacity
  * (503 + Retry-After), `authenticate` (its status, headers, body; 500 if it throws something
  * else), then the RFC 6455 handshake itself (400/405/426). A handshake timeout covers everything
- * before 101 (in standalone mode: the head's arrival, then, afresh, the checks and
- * `authenticate`), on the process-wide timer wheel. `close()` stops accepting, closes the
+ * before 101 (in standalone mode: the head's arrival, then, afresh, `authenticate`), on the
+ * process-wide timer wheel. `close()` stops accepting, closes the
  * clients, then destroys the sockets still before their upgrade.
  *
  * Fallback (`fallback` option, docs/fallback.md): the same path also serves WebSocket sessions
@@ -42,14 +42,7 @@ import { HandshakeError, OptionError } from "../protocol/errors.js";
 import type { ServerExtension } from "../protocol/extensions/extension.js";
 import { negotiate } from "../protocol/handshake/server-handshake.js";
 import { PreparedMessage, prepareMessage } from "../protocol/prepared-message.js";
-import {
-  type AcceptContext,
-  AdmissionChecks,
-  asError,
-  pathOf,
-  type ServerProtocols,
-  serverProtocols,
-} from "./admission.js";
+import { type AcceptContext, AdmissionChecks, asError, pathOf, serverProtocols } from "./admission.js";
 import type { AnyConnection, Connection } from "./connection.js";
 import type { ConnectionRequest, SendResult } from "./connection-types.js";
 import { serverDeflate } from "./extensions.js";
@@ -116,7 +109,6 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
   #http2Server: Http2ServerLike | undefined;
   /** Standalone (`port`) mode: our own listener. */
   #listener: RawListener | undefined;
-  readonly #protocols: ServerProtocols;
   /** What accepting a WebSocket needs, for every carrier (admission.ts). */
   readonly #accept: AcceptContext;
   readonly #checks: AdmissionChecks;
@@ -140,15 +132,17 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
         throw new OptionError("perMessageDeflate", String(error));
       }
     }
-    this.#protocols = serverProtocols(options.protocols);
+    const rejected = (req: IncomingMessage, error: HandshakeError): void => {
+      this.emit("rejected", req, error);
+    };
     this.#accept = {
       connectionOptions: this.#connOptions,
-      protocols: this.#protocols,
+      protocols: serverProtocols(options.protocols),
       extensions,
       headers: options.headers,
       legacyDrafts: options.legacyDrafts === true,
       userProtocols: options.protocols,
-      rejected: (req, error) => this.emit("rejected", req, error),
+      rejected,
     };
     const server = this;
     this.#checks = new AdmissionChecks(
@@ -160,7 +154,7 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
           return server.#clients.size;
         },
         error: (error) => this.emit("error", error),
-        rejected: (req, error) => this.emit("rejected", req, error),
+        rejected,
         // The carriers make connections with this server's options, so under its policy P.
         adopt: (conn, req, cb) => this.#adopt(conn as Connection<P>, req, cb),
       },
@@ -218,7 +212,7 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
         handshakeTimeout: this.#checks.handshakeTimeout,
         admit: (admission) => this.#checks.admit(admission, undefined),
         negotiate: (offered, req) => this.#negotiateFallback(offered, req),
-        rejected: (req, error) => this.emit("rejected", req, error),
+        rejected: this.#accept.rejected,
         corsAllowed: (req) => this.#checks.originAllowed(req),
       },
       option === true ? {} : option,
@@ -243,7 +237,7 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
       headers,
       req,
     };
-    const result = negotiate(request, { protocols: this.#protocols });
+    const result = negotiate(request, { protocols: this.#accept.protocols });
     if (!result.ok) {
       return { ok: false, error: new HandshakeError(result.code, result.message, { cause: result.cause }) };
     }
@@ -325,8 +319,7 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb?: (conn: Connection<P>) => void): void {
     socket.on("error", ignoreSocketError);
     const admission = new UpgradeAdmission<P>(req, socket, head, this.#accept);
-    if (this.#closing === undefined && !this.#checks.withinCaps(admission)) return;
-    this.#checks.admit(admission, cb as ((conn: AnyConnection) => void) | undefined);
+    this.#checks.admitParsed(admission, cb as ((conn: AnyConnection) => void) | undefined);
   }
 
   /**
@@ -340,8 +333,7 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
   handleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, cb?: (conn: Connection<P>) => void): void {
     stream.on("error", ignoreSocketError);
     const admission = new StreamAdmission<P>(http2Request(stream, headers), stream, this.#accept);
-    if (this.#closing === undefined && !this.#checks.withinCaps(admission)) return;
-    this.#checks.admit(admission, cb as ((conn: AnyConnection) => void) | undefined);
+    this.#checks.admitParsed(admission, cb as ((conn: AnyConnection) => void) | undefined);
   }
 
   readonly #forget = (conn: AnyConnection): void => {

@@ -8,6 +8,7 @@
  * says which code and reason a failed connection closes with.
  */
 import { ProtocolError } from "./errors.js";
+import type { EngineOptions } from "./types.js";
 import { isValidUtf8 } from "./utf8.js";
 
 /** Reported when a close frame had no status code (RFC 6455 7.4.1: never sent on the wire). */
@@ -78,10 +79,7 @@ export function encodeClosePayload(code: number, reason: Uint8Array | string = "
  * engine's `closeReason` option); anything else is internal: 1011 and an empty reason on the
  * wire (its details may be sensitive).
  */
-export function failureClose(
-  error: Error,
-  choose: ((error: ProtocolError) => string | { code: number; reason: string }) | undefined,
-): { code: number; reason: string } {
+export function failureClose(error: Error, choose: EngineOptions["closeReason"]): { code: number; reason: string } {
   if (!(error instanceof ProtocolError)) return { code: 1011, reason: "" };
   const chosen = choose?.(error) ?? error.message;
   return typeof chosen === "string" ? { code: error.closeCode, reason: chosen } : chosen;

@@ -136,11 +136,6 @@ export class MessageAssembler {
     return v.push(piece, cut, to);
   }
 
-  /** Whether the pieces are gathered in the message's own buffer (after `detach` or `reserve`). */
-  get accumulating(): boolean {
-    return this.#acc !== null;
-  }
-
   /** Copy the pieces held as views into the accumulator, with room for `more` bytes (lent input goes away). */
   detach(more: number): void {
     if (this.#acc === null && this.#count > 0) this.#grow(this.#size, this.#size + more);

@@ -108,8 +108,7 @@ export class MessageReceiver {
       this.#deliver(a.opcode, chunk, start, end);
       return;
     }
-    const view = a.view();
-    const data = a.chunk === this.lent ? this.copy(view, 0, view.length) : view;
+    const data = a.chunk === this.lent ? this.copy(a.chunk, a.start, a.end) : a.view();
     a.release();
     this.#flow.receive(a.opcode as 1 | 2, a.rsv, data);
   }

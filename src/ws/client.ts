@@ -49,7 +49,7 @@ export interface WsClientOptions extends Omit<http.RequestOptions, "protocol" | 
 }
 
 /** Marks a request whose handshake {@link abortHandshake} has given up (its late events are ignored). */
-export const kAborted = Symbol("kAborted");
+const kAborted = Symbol("kAborted");
 
 const SUBPROTOCOL = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
 const PROTOCOL_VERSIONS = [8, 13];

@@ -109,8 +109,13 @@ function loadWasm(): WasmMasker | null {
 
 /** Whether {@link applyMask} uses WebAssembly SIMD for long ranges here. */
 export function wasmMaskAvailable(): boolean {
+  return wasmMasker() !== null;
+}
+
+/** The module, loaded at the first call. */
+function wasmMasker(): WasmMasker | null {
   if (wasm === undefined) wasm = loadWasm();
-  return wasm !== null;
+  return wasm;
 }
 
 /** {@link applyMask} through the WebAssembly module, piece by piece. */
@@ -140,7 +145,7 @@ export function applyMask(data: Uint8Array, key: Uint8Array, phase = 0, start = 
     return;
   }
   if (len >= WASM_MASK_THRESHOLD) {
-    const w = wasm === undefined ? (wasm = loadWasm()) : wasm;
+    const w = wasmMasker();
     if (w !== null) {
       maskWasm(w, data, key, phase, start, end);
       return;

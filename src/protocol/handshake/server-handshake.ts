@@ -32,7 +32,16 @@ import { HandshakeError, type HandshakeErrorCode } from "../errors.js";
 import type { ExtensionOffer, ExtensionSession, ServerExtension } from "../extensions/extension.js";
 import { parseExtensions, renderExtension } from "../extensions/extension-header.js";
 import { encodeBase64, isBase64Text } from "./base64.js";
-import { asciiLower, assertHeader, isToken, latin1, listHasToken, splitList, trimOws } from "./header-tokens.js";
+import {
+  asciiLower,
+  assertHeader,
+  isDigit,
+  isToken,
+  latin1,
+  listHasToken,
+  splitList,
+  trimOws,
+} from "./header-tokens.js";
 import type { HttpHead } from "./http-head-parser.js";
 import { statusText } from "./http-status.js";
 import { sha1 } from "./sha1.js";
@@ -171,12 +180,12 @@ function parseVersion(v: string): number {
   let major = 0;
   let minor = 0;
   const start = i;
-  while (i < v.length && v.charCodeAt(i) >= 0x30 && v.charCodeAt(i) <= 0x39 && i - start < 3) {
+  while (i < v.length && isDigit(v.charCodeAt(i)) && i - start < 3) {
     major = major * 10 + v.charCodeAt(i++) - 0x30;
   }
   if (i === start || v.charCodeAt(i) !== 0x2e) return -1;
   const minorStart = ++i;
-  while (i < v.length && v.charCodeAt(i) >= 0x30 && v.charCodeAt(i) <= 0x39 && i - minorStart < 3) {
+  while (i < v.length && isDigit(v.charCodeAt(i)) && i - minorStart < 3) {
     minor = minor * 10 + v.charCodeAt(i++) - 0x30;
   }
   if (i === minorStart || i !== v.length) return -1;
