@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // The JS cost per message of the server path (Connection + engine), without sockets or syscalls:
-// 64 fake sockets each get "data" chunks of 16 masked 64 B text frames, the app echoes, and the
+// 64 fake sockets each get chunks of 16 masked 64 B text frames, the app echoes, and the
 // frames of a turn are flushed by the shared per-turn flush (one write per socket per turn).
 // Usage: npm run build && node bench/micro/connection.mjs [ROUNDS]   (WIRECABLE_DIST=<build> for another build)
 // Prints ns per message (wall and process CPU). Run it several times and compare minimums: it
 // is a single-threaded loop, far less noisy than the socket benchmarks, but not immune to a busy machine.
-import { echoSockets, maskedChunks } from "./echo-rig.mjs";
+import { echoSockets, lend, maskedChunks } from "./echo-rig.mjs";
 
 const dist = process.env.WIRECABLE_DIST ?? new URL("../../dist", import.meta.url).pathname;
 const CONNS = 64;
@@ -13,9 +13,11 @@ const PER = 16;
 const SIZE = 64;
 const sockets = await echoSockets(dist, CONNS);
 const chunks = maskedChunks(SIZE, PER);
+// As a TCP socket's reads arrive (the shared read buffer, lent), or FEED=data: 'data' events.
+const feed = process.env.FEED === "data" ? (socket, chunk) => socket.emit("data", chunk) : lend;
 async function round(n) {
   for (let r = 0; r < n; r++) {
-    for (const socket of sockets) socket.emit("data", chunks.next()); // fresh masked bytes
+    for (const socket of sockets) feed(socket, chunks.next()); // fresh masked bytes
     await new Promise((r) => setImmediate(r));
   }
 }

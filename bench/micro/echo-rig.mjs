@@ -29,7 +29,10 @@ export class FakeSocket extends EventEmitter {
   }
 }
 
-/** `count` fake sockets, each owned by a server Connection of the build in `dist` that echoes every message. */
+/**
+ * `count` fake sockets, each owned by a server Connection of the build in `dist` that echoes every
+ * message (`socket.connection`).
+ */
 export async function echoSockets(dist, count) {
   const root = resolve(dist);
   const { Connection } = await import(`${root}/node/connection.js`);
@@ -49,9 +52,22 @@ export async function echoSockets(dist, count) {
       extensionsHeader: "",
     });
     conn.on("message", (data, isBinary) => conn.send(data, { binary: isBinary }));
+    socket.connection = conn;
     sockets.push(socket);
   }
   return sockets;
+}
+
+/** The read buffer `lend` copies each chunk into, as a TCP socket's reads land in read-path.ts's. */
+const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
+
+/**
+ * Hand `chunk` to the socket's Connection the way a plain TCP socket's read does: copied into one
+ * shared read buffer and lent for the call (`transportLent`), no 'data' event.
+ */
+export function lend(socket, chunk) {
+  READ_BUFFER.set(chunk, 0);
+  socket.connection.transportLent(READ_BUFFER.subarray(0, chunk.length));
 }
 
 /**
