@@ -7,7 +7,7 @@
 import type { ExtensionSession } from "../protocol/extensions/extension.js";
 import type { EngineFactory, EngineHost, Role, WebSocketEngine } from "../protocol/types.js";
 import type { ConnectionInit } from "./connection-types.js";
-import { decodeUtf8, isUtf8, masker } from "./native.js";
+import { decodeAscii, decodeUtf8, isUtf8, masker } from "./native.js";
 import type { ResolvedConnectionOptions } from "./options.js";
 import { outputArena, slabAlloc } from "./output-buffers.js";
 
@@ -64,5 +64,6 @@ export function startEngine(
     masker,
     isUtf8,
     decodeUtf8,
+    decodeAscii,
   });
 }

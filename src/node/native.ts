@@ -1,5 +1,5 @@
 /**
- * Native helpers the engine accepts as options (EngineOptions `masker`, `isUtf8`, `decodeUtf8`;
+ * Native helpers the engine accepts as options (EngineOptions `masker`, `isUtf8`, `decodeUtf8`, `decodeAscii`;
  * the server handshake's `computeAccept` and `encodeHead`), resolved once per process.
  *
  * Contract: nothing here is required. `bufferutil` (an optional native addon, installed with ws)
@@ -37,12 +37,19 @@ export const isUtf8: (bytes: Uint8Array) => boolean = nodeIsUtf8;
 
 // Buffer#utf8Slice is the binding behind Buffer#toString("utf8", start, end); it works on any
 // Uint8Array, so no Buffer view has to be made per message.
-const utf8Slice = (Buffer.prototype as unknown as { utf8Slice(this: Uint8Array, s: number, e: number): string })
-  .utf8Slice;
+type Slice = (this: Uint8Array, start: number, end: number) => string;
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice: Slice }).utf8Slice;
+// For ASCII, Latin-1 and UTF-8 agree; latin1Slice copies the bytes without UTF-8's decoding scan.
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: Slice }).latin1Slice;
 
 /** Decode valid UTF-8 in `bytes[start..end)` natively. */
 export function decodeUtf8(bytes: Uint8Array, start: number, end: number): string {
   return utf8Slice.call(bytes, start, end);
+}
+
+/** Decode `bytes[start..end)`, known to be ASCII, natively. */
+export function decodeAscii(bytes: Uint8Array, start: number, end: number): string {
+  return latin1Slice.call(bytes, start, end);
 }
 
 /** node:crypto's one-shot `hash()` (Node 20.12+; no Hash object per call), when present. */

@@ -147,6 +147,7 @@ export class Engine implements WebSocketEngine {
       isUtf8: options.isUtf8 ?? isValidUtf8,
       nativeIsUtf8: options.isUtf8,
       decode: options.decodeUtf8 ?? decodeUtf8,
+      decodeAscii: options.decodeAscii ?? options.decodeUtf8 ?? decodeUtf8,
       validateUtf8: options.validateUtf8 !== false,
     };
     if (sessions.length > 0) {

@@ -49,6 +49,8 @@ export interface ReceiverOptions {
   /** The host's own whole-buffer validator, if any (the assembler uses it for long pieces). */
   readonly nativeIsUtf8: ((bytes: Uint8Array) => boolean) | undefined;
   readonly decode: Utf8Decoder;
+  /** The decoder for bytes known to be ASCII. */
+  readonly decodeAscii: Utf8Decoder;
   readonly validateUtf8: boolean;
 }
 
@@ -63,6 +65,7 @@ export class MessageReceiver {
   readonly #isUtf8: (bytes: Uint8Array) => boolean;
   readonly #nativeIsUtf8: ((bytes: Uint8Array) => boolean) | undefined;
   readonly #decode: Utf8Decoder;
+  readonly #decodeAscii: Utf8Decoder;
   readonly #validateUtf8: boolean;
   /** Created with the first data frame that is not a whole short message. */
   #assembler: MessageAssembler | null = null;
@@ -75,6 +78,7 @@ export class MessageReceiver {
     this.#isUtf8 = options.isUtf8;
     this.#nativeIsUtf8 = options.nativeIsUtf8;
     this.#decode = options.decode;
+    this.#decodeAscii = options.decodeAscii;
     this.#validateUtf8 = options.validateUtf8;
   }
 
@@ -105,7 +109,7 @@ export class MessageReceiver {
     if (this.#flow === null) {
       const { chunk, start, end } = a;
       a.release();
-      this.#deliver(a.opcode, chunk, start, end);
+      this.#deliver(a.opcode, chunk, start, end, false);
       return;
     }
     const data = a.chunk === this.lent ? this.copy(a.chunk, a.start, a.end) : a.view();
@@ -119,7 +123,7 @@ export class MessageReceiver {
       this.#host.fault(invalidText(chunk.subarray(start, end)));
       return;
     }
-    this.#deliver(opcode, chunk, start, end);
+    this.#deliver(opcode, chunk, start, end, ascii);
   }
 
   /** The view where the next `n` payload bytes of the current message belong (the read target). */
@@ -139,8 +143,8 @@ export class MessageReceiver {
     return bytes;
   }
 
-  /** A complete, valid message (no extension): its event, dispatched at once. */
-  #deliver(opcode: number, chunk: Uint8Array, start: number, end: number): void {
+  /** A complete, valid message (no extension; `ascii`: known to be ASCII): its event, dispatched at once. */
+  #deliver(opcode: number, chunk: Uint8Array, start: number, end: number, ascii: boolean): void {
     const lent = chunk === this.lent;
     if (opcode !== 1) {
       this.#host.deliver(
@@ -149,7 +153,8 @@ export class MessageReceiver {
       return;
     }
     // Remembered only while its handler runs (synchronous dispatch): nothing is retained after.
-    const message = new TextMessage(chunk, start, end, this.#decode, lent ? this.#alloc : undefined);
+    const decode = ascii ? this.#decodeAscii : this.#decode;
+    const message = new TextMessage(chunk, start, end, decode, lent ? this.#alloc : undefined);
     this.lastText = message;
     try {
       this.#host.deliver(message);

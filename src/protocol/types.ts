@@ -184,6 +184,12 @@ export interface EngineOptions extends EngineLimits {
    */
   decodeUtf8?: (bytes: Uint8Array, start: number, end: number) => string;
   /**
+   * Decode `bytes[start..end)` known to be ASCII (every byte below 0x80; the engine knows it of
+   * short messages from the unmasking pass), e.g. Node's `latin1Slice`, which skips UTF-8's
+   * scan. Default: `decodeUtf8`.
+   */
+  decodeAscii?: (bytes: Uint8Array, start: number, end: number) => string;
+  /**
    * Enforce RFC 6455 5.1's masking rule (default true). False accepts masked and unmasked
    * frames in either role, as websocket-driver does unless `requireMasking` is set.
    */

@@ -1,7 +1,7 @@
 /** The optional native hooks injected into the engine and the handshake. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { computeAccept, decodeUtf8, isUtf8, masker } from "../../src/node/native.js";
+import { computeAccept, decodeAscii, decodeUtf8, isUtf8, masker } from "../../src/node/native.js";
 import { computeAccept as jsAccept } from "../../src/protocol/handshake/server-handshake.js";
 
 describe("native hooks", () => {
@@ -22,6 +22,14 @@ describe("native hooks", () => {
     assert.equal(decodeUtf8(bytes, 1, bytes.length - 1), "hé✓");
     assert.equal(isUtf8(bytes), true);
     assert.equal(isUtf8(new Uint8Array([0xed, 0xa0, 0x80])), false); // a surrogate
+  });
+
+  it("decodeAscii decodes a range of ASCII bytes of any Uint8Array, as decodeUtf8 does", () => {
+    const backing = new Uint8Array(Buffer.from("__hello, world~\x7f__"));
+    const bytes = backing.subarray(1);
+    assert.equal(decodeAscii(bytes, 1, bytes.length - 2), "hello, world~\x7f");
+    assert.equal(decodeAscii(bytes, 1, bytes.length - 2), decodeUtf8(bytes, 1, bytes.length - 2));
+    assert.equal(decodeAscii(bytes, 3, 3), "");
   });
 
   it("computeAccept matches the pure-JS one", () => {

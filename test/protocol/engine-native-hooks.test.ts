@@ -1,6 +1,6 @@
 /**
  * The optional native hooks the Node layer may inject (masker = bufferutil's API, isUtf8 =
- * buffer.isUtf8, decodeUtf8): results must be identical to the pure-JS paths, whatever the
+ * buffer.isUtf8, decodeUtf8, decodeAscii): results must be identical to the pure-JS paths, whatever the
  * chunking, including fail-fast UTF-8 on partial pieces.
  */
 import assert from "node:assert/strict";
@@ -20,6 +20,9 @@ const native = {
   isUtf8: (b: Uint8Array) => isUtf8(b),
   decodeUtf8: (b: Uint8Array, s: number, e: number) =>
     Buffer.from(b.buffer, b.byteOffset, b.length).toString("utf8", s, e),
+  // Latin-1: wrong for anything but ASCII, so a non-ASCII message decoded with it would show.
+  decodeAscii: (b: Uint8Array, s: number, e: number) =>
+    Buffer.from(b.buffer, b.byteOffset, b.length).toString("latin1", s, e),
 };
 
 const fatal = new TextDecoder("utf-8", { fatal: true });

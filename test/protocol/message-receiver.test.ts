@@ -16,6 +16,7 @@ const options = {
   isUtf8: isValidUtf8,
   nativeIsUtf8: undefined,
   decode: decodeUtf8,
+  decodeAscii: decodeUtf8,
   validateUtf8: true,
 };
 
@@ -115,6 +116,28 @@ describe("MessageReceiver", () => {
     r.lent = null;
     lent.fill(0);
     assert.deepEqual([...(got[0] as BinaryMessage).data], [1, 2, 3, 4]);
+  });
+
+  it("decodeAscii decodes whole messages the parser found ASCII; decode the rest", () => {
+    const used: string[] = [];
+    const tagged = (tag: string) => (bytes: Uint8Array, start: number, end: number) => {
+      used.push(tag);
+      return decodeUtf8(bytes, start, end);
+    };
+    const got: TextMessage[] = [];
+    const host: ReceiverHost = { deliver: (m) => got.push(m as TextMessage), fault: assert.fail };
+    const r = new MessageReceiver(host, { ...options, decode: tagged("utf8"), decodeAscii: tagged("ascii") }, null);
+    const ascii = utf8("plain");
+    const accented = utf8("é!");
+    r.whole(1, ascii, 0, ascii.length, true); // the parser saw every byte below 0x80
+    r.whole(1, accented, 0, accented.length, false);
+    r.whole(1, ascii, 0, ascii.length, false); // not known to be ASCII (e.g. unmasked input)
+    feed(r, 1, ascii, [2]); // assembled: not known either
+    assert.deepEqual(
+      got.map((m) => m.data),
+      ["plain", "é!", "plain", "plain"],
+    );
+    assert.deepEqual(used, ["ascii", "utf8", "utf8", "utf8"]);
   });
 
   it("copy: a range into a buffer from alloc", () => {
