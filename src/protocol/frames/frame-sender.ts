@@ -151,7 +151,11 @@ export class FrameSender {
     if (arena !== null) {
       const at = arena.reserve(header + n);
       const buf = arena.bytes;
-      writeFrameHeader(buf, at, 0x80 | opcode, n, null);
+      if (header === 2) {
+        // The usual short echo: its 2-byte header in place (no call on the per-message path).
+        buf[at] = 0x80 | opcode;
+        buf[at + 1] = n;
+      } else writeFrameHeader(buf, at, 0x80 | opcode, n, null);
       if (n <= WORD_COPY) copyBytes(chunk, start, buf, at + header, n);
       else buf.set(new Uint8Array(chunk.buffer, chunk.byteOffset + start, n), at + header);
       this.out.outputRange(buf, at, at + header + n);

@@ -26,6 +26,37 @@ describe("copyBytes", () => {
     );
   });
 
+  it("copies NaN bit patterns exactly (8-byte steps are floats: no NaN may be quieted)", () => {
+    // Little-endian float64 NaNs: exponent bits all set (byte 7 & 0x7f = 0x7f, byte 6 >= 0xf0),
+    // signalling (quiet bit 0x08 of byte 6 clear) and quiet, both signs, with payloads.
+    const nans = [
+      [0x01, 0, 0, 0, 0, 0, 0xf0, 0x7f],
+      [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf7, 0xff],
+      [0, 0, 0, 0, 0, 0, 0xf8, 0x7f],
+      [0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xfd, 0xff],
+    ];
+    for (const nan of nans) {
+      for (let lead = 0; lead < 8; lead++) {
+        const source = new Uint8Array([...new Array(lead).fill(0x41), ...nan, ...nan, 0x42, 0x43, 0x44]);
+        for (const to of [0, 3]) {
+          const target = new Uint8Array(source.length + to);
+          copyBytes(source, 0, target, to, source.length);
+          assert.deepEqual(target.subarray(to), source);
+        }
+      }
+    }
+    // The same once V8 has optimized the loop (many calls: the compiled code's float moves too).
+    const source = new Uint8Array(64).map((_, i) => (i % 8 === 6 ? 0xf1 : i % 8 === 7 ? 0xff : i));
+    const target = new Uint8Array(64);
+    for (let round = 0; round < 20_000; round++) {
+      copyBytes(source, 0, target, 0, 64);
+      if (round % 1000 === 0) assert.deepEqual(target, source);
+      target.fill(0);
+    }
+    copyBytes(source, 0, target, 0, 64);
+    assert.deepEqual(target, source);
+  });
+
   it("works on views with odd byte offsets and switches arrays between calls", () => {
     const backing = new Uint8Array(256).map((_, i) => i);
     const source = backing.subarray(3, 200);
