@@ -213,7 +213,7 @@ export class AdmissionChecks {
     const authenticate = this.#authenticate;
     // Without authenticate nothing waits before the answer: no pending entry, no timer.
     if (authenticate === undefined) {
-      this.#accept(admission, null, null, cb);
+      this.#accept(admission, null, undefined, cb); // conn.data stays undefined: nothing authenticated
       return;
     }
     this.#pending++;

@@ -65,10 +65,10 @@ function run(
 }
 
 describe("admission checks", () => {
-  it("accepts at once without authenticate (data null) and hands the connection over", () => {
+  it("accepts at once without authenticate (data undefined) and hands the connection over", () => {
     const r = run({ noServer: true });
     r.checks.admit(r.admission, undefined);
-    assert.deepEqual(r.admission.accepted, [null]);
+    assert.deepEqual(r.admission.accepted, [undefined]);
     assert.equal(r.adopted.length, 1);
     assert.deepEqual(r.rejected, []);
   });

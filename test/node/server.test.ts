@@ -62,11 +62,14 @@ describe("server modes", () => {
   it("standalone: answers plain HTTP with 426 and upgrades WebSocket requests", async () => {
     const { wss, port } = await standalone();
     wss.on("connection", echo);
+    const connected = event<[Connection, IncomingMessage]>(wss, "connection");
     const status = await new Promise<number>((resolve) =>
       httpGet(`http://127.0.0.1:${port}/`, (res) => resolve(res.statusCode!)),
     );
     assert.equal(status, 426);
     assert.equal(await roundTrip(`ws://127.0.0.1:${port}/any`), "hello");
+    const [conn] = await connected;
+    assert.equal(conn.data, undefined, "no authenticate: data is left to the application, undefined");
     assert.match(wss.url!, /^ws:\/\/127\.0\.0\.1:\d+\/$/);
   });
 
