@@ -7,6 +7,7 @@
 import type { ExtensionSession } from "../protocol/extensions/extension.js";
 import type { EngineFactory, EngineHost, Role, WebSocketEngine } from "../protocol/types.js";
 import type { ConnectionInit } from "./connection-types.js";
+import { messagePool } from "./lent-messages.js";
 import { decodeAscii, decodeUtf8, isUtf8, masker } from "./native.js";
 import type { ResolvedConnectionOptions } from "./options.js";
 import { outputArena, slabAlloc } from "./output-buffers.js";
@@ -60,6 +61,7 @@ export function startEngine(
     extensionsHeader: init.extensionsHeader,
     protocol: init.protocol,
     alloc: slabAlloc,
+    messageBuffers: options.lendMessages ? messagePool : undefined,
     arena: outputArena,
     masker,
     isUtf8,

@@ -19,6 +19,7 @@ import type { MessageWriter, WebSocketEngine } from "../protocol/types.js";
 import type { AnyConnection } from "./connection.js";
 import type { Transport } from "./connection-types.js";
 import { type Flushable, markDirty } from "./flush-queue.js";
+import { holdOutput, holdSend, messagePool } from "./lent-messages.js";
 import { toBytes } from "./output-buffers.js";
 import { OutputQueue } from "./output-queue.js";
 import { emitSafe } from "./shaped-emitter.js";
@@ -60,6 +61,12 @@ export class ConnectionOutput extends OutputQueue implements Flushable {
     this.dropped++;
     emitSafe(this.#conn, "dropped", this.dropped);
     return "dropped";
+  }
+
+  /** A chunk to write: a lent message's bytes (`lendMessages`) are kept from reuse until written. */
+  override push(chunk: Uint8Array): void {
+    super.push(chunk);
+    if (messagePool.out !== 0) holdOutput(this.#conn, chunk);
   }
 
   /** This turn's queue, the connection marked for the end-of-turn flush. */
@@ -154,14 +161,25 @@ export function sizeOf(message: string | Uint8Array | PreparedMessage): number {
       : message.byteLength;
 }
 
-/** Hand one message to the engine (Connection#send): false if it was not sent. */
+/**
+ * Hand one message to the engine (Connection#send, #sendPrepared): false if it was not sent. A
+ * lent message's bytes sent through an extension are kept from reuse until written (holdSend).
+ */
 export function sendOn(
+  conn: AnyConnection,
   engine: WebSocketEngine,
   message: string | Uint8Array | PreparedMessage,
   options: { binary?: boolean; compress?: boolean } | undefined,
 ): boolean {
-  if (typeof message !== "string" && message instanceof PreparedMessage) return engine.sendPrepared(message, options);
-  return options === undefined ? engine.send(message) : engine.send(message, options);
+  if (typeof message === "string") return options === undefined ? engine.send(message) : engine.send(message, options);
+  const sent =
+    message instanceof PreparedMessage
+      ? engine.sendPrepared(message, options)
+      : options === undefined
+        ? engine.send(message)
+        : engine.send(message, options);
+  if (sent && messagePool.out !== 0) holdSend(conn, message);
+  return sent;
 }
 
 /** `writer` taking any binary chunk (Buffer, ArrayBuffer, views) as well as strings (Connection#startMessage). */

@@ -57,6 +57,7 @@ import {
   type SendReturn,
   type Transport,
 } from "./connection-types.js";
+import { deliverLent } from "./lent-messages.js";
 import { messageIterator } from "./message-iterator.js";
 import type { BackpressurePolicy, ImmediatePolicy, ResolvedConnectionOptions } from "./options.js";
 import { toBytes } from "./output-buffers.js";
@@ -269,7 +270,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     }
     const message = typeof data === "string" || data instanceof PreparedMessage ? data : toBytes(data);
     const admitted = this.#admit(sizeOf(message), this.#options.backpressure);
-    if (admitted === "dropped" || !sendOn(engine, message, options)) return "dropped";
+    if (admitted === "dropped" || !sendOn(this, engine, message, options)) return "dropped";
     if (admitted === "wait") return this.#out().wait();
     return this.#socket.writableLength === 0 ? "written" : "buffered";
   }
@@ -283,7 +284,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     if (this.#state() !== OPEN) return "dropped";
     const policy = this.#options.backpressure === "close" ? "close" : "drop";
     if (this.#admit(message.payload.byteLength, policy) === "dropped") return "dropped";
-    if (!this.#eng().sendPrepared(message)) return "dropped";
+    if (!sendOn(this, this.#eng(), message, undefined)) return "dropped";
     return this.#output?.needDrain === true && this.#socket.writableLength !== 0 ? "buffered" : "written";
   }
 
@@ -316,9 +317,8 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   }
 
   /**
-   * Start a message sent fragment by fragment (RFC 6455 5.4): each `write` sends one frame, `end`
-   * the final one. Other sends wait until it ends. A closed connection gives a writer whose
-   * calls return false.
+   * Start a message sent fragment by fragment (RFC 6455 5.4): each `write` sends one frame, `end` the final one. Other
+   * sends wait until it ends. A closed connection gives a writer whose calls return false.
    */
   startMessage(kind: "text" | "binary", options?: { compress?: boolean }): MessageWriter {
     return anyChunks(this.#eng().startMessage(kind, options));
@@ -445,7 +445,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     else {
       if (type === "pong") this.flags &= ~AWAITING_PONG;
       else if ((type === "text" || type === "binary") && this.#is(TRACK_MESSAGE)) this.lastMessage = wheel.now;
-      deliver(this, event, this.#is(TEXT_AS_BUFFER), this.#bucket);
+      (this.#options.lendMessages ? deliverLent : deliver)(this, event, this.#is(TEXT_AS_BUFFER), this.#bucket);
     }
   }
 

@@ -2,14 +2,17 @@
  * A connection's messages as an async iterator: messages are queued between `next()` calls
  * (no backpressure: use a `message` listener with your own flow control for that), and the
  * iterator ends when the connection closes or `return()` is called (`break` in for-await).
+ * A lent message (`lendMessages`) is copied: it is read after its event.
  */
 import type { EventEmitter } from "node:events";
+import { ownMessage } from "./lent-messages.js";
 
 export function messageIterator(emitter: EventEmitter, finished: boolean): AsyncIterableIterator<string | Buffer> {
   const queue: Array<string | Buffer> = [];
   const readers: Array<(r: IteratorResult<string | Buffer>) => void> = [];
   let done = finished;
-  const onMessage = (data: string | Buffer): void => {
+  const onMessage = (message: string | Buffer): void => {
+    const data = ownMessage(message);
     const reader = readers.shift();
     if (reader) reader({ value: data, done: false });
     else queue.push(data);

@@ -26,6 +26,7 @@
 import { InvalidStateError } from "../protocol/errors.js";
 import { type ClientOptions, connect } from "./client.js";
 import type { AnyConnection } from "./connection.js";
+import { ownMessage } from "./lent-messages.js";
 
 export interface WebSocketStreamOptions extends Omit<ClientOptions, "protocols" | "signal"> {
   protocols?: string[];
@@ -208,8 +209,9 @@ export class WebSocketStream {
       },
       { highWaterMark: 1 },
     );
-    conn.on("message", (data: string | Buffer) => {
+    conn.on("message", (message: string | Buffer) => {
       if (readableDone) return;
+      const data = ownMessage(message); // queued past the event: a lent message is copied
       const chunk = typeof data === "string" ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       readController.enqueue(chunk);
       if ((readController.desiredSize ?? 1) <= 0 && !conn.isPaused) conn.pause();

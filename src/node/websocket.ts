@@ -13,6 +13,7 @@
 
 import { type ClientOptions, connect } from "./client.js";
 import type { AnyConnection } from "./connection.js";
+import { ownMessage } from "./lent-messages.js";
 
 export type BinaryType = "blob" | "arraybuffer" | "nodebuffer";
 
@@ -256,6 +257,7 @@ export class WebSocket extends EventTarget {
         if (this.#binaryType === "arraybuffer")
           payload = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
         else if (this.#binaryType === "blob") payload = new Blob([buf as Uint8Array<ArrayBuffer>]);
+        else payload = ownMessage(buf); // listeners may keep it: a lent message is copied
       }
       this.dispatchEvent(new MessageEvent("message", { data: payload, origin: new URL(this.url).origin }));
     });

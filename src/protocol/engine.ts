@@ -149,6 +149,7 @@ export class Engine implements WebSocketEngine {
       decode: options.decodeUtf8 ?? decodeUtf8,
       decodeAscii: options.decodeAscii ?? options.decodeUtf8 ?? decodeUtf8,
       validateUtf8: options.validateUtf8 !== false,
+      messageBuffers: options.messageBuffers,
     };
     if (sessions.length > 0) {
       this.#flow = new ExtensionFlow(

@@ -18,7 +18,12 @@
  * and `finish` hands it over without a join. Its size is what has arrived plus what the current
  * frame announced, but at most {@link FIRST_RESERVE} beyond twice what has arrived: a peer
  * cannot make a connection hold memory it did not send, beyond that.
+ *
+ * The buffers a message owns (the accumulator, a join) come from `buffers.acquire` when the
+ * host gave {@link MessageBuffers} (a pool it recycles: Node's `lendMessages`), else from
+ * `alloc`; an accumulator the message outgrew goes back through `buffers.release`.
  */
+import type { MessageBuffers } from "./types.js";
 import { Utf8Validator } from "./utf8.js";
 
 const EMPTY = new Uint8Array(0);
@@ -29,6 +34,7 @@ export const FIRST_RESERVE = 1024 * 1024;
 
 export class MessageAssembler {
   readonly #alloc: (size: number) => Uint8Array;
+  readonly #buffers: MessageBuffers | undefined;
   /** Created with the first text message (idle connections hold none). */
   #validator: Utf8Validator | null = null;
   /** Optional whole-buffer validator (Node's `buffer.isUtf8`). */
@@ -49,9 +55,15 @@ export class MessageAssembler {
   start = 0;
   end = 0;
 
-  constructor(alloc: (size: number) => Uint8Array, isUtf8?: (bytes: Uint8Array) => boolean) {
+  constructor(alloc: (size: number) => Uint8Array, isUtf8?: (bytes: Uint8Array) => boolean, buffers?: MessageBuffers) {
     this.#alloc = alloc;
     this.#isUtf8 = isUtf8;
+    this.#buffers = buffers;
+  }
+
+  /** A buffer the message will own (see the module comment). */
+  #own(size: number): Uint8Array {
+    return this.#buffers === undefined ? this.#alloc(size) : this.#buffers.acquire(size);
   }
 
   /** Start a message. `validateText`: check UTF-8 on the fly (text without an extension transform). */
@@ -169,10 +181,12 @@ export class MessageAssembler {
   #grow(need: number, want: number, kept = this.#size): Uint8Array {
     const bound = 2 * kept + FIRST_RESERVE;
     const room = want < bound ? want : bound;
-    const acc = this.#alloc(room > need ? room : need);
+    const acc = this.#own(room > need ? room : need);
     const old = this.#acc;
-    if (old !== null) acc.set(old.subarray(0, kept), 0);
-    else {
+    if (old !== null) {
+      acc.set(old.subarray(0, kept), 0);
+      this.#buffers?.release(old);
+    } else {
       // The pieces so far, still views of the input.
       const count = this.#count;
       if (count > 0) acc.set(this.chunk.subarray(this.start, this.end), 0);
@@ -203,7 +217,7 @@ export class MessageAssembler {
       this.end = this.#size;
     } else if (count > 1) {
       const parts = this.#parts!;
-      const out = this.#alloc(this.#size);
+      const out = this.#own(this.#size);
       let at = 0;
       for (let i = 0; i < count; i++) {
         out.set(parts[i], at);

@@ -22,6 +22,7 @@ import { ProtocolError } from "./errors.js";
 import type { ExtensionFlow } from "./extension-flow.js";
 import { MessageAssembler } from "./message-assembler.js";
 import { BinaryMessage, TextMessage, type Utf8Decoder } from "./text-message.js";
+import type { MessageBuffers } from "./types.js";
 import { Utf8Validator } from "./utf8.js";
 
 // RFC 6455 8.1: invalid UTF-8 in a text message fails the connection (7.4.1: 1007).
@@ -52,6 +53,8 @@ export interface ReceiverOptions {
   /** The decoder for bytes known to be ASCII. */
   readonly decodeAscii: Utf8Decoder;
   readonly validateUtf8: boolean;
+  /** Where assembled messages' buffers come from (EngineOptions `messageBuffers`); undefined: `alloc`. */
+  readonly messageBuffers?: MessageBuffers | undefined;
 }
 
 export class MessageReceiver {
@@ -67,6 +70,7 @@ export class MessageReceiver {
   readonly #decode: Utf8Decoder;
   readonly #decodeAscii: Utf8Decoder;
   readonly #validateUtf8: boolean;
+  readonly #buffers: MessageBuffers | undefined;
   /** Created with the first data frame that is not a whole short message. */
   #assembler: MessageAssembler | null = null;
   #frameFin = false;
@@ -80,6 +84,7 @@ export class MessageReceiver {
     this.#decode = options.decode;
     this.#decodeAscii = options.decodeAscii;
     this.#validateUtf8 = options.validateUtf8;
+    this.#buffers = options.messageBuffers;
   }
 
   /** A data frame begins (a continuation frame has opcode 0). */
@@ -87,7 +92,7 @@ export class MessageReceiver {
     this.#frameFin = fin;
     // Text is validated on the fly unless an extension transformed it (RSV bits set).
     if (opcode !== 0) {
-      (this.#assembler ??= new MessageAssembler(this.#alloc, this.#nativeIsUtf8)).begin(
+      (this.#assembler ??= new MessageAssembler(this.#alloc, this.#nativeIsUtf8, this.#buffers)).begin(
         opcode,
         rsv,
         opcode === 1 && rsv === 0 && this.#validateUtf8,

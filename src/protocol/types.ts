@@ -141,6 +141,21 @@ export interface EngineHost extends FrameOutput {
   closeTransport(failed?: boolean): void;
 }
 
+/**
+ * A source of message buffers that a host may reuse (Node's `lendMessages`): the engine takes
+ * the buffer of each message it assembles (from several reads or frames) from `acquire`, and
+ * gives back through `release` a buffer it stopped using without handing it out (a message that
+ * outgrew it). A buffer handed out as a message's payload is the host's to recycle once the
+ * message's event was dispatched; one the engine drops (the connection ended mid-message) is
+ * never given back and must not be reused by the host (a read may still be landing in it).
+ */
+export interface MessageBuffers {
+  /** A buffer of at least `size` bytes (more is fine; its contents are unspecified). */
+  acquire(size: number): Uint8Array;
+  /** `buffer` (from `acquire`) is no longer used and was never handed out. */
+  release(buffer: Uint8Array): void;
+}
+
 export interface EngineOptions extends EngineLimits {
   role: Role;
   /** Mask-key entropy for clients (fills the array). Default: `crypto.getRandomValues` drawn from a pool. */
@@ -157,6 +172,11 @@ export interface EngineOptions extends EngineLimits {
   startConnecting?: boolean;
   /** Allocate an output buffer (Node passes `Buffer.allocUnsafe`). Default `new Uint8Array(n)`. */
   alloc?: (size: number) => Uint8Array;
+  /**
+   * Where the buffers of messages assembled from several reads or frames come from (see
+   * {@link MessageBuffers}). Default: `alloc`, each message in a buffer of its own.
+   */
+  messageBuffers?: MessageBuffers;
   /**
    * Short frames are written straight into the arena's current slab and reported with
    * `host.outputRange` instead of a new buffer per frame (one arena can serve every connection of

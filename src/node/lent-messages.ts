@@ -1,0 +1,224 @@
+/**
+ * Lent messages (the `lendMessages` option): large messages are read into buffers from ONE
+ * process-wide pool and lent to the `message` handler, valid until it returns; the pool reuses
+ * them for the next messages, so that reads land in memory that is mapped and warm instead of a
+ * fresh allocation per message (which the allocator hands back and faults in again).
+ *
+ * Contract:
+ * - {@link MessagePool} is the engines' {@link MessageBuffers}: `acquire(size)` gives a buffer
+ *   of the size class (a power of two from {@link POOL_MIN} to {@link POOL_MAX}) taken from the
+ *   free list, most recently freed first, else a new one; outside those sizes a plain buffer
+ *   that is never pooled. `release` takes back a buffer the engine outgrew.
+ * - A connection with `lendMessages` wraps each message's dispatch in `lend`/`handled`
+ *   ({@link deliverLent}). While the handler runs, and after it as long as an output holds it, the
+ *   buffer is out: any connection that queues a chunk of it for writing (`send` of the message,
+ *   the echo shortcut of a text message) calls {@link holdOutput}, which keeps it out until that
+ *   connection's write has been handed to the kernel (`afterWrite`); a send through an extension
+ *   (compression reads its input later) holds it the same way ({@link holdSend}). The buffer
+ *   goes back to the free list only when its handler returned and no write holds it; one whose
+ *   write failed (the socket is gone) is dropped to the GC, never reused.
+ * - A buffer the engine dropped (its connection ended mid-message) is never given back: the GC
+ *   takes it (a read may still be landing in it), and the pool holds no reference to it.
+ * - Code of wirecable that keeps a message past its event (the async iterator, WebSocketStream,
+ *   the WHATWG WebSocket) takes it through {@link ownMessage}: a copy when it is lent.
+ * - Memory: at most {@link FREE_MAX} bytes of free buffers, dropped after {@link IDLE_TRIM} ms
+ *   without use. Connections hold pool buffers only while a message is being read, handled or
+ *   written: an idle connection holds none.
+ */
+import { PreparedMessage } from "../protocol/prepared-message.js";
+import { TextMessage } from "../protocol/text-message.js";
+import type { EngineEvent, MessageBuffers } from "../protocol/types.js";
+import type { AnyConnection } from "./connection.js";
+import { deliver } from "./connection-events.js";
+import type { TokenBucket } from "./rate-limiter.js";
+
+/** Messages below this size are not pooled (each gets a buffer of its own, as without the option). */
+export const POOL_MIN = 64 * 1024;
+/** Nor are messages above this: a buffer that large is not kept around. */
+export const POOL_MAX = 4 * 1024 * 1024;
+/** Free buffers kept at most, in bytes, for the whole process. */
+export const FREE_MAX = 16 * 1024 * 1024;
+/** Free buffers unused for this long are dropped (ms). */
+export const IDLE_TRIM = 10_000;
+
+/** A pooled buffer's state. */
+class Lease {
+  readonly buffer: Buffer;
+  /** Its message's handler is running. */
+  lent = false;
+  /** Writes (or framings) still to come that read it. */
+  holds = 0;
+  /** A write holding it failed: never reused. */
+  dead = false;
+  constructor(buffer: Buffer) {
+    this.buffer = buffer;
+  }
+}
+
+export class MessagePool implements MessageBuffers {
+  /** Leases lent or held, process-wide (0: no output can be a pooled buffer; the hot paths test this first). */
+  out = 0;
+  /** Free bytes in the free lists. */
+  freeBytes = 0;
+  /** Every pooled buffer's lease, by its ArrayBuffer (weak: dropped buffers leave no trace). */
+  readonly #leases = new WeakMap<ArrayBufferLike, Lease>();
+  /** Free buffers per size class (log2 of the size), used last first. */
+  readonly #free = new Map<number, Buffer[]>();
+  #used = false;
+  #timer: NodeJS.Timeout | null = null;
+
+  acquire(size: number): Uint8Array {
+    if (size < POOL_MIN || size > POOL_MAX) return Buffer.allocUnsafe(size);
+    const bits = 32 - Math.clz32(size - 1);
+    this.#used = true;
+    const list = this.#free.get(bits);
+    const pooled = list?.pop();
+    if (pooled !== undefined) {
+      this.freeBytes -= pooled.length;
+      return pooled;
+    }
+    const buffer = Buffer.allocUnsafeSlow(2 ** bits);
+    this.#leases.set(buffer.buffer, new Lease(buffer));
+    return buffer;
+  }
+
+  release(buffer: Uint8Array): void {
+    const lease = this.#leases.get(buffer.buffer);
+    if (lease !== undefined && !lease.lent && lease.holds === 0) this.#recycle(lease);
+  }
+
+  /** The lease of a pooled buffer whose bytes these are, if any. */
+  leaseOf(bytes: Uint8Array): Lease | undefined {
+    return this.#leases.get(bytes.buffer);
+  }
+
+  /** A message in `bytes` is about to be dispatched: its buffer is out until {@link handled}. */
+  lend(bytes: Uint8Array): Lease | undefined {
+    const lease = this.#leases.get(bytes.buffer);
+    if (lease === undefined || lease.lent) return undefined;
+    lease.lent = true;
+    this.out++;
+    return lease;
+  }
+
+  /** The message's handler returned. */
+  handled(lease: Lease): void {
+    lease.lent = false;
+    this.#settle(lease);
+  }
+
+  /** One more write (or framing) reads the lent buffer; `unhold` when it is done. */
+  hold(lease: Lease): void {
+    if (lease.holds++ === 0 && !lease.lent) this.out++;
+  }
+
+  unhold(lease: Lease, failed: boolean): void {
+    if (failed) lease.dead = true;
+    lease.holds--;
+    this.#settle(lease);
+  }
+
+  /** Whether the bytes lie in a buffer that is out (lent or held). */
+  isOut(bytes: Uint8Array): boolean {
+    const lease = this.#leases.get(bytes.buffer);
+    return lease !== undefined && (lease.lent || lease.holds > 0);
+  }
+
+  #settle(lease: Lease): void {
+    if (lease.lent || lease.holds > 0) return;
+    this.out--;
+    if (!lease.dead) this.#recycle(lease);
+  }
+
+  #recycle(lease: Lease): void {
+    const buffer = lease.buffer;
+    if (this.freeBytes + buffer.length > FREE_MAX) return; // left to the GC
+    const bits = 31 - Math.clz32(buffer.length);
+    let list = this.#free.get(bits);
+    if (list === undefined) this.#free.set(bits, (list = []));
+    list.push(buffer);
+    this.freeBytes += buffer.length;
+    this.#armTrim();
+  }
+
+  /** Drop the free buffers once the pool went unused for IDLE_TRIM ms (an unref'd timer: never keeps the process alive). */
+  #armTrim(): void {
+    if (this.#timer !== null) return;
+    this.#used = false;
+    this.#timer = setTimeout(MessagePool.#trim, IDLE_TRIM, this);
+    this.#timer.unref();
+  }
+
+  static #trim(pool: MessagePool): void {
+    pool.#timer = null;
+    if (pool.#used) {
+      pool.#armTrim();
+      return;
+    }
+    pool.trim();
+  }
+
+  /** Drop every free buffer now. */
+  trim(): void {
+    this.#free.clear();
+    this.freeBytes = 0;
+  }
+}
+
+/** The process-wide pool of every connection with `lendMessages`. */
+export const messagePool = new MessagePool();
+
+/**
+ * `data` if the caller may keep it, else (its bytes lie in a lent buffer) a copy: for code that
+ * keeps a message past its `message` event (the async iterator, WebSocketStream, WebSocket).
+ */
+export function ownMessage<T extends string | Buffer>(data: T): T {
+  if (messagePool.out === 0 || typeof data === "string" || !messagePool.isOut(data)) return data;
+  return Buffer.from(data) as T;
+}
+
+/** The bytes of a message event (for its lease); a text message's without taking `bytes` (see TextMessage.sameText). */
+function payloadOf(event: EngineEvent): Uint8Array | null {
+  if (event.type === "binary") return event.data;
+  if (event.type === "text") return event instanceof TextMessage ? TextMessage.chunkOf(event) : event.bytes;
+  return null;
+}
+
+/** Connection#dispatch under `lendMessages`: the message's buffer is lent for the handler's duration. */
+export function deliverLent(
+  conn: AnyConnection,
+  event: Exclude<EngineEvent, { type: "close" }>,
+  textAsBuffer: boolean,
+  bucket: TokenBucket | undefined,
+): void {
+  const bytes = payloadOf(event);
+  const lease = bytes === null || bytes.buffer.byteLength < POOL_MIN ? undefined : messagePool.lend(bytes);
+  try {
+    deliver(conn, event, textAsBuffer, bucket);
+  } finally {
+    if (lease !== undefined) messagePool.handled(lease);
+  }
+}
+
+/**
+ * A connection queued `chunk` for writing (Connection#output): if it lies in a pooled buffer that
+ * is out, the buffer stays out until this write has been handed to the kernel.
+ */
+export function holdOutput(conn: AnyConnection, chunk: Uint8Array): void {
+  holdUntilWritten(conn, chunk);
+}
+
+/**
+ * A send through an extension (Connection#send with compression): the payload is read when it
+ * is transformed, later; a pooled buffer stays out until it is framed and written.
+ */
+export function holdSend(conn: AnyConnection, message: Uint8Array | PreparedMessage): void {
+  if (conn.extensions !== "") holdUntilWritten(conn, message instanceof PreparedMessage ? message.payload : message);
+}
+
+function holdUntilWritten(conn: AnyConnection, bytes: Uint8Array): void {
+  const lease = messagePool.leaseOf(bytes);
+  if (lease === undefined || (!lease.lent && lease.holds === 0)) return;
+  messagePool.hold(lease);
+  conn.afterWrite((error) => messagePool.unhold(lease, error != null));
+}

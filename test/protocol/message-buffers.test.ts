@@ -1,0 +1,159 @@
+/**
+ * EngineOptions `messageBuffers` (types.ts MessageBuffers; message-assembler.ts): assembled
+ * messages take their buffers from a host that reuses them once the message's event was
+ * dispatched (Node's `lendMessages`). With a recycling host that scribbles over every buffer it
+ * gets back, the engine must report exactly what it reports with fresh buffers, however the
+ * stream is cut and whichever read mode the host uses (lent reads, reads in place); `release`
+ * must only ever return buffers that were never handed out, and while a buffer is out it is
+ * never acquired again.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { MessageAssembler } from "../../src/protocol/message-assembler.js";
+import type { EngineEvent, MessageBuffers } from "../../src/protocol/types.js";
+import { concat, hex, utf8 } from "../helpers/bytes.js";
+import { cframe, closeBody } from "../helpers/frames.js";
+import { type Plain, plain, run, testEngine } from "./helpers/engine-run.js";
+
+/** A host's pool: free buffers reused last-in first-out, scribbled over when they come back. */
+class RecyclingBuffers implements MessageBuffers {
+  readonly free: Uint8Array[] = [];
+  /** Buffers acquired and not given back (by `release` or as a dispatched message's). */
+  readonly out = new Set<ArrayBufferLike>();
+  acquired = 0;
+  released = 0;
+  acquire(size: number): Uint8Array {
+    this.acquired++;
+    const i = this.free.findIndex((b) => b.length >= size);
+    const buffer = i >= 0 ? this.free.splice(i, 1)[0]! : new Uint8Array(size + 3); // more than asked: allowed
+    assert.ok(!this.out.has(buffer.buffer), "a buffer that is out is acquired again");
+    this.out.add(buffer.buffer);
+    return buffer;
+  }
+  release(buffer: Uint8Array): void {
+    this.released++;
+    this.#back(buffer);
+  }
+  /** A dispatched message's buffer comes back (the host's side of the contract). */
+  recycle(bytes: Uint8Array): void {
+    const i = [...this.out].indexOf(bytes.buffer);
+    if (i < 0) return; // not one of ours (a short message, a lent read's copy)
+    this.#back(new Uint8Array(bytes.buffer));
+  }
+  #back(buffer: Uint8Array): void {
+    assert.ok(this.out.delete(buffer.buffer), "given back twice, or never acquired");
+    buffer.fill(0xdd);
+    this.free.push(buffer);
+  }
+}
+
+const payloadOf = (e: EngineEvent): Uint8Array | null =>
+  e.type === "binary" ? e.data : e.type === "text" ? e.bytes : null;
+
+/** Feed `stream` cut at `cuts` ("lent": one reused read buffer; "in-place": into readTarget() when offered). */
+function feed(stream: Uint8Array, cuts: readonly number[], mode: "lent" | "in-place", readSize: number) {
+  const buffers = new RecyclingBuffers();
+  const events: Plain[] = [];
+  const engine = testEngine({
+    role: "server",
+    messageBuffers: buffers,
+    onEvent: (e) => {
+      events.push(plain(e)); // read during dispatch
+      const bytes = payloadOf(e);
+      if (bytes !== null) buffers.recycle(bytes); // then the host reuses the buffer at once
+    },
+  });
+  const lent = new Uint8Array(readSize);
+  const output: Uint8Array[] = [];
+  const ends = [...new Set(cuts.filter((a) => a > 0 && a < stream.length)), stream.length].sort((a, b) => a - b);
+  let at = 0;
+  for (const available of ends) {
+    while (at < available) {
+      const target = mode === "in-place" ? engine.readTarget() : null;
+      if (target !== null) {
+        const n = Math.min(target.length, available - at);
+        target.set(stream.subarray(at, at + n), 0);
+        at += n;
+        engine.receiveData(target.subarray(0, n));
+      } else {
+        const n = Math.min(readSize, available - at);
+        lent.set(stream.subarray(at, at + n), 0);
+        at += n;
+        engine.receiveLent(lent.subarray(0, n));
+        lent.fill(0xee);
+      }
+      for (const chunk of engine.takeOutput()) output.push(Uint8Array.prototype.slice.call(chunk));
+    }
+  }
+  return { events, output: hex(concat(output)), buffers };
+}
+
+const bytesOf = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * seed + (i >> 8)) & 0xff);
+const textOf = (n: number) => "aé€😀".repeat(Math.ceil(n / 10)).slice(0, Math.ceil(n / 2.5));
+
+function check(stream: Uint8Array, cuts: number[], readSize: number, expected = run([stream])): number {
+  let acquired = 0;
+  for (const mode of ["lent", "in-place"] as const) {
+    const got = feed(stream, cuts, mode, readSize);
+    const where = `${mode}, cuts ${cuts.join(",")}, reads of ${readSize}`;
+    assert.deepEqual(got.events, expected.events, where);
+    assert.equal(got.output, expected.output, where);
+    acquired += got.buffers.acquired;
+  }
+  return acquired;
+}
+
+describe("messageBuffers: assembled messages in recycled buffers", () => {
+  it("report what fresh buffers report when the stream is cut at every byte", () => {
+    // Two large messages back to back (the second reuses the first's buffer), a fragmented
+    // text message with a ping inside, short messages (never from the pool) and a close.
+    const stream = concat([
+      cframe(2, bytesOf(16_500, 7)),
+      cframe(1, utf8(textOf(300)), { fin: false }),
+      cframe(9, "ping!"),
+      cframe(0, utf8("tail")),
+      cframe(2, bytesOf(16_450, 3)),
+      cframe(1, "hi"),
+      cframe(8, closeBody(1000, "bye")),
+    ]);
+    const expected = run([stream]);
+    let acquired = 0;
+    for (let i = 1; i < stream.length; i++) acquired += check(stream, [i], 65536, expected);
+    assert.ok(acquired > 0, "the pool was used");
+  });
+
+  it("reuse one buffer for consecutive large messages, and take back outgrown ones", () => {
+    const big = concat([cframe(2, bytesOf(70_000, 5)), cframe(2, bytesOf(70_000, 9)), cframe(2, bytesOf(70_000, 11))]);
+    const got = feed(big, [], "in-place", 65536);
+    assert.deepEqual(got.events, run([big]).events);
+    assert.equal(got.buffers.out.size, 0, "every buffer is back");
+    assert.equal(got.buffers.free.length, 1, "one buffer served all three messages");
+    // A fragmented message that outgrows its first buffer: the outgrown one is released.
+    const parts = [cframe(2, bytesOf(20_000, 3), { fin: false })];
+    for (let i = 0; i < 6; i++) parts.push(cframe(0, bytesOf(400_000, i + 2), { fin: i === 5 }));
+    const fragmented = concat(parts);
+    const grown = feed(fragmented, [], "lent", 65536);
+    assert.deepEqual(grown.events, run([fragmented]).events);
+    assert.ok(grown.buffers.released > 0, "outgrown buffers were released");
+    assert.equal(grown.buffers.out.size, 0);
+  });
+
+  it("never gives back a buffer the connection dropped mid-message", () => {
+    const stream = cframe(2, bytesOf(100_000, 3)).subarray(0, 50_000);
+    const got = feed(stream, [], "in-place", 65536);
+    assert.equal(got.buffers.released, 0);
+    assert.equal(got.buffers.out.size, 1, "the half-read message's buffer stays the engine's (then the GC's)");
+  });
+
+  it("the assembler takes a join's buffer from the pool too (messages from owned chunks)", () => {
+    const buffers = new RecyclingBuffers();
+    const a = new MessageAssembler((n) => new Uint8Array(n), undefined, buffers);
+    a.begin(2, 0, false);
+    a.add(Uint8Array.of(1, 2), 0, 2, false);
+    a.add(Uint8Array.of(3), 0, 1, true);
+    assert.ok(a.finish());
+    assert.deepEqual([...a.view()], [1, 2, 3]);
+    assert.equal(buffers.acquired, 1);
+    assert.ok(buffers.out.has(a.chunk.buffer));
+  });
+});
