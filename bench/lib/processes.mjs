@@ -17,6 +17,9 @@ export const SERVERS = {
   // WIRECABLE_DIST_B=/path/to/build, e.g. `npx tsc -p tsconfig.build.json --outDir bench/.work/dist-b`
   // (inside the repository, so that the optional bufferutil resolves as it does for dist/).
   "wirecable-b": { file: "bench/servers/wirecable.mjs", deflate: true, env: { WIRECABLE_DIST: "WIRECABLE_DIST_B" } },
+  // The library server with `lendMessages` (large messages lent to the handler, as `wirecable echo`
+  // runs): a row of its own for the large workload, beside the default (owned messages).
+  "wirecable-lent": { file: "bench/servers/wirecable.mjs", setEnv: { WIRECABLE_LEND: "1" }, workloads: ["large"] },
   ws: { file: "bench/servers/ws.mjs", deflate: true },
   "websocket-driver": { file: "bench/servers/websocket-driver.mjs", deflate: false },
   bun: { file: "bench/servers/bun.mjs", deflate: true, bun: true },

@@ -2,6 +2,7 @@
 // first; built JS avoids tsx's overhead in the measurement). Same app logic as the other peers:
 // /pub broadcasts each message to every client (publisher included, as its ack) with one frame
 // built once (wss.broadcast), anything else echoes. `--workers N` uses cluster on one port.
+// WIRECABLE_LEND=1 sets `lendMessages` (the handlers send the message before returning: allowed).
 import { MAX_PAYLOAD, serve } from "./common.mjs";
 
 // WIRECABLE_DIST points at another build (e.g. a tsc --outDir elsewhere) to compare builds.
@@ -23,6 +24,9 @@ serve(
         // keep-alive pings would need answers the load generator does not send
         pingInterval: 0,
         idleTimeout: 0,
+        // WIRECABLE_LEND=1 (the wirecable-lent row): large messages lent to the handler (the
+        // `lendMessages` option, as `wirecable echo` runs); default: owned messages.
+        ...(process.env.WIRECABLE_LEND === "1" ? { lendMessages: true } : {}),
       });
       wss.on("error", reject);
       wss.on("connection", (conn, req) => {

@@ -50,6 +50,8 @@ export function register(program: Command): void {
           maxPayload: opts.maxPayload,
           maxFragments: opts.maxFragments,
           legacyDrafts: opts.legacyDrafts,
+          // The handler sends each message back before it returns: large ones need no buffer of their own.
+          lendMessages: true,
           ...(worker !== undefined ? { headers: { "X-Wirecable-Worker": String(worker) } } : {}),
         };
         const echo = (conn: Connection): void => {
