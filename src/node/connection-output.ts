@@ -90,17 +90,13 @@ export class ConnectionOutput extends OutputQueue implements Flushable {
       return;
     }
     try {
-      this.writeTo(socket);
+      // The callbacks ride on the turn's last write (no write of their own).
+      this.writeTo(socket, callbacks === null ? undefined : (error) => runAll(callbacks, error));
     } catch (error) {
       this.#conn.emit("error", error as Error); // socket.write throws only Errors
       this.#conn.destroyTransport();
       if (callbacks !== null) for (const cb of callbacks) this.afterQueued(cb);
       return;
-    }
-    if (callbacks !== null) {
-      socket.write(EMPTY_BUFFER, (error?: Error | null) => {
-        for (const cb of callbacks) cb(error);
-      });
     }
     if (socket.writableLength > 0) {
       this.needDrain = true;
@@ -150,6 +146,10 @@ export class ConnectionOutput extends OutputQueue implements Flushable {
     if (this.dirty) (this.#callbacks ??= []).push(cb);
     else afterWritten(this.#socket, cb);
   }
+}
+
+function runAll(callbacks: Array<(error?: Error | null) => void>, error: Error | null | undefined): void {
+  for (const cb of callbacks) cb(error);
 }
 
 /** A message's payload size in bytes (a string's in UTF-16 code units, as backpressure counts it). */

@@ -6,12 +6,14 @@
  * frame). `writeTo` empties the queue with ONE `socket.write` (one view, or one concatenation up
  * to 64 KiB, shared by the connections of a flush pass that write the same chunks: see
  * flush-queue.ts) or, above that, one writev (cork/uncork); it throws what `socket.write` throws.
+ * `done`, if given, is the last write's callback (run once everything is handed to the kernel).
  * Order is kept across chunks and ranges.
  */
 import type { Writable } from "node:stream";
 import { joinChunks } from "./flush-queue.js";
 import { adjacent, viewOf } from "./output-buffers.js";
 
+const EMPTY = Buffer.alloc(0);
 /** Concatenate a turn's chunks up to this size (one copy); above, write them with cork/writev. */
 const CONCAT_LIMIT = 64 * 1024;
 
@@ -50,7 +52,7 @@ export class OutputQueue {
   }
 
   /** Write everything queued (see the module comment) and empty the queue. */
-  writeTo(socket: Writable): void {
+  writeTo(socket: Writable, done?: (error?: Error | null) => void): void {
     const chunks = this.#chunks;
     const run = this.#run;
     const bytes = this.size;
@@ -58,19 +60,21 @@ export class OutputQueue {
       // The usual case: nothing but one run of frames in the arena, written as one view.
       if (run !== null) {
         this.clear();
-        socket.write(viewOf(run, this.#runStart, this.#runEnd));
-      }
+        socket.write(viewOf(run, this.#runStart, this.#runEnd), done);
+      } else if (done !== undefined) socket.write(EMPTY, done);
       return;
     }
     if (run !== null) this.#endRun();
     this.clear();
     if (chunks.length === 1) {
-      socket.write(chunks[0]!);
+      socket.write(chunks[0]!, done);
     } else if (bytes <= CONCAT_LIMIT) {
-      socket.write(adjacent(chunks, bytes) ?? joinChunks(chunks, bytes));
+      socket.write(adjacent(chunks, bytes) ?? joinChunks(chunks, bytes), done);
     } else {
       socket.cork();
-      for (let i = 0; i < chunks.length; i++) socket.write(chunks[i]!);
+      const last = chunks.length - 1;
+      for (let i = 0; i < last; i++) socket.write(chunks[i]!);
+      socket.write(chunks[last]!, done);
       socket.uncork(); // one writev
     }
   }
