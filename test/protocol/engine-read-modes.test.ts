@@ -15,7 +15,7 @@ import { FIRST_RESERVE } from "../../src/protocol/message-assembler.js";
 import type { EngineEvent, EngineOptions } from "../../src/protocol/types.js";
 import { concat, hex, utf8 } from "../helpers/bytes.js";
 import { cframe, closeBody, frame } from "../helpers/frames.js";
-import { type Plain, plain, run, testEngine } from "./helpers/engine-run.js";
+import { feedAsSocket, type Plain, plain, run, testEngine } from "./helpers/engine-run.js";
 
 /** What a read mode reported: events read during dispatch, their bytes read again at the end, the output. */
 interface ModeResult {
@@ -57,30 +57,7 @@ function feed(
       keepers.push(keep(e));
     },
   });
-  const lent = new Uint8Array(readSize);
-  const output: Uint8Array[] = [];
-  const ends = [...new Set(arrivals.filter((a) => a > 0 && a < stream.length)), stream.length].sort((a, b) => a - b);
-  let at = 0;
-  for (const available of ends) {
-    while (at < available) {
-      const target = mode === "in-place" ? engine.readTarget() : null;
-      if (target !== null) {
-        assert.ok(target.length > 0, "a target is never empty");
-        const n = Math.min(target.length, available - at);
-        target.set(stream.subarray(at, at + n), 0);
-        at += n;
-        engine.receiveData(target.subarray(0, n));
-      } else {
-        const n = Math.min(readSize, available - at);
-        lent.set(stream.subarray(at, at + n), 0);
-        at += n;
-        engine.receiveLent(lent.subarray(0, n));
-        lent.fill(0xee); // the host reuses the buffer: nothing may still point into it
-      }
-      // Output is the host's once handed over (arena ranges are copied by the recorder).
-      for (const chunk of engine.takeOutput()) output.push(Uint8Array.prototype.slice.call(chunk));
-    }
-  }
+  const output = feedAsSocket(engine, stream, arrivals, mode, readSize);
   return { events, later: keepers.map((k) => k()), output: hex(concat(output)) };
 }
 

@@ -13,7 +13,7 @@ import { MessageAssembler } from "../../src/protocol/message-assembler.js";
 import type { EngineEvent, MessageBuffers } from "../../src/protocol/types.js";
 import { concat, hex, utf8 } from "../helpers/bytes.js";
 import { cframe, closeBody } from "../helpers/frames.js";
-import { type Plain, plain, run, testEngine } from "./helpers/engine-run.js";
+import { feedAsSocket, type Plain, plain, run, testEngine } from "./helpers/engine-run.js";
 
 /** A host's pool: free buffers reused last-in first-out, scribbled over when they come back. */
 class RecyclingBuffers implements MessageBuffers {
@@ -63,28 +63,7 @@ function feed(stream: Uint8Array, cuts: readonly number[], mode: "lent" | "in-pl
       if (bytes !== null) buffers.recycle(bytes); // then the host reuses the buffer at once
     },
   });
-  const lent = new Uint8Array(readSize);
-  const output: Uint8Array[] = [];
-  const ends = [...new Set(cuts.filter((a) => a > 0 && a < stream.length)), stream.length].sort((a, b) => a - b);
-  let at = 0;
-  for (const available of ends) {
-    while (at < available) {
-      const target = mode === "in-place" ? engine.readTarget() : null;
-      if (target !== null) {
-        const n = Math.min(target.length, available - at);
-        target.set(stream.subarray(at, at + n), 0);
-        at += n;
-        engine.receiveData(target.subarray(0, n));
-      } else {
-        const n = Math.min(readSize, available - at);
-        lent.set(stream.subarray(at, at + n), 0);
-        at += n;
-        engine.receiveLent(lent.subarray(0, n));
-        lent.fill(0xee);
-      }
-      for (const chunk of engine.takeOutput()) output.push(Uint8Array.prototype.slice.call(chunk));
-    }
-  }
+  const output = feedAsSocket(engine, stream, cuts, mode, readSize);
   return { events, output: hex(concat(output)), buffers };
 }
 

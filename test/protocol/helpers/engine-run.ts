@@ -169,3 +169,44 @@ export function testEngine(options: EngineOptions & HostHooks): TestEngine {
   const { onOutput, onOutputRange, onEvent, ...engineOptions } = options;
   return recorded((host) => new Engine(host, engineOptions), { onOutput, onOutputRange, onEvent });
 }
+
+/**
+ * Feed `stream` to `engine` as a socket would deliver it: bytes become available at each of
+ * `arrivals` (offsets), and each read takes what is available, at most `readSize` bytes.
+ * "lent": every read lands in one reused buffer (receiveLent), scribbled over after the call;
+ * "in-place": `readTarget()` is asked first and read into when it offers a view (receiveData).
+ * Returns the output, copied as it is handed over.
+ */
+export function feedAsSocket(
+  engine: TestEngine,
+  stream: Uint8Array,
+  arrivals: readonly number[],
+  mode: "lent" | "in-place",
+  readSize: number,
+): Uint8Array[] {
+  const lent = new Uint8Array(readSize);
+  const output: Uint8Array[] = [];
+  const ends = [...new Set(arrivals.filter((a) => a > 0 && a < stream.length)), stream.length].sort((a, b) => a - b);
+  let at = 0;
+  for (const available of ends) {
+    while (at < available) {
+      const target = mode === "in-place" ? engine.readTarget() : null;
+      if (target !== null) {
+        if (target.length === 0) throw new Error("a target is never empty");
+        const n = Math.min(target.length, available - at);
+        target.set(stream.subarray(at, at + n), 0);
+        at += n;
+        engine.receiveData(target.subarray(0, n));
+      } else {
+        const n = Math.min(readSize, available - at);
+        lent.set(stream.subarray(at, at + n), 0);
+        at += n;
+        engine.receiveLent(lent.subarray(0, n));
+        lent.fill(0xee); // the host reuses the buffer: nothing may still point into it
+      }
+      // Output is the host's once handed over (arena ranges are copied by the recorder).
+      for (const chunk of engine.takeOutput()) output.push(Uint8Array.prototype.slice.call(chunk));
+    }
+  }
+  return output;
+}
