@@ -25,7 +25,7 @@ import {
 const ROOT = new URL("../", import.meta.url).pathname;
 // floor (bench/servers/floor.mjs) runs only in the workloads where it is a floor (processes.mjs).
 // cli-echo / cli-broadcast are `wirecable echo` / `wirecable broadcast` as a user starts them.
-const DEFAULT_SERVERS = ["wirecable", "cli-echo", "cli-broadcast", "ws", "uws", "bun", "floor", "cable"];
+const DEFAULT_SERVERS = ["wirecable", "wirecable-lent", "cli-echo", "cli-broadcast", "ws", "uws", "bun", "floor", "cable"];
 
 const { values: opt } = parseArgs({
   options: {
@@ -59,7 +59,8 @@ if (opt.help) {
       `workloads: ${WORKLOADS.map((w) => w.name).join(", ")} (idle-100k and saturation are skipped by --quick)`,
       `servers:   ${DEFAULT_SERVERS.join(", ")}, websocket-driver (bare is added to idle workloads as the baseline;`,
       "           floor, Node's cheapest echo, runs in small-echo, latency, large, conns-1000, broadcast, handshakes;",
-      "           cable, the CableServer (ActionCable), in broadcast-10k only: the channels broadcast beside the raw one)",
+      "           cable, the CableServer (ActionCable), in broadcast-10k only: the channels broadcast beside the raw one;",
+      "           wirecable-lent, the library server with lendMessages, in large only)",
     ].join("\n")}\n`,
   );
   process.exit(0);
