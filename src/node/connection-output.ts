@@ -19,7 +19,7 @@ import type { MessageWriter, WebSocketEngine } from "../protocol/types.js";
 import type { AnyConnection } from "./connection.js";
 import type { Transport } from "./connection-types.js";
 import { type Flushable, markDirty } from "./flush-queue.js";
-import { holdOutput, holdSend, messagePool } from "./lent-messages.js";
+import { FRAGMENT, holdOutput, messagePool, SEND, sendable, writerEnded, writerOpened } from "./lent-messages.js";
 import { toBytes } from "./output-buffers.js";
 import { OutputQueue } from "./output-queue.js";
 import { emitSafe } from "./shaped-emitter.js";
@@ -162,8 +162,8 @@ export function sizeOf(message: string | Uint8Array | PreparedMessage): number {
 }
 
 /**
- * Hand one message to the engine (Connection#send, #sendPrepared): false if it was not sent. A
- * lent message's bytes sent through an extension are kept from reuse until written (holdSend).
+ * Hand one message to the engine (Connection#send, #sendPrepared): false if it was not sent. Lent
+ * bytes go through `sendable` (copied unless the engine frames them at once).
  */
 export function sendOn(
   conn: AnyConnection,
@@ -172,21 +172,26 @@ export function sendOn(
   options: { binary?: boolean; compress?: boolean } | undefined,
 ): boolean {
   if (typeof message === "string") return options === undefined ? engine.send(message) : engine.send(message, options);
-  const sent =
-    message instanceof PreparedMessage
-      ? engine.sendPrepared(message, options)
-      : options === undefined
-        ? engine.send(message)
-        : engine.send(message, options);
-  if (sent && messagePool.out !== 0) holdSend(conn, message);
-  return sent;
+  const bytes = messagePool.out === 0 ? message : sendable(conn, message, SEND);
+  if (bytes instanceof PreparedMessage) return engine.sendPrepared(bytes, options);
+  return options === undefined ? engine.send(bytes) : engine.send(bytes, options);
 }
 
-/** `writer` taking any binary chunk (Buffer, ArrayBuffer, views) as well as strings (Connection#startMessage). */
-export function anyChunks(writer: MessageWriter): MessageWriter {
+/**
+ * `writer` taking any binary chunk (Buffer, ArrayBuffer, views) as well as strings
+ * (Connection#startMessage); `conn` counts as writing until `end` (its other sends are queued
+ * by the engine meanwhile: see `sendable`, which every binary chunk goes through).
+ */
+export function anyChunks(conn: AnyConnection, writer: MessageWriter): MessageWriter {
+  writerOpened(conn);
   return {
-    write: (chunk) => writer.write(typeof chunk === "string" ? chunk : toBytes(chunk)),
-    end: (chunk) => writer.end(chunk === undefined || typeof chunk === "string" ? chunk : toBytes(chunk)),
+    write: (chunk) => writer.write(typeof chunk === "string" ? chunk : sendable(conn, toBytes(chunk), FRAGMENT)),
+    end: (chunk) => {
+      writerEnded(conn);
+      return writer.end(
+        chunk === undefined || typeof chunk === "string" ? chunk : sendable(conn, toBytes(chunk), FRAGMENT),
+      );
+    },
   };
 }
 

@@ -57,7 +57,7 @@ import {
   type SendReturn,
   type Transport,
 } from "./connection-types.js";
-import { deliverLent } from "./lent-messages.js";
+import { CONTROL, deliverLent, sendable } from "./lent-messages.js";
 import { messageIterator } from "./message-iterator.js";
 import type { BackpressurePolicy, ImmediatePolicy, ResolvedConnectionOptions } from "./options.js";
 import { toBytes } from "./output-buffers.js";
@@ -321,7 +321,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * sends wait until it ends. A closed connection gives a writer whose calls return false.
    */
   startMessage(kind: "text" | "binary", options?: { compress?: boolean }): MessageWriter {
-    return anyChunks(this.#eng().startMessage(kind, options));
+    return anyChunks(this, this.#eng().startMessage(kind, options));
   }
 
   /**
@@ -338,11 +338,11 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
 
   /** Send a ping; `cb` runs when the matching pong arrives. */
   ping(data?: Uint8Array | string, cb?: () => void): boolean {
-    return this.#eng().ping(data ?? EMPTY, cb);
+    return this.#eng().ping(sendable(this, data ?? EMPTY, CONTROL), cb);
   }
 
   pong(data?: Uint8Array | string): boolean {
-    return this.#eng().pong(data ?? EMPTY);
+    return this.#eng().pong(sendable(this, data ?? EMPTY, CONTROL));
   }
 
   /** Start the closing handshake (RFC 6455 section 7.1.2). Throws on an invalid code or reason. */

@@ -13,10 +13,13 @@
  *   ({@link deliverLent}). While the handler runs, and after it as long as an output holds it, the
  *   buffer is out: any connection that queues a chunk of it for writing (`send` of the message,
  *   the echo shortcut of a text message) calls {@link holdOutput}, which keeps it out until that
- *   connection's write has been handed to the kernel (`afterWrite`); a send through an extension
- *   (compression reads its input later) holds it the same way ({@link holdSend}). The buffer
- *   goes back to the free list only when its handler returned and no write holds it; one whose
- *   write failed (the socket is gone) is dropped to the GC, never reused.
+ *   connection's write has been handed to the kernel (`afterWrite`). The buffer goes back to the
+ *   free list only when its handler returned and no write holds it; one whose write failed (the
+ *   socket is gone) is dropped to the GC, never reused.
+ * - Bytes of a buffer that is out, handed to an engine to send, go through {@link sendable} (the
+ *   one rule, called at every entry): kept as they are only where the engine frames them at once
+ *   and the output's push holds them; copied wherever the engine or an extension may keep them
+ *   past the call.
  * - A buffer the engine dropped (its connection ended mid-message) is never given back: the GC
  *   takes it (a read may still be landing in it), and the pool holds no reference to it.
  * - Code of wirecable that keeps a message past its event (the async iterator, WebSocketStream,
@@ -169,12 +172,65 @@ export class MessagePool implements MessageBuffers {
 export const messagePool = new MessagePool();
 
 /**
- * `data` if the caller may keep it, else (its bytes lie in a lent buffer) a copy: for code that
- * keeps a message past its `message` event (the async iterator, WebSocketStream, WebSocket).
+ * `data` if the caller may keep it, else (its bytes lie in a buffer that is out) a copy: for code
+ * that keeps a message past its `message` event (the async iterator, WebSocketStream, WebSocket)
+ * and for {@link sendable}. A prepared message of lent bytes is prepared again from a copy.
  */
-export function ownMessage<T extends string | Buffer>(data: T): T {
-  if (messagePool.out === 0 || typeof data === "string" || !messagePool.isOut(data)) return data;
-  return Buffer.from(data) as T;
+export function ownMessage<T extends string | Uint8Array | PreparedMessage>(data: T): T {
+  if (messagePool.out === 0 || typeof data === "string") return data;
+  if (data instanceof PreparedMessage)
+    return (messagePool.isOut(data.payload) ? new PreparedMessage(Buffer.from(data.payload), data.binary) : data) as T;
+  return (messagePool.isOut(data as Uint8Array) ? Buffer.from(data as Uint8Array) : data) as T;
+}
+
+/** How bytes enter the engine (see {@link sendable}): a whole message (send, sendPrepared, broadcast: no connection). */
+export const SEND = 0;
+/** A fragment of a message writer (startMessage, stream). */
+export const FRAGMENT = 1;
+/** A control frame's payload (ping, pong). */
+export const CONTROL = 2;
+
+/** Connections with a message writer open: their sends wait in the engine's queue until it ends. */
+const writing = new WeakSet<AnyConnection>();
+
+/** `conn` opened a message writer (Connection#startMessage, stream). */
+export function writerOpened(conn: AnyConnection): void {
+  writing.add(conn);
+}
+
+/** `conn`'s message writer ends (its `end` is being called). */
+export function writerEnded(conn: AnyConnection): void {
+  writing.delete(conn);
+}
+
+/**
+ * THE rule for bytes handed to an engine to send (every entry calls it: Connection#send and
+ * #sendPrepared through sendOn, a writer's write and end, ping and pong, the server's broadcast,
+ * the WebSocket wrappers' sends queued behind Blob reads). Bytes of a buffer that is out are
+ * kept as they are only on the plain path, where the engine frames them at once and the output's
+ * push holds the buffer until it is written ({@link holdOutput}): a message or a fragment on an
+ * open connection without extensions, a message only while no writer is open. Everywhere else
+ * they are copied ({@link ownMessage}): a send queued behind an open writer (the engine keeps it
+ * until the writer ends), an extension (compression reads its input later; a fragment or control
+ * frame waits behind a pending transform), a ping (its payload is kept to match the pong), a
+ * broadcast (a prepared message may be framed later, for a recipient whose send is queued).
+ * Connections without lent buffers out pay one number test.
+ */
+export function sendable<T extends string | Uint8Array | PreparedMessage>(
+  conn: AnyConnection | null,
+  data: T,
+  entry: typeof SEND | typeof FRAGMENT | typeof CONTROL,
+): T {
+  if (messagePool.out === 0 || typeof data === "string") return data;
+  if (
+    entry !== CONTROL &&
+    conn !== null &&
+    conn.extensions === "" &&
+    conn.readyState === 1 &&
+    (entry === FRAGMENT || !writing.has(conn))
+  )
+    return data;
+  return ownMessage(data);
 }
 
 /** The bytes of a message event (for its lease); a text message's without taking `bytes` (see TextMessage.sameText). */
@@ -205,19 +261,7 @@ export function deliverLent(
  * is out, the buffer stays out until this write has been handed to the kernel.
  */
 export function holdOutput(conn: AnyConnection, chunk: Uint8Array): void {
-  holdUntilWritten(conn, chunk);
-}
-
-/**
- * A send through an extension (Connection#send with compression): the payload is read when it
- * is transformed, later; a pooled buffer stays out until it is framed and written.
- */
-export function holdSend(conn: AnyConnection, message: Uint8Array | PreparedMessage): void {
-  if (conn.extensions !== "") holdUntilWritten(conn, message instanceof PreparedMessage ? message.payload : message);
-}
-
-function holdUntilWritten(conn: AnyConnection, bytes: Uint8Array): void {
-  const lease = messagePool.leaseOf(bytes);
+  const lease = messagePool.leaseOf(chunk);
   if (lease === undefined || (!lease.lent && lease.holds === 0)) return;
   messagePool.hold(lease);
   conn.afterWrite((error) => messagePool.unhold(lease, error != null));

@@ -56,6 +56,7 @@ import {
   isHttp2Server,
   StreamAdmission,
 } from "./http2-server.js";
+import { SEND, sendable } from "./lent-messages.js";
 import {
   type BackpressurePolicy,
   type ImmediatePolicy,
@@ -301,7 +302,8 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
     data: string | Uint8Array | ArrayBuffer | PreparedMessage,
     options?: { except?: Connection<BackpressurePolicy>; binary?: boolean },
   ): number {
-    const message = data instanceof PreparedMessage ? data : prepareMessage(data, options);
+    // Lent bytes are copied once here (a recipient's send may be framed later: see sendable).
+    const message = sendable(null, data instanceof PreparedMessage ? data : prepareMessage(data, options), SEND);
     const except = options?.except;
     let delivered = 0;
     for (const client of this.#clients) {

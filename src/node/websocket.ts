@@ -179,7 +179,8 @@ export class WebSocket extends EventTarget {
     }
     if (this.#queue !== undefined) {
       if (data instanceof Blob) this.#extraBuffered += data.size;
-      this.#queue.push(data);
+      // Sent later: lent bytes (lendMessages) are copied.
+      this.#queue.push(data instanceof Uint8Array ? ownMessage(data) : data);
       return;
     }
     if (data instanceof Blob) {

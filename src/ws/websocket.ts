@@ -23,6 +23,7 @@ import type { ClientRequest, IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Connection } from "../node/connection.js";
+import { ownMessage } from "../node/lent-messages.js";
 import type { ExtensionSession } from "../protocol/extensions/extension.js";
 import { toBuffer } from "./buffers.js";
 import { abortHandshake, initAsClient, type WsClientOptions } from "./client.js";
@@ -298,7 +299,8 @@ export class WebSocket extends EventEmitter {
       this.#sendAfterClose(data, cb);
       return;
     }
-    const bytes = data === undefined || data === null ? EMPTY_BUFFER : toBuffer(data as Exclude<WsData, number | Blob>);
+    let bytes = data === undefined || data === null ? EMPTY_BUFFER : toBuffer(data as Exclude<WsData, number | Blob>);
+    if (this.#sendQueue !== null) bytes = ownMessage(bytes); // queued: see send
     if (bytes.length > 125) throw new RangeError("The data size must not be greater than 125 bytes");
     this.#whenReady(() => {
       const conn = this.#conn!;
@@ -340,7 +342,9 @@ export class WebSocket extends EventEmitter {
       );
       return;
     }
-    const payload = data === undefined || data === null ? EMPTY_BUFFER : data;
+    let payload = data === undefined || data === null ? EMPTY_BUFFER : data;
+    // Queued behind a Blob: lent bytes (a wirecable `lendMessages` handler's) are copied.
+    if (this.#sendQueue !== null && payload instanceof Uint8Array) payload = ownMessage(payload);
     this.#whenReady(() => this.#sendNow(payload as string | Buffer | ArrayBuffer | ArrayBufferView, opts, cb), cb);
   }
 

@@ -1,0 +1,210 @@
+/**
+ * lent-messages.ts `sendable` over real sockets: lent bytes handed to an engine on a path where
+ * it keeps them past the call (a send queued behind an open writer, a broadcast whose every
+ * recipient is queued, fragments and a ping behind a pending compression) reach the peer as they
+ * were, while the next messages are read into the same pooled buffer (the same size, so the
+ * buffer just freed is the one reused). Also: the WHATWG WebSocket and WebSocketStream with
+ * `lendMessages` keep copies.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, describe, it } from "node:test";
+import { connect } from "../../src/node/client.js";
+import { type Connection, WebSocketServer } from "../../src/node/index.js";
+import { messagePool, POOL_MIN } from "../../src/node/lent-messages.js";
+import { WebSocket } from "../../src/node/websocket.js";
+import { WebSocketStream } from "../../src/node/websocket-stream.js";
+import type { MessageWriter } from "../../src/protocol/types.js";
+import { portOf } from "../helpers/raw-client.js";
+import { event, until } from "../helpers/time.js";
+
+const cleanups: Array<() => unknown> = [];
+after(async () => {
+  for (const fn of cleanups.reverse()) await fn();
+});
+
+/** `size` bytes, each 4 KiB block a different byte from `seed`. */
+const patterned = (size: number, seed: number) => {
+  const b = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i += 4096) b.fill((seed * 31 + i / 4096) & 0xff, i, Math.min(size, i + 4096));
+  return b;
+};
+const SIZE = 300_000; // pooled (>= POOL_MIN), read over several reads
+
+async function lendingServer(
+  onConnection: (conn: Connection) => void,
+  perMessageDeflate = false,
+): Promise<{ wss: WebSocketServer; url: string }> {
+  const wss = new WebSocketServer({
+    port: 0,
+    host: "127.0.0.1",
+    lendMessages: true,
+    pingInterval: 0,
+    perMessageDeflate,
+  });
+  wss.on("connection", onConnection);
+  await wss.ready;
+  cleanups.push(() => wss.close({ timeout: 100 }));
+  return { wss, url: `ws://127.0.0.1:${portOf(wss.address())}` };
+}
+
+async function peer(url: string, perMessageDeflate = false) {
+  const c = await connect(url, { pingInterval: 0, maxBufferedAmount: 0, perMessageDeflate });
+  cleanups.push(() => c.terminate());
+  return c;
+}
+
+/** The messages `c` receives, in order. */
+function collect(c: { on(name: "message", fn: (d: Buffer | string) => void): unknown }): Buffer[] {
+  const got: Buffer[] = [];
+  c.on("message", (d) => got.push(Buffer.from(d as Buffer)));
+  return got;
+}
+
+describe("lent bytes the engine keeps past the call are copied", { timeout: 60_000 }, () => {
+  it("a send queued behind an open writer carries its own bytes", async () => {
+    const m1 = patterned(SIZE, 1);
+    const m2 = patterned(SIZE, 2);
+    const m3 = Buffer.alloc(SIZE, 0x55);
+    let seen = 0;
+    const { url } = await lendingServer((conn) => {
+      let writer: MessageWriter | undefined;
+      conn.on("message", (message) => {
+        const data = message as Buffer;
+        seen++;
+        if (seen === 1) {
+          writer = conn.startMessage("binary");
+          writer.write(data.subarray(0, 1000));
+        } else if (seen === 2)
+          conn.send(data); // queued by the engine until the writer ends
+        else writer!.end(data.subarray(0, 1000));
+      });
+    });
+    const c = await peer(url);
+    const got = collect(c);
+    c.send(m1);
+    c.send(m2);
+    c.send(m3);
+    await until(() => got.length === 2, "the streamed message and the queued send");
+    assert.ok(got[0]!.equals(Buffer.concat([m1.subarray(0, 1000), m3.subarray(0, 1000)])), "the streamed message");
+    assert.ok(got[1]!.equals(m2), "the queued send has message 2's bytes, not message 3's");
+    await until(() => messagePool.out === 0, "every buffer back");
+  });
+
+  it("a broadcast whose every recipient is queued carries its own bytes", async () => {
+    const m2 = patterned(SIZE, 4);
+    const m3 = Buffer.alloc(SIZE, 0x55);
+    let seen = 0;
+    let delivered = -1;
+    const { wss, url } = await lendingServer((conn) => {
+      let writer: MessageWriter | undefined;
+      conn.on("message", (message) => {
+        const data = message as Buffer;
+        seen++;
+        if (seen === 1) {
+          writer = conn.startMessage("binary");
+          writer.write(Buffer.from("head"));
+        } else if (seen === 2) delivered = wss.broadcast(data);
+        else writer!.end();
+      });
+    });
+    const c = await peer(url);
+    const got = collect(c);
+    c.send(patterned(SIZE, 3));
+    c.send(m2);
+    c.send(m3);
+    await until(() => got.length === 2, "the streamed message and the broadcast");
+    assert.equal(delivered, 1);
+    assert.equal(got[0]!.toString(), "head");
+    assert.ok(got[1]!.equals(m2), "the broadcast has message 2's bytes");
+  });
+
+  it("fragments and a ping queued behind a compression carry their own bytes", async () => {
+    const parts = Array.from({ length: 8 }, (_, i) => patterned(SIZE, 10 + i));
+    const big = randomBytes(4 << 20); // incompressible: its compression takes a while
+    let sink: Connection | undefined;
+    let seen = 0;
+    const { url } = await lendingServer((conn) => {
+      if (conn.request?.url === "/sink") {
+        sink = conn;
+        return;
+      }
+      let writer: MessageWriter | undefined;
+      conn.on("message", (message) => {
+        const data = message as Buffer;
+        seen++;
+        if (seen === 1) {
+          sink!.send(big); // compressed: a transform pending (writer fragments are not compressed)
+          writer = sink!.startMessage("binary");
+          writer.write(data); // behind it, as is the ping
+          sink!.ping(data.subarray(0, 16));
+        } else if (seen < parts.length) writer!.write(data);
+        else writer!.end(data);
+      });
+    }, true);
+    const s = await peer(`${url}/sink`, true);
+    assert.match(s.extensions, /permessage-deflate/);
+    await until(() => sink !== undefined, "the sink connection");
+    const pinged = event<[Buffer]>(s, "ping");
+    const got = collect(s);
+    const source = await peer(url);
+    assert.equal(source.extensions, "");
+    for (const p of parts) source.send(p);
+    const [ping] = await pinged;
+    assert.ok(Buffer.from(ping).equals(parts[0]!.subarray(0, 16)), "the ping's payload");
+    await until(() => got.length === 2, "the compressed message and the streamed one");
+    assert.ok(got[0]!.equals(big));
+    assert.ok(got[1]!.equals(Buffer.concat(parts)), "every fragment's own bytes");
+    await until(() => messagePool.out === 0, "every buffer back");
+  });
+
+  it("a send through compression carries its own bytes", async () => {
+    const sent = Array.from({ length: 6 }, (_, i) => patterned(SIZE, 20 + i));
+    let sink: Connection | undefined;
+    const { url } = await lendingServer((conn) => {
+      if (conn.request?.url === "/sink") sink = conn;
+      else conn.on("message", (data) => sink!.send(data));
+    }, true);
+    const s = await peer(`${url}/sink`, true);
+    await until(() => sink !== undefined, "the sink connection");
+    const got = collect(s);
+    const source = await peer(url);
+    for (const b of sent) source.send(b);
+    await until(() => got.length === sent.length, "every relayed message");
+    for (const [i, b] of got.entries()) assert.ok(b.equals(sent[i]!), `message ${i}`);
+  });
+});
+
+describe("lendMessages with WebSocket and WebSocketStream", { timeout: 60_000 }, () => {
+  it("the WHATWG WebSocket with lendMessages keeps copies of binary messages", async () => {
+    const sent = Array.from({ length: 5 }, (_, i) => patterned(SIZE, 40 + i));
+    const { url } = await lendingServer((conn) => {
+      for (const b of sent) conn.send(b);
+    });
+    const ws = new WebSocket(url, undefined, { lendMessages: true, pingInterval: 0 });
+    cleanups.push(() => ws.close());
+    ws.binaryType = "nodebuffer";
+    const kept: Buffer[] = [];
+    ws.addEventListener("message", (e) => kept.push(e.data as Buffer));
+    await until(() => kept.length === sent.length, "every message");
+    for (const [i, b] of kept.entries()) assert.ok(b.equals(sent[i]!), `message ${i} as received`);
+  });
+
+  it("WebSocketStream with lendMessages queues copies", async () => {
+    const sent = Array.from({ length: 5 }, (_, i) => patterned(SIZE, 50 + i));
+    let server: Connection | undefined;
+    const { url } = await lendingServer((conn) => {
+      server = conn;
+      for (const b of sent) conn.send(b);
+    });
+    const wss = new WebSocketStream(url, { lendMessages: true, pingInterval: 0 });
+    const { readable } = await wss.opened;
+    cleanups.push(() => wss.close());
+    await until(() => server !== undefined, "the server connection");
+    const reader = readable.getReader();
+    const first = await reader.read(); // the rest were read meanwhile, into the pool
+    const got = [first.value as Uint8Array];
+    while (got.length < sent.length) got.push((await reader.read()).value as Uint8Array);
+    for (const [i, b] of got.entries()) assert.ok(Buffer.from(b).equals(sent[i]!), `message ${i}`);
+  });
+});
