@@ -89,13 +89,15 @@ export class ConnectionOutput extends OutputQueue implements Flushable {
       if (callbacks !== null) for (const cb of callbacks) this.afterQueued(cb);
       return;
     }
+    // The callbacks ride on the turn's last write (no write of their own), once: a write that
+    // throws may have taken them already (the socket then calls them too, with its error).
+    const done = callbacks === null ? undefined : once(callbacks);
     try {
-      // The callbacks ride on the turn's last write (no write of their own).
-      this.writeTo(socket, callbacks === null ? undefined : (error) => runAll(callbacks, error));
+      this.writeTo(socket, done);
     } catch (error) {
       this.#conn.emit("error", error as Error); // socket.write throws only Errors
       this.#conn.destroyTransport();
-      if (callbacks !== null) for (const cb of callbacks) this.afterQueued(cb);
+      if (done !== undefined) process.nextTick(done, error);
       return;
     }
     if (socket.writableLength > 0) {
@@ -148,8 +150,14 @@ export class ConnectionOutput extends OutputQueue implements Flushable {
   }
 }
 
-function runAll(callbacks: Array<(error?: Error | null) => void>, error: Error | null | undefined): void {
-  for (const cb of callbacks) cb(error);
+/** One write callback running every one of `callbacks`, the first time only. */
+function once(callbacks: Array<(error?: Error | null) => void>): (error?: Error | null) => void {
+  let ran = false;
+  return (error) => {
+    if (ran) return;
+    ran = true;
+    for (const cb of callbacks) cb(error);
+  };
 }
 
 /** A message's payload size in bytes (a string's in UTF-16 code units, as backpressure counts it). */

@@ -84,4 +84,51 @@ describe("OutputQueue", () => {
     assert.deepEqual(calls, []);
     assert.equal(q.size, 0);
   });
+
+  it("writeTo(socket, done): done rides on the last write of every branch, run once after it", () => {
+    const cases: Array<[string, (q: OutputQueue) => void, number]> = [
+      ["empty", () => {}, 1],
+      ["one run", (q) => q.pushRange(Buffer.from("abc"), 0, 3), 1],
+      ["one chunk", (q) => q.push(Buffer.from("chunk")), 1],
+      [
+        "concatenated",
+        (q) => {
+          q.push(Buffer.from("a"));
+          q.pushRange(Buffer.from("bc"), 0, 2);
+        },
+        1,
+      ],
+      [
+        "writev",
+        (q) => {
+          q.push(Buffer.alloc(40_000, 1));
+          q.push(Buffer.alloc(40_000, 2));
+        },
+        2,
+      ],
+    ];
+    for (const [name, fill, writes] of cases) {
+      const q = new OutputQueue();
+      fill(q);
+      const written: Array<{ bytes: number; cb: ((error?: Error | null) => void) | undefined }> = [];
+      const socket = {
+        write(chunk: Uint8Array, cb?: (error?: Error | null) => void) {
+          written.push({ bytes: chunk.byteLength, cb });
+          return true;
+        },
+        cork() {},
+        uncork() {},
+      } as unknown as Socket;
+      const order: string[] = [];
+      q.writeTo(socket, () => order.push("done"));
+      assert.equal(written.length, writes, name);
+      assert.deepEqual(order, [], `${name}: not before the write completes`);
+      assert.ok(
+        written.slice(0, -1).every((w) => w.cb === undefined),
+        `${name}: only the last write has a callback`,
+      );
+      for (const w of written) w.cb?.(null); // the socket completes its writes, in order
+      assert.deepEqual(order, ["done"], `${name}: once, after the last write`);
+    }
+  });
 });

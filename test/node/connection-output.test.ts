@@ -1,0 +1,87 @@
+/**
+ * ConnectionOutput (connection-output.ts): the write callbacks of a turn (afterQueued) ride on
+ * its flush's last write and run once, in order, after it; a write that throws after taking them
+ * does not run them twice (the socket's own call is ignored, they get the error once).
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { AnyConnection } from "../../src/node/connection.js";
+import { ConnectionOutput } from "../../src/node/connection-output.js";
+import type { Transport } from "../../src/node/connection-types.js";
+
+/** A socket stand-in keeping the write callbacks; `throwOnUncork` makes the writev batch throw. */
+function fakeSocket(throwOnUncork = false) {
+  const callbacks: Array<(error?: Error | null) => void> = [];
+  const socket = {
+    destroyed: false,
+    writable: true,
+    writableLength: 0,
+    writableNeedDrain: false,
+    writableEnded: false,
+    write(_chunk: Uint8Array, cb?: (error?: Error | null) => void) {
+      if (cb !== undefined) callbacks.push(cb);
+      return true;
+    },
+    cork() {},
+    uncork() {
+      if (throwOnUncork) throw new Error("write failed");
+    },
+  };
+  return { socket: socket as unknown as Transport, callbacks };
+}
+
+/** A connection stand-in recording its `error` events and transport destruction. */
+function fakeConn(socket: Transport) {
+  const events: string[] = [];
+  const conn = {
+    emit(name: string, error: Error) {
+      events.push(`${name}: ${error.message}`);
+      return true;
+    },
+    destroyTransport() {
+      events.push("destroyed");
+      (socket as { destroyed: boolean }).destroyed = true;
+    },
+    endsAfterFlush: () => false,
+    holdPongs() {},
+  };
+  return { conn: conn as unknown as AnyConnection, events };
+}
+
+describe("ConnectionOutput write callbacks", () => {
+  it("run once, in order, after the flush's write", () => {
+    const { socket, callbacks } = fakeSocket();
+    const { conn } = fakeConn(socket);
+    const out = new ConnectionOutput(conn, socket, false);
+    out.dirty = true; // this turn's flush is pending (queue() without the flush queue)
+    out.push(Buffer.from("frame"));
+    const order: string[] = [];
+    out.afterQueued(() => order.push("first"));
+    out.afterQueued(() => order.push("second"));
+    out.flushNow();
+    assert.deepEqual(order, [], "not before the write completes");
+    assert.equal(callbacks.length, 1, "one write callback for both");
+    callbacks[0]!(null);
+    callbacks[0]!(null); // a second call (never from Node, but cheap to be sure) is ignored
+    assert.deepEqual(order, ["first", "second"]);
+  });
+
+  it("a write that throws after taking the callbacks runs them once, with the error", async () => {
+    const { socket, callbacks } = fakeSocket(true);
+    const { conn, events } = fakeConn(socket);
+    const out = new ConnectionOutput(conn, socket, false);
+    out.dirty = true;
+    out.push(Buffer.alloc(40_000, 1));
+    out.push(Buffer.alloc(40_000, 2)); // above 64 KiB: cork, writes, uncork (which throws)
+    const results: Array<string | undefined> = [];
+    out.afterQueued((error) => results.push(error?.message));
+    out.afterQueued((error) => results.push(error?.message));
+    out.flushNow();
+    assert.deepEqual(events, ["error: write failed", "destroyed"]);
+    assert.equal(callbacks.length, 1, "the last write took the callbacks");
+    callbacks[0]!(new Error("socket gone")); // the socket reports the failed write too
+    await new Promise((resolve) => setImmediate(resolve)); // past any nextTick retry
+    assert.equal(results.length, 2, `each callback once: ${JSON.stringify(results)}`);
+    assert.equal(results[0], results[1]);
+  });
+});
