@@ -84,7 +84,9 @@ export class MessageReceiver {
     this.#decode = options.decode;
     this.#decodeAscii = options.decodeAscii;
     this.#validateUtf8 = options.validateUtf8;
-    this.#buffers = options.messageBuffers;
+    // With an extension, a message's buffer goes to the flow (inflated, then dropped), never
+    // back to the host: its messages do not use the host's reused buffers.
+    this.#buffers = flow === null ? options.messageBuffers : undefined;
   }
 
   /** A data frame begins (a continuation frame has opcode 0). */

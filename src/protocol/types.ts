@@ -174,7 +174,8 @@ export interface EngineOptions extends EngineLimits {
   alloc?: (size: number) => Uint8Array;
   /**
    * Where the buffers of messages assembled from several reads or frames come from (see
-   * {@link MessageBuffers}). Default: `alloc`, each message in a buffer of its own.
+   * {@link MessageBuffers}). Default: `alloc`, each message in a buffer of its own. Unused with
+   * extensions (a message's buffer goes to the extension flow, which never gives it back).
    */
   messageBuffers?: MessageBuffers;
   /**

@@ -3,8 +3,8 @@
  * it keeps them past the call (a send queued behind an open writer, a broadcast whose every
  * recipient is queued, fragments and a ping behind a pending compression) reach the peer as they
  * were, while the next messages are read into the same pooled buffer (the same size, so the
- * buffer just freed is the one reused). Also: the WHATWG WebSocket and WebSocketStream with
- * `lendMessages` keep copies.
+ * buffer just freed is the one reused). Also: permessage-deflate input does not take buffers
+ * from the pool; the WHATWG WebSocket and WebSocketStream with `lendMessages` keep copies.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -175,7 +175,27 @@ describe("lent bytes the engine keeps past the call are copied", { timeout: 60_0
   });
 });
 
-describe("lendMessages with WebSocket and WebSocketStream", { timeout: 60_000 }, () => {
+describe("lendMessages with permessage-deflate input, WebSocket and WebSocketStream", { timeout: 60_000 }, () => {
+  it("compressed input takes no buffer from the pool (pool stats back to baseline)", async () => {
+    const { url } = await lendingServer((conn) => conn.on("message", (d) => conn.send(d)), true);
+    // A free buffer of the class, from an uncompressed echo.
+    const plain = await peer(url);
+    const echoed = event<[Buffer]>(plain, "message");
+    plain.send(patterned(SIZE, 30));
+    assert.ok((await echoed)[0].equals(patterned(SIZE, 30)));
+    await until(() => messagePool.out === 0, "the echo's buffer back");
+    const baseline = messagePool.freeBytes;
+    assert.ok(baseline >= POOL_MIN, "a free buffer to take");
+    const c = await peer(url, true);
+    const got = collect(c);
+    const sent = Array.from({ length: 4 }, () => randomBytes(SIZE)); // incompressible
+    for (const b of sent) c.send(b);
+    await until(() => got.length === sent.length, "every compressed echo");
+    for (const [i, b] of got.entries()) assert.ok(b.equals(sent[i]!), `echo ${i}`);
+    await until(() => messagePool.out === 0, "nothing out");
+    assert.equal(messagePool.freeBytes, baseline, "the free buffers are all still there");
+  });
+
   it("the WHATWG WebSocket with lendMessages keeps copies of binary messages", async () => {
     const sent = Array.from({ length: 5 }, (_, i) => patterned(SIZE, 40 + i));
     const { url } = await lendingServer((conn) => {
