@@ -24,6 +24,8 @@
  *   takes it (a read may still be landing in it), and the pool holds no reference to it.
  * - Code of wirecable that keeps a message past its event (the async iterator, WebSocketStream,
  *   the WHATWG WebSocket) takes it through {@link ownMessage}: a copy when it is lent.
+ * - Size classes are a quarter of a power of two apart (1.25, 1.5, 1.75, 2 x 2^k): a buffer is at
+ *   most 5/4 of the size asked for, so the assembler's bound (message-assembler.ts) holds within 5/4.
  * - Memory: at most {@link FREE_MAX} bytes of free buffers, dropped after {@link IDLE_TRIM} ms
  *   without use. Connections hold pool buffers only while a message is being read, handled or
  *   written: an idle connection holds none.
@@ -58,6 +60,12 @@ class Lease {
   }
 }
 
+/** The pooled size for `size` (POOL_MIN..POOL_MAX): rounded up to a quarter of the power of two below it. */
+function sizeClass(size: number): number {
+  const step = 2 ** (29 - Math.clz32(size - 1)); // a quarter of the power of two below size
+  return Math.ceil(size / step) * step;
+}
+
 export class MessagePool implements MessageBuffers {
   /** Leases lent or held, process-wide (0: no output can be a pooled buffer; the hot paths test this first). */
   out = 0;
@@ -65,22 +73,22 @@ export class MessagePool implements MessageBuffers {
   freeBytes = 0;
   /** Every pooled buffer's lease, by its ArrayBuffer (weak: dropped buffers leave no trace). */
   readonly #leases = new WeakMap<ArrayBufferLike, Lease>();
-  /** Free buffers per size class (log2 of the size), used last first. */
+  /** Free buffers per size class (their size), used last first. */
   readonly #free = new Map<number, Buffer[]>();
   #used = false;
   #timer: NodeJS.Timeout | null = null;
 
   acquire(size: number): Uint8Array {
     if (size < POOL_MIN || size > POOL_MAX) return Buffer.allocUnsafe(size);
-    const bits = 32 - Math.clz32(size - 1);
+    const classSize = sizeClass(size);
     this.#used = true;
-    const list = this.#free.get(bits);
+    const list = this.#free.get(classSize);
     const pooled = list?.pop();
     if (pooled !== undefined) {
       this.freeBytes -= pooled.length;
       return pooled;
     }
-    const buffer = Buffer.allocUnsafeSlow(2 ** bits);
+    const buffer = Buffer.allocUnsafeSlow(classSize);
     this.#leases.set(buffer.buffer, new Lease(buffer));
     return buffer;
   }
@@ -136,9 +144,8 @@ export class MessagePool implements MessageBuffers {
   #recycle(lease: Lease): void {
     const buffer = lease.buffer;
     if (this.freeBytes + buffer.length > FREE_MAX) return; // left to the GC
-    const bits = 31 - Math.clz32(buffer.length);
-    let list = this.#free.get(bits);
-    if (list === undefined) this.#free.set(bits, (list = []));
+    let list = this.#free.get(buffer.length);
+    if (list === undefined) this.#free.set(buffer.length, (list = []));
     list.push(buffer);
     this.freeBytes += buffer.length;
     this.#armTrim();

@@ -17,7 +17,8 @@
  * Once the accumulator exists every piece lands in it (copied unless it is already in place),
  * and `finish` hands it over without a join. Its size is what has arrived plus what the current
  * frame announced, but at most {@link FIRST_RESERVE} beyond twice what has arrived: a peer
- * cannot make a connection hold memory it did not send, beyond that.
+ * cannot make a connection hold memory it did not send, beyond that (times 5/4 with
+ * {@link MessageBuffers}, whose size classes may round a request up by a quarter at most).
  *
  * The buffers a message owns (the accumulator, a join) come from `buffers.acquire` when the
  * host gave {@link MessageBuffers} (a pool it recycles: Node's `lendMessages`), else from

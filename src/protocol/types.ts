@@ -150,7 +150,7 @@ export interface EngineHost extends FrameOutput {
  * never given back and must not be reused by the host (a read may still be landing in it).
  */
 export interface MessageBuffers {
-  /** A buffer of at least `size` bytes (more is fine; its contents are unspecified). */
+  /** A buffer of at least `size` bytes, at most 5/4 of it (the assembler's memory bound); contents unspecified. */
   acquire(size: number): Uint8Array;
   /** `buffer` (from `acquire`) is no longer used and was never handed out. */
   release(buffer: Uint8Array): void;

@@ -1,6 +1,6 @@
 /**
- * lent-messages.ts (the `lendMessages` option): the pool's bookkeeping (size classes, reuse,
- * holds, the free-bytes cap, trim), and over real sockets that a lent message sent from its
+ * lent-messages.ts (the `lendMessages` option): the pool's bookkeeping (size classes within 5/4
+ * of the request, so the assembler's bound holds; reuse, holds, the free-bytes cap, trim), and over real sockets that a lent message sent from its
  * handler arrives intact while the next messages are read into the pool (the peer not reading:
  * the writes wait), relayed to another connection too; that code keeping messages past their
  * event gets copies; that idle connections hold no pool buffer.
@@ -14,6 +14,7 @@ import { connect } from "../../src/node/client.js";
 import { type Connection, WebSocketServer } from "../../src/node/index.js";
 import { FREE_MAX, MessagePool, messagePool, ownMessage, POOL_MAX, POOL_MIN } from "../../src/node/lent-messages.js";
 import { OptionError } from "../../src/protocol/errors.js";
+import { FIRST_RESERVE, MessageAssembler } from "../../src/protocol/message-assembler.js";
 import { portOf } from "../helpers/raw-client.js";
 import { event, until } from "../helpers/time.js";
 
@@ -44,7 +45,7 @@ async function client(wss: WebSocketServer) {
 }
 
 describe("MessagePool", () => {
-  it("pools sizes from POOL_MIN to POOL_MAX in power-of-two classes, others not", () => {
+  it("pools sizes from POOL_MIN to POOL_MAX in classes a quarter power of two apart, others not", () => {
     const pool = new MessagePool();
     const small = pool.acquire(POOL_MIN - 1);
     assert.equal(small.length, POOL_MIN - 1);
@@ -52,9 +53,27 @@ describe("MessagePool", () => {
     const big = pool.acquire(POOL_MAX + 1);
     assert.equal(pool.leaseOf(big), undefined);
     const mid = pool.acquire(100_000);
-    assert.equal(mid.length, 131_072);
+    assert.equal(mid.length, 7 * 16_384, "1.75 x 64 KiB");
     assert.notEqual(pool.leaseOf(mid), undefined);
     assert.equal(pool.acquire(POOL_MAX).length, POOL_MAX);
+    assert.equal(pool.acquire(POOL_MIN).length, POOL_MIN);
+    assert.equal(pool.acquire(POOL_MIN + 1).length, POOL_MIN * 1.25);
+    // Never more than 5/4 of the request (the assembler's memory bound).
+    for (let size = POOL_MIN; size <= POOL_MAX; size += 4093) {
+      const n = new MessagePool().acquire(size).length;
+      assert.ok(n >= size && n <= size * 1.25, `${size} -> ${n}`);
+    }
+  });
+
+  it("keeps the assembler's bound: a 4 MiB header and 60 KiB take at most 5/4 of it", () => {
+    const a = new MessageAssembler((n) => new Uint8Array(n), undefined, new MessagePool());
+    a.begin(2, 0, false);
+    const arrived = 60 * 1024;
+    a.add(new Uint8Array(arrived), 0, arrived, false); // a view of the (lent) input
+    a.detach((4 << 20) - arrived); // the input goes away: the message gets its own buffer
+    const held = a.reserve(1).buffer.byteLength;
+    const bound = 2 * arrived + FIRST_RESERVE;
+    assert.ok(held >= arrived && held <= bound * 1.25, `${held} bytes held for ${arrived} received`);
   });
 
   it("reuses released buffers, most recent first, per class", () => {
@@ -63,10 +82,10 @@ describe("MessagePool", () => {
     const b = pool.acquire(70_000);
     pool.release(a);
     pool.release(b);
-    assert.equal(pool.freeBytes, 2 * 131_072);
-    assert.equal(pool.acquire(100_000), b);
-    assert.equal(pool.acquire(131_072), a);
-    assert.notEqual(pool.acquire(131_072), a);
+    assert.equal(pool.freeBytes, 2 * 81_920);
+    assert.equal(pool.acquire(80_000), b);
+    assert.equal(pool.acquire(81_920), a);
+    assert.notEqual(pool.acquire(81_920), a);
     assert.equal(pool.freeBytes, 0);
     const c = pool.acquire(200_000);
     pool.release(c);
