@@ -49,9 +49,14 @@ export interface ConnectionOptions {
    * its memory is reused for the next messages. Messages from 64 KiB up are then read into
    * buffers from one process-wide pool (warm memory, no allocation per message): about a fifth
    * less CPU per MiB for servers that handle large messages at once (echo, relay, hash, parse).
-   * Sending it from the handler (`send`, `broadcast`, to any connection) is safe: the buffer is
-   * kept until written. Keep anything else past the handler only as a copy
-   * (`Buffer.from(data)`). Async iteration copies. Default false.
+   * Sending it (or a view of it) from the handler is safe on every path: `send`, `sendPrepared`,
+   * `broadcast`, `startMessage` writers and `stream`, `ping`/`pong`, to any connection (with or
+   * without compression, behind an open writer): the bytes are kept until written, or copied where
+   * they would wait. An async handler must not use `data` after an `await` (the handler has
+   * returned by then); keep anything past the handler only as a copy (`Buffer.from(data)`). Async
+   * iteration, WebSocketStream and WebSocket copy. `data.buffer` beyond the message's view may hold
+   * bytes of earlier messages. Messages of a connection with permessage-deflate are not lent. The
+   * ws drop-in (`wirecable/ws`) does not offer the option. Default false.
    */
   lendMessages?: boolean;
 }
