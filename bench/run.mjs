@@ -25,7 +25,17 @@ import {
 const ROOT = new URL("../", import.meta.url).pathname;
 // floor (bench/servers/floor.mjs) runs only in the workloads where it is a floor (processes.mjs).
 // cli-echo / cli-broadcast are `wirecable echo` / `wirecable broadcast` as a user starts them.
-const DEFAULT_SERVERS = ["wirecable", "wirecable-lent", "cli-echo", "cli-broadcast", "ws", "uws", "bun", "floor", "cable"];
+const DEFAULT_SERVERS = [
+  "wirecable",
+  "wirecable-lent",
+  "cli-echo",
+  "cli-broadcast",
+  "ws",
+  "uws",
+  "bun",
+  "floor",
+  "cable",
+];
 
 const { values: opt } = parseArgs({
   options: {
