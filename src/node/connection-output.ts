@@ -191,11 +191,11 @@ export function sendOn(
  * by the engine meanwhile: see `sendable`, which every binary chunk goes through).
  */
 export function anyChunks(conn: AnyConnection, writer: MessageWriter): MessageWriter {
-  writerOpened(conn);
+  writerOpened(conn, writer);
   return {
     write: (chunk) => writer.write(typeof chunk === "string" ? chunk : sendable(conn, toBytes(chunk), FRAGMENT)),
     end: (chunk) => {
-      writerEnded(conn);
+      writerEnded(conn, writer);
       return writer.end(
         chunk === undefined || typeof chunk === "string" ? chunk : sendable(conn, toBytes(chunk), FRAGMENT),
       );

@@ -32,7 +32,7 @@
  */
 import { PreparedMessage } from "../protocol/prepared-message.js";
 import { TextMessage } from "../protocol/text-message.js";
-import type { EngineEvent, MessageBuffers } from "../protocol/types.js";
+import type { EngineEvent, MessageBuffers, MessageWriter } from "../protocol/types.js";
 import type { AnyConnection } from "./connection.js";
 import { deliver } from "./connection-events.js";
 import type { TokenBucket } from "./rate-limiter.js";
@@ -197,17 +197,17 @@ export const FRAGMENT = 1;
 /** A control frame's payload (ping, pong). */
 export const CONTROL = 2;
 
-/** Connections with a message writer open: their sends wait in the engine's queue until it ends. */
-const writing = new WeakSet<AnyConnection>();
+/** Connections with a message writer open (the engine's writer): their sends wait in the engine's queue until it ends. */
+const writing = new WeakMap<AnyConnection, MessageWriter>();
 
-/** `conn` opened a message writer (Connection#startMessage, stream). */
-export function writerOpened(conn: AnyConnection): void {
-  writing.add(conn);
+/** `conn` opened `writer` (Connection#startMessage, stream). */
+export function writerOpened(conn: AnyConnection, writer: MessageWriter): void {
+  writing.set(conn, writer);
 }
 
-/** `conn`'s message writer ends (its `end` is being called). */
-export function writerEnded(conn: AnyConnection): void {
-  writing.delete(conn);
+/** `writer` of `conn` ends (its `end` is being called; a later writer's mark stays if an old one is ended again). */
+export function writerEnded(conn: AnyConnection, writer: MessageWriter): void {
+  if (writing.get(conn) === writer) writing.delete(conn);
 }
 
 /**

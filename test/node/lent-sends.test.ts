@@ -91,6 +91,40 @@ describe("lent bytes the engine keeps past the call are copied", { timeout: 60_0
     await until(() => messagePool.out === 0, "every buffer back");
   });
 
+  it("ending an old writer again does not unmark the open one", async () => {
+    const m2 = patterned(SIZE, 5);
+    let seen = 0;
+    let threw = false;
+    const { url } = await lendingServer((conn) => {
+      let writer: MessageWriter | undefined;
+      conn.on("message", (message) => {
+        const data = message as Buffer;
+        seen++;
+        if (seen === 1) {
+          const old = conn.startMessage("text");
+          old.end("old");
+          writer = conn.startMessage("text");
+          writer.write("new");
+          try {
+            old.end(); // already ended: throws, and the open writer still counts
+          } catch {
+            threw = true;
+          }
+        } else if (seen === 2) conn.send(data);
+        else writer!.end();
+      });
+    });
+    const c = await peer(url);
+    const got = collect(c);
+    c.send(patterned(SIZE, 6));
+    c.send(m2);
+    c.send(Buffer.alloc(SIZE, 0x55));
+    await until(() => got.length === 3, "both streamed messages and the queued send");
+    assert.ok(threw, "ending an ended writer throws");
+    assert.deepEqual(got.slice(0, 2).map(String), ["old", "new"]);
+    assert.ok(got[2]!.equals(m2), "the queued send has message 2's bytes");
+  });
+
   it("a broadcast whose every recipient is queued carries its own bytes", async () => {
     const m2 = patterned(SIZE, 4);
     const m3 = Buffer.alloc(SIZE, 0x55);
