@@ -61,31 +61,43 @@ function collect(c: { on(name: "message", fn: (d: Buffer | string) => void): unk
   return got;
 }
 
+/**
+ * A lending server calling `handle(n, data, conn, wss)` for its n-th message (from 1); one peer
+ * sends `sent` at once (the next message is read while a handler's sends wait) and gets `count`
+ * messages back.
+ */
+async function exchange(
+  handle: (n: number, data: Buffer, conn: Connection, wss: WebSocketServer) => void,
+  sent: Buffer[],
+  count: number,
+): Promise<Buffer[]> {
+  let n = 0;
+  const { wss, url } = await lendingServer((conn) => conn.on("message", (m) => handle(++n, m as Buffer, conn, wss)));
+  const c = await peer(url);
+  const got = collect(c);
+  for (const b of sent) c.send(b);
+  await until(() => got.length === count, `${count} messages back`);
+  return got;
+}
+
 describe("lent bytes the engine keeps past the call are copied", { timeout: 60_000 }, () => {
   it("a send queued behind an open writer carries its own bytes", async () => {
     const m1 = patterned(SIZE, 1);
     const m2 = patterned(SIZE, 2);
     const m3 = Buffer.alloc(SIZE, 0x55);
-    let seen = 0;
-    const { url } = await lendingServer((conn) => {
-      let writer: MessageWriter | undefined;
-      conn.on("message", (message) => {
-        const data = message as Buffer;
-        seen++;
-        if (seen === 1) {
+    let writer: MessageWriter | undefined;
+    const got = await exchange(
+      (n, data, conn) => {
+        if (n === 1) {
           writer = conn.startMessage("binary");
           writer.write(data.subarray(0, 1000));
-        } else if (seen === 2)
+        } else if (n === 2)
           conn.send(data); // queued by the engine until the writer ends
         else writer!.end(data.subarray(0, 1000));
-      });
-    });
-    const c = await peer(url);
-    const got = collect(c);
-    c.send(m1);
-    c.send(m2);
-    c.send(m3);
-    await until(() => got.length === 2, "the streamed message and the queued send");
+      },
+      [m1, m2, m3],
+      2,
+    );
     assert.ok(got[0]!.equals(Buffer.concat([m1.subarray(0, 1000), m3.subarray(0, 1000)])), "the streamed message");
     assert.ok(got[1]!.equals(m2), "the queued send has message 2's bytes, not message 3's");
     await until(() => messagePool.out === 0, "every buffer back");
@@ -93,14 +105,11 @@ describe("lent bytes the engine keeps past the call are copied", { timeout: 60_0
 
   it("ending an old writer again does not unmark the open one", async () => {
     const m2 = patterned(SIZE, 5);
-    let seen = 0;
+    let writer: MessageWriter | undefined;
     let threw = false;
-    const { url } = await lendingServer((conn) => {
-      let writer: MessageWriter | undefined;
-      conn.on("message", (message) => {
-        const data = message as Buffer;
-        seen++;
-        if (seen === 1) {
+    const got = await exchange(
+      (n, data, conn) => {
+        if (n === 1) {
           const old = conn.startMessage("text");
           old.end("old");
           writer = conn.startMessage("text");
@@ -110,16 +119,12 @@ describe("lent bytes the engine keeps past the call are copied", { timeout: 60_0
           } catch {
             threw = true;
           }
-        } else if (seen === 2) conn.send(data);
+        } else if (n === 2) conn.send(data);
         else writer!.end();
-      });
-    });
-    const c = await peer(url);
-    const got = collect(c);
-    c.send(patterned(SIZE, 6));
-    c.send(m2);
-    c.send(Buffer.alloc(SIZE, 0x55));
-    await until(() => got.length === 3, "both streamed messages and the queued send");
+      },
+      [patterned(SIZE, 6), m2, Buffer.alloc(SIZE, 0x55)],
+      3,
+    );
     assert.ok(threw, "ending an ended writer throws");
     assert.deepEqual(got.slice(0, 2).map(String), ["old", "new"]);
     assert.ok(got[2]!.equals(m2), "the queued send has message 2's bytes");
@@ -127,27 +132,19 @@ describe("lent bytes the engine keeps past the call are copied", { timeout: 60_0
 
   it("a broadcast whose every recipient is queued carries its own bytes", async () => {
     const m2 = patterned(SIZE, 4);
-    const m3 = Buffer.alloc(SIZE, 0x55);
-    let seen = 0;
+    let writer: MessageWriter | undefined;
     let delivered = -1;
-    const { wss, url } = await lendingServer((conn) => {
-      let writer: MessageWriter | undefined;
-      conn.on("message", (message) => {
-        const data = message as Buffer;
-        seen++;
-        if (seen === 1) {
+    const got = await exchange(
+      (n, data, conn, wss) => {
+        if (n === 1) {
           writer = conn.startMessage("binary");
           writer.write(Buffer.from("head"));
-        } else if (seen === 2) delivered = wss.broadcast(data);
+        } else if (n === 2) delivered = wss.broadcast(data);
         else writer!.end();
-      });
-    });
-    const c = await peer(url);
-    const got = collect(c);
-    c.send(patterned(SIZE, 3));
-    c.send(m2);
-    c.send(m3);
-    await until(() => got.length === 2, "the streamed message and the broadcast");
+      },
+      [patterned(SIZE, 3), m2, Buffer.alloc(SIZE, 0x55)],
+      2,
+    );
     assert.equal(delivered, 1);
     assert.equal(got[0]!.toString(), "head");
     assert.ok(got[1]!.equals(m2), "the broadcast has message 2's bytes");
