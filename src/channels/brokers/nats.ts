@@ -36,6 +36,7 @@ import { NatsDedup } from "./nats-dedup.js";
 import { EPOCH_HEADER, NatsHistory, OFFSET_HEADER } from "./nats-history.js";
 import type { NatsJetStreamDeps } from "./nats-jetstream.js";
 import { NatsPresence } from "./nats-presence.js";
+import { OffsetOrder } from "./offset-order.js";
 import { loadPeer } from "./optional-peer.js";
 import type { HistoryOptions, StreamHistory } from "./stream-history.js";
 import type { PresenceOptions, StreamPresence } from "./stream-presence.js";
@@ -129,6 +130,8 @@ export class NatsBroker extends BaseBroker implements Broker {
   readonly localDelivery: boolean;
   readonly #options: NodeConnectionOptions;
   readonly #subs = new Map<string, Subscription>();
+  /** History streams' deliveries, put back in offset order (JetStream may republish out of it). */
+  readonly #orders = new Map<string, OffsetOrder>();
   readonly #firstReady: Promise<void>;
   readonly #encoder = new TextEncoder();
   #nc: NatsConnection | undefined;
@@ -257,14 +260,16 @@ export class NatsBroker extends BaseBroker implements Broker {
   #subscribeSubject(nc: NatsConnection, stream: string): void {
     if (this.#subs.has(stream)) return;
     const stored = this.#history?.keeps(stream) === true;
+    const order = stored ? new OffsetOrder((payload, position) => this.dispatch(stream, payload, position)) : null;
+    if (order !== null) this.#orders.set(stream, order);
     const sub = nc.subscribe(this.subjectOf(stream), {
       callback: (err, msg) => {
         if (err !== null) {
           this.emit("error", err);
-        } else if (stored) {
+        } else if (order !== null) {
           const epoch = msg.headers?.get(EPOCH_HEADER) ?? "";
           const offset = Number(msg.headers?.get(OFFSET_HEADER));
-          if (epoch !== "" && Number.isSafeInteger(offset)) this.dispatch(stream, msg.string(), { epoch, offset });
+          if (epoch !== "" && Number.isSafeInteger(offset)) order.accept({ epoch, offset }, msg.string());
         } else {
           this.dispatch(stream, msg.string());
         }
@@ -321,6 +326,8 @@ export class NatsBroker extends BaseBroker implements Broker {
       if (this.removeHandler(stream, own)) {
         this.#subs.get(stream)?.unsubscribe();
         this.#subs.delete(stream);
+        this.#orders.get(stream)?.clear();
+        this.#orders.delete(stream);
       }
     };
   }
@@ -336,6 +343,8 @@ export class NatsBroker extends BaseBroker implements Broker {
     this.closed = true;
     this.handlers.clear();
     this.#subs.clear();
+    for (const order of this.#orders.values()) order.clear();
+    this.#orders.clear();
     const nc = this.#nc;
     this.#nc = undefined;
     if (nc !== undefined) await nc.close().catch(() => {});
@@ -350,6 +359,8 @@ export class NatsBroker extends BaseBroker implements Broker {
     this.#presence?.abandon();
     this.handlers.clear();
     this.#subs.clear();
+    for (const order of this.#orders.values()) order.clear();
+    this.#orders.clear();
     const nc = this.#nc;
     this.#nc = undefined;
     if (nc !== undefined) await nc.close().catch(() => {});
