@@ -195,10 +195,11 @@ export function anyChunks(conn: AnyConnection, writer: MessageWriter): MessageWr
   return {
     write: (chunk) => writer.write(typeof chunk === "string" ? chunk : sendable(conn, toBytes(chunk), FRAGMENT)),
     end: (chunk) => {
+      // Converted first and unmarked only once ended: a chunk that throws leaves the writer open and marked.
+      const last = chunk === undefined || typeof chunk === "string" ? chunk : sendable(conn, toBytes(chunk), FRAGMENT);
+      const result = writer.end(last);
       writerEnded(conn, writer);
-      return writer.end(
-        chunk === undefined || typeof chunk === "string" ? chunk : sendable(conn, toBytes(chunk), FRAGMENT),
-      );
+      return result;
     },
   };
 }

@@ -14,6 +14,7 @@
 import { type ClientOptions, connect } from "./client.js";
 import type { AnyConnection } from "./connection.js";
 import { ownMessage } from "./lent-messages.js";
+import { toBytes } from "./output-buffers.js";
 
 export type BinaryType = "blob" | "arraybuffer" | "nodebuffer";
 
@@ -179,8 +180,8 @@ export class WebSocket extends EventTarget {
     }
     if (this.#queue !== undefined) {
       if (data instanceof Blob) this.#extraBuffered += data.size;
-      // Sent later: lent bytes (lendMessages) are copied.
-      this.#queue.push(data instanceof Uint8Array ? ownMessage(data) : data);
+      // Sent later: lent bytes (lendMessages), whatever view or ArrayBuffer holds them, are copied.
+      this.#queue.push(typeof data === "string" || data instanceof Blob ? data : ownMessage(toBytes(data)));
       return;
     }
     if (data instanceof Blob) {

@@ -343,8 +343,10 @@ export class WebSocket extends EventEmitter {
       return;
     }
     let payload = data === undefined || data === null ? EMPTY_BUFFER : data;
-    // Queued behind a Blob: lent bytes (a wirecable `lendMessages` handler's) are copied.
-    if (this.#sendQueue !== null && payload instanceof Uint8Array) payload = ownMessage(payload);
+    // Queued behind a Blob: lent bytes (a wirecable `lendMessages` handler's), in any view or
+    // ArrayBuffer, are copied.
+    if (this.#sendQueue !== null && typeof payload !== "string")
+      payload = ownMessage(toBuffer(payload as Exclude<WsData, number | Blob>));
     this.#whenReady(() => this.#sendNow(payload as string | Buffer | ArrayBuffer | ArrayBufferView, opts, cb), cb);
   }
 

@@ -1,7 +1,8 @@
 /**
  * lent-messages.ts `sendable` over real sockets: lent bytes handed to an engine on a path where
  * it keeps them past the call (a send queued behind an open writer, a broadcast whose every
- * recipient is queued, fragments and a ping behind a pending compression) reach the peer as they
+ * recipient is queued, fragments and a ping behind a pending compression, fragments kept by a
+ * fallback connection's frame decoder, sends queued behind a Blob) reach the peer as they
  * were, while the next messages are read into the same pooled buffer (the same size, so the
  * buffer just freed is the one reused). Also: permessage-deflate input does not take buffers
  * from the pool; the WHATWG WebSocket and WebSocketStream with `lendMessages` keep copies.
@@ -15,6 +16,8 @@ import { messagePool, POOL_MIN } from "../../src/node/lent-messages.js";
 import { WebSocket } from "../../src/node/websocket.js";
 import { WebSocketStream } from "../../src/node/websocket-stream.js";
 import type { MessageWriter } from "../../src/protocol/types.js";
+import WsWebSocket from "../../src/ws/index.js";
+import { FallbackPeer } from "../helpers/fallback-peer.js";
 import { portOf } from "../helpers/raw-client.js";
 import { event, until } from "../helpers/time.js";
 
@@ -34,6 +37,7 @@ const SIZE = 300_000; // pooled (>= POOL_MIN), read over several reads
 async function lendingServer(
   onConnection: (conn: Connection) => void,
   perMessageDeflate = false,
+  fallback = false,
 ): Promise<{ wss: WebSocketServer; url: string }> {
   const wss = new WebSocketServer({
     port: 0,
@@ -41,6 +45,7 @@ async function lendingServer(
     lendMessages: true,
     pingInterval: 0,
     perMessageDeflate,
+    fallback,
   });
   wss.on("connection", onConnection);
   await wss.ready;
@@ -130,6 +135,71 @@ describe("lent bytes the engine keeps past the call are copied", { timeout: 60_0
     assert.ok(got[2]!.equals(m2), "the queued send has message 2's bytes");
   });
 
+  it("a writer's end that throws leaves it marked: a later send carries its own bytes", async () => {
+    const m2 = patterned(SIZE, 7);
+    let writer: MessageWriter | undefined;
+    let thrown: unknown;
+    const got = await exchange(
+      (n, data, conn) => {
+        if (n === 1) {
+          writer = conn.startMessage("binary");
+          writer.write(Buffer.from("head"));
+          try {
+            writer.end(123 as unknown as Uint8Array); // not bytes: throws before the writer ends
+          } catch (error) {
+            thrown = error;
+          }
+        } else if (n === 2)
+          conn.send(data); // still queued behind the open writer
+        else writer!.end();
+      },
+      [patterned(SIZE, 8), m2, Buffer.alloc(SIZE, 0x55)],
+      2,
+    );
+    assert.ok(thrown instanceof TypeError, "end(123) throws a TypeError");
+    assert.equal(got[0]!.toString(), "head");
+    assert.ok(got[1]!.equals(m2), "the queued send has message 2's bytes, not message 3's");
+  });
+
+  it("fragments sent to a fallback (HTTP) connection carry their own bytes", async () => {
+    const parts = [patterned(SIZE, 60), patterned(SIZE, 61), patterned(SIZE, 62)];
+    let sink: Connection | undefined;
+    let writer: MessageWriter | undefined;
+    const buffers: ArrayBufferLike[] = [];
+    const { wss } = await lendingServer(
+      (conn) => {
+        if (conn.request?.url.includes("wirecable=open") === true) {
+          sink = conn;
+          return;
+        }
+        conn.on("message", (message) => {
+          const data = message as Buffer;
+          buffers.push(data.buffer);
+          if (buffers.length === 1) writer = sink!.startMessage("binary");
+          if (buffers.length < parts.length)
+            writer!.write(data); // a view kept by the fallback's decoder
+          else writer!.end(data);
+        });
+      },
+      false,
+      true,
+    );
+    const url = `ws://127.0.0.1:${portOf(wss.address())}`;
+    const fallback = await FallbackPeer.open(url);
+    cleanups.push(() => fallback.stream.res.destroy());
+    await until(() => sink !== undefined, "the fallback connection");
+    const source = await peer(url);
+    for (const [i, p] of parts.entries()) {
+      source.send(p);
+      // Each write done and its buffer free: the next message is read into it.
+      await until(() => buffers.length === i + 1 && messagePool.out === 0, `message ${i + 1} handled and written`);
+    }
+    assert.equal(buffers[1], buffers[0], "message 2 was read into message 1's buffer");
+    const message = await fallback.stream.nth(1);
+    assert.equal(message.type, "binary");
+    assert.ok(Buffer.from(message.data, "base64").equals(Buffer.concat(parts)), "every fragment's own bytes");
+  });
+
   it("a broadcast whose every recipient is queued carries its own bytes", async () => {
     const m2 = patterned(SIZE, 4);
     let writer: MessageWriter | undefined;
@@ -207,8 +277,16 @@ describe("lent bytes the engine keeps past the call are copied", { timeout: 60_0
 });
 
 describe("lendMessages with permessage-deflate input, WebSocket and WebSocketStream", { timeout: 60_000 }, () => {
-  it("compressed input takes no buffer from the pool (pool stats back to baseline)", async () => {
-    const { url } = await lendingServer((conn) => conn.on("message", (d) => conn.send(d)), true);
+  it("compressed input takes no buffer from the pool (none out, pool stats back to baseline)", async () => {
+    let outSeen = 0; // the pool's `out` while a compressed connection's message is handled
+    const { url } = await lendingServer(
+      (conn) =>
+        conn.on("message", (d) => {
+          if (conn.extensions !== "") outSeen = Math.max(outSeen, messagePool.out);
+          conn.send(d);
+        }),
+      true,
+    );
     // A free buffer of the class, from an uncompressed echo.
     const plain = await peer(url);
     const echoed = event<[Buffer]>(plain, "message");
@@ -225,6 +303,7 @@ describe("lendMessages with permessage-deflate input, WebSocket and WebSocketStr
     for (const [i, b] of got.entries()) assert.ok(b.equals(sent[i]!), `echo ${i}`);
     await until(() => messagePool.out === 0, "nothing out");
     assert.equal(messagePool.freeBytes, baseline, "the free buffers are all still there");
+    assert.equal(outSeen, 0, "no buffer out while the compressed echoes are handled");
   });
 
   it("the WHATWG WebSocket with lendMessages keeps copies of binary messages", async () => {
@@ -239,6 +318,34 @@ describe("lendMessages with permessage-deflate input, WebSocket and WebSocketStr
     ws.addEventListener("message", (e) => kept.push(e.data as Buffer));
     await until(() => kept.length === sent.length, "every message");
     for (const [i, b] of kept.entries()) assert.ok(b.equals(sent[i]!), `message ${i} as received`);
+  });
+
+  it("sends queued behind a Blob (WebSocket, ws drop-in) copy lent bytes in any view", async () => {
+    const got: Buffer[] = [];
+    const { url } = await lendingServer((conn) => conn.on("message", (d) => got.push(Buffer.from(d as Buffer))));
+    const web = new WebSocket(url, undefined, { pingInterval: 0 });
+    cleanups.push(() => web.close());
+    const ws = new WsWebSocket(url);
+    cleanups.push(() => ws.terminate());
+    await Promise.all([new Promise((resolve) => web.addEventListener("open", resolve)), event(ws, "open")]);
+    const original = patterned(SIZE, 70);
+    // A lent message, as a lending handler sees it: its buffer is freed and refilled right after.
+    const lent = Buffer.from(messagePool.acquire(SIZE).buffer, 0, SIZE);
+    lent.set(original);
+    const lease = messagePool.lend(lent)!;
+    web.send(new Blob(["blob"]));
+    web.send(new DataView(lent.buffer, lent.byteOffset, lent.byteLength)); // queued behind the Blob's read
+    ws.send(new Blob(["blob"]));
+    ws.send(new Uint16Array(lent.buffer, lent.byteOffset, lent.byteLength / 2));
+    messagePool.handled(lease);
+    const reused = messagePool.acquire(SIZE);
+    assert.equal(reused.buffer, lent.buffer, "the freed buffer is the next one taken");
+    reused.fill(0x55);
+    await until(() => got.length === 4, "every message");
+    const bytes = got.filter((b) => b.length === SIZE);
+    assert.equal(bytes.length, 2);
+    for (const b of bytes) assert.ok(b.equals(original), "the queued send's own bytes");
+    messagePool.release(reused);
   });
 
   it("WebSocketStream with lendMessages queues copies", async () => {

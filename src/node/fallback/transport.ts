@@ -29,7 +29,8 @@ import { Duplex } from "node:stream";
 import { Engine } from "../../protocol/engine.js";
 import { encodeEvent } from "../../protocol/fallback/sse.js";
 import { DownEvent } from "../../protocol/fallback/wire.js";
-import type { EngineEvent, EngineHost, WebSocketEngine } from "../../protocol/types.js";
+import type { EngineEvent, EngineHost } from "../../protocol/types.js";
+import { messagePool } from "../lent-messages.js";
 import { decodeUtf8, isUtf8 } from "../native.js";
 import { type TimerEntry, wheel } from "../timer-wheel.js";
 import { tokenDigest } from "./relay.js";
@@ -65,7 +66,7 @@ export class FallbackTransport extends Duplex implements TimerEntry {
   readonly #replayBytes: number;
   readonly #resumeTimeout: number;
   readonly #onGone: (transport: FallbackTransport) => void;
-  readonly #decoder: WebSocketEngine;
+  readonly #decoder: Engine;
   #res: ServerResponse | null = null;
   /** The attached response said "stop writing" (res.write returned false). */
   #backedUp = false;
@@ -312,7 +313,9 @@ export class FallbackTransport extends Duplex implements TimerEntry {
   }
 
   override _write(chunk: Uint8Array, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.#decoder.receiveData(chunk);
+    // A chunk of a lent message (lendMessages) is released once `callback` runs: borrowed, not kept.
+    if (messagePool.out !== 0 && messagePool.isOut(chunk)) this.#decoder.receiveLent(chunk);
+    else this.#decoder.receiveData(chunk);
     if (this.#res !== null && !this.#backedUp) callback();
     else this.#held = callback;
   }
