@@ -23,7 +23,10 @@
  * - A buffer the engine dropped (its connection ended mid-message) is never given back: the GC
  *   takes it (a read may still be landing in it), and the pool holds no reference to it.
  * - Code of wirecable that keeps a message past its event (the async iterator, WebSocketStream,
- *   the WHATWG WebSocket) takes it through {@link ownMessage}: a copy when it is lent.
+ *   the WHATWG WebSocket) takes it through {@link ownMessage}: a copy when it is lent. Not covered:
+ *   a chunk the application writes to a WebSocketStream's `writable` while an earlier write is
+ *   pending waits in the WHATWG stream's queue, and its sink's `write` (which sends) runs after the
+ *   handler returned; the documented contract is that the application writes a copy there.
  * - Size classes are a quarter of a power of two apart (1.25, 1.5, 1.75, 2 x 2^k): a buffer is at
  *   most 5/4 of the size asked for, so the assembler's bound (message-assembler.ts) holds within 5/4.
  * - Memory: at most {@link FREE_MAX} bytes of free buffers, dropped after {@link IDLE_TRIM} ms

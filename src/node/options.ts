@@ -50,9 +50,11 @@ export interface ConnectionOptions {
    * buffers from one process-wide pool (warm memory, no allocation per message): about a fifth
    * less CPU per MiB for servers that handle large messages at once (echo, relay, hash, parse).
    * Sending it (or a view of it) from the handler is safe on every path: `send`, `sendPrepared`,
-   * `broadcast`, `startMessage` writers and `stream`, `ping`/`pong`, to any connection (with or
-   * without compression, behind an open writer): the bytes are kept until written, or copied where
-   * they would wait. An async handler must not use `data` after an `await` (the handler has
+   * `broadcast`, `startMessage` writers and `stream`, `ping`/`pong`, WebSocket `send`, to any
+   * connection (with or without compression, behind an open writer): the bytes are kept until
+   * written, or copied where they would wait. The one exception: a chunk written to a
+   * WebSocketStream's `writable` may wait in the stream's own queue, out of wirecable's reach:
+   * write a copy (`Buffer.from(data)`). An async handler must not use `data` after an `await` (the handler has
    * returned by then); keep anything past the handler only as a copy (`Buffer.from(data)`). Async
    * iteration, WebSocketStream and WebSocket copy. `data.buffer` beyond the message's view may hold
    * bytes of earlier messages. Messages of a connection with permessage-deflate are not lent. The

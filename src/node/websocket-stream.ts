@@ -188,6 +188,8 @@ export class WebSocketStream {
           writeController = controller;
         },
         write(chunk) {
+          // Runs after the stream's queue held the chunk (an earlier write pending): a lent message
+          // (lendMessages) must be written as a copy, as that option documents.
           let data: string | Uint8Array;
           if (typeof chunk === "string") data = chunk;
           else if (chunk instanceof ArrayBuffer) data = new Uint8Array(chunk);
