@@ -21,10 +21,8 @@ import type { Transport } from "./connection-types.js";
 import { type Flushable, markDirty } from "./flush-queue.js";
 import { FRAGMENT, holdOutput, messagePool, SEND, sendable, writerEnded, writerOpened } from "./lent-messages.js";
 import { toBytes } from "./output-buffers.js";
-import { OutputQueue } from "./output-queue.js";
+import { EMPTY_BUFFER, OutputQueue } from "./output-queue.js";
 import { emitSafe } from "./shaped-emitter.js";
-
-const EMPTY_BUFFER = Buffer.alloc(0);
 
 export class ConnectionOutput extends OutputQueue implements Flushable {
   /** Marked for this turn's flush. */

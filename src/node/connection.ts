@@ -57,7 +57,7 @@ import {
   type SendReturn,
   type Transport,
 } from "./connection-types.js";
-import { CONTROL, deliverLent, sendable } from "./lent-messages.js";
+import { deliverLent, ownMessage } from "./lent-messages.js";
 import { messageIterator } from "./message-iterator.js";
 import type { BackpressurePolicy, ImmediatePolicy, ResolvedConnectionOptions } from "./options.js";
 import { toBytes } from "./output-buffers.js";
@@ -338,11 +338,11 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
 
   /** Send a ping; `cb` runs when the matching pong arrives. */
   ping(data?: Uint8Array | string, cb?: () => void): boolean {
-    return this.#eng().ping(sendable(this, data ?? EMPTY, CONTROL), cb);
+    return this.#eng().ping(ownMessage(data ?? EMPTY), cb);
   }
 
   pong(data?: Uint8Array | string): boolean {
-    return this.#eng().pong(sendable(this, data ?? EMPTY, CONTROL));
+    return this.#eng().pong(ownMessage(data ?? EMPTY));
   }
 
   /** Start the closing handshake (RFC 6455 section 7.1.2). Throws on an invalid code or reason. */

@@ -6,7 +6,7 @@
  *
  * Contract:
  * - {@link MessagePool} is the engines' {@link MessageBuffers}: `acquire(size)` gives a buffer
- *   of the size class (a power of two from {@link POOL_MIN} to {@link POOL_MAX}) taken from the
+ *   of the size class (see below; from {@link POOL_MIN} to {@link POOL_MAX}) taken from the
  *   free list, most recently freed first, else a new one; outside those sizes a plain buffer
  *   that is never pooled. `release` takes back a buffer the engine outgrew.
  * - A connection with `lendMessages` wraps each message's dispatch in `lend`/`handled`
@@ -193,12 +193,10 @@ export function ownMessage<T extends string | Uint8Array | PreparedMessage>(data
   return (messagePool.isOut(data as Uint8Array) ? Buffer.from(data as Uint8Array) : data) as T;
 }
 
-/** How bytes enter the engine (see {@link sendable}): a whole message (send, sendPrepared, broadcast: no connection). */
+/** How bytes enter the engine (see {@link sendable}): a whole message (send, sendPrepared). */
 export const SEND = 0;
 /** A fragment of a message writer (startMessage, stream). */
 export const FRAGMENT = 1;
-/** A control frame's payload (ping, pong). */
-export const CONTROL = 2;
 
 /** Connections with a message writer open (the engine's writer): their sends wait in the engine's queue until it ends. */
 const writing = new WeakMap<AnyConnection, MessageWriter>();
@@ -214,9 +212,10 @@ export function writerEnded(conn: AnyConnection, writer: MessageWriter): void {
 }
 
 /**
- * THE rule for bytes handed to an engine to send (every entry calls it: Connection#send and
- * #sendPrepared through sendOn, a writer's write and end, ping and pong, the server's broadcast,
- * the WebSocket wrappers' sends queued behind Blob reads). Bytes of a buffer that is out are
+ * THE rule for bytes handed to an engine to send by a connection (Connection#send and
+ * #sendPrepared through sendOn, a writer's write and end). The entries that always copy call
+ * {@link ownMessage} directly: ping and pong, the server's broadcast, the WebSocket wrappers'
+ * sends queued behind Blob reads. Bytes of a buffer that is out are
  * kept as they are only on the plain path, where the engine frames them at once and the output's
  * push holds the buffer until it is written ({@link holdOutput}): a message or a fragment on an
  * open connection without extensions, a message only while no writer is open. Everywhere else
@@ -227,19 +226,12 @@ export function writerEnded(conn: AnyConnection, writer: MessageWriter): void {
  * Connections without lent buffers out pay one number test.
  */
 export function sendable<T extends string | Uint8Array | PreparedMessage>(
-  conn: AnyConnection | null,
+  conn: AnyConnection,
   data: T,
-  entry: typeof SEND | typeof FRAGMENT | typeof CONTROL,
+  entry: typeof SEND | typeof FRAGMENT,
 ): T {
   if (messagePool.out === 0 || typeof data === "string") return data;
-  if (
-    entry !== CONTROL &&
-    conn !== null &&
-    conn.extensions === "" &&
-    conn.readyState === 1 &&
-    (entry === FRAGMENT || !writing.has(conn))
-  )
-    return data;
+  if (conn.extensions === "" && conn.readyState === 1 && (entry === FRAGMENT || !writing.has(conn))) return data;
   return ownMessage(data);
 }
 

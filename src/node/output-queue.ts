@@ -13,7 +13,8 @@ import type { Writable } from "node:stream";
 import { joinChunks } from "./flush-queue.js";
 import { adjacent, viewOf } from "./output-buffers.js";
 
-const EMPTY = Buffer.alloc(0);
+/** A write of nothing, for a callback once what came before it is written. */
+export const EMPTY_BUFFER = Buffer.alloc(0);
 /** Concatenate a turn's chunks up to this size (one copy); above, write them with cork/writev. */
 const CONCAT_LIMIT = 64 * 1024;
 
@@ -61,7 +62,7 @@ export class OutputQueue {
       if (run !== null) {
         this.clear();
         socket.write(viewOf(run, this.#runStart, this.#runEnd), done);
-      } else if (done !== undefined) socket.write(EMPTY, done);
+      } else if (done !== undefined) socket.write(EMPTY_BUFFER, done);
       return;
     }
     if (run !== null) this.#endRun();

@@ -56,7 +56,7 @@ import {
   isHttp2Server,
   StreamAdmission,
 } from "./http2-server.js";
-import { SEND, sendable } from "./lent-messages.js";
+import { ownMessage } from "./lent-messages.js";
 import {
   type BackpressurePolicy,
   type ImmediatePolicy,
@@ -303,7 +303,7 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
     options?: { except?: Connection<BackpressurePolicy>; binary?: boolean },
   ): number {
     // Lent bytes are copied once here (a recipient's send may be framed later: see sendable).
-    const message = sendable(null, data instanceof PreparedMessage ? data : prepareMessage(data, options), SEND);
+    const message = ownMessage(data instanceof PreparedMessage ? data : prepareMessage(data, options));
     const except = options?.except;
     let delivered = 0;
     for (const client of this.#clients) {

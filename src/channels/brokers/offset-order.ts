@@ -48,8 +48,10 @@ export class OffsetOrder {
       this.#drain();
     } else if (offset > this.#next) {
       this.#held.set(offset, payload);
-      this.#timer ??= setTimeout(() => this.#giveUp(), this.#wait);
-      this.#timer.unref?.();
+      if (this.#timer === undefined) {
+        this.#timer = setTimeout(() => this.#giveUp(), this.#wait);
+        this.#timer.unref?.();
+      }
     } else {
       this.#deliver(payload, position);
     }
