@@ -9,9 +9,12 @@
  * what is due at `now`, in this order: the transport close timeout (for a failed connection:
  * FAILED_LINGER after its close frame and FIN are out and the peer went quiet), the closing
  * handshake timeout, then (open connections) the idle timeout, the pong timeout, the heartbeat
- * ping (`clockDue` records the ping as sent).
+ * ping (`clockDue` records the ping as sent). `clockFire` does what is due through the connection
+ * ({@link ClockHost}).
  */
+import type { EventEmitter } from "node:events";
 import type { ResolvedConnectionOptions } from "./options.js";
+import { emitSafe } from "./shaped-emitter.js";
 import { type TimerEntry, wheel } from "./timer-wheel.js";
 
 /** Used when closeTimeout is 0 ("no limit" would leak half-closed sockets forever): 30 s. */
@@ -157,4 +160,39 @@ export function clockDue(c: ClockState, o: ResolvedConnectionOptions, now: numbe
     }
   }
   return Due.NOTHING;
+}
+
+/** What a connection does for its timers (Connection implements it). */
+export interface ClockHost extends ClockState, TimerEntry, Pick<EventEmitter, "emit"> {
+  destroyTransport(): void;
+  /** The transport is gone: stop timers, report the close. */
+  finish(): void;
+  terminate(): void;
+  close(code: number, reason: string): void;
+  /** Send the heartbeat ping. */
+  heartbeat(): void;
+}
+
+/** Do what is due at `now` (clockDue); false when the connection is ending at once (its timer is not re-armed). */
+export function clockFire(c: ClockHost, o: ResolvedConnectionOptions, now: number, open: boolean): boolean {
+  switch (clockDue(c, o, now, open)) {
+    case Due.DESTROY:
+      c.destroyTransport();
+      c.finish();
+      return false;
+    case Due.TERMINATE:
+      c.terminate();
+      return false;
+    case Due.PONG_TIMEOUT:
+      emitSafe(c, "error", new Error("pong timeout: terminating"));
+      c.terminate();
+      return false;
+    case Due.IDLE_CLOSE:
+      c.close(1001, "idle timeout");
+      break;
+    case Due.PING:
+      c.heartbeat();
+      break;
+  }
+  return true;
 }

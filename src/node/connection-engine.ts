@@ -2,7 +2,8 @@
  * How a connection's engine is made: at once, or later when it can wait (a plain server
  * connection starts OPEN with nothing to say; see Connection). What the connection keeps
  * meanwhile is a {@link PendingEngine}: one object shared by the plain connections of an engine
- * factory and subprotocol.
+ * factory and subprotocol. A plain connection keeps it: once its engine is at rest after a
+ * heartbeat (WebSocketEngine.atRest) the engine is dropped and made again from it when needed.
  */
 import type { ExtensionSession } from "../protocol/extensions/extension.js";
 import type { EngineFactory, EngineHost, Role, WebSocketEngine } from "../protocol/types.js";

@@ -61,6 +61,19 @@ export class ConnectionOutput extends OutputQueue implements Flushable {
     return "dropped";
   }
 
+  /** Nothing queued, held, awaited or counted: a connection may drop it and make a new one for its next output. */
+  get resting(): boolean {
+    return (
+      this.size === 0 &&
+      !this.dirty &&
+      !this.needDrain &&
+      !this.pongsHeld &&
+      this.dropped === 0 &&
+      this.#waiters === null &&
+      this.#callbacks === null
+    );
+  }
+
   /** A chunk to write: a lent message's bytes (`lendMessages`) are kept from reuse until written. */
   override push(chunk: Uint8Array): void {
     super.push(chunk);

@@ -6,8 +6,8 @@
  * Contract:
  * - Bytes from the transport (read-path.ts) go to the engine as they arrive; its output leaves
  *   in ONE write per event-loop turn (connection-output.ts, flush-queue.ts). The engine itself is
- *   made when first needed (connection-engine.ts); its events reach the listeners through
- *   connection-events.ts.
+ *   made when first needed (connection-engine.ts), and a plain server connection's is dropped again
+ *   when it is at rest after a heartbeat; its events reach the listeners through connection-events.ts.
  * - `send` reports "written" (nothing queued in the transport's buffer), "buffered" (queued,
  *   `drain` follows) or "dropped" (not sent: closing, or the backpressure policy). With the
  *   "wait" policy a send above `maxBufferedAmount` returns a promise resolved on drain.
@@ -26,18 +26,18 @@
  */
 import type { Readable } from "node:stream";
 import { InvalidStateError, ProtocolError } from "../protocol/errors.js";
+import { SERVER_HEARTBEAT_PING } from "../protocol/heartbeat.js";
 import { PreparedMessage } from "../protocol/prepared-message.js";
 import type { EngineEvent, MessageWriter, Role, WebSocketEngine } from "../protocol/types.js";
 import {
   AWAITING_PONG,
   CLOCK_BITS,
   clockArm,
-  clockDue,
+  clockFire,
   clockFlags,
   clockHeard,
   clockResume,
   clockTransportClosing,
-  Due,
   FAILED,
   PAUSED,
   TRACK_MESSAGE,
@@ -74,10 +74,12 @@ const EMPTY = new Uint8Array(0);
 function noop(): void {}
 // `flags` bits of the connection's own (the clock's come first: connection-clock.ts).
 const STREAMING = CLOCK_BITS; // a stream() message is being sent
-const FINISHED = CLOCK_BITS << 1; // the transport is gone (#finish)
+const FINISHED = CLOCK_BITS << 1; // the transport is gone (finish)
 const TEXT_AS_BUFFER = CLOCK_BITS << 2; // ConnectionInit `textAsBuffer`
 const PEER_ENDED = CLOCK_BITS << 3; // the transport's readable side ended: a half-open transport is ended once our output is out
 const HEAD_PENDING = CLOCK_BITS << 4; // frames that came with the handshake wait for the next turn (#deliverHead)
+const RESTS = CLOCK_BITS << 5; // a plain server connection: its engine is dropped when at rest after a heartbeat (#rest)
+const REST_CHECK = CLOCK_BITS << 6; // a heartbeat ping went out: the reads after it look for rest
 
 // biome-ignore lint/correctness/noUnusedVariables: P must match the class's type parameters to merge
 export interface Connection<out P extends BackpressurePolicy = ImmediatePolicy> extends TypedEvents<ConnectionEvents> {}
@@ -118,9 +120,9 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   /** @internal */ transportClosing = -1;
   /** @internal */ flushedAt = -1;
 
-  /** Made when first needed for a plain server connection (an idle one holds none of its ~0.8 KB), at once otherwise. */
+  /** Made when first needed for a plain server connection, dropped when at rest after a heartbeat (#rest); else at once. */
   #engine: WebSocketEngine | null = null;
-  #engineInit: PendingEngine | null = null; // how to create the engine later (and its protocol); null once it exists
+  #engineInit: PendingEngine | null = null; // how to create the engine (and its protocol); null once made unless RESTS
   readonly #socket: Transport;
   #remoteAddress: string | null; // null: not read from the transport yet ("": it had none)
   readonly #options: ResolvedConnectionOptions;
@@ -159,6 +161,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     // client, extensions, the hixie drafts, frames that came with the handshake) start with theirs.
     const plain = init.role === "server" && hybi && init.extensions.length === 0;
     const lazy = plain && (init.head === undefined || init.head.byteLength === 0);
+    if (lazy) this.flags |= RESTS;
     this.#engineInit = lazy ? pendingEngine(init) : init;
     if (!lazy) this.#eng();
 
@@ -177,7 +180,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     if (this.#engine !== null) return this.#engine;
     const engine = startEngine(this, this.#engineInit!, this.role, this.#options);
     this.#engine = engine;
-    this.#engineInit = null;
+    if (!this.#is(RESTS)) this.#engineInit = null;
     if (this.#output?.pongsHeld === true) engine.holdPongs?.(true);
     if (this.#close?.info !== undefined) engine.receiveEof(); // the close is reported already: nothing happens twice
     return engine;
@@ -208,8 +211,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     setImmediate(() => {
       this.flags &= ~HEAD_PENDING;
       if (this.#is(FINISHED)) return;
-      this.lastReceived = wheel.now;
-      this.#eng().receiveData(head);
+      this.transportData(head);
       if (!this.#is(PAUSED)) resumeReading(socket);
     });
   }
@@ -360,10 +362,9 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   }
 
   /**
-   * Stop reading from the transport: what the peer sends waits in the transport (TCP's receive
-   * window, HTTP/2 flow control) and the peer's sends back up in turn, until `resume()`. The
-   * heartbeat and the idle timeout are suspended meanwhile (a pong cannot be read while paused)
-   * and start afresh on resume. Starting the closing handshake resumes reading.
+   * Stop reading from the transport until `resume()`: what the peer sends waits in the transport (TCP's receive
+   * window, HTTP/2 flow control) and its sends back up in turn. The heartbeat and the idle timeout are suspended
+   * meanwhile (a pong cannot be read while paused) and start afresh on resume. Closing resumes reading.
    */
   pause(): void {
     if (this.#is(PAUSED) || this.#is(FINISHED)) return;
@@ -458,16 +459,15 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   }
 
   /**
-   * @internal Called by the engine: the connection is over; end the transport. A server ends it
-   * once this turn's output is written (RFC 6455 7.1.1); a client leaves it to the server, for at
-   * most `closeTimeout`, unless it `failed` (7.1.7): then it ends it too (see clockTransportClosing).
+   * @internal Called by the engine: the connection is over; end the transport: a server once this turn's output is
+   * written (RFC 6455 7.1.1), a client only if it `failed` (7.1.7), else the server does, within `closeTimeout`.
    */
   closeTransport(failed = false): void {
     if (this.transportClosing !== -1) return;
     const socket = this.#socket;
     const ending = !socket.destroyed && (this.role === "server" || failed);
     clockTransportClosing(this, wheel.now, failed, ending);
-    if (socket.destroyed) this.#finish();
+    if (socket.destroyed) this.finish();
     else if (ending) {
       if (this.#output?.dirty !== true && !socket.writableEnded) socket.end();
       if (failed && socket.writableFinished) this.flushedAt = wheel.now;
@@ -502,6 +502,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   transportData(chunk: Uint8Array): void {
     clockHeard(this);
     this.#eng().receiveData(chunk);
+    if (this.#is(REST_CHECK)) this.#rest();
   }
 
   /** @internal Bytes read into the shared read buffer, lent for this call (read-path.ts). */
@@ -510,12 +511,23 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     const engine = this.#eng();
     if (engine.receiveLent !== undefined) engine.receiveLent(bytes);
     else engine.receiveData(Uint8Array.prototype.slice.call(bytes));
+    if (this.#is(REST_CHECK)) this.#rest();
+  }
+
+  /** After a heartbeat: drop the engine once at rest, and the write path if it rests too (#eng makes new ones). */
+  #rest(): void {
+    const engine = this.#engine;
+    if (engine !== null && engine.readyState === OPEN && engine.atRest !== undefined) {
+      if (!engine.atRest()) return;
+      this.#engine = null;
+      if (this.#output?.resting === true) this.#output = null;
+    }
+    this.flags &= ~REST_CHECK;
   }
 
   /** @internal Where the next read should land (read-path.ts): the engine's in-place target, if any. */
   readTarget(): Uint8Array | null {
-    const engine = this.#engine;
-    return engine === null || engine.readTarget === undefined ? null : engine.readTarget();
+    return this.#engine?.readTarget?.() ?? null;
   }
 
   /**
@@ -534,7 +546,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   /** @internal The transport is closed. */
   transportClose(): void {
     this.#receiveEof();
-    this.#finish();
+    this.finish();
   }
 
   /** @internal The transport failed (ECONNRESET and friends): `close` follows and reports 1006. */
@@ -547,8 +559,8 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     this.#output?.drained();
   }
 
-  /** The transport is gone: stop timers, report the close, forget the connection. */
-  #finish(): void {
+  /** @internal The transport is gone: stop timers, report the close, forget the connection. */
+  finish(): void {
     if (this.#is(FINISHED)) return;
     this.flags |= FINISHED;
     wheel.cancel(this);
@@ -572,28 +584,15 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     if (!this.#is(FINISHED)) clockArm(this, this.#options, this.#state() === OPEN);
   }
 
-  /** @internal Called by the timer wheel (TimerEntry). */
+  /** @internal Called by the timer wheel (TimerEntry): do what is due (connection-clock.ts), then wait for what is next. */
   onTimer(): void {
-    if (this.#is(FINISHED)) return;
-    switch (clockDue(this, this.#options, wheel.now, this.#state() === OPEN)) {
-      case Due.DESTROY:
-        this.destroyTransport();
-        this.#finish();
-        return;
-      case Due.TERMINATE:
-        this.terminate();
-        return;
-      case Due.PONG_TIMEOUT:
-        emitSafe(this, "error", new Error("pong timeout: terminating"));
-        this.terminate();
-        return;
-      case Due.IDLE_CLOSE:
-        this.#eng().close(1001, "idle timeout");
-        break;
-      case Due.PING:
-        this.#eng().ping(EMPTY);
-        break;
-    }
-    this.#arm();
+    if (!this.#is(FINISHED) && clockFire(this, this.#options, wheel.now, this.#state() === OPEN)) this.#arm();
+  }
+
+  /** @internal The heartbeat (clockFire): without an engine, the frame its ping() would write; then reads look for rest. */
+  heartbeat(): void {
+    if (this.#engine === null) this.output(SERVER_HEARTBEAT_PING);
+    else this.#engine.ping(EMPTY);
+    if (this.#is(RESTS)) this.flags |= REST_CHECK;
   }
 }

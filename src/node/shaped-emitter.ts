@@ -56,7 +56,7 @@ export function emitTwo(emitter: EventEmitter, type: string, a: unknown, b: unkn
 }
 
 /** `emit` without letting a throwing listener escape: its exception goes to `error` (used where failing is pointless). */
-export function emitSafe(emitter: EventEmitter, name: string, ...args: unknown[]): void {
+export function emitSafe(emitter: Pick<EventEmitter, "emit">, name: string, ...args: unknown[]): void {
   try {
     emitter.emit(name, ...args);
   } catch (error) {

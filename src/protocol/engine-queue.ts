@@ -1,8 +1,10 @@
 /**
  * A FIFO with a head index (no `Array#shift`): events raised while others are being dispatched
  * wait here, so that dispatch is never re-entrant and the output a call causes is handed over
- * before its events.
+ * before its events. Also the output an engine holds before `open()` (HeldOutput).
  */
+import type { FrameOutput } from "./types.js";
+
 export class Fifo<T> {
   // Slots [head, tail) hold the items. Emptying resets both indices without touching the
   // array's length (assigning `length` is a slow runtime call in V8): the hot path is one
@@ -65,6 +67,11 @@ export class EventDispatcher<E, O> {
     this.#owner = owner;
   }
 
+  /** Nothing waits to be dispatched and nothing is being dispatched. */
+  get idle(): boolean {
+    return !this.#flushing && !this.pending;
+  }
+
   /** True when something waits to be dispatched. */
   get pending(): boolean {
     return (this.#callbacks !== null && this.#callbacks.length !== 0) || this.#events.length !== 0;
@@ -120,5 +127,16 @@ export class EventDispatcher<E, O> {
       this.#flushing = false;
     }
     if (this.pending) this.flush(); // raised by a callback after the event loop above looked
+  }
+}
+
+/** An engine's output produced before `open()`: kept (arena ranges copied out: they are only lent) until then. */
+export class HeldOutput implements FrameOutput {
+  readonly chunks: Uint8Array[] = [];
+  output(chunk: Uint8Array): void {
+    this.chunks.push(chunk);
+  }
+  outputRange(bytes: Uint8Array, start: number, end: number): void {
+    this.chunks.push(bytes.slice(start, end));
   }
 }

@@ -30,7 +30,7 @@
  *   control frames, failures and the closing handshake are the engine's own.
  */
 import { encodeClosePayload, failureClose, isValidCloseCode, parseClosePayload } from "./close-codes.js";
-import { EventDispatcher } from "./engine-queue.js";
+import { EventDispatcher, HeldOutput } from "./engine-queue.js";
 import { InvalidStateError, OptionError, ProtocolError } from "./errors.js";
 import { ExtensionFlow } from "./extension-flow.js";
 import { ExtensionPipeline } from "./extensions/extension-pipeline.js";
@@ -46,7 +46,6 @@ import {
   type EngineEvent,
   type EngineHost,
   type EngineOptions,
-  type FrameOutput,
   type MessageWriter,
   ReadyState,
   type Role,
@@ -85,17 +84,6 @@ const READY_STATE: readonly ReadyState[] = [
   ReadyState.CLOSING,
   ReadyState.CLOSED,
 ];
-
-/** Output produced before `open()`: kept (arena ranges copied out: they are only lent) until then. */
-class HeldOutput implements FrameOutput {
-  readonly chunks: Uint8Array[] = [];
-  output(chunk: Uint8Array): void {
-    this.chunks.push(chunk);
-  }
-  outputRange(bytes: Uint8Array, start: number, end: number): void {
-    this.chunks.push(bytes.slice(start, end));
-  }
-}
 
 export class Engine implements WebSocketEngine {
   readonly role: Role;
@@ -243,6 +231,13 @@ export class Engine implements WebSocketEngine {
 
   get readyState(): ReadyState {
     return READY_STATE[this.#phase]!;
+  }
+
+  /** OPEN and holding nothing a new engine would not (see WebSocketEngine.atRest). */
+  atRest(): boolean {
+    if (this.#phase !== Phase.OPEN || this.#flow !== null || this.#held !== null) return false;
+    if (this.#pongsHeld || this.#pendingPong !== null || (this.#pings?.size ?? 0) !== 0) return false;
+    return this.#parser.atFrameStart && this.#events.idle;
   }
 
   /**

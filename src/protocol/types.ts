@@ -281,6 +281,14 @@ export interface WebSocketEngine {
   readTarget?(): Uint8Array | null;
   /** The transport ended (EOF, reset, close timeout): `closeTransport`, then `close` (1006) unless already closed. */
   receiveEof(): void;
+  /**
+   * True when the engine is OPEN and holds nothing that a new engine made with the same options
+   * would not: between frames and messages (nothing buffered), no message being sent in pieces,
+   * no ping awaiting its pong, no pong held, no extension, no event being dispatched. A host may
+   * then drop it and make a new one for its next input or output (an idle server connection
+   * after a heartbeat). Optional: a host keeps engines without it.
+   */
+  atRest?(): boolean;
 
   /** Send a text (string) or binary (Uint8Array) message. Returns false once closing/closed. */
   send(data: string | Uint8Array, options?: SendOptions): boolean;

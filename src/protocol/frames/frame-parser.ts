@@ -171,6 +171,11 @@ export class FrameParser {
     return this.#inMessage;
   }
 
+  /** Between frames and messages with nothing buffered, outside `push`: a new parser would be the same. */
+  get atFrameStart(): boolean {
+    return this.#state === GET_INFO && this.#buffered === 0 && !this.#inMessage && !this.#running;
+  }
+
   /**
    * Payload bytes of the current data frame still to come, when the parser waits for exactly
    * those (inside a data frame's payload, nothing buffered); 0 otherwise. A host may then put the
