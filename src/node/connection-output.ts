@@ -1,7 +1,9 @@
 /**
  * A connection's write path: the turn's output, written with ONE write at the end of the turn
- * (flush-queue.ts calls `flushNow`), the socket's backlog (`needDrain`, pongs held while the peer
- * does not read), the resolvers of "wait" sends and the callbacks of `afterWrite`.
+ * (flush-queue.ts calls `flushNow`), or at the end of the read that queued it once it reaches
+ * EARLY_BYTES (a large echo leaves before the turn's other sockets are read); the socket's
+ * backlog (`needDrain`, pongs held while the peer does not read), the resolvers of "wait" sends
+ * and the callbacks of `afterWrite`.
  *
  * Contract: created with a connection's first output (an idle connection holds none). `queue()`
  * marks the connection for this turn's flush and returns the queue to push to. After a flush
@@ -18,7 +20,7 @@ import { PreparedMessage } from "../protocol/prepared-message.js";
 import type { MessageWriter, WebSocketEngine } from "../protocol/types.js";
 import type { AnyConnection } from "./connection.js";
 import type { Transport } from "./connection-types.js";
-import { type Flushable, markDirty } from "./flush-queue.js";
+import { EARLY_BYTES, type Flushable, markDirty, markEarly } from "./flush-queue.js";
 import { FRAGMENT, holdOutput, messagePool, SEND, sendable, writerEnded, writerOpened } from "./lent-messages.js";
 import { toBytes } from "./output-buffers.js";
 import { EMPTY_BUFFER, OutputQueue } from "./output-queue.js";
@@ -27,6 +29,8 @@ import { emitSafe } from "./shaped-emitter.js";
 export class ConnectionOutput extends OutputQueue implements Flushable {
   /** Marked for this turn's flush. */
   dirty = false;
+  /** Marked for the flush at the end of the current read too (EARLY_BYTES queued: flush-queue.ts). */
+  early = false;
   /** The socket holds bytes (a flush left them, or the 101 waits) until `drained`. */
   needDrain: boolean;
   /** Automatic pongs are held by the engine while the socket is backed up (see flushNow). */
@@ -78,6 +82,10 @@ export class ConnectionOutput extends OutputQueue implements Flushable {
   override push(chunk: Uint8Array): void {
     super.push(chunk);
     if (messagePool.out !== 0) holdOutput(this.#conn, chunk);
+    if (this.size >= EARLY_BYTES && !this.early) {
+      this.early = true;
+      markEarly(this);
+    }
   }
 
   /** This turn's queue, the connection marked for the end-of-turn flush. */
@@ -92,6 +100,7 @@ export class ConnectionOutput extends OutputQueue implements Flushable {
   /** @internal Called once per turn by the flush queue (Flushable): one write for everything queued this turn. */
   flushNow(): void {
     this.dirty = false;
+    this.early = false;
     const socket = this.#socket;
     const callbacks = this.#callbacks;
     if (callbacks !== null) this.#callbacks = null;

@@ -7,6 +7,12 @@
  * turn's broadcasts reach every subscriber alike) share one join of them (`joinChunks`): one copy
  * per pass instead of one per connection. Only within a pass: no other code runs between its
  * writes, so chunks queued without a copy cannot change meanwhile.
+ *
+ * Large output does not wait for the end of the turn: a connection whose queue reaches
+ * `EARLY_BYTES` is marked `early` too, and read-path.ts writes such queues at the end of the read
+ * that queued them (`flushEarly`), before the next socket is read. A 1 MiB echo then leaves while
+ * the peer is still sending, rather than after every socket of the turn has been read: what the
+ * syscall batching saves is nothing beside the copy of that many bytes, and the peer waits less.
  */
 export interface Flushable {
   flushNow(): void;
@@ -20,8 +26,34 @@ let joinedChunks: readonly Uint8Array[] | null = null;
 let joined: Buffer | null = null;
 let flushing = false;
 
+/** A connection's queue this large is written at the end of the read that filled it. */
+export const EARLY_BYTES = 64 * 1024;
+/** Outputs past EARLY_BYTES since the last read ended (flushed by `flushEarly`). */
+let early: Flushable[] = [];
+/** How many outputs wait in `early`: read-path.ts tests this after each read. */
+export let earlyCount = 0;
+
+/** Queue `target.flushNow()` for the end of the current read (it also stays marked for the turn's flush). */
+export function markEarly(target: Flushable): void {
+  early.push(target);
+  earlyCount++;
+}
+
+/** Write the outputs marked by `markEarly` now (their turn's flush then finds them empty). */
+export function flushEarly(): void {
+  const list = early;
+  early = [];
+  earlyCount = 0;
+  for (let i = 0; i < list.length; i++) list[i]!.flushNow();
+}
+
 function flushAll(): void {
   scheduled = false;
+  // Marks made outside a read (a timer's send) are written by this pass: every marked target is dirty too.
+  if (earlyCount !== 0) {
+    early = [];
+    earlyCount = 0;
+  }
   const list = dirty;
   dirty = spare;
   flushing = true;

@@ -13,6 +13,8 @@
  *   - anything else (TLS, an HTTP/2 stream, a user's Duplex, a socket with bytes Node read
  *     already and nobody took) keeps the stream's 'data' events: `owner.transportData(chunk)`,
  *     a fresh buffer per chunk.
+ * - Either way, output that reached flush-queue.ts's EARLY_BYTES while a read was handled (a
+ *   large echo) is written when that read's handling returns, not at the end of the turn.
  * - Either way pause()/resume() of the transport stop and restart reading, and 'end', 'close',
  *   'error' and 'drain' reach the owner as before.
  *
@@ -28,6 +30,7 @@
  */
 import { Socket } from "node:net";
 import type { Transport } from "./connection-types.js";
+import { earlyCount, flushEarly } from "./flush-queue.js";
 
 /** What a transport's events are handed to (the Connection). */
 export interface TransportOwner {
@@ -55,6 +58,7 @@ type Owned = Transport & { [kOwner]: TransportOwner };
 // The transport's listeners, shared by every connection (Node calls them with the transport as `this`).
 function onData(this: Owned, chunk: Buffer): void {
   this[kOwner].transportData(chunk);
+  if (earlyCount !== 0) flushEarly();
 }
 function onEnd(this: Owned): void {
   this[kOwner].transportEnd();
@@ -111,6 +115,8 @@ function onRead(this: Owned, n: number, buffer: Uint8Array): boolean {
   if (buffer === SHARED) owner.transportLent(SHARED.subarray(0, n));
   else owner.transportData(n === buffer.length ? buffer : buffer.subarray(0, n));
   next = owner.readTarget() ?? SHARED;
+  // Large replies this read queued leave now, not after the turn's other sockets are read.
+  if (earlyCount !== 0) flushEarly();
   return true;
 }
 function nextBuffer(): Uint8Array {

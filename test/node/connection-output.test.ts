@@ -8,17 +8,20 @@ import { describe, it } from "node:test";
 import type { AnyConnection } from "../../src/node/connection.js";
 import { ConnectionOutput } from "../../src/node/connection-output.js";
 import type { Transport } from "../../src/node/connection-types.js";
+import * as queue from "../../src/node/flush-queue.js";
 
 /** A socket stand-in keeping the write callbacks; `throwOnUncork` makes the writev batch throw. */
 function fakeSocket(throwOnUncork = false) {
   const callbacks: Array<(error?: Error | null) => void> = [];
+  const written: number[] = [];
   const socket = {
     destroyed: false,
     writable: true,
     writableLength: 0,
     writableNeedDrain: false,
     writableEnded: false,
-    write(_chunk: Uint8Array, cb?: (error?: Error | null) => void) {
+    write(chunk: Uint8Array, cb?: (error?: Error | null) => void) {
+      written.push(chunk.byteLength);
       if (cb !== undefined) callbacks.push(cb);
       return true;
     },
@@ -27,7 +30,7 @@ function fakeSocket(throwOnUncork = false) {
       if (throwOnUncork) throw new Error("write failed");
     },
   };
-  return { socket: socket as unknown as Transport, callbacks };
+  return { socket: socket as unknown as Transport, callbacks, written };
 }
 
 /** A connection stand-in recording its `error` events and transport destruction. */
@@ -83,5 +86,27 @@ describe("ConnectionOutput write callbacks", () => {
     await new Promise((resolve) => setImmediate(resolve)); // past any nextTick retry
     assert.equal(results.length, 2, `each callback once: ${JSON.stringify(results)}`);
     assert.equal(results[0], results[1]);
+  });
+});
+
+describe("ConnectionOutput early flush", () => {
+  it("a queue reaching 64 KiB is marked for the end of the read; smaller ones wait for the turn", async () => {
+    const { socket, written } = fakeSocket();
+    const { conn } = fakeConn(socket);
+    const out = new ConnectionOutput(conn, socket, false);
+    out.queue().push(Buffer.alloc(1000));
+    queue.flushEarly();
+    assert.deepEqual(written, [], "1,000 bytes wait for the end of the turn");
+    out.queue().push(Buffer.alloc(queue.EARLY_BYTES - 1000));
+    out.queue().push(Buffer.alloc(10)); // marked once
+    assert.equal(out.early, true);
+    assert.equal(queue.earlyCount, 1);
+    queue.flushEarly(); // what read-path.ts calls after a read
+    assert.deepEqual(written, [1000, queue.EARLY_BYTES - 1000, 10], "one writev of the three, in order");
+    assert.equal(out.early, false);
+    assert.equal(out.size, 0);
+    out.queue().push(Buffer.alloc(5));
+    await new Promise((resolve) => setImmediate(resolve)); // the turn's flush: only what came after
+    assert.deepEqual(written.slice(3), [5]);
   });
 });

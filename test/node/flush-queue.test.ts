@@ -1,8 +1,12 @@
-/** The flush queue: one flush per dirty target per turn, and one join per pass for the same chunks. */
+/**
+ * The flush queue: one flush per dirty target per turn, one join per pass for the same chunks,
+ * and targets marked early flushed at the end of the read that marked them.
+ */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { joinChunks, markDirty } from "../../src/node/flush-queue.js";
+import * as queue from "../../src/node/flush-queue.js";
+import { flushEarly, joinChunks, markDirty, markEarly } from "../../src/node/flush-queue.js";
 
 describe("flush queue", () => {
   it("flushes every target marked in a turn once, at the end of the turn", async () => {
@@ -62,5 +66,29 @@ describe("flush queue", () => {
     const b = joinChunks([chunk, other], 6);
     assert.notEqual(a, b);
     assert.equal(String(b), "ccccbb");
+  });
+
+  it("targets marked early are flushed by flushEarly at once, each once", () => {
+    const flushed: string[] = [];
+    markEarly({ flushNow: () => flushed.push("a") });
+    markEarly({ flushNow: () => flushed.push("b") });
+    assert.equal(queue.earlyCount, 2);
+    flushEarly();
+    assert.deepEqual(flushed, ["a", "b"]);
+    assert.equal(queue.earlyCount, 0);
+    flushEarly();
+    assert.deepEqual(flushed, ["a", "b"], "nothing twice");
+  });
+
+  it("early marks left at the end of the turn are dropped: the turn's flush wrote those targets", async () => {
+    const flushed: string[] = [];
+    const target = { flushNow: () => flushed.push("t") };
+    markDirty(target);
+    markEarly(target); // marked outside a read (no flushEarly follows)
+    await nextTurn();
+    assert.deepEqual(flushed, ["t"]);
+    assert.equal(queue.earlyCount, 0);
+    flushEarly();
+    assert.deepEqual(flushed, ["t"]);
   });
 });

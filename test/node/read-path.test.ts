@@ -12,6 +12,7 @@ import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
 import tls from "node:tls";
 import type { Transport } from "../../src/node/connection-types.js";
+import { markDirty, markEarly } from "../../src/node/flush-queue.js";
 import {
   attachTransport,
   pauseReading,
@@ -32,6 +33,8 @@ class Recorder implements TransportOwner {
   /** Offered as the target once lent bytes arrived (as the engine offers one after a frame's header). */
   offer: Uint8Array | null = null;
   landed: Uint8Array | null = null;
+  /** Called with each call's bytes (as the engine delivers messages whose handlers send). */
+  onBytes: (() => void) | null = null;
   #arrived: (() => void) | null = null;
 
   get text(): string {
@@ -44,6 +47,7 @@ class Recorder implements TransportOwner {
       this.target = null;
     }
     this.chunks.push(Buffer.from(chunk));
+    this.onBytes?.();
     this.#arrived?.();
   }
   transportLent(bytes: Uint8Array): void {
@@ -51,6 +55,7 @@ class Recorder implements TransportOwner {
     this.chunks.push(Buffer.from(bytes)); // a copy: the buffer is reused
     this.target = this.offer;
     this.offer = null;
+    this.onBytes?.();
     this.#arrived?.();
   }
   readTarget(): Uint8Array | null {
@@ -205,6 +210,38 @@ describe("read path", () => {
     } finally {
       client.destroy();
       server.close();
+    }
+  });
+
+  it("output marked early while a read is handled is flushed when that read returns, before the turn's flush", async () => {
+    // In place (TCP) and through 'data' events (any other Duplex).
+    const pair = await tcpPair();
+    const stream = new PassThrough();
+    try {
+      for (const [transport, write] of [
+        [pair.server, (s: string) => pair.client.write(s)],
+        [stream as unknown as Transport, (s: string) => stream.write(s)],
+      ] as const) {
+        const owner = new Recorder();
+        const order: string[] = [];
+        owner.onBytes = () => {
+          // A large reply queued by a message handler: marked for the turn and for the read.
+          const output = { flushNow: () => order.push("flushed") };
+          markDirty({ flushNow: () => order.push("turn") });
+          markEarly(output);
+          order.push("handled");
+          queueMicrotask(() => order.push("microtask"));
+        };
+        attachTransport(transport, owner);
+        write("x");
+        await owner.bytes(1);
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.deepEqual(order.slice(0, 2), ["handled", "flushed"]);
+        assert.ok(order.indexOf("flushed") < order.indexOf("turn"));
+      }
+    } finally {
+      pair.close();
+      stream.destroy();
     }
   });
 });
