@@ -2,16 +2,21 @@
 import { createHash } from "node:crypto";
 // Where an idle connection's memory goes: JS heap objects per connection, by constructor.
 // Usage: node --expose-gc bench/heap-per-conn.mjs [--server wirecable|ws|bare] [--count N] [--top N] [--rss]
+//   [--ping MS [--lend]]
 // Starts the server in this process (the same app logic as bench/servers/), takes a heap
 // snapshot, opens N idle connections from a load generator child process, takes another, and
 // prints the difference per connection grouped by node type and constructor name, plus the
 // heap total. `--rss`: no snapshots; RSS growth per connection and how much of it is V8's young
 // and old generations (committed sizes). Off-heap memory (socket buffers in libuv, kernel memory) is not in the heap.
+// `--ping MS` (wirecable): the server's heartbeat every MS ms of silence, answered by the native load generator
+// (loadgen.c answers pings; the Node one does not), measured 2 x MS + 500 ms after the connections opened, once
+// every connection has been pinged and has answered; `--lend` adds `lendMessages` (`wirecable echo` runs both).
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import { parseArgs } from "node:util";
 import v8 from "node:v8";
+import { startNativeLoadgen } from "./lib/native-loadgen.mjs";
 import { startLoadgen } from "./lib/processes.mjs";
 
 const { values } = parseArgs({
@@ -21,9 +26,12 @@ const { values } = parseArgs({
     top: { type: "string", default: "20" },
     // RSS and V8 generations only, no heap snapshots (a snapshot's own memory would be in the RSS)
     rss: { type: "boolean", default: false },
+    ping: { type: "string", default: "0" },
+    lend: { type: "boolean", default: false },
   },
 });
 const count = Number(values.count);
+const ping = Number(values.ping);
 if (typeof globalThis.gc !== "function") throw new Error("run with node --expose-gc");
 
 async function startServer(kind) {
@@ -54,7 +62,13 @@ async function startServer(kind) {
     ? `file://${process.env.WIRECABLE_DIST}/node/index.js`
     : new URL("../dist/node/index.js", import.meta.url).href;
   const { WebSocketServer } = await import(dist);
-  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, pingInterval: 0, perMessageDeflate: false });
+  const wss = new WebSocketServer({
+    host: "127.0.0.1",
+    port: 0,
+    pingInterval: ping,
+    perMessageDeflate: false,
+    ...(values.lend ? { lendMessages: true } : {}),
+  });
   wss.on("connection", (c) => c.on("message", (d, b) => c.send(d, { binary: b })));
   await wss.ready;
   return wss.address().port;
@@ -112,20 +126,21 @@ const port = await startServer(values.server);
 const before = measure();
 const heap0 = process.memoryUsage().heapUsed;
 const spaces0 = spaces();
-const lg = startLoadgen();
+const lg = ping > 0 ? startNativeLoadgen() : startLoadgen();
 const ready = await lg.connect({
   host: "127.0.0.1",
   port,
   connectConcurrency: 100,
   groups: [{ name: "idle", count, inflight: 0 }],
 });
-await new Promise((r) => setTimeout(r, 500));
+await new Promise((r) => setTimeout(r, 500 + 2 * ping));
 const after = measure();
 const heap1 = process.memoryUsage().heapUsed;
 const spaces1 = spaces();
 const n = ready.open;
 const per = (k) => (((spaces1[k] - spaces0[k]) * 1024) / n).toFixed(0);
-console.log(`## ${values.server}: ${n} idle connections\n`);
+const heartbeat = ping > 0 ? `, heartbeat every ${ping} ms answered${values.lend ? ", lendMessages" : ""}` : "";
+console.log(`## ${values.server}: ${n} idle connections${heartbeat}\n`);
 console.log(`JS heap used +${((heap1 - heap0) / n / 1024).toFixed(2)} KB/conn (after full GCs)`);
 // The young generation grows with the allocation rate of the handshakes and stays committed:
 // memory that comes with a burst of connections, not with each open one.

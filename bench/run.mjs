@@ -28,6 +28,7 @@ const ROOT = new URL("../", import.meta.url).pathname;
 const DEFAULT_SERVERS = [
   "wirecable",
   "wirecable-lent",
+  "wirecable-ping",
   "cli-echo",
   "cli-broadcast",
   "ws",
@@ -70,7 +71,8 @@ if (opt.help) {
       `servers:   ${DEFAULT_SERVERS.join(", ")}, websocket-driver (bare is added to idle workloads as the baseline;`,
       "           floor, Node's cheapest echo, runs in small-echo, latency, large, conns-1000, broadcast, handshakes;",
       "           cable, the CableServer (ActionCable), in broadcast-10k only: the channels broadcast beside the raw one;",
-      "           wirecable-lent, the library server with lendMessages, in large only)",
+      "           wirecable-lent, the library server with lendMessages, in large only;",
+      "           wirecable-ping, the library server with its default heartbeat, in idle only)",
     ].join("\n")}\n`,
   );
   process.exit(0);

@@ -20,6 +20,16 @@ export const SERVERS = {
   // The library server with `lendMessages` (large messages lent to the handler, as `wirecable echo`
   // runs): a row of its own for the large workload, beside the default (owned messages).
   "wirecable-lent": { file: "bench/servers/wirecable.mjs", setEnv: { WIRECABLE_LEND: "1" }, workloads: ["large"] },
+  // The library server with its default heartbeat (a ping after 30 s of silence, answered by the
+  // load generator), as `wirecable echo` and most applications run: idle memory only (the 40 s
+  // reading comes 10 s after every connection's first ping and pong). -b: WIRECABLE_DIST_B's build.
+  "wirecable-ping": { file: "bench/servers/wirecable.mjs", setEnv: { WIRECABLE_PING: "1" }, workloads: ["idle"] },
+  "wirecable-ping-b": {
+    file: "bench/servers/wirecable.mjs",
+    setEnv: { WIRECABLE_PING: "1" },
+    env: { WIRECABLE_DIST: "WIRECABLE_DIST_B" },
+    workloads: ["idle"],
+  },
   ws: { file: "bench/servers/ws.mjs", deflate: true },
   "websocket-driver": { file: "bench/servers/websocket-driver.mjs", deflate: false },
   bun: { file: "bench/servers/bun.mjs", deflate: true, bun: true },

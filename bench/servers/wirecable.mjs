@@ -3,6 +3,7 @@
 // /pub broadcasts each message to every client (publisher included, as its ack) with one frame
 // built once (wss.broadcast), anything else echoes. `--workers N` uses cluster on one port.
 // WIRECABLE_LEND=1 sets `lendMessages` (the handlers send the message before returning: allowed).
+// WIRECABLE_PING=1 keeps the default heartbeat (pingInterval 30 s) and idle timeout.
 import { MAX_PAYLOAD, serve } from "./common.mjs";
 
 // WIRECABLE_DIST points at another build (e.g. a tsc --outDir elsewhere) to compare builds.
@@ -21,9 +22,10 @@ serve(
         // WIRECABLE_DEFLATE_PRESET picks a memory preset ("shared" by default; "dedicated" keeps
         // a context per connection, as ws does by default).
         perMessageDeflate: deflate ? { threshold: 0, preset: process.env.WIRECABLE_DEFLATE_PRESET ?? "shared" } : false,
-        // keep-alive pings would need answers the load generator does not send
-        pingInterval: 0,
-        idleTimeout: 0,
+        // No heartbeat or idle timeout by default (the workloads measure traffic, not timers).
+        // WIRECABLE_PING=1 (the wirecable-ping rows): the library's defaults, heartbeat included
+        // (the native load generator answers pings, as real clients do).
+        ...(process.env.WIRECABLE_PING === "1" ? {} : { pingInterval: 0, idleTimeout: 0 }),
         // WIRECABLE_LEND=1 (the wirecable-lent row): large messages lent to the handler (the
         // `lendMessages` option, as `wirecable echo` runs); default: owned messages.
         ...(process.env.WIRECABLE_LEND === "1" ? { lendMessages: true } : {}),
