@@ -31,7 +31,12 @@ import { type IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { type AddressInfo, createServer, type Server as NetServer, type Socket } from "node:net";
 import { HandshakeError } from "../protocol/errors.js";
 import { listHasToken } from "../protocol/handshake/header-tokens.js";
-import { type HttpHead, HttpHeadParser } from "../protocol/handshake/http-head-parser.js";
+import {
+  flatRawHeaders,
+  type HeadLimits,
+  type HttpHead,
+  HttpHeadParser,
+} from "../protocol/handshake/http-head-parser.js";
 import { renderRejection, renderResponse, SUPPORTED_VERSIONS } from "../protocol/handshake/server-handshake.js";
 import { DEFAULT_MAX_HEADER_LINE, DEFAULT_MAX_START_LINE } from "../protocol/limits.js";
 import { type TimerEntry, wheel } from "./timer-wheel.js";
@@ -83,6 +88,8 @@ type Tagged = Socket & { [kPending]?: PendingSocket | undefined };
 /** What every PendingSocket of one listener shares. */
 interface Core {
   readonly options: RawListenerOptions;
+  /** The head parser's limits, one object for every socket. */
+  readonly limits: HeadLimits;
   /** Head of the doubly linked list of sockets not handed over yet. */
   first: PendingSocket | null;
   count: number;
@@ -102,17 +109,7 @@ class PendingSocket implements TimerEntry {
   constructor(core: Core, socket: Socket) {
     this.core = core;
     this.socket = socket;
-    const { maxHeaderBytes, maxHeaderCount } = core.options;
-    this.parser = new HttpHeadParser("request", {
-      maxStartLine: DEFAULT_MAX_START_LINE,
-      // node:http has one cap, the total: a single header line may use all of it.
-      maxHeaderLine: maxHeaderBytes > 0 ? maxHeaderBytes : DEFAULT_MAX_HEADER_LINE,
-      maxHeaderCount,
-      maxHeaderBytes,
-      // CRLF only, as node:http's llhttp: a front proxy that splits lines differently must not
-      // see other headers than we do (request smuggling).
-      allowBareLf: false,
-    });
+    this.parser = new HttpHeadParser("request", core.limits);
   }
 
   onTimer(): void {
@@ -243,7 +240,8 @@ function handOver(pending: PendingSocket, head: HttpHead): void {
 function handOverPlain(pending: PendingSocket, plain: NonNullable<RawListenerOptions["plain"]>, head: HttpHead): void {
   const socket = release(pending);
   let text = `${head.method} ${head.target} HTTP/${head.httpVersion}\r\n`;
-  for (const [name, value] of head.rawHeaders) text += `${name}: ${value}\r\n`;
+  const raw = flatRawHeaders(head);
+  for (let i = 0; i < raw.length; i += 2) text += `${raw[i]}: ${raw[i + 1]}\r\n`;
   const rest = pending.parser.remainder();
   socket.unshift(Buffer.concat([Buffer.from(`${text}\r\n`, "latin1"), rest]));
   try {
@@ -263,14 +261,9 @@ export function toIncomingMessage(socket: Socket, head: HttpHead): IncomingMessa
   req.httpVersion = version;
   req.httpVersionMajor = version.charCodeAt(0) - 0x30;
   req.httpVersionMinor = version.charCodeAt(2) - 0x30;
-  const pairs = head.rawHeaders;
-  const raw: string[] = new Array(pairs.length * 2);
-  for (let i = 0; i < pairs.length; i++) {
-    raw[2 * i] = pairs[i][0];
-    raw[2 * i + 1] = pairs[i][1];
-  }
+  const raw = flatRawHeaders(head); // the parser's own array, handed over: no copy
   req.rawHeaders = raw;
-  req.headers = nodeHeaders(head);
+  req.headers = nodeHeaders(head.headers, raw);
   req.complete = true;
   (req as IncomingMessage & { upgrade: boolean }).upgrade = true;
   req.push(null); // no body: node:http ends an upgrade request's stream too
@@ -310,17 +303,15 @@ function copyHeader(this: Record<string, string>, value: string, name: string): 
  * name repeats, which is the usual case. Plain assignments into `{}`, as node:http does (so a
  * `__proto__` header is ignored there too).
  */
-export function nodeHeaders(head: HttpHead): IncomingHttpHeaders {
-  const map = head.headers;
-  const pairs = head.rawHeaders;
+export function nodeHeaders(map: Map<string, string>, raw: readonly string[]): IncomingHttpHeaders {
   const out: Record<string, string | string[]> = {};
-  if (map.size === pairs.length && !map.has("set-cookie")) {
+  if (2 * map.size === raw.length && !map.has("set-cookie")) {
     map.forEach(copyHeader, out); // no [name, value] array per entry
     return out;
   }
-  for (let i = 0; i < pairs.length; i++) {
-    const name = pairs[i][0].toLowerCase();
-    const value = pairs[i][1];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    const value = raw[i + 1];
     const previous = out[name];
     if (name === "set-cookie") {
       if (Array.isArray(previous)) previous.push(value);
@@ -341,7 +332,18 @@ export class RawListener {
   readonly #core: Core;
 
   constructor(options: RawListenerOptions) {
-    const core: Core = { options, first: null, count: 0 };
+    const { maxHeaderBytes, maxHeaderCount } = options;
+    const limits: HeadLimits = {
+      maxStartLine: DEFAULT_MAX_START_LINE,
+      // node:http has one cap, the total: a single header line may use all of it.
+      maxHeaderLine: maxHeaderBytes > 0 ? maxHeaderBytes : DEFAULT_MAX_HEADER_LINE,
+      maxHeaderCount,
+      maxHeaderBytes,
+      // CRLF only, as node:http's llhttp: a front proxy that splits lines differently must not
+      // see other headers than we do (request smuggling).
+      allowBareLf: false,
+    };
+    const core: Core = { options, limits, first: null, count: 0 };
     this.#core = core;
     // allowHalfOpen and noDelay as node:http sets them, so upgraded sockets behave the same.
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => onConnection(core, socket));

@@ -48,6 +48,9 @@ import {
 } from "../limits.js";
 import { HEADER_LINE, type LineScan, REQUEST_LINE, STATUS_LINE, scanError, scanLine } from "./head-line-scanner.js";
 import { asciiLower, fromLatin1, isDigit, isValueByte, TCHAR } from "./header-tokens.js";
+import { type HttpHead, ParsedHead } from "./http-head.js";
+
+export { flatRawHeaders, type HttpHead } from "./http-head.js";
 
 export interface HeadLimits {
   /** Max request line / status line, bytes without the line ending. Default 8 KiB. */
@@ -60,23 +63,6 @@ export interface HeadLimits {
   maxHeaderBytes?: number;
   /** Accept a bare LF as a line ending (RFC 7230 3.5). Default true. */
   allowBareLf?: boolean;
-}
-
-export interface HttpHead {
-  /** Request only: the method, case preserved. */
-  method?: string;
-  /** Request only: the request target as sent. */
-  target?: string;
-  /** Response only: the status code. */
-  status?: number;
-  /** Response only: the reason phrase ("" if none). */
-  statusText?: string;
-  /** "1.1" (the digits of HTTP-version, like node:http's `httpVersion`). */
-  httpVersion: string;
-  /** Header lines in order, names as sent, values trimmed. */
-  rawHeaders: Array<[string, string]>;
-  /** Lowercased names; several lines of one name joined with ", " (RFC 7230 3.2.2). */
-  headers: Map<string, string>;
 }
 
 const CR = 0x0d;
@@ -201,7 +187,8 @@ export class HttpHeadParser {
   #status = 0;
   #statusText = "";
   #version = "";
-  #rawHeaders: Array<[string, string]> = [];
+  /** Header lines flat: name, value, name, value... */
+  #raw: string[] = [];
   #headers = new Map<string, string>();
   #result: HttpHead | HandshakeError | null = null;
   #remainder: Uint8Array[] = [];
@@ -394,7 +381,7 @@ export class HttpHeadParser {
   #finish(): HttpHead {
     this.#state = State.DONE;
     this.#line = EMPTY;
-    const head: HttpHead = { httpVersion: this.#version, rawHeaders: this.#rawHeaders, headers: this.#headers };
+    const head = new ParsedHead(this.#version, this.#raw, this.#headers);
     if (this.kind === "request") {
       head.method = this.#method;
       head.target = this.#target;
@@ -507,7 +494,7 @@ export class HttpHeadParser {
       if (!isValueByte(b)) return this.#fail("BAD_REQUEST", "Invalid character in a header value");
       high |= b;
     }
-    if (this.#maxHeaderCount > 0 && this.#rawHeaders.length >= this.#maxHeaderCount) {
+    if (this.#maxHeaderCount > 0 && this.#raw.length >= 2 * this.#maxHeaderCount) {
       return this.#fail("HEADERS_TOO_LARGE", "Header fields too large: too many headers");
     }
     // Names and values decoded from the bytes (no line string for them to keep alive); a known
@@ -553,7 +540,7 @@ export class HttpHeadParser {
       const framing = this.#framingField(key, value, previous !== undefined);
       if (framing !== null) return this.#fail("BAD_REQUEST", framing);
     }
-    this.#rawHeaders.push([name, value]);
+    this.#raw.push(name, value);
     this.#headers.set(key, previous === undefined ? value : `${previous}, ${value}`);
     return null;
   }
