@@ -36,6 +36,7 @@ import {
   type HeadLimits,
   type HttpHead,
   HttpHeadParser,
+  headerKeys,
 } from "../protocol/handshake/http-head-parser.js";
 import { renderRejection, renderResponse, SUPPORTED_VERSIONS } from "../protocol/handshake/server-handshake.js";
 import { DEFAULT_MAX_HEADER_LINE, DEFAULT_MAX_START_LINE } from "../protocol/limits.js";
@@ -164,15 +165,16 @@ function onData(this: Socket, chunk: Buffer): void {
     answer(pending, renderRejection(result.status, result.headers as Record<string, string>, result.message));
     return;
   }
-  const headers = result.headers;
+  const raw = flatRawHeaders(result);
+  const headers = nodeHeaders(headerKeys(result), raw);
   // node:http's rule (llhttp): an Upgrade header plus "upgrade" in Connection.
-  if (!headers.has("upgrade") || !listHasToken(headers.get("connection"), "upgrade")) {
+  if (headers.upgrade === undefined || !listHasToken(headers.connection, "upgrade")) {
     const plain = pending.core.options.plain;
-    if (plain?.claims(result.target ?? "/")) handOverPlain(pending, plain, result);
+    if (plain?.claims(result.target ?? "/")) handOverPlain(pending, plain, result, raw);
     else answer(pending, UPGRADE_REQUIRED);
     return;
   }
-  handOver(pending, result);
+  handOver(pending, result, raw, headers);
 }
 
 function onEnd(this: Socket): void {
@@ -218,12 +220,12 @@ function release(pending: PendingSocket): Socket {
   return socket;
 }
 
-function handOver(pending: PendingSocket, head: HttpHead): void {
+function handOver(pending: PendingSocket, head: HttpHead, raw: string[], headers: IncomingHttpHeaders): void {
   const socket = release(pending);
   const rest = pending.parser.remainder();
   const bodyHead =
     rest.length === 0 ? EMPTY : Buffer.isBuffer(rest) ? rest : Buffer.from(rest.buffer, rest.byteOffset, rest.length);
-  const req = toIncomingMessage(socket, head);
+  const req = toIncomingMessage(socket, head, raw, headers);
   try {
     pending.core.options.onUpgrade(req, socket, bodyHead);
   } catch (error) {
@@ -237,10 +239,14 @@ function handOver(pending: PendingSocket, head: HttpHead): void {
  * header lines, as received) and put in front of the bytes that followed it, so the HTTP server
  * parses the request, and the next ones on a kept-alive connection, from the start.
  */
-function handOverPlain(pending: PendingSocket, plain: NonNullable<RawListenerOptions["plain"]>, head: HttpHead): void {
+function handOverPlain(
+  pending: PendingSocket,
+  plain: NonNullable<RawListenerOptions["plain"]>,
+  head: HttpHead,
+  raw: readonly string[],
+): void {
   const socket = release(pending);
   let text = `${head.method} ${head.target} HTTP/${head.httpVersion}\r\n`;
-  const raw = flatRawHeaders(head);
   for (let i = 0; i < raw.length; i += 2) text += `${raw[i]}: ${raw[i + 1]}\r\n`;
   const rest = pending.parser.remainder();
   socket.unshift(Buffer.concat([Buffer.from(`${text}\r\n`, "latin1"), rest]));
@@ -252,8 +258,13 @@ function handOverPlain(pending: PendingSocket, plain: NonNullable<RawListenerOpt
   }
 }
 
-/** The parsed head as node:http would have delivered it. */
-export function toIncomingMessage(socket: Socket, head: HttpHead): IncomingMessage {
+/** The parsed head as node:http would have delivered it (`raw`, `headers`: its lines in node's two forms). */
+export function toIncomingMessage(
+  socket: Socket,
+  head: HttpHead,
+  raw: string[],
+  headers: IncomingHttpHeaders,
+): IncomingMessage {
   const req = new IncomingMessage(socket);
   req.method = head.method ?? "GET";
   req.url = head.target ?? "/";
@@ -261,9 +272,8 @@ export function toIncomingMessage(socket: Socket, head: HttpHead): IncomingMessa
   req.httpVersion = version;
   req.httpVersionMajor = version.charCodeAt(0) - 0x30;
   req.httpVersionMinor = version.charCodeAt(2) - 0x30;
-  const raw = flatRawHeaders(head); // the parser's own array, handed over: no copy
-  req.rawHeaders = raw;
-  req.headers = nodeHeaders(head.headers, raw);
+  req.rawHeaders = raw; // the parser's own array, handed over: no copy
+  req.headers = headers;
   req.complete = true;
   (req as IncomingMessage & { upgrade: boolean }).upgrade = true;
   req.push(null); // no body: node:http ends an upgrade request's stream too
@@ -292,33 +302,23 @@ const FIRST_WINS = new Set([
   "user-agent",
 ]);
 
-function copyHeader(this: Record<string, string>, value: string, name: string): void {
-  this[name] = value;
-}
-
 /**
- * `req.headers` with node:http's rules: names lowercased; a repeated field joined with ", "
- * (cookie: "; "), except the FIRST_WINS fields, whose repeats are dropped; set-cookie an array.
- * The parser's map already has the lowercased names (joined with ", "): copied as is when no
- * name repeats, which is the usual case. Plain assignments into `{}`, as node:http does (so a
- * `__proto__` header is ignored there too).
+ * `req.headers` with node:http's rules, from each line's lowercased name (`keys`) and the flat
+ * lines (`raw`): a repeated field joined with ", " (cookie: "; "), except the FIRST_WINS fields,
+ * whose repeats are dropped; set-cookie an array. Plain assignments into `{}`, as node:http does
+ * (so a `__proto__` header is ignored there too).
  */
-export function nodeHeaders(map: Map<string, string>, raw: readonly string[]): IncomingHttpHeaders {
+export function nodeHeaders(keys: readonly string[], raw: readonly string[]): IncomingHttpHeaders {
   const out: Record<string, string | string[]> = {};
-  if (2 * map.size === raw.length && !map.has("set-cookie")) {
-    map.forEach(copyHeader, out); // no [name, value] array per entry
-    return out;
-  }
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
-    const value = raw[i + 1];
+  for (let i = 0; i < keys.length; i++) {
+    const name = keys[i];
+    const value = raw[2 * i + 1];
     const previous = out[name];
-    if (name === "set-cookie") {
+    if (previous === undefined) out[name] = name === "set-cookie" ? [value] : value;
+    else if (name === "set-cookie") {
       if (Array.isArray(previous)) previous.push(value);
       else out[name] = [value];
-    } else if (FIRST_WINS.has(name)) {
-      if (previous === undefined) out[name] = value;
-    } else {
+    } else if (!FIRST_WINS.has(name)) {
       out[name] = typeof previous === "string" ? `${previous}${name === "cookie" ? "; " : ", "}${value}` : value;
     }
   }

@@ -50,7 +50,7 @@ import { HEADER_LINE, type LineScan, REQUEST_LINE, STATUS_LINE, scanError, scanL
 import { asciiLower, fromLatin1, isDigit, isValueByte, TCHAR } from "./header-tokens.js";
 import { type HttpHead, ParsedHead } from "./http-head.js";
 
-export { flatRawHeaders, type HttpHead } from "./http-head.js";
+export { flatRawHeaders, type HttpHead, headerKeys } from "./http-head.js";
 
 export interface HeadLimits {
   /** Max request line / status line, bytes without the line ending. Default 8 KiB. */
@@ -189,7 +189,11 @@ export class HttpHeadParser {
   #version = "";
   /** Header lines flat: name, value, name, value... */
   #raw: string[] = [];
-  #headers = new Map<string, string>();
+  /** Each line's lowercased name (`headers` is made from them when first read: no Map per head). */
+  #keys: string[] = [];
+  /** Request body framing so far (RFC 9112 6.3): a Content-Length line, the Transfer-Encoding codings. */
+  #contentLength = false;
+  #transferEncoding: string | undefined;
   #result: HttpHead | HandshakeError | null = null;
   #remainder: Uint8Array[] = [];
   /** The line scanner's state (head-line-scanner.ts) after the bytes of the current line received so far. */
@@ -381,7 +385,7 @@ export class HttpHeadParser {
   #finish(): HttpHead {
     this.#state = State.DONE;
     this.#line = EMPTY;
-    const head = new ParsedHead(this.#version, this.#raw, this.#headers);
+    const head = new ParsedHead(this.#version, this.#raw, this.#keys);
     if (this.kind === "request") {
       head.method = this.#method;
       head.target = this.#target;
@@ -400,13 +404,14 @@ export class HttpHeadParser {
    * line, one that is not 1*DIGIT (within 64 bits), Transfer-Encoding with Content-Length, a
    * Transfer-Encoding whose last coding is not chunked.
    */
-  #framingField(key: string, value: string, repeated: boolean): string | null {
-    const headers = this.#headers;
+  #framingField(key: string, value: string): string | null {
     if (key === "transfer-encoding") {
-      if (headers.has("content-length")) return "Invalid message framing: both Transfer-Encoding and Content-Length";
+      if (this.#contentLength) return "Invalid message framing: both Transfer-Encoding and Content-Length";
       // The codings so far, this field's included: chunked last, and once (RFC 9112 7.1).
-      const previous = headers.get(key);
-      const codings = (previous === undefined ? value : `${previous}, ${value}`).split(",");
+      const previous = this.#transferEncoding;
+      const joined = previous === undefined ? value : `${previous}, ${value}`;
+      this.#transferEncoding = joined;
+      const codings = joined.split(",");
       for (let i = 0; i < codings.length; i++) {
         const chunked = asciiLower(codings[i].trim()) === "chunked";
         if (chunked !== (i === codings.length - 1)) {
@@ -417,8 +422,10 @@ export class HttpHeadParser {
       }
       return null;
     }
-    if (repeated) return "Invalid message framing: several Content-Length fields";
-    if (headers.has("transfer-encoding")) return "Invalid message framing: both Transfer-Encoding and Content-Length";
+    if (this.#contentLength) return "Invalid message framing: several Content-Length fields";
+    if (this.#transferEncoding !== undefined)
+      return "Invalid message framing: both Transfer-Encoding and Content-Length";
+    this.#contentLength = true;
     let digits = value.length > 0 && value.length <= 20;
     for (let i = 0; digits && i < value.length; i++) digits = isDigit(value.charCodeAt(i));
     if (!digits || BigInt(value) >= 2n ** 64n) return "Invalid message framing: Content-Length is not a number";
@@ -535,13 +542,12 @@ export class HttpHeadParser {
       // Host for every one of them is one string, not one each.
       value = sameLatin1(known.last, line, i, end) ? known.last : (known.last = decode(line, i, end, high >= 0x80));
     } else value = decode(line, i, end, high >= 0x80);
-    const previous = this.#headers.get(key);
     if (this.kind === "request" && (key === "content-length" || key === "transfer-encoding")) {
-      const framing = this.#framingField(key, value, previous !== undefined);
+      const framing = this.#framingField(key, value);
       if (framing !== null) return this.#fail("BAD_REQUEST", framing);
     }
     this.#raw.push(name, value);
-    this.#headers.set(key, previous === undefined ? value : `${previous}, ${value}`);
+    this.#keys.push(key);
     return null;
   }
 }

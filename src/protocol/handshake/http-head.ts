@@ -1,9 +1,12 @@
 /**
  * The parsed head of an HTTP/1.x request or response (the result of `HttpHeadParser`), sans I/O.
  * Contract: `rawHeaders` (pairs) and `headers` (a Map by lowercased name) as documented on
- * `HttpHead`; the parser's heads keep the lines flat and pair them on first read of
- * `rawHeaders`; `flatRawHeaders` gives the flat form (node:http's `rawHeaders`).
+ * `HttpHead`; the parser's heads keep the lines flat with each line's lowercased name, and
+ * make the pairs and the Map when first read; `flatRawHeaders` gives the flat form (node:http's
+ * `rawHeaders`) and `headerKeys` the names, for a caller that needs neither.
  */
+
+import { asciiLower } from "./header-tokens.js";
 
 /** A parsed HTTP/1.x request or response head (what `HttpHeadParser.push` returns when complete). */
 export interface HttpHead {
@@ -25,8 +28,9 @@ export interface HttpHead {
 
 /**
  * The parser's head: the header lines are kept flat (name, value, name, value..., node:http's
- * `rawHeaders` form, see {@link flatRawHeaders}); `rawHeaders` pairs them on first read, so a
- * caller that reads only the flat form allocates no array per line.
+ * `rawHeaders` form, see {@link flatRawHeaders}) with each line's lowercased name; `rawHeaders`
+ * and `headers` are made on first read, so a caller that reads only the flat form allocates no
+ * array per line and no Map.
  */
 export class ParsedHead implements HttpHead {
   declare method?: string;
@@ -34,14 +38,17 @@ export class ParsedHead implements HttpHead {
   declare status?: number;
   declare statusText?: string;
   httpVersion: string;
-  headers: Map<string, string>;
   readonly #raw: string[];
+  readonly #keys: string[];
   #pairs: Array<[string, string]> | undefined;
+  #headers: Map<string, string> | undefined;
+  /** `rawHeaders` was assigned: the flat lines no longer describe the head. */
+  #replaced = false;
 
-  constructor(httpVersion: string, raw: string[], headers: Map<string, string>) {
+  constructor(httpVersion: string, raw: string[], keys: string[]) {
     this.httpVersion = httpVersion;
-    this.headers = headers;
     this.#raw = raw;
+    this.#keys = keys;
   }
 
   get rawHeaders(): Array<[string, string]> {
@@ -56,11 +63,37 @@ export class ParsedHead implements HttpHead {
 
   set rawHeaders(pairs: Array<[string, string]>) {
     this.#pairs = pairs;
+    this.#replaced = true;
   }
 
-  /** The flat lines while `rawHeaders` was not replaced, else undefined. */
+  /** Lowercased names; several lines of one name joined with ", " (RFC 7230 3.2.2). */
+  get headers(): Map<string, string> {
+    if (this.#headers === undefined) {
+      const map = new Map<string, string>();
+      const keys = this.#keys;
+      const raw = this.#raw;
+      for (let i = 0; i < keys.length; i++) {
+        const previous = map.get(keys[i]);
+        const value = raw[2 * i + 1];
+        map.set(keys[i], previous === undefined ? value : `${previous}, ${value}`);
+      }
+      this.#headers = map;
+    }
+    return this.#headers;
+  }
+
+  set headers(map: Map<string, string>) {
+    this.#headers = map;
+  }
+
+  /** The flat lines while `rawHeaders` was not assigned, else undefined. */
   static flat(head: ParsedHead): string[] | undefined {
-    return head.#pairs === undefined ? head.#raw : undefined;
+    return head.#replaced ? undefined : head.#raw;
+  }
+
+  /** Each flat line's lowercased name while `rawHeaders` was not assigned, else undefined. */
+  static keys(head: ParsedHead): string[] | undefined {
+    return head.#replaced ? undefined : head.#keys;
   }
 }
 
@@ -78,4 +111,17 @@ export function flatRawHeaders(head: HttpHead): string[] {
     raw[2 * i + 1] = pairs[i][1];
   }
   return raw;
+}
+
+/**
+ * Each line's lowercased name, in the order of {@link flatRawHeaders} (the parser's own array for
+ * its heads: the caller must not change it).
+ */
+export function headerKeys(head: HttpHead): string[] {
+  const keys = head instanceof ParsedHead ? ParsedHead.keys(head) : undefined;
+  if (keys !== undefined) return keys;
+  const pairs = head.rawHeaders;
+  const out: string[] = new Array(pairs.length);
+  for (let i = 0; i < pairs.length; i++) out[i] = asciiLower(pairs[i][0]);
+  return out;
 }

@@ -1,9 +1,10 @@
-// The parser's head (http-head.ts): header lines kept flat, `rawHeaders` paired on first read,
-// `flatRawHeaders` (node:http's rawHeaders form) for parser heads and for plain HttpHead objects,
-// the same whatever the chunking (split at every byte).
+// The parser's head (http-head.ts): header lines kept flat with their lowercased names,
+// `rawHeaders` and `headers` made on first read, `flatRawHeaders` (node:http's rawHeaders form)
+// and `headerKeys` for parser heads and for plain HttpHead objects, the same whatever the
+// chunking (split at every byte).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { flatRawHeaders } from "../../../src/protocol/handshake/http-head.js";
+import { flatRawHeaders, headerKeys } from "../../../src/protocol/handshake/http-head.js";
 import { type HttpHead, HttpHeadParser } from "../../../src/protocol/handshake/http-head-parser.js";
 
 const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
@@ -27,6 +28,15 @@ const FLAT = [
   "Sec-WebSocket-Version",
   "13",
 ];
+const KEYS = ["host", "upgrade", "connection", "x-twice", "sec-websocket-key", "x-twice", "sec-websocket-version"];
+const MAP = new Map([
+  ["host", "example.com"],
+  ["upgrade", "websocket"],
+  ["connection", "Upgrade"],
+  ["x-twice", "1, 2"],
+  ["sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="],
+  ["sec-websocket-version", "13"],
+]);
 const pairsOf = (flat: string[]) => Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]]);
 
 function parse(bytes: Uint8Array, cuts: number[]): HttpHead {
@@ -51,7 +61,11 @@ describe("http-head", () => {
     const pairs = head.rawHeaders;
     assert.deepEqual(pairs, pairsOf(FLAT));
     assert.equal(head.rawHeaders, pairs);
-    assert.equal(head.headers.get("x-twice"), "1, 2");
+    assert.deepEqual(headerKeys(head), KEYS);
+    assert.equal(headerKeys(head), headerKeys(head), "the parser's own array, not a copy");
+    const map = head.headers;
+    assert.deepEqual([...map], [...MAP], "lowercased, joined with ', ', in first-seen order");
+    assert.equal(head.headers, map);
     assert.equal(head.method, "GET");
     assert.equal(head.target, "/chat");
     assert.equal(head.httpVersion, "1.1");
@@ -63,6 +77,8 @@ describe("http-head", () => {
     for (let i = 0; i <= bytes.length; i++) {
       const head = parse(bytes, [i]);
       assert.deepEqual(flatRawHeaders(head), FLAT, `split at ${i}`);
+      assert.deepEqual(headerKeys(head), KEYS, `split at ${i}`);
+      assert.deepEqual([...head.headers], [...MAP], `split at ${i}`);
       assert.deepEqual(head.rawHeaders, pairsOf(FLAT), `split at ${i}`);
     }
     const head = parse(
@@ -70,13 +86,18 @@ describe("http-head", () => {
       Array.from({ length: bytes.length }, (_, i) => i),
     );
     assert.deepEqual(flatRawHeaders(head), FLAT);
+    assert.deepEqual(headerKeys(head), KEYS);
   });
 
-  it("follows rawHeaders when they are replaced, and flattens plain HttpHead objects", () => {
+  it("follows rawHeaders and headers when they are replaced, and reads plain HttpHead objects", () => {
     const head = parse(latin1(REQUEST), []);
     head.rawHeaders = [["A", "1"]];
     assert.deepEqual(head.rawHeaders, [["A", "1"]]);
     assert.deepEqual(flatRawHeaders(head), ["A", "1"]);
+    assert.deepEqual(headerKeys(head), ["a"]);
+    const replaced = new Map([["a", "1"]]);
+    head.headers = replaced;
+    assert.equal(head.headers, replaced);
     const plain: HttpHead = {
       httpVersion: "1.1",
       rawHeaders: [
@@ -86,6 +107,7 @@ describe("http-head", () => {
       headers: new Map(),
     };
     assert.deepEqual(flatRawHeaders(plain), ["Host", "h", "B", "2"]);
+    assert.deepEqual(headerKeys(plain), ["host", "b"]);
   });
 
   it("gives a response head its status fields and no request fields", () => {
