@@ -24,8 +24,9 @@
  *   `destroy()` still reads `err.stack` of an ECONNRESET, to avoid a V8 leak: not ours to skip.)
  * - `close()` stops accepting; `destroyPending()` destroys every socket not yet handed over.
  *
- * Cost per socket: one {@link PendingSocket} (parser, timer-wheel entry, list links) stored on
- * the socket under a symbol; the socket handlers are shared functions, no closures, no timers.
+ * Cost per socket: one {@link PendingSocket} (parser, list links) stored on the socket under a
+ * symbol; the socket handlers are shared functions, no closures, no timers. The listener has one
+ * timer-wheel entry for every head's deadline (sockets answered 4xx get their own for LINGER).
  */
 import { type IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { type AddressInfo, createServer, type Server as NetServer, type Socket } from "node:net";
@@ -86,22 +87,54 @@ const REQUEST_TIMEOUT = renderRejection(408, {}, "Request head not received in t
 const kPending = Symbol("wirecable.pendingSocket");
 type Tagged = Socket & { [kPending]?: PendingSocket | undefined };
 
-/** What every PendingSocket of one listener shares. */
-interface Core {
+/**
+ * What every PendingSocket of one listener shares, and the listener's one timer-wheel entry for
+ * `handshakeTimeout`: every socket gets the same timeout, so the sockets still reading their head
+ * wait in accept order (a FIFO queue, oldest first) and the entry fires at the oldest one's
+ * deadline. No wheel operation per socket: a wheel bucket's Set filled and emptied once per
+ * handshake grows tables that live through scavenges (bench/results/profile.md, round six).
+ */
+class Core implements TimerEntry {
+  deadline = -1;
+  slot = -1;
   readonly options: RawListenerOptions;
   /** The head parser's limits, one object for every socket. */
   readonly limits: HeadLimits;
   /** Head of the doubly linked list of sockets not handed over yet. */
-  first: PendingSocket | null;
-  count: number;
+  first: PendingSocket | null = null;
+  count = 0;
+  /** The sockets still reading their head, oldest first (`expires` in increasing order). */
+  oldest: PendingSocket | null = null;
+  newest: PendingSocket | null = null;
+
+  constructor(options: RawListenerOptions, limits: HeadLimits) {
+    this.options = options;
+    this.limits = limits;
+  }
+
+  /** 408 to every socket whose head is late, then wait for the next oldest one. */
+  onTimer(): void {
+    const now = wheel.now;
+    let pending = this.oldest;
+    while (pending !== null && pending.expires <= now) {
+      answer(pending, REQUEST_TIMEOUT); // leaves the queue
+      pending = this.oldest;
+    }
+    if (pending !== null) wheel.schedule(this, pending.expires);
+  }
 }
 
-/** One accepted socket before its hand-off: parser, timer entry, list node. */
+/** One accepted socket before its hand-off: parser, list nodes, its LINGER timer once answered. */
 class PendingSocket implements TimerEntry {
   deadline = -1;
   slot = -1;
   prev: PendingSocket | null = null;
   next: PendingSocket | null = null;
+  /** The head's deadline (wheel clock, ms) while in the listener's queue of sockets reading their head. */
+  expires = 0;
+  older: PendingSocket | null = null;
+  newer: PendingSocket | null = null;
+  queued = false;
   state = READING;
   readonly core: Core;
   readonly socket: Socket;
@@ -113,10 +146,36 @@ class PendingSocket implements TimerEntry {
     this.parser = new HttpHeadParser("request", core.limits);
   }
 
+  /** LINGER is over (the wheel holds only answered sockets). */
   onTimer(): void {
-    if (this.state === READING) answer(this, REQUEST_TIMEOUT);
-    else if (this.state === CLOSING) this.socket.destroy();
+    if (this.state === CLOSING) this.socket.destroy();
   }
+}
+
+/** Join the listener's queue of sockets reading their head, `timeout` ms from now. */
+function enqueue(core: Core, pending: PendingSocket, timeout: number): void {
+  pending.expires = wheel.now + timeout;
+  pending.queued = true;
+  const newest = core.newest;
+  pending.older = newest;
+  if (newest !== null) newest.newer = pending;
+  else core.oldest = pending;
+  core.newest = pending;
+  // The entry waits for the oldest socket; a later one only needs it when the queue was empty.
+  if (core.slot === -1) wheel.schedule(core, pending.expires);
+}
+
+/** Leave the queue (head complete, answered or gone). The listener's entry may fire early, then re-arms. */
+function dequeue(pending: PendingSocket): void {
+  if (!pending.queued) return;
+  pending.queued = false;
+  const core = pending.core;
+  if (pending.older !== null) pending.older.newer = pending.newer;
+  else core.oldest = pending.newer;
+  if (pending.newer !== null) pending.newer.older = pending.older;
+  else core.newest = pending.older;
+  pending.older = null;
+  pending.newer = null;
 }
 
 /**
@@ -138,7 +197,7 @@ function onConnection(core: Core, socket: Socket): void {
   socket.on("end", onEnd);
   socket.on("close", onClose);
   const timeout = core.options.handshakeTimeout;
-  if (timeout > 0) wheel.scheduleIn(pending, timeout);
+  if (timeout > 0) enqueue(core, pending, timeout);
 }
 
 /** Take `pending` out of the listener's books (list, wheel, socket tag). */
@@ -152,6 +211,7 @@ function forget(pending: PendingSocket): void {
   pending.prev = null;
   pending.next = null;
   core.count--;
+  dequeue(pending);
   wheel.cancel(pending);
   (pending.socket as Tagged)[kPending] = undefined;
 }
@@ -195,6 +255,7 @@ function destroyOnFinish(this: Socket): void {
 /** Answer and close: end with `response`, destroy once flushed or after LINGER ms. */
 function answer(pending: PendingSocket, response: Uint8Array): void {
   pending.state = CLOSING;
+  dequeue(pending);
   const socket = pending.socket;
   if (socket.destroyed || !socket.writable) {
     socket.destroy();
@@ -343,7 +404,7 @@ export class RawListener {
       // see other headers than we do (request smuggling).
       allowBareLf: false,
     };
-    const core: Core = { options, limits, first: null, count: 0 };
+    const core = new Core(options, limits);
     this.#core = core;
     // allowHalfOpen and noDelay as node:http sets them, so upgraded sockets behave the same.
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => onConnection(core, socket));
@@ -377,5 +438,6 @@ export class RawListener {
       socket.destroy();
       pending = next;
     }
+    wheel.cancel(this.#core);
   }
 }

@@ -12,6 +12,7 @@ import { after, describe, it } from "node:test";
 import fc from "fast-check";
 import { WebSocketServer } from "../../src/node/index.js";
 import { RawListener, type RawListenerOptions } from "../../src/node/raw-listener.js";
+import { wheel } from "../../src/node/timer-wheel.js";
 import { cframe } from "../helpers/frames.js";
 import { memorySocket } from "../helpers/memory-socket.js";
 import { portOf, RawClient } from "../helpers/raw-client.js";
@@ -277,6 +278,33 @@ describe("RawListener: answers of its own", () => {
     assert.ok(Date.now() - started >= 2 * UNIT - 5, "not before the timeout");
     assert.equal(statusOf(client.received()), 408);
     assert.equal(upgrades.length, 0);
+    await until(() => listener.pendingCount === 0);
+  });
+
+  it("times heads out in accept order with one wheel entry for the listener", async () => {
+    const { listener, port, upgrades } = await listen({ handshakeTimeout: 4 * UNIT });
+    const entries = wheel.size;
+    const first = await open(port);
+    const firstAt = Date.now();
+    first.socket.write("GET / HTTP/1.1\r\nHost: x\r\n");
+    await sleep(UNIT);
+    const second = await open(port);
+    second.socket.write(UPGRADE.slice(0, 30));
+    const third = await open(port);
+    const thirdAt = Date.now();
+    third.socket.write("GET / HTTP/1.1\r\n");
+    await until(() => listener.pendingCount === 3);
+    assert.equal(wheel.size - entries, 1, "one entry for three heads");
+    second.socket.write(UPGRADE.slice(30)); // the middle one completes: it leaves the queue
+    await until(() => upgrades.length === 1);
+    await within(first.closed);
+    assert.ok(Date.now() - firstAt >= 4 * UNIT - 5, "the oldest not before its deadline");
+    assert.equal(statusOf(first.received()), 408);
+    await within(third.closed);
+    // Opened a UNIT after the oldest: cut with it, it would have had 3 UNITs only.
+    assert.ok(Date.now() - thirdAt >= 4 * UNIT - 5, "the youngest not before its own deadline");
+    assert.equal(statusOf(third.received()), 408);
+    assert.equal(second.received().startsWith("HTTP/1.1 408"), false);
     await until(() => listener.pendingCount === 0);
   });
 
