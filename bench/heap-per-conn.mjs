@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { createHash } from "node:crypto";
 // Where an idle connection's memory goes: JS heap objects per connection, by constructor.
-// Usage: node --expose-gc bench/heap-per-conn.mjs [--server wirecable|ws|bare] [--count N] [--top N] [--rss]
-//   [--ping MS [--lend]]
+// Usage: node --expose-gc bench/heap-per-conn.mjs [--server wirecable|ws|bare] [--count N] [--top N]
+//          [--rss | --spaces [--nvp] [--idle-wait S] | --alloc [--kept minor|full]] [--ping MS [--lend]]
 // Starts the server in this process (the same app logic as bench/servers/), takes a heap
 // snapshot, opens N idle connections from a load generator child process, takes another, and
 // prints the difference per connection grouped by node type and constructor name, plus the
@@ -11,6 +11,13 @@ import { createHash } from "node:crypto";
 // `--ping MS` (wirecable): the server's heartbeat every MS ms of silence, answered by the native load generator
 // (loadgen.c answers pings; the Node one does not), measured 2 x MS + 500 ms after the connections opened, once
 // every connection has been pinged and has answered; `--lend` adds `lendMessages` (`wirecable echo` runs both).
+// `--spaces`: no snapshots; the idle workload's readings (bench/lib/workloads.mjs: one full GC,
+// 1.5 s, the "settled" reading; then `--idle-wait` s more with no forced GC) of each V8 heap space
+// (committed and used, B/conn), RSS and malloc'd memory; `--nvp` runs it under --trace-gc-nvp and
+// sums the burst's collections per connection: bytes allocated, survived (copied or promoted by a
+// scavenge: what makes V8 grow the young generation) and promoted.
+// `--alloc`: the sampling heap profiler over the burst, collected objects included: the bytes
+// each handshake allocates, by allocating function and its two callers.
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import net from "node:net";
@@ -28,11 +35,64 @@ const { values } = parseArgs({
     rss: { type: "boolean", default: false },
     ping: { type: "string", default: "0" },
     lend: { type: "boolean", default: false },
+    // V8's heap spaces at the idle workload's readings (settled, then after --idle-wait seconds)
+    spaces: { type: "boolean", default: false },
+    "idle-wait": { type: "string", default: "40" },
+    // with --spaces: rerun under --trace-gc-nvp and sum the burst's collections per connection
+    nvp: { type: "boolean", default: false },
+    // bytes allocated during the burst per connection, by allocating function (sampling heap
+    // profiler, collected objects included): what each handshake allocates, garbage or not
+    alloc: { type: "boolean", default: false },
+    // with --alloc: only what is still in the heap after the burst and `minor` (two scavenges:
+    // the live connections plus the garbage promoted since the last mark-compact) or `full` (a
+    // full GC: the live connections) collections
+    kept: { type: "string" },
   },
 });
 const count = Number(values.count);
 const ping = Number(values.ping);
+if (values.nvp && process.env.HEAP_PER_CONN_NVP === undefined) await nvpRun();
 if (typeof globalThis.gc !== "function") throw new Error("run with node --expose-gc");
+
+/** `--spaces --nvp`: this script again under --trace-gc-nvp; its collections during the burst summed. */
+async function nvpRun() {
+  const { spawn } = await import("node:child_process");
+  const args = process.argv.slice(2).filter((a) => a !== "--nvp");
+  const child = spawn(process.execPath, ["--expose-gc", "--trace-gc-nvp", process.argv[1], ...args], {
+    env: { ...process.env, HEAP_PER_CONN_NVP: "1" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout.on("data", (d) => {
+    out += d;
+  });
+  await once(child, "close");
+  let burst = false;
+  let n = 0;
+  const sum = { scavenges: 0, others: 0, allocated: 0, survived: 0, promoted: 0 };
+  for (const line of out.split("\n")) {
+    if (line === "BURST-START") burst = true;
+    else if (line.startsWith("BURST-END")) {
+      burst = false;
+      n = Number(line.split(" ")[1]);
+    } else if (line.includes(" gc=")) {
+      if (!burst) continue;
+      const field = (k) => Number(new RegExp(`\\b${k}=(\\d+)`).exec(line)?.[1] ?? 0);
+      if (/ gc=s /.test(line)) sum.scavenges++;
+      else sum.others++;
+      sum.allocated += field("allocated");
+      sum.survived += field("new_space_survived");
+      sum.promoted += field("promoted");
+    } else console.log(line);
+  }
+  const per = (k) => (sum[k] / n).toFixed(0);
+  console.log(
+    `During the burst: ${sum.scavenges} scavenges, ${sum.others} other collections; per connection: ` +
+      `${per("allocated")} B allocated, ${per("survived")} B survived a scavenge (copied or promoted), ` +
+      `${per("promoted")} B promoted`,
+  );
+  process.exit(0);
+}
 
 async function startServer(kind) {
   if (kind === "ws") {
@@ -122,7 +182,104 @@ function spaces() {
   return { rss, young: kb("new_space"), old: kb("old_space") };
 }
 
+/** Every V8 heap space's committed and used bytes, RSS and malloc'd (external) bytes. */
+function spaceTable() {
+  const t = {};
+  for (const s of v8.getHeapSpaceStatistics())
+    t[s.space_name] = { committed: s.physical_space_size, used: s.space_used_size };
+  const m = process.memoryUsage();
+  t.rss = { committed: m.rss, used: m.rss };
+  t.external = { committed: m.external, used: m.external };
+  return t;
+}
+
+/** The idle workload's procedure (bench/lib/workloads.mjs measureIdle), V8's spaces per connection. */
+async function spacesRun(port) {
+  gc();
+  await new Promise((r) => setTimeout(r, 800));
+  const t0 = spaceTable();
+  if (process.env.HEAP_PER_CONN_NVP) console.log("BURST-START"); // for --nvp: the burst's collections
+  const lg = startLoadgen();
+  const ready = await lg.connect({
+    host: "127.0.0.1",
+    port,
+    connectConcurrency: 100,
+    groups: [{ name: "idle", count, inflight: 0 }],
+  });
+  const t1 = spaceTable(); // right after the burst, before any forced GC
+  if (process.env.HEAP_PER_CONN_NVP) console.log(`BURST-END ${ready.open}`);
+  gc();
+  await new Promise((r) => setTimeout(r, 1500));
+  const t2 = spaceTable();
+  await new Promise((r) => setTimeout(r, Number(values["idle-wait"]) * 1000));
+  const t3 = spaceTable();
+  const n = ready.open;
+  const per = (t, k, f) => ((t[k][f] - t0[k][f]) / n).toFixed(0);
+  console.log(`## ${values.server}: ${n} idle connections, B/conn (committed / used)\n`);
+  console.log(
+    `| space | after the burst | settled (gc + 1.5 s) | after ${values["idle-wait"]} s idle |\n|---|---:|---:|---:|`,
+  );
+  for (const k of Object.keys(t0)) {
+    const cells = [t1, t2, t3].map((t) => `${per(t, k, "committed")} / ${per(t, k, "used")}`);
+    console.log(`| ${k} | ${cells.join(" | ")} |`);
+  }
+  await lg.stop();
+  process.exit(0);
+}
+
+/** The sampling heap profiler over the burst: bytes allocated per connection, by function. */
+async function allocRun(port) {
+  const { Session } = await import("node:inspector/promises");
+  const session = new Session();
+  session.connect();
+  await session.post("HeapProfiler.enable");
+  gc();
+  const lg = startLoadgen();
+  await session.post("HeapProfiler.startSampling", {
+    samplingInterval: 128,
+    includeObjectsCollectedByMajorGC: values.kept === undefined,
+    includeObjectsCollectedByMinorGC: values.kept === undefined,
+  });
+  const ready = await lg.connect({
+    host: "127.0.0.1",
+    port,
+    connectConcurrency: 100,
+    groups: [{ name: "idle", count, inflight: 0 }],
+  });
+  if (values.kept === "minor") {
+    gc({ type: "minor" });
+    gc({ type: "minor" });
+  } else if (values.kept === "full") gc();
+  const { profile } = await session.post("HeapProfiler.stopSampling");
+  const n = ready.open;
+  const bySite = new Map();
+  let total = 0;
+  const walk = (node, stack) => {
+    const f = node.callFrame;
+    const here = `${f.functionName || "(anonymous)"} ${f.url.replace(/^.*\/(dist|node_modules|lib)\//, "$1/")}:${f.lineNumber + 1}`;
+    const self = node.selfSize;
+    if (self > 0) {
+      // the allocating function and its two callers
+      const key = `${here} <- ${stack.slice(-2).reverse().join(" <- ")}`;
+      bySite.set(key, (bySite.get(key) ?? 0) + self);
+      total += self;
+    }
+    for (const c of node.children) walk(c, [...stack, here]);
+  };
+  walk(profile.head, []);
+  console.log(
+    `## ${values.server}: ${n} connections, ${(total / n).toFixed(0)} B allocated per connection (sampled)\n`,
+  );
+  console.log("| B/conn | allocated in <- caller <- caller |\n|---:|---|");
+  for (const [k, v] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top)))
+    console.log(`| ${(v / n).toFixed(0)} | \`${k}\` |`);
+  await lg.stop();
+  process.exit(0);
+}
+
 const port = await startServer(values.server);
+if (values.alloc) await allocRun(port);
+if (values.spaces) await spacesRun(port);
 const before = measure();
 const heap0 = process.memoryUsage().heapUsed;
 const spaces0 = spaces();
