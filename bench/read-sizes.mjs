@@ -5,7 +5,7 @@
 // CPU per message (/proc/PID/stat), read() and write() syscalls per message (/proc/PID/io: how
 // many reads a frame spans), minor page faults per message, and the load generator's own CPU.
 // Usage: node bench/read-sizes.mjs [--servers wirecable,ws,uws] [--sizes js,0,65536,16384]
-//          [--rounds N] [--window S] [--size BYTES] [--conns N] [--inflight N]
+//          [--rounds N] [--window S] [--size BYTES] [--conns N] [--inflight N] [--read-mode copy|trunc]
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -23,6 +23,7 @@ const { values: opt } = parseArgs({
     size: { type: "string", default: String(1 << 20) },
     conns: { type: "string", default: "4" },
     inflight: { type: "string", default: "2" },
+    "read-mode": { type: "string", default: "copy" },
   },
 });
 
@@ -44,7 +45,8 @@ for (let round = 0; round < Number(opt.rounds); round++) {
   for (const load of loads) {
     for (const name of servers) {
       const server = await startServer(name);
-      const lg = load === "js" ? startLoadgen() : startNativeLoadgen({ writeSize: Number(load) });
+      const lg =
+        load === "js" ? startLoadgen() : startNativeLoadgen({ writeSize: Number(load), readMode: opt["read-mode"] });
       try {
         await lg.connect({ host: "127.0.0.1", port: server.port, groups: [group] });
         await lg.start();

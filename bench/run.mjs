@@ -52,7 +52,8 @@ const { values: opt } = parseArgs({
     saturate: { type: "string" }, // saturation: only the checks of these workloads
     merge: { type: "string" }, // an earlier results.json: its traffic rows count as earlier rounds
     loadgen: { type: "string", default: "native" }, // native (bench/lib/loadgen.c) or js (loadgen.mjs)
-    "write-size": { type: "string", default: String(64 * 1024) }, // native: bytes per write() call
+    "write-size": { type: "string", default: "0" }, // native: bytes per write() call (0: all that is queued)
+    "read-mode": { type: "string", default: "copy" }, // native: copy (replies read) or trunc (payloads discarded by the kernel)
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -66,7 +67,8 @@ if (opt.help) {
       "--saturate w1,w2: the saturation workload checks only these workloads' fastest servers",
       "--merge FILE: an earlier results.json whose traffic rows count as earlier rounds (and whose other workloads are kept)",
       "--loadgen native|js: the C/epoll load generator (default; compiled with gcc) or the Node one",
-      "--write-size B: the native load generator's bytes per write() call (default 65536; 0 = one write per batch)",
+      "--write-size B: the native load generator's bytes per write() call (default 0: everything queued at once)",
+      "--read-mode copy|trunc: the native load generator reads replies (default) or lets the kernel discard their payloads",
       `workloads: ${WORKLOADS.map((w) => w.name).join(", ")} (idle-100k and saturation are skipped by --quick)`,
       `servers:   ${DEFAULT_SERVERS.join(", ")}, websocket-driver (bare is added to idle workloads as the baseline;`,
       "           floor, Node's cheapest echo, runs in small-echo, latency, large, conns-1000, broadcast, handshakes;",
@@ -83,6 +85,9 @@ if (opt.loadgen !== "native" && opt.loadgen !== "js")
   throw new Error(`unknown load generator ${opt.loadgen}; known: native, js`);
 loadgenSettings.kind = opt.loadgen === "js" ? "js" : "native";
 loadgenSettings.writeSize = Number(opt["write-size"]);
+if (opt["read-mode"] !== "trunc" && opt["read-mode"] !== "copy")
+  throw new Error(`unknown read mode ${opt["read-mode"]}; known: trunc, copy`);
+loadgenSettings.readMode = opt["read-mode"];
 const timing = {
   warmup: Number(opt.warmup ?? (quick ? 0.3 : 1)),
   window: Number(opt.window ?? (quick ? 1.5 : 5)),
@@ -110,7 +115,7 @@ try {
 } catch {}
 notes.push(
   loadgenSettings.kind === "native"
-    ? `Load: bench/lib/loadgen.c (C, epoll; one process per load generator), at most ${loadgenSettings.writeSize || "a whole batch of"} bytes per write() call.`
+    ? `Load: bench/lib/loadgen.c (C, epoll; one process per load generator), ${loadgenSettings.writeSize ? `at most ${loadgenSettings.writeSize} bytes per write() call` : "everything queued in one write() call"}; reply payloads ${loadgenSettings.readMode === "copy" ? "read into user space" : "discarded by the kernel (MSG_TRUNC)"}.`
     : "Load: bench/lib/loadgen.mjs (Node).",
 );
 {
@@ -141,6 +146,7 @@ const run = {
     only,
     loadgen: loadgenSettings.kind,
     writeSize: loadgenSettings.writeSize,
+    readMode: loadgenSettings.readMode,
   },
   workloads: [],
   notes,

@@ -3,6 +3,7 @@
 // Contract (driven by bench/lib/native-loadgen.mjs, which mirrors loadgen.mjs's interface):
 // - Configuration arrives on stdin as lines, ended by "go":
 //     host A.B.C.D | port N | mode traffic|handshake|idle | concurrency N | writesize N
+//     readmode trunc|copy
 //     addr A.B.C.D (repeatable: source addresses) | portstart N (explicit source ports)
 //     group NAME COUNT INFLIGHT PAYLOAD_BYTES LATENCY(0|1) REQUEST_FILE FRAME_FILE|- [once]
 //   ("once": the group sends its INFLIGHT messages at start and never refills them)
@@ -14,11 +15,16 @@
 //   "READY <open> <failed>". Then commands on stdin: "start" (traffic / handshake loops begin,
 //   prints "STARTED"), "mark" (prints "MARK <json>": counters since the previous mark, reset),
 //   "stop" (closes everything, exits). EOF on stdin exits too.
-// - Writes go out the way a client's socket delivers them: at most `writesize` bytes per
-//   write() call (default 64 KiB, 0: everything at once), as long as the socket takes them, so
-//   a 1 MiB frame reaches the server in as many segments and reads as a real client's does.
-// - Replies are counted by walking server frame headers only (no unmasking); payload bytes
-//   past what one read brought are discarded by the kernel (recv MSG_TRUNC), never copied.
+// - Writes go out the way clients hand frames to the kernel: everything queued in one write()
+//   call (writesize 0, the default: ws writes each frame with one writev, Chromium's WebSocket
+//   its pending frames with one send), the rest once the socket is writable again; the kernel
+//   cuts it into segments (64 KiB on loopback) that reach the server while the call runs.
+//   `writesize N` caps each call at N bytes (65536 was the default before session 6).
+// - Replies are counted by walking server frame headers only (no unmasking). "readmode copy"
+//   (the default): every byte is read into a 256 KiB buffer, as a client reads its messages.
+//   "readmode trunc": payload bytes past what one read brought are discarded by the kernel
+//   (recv MSG_TRUNC), never copied (the default before session 6: it made the load generator
+//   cheaper than a real client).
 //   Latency: the time from queueing a message to the end of its reply, into the same
 //   fixed-bucket histogram as histogram.mjs (1 us buckets below 10 ms, 100 us up to 1 s).
 #define _GNU_SOURCE
@@ -89,7 +95,8 @@ typedef struct {
 
 static char host[64] = "127.0.0.1";
 static int port, mode = MODE_TRAFFIC, concurrency = 200, portstart = 0;
-static size_t writesize = 64 * 1024;
+static size_t writesize = 0;
+static int readcopy = 1; // readmode copy: read every byte into user space (no MSG_TRUNC)
 static char addrs[MAX_ADDRS][64];
 static int naddrs = 0;
 static group_t groups[MAX_GROUPS];
@@ -372,7 +379,7 @@ static void handshake_done(conn_t *c, int ok) {
 static void on_readable(conn_t *c) {
   for (;;) {
     ssize_t r;
-    if (c->state == ST_OPEN && c->skip > 0) {
+    if (c->state == ST_OPEN && c->skip > 0 && !readcopy) {
       // Inside a reply's payload: let the kernel discard it (TCP MSG_TRUNC: no copy to user
       // space). Only the load generator's own cost changes; the server writes the same bytes.
       r = recv(c->fd, rbuf, c->skip < TRUNC_MAX ? c->skip : TRUNC_MAX, MSG_TRUNC | MSG_DONTWAIT);
@@ -517,6 +524,10 @@ static int config_line(char *line) {
   if (sscanf(line, "portstart %d", &portstart) == 1) return 0;
   if (sscanf(line, "writesize %ld", &sz) == 1) {
     writesize = sz;
+    return 0;
+  }
+  if (sscanf(line, "readmode %255s", a) == 1) {
+    readcopy = strcmp(a, "copy") == 0;
     return 0;
   }
   if (sscanf(line, "addr %63s", a) == 1 && naddrs < MAX_ADDRS) {

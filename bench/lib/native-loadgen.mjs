@@ -15,8 +15,11 @@ import { handshakeRequest, maskedFrame } from "./frames.mjs";
 const ROOT = new URL("../../", import.meta.url).pathname;
 const SOURCE = `${ROOT}bench/lib/loadgen.c`;
 const ULIMIT = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"';
-/** Bytes per write() call by default: what one loopback segment carries (see loadgen.c). */
-export const DEFAULT_WRITE_SIZE = 64 * 1024;
+/**
+ * Bytes per write() call by default: 0, everything queued in one call, as clients hand frames to
+ * the kernel (see loadgen.c); 65536 was the default until session 6 (bench/results/profile.md).
+ */
+export const DEFAULT_WRITE_SIZE = 0;
 
 let built = null;
 
@@ -41,7 +44,7 @@ export function buildNativeLoadgen() {
 }
 
 /** Same interface as startLoadgen() in processes.mjs. */
-export function startNativeLoadgen({ writeSize = DEFAULT_WRITE_SIZE } = {}) {
+export function startNativeLoadgen({ writeSize = DEFAULT_WRITE_SIZE, readMode = "copy" } = {}) {
   const bin = buildNativeLoadgen();
   const dir = mkdtempSync(join(tmpdir(), "wirecable-lg-"));
   const child = spawn("/bin/sh", ["-c", ULIMIT, "sh", bin], { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] });
@@ -76,6 +79,7 @@ export function startNativeLoadgen({ writeSize = DEFAULT_WRITE_SIZE } = {}) {
     /** The process that does the work (sh execs it: the same pid). */
     async connect(config) {
       const lines = [`host ${config.host}`, `port ${config.port}`, `writesize ${config.writeSize ?? writeSize}`];
+      lines.push(`readmode ${config.readMode ?? readMode}`);
       lines.push(`mode ${config.mode ?? "traffic"}`);
       if (config.concurrency) lines.push(`concurrency ${config.concurrency}`);
       else if (config.connectConcurrency) lines.push(`concurrency ${config.connectConcurrency}`);

@@ -207,14 +207,18 @@ function otherPct(busy, serverCpu, l1, l0, secs) {
 }
 
 /**
- * Which load generator drives the runs: "native" (loadgen.c, the default: C and epoll, writes of
- * at most `writeSize` bytes per call, like a client's socket) or "js" (loadgen.mjs, Node).
+ * Which load generator drives the runs: "native" (loadgen.c, the default: C and epoll; what is
+ * queued goes out in one write() call as a client hands its frames to the kernel, or in calls of
+ * at most `writeSize` bytes; replies read into user space, or with `readMode` "trunc" their
+ * payloads discarded by the kernel) or "js" (loadgen.mjs, Node).
  */
-export const loadgenSettings = { kind: "native", writeSize: 64 * 1024 };
+export const loadgenSettings = { kind: "native", writeSize: 0, readMode: "copy" };
 
 async function withLoadgens(n, fn) {
   const make = () =>
-    loadgenSettings.kind === "js" ? startLoadgen() : startNativeLoadgen({ writeSize: loadgenSettings.writeSize });
+    loadgenSettings.kind === "js"
+      ? startLoadgen()
+      : startNativeLoadgen({ writeSize: loadgenSettings.writeSize, readMode: loadgenSettings.readMode });
   const lgs = Array.from({ length: n }, make);
   try {
     return await fn(lgs);
