@@ -162,15 +162,19 @@ export function clockDue(c: ClockState, o: ResolvedConnectionOptions, now: numbe
   return Due.NOTHING;
 }
 
+/** ClockHost's own methods, keyed by symbols: names an application might give its own fields cannot shadow them. */
+export const FINISH: unique symbol = Symbol("wirecable.finish");
+export const HEARTBEAT: unique symbol = Symbol("wirecable.heartbeat");
+
 /** What a connection does for its timers (Connection implements it). */
 export interface ClockHost extends ClockState, TimerEntry, Pick<EventEmitter, "emit"> {
   destroyTransport(): void;
   /** The transport is gone: stop timers, report the close. */
-  finish(): void;
+  [FINISH](): void;
   terminate(): void;
   close(code: number, reason: string): void;
   /** Send the heartbeat ping. */
-  heartbeat(): void;
+  [HEARTBEAT](): void;
 }
 
 /** Do what is due at `now` (clockDue); false when the connection is ending at once (its timer is not re-armed). */
@@ -178,7 +182,7 @@ export function clockFire(c: ClockHost, o: ResolvedConnectionOptions, now: numbe
   switch (clockDue(c, o, now, open)) {
     case Due.DESTROY:
       c.destroyTransport();
-      c.finish();
+      c[FINISH]();
       return false;
     case Due.TERMINATE:
       c.terminate();
@@ -191,7 +195,7 @@ export function clockFire(c: ClockHost, o: ResolvedConnectionOptions, now: numbe
       c.close(1001, "idle timeout");
       break;
     case Due.PING:
-      c.heartbeat();
+      c[HEARTBEAT]();
       break;
   }
   return true;

@@ -39,6 +39,8 @@ import {
   clockResume,
   clockTransportClosing,
   FAILED,
+  FINISH,
+  HEARTBEAT,
   PAUSED,
   TRACK_MESSAGE,
 } from "./connection-clock.js";
@@ -74,7 +76,7 @@ const EMPTY = new Uint8Array(0);
 function noop(): void {}
 // `flags` bits of the connection's own (the clock's come first: connection-clock.ts).
 const STREAMING = CLOCK_BITS; // a stream() message is being sent
-const FINISHED = CLOCK_BITS << 1; // the transport is gone (finish)
+const FINISHED = CLOCK_BITS << 1; // the transport is gone ([FINISH])
 const TEXT_AS_BUFFER = CLOCK_BITS << 2; // ConnectionInit `textAsBuffer`
 const PEER_ENDED = CLOCK_BITS << 3; // the transport's readable side ended: a half-open transport is ended once our output is out
 const HEAD_PENDING = CLOCK_BITS << 4; // frames that came with the handshake wait for the next turn (#deliverHead)
@@ -153,15 +155,14 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
       this.#bucket = new TokenBucket(init.options.rateLimit.messages, init.options.rateLimit.interval, now);
     }
     const hybi = init.engineVersion === undefined || init.engineVersion === "hybi-13";
-    // Ready before the engine exists: an engine may call its host while it is being built.
-    this.flags = clockFlags(init.options, hybi) | (init.textAsBuffer === true ? TEXT_AS_BUFFER : 0);
-    this.lastReceived = now;
-    this.lastMessage = now;
     // A plain server connection starts OPEN with nothing to say: its engine can wait. Others (a
     // client, extensions, the hixie drafts, frames that came with the handshake) start with theirs.
     const plain = init.role === "server" && hybi && init.extensions.length === 0;
     const lazy = plain && (init.head === undefined || init.head.byteLength === 0);
-    if (lazy) this.flags |= RESTS;
+    // Ready before the engine exists: an engine may call its host while it is being built.
+    this.flags = clockFlags(init.options, hybi) | (init.textAsBuffer ? TEXT_AS_BUFFER : 0) | (lazy ? RESTS : 0);
+    this.lastReceived = now;
+    this.lastMessage = now;
     this.#engineInit = lazy ? pendingEngine(init) : init;
     if (!lazy) this.#eng();
 
@@ -467,7 +468,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     const socket = this.#socket;
     const ending = !socket.destroyed && (this.role === "server" || failed);
     clockTransportClosing(this, wheel.now, failed, ending);
-    if (socket.destroyed) this.finish();
+    if (socket.destroyed) this[FINISH]();
     else if (ending) {
       if (this.#output?.dirty !== true && !socket.writableEnded) socket.end();
       if (failed && socket.writableFinished) this.flushedAt = wheel.now;
@@ -546,7 +547,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   /** @internal The transport is closed. */
   transportClose(): void {
     this.#receiveEof();
-    this.finish();
+    this[FINISH]();
   }
 
   /** @internal The transport failed (ECONNRESET and friends): `close` follows and reports 1006. */
@@ -560,7 +561,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   }
 
   /** @internal The transport is gone: stop timers, report the close, forget the connection. */
-  finish(): void {
+  [FINISH](): void {
     if (this.#is(FINISHED)) return;
     this.flags |= FINISHED;
     wheel.cancel(this);
@@ -590,7 +591,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   }
 
   /** @internal The heartbeat (clockFire): without an engine, the frame its ping() would write; then reads look for rest. */
-  heartbeat(): void {
+  [HEARTBEAT](): void {
     if (this.#engine === null) this.output(SERVER_HEARTBEAT_PING);
     else this.#engine.ping(EMPTY);
     if (this.#is(RESTS)) this.flags |= REST_CHECK;

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { Duplex } from "node:stream";
 import { after, describe, it } from "node:test";
+import { ConnectionOutput } from "../../src/node/connection-output.js";
 import { createHybiEngine } from "../../src/node/engines.js";
 import { Connection as ConnectionClass } from "../../src/node/index.js";
 import { resolveConnectionOptions } from "../../src/node/options.js";
@@ -15,6 +16,17 @@ import { cframe } from "../helpers/frames.js";
 const cleanups: Array<() => void> = [];
 after(() => {
   for (const fn of cleanups) fn();
+});
+
+/** The write path each output goes through (ConnectionOutput#queue, recorded by instance). */
+const outputs: ConnectionOutput[] = [];
+const queue = ConnectionOutput.prototype.queue;
+ConnectionOutput.prototype.queue = function (this: ConnectionOutput) {
+  if (outputs.at(-1) !== this) outputs.push(this);
+  return queue.call(this);
+};
+cleanups.push(() => {
+  ConnectionOutput.prototype.queue = queue;
 });
 
 /** The transport's side the connection calls (read-path.ts's listeners would; here the test does). */
@@ -141,6 +153,21 @@ describe("a plain server connection at rest after a heartbeat", () => {
     });
   }
 
+  it("drops the write path too when it holds nothing: the next output makes a new one", async () => {
+    const c = restingConnection();
+    c.data(cframe(0x1, "hello"));
+    c.conn.send("before");
+    await c.output();
+    const before = outputs.at(-1);
+    c.heartbeat();
+    assert.equal(outputs.at(-1), before, "the heartbeat goes through the write path the connection has");
+    await c.output();
+    c.data(PONG);
+    c.conn.send("after");
+    assert.notEqual(outputs.at(-1), before, "a new write path");
+    assert.equal(await c.output(), hex(Buffer.from([0x81, 5, ...Buffer.from("after")])));
+  });
+
   it("keeps the engine while a ping of the application awaits its pong, and drops it once answered", async () => {
     const c = restingConnection();
     let answered = 0;
@@ -166,6 +193,7 @@ describe("a plain server connection at rest after a heartbeat", () => {
     c.data(PONG);
     c.data(cframe(0x1, "x"));
     assert.equal(c.made(), 1, "pongs are held while backed up: not at rest");
+    const backedUp = outputs.at(-1);
     const drained = new Promise<void>((r) => c.conn.once("drain", () => r()));
     await c.release();
     await drained;
@@ -174,6 +202,8 @@ describe("a plain server connection at rest after a heartbeat", () => {
     c.data(cframe(0x1, "y"));
     assert.equal(c.made(), 2, "drained: at rest after the next heartbeat");
     assert.equal(c.conn.droppedCount, 1, "the write path that counted the drop is kept");
+    c.conn.send("z");
+    assert.equal(outputs.at(-1), backedUp, "the same write path");
     assert.deepEqual(c.events, ["pong ", "message x", "pong ", "message y"]);
   });
 
