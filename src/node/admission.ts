@@ -11,8 +11,9 @@
  *   server (503), path (400), origin (403), capacity (503 + Retry-After), `authenticate` (its
  *   status, headers, body; 500 if it throws something else); then `accept` with authenticate's
  *   data, and the server adopts the connection (once open: draft-76 opens after its key).
- *   A handshake timeout (408) covers `authenticate`, on the process-wide timer wheel; without
- *   `authenticate` nothing waits before the answer: no pending entry, no timer.
+ *   A handshake timeout (408) covers `authenticate`, on the process-wide timer wheel (one entry
+ *   for all, deadline-queue.ts); without `authenticate` nothing waits before the answer: no
+ *   pending entry, no timer.
  * - {@link AdmissionChecks#admitParsed}: a request node has parsed gets its header caps (431)
  *   checked first, unless the server is closing (the 503 wins); the standalone listener's parser
  *   enforces them itself.
@@ -24,9 +25,9 @@ import { HandshakeError } from "../protocol/errors.js";
 import type { ServerExtension } from "../protocol/extensions/extension.js";
 import type { HandshakeRequest, ServerHandshakeOptions } from "../protocol/handshake/server-handshake.js";
 import type { AnyConnection } from "./connection.js";
+import { DeadlineQueue, type QueuedEntry } from "./deadline-queue.js";
 import { Rejection, type ResolvedConnectionOptions, SERVER_DEFAULTS, type ServerOptions } from "./options.js";
 import { compileOrigins, requestOrigin } from "./origin.js";
-import { type TimerEntry, wheel } from "./timer-wheel.js";
 
 /** How a request waiting for admission is answered, by the transport that carries it. */
 export interface Admission<C extends AnyConnection = AnyConnection> {
@@ -104,19 +105,17 @@ export function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error), { cause: error });
 }
 
-/** A request waiting for `authenticate`: its timer entry (the expiry handler is the checks', shared). */
-class PendingAdmission implements TimerEntry {
-  deadline = -1;
-  slot = -1;
+/** A request waiting for `authenticate` (queued for the handshake timeout). */
+class PendingAdmission implements QueuedEntry {
+  // DeadlineQueue's links.
+  expires = 0;
+  older: PendingAdmission | null = null;
+  newer: PendingAdmission | null = null;
+  queued = false;
   done = false;
   readonly admission: Admission;
-  readonly onExpire: (p: PendingAdmission) => void;
-  constructor(admission: Admission, onExpire: (p: PendingAdmission) => void) {
+  constructor(admission: Admission) {
     this.admission = admission;
-    this.onExpire = onExpire;
-  }
-  onTimer(): void {
-    if (!this.done) this.onExpire(this);
   }
 }
 
@@ -133,6 +132,8 @@ export class AdmissionChecks {
   readonly maxHeaderBytes: number;
   /** Requests waiting for `authenticate`. */
   #pending = 0;
+  /** Those of them within `handshakeTimeout` (one wheel entry for all); null without a timeout. */
+  readonly #waiting: DeadlineQueue<PendingAdmission> | null;
 
   constructor(host: AdmissionHost, options: ServerOptions) {
     this.#host = host;
@@ -144,6 +145,7 @@ export class AdmissionChecks {
     this.handshakeTimeout = options.handshakeTimeout ?? SERVER_DEFAULTS.handshakeTimeout;
     this.maxHeaderCount = options.maxHeaderCount ?? SERVER_DEFAULTS.maxHeaderCount;
     this.maxHeaderBytes = options.maxHeaderBytes ?? SERVER_DEFAULTS.maxHeaderBytes;
+    this.#waiting = this.handshakeTimeout > 0 ? new DeadlineQueue(this.handshakeTimeout, this.#expire) : null;
   }
 
   /** The request comes from an origin that the `origins` rule explicitly allows (CORS). */
@@ -217,8 +219,8 @@ export class AdmissionChecks {
       return;
     }
     this.#pending++;
-    const pending = new PendingAdmission(admission, this.#expire);
-    if (this.handshakeTimeout > 0) wheel.scheduleIn(pending, this.handshakeTimeout);
+    const pending = new PendingAdmission(admission);
+    this.#waiting?.add(pending);
     let result: unknown;
     try {
       result = authenticate(req);
@@ -241,8 +243,9 @@ export class AdmissionChecks {
     }
   }
 
-  /** A handshake timed out (shared by every PendingAdmission of these checks). */
+  /** A handshake timed out (the queue's expiry, for every PendingAdmission of these checks). */
   readonly #expire = (pending: PendingAdmission): void => {
+    if (pending.done) return;
     pending.done = true;
     this.#pending--;
     this.#refuse(pending.admission, new HandshakeError("HANDSHAKE_TIMEOUT", "Handshake timeout"));
@@ -253,7 +256,7 @@ export class AdmissionChecks {
     if (pending.done) return false;
     pending.done = true;
     this.#pending--;
-    wheel.cancel(pending);
+    this.#waiting?.remove(pending);
     return true;
   }
 

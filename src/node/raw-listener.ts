@@ -25,8 +25,8 @@
  * - `close()` stops accepting; `destroyPending()` destroys every socket not yet handed over.
  *
  * Cost per socket: one {@link PendingSocket} (parser, list links) stored on the socket under a
- * symbol; the socket handlers are shared functions, no closures, no timers. The listener has one
- * timer-wheel entry for every head's deadline (sockets answered 4xx get their own for LINGER).
+ * symbol; the socket handlers are shared functions, no closures, no timers. The heads' deadlines
+ * share one timer-wheel entry (deadline-queue.ts); sockets answered 4xx get their own for LINGER.
  */
 import { type IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { type AddressInfo, createServer, type Server as NetServer, type Socket } from "node:net";
@@ -41,6 +41,7 @@ import {
 } from "../protocol/handshake/http-head-parser.js";
 import { renderRejection, renderResponse, SUPPORTED_VERSIONS } from "../protocol/handshake/server-handshake.js";
 import { DEFAULT_MAX_HEADER_LINE, DEFAULT_MAX_START_LINE } from "../protocol/limits.js";
+import { DeadlineQueue, type QueuedEntry } from "./deadline-queue.js";
 import { type TimerEntry, wheel } from "./timer-wheel.js";
 
 export interface RawListenerOptions {
@@ -87,50 +88,25 @@ const REQUEST_TIMEOUT = renderRejection(408, {}, "Request head not received in t
 const kPending = Symbol("wirecable.pendingSocket");
 type Tagged = Socket & { [kPending]?: PendingSocket | undefined };
 
-/**
- * What every PendingSocket of one listener shares, and the listener's one timer-wheel entry for
- * `handshakeTimeout`: every socket gets the same timeout, so the sockets still reading their head
- * wait in accept order (a FIFO queue, oldest first) and the entry fires at the oldest one's
- * deadline. No wheel operation per socket: a wheel bucket's Set filled and emptied once per
- * handshake grows tables that live through scavenges (bench/results/profile.md, round six).
- */
-class Core implements TimerEntry {
-  deadline = -1;
-  slot = -1;
+/** What every PendingSocket of one listener shares. */
+interface Core {
   readonly options: RawListenerOptions;
   /** The head parser's limits, one object for every socket. */
   readonly limits: HeadLimits;
   /** Head of the doubly linked list of sockets not handed over yet. */
-  first: PendingSocket | null = null;
-  count = 0;
-  /** The sockets still reading their head, oldest first (`expires` in increasing order). */
-  oldest: PendingSocket | null = null;
-  newest: PendingSocket | null = null;
-
-  constructor(options: RawListenerOptions, limits: HeadLimits) {
-    this.options = options;
-    this.limits = limits;
-  }
-
-  /** 408 to every socket whose head is late, then wait for the next oldest one. */
-  onTimer(): void {
-    const now = wheel.now;
-    let pending = this.oldest;
-    while (pending !== null && pending.expires <= now) {
-      answer(pending, REQUEST_TIMEOUT); // leaves the queue
-      pending = this.oldest;
-    }
-    if (pending !== null) wheel.schedule(this, pending.expires);
-  }
+  first: PendingSocket | null;
+  count: number;
+  /** The sockets reading their head, for `handshakeTimeout` (one wheel entry); null without it. */
+  readonly heads: DeadlineQueue<PendingSocket> | null;
 }
 
 /** One accepted socket before its hand-off: parser, list nodes, its LINGER timer once answered. */
-class PendingSocket implements TimerEntry {
+class PendingSocket implements TimerEntry, QueuedEntry {
   deadline = -1;
   slot = -1;
   prev: PendingSocket | null = null;
   next: PendingSocket | null = null;
-  /** The head's deadline (wheel clock, ms) while in the listener's queue of sockets reading their head. */
+  // DeadlineQueue's links (the core's queue of heads).
   expires = 0;
   older: PendingSocket | null = null;
   newer: PendingSocket | null = null;
@@ -152,30 +128,9 @@ class PendingSocket implements TimerEntry {
   }
 }
 
-/** Join the listener's queue of sockets reading their head, `timeout` ms from now. */
-function enqueue(core: Core, pending: PendingSocket, timeout: number): void {
-  pending.expires = wheel.now + timeout;
-  pending.queued = true;
-  const newest = core.newest;
-  pending.older = newest;
-  if (newest !== null) newest.newer = pending;
-  else core.oldest = pending;
-  core.newest = pending;
-  // The entry waits for the oldest socket; a later one only needs it when the queue was empty.
-  if (core.slot === -1) wheel.schedule(core, pending.expires);
-}
-
-/** Leave the queue (head complete, answered or gone). The listener's entry may fire early, then re-arms. */
-function dequeue(pending: PendingSocket): void {
-  if (!pending.queued) return;
-  pending.queued = false;
-  const core = pending.core;
-  if (pending.older !== null) pending.older.newer = pending.newer;
-  else core.oldest = pending.newer;
-  if (pending.newer !== null) pending.newer.older = pending.older;
-  else core.newest = pending.older;
-  pending.older = null;
-  pending.newer = null;
+/** The head did not arrive within `handshakeTimeout`. */
+function headTimedOut(pending: PendingSocket): void {
+  if (pending.state === READING) answer(pending, REQUEST_TIMEOUT);
 }
 
 /**
@@ -196,8 +151,7 @@ function onConnection(core: Core, socket: Socket): void {
   socket.on("data", onData);
   socket.on("end", onEnd);
   socket.on("close", onClose);
-  const timeout = core.options.handshakeTimeout;
-  if (timeout > 0) enqueue(core, pending, timeout);
+  core.heads?.add(pending);
 }
 
 /** Take `pending` out of the listener's books (list, wheel, socket tag). */
@@ -211,7 +165,7 @@ function forget(pending: PendingSocket): void {
   pending.prev = null;
   pending.next = null;
   core.count--;
-  dequeue(pending);
+  core.heads?.remove(pending);
   wheel.cancel(pending);
   (pending.socket as Tagged)[kPending] = undefined;
 }
@@ -255,7 +209,7 @@ function destroyOnFinish(this: Socket): void {
 /** Answer and close: end with `response`, destroy once flushed or after LINGER ms. */
 function answer(pending: PendingSocket, response: Uint8Array): void {
   pending.state = CLOSING;
-  dequeue(pending);
+  pending.core.heads?.remove(pending);
   const socket = pending.socket;
   if (socket.destroyed || !socket.writable) {
     socket.destroy();
@@ -404,7 +358,9 @@ export class RawListener {
       // see other headers than we do (request smuggling).
       allowBareLf: false,
     };
-    const core = new Core(options, limits);
+    const timeout = options.handshakeTimeout;
+    const heads = timeout > 0 ? new DeadlineQueue<PendingSocket>(timeout, headTimedOut) : null;
+    const core: Core = { options, limits, first: null, count: 0, heads };
     this.#core = core;
     // allowHalfOpen and noDelay as node:http sets them, so upgraded sockets behave the same.
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => onConnection(core, socket));
@@ -438,6 +394,6 @@ export class RawListener {
       socket.destroy();
       pending = next;
     }
-    wheel.cancel(this.#core);
+    this.#core.heads?.clear();
   }
 }

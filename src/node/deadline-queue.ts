@@ -1,0 +1,90 @@
+/**
+ * DeadlineQueue: entries that share one timeout (a listener's or a server's `handshakeTimeout`),
+ * with ONE timer-wheel entry for all of them. Entries wait in the order they were added, which is
+ * the order of their deadlines, so the queue's wheel entry fires at the oldest one's deadline,
+ * expires every entry that is due and re-arms for the next. An entry leaves the queue when its
+ * wait ends (`remove`, O(1): intrusive links) without touching the wheel; an early firing finds
+ * nothing due and re-arms.
+ *
+ * Why not one wheel entry per handshake: a wheel bucket is a Set; adding and deleting an entry
+ * per handshake a millisecond apart grows the Set's tables (deleted entries stay as holes until a
+ * rehash), and those tables live through scavenges: over a burst of 10,000 handshakes that was
+ * ~0.7 KB per connection of what the young generation grew by (bench/results/profile.md, round six).
+ *
+ * Contract: `add` stamps `expires` (wheel clock) and appends; `remove` is a no-op for an entry
+ * not queued; `expire(entry)` runs after the entry left the queue, never early, at most the
+ * wheel's resolution late (an exception from it is the wheel's to report). `clear` forgets every
+ * entry and the wheel entry.
+ */
+import { type TimerEntry, wheel } from "./timer-wheel.js";
+
+/** The links a queued entry carries (set and read by the queue only). */
+export interface QueuedEntry {
+  /** Its deadline on the wheel clock, ms (set by `add`). */
+  expires: number;
+  older: QueuedEntry | null;
+  newer: QueuedEntry | null;
+  queued: boolean;
+}
+
+export class DeadlineQueue<T extends QueuedEntry> implements TimerEntry {
+  deadline = -1;
+  slot = -1;
+  #oldest: T | null = null;
+  #newest: T | null = null;
+  readonly #timeout: number;
+  readonly #expire: (entry: T) => void;
+
+  /** `timeout` ms (> 0) for every entry; `expire` is called with each one that is due. */
+  constructor(timeout: number, expire: (entry: T) => void) {
+    this.#timeout = timeout;
+    this.#expire = expire;
+  }
+
+  /** Queue `entry`, due `timeout` ms from now. */
+  add(entry: T): void {
+    entry.expires = wheel.now + this.#timeout;
+    entry.queued = true;
+    const newest = this.#newest;
+    entry.older = newest;
+    entry.newer = null;
+    if (newest !== null) newest.newer = entry;
+    else this.#oldest = entry;
+    this.#newest = entry;
+    // The wheel entry waits for the oldest; a newer one only needs it when none is scheduled.
+    if (this.slot === -1) wheel.schedule(this, entry.expires);
+  }
+
+  /** Take `entry` out (its wait ended). */
+  remove(entry: T): void {
+    if (!entry.queued) return;
+    entry.queued = false;
+    const { older, newer } = entry;
+    if (older !== null) older.newer = newer;
+    else this.#oldest = newer as T | null;
+    if (newer !== null) newer.older = older;
+    else this.#newest = older as T | null;
+    entry.older = null;
+    entry.newer = null;
+  }
+
+  /** Forget every entry (none expires) and leave the wheel. */
+  clear(): void {
+    while (this.#oldest !== null) this.remove(this.#oldest);
+    wheel.cancel(this);
+  }
+
+  /** The wheel's call: expire what is due, then wait for the next oldest (also after a throw). */
+  onTimer(): void {
+    try {
+      const now = wheel.now;
+      for (let entry = this.#oldest; entry !== null && entry.expires <= now; entry = this.#oldest) {
+        this.remove(entry);
+        this.#expire(entry);
+      }
+    } finally {
+      const oldest = this.#oldest;
+      if (oldest !== null && this.slot === -1) wheel.schedule(this, oldest.expires);
+    }
+  }
+}
