@@ -259,6 +259,8 @@ type HandshakeOk = Extract<NonNullable<ReturnType<ClientHandshake["receive"]>>, 
 class Deadline implements TimerEntry {
   deadline = -1;
   slot = -1;
+  wheelNext: TimerEntry | null = null;
+  wheelPrev: TimerEntry | null = null;
   constructor(readonly fire: () => void) {}
   onTimer(): void {
     this.fire();

@@ -66,7 +66,7 @@ import { toBytes } from "./output-buffers.js";
 import { TokenBucket } from "./rate-limiter.js";
 import { attachTransport, detachData, onceFlushed, pauseReading, resumeReading } from "./read-path.js";
 import { emitSafe, ShapedEmitter } from "./shaped-emitter.js";
-import { wheel } from "./timer-wheel.js";
+import { type TimerEntry, wheel } from "./timer-wheel.js";
 import type { EmitterBase, TypedEvents } from "./typed-events.js";
 
 export type { ConnectionEvents } from "./connection-types.js";
@@ -114,6 +114,8 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   // The timer wheel's fields (TimerEntry), then the clock's (ClockState; `flags` also holds ours).
   /** @internal */ deadline = -1;
   /** @internal */ slot = -1;
+  /** @internal */ wheelNext: TimerEntry | null = null;
+  /** @internal */ wheelPrev: TimerEntry | null = null;
   /** @internal */ flags: number;
   /** @internal */ lastReceived: number;
   /** @internal */ lastMessage: number;
@@ -165,7 +167,6 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     this.lastMessage = now;
     this.#engineInit = lazy ? pendingEngine(init) : init;
     if (!lazy) this.#eng();
-
     // A plain Duplex (an HTTP/2 stream, ws's handleUpgrade with a stream) has neither.
     socket.setNoDelay?.(true);
     socket.setTimeout?.(0);

@@ -6,10 +6,10 @@
  * wait ends (`remove`, O(1): intrusive links) without touching the wheel; an early firing finds
  * nothing due and re-arms.
  *
- * Why not one wheel entry per handshake: a wheel bucket is a Set; adding and deleting an entry
- * per handshake a millisecond apart grows the Set's tables (deleted entries stay as holes until a
- * rehash), and those tables live through scavenges: over a burst of 10,000 handshakes that was
- * ~0.7 KB per connection of what the young generation grew by (bench/results/profile.md, round six).
+ * Why one wheel entry for all of them: entries sharing one timeout expire in the order they were
+ * added, so the wheel only needs the oldest one's deadline, and a handshake's start and end touch
+ * only the queue's links, never the wheel: one entry to move per burst instead of one per socket
+ * (the wheel's buckets are intrusive lists, so neither way allocates).
  *
  * Contract: `add` stamps `expires` (wheel clock) and appends; `remove` is a no-op for an entry
  * not queued; `expire(entry)` runs after the entry left the queue, never early, at most the
@@ -30,6 +30,8 @@ export interface QueuedEntry {
 export class DeadlineQueue<T extends QueuedEntry> implements TimerEntry {
   deadline = -1;
   slot = -1;
+  wheelNext: TimerEntry | null = null;
+  wheelPrev: TimerEntry | null = null;
   #oldest: T | null = null;
   #newest: T | null = null;
   readonly #timeout: number;

@@ -104,6 +104,8 @@ interface Core {
 class PendingSocket implements TimerEntry, QueuedEntry {
   deadline = -1;
   slot = -1;
+  wheelNext: TimerEntry | null = null;
+  wheelPrev: TimerEntry | null = null;
   prev: PendingSocket | null = null;
   next: PendingSocket | null = null;
   // DeadlineQueue's links (the core's queue of heads).

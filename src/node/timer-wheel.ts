@@ -7,33 +7,48 @@
  * `schedule(entry, at)` (re)places it, `cancel(entry)` removes it; each entry is in at most one
  * bucket. Entries fire at most `resolution` ms late, never early. `onTimer` exceptions are
  * caught (reported through `process.emitWarning`) so one bad entry cannot stop the wheel.
+ * `onTimer` may schedule or cancel any entry, including ones due in the same tick.
  * Callers that see frequent activity (every message) do not reschedule: they record a
  * timestamp from the cheap cached clock {@link TimerWheel.now} and re-arm lazily when fired.
+ *
+ * A bucket is an intrusive doubly linked list threaded through the entries' own `wheelNext` /
+ * `wheelPrev` fields: scheduling and cancelling are O(1) and allocate nothing. (A Set per
+ * bucket grew hash tables as connections came and went, deleted entries staying as holes until
+ * a rehash, and those tables outlived scavenges: bench/results/profile.md, round six.) A tick
+ * takes a bucket's list out into the walk list (slot `WALKING`) before running callbacks, so a
+ * callback can unlink any entry from whichever list holds it; entries for a later turn of the
+ * wheel go back into their bucket.
  */
 
 export interface TimerEntry {
   /** Set by the wheel: when the entry fires (wheel clock), or -1 when unscheduled. */
   deadline: number;
-  /** Set by the wheel: the bucket holding the entry, or -1. */
+  /** Set by the wheel: the bucket holding the entry (or the tick's walk list), or -1. */
   slot: number;
+  /** Set by the wheel: the next entry of the same list, or null. */
+  wheelNext: TimerEntry | null;
+  /** Set by the wheel: the previous entry of the same list, or null (the list's head). */
+  wheelPrev: TimerEntry | null;
   onTimer(): void;
 }
 
 const SLOTS = 512;
+/** The slot of the entries a tick is walking (the walk list is the last head). */
+const WALKING = SLOTS;
 
 export class TimerWheel {
   readonly resolution: number;
-  #buckets: Array<Set<TimerEntry>> = [];
+  /** Each bucket's first entry (null: empty), then the walk list's. */
+  #heads: Array<TimerEntry | null> = new Array<TimerEntry | null>(SLOTS + 1).fill(null);
   #count = 0;
   #timer: NodeJS.Timeout | undefined;
   #now = Date.now();
-  /** The next tick index to process (deadline / resolution, floored). */
+  /** The next tick index to process (deadline / resolution, floored); while ticking, the one walked. */
   #cursor = 0;
   #ticking = false;
 
   constructor(resolution = 50) {
     this.resolution = resolution;
-    for (let i = 0; i < SLOTS; i++) this.#buckets.push(new Set());
     this.#cursor = Math.floor(this.#now / resolution);
   }
 
@@ -49,15 +64,14 @@ export class TimerWheel {
 
   /** Schedule `entry` at absolute time `at` (wheel clock, ms). Replaces any earlier schedule. */
   schedule(entry: TimerEntry, at: number): void {
-    if (entry.slot !== -1) this.#buckets[entry.slot]!.delete(entry);
+    if (entry.slot !== -1) this.#unlink(entry);
     else this.#count++;
     let tick = Math.ceil(at / this.resolution);
-    // Never place an entry behind the cursor: it would wait a whole turn of the wheel.
+    // Never place an entry behind the cursor: it would wait a whole turn of the wheel. During a
+    // tick, an entry for the tick being walked is due now: it joins the walk.
     if (tick < this.#cursor) tick = this.#cursor;
-    const slot = tick % SLOTS;
     entry.deadline = at;
-    entry.slot = slot;
-    this.#buckets[slot]!.add(entry);
+    this.#link(entry, this.#ticking && tick === this.#cursor ? WALKING : tick % SLOTS);
     if (this.#timer === undefined) this.#start();
   }
 
@@ -68,7 +82,7 @@ export class TimerWheel {
 
   cancel(entry: TimerEntry): void {
     if (entry.slot === -1) return;
-    this.#buckets[entry.slot]!.delete(entry);
+    this.#unlink(entry);
     entry.slot = -1;
     entry.deadline = -1;
     this.#count--;
@@ -76,6 +90,27 @@ export class TimerWheel {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
+  }
+
+  /** Push `entry` (in no list) at the head of list `slot`. */
+  #link(entry: TimerEntry, slot: number): void {
+    const head = this.#heads[slot]!;
+    entry.slot = slot;
+    entry.wheelPrev = null;
+    entry.wheelNext = head;
+    if (head !== null) head.wheelPrev = entry;
+    this.#heads[slot] = entry;
+  }
+
+  /** Take `entry` out of the list its `slot` names (the slot itself is the caller's to set). */
+  #unlink(entry: TimerEntry): void {
+    const next = entry.wheelNext;
+    const prev = entry.wheelPrev;
+    if (prev === null) this.#heads[entry.slot] = next;
+    else prev.wheelNext = next;
+    if (next !== null) next.wheelPrev = prev;
+    entry.wheelNext = null;
+    entry.wheelPrev = null;
   }
 
   #start(): void {
@@ -92,16 +127,26 @@ export class TimerWheel {
 
   #tick = (): void => {
     this.#now = Date.now();
-    const last = Math.floor(this.#now / this.resolution);
+    const now = this.#now;
+    const last = Math.floor(now / this.resolution);
+    const heads = this.#heads;
     this.#ticking = true;
     // Process every tick up to now (the event loop may have been blocked), at most one full turn.
     let steps = 0;
     for (; this.#cursor <= last && steps < SLOTS; this.#cursor++, steps++) {
-      const bucket = this.#buckets[this.#cursor % SLOTS]!;
-      if (bucket.size === 0) continue;
-      for (const entry of bucket) {
-        if (entry.deadline > this.#now) continue; // a later turn of the wheel
-        bucket.delete(entry);
+      const slot = this.#cursor % SLOTS;
+      let entry: TimerEntry | null = heads[slot] ?? null;
+      if (entry === null) continue;
+      // Move the bucket's list to the walk list; callbacks may unlink any entry from it.
+      heads[slot] = null;
+      heads[WALKING] = entry;
+      for (; entry !== null; entry = entry.wheelNext) entry.slot = WALKING;
+      while ((entry = heads[WALKING] ?? null) !== null) {
+        this.#unlink(entry);
+        if (entry.deadline > now) {
+          this.#link(entry, slot); // a later turn of the wheel
+          continue;
+        }
         entry.slot = -1;
         entry.deadline = -1;
         this.#count--;

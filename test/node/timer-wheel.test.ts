@@ -1,7 +1,33 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { TimerWheel } from "../../src/node/timer-wheel.js";
-import { sleep } from "../helpers/time.js";
+import { type TimerEntry, TimerWheel } from "../../src/node/timer-wheel.js";
+import { event, sleep, UNIT, until } from "../helpers/time.js";
+
+/** An entry that records when it fired (ms since `start`) and then runs `act`. */
+interface Probe extends TimerEntry {
+  name: string;
+  fired: number[];
+  act: (self: Probe) => void;
+}
+function probe(name: string, start: number, act: (self: Probe) => void = () => {}): Probe {
+  return {
+    name,
+    deadline: -1,
+    slot: -1,
+    wheelNext: null,
+    wheelPrev: null,
+    fired: [],
+    act,
+    onTimer() {
+      this.fired.push(Date.now() - start);
+      this.act(this);
+    },
+  };
+}
+/** True when `entry` is in no list (what the wheel leaves after a firing or a cancel). */
+function detached(entry: TimerEntry): boolean {
+  return entry.slot === -1 && entry.deadline === -1 && entry.wheelNext === null && entry.wheelPrev === null;
+}
 
 describe("TimerWheel", () => {
   it("fires entries in deadline order, never early, and stops when empty", async () => {
@@ -11,6 +37,8 @@ describe("TimerWheel", () => {
     const mk = (name: string) => ({
       deadline: -1,
       slot: -1,
+      wheelNext: null,
+      wheelPrev: null,
       onTimer() {
         fired.push([name, Date.now() - start]);
       },
@@ -38,6 +66,8 @@ describe("TimerWheel", () => {
     const entry = {
       deadline: -1,
       slot: -1,
+      wheelNext: null,
+      wheelPrev: null,
       onTimer() {
         count++;
         throw new Error("boom");
@@ -46,6 +76,8 @@ describe("TimerWheel", () => {
     const other = {
       deadline: -1,
       slot: -1,
+      wheelNext: null,
+      wheelPrev: null,
       fired: false,
       onTimer() {
         this.fired = true;
@@ -72,6 +104,8 @@ describe("TimerWheel", () => {
       {
         deadline: -1,
         slot: -1,
+        wheelNext: null,
+        wheelPrev: null,
         onTimer() {
           at = Date.now() - start;
         },
@@ -80,5 +114,153 @@ describe("TimerWheel", () => {
     );
     await sleep(800);
     assert.ok(at >= 599, `fired at ${at}`);
+  });
+
+  it("counts entries: a reschedule keeps the count, a second cancel or an unscheduled one is a no-op", async () => {
+    const wheel = new TimerWheel(10);
+    const start = Date.now();
+    const a = probe("a", start);
+    const b = probe("b", start);
+    wheel.cancel(a);
+    assert.equal(wheel.size, 0);
+    wheel.scheduleIn(a, 5 * UNIT);
+    wheel.scheduleIn(b, 5 * UNIT);
+    wheel.scheduleIn(a, 6 * UNIT); // another bucket
+    wheel.scheduleIn(a, 5 * UNIT); // back: the same bucket as b
+    assert.equal(wheel.size, 2);
+    wheel.cancel(b);
+    wheel.cancel(b);
+    assert.equal(wheel.size, 1);
+    assert.ok(detached(b));
+    let sizeInside = -1;
+    a.act = () => {
+      sizeInside = wheel.size;
+    };
+    wheel.scheduleIn(a, 2);
+    assert.equal(wheel.size, 1);
+    await until(() => a.fired.length === 1, "a fired");
+    assert.equal(sizeInside, 0, "an entry has left the wheel when its callback runs");
+    assert.ok(detached(a));
+    assert.equal(wheel.size, 0);
+    assert.equal(b.fired.length, 0);
+  });
+
+  it("lets a callback cancel the next entry of its bucket, due in the same tick", async () => {
+    const wheel = new TimerWheel(10);
+    const start = Date.now();
+    const at = wheel.now + 3;
+    // Pairs share one bucket and one deadline: whichever of a pair fires first cancels the other.
+    const pairs: Array<[Probe, Probe]> = [];
+    for (let i = 0; i < 4; i++) {
+      const x = probe(`x${i}`, start);
+      const y = probe(`y${i}`, start);
+      x.act = () => wheel.cancel(y);
+      y.act = () => wheel.cancel(x);
+      pairs.push([x, y]);
+    }
+    for (const [x, y] of pairs) {
+      wheel.schedule(x, at);
+      wheel.schedule(y, at);
+    }
+    const last = probe("last", start);
+    wheel.schedule(last, at + 3 * UNIT);
+    await until(() => last.fired.length === 1, "the last entry fired");
+    for (const [x, y] of pairs) {
+      assert.equal(x.fired.length + y.fired.length, 1, `exactly one of ${x.name}/${y.name} fired`);
+      assert.ok(detached(x) && detached(y));
+    }
+    assert.equal(wheel.size, 0);
+  });
+
+  it("lets a callback reschedule itself and a same-bucket entry, later or already due", async () => {
+    const wheel = new TimerWheel(10);
+    const start = Date.now();
+    // Already due (in the past): it joins the tick being walked, not the next turn of the wheel.
+    const self = probe("self", start, (e) => {
+      if (e.fired.length < 3) wheel.schedule(e, wheel.now - 1000);
+    });
+    // Later: once more, 2 units after its first firing.
+    let movedAt = 0;
+    const later = probe("later", start, (e) => {
+      if (e.fired.length === 1) {
+        movedAt = Date.now() - start;
+        wheel.scheduleIn(e, 2 * UNIT);
+      }
+    });
+    // Two entries of one bucket: the first to fire moves the other 2 units on.
+    let moved: Probe | undefined;
+    const p = probe("p", start);
+    const q = probe("q", start);
+    const moveOther = (e: Probe): void => {
+      if (moved !== undefined) return;
+      moved = e === p ? q : p;
+      wheel.scheduleIn(moved, 2 * UNIT);
+    };
+    p.act = moveOther;
+    q.act = moveOther;
+    const at = wheel.now + 3;
+    for (const e of [self, later, p, q]) wheel.schedule(e, at);
+    await until(() => later.fired.length === 2 && p.fired.length + q.fired.length === 2, "every firing");
+    assert.equal(self.fired.length, 3);
+    assert.ok(self.fired[2]! - self.fired[0]! < 10 * UNIT, `self fired at ${self.fired.join(", ")} ms`);
+    assert.ok(later.fired[1]! >= movedAt + 2 * UNIT - 1, `later fired at ${later.fired.join(", ")} ms`);
+    assert.equal(p.fired.length, 1);
+    assert.equal(q.fired.length, 1);
+    const first = moved === p ? q : p;
+    assert.ok(moved!.fired[0]! >= first.fired[0]! + 2 * UNIT - 1, `${moved!.name} moved but fired early`);
+    assert.equal(wheel.size, 0);
+  });
+
+  it("keeps entries of a later turn in their bucket, and lets a callback move them", async () => {
+    const wheel = new TimerWheel(1); // 512 slots of 1 ms
+    const start = Date.now();
+    const now = wheel.now;
+    // 88 and 600 ms from now: the same bucket, one turn apart.
+    const late = probe("late", start);
+    const lateMoved = probe("lateMoved", start);
+    const soon = probe("soon", start, () => wheel.scheduleIn(lateMoved, 20));
+    wheel.schedule(late, now + 600);
+    wheel.schedule(lateMoved, now + 600);
+    wheel.schedule(soon, now + 88);
+    await until(() => late.fired.length === 1, "the later-turn entry fired", 30 * UNIT);
+    assert.equal(soon.fired.length, 1);
+    assert.equal(lateMoved.fired.length, 1);
+    assert.ok(late.fired[0]! >= now + 600 - start, `late fired at ${late.fired[0]} ms`);
+    assert.ok(lateMoved.fired[0]! >= soon.fired[0]! + 20 - 1, `moved fired at ${lateMoved.fired[0]} ms`);
+    assert.ok(lateMoved.fired[0]! < late.fired[0]!, "the moved entry did not wait for its old turn");
+    assert.equal(wheel.size, 0);
+  });
+
+  it("fires many entries of one bucket, cancelled ones excepted, each once", async () => {
+    const wheel = new TimerWheel(10);
+    const start = Date.now();
+    const at = wheel.now + 3;
+    const entries = Array.from({ length: 2000 }, (_, i) => probe(`e${i}`, start));
+    for (const e of entries) wheel.schedule(e, at);
+    for (let i = 0; i < entries.length; i += 4) wheel.cancel(entries[i]!);
+    assert.equal(wheel.size, 1500);
+    await until(() => wheel.size === 0, "the bucket emptied");
+    entries.forEach((e, i) => {
+      assert.equal(e.fired.length, i % 4 === 0 ? 0 : 1, e.name);
+      assert.ok(detached(e));
+    });
+  });
+
+  it("reports a throwing callback as a warning and runs the rest of the bucket", async () => {
+    const wheel = new TimerWheel(10);
+    const start = Date.now();
+    const at = wheel.now + 3;
+    const before = probe("before", start);
+    const thrower = probe("thrower", start, () => {
+      throw new Error("boom");
+    });
+    const after = probe("after", start);
+    for (const e of [before, thrower, after]) wheel.schedule(e, at);
+    const warning = event<[Error]>(process, "warning");
+    const [w] = await warning;
+    assert.match(w.message, /timer callback threw: Error: boom/);
+    await until(() => before.fired.length === 1 && after.fired.length === 1, "the others fired");
+    assert.equal(thrower.fired.length, 1);
+    assert.equal(wheel.size, 0);
   });
 });

@@ -60,6 +60,8 @@ export class FallbackTransport extends Duplex implements TimerEntry {
   // Timer wheel entry (the resume timeout).
   deadline = -1;
   slot = -1;
+  wheelNext: TimerEntry | null = null;
+  wheelPrev: TimerEntry | null = null;
 
   readonly #token: Buffer;
   readonly #digest: Buffer;
