@@ -121,7 +121,7 @@ class PendingSocket implements TimerEntry, QueuedEntry {
   constructor(core: Core, socket: Socket) {
     this.core = core;
     this.socket = socket;
-    this.parser = new HttpHeadParser("request", core.limits);
+    this.parser = new HttpHeadParser("request", core.limits, "lazy");
   }
 
   /** LINGER is over (the wheel holds only answered sockets). */

@@ -48,7 +48,7 @@ import {
 } from "../limits.js";
 import { HEADER_LINE, type LineScan, REQUEST_LINE, STATUS_LINE, scanError, scanLine } from "./head-line-scanner.js";
 import { asciiLower, fromLatin1, isDigit, isValueByte, TCHAR } from "./header-tokens.js";
-import { type HttpHead, ParsedHead } from "./http-head.js";
+import { type HttpHead, ParsedHead, plainHead } from "./http-head.js";
 
 export { flatRawHeaders, type HttpHead, headerKeys } from "./http-head.js";
 
@@ -170,6 +170,7 @@ function decode(buf: Uint8Array, start: number, end: number, high: boolean): str
 
 export class HttpHeadParser {
   readonly kind: "request" | "response";
+  readonly #lazy: boolean;
   #maxStartLine: number;
   #maxHeaderLine: number;
   #maxHeaderCount: number;
@@ -199,8 +200,14 @@ export class HttpHeadParser {
   /** The line scanner's state (head-line-scanner.ts) after the bytes of the current line received so far. */
   #lineScan: LineScan;
 
-  constructor(kind: "request" | "response", limits: HeadLimits = {}) {
+  /**
+   * `heads`: "plain" (default) returns each head as a plain object; "lazy" returns a head whose
+   * `rawHeaders` and `headers` are prototype accessors made on first read (for a caller that
+   * reads the lines with `flatRawHeaders`/`headerKeys` only, as the standalone server does).
+   */
+  constructor(kind: "request" | "response", limits: HeadLimits = {}, heads: "plain" | "lazy" = "plain") {
     this.kind = kind;
+    this.#lazy = heads === "lazy";
     this.#maxStartLine = limits.maxStartLine ?? DEFAULT_MAX_START_LINE;
     this.#maxHeaderLine = limits.maxHeaderLine ?? DEFAULT_MAX_HEADER_LINE;
     this.#maxHeaderCount = limits.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT;
@@ -385,7 +392,9 @@ export class HttpHeadParser {
   #finish(): HttpHead {
     this.#state = State.DONE;
     this.#line = EMPTY;
-    const head = new ParsedHead(this.#version, this.#raw, this.#keys);
+    const head = this.#lazy
+      ? new ParsedHead(this.#version, this.#raw, this.#keys)
+      : plainHead(this.#version, this.#raw, this.#keys);
     if (this.kind === "request") {
       head.method = this.#method;
       head.target = this.#target;

@@ -1,9 +1,11 @@
 /**
  * The parsed head of an HTTP/1.x request or response (the result of `HttpHeadParser`), sans I/O.
  * Contract: `rawHeaders` (pairs) and `headers` (a Map by lowercased name) as documented on
- * `HttpHead`; the parser's heads keep the lines flat with each line's lowercased name, and
- * make the pairs and the Map when first read; `flatRawHeaders` gives the flat form (node:http's
- * `rawHeaders`) and `headerKeys` the names, for a caller that needs neither.
+ * `HttpHead`. The parser's heads are plain objects ({@link plainHead}); a parser made with
+ * `heads: "lazy"` returns a {@link ParsedHead} instead, which keeps the lines flat with each
+ * line's lowercased name and makes the pairs and the Map when first read; `flatRawHeaders` gives
+ * the flat form (node:http's `rawHeaders`) and `headerKeys` the names, for a caller that needs
+ * neither.
  */
 
 import { asciiLower } from "./header-tokens.js";
@@ -26,11 +28,36 @@ export interface HttpHead {
   headers: Map<string, string>;
 }
 
+/** Header lines flat (name, value, ...) as `[name, value]` pairs. */
+function pairsOf(raw: string[]): Array<[string, string]> {
+  const pairs: Array<[string, string]> = new Array(raw.length >> 1);
+  for (let i = 0; i < pairs.length; i++) pairs[i] = [raw[2 * i], raw[2 * i + 1]];
+  return pairs;
+}
+
+/** The headers Map of flat lines and their lowercased names: several lines of one name joined with ", ". */
+function mapOf(keys: string[], raw: string[]): Map<string, string> {
+  const map = new Map<string, string>();
+  for (let i = 0; i < keys.length; i++) {
+    const previous = map.get(keys[i]);
+    const value = raw[2 * i + 1];
+    map.set(keys[i], previous === undefined ? value : `${previous}, ${value}`);
+  }
+  return map;
+}
+
+/** A plain head object (own data properties) of flat lines and their lowercased names. */
+export function plainHead(httpVersion: string, raw: string[], keys: string[]): HttpHead {
+  return { httpVersion, rawHeaders: pairsOf(raw), headers: mapOf(keys, raw) };
+}
+
 /**
- * The parser's head: the header lines are kept flat (name, value, name, value..., node:http's
+ * A lazy parser's head (`heads: "lazy"`): the header lines are kept flat (name, value, name, value..., node:http's
  * `rawHeaders` form, see {@link flatRawHeaders}) with each line's lowercased name; `rawHeaders`
  * and `headers` are made on first read, so a caller that reads only the flat form allocates no
- * array per line and no Map.
+ * array per line and no Map. They are accessors on the prototype, not own properties: spreading,
+ * `Object.keys` or `JSON.stringify` of such a head does not see them (the plain heads' shape is
+ * the public one).
  */
 export class ParsedHead implements HttpHead {
   declare method?: string;
@@ -52,12 +79,7 @@ export class ParsedHead implements HttpHead {
   }
 
   get rawHeaders(): Array<[string, string]> {
-    if (this.#pairs === undefined) {
-      const raw = this.#raw;
-      const pairs: Array<[string, string]> = new Array(raw.length >> 1);
-      for (let i = 0; i < pairs.length; i++) pairs[i] = [raw[2 * i], raw[2 * i + 1]];
-      this.#pairs = pairs;
-    }
+    this.#pairs ??= pairsOf(this.#raw);
     return this.#pairs;
   }
 
@@ -68,17 +90,7 @@ export class ParsedHead implements HttpHead {
 
   /** Lowercased names; several lines of one name joined with ", " (RFC 7230 3.2.2). */
   get headers(): Map<string, string> {
-    if (this.#headers === undefined) {
-      const map = new Map<string, string>();
-      const keys = this.#keys;
-      const raw = this.#raw;
-      for (let i = 0; i < keys.length; i++) {
-        const previous = map.get(keys[i]);
-        const value = raw[2 * i + 1];
-        map.set(keys[i], previous === undefined ? value : `${previous}, ${value}`);
-      }
-      this.#headers = map;
-    }
+    this.#headers ??= mapOf(this.#keys, this.#raw);
     return this.#headers;
   }
 

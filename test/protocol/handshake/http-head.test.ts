@@ -1,7 +1,8 @@
-// The parser's head (http-head.ts): header lines kept flat with their lowercased names,
-// `rawHeaders` and `headers` made on first read, `flatRawHeaders` (node:http's rawHeaders form)
-// and `headerKeys` for parser heads and for plain HttpHead objects, the same whatever the
-// chunking (split at every byte).
+// The parser's heads (http-head.ts): plain objects by default (own data properties, the public
+// shape); with `heads: "lazy"` header lines kept flat with their lowercased names, `rawHeaders`
+// and `headers` made on first read; `flatRawHeaders` (node:http's rawHeaders form) and
+// `headerKeys` for lazy heads and for plain HttpHead objects, the same whatever the chunking
+// (split at every byte).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { flatRawHeaders, headerKeys } from "../../../src/protocol/handshake/http-head.js";
@@ -39,8 +40,8 @@ const MAP = new Map([
 ]);
 const pairsOf = (flat: string[]) => Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]]);
 
-function parse(bytes: Uint8Array, cuts: number[]): HttpHead {
-  const parser = new HttpHeadParser("request");
+function parse(bytes: Uint8Array, cuts: number[], heads: "plain" | "lazy" = "lazy"): HttpHead {
+  const parser = new HttpHeadParser("request", {}, heads);
   let start = 0;
   for (const cut of [...cuts, bytes.length]) {
     const result = parser.push(bytes.subarray(start, cut));
@@ -75,11 +76,13 @@ describe("http-head", () => {
   it("gives the same flat lines and pairs split at every byte and byte by byte", () => {
     const bytes = latin1(REQUEST);
     for (let i = 0; i <= bytes.length; i++) {
-      const head = parse(bytes, [i]);
-      assert.deepEqual(flatRawHeaders(head), FLAT, `split at ${i}`);
-      assert.deepEqual(headerKeys(head), KEYS, `split at ${i}`);
-      assert.deepEqual([...head.headers], [...MAP], `split at ${i}`);
-      assert.deepEqual(head.rawHeaders, pairsOf(FLAT), `split at ${i}`);
+      for (const heads of ["lazy", "plain"] as const) {
+        const head = parse(bytes, [i], heads);
+        assert.deepEqual(flatRawHeaders(head), FLAT, `${heads}, split at ${i}`);
+        assert.deepEqual(headerKeys(head), KEYS, `${heads}, split at ${i}`);
+        assert.deepEqual([...head.headers], [...MAP], `${heads}, split at ${i}`);
+        assert.deepEqual(head.rawHeaders, pairsOf(FLAT), `${heads}, split at ${i}`);
+      }
     }
     const head = parse(
       bytes,
@@ -108,6 +111,21 @@ describe("http-head", () => {
     };
     assert.deepEqual(flatRawHeaders(plain), ["Host", "h", "B", "2"]);
     assert.deepEqual(headerKeys(plain), ["host", "b"]);
+  });
+
+  it("returns plain heads by default: own data properties that spread, serialise and take any value", () => {
+    const head = parse(latin1(REQUEST), [], "plain");
+    assert.deepEqual(Object.keys(head), ["httpVersion", "rawHeaders", "headers", "method", "target"]);
+    assert.equal(Object.getPrototypeOf(head), Object.prototype);
+    const copy = { ...head };
+    assert.equal(copy.rawHeaders, head.rawHeaders);
+    assert.equal(copy.headers, head.headers);
+    assert.deepEqual(JSON.parse(JSON.stringify(head)).rawHeaders, pairsOf(FLAT));
+    assert.deepEqual(structuredClone(head).headers, MAP);
+    (head as { headers?: unknown }).headers = undefined;
+    assert.equal(head.headers, undefined, "a plain property keeps what is assigned");
+    assert.equal(delete (head as { rawHeaders?: unknown }).rawHeaders, true);
+    assert.equal("rawHeaders" in head, false);
   });
 
   it("gives a response head its status fields and no request fields", () => {
