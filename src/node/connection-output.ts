@@ -82,10 +82,18 @@ export class ConnectionOutput extends OutputQueue implements Flushable {
   override push(chunk: Uint8Array): void {
     super.push(chunk);
     if (messagePool.out !== 0) holdOutput(this.#conn, chunk);
-    if (this.size >= EARLY_BYTES && !this.early) {
-      this.early = true;
-      markEarly(this);
-    }
+    if (this.size >= EARLY_BYTES && !this.early) this.#markEarly();
+  }
+
+  /** Frames the engine wrote into the output arena (small ones, many per read): marked early alike. */
+  override pushRange(bytes: Uint8Array, start: number, end: number): void {
+    super.pushRange(bytes, start, end);
+    if (this.size >= EARLY_BYTES && !this.early) this.#markEarly();
+  }
+
+  #markEarly(): void {
+    this.early = true;
+    markEarly(this);
   }
 
   /** This turn's queue, the connection marked for the end-of-turn flush. */
@@ -115,7 +123,8 @@ export class ConnectionOutput extends OutputQueue implements Flushable {
     try {
       this.writeTo(socket, done);
     } catch (error) {
-      this.#conn.emit("error", error as Error); // socket.write throws only Errors
+      // socket.write throws only Errors; a throwing listener must not escape a read's callback (flushEarly)
+      emitSafe(this.#conn, "error", error as Error);
       this.#conn.destroyTransport();
       if (done !== undefined) process.nextTick(done, error);
       return;

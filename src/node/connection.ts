@@ -4,10 +4,10 @@
  * `tls.TLSSocket`, an HTTP/2 stream, a virtual one).
  *
  * Contract:
- * - Bytes from the transport (read-path.ts) go to the engine as they arrive; its output leaves
- *   in ONE write per event-loop turn (connection-output.ts, flush-queue.ts). The engine itself is
- *   made when first needed (connection-engine.ts), and a plain server connection's is dropped again
- *   when it is at rest after a heartbeat; its events reach the listeners through connection-events.ts.
+ * - Bytes from the transport (read-path.ts) go to the engine as they arrive; its output leaves in
+ *   ONE write per turn, or after the read that queued 64 KiB of it (connection-output.ts,
+ *   flush-queue.ts). The engine is made when first needed (connection-engine.ts), dropped again by
+ *   a plain server connection at rest after a heartbeat; events reach listeners via connection-events.ts.
  * - `send` reports "written" (nothing queued in the transport's buffer), "buffered" (queued,
  *   `drain` follows) or "dropped" (not sent: closing, or the backpressure policy). With the
  *   "wait" policy a send above `maxBufferedAmount` returns a promise resolved on drain.

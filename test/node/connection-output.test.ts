@@ -109,4 +109,20 @@ describe("ConnectionOutput early flush", () => {
     await new Promise((resolve) => setImmediate(resolve)); // the turn's flush: only what came after
     assert.deepEqual(written.slice(3), [5]);
   });
+
+  it("frames written into the output arena (pushRange) are marked early alike", () => {
+    const { socket, written } = fakeSocket();
+    const { conn } = fakeConn(socket);
+    const out = new ConnectionOutput(conn, socket, false);
+    const arena = Buffer.alloc(52 * 2000);
+    let at = 0;
+    for (; at + 52 <= queue.EARLY_BYTES - 52; at += 52) out.queue().pushRange(arena, at, at + 52);
+    assert.equal(out.early, false, "below 64 KiB");
+    for (; at < arena.length; at += 52) out.queue().pushRange(arena, at, at + 52);
+    assert.equal(out.early, true);
+    assert.equal(queue.earlyCount, 1);
+    queue.flushEarly();
+    assert.deepEqual(written, [arena.length], "one write of the adjacent run");
+    assert.equal(out.size, 0);
+  });
 });
