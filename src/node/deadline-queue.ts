@@ -45,7 +45,9 @@ export class DeadlineQueue<T extends QueuedEntry> implements TimerEntry {
 
   /** Queue `entry`, due `timeout` ms from now. */
   add(entry: T): void {
-    entry.expires = wheel.now + this.#timeout;
+    // Date.now(), not the wheel's cached clock: that one is up to a tick old while the wheel runs,
+    // which would end the wait that much early.
+    entry.expires = Date.now() + this.#timeout;
     entry.queued = true;
     const newest = this.#newest;
     entry.older = newest;

@@ -14,6 +14,20 @@ interface Item extends QueuedEntry {
 const item = (name: string): Item => ({ name, added: 0, expires: 0, older: null, newer: null, queued: false });
 
 describe("DeadlineQueue", () => {
+  it("counts a deadline from the time of add, not from the running wheel's cached clock", () => {
+    const queue = new DeadlineQueue<Item>(10_000, () => {});
+    const other = new DeadlineQueue<Item>(10_000, () => {});
+    other.add(item("keeps the wheel running (its clock cached between ticks)"));
+    const start = Date.now();
+    while (Date.now() - start < 20) {} // the wall clock moves on; the wheel's cached one does not
+    const e = item("e");
+    const before = Date.now();
+    queue.add(e);
+    assert.ok(e.expires >= before + 10_000, `expires ${e.expires - before} ms after add`);
+    queue.clear();
+    other.clear();
+  });
+
   it("expires in order, each not before its own deadline, with one wheel entry", async () => {
     const expired: Array<[string, number]> = [];
     const queue = new DeadlineQueue<Item>(2 * UNIT, (e) => expired.push([e.name, Date.now() - e.added]));
