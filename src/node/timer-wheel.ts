@@ -25,10 +25,14 @@ export interface TimerEntry {
   deadline: number;
   /** Set by the wheel: the bucket holding the entry (or the tick's walk list), or -1. */
   slot: number;
-  /** Set by the wheel: the next entry of the same list, or null. */
-  wheelNext: TimerEntry | null;
+  /**
+   * Set by the wheel: the next entry of the same list, or null. Optional for entries written
+   * before the lists (the wheel sets both when it links one); declare both, initialised to null,
+   * to keep the entry's shape stable.
+   */
+  wheelNext?: TimerEntry | null;
   /** Set by the wheel: the previous entry of the same list, or null (the list's head). */
-  wheelPrev: TimerEntry | null;
+  wheelPrev?: TimerEntry | null;
   onTimer(): void;
 }
 
@@ -104,8 +108,8 @@ export class TimerWheel {
 
   /** Take `entry` out of the list its `slot` names (the slot itself is the caller's to set). */
   #unlink(entry: TimerEntry): void {
-    const next = entry.wheelNext;
-    const prev = entry.wheelPrev;
+    const next = entry.wheelNext ?? null;
+    const prev = entry.wheelPrev ?? null;
     if (prev === null) this.#heads[entry.slot] = next;
     else prev.wheelNext = next;
     if (next !== null) next.wheelPrev = prev;
@@ -140,7 +144,7 @@ export class TimerWheel {
       // Move the bucket's list to the walk list; callbacks may unlink any entry from it.
       heads[slot] = null;
       heads[WALKING] = entry;
-      for (; entry !== null; entry = entry.wheelNext) entry.slot = WALKING;
+      for (; entry !== null; entry = entry.wheelNext ?? null) entry.slot = WALKING;
       while ((entry = heads[WALKING] ?? null) !== null) {
         this.#unlink(entry);
         if (entry.deadline > now) {

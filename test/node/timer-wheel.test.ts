@@ -30,6 +30,20 @@ function detached(entry: TimerEntry): boolean {
 }
 
 describe("TimerWheel", () => {
+  it("takes entries written without the link fields (deadline, slot, onTimer only)", async () => {
+    const wheel = new TimerWheel(10);
+    const fired: string[] = [];
+    const bare = (name: string): TimerEntry => ({ deadline: -1, slot: -1, onTimer: () => fired.push(name) });
+    const [a, b, c] = [bare("a"), bare("b"), bare("c")];
+    wheel.scheduleIn(a, 10);
+    wheel.scheduleIn(b, 10);
+    wheel.scheduleIn(c, 10);
+    wheel.cancel(b);
+    await until(() => fired.length === 2, "a and c fired", 100 * UNIT);
+    assert.deepEqual(fired.sort(), ["a", "c"]);
+    assert.equal(wheel.size, 0);
+  });
+
   it("fires entries in deadline order, never early, and stops when empty", async () => {
     const wheel = new TimerWheel(10);
     const fired: Array<[string, number]> = [];
