@@ -11,7 +11,7 @@
  * only the queue's links, never the wheel: one entry to move per burst instead of one per socket
  * (the wheel's buckets are intrusive lists, so neither way allocates).
  *
- * Contract: `add` stamps `expires` (wheel clock) and appends; `remove` is a no-op for an entry
+ * Contract: `add` stamps `expires` (`Date.now()` + timeout, ms) and appends; `remove` is a no-op for an entry
  * not queued; `expire(entry)` runs after the entry left the queue, never early, at most the
  * wheel's resolution late (an exception from it is the wheel's to report). `clear` forgets every
  * entry and the wheel entry.
@@ -20,7 +20,7 @@ import { type TimerEntry, wheel } from "./timer-wheel.js";
 
 /** The links a queued entry carries (set and read by the queue only). */
 export interface QueuedEntry {
-  /** Its deadline on the wheel clock, ms (set by `add`). */
+  /** Its deadline, `Date.now()` ms (set by `add`). */
   expires: number;
   older: QueuedEntry | null;
   newer: QueuedEntry | null;
@@ -87,8 +87,10 @@ export class DeadlineQueue<T extends QueuedEntry> implements TimerEntry {
         this.#expire(entry);
       }
     } finally {
+      // An expiry may have added an entry (a listener handling another request): the wheel entry
+      // then waits for that newest one, and must wait for the oldest instead.
       const oldest = this.#oldest;
-      if (oldest !== null && this.slot === -1) wheel.schedule(this, oldest.expires);
+      if (oldest !== null && (this.slot === -1 || this.deadline > oldest.expires)) wheel.schedule(this, oldest.expires);
     }
   }
 }

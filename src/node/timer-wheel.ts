@@ -12,9 +12,9 @@
  * timestamp from the cheap cached clock {@link TimerWheel.now} and re-arm lazily when fired.
  *
  * A bucket is an intrusive doubly linked list threaded through the entries' own `wheelNext` /
- * `wheelPrev` fields: scheduling and cancelling are O(1) and allocate nothing. (A Set per
- * bucket grew hash tables as connections came and went, deleted entries staying as holes until
- * a rehash, and those tables outlived scavenges: bench/results/profile.md, round six.) A tick
+ * `wheelPrev` fields: scheduling and cancelling are O(1) and allocate nothing (lists, not Sets:
+ * no hash table per bucket to grow as connections come and go and outlive scavenges,
+ * bench/results/profile.md round six). A tick
  * takes a bucket's list out into the walk list (slot `WALKING`) before running callbacks, so a
  * callback can unlink any entry from whichever list holds it; entries for a later turn of the
  * wheel go back into their bucket.
@@ -26,9 +26,8 @@ export interface TimerEntry {
   /** Set by the wheel: the bucket holding the entry (or the tick's walk list), or -1. */
   slot: number;
   /**
-   * Set by the wheel: the next entry of the same list, or null. Optional for entries written
-   * before the lists (the wheel sets both when it links one); declare both, initialised to null,
-   * to keep the entry's shape stable.
+   * Set by the wheel: the next entry of the same list, or null. Optional: the wheel sets both
+   * when it links an entry; declare both (null) to keep the entry's shape stable.
    */
   wheelNext?: TimerEntry | null;
   /** Set by the wheel: the previous entry of the same list, or null (the list's head). */
@@ -81,7 +80,8 @@ export class TimerWheel {
 
   /** Schedule `entry` `delay` ms from now. */
   scheduleIn(entry: TimerEntry, delay: number): void {
-    this.schedule(entry, this.now + delay);
+    // Date.now(), not the cached clock (up to a tick old while the wheel runs): never early.
+    this.schedule(entry, Date.now() + delay);
   }
 
   cancel(entry: TimerEntry): void {

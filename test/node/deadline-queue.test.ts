@@ -52,6 +52,23 @@ describe("DeadlineQueue", () => {
     assert.equal(wheel.size, entries, "the wheel entry left once the queue was empty");
   });
 
+  it("waits for the oldest again after an expiry added an entry (a listener handling another request)", async () => {
+    let armedAt = -1;
+    const [a, b, c] = [item("a"), item("b"), item("c")];
+    const queue: DeadlineQueue<Item> = new DeadlineQueue<Item>(2 * UNIT, (e) => {
+      if (e !== a) return;
+      queue.add(c); // re-entrant: the wheel entry is unscheduled while the queue fires
+      queueMicrotask(() => (armedAt = queue.deadline)); // after the wheel's call returned
+    });
+    queue.add(a);
+    await sleep(UNIT);
+    queue.add(b);
+    await until(() => armedAt !== -1, "a expired", 20 * UNIT);
+    assert.equal(b.queued && c.queued, true);
+    assert.equal(armedAt, b.expires, "armed for b, the oldest, not for c");
+    queue.clear();
+  });
+
   it("never expires a removed entry, from any place in the queue; remove twice is harmless", async () => {
     const expired: string[] = [];
     const queue = new DeadlineQueue<Item>(UNIT, (e) => expired.push(e.name));

@@ -30,6 +30,20 @@ function detached(entry: TimerEntry): boolean {
 }
 
 describe("TimerWheel", () => {
+  it("counts scheduleIn's delay from the time of the call, not from the running wheel's cached clock", () => {
+    const wheel = new TimerWheel(50);
+    const other = { deadline: -1, slot: -1, onTimer() {} };
+    wheel.scheduleIn(other, 10_000); // the wheel runs: its clock is cached between ticks
+    const start = Date.now();
+    while (Date.now() - start < 20) {} // the wall clock moves on
+    const e = { deadline: -1, slot: -1, onTimer() {} };
+    const before = Date.now();
+    wheel.scheduleIn(e, 1000);
+    assert.ok(e.deadline >= before + 1000, `due ${e.deadline - before} ms after the call`);
+    wheel.cancel(e);
+    wheel.cancel(other);
+  });
+
   it("takes entries written without the link fields (deadline, slot, onTimer only)", async () => {
     const wheel = new TimerWheel(10);
     const fired: string[] = [];
