@@ -162,12 +162,12 @@ export function clockDue(c: ClockState, o: ResolvedConnectionOptions, now: numbe
   return Due.NOTHING;
 }
 
-/** ClockHost's own methods, keyed by symbols: names an application might give its own fields cannot shadow them. */
+/** The two ClockHost methods whose names an application would most likely give its own fields: keyed by symbols. */
 export const FINISH: unique symbol = Symbol("wirecable.finish");
 export const HEARTBEAT: unique symbol = Symbol("wirecable.heartbeat");
 
 /** What a connection does for its timers (Connection implements it). */
-export interface ClockHost extends ClockState, TimerEntry, Pick<EventEmitter, "emit"> {
+export interface ClockHost extends ClockState, Pick<EventEmitter, "emit"> {
   destroyTransport(): void;
   /** The transport is gone: stop timers, report the close. */
   [FINISH](): void;

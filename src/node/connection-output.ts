@@ -5,7 +5,8 @@
  * backlog (`needDrain`, pongs held while the peer does not read), the resolvers of "wait" sends
  * and the callbacks of `afterWrite`.
  *
- * Contract: created with a connection's first output (an idle connection holds none). `queue()`
+ * Contract: created with a connection's first output (an idle connection holds none; a plain
+ * server connection drops it again when it is `resting`, and makes a new one for its next output). `queue()`
  * marks the connection for this turn's flush and returns the queue to push to. After a flush
  * that left bytes in the socket, `drained()` (the socket's `drain`, or a write callback when
  * Node emits none below its high-water mark) releases the waiters with "written", lets the
@@ -105,7 +106,7 @@ export class ConnectionOutput extends OutputQueue implements Flushable {
     return this;
   }
 
-  /** @internal Called once per turn by the flush queue (Flushable): one write for everything queued this turn. */
+  /** @internal Called by the flush queue (Flushable) at the turn's end, or after the read that marked it early: one write for everything queued. */
   flushNow(): void {
     this.dirty = false;
     this.early = false;

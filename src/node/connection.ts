@@ -130,7 +130,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   readonly #socket: Transport;
   #remoteAddress: string | null; // null: not read from the transport yet ("": it had none)
   readonly #options: ResolvedConnectionOptions;
-  /** The write path (connection-output.ts); created with the first output (idle connections hold none). */
+  /** The write path (connection-output.ts); made with the first output, dropped again at rest (see #rest). */
   #output: ConnectionOutput | null = null;
   #bucket: TokenBucket | undefined;
   /** The engine's close and how it is reported (connection-close.ts); null while neither happened nor was awaited. */

@@ -121,7 +121,7 @@ class PendingSocket implements TimerEntry, QueuedEntry {
   constructor(core: Core, socket: Socket) {
     this.core = core;
     this.socket = socket;
-    this.parser = new HttpHeadParser("request", core.limits, "lazy");
+    this.parser = HttpHeadParser.lazy("request", core.limits);
   }
 
   /** LINGER is over (the wheel holds only answered sockets). */
@@ -276,7 +276,7 @@ function handOverPlain(
 }
 
 /** The parsed head as node:http would have delivered it (`raw`, `headers`: its lines in node's two forms). */
-export function toIncomingMessage(
+function toIncomingMessage(
   socket: Socket,
   head: HttpHead,
   raw: string[],
@@ -325,7 +325,7 @@ const FIRST_WINS = new Set([
  * whose repeats are dropped; set-cookie an array. Plain assignments into `{}`, as node:http does
  * (so a `__proto__` header is ignored there too).
  */
-export function nodeHeaders(keys: readonly string[], raw: readonly string[]): IncomingHttpHeaders {
+function nodeHeaders(keys: readonly string[], raw: readonly string[]): IncomingHttpHeaders {
   const out: Record<string, string | string[]> = {};
   for (let i = 0; i < keys.length; i++) {
     const name = keys[i];

@@ -60,7 +60,9 @@ export class FallbackTransport extends Duplex implements TimerEntry {
   // Timer wheel entry (the resume timeout).
   deadline = -1;
   slot = -1;
+  /** @internal */
   wheelNext: TimerEntry | null = null;
+  /** @internal */
   wheelPrev: TimerEntry | null = null;
 
   readonly #token: Buffer;

@@ -170,7 +170,8 @@ function decode(buf: Uint8Array, start: number, end: number, high: boolean): str
 
 export class HttpHeadParser {
   readonly kind: "request" | "response";
-  readonly #lazy: boolean;
+  /** Made by `HttpHeadParser.lazy`: heads are ParsedHeads instead of plain objects. */
+  #lazy = false;
   #maxStartLine: number;
   #maxHeaderLine: number;
   #maxHeaderCount: number;
@@ -200,20 +201,25 @@ export class HttpHeadParser {
   /** The line scanner's state (head-line-scanner.ts) after the bytes of the current line received so far. */
   #lineScan: LineScan;
 
-  /**
-   * `heads`: "plain" (default) returns each head as a plain object; "lazy" returns a head whose
-   * `rawHeaders` and `headers` are prototype accessors made on first read (for a caller that
-   * reads the lines with `flatRawHeaders`/`headerKeys` only, as the standalone server does).
-   */
-  constructor(kind: "request" | "response", limits: HeadLimits = {}, heads: "plain" | "lazy" = "plain") {
+  constructor(kind: "request" | "response", limits: HeadLimits = {}) {
     this.kind = kind;
-    this.#lazy = heads === "lazy";
     this.#maxStartLine = limits.maxStartLine ?? DEFAULT_MAX_START_LINE;
     this.#maxHeaderLine = limits.maxHeaderLine ?? DEFAULT_MAX_HEADER_LINE;
     this.#maxHeaderCount = limits.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT;
     this.#maxHeaderBytes = limits.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
     this.#allowBareLf = limits.allowBareLf ?? true;
     this.#lineScan = kind === "request" ? REQUEST_LINE : STATUS_LINE;
+  }
+
+  /**
+   * @internal A parser whose heads' `rawHeaders` and `headers` are prototype accessors made on
+   * first read (http-head.ts ParsedHead), for a caller that reads the lines only with
+   * `flatRawHeaders`/`headerKeys` (the standalone server's raw listener).
+   */
+  static lazy(kind: "request" | "response", limits?: HeadLimits): HttpHeadParser {
+    const parser = new HttpHeadParser(kind, limits);
+    parser.#lazy = true;
+    return parser;
   }
 
   /** True once the head is complete. */
@@ -392,9 +398,13 @@ export class HttpHeadParser {
   #finish(): HttpHead {
     this.#state = State.DONE;
     this.#line = EMPTY;
-    const head = this.#lazy
-      ? new ParsedHead(this.#version, this.#raw, this.#keys)
-      : plainHead(this.#version, this.#raw, this.#keys);
+    let head: HttpHead;
+    if (this.#lazy) head = new ParsedHead(this.#version, this.#raw, this.#keys);
+    else {
+      head = plainHead(this.#version, this.#raw, this.#keys);
+      // A parser may live as long as its connection: it keeps the head, not the lines too.
+      this.#raw = this.#keys = [];
+    }
     if (this.kind === "request") {
       head.method = this.#method;
       head.target = this.#target;

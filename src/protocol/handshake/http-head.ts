@@ -1,11 +1,11 @@
 /**
  * The parsed head of an HTTP/1.x request or response (the result of `HttpHeadParser`), sans I/O.
  * Contract: `rawHeaders` (pairs) and `headers` (a Map by lowercased name) as documented on
- * `HttpHead`. The parser's heads are plain objects ({@link plainHead}); a parser made with
- * `heads: "lazy"` returns a {@link ParsedHead} instead, which keeps the lines flat with each
- * line's lowercased name and makes the pairs and the Map when first read; `flatRawHeaders` gives
- * the flat form (node:http's `rawHeaders`) and `headerKeys` the names, for a caller that needs
- * neither.
+ * `HttpHead`. The parser's heads are plain objects ({@link plainHead}); a parser made with the
+ * internal `HttpHeadParser.lazy` returns a {@link ParsedHead} instead, which keeps the lines flat
+ * with each line's lowercased name and makes the pairs and the Map when first read;
+ * `flatRawHeaders` gives the flat form (node:http's `rawHeaders`) and `headerKeys` the names, for
+ * a caller that needs neither.
  */
 
 import { asciiLower } from "./header-tokens.js";
@@ -52,8 +52,9 @@ export function plainHead(httpVersion: string, raw: string[], keys: string[]): H
 }
 
 /**
- * A lazy parser's head (`heads: "lazy"`): the header lines are kept flat (name, value, name, value..., node:http's
- * `rawHeaders` form, see {@link flatRawHeaders}) with each line's lowercased name; `rawHeaders`
+ * A lazy parser's head (`HttpHeadParser.lazy`): the header lines are kept flat (name, value,
+ * name, value..., node:http's `rawHeaders` form, see {@link flatRawHeaders}) with each line's
+ * lowercased name; `rawHeaders`
  * and `headers` are made on first read, so a caller that reads only the flat form allocates no
  * array per line and no Map. They are accessors on the prototype, not own properties: spreading,
  * `Object.keys` or `JSON.stringify` of such a head does not see them (the plain heads' shape is

@@ -1,5 +1,5 @@
 // The parser's heads (http-head.ts): plain objects by default (own data properties, the public
-// shape); with `heads: "lazy"` header lines kept flat with their lowercased names, `rawHeaders`
+// shape); from `HttpHeadParser.lazy` (internal) header lines kept flat with their lowercased names, `rawHeaders`
 // and `headers` made on first read; `flatRawHeaders` (node:http's rawHeaders form) and
 // `headerKeys` for lazy heads and for plain HttpHead objects, the same whatever the chunking
 // (split at every byte).
@@ -41,7 +41,7 @@ const MAP = new Map([
 const pairsOf = (flat: string[]) => Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]]);
 
 function parse(bytes: Uint8Array, cuts: number[], heads: "plain" | "lazy" = "lazy"): HttpHead {
-  const parser = new HttpHeadParser("request", {}, heads);
+  const parser = heads === "lazy" ? HttpHeadParser.lazy("request") : new HttpHeadParser("request");
   let start = 0;
   for (const cut of [...cuts, bytes.length]) {
     const result = parser.push(bytes.subarray(start, cut));
