@@ -83,6 +83,14 @@ export const SERVERS = {
   // The floor reading into one process-wide buffer (net.Socket `onread`): what Node's per-read
   // buffers cost on large messages. Large echo only (run it with --servers floor-onread).
   "floor-onread": { file: "bench/servers/floor.mjs", setEnv: { FLOOR_ONREAD: "1" }, workloads: ["large"] },
+  // The floor writing through each socket's handle, not its Writable (FLOOR_WRITE=handle): what
+  // net.Socket's stream layer costs per write.
+  "floor-handle": {
+    file: "bench/servers/floor.mjs",
+    setEnv: { FLOOR_WRITE: "handle" },
+    deflate: false,
+    workloads: ["small-echo", "latency", "large", "broadcast", "broadcast-10k"],
+  },
   // Not a WebSocket implementation: Node's cheapest echo, measured only where it is a floor.
   floor: {
     file: "bench/servers/floor.mjs",

@@ -36,6 +36,17 @@ const FLUSH_PER_READ = process.env.FLOOR_FLUSH === "read";
 // socket's handle is moved to a new net.Socket (`_handle`: internal; a measurement, not a design).
 const ONREAD = process.env.FLOOR_ONREAD === "1";
 const SHARED_READ = ONREAD ? Buffer.allocUnsafe(256 * 1024) : null;
+// FLOOR_WRITE=handle: a turn's output goes straight to the socket's handle (a WriteWrap and
+// handle.writeBuffer / writev, as Node's stream layer does underneath), skipping net.Socket's
+// Writable (its state, the callback, the write request's closure): what the stream layer costs
+// per write. Only while the Writable holds nothing (else its bytes would be overtaken); a write
+// left queued in libuv keeps its request and buffers until its `oncomplete`.
+const HANDLE_WRITE = process.env.FLOOR_WRITE === "handle";
+const wrap = HANDLE_WRITE ? process.binding("stream_wrap") : null;
+const WriteWrap = wrap?.WriteWrap;
+const writeState = wrap?.streamBaseState;
+const ASYNC = wrap?.kLastWriteWasAsync;
+let spareReq = null; // a request whose write completed synchronously: libuv never took it
 const CONCAT_LIMIT = 64 * 1024; // a turn's views up to this size are joined; above, one writev
 const NATIVE_MIN = 1024; // payload bytes from which bufferutil unmasks (a native call costs ~100 ns)
 const noop = () => {};
@@ -103,7 +114,9 @@ function flush(c) {
   c.more = null;
   const socket = c.socket;
   if (socket.destroyed) return;
-  if (more === null) socket.write(out);
+  if (HANDLE_WRITE && socket._handle !== null && socket.writableLength === 0)
+    handleWrite(socket, out, more, c.outBytes);
+  else if (more === null) socket.write(out);
   else if (c.outBytes <= CONCAT_LIMIT) socket.write(Buffer.concat([out, ...more], c.outBytes));
   else {
     socket.cork();
@@ -112,6 +125,29 @@ function flush(c) {
     socket.uncork(); // one writev
   }
   if (c.closing) socket.end();
+}
+
+function afterHandleWrite(status) {
+  this.buffer = null;
+  if (status < 0) this.socket.destroy();
+}
+
+function handleWrite(socket, out, more, bytes) {
+  const handle = socket._handle;
+  const req = spareReq ?? new WriteWrap();
+  spareReq = null;
+  req.handle = handle;
+  req.oncomplete = afterHandleWrite;
+  req.socket = socket;
+  let err;
+  let data;
+  if (more === null) err = handle.writeBuffer(req, (data = out));
+  else if (bytes <= CONCAT_LIMIT) err = handle.writeBuffer(req, (data = Buffer.concat([out, ...more], bytes)));
+  else err = handle.writev(req, (data = [out, ...more]), true);
+  if (err !== 0) return socket.destroy();
+  if (writeState[ASYNC] !== 0)
+    req.buffer = data; // libuv holds it until oncomplete
+  else spareReq = req;
 }
 
 /** Data frames of /pub go to everyone (built once, the same view for every socket). */
