@@ -63,11 +63,15 @@ const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
 
 /**
  * Hand `chunk` to the socket's Connection the way a plain TCP socket's read does: copied into one
- * shared read buffer and lent for the call (`transportLent`), no 'data' event.
+ * shared read buffer and lent for the call (`transportLent`), no 'data' event. As the build's
+ * read-path.ts does: the whole buffer and the read's length (`transportLent(buffer, n)`), or, for
+ * builds before that, a view of the bytes read.
  */
 export function lend(socket, chunk) {
   READ_BUFFER.set(chunk, 0);
-  socket.connection.transportLent(READ_BUFFER.subarray(0, chunk.length));
+  const conn = socket.connection;
+  if (conn.transportLent.length >= 2) conn.transportLent(READ_BUFFER, chunk.length);
+  else conn.transportLent(READ_BUFFER.subarray(0, chunk.length));
 }
 
 /**

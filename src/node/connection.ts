@@ -507,12 +507,12 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     if (this.#is(REST_CHECK)) this.#rest();
   }
 
-  /** @internal Bytes read into the shared read buffer, lent for this call (read-path.ts). */
-  transportLent(bytes: Uint8Array): void {
+  /** @internal `bytes[0..length)` read into the shared read buffer, lent for this call (read-path.ts). */
+  transportLent(bytes: Uint8Array, length: number): void {
     clockHeard(this);
     const engine = this.#eng();
-    if (engine.receiveLent !== undefined) engine.receiveLent(bytes);
-    else engine.receiveData(Uint8Array.prototype.slice.call(bytes));
+    if (engine.receiveLent !== undefined) engine.receiveLent(bytes, length);
+    else engine.receiveData(Uint8Array.prototype.slice.call(bytes, 0, length));
     if (this.#is(REST_CHECK)) this.#rest();
   }
 

@@ -6,8 +6,8 @@
  *   events (shared functions, no closure per connection) and starts reading. Its bytes reach the
  *   owner in one of two ways, chosen once:
  *   - a plain TCP `net.Socket` (not TLS) reads in place: each read lands in ONE process-wide
- *     buffer and goes to `owner.transportLent(bytes)` (lent for that call: the engine copies what
- *     outlives it), or, while the engine waits for the rest of a large frame's payload, straight
+ *     buffer and goes to `owner.transportLent(buffer, n)` (its first n bytes, lent for that call:
+ *     the engine copies what outlives it; always the same array, so the views made of it are made once), or, while the engine waits for the rest of a large frame's payload, straight
  *     into the message's own buffer (`owner.readTarget()`, then `owner.transportData(view)`):
  *     kernel to final place, no buffer allocated per read, no join;
  *   - anything else (TLS, an HTTP/2 stream, a user's Duplex, a socket with bytes Node read
@@ -36,8 +36,8 @@ import { earlyCount, flushEarly } from "./flush-queue.js";
 export interface TransportOwner {
   /** Bytes the owner may keep (a 'data' chunk, or bytes read into `readTarget()`'s view). */
   transportData(chunk: Uint8Array): void;
-  /** Bytes lent for the duration of the call (the shared read buffer). */
-  transportLent(bytes: Uint8Array): void;
+  /** `bytes[0..length)`, lent for the duration of the call (the shared read buffer, the same array every time). */
+  transportLent(bytes: Uint8Array, length: number): void;
   /** Where the next read should land, or null: the shared read buffer. */
   readTarget(): Uint8Array | null;
   transportEnd(): void;
@@ -112,7 +112,7 @@ let next: Uint8Array = SHARED;
 
 function onRead(this: Owned, n: number, buffer: Uint8Array): boolean {
   const owner = this[kOwner];
-  if (buffer === SHARED) owner.transportLent(SHARED.subarray(0, n));
+  if (buffer === SHARED) owner.transportLent(SHARED, n);
   else owner.transportData(n === buffer.length ? buffer : buffer.subarray(0, n));
   next = owner.readTarget() ?? SHARED;
   // Large replies this read queued leave now, not after the turn's other sockets are read.

@@ -9,8 +9,8 @@
  *   to a message leaves before anything caused by later frames. The host may call the engine
  *   re-entrantly.
  * - `receiveData(bytes)` never throws. It takes ownership of `bytes`: payloads are unmasked in
- *   place and handed out as zero-copy views. `receiveLent(bytes)` borrows them for the call
- *   only: what outlives it (a cut header, a message's pieces, event payloads) is copied.
+ *   place and handed out as zero-copy views. `receiveLent(bytes, length)` borrows `bytes[0..length)`
+ *   for the call only: what outlives it (a cut header, a message's pieces, event payloads) is copied.
  *   `readTarget()` offers the rest of a large frame's payload as a view of the message's own
  *   buffer, for the host to read into (the bytes then come back through `receiveData`). Every
  *   failure goes through one choke point (`#fail`): an `error` event (not for the host's own
@@ -270,14 +270,14 @@ export class Engine implements WebSocketEngine {
     this.#events.flush();
   }
 
-  receiveLent(data: Uint8Array): void {
+  receiveLent(data: Uint8Array, length = data.length): void {
     if (this.#heldInput !== null) {
-      this.#heldInput.push(Uint8Array.prototype.slice.call(data)); // not Buffer#slice: a view
+      this.#heldInput.push(Uint8Array.prototype.slice.call(data, 0, length)); // not Buffer#slice: a view
       return;
     }
     this.#receiver.lent = data;
     try {
-      this.#parse(data);
+      this.#parse(data, length);
       this.#events.flush();
     } finally {
       this.#receiver.lent = null;
@@ -454,9 +454,9 @@ export class Engine implements WebSocketEngine {
     else this.#flow.afterFramed(callback);
   }
 
-  #parse(chunk: Uint8Array): void {
+  #parse(chunk: Uint8Array, length = chunk.length): void {
     try {
-      this.#parser.push(chunk);
+      this.#parser.push(chunk, length);
     } catch (error) {
       this.#fail(error); // a bug or a throwing extension: 1011, never an exception to the caller
     }

@@ -268,9 +268,11 @@ export interface WebSocketEngine {
    * end of the bytes, the pieces of an unfinished message; events carry bytes of their own
    * (binary data, ping and pong payloads, a text event's `bytes`), except that a text event's
    * `data` must be read during its dispatch. Never throws because of the content. Optional: a
-   * host without it copies the bytes and calls `receiveData`.
+   * host without it copies the bytes and calls `receiveData`. `length` (default: all of `data`)
+   * hands over only `data[0..length)`: a host may pass its whole read buffer after each read
+   * (the same array every time) rather than a view per read.
    */
-  receiveLent?(data: Uint8Array): void;
+  receiveLent?(data: Uint8Array, length?: number): void;
   /**
    * Where the next bytes from the transport should go: while the engine waits for the rest of
    * a large data frame's payload, a view of the message's own buffer, at most that many bytes

@@ -35,7 +35,7 @@ interface Internals {
   pingSentAt: number;
   onTimer(): void;
   transportData(chunk: Uint8Array): void;
-  transportLent(bytes: Uint8Array): void;
+  transportLent(bytes: Uint8Array, length: number): void;
 }
 
 /** A plain server connection on an in-memory transport, counting the engines made for it. */
@@ -92,10 +92,11 @@ function restingConnection(options: Record<string, unknown> = {}, writes: "compl
       internals.onTimer();
     },
     data: (bytes: Uint8Array) => internals.transportData(Uint8Array.prototype.slice.call(bytes)),
-    /** As the shared read buffer lends bytes: scribbled over once the call returns. */
+    /** As the shared read buffer lends bytes: its first bytes.length, stale bytes after them, scribbled over once the call returns. */
     lent: (bytes: Uint8Array) => {
-      const buffer = Uint8Array.prototype.slice.call(bytes);
-      internals.transportLent(buffer);
+      const buffer = new Uint8Array(bytes.length + 64).fill(0x81);
+      buffer.set(bytes, 0);
+      internals.transportLent(buffer, bytes.length);
       buffer.fill(0xee);
     },
     internals,

@@ -50,9 +50,12 @@ class Recorder implements TransportOwner {
     this.onBytes?.();
     this.#arrived?.();
   }
-  transportLent(bytes: Uint8Array): void {
+  /** The arrays lent so far (the shared read buffer: one). */
+  readonly lentArrays = new Set<Uint8Array>();
+  transportLent(bytes: Uint8Array, length: number): void {
     this.lentCalls++;
-    this.chunks.push(Buffer.from(bytes)); // a copy: the buffer is reused
+    this.lentArrays.add(bytes);
+    this.chunks.push(Buffer.from(bytes.subarray(0, length))); // a copy: the buffer is reused
     this.target = this.offer;
     this.offer = null;
     this.onBytes?.();
@@ -120,6 +123,13 @@ describe("read path", () => {
       assert.equal(owner.text, "helloabcdefgh");
       assert.ok(owner.landed !== null && owner.landed.buffer === target.buffer);
       assert.equal(Buffer.from(owner.landed).toString(), "abcd");
+      // Every lent read hands over the same array (the shared read buffer) with the read's length.
+      pair.client.write("more");
+      await owner.bytes(17);
+      assert.equal(owner.text, "helloabcdefghmore");
+      assert.ok(owner.lentCalls >= 2);
+      assert.equal(owner.lentArrays.size, 1);
+      assert.ok([...owner.lentArrays][0]!.length > 17);
     } finally {
       pair.close();
     }

@@ -100,6 +100,13 @@ const SHORT_PIECE = 128;
 const WORD_PIECE = 16;
 /** 2^53 / 2^32: the high word of a 64-bit length must stay below this. */
 const MAX_SAFE_HIGH = 0x200000;
+/**
+ * A 32-bit view of `wordsOf` (the last 4-byte-aligned input chunk a short piece was unmasked
+ * in), shared by every parser: a host that hands over the same read buffer after every read
+ * gets its view made once. Keeps at most one chunk alive, process-wide.
+ */
+let wordsOf: Uint8Array | null = null;
+let words: Uint32Array | null = null;
 
 export class FrameParser {
   readonly #sink: FrameSink;
@@ -115,18 +122,17 @@ export class FrameParser {
   #state = GET_INFO;
   #running = false;
 
-  // Input: a list of chunks, a head index and an offset into the head chunk.
+  // Input: a list of chunks (each used up to its end in #ends), a head index, an offset into
+  // the head chunk and the head chunk's end.
   readonly #chunks: Uint8Array[] = [];
+  readonly #ends: number[] = [];
   #head = 0;
   #offset = 0;
+  #headEnd = 0;
   #buffered = 0;
-  /** Bytes gathered when a header spans chunks. */
 
   /** Set by #read(): the buffer holding the bytes just read. */
   #rb: Uint8Array = EMPTY;
-  /** A 32-bit view of #wordsOf (a 4-byte-aligned input chunk), made once per chunk; released after each push. */
-  #wordsOf: Uint8Array | null = null;
-  #words: Uint32Array | null = null;
 
   // Current frame.
   #opcode = 0;
@@ -195,35 +201,46 @@ export class FrameParser {
     if (n === 0) return;
     const copy = new Uint8Array(n);
     this.#copyOut(copy, n);
-    this.#chunks.length = 0;
-    this.#head = 0;
-    this.#offset = 0;
+    this.#clear();
     this.#chunks.push(copy);
+    this.#ends.push(n);
+    this.#headEnd = n;
     this.#buffered = n;
   }
 
   /** Stop parsing and release buffered input. */
   stop(): void {
     this.#state = STOPPED;
+    this.#clear();
+  }
+
+  #clear(): void {
     this.#chunks.length = 0;
+    this.#ends.length = 0;
     this.#head = 0;
     this.#offset = 0;
+    this.#headEnd = 0;
     this.#buffered = 0;
   }
 
-  /** Feed bytes. Takes ownership: payload bytes are unmasked in place and handed out as views. */
-  push(chunk: Uint8Array): void {
-    if (this.#state === STOPPED || chunk.length === 0) return;
+  /**
+   * Feed `chunk[0..length)` (default: all of it). Takes ownership of those bytes: payload bytes
+   * are unmasked in place and handed out as views of `chunk` (ranges of it, never past `length`).
+   * A `length` lets a host hand over its whole read buffer after each read, always the same
+   * array (the views made of it per array are then made once: see #unmask, copy-bytes.ts).
+   */
+  push(chunk: Uint8Array, length = chunk.length): void {
+    if (this.#state === STOPPED || length === 0) return;
+    if (this.#chunks.length === 0) this.#headEnd = length;
     this.#chunks.push(chunk);
-    this.#buffered += chunk.length;
+    this.#ends.push(length);
+    this.#buffered += length;
     if (this.#running) return; // re-entered from a sink call: the running loop picks it up
     this.#running = true;
     try {
       this.#run();
     } finally {
       this.#running = false;
-      this.#wordsOf = null; // do not keep the chunk alive through its view
-      this.#words = null;
     }
   }
 
@@ -347,7 +364,7 @@ export class FrameParser {
     if (len > 125 || masked !== this.#expectMasked) return false;
     const at = off + (masked ? 6 : 2);
     const end = at + len;
-    if (end > chunk.length) return false;
+    if (end > this.#headEnd) return false;
     if (this.#maxPayload > 0 && len > this.#maxPayload) return false;
     // The same state #getInfo/#haveLength/#getMask/#getData leave behind.
     this.#opcode = b0 & 0x0f;
@@ -444,7 +461,7 @@ export class FrameParser {
     if (remaining !== 0) {
       const chunk = this.#chunks[this.#head];
       const off = this.#offset;
-      const avail = chunk.length - off;
+      const avail = this.#headEnd - off;
       // biome-ignore lint/complexity/useMathMinMax: hot path, a compare beats a call
       const take = avail < remaining ? avail : remaining;
       this.#advance(take);
@@ -465,7 +482,7 @@ export class FrameParser {
     } else {
       const chunk = this.#chunks[this.#head];
       const off = this.#offset;
-      if (chunk.length - off >= len) {
+      if (this.#headEnd - off >= len) {
         payload = chunk.subarray(off, off + len);
         this.#advance(len);
       } else {
@@ -488,12 +505,11 @@ export class FrameParser {
     this.#phase = (phase + n) & 3;
     if (n < SHORT_PIECE) {
       if (n >= WORD_PIECE) {
-        if (this.#wordsOf !== chunk) {
-          this.#wordsOf = chunk;
-          this.#words =
+        if (wordsOf !== chunk) {
+          wordsOf = chunk;
+          words =
             (chunk.byteOffset & 3) === 0 ? new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.length >>> 2) : null;
         }
-        const words = this.#words;
         if (words !== null) return unmaskWords(chunk, words, this.#keyBytes(), phase, start, end);
       }
       return unmaskShort(chunk, this.#keyBytes(), phase, start, end);
@@ -525,7 +541,7 @@ export class FrameParser {
   #read(n: number): number {
     const chunk = this.#chunks[this.#head];
     const off = this.#offset;
-    if (chunk.length - off >= n) {
+    if (this.#headEnd - off >= n) {
       this.#rb = chunk;
       this.#advance(n);
       return off;
@@ -541,7 +557,7 @@ export class FrameParser {
     while (i < n) {
       const chunk = this.#chunks[this.#head];
       const off = this.#offset;
-      const take = Math.min(n - i, chunk.length - off);
+      const take = Math.min(n - i, this.#headEnd - off);
       target.set(chunk.subarray(off, off + take), i);
       i += take;
       this.#advance(take);
@@ -552,21 +568,29 @@ export class FrameParser {
   #advance(n: number): void {
     this.#buffered -= n;
     const off = this.#offset + n;
-    if (off < this.#chunks[this.#head].length) {
+    if (off < this.#headEnd) {
       this.#offset = off;
       return;
     }
     this.#offset = 0;
     if (this.#head + 1 === this.#chunks.length) {
       // The usual case is one chunk: `pop()` is inlined, assigning `length` is a runtime call.
-      if (this.#head === 0) this.#chunks.pop();
-      else this.#chunks.length = 0;
+      if (this.#head === 0) {
+        this.#chunks.pop();
+        this.#ends.pop();
+      } else {
+        this.#chunks.length = 0;
+        this.#ends.length = 0;
+      }
       this.#head = 0;
+      this.#headEnd = 0;
     } else {
       this.#chunks[this.#head] = EMPTY; // release it
       this.#head++;
+      this.#headEnd = this.#ends[this.#head];
       if (this.#head >= 64 && this.#head * 2 >= this.#chunks.length) {
         this.#chunks.splice(0, this.#head);
+        this.#ends.splice(0, this.#head);
         this.#head = 0;
       }
     }

@@ -256,3 +256,84 @@ describe("frame parser: whole short messages in one call (FrameSink.dataMessage)
     assert.deepEqual(client.calls, [["whole", 1, 2, false]]); // unmasked frames are not scanned for ASCII
   });
 });
+
+describe("frame parser: a chunk's first `length` bytes (push(chunk, length), the host's whole read buffer)", () => {
+  /** Every call with the bytes it hands over (copied at once: the input is reused). */
+  class ByteRecorder implements FrameSink {
+    calls: unknown[] = [];
+    dataFrameStart(opcode: number, fin: boolean, rsv: number, length: number) {
+      this.calls.push(["start", opcode, fin, rsv, length]);
+    }
+    dataFramePayload(chunk: Uint8Array, start: number, end: number, last: boolean, ascii: boolean) {
+      this.calls.push(["piece", Buffer.from(chunk.subarray(start, end)).toString("hex"), last, ascii]);
+    }
+    dataFrameEnd(fin: boolean) {
+      this.calls.push(["end", fin]);
+    }
+    dataMessage(opcode: number, chunk: Uint8Array, start: number, end: number, ascii: boolean) {
+      this.calls.push(["whole", opcode, Buffer.from(chunk.subarray(start, end)).toString("hex"), ascii]);
+    }
+    controlFrame(opcode: number, payload: Uint8Array) {
+      this.calls.push(["control", opcode, Buffer.from(payload).toString("hex")]);
+    }
+    frameError(error: ProtocolError) {
+      this.calls.push(["error", error.code]);
+    }
+  }
+  const server = { role: "server" as const, maxPayload: 0, maxFragments: 0, rsvAllowed: 0, wholeMessages: true };
+  // Short masked texts (the word-unmasking path at both alignments), a 16-bit length, a fragmented
+  // message around a ping, binary, a close.
+  const stream = concat([
+    cframe(1, "x".repeat(64)),
+    cframe(1, "y".repeat(40)),
+    cframe(2, new Uint8Array(300).fill(7)),
+    cframe(1, "frag", { fin: false }),
+    cframe(9, "ping"),
+    cframe(0, "ment"),
+    cframe(1, "caf\u00e9 ".repeat(10)),
+    cframe(8, closeBody(1000, "bye")),
+  ]);
+  /** `bytes` in a reused buffer larger than them, followed by bytes that look like frames. */
+  const readBuffer = new Uint8Array(stream.length + 64);
+  function pushAsRead(parser: FrameParser, bytes: Uint8Array): void {
+    readBuffer.set(bytes, 0);
+    readBuffer.fill(0x81, bytes.length);
+    parser.push(readBuffer, bytes.length);
+    parser.retain(); // as the engine does after lent input: what is left gets bytes of its own
+    readBuffer.fill(0xee);
+  }
+
+  it("reports exactly what views of those bytes report, cut at every byte into one or two reads", () => {
+    for (let i = 0; i <= stream.length; i++) {
+      const reference = new ByteRecorder();
+      const viewed = new FrameParser(server, reference);
+      viewed.push(stream.slice(0, i));
+      viewed.push(stream.slice(i));
+      const sink = new ByteRecorder();
+      const parser = new FrameParser(server, sink);
+      pushAsRead(parser, stream.subarray(0, i));
+      pushAsRead(parser, stream.subarray(i));
+      assert.deepEqual(sink.calls, reference.calls, `cut at ${i}`);
+      assert.equal(parser.buffered, 0);
+    }
+  });
+
+  it("keeps each buffered chunk's own end when several wait (a header cut over three reads)", () => {
+    const third = 64 + 6 + 40 + 6; // the 300-byte frame's header starts here (4 bytes, then its key)
+    const cuts = [0, third + 1, third + 3, third + 6, stream.length];
+    const reference = new ByteRecorder();
+    const viewed = new FrameParser(server, reference);
+    for (let i = 1; i < cuts.length; i++) viewed.push(stream.slice(cuts[i - 1], cuts[i]));
+    const sink = new ByteRecorder();
+    const parser = new FrameParser(server, sink);
+    // Owned chunks, each followed by stale bytes past its length: none is parsed.
+    const owned = (from: number, to: number) => {
+      const chunk = new Uint8Array(to - from + 8).fill(0x82);
+      chunk.set(stream.subarray(from, to), 0);
+      parser.push(chunk, to - from);
+    };
+    for (let i = 1; i < cuts.length; i++) owned(cuts[i - 1], cuts[i]);
+    assert.deepEqual(sink.calls, reference.calls);
+    assert.equal(reference.calls.length, 14);
+  });
+});

@@ -173,8 +173,10 @@ export function testEngine(options: EngineOptions & HostHooks): TestEngine {
 /**
  * Feed `stream` to `engine` as a socket would deliver it: bytes become available at each of
  * `arrivals` (offsets), and each read takes what is available, at most `readSize` bytes.
- * "lent": every read lands in one reused buffer (receiveLent), scribbled over after the call;
- * "in-place": `readTarget()` is asked first and read into when it offers a view (receiveData).
+ * "lent": every read lands in one reused buffer (receiveLent of a view of the bytes read),
+ * scribbled over after the call; "in-place" (as read-path.ts): `readTarget()` is asked first and
+ * read into when it offers a view (receiveData), else the read lands in the reused buffer, handed
+ * over whole with the read's length (receiveLent(buffer, n)), stale frame-like bytes after them.
  * Returns the output, copied as it is handed over.
  */
 export function feedAsSocket(
@@ -201,7 +203,12 @@ export function feedAsSocket(
         const n = Math.min(readSize, available - at);
         lent.set(stream.subarray(at, at + n), 0);
         at += n;
-        engine.receiveLent(lent.subarray(0, n));
+        if (mode === "lent") engine.receiveLent(lent.subarray(0, n));
+        else {
+          // Bytes past the read are never parsed: make them look like a frame's start.
+          lent.fill(0x81, n, n + 16);
+          engine.receiveLent(lent, n);
+        }
         lent.fill(0xee); // the host reuses the buffer: nothing may still point into it
       }
       // Output is the host's once handed over (arena ranges are copied by the recorder).
