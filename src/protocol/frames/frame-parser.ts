@@ -510,7 +510,7 @@ export class FrameParser {
           words =
             (chunk.byteOffset & 3) === 0 ? new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.length >>> 2) : null;
         }
-        if (words !== null) return unmaskWords(chunk, words, this.#keyBytes(), phase, start, end);
+        if (words !== null && (end - 1) >>> 2 < words.length) return unmaskWords(words, this.#key, phase, start, end);
       }
       return unmaskShort(chunk, this.#keyBytes(), phase, start, end);
     }

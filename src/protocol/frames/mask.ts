@@ -206,38 +206,50 @@ export function unmaskShort(data: Uint8Array, key: Uint8Array, phase: number, st
 }
 
 /**
- * {@link unmaskShort} over 32-bit words: `words` views the same memory as `data` from its first
- * byte (`data.byteOffset` is a multiple of 4), so `words[i >> 2]` holds `data[i..i+4)`. The
- * caller makes the view once per input chunk, which keeps the word loop worth it for short
- * payloads (a view per call costs more than it saves).
+ * {@link unmaskShort} over 32-bit words only: `words` views the same memory as the bytes from
+ * their first byte (a 4-byte-aligned start), so `words[i >> 2]` holds bytes `i..i+4`; `key` is
+ * the masking key packed (key byte 0 in the low bits). The range's first and last words are
+ * partly outside it: their other bytes are XORed with 0 (written back unchanged) and left out of
+ * the ASCII test. No byte loop, no key array. The caller makes the view once per input array,
+ * which keeps the word loop worth it for short payloads (a view per call costs more than it saves).
+ * Requires `start < end` and `(end - 1) >> 2 < words.length`.
  */
-export function unmaskWords(
-  data: Uint8Array,
-  words: Uint32Array,
-  key: Uint8Array,
-  phase: number,
-  start: number,
-  end: number,
-): boolean {
-  let bits = 0;
-  let i = start;
-  let q = phase & 3;
-  for (; i < end && (i & 3) !== 0; i++, q = (q + 1) & 3) bits |= data[i] ^= key[q];
-  const from = i >>> 2;
-  const to = end >>> 2;
-  if (to > from) {
-    const k0 = key[q];
-    const k1 = key[(q + 1) & 3];
-    const k2 = key[(q + 2) & 3];
-    const k3 = key[(q + 3) & 3];
-    const word = LITTLE_ENDIAN ? k0 | (k1 << 8) | (k2 << 16) | (k3 << 24) : (k0 << 24) | (k1 << 16) | (k2 << 8) | k3;
-    let wbits = 0;
-    for (let w = from; w < to; w++) wbits |= words[w] ^= word;
-    bits |= (wbits | (wbits >>> 8) | (wbits >>> 16) | (wbits >>> 24)) & 0xff;
-    i = to << 2; // the key phase is unchanged after whole words
+export function unmaskWords(words: Uint32Array, key: number, phase: number, start: number, end: number): boolean {
+  // The byte at offset a takes key byte (phase + a - start) & 3: in lane j of any word, (phase - start + j) & 3.
+  const rot = ((phase - start) & 3) << 3;
+  let word = (key >>> rot) | (key << (32 - rot)); // rot 0: a shift by 32 is one by 0, key | key
+  let head = -1 << ((start & 3) << 3); // the lanes from start on
+  let tail = -1 >>> ((3 - ((end - 1) & 3)) << 3); // the lanes up to end - 1
+  if (!LITTLE_ENDIAN) {
+    word = swap32(word);
+    head = swap32(head);
+    tail = swap32(tail);
   }
-  for (; i < end; i++, q = (q + 1) & 3) bits |= data[i] ^= key[q];
-  return bits < 0x80;
+  let w = start >>> 2;
+  const last = (end - 1) >>> 2;
+  if (w === last) {
+    const lanes = head & tail;
+    const v = words[w] ^ (word & lanes);
+    words[w] = v;
+    return (v & lanes & 0x80808080) === 0;
+  }
+  let v = words[w] ^ (word & head);
+  words[w] = v;
+  let bits = v & head;
+  for (w++; w < last; w++) {
+    v = words[w] ^ word;
+    words[w] = v;
+    bits |= v;
+  }
+  v = words[last] ^ (word & tail);
+  words[last] = v;
+  bits |= v & tail;
+  return (bits & 0x80808080) === 0;
+}
+
+/** The 4 bytes of a 32-bit word in reverse order. */
+function swap32(x: number): number {
+  return ((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24);
 }
 
 /** Byte loop, unrolled by 4 with the key in locals (2x a plain `key[i & 3]` loop). */
