@@ -366,14 +366,9 @@ export class FrameParser {
     const end = at + len;
     if (end > this.#headEnd) return false;
     if (this.#maxPayload > 0 && len > this.#maxPayload) return false;
-    // The same state #getInfo/#haveLength/#getMask/#getData leave behind.
-    this.#opcode = b0 & 0x0f;
-    this.#fin = true;
-    this.#rsv = 0;
-    this.#masked = masked;
-    this.#messageLength = len;
-    this.#fragments = 1;
-    this.#remaining = 0;
+    // The frame's fields (#opcode, #fin, #rsv, #masked, #remaining, #messageLength, #fragments)
+    // are left as they are: the next frame's header sets each before anything reads it (a
+    // continuation's #messageLength/#fragments are those of a message begun by #haveLength).
     this.#advance(end - off);
     let ascii = false;
     if (masked && len > 0) {
@@ -381,7 +376,7 @@ export class FrameParser {
       this.#phase = 0;
       ascii = this.#unmask(chunk, at, end);
     }
-    this.#sink.dataMessage(this.#opcode, chunk, at, end, ascii);
+    this.#sink.dataMessage(b0 & 0x0f, chunk, at, end, ascii);
     return true;
   }
 

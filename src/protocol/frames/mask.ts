@@ -236,7 +236,18 @@ export function unmaskWords(words: Uint32Array, key: number, phase: number, star
   let v = words[w] ^ (word & head);
   words[w] = v;
   let bits = v & head;
-  for (w++; w < last; w++) {
+  for (w++; w + 4 <= last; w += 4) {
+    const a = words[w] ^ word;
+    const b = words[w + 1] ^ word;
+    const c = words[w + 2] ^ word;
+    const d = words[w + 3] ^ word;
+    words[w] = a;
+    words[w + 1] = b;
+    words[w + 2] = c;
+    words[w + 3] = d;
+    bits |= a | b | c | d;
+  }
+  for (; w < last; w++) {
     v = words[w] ^ word;
     words[w] = v;
     bits |= v;
