@@ -152,16 +152,24 @@ function sameLatin1(text: string, buf: Uint8Array, start: number, end: number): 
   return true;
 }
 
+/** Strings up to this length are decoded through {@link CODES}. */
+const SHORT = 32;
+/**
+ * One reusable array of char codes per short length (`apply` reads an array's length, so each
+ * length has its own): decoding a short string allocates the string only.
+ */
+const CODES: number[][] = Array.from({ length: SHORT + 1 }, (_, n) => new Array<number>(n).fill(0));
+
 /**
  * Latin-1 decode `buf[start, end)`; `high` is true if a byte >= 0x80 may be in it. Short strings
- * go through a plain array (cheaper than a subarray view for `apply` on V8), long ASCII ones
- * through TextDecoder (UTF-8 is Latin-1 on ASCII; flat cost).
+ * go through a reused plain array (cheaper than a subarray view for `apply` on V8), long ASCII
+ * ones through TextDecoder (UTF-8 is Latin-1 on ASCII; flat cost).
  */
 function decode(buf: Uint8Array, start: number, end: number, high: boolean): string {
   const length = end - start;
   if (length === 0) return "";
-  if (length <= 32) {
-    const codes: number[] = new Array(length);
+  if (length <= SHORT) {
+    const codes = CODES[length];
     for (let j = 0; j < length; j++) codes[j] = buf[start + j];
     return String.fromCharCode.apply(null, codes);
   }

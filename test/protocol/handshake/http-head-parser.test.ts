@@ -208,6 +208,27 @@ describe("HttpHeadParser: in-place lines and known header names", () => {
     );
   });
 
+  it("gives each short value its own string: every length up to 33, several of one length, head after head", () => {
+    const valuesOf = (seed: number) =>
+      Array.from({ length: 34 }, (_, n) =>
+        Array.from({ length: n }, (_, j) => String.fromCharCode(0x21 + ((seed * 7 + n + j) % 94))).join(""),
+      );
+    const heads = [0, 1, 2].map((seed) => {
+      const values = [...valuesOf(seed), ...valuesOf(seed + 10)];
+      const lines = values.map((v, i) => `X-${i}: ${v}\r\n`).join("");
+      const r = parseWhole("request", `GET / HTTP/1.1\r\n${lines}\r\n`, { maxHeaderCount: 0 });
+      assert.ok(r.head);
+      return { values, head: r.head };
+    });
+    // Checked once all three are parsed: no value of an earlier head was changed by a later one.
+    for (const { values, head } of heads) {
+      assert.deepEqual(
+        head.rawHeaders.map(([, v]) => v),
+        values,
+      );
+    }
+  });
+
   it("parses a Buffer chunk like a Uint8Array (and the remainder is a view of it)", () => {
     const buffer = Buffer.from(`${RFC_REQUEST}\x81\x80`, "latin1");
     const p = new HttpHeadParser("request");
