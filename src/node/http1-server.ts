@@ -22,7 +22,7 @@ import { acceptHandshake, renderRejection } from "../protocol/handshake/server-h
 import { type AcceptContext, type Admission, pathOf, routeByPath } from "./admission.js";
 import { Connection } from "./connection.js";
 import { createHybiEngine, legacyUpgrade } from "./engines.js";
-import { computeAccept, encodeLatin1 } from "./native.js";
+import { computeAccept, encodeLatin1, renderSwitching } from "./native.js";
 import { acceptSafely, type BackpressurePolicy } from "./options.js";
 import { ignoreSocketError } from "./raw-listener.js";
 
@@ -153,6 +153,7 @@ function acceptUpgrade<P extends BackpressurePolicy>(
     headers: context.headers,
     computeAccept,
     encodeHead: encodeLatin1,
+    renderSwitching,
   });
   if (!result.ok) {
     context.rejected(req, result.error);

@@ -1,8 +1,8 @@
 /** The optional native hooks injected into the engine and the handshake. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { computeAccept, decodeAscii, decodeUtf8, isUtf8, masker } from "../../src/node/native.js";
-import { computeAccept as jsAccept } from "../../src/protocol/handshake/server-handshake.js";
+import { computeAccept, decodeAscii, decodeUtf8, isUtf8, masker, renderSwitching } from "../../src/node/native.js";
+import { acceptHandshake, computeAccept as jsAccept } from "../../src/protocol/handshake/server-handshake.js";
 
 describe("native hooks", () => {
   it("bufferutil (a devDependency here) is loaded and masks like the RFC says", () => {
@@ -30,6 +30,42 @@ describe("native hooks", () => {
     assert.equal(decodeAscii(bytes, 1, bytes.length - 2), "hello, world~\x7f");
     assert.equal(decodeAscii(bytes, 1, bytes.length - 2), decodeUtf8(bytes, 1, bytes.length - 2));
     assert.equal(decodeAscii(bytes, 3, 3), "");
+  });
+
+  it("renderSwitching writes the 101 the string path renders, key after key", () => {
+    const keys = ["dGhlIHNhbXBsZSBub25jZQ==", "AQIDBAUGBwgJCgsMDQ4PEA==", "+/+/+/+/+/+/+/+/+/+/+w=="];
+    for (const tail of ["", "Sec-WebSocket-Protocol: chat\r\n", "Sec-WebSocket-Extensions: permessage-deflate\r\n"]) {
+      for (const key of keys) {
+        const out = renderSwitching(key, tail);
+        const expected =
+          "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+          `Sec-WebSocket-Accept: ${jsAccept(key)}\r\n${tail}\r\n`;
+        assert.equal(Buffer.from(out).toString("latin1"), expected);
+        assert.equal(out.length, expected.length);
+      }
+    }
+    // Another length (not a validated key) takes the string path, with the same result.
+    assert.equal(
+      Buffer.from(renderSwitching("short", "")).toString("latin1"),
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${jsAccept("short")}\r\n\r\n`,
+    );
+    // As the handshake's option: the same bytes as without it.
+    const request = {
+      method: "GET",
+      target: "/",
+      httpVersion: "1.1",
+      headers: {
+        host: "h",
+        upgrade: "websocket",
+        connection: "Upgrade",
+        "sec-websocket-key": keys[0],
+        "sec-websocket-version": "13",
+      },
+    };
+    const plain = acceptHandshake(request);
+    const native = acceptHandshake(request, { renderSwitching });
+    assert.ok(plain.ok && native.ok);
+    assert.deepEqual([...native.response], [...plain.response]);
   });
 
   it("computeAccept matches the pure-JS one", () => {

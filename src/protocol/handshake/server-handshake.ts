@@ -75,6 +75,14 @@ export interface ServerHandshakeOptions {
   computeAccept?: (key: string) => string;
   /** Encode the 101's head (Latin-1 text) to bytes. Node passes a native one. Default: a JS Latin-1 encoder. */
   encodeHead?: (head: string) => Uint8Array;
+  /**
+   * Render the common 101 (no custom `headers`) in one step from the validated key (24 ASCII
+   * characters) and `tail`, the header lines after Sec-WebSocket-Accept ("" or the protocol and
+   * extension lines, each ending in CRLF): the Latin-1 bytes of `SWITCHING_PREFIX +
+   * computeAccept(key) + "\r\n" + tail + "\r\n"`. Node passes one that hashes and writes straight
+   * into the response's bytes (no head string). Default: `computeAccept`, then `encodeHead`.
+   */
+  renderSwitching?: (key: string, tail: string) => Uint8Array;
 }
 
 export type ServerHandshakeResult =
@@ -98,7 +106,7 @@ const RESERVED_RESPONSE_HEADERS = new Set([
 ]);
 
 /** The start of every 101 response, up to the accept value. */
-const SWITCHING_PREFIX =
+export const SWITCHING_PREFIX =
   "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ";
 
 /** RFC 6455 4.2.2: base64(SHA-1(key + GUID)), the key taken as a string (not decoded). */
@@ -343,21 +351,26 @@ export function acceptHandshake(
   const { protocol, extensions: sessions, extensionsHeader } = negotiated;
 
   // RFC 6455 4.2.2 (5): the 101 response.
-  const accept = (options.computeAccept ?? computeAccept)(key);
   if (extra === undefined || Object.keys(extra).length === 0) {
     // The common case, rendered from a fixed prefix (values still checked against CR/LF injection).
-    let head = `${SWITCHING_PREFIX}${accept}\r\n`;
+    let tail = "";
     if (protocol !== "") {
       assertHeader("Sec-WebSocket-Protocol", protocol);
-      head += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
+      tail += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
     }
     if (extensionsHeader !== "") {
       assertHeader("Sec-WebSocket-Extensions", extensionsHeader);
-      head += `Sec-WebSocket-Extensions: ${extensionsHeader}\r\n`;
+      tail += `Sec-WebSocket-Extensions: ${extensionsHeader}\r\n`;
     }
-    const response = (options.encodeHead ?? latin1)(`${head}\r\n`);
+    const response =
+      options.renderSwitching !== undefined
+        ? options.renderSwitching(key, tail)
+        : (options.encodeHead ?? latin1)(
+            `${SWITCHING_PREFIX}${(options.computeAccept ?? computeAccept)(key)}\r\n${tail}\r\n`,
+          );
     return { ok: true, response, protocol, extensions: sessions, extensionsHeader };
   }
+  const accept = (options.computeAccept ?? computeAccept)(key);
   const response: Record<string, string> = {
     Upgrade: "websocket",
     Connection: "Upgrade",

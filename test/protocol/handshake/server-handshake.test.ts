@@ -15,6 +15,7 @@ import {
   isValidKey,
   renderRejection,
   renderResponse,
+  SWITCHING_PREFIX,
   toHandshakeRequest,
 } from "../../../src/protocol/handshake/server-handshake.js";
 
@@ -110,6 +111,24 @@ describe("acceptHandshake: valid requests", () => {
 
   it("trims OWS around the key and version", () => {
     assert.ok(acceptHandshake(request({ "sec-websocket-key": `  ${KEY}\t`, "sec-websocket-version": " 13 " })).ok);
+  });
+
+  it("renders the 101 through renderSwitching when given: the key and the lines after the accept", () => {
+    const calls: Array<[string, string]> = [];
+    const renderSwitching = (key: string, tail: string) => {
+      calls.push([key, tail]);
+      return new TextEncoder().encode(`${SWITCHING_PREFIX}${computeAccept(key)}\r\n${tail}\r\n`);
+    };
+    const offered = request({ "sec-websocket-key": ` ${KEY}`, "sec-websocket-protocol": "chat" });
+    const plain = acceptHandshake(offered, { protocols: ["chat"] });
+    const hooked = acceptHandshake(offered, { protocols: ["chat"], renderSwitching });
+    assert.ok(plain.ok && hooked.ok);
+    assert.deepEqual(calls, [[KEY, "Sec-WebSocket-Protocol: chat\r\n"]]); // the key trimmed
+    assert.equal(text(hooked.response), text(plain.response));
+    // Custom headers take the general path: the hook is not used.
+    const custom = acceptHandshake(request(), { headers: { "X-Server": "w" }, renderSwitching });
+    assert.ok(custom.ok);
+    assert.equal(calls.length, 1);
   });
 
   it("adds custom headers and validates them", () => {
