@@ -17,7 +17,8 @@ import { createHash } from "node:crypto";
 // sums the burst's collections per connection: bytes allocated, survived (copied or promoted by a
 // scavenge: what makes V8 grow the young generation) and promoted.
 // `--alloc`: the sampling heap profiler over the burst, collected objects included: the bytes
-// each handshake allocates, by allocating function and its two callers.
+// each handshake allocates, by allocating function and its two callers, and the part allocated
+// with a library frame (dist/) on the stack (Node's functions called by the library included).
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import net from "node:net";
@@ -254,21 +255,25 @@ async function allocRun(port) {
   const n = ready.open;
   const bySite = new Map();
   let total = 0;
-  const walk = (node, stack) => {
+  // allocations with a frame of the library (dist/) on their stack: what it costs above Node's own
+  let own = 0;
+  const walk = (node, stack, mine) => {
     const f = node.callFrame;
     const here = `${f.functionName || "(anonymous)"} ${f.url.replace(/^.*\/(dist|node_modules|lib)\//, "$1/")}:${f.lineNumber + 1}`;
     const self = node.selfSize;
+    const ours = mine || here.startsWith("dist/", here.indexOf(" ") + 1);
+    if (ours) own += self;
     if (self > 0) {
       // the allocating function and its two callers
       const key = `${here} <- ${stack.slice(-2).reverse().join(" <- ")}`;
       bySite.set(key, (bySite.get(key) ?? 0) + self);
       total += self;
     }
-    for (const c of node.children) walk(c, [...stack, here]);
+    for (const c of node.children) walk(c, [...stack, here], ours);
   };
-  walk(profile.head, []);
+  walk(profile.head, [], false);
   console.log(
-    `## ${values.server}: ${n} connections, ${(total / n).toFixed(0)} B allocated per connection (sampled)\n`,
+    `## ${values.server}: ${n} connections, ${(total / n).toFixed(0)} B allocated per connection (sampled), ${(own / n).toFixed(0)} B of them under the library's frames\n`,
   );
   console.log("| B/conn | allocated in <- caller <- caller |\n|---:|---|");
   for (const [k, v] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top)))
