@@ -25,8 +25,10 @@
  * - `close()` stops accepting; `destroyPending()` destroys every socket not yet handed over.
  *
  * Cost per socket: one {@link PendingSocket} (parser, list links) stored on the socket under a
- * symbol; the socket handlers are shared functions, no closures, no timers. The heads' deadlines
- * share one timer-wheel entry (deadline-queue.ts); sockets answered 4xx get their own for LINGER.
+ * symbol, reused for a later socket once this one is handed over or closed (up to {@link SPARES}
+ * kept per listener: a handshake allocates no parser); the socket handlers are shared functions,
+ * no closures, no timers. The heads' deadlines share one timer-wheel entry (deadline-queue.ts);
+ * sockets answered 4xx get their own for LINGER.
  */
 import { type IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { type AddressInfo, createServer, type Server as NetServer, type Socket } from "node:net";
@@ -71,6 +73,8 @@ const CLOSING = 1;
 const DONE = 2;
 
 const EMPTY = Buffer.alloc(0);
+/** PendingSockets kept for reuse per listener (about the heads read at once in a burst of connects). */
+export const SPARES = 128;
 
 /** RFC 6455 4.2.2 / RFC 9110 15.5.22: plain HTTP on a WebSocket endpoint. Rendered once. */
 const UPGRADE_REQUIRED = renderResponse(
@@ -98,9 +102,14 @@ interface Core {
   count: number;
   /** The sockets reading their head, for `handshakeTimeout` (one wheel entry); null without it. */
   readonly heads: DeadlineQueue<PendingSocket> | null;
+  /** PendingSockets done with their socket, parser reset, for the next ones (at most SPARES). */
+  readonly spares: PendingSocket[];
 }
 
-/** One accepted socket before its hand-off: parser, list nodes, its LINGER timer once answered. */
+/**
+ * One accepted socket before its hand-off: parser, list nodes, its LINGER timer once answered.
+ * Reused (see {@link recycle}): `socket` is null while it waits among the core's spares.
+ */
 class PendingSocket implements TimerEntry, QueuedEntry {
   deadline = -1;
   slot = -1;
@@ -115,7 +124,7 @@ class PendingSocket implements TimerEntry, QueuedEntry {
   queued = false;
   state = READING;
   readonly core: Core;
-  readonly socket: Socket;
+  socket: Socket | null;
   readonly parser: HttpHeadParser;
 
   constructor(core: Core, socket: Socket) {
@@ -126,8 +135,21 @@ class PendingSocket implements TimerEntry, QueuedEntry {
 
   /** LINGER is over (the wheel holds only answered sockets). */
   onTimer(): void {
-    if (this.state === CLOSING) this.socket.destroy();
+    if (this.state === CLOSING) this.socket?.destroy();
   }
+}
+
+/**
+ * `pending` is out of every book (forgotten: not listed, queued, scheduled nor tagged) and nothing
+ * of it is used any more: it lets go of its socket and its parser's head, and waits for the next
+ * socket among the spares (or is dropped when there are enough).
+ */
+function recycle(pending: PendingSocket): void {
+  pending.socket = null;
+  const spares = pending.core.spares;
+  if (spares.length >= SPARES) return;
+  pending.parser.reset();
+  spares.push(pending);
 }
 
 /** The head did not arrive within `handshakeTimeout`. */
@@ -142,7 +164,12 @@ function headTimedOut(pending: PendingSocket): void {
 export function ignoreSocketError(): void {}
 
 function onConnection(core: Core, socket: Socket): void {
-  const pending = new PendingSocket(core, socket);
+  let pending = core.spares.pop();
+  if (pending === undefined) pending = new PendingSocket(core, socket);
+  else {
+    pending.socket = socket;
+    pending.state = READING;
+  }
   (socket as Tagged)[kPending] = pending;
   const first = core.first;
   pending.next = first;
@@ -201,7 +228,9 @@ function onEnd(this: Socket): void {
 
 function onClose(this: Socket): void {
   const pending = (this as Tagged)[kPending];
-  if (pending !== undefined) forget(pending);
+  if (pending === undefined) return;
+  forget(pending);
+  recycle(pending);
 }
 
 function destroyOnFinish(this: Socket): void {
@@ -212,7 +241,7 @@ function destroyOnFinish(this: Socket): void {
 function answer(pending: PendingSocket, response: Uint8Array): void {
   pending.state = CLOSING;
   pending.core.heads?.remove(pending);
-  const socket = pending.socket;
+  const socket = pending.socket!;
   if (socket.destroyed || !socket.writable) {
     socket.destroy();
     return;
@@ -228,7 +257,7 @@ function answer(pending: PendingSocket, response: Uint8Array): void {
  * resumes it; bytes arriving meanwhile wait in the stream.
  */
 function release(pending: PendingSocket): Socket {
-  const socket = pending.socket;
+  const socket = pending.socket!;
   forget(pending);
   socket.removeListener("data", onData);
   socket.removeListener("end", onEnd);
@@ -243,11 +272,13 @@ function handOver(pending: PendingSocket, head: HttpHead, raw: string[], headers
   const bodyHead =
     rest.length === 0 ? EMPTY : Buffer.isBuffer(rest) ? rest : Buffer.from(rest.buffer, rest.byteOffset, rest.length);
   const req = toIncomingMessage(socket, head, raw, headers);
+  const options = pending.core.options;
+  recycle(pending);
   try {
-    pending.core.options.onUpgrade(req, socket, bodyHead);
+    options.onUpgrade(req, socket, bodyHead);
   } catch (error) {
     socket.destroy();
-    pending.core.options.onError(error);
+    options.onError(error);
   }
 }
 
@@ -267,11 +298,13 @@ function handOverPlain(
   for (let i = 0; i < raw.length; i += 2) text += `${raw[i]}: ${raw[i + 1]}\r\n`;
   const rest = pending.parser.remainder();
   socket.unshift(Buffer.concat([Buffer.from(`${text}\r\n`, "latin1"), rest]));
+  const options = pending.core.options;
+  recycle(pending);
   try {
     plain.take(socket);
   } catch (error) {
     socket.destroy();
-    pending.core.options.onError(error);
+    options.onError(error);
   }
 }
 
@@ -362,7 +395,7 @@ export class RawListener {
     };
     const timeout = options.handshakeTimeout;
     const heads = timeout > 0 ? new DeadlineQueue<PendingSocket>(timeout, headTimedOut) : null;
-    const core: Core = { options, limits, first: null, count: 0, heads };
+    const core: Core = { options, limits, first: null, count: 0, heads, spares: [] };
     this.#core = core;
     // allowHalfOpen and noDelay as node:http sets them, so upgraded sockets behave the same.
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => onConnection(core, socket));
@@ -391,8 +424,9 @@ export class RawListener {
     let pending = this.#core.first;
     while (pending !== null) {
       const next = pending.next;
-      const socket = pending.socket;
+      const socket = pending.socket!;
       forget(pending);
+      recycle(pending);
       socket.destroy();
       pending = next;
     }

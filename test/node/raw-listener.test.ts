@@ -204,6 +204,66 @@ describe("RawListener: upgrade requests", () => {
     );
   });
 
+  it("reuses its per-socket state: every request gets its own head, whatever other sockets left behind", async () => {
+    const upgrades: Upgrade[] = [];
+    const listener = new RawListener({
+      maxHeaderBytes: 16 * 1024,
+      maxHeaderCount: 100,
+      handshakeTimeout: 0,
+      onUpgrade: (req, socket, head) => upgrades.push({ req, socket, head }),
+      onError: () => {},
+    });
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    const connect = () => {
+      const memory = memorySocket();
+      listener.server.emit("connection", memory.socket);
+      return memory;
+    };
+    const upgrade = (target: string, extra: string) =>
+      `GET ${target} HTTP/1.1\r\nHost: h\r\n${extra}Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n`;
+    for (let round = 0; round < 3; round++) {
+      // Left mid-line (a line buffered across chunks), then closed.
+      const abandoned = connect();
+      abandoned.socket.push(Buffer.from("GET /abandoned HTTP/1.1\r\nX-Left: half"));
+      // Refused mid-head (400), and a plain request with body framing (426).
+      const refused = connect();
+      refused.socket.push(Buffer.from("GET /refused HTTP/1.1\r\nX-Bad\r\n\r\n"));
+      const plain = connect();
+      plain.socket.push(Buffer.from("POST /plain HTTP/1.1\r\nContent-Length: 3\r\n\r\n"));
+      // One in flight while another completes, with frames after its head.
+      const slow = connect();
+      slow.socket.push(Buffer.from(upgrade("/slow", "X-Slow: 1\r\n").slice(0, 30)));
+      const fast = connect();
+      fast.socket.push(Buffer.concat([Buffer.from(upgrade("/fast", "Cookie: a=1\r\n")), Buffer.of(0x81, 0x80)]));
+      await turn();
+      abandoned.socket.destroy();
+      await turn();
+      slow.socket.push(Buffer.from(upgrade("/slow", "X-Slow: 1\r\n").slice(30)));
+      await turn();
+      assert.equal(statusOf(refused.written()), 400);
+      assert.equal(statusOf(plain.written()), 426);
+      refused.socket.destroy();
+      plain.socket.destroy();
+      // Sockets answered and closed, and the spares reused, round after round.
+      const after = connect();
+      // (Content-Length left over from the plain request would make this a 400.)
+      after.socket.push(Buffer.from(upgrade("/after", "Transfer-Encoding: chunked\r\n")));
+      await turn();
+      assert.deepEqual(
+        upgrades.map(({ req, head }) => [req.url, req.rawHeaders.length, Object.keys(req.headers).join(), head.length]),
+        [
+          ["/fast", 8, "host,cookie,upgrade,connection", 2],
+          ["/slow", 8, "host,x-slow,upgrade,connection", 0],
+          ["/after", 8, "host,transfer-encoding,upgrade,connection", 0],
+        ],
+      );
+      for (const { socket } of upgrades) socket.destroy();
+      upgrades.length = 0;
+      await turn();
+      assert.equal(listener.pendingCount, 0);
+    }
+  });
+
   it("reports a throwing onUpgrade and destroys the socket", async () => {
     const errors: unknown[] = [];
     const listener = new RawListener({

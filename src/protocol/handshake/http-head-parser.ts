@@ -186,28 +186,29 @@ export class HttpHeadParser {
   #maxHeaderBytes: number;
   #allowBareLf: boolean;
 
-  #state: State = State.START;
+  // The state of one head: set by #start (a new parser, and `reset`).
+  #state!: State;
   /** A line split across pushes, allocated on first need (lines inside one chunk are parsed in place). */
-  #line: Uint8Array = EMPTY;
-  #lineLength = 0;
-  #total = 0;
-  #examined = 0;
-  #method = "";
-  #target = "";
-  #status = 0;
-  #statusText = "";
-  #version = "";
+  #line!: Uint8Array;
+  #lineLength!: number;
+  #total!: number;
+  #examined!: number;
+  #method!: string;
+  #target!: string;
+  #status!: number;
+  #statusText!: string;
+  #version!: string;
   /** Header lines flat: name, value, name, value... */
-  #raw: string[] = [];
+  #raw!: string[];
   /** Each line's lowercased name (`headers` is made from them when first read: no Map per head). */
-  #keys: string[] = [];
+  #keys!: string[];
   /** Request body framing so far (RFC 9112 6.3): a Content-Length line, the Transfer-Encoding codings. */
-  #contentLength = false;
-  #transferEncoding: string | undefined;
-  #result: HttpHead | HandshakeError | null = null;
-  #remainder: Uint8Array[] = [];
+  #contentLength!: boolean;
+  #transferEncoding!: string | undefined;
+  #result!: HttpHead | HandshakeError | null;
+  #remainder!: Uint8Array[];
   /** The line scanner's state (head-line-scanner.ts) after the bytes of the current line received so far. */
-  #lineScan: LineScan;
+  #lineScan!: LineScan;
 
   constructor(kind: "request" | "response", limits: HeadLimits = {}) {
     this.kind = kind;
@@ -216,7 +217,37 @@ export class HttpHeadParser {
     this.#maxHeaderCount = limits.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT;
     this.#maxHeaderBytes = limits.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
     this.#allowBareLf = limits.allowBareLf ?? true;
-    this.#lineScan = kind === "request" ? REQUEST_LINE : STATUS_LINE;
+    this.#start();
+  }
+
+  /** Every field of a head's state as before its first byte. */
+  #start(): void {
+    this.#state = State.START;
+    this.#line = EMPTY;
+    this.#lineLength = 0;
+    this.#total = 0;
+    this.#examined = 0;
+    this.#method = "";
+    this.#target = "";
+    this.#status = 0;
+    this.#statusText = "";
+    this.#version = "";
+    this.#raw = [];
+    this.#keys = [];
+    this.#contentLength = false;
+    this.#transferEncoding = undefined;
+    this.#result = null;
+    this.#remainder = [];
+    this.#lineScan = this.kind === "request" ? REQUEST_LINE : STATUS_LINE;
+  }
+
+  /**
+   * @internal Start afresh: the parser is as new (same kind, limits and laziness), for a caller
+   * that reuses parsers (the raw listener). What it handed out stays as it was (a head, its
+   * lines, the remainder's bytes): they are let go, not cleared.
+   */
+  reset(): void {
+    this.#start();
   }
 
   /**

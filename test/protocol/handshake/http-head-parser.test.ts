@@ -18,8 +18,13 @@ const RFC_REQUEST =
 type Outcome = { head?: HttpHead; error?: { status: number; message: string }; remainder: number[]; calls: number };
 
 /** Feed `bytes` in the given chunks; stop at the first non-null result. */
-function feed(kind: "request" | "response", bytes: Uint8Array, cuts: number[], limits?: HeadLimits): Outcome {
-  const parser = new HttpHeadParser(kind, limits);
+function feed(
+  kind: "request" | "response",
+  bytes: Uint8Array,
+  cuts: number[],
+  limits?: HeadLimits,
+  parser = new HttpHeadParser(kind, limits),
+): Outcome {
   let start = 0;
   let calls = 0;
   for (const cut of [...cuts, bytes.length]) {
@@ -414,6 +419,59 @@ describe("HttpHeadParser: properties", () => {
             { maxHeaderBytes: 200 },
           );
           assert.deepEqual({ ...split, calls: 0 }, { ...whole, calls: 0 });
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("reset: a parser used for any input, then reset, parses the next head as a new one", () => {
+    const base = latin1(RFC_REQUEST);
+    const anyInput = fc.oneof(
+      headArb,
+      fc.uint8Array({ maxLength: 300 }),
+      fc.constant(latin1("POST / HTTP/1.1\r\nContent-Length: 5\r\nX-Split: abc")),
+      fc.constant(latin1(`${RFC_REQUEST}\x81\x80tail`)),
+    );
+    const cutsArb = fc.array(fc.nat(400), { maxLength: 5 }).map((c) => c.sort((a, b) => a - b));
+    const view = (o: Outcome, parser: HttpHeadParser) => ({
+      error: o.error,
+      remainder: o.remainder,
+      examined: parser.bytesExamined,
+      head: o.head && {
+        method: o.head.method,
+        target: o.head.target,
+        status: o.head.status,
+        httpVersion: o.head.httpVersion,
+        rawHeaders: o.head.rawHeaders,
+        headers: [...o.head.headers],
+      },
+    });
+    fc.assert(
+      fc.property(
+        anyInput,
+        cutsArb,
+        fc.oneof(anyInput, fc.constant(base)),
+        cutsArb,
+        fc.constantFrom<"request" | "response">("request", "response"),
+        fc.boolean(),
+        (first, firstCuts, second, cuts, kind, lazy) => {
+          const limits = { maxHeaderBytes: 200, maxHeaderCount: 6 };
+          const make = () => (lazy ? HttpHeadParser.lazy(kind, limits) : new HttpHeadParser(kind, limits));
+          const used = make();
+          const before = feed(kind, first, firstCuts, limits, used);
+          const keptHead = before.head && { raw: before.head.rawHeaders, headers: [...before.head.headers] };
+          used.reset();
+          const fresh = make();
+          assert.deepEqual(
+            view(feed(kind, second, cuts, limits, used), used),
+            view(feed(kind, second, cuts, limits, fresh), fresh),
+          );
+          // What the first head handed out is unchanged.
+          if (keptHead) {
+            assert.deepEqual(before.head!.rawHeaders, keptHead.raw);
+            assert.deepEqual([...before.head!.headers], keptHead.headers);
+          }
         },
       ),
       { numRuns: 500 },
