@@ -387,6 +387,14 @@ export type Negotiation =
   | { ok: true; protocol: string; extensions: ExtensionSession[]; extensionsHeader: string }
   | { ok: false; code: "BAD_REQUEST" | "CALLBACK_FAILED"; message: string; cause?: unknown };
 
+/** The negotiation of every request that offers neither subprotocols nor extensions (frozen: shared). */
+const NOTHING_OFFERED: Negotiation = Object.freeze({
+  ok: true as const,
+  protocol: "",
+  extensions: Object.freeze([]) as unknown as ExtensionSession[],
+  extensionsHeader: "",
+});
+
 /**
  * The part of the opening handshake shared by RFC 6455 4.2.2 and RFC 8441 5 (which uses these
  * header fields "as defined in RFC 6455"): parse the offered subprotocols and extensions, pick
@@ -398,6 +406,11 @@ export function negotiate(request: HandshakeRequest, options: ServerHandshakeOpt
   // RFC 6455 4.1: subprotocol values are tokens ("elements that comprise this value MUST be non-empty
   // strings with characters in the range U+0021 to U+007E not including separator characters").
   const protocolHeader = getHeader(headers, "sec-websocket-protocol");
+  const extensionHeader = getHeader(headers, "sec-websocket-extensions");
+  // Nothing offered (most requests): no subprotocol, no extension, nothing to call; one shared answer.
+  if (protocolHeader === undefined && (extensionHeader === undefined || trimOws(extensionHeader) === "")) {
+    return NOTHING_OFFERED;
+  }
   const offeredProtocols = protocolHeader === undefined ? [] : splitList(protocolHeader);
   for (const p of offeredProtocols) {
     if (!isToken(p)) return { ok: false, code: "BAD_REQUEST", message: "Invalid Sec-WebSocket-Protocol header" };
@@ -406,7 +419,6 @@ export function negotiate(request: HandshakeRequest, options: ServerHandshakeOpt
     return { ok: false, code: "BAD_REQUEST", message: "Empty Sec-WebSocket-Protocol header" };
   }
 
-  const extensionHeader = getHeader(headers, "sec-websocket-extensions");
   let offers: ExtensionOffer[] = [];
   if (extensionHeader !== undefined && trimOws(extensionHeader) !== "") {
     const parsed = parseExtensions(extensionHeader);

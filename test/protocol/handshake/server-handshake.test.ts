@@ -13,6 +13,7 @@ import {
   type HandshakeRequest,
   isValidHost,
   isValidKey,
+  negotiate,
   renderRejection,
   renderResponse,
   SWITCHING_PREFIX,
@@ -364,6 +365,35 @@ describe("acceptHandshake: extensions", () => {
     assert.ok(!r.ok);
     assert.equal(r.error.status, 500);
     assert.deepEqual(log, ["a:1", "close:a"]);
+  });
+});
+
+describe("negotiate: nothing offered", () => {
+  it("answers every request without subprotocols or extensions alike, calling nothing", () => {
+    let calls = 0;
+    const protocols = () => {
+      calls++;
+      return "x";
+    };
+    const extension: ServerExtension = {
+      name: "permessage-deflate",
+      negotiate: () => {
+        calls++;
+        return null;
+      },
+    };
+    const options = { protocols, extensions: [extension] };
+    const a = negotiate(request(), options);
+    const b = negotiate(request({ "sec-websocket-extensions": " \t" }), options);
+    assert.deepEqual(a, { ok: true, protocol: "", extensions: [], extensionsHeader: "" });
+    assert.equal(a, b);
+    assert.equal(calls, 0);
+    assert.ok(a.ok && Object.isFrozen(a.extensions), "the shared answer cannot be changed");
+    // An offer of either kind is negotiated as before.
+    const offered = negotiate(request({ "sec-websocket-protocol": "x" }), options);
+    assert.deepEqual(offered, { ok: true, protocol: "x", extensions: [], extensionsHeader: "" });
+    assert.notEqual(offered, a);
+    assert.equal(calls, 1);
   });
 });
 
