@@ -34,7 +34,7 @@ import { EventDispatcher, HeldOutput } from "./engine-queue.js";
 import { InvalidStateError, OptionError, ProtocolError } from "./errors.js";
 import { ExtensionFlow } from "./extension-flow.js";
 import { ExtensionPipeline } from "./extensions/extension-pipeline.js";
-import { FrameParser, type FrameSink } from "./frames/frame-parser.js";
+import { checkLength, FrameParser, type FrameSink } from "./frames/frame-parser.js";
 import { FrameSender } from "./frames/frame-sender.js";
 import { resolveLimits } from "./limits.js";
 import { MessageReceiver, type ReceiverHost, type ReceiverOptions } from "./message-receiver.js";
@@ -271,6 +271,7 @@ export class Engine implements WebSocketEngine {
   }
 
   receiveLent(data: Uint8Array, length = data.length): void {
+    if (length !== data.length) checkLength(data, length);
     if (this.#heldInput !== null) {
       this.#heldInput.push(Uint8Array.prototype.slice.call(data, 0, length)); // not Buffer#slice: a view
       return;

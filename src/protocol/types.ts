@@ -270,7 +270,8 @@ export interface WebSocketEngine {
    * `data` must be read during its dispatch. Never throws because of the content. Optional: a
    * host without it copies the bytes and calls `receiveData`. `length` (default: all of `data`)
    * hands over only `data[0..length)`: a host may pass its whole read buffer after each read
-   * (the same array every time) rather than a view per read.
+   * (the same array every time) rather than a view per read; a `length` that is not an integer
+   * from 0 to `data.length` is the caller's mistake: a RangeError, before anything is taken.
    */
   receiveLent?(data: Uint8Array, length?: number): void;
   /**

@@ -211,6 +211,19 @@ describe("engine read modes: lent input and reads in place", () => {
     assert.ok(next.byteOffset + next.length <= 2 * received + FIRST_RESERVE);
   });
 
+  it("rejects a length outside the lent chunk (RangeError): nothing is taken, nothing sent", () => {
+    const events: Plain[] = [];
+    const out: Uint8Array[] = [];
+    const engine = testEngine({ role: "server", onEvent: (e) => events.push(plain(e)), onOutput: (c) => out.push(c) });
+    const lent = Uint8Array.from(cframe(1, "hi"));
+    for (const length of [-3, lent.length + 1, 2.5, Number.NaN]) {
+      assert.throws(() => engine.receiveLent(lent, length), RangeError, String(length));
+    }
+    assert.deepEqual([events, out], [[], []]);
+    engine.receiveLent(lent, lent.length);
+    assert.deepEqual(events, [{ type: "text", data: "hi" }]);
+  });
+
   it("lent input before open() is kept as a copy", () => {
     const events: Plain[] = [];
     const engine = testEngine({ role: "client", startConnecting: true, onEvent: (e) => events.push(plain(e)) });

@@ -7,9 +7,12 @@
  *
  * Contract: the copy is exact for any offsets and overlaps nothing (source and target are
  * different memory or disjoint ranges). One `DataView` is kept per side, for the last array seen
- * there (a frame sender copies many payloads out of one input chunk into one output slab); no
- * other state, and nothing is retained but those two arrays.
+ * there (a frame sender copies many payloads out of one input chunk into one output slab) when
+ * its memory is at most `KEEP_VIEW_MAX` bytes (mask.ts: a read buffer, an output slab; a larger
+ * array may be a whole message, which must not be kept alive); no other state.
  */
+
+import { KEEP_VIEW_MAX } from "./mask.js";
 
 let fromBytes: Uint8Array | null = null;
 let fromView: DataView | null = null;
@@ -26,16 +29,22 @@ export function copyBytes(source: Uint8Array, from: number, target: Uint8Array, 
     for (let i = 0; i < n; i++) target[to + i] = source[from + i];
     return;
   }
+  let src = fromView!;
   if (source !== fromBytes) {
-    fromBytes = source;
-    fromView = viewOf(source);
+    src = viewOf(source);
+    if (src.buffer.byteLength <= KEEP_VIEW_MAX) {
+      fromBytes = source;
+      fromView = src;
+    }
   }
+  let dst = toView!;
   if (target !== toBytes) {
-    toBytes = target;
-    toView = viewOf(target);
+    dst = viewOf(target);
+    if (dst.buffer.byteLength <= KEEP_VIEW_MAX) {
+      toBytes = target;
+      toView = dst;
+    }
   }
-  const src = fromView!;
-  const dst = toView!;
   let i = 0;
   // 32 bytes per step: four floats, one NaN test for all (NaN + anything is NaN).
   for (; i + 32 <= n; i += 32) {

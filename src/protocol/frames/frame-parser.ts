@@ -17,7 +17,7 @@
  * - Numbered states in a switch, guard first: "not enough bytes: return, state unchanged".
  */
 import { ProtocolError } from "../errors.js";
-import { applyMask, type Masker, NATIVE_MASK_THRESHOLD, unmaskShort, unmaskWords } from "./mask.js";
+import { applyMask, chunkWords, type Masker, NATIVE_MASK_THRESHOLD, unmaskShort, unmaskWords } from "./mask.js";
 
 /** Receives what the parser finds. One object per connection: no closure per frame. */
 export interface FrameSink {
@@ -100,13 +100,13 @@ const SHORT_PIECE = 128;
 const WORD_PIECE = 16;
 /** 2^53 / 2^32: the high word of a 64-bit length must stay below this. */
 const MAX_SAFE_HIGH = 0x200000;
-/**
- * A 32-bit view of `wordsOf` (the last 4-byte-aligned input chunk a short piece was unmasked
- * in), shared by every parser: a host that hands over the same read buffer after every read
- * gets its view made once. Keeps at most one chunk alive, process-wide.
- */
-let wordsOf: Uint8Array | null = null;
-let words: Uint32Array | null = null;
+
+/** A caller's mistake (receiveLent, FrameParser.push take `data[0..length)`): thrown before any state changes. */
+export function checkLength(data: Uint8Array, length: number): void {
+  if (length >>> 0 !== length || length > data.length) {
+    throw new RangeError(`length must be an integer from 0 to data.length (${data.length}), got ${length}`);
+  }
+}
 
 export class FrameParser {
   readonly #sink: FrameSink;
@@ -228,8 +228,10 @@ export class FrameParser {
    * are unmasked in place and handed out as views of `chunk` (ranges of it, never past `length`).
    * A `length` lets a host hand over its whole read buffer after each read, always the same
    * array (the views made of it per array are then made once: see #unmask, copy-bytes.ts).
+   * A `length` that is not an integer from 0 to `chunk.length` throws a RangeError (nothing taken).
    */
   push(chunk: Uint8Array, length = chunk.length): void {
+    if (length !== chunk.length) checkLength(chunk, length);
     if (this.#state === STOPPED || length === 0) return;
     if (this.#chunks.length === 0) this.#headEnd = length;
     this.#chunks.push(chunk);
@@ -500,11 +502,7 @@ export class FrameParser {
     this.#phase = (phase + n) & 3;
     if (n < SHORT_PIECE) {
       if (n >= WORD_PIECE) {
-        if (wordsOf !== chunk) {
-          wordsOf = chunk;
-          words =
-            (chunk.byteOffset & 3) === 0 ? new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.length >>> 2) : null;
-        }
+        const words = chunkWords(chunk);
         if (words !== null && (end - 1) >>> 2 < words.length) return unmaskWords(words, this.#key, phase, start, end);
       }
       return unmaskShort(chunk, this.#keyBytes(), phase, start, end);

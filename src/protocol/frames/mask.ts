@@ -27,19 +27,46 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const WORD_THRESHOLD = 128;
 
 /**
+ * The word views below are kept for the next call only over memory of at most this many bytes
+ * (a read buffer, an output slab): a larger buffer may be a whole message, which a view kept
+ * process-wide must not keep alive.
+ */
+export const KEEP_VIEW_MAX = 64 * 1024;
+
+/**
  * The last ArrayBuffer seen and a word view over all of it: frames parsed from one socket read
- * share a buffer, so the view is made once per read instead of once per frame. Holds at most
- * one buffer alive until the next call with another.
+ * share a buffer, so the view is made once per read instead of once per frame.
  */
 let viewBuffer: ArrayBufferLike | null = null;
 let viewWords: Uint32Array = new Uint32Array(0);
 
 function wordsOf(buffer: ArrayBufferLike): Uint32Array {
-  if (buffer !== viewBuffer) {
+  if (buffer === viewBuffer) return viewWords;
+  const words = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+  if (buffer.byteLength <= KEEP_VIEW_MAX) {
     viewBuffer = buffer;
-    viewWords = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+    viewWords = words;
   }
-  return viewWords;
+  return words;
+}
+
+/**
+ * The last chunk given to {@link chunkWords} and its view: a host that hands over the same read
+ * buffer after every read gets the view made once (no `.buffer` read per call).
+ */
+let wordsChunk: Uint8Array | null = null;
+let chunkView: Uint32Array | null = null;
+
+/** A 32-bit view of `chunk`'s whole words from its start, for {@link unmaskWords}; null unless 4-byte aligned. */
+export function chunkWords(chunk: Uint8Array): Uint32Array | null {
+  if (chunk === wordsChunk) return chunkView;
+  const memory = chunk.buffer;
+  const view = (chunk.byteOffset & 3) === 0 ? new Uint32Array(memory, chunk.byteOffset, chunk.length >>> 2) : null;
+  if (memory.byteLength <= KEEP_VIEW_MAX) {
+    wordsChunk = chunk;
+    chunkView = view;
+  }
+  return view;
 }
 
 /**

@@ -1,6 +1,8 @@
 /** copyBytes: exact for every length and offset, through the cached views, across arrays. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import fc from "fast-check";
 import { copyBytes, releaseCopyViews } from "../../../src/protocol/frames/copy-bytes.js";
 
@@ -87,5 +89,22 @@ describe("copyBytes", () => {
     releaseCopyViews();
     copyBytes(source, 0, first, 0, 16); // fresh views after a release
     assert.deepEqual(first.subarray(0, 16), backing.subarray(3, 19));
+  });
+
+  it("keeps no view of an array over more than 64 KiB of memory (it may be a whole message)", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    let source: Uint8Array | null = new Uint8Array(1024 * 1024).fill(3);
+    let target: Uint8Array | null = new Uint8Array(2 * 1024 * 1024);
+    copyBytes(source, 100, target, 5, 40);
+    assert.deepEqual(target.subarray(5, 45), new Uint8Array(40).fill(3));
+    const memory = [new WeakRef(source.buffer), new WeakRef(target.buffer)];
+    source = target = null;
+    await new Promise((resolve) => setImmediate(resolve)); // a WeakRef holds its target for the job that made it
+    gc();
+    assert.deepEqual(
+      memory.map((m) => m.deref()),
+      [undefined, undefined],
+    );
   });
 });

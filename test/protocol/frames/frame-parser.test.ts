@@ -4,6 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import type { ProtocolError } from "../../../src/protocol/errors.js";
 import { FrameParser, type FrameSink } from "../../../src/protocol/frames/frame-parser.js";
 import { concat, fromHex } from "../../helpers/bytes.js";
@@ -335,5 +337,34 @@ describe("frame parser: a chunk's first `length` bytes (push(chunk, length), the
     for (let i = 1; i < cuts.length; i++) owned(cuts[i - 1], cuts[i]);
     assert.deepEqual(sink.calls, reference.calls);
     assert.equal(reference.calls.length, 14);
+  });
+
+  it("rejects a length outside the chunk (RangeError) before taking anything", () => {
+    const sink = new ByteRecorder();
+    const parser = new FrameParser(server, sink);
+    const chunk = cframe(1, "y".repeat(40));
+    for (const length of [-1, chunk.length + 1, 2.5, Number.NaN, 2 ** 32]) {
+      assert.throws(() => parser.push(chunk, length), RangeError, String(length));
+    }
+    assert.equal(parser.buffered, 0);
+    parser.push(chunk, chunk.length); // the parser is as before
+    assert.deepEqual(sink.calls, [["whole", 1, Buffer.from("y".repeat(40)).toString("hex"), true]]);
+  });
+
+  it("keeps no large chunk alive after a short piece was unmasked in it (the shared word view)", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    // A short masked text (the word path: 16-127 bytes) at the start of 1 MiB of memory.
+    let big: Uint8Array | null = new Uint8Array(1024 * 1024);
+    const text = cframe(1, "z".repeat(64));
+    big.set(text, 0);
+    const sink = new ByteRecorder();
+    new FrameParser(server, sink).push(big, text.length);
+    assert.equal(sink.calls.length, 1);
+    const memory = new WeakRef(big.buffer);
+    big = null;
+    await new Promise((resolve) => setImmediate(resolve)); // a WeakRef holds its target for the job that made it
+    gc();
+    assert.equal(memory.deref(), undefined);
   });
 });

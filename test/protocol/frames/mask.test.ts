@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import fc from "fast-check";
 import {
   applyMask,
+  chunkWords,
   unmaskShort,
   unmaskWords,
   WASM_MASK_THRESHOLD,
@@ -64,6 +67,28 @@ describe("applyMask", () => {
         }
         assert.deepEqual(pieces, whole);
       }),
+    );
+  });
+});
+
+describe("the word views kept between calls", () => {
+  it("keep no buffer over more than 64 KiB alive (applyMask's word loop, chunkWords)", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    let message: Uint8Array | null = new Uint8Array(1024 * 1024).fill(0x55);
+    let chunk: Uint8Array | null = new Uint8Array(256 * 1024);
+    applyMask(message, new Uint8Array([1, 2, 3, 4]), 0, 8, 1008); // the JS word loop: 128 to 2 KiB
+    assert.deepEqual(message.subarray(8, 12), new Uint8Array([0x54, 0x57, 0x56, 0x51]));
+    assert.equal(chunkWords(chunk)?.length, 64 * 1024);
+    const small = new Uint8Array(64);
+    assert.equal(chunkWords(small), chunkWords(small)); // a small chunk's view is made once
+    const memory = [new WeakRef(message.buffer), new WeakRef(chunk.buffer)];
+    message = chunk = null;
+    await new Promise((resolve) => setImmediate(resolve)); // a WeakRef holds its target for the job that made it
+    gc();
+    assert.deepEqual(
+      memory.map((m) => m.deref()),
+      [undefined, undefined],
     );
   });
 });
