@@ -8,13 +8,12 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, describe, it } from "node:test";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { connect } from "../../src/node/client.js";
 import { type Connection, WebSocketServer } from "../../src/node/index.js";
 import { FREE_MAX, MessagePool, messagePool, ownMessage, POOL_MAX, POOL_MIN } from "../../src/node/lent-messages.js";
 import { OptionError } from "../../src/protocol/errors.js";
 import { FIRST_RESERVE, MessageAssembler } from "../../src/protocol/message-assembler.js";
+import { collectGarbage } from "../helpers/gc.js";
 import { portOf } from "../helpers/raw-client.js";
 import { event, until } from "../helpers/time.js";
 
@@ -228,8 +227,6 @@ describe("lendMessages over sockets", { timeout: 60_000 }, () => {
   });
 
   it("idle connections hold no pool buffer", async () => {
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
     const wss = await lendingServer((conn) => conn.on("message", (d) => conn.send(d)));
     const peers = await Promise.all(Array.from({ length: 24 }, () => client(wss)));
     await Promise.all(
@@ -243,8 +240,8 @@ describe("lendMessages over sockets", { timeout: 60_000 }, () => {
     await until(() => messagePool.out === 0, "every buffer back");
     assert.ok(messagePool.freeBytes <= FREE_MAX);
     messagePool.trim();
-    gc();
-    gc();
+    collectGarbage();
+    collectGarbage();
     // 24 connections x 512 KiB = 12 MiB if each kept its buffer.
     const held = process.memoryUsage().arrayBuffers;
     assert.ok(held < 6 * 1024 * 1024, `array buffers after the messages: ${held} bytes`);

@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import fc from "fast-check";
 import {
   applyMask,
@@ -11,6 +9,7 @@ import {
   WASM_MASK_THRESHOLD,
   wasmMaskAvailable,
 } from "../../../src/protocol/frames/mask.js";
+import { survivors } from "../../helpers/gc.js";
 
 function naive(data: Uint8Array, key: Uint8Array, phase: number): Uint8Array {
   return data.map((b, i) => b ^ key[(i + phase) & 3]);
@@ -73,8 +72,6 @@ describe("applyMask", () => {
 
 describe("the word views kept between calls", () => {
   it("keep no buffer over more than 64 KiB alive (applyMask's word loop, chunkWords)", async () => {
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
     let message: Uint8Array | null = new Uint8Array(1024 * 1024).fill(0x55);
     let chunk: Uint8Array | null = new Uint8Array(256 * 1024);
     applyMask(message, new Uint8Array([1, 2, 3, 4]), 0, 8, 1008); // the JS word loop: 128 to 2 KiB
@@ -84,12 +81,7 @@ describe("the word views kept between calls", () => {
     assert.equal(chunkWords(small), chunkWords(small)); // a small chunk's view is made once
     const memory = [new WeakRef(message.buffer), new WeakRef(chunk.buffer)];
     message = chunk = null;
-    await new Promise((resolve) => setImmediate(resolve)); // a WeakRef holds its target for the job that made it
-    gc();
-    assert.deepEqual(
-      memory.map((m) => m.deref()),
-      [undefined, undefined],
-    );
+    assert.deepEqual(await survivors(memory), [undefined, undefined]);
   });
 });
 
