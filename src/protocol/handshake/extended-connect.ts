@@ -39,6 +39,7 @@ import {
   isValidHost,
   isValidTarget,
   negotiate,
+  ownSessions,
   type ServerHandshakeOptions,
 } from "./server-handshake.js";
 
@@ -138,7 +139,7 @@ export function acceptExtendedConnect(
     ok: true,
     headers: response,
     protocol: negotiated.protocol,
-    extensions: negotiated.extensions,
+    extensions: ownSessions(negotiated.extensions),
     extensionsHeader: negotiated.extensionsHeader,
   };
 }

@@ -348,7 +348,8 @@ export function acceptHandshake(
 
   const negotiated = negotiate(request, options);
   if (!negotiated.ok) return reject(negotiated.code, negotiated.message, undefined, negotiated.cause);
-  const { protocol, extensions: sessions, extensionsHeader } = negotiated;
+  const { protocol, extensionsHeader } = negotiated;
+  const sessions = ownSessions(negotiated.extensions);
 
   // RFC 6455 4.2.2 (5): the 101 response.
   if (extra === undefined || Object.keys(extra).length === 0) {
@@ -387,13 +388,22 @@ export type Negotiation =
   | { ok: true; protocol: string; extensions: ExtensionSession[]; extensionsHeader: string }
   | { ok: false; code: "BAD_REQUEST" | "CALLBACK_FAILED"; message: string; cause?: unknown };
 
-/** The negotiation of every request that offers neither subprotocols nor extensions (frozen: shared). */
+const NOTHING_OFFERED_SESSIONS = Object.freeze([]) as unknown as ExtensionSession[];
+/**
+ * The negotiation of every request that offers neither subprotocols nor extensions (frozen:
+ * shared). Its empty list is not handed out: a result's `extensions` is the caller's to change.
+ */
 const NOTHING_OFFERED: Negotiation = Object.freeze({
   ok: true as const,
   protocol: "",
-  extensions: Object.freeze([]) as unknown as ExtensionSession[],
+  extensions: NOTHING_OFFERED_SESSIONS,
   extensionsHeader: "",
 });
+
+/** A negotiation's sessions as a result hands them out: the shared empty list is never one. */
+export function ownSessions(sessions: ExtensionSession[]): ExtensionSession[] {
+  return sessions === NOTHING_OFFERED_SESSIONS ? [] : sessions;
+}
 
 /**
  * The part of the opening handshake shared by RFC 6455 4.2.2 and RFC 8441 5 (which uses these

@@ -24,6 +24,15 @@ describe("acceptExtendedConnect (RFC 8441 5, server)", () => {
     assert.equal(result.protocol, "chat");
   });
 
+  it("hands each request offering nothing a fresh, changeable extension list", () => {
+    const a = acceptExtendedConnect({ headers: base });
+    const b = acceptExtendedConnect({ headers: base });
+    assert.ok(a.ok && b.ok);
+    assert.notEqual(a.extensions, b.extensions);
+    a.extensions.push(b.extensions[0]!);
+    assert.deepEqual([a.extensions.length, b.extensions.length], [1, 0]);
+  });
+
   it("negotiates extensions as RFC 6455 does and adds custom headers lowercased, minus HTTP/1.1-only fields", () => {
     const result = acceptExtendedConnect(
       {

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { HandshakeError } from "../../../src/protocol/errors.js";
-import type { ExtensionOffer, ServerExtension } from "../../../src/protocol/extensions/extension.js";
+import type { ExtensionOffer, ExtensionSession, ServerExtension } from "../../../src/protocol/extensions/extension.js";
 import { decodeBase64 } from "../../../src/protocol/handshake/base64.js";
 import { HttpHeadParser } from "../../../src/protocol/handshake/http-head-parser.js";
 import {
@@ -365,6 +365,20 @@ describe("acceptHandshake: extensions", () => {
     assert.ok(!r.ok);
     assert.equal(r.error.status, 500);
     assert.deepEqual(log, ["a:1", "close:a"]);
+  });
+});
+
+describe("acceptHandshake: a result's extension list is its own", () => {
+  it("hands each request offering nothing a fresh, changeable list (the shared negotiation stays empty)", () => {
+    const a = acceptHandshake(request());
+    const b = acceptHandshake(request());
+    assert.ok(a.ok && b.ok);
+    assert.notEqual(a.extensions, b.extensions);
+    a.extensions.push({} as ExtensionSession);
+    assert.equal(b.extensions.length, 0);
+    const c = acceptHandshake(request());
+    assert.ok(c.ok);
+    assert.deepEqual(c.extensions, []);
   });
 });
 
