@@ -11,7 +11,7 @@ import { Duplex } from "node:stream";
 import { after, describe, it } from "node:test";
 import fc from "fast-check";
 import { WebSocketServer } from "../../src/node/index.js";
-import { RawListener, type RawListenerOptions } from "../../src/node/raw-listener.js";
+import { RawListener, type RawListenerOptions, SPARES } from "../../src/node/raw-listener.js";
 import { wheel } from "../../src/node/timer-wheel.js";
 import { cframe } from "../helpers/frames.js";
 import { memorySocket } from "../helpers/memory-socket.js";
@@ -262,6 +262,65 @@ describe("RawListener: upgrade requests", () => {
       await turn();
       assert.equal(listener.pendingCount, 0);
     }
+  });
+
+  it("reuses its per-socket state after a 408, destroyPending and a throwing onUpgrade, past SPARES", async () => {
+    const upgrades: Upgrade[] = [];
+    const errors: unknown[] = [];
+    const listener = new RawListener({
+      maxHeaderBytes: 16 * 1024,
+      maxHeaderCount: 100,
+      handshakeTimeout: 2 * UNIT,
+      onUpgrade: (req, socket, head) => {
+        if (req.url === "/throw") throw new Error("owner bug");
+        upgrades.push({ req, socket, head });
+      },
+      onError: (error) => errors.push(error),
+    });
+    cleanups.push(() => listener.destroyPending());
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    const connect = (bytes: string) => {
+      const memory = memorySocket();
+      listener.server.emit("connection", memory.socket);
+      memory.socket.push(Buffer.from(bytes));
+      return memory;
+    };
+    const upgrade = (target: string, extra = "") =>
+      `GET ${target} HTTP/1.1\r\nHost: h\r\n${extra}Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n`;
+    // More sockets at once than the listener keeps spares for, all upgraded, then all closed.
+    const burst = Array.from({ length: SPARES + 20 }, (_, i) => connect(upgrade(`/burst/${i}`, `X-I: ${i}\r\n`)));
+    await turn();
+    assert.equal(upgrades.length, SPARES + 20);
+    const kept = upgrades.map(({ req }) => [req.url, req.headers["x-i"]]);
+    for (const { socket } of burst) socket.destroy();
+    await turn();
+    // A head cut short by the timeout (408), one destroyed by destroyPending, one whose owner throws.
+    const slow = connect("GET /slow HTTP/1.1\r\nX-Slow: 1\r\n");
+    await until(() => statusOf(slow.written()) === 408);
+    slow.socket.destroy();
+    const pending = connect("GET /pending HTTP/1.1\r\n");
+    await turn();
+    listener.destroyPending();
+    assert.equal(pending.socket.destroyed, true);
+    const thrower = connect(upgrade("/throw"));
+    await until(() => errors.length === 1);
+    assert.equal(thrower.socket.destroyed, true);
+    await turn();
+    // Later sockets get heads of their own; the earlier requests are as they were.
+    for (let i = 0; i < 5; i++) connect(upgrade(`/later/${i}`, `X-Later: ${i}\r\n`));
+    await turn();
+    assert.deepEqual(
+      upgrades.slice(SPARES + 20).map(({ req }) => [req.url, req.rawHeaders.join("|")]),
+      Array.from({ length: 5 }, (_, i) => [`/later/${i}`, `Host|h|X-Later|${i}|Upgrade|websocket|Connection|Upgrade`]),
+    );
+    assert.deepEqual(
+      upgrades.slice(0, SPARES + 20).map(({ req }) => [req.url, req.headers["x-i"]]),
+      kept,
+    );
+    assert.deepEqual(kept[SPARES + 19], [`/burst/${SPARES + 19}`, String(SPARES + 19)]);
+    for (const { socket } of upgrades) socket.destroy();
+    await turn();
+    assert.equal(listener.pendingCount, 0);
   });
 
   it("reports a throwing onUpgrade and destroys the socket", async () => {

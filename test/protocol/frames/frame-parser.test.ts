@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import type { ProtocolError } from "../../../src/protocol/errors.js";
 import { FrameParser, type FrameSink } from "../../../src/protocol/frames/frame-parser.js";
 import { concat, fromHex } from "../../helpers/bytes.js";
@@ -336,6 +337,58 @@ describe("frame parser: a chunk's first `length` bytes (push(chunk, length), the
     for (let i = 1; i < cuts.length; i++) owned(cuts[i - 1], cuts[i]);
     assert.deepEqual(sink.calls, reference.calls);
     assert.equal(reference.calls.length, 14);
+  });
+
+  it("reports what fresh chunks report for random streams, cuts, alignments and stale bytes (property)", () => {
+    // A frame: [kind, payload]; kinds 0-1 whole texts/binaries, 2 a fragmented message with a ping
+    // inside, masked with random keys (short pieces at every phase: the word path and the byte path).
+    const frameArb = fc.tuple(
+      fc.nat(2),
+      fc.uint8Array({ maxLength: 300 }),
+      fc.uint8Array({ minLength: 4, maxLength: 4 }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(frameArb, { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        fc.nat(3),
+        fc.uint8Array({ minLength: 64, maxLength: 64 }),
+        (frames, cutSeeds, offset, stale) => {
+          const parts: Uint8Array[] = [];
+          for (const [kind, payload, key] of frames) {
+            if (kind < 2) parts.push(cframe(kind + 1, payload, { mask: key }));
+            else {
+              const half = payload.length >> 1;
+              parts.push(cframe(2, payload.subarray(0, half), { mask: key, fin: false }));
+              parts.push(cframe(9, payload.subarray(0, Math.min(half, 125)), { mask: key }));
+              parts.push(cframe(0, payload.subarray(half), { mask: key }));
+            }
+          }
+          const bytes = concat(parts);
+          const cuts = [...new Set(cutSeeds.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          const bounds = [0, ...cuts, bytes.length];
+          const reference = new ByteRecorder();
+          const fresh = new FrameParser(server, reference);
+          const sink = new ByteRecorder();
+          const parser = new FrameParser(server, sink);
+          // One read buffer for every read, at an offset (aligned or not), stale bytes past each read.
+          const backing = new Uint8Array(offset + bytes.length + stale.length);
+          const read = backing.subarray(offset);
+          for (let i = 1; i < bounds.length; i++) {
+            const piece = bytes.subarray(bounds[i - 1], bounds[i]);
+            fresh.push(piece.slice());
+            read.set(piece, 0);
+            read.set(stale, piece.length);
+            parser.push(read, piece.length);
+            assert.deepEqual(read.subarray(piece.length, piece.length + stale.length), stale, "bytes past the length");
+            parser.retain();
+            read.fill(0xee);
+          }
+          assert.deepEqual(sink.calls, reference.calls);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it("rejects a length outside the chunk (RangeError) before taking anything", () => {
