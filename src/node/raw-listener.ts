@@ -15,9 +15,10 @@
  *   listener resumes it and nothing is lost meanwhile), with only a no-op 'error' listener of ours.
  * - Any other complete request is answered 426 (Upgrade: websocket, Sec-WebSocket-Version: 13, 8, 7)
  *   and closed, unless the server claims it (`plain`: the fallback transport's requests), in
- *   which case the socket goes to node:http with the request's bytes put back in front. A head the parser refuses gets its status (400 malformed, 414 request line, 431
- *   header caps: `maxHeaderBytes`, `maxHeaderCount`) and is closed; there is no request to emit
- *   then, as with node:http's own 400/431. A head not complete within `handshakeTimeout` ms
+ *   which case the socket goes to node:http with the request's bytes put back in front. A head
+ *   the parser refuses gets its status (400 malformed, 414 request line, 431 header caps:
+ *   `maxHeaderBytes`, `maxHeaderCount`) and is closed; there is no request to emit then, as
+ *   with node:http's own 400/431. A head not complete within `handshakeTimeout` ms
  *   (slowloris) gets 408 and is closed; 0 disables. EOF before a complete head: closed.
  * - Answered sockets are destroyed once the answer is flushed, or {@link LINGER} ms later for a
  *   peer that does not read. Socket errors before the hand-off are swallowed. (Node's stream

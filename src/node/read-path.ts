@@ -6,8 +6,9 @@
  *   events (shared functions, no closure per connection) and starts reading. Its bytes reach the
  *   owner in one of two ways, chosen once:
  *   - a plain TCP `net.Socket` (not TLS) reads in place: each read lands in ONE process-wide
- *     buffer and goes to `owner.transportLent(buffer, n)` (its first n bytes, lent for that call:
- *     the engine copies what outlives it; always the same array, so the views made of it are made once), or, while the engine waits for the rest of a large frame's payload, straight
+ *     buffer and goes to `owner.transportLent(buffer, n)` (its first n bytes, lent for that
+ *     call: the engine copies what outlives it; always the same array, so the views made of it
+ *     are made once), or, while the engine waits for the rest of a large frame's payload, straight
  *     into the message's own buffer (`owner.readTarget()`, then `owner.transportData(view)`):
  *     kernel to final place, no buffer allocated per read, no join;
  *   - anything else (TLS, an HTTP/2 stream, a user's Duplex, a socket with bytes Node read
