@@ -6,10 +6,10 @@
  * and the callbacks of `afterWrite`.
  *
  * Contract: created with a connection's first output (an idle connection holds none; a plain
- * server connection drops it again when it is `resting`, and makes a new one for its next output). `queue()`
- * marks the connection for this turn's flush and returns the queue to push to. After a flush
- * that left bytes in the socket, `drained()` (the socket's `drain`, or a write callback when
- * Node emits none below its high-water mark) releases the waiters with "written", lets the
+ * server connection drops it again when it is `resting`, and makes a new one for its next
+ * output). `queue()` marks the connection for this turn's flush and returns the queue to push
+ * to. After a flush that left bytes in the socket, `drained()` (the socket's `drain`, or a write
+ * callback when Node emits none below its high-water mark) releases the waiters with "written", lets the
  * latest held pong out and emits the connection's `drain`. A failed write is reported on the
  * connection (`error`) and ends its transport; callbacks run once what was queued before them is
  * written, or with an error when the socket is gone first. `streamMessage` sends a message from
@@ -106,7 +106,10 @@ export class ConnectionOutput extends OutputQueue implements Flushable {
     return this;
   }
 
-  /** @internal Called by the flush queue (Flushable) at the turn's end, or after the read that marked it early: one write for everything queued. */
+  /**
+   * @internal Called by the flush queue (Flushable) at the turn's end, or after the read that
+   * marked it early: one write for everything queued.
+   */
   flushNow(): void {
     this.dirty = false;
     this.early = false;
