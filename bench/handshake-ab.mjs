@@ -8,12 +8,14 @@
 // generators run at a time (the others are stopped with SIGSTOP): each takes a slice in turn,
 // `--rounds` times. Per server it prints the CPU per handshake over all its slices (utime + stime
 // of the process from /proc, every thread), the median and minimum slice, and the ratio to the
-// first server. SERVER is a file of bench/servers/ (wirecable, ws, floor, bare...).
+// first server, then the same CPU split into user and kernel time (utime, stime: JS, GC and
+// Node's native code vs syscalls, wake-ups and the loopback TCP path run in the server's
+// context). SERVER is a file of bench/servers/ (wirecable, ws, floor, bare...).
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { startNativeLoadgen } from "./lib/native-loadgen.mjs";
-import { cpuSeconds } from "./lib/procfs.mjs";
 
 const { values, positionals } = parseArgs({
   options: { slice: { type: "string", default: "0.7" }, rounds: { type: "string", default: "12" } },
@@ -49,7 +51,14 @@ for (const spec of positionals) {
     });
     child.on("exit", () => reject(new Error(`${name}: server exited`)));
   });
-  servers.push({ name, child, port, handshakes: 0, cpu: 0, slices: [], loadgens: [] });
+  servers.push({ name, child, port, handshakes: 0, cpu: 0, user: 0, sys: 0, slices: [], loadgens: [] });
+}
+
+/** [user, system] CPU seconds of a process, every thread (/proc/PID/stat fields 14, 15; 100 Hz). */
+function userSys(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return [Number(f[11]) / 100, Number(f[12]) / 100];
 }
 
 const stop = (s) => {
@@ -80,25 +89,33 @@ for (let round = 0; round < Number(values.rounds); round++) {
   for (const s of servers) {
     resume(s);
     await Promise.all(s.loadgens.map((lg) => lg.mark()));
-    const c0 = cpuSeconds([s.child.pid]);
+    const [u0, s0] = userSys(s.child.pid);
     await sleep(Number(values.slice) * 1000);
     const marks = await Promise.all(s.loadgens.map((lg) => lg.mark()));
-    const c1 = cpuSeconds([s.child.pid]);
+    const [u1, s1] = userSys(s.child.pid);
+    const c0 = u0 + s0;
+    const c1 = u1 + s1;
     stop(s);
     await sleep(100); // the stopped load's last handshakes finish outside any slice
     const n = marks.reduce((a, m) => a + m.handshakes, 0);
     s.handshakes += n;
     s.cpu += c1 - c0;
+    s.user += u1 - u0;
+    s.sys += s1 - s0;
     s.slices.push(((c1 - c0) / n) * 1e6);
   }
 }
 const usPer = (s) => (s.cpu / s.handshakes) * 1e6;
-console.log(`| server | us/handshake | median slice | min slice | handshakes | vs ${servers[0].name} |`);
-console.log("|---|---:|---:|---:|---:|---:|");
+console.log(
+  `| server | us/handshake | median slice | min slice | handshakes | vs ${servers[0].name} | user us | sys us |`,
+);
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
 for (const s of servers) {
   const sorted = [...s.slices].sort((a, b) => a - b);
   const row = [usPer(s), sorted[sorted.length >> 1], sorted[0]].map((v) => v.toFixed(1));
-  console.log(`| ${s.name} | ${row.join(" | ")} | ${s.handshakes} | ${(usPer(s) / usPer(servers[0])).toFixed(3)} |`);
+  console.log(
+    `| ${s.name} | ${row.join(" | ")} | ${s.handshakes} | ${(usPer(s) / usPer(servers[0])).toFixed(3)} | ${((s.user / s.handshakes) * 1e6).toFixed(1)} | ${((s.sys / s.handshakes) * 1e6).toFixed(1)} |`,
+  );
 }
 for (const s of servers) {
   resume(s);
