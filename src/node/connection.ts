@@ -108,8 +108,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   /** What `authenticate` returned (server role); free for the application otherwise. */
   data: unknown;
   readonly role: Role;
-  /** The URL connected to (client role). */
-  readonly url: string | undefined;
+  /** The URL connected to (client role). */ readonly url: string | undefined;
 
   // The timer wheel's fields (TimerEntry), then the clock's (ClockState; `flags` also holds ours).
   /** @internal */ deadline = -1;
@@ -137,8 +136,9 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   #close: CloseReport | null = null;
   /** How the transport ends abnormally (ConnectionInit `abortTransport`); undefined: destroy(). */
   readonly #abort: ((transport: Transport) => void) | undefined;
-  /** @internal Set by the owning server to forget the connection. */
-  onFinish: ((conn: AnyConnection) => void) | undefined;
+  /** @internal Set by the owning server, to forget it. */ onFinish: ((conn: AnyConnection) => void) | undefined;
+  /** @internal Links in the owning server's list (client-list.ts). */ clientPrev: AnyConnection | null = null;
+  /** @internal */ clientNext: AnyConnection | null = null;
 
   constructor(init: ConnectionInit) {
     super();

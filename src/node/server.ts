@@ -43,6 +43,7 @@ import type { ServerExtension } from "../protocol/extensions/extension.js";
 import { negotiate } from "../protocol/handshake/server-handshake.js";
 import { PreparedMessage, prepareMessage } from "../protocol/prepared-message.js";
 import { type AcceptContext, AdmissionChecks, asError, pathOf, serverProtocols } from "./admission.js";
+import { ClientList } from "./client-list.js";
 import type { AnyConnection, Connection } from "./connection.js";
 import type { ConnectionRequest, SendResult } from "./connection-types.js";
 import { serverDeflate } from "./extensions.js";
@@ -103,7 +104,8 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
   /** Resolves once listening (immediately for noServer). */
   readonly ready: Promise<void>;
   readonly #connOptions: ResolvedConnectionOptions;
-  readonly #clients = new Set<Connection<P>>();
+  /** Open connections (client-list.ts: `clients` is a Set made from it when first read). */
+  readonly #clients = new ClientList<Connection<P>>();
   /** `server` mode: the application's HTTP server. */
   #httpServer: HttpServer | undefined;
   /** `server` mode with a node:http2 server: WebSocket streams are routed here too (RFC 8441). */
@@ -274,9 +276,12 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
     return fallback.handle(req, res);
   }
 
-  /** Open connections. */
+  /**
+   * Open connections. The Set is made when first read, then kept up to date: a server whose
+   * `clients` nobody reads keeps its connections in a list instead (see client-list.ts).
+   */
   get clients(): ReadonlySet<Connection<P>> {
-    return this.#clients;
+    return this.#clients.view();
   }
 
   address(): AddressInfo | string | null {
@@ -306,11 +311,11 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
     const message = ownMessage(data instanceof PreparedMessage ? data : prepareMessage(data, options));
     const except = options?.except;
     let delivered = 0;
-    for (const client of this.#clients) {
-      if (client === except) continue;
+    this.#clients.forEach((client) => {
+      if (client === except) return;
       const result: SendResult = client.sendPrepared(message);
       if (result !== "dropped") delivered++;
-    }
+    });
     return delivered;
   }
 
@@ -339,7 +344,7 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
   }
 
   readonly #forget = (conn: AnyConnection): void => {
-    this.#clients.delete(conn as Connection<P>);
+    this.#clients.remove(conn as Connection<P>);
   };
 
   #adopt(conn: Connection<P>, req: IncomingMessage, cb: ((conn: Connection<P>) => void) | undefined): void {
@@ -375,14 +380,14 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
       this.#listener?.close();
       this.#fallback?.close();
       const waits: Array<Promise<unknown>> = [];
-      for (const client of this.#clients) {
+      this.#clients.forEach((client) => {
         try {
           client.close(code, reason);
         } catch {
           client.terminate();
         }
         waits.push(client.closed);
-      }
+      });
       if (waits.length > 0) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
@@ -393,7 +398,9 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
           }),
         ]);
         clearTimeout(timer);
-        for (const client of this.#clients) client.terminate();
+        this.#clients.forEach((client) => {
+          client.terminate();
+        });
       }
       // Sockets still before their upgrade (a slow head, a slowloris) go now.
       this.#listener?.destroyPending();

@@ -1,0 +1,166 @@
+// ClientList (src/node/client-list.ts): a server's connections in insertion order with a Set's
+// iteration rules (removed before their turn: skipped; added meanwhile: visited), links cleared
+// when a connection leaves, and `view()`: one Set, made on first call, kept in step. Then the
+// server's `clients` made late: the same Set every time, with the connections opened before.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ClientList, type Listed } from "../../src/node/client-list.js";
+import { WebSocketServer } from "../../src/node/server.js";
+import { WebSocket } from "../../src/node/websocket.js";
+import { until } from "../helpers/time.js";
+
+interface Item extends Listed {
+  name: string;
+}
+const item = (name: string): Item => ({ name, clientPrev: null, clientNext: null });
+const names = (list: ClientList<Item>): string[] => {
+  const out: string[] = [];
+  list.forEach((i) => {
+    out.push(i.name);
+  });
+  return out;
+};
+
+describe("ClientList", () => {
+  it("keeps insertion order; add is idempotent, remove of an unlisted one a no-op", () => {
+    const list = new ClientList<Item>();
+    const [a, b, c] = [item("a"), item("b"), item("c")];
+    list.add(a);
+    list.add(b);
+    list.add(c);
+    list.add(b);
+    assert.deepEqual(names(list), ["a", "b", "c"]);
+    assert.equal(list.size, 3);
+    list.remove(b);
+    list.remove(b);
+    list.remove(item("never"));
+    assert.deepEqual(names(list), ["a", "c"]);
+    list.remove(a);
+    list.remove(c);
+    assert.deepEqual(names(list), []);
+    assert.equal(list.size, 0);
+    list.add(c);
+    list.add(a);
+    assert.deepEqual(names(list), ["c", "a"]);
+  });
+
+  it("clears a removed one's links: nothing points from it to the others", () => {
+    const list = new ClientList<Item>();
+    const [a, b, c] = [item("a"), item("b"), item("c")];
+    for (const i of [a, b, c]) list.add(i);
+    list.remove(b);
+    assert.equal(b.clientPrev, null);
+    assert.equal(b.clientNext, null);
+    assert.equal(a.clientNext, c);
+    assert.equal(c.clientPrev, a);
+    list.remove(a);
+    list.remove(c);
+    assert.deepEqual([a.clientPrev, a.clientNext, c.clientPrev, c.clientNext], [null, null, null, null]);
+  });
+
+  it("walks as a Set iterates: removed before their turn skipped, added meanwhile visited", () => {
+    const list = new ClientList<Item>();
+    const all = ["a", "b", "c", "d", "e"].map(item);
+    for (const i of all) list.add(i);
+    const [a, b, c, d, e] = all as [Item, Item, Item, Item, Item];
+    const f = item("f");
+    const seen: string[] = [];
+    list.forEach((i) => {
+      seen.push(i.name);
+      if (i === a) list.remove(a); // the current one
+      if (i === b) list.remove(c); // the next one
+      if (i === d) {
+        list.remove(e); // the last one
+        list.add(f);
+      }
+    });
+    assert.deepEqual(seen, ["a", "b", "d", "f"]);
+    assert.deepEqual(names(list), ["b", "d", "f"]);
+  });
+
+  it("walks inside walks, each with its own place", () => {
+    const list = new ClientList<Item>();
+    const all = ["a", "b", "c", "d"].map(item);
+    for (const i of all) list.add(i);
+    const [a, b, c] = all as [Item, Item, Item, Item];
+    const seen: string[] = [];
+    list.forEach((outer) => {
+      seen.push(outer.name);
+      if (outer === a) {
+        list.forEach((inner) => {
+          seen.push(`${inner.name}'`);
+          if (inner === b) list.remove(c); // the next one of both walks
+        });
+      }
+    });
+    assert.deepEqual(seen, ["a", "a'", "b'", "d'", "b", "d"]);
+  });
+
+  it("ends a walk that throws and leaves no place behind", () => {
+    const list = new ClientList<Item>();
+    const [a, b] = [item("a"), item("b")];
+    list.add(a);
+    list.add(b);
+    assert.throws(() =>
+      list.forEach(() => {
+        throw new Error("visit failed");
+      }),
+    );
+    list.remove(b);
+    assert.deepEqual(names(list), ["a"]);
+  });
+
+  it("view(): one Set, made from the list on first call, then kept in step", () => {
+    const list = new ClientList<Item>();
+    const [a, b, c] = [item("a"), item("b"), item("c")];
+    list.add(a);
+    list.add(b);
+    const view = list.view();
+    assert.ok(view instanceof Set);
+    assert.deepEqual(
+      [...view].map((i) => i.name),
+      ["a", "b"],
+    );
+    assert.equal(list.view(), view);
+    list.add(c);
+    list.remove(a);
+    assert.deepEqual(
+      [...view].map((i) => i.name),
+      ["b", "c"],
+    );
+    assert.equal(view.size, list.size);
+  });
+});
+
+describe("WebSocketServer clients (a list until read)", () => {
+  it("reads late: the connections opened before, the same Set afterwards, kept up to date", async () => {
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    await wss.ready;
+    const { port } = wss.address() as { port: number };
+    const open = (): Promise<WebSocket> =>
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+        ws.onopen = () => resolve(ws);
+        ws.onerror = () => reject(new Error("connect failed"));
+      });
+    const accepted: unknown[] = [];
+    wss.on("connection", (conn) => accepted.push(conn));
+    const first = await open();
+    const second = await open();
+    await until(() => accepted.length === 2);
+    const clients = wss.clients;
+    assert.ok(clients instanceof Set);
+    assert.deepEqual([...clients], accepted);
+    assert.equal(wss.clients, clients);
+    first.close();
+    await until(() => clients.size === 1);
+    assert.deepEqual([...clients], [accepted[1]]);
+    const third = await open();
+    await until(() => clients.size === 2);
+    assert.deepEqual([...clients], [accepted[1], accepted[2]]);
+    second.close();
+    third.close();
+    await wss.close();
+    assert.equal(clients.size, 0);
+  });
+});
