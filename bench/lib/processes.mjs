@@ -10,6 +10,8 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 const BUN = `${ROOT}node_modules/.bin/bun`;
 // Raise the soft fd limit to the hard one (20000 here), then exec the real command.
 const ULIMIT = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"';
+// The CLI servers' preload reading the runner's `gc` line (see startCliServer).
+const GC_HOOK = `${ROOT}bench/lib/gc-hook.cjs`;
 
 export const SERVERS = {
   wirecable: { file: "bench/servers/wirecable.mjs", deflate: true },
@@ -237,12 +239,17 @@ export function startLoadgen() {
 /**
  * The CLI's own server (`wirecable echo|broadcast --port 0 --workers N`, from dist/ through
  * bin/wirecable.js) with the interface of `startServer`. Resolves once the primary printed its
- * URL (every worker listens by then), so `pids` covers the primary and every worker. `stop()`
- * sends SIGTERM (graceful: 1001 to clients) and kills after a grace period.
+ * URL (every worker listens by then), so `pids` covers the primary and every worker. `gc()`
+ * collects in every process as for the other servers: Node runs with --expose-gc and the
+ * bench-only preload lib/gc-hook.cjs, which reads the `gc` line on stdin (the CLI is unchanged).
+ * `stop()` sends SIGTERM (graceful: 1001 to clients) and kills after a grace period.
  */
 export async function startCliServer(command, { workers = 1, deflate = false, nodeArgs = [], name } = {}) {
   const argv = [
     process.execPath,
+    "--expose-gc",
+    "--require",
+    GC_HOOK,
     ...nodeArgs,
     "bin/wirecable.js",
     command,
@@ -252,7 +259,8 @@ export async function startCliServer(command, { workers = 1, deflate = false, no
     String(workers),
     ...(deflate ? ["--deflate"] : []),
   ];
-  const child = spawnLimited(argv, ["ignore", "pipe", "pipe"]);
+  const child = spawnLimited(argv, ["pipe", "pipe", "pipe"]);
+  child.stdin.on("error", () => {}); // a server gone before its `gc` line
   const stderr = captureStderr(child);
   const port = await waitForPort(child, command, /listening on ws:\/\/[^:]+:(\d+)/, "URL", stderr);
   const pids = processTree(child.pid);
@@ -263,7 +271,7 @@ export async function startCliServer(command, { workers = 1, deflate = false, no
     pids,
     alive: () => child.exitCode === null && child.signalCode === null,
     stderr,
-    gc: () => {},
+    gc: () => child.stdin.write("gc\n"),
     stop: () => stopTree(child, pids, () => child.kill("SIGTERM")),
   };
 }
