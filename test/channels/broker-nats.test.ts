@@ -281,6 +281,33 @@ describe("nats presence and dedup on JetStream", () => {
     }
   });
 
+  it("processes starting at once against one NATS: every one's streams are ready, none refused", async () => {
+    // The server answers two simultaneous creates of one stream with "subjects overlap" for one
+    // of them (1-2% of pairs here): ensureStream then finds the stream the other created.
+    for (let round = 0; round < 25; round++) {
+      const prefix = `start${round}`;
+      const features = { history: { limit: 10 }, presence: {} };
+      const brokers = [0, 1, 2].map(() => new NatsBroker({ url: nats.url, prefix, ...features }));
+      try {
+        await Promise.all(
+          brokers.flatMap((b) => [
+            b.history!.position("s"),
+            b.presence!.snapshot("s"),
+            b.dedup!.claim(`k${round}`, 1000),
+          ]),
+        );
+      } finally {
+        await Promise.all(brokers.map((b) => b.close()));
+      }
+    }
+    const nc = await connect({ servers: nats.url });
+    const jsm = await jetstreamManager(nc);
+    const names: string[] = [];
+    for await (const s of jsm.streams.list()) if (s.config.name.endsWith("_start24")) names.push(s.config.name);
+    await nc.close();
+    assert.equal(names.length, 5, `one stream each: ${names}`);
+  });
+
   it("on a server without JetStream, presence and dedup reject with its error; close still returns", async () => {
     const server = await startNats({ jetstream: false });
     const a = new NatsBroker({ url: server.url, prefix: "nojs" });

@@ -38,6 +38,14 @@ export interface JetStreamAccess {
 const WRONG_LAST_SEQUENCE = 10071;
 /** JetStream's "stream name already in use with a different configuration". */
 const STREAM_EXISTS_DIFFERENTLY = 10058;
+/**
+ * JetStream's "subjects overlap with an existing stream": another stream's subjects, or the same
+ * stream created by another process a moment earlier (a server answers two simultaneous creates
+ * of one stream so: it registers the first between the second's checks).
+ */
+const SUBJECTS_OVERLAP = 10065;
+/** JetStream's "stream not found". */
+const STREAM_NOT_FOUND = 10059;
 
 /** Whether a publish failed only because another write to the subject came first. */
 export function isLostRace(err: unknown): boolean {
@@ -79,16 +87,37 @@ export function jetStreamSetup(
   };
 }
 
-/** Creates the stream, or updates it (to `merge(existing, config)`) when it exists with another configuration. */
+/**
+ * Creates the stream, or updates it (to `merge(existing, config)`) when it exists with another
+ * configuration. Several processes may start at once: when a create is refused for overlapping
+ * subjects and the stream of that name exists (another process's create won the race), it is
+ * updated alike; an overlap with another stream's subjects is the error it is.
+ */
 export async function ensureStream(jsm: JetStreamManager, config: StreamConfig, merge?: StreamMerge): Promise<void> {
+  let existing: StreamConfig | undefined;
   try {
     await jsm.streams.add(config);
+    return;
   } catch (err) {
-    if ((err as { code?: number }).code !== STREAM_EXISTS_DIFFERENTLY) throw err;
-    const existing = merge === undefined ? undefined : (await jsm.streams.info(config.name)).config;
-    await jsm.streams.update(
-      config.name,
-      existing === undefined || merge === undefined ? config : merge(existing as StreamConfig, config),
-    );
+    const code = (err as { code?: number }).code;
+    if (code === SUBJECTS_OVERLAP) {
+      existing = await streamConfig(jsm, config.name);
+      if (existing === undefined) throw err;
+    } else if (code !== STREAM_EXISTS_DIFFERENTLY) throw err;
+  }
+  if (merge !== undefined) existing ??= (await jsm.streams.info(config.name)).config as StreamConfig;
+  await jsm.streams.update(
+    config.name,
+    existing === undefined || merge === undefined ? config : merge(existing, config),
+  );
+}
+
+/** The configuration of the stream `name`, undefined when there is none. */
+async function streamConfig(jsm: JetStreamManager, name: string): Promise<StreamConfig | undefined> {
+  try {
+    return (await jsm.streams.info(name)).config as StreamConfig;
+  } catch (err) {
+    if ((err as { code?: number }).code === STREAM_NOT_FOUND) return undefined;
+    throw err;
   }
 }

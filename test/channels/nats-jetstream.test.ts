@@ -1,0 +1,94 @@
+/**
+ * ensureStream (src/channels/brokers/nats-jetstream.ts) over a stand-in JetStreamManager: a
+ * stream created or updated to `merge(existing, wanted)`; a create refused for overlapping
+ * subjects because another process's create of the same stream won is an update alike; an
+ * overlap with another stream is the error. The real server's race: broker-nats.test.ts.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ensureStream, type JetStreamManager, type StreamConfig } from "../../src/channels/brokers/nats-jetstream.js";
+
+/** A JetStream API error as @nats-io/jetstream raises it (its `code` is JetStream's err_code). */
+function apiError(code: number, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/** A manager whose `add` fails with `addError` (if any) and whose streams are `streams`; calls are recorded. */
+function manager(streams: Map<string, StreamConfig>, addError?: Error) {
+  const calls: string[] = [];
+  const jsm = {
+    streams: {
+      async add(config: StreamConfig) {
+        calls.push(`add ${config.name}`);
+        if (addError !== undefined) throw addError;
+        streams.set(config.name, config);
+        return { config };
+      },
+      async info(name: string) {
+        calls.push(`info ${name}`);
+        const config = streams.get(name);
+        if (config === undefined) throw apiError(10059, "stream not found");
+        return { config };
+      },
+      async update(name: string, config: StreamConfig) {
+        calls.push(`update ${name} ${JSON.stringify(config.max_age)}`);
+        streams.set(name, config);
+        return { config };
+      },
+    },
+  };
+  return { jsm: jsm as unknown as JetStreamManager, calls };
+}
+
+const wanted: StreamConfig = { name: "WIRECABLE_DEDUP_x", subjects: ["x.d.>"], max_age: 10 };
+const keepLongest = (existing: StreamConfig, config: StreamConfig): StreamConfig => ({
+  ...config,
+  max_age: Math.max(existing.max_age ?? 0, config.max_age ?? 0),
+});
+const OVERLAP = () => apiError(10065, "subjects overlap with an existing stream");
+
+describe("ensureStream", () => {
+  it("creates the stream", async () => {
+    const streams = new Map<string, StreamConfig>();
+    const { jsm, calls } = manager(streams);
+    await ensureStream(jsm, wanted, keepLongest);
+    assert.deepEqual(calls, ["add WIRECABLE_DEDUP_x"]);
+    assert.equal(streams.get(wanted.name), wanted);
+  });
+
+  it("a stream existing with another configuration is updated to the merge", async () => {
+    const streams = new Map([[wanted.name, { ...wanted, max_age: 50 }]]);
+    const { jsm, calls } = manager(
+      streams,
+      apiError(10058, "stream name already in use with a different configuration"),
+    );
+    await ensureStream(jsm, wanted, keepLongest);
+    assert.deepEqual(calls, ["add WIRECABLE_DEDUP_x", "info WIRECABLE_DEDUP_x", "update WIRECABLE_DEDUP_x 50"]);
+    const plain = manager(streams, apiError(10058, "in use"));
+    await ensureStream(plain.jsm, wanted);
+    assert.deepEqual(plain.calls, ["add WIRECABLE_DEDUP_x", "update WIRECABLE_DEDUP_x 10"], "no merge: the wanted one");
+  });
+
+  it("an overlap refusal while the stream exists (another process created it first) updates it alike", async () => {
+    const streams = new Map([[wanted.name, { ...wanted, max_age: 50 }]]);
+    const { jsm, calls } = manager(streams, OVERLAP());
+    await ensureStream(jsm, wanted, keepLongest);
+    assert.deepEqual(calls, ["add WIRECABLE_DEDUP_x", "info WIRECABLE_DEDUP_x", "update WIRECABLE_DEDUP_x 50"]);
+    const plain = manager(new Map([[wanted.name, wanted]]), OVERLAP());
+    await ensureStream(plain.jsm, wanted);
+    assert.deepEqual(plain.calls, ["add WIRECABLE_DEDUP_x", "info WIRECABLE_DEDUP_x", "update WIRECABLE_DEDUP_x 10"]);
+  });
+
+  it("an overlap with another stream's subjects is the error it is", async () => {
+    const streams = new Map([["OTHER", { name: "OTHER", subjects: ["x.>"] }]]);
+    const { jsm, calls } = manager(streams, OVERLAP());
+    await assert.rejects(ensureStream(jsm, wanted, keepLongest), /subjects overlap with an existing stream/);
+    assert.deepEqual(calls, ["add WIRECABLE_DEDUP_x", "info WIRECABLE_DEDUP_x"], "nothing updated");
+  });
+
+  it("other errors are raised as they are", async () => {
+    const { jsm, calls } = manager(new Map(), apiError(10039, "jetstream not enabled for account"));
+    await assert.rejects(ensureStream(jsm, wanted), /jetstream not enabled/);
+    assert.deepEqual(calls, ["add WIRECABLE_DEDUP_x"]);
+  });
+});
