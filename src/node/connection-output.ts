@@ -38,6 +38,8 @@ export class ConnectionOutput extends OutputQueue implements Flushable {
   pongsHeld = false;
   /** Messages dropped by the "drop" policy so far. */
   dropped = 0;
+  /** On the flush queue's list for this turn (queue() puts it there once; flushTurn takes it off). */
+  #listed = false;
   #waiters: Array<(result: "written" | "buffered") => void> | null = null;
   #callbacks: Array<(error?: Error | null) => void> | null = null;
   readonly #conn: AnyConnection;
@@ -97,18 +99,33 @@ export class ConnectionOutput extends OutputQueue implements Flushable {
     markEarly(this);
   }
 
-  /** This turn's queue, the connection marked for the end-of-turn flush. */
+  /**
+   * This turn's queue, the connection marked for the end-of-turn flush (listed once per turn:
+   * output after an early flush of the same turn finds it listed already).
+   */
   queue(): OutputQueue {
     if (!this.dirty) {
       this.dirty = true;
-      markDirty(this);
+      if (!this.#listed) {
+        this.#listed = true;
+        markDirty(this);
+      }
     }
     return this;
   }
 
   /**
-   * @internal Called by the flush queue (Flushable) at the turn's end, or after the read that
-   * marked it early: one write for everything queued.
+   * @internal Called by the flush queue (Flushable) at the turn's end: writes what is queued,
+   * nothing when an early flush wrote it all (nothing queued, held or awaited is left then).
+   */
+  flushTurn(): void {
+    this.#listed = false;
+    if (this.dirty) this.flushNow();
+  }
+
+  /**
+   * @internal One write for everything queued: after the read that marked it early (flush-queue.ts),
+   * at the turn's end (flushTurn), or when the connection asks (Connection.flushNow).
    */
   flushNow(): void {
     this.dirty = false;

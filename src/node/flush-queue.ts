@@ -15,7 +15,10 @@
  * syscall batching saves is nothing beside the copy of that many bytes, and the peer waits less.
  */
 export interface Flushable {
+  /** Write what is queued now: an early flush (`markEarly`); the target stays on the turn's list. */
   flushNow(): void;
+  /** The turn's flush (`markDirty`): the target is off the turn's list once this is called. */
+  flushTurn(): void;
 }
 
 let dirty: Flushable[] = [];
@@ -39,8 +42,13 @@ export function markEarly(target: Flushable): void {
   earlyCount++;
 }
 
-/** Write the outputs marked by `markEarly` now (their turn's flush then finds them empty). */
+/**
+ * Write the outputs marked by `markEarly` now. They stay on the turn's list (once: more output
+ * in the same turn does not list them again) and the turn's flush writes whatever came after.
+ */
 export function flushEarly(): void {
+  // A fresh list: a spare array emptied with `length = 0` (in a try/finally) measured ~40 ns
+  // more per call than allocating an empty one.
   const list = early;
   early = [];
   earlyCount = 0;
@@ -58,7 +66,7 @@ function flushAll(): void {
   dirty = spare;
   flushing = true;
   try {
-    for (let i = 0; i < list.length; i++) list[i]!.flushNow();
+    for (let i = 0; i < list.length; i++) list[i]!.flushTurn();
   } finally {
     flushing = false;
     joinedChunks = null;
@@ -68,7 +76,7 @@ function flushAll(): void {
   spare = list;
 }
 
-/** Queue `target.flushNow()` for the end of this turn. Call once per dirty period. */
+/** Queue `target.flushTurn()` for the end of this turn. Call once per turn at most. */
 export function markDirty(target: Flushable): void {
   dirty.push(target);
   if (!scheduled) {

@@ -110,6 +110,80 @@ describe("ConnectionOutput early flush", () => {
     assert.deepEqual(written.slice(3), [5]);
   });
 
+  it("output after an early flush in the same turn: listed once, written by the turn's flush in order", async () => {
+    const { socket, written, callbacks } = fakeSocket();
+    const { conn } = fakeConn(socket);
+    const out = new ConnectionOutput(conn, socket, false);
+    let turns = 0;
+    const flushTurn = out.flushTurn.bind(out);
+    out.flushTurn = () => {
+      turns++;
+      flushTurn();
+    };
+    out.queue().push(Buffer.alloc(queue.EARLY_BYTES));
+    queue.flushEarly();
+    assert.deepEqual(written, [queue.EARLY_BYTES]);
+    assert.equal(out.dirty, false, "nothing queued after the early flush");
+    out.queue().push(Buffer.alloc(3)); // a later read's (or a microtask's) small reply
+    out.queue().push(Buffer.alloc(queue.EARLY_BYTES)); // and a large one: early again
+    assert.equal(queue.earlyCount, 1);
+    queue.flushEarly();
+    assert.deepEqual(written.slice(1), [3, queue.EARLY_BYTES], "one writev of both, in order");
+    out.queue().push(Buffer.alloc(7));
+    const calls: string[] = [];
+    out.afterQueued((error) => calls.push(`cb ${error ?? "ok"}`));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(turns, 1, "the turn's flush visits it once");
+    assert.deepEqual(written.slice(3), [7], "only what came after the last early flush");
+    assert.equal(callbacks.length, 1, "the callback rides on the turn's write");
+    callbacks[0]!();
+    assert.deepEqual(calls, ["cb ok"]);
+    assert.equal(out.dirty, false);
+    assert.equal(out.size, 0);
+    // The next turn lists it again.
+    out.queue().push(Buffer.alloc(2));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(turns, 2);
+    assert.deepEqual(written.slice(4), [2]);
+  });
+
+  it("an early flush with nothing after it: the turn's visit writes nothing, and the next output is flushed", async () => {
+    const { socket, written, callbacks } = fakeSocket();
+    const { conn } = fakeConn(socket);
+    const out = new ConnectionOutput(conn, socket, false);
+    out.queue().push(Buffer.alloc(queue.EARLY_BYTES));
+    const calls: string[] = [];
+    out.afterQueued((error) => calls.push(`a ${error ?? "ok"}`)); // rides on the early write
+    queue.flushEarly();
+    assert.equal(callbacks.length, 1);
+    out.afterQueued((error) => calls.push(`b ${error ?? "ok"}`)); // nothing queued: a write of its own
+    assert.equal(callbacks.length, 2);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(written, [queue.EARLY_BYTES, 0], "the turn's flush wrote nothing more");
+    for (const cb of callbacks) cb();
+    assert.deepEqual(calls, ["a ok", "b ok"]);
+    assert.equal(out.resting, true);
+  });
+
+  it("an early-flushed connection closed in the same turn: the turn's flush writes nothing and fails the callbacks", async () => {
+    const { socket, written } = fakeSocket();
+    const { conn, events } = fakeConn(socket);
+    const out = new ConnectionOutput(conn, socket, false);
+    out.queue().push(Buffer.alloc(queue.EARLY_BYTES));
+    queue.flushEarly();
+    out.queue().push(Buffer.alloc(5)); // queued, then the socket goes before the turn ends
+    const calls: string[] = [];
+    out.afterQueued((error) => calls.push(error ? "error" : "ok"));
+    (socket as { destroyed: boolean }).destroyed = true;
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(written, [queue.EARLY_BYTES], "nothing written to the closed socket");
+    assert.equal(out.size, 0);
+    assert.equal(out.dirty, false);
+    await new Promise((resolve) => process.nextTick(resolve));
+    assert.deepEqual(calls, ["error"], "the callback learns the bytes were not written");
+    assert.deepEqual(events, [], "no error event: a closed socket is not a write failure");
+  });
+
   it("frames written into the output arena (pushRange) are marked early alike", () => {
     const { socket, written } = fakeSocket();
     const { conn } = fakeConn(socket);

@@ -6,13 +6,26 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import * as queue from "../../src/node/flush-queue.js";
-import { flushEarly, joinChunks, markDirty, markEarly } from "../../src/node/flush-queue.js";
+import { type Flushable, flushEarly, joinChunks, markDirty, markEarly } from "../../src/node/flush-queue.js";
+
+/** A target recording its flushes as `<name>` (the turn's) or `<name>!` (an early one). */
+function target(name: string, flushed: string[]): Flushable {
+  return { flushNow: () => flushed.push(`${name}!`), flushTurn: () => flushed.push(name) };
+}
+
+/** A target whose turn's flush runs `flush`. */
+function onTurn(flush: () => unknown): Flushable {
+  return {
+    flushNow: () => assert.fail("an early flush of a target never marked early"),
+    flushTurn: () => void flush(),
+  };
+}
 
 describe("flush queue", () => {
   it("flushes every target marked in a turn once, at the end of the turn", async () => {
     const flushed: string[] = [];
-    markDirty({ flushNow: () => flushed.push("a") });
-    markDirty({ flushNow: () => flushed.push("b") });
+    markDirty(target("a", flushed));
+    markDirty(target("b", flushed));
     assert.deepEqual(flushed, [], "nothing before the turn ends");
     await nextTurn();
     assert.deepEqual(flushed, ["a", "b"]);
@@ -22,15 +35,15 @@ describe("flush queue", () => {
     const f1 = Buffer.from("frame-1");
     const f2 = Buffer.from("frame-2");
     const joins: Buffer[] = [];
-    const write = (chunks: Uint8Array[]) => ({
-      flushNow: () =>
+    const write = (chunks: Uint8Array[]) =>
+      onTurn(() =>
         joins.push(
           joinChunks(
             chunks,
             chunks.reduce((n, c) => n + c.byteLength, 0),
           ),
         ),
-    });
+      );
     markDirty(write([f1, f2]));
     markDirty(write([f1, f2]));
     markDirty(write([f2, f1]));
@@ -53,11 +66,11 @@ describe("flush queue", () => {
     const chunk = Buffer.from("aaaa");
     const other = Buffer.from("bb");
     let first: Buffer | undefined;
-    markDirty({ flushNow: () => (first = joinChunks([chunk, other], 6)) });
+    markDirty(onTurn(() => (first = joinChunks([chunk, other], 6))));
     await nextTurn();
     chunk.write("cccc"); // the owner reuses its buffer for its next message
     let second: Buffer | undefined;
-    markDirty({ flushNow: () => (second = joinChunks([chunk, other], 6)) });
+    markDirty(onTurn(() => (second = joinChunks([chunk, other], 6))));
     await nextTurn();
     assert.equal(String(first), "aaaabb");
     assert.equal(String(second), "ccccbb");
@@ -70,21 +83,35 @@ describe("flush queue", () => {
 
   it("targets marked early are flushed by flushEarly at once, each once", () => {
     const flushed: string[] = [];
-    markEarly({ flushNow: () => flushed.push("a") });
-    markEarly({ flushNow: () => flushed.push("b") });
+    markEarly(target("a", flushed));
+    markEarly(target("b", flushed));
     assert.equal(queue.earlyCount, 2);
     flushEarly();
-    assert.deepEqual(flushed, ["a", "b"]);
+    assert.deepEqual(flushed, ["a!", "b!"]);
     assert.equal(queue.earlyCount, 0);
     flushEarly();
-    assert.deepEqual(flushed, ["a", "b"], "nothing twice");
+    assert.deepEqual(flushed, ["a!", "b!"], "nothing twice");
+    // The list is reused: marks after a flush are flushed by the next one, marks during a flush too.
+    const c = target("c", flushed);
+    markEarly({
+      flushNow: () => {
+        flushed.push("d!");
+        markEarly(c);
+      },
+      flushTurn: () => assert.fail(),
+    });
+    flushEarly();
+    assert.deepEqual(flushed, ["a!", "b!", "d!"]);
+    assert.equal(queue.earlyCount, 1, "marked during the flush: left for the next");
+    flushEarly();
+    assert.deepEqual(flushed, ["a!", "b!", "d!", "c!"]);
   });
 
   it("early marks left at the end of the turn are dropped: the turn's flush wrote those targets", async () => {
     const flushed: string[] = [];
-    const target = { flushNow: () => flushed.push("t") };
-    markDirty(target);
-    markEarly(target); // marked outside a read (no flushEarly follows)
+    const t = target("t", flushed);
+    markDirty(t);
+    markEarly(t); // marked outside a read (no flushEarly follows)
     await nextTurn();
     assert.deepEqual(flushed, ["t"]);
     assert.equal(queue.earlyCount, 0);

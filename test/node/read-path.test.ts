@@ -236,8 +236,8 @@ describe("read path", () => {
         const order: string[] = [];
         owner.onBytes = () => {
           // A large reply queued by a message handler: marked for the turn and for the read.
-          const output = { flushNow: () => order.push("flushed") };
-          markDirty({ flushNow: () => order.push("turn") });
+          const output = { flushNow: () => order.push("flushed"), flushTurn: () => order.push("turn") };
+          markDirty(output);
           markEarly(output);
           order.push("handled");
           queueMicrotask(() => order.push("microtask"));
