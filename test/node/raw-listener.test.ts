@@ -146,6 +146,14 @@ describe("RawListener: upgrade requests", () => {
       assert.equal(actual[field], expected[field], field);
     }
     assert.deepEqual(actual.headers, expected.headers);
+    // A plain object as node's (made by a constructor for its slots: nothing of it shows).
+    assert.equal(Object.getPrototypeOf(actual.headers), Object.prototype);
+    assert.equal(actual.headers.constructor, Object);
+    assert.deepEqual(
+      Object.getOwnPropertyDescriptors(actual.headers),
+      Object.getOwnPropertyDescriptors(expected.headers),
+    );
+    assert.deepEqual(Object.keys(actual.headers), Object.keys(expected.headers));
     assert.deepEqual(actual.rawHeaders, expected.rawHeaders);
     assert.equal((actual as IncomingMessage & { upgrade: boolean }).upgrade, true);
     assert.equal(actual.readableEnded || actual.readableLength === 0, true);
