@@ -11,7 +11,7 @@
  * only the queue's links, never the wheel: one entry to move per burst instead of one per socket
  * (the wheel's buckets are intrusive lists, so neither way allocates).
  *
- * Contract: `add` stamps `expires` (`Date.now()` + timeout, ms) and appends; `remove` is a no-op for an entry
+ * Contract: `add` stamps `expires` (the wheel's clock + timeout, ms) and appends; `remove` is a no-op for an entry
  * not queued; `expire(entry)` runs after the entry left the queue, never early, at most the
  * wheel's resolution late (an exception from it is the wheel's to report). `clear` forgets every
  * entry and the wheel entry.
@@ -20,7 +20,7 @@ import { type TimerEntry, wheel } from "./timer-wheel.js";
 
 /** The links a queued entry carries (set and read by the queue only). */
 export interface QueuedEntry {
-  /** Its deadline, `Date.now()` ms (set by `add`). */
+  /** Its deadline, ms on the wheel's clock (set by `add`). */
   expires: number;
   older: QueuedEntry | null;
   newer: QueuedEntry | null;
@@ -45,9 +45,9 @@ export class DeadlineQueue<T extends QueuedEntry> implements TimerEntry {
 
   /** Queue `entry`, due `timeout` ms from now. */
   add(entry: T): void {
-    // Date.now(), not the wheel's cached clock: that one is up to a tick old while the wheel runs,
-    // which would end the wait that much early.
-    entry.expires = Date.now() + this.#timeout;
+    // The wheel's clock read afresh, not its cached `now`: that one is up to a tick old while the
+    // wheel runs, which would end the wait that much early.
+    entry.expires = wheel.clock() + this.#timeout;
     entry.queued = true;
     const newest = this.#newest;
     entry.older = newest;

@@ -18,6 +18,11 @@
  * takes a bucket's list out into the walk list (slot `WALKING`) before running callbacks, so a
  * callback can unlink any entry from whichever list holds it; entries for a later turn of the
  * wheel go back into their bucket.
+ *
+ * The wheel's clock is `Date.now()` minus the wheel's `epoch` (0 unless given). The process-wide
+ * {@link wheel} counts from its own creation, so the times stored from it (deadlines, the
+ * connections' timestamps) are small integers for about 24 days (V8 keeps them in the object as
+ * Smis; a `Date.now()` value would be a heap number of its own in every object holding one).
  */
 
 export interface TimerEntry {
@@ -36,28 +41,42 @@ export interface TimerEntry {
 }
 
 const SLOTS = 512;
+/** 2^31: the clock's values below it are stored as Smis (V8 on 64 bits without pointer compression). */
+const SMI_LIMIT = 2 ** 31;
 /** The slot of the entries a tick is walking (the walk list is the last head). */
 const WALKING = SLOTS;
 
 export class TimerWheel {
   readonly resolution: number;
+  /** The `Date.now()` at which the wheel's clock reads 0. */
+  readonly epoch: number;
   /** Each bucket's first entry (null: empty), then the walk list's. */
   #heads: Array<TimerEntry | null> = new Array<TimerEntry | null>(SLOTS + 1).fill(null);
   #count = 0;
   #timer: NodeJS.Timeout | undefined;
-  #now = Date.now();
+  #now: number;
   /** The next tick index to process (deadline / resolution, floored); while ticking, the one walked. */
   #cursor = 0;
   #ticking = false;
 
-  constructor(resolution = 50) {
+  /** `epoch`: the `Date.now()` the clock counts from (default 0: the clock is `Date.now()`). */
+  constructor(resolution = 50, epoch = 0) {
     this.resolution = resolution;
+    this.epoch = epoch;
+    this.#now = this.clock();
     this.#cursor = Math.floor(this.#now / resolution);
   }
 
   /** A cached clock (ms), refreshed on every tick and whenever something is scheduled. */
   get now(): number {
-    return this.#timer === undefined ? (this.#now = Date.now()) : this.#now;
+    return this.#timer === undefined ? (this.#now = this.clock()) : this.#now;
+  }
+
+  /** The clock read afresh (ms): {@link now} is up to a tick old while the wheel runs. */
+  clock(): number {
+    const ms = Date.now() - this.epoch;
+    // `| 0` makes the number a Smi (a difference of doubles is a heap number, integral or not).
+    return ms >= 0 && ms < SMI_LIMIT ? ms | 0 : ms;
   }
 
   /** Number of scheduled entries. */
@@ -80,8 +99,8 @@ export class TimerWheel {
 
   /** Schedule `entry` `delay` ms from now. */
   scheduleIn(entry: TimerEntry, delay: number): void {
-    // Date.now(), not the cached clock (up to a tick old while the wheel runs): never early.
-    this.schedule(entry, Date.now() + delay);
+    // The clock read afresh, not the cached one (up to a tick old while the wheel runs): never early.
+    this.schedule(entry, this.clock() + delay);
   }
 
   cancel(entry: TimerEntry): void {
@@ -118,7 +137,7 @@ export class TimerWheel {
   }
 
   #start(): void {
-    this.#now = Date.now();
+    this.#now = this.clock();
     this.#cursor = Math.max(this.#cursor, Math.floor(this.#now / this.resolution));
     this.#arm();
   }
@@ -130,7 +149,7 @@ export class TimerWheel {
   }
 
   #tick = (): void => {
-    this.#now = Date.now();
+    this.#now = this.clock();
     const now = this.#now;
     const last = Math.floor(now / this.resolution);
     const heads = this.#heads;
@@ -168,5 +187,5 @@ export class TimerWheel {
   };
 }
 
-/** The process-wide wheel. Resolution: `WIRECABLE_TIMER_RESOLUTION` ms (default 50). */
-export const wheel = new TimerWheel(Number(process.env.WIRECABLE_TIMER_RESOLUTION) || 50);
+/** The process-wide wheel, its clock counting from its creation. Resolution: `WIRECABLE_TIMER_RESOLUTION` ms (default 50). */
+export const wheel = new TimerWheel(Number(process.env.WIRECABLE_TIMER_RESOLUTION) || 50, Date.now());

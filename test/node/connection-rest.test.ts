@@ -88,7 +88,7 @@ function restingConnection(options: Record<string, unknown> = {}, writes: "compl
     },
     /** The heartbeat's moment: pingInterval of silence has passed. */
     heartbeat: () => {
-      internals.lastReceived = 0;
+      internals.lastReceived = -1_000_000; // long ago on the wheel's clock (ms since it was made)
       internals.onTimer();
     },
     data: (bytes: Uint8Array) => internals.transportData(Uint8Array.prototype.slice.call(bytes)),
@@ -215,7 +215,7 @@ describe("a plain server connection at rest after a heartbeat", () => {
     const closed = c.conn.closed;
     c.heartbeat();
     assert.equal(c.made(), 0);
-    c.internals.pingSentAt = 0;
+    c.internals.pingSentAt = -1_000_000;
     c.internals.onTimer();
     assert.deepEqual(errors, ["pong timeout: terminating"]);
     assert.equal((await closed).code, 1006);

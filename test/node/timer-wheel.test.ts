@@ -30,6 +30,22 @@ function detached(entry: TimerEntry): boolean {
 }
 
 describe("TimerWheel", () => {
+  it("counts its clock from its epoch (default 0: Date.now()), in small integers, and fires on that clock", async () => {
+    assert.ok(Math.abs(new TimerWheel(50).now - Date.now()) <= 1);
+    const epoch = Date.now() - 5000;
+    const wheel = new TimerWheel(10, epoch);
+    assert.equal(wheel.epoch, epoch);
+    const now = wheel.now;
+    assert.ok(Number.isInteger(now) && now >= 5000 && now < 5000 + 10 * UNIT, `now ${now}`);
+    assert.ok(wheel.clock() >= now);
+    const start = Date.now();
+    const p = probe("at", start);
+    wheel.schedule(p, wheel.clock() + UNIT);
+    assert.ok(p.deadline < 2 ** 31, "a deadline on this clock is a small integer");
+    await until(() => p.fired.length === 1, "fired");
+    assert.ok(p.fired[0]! >= UNIT - 1, `fired after ${p.fired[0]} ms`);
+  });
+
   it("counts scheduleIn's delay from the time of the call, not from the running wheel's cached clock", () => {
     const wheel = new TimerWheel(50);
     const other = { deadline: -1, slot: -1, onTimer() {} };
