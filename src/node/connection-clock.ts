@@ -3,8 +3,9 @@
  * closing handshake and the transport close started, and what the timer wheel must do next.
  *
  * Contract: the state ({@link ClockState}) lives in the connection object itself (no object of
- * its own per connection; its yes/no parts are bits of the connection's `flags`). The connection
- * stores timestamps there (`wheel.now`, read per message only when a timer uses it:
+ * its own per connection; its yes/no parts are bits of the connection's `flags`), the closing
+ * times ({@link ClockEnd}) in an object made when the connection starts closing (null before).
+ * The connection stores timestamps there (`wheel.now`, read per message only when a timer uses it:
  * TRACK_RECEIVED, TRACK_MESSAGE); `clockNext` gives the earliest deadline (or -1) and `clockDue`
  * what is due at `now`, in this order: the transport close timeout (for a failed connection:
  * FAILED_LINGER after its close frame and FIN are out and the peer went quiet), the closing
@@ -62,6 +63,10 @@ export interface ClockState {
   lastReceived: number;
   lastMessage: number;
   pingSentAt: number;
+}
+
+/** The clock's closing times, kept with the connection's rarely used state (connection-rare.ts). */
+export interface ClockEnd {
   /** When the engine asked for a close timeout (awaitClose: our close frame left), or -1. */
   closeStartedAt: number;
   /** When the transport close began, or -1. */
@@ -95,12 +100,12 @@ export function clockResume(c: ClockState, now: number): void {
 }
 
 /** The earliest moment something must be checked, or -1. */
-export function clockNext(c: ClockState, o: ResolvedConnectionOptions, open: boolean): number {
+export function clockNext(c: ClockState, end: ClockEnd | null, o: ResolvedConnectionOptions, open: boolean): number {
   let next = Infinity;
-  if (c.transportClosing !== -1) {
-    next = transportDeadline(c, o);
-  } else if (c.closeStartedAt !== -1) {
-    next = c.closeStartedAt + (o.closeTimeout || CLOSE_FALLBACK);
+  if (end !== null && end.transportClosing !== -1) {
+    next = transportDeadline(c, end, o);
+  } else if (end !== null && end.closeStartedAt !== -1) {
+    next = end.closeStartedAt + (o.closeTimeout || CLOSE_FALLBACK);
   } else if (open && (c.flags & PAUSED) === 0) {
     if (o.pingInterval > 0 && (c.flags & CAN_PING) !== 0) {
       if ((c.flags & AWAITING_PONG) !== 0) {
@@ -119,8 +124,14 @@ export function clockNext(c: ClockState, o: ResolvedConnectionOptions, open: boo
  * its transport itself (`ending`) lingers: FAILED_LINGER after its close frame and FIN are out
  * (`flushedAt`) and the peer went quiet (`lastReceived`, tracked from now on).
  */
-export function clockTransportClosing(c: ClockState, now: number, failed: boolean, ending: boolean): void {
-  c.transportClosing = now;
+export function clockTransportClosing(
+  c: ClockState,
+  end: ClockEnd,
+  now: number,
+  failed: boolean,
+  ending: boolean,
+): void {
+  end.transportClosing = now;
   if (!failed) return;
   c.flags |= FAILED;
   if (!ending) return;
@@ -129,24 +140,37 @@ export function clockTransportClosing(c: ClockState, now: number, failed: boolea
 }
 
 /** Put the connection on the timer wheel at its next deadline, or take it off. */
-export function clockArm(c: ClockState & TimerEntry, o: ResolvedConnectionOptions, open: boolean): void {
-  const next = clockNext(c, o, open);
+export function clockArm(
+  c: ClockState & TimerEntry,
+  end: ClockEnd | null,
+  o: ResolvedConnectionOptions,
+  open: boolean,
+): void {
+  const next = clockNext(c, end, o, open);
   if (next === -1) wheel.cancel(c);
   else if (next !== c.deadline) wheel.schedule(c, next);
 }
 
 /** When the socket of a closing transport is destroyed: the close timeout, or a failed connection's linger. */
-function transportDeadline(c: ClockState, o: ResolvedConnectionOptions): number {
-  const timeout = c.transportClosing + (o.closeTimeout || CLOSE_FALLBACK);
-  if ((c.flags & FAILED) === 0 || c.flushedAt === -1) return timeout;
-  return Math.min(timeout, Math.max(c.flushedAt, c.lastReceived) + FAILED_LINGER);
+function transportDeadline(c: ClockState, end: ClockEnd, o: ResolvedConnectionOptions): number {
+  const timeout = end.transportClosing + (o.closeTimeout || CLOSE_FALLBACK);
+  if ((c.flags & FAILED) === 0 || end.flushedAt === -1) return timeout;
+  return Math.min(timeout, Math.max(end.flushedAt, c.lastReceived) + FAILED_LINGER);
 }
 
 /** What is due at `now` (see the module comment). */
-export function clockDue(c: ClockState, o: ResolvedConnectionOptions, now: number, open: boolean): Due {
-  if (c.transportClosing !== -1) return now >= transportDeadline(c, o) ? Due.DESTROY : Due.NOTHING;
-  if (c.closeStartedAt !== -1) {
-    return now >= c.closeStartedAt + (o.closeTimeout || CLOSE_FALLBACK) ? Due.TERMINATE : Due.NOTHING;
+export function clockDue(
+  c: ClockState,
+  end: ClockEnd | null,
+  o: ResolvedConnectionOptions,
+  now: number,
+  open: boolean,
+): Due {
+  if (end !== null && end.transportClosing !== -1) {
+    return now >= transportDeadline(c, end, o) ? Due.DESTROY : Due.NOTHING;
+  }
+  if (end !== null && end.closeStartedAt !== -1) {
+    return now >= end.closeStartedAt + (o.closeTimeout || CLOSE_FALLBACK) ? Due.TERMINATE : Due.NOTHING;
   }
   if (!open || (c.flags & PAUSED) !== 0) return Due.NOTHING;
   if (o.idleTimeout > 0 && now >= c.lastMessage + o.idleTimeout) return Due.IDLE_CLOSE;
@@ -178,8 +202,14 @@ export interface ClockHost extends ClockState, Pick<EventEmitter, "emit"> {
 }
 
 /** Do what is due at `now` (clockDue); false when the connection is ending at once (its timer is not re-armed). */
-export function clockFire(c: ClockHost, o: ResolvedConnectionOptions, now: number, open: boolean): boolean {
-  switch (clockDue(c, o, now, open)) {
+export function clockFire(
+  c: ClockHost,
+  end: ClockEnd | null,
+  o: ResolvedConnectionOptions,
+  now: number,
+  open: boolean,
+): boolean {
+  switch (clockDue(c, end, o, now, open)) {
     case Due.DESTROY:
       c.destroyTransport();
       c[FINISH]();

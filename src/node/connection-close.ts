@@ -4,8 +4,8 @@
  *
  * Contract: the engine's close is kept in `info` when it comes; `emit` reports it once, with the
  * `close` event and the `closed` promise, and only once `info` is in (the connection calls it
- * when the transport is closed too). `promise` may be asked for before or after. Created when
- * the engine closes or `closed` is first read: an open connection holds none.
+ * when the transport is closed too). `promise` may be asked for before or after. It is part of
+ * the connection's rare state (connection-rare.ts): an open connection usually holds none.
  */
 import type { AnyConnection } from "./connection.js";
 import type { CloseInfo } from "./connection-types.js";

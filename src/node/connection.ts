@@ -44,10 +44,10 @@ import {
   PAUSED,
   TRACK_MESSAGE,
 } from "./connection-clock.js";
-import { CloseReport } from "./connection-close.js";
 import { type PendingEngine, pendingEngine, startEngine } from "./connection-engine.js";
 import { deliver } from "./connection-events.js";
 import { afterQueued, anyChunks, ConnectionOutput, sendOn, sizeOf, streamMessage } from "./connection-output.js";
+import { initialRare, RareState } from "./connection-rare.js";
 import {
   type CloseInfo,
   type ConnectionEvents,
@@ -63,8 +63,7 @@ import { deliverLent, ownMessage } from "./lent-messages.js";
 import { messageIterator } from "./message-iterator.js";
 import type { BackpressurePolicy, ImmediatePolicy, ResolvedConnectionOptions } from "./options.js";
 import { toBytes } from "./output-buffers.js";
-import { TokenBucket } from "./rate-limiter.js";
-import { attachTransport, detachData, onceFlushed, pauseReading, resumeReading } from "./read-path.js";
+import { attachTransport, deliverHead, detachData, onceFlushed, pauseReading, resumeReading } from "./read-path.js";
 import { emitSafe, ShapedEmitter } from "./shaped-emitter.js";
 import { type TimerEntry, wheel } from "./timer-wheel.js";
 import type { EmitterBase, TypedEvents } from "./typed-events.js";
@@ -79,9 +78,11 @@ const STREAMING = CLOCK_BITS; // a stream() message is being sent
 const FINISHED = CLOCK_BITS << 1; // the transport is gone ([FINISH])
 const TEXT_AS_BUFFER = CLOCK_BITS << 2; // ConnectionInit `textAsBuffer`
 const PEER_ENDED = CLOCK_BITS << 3; // the transport's readable side ended: a half-open transport is ended once our output is out
-const HEAD_PENDING = CLOCK_BITS << 4; // frames that came with the handshake wait for the next turn (#deliverHead)
+const HEAD_PENDING = CLOCK_BITS << 4; // frames that came with the handshake wait for the next turn (deliverHead)
 const RESTS = CLOCK_BITS << 5; // a plain server connection: its engine is dropped when at rest after a heartbeat (#rest)
 const REST_CHECK = CLOCK_BITS << 6; // a heartbeat ping went out: the reads after it look for rest
+const CLIENT = CLOCK_BITS << 7; // the client role (else the server's)
+const ENDING = CLOCK_BITS << 8; // the transport close began (closeTransport; its time: RareState.transportClosing)
 
 // biome-ignore lint/correctness/noUnusedVariables: P must match the class's type parameters to merge
 export interface Connection<out P extends BackpressurePolicy = ImmediatePolicy> extends TypedEvents<ConnectionEvents> {}
@@ -103,12 +104,10 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   static readonly CLOSING = 2;
   static readonly CLOSED = 3;
 
-  /** The upgrade request's method, url, HTTP version and headers (server role); see {@link ConnectionRequest}. */
-  readonly request: ConnectionRequest | undefined;
   /** What `authenticate` returned (server role); free for the application otherwise. */
   data: unknown;
-  readonly role: Role;
-  /** The URL connected to (client role). */ readonly url: string | undefined;
+  /** The server role's `request`, the client role's `url` (one slot: a connection has one role). */
+  readonly #origin: ConnectionRequest | string | undefined;
 
   // The timer wheel's fields (TimerEntry), then the clock's (ClockState; `flags` also holds ours).
   /** @internal */ deadline = -1;
@@ -119,23 +118,16 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   /** @internal */ lastReceived: number;
   /** @internal */ lastMessage: number;
   /** @internal */ pingSentAt = -1;
-  /** @internal */ closeStartedAt = -1;
-  /** @internal */ transportClosing = -1;
-  /** @internal */ flushedAt = -1;
 
   /** Made when first needed for a plain server connection, dropped when at rest after a heartbeat (#rest); else at once. */
   #engine: WebSocketEngine | null = null;
   #engineInit: PendingEngine | null = null; // how to create the engine (and its protocol); null once made unless RESTS
   readonly #socket: Transport;
-  #remoteAddress: string | null; // null: not read from the transport yet ("": it had none)
   readonly #options: ResolvedConnectionOptions;
   /** The write path (connection-output.ts); made with the first output, dropped again at rest (see #rest). */
   #output: ConnectionOutput | null = null;
-  #bucket: TokenBucket | undefined;
-  /** The engine's close and how it is reported (connection-close.ts); null while neither happened nor was awaited. */
-  #close: CloseReport | null = null;
-  /** How the transport ends abnormally (ConnectionInit `abortTransport`); undefined: destroy(). */
-  readonly #abort: ((transport: Transport) => void) | undefined;
+  /** The close report, closing times, rate limit, abort hook, address (connection-rare.ts); made when first needed. */
+  #rare: RareState | null;
   /** @internal Set by the owning server, to forget it. */ onFinish: ((conn: AnyConnection) => void) | undefined;
   /** @internal Links in the owning server's list (client-list.ts). */ clientPrev: AnyConnection | null = null;
   /** @internal */ clientNext: AnyConnection | null = null;
@@ -143,38 +135,34 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   constructor(init: ConnectionInit) {
     super();
     this.on("error", noop); // a default listener: an unheard 'error' must never crash the process
-    this.role = init.role;
-    this.request = init.request === undefined ? undefined : connectionRequest(init.request);
+    const client = init.role === "client";
+    this.#origin = client ? init.url : init.request === undefined ? undefined : connectionRequest(init.request);
     this.data = init.data;
-    this.url = init.url;
     const socket = init.socket;
     this.#socket = socket;
     this.#options = init.options;
-    this.#remoteAddress = init.remoteAddress ?? null;
-    this.#abort = init.abortTransport;
     const now = wheel.now;
-    if (init.options.rateLimit) {
-      this.#bucket = new TokenBucket(init.options.rateLimit.messages, init.options.rateLimit.interval, now);
-    }
+    this.#rare = initialRare(init, now);
     const hybi = init.engineVersion === undefined || init.engineVersion === "hybi-13";
     // A plain server connection starts OPEN with nothing to say: its engine can wait. Others (a
     // client, extensions, the hixie drafts, frames that came with the handshake) start with theirs.
     const plain = init.role === "server" && hybi && init.extensions.length === 0;
     const lazy = plain && (init.head === undefined || init.head.byteLength === 0);
     // Ready before the engine exists: an engine may call its host while it is being built.
-    this.flags = clockFlags(init.options, hybi) | (init.textAsBuffer ? TEXT_AS_BUFFER : 0) | (lazy ? RESTS : 0);
+    const bits = (init.textAsBuffer ? TEXT_AS_BUFFER : 0) | (lazy ? RESTS : 0) | (client ? CLIENT : 0);
+    this.flags = clockFlags(init.options, hybi) | bits;
     this.lastReceived = now;
     this.lastMessage = now;
     this.#engineInit = lazy ? pendingEngine(init) : init;
     if (!lazy) this.#eng();
-    // A plain Duplex (an HTTP/2 stream, ws's handleUpgrade with a stream) has neither.
-    socket.setNoDelay?.(true);
-    socket.setTimeout?.(0);
     if (socket.writableLength > 0) this.#output = new ConnectionOutput(this, socket, true); // the 101 waits
     attachTransport(socket, this, init.dataEvents !== true);
     this.#arm();
     const head = init.head;
-    if (head !== undefined && head.byteLength > 0) this.#deliverHead(socket, head);
+    if (head !== undefined && head.byteLength > 0) {
+      this.flags |= HEAD_PENDING;
+      deliverHead(socket, this, head);
+    }
   }
 
   /** The engine, created now if it was waiting (see #engine); CLOSED (silently) if the transport ended first. */
@@ -184,14 +172,19 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     this.#engine = engine;
     if (!this.#is(RESTS)) this.#engineInit = null;
     if (this.#output?.pongsHeld === true) engine.holdPongs?.(true);
-    if (this.#close?.info !== undefined) engine.receiveEof(); // the close is reported already: nothing happens twice
+    if (this.#rare?.info !== undefined) engine.receiveEof(); // the close is reported already: nothing happens twice
     return engine;
+  }
+
+  /** The rare state (connection-rare.ts), made now if there is none. */
+  #more(): RareState {
+    return (this.#rare ??= new RareState());
   }
 
   /** The transport ended: the engine's receiveEof, or what a waiting one would do (1006, RFC 6455 7.1.5) without it. */
   #receiveEof(): void {
     if (this.#engine !== null) this.#engine.receiveEof();
-    else if (this.transportClosing === -1) {
+    else if (!this.#is(ENDING)) {
       this.closeTransport(true);
       this.#onClose(1006, "", false);
     }
@@ -199,23 +192,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
 
   /** The engine's readyState; OPEN while a waiting engine does not exist yet. */
   #state(): number {
-    return this.#engine !== null ? this.#engine.readyState : this.#close?.info === undefined ? OPEN : Connection.CLOSED;
-  }
-
-  /**
-   * Frames that came with the handshake: handed over once the owner has attached its listeners
-   * ('connection' handler, or the code awaiting connect()), the socket paused meanwhile so that
-   * later bytes cannot overtake them. (Not a closure in the constructor: it would keep `head`.)
-   */
-  #deliverHead(socket: Transport, head: Uint8Array): void {
-    pauseReading(socket);
-    this.flags |= HEAD_PENDING;
-    setImmediate(() => {
-      this.flags &= ~HEAD_PENDING;
-      if (this.#is(FINISHED)) return;
-      this.transportData(head);
-      if (!this.#is(PAUSED)) resumeReading(socket);
-    });
+    return this.#engine !== null ? this.#engine.readyState : this.#rare?.info === undefined ? OPEN : Connection.CLOSED;
   }
 
   /**
@@ -223,13 +200,25 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * connection failed), our close frame written and the TCP connection closed.
    */
   get closed(): Promise<CloseInfo> {
-    return (this.#close ??= new CloseReport()).promise;
+    return this.#more().promise;
+  }
+
+  /** The upgrade request's method, url, HTTP version and headers (server role); see {@link ConnectionRequest}. */
+  get request(): ConnectionRequest | undefined {
+    return this.#is(CLIENT) ? undefined : (this.#origin as ConnectionRequest | undefined);
+  }
+  /** The URL connected to (client role). */
+  get url(): string | undefined {
+    return this.#is(CLIENT) ? (this.#origin as string | undefined) : undefined;
+  }
+  get role(): Role {
+    return this.#is(CLIENT) ? "client" : "server";
   }
 
   /** CONNECTING, OPEN, CLOSING (also after the closing handshake, until TCP is closed), CLOSED. */
   get readyState(): number {
     const state = this.#state();
-    return state === Connection.CLOSED && this.#close?.emitted !== true ? Connection.CLOSING : state;
+    return state === Connection.CLOSED && this.#rare?.emitted !== true ? Connection.CLOSING : state;
   }
   get protocol(): string {
     return this.#engine !== null ? this.#engine.protocol : this.#engineInit!.protocol;
@@ -254,7 +243,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   }
   /** The peer's address, read from the transport when first asked (as Node's own: undefined once it closed unread). */
   get remoteAddress(): string | undefined {
-    return (this.#remoteAddress ??= this.#socket.remoteAddress ?? "") || undefined;
+    return (this.#more().remoteAddress ??= this.#socket.remoteAddress ?? "") || undefined;
   }
   /** The underlying transport, usually a `net.Socket` (for diagnostics; do not write to it). */
   get socket(): Transport {
@@ -330,13 +319,12 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
 
   /**
    * Run `cb` once everything sent so far has been handed to the kernel (`cb()`), or with the
-   * error when the socket is gone first: the hook behind ws's `send(data, cb)` callbacks.
+   * error when the socket is gone first: the hook behind ws's `send(data, cb)` callbacks. While
+   * compression runs, that waits until everything sent so far is framed.
    */
   afterWrite(cb: (error?: Error | null) => void): void {
-    // Compression may still be running: wait until everything sent so far is framed.
     const engine = this.#engine;
-    if (engine !== null && engine.afterFramed !== undefined)
-      engine.afterFramed(() => afterQueued(this.#output, this.#socket, cb));
+    if (engine?.afterFramed !== undefined) engine.afterFramed(() => afterQueued(this.#output, this.#socket, cb));
     else afterQueued(this.#output, this.#socket, cb);
   }
 
@@ -400,7 +388,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
 
   /** Messages as an async iterator; ends when the connection closes. */
   [Symbol.asyncIterator](): AsyncIterableIterator<string | Buffer> {
-    return messageIterator(this, this.#close?.emitted === true);
+    return messageIterator(this, this.#rare?.emitted === true);
   }
 
   // ---- write path (connection-output.ts) -----------------------------------------------
@@ -426,7 +414,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * 6455 7.1.1; a client when the connection failed, 7.1.7).
    */
   endsAfterFlush(): boolean {
-    return this.#is(PEER_ENDED) || (this.transportClosing !== -1 && (this.role === "server" || this.#is(FAILED)));
+    return this.#is(PEER_ENDED) || (this.#is(ENDING) && (!this.#is(CLIENT) || this.#is(FAILED)));
   }
 
   // ---- the engine's host (EngineHost) ------------------------------------------------------
@@ -448,15 +436,16 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     else {
       if (type === "pong") this.flags &= ~AWAITING_PONG;
       else if ((type === "text" || type === "binary") && this.#is(TRACK_MESSAGE)) this.lastMessage = wheel.now;
-      (this.#options.lendMessages ? deliverLent : deliver)(this, event, this.#is(TEXT_AS_BUFFER), this.#bucket);
+      (this.#options.lendMessages ? deliverLent : deliver)(this, event, this.#is(TEXT_AS_BUFFER), this.#rare?.bucket);
     }
   }
 
   /** @internal Called by the engine: it sent its close frame; the peer has `closeTimeout` to answer. */
   awaitClose(): void {
-    if (this.closeStartedAt !== -1) return;
+    const rare = this.#more();
+    if (rare.closeStartedAt !== -1) return;
     if (this.#is(PAUSED)) this.resume(); // the peer's close frame must be read
-    this.closeStartedAt = wheel.now;
+    rare.closeStartedAt = wheel.now;
     this.#arm();
   }
 
@@ -465,14 +454,16 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * written (RFC 6455 7.1.1), a client only if it `failed` (7.1.7), else the server does, within `closeTimeout`.
    */
   closeTransport(failed = false): void {
-    if (this.transportClosing !== -1) return;
+    if (this.#is(ENDING)) return;
+    this.flags |= ENDING;
+    const rare = this.#more();
     const socket = this.#socket;
-    const ending = !socket.destroyed && (this.role === "server" || failed);
-    clockTransportClosing(this, wheel.now, failed, ending);
+    const ending = !socket.destroyed && (!this.#is(CLIENT) || failed);
+    clockTransportClosing(this, rare, wheel.now, failed, ending);
     if (socket.destroyed) this[FINISH]();
     else if (ending) {
       if (this.#output?.dirty !== true && !socket.writableEnded) socket.end();
-      if (failed && socket.writableFinished) this.flushedAt = wheel.now;
+      if (failed && socket.writableFinished) rare.flushedAt = wheel.now;
       else if (failed) onceFlushed(socket);
     }
     this.#arm();
@@ -480,13 +471,13 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
 
   /** @internal The failed connection's close frame and FIN are written out: its linger starts. */
   transportFlushed(): void {
-    this.flushedAt = wheel.now;
+    this.#more().flushedAt = wheel.now;
     this.#arm();
   }
 
   /** The engine's close (handshake over, or failed): close TCP; `close` follows when it is closed. */
   #onClose(code: number, reason: string, wasClean: boolean): void {
-    const report = (this.#close ??= new CloseReport());
+    const report = this.#more();
     if (report.info !== undefined) return;
     report.info = { code, reason, wasClean };
     this.#output?.releaseWaiters("buffered");
@@ -498,6 +489,14 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
 
   #is(bit: number): boolean {
     return (this.flags & bit) !== 0;
+  }
+
+  /** @internal The frames that came with the handshake (read-path.ts deliverHead): true when reading may resume. */
+  transportHead(head: Uint8Array): boolean {
+    this.flags &= ~HEAD_PENDING;
+    if (this.#is(FINISHED)) return false;
+    this.transportData(head);
+    return !this.#is(PAUSED);
   }
 
   /** @internal Bytes from the transport. */
@@ -568,14 +567,14 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     wheel.cancel(this);
     detachData(this.#socket);
     // Without a close from the engine yet, EOF makes one (1006, or the handshake's result).
-    if (this.#close?.info === undefined) this.#receiveEof();
-    this.#close?.emit(this);
+    if (this.#rare?.info === undefined) this.#receiveEof();
+    this.#rare?.emit(this);
     this.onFinish?.(this);
   }
 
   /** @internal End the transport abnormally: destroy it, or the host's way (ConnectionInit `abortTransport`). */
   destroyTransport(): void {
-    const abort = this.#abort;
+    const abort = this.#rare?.abort;
     if (abort === undefined) this.#socket.destroy();
     else abort(this.#socket);
   }
@@ -583,12 +582,13 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   // ---- timers -----------------------------------------------------------------------------
 
   #arm(): void {
-    if (!this.#is(FINISHED)) clockArm(this, this.#options, this.#state() === OPEN);
+    if (!this.#is(FINISHED)) clockArm(this, this.#rare, this.#options, this.#state() === OPEN);
   }
 
   /** @internal Called by the timer wheel (TimerEntry): do what is due (connection-clock.ts), then wait for what is next. */
   onTimer(): void {
-    if (!this.#is(FINISHED) && clockFire(this, this.#options, wheel.now, this.#state() === OPEN)) this.#arm();
+    if (this.#is(FINISHED)) return;
+    if (clockFire(this, this.#rare, this.#options, wheel.now, this.#state() === OPEN)) this.#arm();
   }
 
   /** @internal The heartbeat (clockFire): without an engine, the frame its ping() would write; then reads look for rest. */

@@ -17,7 +17,10 @@
  * - Either way, output that reached flush-queue.ts's EARLY_BYTES while a read was handled (a
  *   large echo) is written when that read's handling returns, not at the end of the turn.
  * - Either way pause()/resume() of the transport stop and restart reading, and 'end', 'close',
- *   'error' and 'drain' reach the owner as before.
+ *   'error' and 'drain' reach the owner as before. A `net.Socket` whose only 'end' listener is
+ *   Node's own (lib/net.js `onReadableStreamEnd`) gets one listener that calls Node's and then the
+ *   owner's, in that slot: no listener array per socket (what a two-listener event holds).
+ * - `deliverHead` hands bytes read with the handshake over on the next turn (see there).
  *
  * The in-place mode is Node's `onread` option of `net.Socket`, which Node offers only to sockets
  * it creates: for a socket accepted by a server (ours, node:http's, the user's) the same state
@@ -35,6 +38,8 @@ import { earlyCount, flushEarly } from "./flush-queue.js";
 
 /** What a transport's events are handed to (the Connection). */
 export interface TransportOwner {
+  /** The bytes that came with the handshake (`deliverHead`); false: reading stays stopped. */
+  transportHead(head: Uint8Array): boolean;
   /** Bytes the owner may keep (a 'data' chunk, or bytes read into `readTarget()`'s view). */
   transportData(chunk: Uint8Array): void;
   /** `bytes[0..length)`, lent for the duration of the call (the shared read buffer, the same array every time). */
@@ -63,6 +68,27 @@ function onData(this: Owned, chunk: Buffer): void {
 }
 function onEnd(this: Owned): void {
   this[kOwner].transportEnd();
+}
+
+type Events = { _events?: Record<string, unknown> };
+/** Node's own 'end' listener of a `net.Socket` (lib/net.js onReadableStreamEnd); null: not found. */
+const SOCKET_END = socketEndListener();
+/** Read off a socket made for it (one, when this module loads; it has no handle). */
+function socketEndListener(): ((this: Socket) => void) | null {
+  const end = (new Socket() as Events)._events?.end;
+  return typeof end === "function" && end.name === "onReadableStreamEnd" ? (end as (this: Socket) => void) : null;
+}
+/** The 'end' listener of a socket whose only one was Node's: Node's, then the owner's (as two listeners would). */
+function onSocketEnd(this: Owned): void {
+  SOCKET_END!.call(this as unknown as Socket);
+  this[kOwner].transportEnd();
+}
+
+/** Register the owner's 'end': folded into Node's own listener's slot when that one is alone. */
+function listenEnd(transport: Transport): void {
+  const events = (transport as Events)._events;
+  if (SOCKET_END !== null && events?.end === SOCKET_END) events.end = onSocketEnd;
+  else transport.on("end", onEnd);
 }
 function onClose(this: Owned): void {
   this[kOwner].transportClose();
@@ -149,9 +175,13 @@ function readInPlace(socket: Transport): boolean {
  */
 export function attachTransport(transport: Transport, owner: TransportOwner, inPlace = true): void {
   (transport as Owned)[kOwner] = owner;
+  // A plain Duplex (an HTTP/2 stream, ws's handleUpgrade with a stream) has neither. Node's
+  // setTimeout stores `timeout` on the transport, a property more per socket: only to clear one.
+  transport.setNoDelay?.(true);
+  if ((transport as { timeout?: number }).timeout) transport.setTimeout?.(0);
   if (inPlace && readInPlace(transport)) startReads(transport as OnreadSocket);
   else transport.on("data", onData);
-  transport.on("end", onEnd);
+  listenEnd(transport);
   transport.on("close", onClose);
   transport.on("error", onError);
   transport.on("drain", onDrain);
@@ -191,6 +221,18 @@ export function resumeReading(transport: Transport): void {
 /** Whether the transport reads in place (shared buffer and targets) rather than through 'data' events. */
 export function readsInPlace(transport: Transport): boolean {
   return symbols != null && (transport as OnreadSocket)[symbols.callback] === onRead;
+}
+
+/**
+ * Bytes read with the handshake, before the owner existed: handed to `owner.transportHead` on the
+ * next turn (once the owner's listeners are attached: the 'connection' handler, or the code
+ * awaiting connect()), reading stopped meanwhile so that later bytes cannot overtake them.
+ */
+export function deliverHead(transport: Transport, owner: TransportOwner, head: Uint8Array): void {
+  pauseReading(transport);
+  setImmediate(() => {
+    if (owner.transportHead(head)) resumeReading(transport);
+  });
 }
 
 /** Stop handing the transport's bytes to its owner (it is finished). */

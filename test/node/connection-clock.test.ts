@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   AWAITING_PONG,
+  type ClockEnd,
   type ClockState,
   clockDue,
   clockFlags,
@@ -21,9 +22,9 @@ import { type ResolvedConnectionOptions, resolveConnectionOptions } from "../../
 const options = (o: Record<string, number>) =>
   resolveConnectionOptions({ pingInterval: 0, pongTimeout: 0, idleTimeout: 0, closeTimeout: 1000, ...o });
 
-/** A clock as a connection starts it, with its options bound. */
+/** A clock as a connection starts it, with its options bound (its closing times in the same object). */
 function clock(o: ResolvedConnectionOptions, canPing: boolean, now: number) {
-  const c: ClockState = {
+  const c: ClockState & ClockEnd = {
     flags: clockFlags(o, canPing),
     lastReceived: now,
     lastMessage: now,
@@ -33,8 +34,8 @@ function clock(o: ResolvedConnectionOptions, canPing: boolean, now: number) {
     flushedAt: -1,
   };
   return Object.assign(c, {
-    next: (open: boolean) => clockNext(c, o, open),
-    due: (at: number, open: boolean) => clockDue(c, o, at, open),
+    next: (open: boolean) => clockNext(c, c, o, open),
+    due: (at: number, open: boolean) => clockDue(c, c, o, at, open),
     has: (bit: number) => (c.flags & bit) !== 0,
   });
 }
@@ -79,6 +80,14 @@ describe("connection clock", () => {
     assert.equal(c.due(1000, true), Due.NOTHING);
   });
 
+  it("reads no closing times before the connection starts closing (none made: null)", () => {
+    const o = options({ pingInterval: 100, idleTimeout: 80 });
+    const c = clock(o, true, 0);
+    assert.equal(clockNext(c, null, o, true), 80);
+    assert.equal(clockDue(c, null, o, 80, true), Due.IDLE_CLOSE);
+    assert.equal(clockNext(c, null, o, false), -1);
+  });
+
   it("idle timeout comes before the heartbeat, and nothing but close timers once not open", () => {
     const c = clock(options({ pingInterval: 100, idleTimeout: 80 }), true, 0);
     assert.equal(c.next(true), 80);
@@ -118,15 +127,15 @@ describe("connection clock", () => {
 
   it("marks a failed connection that ends its transport itself for the linger, and tracks the peer from then on", () => {
     const quiet = clock(options({ closeTimeout: 10_000 }), true, 0);
-    clockTransportClosing(quiet, 100, false, true);
+    clockTransportClosing(quiet, quiet, 100, false, true);
     assert.equal(quiet.transportClosing, 100);
     assert.equal(quiet.has(FAILED) || quiet.has(TRACK_RECEIVED), false, "a closing handshake: no linger");
     const waiting = clock(options({ closeTimeout: 10_000 }), true, 0);
-    clockTransportClosing(waiting, 100, true, false);
+    clockTransportClosing(waiting, waiting, 100, true, false);
     assert.equal(waiting.has(FAILED), true);
     assert.equal(waiting.has(TRACK_RECEIVED), false, "the peer ends the transport: nothing to linger on");
     const failed = clock(options({ closeTimeout: 10_000 }), true, 0);
-    clockTransportClosing(failed, 100, true, true);
+    clockTransportClosing(failed, failed, 100, true, true);
     assert.equal(failed.has(TRACK_RECEIVED), true);
     assert.equal(failed.lastReceived, 100);
     failed.flushedAt = 120;

@@ -15,6 +15,7 @@ import type { Transport } from "../../src/node/connection-types.js";
 import { markDirty, markEarly } from "../../src/node/flush-queue.js";
 import {
   attachTransport,
+  deliverHead,
   pauseReading,
   readsInPlace,
   resumeReading,
@@ -73,6 +74,12 @@ class Recorder implements TransportOwner {
   transportError(): void {}
   transportDrain(): void {}
   transportFlushed(): void {}
+  /** What transportHead answers (true: reading resumes). */
+  resumeAfterHead = true;
+  transportHead(head: Uint8Array): boolean {
+    this.chunks.push(Buffer.from(head));
+    return this.resumeAfterHead;
+  }
 
   /** Resolves once `n` bytes in all have arrived. */
   async bytes(n: number): Promise<void> {
@@ -252,6 +259,66 @@ describe("read path", () => {
     } finally {
       pair.close();
       stream.destroy();
+    }
+  });
+
+  it("a socket's end: Node's own listener and the owner's in one slot, both run; other listeners as usual", async () => {
+    for (const before of [false, true]) {
+      const pair = await tcpPair();
+      try {
+        const order: string[] = [];
+        if (before) pair.server.on("end", () => order.push("earlier listener"));
+        const owner = new Recorder();
+        attachTransport(pair.server, owner);
+        const events = (pair.server as unknown as { _events: Record<string, unknown> })._events;
+        if (before) assert.equal(pair.server.listenerCount("end"), 3, "Node's, the earlier one, the owner's");
+        else assert.equal(typeof events.end, "function", "one listener, no array");
+        pair.server.on("end", () => order.push(`later listener, owner ended: ${owner.ended}`));
+        pair.client.end();
+        await once(pair.server, "end");
+        assert.equal(owner.ended, true);
+        assert.deepEqual(order, [...(before ? ["earlier listener"] : []), "later listener, owner ended: true"]);
+        // Node's listener ran: without allowHalfOpen, writes after the peer's FIN are refused.
+        assert.ok(Object.hasOwn(pair.server, "write"), "Node's onReadableStreamEnd replaced write");
+      } finally {
+        pair.close();
+      }
+    }
+    const stream = new PassThrough();
+    const owner = new Recorder();
+    attachTransport(stream as unknown as Transport, owner);
+    stream.resume();
+    stream.end();
+    await once(stream, "end");
+    assert.equal(owner.ended, true, "a Duplex's end reaches the owner too");
+  });
+
+  it("deliverHead hands the handshake's bytes over on the next turn, reading stopped until then", async () => {
+    for (const resume of [true, false]) {
+      const pair = await tcpPair();
+      try {
+        const owner = new Recorder();
+        owner.resumeAfterHead = resume;
+        attachTransport(pair.server, owner);
+        pair.client.write("later");
+        deliverHead(pair.server, owner, Buffer.from("head "));
+        assert.equal(owner.chunks.length, 0, "not in the same turn");
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.equal(owner.text, "head ");
+        if (resume) {
+          await owner.bytes(10);
+          assert.equal(owner.text, "head later", "the head first, then what followed it");
+        } else {
+          const probe = await tcpPair(); // a round trip elsewhere: time for "later" to arrive
+          probe.client.write("x");
+          probe.server.resume();
+          await once(probe.server, "data");
+          probe.close();
+          assert.equal(owner.text, "head ", "reading stays stopped when the owner says so");
+        }
+      } finally {
+        pair.close();
+      }
     }
   });
 });

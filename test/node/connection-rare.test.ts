@@ -1,0 +1,105 @@
+/**
+ * A connection's rarely used state (connection-rare.ts) is made only when needed: a plain idle
+ * server connection holds none, and its clock's timestamps are small integers (the process-wide
+ * wheel counts from its creation). The server's request and the client's url share one slot.
+ */
+import assert from "node:assert/strict";
+import { Duplex } from "node:stream";
+import { after, describe, it } from "node:test";
+import { queryObjects } from "node:v8";
+import { RareState } from "../../src/node/connection-rare.js";
+import type { ConnectionInit } from "../../src/node/connection-types.js";
+import { createHybiEngine } from "../../src/node/engines.js";
+import { Connection } from "../../src/node/index.js";
+import { resolveConnectionOptions } from "../../src/node/options.js";
+import { wheel } from "../../src/node/timer-wheel.js";
+import { collectGarbage } from "../helpers/gc.js";
+
+const sockets: Duplex[] = [];
+after(() => {
+  for (const socket of sockets) socket.destroy();
+});
+
+/** Live RareState objects (after a full GC: the ones collected do not count). */
+function rareCount(): number {
+  collectGarbage();
+  return queryObjects(RareState, { format: "count" }) as number;
+}
+
+function connection(extra: Partial<ConnectionInit> = {}, options: Record<string, unknown> = {}) {
+  const socket = new Duplex({
+    read() {},
+    write(_chunk, _encoding, cb) {
+      cb();
+    },
+  });
+  sockets.push(socket);
+  return new Connection({
+    role: "server",
+    socket,
+    createEngine: createHybiEngine,
+    options: resolveConnectionOptions({ pingInterval: 0, idleTimeout: 0, ...options }),
+    protocol: "",
+    extensions: [],
+    extensionsHeader: "",
+    ...extra,
+  });
+}
+
+interface Clock {
+  lastReceived: number;
+  lastMessage: number;
+  deadline: number;
+}
+const smi = (n: number) => Number.isInteger(n) && n >= -1 && n < 2 ** 31;
+
+describe("connection rare state", () => {
+  it("is not made for plain idle server connections, with or without a heartbeat", () => {
+    const before = rareCount();
+    const idle = [connection(), connection(), connection({}, { pingInterval: 30_000, idleTimeout: 60_000 })];
+    assert.equal(rareCount(), before);
+    for (const conn of idle) {
+      assert.equal(conn.readyState, Connection.OPEN);
+      const clock = conn as unknown as Clock;
+      assert.ok(smi(clock.lastReceived) && smi(clock.lastMessage) && smi(clock.deadline), JSON.stringify(clock));
+    }
+    assert.ok((idle[2] as unknown as Clock).deadline > 0, "the heartbeat connection is on the wheel");
+    assert.ok(Math.abs(wheel.clock() + wheel.epoch - Date.now()) <= 1, "the wheel's clock counts from its epoch");
+    assert.equal(rareCount(), before, "reading state made nothing");
+  });
+
+  it("is made when one of its parts is needed, once per connection", async () => {
+    const before = rareCount();
+    const address = connection();
+    assert.equal(address.remoteAddress, undefined);
+    assert.equal(rareCount(), before + 1, "the address, read once, is kept");
+    const awaited = connection();
+    const closed = awaited.closed;
+    assert.equal(rareCount(), before + 2, "the closed promise");
+    const abort = connection({ abortTransport: (t) => t.destroy() });
+    const limited = connection({}, { rateLimit: { messages: 10, interval: 1000 } });
+    const given = connection({ remoteAddress: "192.0.2.1" });
+    assert.equal(given.remoteAddress, "192.0.2.1");
+    assert.equal(rareCount(), before + 5, "abort hook, rate limit, given address: one each");
+    awaited.close(1000, "bye");
+    abort.terminate();
+    limited.close();
+    assert.equal(rareCount(), before + 5, "closing uses the same object");
+    awaited.socket.destroy(); // the peer never answered the close frame
+    assert.deepEqual(await closed, { code: 1006, reason: "", wasClean: false });
+  });
+
+  it("keeps request for servers and url for clients in one slot; role from the flags", () => {
+    const server = connection({
+      request: { method: "GET", url: "/chat", httpVersion: "1.1", headers: { host: "h" } } as never,
+    });
+    assert.equal(server.role, "server");
+    assert.deepEqual(server.request, { method: "GET", url: "/chat", httpVersion: "1.1", headers: { host: "h" } });
+    assert.equal(server.url, undefined);
+    const client = connection({ role: "client", url: "ws://h/chat" });
+    assert.equal(client.role, "client");
+    assert.equal(client.url, "ws://h/chat");
+    assert.equal(client.request, undefined);
+    client.terminate();
+  });
+});
