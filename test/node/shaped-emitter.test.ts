@@ -66,6 +66,23 @@ describe("ShapedEmitter", () => {
     assert.equal(b.listenerCount("message"), 0);
   });
 
+  it("keeps no own copy of the prototype's max listeners and capture flag; both still apply", () => {
+    const t = new Thing();
+    assert.equal(Object.hasOwn(t, "_maxListeners"), false);
+    assert.deepEqual(
+      Object.getOwnPropertySymbols(t).map((s) => s.description),
+      ["shapeMode"],
+    );
+    assert.equal(t.getMaxListeners(), EventEmitter.defaultMaxListeners);
+    t.setMaxListeners(1);
+    assert.equal(t.getMaxListeners(), 1);
+    assert.equal(new Thing().getMaxListeners(), EventEmitter.defaultMaxListeners, "per instance");
+    const f = () => {};
+    t.on("message", f);
+    t.off("message", f);
+    assert.ok("message" in (t as unknown as { _events: object })._events, "shape mode: the slot stays");
+  });
+
   it("is the base of Connection", () => {
     assert.ok(Connection.prototype instanceof ShapedEmitter);
   });
