@@ -1,45 +1,61 @@
 /**
  * ClientList: a server's open connections, oldest first, as an intrusive doubly linked list (the
- * links live on the connections), and the `clients` Set made from it when first asked for.
+ * links live on the connections), and the read-only Set view of them that `wss.clients` returns.
  *
- * Why not a Set from the start: a JS Set that connections keep entering and leaving rehashes every
- * few additions, and each table it leaves behind keeps its entries and a pointer to the next
- * table. Once one of those tables sits in the old generation (promoted, or moved there by a full
- * GC), the scavenger treats it as a root until the next full GC: every table after it, and every
+ * Why not a Set: a JS Set that connections keep entering and leaving rehashes every few
+ * additions, and each table it leaves behind keeps its entries and a pointer to the next table.
+ * Once one of those tables sits in the old generation (promoted, or moved there by a full GC), the
+ * scavenger treats it as a root until the next full GC: every table after it, and every
  * connection (socket, request...) they held, survives the young generation and is promoted. Under
  * a connect-upgrade-close load that was ~1.3 KB surviving per handshake, three times a bare
  * server's. The list's links are cleared when a connection leaves, so nothing points from a gone
  * connection to a newer one.
  *
  * Contract:
- * - `add` appends (a connection is listed at most once); `remove` is a no-op for one not listed.
- * - `forEach(visit)` visits the connections listed when it reaches them, oldest first: one removed
- *   before its turn is skipped, one added meanwhile is visited (a Set's iteration order and rules),
- *   also when `visit` adds or removes connections, or walks the list itself.
- * - `view()` is a Set of the same connections, the same object every time: made from the list on
- *   the first call, then kept in step by `add` and `remove` (its order: insertion, as the list's).
+ * - A connection is in one list at a time: the list whose `hook` it carries as `onFinish` (set by
+ *   `add`, cleared by `remove`; the connection calls it when it is finished, which removes it).
+ *   `add` of a listed connection, `remove` and `has` of one not in this list do nothing / false.
+ * - `forEach(visit)` follows a Set's iteration rules, oldest first: a connection removed before its
+ *   turn is skipped, one added meanwhile is visited, also when `visit` adds, removes or walks.
+ * - `view()`: one {@link ReadonlySet} per list (never a Set: no hash table to churn) whose size,
+ *   `has` and `forEach` are the list's; its iterators (`values`, `keys`, `entries`, for-of) visit
+ *   the connections listed when the iteration starts, skipping those gone since.
  */
 
-/** The links a listed connection carries (read and written by its list only). */
+/** What a listed connection carries (written by its list only). */
 export interface Listed {
   clientPrev: Listed | null;
   clientNext: Listed | null;
+  /** The hook of the list it is in (see the contract); undefined when in none. */
+  onFinish: ((conn: never) => void) | undefined;
 }
 
 export class ClientList<C extends Listed> {
   #first: C | null = null;
   #last: C | null = null;
   #size = 0;
-  /** The next connection of each walk in progress (innermost last); empty when nobody walks. */
+  /** The next connection of each forEach in progress (innermost last); empty when nobody walks. */
   readonly #cursors: Array<C | null> = [];
-  #view: Set<C> | undefined;
+  #view: ReadonlySet<C> | undefined;
+  /** What a listed connection calls when it is finished: takes it out of this list. */
+  readonly hook: (conn: never) => void = (conn: C): void => this.remove(conn);
 
   get size(): number {
     return this.#size;
   }
 
+  /** @internal forEach walks in progress (0 when none: a throwing visit leaves none behind). */
+  get walking(): number {
+    return this.#cursors.length;
+  }
+
+  has(conn: C): boolean {
+    return (conn.onFinish as unknown) === this.hook;
+  }
+
   add(conn: C): void {
-    if (this.#listed(conn)) return;
+    if (conn.onFinish !== undefined) return; // listed (here or elsewhere)
+    conn.onFinish = this.hook;
     const last = this.#last;
     conn.clientPrev = last;
     conn.clientNext = null;
@@ -50,11 +66,11 @@ export class ClientList<C extends Listed> {
     // A walk at the last connection (no next yet) goes on to this one.
     const cursors = this.#cursors;
     for (let i = 0; i < cursors.length; i++) if (cursors[i] === null) cursors[i] = conn;
-    this.#view?.add(conn);
   }
 
   remove(conn: C): void {
-    if (!this.#listed(conn)) return;
+    if (!this.has(conn)) return;
+    conn.onFinish = undefined;
     const next = conn.clientNext as C | null;
     const cursors = this.#cursors;
     for (let i = 0; i < cursors.length; i++) if (cursors[i] === conn) cursors[i] = next;
@@ -66,7 +82,6 @@ export class ClientList<C extends Listed> {
     conn.clientPrev = null;
     conn.clientNext = null;
     this.#size--;
-    this.#view?.delete(conn);
   }
 
   forEach(visit: (conn: C) => void): void {
@@ -83,16 +98,59 @@ export class ClientList<C extends Listed> {
     }
   }
 
-  view(): Set<C> {
-    if (this.#view === undefined) {
-      const set = new Set<C>();
-      for (let conn = this.#first; conn !== null; conn = conn.clientNext as C | null) set.add(conn);
-      this.#view = set;
-    }
-    return this.#view;
+  /** The connections listed now, oldest first. */
+  toArray(): C[] {
+    const out: C[] = [];
+    for (let conn = this.#first; conn !== null; conn = conn.clientNext as C | null) out.push(conn);
+    return out;
   }
 
-  #listed(conn: C): boolean {
-    return conn.clientPrev !== null || this.#first === conn;
+  view(): ReadonlySet<C> {
+    this.#view ??= new ClientsView(this);
+    return this.#view;
+  }
+}
+
+/** The read-only Set view of a {@link ClientList} (see the module contract). */
+class ClientsView<C extends Listed> implements ReadonlySet<C> {
+  readonly #list: ClientList<C>;
+
+  constructor(list: ClientList<C>) {
+    this.#list = list;
+  }
+
+  get size(): number {
+    return this.#list.size;
+  }
+
+  has(value: C): boolean {
+    return typeof value === "object" && value !== null && this.#list.has(value);
+  }
+
+  forEach(callbackfn: (value: C, value2: C, set: ReadonlySet<C>) => void, thisArg?: unknown): void {
+    this.#list.forEach((conn) => {
+      callbackfn.call(thisArg, conn, conn, this);
+    });
+  }
+
+  *values(): SetIterator<C> {
+    const list = this.#list;
+    for (const conn of list.toArray()) if (list.has(conn)) yield conn;
+  }
+
+  keys(): SetIterator<C> {
+    return this.values();
+  }
+
+  *entries(): SetIterator<[C, C]> {
+    for (const conn of this.values()) yield [conn, conn];
+  }
+
+  [Symbol.iterator](): SetIterator<C> {
+    return this.values();
+  }
+
+  get [Symbol.toStringTag](): string {
+    return "ClientSet";
   }
 }

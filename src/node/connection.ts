@@ -128,8 +128,8 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   #output: ConnectionOutput | null = null;
   /** The close report, closing times, rate limit, abort hook, address (connection-rare.ts); made when first needed. */
   #rare: RareState | null;
-  /** @internal Set by the owning server, to forget it. */ onFinish: ((conn: AnyConnection) => void) | undefined;
-  /** @internal Links in the owning server's list (client-list.ts). */ clientPrev: AnyConnection | null = null;
+  /** @internal The server list's hook. */ onFinish: ((conn: AnyConnection) => void) | undefined;
+  /** @internal Server list links. */ clientPrev: AnyConnection | null = null;
   /** @internal */ clientNext: AnyConnection | null = null;
 
   constructor(init: ConnectionInit) {

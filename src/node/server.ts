@@ -276,10 +276,7 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
     return fallback.handle(req, res);
   }
 
-  /**
-   * Open connections. The Set is made when first read, then kept up to date: a server whose
-   * `clients` nobody reads keeps its connections in a list instead (see client-list.ts).
-   */
+  /** Open connections: a live read-only view; its iterators visit those open when they start. */
   get clients(): ReadonlySet<Connection<P>> {
     return this.#clients.view();
   }
@@ -343,16 +340,11 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
     this.#checks.admitParsed(admission, cb as ((conn: AnyConnection) => void) | undefined);
   }
 
-  readonly #forget = (conn: AnyConnection): void => {
-    this.#clients.remove(conn as Connection<P>);
-  };
-
   #adopt(conn: Connection<P>, req: IncomingMessage, cb: ((conn: Connection<P>) => void) | undefined): void {
     // The connection listens for the socket's errors: the handshake's guard goes (one listener, not two).
     conn.socket.removeListener("error", ignoreSocketError);
     if (conn.readyState >= 2) return;
-    this.#clients.add(conn);
-    conn.onFinish = this.#forget;
+    this.#clients.add(conn); // sets conn.onFinish: the connection leaves the list when finished
     try {
       cb?.(conn);
       this.emit("connection", conn, req);

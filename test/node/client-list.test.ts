@@ -1,7 +1,8 @@
 // ClientList (src/node/client-list.ts): a server's connections in insertion order with a Set's
 // iteration rules (removed before their turn: skipped; added meanwhile: visited), links cleared
-// when a connection leaves, and `view()`: one Set, made on first call, kept in step. Then the
-// server's `clients` made late: the same Set every time, with the connections opened before.
+// when a connection leaves, one list per connection (its hook), and `view()`: one read-only Set
+// view (size, has, forEach live; iterators over those listed when they start). Then the server's
+// `clients`: the same view every time, live.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ClientList, type Listed } from "../../src/node/client-list.js";
@@ -12,7 +13,7 @@ import { until } from "../helpers/time.js";
 interface Item extends Listed {
   name: string;
 }
-const item = (name: string): Item => ({ name, clientPrev: null, clientNext: null });
+const item = (name: string): Item => ({ name, clientPrev: null, clientNext: null, onFinish: undefined });
 const names = (list: ClientList<Item>): string[] => {
   const out: string[] = [];
   list.forEach((i) => {
@@ -103,37 +104,83 @@ describe("ClientList", () => {
     list.add(b);
     assert.throws(() =>
       list.forEach(() => {
-        throw new Error("visit failed");
+        list.forEach(() => {
+          throw new Error("visit failed");
+        });
       }),
     );
+    assert.equal(list.walking, 0);
     list.remove(b);
     assert.deepEqual(names(list), ["a"]);
   });
 
-  it("view(): one Set, made from the list on first call, then kept in step", () => {
+  it("keeps a connection in one list: its hook says which, and calling it removes it", () => {
+    const [one, two] = [new ClientList<Item>(), new ClientList<Item>()];
+    const [a, b] = [item("a"), item("b")];
+    one.add(a);
+    one.add(b);
+    two.add(b); // listed in `one`: nothing happens
+    two.remove(b);
+    two.remove(a);
+    assert.deepEqual([one.size, two.size], [2, 0]);
+    assert.deepEqual([one.has(b), two.has(b)], [true, false]);
+    assert.deepEqual(names(one), ["a", "b"]);
+    assert.equal(b.onFinish, one.hook);
+    (b.onFinish as (conn: Item) => void)(b); // what a finished connection does
+    assert.deepEqual(names(one), ["a"]);
+    assert.equal(b.onFinish, undefined);
+    two.add(b);
+    assert.deepEqual([one.has(b), two.has(b), two.size], [false, true, 1]);
+  });
+
+  it("view(): one read-only Set view, live; iterators over those listed when they start", () => {
     const list = new ClientList<Item>();
-    const [a, b, c] = [item("a"), item("b"), item("c")];
+    const [a, b, c, d] = [item("a"), item("b"), item("c"), item("d")];
     list.add(a);
     list.add(b);
     const view = list.view();
-    assert.ok(view instanceof Set);
+    assert.equal(list.view(), view);
+    assert.equal("add" in view || "delete" in view || "clear" in view, false);
     assert.deepEqual(
       [...view].map((i) => i.name),
       ["a", "b"],
     );
-    assert.equal(list.view(), view);
     list.add(c);
     list.remove(a);
+    assert.equal(view.size, 2);
+    assert.deepEqual([view.has(a), view.has(b), view.has(item("x"))], [false, true, false]);
     assert.deepEqual(
-      [...view].map((i) => i.name),
+      [...view.keys()].map((i) => i.name),
       ["b", "c"],
     );
-    assert.equal(view.size, list.size);
+    assert.deepEqual(
+      [...view.entries()].map(([k, v]) => `${k.name}=${v.name}`),
+      ["b=b", "c=c"],
+    );
+    const calls: unknown[] = [];
+    const self = {};
+    view.forEach(function (this: unknown, value, value2, set) {
+      calls.push([value.name, value2 === value, set === view, this === self]);
+    }, self);
+    assert.deepEqual(calls, [
+      ["b", true, true, true],
+      ["c", true, true, true],
+    ]);
+    const seen: string[] = [];
+    for (const i of view) {
+      seen.push(i.name);
+      if (i === b) {
+        list.remove(c); // not reached yet: skipped
+        list.add(d); // added after the iteration started: not visited
+      }
+    }
+    assert.deepEqual(seen, ["b"]);
+    assert.equal(Object.prototype.toString.call(view), "[object ClientSet]");
   });
 });
 
-describe("WebSocketServer clients (a list until read)", () => {
-  it("reads late: the connections opened before, the same Set afterwards, kept up to date", async () => {
+describe("WebSocketServer clients (a view of its list)", () => {
+  it("the connections opened before the first read, the same view afterwards, live", async () => {
     const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
     await wss.ready;
     const { port } = wss.address() as { port: number };
@@ -149,7 +196,6 @@ describe("WebSocketServer clients (a list until read)", () => {
     const second = await open();
     await until(() => accepted.length === 2);
     const clients = wss.clients;
-    assert.ok(clients instanceof Set);
     assert.deepEqual([...clients], accepted);
     assert.equal(wss.clients, clients);
     first.close();
