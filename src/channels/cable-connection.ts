@@ -63,6 +63,7 @@ import {
   type ChannelParams,
   takePendingStreams,
 } from "./channel.js";
+import type { ListEntry } from "./connection-list.js";
 import type { PresenceHub } from "./presence-hub.js";
 import type { Prepared, StreamHub } from "./stream-hub.js";
 import type { CableRequest, CableTransport } from "./transport.js";
@@ -134,6 +135,10 @@ export class CableConnection {
   /** Prefix of this connection's presence sessions (made on the first join). */
   #sessionPrefix: string | undefined;
   #sessions = 0;
+  /** Its places in the server's lists of every connection and of the welcomed ones. @internal */
+  allEntry: ListEntry<CableConnection> | null = null;
+  /** @internal */
+  openEntry: ListEntry<CableConnection> | null = null;
 
   constructor(host: ConnectionHost, transport: CableTransport, request?: CableRequest) {
     this.#host = host;

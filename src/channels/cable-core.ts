@@ -17,6 +17,7 @@ import { MemoryDedup } from "./brokers/dedup.js";
 import { MemoryBroker } from "./brokers/memory.js";
 import { CableConnection, type CableLimits, type ConnectionHost, DEFAULT_LIMITS } from "./cable-connection.js";
 import { type ChannelClass, type ChannelDefinition, channelNameOf, defineChannel } from "./channel.js";
+import { ConnectionList } from "./connection-list.js";
 import { broadcastingFor, channelName, type Streamable } from "./naming.js";
 import { DEFAULT_PRESENCE_INTERVAL, PresenceHub } from "./presence-hub.js";
 import { StreamHub } from "./stream-hub.js";
@@ -68,10 +69,12 @@ export class CableCore extends (EventEmitter as EmitterBase) {
   readonly #prepare: PrepareText;
   readonly #ownsBroker: boolean;
   readonly #pingInterval: number;
-  /** Every connection, authenticated or not. */
-  readonly #all = new Set<CableConnection>();
+  /** Every connection, authenticated or not (lists, not Sets: see connection-list.ts). */
+  readonly #all = new ConnectionList<CableConnection>((c) => c.allEntry);
   /** Welcomed connections: the ones that get pings. */
-  readonly #open = new Set<CableConnection>();
+  readonly #open = new ConnectionList<CableConnection>((c) => c.openEntry);
+  /** What every connection calls back (one for all: it only needs this core). */
+  readonly #host: ConnectionHost;
   #pingTimer: NodeJS.Timeout | undefined;
   #closing = false;
 
@@ -105,12 +108,8 @@ export class CableCore extends (EventEmitter as EmitterBase) {
     this.#features = [Features.acks];
     if (this.broker.history !== undefined) this.#features.push(Features.history);
     this.#features.push(Features.presence); // over the broker's pub/sub when it has none of its own
-  }
-
-  /** Serve one socket (already upgraded with an ActionCable subprotocol). */
-  accept(transport: CableTransport, request?: CableRequest): CableConnection {
     const self = this;
-    const host: ConnectionHost = {
+    this.#host = {
       hub: this.hub,
       presence: this.presence,
       acks: this.acks,
@@ -121,18 +120,28 @@ export class CableCore extends (EventEmitter as EmitterBase) {
       broadcast: (stream, data) => this.broadcast(stream, data),
       report: (err, connection) => this.emit("error", err, connection),
       opened(connection) {
-        self.#open.add(connection);
+        connection.openEntry = self.#open.add(connection);
         self.#startPing();
         self.emit("connect", connection);
       },
       closedConnection(connection) {
-        self.#all.delete(connection);
-        if (self.#open.delete(connection)) self.emit("disconnect", connection);
+        self.#all.remove(connection.allEntry);
+        connection.allEntry = null;
+        const open = connection.openEntry;
+        connection.openEntry = null;
+        if (open !== null) {
+          self.#open.remove(open);
+          self.emit("disconnect", connection);
+        }
         if (self.#open.size === 0) self.#stopPing();
       },
     };
-    const connection = new CableConnection(host, transport, request);
-    this.#all.add(connection);
+  }
+
+  /** Serve one socket (already upgraded with an ActionCable subprotocol). */
+  accept(transport: CableTransport, request?: CableRequest): CableConnection {
+    const connection = new CableConnection(this.#host, transport, request);
+    connection.allEntry = this.#all.add(connection);
     if (this.#closing) connection.disconnect(DisconnectReason.serverRestart, true);
     return connection;
   }
@@ -159,7 +168,7 @@ export class CableCore extends (EventEmitter as EmitterBase) {
   /** Disconnect the connections whose identity matches (Rails' remote_connections.where(...).disconnect). */
   disconnect(match: (identity: unknown) => boolean, reconnect = true): number {
     let count = 0;
-    for (const connection of [...this.#all]) {
+    for (const connection of this.#all) {
       if (connection.isOpen && match(connection.identity)) {
         connection.disconnect(DisconnectReason.remote, reconnect);
         count++;
