@@ -65,15 +65,19 @@ function flushAll(): void {
   const list = dirty;
   dirty = spare;
   flushing = true;
+  let i = 0;
   try {
-    for (let i = 0; i < list.length; i++) list[i]!.flushTurn();
+    for (; i < list.length; i++) list[i]!.flushTurn();
   } finally {
     flushing = false;
     joinedChunks = null;
     joined = null;
+    // A throw out of one target's flush (a custom transport's synchronous write or end) must not
+    // strand the targets after it: they are still listed, so they go on the next turn's list.
+    for (let j = i + 1; j < list.length; j++) markDirty(list[j]!);
+    list.length = 0;
+    spare = list;
   }
-  list.length = 0;
-  spare = list;
 }
 
 /** Queue `target.flushTurn()` for the end of this turn. Call once per turn at most. */

@@ -118,4 +118,31 @@ describe("flush queue", () => {
     flushEarly();
     assert.deepEqual(flushed, ["t"]);
   });
+
+  it("a target whose flush throws strands none after it; the queue goes on", async () => {
+    const flushed: string[] = [];
+    const thrown: unknown[] = [];
+    process.setUncaughtExceptionCaptureCallback((error) => thrown.push(error));
+    try {
+      markDirty(
+        onTurn(() => {
+          throw new Error("a transport's write threw");
+        }),
+      );
+      markDirty(target("b", flushed));
+      await nextTurn();
+      assert.equal(thrown.length, 1);
+      assert.match(String(thrown[0]), /transport's write threw/);
+      await nextTurn();
+      assert.deepEqual(flushed, ["b"], "the target after the throw is written by the next turn");
+      // Marks made during a pass still wait for the next pass (the spare list is not the live one).
+      markDirty(onTurn(() => markDirty(target("c", flushed))));
+      await nextTurn();
+      assert.deepEqual(flushed, ["b"]);
+      await nextTurn();
+      assert.deepEqual(flushed, ["b", "c"]);
+    } finally {
+      process.setUncaughtExceptionCaptureCallback(null);
+    }
+  });
 });
