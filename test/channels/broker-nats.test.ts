@@ -283,8 +283,10 @@ describe("nats presence and dedup on JetStream", () => {
 
   it("processes starting at once against one NATS: every one's streams are ready, none refused", async () => {
     // The server answers two simultaneous creates of one stream with "subjects overlap" for one
-    // of them (1-2% of pairs here): ensureStream then finds the stream the other created.
-    for (let round = 0; round < 25; round++) {
+    // of them (1-2% of pairs here): ensureStream then finds the stream the other created. Eight
+    // rounds: 25 kept a loaded machine's nats-server past a request's 5 s timeout in a full run
+    // (the unit tests in nats-jetstream.test.ts cover the race deterministically).
+    for (let round = 0; round < 8; round++) {
       const prefix = `start${round}`;
       const features = { history: { limit: 10 }, presence: {} };
       const brokers = [0, 1, 2].map(() => new NatsBroker({ url: nats.url, prefix, ...features }));
@@ -303,7 +305,7 @@ describe("nats presence and dedup on JetStream", () => {
     const nc = await connect({ servers: nats.url });
     const jsm = await jetstreamManager(nc);
     const names: string[] = [];
-    for await (const s of jsm.streams.list()) if (s.config.name.endsWith("_start24")) names.push(s.config.name);
+    for await (const s of jsm.streams.list()) if (s.config.name.endsWith("_start7")) names.push(s.config.name);
     await nc.close();
     assert.equal(names.length, 5, `one stream each: ${names}`);
   });
