@@ -32,6 +32,8 @@ interface EmitterState {
 /** `EventEmitter.init`: in Node's own code, not in its published types. */
 const emitterInit = (): unknown => (EventEmitter as unknown as { init: unknown }).init;
 const nodeInit = emitterInit();
+/** Set by `node:domain` when it loads: emitters made then must go through its init. */
+const usingDomains = (): boolean => (EventEmitter as unknown as { usingDomains?: boolean }).usingDomains === true;
 const kShapeMode = Object.getOwnPropertySymbols(new EventEmitter()).find((s) => s.description === "shapeMode");
 
 /**
@@ -45,7 +47,9 @@ export const ShapedEmitter = function ShapedEmitter(this: EmitterState & Record<
   events.close = undefined;
   this._events = events;
   this._eventsCount = 0;
-  if (kShapeMode !== undefined && emitterInit() === nodeInit) this[kShapeMode] = true;
+  // Node's own init only: not when something wrapped it, nor under `node:domain` (which may have
+  // been loaded before this module, so that `nodeInit` is its wrapper already).
+  if (kShapeMode !== undefined && emitterInit() === nodeInit && !usingDomains()) this[kShapeMode] = true;
   else EventEmitter.call(this as unknown as EventEmitter); // sees `_events`: shape mode
 } as unknown as typeof EventEmitter;
 

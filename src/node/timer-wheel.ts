@@ -61,6 +61,7 @@ export class TimerWheel {
 
   /** `epoch`: the `Date.now()` the clock counts from (default 0: the clock is `Date.now()`). */
   constructor(resolution = 50, epoch = 0) {
+    if (!(epoch <= Date.now())) throw new RangeError(`TimerWheel: epoch ${epoch} is not a past Date.now() value`);
     this.resolution = resolution;
     this.epoch = epoch;
     this.#now = this.clock();

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { createServer as createHttpServer, type IncomingMessage } from "node:http";
+import { Session } from "node:inspector";
 import { createServer as createNetServer, connect as netConnect, type Socket } from "node:net";
 import { Duplex } from "node:stream";
 import { after, describe, it } from "node:test";
@@ -76,6 +77,21 @@ async function open(port: number): Promise<{ socket: Socket; received: () => str
 /** An in-memory socket: what the listener writes is collected; `push` delivers one 'data' chunk. */
 function statusOf(response: string): number {
   return Number(response.split(" ")[1]);
+}
+
+/** The class name the inspector shows for `value` (an in-process session answers at once). */
+function inspectorClassName(value: unknown): string | undefined {
+  const session = new Session();
+  session.connect();
+  const key = "__wirecableInspected";
+  (globalThis as Record<string, unknown>)[key] = value;
+  let name: string | undefined;
+  session.post("Runtime.evaluate", { expression: `globalThis.${key}` }, (error, result) => {
+    if (error === null) name = result.result.className;
+  });
+  delete (globalThis as Record<string, unknown>)[key];
+  session.disconnect();
+  return name;
 }
 
 describe("RawListener: upgrade requests", () => {
@@ -154,6 +170,9 @@ describe("RawListener: upgrade requests", () => {
       Object.getOwnPropertyDescriptors(expected.headers),
     );
     assert.deepEqual(Object.keys(actual.headers), Object.keys(expected.headers));
+    // The class name debuggers and heap snapshots show (V8's, from the constructor) is node's too.
+    assert.equal(inspectorClassName(actual.headers), inspectorClassName(expected.headers));
+    assert.equal(inspectorClassName(actual.headers), "Object");
     assert.deepEqual(actual.rawHeaders, expected.rawHeaders);
     assert.equal((actual as IncomingMessage & { upgrade: boolean }).upgrade, true);
     assert.equal(actual.readableEnded || actual.readableLength === 0, true);

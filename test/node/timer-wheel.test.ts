@@ -307,4 +307,13 @@ describe("TimerWheel", () => {
     assert.equal(thrower.fired.length, 1);
     assert.equal(wheel.size, 0);
   });
+
+  it("refuses an epoch in the future (its clock would start below zero): a RangeError naming it", () => {
+    assert.throws(
+      () => new TimerWheel(10, Date.now() + 100_000),
+      (e: unknown) => e instanceof RangeError && /epoch/.test(String(e)),
+    );
+    const past = new TimerWheel(10, Date.now() - 5);
+    assert.ok(past.clock() >= 5);
+  });
 });
