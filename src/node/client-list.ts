@@ -153,4 +153,35 @@ class ClientsView<C extends Listed> implements ReadonlySet<C> {
   get [Symbol.toStringTag](): string {
     return "ClientSet";
   }
+
+  /** `console.log(wss.clients)`: the connections, as a Set prints its entries. */
+  [Symbol.for("nodejs.util.inspect.custom")](
+    _depth: number,
+    options: object,
+    inspect: (value: unknown, options: object) => string,
+  ): string {
+    return `ClientSet(${this.size}) ${inspect(new Set(this.values()), options).replace(/^Set\(\d+\) /, "")}`;
+  }
+}
+
+// ES2024's set methods (union, isSubsetOf, ...) where this Node's Set has them (22 on): computed
+// on a Set of the connections open now, so that the view answers as a Set would.
+for (const name of [
+  "union",
+  "intersection",
+  "difference",
+  "symmetricDifference",
+  "isSubsetOf",
+  "isSupersetOf",
+  "isDisjointFrom",
+]) {
+  const method = (Set.prototype as unknown as Record<string, unknown>)[name];
+  if (typeof method !== "function") continue;
+  Object.defineProperty(ClientsView.prototype, name, {
+    configurable: true,
+    writable: true,
+    value: function (this: ClientsView<Listed>, other: unknown): unknown {
+      return method.call(new Set(this.values()), other);
+    },
+  });
 }

@@ -568,8 +568,8 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     detachData(this.#socket);
     // Without a close from the engine yet, EOF makes one (1006, or the handshake's result).
     if (this.#rare?.info === undefined) this.#receiveEof();
+    this.onFinish?.(this); // off the server's list first: 'close' listeners see `clients` without it (as ws)
     this.#rare?.emit(this);
-    this.onFinish?.(this);
   }
 
   /** @internal End the transport abnormally: destroy it, or the host's way (ConnectionInit `abortTransport`). */

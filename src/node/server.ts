@@ -104,7 +104,7 @@ export class WebSocketServer<out P extends BackpressurePolicy = ImmediatePolicy>
   /** Resolves once listening (immediately for noServer). */
   readonly ready: Promise<void>;
   readonly #connOptions: ResolvedConnectionOptions;
-  /** Open connections (client-list.ts: `clients` is a Set made from it when first read). */
+  /** Open connections (client-list.ts; `clients` is its read-only view). */
   readonly #clients = new ClientList<Connection<P>>();
   /** `server` mode: the application's HTTP server. */
   #httpServer: HttpServer | undefined;

@@ -5,6 +5,7 @@
 // `clients`: the same view every time, live.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { inspect } from "node:util";
 import { ClientList, type Listed } from "../../src/node/client-list.js";
 import { WebSocketServer } from "../../src/node/server.js";
 import { WebSocket } from "../../src/node/websocket.js";
@@ -208,5 +209,44 @@ describe("WebSocketServer clients (a view of its list)", () => {
     third.close();
     await wss.close();
     assert.equal(clients.size, 0);
+  });
+
+  it("a 'close' listener sees clients without the closing connection (as ws's)", async () => {
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    await wss.ready;
+    const { port } = wss.address() as { port: number };
+    const seen: Array<[boolean, number]> = [];
+    wss.on("connection", (conn) => conn.on("close", () => seen.push([wss.clients.has(conn), wss.clients.size])));
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+    await until(() => wss.clients.size === 1);
+    ws.close();
+    await until(() => seen.length === 1);
+    assert.deepEqual(seen, [[false, 0]]);
+    await wss.close();
+  });
+
+  it("prints its connections, and has ES2024's set methods exactly where a Set has them", () => {
+    const list = new ClientList<Item>();
+    const [a, b] = [item("a"), item("b")];
+    list.add(a);
+    list.add(b);
+    const view = list.view() as ReadonlySet<Item> & Record<string, unknown>;
+    assert.match(inspect(view), /^ClientSet\(2\) \{.*name: 'a'.*name: 'b'.*\}$/s);
+    const set = new Set([a, b]) as Set<Item> & Record<string, unknown>;
+    for (const name of [
+      "union",
+      "intersection",
+      "difference",
+      "symmetricDifference",
+      "isSubsetOf",
+      "isSupersetOf",
+      "isDisjointFrom",
+    ]) {
+      assert.equal(typeof view[name], typeof set[name], name);
+      if (typeof set[name] !== "function") continue;
+      const other = new Set([b, item("c")]);
+      const call = (target: unknown) => (target as Record<string, (o: unknown) => unknown>)[name]!(other);
+      assert.deepEqual(call(view), call(set), name);
+    }
   });
 });
