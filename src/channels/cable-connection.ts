@@ -157,6 +157,10 @@ export class CableConnection {
   get isOpen(): boolean {
     return this.#state === State.open;
   }
+  /** @internal Closed already (its `closedConnection` ran): a `connect` listener may close it while it is made. */
+  get isClosed(): boolean {
+    return this.#state === State.closed;
+  }
   /** Whether this connection speaks the extensions (acks, history, presence). */
   get extended(): boolean {
     return this.#ext;

@@ -141,7 +141,9 @@ export class CableCore extends (EventEmitter as EmitterBase) {
   /** Serve one socket (already upgraded with an ActionCable subprotocol). */
   accept(transport: CableTransport, request?: CableRequest): CableConnection {
     const connection = new CableConnection(this.#host, transport, request);
-    connection.allEntry = this.#all.add(connection);
+    // Without `authenticate` it is welcomed while it is made, and a `connect` listener may close it
+    // then: its `closedConnection` ran before this add, which would keep it listed for good.
+    if (!connection.isClosed) connection.allEntry = this.#all.add(connection);
     if (this.#closing) connection.disconnect(DisconnectReason.serverRestart, true);
     return connection;
   }
@@ -168,13 +170,19 @@ export class CableCore extends (EventEmitter as EmitterBase) {
   /** Disconnect the connections whose identity matches (Rails' remote_connections.where(...).disconnect). */
   disconnect(match: (identity: unknown) => boolean, reconnect = true): number {
     let count = 0;
-    for (const connection of this.#all) {
+    // forEach: a Set's walk without a copy of the list (a match's disconnect removes it meanwhile).
+    this.#all.forEach((connection) => {
       if (connection.isOpen && match(connection.identity)) {
         connection.disconnect(DisconnectReason.remote, reconnect);
         count++;
       }
-    }
+    });
     return count;
+  }
+
+  /** @internal Whether the heartbeat timer runs (tests). */
+  get pinging(): boolean {
+    return this.#pingTimer !== undefined;
   }
 
   #startPing(): void {
@@ -193,7 +201,9 @@ export class CableCore extends (EventEmitter as EmitterBase) {
   /** Send one heartbeat to every open connection now (the timer calls this every 3 s). */
   ping(now = Date.now()): void {
     const frame = this.#prepare(encodePing(Math.floor(now / 1000)));
-    for (const connection of this.#open) connection.transport.send(frame);
+    this.#open.forEach((connection) => {
+      connection.transport.send(frame);
+    });
   }
 
   /**

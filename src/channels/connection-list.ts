@@ -14,10 +14,12 @@
  * - `add(item)` appends and returns the item's entry, which the caller keeps (`entryOf(item)` must
  *   return it until `remove`); `remove(entry)` unlinks it (a no-op for null or an entry not in this
  *   list).
- * - Walks (`forEach`, the iterators, `for...of`) follow a Set's rules: an item removed before its
- *   turn is skipped, one added meanwhile is visited, also when the visit adds, removes or walks.
- *   An iterator holds a place in the list until it ends (done, `return()`, or a `for...of` left
- *   by break or throw); one dropped half way keeps a cursor slot until the list is gone.
+ * - `forEach` walks with a Set's rules: an item removed before its turn is skipped, one added
+ *   meanwhile is visited, also when the visit adds, removes or walks. Its place in the list (a
+ *   cursor the list moves on removals) lives only while it runs.
+ * - The iterators (`values`, `for...of`, spread) go over the items listed when iteration starts,
+ *   skipping those removed meanwhile: they register nothing with the list, so one dropped half
+ *   way (the server hands this list out as `connections`) costs the list nothing.
  */
 
 /** One item's place in a list. */
@@ -82,28 +84,30 @@ export class ConnectionList<T> implements ReadonlySet<T> {
   }
 
   has(item: T): boolean {
-    return this.#entryOf(item)?.list === this;
+    return typeof item === "object" && item !== null && this.#entryOf(item)?.list === this;
   }
 
   forEach(visit: (value: T, key: T, set: ReadonlySet<T>) => void, thisArg?: unknown): void {
-    for (const item of this.values()) visit.call(thisArg, item, item, this);
-  }
-
-  *values(): Generator<T, undefined, unknown> {
     const cursor: Cursor<T> = { at: this.#first };
     const cursors = this.#cursors;
     cursors.push(cursor);
     try {
       for (let entry = cursor.at; entry !== null; entry = cursor.at) {
         cursor.at = entry.next;
-        yield entry.item;
+        visit.call(thisArg, entry.item, entry.item, this);
       }
     } finally {
-      // Walks may end in any order (iterators): drop this one's cursor wherever it sits.
+      // Nested walks end innermost first; a throw ends this one too.
       const at = cursors.lastIndexOf(cursor);
       if (at === cursors.length - 1) cursors.pop();
       else cursors.splice(at, 1);
     }
+  }
+
+  *values(): Generator<T, undefined, unknown> {
+    const items: T[] = [];
+    for (let entry = this.#first; entry !== null; entry = entry.next) items.push(entry.item);
+    for (const item of items) if (this.has(item)) yield item;
     return undefined;
   }
 

@@ -4,6 +4,7 @@
 // and closing with connections leaving during the walks, and no entry left after close.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { UnauthorizedError } from "../../src/cable/errors.js";
 import { ConnectionList, type ListEntry } from "../../src/channels/connection-list.js";
 import { makeCore } from "./channels-fixture.js";
 import { FakeTransport, flush } from "./fakes.js";
@@ -81,7 +82,7 @@ describe("ConnectionList", () => {
     assert.equal(list.walking, 0);
   });
 
-  it("nested walks and iterators ending in any order keep their own places", () => {
+  it("iterators: the items listed when they start, minus those removed; nothing kept by the list", () => {
     const list = newList();
     const items = ["a", "b", "c", "d"].map(item);
     for (const i of items) add(list, i);
@@ -90,13 +91,26 @@ describe("ConnectionList", () => {
     assert.equal(one.next().value?.name, "a");
     assert.equal(two.next().value?.name, "a");
     assert.equal(two.next().value?.name, "b");
-    assert.equal(list.walking, 2);
-    one.return(undefined); // the first one ends first
-    assert.equal(list.walking, 1);
+    assert.equal(list.walking, 0, "an iterator registers nothing: one dropped half way costs nothing");
     drop(list, items[2] as Item);
+    add(list, item("e")); // added after the start: not visited by iterators (forEach visits it)
     assert.equal(two.next().value?.name, "d");
     assert.equal(two.next().done, true);
-    assert.equal(list.walking, 0);
+    assert.equal(one.next().value?.name, "b");
+    assert.equal(list.has(null as unknown as Item), false);
+  });
+
+  it("nested walks keep their own places; a throwing visit ends its walk", () => {
+    const list = newList();
+    for (const i of ["a", "b", "d"].map(item)) add(list, i);
+    const nested: string[] = [];
+    list.forEach((x) => {
+      list.forEach((y) => {
+        nested.push(x.name + y.name);
+      });
+      assert.equal(list.walking, 1);
+    });
+    assert.deepEqual(nested, ["aa", "ab", "ad", "ba", "bb", "bd", "da", "db", "dd"]);
     const inner: string[] = [];
     for (const x of list) {
       for (const y of list) {
@@ -222,5 +236,52 @@ describe("CableCore over ConnectionList", () => {
       assert.deepEqual([c.allEntry, c.openEntry], [null, null]);
     }
     assert.equal(core.connections.size, 0);
+  });
+
+  it("connect and disconnect once per welcomed connection; the ping timer runs while one is open", async () => {
+    let release: (v: unknown) => void = () => {};
+    const gate = new Promise((r) => (release = r));
+    const { connect, core } = makeCore({
+      pingInterval: 60_000,
+      authenticate: (req) => {
+        if (req.headers.reject) throw new UnauthorizedError();
+        return req.headers.wait ? gate : {};
+      },
+    });
+    const events: string[] = [];
+    const timer = () => core.pinging;
+    core.on("connect", () => events.push("connect"));
+    core.on("disconnect", () => events.push("disconnect"));
+    const a = await connect();
+    assert.deepEqual(events, ["connect"]);
+    assert.equal(timer(), true);
+    const rejected = await connect({ headers: { reject: "1" } });
+    const waiting = await connect({ headers: { wait: "1" } });
+    await waiting.connection.closed(); // closed before its welcome
+    release({});
+    await flush();
+    await rejected.connection.closed();
+    assert.deepEqual(events, ["connect"], "no event for the rejected one nor the one closed before its welcome");
+    await a.connection.closed();
+    await a.connection.closed(); // twice
+    assert.deepEqual(events, ["connect", "disconnect"]);
+    assert.equal(timer(), false, "stopped with the last open connection");
+    for (const c of [rejected, waiting, a]) assert.equal(c.connection.allEntry, null);
+  });
+
+  it("a connection closed by a connect listener while it is made is not kept listed", async () => {
+    const { connect, core } = makeCore();
+    core.on("connect", (c: { disconnect(reason: string, reconnect: boolean): void }) => c.disconnect("x", false));
+    const { connection, transport } = await connect();
+    assert.equal(connection.isClosed, true);
+    assert.equal(connection.allEntry, null);
+    let closes = 0;
+    const close = transport.close.bind(transport);
+    transport.close = (code, reason) => {
+      closes++;
+      close(code, reason);
+    };
+    await core.restart();
+    assert.equal(closes, 0, "restart does not close it again");
   });
 });
