@@ -11,11 +11,11 @@
 // first server, then the same CPU split into user and kernel time (utime, stime: JS, GC and
 // Node's native code vs syscalls, wake-ups and the loopback TCP path run in the server's
 // context). SERVER is a file of bench/servers/ (wirecable, ws, floor, bare...).
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { startNativeLoadgen } from "./lib/native-loadgen.mjs";
+import { spawnServer } from "./lib/server-process.mjs";
 
 const { values, positionals } = parseArgs({
   options: { slice: { type: "string", default: "0.7" }, rounds: { type: "string", default: "12" } },
@@ -25,23 +25,13 @@ if (positionals.length === 0) {
   console.error("usage: node bench/handshake-ab.mjs [--slice S] [--rounds N] NAME=SERVER[,VAR:VALUE...] ...");
   process.exit(2);
 }
-const ROOT = new URL("../", import.meta.url).pathname;
 const LOADGENS = 4;
 
 const servers = [];
 for (const spec of positionals) {
   const [name, rest = ""] = spec.split("=");
   const [file, ...vars] = rest.split(",");
-  const env = { ...process.env };
-  for (const v of vars) {
-    const colon = v.indexOf(":");
-    env[v.slice(0, colon)] = v.slice(colon + 1);
-  }
-  const child = spawn(
-    "/bin/sh",
-    ["-c", 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', "sh", process.execPath, `bench/servers/${file}.mjs`],
-    { cwd: ROOT, env, stdio: ["pipe", "pipe", "inherit"] },
-  );
+  const child = spawnServer(file, vars);
   let out = "";
   const port = await new Promise((resolve, reject) => {
     child.stdout.on("data", (d) => {

@@ -7,11 +7,11 @@
 // in CPU. Also CPU per handshake (utime, stime: /proc/PID/stat) and minor faults.
 // Usage: node bench/handshake-gc.mjs [--seconds S] SERVER[,VAR:VALUE...]
 //   e.g. node bench/handshake-gc.mjs wirecable,WIRECABLE_DIST:/tmp/b/dist ; node bench/handshake-gc.mjs floor
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { startNativeLoadgen } from "./lib/native-loadgen.mjs";
+import { gcRecords, spawnServer } from "./lib/server-process.mjs";
 
 const { values, positionals } = parseArgs({
   options: { seconds: { type: "string", default: "4" } },
@@ -21,25 +21,8 @@ if (positionals.length !== 1) {
   console.error("usage: node bench/handshake-gc.mjs [--seconds S] SERVER[,VAR:VALUE...]");
   process.exit(2);
 }
-const ROOT = new URL("../", import.meta.url).pathname;
 const [file, ...vars] = positionals[0].split(",");
-const env = { ...process.env };
-for (const v of vars) {
-  const colon = v.indexOf(":");
-  env[v.slice(0, colon)] = v.slice(colon + 1);
-}
-const child = spawn(
-  "/bin/sh",
-  [
-    "-c",
-    'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"',
-    "sh",
-    process.execPath,
-    "--trace-gc-nvp",
-    `bench/servers/${file}.mjs`,
-  ],
-  { cwd: ROOT, env, stdio: ["pipe", "pipe", "inherit"] },
-);
+const child = spawnServer(file, vars, ["--trace-gc-nvp"]);
 let out = "";
 child.stdout.on("data", (d) => {
   out += d;
@@ -78,14 +61,7 @@ child.stdin.end(); // the server exits (its trace flushed)
 await exited;
 
 const sum = { allocated: 0, survived: 0, promoted: 0, scavenges: 0, scavengePause: 0, full: 0, fullPause: 0 };
-for (const line of out.slice(from).split("\n")) {
-  if (!line.includes("gc=")) continue;
-  const v = Object.fromEntries(
-    line
-      .trim()
-      .split(/\s+/)
-      .map((kv) => kv.split("=")),
-  );
+for (const v of gcRecords(out.slice(from))) {
   sum.allocated += Number(v.allocated);
   if (v.gc === "s") {
     sum.scavenges++;

@@ -12,6 +12,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { gcRecords } from "../lib/server-process.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -145,14 +146,7 @@ if (values.serve) {
     child.stdin.write("mark\n");
     await p;
     const sum = { allocated: 0, survived: 0, promoted: 0, scavenges: 0, full: 0 };
-    for (const l of out.slice(from).split("\n")) {
-      if (!l.includes("gc=")) continue;
-      const v = Object.fromEntries(
-        l
-          .trim()
-          .split(/\s+/)
-          .map((kv) => kv.split("=")),
-      );
+    for (const v of gcRecords(out.slice(from))) {
       sum.allocated += Number(v.allocated);
       if (v.gc === "s") {
         sum.scavenges++;
