@@ -35,3 +35,8 @@ export function initialRare(init: ConnectionInit, now: number): RareState | null
   rare.remoteAddress = init.remoteAddress ?? null;
   return rare;
 }
+
+/** Whether the transport close began (the connection's `closeTransport` stamped its time). */
+export function transportClosing(rare: RareState | null): boolean {
+  return rare !== null && rare.transportClosing !== -1;
+}

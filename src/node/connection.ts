@@ -47,7 +47,7 @@ import {
 import { type PendingEngine, pendingEngine, startEngine } from "./connection-engine.js";
 import { deliver } from "./connection-events.js";
 import { afterQueued, anyChunks, ConnectionOutput, sendOn, sizeOf, streamMessage } from "./connection-output.js";
-import { initialRare, RareState } from "./connection-rare.js";
+import { initialRare, RareState, transportClosing } from "./connection-rare.js";
 import {
   type CloseInfo,
   type ConnectionEvents,
@@ -82,7 +82,6 @@ const HEAD_PENDING = CLOCK_BITS << 4; // frames that came with the handshake wai
 const RESTS = CLOCK_BITS << 5; // a plain server connection: its engine is dropped when at rest after a heartbeat (#rest)
 const REST_CHECK = CLOCK_BITS << 6; // a heartbeat ping went out: the reads after it look for rest
 const CLIENT = CLOCK_BITS << 7; // the client role (else the server's)
-const ENDING = CLOCK_BITS << 8; // the transport close began (closeTransport; its time: RareState.transportClosing)
 
 // biome-ignore lint/correctness/noUnusedVariables: P must match the class's type parameters to merge
 export interface Connection<out P extends BackpressurePolicy = ImmediatePolicy> extends TypedEvents<ConnectionEvents> {}
@@ -184,7 +183,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   /** The transport ended: the engine's receiveEof, or what a waiting one would do (1006, RFC 6455 7.1.5) without it. */
   #receiveEof(): void {
     if (this.#engine !== null) this.#engine.receiveEof();
-    else if (!this.#is(ENDING)) {
+    else if (!transportClosing(this.#rare)) {
       this.closeTransport(true);
       this.#onClose(1006, "", false);
     }
@@ -414,7 +413,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * 6455 7.1.1; a client when the connection failed, 7.1.7).
    */
   endsAfterFlush(): boolean {
-    return this.#is(PEER_ENDED) || (this.#is(ENDING) && (!this.#is(CLIENT) || this.#is(FAILED)));
+    return this.#is(PEER_ENDED) || (transportClosing(this.#rare) && (!this.#is(CLIENT) || this.#is(FAILED)));
   }
 
   // ---- the engine's host (EngineHost) ------------------------------------------------------
@@ -454,8 +453,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * written (RFC 6455 7.1.1), a client only if it `failed` (7.1.7), else the server does, within `closeTimeout`.
    */
   closeTransport(failed = false): void {
-    if (this.#is(ENDING)) return;
-    this.flags |= ENDING;
+    if (transportClosing(this.#rare)) return;
     const rare = this.#more();
     const socket = this.#socket;
     const ending = !socket.destroyed && (!this.#is(CLIENT) || failed);
