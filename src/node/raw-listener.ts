@@ -317,18 +317,32 @@ function toIncomingMessage(
   headers: IncomingHttpHeaders,
 ): IncomingMessage {
   const req = new IncomingMessage(socket);
+  const fields = req as unknown as NodeFields;
   req.method = head.method ?? "GET";
   req.url = head.target ?? "/";
   const version = head.httpVersion;
   req.httpVersion = version;
   req.httpVersionMajor = version.charCodeAt(0) - 0x30;
   req.httpVersionMinor = version.charCodeAt(2) - 0x30;
-  req.rawHeaders = raw; // the parser's own array, handed over: no copy
+  // The parser's own array, handed over (no copy), with its length: node's parser sets both this
+  // way, and `headersDistinct` is made from that count.
+  fields._addHeaderLines(raw, raw.length);
   req.headers = headers;
   req.complete = true;
-  (req as IncomingMessage & { upgrade: boolean }).upgrade = true;
+  fields.upgrade = true;
+  // As node:http leaves an upgrade request (lib/_http_server.js, lib/_http_common.js).
+  fields.joinDuplicateHeaders = null;
+  fields.parser = null;
   req.push(null); // no body: node:http ends an upgrade request's stream too
   return req;
+}
+
+/** node:http's fields of an IncomingMessage that its type does not declare. */
+interface NodeFields {
+  upgrade: boolean;
+  joinDuplicateHeaders: boolean | null;
+  parser: null;
+  _addHeaderLines(raw: string[], count: number): void;
 }
 
 /** node:http (lib/_http_incoming.js matchKnownFields): a repeat of these is dropped. */
