@@ -45,6 +45,7 @@ import {
 import { renderRejection, renderResponse, SUPPORTED_VERSIONS } from "../protocol/handshake/server-handshake.js";
 import { DEFAULT_MAX_HEADER_LINE, DEFAULT_MAX_START_LINE } from "../protocol/limits.js";
 import { DeadlineQueue, type QueuedEntry } from "./deadline-queue.js";
+import { kSocketOwner } from "./read-path.js";
 import { type TimerEntry, wheel } from "./timer-wheel.js";
 
 export interface RawListenerOptions {
@@ -90,7 +91,8 @@ const UPGRADE_REQUIRED = renderResponse(
 );
 const REQUEST_TIMEOUT = renderRejection(408, {}, "Request head not received in time");
 
-const kPending = Symbol("wirecable.pendingSocket");
+/** The socket's pending state, under the key its Connection is found by later (read-path.ts). */
+const kPending = kSocketOwner;
 type Tagged = Socket & { [kPending]?: PendingSocket | undefined };
 
 /** What every PendingSocket of one listener shares. */

@@ -58,7 +58,14 @@ const READ_SIZE = 64 * 1024;
 /** Every in-place read that has no target lands here; the bytes are handed over before the next read. */
 const SHARED = Buffer.allocUnsafeSlow(READ_SIZE);
 
-const kOwner = Symbol("wirecable.transportOwner");
+/**
+ * A socket's owner, one property for every holder in turn: the raw listener's pending socket while
+ * the head is read (raw-listener.ts), then the connection. One symbol, not one per holder: an
+ * accepted net.Socket has no spare in-object slot past the first property added to it, and a
+ * second would give every socket a property array of its own (40 bytes).
+ */
+export const kSocketOwner = Symbol("wirecable.socketOwner");
+const kOwner = kSocketOwner;
 type Owned = Transport & { [kOwner]: TransportOwner };
 
 // The transport's listeners, shared by every connection (Node calls them with the transport as `this`).

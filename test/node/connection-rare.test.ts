@@ -1,17 +1,22 @@
 /**
  * A connection's rarely used state (connection-rare.ts) is made only when needed: a plain idle
  * server connection holds none, and its clock's timestamps are small integers (the process-wide
- * wheel counts from its creation). The server's request and the client's url share one slot.
+ * wheel counts from its creation). The server's request and the client's url share one slot, and an
+ * accepted socket carries one property of ours.
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import type { IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Duplex } from "node:stream";
 import { after, describe, it } from "node:test";
 import { queryObjects } from "node:v8";
 import { RareState } from "../../src/node/connection-rare.js";
 import type { ConnectionInit } from "../../src/node/connection-types.js";
 import { createHybiEngine } from "../../src/node/engines.js";
-import { Connection } from "../../src/node/index.js";
+import { Connection, WebSocket, WebSocketServer } from "../../src/node/index.js";
 import { resolveConnectionOptions } from "../../src/node/options.js";
+import { kSocketOwner } from "../../src/node/read-path.js";
 import { wheel } from "../../src/node/timer-wheel.js";
 import { collectGarbage } from "../helpers/gc.js";
 
@@ -101,5 +106,22 @@ describe("connection rare state", () => {
     assert.equal(client.url, "ws://h/chat");
     assert.equal(client.request, undefined);
     client.terminate();
+  });
+
+  it("keeps one property of its own on an accepted socket (the owner), from accept to close", async () => {
+    const server = new WebSocketServer({ port: 0, host: "127.0.0.1", pingInterval: 0 });
+    await server.ready;
+    const ours = (s: object) => Object.getOwnPropertySymbols(s).filter((k) => k.description?.startsWith("wirecable"));
+    const accepted = once(server, "connection") as Promise<[Connection, IncomingMessage]>;
+    const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/one?x=1`);
+    const [conn, req] = await accepted;
+    const socket = req.socket as unknown as Record<symbol, unknown>;
+    assert.deepEqual(ours(socket), [kSocketOwner]);
+    assert.equal(socket[kSocketOwner], conn);
+    assert.equal(conn.request?.headers, req.headers, "node:http's headers object, kept");
+    assert.equal(conn.request?.url, "/one?x=1");
+    client.close();
+    await once(conn, "close");
+    await server.close();
   });
 });
