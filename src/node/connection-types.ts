@@ -78,6 +78,28 @@ export function connectionRequest(req: IncomingMessage): ConnectionRequest {
   return { method: req.method ?? "GET", url: req.url ?? "/", httpVersion: req.httpVersion, headers: req.headers };
 }
 
+/**
+ * A usual request's headers (GET over HTTP/1.1), else null. A server connection keeps only these
+ * and the url ({@link keptOrigin}), and makes its {@link ConnectionRequest} (56 bytes) when first
+ * read, with {@link keptRequest}: the object {@link connectionRequest} would have made.
+ */
+export function usualHeaders(req: IncomingMessage | undefined): IncomingHttpHeaders | null {
+  return req !== undefined && (req.method ?? "GET") === "GET" && req.httpVersion === "1.1" ? req.headers : null;
+}
+
+/** What a server connection keeps besides `headers` (see {@link usualHeaders}): the url, or the whole request. */
+export function keptOrigin(
+  req: IncomingMessage | undefined,
+  headers: IncomingHttpHeaders | null,
+): ConnectionRequest | string | undefined {
+  return req === undefined ? undefined : headers !== null ? (req.url ?? "/") : connectionRequest(req);
+}
+
+/** The {@link ConnectionRequest} of a usual request (see {@link usualHeaders}). */
+export function keptRequest(url: string, headers: IncomingHttpHeaders): ConnectionRequest {
+  return { method: "GET", url, httpVersion: "1.1", headers };
+}
+
 export interface CloseInfo {
   code: number;
   reason: string;

@@ -24,6 +24,7 @@
  *   handler that throws is reported as `error` and closes only this connection with 1011;
  *   `error` has a default listener; `closed` always resolves.
  */
+import type { IncomingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
 import { InvalidStateError, ProtocolError } from "../protocol/errors.js";
 import { SERVER_HEARTBEAT_PING } from "../protocol/heartbeat.js";
@@ -53,11 +54,13 @@ import {
   type ConnectionEvents,
   type ConnectionInit,
   type ConnectionRequest,
-  connectionRequest,
+  keptOrigin,
+  keptRequest,
   type SendData,
   type SendResult,
   type SendReturn,
   type Transport,
+  usualHeaders,
 } from "./connection-types.js";
 import { deliverLent, ownMessage } from "./lent-messages.js";
 import { messageIterator } from "./message-iterator.js";
@@ -105,8 +108,9 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
 
   /** What `authenticate` returned (server role); free for the application otherwise. */
   data: unknown;
-  /** The server role's `request`, the client role's `url` (one slot: a connection has one role). */
-  readonly #origin: ConnectionRequest | string | undefined;
+  /** The server role's `request` (its url until first read: see #headers), the client role's `url`. */
+  #origin: ConnectionRequest | string | undefined;
+  #headers: IncomingHttpHeaders | null; // a usual request's, until `request` is made of them (usualHeaders)
 
   // The timer wheel's fields (TimerEntry), then the clock's (ClockState; `flags` also holds ours).
   /** @internal */ deadline = -1;
@@ -135,7 +139,8 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     super();
     this.on("error", noop); // a default listener: an unheard 'error' must never crash the process
     const client = init.role === "client";
-    this.#origin = client ? init.url : init.request === undefined ? undefined : connectionRequest(init.request);
+    this.#headers = client ? null : usualHeaders(init.request);
+    this.#origin = client ? init.url : keptOrigin(init.request, this.#headers);
     this.data = init.data;
     const socket = init.socket;
     this.#socket = socket;
@@ -194,17 +199,17 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     return this.#engine !== null ? this.#engine.readyState : this.#rare?.info === undefined ? OPEN : Connection.CLOSED;
   }
 
-  /**
-   * Always resolves, once, when the connection is over: the closing handshake done (or the
-   * connection failed), our close frame written and the TCP connection closed.
-   */
+  /** Resolves once the connection is over: closing handshake done (or failed), our close frame and TCP closed. */
   get closed(): Promise<CloseInfo> {
     return this.#more().promise;
   }
 
   /** The upgrade request's method, url, HTTP version and headers (server role); see {@link ConnectionRequest}. */
   get request(): ConnectionRequest | undefined {
-    return this.#is(CLIENT) ? undefined : (this.#origin as ConnectionRequest | undefined);
+    if (this.#headers === null) return this.#is(CLIENT) ? undefined : (this.#origin as ConnectionRequest | undefined);
+    const request = keptRequest(this.#origin as string, this.#headers);
+    this.#headers = null;
+    return (this.#origin = request);
   }
   /** The URL connected to (client role). */
   get url(): string | undefined {
@@ -225,10 +230,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   get extensions(): string {
     return this.#engine !== null ? this.#engine.extensions : this.#engineInit!.extensionsHeader;
   }
-  /**
-   * "hybi-13" (RFC 6455 framing, also for requests of its drafts hybi-07/08, whose framing it
-   * is), or "hixie-75" / "hixie-76" for legacy drafts.
-   */
+  /** "hybi-13" (RFC 6455 framing, also for its drafts hybi-07/08), or "hixie-75" / "hixie-76". */
   get version(): string {
     return this.#engine?.version ?? "hybi-13";
   }

@@ -1,8 +1,9 @@
 /**
  * A connection's rarely used state (connection-rare.ts) is made only when needed: a plain idle
  * server connection holds none, and its clock's timestamps are small integers (the process-wide
- * wheel counts from its creation). The server's request and the client's url share one slot, and an
- * accepted socket carries one property of ours.
+ * wheel counts from its creation). The server's request and the client's url share one slot, a
+ * usual request's object is made when first read, and an accepted socket carries one property of
+ * ours.
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
@@ -106,6 +107,26 @@ describe("connection rare state", () => {
     assert.equal(client.url, "ws://h/chat");
     assert.equal(client.request, undefined);
     client.terminate();
+  });
+
+  it("makes a GET HTTP/1.1 request's object when first read: the same values, key order and object after", () => {
+    const headers = { host: "h", "sec-websocket-key": "k" };
+    const usual = connection({ request: { method: "GET", url: "/chat?a=1", httpVersion: "1.1", headers } as never });
+    const request = usual.request;
+    assert.deepEqual(request, { method: "GET", url: "/chat?a=1", httpVersion: "1.1", headers });
+    assert.deepEqual(Object.keys(request ?? {}), ["method", "url", "httpVersion", "headers"]);
+    assert.equal(request?.headers, headers, "the request's own headers object");
+    assert.equal(usual.request, request, "made once");
+    // Others are kept as they come: method and version as the request says (an HTTP/2 CONNECT).
+    const other = { method: "CONNECT", url: "/chat", httpVersion: "2.0", headers: { ":protocol": "websocket" } };
+    const connect = connection({ request: other as never });
+    assert.deepEqual(connect.request, other);
+    assert.equal(connect.request, connect.request);
+    const old = connection({ request: { url: "/x", httpVersion: "1.0", headers: {} } as never });
+    assert.deepEqual(old.request, { method: "GET", url: "/x", httpVersion: "1.0", headers: {} });
+    const bare = connection({ request: { method: "GET", httpVersion: "1.1", headers: {} } as never });
+    assert.deepEqual(bare.request, { method: "GET", url: "/", httpVersion: "1.1", headers: {} });
+    assert.equal(connection().request, undefined);
   });
 
   it("keeps one property of its own on an accepted socket (the owner), from accept to close", async () => {
