@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { EventEmitter, once } from "node:events";
 import { describe, it } from "node:test";
+import { inspect } from "node:util";
 import { Connection } from "../../src/node/connection.js";
 import { emitSafe, emitTwo, ShapedEmitter } from "../../src/node/shaped-emitter.js";
 
@@ -66,13 +67,13 @@ describe("ShapedEmitter", () => {
     assert.equal(b.listenerCount("message"), 0);
   });
 
-  it("keeps no own copy of the prototype's max listeners and capture flag; both still apply", () => {
+  it("keeps no own copy of the prototype's max listeners, capture and shape-mode flags; all still apply", () => {
     const t = new Thing();
     assert.equal(Object.hasOwn(t, "_maxListeners"), false);
-    assert.deepEqual(
-      Object.getOwnPropertySymbols(t).map((s) => s.description),
-      ["shapeMode"],
-    );
+    assert.deepEqual(Object.getOwnPropertySymbols(t), []);
+    const table = (t as unknown as { _events: object })._events;
+    assert.deepEqual(Object.keys(table), ["error", "message", "close"]);
+    assert.match(inspect(table), /^Object <\[Object: null prototype\] \{\}>/, "shown as Object.create's objects are");
     assert.equal(t.getMaxListeners(), EventEmitter.defaultMaxListeners);
     t.setMaxListeners(1);
     assert.equal(t.getMaxListeners(), 1);
@@ -81,6 +82,17 @@ describe("ShapedEmitter", () => {
     t.on("message", f);
     t.off("message", f);
     assert.ok("message" in (t as unknown as { _events: object })._events, "shape mode: the slot stays");
+    // removeAllListeners() leaves shape mode for that emitter only (Node sets an own false flag).
+    const left = new Thing();
+    left.removeAllListeners();
+    const kept = new Thing();
+    for (const e of [left, kept]) {
+      e.on("x", f);
+      e.on("y", f);
+      e.off("x", f);
+    }
+    assert.equal("x" in (left as unknown as { _events: object })._events, false, "deleted");
+    assert.ok("x" in (kept as unknown as { _events: object })._events, "the others stay in shape mode");
   });
 
   it("is the base of Connection", () => {
