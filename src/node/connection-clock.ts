@@ -1,6 +1,9 @@
 /**
  * A connection's clock: when it last heard from the peer, when the heartbeat ping left, when the
  * closing handshake and the transport close started, and what the timer wheel must do next.
+ * The ping's time is kept in `lastReceived` until the peer is heard from again (nothing reads the
+ * earlier value meanwhile: a failed connection's linger starts after its close frame is out, later
+ * than any ping), so the clock holds two timestamps, not three.
  *
  * Contract: the state ({@link ClockState}) lives in the connection object itself (no object of
  * its own per connection; its yes/no parts are bits of the connection's `flags`), the closing
@@ -60,9 +63,9 @@ export const CLOCK_BITS = 64;
 /** The clock's fields, kept in the connection object (Connection implements it). */
 export interface ClockState {
   flags: number;
+  /** When the peer was last heard from; while a ping awaits its pong (AWAITING_PONG), when it left. */
   lastReceived: number;
   lastMessage: number;
-  pingSentAt: number;
 }
 
 /** The clock's closing times, kept with the connection's rarely used state (connection-rare.ts). */
@@ -96,7 +99,6 @@ export function clockResume(c: ClockState, now: number): void {
   c.flags &= ~PAUSED;
   c.lastReceived = now;
   c.lastMessage = now;
-  if ((c.flags & AWAITING_PONG) !== 0) c.pingSentAt = now;
 }
 
 /** The earliest moment something must be checked, or -1. */
@@ -109,7 +111,7 @@ export function clockNext(c: ClockState, end: ClockEnd | null, o: ResolvedConnec
   } else if (open && (c.flags & PAUSED) === 0) {
     if (o.pingInterval > 0 && (c.flags & CAN_PING) !== 0) {
       if ((c.flags & AWAITING_PONG) !== 0) {
-        if (o.pongTimeout > 0) next = c.pingSentAt + o.pongTimeout;
+        if (o.pongTimeout > 0) next = c.lastReceived + o.pongTimeout; // the ping's time
       } else {
         next = c.lastReceived + o.pingInterval;
       }
@@ -176,9 +178,9 @@ export function clockDue(
   if (o.idleTimeout > 0 && now >= c.lastMessage + o.idleTimeout) return Due.IDLE_CLOSE;
   if (o.pingInterval > 0 && (c.flags & CAN_PING) !== 0) {
     if ((c.flags & AWAITING_PONG) !== 0) {
-      if (o.pongTimeout > 0 && now >= c.pingSentAt + o.pongTimeout) return Due.PONG_TIMEOUT;
+      if (o.pongTimeout > 0 && now >= c.lastReceived + o.pongTimeout) return Due.PONG_TIMEOUT;
     } else if (now >= c.lastReceived + o.pingInterval) {
-      c.pingSentAt = now;
+      c.lastReceived = now; // the ping's time, until the peer is heard from
       c.flags |= AWAITING_PONG;
       return Due.PING;
     }

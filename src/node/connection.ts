@@ -120,7 +120,6 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   /** @internal */ flags: number;
   /** @internal */ lastReceived: number;
   /** @internal */ lastMessage: number;
-  /** @internal */ pingSentAt = -1;
 
   /** Made when first needed for a plain server connection, dropped when at rest after a heartbeat (#rest); else at once. */
   #engine: WebSocketEngine | null = null;

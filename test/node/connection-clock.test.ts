@@ -7,6 +7,7 @@ import {
   type ClockState,
   clockDue,
   clockFlags,
+  clockHeard,
   clockNext,
   clockResume,
   clockTransportClosing,
@@ -28,7 +29,6 @@ function clock(o: ResolvedConnectionOptions, canPing: boolean, now: number) {
     flags: clockFlags(o, canPing),
     lastReceived: now,
     lastMessage: now,
-    pingSentAt: -1,
     closeStartedAt: -1,
     transportClosing: -1,
     flushedAt: -1,
@@ -59,6 +59,16 @@ describe("connection clock", () => {
     assert.equal(c.next(true), 150);
     assert.equal(c.due(149, true), Due.NOTHING);
     assert.equal(c.due(150, true), Due.PONG_TIMEOUT);
+  });
+
+  it("times the pong from when the ping left (a late tick); hearing from the peer starts the heartbeat afresh", () => {
+    const c = clock(options({ pingInterval: 100, pongTimeout: 50 }), true, 0);
+    assert.equal(c.due(130, true), Due.PING);
+    assert.equal(c.next(true), 180, "the pong timeout counts from the ping");
+    assert.equal(c.due(179, true), Due.NOTHING);
+    clockHeard(c);
+    assert.equal(c.has(AWAITING_PONG), false);
+    assert.equal(c.next(true), c.lastReceived + 100);
   });
 
   it("waits while paused, and starts the heartbeat and the pong timeout afresh on resume", () => {
