@@ -76,6 +76,7 @@ export type { ConnectionEvents } from "./connection-types.js";
 const OPEN = 1;
 const EMPTY = new Uint8Array(0);
 function noop(): void {}
+const is = (c: { flags: number }, bit: number): boolean => (c.flags & bit) !== 0; // c.flags has `bit`
 // `flags` bits of the connection's own (the clock's come first: connection-clock.ts).
 const STREAMING = CLOCK_BITS; // a stream() message is being sent
 const FINISHED = CLOCK_BITS << 1; // the transport is gone ([FINISH])
@@ -157,10 +158,10 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     this.lastReceived = now;
     this.lastMessage = now;
     this.#engineInit = lazy ? pendingEngine(init) : init;
-    if (!lazy) this.#eng();
+    if (!lazy) Connection.#eng(this);
     if (socket.writableLength > 0) this.#output = new ConnectionOutput(this, socket, true); // the 101 waits
     attachTransport(socket, this, init.dataEvents !== true);
-    this.#arm();
+    Connection.#arm(this);
     const head = init.head;
     if (head !== undefined && head.byteLength > 0) {
       this.flags |= HEAD_PENDING;
@@ -169,58 +170,58 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   }
 
   /** The engine, created now if it was waiting (see #engine); CLOSED (silently) if the transport ended first. */
-  #eng(): WebSocketEngine {
-    if (this.#engine !== null) return this.#engine;
-    const engine = startEngine(this, this.#engineInit!, this.role, this.#options);
-    this.#engine = engine;
-    if (!this.#is(RESTS)) this.#engineInit = null;
-    if (this.#output?.pongsHeld === true) engine.holdPongs?.(true);
-    if (this.#rare?.info !== undefined) engine.receiveEof(); // the close is reported already: nothing happens twice
+  static #eng(c: AnyConnection): WebSocketEngine {
+    if (c.#engine !== null) return c.#engine;
+    const engine = startEngine(c, c.#engineInit!, c.role, c.#options);
+    c.#engine = engine;
+    if (!is(c, RESTS)) c.#engineInit = null;
+    if (c.#output?.pongsHeld === true) engine.holdPongs?.(true);
+    if (c.#rare?.info !== undefined) engine.receiveEof(); // the close is reported already: nothing happens twice
     return engine;
   }
 
   /** The rare state (connection-rare.ts), made now if there is none. */
-  #more(): RareState {
-    return (this.#rare ??= new RareState());
+  static #more(c: AnyConnection): RareState {
+    return (c.#rare ??= new RareState());
   }
 
   /** The transport ended: the engine's receiveEof, or what a waiting one would do (1006, RFC 6455 7.1.5) without it. */
-  #receiveEof(): void {
-    if (this.#engine !== null) this.#engine.receiveEof();
-    else if (!transportClosing(this.#rare)) {
-      this.closeTransport(true);
-      this.#onClose(1006, "", false);
+  static #receiveEof(c: AnyConnection): void {
+    if (c.#engine !== null) c.#engine.receiveEof();
+    else if (!transportClosing(c.#rare)) {
+      c.closeTransport(true);
+      Connection.#onClose(c, 1006, "", false);
     }
   }
 
   /** The engine's readyState; OPEN while a waiting engine does not exist yet. */
-  #state(): number {
-    return this.#engine !== null ? this.#engine.readyState : this.#rare?.info === undefined ? OPEN : Connection.CLOSED;
+  static #state(c: AnyConnection): number {
+    return c.#engine !== null ? c.#engine.readyState : c.#rare?.info === undefined ? OPEN : Connection.CLOSED;
   }
 
   /** Resolves once the connection is over: closing handshake done (or failed), our close frame and TCP closed. */
   get closed(): Promise<CloseInfo> {
-    return this.#more().promise;
+    return Connection.#more(this).promise;
   }
 
   /** The upgrade request's method, url, HTTP version and headers (server role); see {@link ConnectionRequest}. */
   get request(): ConnectionRequest | undefined {
-    if (this.#headers === null) return this.#is(CLIENT) ? undefined : (this.#origin as ConnectionRequest | undefined);
+    if (this.#headers === null) return is(this, CLIENT) ? undefined : (this.#origin as ConnectionRequest | undefined);
     const request = keptRequest(this.#origin as string, this.#headers);
     this.#headers = null;
     return (this.#origin = request);
   }
   /** The URL connected to (client role). */
   get url(): string | undefined {
-    return this.#is(CLIENT) ? (this.#origin as string | undefined) : undefined;
+    return is(this, CLIENT) ? (this.#origin as string | undefined) : undefined;
   }
   get role(): Role {
-    return this.#is(CLIENT) ? "client" : "server";
+    return is(this, CLIENT) ? "client" : "server";
   }
 
   /** CONNECTING, OPEN, CLOSING (also after the closing handshake, until TCP is closed), CLOSED. */
   get readyState(): number {
-    const state = this.#state();
+    const state = Connection.#state(this);
     return state === Connection.CLOSED && this.#rare?.emitted !== true ? Connection.CLOSING : state;
   }
   get protocol(): string {
@@ -243,7 +244,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   }
   /** The peer's address, read from the transport when first asked (as Node's own: undefined once it closed unread). */
   get remoteAddress(): string | undefined {
-    return (this.#more().remoteAddress ??= this.#socket.remoteAddress ?? "") || undefined;
+    return (Connection.#more(this).remoteAddress ??= this.#socket.remoteAddress ?? "") || undefined;
   }
   /** The underlying transport, usually a `net.Socket` (for diagnostics; do not write to it). */
   get socket(): Transport {
@@ -256,15 +257,15 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     data: SendData,
     options?: { binary?: boolean; compress?: boolean },
   ): SendResult | Promise<"written" | "buffered"> {
-    const engine = this.#eng();
+    const engine = Connection.#eng(this);
     if (engine.readyState !== OPEN) {
       if (engine.readyState === 0) throw new InvalidStateError("send: the connection is not open yet");
       return "dropped";
     }
     const message = typeof data === "string" || data instanceof PreparedMessage ? data : toBytes(data);
-    const admitted = this.#admit(sizeOf(message), this.#options.backpressure);
+    const admitted = Connection.#admit(this, sizeOf(message), this.#options.backpressure);
     if (admitted === "dropped" || !sendOn(this, engine, message, options)) return "dropped";
-    if (admitted === "wait") return this.#out().wait();
+    if (admitted === "wait") return Connection.#out(this).wait();
     return this.#socket.writableLength === 0 ? "written" : "buffered";
   }
 
@@ -274,10 +275,10 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * A broadcast never waits: a slow peer must not make a server queue every message of its streams.
    */
   sendPrepared(message: PreparedMessage): SendResult {
-    if (this.#state() !== OPEN) return "dropped";
+    if (Connection.#state(this) !== OPEN) return "dropped";
     const policy = this.#options.backpressure === "close" ? "close" : "drop";
-    if (this.#admit(message.payload.byteLength, policy) === "dropped") return "dropped";
-    if (!sendOn(this, this.#eng(), message, undefined)) return "dropped";
+    if (Connection.#admit(this, message.payload.byteLength, policy) === "dropped") return "dropped";
+    if (!sendOn(this, Connection.#eng(this), message, undefined)) return "dropped";
     return this.#output?.needDrain === true && this.#socket.writableLength !== 0 ? "buffered" : "written";
   }
 
@@ -285,10 +286,10 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * Backpressure before a send of `size` bytes: "send", "wait" (the "wait" policy), or "dropped"
    * (the "drop" policy: counted and reported; "close": the connection fails with 1008).
    */
-  #admit(size: number, policy: "close" | "drop" | "wait"): "send" | "wait" | "dropped" {
-    const verdict = this.#output === null ? "send" : this.#output.admit(size, policy, this.#options.maxBufferedAmount);
+  static #admit(c: AnyConnection, size: number, policy: "close" | "drop" | "wait"): "send" | "wait" | "dropped" {
+    const verdict = c.#output === null ? "send" : c.#output.admit(size, policy, c.#options.maxBufferedAmount);
     if (verdict !== "fail") return verdict;
-    this.#eng().fail(new ProtocolError("POLICY_VIOLATION", "send buffer full"));
+    Connection.#eng(c).fail(new ProtocolError("POLICY_VIOLATION", "send buffer full"));
     return "dropped";
   }
 
@@ -298,12 +299,14 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * The message is binary unless `binary: false` or the first chunk is a string.
    */
   async stream(source: AsyncIterable<Uint8Array | string> | Readable, options?: { binary?: boolean }): Promise<void> {
-    if (this.#state() !== OPEN) throw new InvalidStateError("stream: the connection is not open");
-    if (this.#is(STREAMING)) throw new InvalidStateError("stream: another message is being streamed");
+    if (Connection.#state(this) !== OPEN) throw new InvalidStateError("stream: the connection is not open");
+    if (is(this, STREAMING)) throw new InvalidStateError("stream: another message is being streamed");
     this.flags |= STREAMING;
     try {
       const limit = Math.min(this.#options.maxBufferedAmount || Infinity, 1024 * 1024);
-      await streamMessage(this, source, options?.binary, limit, () => (this.#is(FINISHED) ? null : this.#out().wait()));
+      await streamMessage(this, source, options?.binary, limit, () =>
+        is(this, FINISHED) ? null : Connection.#out(this).wait(),
+      );
     } finally {
       this.flags &= ~STREAMING;
     }
@@ -314,7 +317,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * sends wait until it ends. A closed connection gives a writer whose calls return false.
    */
   startMessage(kind: "text" | "binary", options?: { compress?: boolean }): MessageWriter {
-    return anyChunks(this, this.#eng().startMessage(kind, options));
+    return anyChunks(this, Connection.#eng(this).startMessage(kind, options));
   }
 
   /**
@@ -330,25 +333,25 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
 
   /** Send a ping; `cb` runs when the matching pong arrives. */
   ping(data?: Uint8Array | string, cb?: () => void): boolean {
-    return this.#eng().ping(ownMessage(data ?? EMPTY), cb);
+    return Connection.#eng(this).ping(ownMessage(data ?? EMPTY), cb);
   }
 
   pong(data?: Uint8Array | string): boolean {
-    return this.#eng().pong(ownMessage(data ?? EMPTY));
+    return Connection.#eng(this).pong(ownMessage(data ?? EMPTY));
   }
 
   /** Start the closing handshake (RFC 6455 section 7.1.2). Throws on an invalid code or reason. */
   close(code?: number, reason?: string): void {
-    if (this.#is(FINISHED)) return;
-    this.#eng().close(code, reason);
+    if (is(this, FINISHED)) return;
+    Connection.#eng(this).close(code, reason);
   }
 
   /** Destroy the socket now, without a closing handshake (close event: 1006). */
   terminate(): void {
-    if (this.#is(FINISHED)) return;
+    if (is(this, FINISHED)) return;
     this.#output?.clear();
     this.destroyTransport();
-    this.#receiveEof();
+    Connection.#receiveEof(this);
   }
 
   /**
@@ -357,23 +360,23 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * meanwhile (a pong cannot be read while paused) and start afresh on resume. Closing resumes reading.
    */
   pause(): void {
-    if (this.#is(PAUSED) || this.#is(FINISHED)) return;
+    if (is(this, PAUSED) || is(this, FINISHED)) return;
     this.flags |= PAUSED;
     pauseReading(this.#socket);
-    this.#arm();
+    Connection.#arm(this);
   }
 
   /** Read from the transport again (see {@link pause}). */
   resume(): void {
-    if (!this.#is(PAUSED)) return;
+    if (!is(this, PAUSED)) return;
     clockResume(this, wheel.now);
-    if (!this.#is(FINISHED) && !this.#is(HEAD_PENDING)) resumeReading(this.#socket);
-    this.#arm();
+    if (!is(this, FINISHED) && !is(this, HEAD_PENDING)) resumeReading(this.#socket);
+    Connection.#arm(this);
   }
 
   /** Whether reading is paused by {@link pause}. */
   get isPaused(): boolean {
-    return this.#is(PAUSED);
+    return is(this, PAUSED);
   }
 
   /**
@@ -382,8 +385,8 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * For servers and policies; `close` is for ending a connection that did nothing wrong.
    */
   fail(error: Error): void {
-    if (this.#is(FINISHED)) return;
-    this.#eng().fail(error);
+    if (is(this, FINISHED)) return;
+    Connection.#eng(this).fail(error);
   }
 
   /** Messages as an async iterator; ends when the connection closes. */
@@ -394,8 +397,8 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   // ---- write path (connection-output.ts) -----------------------------------------------
 
   /** The write path, created on first use. */
-  #out(): ConnectionOutput {
-    return (this.#output ??= new ConnectionOutput(this, this.#socket, false));
+  static #out(c: AnyConnection): ConnectionOutput {
+    return (c.#output ??= new ConnectionOutput(c, c.#socket, false));
   }
 
   /** @internal Write this turn's output now rather than at the end of the turn. */
@@ -414,39 +417,39 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * 6455 7.1.1; a client when the connection failed, 7.1.7).
    */
   endsAfterFlush(): boolean {
-    return this.#is(PEER_ENDED) || (transportClosing(this.#rare) && (!this.#is(CLIENT) || this.#is(FAILED)));
+    return is(this, PEER_ENDED) || (transportClosing(this.#rare) && (!is(this, CLIENT) || is(this, FAILED)));
   }
 
   // ---- the engine's host (EngineHost) ------------------------------------------------------
 
   /** @internal Called by the engine: bytes for the transport. */
   output(chunk: Uint8Array): void {
-    if (chunk.byteLength !== 0) this.#out().queue().push(chunk);
+    if (chunk.byteLength !== 0) Connection.#out(this).queue().push(chunk);
   }
 
   /** @internal Called by the engine: a frame it wrote into the output arena. */
   outputRange(bytes: Uint8Array, start: number, end: number): void {
-    this.#out().queue().pushRange(bytes, start, end);
+    Connection.#out(this).queue().pushRange(bytes, start, end);
   }
 
   /** @internal Called by the engine: an event (delivered to the listeners by connection-events.ts). */
   dispatch(event: EngineEvent): void {
     const type = event.type;
-    if (type === "close") this.#onClose(event.code, event.reason, event.wasClean);
+    if (type === "close") Connection.#onClose(this, event.code, event.reason, event.wasClean);
     else {
       if (type === "pong") this.flags &= ~AWAITING_PONG;
-      else if ((type === "text" || type === "binary") && this.#is(TRACK_MESSAGE)) this.lastMessage = wheel.now;
-      (this.#options.lendMessages ? deliverLent : deliver)(this, event, this.#is(TEXT_AS_BUFFER), this.#rare?.bucket);
+      else if ((type === "text" || type === "binary") && is(this, TRACK_MESSAGE)) this.lastMessage = wheel.now;
+      (this.#options.lendMessages ? deliverLent : deliver)(this, event, is(this, TEXT_AS_BUFFER), this.#rare?.bucket);
     }
   }
 
   /** @internal Called by the engine: it sent its close frame; the peer has `closeTimeout` to answer. */
   awaitClose(): void {
-    const rare = this.#more();
+    const rare = Connection.#more(this);
     if (rare.closeStartedAt !== -1) return;
-    if (this.#is(PAUSED)) this.resume(); // the peer's close frame must be read
+    if (is(this, PAUSED)) this.resume(); // the peer's close frame must be read
     rare.closeStartedAt = wheel.now;
-    this.#arm();
+    Connection.#arm(this);
   }
 
   /**
@@ -455,9 +458,9 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    */
   closeTransport(failed = false): void {
     if (transportClosing(this.#rare)) return;
-    const rare = this.#more();
+    const rare = Connection.#more(this);
     const socket = this.#socket;
-    const ending = !socket.destroyed && (!this.#is(CLIENT) || failed);
+    const ending = !socket.destroyed && (!is(this, CLIENT) || failed);
     clockTransportClosing(this, rare, wheel.now, failed, ending);
     if (socket.destroyed) this[FINISH]();
     else if (ending) {
@@ -465,64 +468,60 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
       if (failed && socket.writableFinished) rare.flushedAt = wheel.now;
       else if (failed) onceFlushed(socket);
     }
-    this.#arm();
+    Connection.#arm(this);
   }
 
   /** @internal The failed connection's close frame and FIN are written out: its linger starts. */
   transportFlushed(): void {
-    this.#more().flushedAt = wheel.now;
-    this.#arm();
+    Connection.#more(this).flushedAt = wheel.now;
+    Connection.#arm(this);
   }
 
   /** The engine's close (handshake over, or failed): close TCP; `close` follows when it is closed. */
-  #onClose(code: number, reason: string, wasClean: boolean): void {
-    const report = this.#more();
+  static #onClose(c: AnyConnection, code: number, reason: string, wasClean: boolean): void {
+    const report = Connection.#more(c);
     if (report.info !== undefined) return;
     report.info = { code, reason, wasClean };
-    this.#output?.releaseWaiters("buffered");
+    c.#output?.releaseWaiters("buffered");
     // RFC 6455 7.1.4: closed once the transport is closed too (closeTransport began closing it).
-    if (this.#is(FINISHED)) report.emit(this);
+    if (is(c, FINISHED)) report.emit(c);
   }
 
   // ---- the transport's events (through read-path.ts's shared listeners) ---------------------
 
-  #is(bit: number): boolean {
-    return (this.flags & bit) !== 0;
-  }
-
   /** @internal The frames that came with the handshake (read-path.ts deliverHead): true when reading may resume. */
   transportHead(head: Uint8Array): boolean {
     this.flags &= ~HEAD_PENDING;
-    if (this.#is(FINISHED)) return false;
+    if (is(this, FINISHED)) return false;
     this.transportData(head);
-    return !this.#is(PAUSED);
+    return !is(this, PAUSED);
   }
 
   /** @internal Bytes from the transport. */
   transportData(chunk: Uint8Array): void {
     clockHeard(this);
-    this.#eng().receiveData(chunk);
-    if (this.#is(REST_CHECK)) this.#rest();
+    Connection.#eng(this).receiveData(chunk);
+    if (is(this, REST_CHECK)) Connection.#rest(this);
   }
 
   /** @internal `bytes[0..length)` read into the shared read buffer, lent for this call (read-path.ts). */
   transportLent(bytes: Uint8Array, length: number): void {
     clockHeard(this);
-    const engine = this.#eng();
+    const engine = Connection.#eng(this);
     if (engine.receiveLent !== undefined) engine.receiveLent(bytes, length);
     else engine.receiveData(Uint8Array.prototype.slice.call(bytes, 0, length));
-    if (this.#is(REST_CHECK)) this.#rest();
+    if (is(this, REST_CHECK)) Connection.#rest(this);
   }
 
   /** After a heartbeat: drop the engine once at rest, and the write path if it rests too (#eng makes new ones). */
-  #rest(): void {
-    const engine = this.#engine;
+  static #rest(c: AnyConnection): void {
+    const engine = c.#engine;
     if (engine !== null && engine.readyState === OPEN && engine.atRest !== undefined) {
       if (!engine.atRest()) return;
-      this.#engine = null;
-      if (this.#output?.resting === true) this.#output = null;
+      c.#engine = null;
+      if (c.#output?.resting === true) c.#output = null;
     }
-    this.flags &= ~REST_CHECK;
+    c.flags &= ~REST_CHECK;
   }
 
   /** @internal Where the next read should land (read-path.ts): the engine's in-place target, if any. */
@@ -535,7 +534,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * END_STREAM, the TCP close of RFC 6455 by RFC 8441 6) is ended in turn once our output is out.
    */
   transportEnd(): void {
-    this.#receiveEof();
+    Connection.#receiveEof(this);
     const socket = this.#socket;
     if (socket.allowHalfOpen && !socket.writableEnded) {
       this.flags |= PEER_ENDED;
@@ -545,13 +544,13 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
 
   /** @internal The transport is closed. */
   transportClose(): void {
-    this.#receiveEof();
+    Connection.#receiveEof(this);
     this[FINISH]();
   }
 
   /** @internal The transport failed (ECONNRESET and friends): `close` follows and reports 1006. */
   transportError(error: Error): void {
-    if (!this.#is(FINISHED)) emitSafe(this, "error", error);
+    if (!is(this, FINISHED)) emitSafe(this, "error", error);
   }
 
   /** @internal The transport's write buffer drained. */
@@ -561,12 +560,12 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
 
   /** @internal The transport is gone: stop timers, report the close, forget the connection. */
   [FINISH](): void {
-    if (this.#is(FINISHED)) return;
+    if (is(this, FINISHED)) return;
     this.flags |= FINISHED;
     wheel.cancel(this);
     detachData(this.#socket);
     // Without a close from the engine yet, EOF makes one (1006, or the handshake's result).
-    if (this.#rare?.info === undefined) this.#receiveEof();
+    if (this.#rare?.info === undefined) Connection.#receiveEof(this);
     this.onFinish?.(this); // off the server's list first: 'close' listeners see `clients` without it (as ws)
     this.#rare?.emit(this);
   }
@@ -580,20 +579,20 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
 
   // ---- timers -----------------------------------------------------------------------------
 
-  #arm(): void {
-    if (!this.#is(FINISHED)) clockArm(this, this.#rare, this.#options, this.#state() === OPEN);
+  static #arm(c: AnyConnection): void {
+    if (!is(c, FINISHED)) clockArm(c, c.#rare, c.#options, Connection.#state(c) === OPEN);
   }
 
   /** @internal Called by the timer wheel (TimerEntry): do what is due (connection-clock.ts), then wait for what is next. */
   onTimer(): void {
-    if (this.#is(FINISHED)) return;
-    if (clockFire(this, this.#rare, this.#options, wheel.now, this.#state() === OPEN)) this.#arm();
+    if (is(this, FINISHED)) return;
+    if (clockFire(this, this.#rare, this.#options, wheel.now, Connection.#state(this) === OPEN)) Connection.#arm(this);
   }
 
   /** @internal The heartbeat (clockFire): without an engine, the frame its ping() would write; then reads look for rest. */
   [HEARTBEAT](): void {
     if (this.#engine === null) this.output(SERVER_HEARTBEAT_PING);
     else this.#engine.ping(EMPTY);
-    if (this.#is(RESTS)) this.flags |= REST_CHECK;
+    if (is(this, RESTS)) this.flags |= REST_CHECK;
   }
 }
