@@ -31,7 +31,6 @@ import { SERVER_HEARTBEAT_PING } from "../protocol/heartbeat.js";
 import { PreparedMessage } from "../protocol/prepared-message.js";
 import type { EngineEvent, MessageWriter, Role, WebSocketEngine } from "../protocol/types.js";
 import {
-  AWAITING_PONG,
   CLOCK_BITS,
   clockArm,
   clockFire,
@@ -437,8 +436,9 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     const type = event.type;
     if (type === "close") Connection.#onClose(this, event.code, event.reason, event.wasClean);
     else {
-      if (type === "pong") this.flags &= ~AWAITING_PONG;
-      else if ((type === "text" || type === "binary") && is(this, TRACK_MESSAGE)) this.lastMessage = wheel.now;
+      // (A pong ends the wait for one when its bytes are read: clockHeard. Its event may come later,
+      // behind an extension's transform, when a newer ping may be out: it must not end that wait.)
+      if ((type === "text" || type === "binary") && is(this, TRACK_MESSAGE)) this.lastMessage = wheel.now;
       (this.#options.lendMessages ? deliverLent : deliver)(this, event, is(this, TEXT_AS_BUFFER), this.#rare?.bucket);
     }
   }

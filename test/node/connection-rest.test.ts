@@ -9,7 +9,7 @@ import { ConnectionOutput } from "../../src/node/connection-output.js";
 import { createHybiEngine } from "../../src/node/engines.js";
 import { Connection as ConnectionClass } from "../../src/node/index.js";
 import { resolveConnectionOptions } from "../../src/node/options.js";
-import type { EngineFactory } from "../../src/protocol/types.js";
+import type { EngineEvent, EngineFactory } from "../../src/protocol/types.js";
 import { concat, hex } from "../helpers/bytes.js";
 import { cframe } from "../helpers/frames.js";
 
@@ -32,6 +32,7 @@ cleanups.push(() => {
 /** The transport's side the connection calls (read-path.ts's listeners would; here the test does). */
 interface Internals {
   lastReceived: number;
+  dispatch(event: EngineEvent): void;
   onTimer(): void;
   transportData(chunk: Uint8Array): void;
   transportLent(bytes: Uint8Array, length: number): void;
@@ -215,6 +216,20 @@ describe("a plain server connection at rest after a heartbeat", () => {
     c.heartbeat();
     assert.equal(c.made(), 0);
     c.internals.lastReceived = -1_000_000; // the ping's time while its pong is awaited
+    c.internals.onTimer();
+    assert.deepEqual(errors, ["pong timeout: terminating"]);
+    assert.equal((await closed).code, 1006);
+  });
+
+  it("a pong event delivered late (after the next ping left) does not end the wait for that ping's pong", async () => {
+    const c = restingConnection({ pongTimeout: 50 });
+    const errors: string[] = [];
+    c.conn.on("error", (e) => errors.push(e.message));
+    const closed = c.conn.closed;
+    c.heartbeat();
+    // The previous pong's event, queued behind an extension's transform: its bytes were read long ago.
+    c.internals.dispatch({ type: "pong", data: new Uint8Array(0) });
+    c.internals.lastReceived -= 50; // the ping left pongTimeout ago, unanswered
     c.internals.onTimer();
     assert.deepEqual(errors, ["pong timeout: terminating"]);
     assert.equal((await closed).code, 1006);
