@@ -1,9 +1,11 @@
 /**
  * How a connection's engine is made: at once, or later when it can wait (a plain server
  * connection starts OPEN with nothing to say; see Connection). What the connection keeps
- * meanwhile is a {@link PendingEngine}: one object shared by the plain connections of an engine
- * factory and subprotocol. A plain connection keeps it: once its engine is at rest after a
- * heartbeat (WebSocketEngine.atRest) the engine is dropped and made again from it when needed.
+ * meanwhile is a {@link PendingEngine}, which also carries the connection's options: one object
+ * shared by the plain connections of an options object, engine factory and subprotocol. A plain
+ * connection keeps it: once its engine is at rest after a heartbeat (WebSocketEngine.atRest) the
+ * engine is dropped and made again from it when needed. Other connections keep, once their engine
+ * is made, {@link madeEngine}'s object: their options only, one per options object.
  */
 import type { ExtensionSession } from "../protocol/extensions/extension.js";
 import type { EngineFactory, EngineHost, Role, WebSocketEngine } from "../protocol/types.js";
@@ -21,38 +23,54 @@ export interface PendingEngine {
   /** The negotiated subprotocol ("" if none) and Sec-WebSocket-Extensions response. */
   readonly protocol: string;
   readonly extensionsHeader: string;
+  /** The connection's options (a server's or client's: shared by its connections). */
+  readonly options: ResolvedConnectionOptions;
 }
 
 const NO_EXTENSIONS: readonly ExtensionSession[] = Object.freeze([]);
 /** Subprotocols shared per engine factory, at most (beyond, each connection has its own PendingEngine). */
 const MAX_SHARED = 32;
-/** The PendingEngine of the connections without extensions or engine options, per engine factory and subprotocol. */
-const plainEngines = new WeakMap<EngineFactory, Map<string, PendingEngine>>();
+/** The PendingEngine of the connections without extensions or engine options, per options, engine factory and subprotocol. */
+const plainEngines = new WeakMap<ResolvedConnectionOptions, Map<EngineFactory, Map<string, PendingEngine>>>();
 
 /** What `init` says about creating the engine: one shared object for the plain connections. */
 export function pendingEngine(init: ConnectionInit): PendingEngine {
-  const { createEngine, engine, extensions, protocol, extensionsHeader } = init;
+  const { createEngine, engine, extensions, protocol, extensionsHeader, options } = init;
   if (engine !== undefined || extensions.length > 0 || extensionsHeader !== "") {
-    return { createEngine, engine, extensions, protocol, extensionsHeader };
+    return { createEngine, engine, extensions, protocol, extensionsHeader, options };
   }
-  let byProtocol = plainEngines.get(createEngine);
-  if (byProtocol === undefined) plainEngines.set(createEngine, (byProtocol = new Map()));
+  let byFactory = plainEngines.get(options);
+  if (byFactory === undefined) plainEngines.set(options, (byFactory = new Map()));
+  let byProtocol = byFactory.get(createEngine);
+  if (byProtocol === undefined) byFactory.set(createEngine, (byProtocol = new Map()));
   let shared = byProtocol.get(protocol);
   if (shared === undefined) {
-    shared = { createEngine, extensions: NO_EXTENSIONS, protocol, extensionsHeader: "" };
+    shared = { createEngine, extensions: NO_EXTENSIONS, protocol, extensionsHeader: "", options };
     // A server's subprotocols are few; a `protocols` function echoing what peers offer is not.
     if (byProtocol.size < MAX_SHARED) byProtocol.set(protocol, shared);
   }
   return shared;
 }
 
+/** What a connection whose engine is made for good keeps (see the module comment), per options object. */
+const madeEngines = new WeakMap<ResolvedConnectionOptions, PendingEngine>();
+
+/** The options-only object of a connection whose engine is made and never dropped (its `createEngine` throws). */
+export function madeEngine(options: ResolvedConnectionOptions): PendingEngine {
+  let made = madeEngines.get(options);
+  if (made === undefined) {
+    const createEngine: EngineFactory = () => {
+      throw new Error("the engine is made already");
+    };
+    made = { createEngine, extensions: NO_EXTENSIONS, protocol: "", extensionsHeader: "", options };
+    madeEngines.set(options, made);
+  }
+  return made;
+}
+
 /** The engine of `host`, with the Node layer's buffers, masking and UTF-8 functions. */
-export function startEngine(
-  host: EngineHost,
-  init: PendingEngine,
-  role: Role,
-  options: ResolvedConnectionOptions,
-): WebSocketEngine {
+export function startEngine(host: EngineHost, init: PendingEngine, role: Role): WebSocketEngine {
+  const options = init.options;
   return init.createEngine(host, {
     ...init.engine,
     role,

@@ -44,7 +44,7 @@ import {
   PAUSED,
   TRACK_MESSAGE,
 } from "./connection-clock.js";
-import { type PendingEngine, pendingEngine, startEngine } from "./connection-engine.js";
+import { madeEngine, type PendingEngine, pendingEngine, startEngine } from "./connection-engine.js";
 import { deliver } from "./connection-events.js";
 import { afterQueued, anyChunks, ConnectionOutput, sendOn, sizeOf, streamMessage } from "./connection-output.js";
 import { initialRare, RareState, transportClosing } from "./connection-rare.js";
@@ -63,7 +63,7 @@ import {
 } from "./connection-types.js";
 import { deliverLent, ownMessage } from "./lent-messages.js";
 import { messageIterator } from "./message-iterator.js";
-import type { BackpressurePolicy, ImmediatePolicy, ResolvedConnectionOptions } from "./options.js";
+import type { BackpressurePolicy, ImmediatePolicy } from "./options.js";
 import { toBytes } from "./output-buffers.js";
 import { attachTransport, deliverHead, detachData, onceFlushed, pauseReading, resumeReading } from "./read-path.js";
 import { emitSafe, ShapedEmitter } from "./shaped-emitter.js";
@@ -123,9 +123,9 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
 
   /** Made when first needed for a plain server connection, dropped when at rest after a heartbeat (#rest); else at once. */
   #engine: WebSocketEngine | null = null;
-  #engineInit: PendingEngine | null = null; // how to create the engine (and its protocol); null once made unless RESTS
+  /** How to make the engine (and its protocol), and the options: madeEngine's once made unless RESTS. */
+  #setup: PendingEngine;
   readonly #socket: Transport;
-  readonly #options: ResolvedConnectionOptions;
   /** The write path (connection-output.ts); made with the first output, dropped again at rest (see #rest). */
   #output: ConnectionOutput | null = null;
   /** The close report, closing times, rate limit, abort hook, address (connection-rare.ts); made when first needed. */
@@ -143,7 +143,6 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     this.data = init.data;
     const socket = init.socket;
     this.#socket = socket;
-    this.#options = init.options;
     const now = wheel.now;
     this.#rare = initialRare(init, now);
     const hybi = init.engineVersion === undefined || init.engineVersion === "hybi-13";
@@ -156,7 +155,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     this.flags = clockFlags(init.options, hybi) | bits;
     this.lastReceived = now;
     this.lastMessage = now;
-    this.#engineInit = lazy ? pendingEngine(init) : init;
+    this.#setup = lazy ? pendingEngine(init) : init;
     if (!lazy) Connection.#eng(this);
     if (socket.writableLength > 0) this.#output = new ConnectionOutput(this, socket, true); // the 101 waits
     attachTransport(socket, this, init.dataEvents !== true);
@@ -171,9 +170,9 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   /** The engine, created now if it was waiting (see #engine); CLOSED (silently) if the transport ended first. */
   static #eng(c: AnyConnection): WebSocketEngine {
     if (c.#engine !== null) return c.#engine;
-    const engine = startEngine(c, c.#engineInit!, c.role, c.#options);
+    const engine = startEngine(c, c.#setup, c.role);
     c.#engine = engine;
-    if (!is(c, RESTS)) c.#engineInit = null;
+    if (!is(c, RESTS)) c.#setup = madeEngine(c.#setup.options); // not `init` (socket, request...)
     if (c.#output?.pongsHeld === true) engine.holdPongs?.(true);
     if (c.#rare?.info !== undefined) engine.receiveEof(); // the close is reported already: nothing happens twice
     return engine;
@@ -224,10 +223,10 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     return state === Connection.CLOSED && this.#rare?.emitted !== true ? Connection.CLOSING : state;
   }
   get protocol(): string {
-    return this.#engine !== null ? this.#engine.protocol : this.#engineInit!.protocol;
+    return this.#engine !== null ? this.#engine.protocol : this.#setup.protocol;
   }
   get extensions(): string {
-    return this.#engine !== null ? this.#engine.extensions : this.#engineInit!.extensionsHeader;
+    return this.#engine !== null ? this.#engine.extensions : this.#setup.extensionsHeader;
   }
   /** "hybi-13" (RFC 6455 framing, also for its drafts hybi-07/08), or "hixie-75" / "hixie-76". */
   get version(): string {
@@ -262,7 +261,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
       return "dropped";
     }
     const message = typeof data === "string" || data instanceof PreparedMessage ? data : toBytes(data);
-    const admitted = Connection.#admit(this, sizeOf(message), this.#options.backpressure);
+    const admitted = Connection.#admit(this, sizeOf(message), this.#setup.options.backpressure);
     if (admitted === "dropped" || !sendOn(this, engine, message, options)) return "dropped";
     if (admitted === "wait") return Connection.#out(this).wait();
     return this.#socket.writableLength === 0 ? "written" : "buffered";
@@ -275,7 +274,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    */
   sendPrepared(message: PreparedMessage): SendResult {
     if (Connection.#state(this) !== OPEN) return "dropped";
-    const policy = this.#options.backpressure === "close" ? "close" : "drop";
+    const policy = this.#setup.options.backpressure === "close" ? "close" : "drop";
     if (Connection.#admit(this, message.payload.byteLength, policy) === "dropped") return "dropped";
     if (!sendOn(this, Connection.#eng(this), message, undefined)) return "dropped";
     return this.#output?.needDrain === true && this.#socket.writableLength !== 0 ? "buffered" : "written";
@@ -286,7 +285,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
    * (the "drop" policy: counted and reported; "close": the connection fails with 1008).
    */
   static #admit(c: AnyConnection, size: number, policy: "close" | "drop" | "wait"): "send" | "wait" | "dropped" {
-    const verdict = c.#output === null ? "send" : c.#output.admit(size, policy, c.#options.maxBufferedAmount);
+    const verdict = c.#output === null ? "send" : c.#output.admit(size, policy, c.#setup.options.maxBufferedAmount);
     if (verdict !== "fail") return verdict;
     Connection.#eng(c).fail(new ProtocolError("POLICY_VIOLATION", "send buffer full"));
     return "dropped";
@@ -302,7 +301,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     if (is(this, STREAMING)) throw new InvalidStateError("stream: another message is being streamed");
     this.flags |= STREAMING;
     try {
-      const limit = Math.min(this.#options.maxBufferedAmount || Infinity, 1024 * 1024);
+      const limit = Math.min(this.#setup.options.maxBufferedAmount || Infinity, 1024 * 1024);
       await streamMessage(this, source, options?.binary, limit, () =>
         is(this, FINISHED) ? null : Connection.#out(this).wait(),
       );
@@ -439,7 +438,8 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
       // (A pong ends the wait for one when its bytes are read: clockHeard. Its event may come later,
       // behind an extension's transform, when a newer ping may be out: it must not end that wait.)
       if ((type === "text" || type === "binary") && is(this, TRACK_MESSAGE)) this.lastMessage = wheel.now;
-      (this.#options.lendMessages ? deliverLent : deliver)(this, event, is(this, TEXT_AS_BUFFER), this.#rare?.bucket);
+      const lend = this.#setup.options.lendMessages;
+      (lend ? deliverLent : deliver)(this, event, is(this, TEXT_AS_BUFFER), this.#rare?.bucket);
     }
   }
 
@@ -580,13 +580,14 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   // ---- timers -----------------------------------------------------------------------------
 
   static #arm(c: AnyConnection): void {
-    if (!is(c, FINISHED)) clockArm(c, c.#rare, c.#options, Connection.#state(c) === OPEN);
+    if (!is(c, FINISHED)) clockArm(c, c.#rare, c.#setup.options, Connection.#state(c) === OPEN);
   }
 
   /** @internal Called by the timer wheel (TimerEntry): do what is due (connection-clock.ts), then wait for what is next. */
   onTimer(): void {
     if (is(this, FINISHED)) return;
-    if (clockFire(this, this.#rare, this.#options, wheel.now, Connection.#state(this) === OPEN)) Connection.#arm(this);
+    const open = Connection.#state(this) === OPEN;
+    if (clockFire(this, this.#rare, this.#setup.options, wheel.now, open)) Connection.#arm(this);
   }
 
   /** @internal The heartbeat (clockFire): without an engine, the frame its ping() would write; then reads look for rest. */
