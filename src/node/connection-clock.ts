@@ -110,11 +110,9 @@ export function clockNext(c: ClockState, end: ClockEnd | null, o: ResolvedConnec
     next = end.closeStartedAt + (o.closeTimeout || CLOSE_FALLBACK);
   } else if (open && (c.flags & PAUSED) === 0) {
     if (o.pingInterval > 0 && (c.flags & CAN_PING) !== 0) {
-      if ((c.flags & AWAITING_PONG) !== 0) {
-        if (o.pongTimeout > 0) next = c.lastReceived + o.pongTimeout; // the ping's time
-      } else {
-        next = c.lastReceived + o.pingInterval;
-      }
+      // Awaiting a pong: its timeout (from the ping's time); without one (pongTimeout 0), the next ping.
+      const wait = (c.flags & AWAITING_PONG) !== 0 && o.pongTimeout > 0 ? o.pongTimeout : o.pingInterval;
+      next = c.lastReceived + wait;
     }
     if (o.idleTimeout > 0) next = Math.min(next, c.lastMessage + o.idleTimeout);
   }
@@ -177,9 +175,10 @@ export function clockDue(
   if (!open || (c.flags & PAUSED) !== 0) return Due.NOTHING;
   if (o.idleTimeout > 0 && now >= c.lastMessage + o.idleTimeout) return Due.IDLE_CLOSE;
   if (o.pingInterval > 0 && (c.flags & CAN_PING) !== 0) {
-    if ((c.flags & AWAITING_PONG) !== 0) {
-      if (o.pongTimeout > 0 && now >= c.lastReceived + o.pongTimeout) return Due.PONG_TIMEOUT;
+    if ((c.flags & AWAITING_PONG) !== 0 && o.pongTimeout > 0) {
+      if (now >= c.lastReceived + o.pongTimeout) return Due.PONG_TIMEOUT;
     } else if (now >= c.lastReceived + o.pingInterval) {
+      // (With no pong timeout, a peer that does not answer is pinged again every pingInterval.)
       c.lastReceived = now; // the ping's time, until the peer is heard from
       c.flags |= AWAITING_PONG;
       return Due.PING;

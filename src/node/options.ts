@@ -31,7 +31,10 @@ export interface ConnectionOptions {
   maxFragments?: number;
   /** Send a ping after this long without hearing from the peer. Default 30 s; 0 disables. */
   pingInterval?: number;
-  /** Terminate when nothing (pong or any data) arrives this long after a ping. Default 10 s. */
+  /**
+   * Terminate when nothing (pong or any data) arrives this long after a ping. Default 10 s; 0:
+   * never (a silent peer is pinged again after each `pingInterval`).
+   */
   pongTimeout?: number;
   /** Close (1001 "idle timeout") after this long without a data message either way. Default 0 (off). */
   idleTimeout?: number;

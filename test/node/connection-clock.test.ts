@@ -71,6 +71,17 @@ describe("connection clock", () => {
     assert.equal(c.next(true), c.lastReceived + 100);
   });
 
+  it("without a pong timeout, pings a silent peer again every pingInterval (and afresh once it is heard)", () => {
+    const c = clock(options({ pingInterval: 100, pongTimeout: 0 }), true, 0);
+    assert.equal(c.due(100, true), Due.PING);
+    assert.equal(c.next(true), 200, "the next ping, not no deadline");
+    assert.equal(c.due(199, true), Due.NOTHING);
+    assert.equal(c.due(200, true), Due.PING);
+    clockHeard(c);
+    assert.equal(c.has(AWAITING_PONG), false);
+    assert.equal(c.next(true), c.lastReceived + 100);
+  });
+
   it("waits while paused, and starts the heartbeat and the pong timeout afresh on resume", () => {
     const c = clock(options({ pingInterval: 100, pongTimeout: 50, idleTimeout: 500 }), true, 0);
     assert.equal(c.due(100, true), Due.PING);
