@@ -9,8 +9,11 @@
  * of a `delete`). Here `_events` is made with one slot per usual event on a frozen
  * null-prototype object (nothing inherited, yet a fast object: 48 bytes).
  *
- * Contract: behaves as EventEmitter in every respect, including `eventNames()`, which lists
- * only events that have listeners (in shape mode Node would also list the empty slots).
+ * Contract: behaves as EventEmitter, including `eventNames()`, which lists only events that have
+ * listeners (in shape mode Node would also list the empty slots), and the `removeListener` event
+ * (which Node's shape mode skips when an event's only listener is removed). Two differences:
+ * `eventNames()` lists the preset slots first, and `captureRejections` is read through the
+ * prototype, so `EventEmitter.captureRejections` set later applies to emitters made before.
  *
  * The constructor sets what Node's `EventEmitter.init` would, except three flags: the two that
  * only copy the prototype's values (`_maxListeners`, undefined, and `captureRejections`' flag)
@@ -71,6 +74,36 @@ Object.setPrototypeOf(ShapedEmitter.prototype, EventEmitter.prototype);
 Object.setPrototypeOf(ShapedEmitter, EventEmitter);
 // Shape mode for every instance without a slot each (`removeAllListeners` sets an own `false`).
 if (kShapeMode !== undefined) (ShapedEmitter.prototype as unknown as Record<symbol, boolean>)[kShapeMode] = true;
+
+const nodeRemoveListener = EventEmitter.prototype.removeListener;
+
+/**
+ * As EventEmitter's, plus the `removeListener` event when an event's only listener goes: Node's
+ * shape mode leaves its slot `undefined` and emits nothing then (a plain emitter deletes the slot
+ * and emits). Not in shape mode (after `removeAllListeners()`), Node's own code emits it.
+ */
+ShapedEmitter.prototype.removeListener = function removeListener(
+  this: EventEmitter,
+  type: string | symbol,
+  listener: (...args: unknown[]) => void,
+): EventEmitter {
+  const events = (this as unknown as EmitterState)._events as EmitterState["_events"] | undefined;
+  if (events === undefined) return nodeRemoveListener.call(this, type, listener);
+  const only = events[type] as ((...args: unknown[]) => void) & { listener?: unknown };
+  nodeRemoveListener.call(this, type, listener);
+  if (
+    typeof only === "function" &&
+    (only === listener || only.listener === listener) &&
+    events[type] === undefined &&
+    events.removeListener !== undefined &&
+    kShapeMode !== undefined &&
+    (this as unknown as Record<symbol, unknown>)[kShapeMode] === true
+  ) {
+    this.emit("removeListener", type, only.listener || listener); // as Node: `||`
+  }
+  return this;
+};
+ShapedEmitter.prototype.off = ShapedEmitter.prototype.removeListener;
 
 ShapedEmitter.prototype.eventNames = function eventNames(this: EventEmitter): Array<string | symbol> {
   return Reflect.ownKeys((this as unknown as EmitterState)._events).filter((name) => this.listenerCount(name) > 0);

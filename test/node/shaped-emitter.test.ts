@@ -171,3 +171,75 @@ describe("ShapedEmitter", () => {
     assert.equal(errors.length, 2);
   });
 });
+
+describe("ShapedEmitter: the removeListener event", () => {
+  /** The 'removeListener' events `e` emits under the same uses (Node's shape mode skips some). */
+  function removals(e: EventEmitter): unknown[] {
+    const log: unknown[] = [];
+    const onRemove = (name: unknown, fn: unknown) => log.push([name, fn === f ? "f" : fn === g ? "g" : "?"]);
+    const f = () => {};
+    const g = () => {};
+    e.on("removeListener", onRemove);
+    e.on("message", f);
+    e.off("message", f); // the only listener
+    e.on("custom", f);
+    e.on("custom", g);
+    e.removeListener("custom", f); // one of two
+    e.removeListener("custom", g); // the last
+    e.once("close", g);
+    e.emit("close"); // a once wrapper removes itself
+    e.on("error", f);
+    e.removeAllListeners("error");
+    e.off("message", f); // not there: no event
+    e.off("removeListener", onRemove); // gone before it could hear itself
+    e.on("message", f);
+    e.off("message", f);
+    return log;
+  }
+
+  it("is emitted as a plain EventEmitter emits it", () => {
+    const expected = removals(new EventEmitter());
+    assert.deepEqual(expected, [
+      ["message", "f"],
+      ["custom", "f"],
+      ["custom", "g"],
+      ["close", "g"],
+      ["error", "f"],
+    ]);
+    assert.deepEqual(removals(new Thing()), expected);
+  });
+
+  it("is emitted once, not twice, once removeAllListeners() has left shape mode", () => {
+    const t = new Thing();
+    t.removeAllListeners();
+    assert.deepEqual(removals(t), removals(new EventEmitter()));
+  });
+
+  it("is what a Connection inherits (removeListener and off)", () => {
+    const seen: unknown[] = [];
+    const proto = Connection.prototype as unknown as EventEmitter;
+    assert.equal(proto.removeListener, ShapedEmitter.prototype.removeListener);
+    assert.equal(proto.off, ShapedEmitter.prototype.removeListener);
+    const t = new Thing();
+    t.on("removeListener", (name) => seen.push(name));
+    const h = () => {};
+    t.on("message", h);
+    t.off("message", h);
+    assert.deepEqual(seen, ["message"]);
+  });
+});
+
+describe("ShapedEmitter: the removed listener reported", () => {
+  it("is the function itself when its `listener` property is falsy, as EventEmitter reports it", () => {
+    const report = (e: EventEmitter): unknown[] => {
+      const seen: unknown[] = [];
+      const f = Object.assign(() => {}, { listener: 0 });
+      e.on("removeListener", (_name, fn) => seen.push(fn === f ? "f" : fn));
+      e.on("message", f);
+      e.off("message", f);
+      return seen;
+    };
+    assert.deepEqual(report(new Thing()), report(new EventEmitter()));
+    assert.deepEqual(report(new Thing()), ["f"]);
+  });
+});
