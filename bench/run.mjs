@@ -227,7 +227,7 @@ for (const wl of WORKLOADS) {
         if (!r.error)
           log(
             `${label}: ${fmt(r.perSec)} ${wl.unit}, ${fmt(r.mbPerSec, 1)} MB/s, ` +
-              `p50 ${fmt(r.p50)} us, p99 ${fmt(r.p99)} us, server ${fmt(r.cpuUsPer, 2)} us/msg at ${fmt(r.serverCpuPct)}% CPU, ` +
+              `p50 ${fmt(r.p50)} us, p99 ${fmt(r.p99)} us, server ${fmt(r.cpuUsPer, 2)} us/msg${r.userUsPer !== undefined ? ` (user ${fmt(r.userUsPer, 3)})` : ""} at ${fmt(r.serverCpuPct)}% CPU, ` +
               (r.writesPerMsg !== undefined ? `${fmt(r.writesPerMsg, 3)} writes/msg, ` : "") +
               `loadgen ${r.loadgenCpuPct.map((v) => `${fmt(v)}%`).join(" + ")}, other ${fmt(r.otherCpuPct)}%` +
               (r.compressed === false ? " (server answers were NOT compressed)" : "") +

@@ -1,6 +1,6 @@
 // Process accounting from /proc (Linux only).
 // Contract: `processTree(pid)` lists pid and its descendants; `cpuSeconds(pids)` sums user+sys CPU
-// (utime+stime, /proc/PID/stat fields 14 and 15) and `rssKB(pids)` sums resident memory
+// (utime+stime, /proc/PID/stat fields 14 and 15), `userSeconds(pids)` the user part alone, and `rssKB(pids)` sums resident memory
 // (field 24), `io(pids)` read()/write() syscalls and minor faults. Processes that have exited
 // count as zero.
 
@@ -36,6 +36,15 @@ export function cpuSeconds(pids) {
   for (const pid of pids) {
     const f = statFields(pid);
     if (f) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / CLK_TCK;
+}
+
+export function userSeconds(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    const f = statFields(pid);
+    if (f) ticks += Number(f[11]);
   }
   return ticks / CLK_TCK;
 }

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Histogram } from "./histogram.mjs";
 import { startNativeLoadgen } from "./native-loadgen.mjs";
 import { SERVERS, startLoadgen, startServer } from "./processes.mjs";
-import { cpuSeconds, io, machineBusySeconds, rssKB } from "./procfs.mjs";
+import { cpuSeconds, io, machineBusySeconds, rssKB, userSeconds } from "./procfs.mjs";
 
 const HOST = "127.0.0.1";
 
@@ -237,6 +237,7 @@ async function runWindow(server, lgs, timing) {
   await Promise.all(lgs.map((l) => l.mark()));
   const t0 = performance.now();
   const s0 = cpuSeconds(server.pids);
+  const u0 = userSeconds(server.pids);
   const w0 = io(server.pids).w;
   const l0 = lgs.map((l) => cpuSeconds([l.pid]));
   const m0 = machineBusySeconds();
@@ -244,10 +245,11 @@ async function runWindow(server, lgs, timing) {
   const marks = await Promise.all(lgs.map((l) => l.mark()));
   const secs = (performance.now() - t0) / 1000;
   const serverCpu = cpuSeconds(server.pids) - s0;
+  const serverUser = userSeconds(server.pids) - u0;
   const writes = io(server.pids).w - w0;
   const l1 = lgs.map((l) => cpuSeconds([l.pid]));
   const m1 = machineBusySeconds();
-  return { marks, secs, serverCpu, writes, l0, l1, busy: m1 - m0, loadavg: loadavg1() };
+  return { marks, secs, serverCpu, serverUser, writes, l0, l1, busy: m1 - m0, loadavg: loadavg1() };
 }
 
 /** Traffic: warm up, then one measured window. */
@@ -259,7 +261,7 @@ export async function measureTraffic(server, wl, timing, loadgens = wl.loadgens)
     const open = ready.reduce((a, r) => a + r.open, 0);
     const failed = ready.reduce((a, r) => a + r.failed, 0);
     if (open === 0) throw new Error(`no connection opened (${failed} failed)`);
-    const { marks, secs, serverCpu, writes, l0, l1, busy, loadavg } = await runWindow(server, lgs, timing);
+    const { marks, secs, serverCpu, serverUser, writes, l0, l1, busy, loadavg } = await runWindow(server, lgs, timing);
     const countName = wl.count ?? "echo";
     let msgs = 0;
     let bytes = 0;
@@ -287,6 +289,9 @@ export async function measureTraffic(server, wl, timing, loadgens = wl.loadgens)
       p50: hist.percentile(0.5),
       p99: hist.percentile(0.99),
       cpuUsPer: msgs > 0 ? (serverCpu / msgs) * 1e6 : Number.NaN,
+      // Its user-space part (utime: the program's own code and the runtime's, not the kernel's):
+      // at 10 ms per tick, +-2 ticks over a window.
+      userUsPer: msgs > 0 ? (serverUser / msgs) * 1e6 : Number.NaN,
       // The server's write()/writev() calls (/proc/PID/io syscw) per counted message: how much
       // of a turn's output shares one call.
       writesPerMsg: msgs > 0 ? writes / msgs : Number.NaN,
