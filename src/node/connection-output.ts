@@ -142,7 +142,7 @@ export class ConnectionOutput extends OutputQueue implements Flushable {
     // throws may have taken them already (the socket then calls them too, with its error).
     const done = callbacks === null ? undefined : once(callbacks);
     try {
-      this.writeTo(socket, done);
+      this.writeTo(socket, done, this.needDrain);
     } catch (error) {
       // socket.write throws only Errors; a throwing listener must not escape a read's callback (flushEarly)
       emitSafe(this.#conn, "error", error as Error);

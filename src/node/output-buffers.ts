@@ -18,13 +18,22 @@ const SLAB_SIZE = 64 * 1024;
 /** Larger allocations get their own buffer. */
 const SLAB_MAX_ALLOC = 4 * 1024;
 
+/** Every slab's memory, to tell a view of a slab from other bytes ({@link ownBytes}). */
+const slabs = new WeakSet<ArrayBufferLike>();
+
+function newSlab(): Buffer {
+  const slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+  slabs.add(slab.buffer);
+  return slab;
+}
+
 /**
  * The process-wide slab as the engines' {@link OutputArena}: short frames are written straight
  * into it (no buffer object per frame) and queued as ranges (Connection#outputRange).
  */
 class SlabArena implements OutputArena {
   /** Always a whole ArrayBuffer (byteOffset 0). */
-  bytes: Buffer = Buffer.allocUnsafeSlow(SLAB_SIZE);
+  bytes: Buffer = newSlab();
   readonly maxReserve = SLAB_MAX_ALLOC;
   #used = 0;
 
@@ -34,7 +43,7 @@ class SlabArena implements OutputArena {
       this.#used = used + size;
       return used;
     }
-    this.bytes = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    this.bytes = newSlab();
     this.#used = size;
     return 0;
   }
@@ -46,6 +55,20 @@ export function slabAlloc(size: number): Buffer {
   if (size > SLAB_MAX_ALLOC) return Buffer.allocUnsafe(size);
   const at = outputArena.reserve(size);
   return Buffer.from(outputArena.bytes.buffer, at, size);
+}
+
+/**
+ * `chunk` itself, or a copy in memory of its own when it is a view of a slab. A socket that
+ * already holds bytes (the peer is not reading) keeps what it is given until the peer reads: a
+ * view would keep its whole 64 KiB slab, one per queued write as the slab moves on with other
+ * connections' output, so that a peer that stops reading would hold every slab made meanwhile.
+ * With copies, what such a socket holds is its buffered bytes (what `maxBufferedAmount` counts).
+ */
+export function ownBytes(chunk: Uint8Array): Uint8Array {
+  if (!slabs.has(chunk.buffer)) return chunk;
+  const copy = Buffer.allocUnsafeSlow(chunk.byteLength);
+  copy.set(chunk);
+  return copy;
 }
 
 /** A Buffer view of `bytes[start..end)` (no copy). */

@@ -7,11 +7,13 @@
  * to 64 KiB, shared by the connections of a flush pass that write the same chunks: see
  * flush-queue.ts) or, above that, one writev (cork/uncork); it throws what `socket.write` throws.
  * `done`, if given, is the last write's callback (run once everything is handed to the kernel).
- * Order is kept across chunks and ranges.
+ * Order is kept across chunks and ranges. `backedUp` (the socket holds bytes already): what is a
+ * view of an output slab is written as a copy (output-buffers.ts `ownBytes`), so that a socket
+ * whose peer does not read holds its own bytes, not a slab per write.
  */
 import type { Writable } from "node:stream";
 import { joinChunks } from "./flush-queue.js";
-import { adjacent, viewOf } from "./output-buffers.js";
+import { adjacent, ownBytes, viewOf } from "./output-buffers.js";
 
 /** A write of nothing, for a callback once what came before it is written. */
 export const EMPTY_BUFFER = Buffer.alloc(0);
@@ -53,29 +55,32 @@ export class OutputQueue {
   }
 
   /** Write everything queued (see the module comment) and empty the queue. */
-  writeTo(socket: Writable, done?: (error?: Error | null) => void): void {
+  writeTo(socket: Writable, done?: (error?: Error | null) => void, backedUp = false): void {
     const chunks = this.#chunks;
     const run = this.#run;
     const bytes = this.size;
     if (chunks === null) {
       // The usual case: nothing but one run of frames in the arena, written as one view.
       if (run !== null) {
+        const view = viewOf(run, this.#runStart, this.#runEnd);
         this.clear();
-        socket.write(viewOf(run, this.#runStart, this.#runEnd), done);
+        socket.write(backedUp ? ownBytes(view) : view, done);
       } else if (done !== undefined) socket.write(EMPTY_BUFFER, done);
       return;
     }
     if (run !== null) this.#endRun();
     this.clear();
     if (chunks.length === 1) {
-      socket.write(chunks[0]!, done);
+      socket.write(backedUp ? ownBytes(chunks[0]!) : chunks[0]!, done);
     } else if (bytes <= CONCAT_LIMIT) {
-      socket.write(adjacent(chunks, bytes) ?? joinChunks(chunks, bytes), done);
+      const view = adjacent(chunks, bytes);
+      // a join is a copy already (shared by the pass's connections writing the same chunks)
+      socket.write(view === null ? joinChunks(chunks, bytes) : backedUp ? ownBytes(view) : view, done);
     } else {
       socket.cork();
       const last = chunks.length - 1;
-      for (let i = 0; i < last; i++) socket.write(chunks[i]!);
-      socket.write(chunks[last]!, done);
+      for (let i = 0; i < last; i++) socket.write(backedUp ? ownBytes(chunks[i]!) : chunks[i]!);
+      socket.write(backedUp ? ownBytes(chunks[last]!) : chunks[last]!, done);
       socket.uncork(); // one writev
     }
   }

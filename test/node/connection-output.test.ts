@@ -9,11 +9,13 @@ import type { AnyConnection } from "../../src/node/connection.js";
 import { ConnectionOutput } from "../../src/node/connection-output.js";
 import type { Transport } from "../../src/node/connection-types.js";
 import * as queue from "../../src/node/flush-queue.js";
+import { outputArena } from "../../src/node/output-buffers.js";
 
 /** A socket stand-in keeping the write callbacks; `throwOnUncork` makes the writev batch throw. */
 function fakeSocket(throwOnUncork = false) {
   const callbacks: Array<(error?: Error | null) => void> = [];
   const written: number[] = [];
+  const chunks: Uint8Array[] = [];
   const socket = {
     destroyed: false,
     writable: true,
@@ -22,6 +24,7 @@ function fakeSocket(throwOnUncork = false) {
     writableEnded: false,
     write(chunk: Uint8Array, cb?: (error?: Error | null) => void) {
       written.push(chunk.byteLength);
+      chunks.push(chunk);
       if (cb !== undefined) callbacks.push(cb);
       return true;
     },
@@ -30,7 +33,7 @@ function fakeSocket(throwOnUncork = false) {
       if (throwOnUncork) throw new Error("write failed");
     },
   };
-  return { socket: socket as unknown as Transport, callbacks, written };
+  return { socket: socket as unknown as Transport, callbacks, written, chunks };
 }
 
 /** A connection stand-in recording its `error` events and transport destruction. */
@@ -198,5 +201,34 @@ describe("ConnectionOutput early flush", () => {
     queue.flushEarly();
     assert.deepEqual(written, [arena.length], "one write of the adjacent run");
     assert.equal(out.size, 0);
+  });
+});
+
+describe("ConnectionOutput on a socket whose peer does not read", () => {
+  it("writes slab frames as views while the socket keeps up, as copies once it holds bytes", () => {
+    const { socket, chunks } = fakeSocket();
+    const { conn } = fakeConn(socket);
+    const out = new ConnectionOutput(conn, socket, false);
+    const frame = (text: string) => {
+      const start = outputArena.reserve(text.length);
+      outputArena.bytes.write(text, start, "latin1");
+      out.queue().pushRange(outputArena.bytes, start, start + text.length);
+    };
+    const slabView = (c: Uint8Array) => c.buffer.byteLength === 64 * 1024 && c.byteLength < c.buffer.byteLength;
+    frame("first");
+    out.flushNow();
+    assert.equal(out.needDrain, false);
+    assert.ok(slabView(chunks[0]!), "a view while the socket keeps up");
+    (socket as { writableLength: number }).writableLength = 5; // the kernel took nothing: Node holds the write
+    frame("second");
+    out.flushNow();
+    assert.equal(out.needDrain, true, "the socket holds bytes now");
+    assert.ok(slabView(chunks[1]!), "the write that found the socket empty is a view");
+    frame("third");
+    out.flushNow();
+    const third = chunks.find((c) => Buffer.from(c).toString() === "third");
+    assert.ok(third !== undefined, "written");
+    assert.equal(slabView(third), false, "a copy: a held write keeps no slab");
+    assert.equal(third.buffer.byteLength, third.byteLength);
   });
 });

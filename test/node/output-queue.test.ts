@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import type { Socket } from "node:net";
 import { describe, it } from "node:test";
+import { outputArena, slabAlloc } from "../../src/node/output-buffers.js";
 import { OutputQueue } from "../../src/node/output-queue.js";
 
 /** A socket stand-in recording writes and cork/uncork. */
@@ -129,6 +130,70 @@ describe("OutputQueue", () => {
       );
       for (const w of written) w.cb?.(null); // the socket completes its writes, in order
       assert.deepEqual(order, ["done"], `${name}: once, after the last write`);
+    }
+  });
+
+  it("a backed-up socket gets slab views as copies of their own; other chunks as they are", () => {
+    /** Frames in the output slab, as the engine writes them (a range, and a slab allocation). */
+    const slabRange = (text: string): [Buffer, number, number] => {
+      const start = outputArena.reserve(text.length);
+      const bytes = outputArena.bytes;
+      bytes.write(text, start, "latin1");
+      return [bytes, start, start + text.length];
+    };
+    const isSlabView = (b: Uint8Array) => b.buffer.byteLength === 64 * 1024 && b.buffer.byteLength !== b.byteLength;
+    const user = Buffer.from("user bytes");
+    const big: Uint8Array[] = [Buffer.alloc(40_000, 1), Buffer.alloc(40_000, 2)];
+    const cases: Array<[string, (q: OutputQueue) => void, string[]]> = [
+      ["one run", (q) => q.pushRange(...slabRange("run")), ["run"]],
+      ["one slab chunk", (q) => q.push(slabAlloc(4).fill("slab")), ["slab"]],
+      ["one user chunk", (q) => q.push(user), ["user bytes"]],
+      [
+        "adjacent chunks",
+        (q) => {
+          const [bytes, start, end] = slabRange("abcdef");
+          q.push(bytes.subarray(start, start + 3));
+          q.push(bytes.subarray(start + 3, end));
+        },
+        ["abcdef"],
+      ],
+      [
+        "writev",
+        (q) => {
+          q.pushRange(...slabRange("head"));
+          q.push(big[0]!);
+          q.push(big[1]!);
+        },
+        ["head", "big", "big"],
+      ],
+    ];
+    for (const [name, fill, expected] of cases) {
+      for (const backedUp of [false, true]) {
+        const q = new OutputQueue();
+        fill(q);
+        const written: Uint8Array[] = [];
+        const socket = {
+          write(chunk: Uint8Array) {
+            written.push(chunk);
+            return true;
+          },
+          cork() {},
+          uncork() {},
+        } as unknown as Socket;
+        q.writeTo(socket, undefined, backedUp);
+        const label = `${name}, backedUp ${backedUp}`;
+        assert.deepEqual(
+          written.map((c) => (c.byteLength === 40_000 ? "big" : text(c))),
+          expected,
+          label,
+        );
+        for (const chunk of written) {
+          if (chunk === user || big.includes(chunk)) continue; // passed through, never copied
+          assert.equal(isSlabView(chunk), !backedUp, `${label}: ${text(chunk).slice(0, 8)} a slab view`);
+        }
+        assert.ok(written.includes(user) === (name === "one user chunk"), `${label}: the user's chunk itself`);
+        if (name === "writev") assert.ok(written.includes(big[0]!) && written.includes(big[1]!), label);
+      }
     }
   });
 });
