@@ -89,7 +89,11 @@ export function markDirty(target: Flushable): void {
   }
 }
 
-/** `chunks` (`total` bytes) as one Buffer: the previous join of this flush pass when it joined the same chunks. */
+/**
+ * `chunks` (`total` bytes) as one Buffer: the previous join of this flush pass when it joined the
+ * same chunks. A join is memory of its own, not a slice of Node's shared pool: a socket whose peer
+ * does not read keeps its writes, and a slice would keep a whole 8 KiB pool page per write.
+ */
 export function joinChunks(chunks: readonly Uint8Array[], total: number): Buffer {
   const last = joinedChunks;
   if (last !== null && last.length === chunks.length) {
@@ -97,7 +101,12 @@ export function joinChunks(chunks: readonly Uint8Array[], total: number): Buffer
     while (i < chunks.length && chunks[i] === last[i]) i++;
     if (i === chunks.length) return joined!;
   }
-  const join = Buffer.concat(chunks, total);
+  const join = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    join.set(chunk, at);
+    at += chunk.byteLength;
+  }
   if (flushing) {
     joinedChunks = chunks;
     joined = join;

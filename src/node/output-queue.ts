@@ -7,9 +7,11 @@
  * to 64 KiB, shared by the connections of a flush pass that write the same chunks: see
  * flush-queue.ts) or, above that, one writev (cork/uncork); it throws what `socket.write` throws.
  * `done`, if given, is the last write's callback (run once everything is handed to the kernel).
- * Order is kept across chunks and ranges. `backedUp` (the socket holds bytes already): what is a
- * view of an output slab is written as a copy (output-buffers.ts `ownBytes`), so that a socket
- * whose peer does not read holds its own bytes, not a slab per write.
+ * Order is kept across chunks and ranges. What a socket whose peer does not read keeps is its
+ * own bytes, not a 64 KiB output slab per write: with `backedUp` (the socket holds bytes already)
+ * a view of a slab is written as a copy (output-buffers.ts `ownBytes`), and so is every such view
+ * in a writev (what the kernel does not take of one stays, and it may span many slabs); joins are
+ * copies already (flush-queue.ts `joinChunks`).
  */
 import type { Writable } from "node:stream";
 import { joinChunks } from "./flush-queue.js";
@@ -77,10 +79,12 @@ export class OutputQueue {
       // a join is a copy already (shared by the pass's connections writing the same chunks)
       socket.write(view === null ? joinChunks(chunks, bytes) : backedUp ? ownBytes(view) : view, done);
     } else {
+      // Views of a slab are copied here even while the socket keeps up: what the kernel does
+      // not take of a writev stays with the socket, and such a turn can span many slabs.
       socket.cork();
       const last = chunks.length - 1;
-      for (let i = 0; i < last; i++) socket.write(backedUp ? ownBytes(chunks[i]!) : chunks[i]!);
-      socket.write(backedUp ? ownBytes(chunks[last]!) : chunks[last]!, done);
+      for (let i = 0; i < last; i++) socket.write(ownBytes(chunks[i]!));
+      socket.write(ownBytes(chunks[last]!), done);
       socket.uncork(); // one writev
     }
   }
