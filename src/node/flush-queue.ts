@@ -14,6 +14,8 @@
  * the peer is still sending, rather than after every socket of the turn has been read: what the
  * syscall batching saves is nothing beside the copy of that many bytes, and the peer waits less.
  */
+import { joinOwn } from "./output-buffers.js";
+
 export interface Flushable {
   /** Write what is queued now: an early flush (`markEarly`); the target stays on the turn's list. */
   flushNow(): void;
@@ -101,12 +103,7 @@ export function joinChunks(chunks: readonly Uint8Array[], total: number): Buffer
     while (i < chunks.length && chunks[i] === last[i]) i++;
     if (i === chunks.length) return joined!;
   }
-  const join = Buffer.allocUnsafeSlow(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    join.set(chunk, at);
-    at += chunk.byteLength;
-  }
+  const join = joinOwn(chunks, 0, chunks.length, total);
   if (flushing) {
     joinedChunks = chunks;
     joined = join;

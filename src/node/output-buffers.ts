@@ -71,6 +71,28 @@ export function ownBytes(chunk: Uint8Array): Uint8Array {
   return copy;
 }
 
+/** Whether `chunk` is a view of an output slab. */
+export function inSlab(chunk: Uint8Array): boolean {
+  return slabs.has(chunk.buffer);
+}
+
+/**
+ * `chunks[from..to)` copied back to back into one buffer of its own, `total` bytes. A chunk that
+ * is shorter now than when it was counted (a length-tracking view of a resizable ArrayBuffer the
+ * application shrank) leaves zeros, never old memory.
+ */
+export function joinOwn(chunks: readonly Uint8Array[], from: number, to: number, total: number): Buffer {
+  const join = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  for (let i = from; i < to; i++) {
+    const chunk = chunks[i]!;
+    join.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  if (at !== total) join.fill(0, at);
+  return join;
+}
+
 /** A Buffer view of `bytes[start..end)` (no copy). */
 export function viewOf(bytes: Uint8Array, start: number, end: number): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start);

@@ -9,13 +9,13 @@
  * `done`, if given, is the last write's callback (run once everything is handed to the kernel).
  * Order is kept across chunks and ranges. What a socket whose peer does not read keeps is its
  * own bytes, not a 64 KiB output slab per write: with `backedUp` (the socket holds bytes already)
- * a view of a slab is written as a copy (output-buffers.ts `ownBytes`), and so is every such view
- * in a writev (what the kernel does not take of one stays, and it may span many slabs); joins are
- * copies already (flush-queue.ts `joinChunks`).
+ * a view of a slab is written as a copy (output-buffers.ts `ownBytes`), and so is every stretch of
+ * such views in a writev (what the kernel does not take of one stays, and it may span many slabs);
+ * joins are copies already (flush-queue.ts `joinChunks`).
  */
 import type { Writable } from "node:stream";
 import { joinChunks } from "./flush-queue.js";
-import { adjacent, ownBytes, viewOf } from "./output-buffers.js";
+import { adjacent, inSlab, joinOwn, ownBytes, viewOf } from "./output-buffers.js";
 
 /** A write of nothing, for a callback once what came before it is written. */
 export const EMPTY_BUFFER = Buffer.alloc(0);
@@ -79,12 +79,28 @@ export class OutputQueue {
       // a join is a copy already (shared by the pass's connections writing the same chunks)
       socket.write(view === null ? joinChunks(chunks, bytes) : backedUp ? ownBytes(view) : view, done);
     } else {
-      // Views of a slab are copied here even while the socket keeps up: what the kernel does
-      // not take of a writev stays with the socket, and such a turn can span many slabs.
+      // Views of a slab are copied here even while the socket keeps up (each stretch of them
+      // into one buffer): what the kernel does not take of a writev stays with the socket, and
+      // such a turn can span many slabs. Other chunks go as they are.
       socket.cork();
       const last = chunks.length - 1;
-      for (let i = 0; i < last; i++) socket.write(ownBytes(chunks[i]!));
-      socket.write(ownBytes(chunks[last]!), done);
+      let from = -1;
+      let stretch = 0;
+      for (let i = 0; i <= last; i++) {
+        const chunk = chunks[i]!;
+        if (inSlab(chunk)) {
+          if (from < 0) from = i;
+          stretch += chunk.byteLength;
+          continue;
+        }
+        if (from >= 0) {
+          socket.write(joinOwn(chunks, from, i, stretch));
+          from = -1;
+          stretch = 0;
+        }
+        socket.write(chunk, i === last ? done : undefined);
+      }
+      if (from >= 0) socket.write(joinOwn(chunks, from, chunks.length, stretch), done);
       socket.uncork(); // one writev
     }
   }
