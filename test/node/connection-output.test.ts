@@ -4,11 +4,15 @@
  * does not run them twice (the socket's own call is ignored, they get the error once).
  */
 import assert from "node:assert/strict";
+import { Duplex } from "node:stream";
 import { describe, it } from "node:test";
 import type { AnyConnection } from "../../src/node/connection.js";
 import { ConnectionOutput } from "../../src/node/connection-output.js";
 import type { Transport } from "../../src/node/connection-types.js";
+import { createHybiEngine } from "../../src/node/engines.js";
 import * as queue from "../../src/node/flush-queue.js";
+import { Connection } from "../../src/node/index.js";
+import { resolveConnectionOptions } from "../../src/node/options.js";
 import { outputArena } from "../../src/node/output-buffers.js";
 
 /** A socket stand-in keeping the write callbacks; `throwOnUncork` makes the writev batch throw. */
@@ -230,5 +234,50 @@ describe("ConnectionOutput on a socket whose peer does not read", () => {
     assert.ok(third !== undefined, "written");
     assert.equal(slabView(third), false, "a copy: a held write keeps no slab");
     assert.equal(third.buffer.byteLength, third.byteLength);
+  });
+});
+
+describe("what a connection whose peer does not read holds", () => {
+  it("its own bytes, not an output slab per queued frame, however much other connections write", async () => {
+    const connection = (socket: Duplex) =>
+      new Connection({
+        role: "server",
+        socket,
+        createEngine: createHybiEngine,
+        options: resolveConnectionOptions({ pingInterval: 0, idleTimeout: 0 }),
+        protocol: "",
+        extensions: [],
+        extensionsHeader: "",
+      });
+    const stalled = new Duplex({ read() {}, write() {} }); // takes one write and never completes it
+    const flowing = new Duplex({
+      read() {},
+      write(_chunk, _encoding, cb) {
+        cb();
+      },
+    });
+    const slow = connection(stalled);
+    const other = connection(flowing);
+    try {
+      for (let turn = 0; turn < 200; turn++) {
+        // ~7.7 KB of the other connection's frames per turn: the output slab moves on every ~8 turns
+        for (let k = 0; k < 70; k++) other.send(`other ${turn} ${k} `.padEnd(110, "x"));
+        slow.send(`frame ${turn} `.padEnd(30, "a"));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      // Node's queue of the writes it holds (Writable.prototype.writableBuffer, not in @types/node)
+      const queued = (stalled as unknown as { writableBuffer: Array<{ chunk: Uint8Array }> }).writableBuffer;
+      const held = queued.map((w) => w.chunk);
+      const bytes = held.reduce((sum, c) => sum + c.byteLength, 0);
+      const memory = new Set<ArrayBufferLike>(held.map((c) => c.buffer));
+      const referenced = [...memory].reduce((sum, b) => sum + b.byteLength, 0);
+      assert.ok(held.length >= 150, `${held.length} writes held`);
+      assert.equal(slow.bufferedAmount >= bytes, true, "bufferedAmount counts what is held");
+      // Before: each held write was a view of the slab current at its turn (~25 slabs, 1.6 MB for 6 KB)
+      assert.ok(referenced <= bytes, `${bytes} bytes held reference ${referenced} bytes of memory`);
+    } finally {
+      stalled.destroy();
+      flowing.destroy();
+    }
   });
 });
