@@ -9,6 +9,13 @@ import { type NatsProcess, startNats } from "../helpers/nats.js";
 import { dedupContract, historyContract, presenceContract, until } from "./broker-capabilities.js";
 import { type BrokerFeatures, brokerContract, collector } from "./broker-contract.js";
 
+/**
+ * JetStream requests of the tests' brokers wait this long (ms): on a loaded machine nats-server's
+ * answers to a burst of stream creations and direct gets have taken longer than the client's 5 s
+ * default (the claims race and the simultaneous starts below failed so in full runs).
+ */
+const JS_TIMEOUT = 30_000;
+
 let nats: NatsProcess;
 before(async () => {
   nats = await startNats();
@@ -37,8 +44,8 @@ brokerContract("nats (history on every stream)", {
   async pair() {
     const prefix = `all${++prefixes}`;
     return [
-      new NatsBroker({ url: nats.url, prefix, history: {} }),
-      new NatsBroker({ url: nats.url, prefix, history: {} }),
+      new NatsBroker({ url: nats.url, prefix, history: {}, requestTimeout: JS_TIMEOUT }),
+      new NatsBroker({ url: nats.url, prefix, history: {}, requestTimeout: JS_TIMEOUT }),
     ];
   },
   maxPayload: 1024 * 1024 - 4096,
@@ -173,8 +180,8 @@ const natsFactory = {
   async pair(features: BrokerFeatures = {}): Promise<[NatsBroker, NatsBroker]> {
     const prefix = `cap${++stores}`;
     return [
-      new NatsBroker({ url: nats.url, prefix, ...features }),
-      new NatsBroker({ url: nats.url, prefix, ...features }),
+      new NatsBroker({ url: nats.url, prefix, ...features, requestTimeout: JS_TIMEOUT }),
+      new NatsBroker({ url: nats.url, prefix, ...features, requestTimeout: JS_TIMEOUT }),
     ];
   },
   crash: (broker: Broker) => (broker as NatsBroker).abandon(),
@@ -272,7 +279,7 @@ describe("nats presence and dedup on JetStream", () => {
       const maxAge = async () => (await jsm.streams.info(`WIRECABLE_DEDUP_${a.prefix}`)).config.max_age;
       assert.ok((await maxAge()) >= twoHours * 1e6, `max_age ${await maxAge()}`);
       // a process starting later with the default (an hour) does not lower it
-      const c = new NatsBroker({ url: nats.url, prefix: a.prefix });
+      const c = new NatsBroker({ url: nats.url, prefix: a.prefix, requestTimeout: JS_TIMEOUT });
       assert.deepEqual(await c.dedup!.claim("short", 1000), { state: "new" });
       assert.ok((await maxAge()) >= twoHours * 1e6, `max_age ${await maxAge()}`);
       await Promise.all([c.close(), nc.close()]);
@@ -284,12 +291,14 @@ describe("nats presence and dedup on JetStream", () => {
   it("processes starting at once against one NATS: every one's streams are ready, none refused", async () => {
     // The server answers two simultaneous creates of one stream with "subjects overlap" for one
     // of them (1-2% of pairs here): ensureStream then finds the stream the other created. Eight
-    // rounds: 25 kept a loaded machine's nats-server past a request's 5 s timeout in a full run
+    // rounds, and JS_TIMEOUT: 25 rounds kept a loaded machine's nats-server past the default 5 s
     // (the unit tests in nats-jetstream.test.ts cover the race deterministically).
     for (let round = 0; round < 8; round++) {
       const prefix = `start${round}`;
       const features = { history: { limit: 10 }, presence: {} };
-      const brokers = [0, 1, 2].map(() => new NatsBroker({ url: nats.url, prefix, ...features }));
+      const brokers = [0, 1, 2].map(
+        () => new NatsBroker({ url: nats.url, prefix, ...features, requestTimeout: JS_TIMEOUT }),
+      );
       try {
         await Promise.all(
           brokers.flatMap((b) => [
@@ -323,6 +332,16 @@ describe("nats presence and dedup on JetStream", () => {
     } finally {
       await a.close();
       await server.stop();
+    }
+  });
+
+  it("requestTimeout: 1 to 2^31 - 1 ms, or a TypeError naming it", () => {
+    for (const bad of [0, 0.5, -1, 2 ** 31, Number.NaN, Number.POSITIVE_INFINITY, "5000"]) {
+      assert.throws(
+        () => new NatsBroker({ url: nats.url, requestTimeout: bad as number }),
+        (err: Error) => err instanceof TypeError && /requestTimeout/.test(err.message),
+        String(bad),
+      );
     }
   });
 

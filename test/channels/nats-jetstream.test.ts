@@ -6,7 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ensureStream, type JetStreamManager, type StreamConfig } from "../../src/channels/brokers/nats-jetstream.js";
+import {
+  ensureStream,
+  type JetStreamManager,
+  jetStreamSetup,
+  type NatsJetStreamDeps,
+  type StreamConfig,
+} from "../../src/channels/brokers/nats-jetstream.js";
 
 /** A JetStream API error as @nats-io/jetstream raises it (its `code` is JetStream's err_code). */
 function apiError(code: number, message: string): Error {
@@ -90,5 +96,44 @@ describe("ensureStream", () => {
     const { jsm, calls } = manager(new Map(), apiError(10039, "jetstream not enabled for account"));
     await assert.rejects(ensureStream(jsm, wanted), /jetstream not enabled/);
     assert.deepEqual(calls, ["add WIRECABLE_DEDUP_x"]);
+  });
+});
+
+describe("jetStreamSetup", () => {
+  /** Deps whose JetStream module records the options its manager and client are made with. */
+  function deps(requestTimeout?: number) {
+    const made: string[] = [];
+    const { jsm } = manager(new Map());
+    const jetstream = {
+      async jetstreamManager(_nc: unknown, opts?: object) {
+        made.push(`manager ${JSON.stringify(opts)}`);
+        return jsm;
+      },
+      jetstream(_nc: unknown, opts?: object) {
+        made.push(`client ${JSON.stringify(opts)}`);
+        return {};
+      },
+    };
+    const given = {
+      prefix: "p",
+      token: (stream: string) => stream,
+      connection: async () => ({}),
+      nats: Promise.resolve({}),
+      jetstream: Promise.resolve(jetstream),
+      requestTimeout,
+    } as unknown as NatsJetStreamDeps;
+    return { given, made };
+  }
+
+  it("makes the manager and the client with the request timeout given (none: the client's default)", async () => {
+    for (const [timeout, opts] of [
+      [12_345, '{"timeout":12345}'],
+      [undefined, "{}"],
+    ] as const) {
+      const { given, made } = deps(timeout);
+      const access = await jetStreamSetup(given, () => [wanted])();
+      assert.ok(access.jsm !== undefined);
+      assert.deepEqual(made, [`manager ${opts}`, `client ${opts}`]);
+    }
   });
 });

@@ -25,6 +25,8 @@ export interface NatsJetStreamDeps {
   connection(): Promise<NatsConnection>;
   nats: Promise<NatsModule>;
   jetstream: Promise<JetStreamModule>;
+  /** How long a JetStream API request waits for its answer (ms); undefined: the client's default. */
+  requestTimeout?: number | undefined;
 }
 
 export interface JetStreamAccess {
@@ -76,9 +78,10 @@ export function jetStreamSetup(
   return () => {
     ready ??= (async () => {
       const [nc, jsmod, nats] = await Promise.all([deps.connection(), deps.jetstream, deps.nats]);
-      const jsm = await jsmod.jetstreamManager(nc);
+      const opts = deps.requestTimeout === undefined ? {} : { timeout: deps.requestTimeout };
+      const jsm = await jsmod.jetstreamManager(nc, opts);
       for (const config of configs(nats)) await ensureStream(jsm, config, merge);
-      return { js: jsmod.jetstream(nc), jsm, nats, nc };
+      return { js: jsmod.jetstream(nc, opts), jsm, nats, nc };
     })();
     ready.catch(() => {
       ready = undefined;

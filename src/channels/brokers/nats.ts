@@ -72,6 +72,12 @@ export interface NatsBrokerOptions {
   localDelivery?: boolean;
   /** How long publish/subscribe wait for the first connection before giving up (ms, default 5000). */
   connectTimeout?: number;
+  /**
+   * How long a JetStream request of history, presence or dedup waits for the server's answer
+   * before it fails with a timeout (ms, 1 to 2^31 - 1; default `@nats-io/jetstream`'s, 5000).
+   * Raise it for a server that answers slowly under load.
+   */
+  requestTimeout?: number;
   /** Keep stream history on JetStream (needs `@nats-io/jetstream`). Default: none. */
   history?: HistoryOptions;
   /** Presence timing and limits (presence is kept on JetStream). */
@@ -150,6 +156,16 @@ export class NatsBroker extends BaseBroker implements Broker {
 
   constructor(options: NatsBrokerOptions = {}) {
     super();
+    const requestTimeout = options.requestTimeout;
+    // nats.js refuses a timeout under 1 ms, and a timer over 2^31 - 1 ms fires at once
+    if (
+      requestTimeout !== undefined &&
+      !(typeof requestTimeout === "number" && requestTimeout >= 1 && requestTimeout <= 2 ** 31 - 1)
+    ) {
+      throw new TypeError(
+        `NatsBroker: requestTimeout must be between 1 and 2147483647 ms, got ${String(requestTimeout)}`,
+      );
+    }
     this.prefix = options.prefix ?? "wirecable";
     this.localDelivery = options.localDelivery ?? true;
     const nats = loadPeer<NatsModule>("@nats-io/transport-node", "NatsBroker");
@@ -176,6 +192,7 @@ export class NatsBroker extends BaseBroker implements Broker {
           "@nats-io/jetstream",
           "NatsBroker's history, presence and dedup (or `jetstream: false`)",
         ),
+        requestTimeout,
       };
       this.#history = this.history =
         options.history === undefined ? undefined : new NatsHistory({ ...deps, history: options.history });
