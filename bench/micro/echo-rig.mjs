@@ -42,20 +42,25 @@ export async function echoSockets(dist, count) {
   const sockets = [];
   for (let i = 0; i < count; i++) {
     const socket = new FakeSocket();
-    const conn = new Connection({
-      role: "server",
-      socket,
-      createEngine: createHybiEngine,
-      options,
-      protocol: "",
-      extensions: [],
-      extensionsHeader: "",
-    });
-    conn.on("message", (data, isBinary) => conn.send(data, { binary: isBinary }));
-    socket.connection = conn;
+    socket.connection = echoConnection({ Connection, createHybiEngine }, options, socket);
     sockets.push(socket);
   }
   return sockets;
+}
+
+/** A server Connection of a build (its `Connection` and `createHybiEngine`) on `socket`, echoing what it receives. */
+export function echoConnection({ Connection, createHybiEngine }, options, socket) {
+  const conn = new Connection({
+    role: "server",
+    socket,
+    createEngine: createHybiEngine,
+    options,
+    protocol: "",
+    extensions: [],
+    extensionsHeader: "",
+  });
+  conn.on("message", (data, isBinary) => conn.send(data, { binary: isBinary }));
+  return conn;
 }
 
 /** The read buffer `lend` copies each chunk into, as a TCP socket's reads land in read-path.ts's. */

@@ -9,7 +9,7 @@
 // favours the build loaded first by a few percent).
 // Usage: node bench/micro/lifecycle-ab.mjs DIST_A DIST_B [SLICES]
 import { resolve } from "node:path";
-import { FakeSocket } from "./echo-rig.mjs";
+import { echoConnection, FakeSocket } from "./echo-rig.mjs";
 import { interleavedSlices } from "./slices.mjs";
 
 const [distA, distB, slicesArg] = process.argv.slice(2);
@@ -33,17 +33,8 @@ for (const [name, dist] of [
   let closed = 0;
   const one = () => {
     const socket = new FakeSocket();
-    const conn = new Connection({
-      role: "server",
-      socket,
-      createEngine: createHybiEngine,
-      options,
-      protocol: "",
-      extensions: [],
-      extensionsHeader: "",
-    });
+    const conn = echoConnection({ Connection, createHybiEngine }, options, socket);
     list.add(conn);
-    conn.on("message", (data, isBinary) => conn.send(data, { binary: isBinary }));
     conn.on("close", () => closed++);
     socket.emit("error", reset);
     socket.destroyed = true;
