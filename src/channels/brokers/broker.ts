@@ -23,7 +23,7 @@
  * - `dedup` (dedup.ts): command ids claimed once within a window, across processes.
  */
 import { EventEmitter } from "node:events";
-import type { EmitterBase, TypedEvents } from "../../node/index.js";
+import { type EmitterBase, OptionError, type TypedEvents } from "../../node/index.js";
 import type { Deduplicator } from "./dedup.js";
 import type { StreamHistory, StreamPosition } from "./stream-history.js";
 import type { StreamPresence } from "./stream-presence.js";
@@ -77,6 +77,24 @@ export interface BrokerEvents {
 }
 
 export interface BaseBroker extends TypedEvents<BrokerEvents> {}
+
+/** The longest delay a Node timer keeps: a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A broker's timeout option, checked when the broker is constructed: undefined (the default), or
+ * a number of ms from `min` to 2^31 - 1. Anything else throws an OptionError naming
+ * `<Broker>.<option>` (a string, NaN, a negative or a longer delay would otherwise reach a timer
+ * and fire at once).
+ */
+export function checkTimeout(broker: string, option: string, value: unknown, min: number): void {
+  if (value === undefined) return;
+  if (typeof value === "number" && value >= min && value <= MAX_TIMER_MS) return;
+  throw new OptionError(
+    `${broker}.${option}`,
+    `must be a number of ms from ${min} to ${MAX_TIMER_MS}, got ${typeof value === "number" ? value : typeof value}`,
+  );
+}
 
 /** Shared plumbing: handler bookkeeping per stream and safe dispatch. */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface adds the typed event methods (node/typed-events.ts)

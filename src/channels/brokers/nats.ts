@@ -30,7 +30,7 @@
  */
 import { createHash } from "node:crypto";
 import type { NatsConnection, NodeConnectionOptions, Subscription } from "@nats-io/transport-node";
-import { BaseBroker, type Broker, type BrokerHandler, type Unsubscribe } from "./broker.js";
+import { BaseBroker, type Broker, type BrokerHandler, checkTimeout, type Unsubscribe } from "./broker.js";
 import type { Deduplicator } from "./dedup.js";
 import { NatsDedup } from "./nats-dedup.js";
 import { EPOCH_HEADER, NatsHistory, OFFSET_HEADER } from "./nats-history.js";
@@ -70,7 +70,7 @@ export interface NatsBrokerOptions {
   prefix?: string;
   /** Deliver locally before publishing and have the server drop our own echo (default true). */
   localDelivery?: boolean;
-  /** How long publish/subscribe wait for the first connection before giving up (ms, default 5000). */
+  /** How long publish/subscribe wait for the first connection before giving up (ms, 0 to 2^31 - 1; default 5000). */
   connectTimeout?: number;
   /**
    * How long a JetStream request of history, presence or dedup waits for the server's answer
@@ -157,15 +157,9 @@ export class NatsBroker extends BaseBroker implements Broker {
   constructor(options: NatsBrokerOptions = {}) {
     super();
     const requestTimeout = options.requestTimeout;
-    // nats.js refuses a timeout under 1 ms, and a timer over 2^31 - 1 ms fires at once
-    if (
-      requestTimeout !== undefined &&
-      !(typeof requestTimeout === "number" && requestTimeout >= 1 && requestTimeout <= 2 ** 31 - 1)
-    ) {
-      throw new TypeError(
-        `NatsBroker: requestTimeout must be between 1 and 2147483647 ms, got ${String(requestTimeout)}`,
-      );
-    }
+    // nats.js refuses a request timeout under 1 ms
+    checkTimeout("NatsBroker", "requestTimeout", requestTimeout, 1);
+    checkTimeout("NatsBroker", "connectTimeout", options.connectTimeout, 0);
     this.prefix = options.prefix ?? "wirecable";
     this.localDelivery = options.localDelivery ?? true;
     const nats = loadPeer<NatsModule>("@nats-io/transport-node", "NatsBroker");

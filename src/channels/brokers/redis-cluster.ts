@@ -29,7 +29,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Cluster, ClusterOptions } from "ioredis";
-import { BaseBroker, type Broker, type BrokerHandler, type Unsubscribe } from "./broker.js";
+import { BaseBroker, type Broker, type BrokerHandler, checkTimeout, type Unsubscribe } from "./broker.js";
 import { received, wrap } from "./envelope.js";
 import { loadPeer } from "./optional-peer.js";
 import type { RedisClientOptions } from "./redis.js";
@@ -64,7 +64,7 @@ export interface RedisClusterBrokerOptions {
   /** Deliver locally before publishing and drop our own echo (default true), as RedisBroker. */
   localDelivery?: boolean;
   processId?: string;
-  /** How long publish/subscribe wait for the first connection before giving up (ms, default 5000). */
+  /** How long publish/subscribe wait for the first connection before giving up (ms, 0 to 2^31 - 1; default 5000). */
   connectTimeout?: number;
   /** Keep stream history in Redis Streams on each stream's shard. Default: none. */
   history?: HistoryOptions;
@@ -132,6 +132,7 @@ export class RedisClusterBroker extends BaseBroker implements Broker {
 
   constructor(options: RedisClusterBrokerOptions = {}) {
     super();
+    checkTimeout("RedisClusterBroker", "connectTimeout", options.connectTimeout, 0);
     const ioredis = loadPeer<typeof import("ioredis")>("ioredis", "RedisClusterBroker");
     this.processId = options.processId ?? randomUUID();
     this.prefix = options.prefix ?? "";

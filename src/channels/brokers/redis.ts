@@ -25,7 +25,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Redis, RedisOptions } from "ioredis";
-import { BaseBroker, type Broker, type BrokerHandler, type Unsubscribe } from "./broker.js";
+import { BaseBroker, type Broker, type BrokerHandler, checkTimeout, type Unsubscribe } from "./broker.js";
 import { received, wrap } from "./envelope.js";
 import { loadPeer } from "./optional-peer.js";
 import { type RedisDedup, type RedisHistory, type RedisPresence, RedisStore } from "./redis-store.js";
@@ -59,7 +59,7 @@ export interface RedisBrokerOptions {
   localDelivery?: boolean;
   /** This process's id in the envelope; default a random UUID. */
   processId?: string;
-  /** How long publish/subscribe wait for the first connection before giving up (ms, default 5000). */
+  /** How long publish/subscribe wait for the first connection before giving up (ms, 0 to 2^31 - 1; default 5000). */
   connectTimeout?: number;
   /** Keep stream history in Redis Streams (resumable streams). Default: none. */
   history?: HistoryOptions;
@@ -92,6 +92,7 @@ export class RedisBroker extends BaseBroker implements Broker {
 
   constructor(options: RedisBrokerOptions = {}) {
     super();
+    checkTimeout("RedisBroker", "connectTimeout", options.connectTimeout, 0);
     const ioredis = loadPeer<typeof import("ioredis")>("ioredis", "RedisBroker");
     this.processId = options.processId ?? randomUUID();
     this.prefix = options.prefix ?? "";
