@@ -3,7 +3,7 @@ import type { ChildProcess } from "node:child_process";
 import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import { forkTied } from "../helpers/tied-process.js";
-import { sleep } from "../helpers/time.js";
+import { sleep, UNIT } from "../helpers/time.js";
 import { type CableTestClient, cableClient } from "./cable-client.js";
 
 const script = fileURLToPath(new URL("./cluster-node.ts", import.meta.url));
@@ -19,6 +19,17 @@ export interface Child {
 }
 
 let nextId = 0;
+/** Children spawned and not yet exited: stopped after the file's tests, whatever failed. */
+const live = new Set<Child>();
+after(() => Promise.all([...live].map(stopChild)));
+
+/**
+ * How long a child may take to report ready: it compiles the library through tsx (cold on a
+ * fresh clone) while the suite's other files run beside it. Waiting for the event costs nothing
+ * when it comes early.
+ */
+const READY_TIMEOUT = 600 * UNIT;
+
 export async function spawnNode(
   broker: string,
   url: string,
@@ -32,6 +43,7 @@ export async function spawnNode(
   });
   const messages: Array<Record<string, unknown>> = [];
   proc.on("message", (m) => messages.push(m as Record<string, unknown>));
+  proc.once("exit", () => live.delete(child));
   const child: Child = {
     proc,
     port: 0,
@@ -39,7 +51,10 @@ export async function spawnNode(
     async waitFor(type, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (!messages.some((m) => m.type === type)) {
-        if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`child: no ${type}`);
+        if (proc.exitCode !== null || proc.signalCode !== null) {
+          throw new Error(`child: no ${type}: it exited (${proc.exitCode ?? proc.signalCode})`);
+        }
+        if (Date.now() > deadline) throw new Error(`child: no ${type} within ${timeoutMs} ms`);
         await sleep(20);
       }
     },
@@ -61,7 +76,8 @@ export async function spawnNode(
       }
     },
   };
-  await child.waitFor("ready", 20_000);
+  live.add(child);
+  await child.waitFor("ready", READY_TIMEOUT);
   child.port = messages.find((m) => m.type === "ready")?.port as number;
   return child;
 }
