@@ -82,17 +82,17 @@ export interface BaseBroker extends TypedEvents<BrokerEvents> {}
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * A broker's timeout option, checked when the broker is constructed: undefined (the default), or
- * a number of ms from `min` to 2^31 - 1. Anything else throws an OptionError naming
- * `<Broker>.<option>` (a string, NaN, a negative or a longer delay would otherwise reach a timer
- * and fire at once).
+ * A broker's timeout option, checked when the broker is constructed, before it starts anything:
+ * undefined (the default), or a number of ms from `min` to 2^31 - 1. Anything else throws an
+ * OptionError naming `<owner>.<option>` (NaN, a negative or a longer delay would otherwise reach
+ * a timer and fire at once; a string or null is refused rather than coerced).
  */
-export function checkTimeout(broker: string, option: string, value: unknown, min: number): void {
+export function checkTimeout(owner: string, option: string, value: unknown, min: number): void {
   if (value === undefined) return;
   if (typeof value === "number" && value >= min && value <= MAX_TIMER_MS) return;
   throw new OptionError(
-    `${broker}.${option}`,
-    `must be a number of ms from ${min} to ${MAX_TIMER_MS}, got ${typeof value === "number" ? value : typeof value}`,
+    `${owner}.${option}`,
+    `expected a number of ms from ${min} to ${MAX_TIMER_MS}, got ${typeof value === "string" ? `"${value}"` : String(value)}`,
   );
 }
 

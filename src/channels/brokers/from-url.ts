@@ -14,7 +14,7 @@
  * MissingPeerError when the broker's client package is not installed). `history` and `presence`
  * go to every broker (NATS keeps them on JetStream).
  */
-import type { Broker } from "./broker.js";
+import { type Broker, checkTimeout } from "./broker.js";
 import { MemoryBroker } from "./memory.js";
 import { NatsBroker } from "./nats.js";
 import { PostgresBroker } from "./postgres.js";
@@ -52,7 +52,11 @@ export function brokerKind(url: string | undefined): BrokerKind {
 export interface BrokerFromUrlOptions {
   /** Channel/subject prefix shared by the processes of one application. */
   prefix?: string;
-  /** How long the first publish/subscribe waits for the broker (ms, brokers' default 5000). */
+  /**
+   * How long the first publish/subscribe waits for the broker (ms, 0 to 2^31 - 1; the brokers'
+   * default 5000). PostgreSQL: each connection attempt's timeout (pg's `connectionTimeoutMillis`;
+   * 0: pg's default, no timeout). The in-memory broker has nothing to wait for.
+   */
   connectTimeout?: number;
   /** Keep stream history (resumable streams). */
   history?: HistoryOptions;
@@ -63,7 +67,9 @@ export interface BrokerFromUrlOptions {
 /** The broker for `url` (see the module comment). */
 export function createBroker(url: string | undefined, options: BrokerFromUrlOptions = {}): Broker {
   const { prefix, connectTimeout, history, presence } = options;
-  switch (brokerKind(url)) {
+  const kind = brokerKind(url);
+  checkTimeout("createBroker", "connectTimeout", connectTimeout, 0);
+  switch (kind) {
     case "memory":
       return new MemoryBroker({ history, presence });
     case "redis":
@@ -73,6 +79,12 @@ export function createBroker(url: string | undefined, options: BrokerFromUrlOpti
     case "nats":
       return new NatsBroker({ url, prefix, connectTimeout, history, presence });
     case "postgres":
-      return new PostgresBroker({ url, prefix, history, presence });
+      return new PostgresBroker({
+        url,
+        prefix,
+        history,
+        presence,
+        ...(connectTimeout ? { client: { connectionTimeoutMillis: connectTimeout } } : {}),
+      });
   }
 }

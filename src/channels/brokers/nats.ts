@@ -70,7 +70,10 @@ export interface NatsBrokerOptions {
   prefix?: string;
   /** Deliver locally before publishing and have the server drop our own echo (default true). */
   localDelivery?: boolean;
-  /** How long publish/subscribe wait for the first connection before giving up (ms, 0 to 2^31 - 1; default 5000). */
+  /**
+   * How long publish/subscribe wait for the first connection before giving up (ms, 0 to 2^31 - 1;
+   * default 5000; 0: they do not wait).
+   */
   connectTimeout?: number;
   /**
    * How long a JetStream request of history, presence or dedup waits for the server's answer

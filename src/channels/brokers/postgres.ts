@@ -18,7 +18,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import type pg from "pg";
-import { BaseBroker, type Broker, type BrokerHandler, type Unsubscribe } from "./broker.js";
+import { BaseBroker, type Broker, type BrokerHandler, checkTimeout, type Unsubscribe } from "./broker.js";
 import { loadPeer } from "./optional-peer.js";
 import {
   NOTIFY_BUDGET,
@@ -93,6 +93,7 @@ export class PostgresBroker extends BaseBroker implements Broker {
 
   constructor(options: PostgresBrokerOptions = {}) {
     super();
+    checkTimeout("PostgresBroker", "client.connectionTimeoutMillis", options.client?.connectionTimeoutMillis, 0);
     this.#Client = loadPeer<typeof import("pg")>("pg", "PostgresBroker").then((mod) => mod.Client);
     this.#Client.catch((error: unknown) => this.emit("error", error as Error)); // also rejects first use
     this.processId = options.processId ?? randomUUID();

@@ -64,7 +64,10 @@ export interface RedisClusterBrokerOptions {
   /** Deliver locally before publishing and drop our own echo (default true), as RedisBroker. */
   localDelivery?: boolean;
   processId?: string;
-  /** How long publish/subscribe wait for the first connection before giving up (ms, 0 to 2^31 - 1; default 5000). */
+  /**
+   * How long publish/subscribe wait for the first connection before giving up (ms, 0 to 2^31 - 1;
+   * default 5000; 0: they do not wait).
+   */
   connectTimeout?: number;
   /** Keep stream history in Redis Streams on each stream's shard. Default: none. */
   history?: HistoryOptions;

@@ -59,7 +59,10 @@ export interface RedisBrokerOptions {
   localDelivery?: boolean;
   /** This process's id in the envelope; default a random UUID. */
   processId?: string;
-  /** How long publish/subscribe wait for the first connection before giving up (ms, 0 to 2^31 - 1; default 5000). */
+  /**
+   * How long publish/subscribe wait for the first connection before giving up (ms, 0 to 2^31 - 1;
+   * default 5000; 0: they do not wait).
+   */
   connectTimeout?: number;
   /** Keep stream history in Redis Streams (resumable streams). Default: none. */
   history?: HistoryOptions;
