@@ -15,7 +15,7 @@ import { RedisClusterBroker } from "../../src/channels/brokers/redis-cluster.js"
 import { startNatsCluster } from "../helpers/nats.js";
 import { startRedisCluster } from "../helpers/redis-cluster.js";
 import type { CableTestClient } from "./cable-client.js";
-import { type Child, chatRoomId, spawnNode, stopChild, subscribeClients, textOf } from "./cluster-helpers.js";
+import { type Child, chatRoomId, spawnAll, spawnNode, stopChild, subscribeClients, textOf } from "./cluster-helpers.js";
 
 interface Sent {
   n: number;
@@ -95,10 +95,10 @@ describe("broker faults: a node killed under traffic", { timeout: 120_000 }, () 
     const children: Child[] = [];
     const clients: CableTestClient[] = [];
     try {
-      const [a, b, pub] = await Promise.all([
-        spawnNode("redis-cluster", cluster.url, "server"),
-        spawnNode("redis-cluster", cluster.url, "server"),
-        spawnNode("redis-cluster", cluster.url, "broadcaster"),
+      const [a, b, pub] = await spawnAll([
+        () => spawnNode("redis-cluster", cluster.url, "server"),
+        () => spawnNode("redis-cluster", cluster.url, "server"),
+        () => spawnNode("redis-cluster", cluster.url, "broadcaster"),
       ]);
       children.push(a, b, pub);
       await subscribeClients([a, a, b, b], chatRoomId, clients);
@@ -147,10 +147,10 @@ describe("broker faults: a node killed under traffic", { timeout: 120_000 }, () 
     const clients: CableTestClient[] = [];
     try {
       // The servers know node 0 only and learn the others from it; the broadcaster uses node 1.
-      const [a, b, pub] = await Promise.all([
-        spawnNode("nats", nats.urls[0]!, "server"),
-        spawnNode("nats", nats.urls[0]!, "server"),
-        spawnNode("nats", nats.urls[1]!, "broadcaster"),
+      const [a, b, pub] = await spawnAll([
+        () => spawnNode("nats", nats.urls[0]!, "server"),
+        () => spawnNode("nats", nats.urls[0]!, "server"),
+        () => spawnNode("nats", nats.urls[1]!, "broadcaster"),
       ]);
       children.push(a, b, pub);
       await subscribeClients([a, a, b, b], chatRoomId, clients);

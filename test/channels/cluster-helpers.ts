@@ -63,7 +63,8 @@ export async function spawnNode(
     },
     async broadcastTimed(stream, data) {
       const id = ++nextId;
-      proc.send({ type: "broadcast", id, stream, data });
+      if (!proc.connected) throw new Error("child is gone");
+      proc.send({ type: "broadcast", id, stream, data }, () => {});
       const deadline = Date.now() + 10_000;
       for (;;) {
         const at = messages.findIndex((m) => m.type === "broadcasted" && m.id === id);
@@ -77,7 +78,12 @@ export async function spawnNode(
     },
   };
   live.add(child);
-  await child.waitFor("ready", READY_TIMEOUT);
+  try {
+    await child.waitFor("ready", READY_TIMEOUT);
+  } catch (err) {
+    await stopChild(child); // not left to load the machine through the file's other tests
+    throw err;
+  }
   child.port = messages.find((m) => m.type === "ready")?.port as number;
   return child;
 }
@@ -85,8 +91,10 @@ export async function spawnNode(
 /** Ask a child to exit; kill it if it does not within 3 s. */
 export async function stopChild(child: Child): Promise<void> {
   if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
-  child.proc.send({ type: "exit" });
   const exited = new Promise((r) => child.proc.once("exit", r));
+  // A child whose IPC channel closed (it is exiting) cannot be asked; a send's error goes to the callback.
+  if (child.proc.connected) child.proc.send({ type: "exit" }, () => {});
+  else child.proc.kill("SIGKILL");
   const timer = setTimeout(() => child.proc.kill("SIGKILL"), 3000);
   await exited;
   clearTimeout(timer);
@@ -131,11 +139,20 @@ export function useClusterFixture<S extends BrokerService>(start: () => Promise<
 
 /** Two cable servers and a socketless broadcaster over `url`. */
 export function spawnCluster(broker: string, url: string): Promise<[Child, Child, Child]> {
-  return Promise.all([
-    spawnNode(broker, url, "server"),
-    spawnNode(broker, url, "server"),
-    spawnNode(broker, url, "broadcaster"),
+  return spawnAll([
+    () => spawnNode(broker, url, "server"),
+    () => spawnNode(broker, url, "server"),
+    () => spawnNode(broker, url, "broadcaster"),
   ]);
+}
+
+/** Spawns them all; if one fails, the others are stopped before the first error is thrown. */
+export async function spawnAll<T extends Child[]>(spawns: { [K in keyof T]: () => Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(spawns.map((spawn) => spawn()));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed === undefined) return settled.map((s) => (s as PromiseFulfilledResult<Child>).value) as T;
+  await Promise.all(settled.map((s) => (s.status === "fulfilled" ? stopChild(s.value) : undefined)));
+  throw failed.reason;
 }
 
 /** A client per entry of `servers`, each subscribed to `id`, added to `clients`. */

@@ -7,7 +7,7 @@ import { after, describe, it } from "node:test";
 import WebSocket from "ws";
 import { startPostgres } from "../helpers/postgres.js";
 import { startRedis } from "../helpers/redis.js";
-import { type Child, spawnNode, stopChild } from "./cluster-helpers.js";
+import { type Child, spawnAll, spawnNode, stopChild } from "./cluster-helpers.js";
 
 const TTL = 2000; // presence ttl of the children (heartbeat: a quarter of it)
 const TIMEOUT = TTL + TTL / 4;
@@ -64,7 +64,10 @@ async function scenario(kind: "redis" | "postgres", url: string): Promise<number
   const peers: Peer[] = [];
   try {
     const env = { PRESENCE_TTL: String(TTL) };
-    const [one, two] = await Promise.all([spawnNode(kind, url, "server", env), spawnNode(kind, url, "server", env)]);
+    const [one, two] = await spawnAll([
+      () => spawnNode(kind, url, "server", env),
+      () => spawnNode(kind, url, "server", env),
+    ]);
     children.push(one!, two!);
     const observer = await peer(one!.port, room("observer"));
     peers.push(observer);
