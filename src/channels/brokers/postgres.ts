@@ -74,6 +74,8 @@ export class PostgresBroker extends BaseBroker implements Broker {
   /** pg's Client class, once loaded (the constructor starts loading it). */
   readonly #Client: Promise<typeof pg.Client>;
   #listener: pg.Client | undefined;
+  /** The listening connection being made (connect, then its LISTENs): #listener once that succeeds. */
+  #connecting: pg.Client | undefined;
   #publisher: pg.Client | undefined;
   #listenerReady: Promise<void> | undefined;
   #downSince = 0;
@@ -129,6 +131,7 @@ export class PostgresBroker extends BaseBroker implements Broker {
     const Client = await this.#Client;
     if (this.closed) throw new Error("broker is closed");
     const client = new Client(this.#config);
+    this.#connecting = client;
     client.on("error", (err) => this.emit("error", err));
     client.on("notification", (n) => this.#onNotification(n.channel, n.payload ?? ""));
     client.on("end", () => this.#listenerLost(client));
@@ -140,6 +143,12 @@ export class PostgresBroker extends BaseBroker implements Broker {
       this.#listenerLost(client);
       throw err;
     }
+    if (this.#connecting !== client) {
+      // lost meanwhile (another attempt is under way) or the broker closed: never a second listener
+      client.end().catch(() => {});
+      throw new Error(this.closed ? "broker is closed" : "the listening connection ended while it was made");
+    }
+    this.#connecting = undefined;
     this.#listener = client;
     if (this.#downSince !== 0) {
       this.reconnects++;
@@ -151,7 +160,11 @@ export class PostgresBroker extends BaseBroker implements Broker {
 
   #listenerLost(client: pg.Client): void {
     if (this.closed) return;
+    // A connection already given up (its 'end' after a failed connect, say) changes nothing: the
+    // attempt that replaced it may be under way, and a second one would listen twice (duplicates).
+    if (client !== this.#listener && client !== this.#connecting) return;
     if (this.#listener === client) this.#listener = undefined;
+    if (this.#connecting === client) this.#connecting = undefined;
     if (this.#downSince === 0) {
       this.#downSince = Date.now();
       this.emit("disconnected");
@@ -309,8 +322,8 @@ export class PostgresBroker extends BaseBroker implements Broker {
     this.closed = true;
     this.handlers.clear();
     this.#listened.clear();
-    const clients = [this.#listener, this.#publisher].filter((c) => c !== undefined);
-    this.#listener = this.#publisher = undefined;
+    const clients = [this.#listener, this.#connecting, this.#publisher].filter((c) => c !== undefined);
+    this.#listener = this.#connecting = this.#publisher = undefined;
     await Promise.all(clients.map((c) => c.end().catch(() => {})));
   }
 
@@ -324,8 +337,8 @@ export class PostgresBroker extends BaseBroker implements Broker {
     this.#store.close();
     this.handlers.clear();
     this.#listened.clear();
-    const clients = [this.#listener, this.#publisher].filter((c) => c !== undefined);
-    this.#listener = this.#publisher = undefined;
+    const clients = [this.#listener, this.#connecting, this.#publisher].filter((c) => c !== undefined);
+    this.#listener = this.#connecting = this.#publisher = undefined;
     for (const c of clients)
       (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
     await Promise.all(clients.map((c) => c.end().catch(() => {})));

@@ -1,0 +1,118 @@
+// PostgresBroker's listening connection, on a fake pg client (providePeer): however its attempts
+// fail and end, and whenever the broker closes, at most one connection listens.
+import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
+import { describe, it } from "node:test";
+import { providePeer } from "../../src/channels/brokers/optional-peer.js";
+import { PostgresBroker } from "../../src/channels/brokers/postgres.js";
+import { until } from "../helpers/time.js";
+
+/** A pg Client whose connect() the test settles, and whose 'end' it emits when it chooses. */
+class FakeClient extends EventEmitter {
+  static made: FakeClient[] = [];
+  connected = false;
+  ended = false;
+  listens: string[] = [];
+  settle!: (error?: Error) => void;
+  /** Emits 'end' now, as pg does when the server goes; `end()` only records the call. */
+  lose(): void {
+    this.connected = false;
+    this.emit("end");
+  }
+  constructor() {
+    super();
+    FakeClient.made.push(this);
+  }
+  connect(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.settle = (error) => {
+        if (error !== undefined) return reject(error);
+        this.connected = true;
+        resolve();
+      };
+    });
+  }
+  async query(text: string): Promise<{ rows: [] }> {
+    if (!this.connected) throw new Error("not connected");
+    if (text.startsWith("LISTEN")) this.listens.push(text);
+    return { rows: [] };
+  }
+  async end(): Promise<void> {
+    this.ended = true;
+    this.connected = false;
+  }
+}
+providePeer("pg", async () => ({ Client: FakeClient }));
+
+/** Connections that listen now: connected, not ended, with a LISTEN. */
+const listening = () => FakeClient.made.filter((c) => c.connected && !c.ended && c.listens.length > 0);
+
+describe("PostgresBroker's listening connection", () => {
+  it("a failed attempt's late 'end' does not start a second listener beside its replacement", async () => {
+    FakeClient.made = [];
+    const broker = new PostgresBroker({ url: "postgres://u@127.0.0.1:9/db", localDelivery: false });
+    try {
+      const subscribed = broker.subscribe("room", () => {});
+      await until(() => FakeClient.made.length === 1, "first attempt");
+      const first = FakeClient.made[0]!;
+      first.settle(new Error("ECONNREFUSED")); // the attempt fails; pg emits its 'end' later
+      await subscribed;
+      await until(() => FakeClient.made.length === 2, "the retry");
+      const second = FakeClient.made[1]!;
+      second.settle();
+      await until(() => listening().length === 1, "the retry listens");
+      let disconnected = 0;
+      broker.on("disconnected", () => disconnected++);
+      first.lose(); // the failed attempt's 'end', late
+      await new Promise((resolve) => setTimeout(resolve, 1200)); // any retry timer (at most 1 s) has run
+      assert.equal(FakeClient.made.length, 2, "no attempt beside the listening one");
+      assert.deepEqual(listening(), [second]);
+      assert.equal(disconnected, 0, "no 'disconnected' for a connection already given up");
+      second.lose(); // the listener goes: exactly one new attempt
+      await until(() => FakeClient.made.length === 3, "the reconnect");
+      FakeClient.made[2]!.settle();
+      await until(() => listening().length === 1, "the reconnect listens");
+      assert.deepEqual(listening(), [FakeClient.made[2]]);
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it("an attempt lost while its LISTENs run is dropped, not kept beside the next", async () => {
+    FakeClient.made = [];
+    const broker = new PostgresBroker({ url: "postgres://u@127.0.0.1:9/db", localDelivery: false });
+    try {
+      const subscribed = broker.subscribe("room", () => {});
+      await until(() => FakeClient.made.length === 1, "first attempt");
+      const first = FakeClient.made[0]!;
+      // connected, but it ends before the broker takes it: its query then fails or it is dropped
+      first.once("end", () => {});
+      const query = first.query.bind(first);
+      first.query = async (text: string) => {
+        first.lose();
+        return query(text);
+      };
+      first.settle();
+      await subscribed;
+      await until(() => FakeClient.made.length === 2, "the retry");
+      FakeClient.made[1]!.settle();
+      await until(() => listening().length === 1, "the retry listens");
+      assert.deepEqual(listening(), [FakeClient.made[1]]);
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it("close() while an attempt is connecting ends it when it connects", async () => {
+    FakeClient.made = [];
+    const broker = new PostgresBroker({ url: "postgres://u@127.0.0.1:9/db", localDelivery: false });
+    const subscribed = broker.subscribe("room", () => {});
+    await until(() => FakeClient.made.length === 1, "first attempt");
+    await broker.close();
+    FakeClient.made[0]!.settle();
+    await subscribed;
+    await until(() => FakeClient.made[0]!.ended, "the attempt ended");
+    assert.equal(listening().length, 0);
+    assert.equal(FakeClient.made.length, 1);
+  });
+});
