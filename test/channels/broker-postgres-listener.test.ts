@@ -7,13 +7,20 @@ import { providePeer } from "../../src/channels/brokers/optional-peer.js";
 import { PostgresBroker } from "../../src/channels/brokers/postgres.js";
 import { until } from "../helpers/time.js";
 
-/** A pg Client whose connect() the test settles, and whose 'end' it emits when it chooses. */
+/**
+ * A pg Client whose connect() the test settles, and whose 'end' it emits when it chooses. As
+ * pg's: end() during connect() leaves connect() pending; a cut socket makes it reject.
+ */
 class FakeClient extends EventEmitter {
   static made: FakeClient[] = [];
   connected = false;
   ended = false;
   listens: string[] = [];
   settle!: (error?: Error) => void;
+  connecting = false;
+  readonly connection = {
+    stream: { destroy: () => this.connecting && this.settle(new Error("Connection terminated unexpectedly")) },
+  };
   /** Emits 'end' now, as pg does when the server goes; `end()` only records the call. */
   lose(): void {
     this.connected = false;
@@ -24,9 +31,13 @@ class FakeClient extends EventEmitter {
     FakeClient.made.push(this);
   }
   connect(): Promise<void> {
+    this.connecting = true;
     return new Promise((resolve, reject) => {
       this.settle = (error) => {
+        if (!this.connecting) return;
+        this.connecting = false;
         if (error !== undefined) return reject(error);
+        if (this.ended) return; // pg: ended while connecting, connect() never settles
         this.connected = true;
         resolve();
       };
@@ -103,16 +114,41 @@ describe("PostgresBroker's listening connection", () => {
     }
   });
 
-  it("close() while an attempt is connecting ends it when it connects", async () => {
+  it("close() while an attempt is connecting cuts it: subscribe and close both settle", async () => {
     FakeClient.made = [];
     const broker = new PostgresBroker({ url: "postgres://u@127.0.0.1:9/db", localDelivery: false });
+    let errors = 0;
+    broker.on("error", () => errors++);
     const subscribed = broker.subscribe("room", () => {});
     await until(() => FakeClient.made.length === 1, "first attempt");
     await broker.close();
-    FakeClient.made[0]!.settle();
-    await subscribed;
-    await until(() => FakeClient.made[0]!.ended, "the attempt ended");
+    await subscribed; // settles: the cut socket made connect() reject
+    assert.equal(FakeClient.made[0]!.connecting, false);
     assert.equal(listening().length, 0);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // no retry after close
     assert.equal(FakeClient.made.length, 1);
+    assert.equal(errors, 0, "no error event for what close() cut");
+  });
+
+  it("a stream subscribed while the attempt's LISTENs run is LISTENed by that attempt", async () => {
+    FakeClient.made = [];
+    const broker = new PostgresBroker({ url: "postgres://u@127.0.0.1:9/db", localDelivery: false });
+    try {
+      const first = broker.subscribe("a", () => {});
+      await until(() => FakeClient.made.length === 1, "first attempt");
+      const client = FakeClient.made[0]!;
+      const query = client.query.bind(client);
+      let late: Promise<unknown> | undefined;
+      client.query = async (text: string) => {
+        late ??= broker.subscribe("b", () => {}); // arrives while "a" is being LISTENed
+        return query(text);
+      };
+      client.settle();
+      await first;
+      await late;
+      assert.deepEqual(client.listens, ['LISTEN "a"', 'LISTEN "b"']);
+    } finally {
+      await broker.close();
+    }
   });
 });

@@ -137,8 +137,18 @@ export class PostgresBroker extends BaseBroker implements Broker {
     client.on("end", () => this.#listenerLost(client));
     try {
       await client.connect();
-      for (const stream of this.handlers.keys()) await client.query(`LISTEN ${quote(this.#channel(stream))}`);
-      for (const channel of this.#listened.keys()) await client.query(`LISTEN ${quote(channel)}`);
+      // Every stream and channel, those added while these LISTENs run included (their
+      // subscribe() waits for this attempt rather than LISTENing itself).
+      const done = new Set<string>();
+      for (;;) {
+        const names = [...[...this.handlers.keys()].map((s) => this.#channel(s)), ...this.#listened.keys()];
+        const next = names.filter((name) => !done.has(name));
+        if (next.length === 0) break;
+        for (const name of next) {
+          done.add(name);
+          await client.query(`LISTEN ${quote(name)}`);
+        }
+      }
     } catch (err) {
       this.#listenerLost(client);
       throw err;
@@ -285,7 +295,7 @@ export class PostgresBroker extends BaseBroker implements Broker {
         if (this.#listener === undefined) await this.#ensureListener();
         else await this.#listener.query(`LISTEN ${quote(this.#channel(stream))}`);
       } catch (err) {
-        this.emit("error", err as Error); // the reconnect LISTENs every stream again
+        if (!this.closed) this.emit("error", err as Error); // the reconnect LISTENs every stream again
       }
     }
     return async () => {
@@ -303,7 +313,7 @@ export class PostgresBroker extends BaseBroker implements Broker {
       if (this.#listener === undefined) await this.#ensureListener();
       else await this.#listener.query(`LISTEN ${quote(channel)}`);
     } catch (err) {
-      this.emit("error", err as Error); // the reconnect LISTENs every channel again
+      if (!this.closed) this.emit("error", err as Error); // the reconnect LISTENs every channel again
     }
     return async () => {
       if (this.#listened.get(channel) !== onMessage) return;
@@ -322,7 +332,8 @@ export class PostgresBroker extends BaseBroker implements Broker {
     this.closed = true;
     this.handlers.clear();
     this.#listened.clear();
-    const clients = [this.#listener, this.#connecting, this.#publisher].filter((c) => c !== undefined);
+    const clients = [this.#listener, this.#publisher].filter((c) => c !== undefined);
+    cut(this.#connecting);
     this.#listener = this.#connecting = this.#publisher = undefined;
     await Promise.all(clients.map((c) => c.end().catch(() => {})));
   }
@@ -337,12 +348,21 @@ export class PostgresBroker extends BaseBroker implements Broker {
     this.#store.close();
     this.handlers.clear();
     this.#listened.clear();
-    const clients = [this.#listener, this.#connecting, this.#publisher].filter((c) => c !== undefined);
+    const clients = [this.#listener, this.#publisher].filter((c) => c !== undefined);
+    cut(this.#connecting);
     this.#listener = this.#connecting = this.#publisher = undefined;
-    for (const c of clients)
-      (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    for (const c of clients) cut(c);
     await Promise.all(clients.map((c) => c.end().catch(() => {})));
   }
+}
+
+/**
+ * Cuts a pg client's socket. For an attempt still connecting this is the only way out: pg's
+ * end() during connect() leaves connect() pending forever (and waits for the server's FIN);
+ * a cut socket makes connect() reject, so the attempt settles.
+ */
+function cut(client: pg.Client | undefined): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } } | undefined)?.connection?.stream?.destroy();
 }
 
 /** A quoted identifier: "…" with inner quotes doubled (channel names are identifiers in LISTEN). */
