@@ -94,6 +94,12 @@ export class ConnectionOutput extends OutputQueue implements Flushable {
     if (this.size >= EARLY_BYTES && !this.early) this.#markEarly();
   }
 
+  /** A prepared message's frame (never a lent message's bytes): marked early alike. */
+  override pushShared(frame: Uint8Array): void {
+    super.pushShared(frame);
+    if (this.size >= EARLY_BYTES && !this.early) this.#markEarly();
+  }
+
   #markEarly(): void {
     this.early = true;
     markEarly(this);

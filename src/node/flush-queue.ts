@@ -8,6 +8,11 @@
  * per pass instead of one per connection. Only within a pass: no other code runs between its
  * writes, so chunks queued without a copy cannot change meanwhile.
  *
+ * Prepared messages' frames (shared by their recipients, never modified) are queued as a path in
+ * the turn's tree of frame sequences (`SharedRun`): connections that received the same frames in
+ * the same order end at the same node, whose join they share whatever the flush order, rooms
+ * interleaving or an early flush; no pass cache is involved.
+ *
  * Large output does not wait for the end of the turn: a connection whose queue reaches
  * `EARLY_BYTES` is marked `early` too, and read-path.ts writes such queues at the end of the read
  * that queued them (`flushEarly`), before the next socket is read. A 1 MiB echo then leaves while
@@ -30,6 +35,68 @@ let scheduled = false;
 let joinedChunks: readonly Uint8Array[] | null = null;
 let joined: Buffer | null = null;
 let flushing = false;
+
+/**
+ * A sequence of shared frames (prepared messages' frames, OutputQueue.pushShared): `frame` after
+ * the sequence `prev`; a node of the turn's tree rooted at `sharedRoot`. Every queue that received
+ * exactly these frames in this order holds this node: its join (`join()`) is made once, holds
+ * nothing but those frames' bytes and is shared by them all. Frames are never modified, so a
+ * node's bytes never change. The root is replaced after each flush pass (every queue on the
+ * tree has been written by then; one queued during the pass keeps the old tree until its flush).
+ */
+export class SharedRun {
+  readonly frame: Uint8Array;
+  readonly prev: SharedRun | null;
+  /** Frames in the sequence (0 for a root). */
+  readonly count: number;
+  /** The one sequence continuing this one so far and its frame (the usual case: one broadcast order). */
+  #nextFrame: Uint8Array | null = null;
+  #next: SharedRun | null = null;
+  /** Further continuations (rooms whose broadcasts interleave), by frame. */
+  #more: Map<Uint8Array, SharedRun> | null = null;
+  #join: Buffer | null = null;
+
+  constructor(frame: Uint8Array, prev: SharedRun | null) {
+    this.frame = frame;
+    this.prev = prev;
+    this.count = prev === null ? 0 : prev.count + 1;
+  }
+
+  /** The sequence of this one's frames followed by `frame`. */
+  extend(frame: Uint8Array): SharedRun {
+    if (this.#nextFrame === frame) return this.#next!;
+    if (this.#nextFrame === null) {
+      this.#nextFrame = frame;
+      return (this.#next = new SharedRun(frame, this));
+    }
+    const more = (this.#more ??= new Map());
+    let run = more.get(frame);
+    if (run === undefined) more.set(frame, (run = new SharedRun(frame, this)));
+    return run;
+  }
+
+  /** The frames, first to last. */
+  frames(): Uint8Array[] {
+    const frames = new Array<Uint8Array>(this.count);
+    for (let run: SharedRun = this, i = this.count - 1; i >= 0; run = run.prev!, i--) frames[i] = run.frame;
+    return frames;
+  }
+
+  /** The frames as one buffer of its own, made once. */
+  join(): Buffer {
+    if (this.#join !== null) return this.#join;
+    let total = 0;
+    for (let run: SharedRun = this; run.count !== 0; run = run.prev!) total += run.frame.byteLength;
+    return (this.#join = joinOwn(this.frames(), 0, this.count, total));
+  }
+
+  get used(): boolean {
+    return this.#nextFrame !== null;
+  }
+}
+
+/** The root of this turn's tree of shared frame sequences (see SharedRun). */
+export let sharedRoot = new SharedRun(new Uint8Array(0), null);
 
 /** A connection's queue this large is written at the end of the read that filled it. */
 export const EARLY_BYTES = 64 * 1024;
@@ -74,6 +141,7 @@ function flushAll(): void {
     flushing = false;
     joinedChunks = null;
     joined = null;
+    if (sharedRoot.used) sharedRoot = new SharedRun(sharedRoot.frame, null);
     // A throw out of one target's flush (a custom transport's synchronous write or end) must not
     // strand the targets after it: they are still listed, so they go on the next turn's list.
     for (let j = i + 1; j < list.length; j++) markDirty(list[j]!);

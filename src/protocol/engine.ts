@@ -356,7 +356,7 @@ export class Engine implements WebSocketEngine {
       return true;
     }
     if (this.role === "server" && this.#flow === null) {
-      this.#sender.out.output(message.frame);
+      this.#sender.out.output(message.frame, true);
       return true;
     }
     return this.send(message.payload, { binary: message.binary, compress: options?.compress });

@@ -29,7 +29,7 @@ export class PreparedMessage {
     return this.opcode === 2;
   }
 
-  /** The complete unmasked frame, built once. */
+  /** The complete unmasked frame, built once and shared by every recipient's output: never modify it. */
   get frame(): Uint8Array {
     return (this.#frame ??= encodeFrame(this.opcode, this.payload));
   }

@@ -109,8 +109,12 @@ export interface OutputArena {
 
 /** Where an engine's bytes go: whole chunks, or frames written into the arena (EngineOptions `arena`). */
 export interface FrameOutput {
-  /** Bytes to write to the transport, after everything handed over before. The host owns them now. */
-  output(chunk: Uint8Array): void;
+  /**
+   * Bytes to write to the transport, after everything handed over before. The host owns them now,
+   * unless `shared`: a prepared message's frame (`sendPrepared`), the same object for every
+   * connection it is sent to, which always holds the same bytes and which nobody modifies.
+   */
+  output(chunk: Uint8Array, shared?: boolean): void;
   /**
    * A frame the engine wrote into the arena: `bytes[start..end)`, lent until the host has written
    * it out. Ranges and `output` chunks interleave in output order. Called only with an arena.

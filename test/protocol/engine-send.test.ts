@@ -1,13 +1,14 @@
 /** Sending: text/binary, fragmentation, streaming, CONNECTING queue, masking, large payloads, prepared frames. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { Engine } from "../../src/protocol/engine.js";
 import type { ExtensionMessage, ExtensionSession } from "../../src/protocol/extensions/extension.js";
 import { COPY_THRESHOLD } from "../../src/protocol/frames/frame-sender.js";
 import { prepareMessage } from "../../src/protocol/prepared-message.js";
 import { ReadyState } from "../../src/protocol/types.js";
 import { concat, hex, utf8 } from "../helpers/bytes.js";
 import { cframe, decodeFrames } from "../helpers/frames.js";
-import { fixedKeyFill, plain, type TestEngine, testEngine } from "./helpers/engine-run.js";
+import { fixedKeyFill, plain, RecordingHost, type TestEngine, testEngine } from "./helpers/engine-run.js";
 
 const frames = (e: TestEngine) => decodeFrames(concat(e.takeOutput()));
 const summary = (e: TestEngine) => frames(e).map((f) => [f.opcode, f.fin, Buffer.from(f.payload).toString()]);
@@ -223,5 +224,26 @@ describe("sending", () => {
     x.sendPrepared(p);
     const [g] = frames(x);
     assert.deepEqual([g.opcode, g.rsv, Buffer.from(g.payload).toString()], [1, 4, "tsacdaorb"]);
+  });
+
+  it("a server's prepared frame reaches the host as `output(frame, true)`, in order with the other output", () => {
+    const p = prepareMessage("shared");
+    const order: string[] = [];
+    class SharingHost extends RecordingHost {
+      override output(chunk: Uint8Array, shared?: boolean): void {
+        if (shared === true) assert.equal(chunk, p.frame, "the prepared frame itself");
+        order.push(`${shared === true ? "shared" : "own"} ${Buffer.from(chunk.subarray(2)).toString()}`);
+      }
+    }
+    const server = new Engine(new SharingHost(), { role: "server" });
+    server.send("before");
+    server.sendPrepared(p);
+    server.send("after");
+    assert.deepEqual(order, ["own before", "shared shared", "own after"]);
+    // A client masks and an extension transforms: never the shared frame.
+    order.length = 0;
+    new Engine(new SharingHost(), { role: "client", randomFill: fixedKeyFill() }).sendPrepared(p);
+    assert.equal(order.length, 1);
+    assert.match(order[0]!, /^own /);
   });
 });
