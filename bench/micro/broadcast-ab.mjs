@@ -4,10 +4,11 @@
 // syscall is measured), fed alternately in short slices. Each turn broadcasts PER messages
 // (the suite's publisher has 4 in flight) and lets the flush queue write them out.
 // Modes: raw (default): WebSocketServer#broadcast's loop (Connection.sendPrepared on every
-// connection); CABLE=1: CableCore.broadcast to one stream every connection subscribed to
+// connection); ROOMS=n: the same, the connections split into n rooms (connection i in room
+// i % n), each turn's broadcasts going to every room in turn (rooms interleave); CABLE=1: CableCore.broadcast to one stream every connection subscribed to
 // (the ActionCable protocol: JSON wrapped once per identifier, the stream hub's fan-out).
 // Prints each build's CPU per delivery and the ratio B/A, which is the figure to compare.
-// Usage: [CABLE=1] [CONNS=10000] [PER=4] [TURNS=5] node bench/micro/broadcast-ab.mjs DIST_A DIST_B [SLICES]
+// Usage: [CABLE=1 | ROOMS=n] [CONNS=10000] [PER=4] [TURNS=5] node bench/micro/broadcast-ab.mjs DIST_A DIST_B [SLICES]
 import { resolve } from "node:path";
 import { FakeSocket } from "./echo-rig.mjs";
 import { interleavedSlices } from "./slices.mjs";
@@ -20,6 +21,7 @@ if (!distA || !distB) {
 const CABLE = process.env.CABLE === "1";
 const CONNS = Number(process.env.CONNS ?? 10_000);
 const PER = Number(process.env.PER ?? 4); // broadcasts per turn (the suite: 4 in flight)
+const ROOMS = Number(process.env.ROOMS ?? 1);
 const data = { action: "publish", text: "a".repeat(32) };
 const text = JSON.stringify({ identifier: JSON.stringify({ channel: "BenchChannel" }), message: data });
 
@@ -49,12 +51,15 @@ async function load(dist) {
     );
   }
   if (!CABLE) {
+    const rooms = Array.from({ length: ROOMS }, (_, r) => conns.filter((_, i) => i % ROOMS === r));
     return {
       sockets,
       turn() {
         for (let k = 0; k < PER; k++) {
-          const message = prepareMessage(text);
-          for (const conn of conns) conn.sendPrepared(message);
+          for (const room of rooms) {
+            const message = prepareMessage(text);
+            for (const conn of room) conn.sendPrepared(message);
+          }
         }
       },
     };
