@@ -41,8 +41,8 @@ let flushing = false;
  * the sequence `prev`; a node of the turn's tree rooted at `sharedRoot`. Every queue that received
  * exactly these frames in this order holds this node: its join (`join()`) is made once, holds
  * nothing but those frames' bytes and is shared by them all. Frames are never modified, so a
- * node's bytes never change. The root is replaced after each flush pass (every queue on the
- * tree has been written by then; one queued during the pass keeps the old tree until its flush).
+ * node's bytes never change. The root is replaced after an early flush and when a flush pass
+ * starts: a queue still on the old tree keeps it until its own flush, no longer.
  */
 export class SharedRun {
   readonly frame: Uint8Array;
@@ -122,6 +122,12 @@ export function flushEarly(): void {
   early = [];
   earlyCount = 0;
   for (let i = 0; i < list.length; i++) list[i]!.flushNow();
+  newTree(); // the frames and joins of the flushed queues are not kept for the rest of the turn
+}
+
+/** Shared frames queued from now on start a new tree (queues still on the old one keep it until their flush). */
+function newTree(): void {
+  if (sharedRoot.used) sharedRoot = new SharedRun(sharedRoot.frame, null);
 }
 
 function flushAll(): void {
@@ -134,6 +140,7 @@ function flushAll(): void {
   const list = dirty;
   dirty = spare;
   flushing = true;
+  newTree(); // a broadcast during the pass does not keep this turn's tree for another turn
   let i = 0;
   try {
     for (; i < list.length; i++) list[i]!.flushTurn();
@@ -141,7 +148,6 @@ function flushAll(): void {
     flushing = false;
     joinedChunks = null;
     joined = null;
-    if (sharedRoot.used) sharedRoot = new SharedRun(sharedRoot.frame, null);
     // A throw out of one target's flush (a custom transport's synchronous write or end) must not
     // strand the targets after it: they are still listed, so they go on the next turn's list.
     for (let j = i + 1; j < list.length; j++) markDirty(list[j]!);

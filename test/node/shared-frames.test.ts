@@ -211,6 +211,31 @@ describe("shared frames in the output queue", () => {
     assert.deepEqual(Buffer.from(ro.written[0]!), bytes([f1, f2]));
   });
 
+  it("an early flush and the start of a pass begin a new tree: a turn's frames and joins are not kept for its rest", async () => {
+    const f = frame("early");
+    const q = new OutputQueue();
+    q.pushShared(f);
+    q.pushShared(f);
+    assert.equal(sharedRoot.used, true);
+    flushEarly(); // nothing marked early: the tree is replaced all the same
+    assert.equal(sharedRoot.used, false, "after an early flush");
+    const r = recorder();
+    q.writeTo(r.socket); // q kept its node of the old tree
+    assert.deepEqual(Buffer.from(r.written[0]!), bytes([f, f]));
+    const late = new OutputQueue();
+    markDirty({
+      flushNow: () => {},
+      flushTurn: () => {
+        assert.equal(sharedRoot.used, false, "a new tree when the pass starts");
+        late.pushShared(f); // a broadcast during the pass
+      },
+    });
+    sharedRoot.extend(f);
+    await nextTurn();
+    assert.equal(sharedRoot.used, true, "the pass's own broadcast is on the new tree");
+    late.clear();
+  });
+
   it("clear() drops the sequence; the next frame starts afresh", () => {
     const f1 = frame("dropped");
     const f2 = frame("kept");
