@@ -233,7 +233,7 @@ export function sendOn(
   conn: AnyConnection,
   engine: WebSocketEngine,
   message: string | Uint8Array | PreparedMessage,
-  options: { binary?: boolean; compress?: boolean } | undefined,
+  options?: { binary?: boolean; compress?: boolean },
 ): boolean {
   if (typeof message === "string") return options === undefined ? engine.send(message) : engine.send(message, options);
   const bytes = messagePool.out === 0 ? message : sendable(conn, message, SEND);

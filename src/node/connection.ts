@@ -276,9 +276,8 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     if (Connection.#state(this) !== OPEN) return "dropped";
     const policy = this.#setup.options.backpressure === "close" ? "close" : "drop";
     if (Connection.#admit(this, message.payload.byteLength, policy) === "dropped") return "dropped";
-    const engine = Connection.#eng(this); // sendOn's checks only with lent messages out: ~10% of a delivery's JS
-    const sent = messagePool.out === 0 ? engine.sendPrepared(message) : sendOn(this, engine, message, undefined);
-    if (!sent) return "dropped";
+    const engine = Connection.#eng(this); // sendOn's checks only with lent messages out (~10% of the JS)
+    if (messagePool.out === 0 ? !engine.sendPrepared(message) : !sendOn(this, engine, message)) return "dropped";
     return this.#output?.needDrain === true && this.#socket.writableLength !== 0 ? "buffered" : "written";
   }
 
@@ -532,7 +531,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     return this.#engine?.readTarget?.() ?? null;
   }
 
-  /** @internal The readable side ended: a half-open transport (HTTP/2, RFC 8441 6) is ended after our output. */
+  /** @internal The readable side ended: a half-open transport (HTTP/2 END_STREAM, RFC 8441 6) is ended after our output. */
   transportEnd(): void {
     Connection.#receiveEof(this);
     const socket = this.#socket;

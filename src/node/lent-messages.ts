@@ -213,7 +213,8 @@ export function writerEnded(conn: AnyConnection, writer: MessageWriter): void {
 
 /**
  * THE rule for bytes handed to an engine to send by a connection (Connection#send and
- * #sendPrepared through sendOn, a writer's write and end). The entries that always copy call
+ * #sendPrepared through sendOn (#sendPrepared only while lent messages are out: without any, no
+ * bytes can be lent), a writer's write and end). The entries that always copy call
  * {@link ownMessage} directly: ping and pong, the server's broadcast, the WebSocket wrappers'
  * sends queued behind Blob reads. Bytes of a buffer that is out are
  * kept as they are only on the plain path, where the engine frames them at once and the output's
