@@ -10,8 +10,9 @@
  *
  * Prepared messages' frames (shared by their recipients, never modified) are queued as a path in
  * the turn's tree of frame sequences (`SharedRun`): connections that received the same frames in
- * the same order end at the same node, whose join they share whatever the flush order, rooms
- * interleaving or an early flush; no pass cache is involved.
+ * the same order end at the same node, whose join they share whatever the flush order or rooms
+ * interleaving; no pass cache is involved. A new tree starts after an early flush and with each
+ * pass (a sequence queued across that point lies on two trees and is joined once per tree).
  *
  * Large output does not wait for the end of the turn: a connection whose queue reaches
  * `EARLY_BYTES` is marked `early` too, and read-path.ts writes such queues at the end of the read
@@ -42,7 +43,7 @@ let flushing = false;
  * exactly these frames in this order holds this node: its join (`join()`) is made once, holds
  * nothing but those frames' bytes and is shared by them all. Frames are never modified, so a
  * node's bytes never change. The root is replaced after an early flush and when a flush pass
- * starts: a queue still on the old tree keeps it until its own flush, no longer.
+ * starts: a queue still on the old tree keeps the whole old tree until its own flush, no longer.
  */
 export class SharedRun {
   readonly frame: Uint8Array;
