@@ -73,6 +73,21 @@ export const SERVERS = {
     ],
   },
   "cli-broadcast": { cli: "broadcast", deflate: false, workloads: ["broadcast", "broadcast-10k"] },
+  // The same commands from another build (A/B of the CLI): WIRECABLE_CLI_B=<dir> holding
+  // bin/wirecable.js and a dist/ with dist/cli (`npm run build` there, or a tsc build of the
+  // library plus this tree's dist/cli when the CLI's own code is the same).
+  "cli-echo-b": {
+    cli: "echo",
+    cliRoot: "WIRECABLE_CLI_B",
+    deflate: true,
+    workloads: ["small-echo", "latency", "large", "conns-1000", "handshakes", "deflate-echo", "idle", "idle-deflate"],
+  },
+  "cli-broadcast-b": {
+    cli: "broadcast",
+    cliRoot: "WIRECABLE_CLI_B",
+    deflate: false,
+    workloads: ["broadcast", "broadcast-10k"],
+  },
   // The channels broadcast: CableServer (ActionCable) from dist/ and from WIRECABLE_DIST_B.
   cable: { file: "bench/servers/cable.mjs", cable: true, workloads: ["broadcast-10k"] },
   "cable-b": {
@@ -164,7 +179,12 @@ function stopTree(child, pids, ask) {
 
 export async function startServer(name, { workers = 1, deflate = false, nodeArgs = [] } = {}) {
   const def = SERVERS[name];
-  if (def.cli) return startCliServer(def.cli, { workers, deflate, nodeArgs, name });
+  if (def.cli) {
+    const from = def.cliRoot;
+    if (from && !process.env[from]) throw new Error(`${name}: set ${from}`);
+    const root = from ? resolve(process.env[from]) : undefined;
+    return startCliServer(def.cli, { workers, deflate, nodeArgs, name, root });
+  }
   const args = [def.file, "--workers", String(workers), ...(deflate ? ["--deflate"] : [])];
   const argv = def.bun ? [BUN, ...args] : [process.execPath, "--expose-gc", ...nodeArgs, ...args];
   const env = { ...process.env };
@@ -238,20 +258,20 @@ export function startLoadgen() {
 
 /**
  * The CLI's own server (`wirecable echo|broadcast --port 0 --workers N`, from dist/ through
- * bin/wirecable.js) with the interface of `startServer`. Resolves once the primary printed its
+ * bin/wirecable.js, or from `root`'s) with the interface of `startServer`. Resolves once the primary printed its
  * URL (every worker listens by then), so `pids` covers the primary and every worker. `gc()`
  * collects in every process as for the other servers: Node runs with --expose-gc and the
  * bench-only preload lib/gc-hook.cjs, which reads the `gc` line on stdin (the CLI is unchanged).
  * `stop()` sends SIGTERM (graceful: 1001 to clients) and kills after a grace period.
  */
-export async function startCliServer(command, { workers = 1, deflate = false, nodeArgs = [], name } = {}) {
+export async function startCliServer(command, { workers = 1, deflate = false, nodeArgs = [], name, root } = {}) {
   const argv = [
     process.execPath,
     "--expose-gc",
     "--require",
     GC_HOOK,
     ...nodeArgs,
-    "bin/wirecable.js",
+    root === undefined ? "bin/wirecable.js" : `${root}/bin/wirecable.js`,
     command,
     "--port",
     "0",
