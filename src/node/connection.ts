@@ -61,7 +61,7 @@ import {
   type Transport,
   usualHeaders,
 } from "./connection-types.js";
-import { deliverLent, messagePool, ownMessage } from "./lent-messages.js";
+import { messagePool, ownMessage } from "./lent-messages.js";
 import { messageIterator } from "./message-iterator.js";
 import type { BackpressurePolicy, ImmediatePolicy } from "./options.js";
 import { toBytes } from "./output-buffers.js";
@@ -440,8 +440,8 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
       // (A pong ends the wait for one when its bytes are read: clockHeard. Its event may come later,
       // behind an extension's transform, when a newer ping may be out: it must not end that wait.)
       if ((type === "text" || type === "binary") && is(this, TRACK_MESSAGE)) this.lastMessage = wheel.now;
-      const lend = this.#setup.options.lendMessages;
-      (lend ? deliverLent : deliver)(this, event, is(this, TEXT_AS_BUFFER), this.#rare?.bucket);
+      // (lendMessages: the engine announces a message in a pooled buffer to the pool itself, lent-messages.ts.)
+      deliver(this, event, is(this, TEXT_AS_BUFFER), this.#rare?.bucket);
     }
   }
 

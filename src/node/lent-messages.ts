@@ -9,8 +9,11 @@
  *   of the size class (see below; from {@link POOL_MIN} to {@link POOL_MAX}) taken from the
  *   free list, most recently freed first, else a new one; outside those sizes a plain buffer
  *   that is never pooled. `release` takes back a buffer the engine outgrew.
- * - A connection with `lendMessages` wraps each message's dispatch in `lend`/`handled`
- *   ({@link deliverLent}). While the handler runs, and after it as long as an output holds it, the
+ * - The engine of a connection with `lendMessages` announces each message it assembled into a
+ *   buffer of the pool around the message's dispatch (MessageBuffers `lend`/`dispatched`); a
+ *   message that came in one piece of a read is not announced and costs nothing (no lookup, no
+ *   wrapper per message: the small-message path is the same as without the option). While the
+ *   handler runs, and after it as long as an output holds it, the
  *   buffer is out: any connection that queues a chunk of it for writing (`send` of the message,
  *   the echo shortcut of a text message) calls {@link holdOutput}, which keeps it out until that
  *   connection's write has been handed to the kernel (`afterWrite`). The buffer goes back to the
@@ -34,11 +37,8 @@
  *   written: an idle connection holds none.
  */
 import { PreparedMessage } from "../protocol/prepared-message.js";
-import { TextMessage } from "../protocol/text-message.js";
-import type { EngineEvent, MessageBuffers, MessageWriter } from "../protocol/types.js";
+import type { MessageBuffers, MessageWriter } from "../protocol/types.js";
 import type { AnyConnection } from "./connection.js";
-import { deliver } from "./connection-events.js";
-import type { TokenBucket } from "./rate-limiter.js";
 
 /** Messages below this size are not pooled (each gets a buffer of its own, as without the option). */
 export const POOL_MIN = 64 * 1024;
@@ -106,8 +106,12 @@ export class MessagePool implements MessageBuffers {
     return this.#leases.get(bytes.buffer);
   }
 
-  /** A message in `bytes` is about to be dispatched: its buffer is out until {@link handled}. */
+  /**
+   * A message in `bytes` is about to be dispatched: its buffer is out until {@link handled}
+   * (undefined: not a pooled buffer, or lent already). The engines' MessageBuffers `lend`.
+   */
   lend(bytes: Uint8Array): Lease | undefined {
+    if (bytes.buffer.byteLength < POOL_MIN) return undefined;
     const lease = this.#leases.get(bytes.buffer);
     if (lease === undefined || lease.lent) return undefined;
     lease.lent = true;
@@ -119,6 +123,11 @@ export class MessagePool implements MessageBuffers {
   handled(lease: Lease): void {
     lease.lent = false;
     this.#settle(lease);
+  }
+
+  /** The engines' MessageBuffers `dispatched`: `token` is what {@link lend} returned. */
+  dispatched(token: unknown): void {
+    if (token !== undefined) this.handled(token as Lease);
   }
 
   /** One more write (or framing) reads the lent buffer; `unhold` when it is done. */
@@ -234,29 +243,6 @@ export function sendable<T extends string | Uint8Array | PreparedMessage>(
   if (messagePool.out === 0 || typeof data === "string") return data;
   if (conn.extensions === "" && conn.readyState === 1 && (entry === FRAGMENT || !writing.has(conn))) return data;
   return ownMessage(data);
-}
-
-/** The bytes of a message event (for its lease); a text message's without taking `bytes` (see TextMessage.sameText). */
-function payloadOf(event: EngineEvent): Uint8Array | null {
-  if (event.type === "binary") return event.data;
-  if (event.type === "text") return event instanceof TextMessage ? TextMessage.chunkOf(event) : event.bytes;
-  return null;
-}
-
-/** Connection#dispatch under `lendMessages`: the message's buffer is lent for the handler's duration. */
-export function deliverLent(
-  conn: AnyConnection,
-  event: Exclude<EngineEvent, { type: "close" }>,
-  textAsBuffer: boolean,
-  bucket: TokenBucket | undefined,
-): void {
-  const bytes = payloadOf(event);
-  const lease = bytes === null || bytes.buffer.byteLength < POOL_MIN ? undefined : messagePool.lend(bytes);
-  try {
-    deliver(conn, event, textAsBuffer, bucket);
-  } finally {
-    if (lease !== undefined) messagePool.handled(lease);
-  }
 }
 
 /**

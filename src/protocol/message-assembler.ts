@@ -22,7 +22,8 @@
  *
  * The buffers a message owns (the accumulator, a join) come from `buffers.acquire` when the
  * host gave {@link MessageBuffers} (a pool it recycles: Node's `lendMessages`), else from
- * `alloc`; an accumulator the message outgrew goes back through `buffers.release`.
+ * `alloc`; an accumulator the message outgrew goes back through `buffers.release`. `owned` tells,
+ * after `finish()`, whether the payload lies in such a buffer (else it is the input chunk).
  */
 import type { MessageBuffers } from "./types.js";
 import { Utf8Validator } from "./utf8.js";
@@ -51,6 +52,8 @@ export class MessageAssembler {
   #deferred = false;
   opcode = 0;
   rsv = 0;
+  /** After finish: `chunk` is a buffer of the message's own (from `alloc` or MessageBuffers), not input. */
+  owned = false;
   /** The first piece, then (after finish) the whole payload: chunk[start..end). */
   chunk: Uint8Array = EMPTY;
   start = 0;
@@ -211,6 +214,7 @@ export class MessageAssembler {
   finish(): boolean {
     const count = this.#count;
     const acc = this.#acc;
+    this.owned = acc !== null || count > 1;
     if (acc !== null) {
       this.#acc = null;
       this.chunk = acc;

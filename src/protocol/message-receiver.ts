@@ -14,6 +14,8 @@
  * - A complete message goes to the extension flow when there is one, else to the host at once
  *   (`deliver`) as a TextMessage or BinaryMessage. While a text message's event is dispatched
  *   it is `lastText` (the engine's echo shortcut), null otherwise: nothing is retained after.
+ *   A message assembled into a buffer from the host's MessageBuffers is announced to them
+ *   (`lend`, `dispatched`) around its dispatch; no other message is.
  * - Lent input (`lent`, set by the engine for the duration of a `receiveLent` call): what
  *   outlives the call gets bytes of its own, from `alloc`.
  */
@@ -116,7 +118,9 @@ export class MessageReceiver {
     if (this.#flow === null) {
       const { chunk, start, end } = a;
       a.release();
-      this.#deliver(a.opcode, chunk, start, end, false);
+      const buffers = this.#buffers;
+      if (buffers?.lend !== undefined && a.owned) this.#deliverLent(buffers, a.opcode, chunk, start, end);
+      else this.#deliver(a.opcode, chunk, start, end, false);
       return;
     }
     const data = a.chunk === this.lent ? this.copy(a.chunk, a.start, a.end) : a.view();
@@ -148,6 +152,16 @@ export class MessageReceiver {
     const bytes = this.#alloc(end - start);
     bytes.set(chunk.subarray(start, end), 0);
     return bytes;
+  }
+
+  /** A message in a buffer from MessageBuffers: announced to them around its dispatch (see there). */
+  #deliverLent(buffers: MessageBuffers, opcode: number, chunk: Uint8Array, start: number, end: number): void {
+    const token = buffers.lend!(chunk);
+    try {
+      this.#deliver(opcode, chunk, start, end, false);
+    } finally {
+      buffers.dispatched?.(token);
+    }
   }
 
   /** A complete, valid message (no extension; `ascii`: known to be ASCII): its event, dispatched at once. */

@@ -150,14 +150,23 @@ export interface EngineHost extends FrameOutput {
  * the buffer of each message it assembles (from several reads or frames) from `acquire`, and
  * gives back through `release` a buffer it stopped using without handing it out (a message that
  * outgrew it). A buffer handed out as a message's payload is the host's to recycle once the
- * message's event was dispatched; one the engine drops (the connection ended mid-message) is
- * never given back and must not be reused by the host (a read may still be landing in it).
+ * message's event was dispatched. A host that implements `lend` (and `dispatched`) hears of each
+ * such message around its event's dispatch: `lend(buffer)` right before, `dispatched(token)`
+ * right after (also when a listener threw), with what `lend` returned. Only such messages are
+ * announced: a message whose payload lies in the input (one piece of one read, the common case
+ * for short messages) costs the host nothing. A buffer the engine drops (the
+ * connection ended mid-message) is never given back and must not be reused by the host (a read
+ * may still be landing in it).
  */
 export interface MessageBuffers {
   /** A buffer of at least `size` bytes, at most 5/4 of it (the assembler's memory bound); contents unspecified. */
   acquire(size: number): Uint8Array;
   /** `buffer` (from `acquire`) is no longer used and was never handed out. */
   release(buffer: Uint8Array): void;
+  /** Optional: the event of a message whose payload lies in `buffer` (from `acquire`) is about to be dispatched. */
+  lend?(buffer: Uint8Array): unknown;
+  /** Optional: that event was dispatched; `token` is what `lend` returned. */
+  dispatched?(token: unknown): void;
 }
 
 export interface EngineOptions extends EngineLimits {

@@ -226,6 +226,25 @@ describe("lendMessages over sockets", { timeout: 60_000 }, () => {
     assert.deepEqual(await received[0], sent.map(sha));
   });
 
+  it("a message read into a pool buffer is out while its handler runs, back after; a short one never is", async () => {
+    const seen: Array<{ size: number; out: number; isOut: boolean }> = [];
+    const wss = await lendingServer((conn) =>
+      conn.on("message", (d) => {
+        const bytes = d as Buffer;
+        seen.push({ size: bytes.length, out: messagePool.out, isOut: messagePool.isOut(bytes) });
+      }),
+    );
+    const peer = await client(wss);
+    const sizes = [300_000, 10, 200_000, 64];
+    for (const [i, size] of sizes.entries()) peer.send(patterned(size, i + 3));
+    await until(() => seen.length === sizes.length, "every message");
+    assert.deepEqual(
+      seen.map((s) => [s.size, s.isOut, s.out > 0]),
+      sizes.map((size) => [size, size >= POOL_MIN, size >= POOL_MIN]),
+    );
+    await until(() => messagePool.out === 0, "every buffer back");
+  });
+
   it("idle connections hold no pool buffer", async () => {
     const wss = await lendingServer((conn) => conn.on("message", (d) => conn.send(d)));
     const peers = await Promise.all(Array.from({ length: 24 }, () => client(wss)));

@@ -5,7 +5,8 @@
  * gets back, the engine must report exactly what it reports with fresh buffers, however the
  * stream is cut and whichever read mode the host uses (lent reads, reads in place); `release`
  * must only ever return buffers that were never handed out, and while a buffer is out it is
- * never acquired again.
+ * never acquired again. A message in a buffer from the host is announced around its dispatch
+ * (`lend` before, `dispatched` after: the host recycles it then), and no other message is.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -22,6 +23,9 @@ class RecyclingBuffers implements MessageBuffers {
   readonly out = new Set<ArrayBufferLike>();
   acquired = 0;
   released = 0;
+  /** The buffer whose message is being dispatched (between `lend` and `dispatched`), and how many were. */
+  lending: Uint8Array | null = null;
+  announced = 0;
   acquire(size: number): Uint8Array {
     this.acquired++;
     const i = this.free.findIndex((b) => b.length >= size);
@@ -34,11 +38,18 @@ class RecyclingBuffers implements MessageBuffers {
     this.released++;
     this.#back(buffer);
   }
-  /** A dispatched message's buffer comes back (the host's side of the contract). */
-  recycle(bytes: Uint8Array): void {
-    const i = [...this.out].indexOf(bytes.buffer);
-    if (i < 0) return; // not one of ours (a short message, a lent read's copy)
-    this.#back(new Uint8Array(bytes.buffer));
+  lend(buffer: Uint8Array): unknown {
+    assert.ok(this.out.has(buffer.buffer), "announced a buffer that is not out");
+    assert.equal(this.lending, null, "announced inside another message's dispatch");
+    this.lending = buffer;
+    this.announced++;
+    return buffer;
+  }
+  /** A dispatched message's buffer comes back (the host's side of the contract): reused at once. */
+  dispatched(token: unknown): void {
+    assert.equal(token, this.lending);
+    this.lending = null;
+    this.#back(new Uint8Array((token as Uint8Array).buffer));
   }
   #back(buffer: Uint8Array): void {
     assert.ok(this.out.delete(buffer.buffer), "given back twice, or never acquired");
@@ -60,7 +71,9 @@ function feed(stream: Uint8Array, cuts: readonly number[], mode: "lent" | "in-pl
     onEvent: (e) => {
       events.push(plain(e)); // read during dispatch
       const bytes = payloadOf(e);
-      if (bytes !== null) buffers.recycle(bytes); // then the host reuses the buffer at once
+      // Announced exactly when the payload lies in a buffer of the host's.
+      const ours = bytes !== null && buffers.out.has(bytes.buffer);
+      assert.equal(buffers.lending?.buffer, ours ? bytes.buffer : undefined, `${e.type} event announced iff ours`);
     },
   });
   const output = feedAsSocket(engine, stream, cuts, mode, readSize);
@@ -107,6 +120,7 @@ describe("messageBuffers: assembled messages in recycled buffers", () => {
     assert.deepEqual(got.events, run([big]).events);
     assert.equal(got.buffers.out.size, 0, "every buffer is back");
     assert.equal(got.buffers.free.length, 1, "one buffer served all three messages");
+    assert.equal(got.buffers.announced, 3);
     // A fragmented message that outgrows its first buffer: the outgrown one is released.
     const parts = [cframe(2, bytesOf(20_000, 3), { fin: false })];
     for (let i = 0; i < 6; i++) parts.push(cframe(0, bytesOf(400_000, i + 2), { fin: i === 5 }));
@@ -134,5 +148,36 @@ describe("messageBuffers: assembled messages in recycled buffers", () => {
     assert.deepEqual([...a.view()], [1, 2, 3]);
     assert.equal(buffers.acquired, 1);
     assert.ok(buffers.out.has(a.chunk.buffer));
+    assert.ok(a.owned, "a join is the message's own");
+    // One piece: the payload is the input chunk itself, not the message's own.
+    const input = Uint8Array.of(9, 8, 7);
+    a.begin(2, 0, false);
+    a.add(input, 0, 3, true);
+    assert.ok(a.finish());
+    assert.equal(a.chunk, input);
+    assert.ok(!a.owned);
+    assert.equal(buffers.acquired, 1);
+  });
+});
+
+describe("messageBuffers without lend/dispatched (optional)", () => {
+  it("a host with acquire and release alone gets the same events, nothing announced", () => {
+    const stream = concat([cframe(2, bytesOf(70_000, 5)), cframe(1, "hi"), cframe(2, bytesOf(90_000, 3))]);
+    let acquired = 0;
+    const events: Plain[] = [];
+    const engine = testEngine({
+      role: "server",
+      messageBuffers: {
+        acquire: (size) => {
+          acquired++;
+          return new Uint8Array(size);
+        },
+        release: () => {},
+      },
+      onEvent: (e) => events.push(plain(e)),
+    });
+    feedAsSocket(engine, stream, [], "in-place", 65536);
+    assert.deepEqual(events, run([stream]).events);
+    assert.ok(acquired >= 2);
   });
 });
