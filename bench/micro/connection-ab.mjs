@@ -13,6 +13,9 @@
 //        (cd /tmp/base && npx tsc -p tsconfig.build.json)
 //        node bench/micro/connection-ab.mjs /tmp/base/dist dist; node bench/micro/connection-ab.mjs dist /tmp/base/dist
 // SIZE=<bytes> sets the payload (default 64, masked text frames, 16 per chunk, echoed).
+// OPTS_A / OPTS_B (JSON, the Connection's options) set each side's options (default: no heartbeat,
+// no idle timeout), e.g. the same build twice with `wirecable echo`'s options on one side:
+//   OPTS_B='{"lendMessages":true,"maxPayload":16777216,"maxFragments":65537}' node bench/micro/connection-ab.mjs dist /tmp/copy-of/dist
 import { interleavedSlices } from "./slices.mjs";
 
 const [distA, distB, slicesArg] = process.argv.slice(2);
@@ -25,13 +28,13 @@ const PER = 16;
 const CONNS = 64;
 const FEED = process.env.FEED ?? "lent";
 const builds = [];
-for (const [name, dist] of [
-  ["A", distA],
-  ["B", distB],
+for (const [name, dist, opts] of [
+  ["A", distA, process.env.OPTS_A],
+  ["B", distB, process.env.OPTS_B],
 ]) {
   const rig = await import(`./echo-rig.mjs?build=${name}`);
   const feed = FEED === "data" ? (socket, chunk) => socket.emit("data", chunk) : rig.lend;
-  const sockets = await rig.echoSockets(dist, CONNS);
+  const sockets = await rig.echoSockets(dist, CONNS, opts === undefined ? undefined : JSON.parse(opts));
   builds.push({ name, dist, sockets, feed, chunks: rig.maskedChunks(SIZE, PER), cpu: 0, n: 0, slices: [] });
 }
 

@@ -31,18 +31,18 @@ export class FakeSocket extends EventEmitter {
 
 /**
  * `count` fake sockets, each owned by a server Connection of the build in `dist` that echoes every
- * message (`socket.connection`).
+ * message (`socket.connection`), with connection `options` (default: no heartbeat, no idle timeout).
  */
-export async function echoSockets(dist, count) {
+export async function echoSockets(dist, count, options = { pingInterval: 0, idleTimeout: 0 }) {
   const root = resolve(dist);
   const { Connection } = await import(`${root}/node/connection.js`);
   const { createHybiEngine } = await import(`${root}/node/engines.js`);
   const { resolveConnectionOptions } = await import(`${root}/node/options.js`);
-  const options = resolveConnectionOptions({ pingInterval: 0, idleTimeout: 0 });
+  const resolved = resolveConnectionOptions(options);
   const sockets = [];
   for (let i = 0; i < count; i++) {
     const socket = new FakeSocket();
-    socket.connection = echoConnection({ Connection, createHybiEngine }, options, socket);
+    socket.connection = echoConnection({ Connection, createHybiEngine }, resolved, socket);
     sockets.push(socket);
   }
   return sockets;
