@@ -215,6 +215,10 @@ export class Engine implements WebSocketEngine {
     deliver(message: TextMessage | BinaryMessage): void {
       this.#engine.#events.push(message);
     }
+    /** The dispatcher dispatches a message pushed now at once (nothing is being dispatched or waits). */
+    dispatchesNow(): boolean {
+      return this.#engine.#events.idle;
+    }
     fault(error: ProtocolError): void {
       this.#engine.#fail(error);
     }

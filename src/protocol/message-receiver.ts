@@ -15,7 +15,8 @@
  *   (`deliver`) as a TextMessage or BinaryMessage. While a text message's event is dispatched
  *   it is `lastText` (the engine's echo shortcut), null otherwise: nothing is retained after.
  *   A message assembled into a buffer from the host's MessageBuffers is announced to them
- *   (`lend`, `dispatched`) around its dispatch; no other message is.
+ *   (`lend`, `dispatched`) around its dispatch when that dispatch happens at once (the host's
+ *   `dispatchesNow`); no other message is (a queued one's buffer is never handed back).
  * - Lent input (`lent`, set by the engine for the duration of a `receiveLent` call): what
  *   outlives the call gets bytes of its own, from `alloc`.
  */
@@ -43,6 +44,11 @@ export interface ReceiverHost {
   deliver(message: TextMessage | BinaryMessage): void;
   /** Invalid UTF-8: fail the connection. */
   fault(error: ProtocolError): void;
+  /**
+   * Whether a message delivered now is dispatched before `deliver` returns (nothing else is being
+   * dispatched or waits), rather than queued behind another event. Absent: never assumed.
+   */
+  dispatchesNow?(): boolean;
 }
 
 export interface ReceiverOptions {
@@ -119,7 +125,11 @@ export class MessageReceiver {
       const { chunk, start, end } = a;
       a.release();
       const buffers = this.#buffers;
-      if (buffers?.lend !== undefined && a.owned) this.#deliverLent(buffers, a.opcode, chunk, start, end);
+      // Announced only when its dispatch happens inside `deliver` (lend and dispatched bracket the
+      // handler); a message queued behind another event is not: the host never gets its buffer
+      // back to reuse (it goes to the GC), so the handler that runs later reads it intact.
+      if (buffers?.lend !== undefined && a.owned && this.#host.dispatchesNow?.() === true)
+        this.#deliverLent(buffers, a.opcode, chunk, start, end);
       else this.#deliver(a.opcode, chunk, start, end, false);
       return;
     }

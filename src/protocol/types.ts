@@ -152,9 +152,11 @@ export interface EngineHost extends FrameOutput {
  * outgrew it). A buffer handed out as a message's payload is the host's to recycle once the
  * message's event was dispatched. A host that implements `lend` (and `dispatched`) hears of each
  * such message around its event's dispatch: `lend(buffer)` right before, `dispatched(token)`
- * right after (also when a listener threw), with what `lend` returned. Only such messages are
- * announced: a message whose payload lies in the input (one piece of one read, the common case
- * for short messages) costs the host nothing. A buffer the engine drops (the
+ * right after (also when a listener threw), with what `lend` returned; a message whose event
+ * must wait behind another one being dispatched (input fed from inside a listener) is not
+ * announced, and its buffer is then never the host's to reuse (it goes to the GC). Only such
+ * messages are announced: a message whose payload lies in the input (one piece of one read, the
+ * common case for short messages) costs the host nothing. A buffer the engine drops (the
  * connection ended mid-message) is never given back and must not be reused by the host (a read
  * may still be landing in it).
  */

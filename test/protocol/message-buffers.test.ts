@@ -14,7 +14,7 @@ import { MessageAssembler } from "../../src/protocol/message-assembler.js";
 import type { EngineEvent, MessageBuffers } from "../../src/protocol/types.js";
 import { concat, hex, utf8 } from "../helpers/bytes.js";
 import { cframe, closeBody } from "../helpers/frames.js";
-import { feedAsSocket, type Plain, plain, run, testEngine } from "./helpers/engine-run.js";
+import { feedAsSocket, type Plain, plain, run, type TestEngine, testEngine } from "./helpers/engine-run.js";
 
 /** A host's pool: free buffers reused last-in first-out, scribbled over when they come back. */
 class RecyclingBuffers implements MessageBuffers {
@@ -51,6 +51,10 @@ class RecyclingBuffers implements MessageBuffers {
     this.lending = null;
     this.#back(new Uint8Array((token as Uint8Array).buffer));
   }
+  /** Scribble over every free buffer (as a reuse would). */
+  fill(): void {
+    for (const b of this.free) b.fill(0xcc);
+  }
   #back(buffer: Uint8Array): void {
     assert.ok(this.out.delete(buffer.buffer), "given back twice, or never acquired");
     buffer.fill(0xdd);
@@ -71,7 +75,8 @@ function feed(stream: Uint8Array, cuts: readonly number[], mode: "lent" | "in-pl
     onEvent: (e) => {
       events.push(plain(e)); // read during dispatch
       const bytes = payloadOf(e);
-      // Announced exactly when the payload lies in a buffer of the host's.
+      // Never a buffer the host has back; announced exactly when the payload lies in one of its buffers.
+      assert.ok(bytes === null || !buffers.free.some((b) => b.buffer === bytes.buffer), "payload in a free buffer");
       const ours = bytes !== null && buffers.out.has(bytes.buffer);
       assert.equal(buffers.lending?.buffer, ours ? bytes.buffer : undefined, `${e.type} event announced iff ours`);
     },
@@ -157,6 +162,43 @@ describe("messageBuffers: assembled messages in recycled buffers", () => {
     assert.equal(a.chunk, input);
     assert.ok(!a.owned);
     assert.equal(buffers.acquired, 1);
+  });
+});
+
+describe("messageBuffers: a message queued behind another event", () => {
+  it("is not announced, and its buffer never comes back: intact when its handler runs", () => {
+    const buffers = new RecyclingBuffers();
+    const joined = (seed: number) =>
+      concat([cframe(2, bytesOf(40_000, seed), { fin: false }), cframe(0, bytesOf(40_000, seed + 1))]);
+    const expected = concat([bytesOf(40_000, 3), bytesOf(40_000, 4)]);
+    const got: Array<{ type: string; intact?: boolean; lending: boolean }> = [];
+    const engine: TestEngine = testEngine({
+      role: "server",
+      messageBuffers: buffers,
+      onEvent: (e) => {
+        const bytes = payloadOf(e);
+        got.push({
+          type: e.type,
+          lending: buffers.lending !== null,
+          intact: bytes === null ? undefined : sameBytes(bytes),
+        });
+        // Input fed from inside a listener of an event raised outside any read (a local close; a
+        // Duplex that pushes synchronously): its message waits behind this event. Then another
+        // message, read once nothing is being dispatched.
+        if (e.type === "closing") engine.receiveData(joined(3));
+        if (got.length === 2) buffers.fill(); // the host reuses whatever it has back
+      },
+    });
+    const sameBytes = (b: Uint8Array) => b.length === expected.length && b.every((x, i) => x === expected[i]);
+    engine.close(1000);
+    engine.receiveData(joined(3));
+    assert.deepEqual(got, [
+      { type: "closing", lending: false, intact: undefined },
+      { type: "binary", lending: false, intact: true },
+      { type: "binary", lending: true, intact: true },
+    ]);
+    assert.equal(buffers.announced, 1, "only the message dispatched at once");
+    assert.equal(buffers.out.size, 1, "the queued message's buffer stays out (the GC's)");
   });
 });
 
