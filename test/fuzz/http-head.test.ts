@@ -162,6 +162,13 @@ const DIFFERENCES: Array<{
     },
   },
   {
+    why: "a Content-Length value followed by HTAB: RFC 9110 5.5 strips a field value's OWS (SP / HTAB), so it is that number; llhttp takes trailing SP but refuses HTAB after the digits",
+    applies: (input, our, node) =>
+      our.kind !== "reject" &&
+      node.code === "HPE_INVALID_CONTENT_LENGTH" &&
+      /\r\ncontent-length:[ \t]*\d+ *\t[ \t]*\r\n/i.test(latin1(input)),
+  },
+  {
     why: "a missing Host: the parser has no opinion; acceptHandshake answers 400 (RFC 6455 4.1); node:http answers 400 itself",
     applies: (input, our, node) => {
       // node:http answers 400 itself, then may go on reading what follows as another request.
