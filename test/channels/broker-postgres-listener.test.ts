@@ -58,20 +58,32 @@ providePeer("pg", async () => ({ Client: FakeClient }));
 /** Connections that listen now: connected, not ended, with a LISTEN. */
 const listening = () => FakeClient.made.filter((c) => c.connected && !c.ended && c.listens.length > 0);
 
+/** A broker on the fake client, subscribed to `stream`, once its first attempt is under way. */
+async function start(stream = "room") {
+  FakeClient.made = [];
+  const broker = new PostgresBroker({ url: "postgres://u@127.0.0.1:9/db", localDelivery: false });
+  const subscribed = broker.subscribe(stream, () => {});
+  await until(() => FakeClient.made.length === 1, "first attempt");
+  return { broker, subscribed, first: FakeClient.made[0]! };
+}
+
+/** Waits for attempt `n` (1-based), lets it connect, and checks it becomes the one listener. */
+async function connectAttempt(n: number): Promise<FakeClient> {
+  await until(() => FakeClient.made.length === n, `attempt ${n}`);
+  const client = FakeClient.made[n - 1]!;
+  client.settle();
+  await until(() => listening().length === 1, `attempt ${n} listens`);
+  assert.deepEqual(listening(), [client]);
+  return client;
+}
+
 describe("PostgresBroker's listening connection", () => {
   it("a failed attempt's late 'end' does not start a second listener beside its replacement", async () => {
-    FakeClient.made = [];
-    const broker = new PostgresBroker({ url: "postgres://u@127.0.0.1:9/db", localDelivery: false });
+    const { broker, subscribed, first } = await start();
     try {
-      const subscribed = broker.subscribe("room", () => {});
-      await until(() => FakeClient.made.length === 1, "first attempt");
-      const first = FakeClient.made[0]!;
       first.settle(new Error("ECONNREFUSED")); // the attempt fails; pg emits its 'end' later
       await subscribed;
-      await until(() => FakeClient.made.length === 2, "the retry");
-      const second = FakeClient.made[1]!;
-      second.settle();
-      await until(() => listening().length === 1, "the retry listens");
+      const second = await connectAttempt(2);
       let disconnected = 0;
       broker.on("disconnected", () => disconnected++);
       first.lose(); // the failed attempt's 'end', late
@@ -80,22 +92,15 @@ describe("PostgresBroker's listening connection", () => {
       assert.deepEqual(listening(), [second]);
       assert.equal(disconnected, 0, "no 'disconnected' for a connection already given up");
       second.lose(); // the listener goes: exactly one new attempt
-      await until(() => FakeClient.made.length === 3, "the reconnect");
-      FakeClient.made[2]!.settle();
-      await until(() => listening().length === 1, "the reconnect listens");
-      assert.deepEqual(listening(), [FakeClient.made[2]]);
+      await connectAttempt(3);
     } finally {
       await broker.close();
     }
   });
 
   it("an attempt lost while its LISTENs run is dropped, not kept beside the next", async () => {
-    FakeClient.made = [];
-    const broker = new PostgresBroker({ url: "postgres://u@127.0.0.1:9/db", localDelivery: false });
+    const { broker, subscribed, first } = await start();
     try {
-      const subscribed = broker.subscribe("room", () => {});
-      await until(() => FakeClient.made.length === 1, "first attempt");
-      const first = FakeClient.made[0]!;
       // connected, but it ends before the broker takes it: its query then fails or it is dropped
       first.once("end", () => {});
       const query = first.query.bind(first);
@@ -105,22 +110,16 @@ describe("PostgresBroker's listening connection", () => {
       };
       first.settle();
       await subscribed;
-      await until(() => FakeClient.made.length === 2, "the retry");
-      FakeClient.made[1]!.settle();
-      await until(() => listening().length === 1, "the retry listens");
-      assert.deepEqual(listening(), [FakeClient.made[1]]);
+      await connectAttempt(2);
     } finally {
       await broker.close();
     }
   });
 
   it("close() while an attempt is connecting cuts it: subscribe and close both settle", async () => {
-    FakeClient.made = [];
-    const broker = new PostgresBroker({ url: "postgres://u@127.0.0.1:9/db", localDelivery: false });
+    const { broker, subscribed } = await start();
     let errors = 0;
     broker.on("error", () => errors++);
-    const subscribed = broker.subscribe("room", () => {});
-    await until(() => FakeClient.made.length === 1, "first attempt");
     await broker.close();
     await subscribed; // settles: the cut socket made connect() reject
     assert.equal(FakeClient.made[0]!.connecting, false);
@@ -131,12 +130,8 @@ describe("PostgresBroker's listening connection", () => {
   });
 
   it("a stream subscribed while the attempt's LISTENs run is LISTENed by that attempt", async () => {
-    FakeClient.made = [];
-    const broker = new PostgresBroker({ url: "postgres://u@127.0.0.1:9/db", localDelivery: false });
+    const { broker, subscribed, first: client } = await start("a");
     try {
-      const first = broker.subscribe("a", () => {});
-      await until(() => FakeClient.made.length === 1, "first attempt");
-      const client = FakeClient.made[0]!;
       const query = client.query.bind(client);
       let late: Promise<unknown> | undefined;
       client.query = async (text: string) => {
@@ -144,7 +139,7 @@ describe("PostgresBroker's listening connection", () => {
         return query(text);
       };
       client.settle();
-      await first;
+      await subscribed;
       await late;
       assert.deepEqual(client.listens, ['LISTEN "a"', 'LISTEN "b"']);
     } finally {
