@@ -32,6 +32,18 @@ export const SERVERS = {
     env: { WIRECABLE_DIST: "WIRECABLE_DIST_B" },
     workloads: ["idle"],
   },
+  // The library server with `wirecable broadcast`'s options, to tell what the CLI's process adds
+  // from what its options cost: "drop" alone, then "drop" with the default heartbeat (its options).
+  "wirecable-drop": {
+    file: "bench/servers/wirecable.mjs",
+    setEnv: { WIRECABLE_BACKPRESSURE: "drop" },
+    workloads: ["broadcast", "broadcast-10k"],
+  },
+  "wirecable-cliopts": {
+    file: "bench/servers/wirecable.mjs",
+    setEnv: { WIRECABLE_BACKPRESSURE: "drop", WIRECABLE_PING: "1" },
+    workloads: ["broadcast", "broadcast-10k"],
+  },
   ws: { file: "bench/servers/ws.mjs", deflate: true },
   "websocket-driver": { file: "bench/servers/websocket-driver.mjs", deflate: false },
   bun: { file: "bench/servers/bun.mjs", deflate: true, bun: true },

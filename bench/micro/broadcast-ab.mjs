@@ -8,7 +8,13 @@
 // i % n), each turn's broadcasts going to every room in turn (rooms interleave); CABLE=1: CableCore.broadcast to one stream every connection subscribed to
 // (the ActionCable protocol: JSON wrapped once per identifier, the stream hub's fan-out).
 // Prints each build's CPU per delivery and the ratio B/A, which is the figure to compare.
-// Usage: [CABLE=1 | ROOMS=n] [CONNS=10000] [PER=4] [TURNS=5] node bench/micro/broadcast-ab.mjs DIST_A DIST_B [SLICES]
+// OPTS_A / OPTS_B (JSON, the Connections' options) set each side's options (default: no heartbeat,
+// no idle timeout), e.g. the same build twice (two copies of dist/, so that no call site gathers
+// type feedback from both sides) with `wirecable broadcast`'s options on one side:
+//   OPTS_B='{"backpressure":"drop","pingInterval":30000}' node bench/micro/broadcast-ab.mjs /tmp/copy-a/dist /tmp/copy-b/dist
+// PRE_A / PRE_B (a path inside the build's dist/, e.g. cli/index.js) import that module of the side's
+// build first: the library in the CLI's module graph (its copy of dist/ needs package.json one level up).
+// Usage: [CABLE=1 | ROOMS=n] [CONNS=10000] [PER=4] [TURNS=5] [OPTS_A=json] [OPTS_B=json] [PRE_A=m] [PRE_B=m] node bench/micro/broadcast-ab.mjs DIST_A DIST_B [SLICES]
 import { resolve } from "node:path";
 import { FakeSocket } from "./echo-rig.mjs";
 import { interleavedSlices } from "./slices.mjs";
@@ -26,13 +32,14 @@ const data = { action: "publish", text: "a".repeat(32) };
 const text = JSON.stringify({ identifier: JSON.stringify({ channel: "BenchChannel" }), message: data });
 
 /** One build: its connections and a `turn()` that broadcasts PER messages. */
-async function load(dist) {
+async function load(dist, opts, pre) {
   const root = resolve(dist);
+  if (pre) await import(`${root}/${pre}`);
   const { Connection } = await import(`${root}/node/connection.js`);
   const { createHybiEngine } = await import(`${root}/node/engines.js`);
   const { resolveConnectionOptions } = await import(`${root}/node/options.js`);
   const { prepareMessage } = await import(`${root}/protocol/prepared-message.js`);
-  const options = resolveConnectionOptions({ pingInterval: 0, idleTimeout: 0 });
+  const options = resolveConnectionOptions(opts === undefined ? { pingInterval: 0, idleTimeout: 0 } : JSON.parse(opts));
   const conns = [];
   const sockets = [];
   for (let i = 0; i < CONNS; i++) {
@@ -88,11 +95,11 @@ async function load(dist) {
 }
 
 const builds = [];
-for (const [name, dist] of [
-  ["A", distA],
-  ["B", distB],
+for (const [name, dist, opts, pre] of [
+  ["A", distA, process.env.OPTS_A, process.env.PRE_A],
+  ["B", distB, process.env.OPTS_B, process.env.PRE_B],
 ]) {
-  builds.push({ name, dist, ...(await load(dist)), cpu: 0, n: 0 });
+  builds.push({ name, dist, ...(await load(dist, opts, pre)), cpu: 0, n: 0 });
 }
 
 async function round(build, n) {

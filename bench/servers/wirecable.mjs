@@ -4,6 +4,7 @@
 // built once (wss.broadcast), anything else echoes. `--workers N` uses cluster on one port.
 // WIRECABLE_LEND=1 sets `lendMessages` (the handlers send the message before returning: allowed).
 // WIRECABLE_PING=1 keeps the default heartbeat (pingInterval 30 s) and idle timeout.
+// WIRECABLE_BACKPRESSURE=<policy> sets `backpressure` (`wirecable broadcast` runs with "drop").
 import { MAX_PAYLOAD, serve } from "./common.mjs";
 
 // WIRECABLE_DIST points at another build (e.g. a tsc --outDir elsewhere) to compare builds.
@@ -29,6 +30,9 @@ serve(
         // WIRECABLE_LEND=1 (the wirecable-lent row): large messages lent to the handler (the
         // `lendMessages` option, as `wirecable echo` runs); default: owned messages.
         ...(process.env.WIRECABLE_LEND === "1" ? { lendMessages: true } : {}),
+        // WIRECABLE_BACKPRESSURE=drop (the wirecable-drop / wirecable-cliopts rows): the policy
+        // `wirecable broadcast` runs with; default: the library's ("close").
+        ...(process.env.WIRECABLE_BACKPRESSURE ? { backpressure: process.env.WIRECABLE_BACKPRESSURE } : {}),
       });
       wss.on("error", reject);
       wss.on("connection", (conn, req) => {
