@@ -8,12 +8,13 @@
  * Contract: created with a connection's first output (an idle connection holds none; a plain
  * server connection drops it again when it is `resting`, and makes a new one for its next
  * output). `queue()` marks the connection for this turn's flush and returns the queue to push
- * to. After a flush that left bytes in the socket, `drained()` (the socket's `drain`, or a write
- * callback when Node emits none below its high-water mark) releases the waiters with "written", lets the
- * latest held pong out and emits the connection's `drain`. A failed write is reported on the
- * connection (`error`) and ends its transport; callbacks run once what was queued before them is
- * written, or with an error when the socket is gone first. `streamMessage` sends a message from
- * an async iterable, one fragment per chunk, within the same backpressure.
+ * to. After a flush that left bytes in the socket, `drained()` (the socket's `drain`, and the
+ * callback of the last write made: an empty write after that flush's, then each later flush's
+ * own, so it runs when the backlog is gone however the socket ends) releases the waiters with
+ * "written", lets the latest held pong out and emits the connection's `drain`. A failed write is
+ * reported on the connection (`error`) and ends its transport; callbacks run once what was queued
+ * before them is written, or with an error when the socket is gone first. `streamMessage` sends a
+ * message from an async iterable, one fragment per chunk, within the same backpressure.
  */
 import type { Readable } from "node:stream";
 import { InvalidStateError } from "../protocol/errors.js";
@@ -40,6 +41,12 @@ export class ConnectionOutput extends OutputQueue implements Flushable {
   dropped = 0;
   /** On the flush queue's list for this turn (queue() puts it there once; flushTurn takes it off). */
   #listed = false;
+  /**
+   * `drained` as a write callback (made once, for a socket that backs up: see flushNow), for
+   * writes that succeeded only: bytes a failed or destroyed socket threw away are not "written"
+   * (the close resolves "wait" sends with "buffered").
+   */
+  #onWritten: ((error?: Error | null) => void) | null = null;
   #waiters: Array<(result: "written" | "buffered") => void> | null = null;
   #callbacks: Array<(error?: Error | null) => void> | null = null;
   readonly #conn: AnyConnection;
@@ -147,8 +154,16 @@ export class ConnectionOutput extends OutputQueue implements Flushable {
     // The callbacks ride on the turn's last write (no write of their own), once: a write that
     // throws may have taken them already (the socket then calls them too, with its error).
     const done = callbacks === null ? undefined : once(callbacks);
+    // Backed up already: `drained` rides on this write too, so that the last write made completes
+    // with a look at the backlog, whatever ends the socket after it (an end: Node emits no 'drain').
+    const backedUp = this.needDrain;
+    const onWritten = backedUp ? (this.#onWritten ??= this.#afterWrite()) : null;
     try {
-      this.writeTo(socket, done, this.needDrain);
+      this.writeTo(
+        socket,
+        onWritten === null ? done : done === undefined ? onWritten : both(done, onWritten),
+        backedUp,
+      );
     } catch (error) {
       // socket.write throws only Errors; a throwing listener must not escape a read's callback (flushEarly)
       emitSafe(this.#conn, "error", error as Error);
@@ -157,10 +172,14 @@ export class ConnectionOutput extends OutputQueue implements Flushable {
       return;
     }
     if (socket.writableLength > 0) {
-      this.needDrain = true;
-      // Node only emits 'drain' above its high-water mark; below it, ask for a callback once
-      // the backlog is written so that 'drain' and "wait" sends are never left hanging.
-      if (!socket.writableNeedDrain) socket.write(EMPTY_BUFFER, () => this.drained());
+      // Node emits 'drain' only above its high-water mark and never once the socket ends: the
+      // first flush that leaves bytes asks for a callback once they are written (one empty write),
+      // the later ones carry it on their own write (above). So 'drain' and "wait" sends are never
+      // left hanging, and a peer that reads slowly holds no empty write or closure per turn.
+      if (!backedUp) {
+        this.needDrain = true;
+        socket.write(EMPTY_BUFFER, (this.#onWritten ??= this.#afterWrite()));
+      }
       // The peer is not keeping up: its pings get one pong, for the latest, once it drains
       // (RFC 6455 5.5.3), so that pings sent without reading cannot pile pongs up here.
       if (!this.pongsHeld) {
@@ -171,6 +190,12 @@ export class ConnectionOutput extends OutputQueue implements Flushable {
       this.releaseWaiters("written");
     }
     if (this.#conn.endsAfterFlush() && !socket.writableEnded) socket.end();
+  }
+
+  #afterWrite(): (error?: Error | null) => void {
+    return (error) => {
+      if (error == null && !this.#socket.destroyed) this.drained();
+    };
   }
 
   /** The socket's backlog is written (see the module comment). */
@@ -213,6 +238,20 @@ function once(callbacks: Array<(error?: Error | null) => void>): (error?: Error 
     if (ran) return;
     ran = true;
     for (const cb of callbacks) cb(error);
+  };
+}
+
+/** One write callback for two, in order. */
+function both(
+  first: (error?: Error | null) => void,
+  second: (error?: Error | null) => void,
+): (error?: Error | null) => void {
+  return (error) => {
+    try {
+      first(error);
+    } finally {
+      second(error);
+    }
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * ConnectionOutput (connection-output.ts): the write callbacks of a turn (afterQueued) ride on
  * its flush's last write and run once, in order, after it; a write that throws after taking them
- * does not run them twice (the socket's own call is ignored, they get the error once).
+ * does not run them twice (the socket's own call is ignored, they get the error once). While the
+ * peer reads slowly: one empty write per backed-up socket, and 'drain' however the output ends.
  */
 import assert from "node:assert/strict";
 import { Duplex } from "node:stream";
@@ -279,5 +280,160 @@ describe("what a connection whose peer does not read holds", () => {
       stalled.destroy();
       flowing.destroy();
     }
+  });
+});
+
+/**
+ * A transport whose writes complete only when the test says (`read`: the peer reads; empty writes
+ * complete as soon as they reach the head, as a zero-byte write does on a socket), in a server
+ * Connection with "wait" backpressure; `log` records the connection's and transport's events.
+ */
+function slowConnection(highWaterMark = 16 * 1024) {
+  const pending: Array<{ bytes: number; cb: (error?: Error | null) => void }> = [];
+  const take = (bytes: number, cb: (error?: Error | null) => void) => {
+    if (bytes === 0 && pending.length === 0) cb();
+    else pending.push({ bytes, cb });
+  };
+  const socket = new Duplex({
+    highWaterMark,
+    read() {},
+    write(chunk: Uint8Array, _encoding, cb) {
+      take(chunk.byteLength, cb);
+    },
+  });
+  const conn = new Connection({
+    role: "server",
+    socket,
+    createEngine: createHybiEngine,
+    options: resolveConnectionOptions({ pingInterval: 0, idleTimeout: 0, backpressure: "wait", maxBufferedAmount: 4 }),
+    protocol: "",
+    extensions: [],
+    extensionsHeader: "",
+  });
+  const log: string[] = [];
+  conn.on("drain", () => log.push("drain"));
+  conn.on("close", (code) => log.push(`close ${code}`));
+  conn.on("error", (error) => log.push(`error ${error.message}`));
+  socket.on("finish", () => log.push("finish"));
+  socket.on("error", () => {});
+  /** The peer reads everything, write by write, a turn each. */
+  const readAll = async () => {
+    while (pending.length > 0) {
+      pending.shift()!.cb();
+      await turns(1);
+    }
+    await turns(3);
+  };
+  // Node's queue of the writes it holds (Writable.prototype.writableBuffer, not in @types/node)
+  const queued = () => (socket as unknown as { writableBuffer: Array<{ chunk: Uint8Array }> }).writableBuffer;
+  return { socket, conn, log, pending, readAll, queued };
+}
+
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A peer's masked close frame (1000). */
+const PEER_CLOSE = Buffer.from([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]);
+
+describe("the connection's 'drain' while its peer reads slowly", () => {
+  it("one empty write per backed-up socket, not one per flush; 'drain' once when the peer reads it all", async () => {
+    const { socket, conn, log, readAll, queued } = slowConnection();
+    try {
+      for (let turn = 0; turn < 50; turn++) {
+        conn.send(`turn ${turn}`); // ~8 bytes a turn: far below the 16 KiB high-water mark
+        await turns(1);
+      }
+      const empty = queued().filter((w) => w.chunk.byteLength === 0).length;
+      assert.ok(queued().length >= 48, `${queued().length} writes held`);
+      // Before: a zero-byte write with its own closure after every flush (50 of them)
+      assert.ok(empty <= 1, `${empty} empty writes held`);
+      await readAll();
+      assert.equal(socket.writableLength, 0);
+      assert.deepEqual(log, ["drain"]);
+      assert.equal(conn.bufferedAmount, 0);
+      // Writable again, and backed up again: a second 'drain' for the second backlog
+      conn.send("again");
+      await turns(1);
+      conn.send("and again");
+      await turns(1);
+      assert.ok(conn.bufferedAmount > 0);
+      await readAll();
+      assert.deepEqual(log, ["drain", "drain"]);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  for (const shape of ["close", "peer-end"] as const) {
+    it(`comes when the output ends (${shape}) with bytes written after the first backed-up flush`, async () => {
+      const { socket, conn, log, pending, readAll } = slowConnection();
+      assert.equal(conn.send("aaaa"), "written");
+      await turns(1); // flushed: the socket holds it (and asks for a callback once it is written)
+      const waiting = conn.send("bbbb"); // above maxBufferedAmount: "wait"
+      assert.equal(typeof waiting, "object");
+      await turns(1); // flushed behind the first
+      if (shape === "close") {
+        conn.close(1000); // the close frame, then socket.end() once the peer answers
+        await turns(1);
+        socket.push(PEER_CLOSE);
+      } else {
+        socket.push(null); // the peer ends: a half-open transport is ended after our output
+      }
+      await turns(6);
+      assert.equal(socket.writableEnded, true, "the output ended with bytes pending");
+      assert.ok(pending.length > 0 && socket.writableLength > 0);
+      assert.deepEqual(log, [], "nothing before the peer reads");
+      await readAll();
+      // As before the one-at-a-time fix (main emitted it): 'drain' once the backlog is written, before 'finish'
+      assert.deepEqual(
+        log.filter((e) => e === "drain" || e === "finish"),
+        ["drain", "finish"],
+      );
+      assert.equal(conn.bufferedAmount, 0);
+    });
+  }
+
+  it("comes when the output ends above the high-water mark (Node emits no 'drain' once ending)", async () => {
+    const { socket, conn, log, readAll } = slowConnection(1024);
+    conn.send("x".repeat(2000)); // one flush above the mark: needDrain set by Node
+    await turns(1);
+    assert.equal(socket.writableNeedDrain, true);
+    socket.push(null);
+    await turns(6);
+    assert.equal(socket.writableEnded, true);
+    await readAll();
+    assert.deepEqual(
+      log.filter((e) => e === "drain" || e === "finish"),
+      ["drain", "finish"],
+    );
+  });
+
+  it("not for bytes a destroyed transport threw away: its 'wait' sends resolve \"buffered\"", async () => {
+    const { socket, conn, log, readAll } = slowConnection();
+    conn.send("aaaa");
+    await turns(1);
+    const waiting = conn.send("bbbb");
+    assert.equal(typeof waiting, "object");
+    let result = "";
+    void (waiting as unknown as Promise<string>).then((r) => (result = r));
+    await turns(1);
+    socket.destroy();
+    await turns(3);
+    await readAll(); // the write in flight completes (Node calls it back with no error); the rest fail
+    assert.deepEqual(log, ["close 1006"]);
+    assert.equal(result, "buffered");
+  });
+
+  it("not when a write fails", async () => {
+    const { socket, conn, log, pending } = slowConnection();
+    conn.send("aaaa");
+    await turns(1);
+    conn.send("bbbb");
+    await turns(1);
+    pending.shift()!.cb(new Error("EPIPE")); // the transport fails: Node destroys it, the rest fail
+    await turns(3);
+    assert.equal(socket.destroyed, true);
+    assert.ok(!log.includes("drain"), log.join(", "));
   });
 });
