@@ -3,9 +3,10 @@
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import { describe, it } from "node:test";
+import { createBroker } from "../../src/channels/brokers/from-url.js";
 import { providePeer } from "../../src/channels/brokers/optional-peer.js";
 import { PostgresBroker } from "../../src/channels/brokers/postgres.js";
-import { until } from "../helpers/time.js";
+import { until, within } from "../helpers/time.js";
 
 /**
  * A pg Client whose connect() the test settles, and whose 'end' it emits when it chooses. As
@@ -26,7 +27,7 @@ class FakeClient extends EventEmitter {
     this.connected = false;
     this.emit("end");
   }
-  constructor() {
+  constructor(readonly config: { connectionTimeoutMillis?: number } = {}) {
     super();
     FakeClient.made.push(this);
   }
@@ -145,5 +146,45 @@ describe("PostgresBroker's listening connection", () => {
     } finally {
       await broker.close();
     }
+  });
+
+  it("each attempt has a connect timeout: 5000 ms by default, else the options' own (0: none)", async () => {
+    const timeouts: Array<number | undefined> = [];
+    for (const broker of [
+      new PostgresBroker({ url: "postgres://u@127.0.0.1:9/db" }),
+      new PostgresBroker({ url: "postgres://u@127.0.0.1:9/db", client: { connectionTimeoutMillis: 250 } }),
+      new PostgresBroker({ url: "postgres://u@127.0.0.1:9/db", client: { connectionTimeoutMillis: 0 } }),
+      createBroker("postgres://u@127.0.0.1:9/db") as PostgresBroker,
+      createBroker("postgres://u@127.0.0.1:9/db", { connectTimeout: 0 }) as PostgresBroker,
+    ]) {
+      FakeClient.made = [];
+      const subscribed = broker.subscribe("room", () => {});
+      const published = broker.publish("room", "x").catch(() => {}); // the publishing connection
+      await until(() => FakeClient.made.length === 2, "both connections");
+      assert.equal(
+        FakeClient.made[0]!.config.connectionTimeoutMillis,
+        FakeClient.made[1]!.config.connectionTimeoutMillis,
+      );
+      timeouts.push(FakeClient.made[0]!.config.connectionTimeoutMillis);
+      await broker.close();
+      await subscribed;
+      for (const client of FakeClient.made) client.settle(new Error("Connection terminated"));
+      await published;
+    }
+    assert.deepEqual(timeouts, [5000, 250, 0, 5000, 0]);
+  });
+
+  it("close() while the publishing connection is connecting cuts it: the publish rejects, close settles", async () => {
+    FakeClient.made = [];
+    const broker = new PostgresBroker({ url: "postgres://u@127.0.0.1:9/db" });
+    const published = broker.publish("room", "x");
+    published.catch(() => {});
+    await until(() => FakeClient.made.length === 1, "the publishing connection");
+    const publisher = FakeClient.made[0]!;
+    assert.equal(publisher.connecting, true);
+    await broker.close(); // pg's end() alone would leave connect() pending (until its timeout)
+    await assert.rejects(within(published, undefined, "publish"), { message: "broker is closed" });
+    assert.equal(publisher.connecting, false, "cut");
+    assert.equal(broker.lostCount, 1);
   });
 });

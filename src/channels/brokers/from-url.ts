@@ -55,7 +55,7 @@ export interface BrokerFromUrlOptions {
   /**
    * How long the first publish/subscribe waits for the broker (ms, 0 to 2^31 - 1; the brokers'
    * default 5000). PostgreSQL: each connection attempt's timeout (pg's `connectionTimeoutMillis`;
-   * 0: pg's default, no timeout). The in-memory broker has nothing to wait for.
+   * default 5000; 0: no timeout). The in-memory broker has nothing to wait for.
    */
   connectTimeout?: number;
   /** Keep stream history (resumable streams). */
@@ -84,7 +84,7 @@ export function createBroker(url: string | undefined, options: BrokerFromUrlOpti
         prefix,
         history,
         presence,
-        ...(connectTimeout ? { client: { connectionTimeoutMillis: connectTimeout } } : {}),
+        ...(connectTimeout === undefined ? {} : { client: { connectionTimeoutMillis: connectTimeout } }),
       });
   }
 }

@@ -11,9 +11,11 @@
  * - NOTIFY payloads are limited to 8000 bytes by PostgreSQL: a larger envelope is stored in a
  *   table (wirecable_spill) and its id notified instead; listeners read it back, in order.
  * - Outages: the listener reconnects with capped backoff and LISTENs every stream again
- *   (`reconnected`); a publish while down rejects and is counted (`lost`). Like Redis pub/sub,
- *   NOTIFY keeps nothing for a listener that is not connected: on plain streams those messages
- *   are lost; streams keeping `history` (tables, postgres-store.ts) are recovered from it.
+ *   (`reconnected`); a publish while down rejects and is counted (`lost`). A connection
+ *   attempt fails after `client.connectionTimeoutMillis` (default 5000) without an answer.
+ *   Like Redis pub/sub, NOTIFY keeps nothing for a listener that is not connected: on plain
+ *   streams those messages are lost; streams keeping `history` (tables, postgres-store.ts) are
+ *   recovered from it.
  * - History, presence and dedup: postgres-store.ts (tables created on first use).
  */
 import { createHash, randomUUID } from "node:crypto";
@@ -41,6 +43,13 @@ export interface PostgresClientOptions {
   password?: string | (() => string | Promise<string>);
   database?: string;
   ssl?: boolean | object;
+  /**
+   * Each connection attempt's timeout (ms, 0 to 2^31 - 1): an attempt not through within it
+   * (TCP, TLS, authentication, a `password` function included) fails ("PostgreSQL did not answer
+   * within … ms") as a refused one does (the listening connection retries, a publish rejects).
+   * Default 5000 (pg's own default, 0, waits forever for a server that accepts TCP and never
+   * answers); 0: no timeout.
+   */
   connectionTimeoutMillis?: number;
   [option: string]: unknown;
 }
@@ -59,6 +68,9 @@ export interface PostgresBrokerOptions {
   presence?: PresenceOptions;
 }
 
+/** Each connection attempt's timeout when the options give none (ms; the other brokers wait as long). */
+const CONNECT_TIMEOUT = 5000;
+
 /** PostgreSQL's NOTIFY payload limit (bytes, default build). */
 export const MAX_NOTIFY_PAYLOAD = 7999;
 
@@ -71,12 +83,16 @@ export class PostgresBroker extends BaseBroker implements Broker {
   readonly prefix: string;
   readonly localDelivery: boolean;
   readonly #config: pg.ClientConfig;
+  /** pg's connectionTimeoutMillis for every attempt (0: none). */
+  readonly #connectTimeout: number;
   /** pg's Client class, once loaded (the constructor starts loading it). */
   readonly #Client: Promise<typeof pg.Client>;
   #listener: pg.Client | undefined;
   /** The listening connection being made (connect, then its LISTENs): #listener once that succeeds. */
   #connecting: pg.Client | undefined;
   #publisher: pg.Client | undefined;
+  /** The publishing connection while it connects (close() cuts it: pg's end() would wait). */
+  #publisherConnecting: pg.Client | undefined;
   #listenerReady: Promise<void> | undefined;
   #downSince = 0;
   #retry = 0;
@@ -101,7 +117,12 @@ export class PostgresBroker extends BaseBroker implements Broker {
     this.processId = options.processId ?? randomUUID();
     this.prefix = options.prefix ?? "";
     this.localDelivery = options.localDelivery ?? true;
-    this.#config = { connectionString: options.url, ...(options.client as pg.ClientConfig | undefined) };
+    this.#connectTimeout = options.client?.connectionTimeoutMillis ?? CONNECT_TIMEOUT;
+    this.#config = {
+      connectionString: options.url,
+      ...(options.client as pg.ClientConfig | undefined),
+      connectionTimeoutMillis: this.#connectTimeout,
+    };
     this.#store = new PostgresStore({
       query: (text, params) => this.#statement((client) => client.query(text, params)),
       listen: (channel, onMessage) => this.#listen(channel, onMessage),
@@ -136,7 +157,7 @@ export class PostgresBroker extends BaseBroker implements Broker {
     client.on("notification", (n) => this.#onNotification(n.channel, n.payload ?? ""));
     client.on("end", () => this.#listenerLost(client));
     try {
-      await client.connect();
+      await this.#connect(client);
       // Every stream and channel, those added while these LISTENs run included (their
       // subscribe() waits for this attempt rather than LISTENing itself).
       const done = new Set<string>();
@@ -257,14 +278,32 @@ export class PostgresBroker extends BaseBroker implements Broker {
     client.on("end", () => {
       if (this.#publisher === client) this.#publisher = undefined;
     });
-    this.#publisher = client;
+    this.#publisher = this.#publisherConnecting = client;
+    try {
+      await this.#connect(client);
+    } catch (err) {
+      if (this.#publisher === client) this.#publisher = undefined;
+      throw this.closed ? new Error("broker is closed") : err;
+    } finally {
+      if (this.#publisherConnecting === client) this.#publisherConnecting = undefined;
+    }
+    return client;
+  }
+
+  /** `client.connect()`; its timeout (pg says only "timeout expired") reported as what it is. */
+  async #connect(client: pg.Client): Promise<void> {
     try {
       await client.connect();
     } catch (err) {
-      if (this.#publisher === client) this.#publisher = undefined;
+      const message = (err as Error | undefined)?.message;
+      if (this.#connectTimeout > 0 && (message === "timeout expired" || message?.includes("connection timeout"))) {
+        throw new Error(
+          `PostgreSQL did not answer within ${this.#connectTimeout} ms (client.connectionTimeoutMillis)`,
+          { cause: err },
+        );
+      }
       throw err;
     }
-    return client;
   }
 
   async publish(stream: string, payload: string): Promise<void> {
@@ -334,7 +373,8 @@ export class PostgresBroker extends BaseBroker implements Broker {
     this.#listened.clear();
     const clients = [this.#listener, this.#publisher].filter((c) => c !== undefined);
     cut(this.#connecting);
-    this.#listener = this.#connecting = this.#publisher = undefined;
+    cut(this.#publisherConnecting);
+    this.#listener = this.#connecting = this.#publisher = this.#publisherConnecting = undefined;
     await Promise.all(clients.map((c) => c.end().catch(() => {})));
   }
 
@@ -350,7 +390,7 @@ export class PostgresBroker extends BaseBroker implements Broker {
     this.#listened.clear();
     const clients = [this.#listener, this.#publisher].filter((c) => c !== undefined);
     cut(this.#connecting);
-    this.#listener = this.#connecting = this.#publisher = undefined;
+    this.#listener = this.#connecting = this.#publisher = this.#publisherConnecting = undefined;
     for (const c of clients) cut(c);
     await Promise.all(clients.map((c) => c.end().catch(() => {})));
   }
