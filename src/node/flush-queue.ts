@@ -20,7 +20,7 @@
  * the peer is still sending, rather than after every socket of the turn has been read: what the
  * syscall batching saves is nothing beside the copy of that many bytes, and the peer waits less.
  */
-import { joinOwn } from "./output-buffers.js";
+import { asBuffer, joinOwn } from "./output-buffers.js";
 
 export interface Flushable {
   /** Write what is queued now: an early flush (`markEarly`); the target stays on the turn's list. */
@@ -46,7 +46,11 @@ let flushing = false;
  * starts: a queue still on the old tree keeps the whole old tree until its own flush, no longer.
  */
 export class SharedRun {
-  readonly frame: Uint8Array;
+  /**
+   * The frame as a Buffer view of its memory, made once per node: a socket write of a plain
+   * Uint8Array wraps it in a new Buffer per call (Writable.write), that is per recipient.
+   */
+  readonly frame: Buffer;
   readonly prev: SharedRun | null;
   /** Frames in the sequence (0 for a root). */
   readonly count: number;
@@ -58,7 +62,7 @@ export class SharedRun {
   #join: Buffer | null = null;
 
   constructor(frame: Uint8Array, prev: SharedRun | null) {
-    this.frame = frame;
+    this.frame = asBuffer(frame);
     this.prev = prev;
     this.count = prev === null ? 0 : prev.count + 1;
   }
@@ -77,8 +81,8 @@ export class SharedRun {
   }
 
   /** The frames, first to last. */
-  frames(): Uint8Array[] {
-    const frames = new Array<Uint8Array>(this.count);
+  frames(): Buffer[] {
+    const frames = new Array<Buffer>(this.count);
     for (let run: SharedRun = this, i = this.count - 1; i >= 0; run = run.prev!, i--) frames[i] = run.frame;
     return frames;
   }

@@ -55,6 +55,14 @@ async function inOnePass(queues: OutputQueue[], backedUp = false): Promise<Uint8
   return sockets.map((s) => s.written);
 }
 
+/** `chunk` is a Buffer over exactly `f`'s memory (no copy). */
+function isFrameItself(chunk: Uint8Array | undefined, f: Uint8Array, what: string): void {
+  assert.ok(Buffer.isBuffer(chunk), `${what}: a Buffer (a plain Uint8Array is wrapped anew by every socket write)`);
+  assert.equal(chunk.buffer, f.buffer, `${what}: the frame's own memory`);
+  assert.equal(chunk.byteOffset, f.byteOffset, what);
+  assert.equal(chunk.byteLength, f.byteLength, what);
+}
+
 describe("shared frames in the output queue", () => {
   it("queues given the same frames in the same order share one node and its one join", async () => {
     const f1 = frame("one");
@@ -82,8 +90,18 @@ describe("shared frames in the output queue", () => {
       q.pushShared(f);
       const [w] = await inOnePass([q], backedUp);
       assert.equal(w!.length, 1);
-      assert.equal(w![0], f, `backedUp ${backedUp}: the prepared message's own frame`);
+      isFrameItself(w![0], f, `backedUp ${backedUp}`);
     }
+  });
+
+  it("the queues of one pass given one frame are all handed the same Buffer: no wrapper per recipient", async () => {
+    const f = frame("to everyone");
+    assert.ok(!Buffer.isBuffer(f), "a prepared message's frame is a plain Uint8Array (the engine is Buffer-free)");
+    const queues = [new OutputQueue(), new OutputQueue(), new OutputQueue()];
+    for (const q of queues) q.pushShared(f);
+    const handed = await inOnePass(queues);
+    isFrameItself(handed[0]![0], f, "the first queue");
+    for (const w of handed) assert.equal(w[0], handed[0]![0], "one Buffer object for all");
   });
 
   it("a backed-up queue of several shared frames gets a join of its own frames only, shared with its peers", async () => {
@@ -102,7 +120,7 @@ describe("shared frames in the output queue", () => {
     assert.equal(wa![0], wb![0], "one join for the two");
     assert.deepEqual(Buffer.from(wa![0]!), bytes([f1, f2]));
     assert.equal(wa![0]!.buffer.byteLength, f1.byteLength + f2.byteLength, "nothing but their bytes");
-    assert.equal(wc![0], other);
+    isFrameItself(wc![0], other, "the third queue");
   });
 
   it("interleaved broadcasts (rooms) and other output keep every queue's bytes and order", async () => {
@@ -173,8 +191,8 @@ describe("shared frames in the output queue", () => {
     let done = 0;
     q.writeTo(socket, () => done++);
     assert.deepEqual(calls, ["cork", "write", "write", "uncork"]);
-    assert.equal(written[0], big1);
-    assert.equal(written[1], big2);
+    isFrameItself(written[0], big1, "the first frame");
+    isFrameItself(written[1], big2, "the second frame");
     await nextTurn();
     assert.equal(done, 1, "done rides on the last write");
     assert.equal(q.size, 0);
@@ -245,7 +263,8 @@ describe("shared frames in the output queue", () => {
     q.pushShared(f2);
     const { written, socket } = recorder();
     q.writeTo(socket);
-    assert.deepEqual(written, [f2]);
+    assert.equal(written.length, 1);
+    isFrameItself(written[0], f2, "the kept frame");
   });
 
   it("stalled subscribers hold their own bytes only, shared: rooms in alternation, several a turn, an early flush", async () => {
