@@ -68,8 +68,11 @@ export function madeEngine(options: ResolvedConnectionOptions): PendingEngine {
   return made;
 }
 
-/** The engine of `host`, with the Node layer's buffers, masking and UTF-8 functions. */
-export function startEngine(host: EngineHost, init: PendingEngine, role: Role): WebSocketEngine {
+/**
+ * The engine of `host`, with the Node layer's buffers, masking and UTF-8 functions. `directText`:
+ * text messages go to the host's `dispatchText` as strings (a host that never wants their bytes).
+ */
+export function startEngine(host: EngineHost, init: PendingEngine, role: Role, directText = false): WebSocketEngine {
   const options = init.options;
   return init.createEngine(host, {
     ...init.engine,
@@ -86,5 +89,6 @@ export function startEngine(host: EngineHost, init: PendingEngine, role: Role): 
     isUtf8,
     decodeUtf8,
     decodeAscii,
+    directText,
   });
 }

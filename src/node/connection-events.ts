@@ -55,6 +55,23 @@ export function deliver(
   }
 }
 
+/**
+ * A text message as its string (the engine's `dispatchText`: the connection wants no bytes), as
+ * `deliver` would; `track`: the message is the connection's last activity (idle timeout).
+ */
+export function deliverText(conn: AnyConnection, data: string, track: boolean, bucket: TokenBucket | undefined): void {
+  if (track) conn.lastMessage = wheel.now;
+  if (bucket !== undefined && !bucket.take(wheel.now)) {
+    conn.fail(new ProtocolError("RATE_LIMITED", "rate limit exceeded"));
+    return;
+  }
+  try {
+    emitTwo(conn, "message", data, false);
+  } catch (error) {
+    handlerFailed(conn, error);
+  }
+}
+
 function emitOrFail<E extends keyof ConnectionEvents>(
   conn: AnyConnection,
   name: E,

@@ -45,7 +45,7 @@ import {
   TRACK_MESSAGE,
 } from "./connection-clock.js";
 import { madeEngine, type PendingEngine, pendingEngine, startEngine } from "./connection-engine.js";
-import { deliver } from "./connection-events.js";
+import { deliver, deliverText } from "./connection-events.js";
 import { afterQueued, anyChunks, ConnectionOutput, sendOn, sizeOf, streamMessage } from "./connection-output.js";
 import { initialRare, RareState, transportClosing } from "./connection-rare.js";
 import {
@@ -170,7 +170,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   /** The engine, created now if it was waiting (see #engine); CLOSED (silently) if the transport ended first. */
   static #eng(c: AnyConnection): WebSocketEngine {
     if (c.#engine !== null) return c.#engine;
-    const engine = startEngine(c, c.#setup, c.role);
+    const engine = startEngine(c, c.#setup, c.role, !is(c, TEXT_AS_BUFFER));
     c.#engine = engine;
     if (!is(c, RESTS)) c.#setup = madeEngine(c.#setup.options); // not `init` (socket, request...)
     if (c.#output?.pongsHeld === true) engine.holdPongs?.(true);
@@ -437,12 +437,14 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     const type = event.type;
     if (type === "close") Connection.#onClose(this, event.code, event.reason, event.wasClean);
     else {
-      // (A pong ends the wait for one when its bytes are read: clockHeard. Its event may come later,
-      // behind an extension's transform, when a newer ping may be out: it must not end that wait.)
+      // (Not a pong: its event may come behind an extension's transform, after a newer ping; clockHeard ends the wait.)
       if ((type === "text" || type === "binary") && is(this, TRACK_MESSAGE)) this.lastMessage = wheel.now;
-      // (lendMessages: the engine announces a message in a pooled buffer to the pool itself, lent-messages.ts.)
-      deliver(this, event, is(this, TEXT_AS_BUFFER), this.#rare?.bucket);
+      deliver(this, event, is(this, TEXT_AS_BUFFER), this.#rare?.bucket); // (lent messages: lent-messages.ts)
     }
+  }
+
+  /** @internal The engine's text message as its string (not with `textAsBuffer`). */ dispatchText(data: string): void {
+    deliverText(this, data, is(this, TRACK_MESSAGE), this.#rare?.bucket);
   }
 
   /** @internal Called by the engine: it sent its close frame; the peer has `closeTimeout` to answer. */

@@ -44,6 +44,8 @@ export class Fifo<T> {
 /** Who receives the events (an engine's host). */
 export interface EventSink<E> {
   dispatch(event: E): void;
+  /** Optional: a text message as its string (EngineHost `dispatchText`). */
+  dispatchText?(data: string): void;
 }
 
 /**
@@ -94,6 +96,22 @@ export class EventDispatcher<E, O> {
     }
     this.#events.push(event);
     this.flush();
+  }
+
+  /**
+   * A text message as its string to the target's `dispatchText`, with `push`'s guarantees; only
+   * when the dispatcher is `idle` and the target has `dispatchText` (the caller checks both).
+   */
+  pushText(data: string): void {
+    this.#flushing = true;
+    try {
+      this.#target.dispatchText!(data);
+    } catch (error) {
+      this.#onThrow(this.#owner, error);
+    } finally {
+      this.#flushing = false;
+    }
+    if (this.pending) this.flush();
   }
 
   /** Run a callback at the next flush. */

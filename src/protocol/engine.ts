@@ -3,7 +3,8 @@
  *
  * Contract (see types.ts for the interface):
  * - It talks to its host through {@link EngineHost} only: output as it is produced
- *   (`output`/`outputRange`), events as each frame completes (`dispatch`), and the decisions it
+ *   (`output`/`outputRange`), events as each frame completes (`dispatch`; with `directText`, a text
+ *   message dispatched at once goes to `dispatchText` as its string), and the decisions it
  *   cannot carry out itself as it takes them (`awaitClose`, `closeTransport`). The output a frame
  *   causes (pong, close echo) is handed over before that frame's events, and a handler's reply
  *   to a message leaves before anything caused by later frames. The host may call the engine
@@ -16,8 +17,7 @@
  *   failure goes through one choke point (`#fail`): an `error` event (not for the host's own
  *   `fail(error)`), a close frame with the close code of the error (PROTOCOL_ERRORS; 1011 and
  *   an empty reason for anything else, which stays available as the close event's `error`),
- *   then `closing`, `closeTransport` and `close`.
- *   After a failure no more input is processed (RFC 6455 7.1.7).
+ *   then `closing`, `closeTransport` and `close`. After a failure no more input is processed (RFC 6455 7.1.7).
  * - A throwing `dispatch` (or `ping` callback) fails the connection with 1011, the exception
  *   reported as the `error` event's and the close event's `error`; once closed, it is rethrown
  *   asynchronously with `queueMicrotask` so it is not lost.
@@ -41,7 +41,7 @@ import { MessageReceiver, type ReceiverHost, type ReceiverOptions } from "./mess
 import { closedWriter, createMessageWriter, toBytes } from "./message-writer.js";
 import { PingTracker } from "./ping-tracker.js";
 import type { PreparedMessage } from "./prepared-message.js";
-import { type BinaryMessage, decodeUtf8, TextMessage } from "./text-message.js";
+import { type BinaryMessage, decodeUtf8, type TextMessage } from "./text-message.js";
 import {
   type EngineEvent,
   type EngineHost,
@@ -57,9 +57,8 @@ import { isValidUtf8 } from "./utf8.js";
 const encoder = new TextEncoder();
 const defaultAlloc = (size: number): Uint8Array => new Uint8Array(size);
 /**
- * From this many payload bytes still to come in a frame, `readTarget` offers them in place. A
- * read into the target stops at the frame's end, so a short rest would cost a read of its own
- * that the shared read buffer would have shared with the frames behind it.
+ * From this many payload bytes still to come in a frame, `readTarget` offers them in place (a read into it stops at
+ * the frame's end: a short rest would cost a read of its own, where the shared read buffer takes it with what follows).
  */
 const IN_PLACE_MIN = 16 * 1024;
 
@@ -138,6 +137,7 @@ export class Engine implements WebSocketEngine {
       decodeAscii: options.decodeAscii ?? options.decodeUtf8 ?? decodeUtf8,
       validateUtf8: options.validateUtf8 !== false,
       messageBuffers: options.messageBuffers,
+      directText: options.directText === true && host.dispatchText !== undefined,
     };
     if (sessions.length > 0) {
       this.#flow = new ExtensionFlow(
@@ -214,6 +214,10 @@ export class Engine implements WebSocketEngine {
     /** Only without extensions (the flow takes transformed messages): straight out, as #emit would. */
     deliver(message: TextMessage | BinaryMessage): void {
       this.#engine.#events.push(message);
+    }
+    /** Only with `directText`, when `dispatchesNow`: to the host's `dispatchText` (as `deliver` would dispatch). */
+    deliverText(data: string): void {
+      this.#engine.#events.pushText(data);
     }
     /** The dispatcher dispatches a message pushed now at once (nothing is being dispatched or waits). */
     dispatchesNow(): boolean {
@@ -324,11 +328,8 @@ export class Engine implements WebSocketEngine {
       else if (binary) this.#sender.message(2, 0, encoder.encode(data));
       else {
         const receiver = this.#receiver;
-        const last = receiver.lastText;
-        if (last !== null && TextMessage.sameText(last, data)) {
-          const chunk = TextMessage.chunkOf(last);
-          const start = TextMessage.startOf(last);
-          const end = TextMessage.endOf(last);
+        if (receiver.echoes(data)) {
+          const { echoChunk: chunk, echoStart: start, echoEnd: end } = receiver;
           // Lent bytes may be framed as a view (long payloads): they get their own first.
           if (chunk === receiver.lent && end - start > FrameSender.SHORT_COPY)
             this.#sender.message(1, 0, receiver.copy(chunk, start, end));

@@ -12,8 +12,10 @@
  *   the host (`fault`: the engine fails the connection with 1007), the reason naming the first
  *   fault whichever path found it.
  * - A complete message goes to the extension flow when there is one, else to the host at once
- *   (`deliver`) as a TextMessage or BinaryMessage. While a text message's event is dispatched
- *   it is `lastText` (the engine's echo shortcut), null otherwise: nothing is retained after.
+ *   (`deliver`) as a TextMessage or BinaryMessage; with `directText`, a text message dispatched
+ *   at once goes to `deliverText` as its decoded string (no event object). While a text message
+ *   is dispatched, `echoes(text)` tells the engine's echo shortcut whether `text` is its string
+ *   with its bytes untouched, at `echoChunk[echoStart..echoEnd)`: nothing is retained after.
  *   A message assembled into a buffer from the host's MessageBuffers is announced to them
  *   (`lend`, `dispatched`) around its dispatch when that dispatch happens at once (the host's
  *   `dispatchesNow`); no other message is (a queued one's buffer is never handed back).
@@ -27,6 +29,8 @@ import { MessageAssembler } from "./message-assembler.js";
 import { BinaryMessage, TextMessage, type Utf8Decoder } from "./text-message.js";
 import type { MessageBuffers } from "./types.js";
 import { Utf8Validator } from "./utf8.js";
+
+const EMPTY = new Uint8Array(0);
 
 // RFC 6455 8.1: invalid UTF-8 in a text message fails the connection (7.4.1: 1007).
 const badUtf8 = (): ProtocolError => new ProtocolError("INVALID_UTF8", "invalid UTF-8 in a text message");
@@ -42,6 +46,8 @@ function invalidText(bytes: Uint8Array): ProtocolError {
 export interface ReceiverHost {
   /** A complete, valid message: its event, dispatched at once. */
   deliver(message: TextMessage | BinaryMessage): void;
+  /** With `directText`, only when `dispatchesNow`: a text message as its string, dispatched at once. */
+  deliverText?(data: string): void;
   /** Invalid UTF-8: fail the connection. */
   fault(error: ProtocolError): void;
   /**
@@ -63,13 +69,21 @@ export interface ReceiverOptions {
   readonly validateUtf8: boolean;
   /** Where assembled messages' buffers come from (EngineOptions `messageBuffers`); undefined: `alloc`. */
   readonly messageBuffers?: MessageBuffers | undefined;
+  /** Text dispatched at once goes to the host's `deliverText` (EngineOptions `directText`, the host has it). */
+  readonly directText?: boolean;
 }
 
 export class MessageReceiver {
   /** The input of the running `receiveLent` call (valid during the call only); null otherwise. */
   lent: Uint8Array | null = null;
-  /** The text message being dispatched, for the echo shortcut (see TextMessage.sameText); null otherwise. */
+  /** The text message being dispatched as an event, for the echo shortcut (see TextMessage.sameText); null otherwise. */
   lastText: TextMessage | null = null;
+  /** The text being dispatched as a string (`directText`), for the echo shortcut; null otherwise. */
+  #lastString: string | null = null;
+  /** Where the text being dispatched lies (valid while `lastText` or the string is set). */
+  echoChunk: Uint8Array = EMPTY;
+  echoStart = 0;
+  echoEnd = 0;
   readonly #host: ReceiverHost;
   readonly #flow: ExtensionFlow | null;
   readonly #alloc: (size: number) => Uint8Array;
@@ -79,6 +93,7 @@ export class MessageReceiver {
   readonly #decodeAscii: Utf8Decoder;
   readonly #validateUtf8: boolean;
   readonly #buffers: MessageBuffers | undefined;
+  readonly #directText: boolean;
   /** Created with the first data frame that is not a whole short message. */
   #assembler: MessageAssembler | null = null;
   #frameFin = false;
@@ -95,6 +110,13 @@ export class MessageReceiver {
     // With an extension, a message's buffer goes to the flow (inflated, then dropped), never
     // back to the host: its messages do not use the host's reused buffers.
     this.#buffers = flow === null ? options.messageBuffers : undefined;
+    this.#directText = options.directText === true && host.deliverText !== undefined;
+  }
+
+  /** Whether `text` is the string of the text message being dispatched, its bytes untouched (the echo shortcut). */
+  echoes(text: string): boolean {
+    const last = this.lastText;
+    return last !== null ? TextMessage.sameText(last, text) : this.#lastString === text;
   }
 
   /** A data frame begins (a continuation frame has opcode 0). */
@@ -184,13 +206,36 @@ export class MessageReceiver {
       return;
     }
     // Remembered only while its handler runs (synchronous dispatch): nothing is retained after.
+    this.echoChunk = chunk;
+    this.echoStart = start;
+    this.echoEnd = end;
+    if (this.#directText && this.#host.dispatchesNow!()) {
+      const data = ascii ? this.#decodeAscii(chunk, start, end) : this.#decode(chunk, start, end);
+      this.#lastString = data;
+      try {
+        this.#host.deliverText!(data);
+      } finally {
+        this.#forget();
+      }
+      return;
+    }
     const decode = ascii ? this.#decodeAscii : this.#decode;
     const message = new TextMessage(chunk, start, end, decode, lent ? this.#alloc : undefined);
     this.lastText = message;
     try {
       this.#host.deliver(message);
     } finally {
-      this.lastText = null;
+      this.#forget();
     }
+  }
+
+  /**
+   * After a text message's dispatch: no echo shortcut any more. Also for a message that came in
+   * while another one's handler ran (input fed from inside it): that handler loses its shortcut.
+   */
+  #forget(): void {
+    this.lastText = null;
+    this.#lastString = null;
+    this.echoChunk = EMPTY;
   }
 }

@@ -131,6 +131,13 @@ export interface EngineHost extends FrameOutput {
   /** An event, in order. An exception thrown here fails the connection with 1011 (see WebSocketEngine). */
   dispatch(event: EngineEvent): void;
   /**
+   * Optional (with EngineOptions `directText`): a text message's decoded string, in place of
+   * `dispatch` of its `text` event, in the same order and with the same rules (a throw fails
+   * the connection with 1011). While it runs, `send(data)` of that same string frames the
+   * received bytes without encoding it again, as for a `text` event whose `bytes` nobody took.
+   */
+  dispatchText?(data: string): void;
+  /**
    * The engine started the closing handshake and waits for the peer's close frame: arm a close
    * timeout (the engine has no clock), and end the transport when it expires.
    */
@@ -225,6 +232,15 @@ export interface EngineOptions extends EngineLimits {
    * scan. Default: `decodeUtf8`.
    */
   decodeAscii?: (bytes: Uint8Array, start: number, end: number) => string;
+  /**
+   * Hand a text message to the host's `dispatchText(data)` as its decoded string, instead of a
+   * `text` event to `dispatch`, when the message is dispatched at once (nothing else is being
+   * dispatched or waits) and the connection has no extension: no event object per message. For
+   * a host that only ever wants the string (Node's server without `textAsBuffer`). A message
+   * that must wait behind another event still comes as a `text` event. Ignored when the host
+   * has no `dispatchText`. Default false.
+   */
+  directText?: boolean;
   /**
    * Enforce RFC 6455 5.1's masking rule (default true). False accepts masked and unmasked
    * frames in either role, as websocket-driver does unless `requireMasking` is set.

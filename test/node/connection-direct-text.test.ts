@@ -1,0 +1,147 @@
+/**
+ * A server connection takes its text messages from the engine as strings (`dispatchText`, the
+ * engine's `directText`): no event object per message. What a listener sees is unchanged: the
+ * string (or, with `textAsBuffer`, a Buffer of the bytes, through `dispatch`), the idle clock,
+ * the rate limit, a throwing listener's 1011, and an echo of the received bytes.
+ */
+import assert from "node:assert/strict";
+import { Duplex } from "node:stream";
+import { after, describe, it } from "node:test";
+import type { ConnectionInit } from "../../src/node/connection-types.js";
+import { createHybiEngine } from "../../src/node/engines.js";
+import { Connection } from "../../src/node/index.js";
+import { resolveConnectionOptions } from "../../src/node/options.js";
+import { wheel } from "../../src/node/timer-wheel.js";
+import type { EngineEvent } from "../../src/protocol/types.js";
+import { concat } from "../helpers/bytes.js";
+import { cframe, decodeFrames } from "../helpers/frames.js";
+
+const sockets: Duplex[] = [];
+after(() => {
+  for (const socket of sockets) socket.destroy();
+});
+
+type Internal = Connection & {
+  dispatch(event: EngineEvent): void;
+  transportLent(bytes: Uint8Array, length: number): void;
+  lastMessage: number;
+};
+
+/** A server connection on a Duplex that records what is written; `events` lists what reached `dispatch`. */
+function connection(extra: Partial<ConnectionInit> = {}, options: Record<string, unknown> = {}) {
+  const written: Uint8Array[] = [];
+  const socket = new Duplex({
+    read() {},
+    write(chunk, _encoding, cb) {
+      written.push(new Uint8Array(chunk));
+      cb();
+    },
+  });
+  sockets.push(socket);
+  const conn = new Connection({
+    role: "server",
+    socket,
+    createEngine: createHybiEngine,
+    options: resolveConnectionOptions({ pingInterval: 0, idleTimeout: 0, ...options }),
+    protocol: "",
+    extensions: [],
+    extensionsHeader: "",
+    ...extra,
+  }) as Internal;
+  const events: string[] = [];
+  const dispatch = conn.dispatch;
+  conn.dispatch = (event: EngineEvent) => {
+    events.push(event.type);
+    dispatch.call(conn, event);
+  };
+  return { conn, written, events };
+}
+
+/** `bytes` as a plain TCP read hands them over: in a reused buffer, lent for the call, scribbled after. */
+const READ = new Uint8Array(4096);
+function read(conn: Internal, bytes: Uint8Array): void {
+  READ.set(bytes, 0);
+  conn.transportLent(READ, bytes.length);
+  READ.fill(0x5a);
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("a connection's text messages as strings", () => {
+  it("come to the listener as strings without a text event; echoes carry the received bytes", async () => {
+    const { conn, written, events } = connection();
+    const got: Array<[unknown, boolean]> = [];
+    conn.on("message", (data, isBinary) => {
+      got.push([data, isBinary]);
+      conn.send(data as string);
+    });
+    read(conn, concat([cframe(1, "one"), cframe(1, "héllo ✓"), cframe(2, "bin"), cframe(1, "x".repeat(200))]));
+    assert.deepEqual(
+      got.map(([d, b]) => [typeof d === "string" ? d : Buffer.from(d as Uint8Array).toString(), b]),
+      [
+        ["one", false],
+        ["héllo ✓", false],
+        ["bin", true],
+        ["x".repeat(200), false],
+      ],
+    );
+    assert.deepEqual(events, ["binary"], "only the binary message came as an event");
+    await turn();
+    const frames = decodeFrames(concat(written));
+    assert.deepEqual(
+      frames.map((f) => [f.opcode, Buffer.from(f.payload).toString()]),
+      [
+        [1, "one"],
+        [1, "héllo ✓"],
+        [2, "bin"],
+        [1, "x".repeat(200)],
+      ],
+    );
+  });
+
+  it("textAsBuffer: text still comes as a text event, a Buffer of its bytes", () => {
+    const { conn, events } = connection({ textAsBuffer: true });
+    const got: unknown[] = [];
+    conn.on("message", (data) => got.push(data));
+    read(conn, cframe(1, "abc"));
+    assert.deepEqual(events, ["text"]);
+    assert.ok(Buffer.isBuffer(got[0]));
+    assert.equal((got[0] as Buffer).toString(), "abc");
+  });
+
+  it("a text message is the connection's last activity (idle timeout)", () => {
+    const { conn } = connection({}, { idleTimeout: 60_000 });
+    conn.on("message", () => {});
+    conn.lastMessage = -1;
+    read(conn, cframe(1, "alive"));
+    assert.equal(conn.lastMessage, wheel.now);
+  });
+
+  it("the rate limit counts text messages: the excess one closes with 1008 and is not delivered", async () => {
+    const { conn, written } = connection({}, { rateLimit: { messages: 2, interval: 60_000 } });
+    const got: unknown[] = [];
+    conn.on("message", (data) => got.push(data));
+    read(conn, concat([cframe(1, "a"), cframe(1, "b"), cframe(1, "c")]));
+    assert.deepEqual(got, ["a", "b"]);
+    await turn();
+    const close = decodeFrames(concat(written)).find((f) => f.opcode === 8);
+    assert.ok(close !== undefined);
+    assert.equal((close.payload[0] << 8) | close.payload[1], 1008);
+  });
+
+  it("a throwing listener is reported as 'error' and closes the connection with 1011", async () => {
+    const { conn, written } = connection();
+    const errors: unknown[] = [];
+    const boom = new Error("boom");
+    conn.on("error", (e) => errors.push(e));
+    conn.on("message", () => {
+      throw boom;
+    });
+    read(conn, cframe(1, "x"));
+    assert.deepEqual(errors, [boom]);
+    await turn();
+    const close = decodeFrames(concat(written)).find((f) => f.opcode === 8);
+    assert.ok(close !== undefined);
+    assert.equal((close.payload[0] << 8) | close.payload[1], 1011);
+  });
+});
