@@ -206,12 +206,12 @@ export class MessageReceiver {
       return;
     }
     // Remembered only while its handler runs (synchronous dispatch): nothing is retained after.
-    this.echoChunk = chunk;
-    this.echoStart = start;
-    this.echoEnd = end;
     if (this.#directText && this.#host.dispatchesNow!()) {
       const data = ascii ? this.#decodeAscii(chunk, start, end) : this.#decode(chunk, start, end);
       this.#lastString = data;
+      this.echoChunk = chunk;
+      this.echoStart = start;
+      this.echoEnd = end;
       try {
         this.#host.deliverText!(data);
       } finally {
@@ -222,6 +222,9 @@ export class MessageReceiver {
     const decode = ascii ? this.#decodeAscii : this.#decode;
     const message = new TextMessage(chunk, start, end, decode, lent ? this.#alloc : undefined);
     this.lastText = message;
+    this.echoChunk = chunk;
+    this.echoStart = start;
+    this.echoEnd = end;
     try {
       this.#host.deliver(message);
     } finally {

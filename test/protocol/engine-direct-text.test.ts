@@ -135,6 +135,19 @@ describe("directText", () => {
     assert.ok(host.events[0].type === "error" && host.events[0].error === boom);
   });
 
+  it("a decoder that throws (a string too long for the VM) fails the connection with 1011, nothing thrown", () => {
+    const tooLong = new RangeError("Invalid string length");
+    const { engine, host } = directEngine({
+      decodeAscii: () => {
+        throw tooLong;
+      },
+    });
+    engine.receiveData(cframe(1, "x"));
+    assert.deepEqual(host.log, ["event:error", "event:closing", "event:close"]);
+    const close = host.events.at(-1);
+    assert.ok(close?.type === "close" && close.code === 1011 && close.error === tooLong);
+  });
+
   it("echo shortcut: sending the string being dispatched frames the received bytes, not the string's encoding", () => {
     // A decoder that does not give the bytes' text shows which bytes are framed.
     const lie = () => "LIE";
