@@ -236,9 +236,9 @@ export interface EngineOptions extends EngineLimits {
    * Hand a text message to the host's `dispatchText(data)` as its decoded string, instead of a
    * `text` event to `dispatch`, when the message is dispatched at once (nothing else is being
    * dispatched or waits) and the connection has no extension: no event object per message. For
-   * a host that only ever wants the string (Node's server without `textAsBuffer`). A message
-   * that must wait behind another event still comes as a `text` event. Ignored when the host
-   * has no `dispatchText`. Default false.
+   * a host that only ever wants the string (Node's Connection, server or client, without
+   * `textAsBuffer`). A message that must wait behind another event still comes as a `text`
+   * event. Ignored when the host has no `dispatchText`. Default false.
    */
   directText?: boolean;
   /**
