@@ -322,3 +322,70 @@ describe("read path", () => {
     }
   });
 });
+
+describe("read path: one socket's share of a loop iteration", () => {
+  /** Bytes handed to `owner` per loop iteration (between two check phases) while `total` arrive. */
+  async function perIteration(owner: Recorder, total: number): Promise<number[]> {
+    const counts: number[] = [];
+    let seen = 0;
+    while (seen < total) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const now = owner.chunks.reduce((sum, c) => sum + c.length, 0);
+      counts.push(now - seen);
+      seen = now;
+    }
+    return counts;
+  }
+
+  it("a flood is read 256 KiB at a time per iteration, every byte in order (Node reads up to 2 MiB)", async () => {
+    const pair = await tcpPair();
+    try {
+      const owner = new Recorder();
+      attachTransport(pair.server, owner);
+      const flood = Buffer.alloc(4 * 1024 * 1024);
+      for (let i = 0; i < flood.length; i++) flood[i] = i % 251;
+      pair.client.write(flood);
+      const counts = await perIteration(owner, flood.length);
+      assert.ok(Math.max(...counts) <= 256 * 1024, `bytes per iteration: max ${Math.max(...counts)}`);
+      assert.ok(Buffer.concat(owner.chunks).equals(flood), "every byte, in order");
+    } finally {
+      pair.close();
+    }
+  });
+
+  it("a socket its owner paused on the read that spent its share stays paused until resumed", async () => {
+    const pair = await tcpPair();
+    try {
+      const owner = new Recorder();
+      attachTransport(pair.server, owner);
+      let got = 0;
+      owner.onBytes = () => {
+        got = owner.chunks.reduce((sum, c) => sum + c.length, 0);
+        if (got >= 256 * 1024 && owner.onBytes !== null) {
+          owner.onBytes = null;
+          pauseReading(pair.server);
+        }
+      };
+      const flood = Buffer.alloc(1024 * 1024, 0x61);
+      pair.client.write(flood);
+      await owner.bytes(256 * 1024);
+      const paused = owner.chunks.reduce((sum, c) => sum + c.length, 0);
+      for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+      // A round trip on another socket pair gives the kernel time to deliver: nothing more may arrive.
+      const probe = await tcpPair();
+      probe.client.write("x");
+      probe.server.resume();
+      await once(probe.server, "data");
+      probe.close();
+      assert.equal(
+        owner.chunks.reduce((sum, c) => sum + c.length, 0),
+        paused,
+        "nothing read while paused",
+      );
+      resumeReading(pair.server);
+      await owner.bytes(flood.length);
+    } finally {
+      pair.close();
+    }
+  });
+});
