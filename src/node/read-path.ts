@@ -152,12 +152,9 @@ function onRead(this: Owned, n: number, buffer: Uint8Array): boolean {
   next = owner.readTarget() ?? SHARED;
   // Large replies this read queued leave now, not after the turn's other sockets are read.
   if (earlyCount !== 0) flushEarly();
-  if (!shared) {
-    // A large payload read in place: cheap per byte, not counted, and the reads in a row start
-    // again (a socket with several large messages waiting is not deferred; a flood never gets here).
-    if (budgetOwner === this) budgetLeft = READ_BUDGET;
-    return true;
-  }
+  // A large payload read in place: cheap per byte, not counted (nor does it refill the count: a
+  // peer could then interleave large frames with a flood of small ones to read on unbounded).
+  if (!shared) return true;
   if (budgetOwner !== this) {
     budgetOwner = this;
     budgetLeft = READ_BUDGET;
@@ -199,7 +196,12 @@ function endIteration(): void {
   if (deferred.size === 0) return;
   const sockets = [...deferred];
   deferred.clear();
-  for (const socket of sockets) startReads(socket);
+  for (const socket of sockets) {
+    // Paused by Node's socket.pause() meanwhile (the ws drop-in's pause(): the handle was stopped
+    // already, so Node only marked the stream paused): it stays so until socket.resume().
+    if (socket.readableFlowing === false) continue;
+    startReads(socket);
+  }
 }
 function nextBuffer(): Uint8Array {
   const buffer = next;
