@@ -29,6 +29,8 @@ const DEFAULT_SERVERS = [
   "wirecable",
   "wirecable-lent",
   "wirecable-ping",
+  "wirecable-semi8",
+  "bare-semi8",
   "cli-echo",
   "cli-broadcast",
   "ws",
@@ -74,7 +76,8 @@ if (opt.help) {
       "           floor, Node's cheapest echo, runs in small-echo, latency, large, conns-1000, broadcast, handshakes;",
       "           cable, the CableServer (ActionCable), in broadcast-10k only: the channels broadcast beside the raw one;",
       "           wirecable-lent, the library server with lendMessages, in large only;",
-      "           wirecable-ping, the library server with its default heartbeat, in idle only)",
+      "           wirecable-ping, the library server with its default heartbeat, in idle only;",
+      "           wirecable-semi8 and bare-semi8, under node --max-semi-space-size=8, in idle only)",
     ].join("\n")}\n`,
   );
   process.exit(0);

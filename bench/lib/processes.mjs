@@ -109,6 +109,20 @@ export const SERVERS = {
     env: { WIRECABLE_DIST: "WIRECABLE_DIST_B" },
   },
   bare: { file: "bench/servers/bare.mjs", deflate: false },
+  // Idle memory with V8's young generation capped at 8 MB semi-spaces (Node 20's default is 16),
+  // the tuning docs/scaling.md gives for many idle connections: the library server and the bare
+  // socket under the same flag, so that the two compare like for like (profile.md, round thirteen).
+  "wirecable-semi8": {
+    file: "bench/servers/wirecable.mjs",
+    nodeArgs: ["--max-semi-space-size=8"],
+    workloads: ["idle"],
+  },
+  "bare-semi8": {
+    file: "bench/servers/bare.mjs",
+    deflate: false,
+    nodeArgs: ["--max-semi-space-size=8"],
+    workloads: ["idle"],
+  },
   // The floor reading into one process-wide buffer (net.Socket `onread`): what Node's per-read
   // buffers cost on large messages. Large echo only (run it with --servers floor-onread).
   "floor-onread": { file: "bench/servers/floor.mjs", setEnv: { FLOOR_ONREAD: "1" }, workloads: ["large"] },
@@ -198,7 +212,9 @@ export async function startServer(name, { workers = 1, deflate = false, nodeArgs
     return startCliServer(def.cli, { workers, deflate, nodeArgs, name, root });
   }
   const args = [def.file, "--workers", String(workers), ...(deflate ? ["--deflate"] : [])];
-  const argv = def.bun ? [BUN, ...args] : [process.execPath, "--expose-gc", ...nodeArgs, ...args];
+  const argv = def.bun
+    ? [BUN, ...args]
+    : [process.execPath, "--expose-gc", ...(def.nodeArgs ?? []), ...nodeArgs, ...args];
   const env = { ...process.env };
   Object.assign(env, def.setEnv);
   for (const [key, from] of Object.entries(def.env ?? {})) {

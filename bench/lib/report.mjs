@@ -45,7 +45,7 @@ function trafficTable(w) {
 
 function idleTable(w) {
   const out = [
-    `| server | connections open | RSS before MB | RSS after MB | KB per connection | vs bare net.Socket | vs ws | vs Bun | vs uws | KB per connection after ${IDLE_WAIT_MS / 1000} s idle | idle vs bare | load avg |`,
+    `| server | connections open | RSS before MB | RSS after MB | KB per connection | vs bare net.Socket (-semi8 rows: bare-semi8) | vs ws | vs Bun | vs uws | KB per connection after ${IDLE_WAIT_MS / 1000} s idle | idle vs bare | load avg |`,
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of w.rows) {
@@ -55,8 +55,10 @@ function idleTable(w) {
     }
     const same = (name) => w.rows.find((x) => x.server === name && x.count === r.count && !x.error);
     const open = `${fmt(r.open)}${r.echoed !== undefined ? ` (${fmt(r.echoed)} echoed)` : ""}`;
+    // A row run under a V8 flag (the -semi8 rows) compares with the bare socket under the same flag.
+    const base = r.server.endsWith("-semi8") && same("bare-semi8") ? "bare-semi8" : "bare";
     out.push(
-      `| ${r.server} | ${open} | ${fmt(r.rssBeforeKB / 1024, 1)} | ${fmt(r.rssAfterKB / 1024, 1)} | ${fmt(r.kbPerConn, 2)} | ${ratio(r.kbPerConn, same("bare")?.kbPerConn)} | ${ratio(r.kbPerConn, same("ws")?.kbPerConn)} | ${ratio(r.kbPerConn, same("bun")?.kbPerConn)} | ${ratio(r.kbPerConn, same("uws")?.kbPerConn)} | ${r.kbPerConnIdle === undefined ? "-" : fmt(r.kbPerConnIdle, 2)} | ${ratio(r.kbPerConnIdle, same("bare")?.kbPerConnIdle)} | ${r.loadavg ?? "-"} |`,
+      `| ${r.server} | ${open} | ${fmt(r.rssBeforeKB / 1024, 1)} | ${fmt(r.rssAfterKB / 1024, 1)} | ${fmt(r.kbPerConn, 2)} | ${ratio(r.kbPerConn, same(base)?.kbPerConn)} | ${ratio(r.kbPerConn, same("ws")?.kbPerConn)} | ${ratio(r.kbPerConn, same("bun")?.kbPerConn)} | ${ratio(r.kbPerConn, same("uws")?.kbPerConn)} | ${r.kbPerConnIdle === undefined ? "-" : fmt(r.kbPerConnIdle, 2)} | ${ratio(r.kbPerConnIdle, same(base)?.kbPerConnIdle)} | ${r.loadavg ?? "-"} |`,
     );
   }
   return out.join("\n");

@@ -88,3 +88,23 @@ test("--loadgen js drives the same run with the Node load generator", { timeout:
   await tinyRun(dir, ["ws", "websocket-driver"], ["--loadgen", "js"]);
   assert.match(readFileSync(join(dir, "results.md"), "utf8"), /bench\/lib\/loadgen\.mjs/);
 });
+
+test("a server row's own node flags reach its process (the -semi8 idle rows)", { timeout: 30_000 }, async () => {
+  const { startServer } = (await import(new URL("../../bench/lib/processes.mjs", import.meta.url).href)) as {
+    startServer: (name: string) => Promise<{ pids: number[]; stop: () => Promise<void> }>;
+  };
+  for (const [name, flagged] of [
+    ["bare-semi8", true],
+    ["bare", false],
+  ] as const) {
+    const server = await startServer(name);
+    try {
+      const cmdlines = server.pids.map((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0"));
+      const node = cmdlines.find((argv) => argv.some((a) => a.endsWith("bench/servers/bare.mjs")));
+      assert.ok(node, `${name}: no node process among ${JSON.stringify(cmdlines)}`);
+      assert.equal(node.includes("--max-semi-space-size=8"), flagged, `${name}: ${node.join(" ")}`);
+    } finally {
+      await server.stop();
+    }
+  }
+});
