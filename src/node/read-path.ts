@@ -197,8 +197,8 @@ function endIteration(): void {
   const sockets = [...deferred];
   deferred.clear();
   for (const socket of sockets) {
-    // Paused by Node's socket.pause() meanwhile (the ws drop-in's pause(): the handle was stopped
-    // already, so Node only marked the stream paused): it stays so until socket.resume().
+    // Paused by Node's socket.pause() meanwhile (an application's connection.socket.pause(): the
+    // handle was stopped already, so Node only marked the stream paused): stays so until resume().
     if (socket.readableFlowing === false) continue;
     startReads(socket);
   }

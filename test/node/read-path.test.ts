@@ -111,6 +111,15 @@ async function tcpPair(): Promise<{ server: net.Socket; client: net.Socket; clos
   };
 }
 
+/** A round trip on another socket pair: time for the kernel to deliver what was written. */
+async function roundTrip(): Promise<void> {
+  const probe = await tcpPair();
+  probe.client.write("x");
+  probe.server.resume();
+  await once(probe.server, "data");
+  probe.close();
+}
+
 describe("read path", () => {
   it("a plain TCP socket reads in place: lent bytes from one buffer, then into the offered target", async () => {
     const pair = await tcpPair();
@@ -164,12 +173,7 @@ describe("read path", () => {
       attachTransport(pair.server, owner);
       pauseReading(pair.server);
       pair.client.write("while paused");
-      // A round trip on another socket pair gives the kernel time to deliver: nothing may arrive.
-      const probe = await tcpPair();
-      probe.client.write("x");
-      probe.server.resume();
-      await once(probe.server, "data");
-      probe.close();
+      await roundTrip(); // time for the kernel to deliver: nothing may arrive
       assert.equal(owner.chunks.length, 0);
       resumeReading(pair.server);
       await owner.bytes(12);
@@ -309,11 +313,7 @@ describe("read path", () => {
           await owner.bytes(10);
           assert.equal(owner.text, "head later", "the head first, then what followed it");
         } else {
-          const probe = await tcpPair(); // a round trip elsewhere: time for "later" to arrive
-          probe.client.write("x");
-          probe.server.resume();
-          await once(probe.server, "data");
-          probe.close();
+          await roundTrip(); // time for the kernel to deliver: nothing may arrive
           assert.equal(owner.text, "head ", "reading stays stopped when the owner says so");
         }
       } finally {
@@ -371,12 +371,7 @@ describe("read path: one socket's share of a loop iteration", () => {
       await owner.bytes(256 * 1024);
       const paused = owner.chunks.reduce((sum, c) => sum + c.length, 0);
       for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
-      // A round trip on another socket pair gives the kernel time to deliver: nothing more may arrive.
-      const probe = await tcpPair();
-      probe.client.write("x");
-      probe.server.resume();
-      await once(probe.server, "data");
-      probe.close();
+      await roundTrip(); // time for the kernel to deliver: nothing may arrive
       assert.equal(
         owner.chunks.reduce((sum, c) => sum + c.length, 0),
         paused,
@@ -384,6 +379,50 @@ describe("read path: one socket's share of a loop iteration", () => {
       );
       resumeReading(pair.server);
       await owner.bytes(flood.length);
+    } finally {
+      pair.close();
+    }
+  });
+});
+
+describe("read path: the share's bookkeeping (reads handed to the socket's callback as Node does)", () => {
+  type Handle = { reading: boolean; readStart(): number; readStop(): number };
+  /** One read of `n` bytes into the shared buffer, as Node's onStreamRead hands it over; its answer. */
+  function read(socket: net.Socket, n: number): boolean {
+    const own = Object.getOwnPropertySymbols(socket);
+    const s = socket as unknown as Record<symbol, unknown> & { _handle: Handle };
+    const callback = s[own.find((x) => x.description === "kBufferCb")!] as (n: number, b: Uint8Array) => boolean;
+    const more = callback.call(socket, n, s[own.find((x) => x.description === "kBuffer")!] as Uint8Array) !== false;
+    if (!more) {
+      s._handle.reading = false; // what Node does when the callback answers false
+      s._handle.readStop();
+    }
+    return more;
+  }
+  const handleOf = (socket: net.Socket) => (socket as unknown as { _handle: Handle })._handle;
+  const nextIteration = () => new Promise((resolve) => setImmediate(resolve));
+  const KIB = 1024;
+
+  it("a socket paused with Node's socket.pause() while it waits for the next iteration stays paused until socket.resume()", async () => {
+    // An application's connection.socket.pause() (a proxy's backpressure) of a socket whose reads
+    // the budget stopped: its handle is stopped already, so Node only marks the stream paused.
+    const pair = await tcpPair();
+    try {
+      const owner = new Recorder();
+      attachTransport(pair.server, owner);
+      await nextIteration();
+      for (let i = 0; i < 3; i++) assert.equal(read(pair.server, 64 * KIB), true);
+      assert.equal(read(pair.server, 64 * KIB), false, "deferred");
+      const reads = owner.chunks.length;
+      pair.server.pause();
+      pair.client.write("while paused");
+      await nextIteration(); // the check phase: deferred sockets read again, unless paused
+      await roundTrip(); // time for the kernel to deliver: nothing may arrive
+      assert.equal(handleOf(pair.server).reading, false);
+      assert.equal(owner.chunks.length, reads, "nothing read while paused");
+      pair.server.resume();
+      await owner.bytes(4 * 64 * KIB + 12);
+      assert.equal(Buffer.concat(owner.chunks.slice(reads)).toString(), "while paused");
     } finally {
       pair.close();
     }
