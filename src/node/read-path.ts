@@ -98,6 +98,7 @@ function listenEnd(transport: Transport): void {
   else transport.on("end", onEnd);
 }
 function onClose(this: Owned): void {
+  if (budgetOwner === this) budgetOwner = null; // not kept (nor its connection) until another socket reads
   this[kOwner].transportClose();
 }
 function onError(this: Owned, error: Error): void {
@@ -181,7 +182,12 @@ function onRead(this: Owned, n: number, buffer: Uint8Array): boolean {
  * are not counted: cheap per byte.
  */
 const READ_BUDGET = 4 * READ_SIZE;
-/** The socket whose reads in a row are counted, and what it may still read. */
+/**
+ * The socket whose reads in a row are counted, and what it may still read. The count ends with
+ * the iteration once half the share is read (a check-phase callback); below half it carries into
+ * later iterations (no callback per iteration with reads: the latency workloads' case), so a socket
+ * is deferred after more than half and at most all of its share read within one iteration.
+ */
 let budgetOwner: Owned | null = null;
 let budgetLeft = READ_BUDGET;
 /** A check-phase callback is due (armed once a socket has read half its budget in a row). */
@@ -200,7 +206,11 @@ function endIteration(): void {
     // Paused by Node's socket.pause() meanwhile (an application's connection.socket.pause(): the
     // handle was stopped already, so Node only marked the stream paused): stays so until resume().
     if (socket.readableFlowing === false) continue;
-    startReads(socket);
+    try {
+      startReads(socket);
+    } catch (error) {
+      socket.destroy(error as Error); // that socket alone: the others read again
+    }
   }
 }
 function nextBuffer(): Uint8Array {

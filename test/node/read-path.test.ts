@@ -21,6 +21,7 @@ import {
   resumeReading,
   type TransportOwner,
 } from "../../src/node/read-path.js";
+import { survivors } from "../helpers/gc.js";
 import { testCertificate } from "../helpers/tls.js";
 
 /** An owner that keeps what it is given (lent bytes copied), and may offer one read target. */
@@ -403,6 +404,51 @@ describe("read path: the share's bookkeeping (reads handed to the socket's callb
   const nextIteration = () => new Promise((resolve) => setImmediate(resolve));
   const KIB = 1024;
 
+  it("a socket is deferred only past half its share within one iteration; less than half carries over", async () => {
+    const pair = await tcpPair();
+    try {
+      attachTransport(pair.server, new Recorder());
+      await nextIteration(); // whatever an earlier test left counted is over
+      // The decision: what a socket read below half its share stays counted into later iterations
+      // (no check-phase callback per iteration with reads); past half, the count ends with the
+      // iteration. So a socket is deferred after more than half a share read within one iteration.
+      assert.equal(read(pair.server, 60 * KIB), true);
+      assert.equal(read(pair.server, 60 * KIB), true); // 120 KiB: below half, carried
+      await nextIteration();
+      assert.equal(read(pair.server, 64 * KIB), true);
+      assert.equal(read(pair.server, 64 * KIB), true);
+      assert.equal(read(pair.server, 64 * KIB), false, "deferred after 192 KiB in this iteration (120 carried)");
+      assert.equal(handleOf(pair.server).reading, false);
+      await nextIteration();
+      assert.equal(handleOf(pair.server).reading, true, "read again at the check phase");
+      // Past half, the iteration's end starts the count again: a full share in the next one.
+      assert.equal(read(pair.server, 64 * KIB), true);
+      assert.equal(read(pair.server, 64 * KIB), true);
+      await nextIteration();
+      for (let i = 0; i < 3; i++) assert.equal(read(pair.server, 64 * KIB), true, `read ${i}`);
+      assert.equal(read(pair.server, 64 * KIB), false, "deferred after a full share");
+    } finally {
+      pair.close();
+    }
+  });
+
+  it("another socket's read starts the count again", async () => {
+    const a = await tcpPair();
+    const b = await tcpPair();
+    try {
+      attachTransport(a.server, new Recorder());
+      attachTransport(b.server, new Recorder());
+      await nextIteration();
+      for (let i = 0; i < 3; i++) assert.equal(read(a.server, 64 * KIB), true);
+      assert.equal(read(b.server, 1), true);
+      for (let i = 0; i < 3; i++) assert.equal(read(a.server, 64 * KIB), true, "a's reads counted anew");
+      await nextIteration();
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   it("a socket paused with Node's socket.pause() while it waits for the next iteration stays paused until socket.resume()", async () => {
     // An application's connection.socket.pause() (a proxy's backpressure) of a socket whose reads
     // the budget stopped: its handle is stopped already, so Node only marks the stream paused.
@@ -426,5 +472,43 @@ describe("read path: the share's bookkeeping (reads handed to the socket's callb
     } finally {
       pair.close();
     }
+  });
+
+  it("one deferred socket whose restart throws is destroyed with the error; the others read again", async () => {
+    const pairs = [await tcpPair(), await tcpPair(), await tcpPair()];
+    try {
+      for (const pair of pairs) attachTransport(pair.server, new Recorder());
+      await nextIteration();
+      for (const pair of pairs) {
+        for (let i = 0; i < 3; i++) read(pair.server, 64 * KIB);
+        assert.equal(read(pair.server, 64 * KIB), false);
+      }
+      const failing = pairs[0]!.server;
+      const failure = new Error("readStart failed");
+      handleOf(failing).readStart = () => {
+        throw failure;
+      };
+      const errored = once(failing, "error");
+      await nextIteration();
+      assert.equal(handleOf(pairs[1]!.server).reading, true);
+      assert.equal(handleOf(pairs[2]!.server).reading, true);
+      assert.equal(failing.destroyed, true);
+      assert.equal((await errored)[0], failure);
+    } finally {
+      for (const pair of pairs) pair.close();
+    }
+  });
+
+  it("a closed socket whose reads were being counted is not kept", async () => {
+    const ref = await (async () => {
+      const pair = await tcpPair();
+      attachTransport(pair.server, new Recorder());
+      read(pair.server, 1); // its reads are counted now
+      const closed = once(pair.server, "close");
+      pair.close();
+      await closed;
+      return new WeakRef(pair.server);
+    })();
+    assert.deepEqual(await survivors([ref]), [undefined]);
   });
 });
