@@ -5,21 +5,16 @@
  * the rate limit, a throwing listener's 1011, and an echo of the received bytes.
  */
 import assert from "node:assert/strict";
-import { Duplex } from "node:stream";
 import { after, describe, it } from "node:test";
 import type { ConnectionInit } from "../../src/node/connection-types.js";
-import { createHybiEngine } from "../../src/node/engines.js";
-import { Connection } from "../../src/node/index.js";
-import { resolveConnectionOptions } from "../../src/node/options.js";
+import type { Connection } from "../../src/node/index.js";
 import { wheel } from "../../src/node/timer-wheel.js";
 import type { EngineEvent } from "../../src/protocol/types.js";
 import { concat } from "../helpers/bytes.js";
+import { destroyDuplexes, duplexConnection } from "../helpers/duplex-connection.js";
 import { cframe, decodeFrames } from "../helpers/frames.js";
 
-const sockets: Duplex[] = [];
-after(() => {
-  for (const socket of sockets) socket.destroy();
-});
+after(destroyDuplexes);
 
 type Internal = Connection & {
   dispatch(event: EngineEvent): void;
@@ -29,32 +24,15 @@ type Internal = Connection & {
 
 /** A server connection on a Duplex that records what is written; `events` lists what reached `dispatch`. */
 function connection(extra: Partial<ConnectionInit> = {}, options: Record<string, unknown> = {}) {
-  const written: Uint8Array[] = [];
-  const socket = new Duplex({
-    read() {},
-    write(chunk, _encoding, cb) {
-      written.push(new Uint8Array(chunk));
-      cb();
-    },
-  });
-  sockets.push(socket);
-  const conn = new Connection({
-    role: "server",
-    socket,
-    createEngine: createHybiEngine,
-    options: resolveConnectionOptions({ pingInterval: 0, idleTimeout: 0, ...options }),
-    protocol: "",
-    extensions: [],
-    extensionsHeader: "",
-    ...extra,
-  }) as Internal;
+  const made = duplexConnection(extra, options);
+  const conn = made.conn as Internal;
   const events: string[] = [];
   const dispatch = conn.dispatch;
   conn.dispatch = (event: EngineEvent) => {
     events.push(event.type);
     dispatch.call(conn, event);
   };
-  return { conn, written, events };
+  return { conn, written: made.written, events };
 }
 
 /** `bytes` as a plain TCP read hands them over: in a reused buffer, lent for the call, scribbled after. */

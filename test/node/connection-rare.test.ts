@@ -9,22 +9,17 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Duplex } from "node:stream";
 import { after, describe, it } from "node:test";
 import { queryObjects } from "node:v8";
 import { RareState } from "../../src/node/connection-rare.js";
 import type { ConnectionInit } from "../../src/node/connection-types.js";
-import { createHybiEngine } from "../../src/node/engines.js";
 import { Connection, WebSocket, WebSocketServer } from "../../src/node/index.js";
-import { resolveConnectionOptions } from "../../src/node/options.js";
 import { kSocketOwner } from "../../src/node/read-path.js";
 import { wheel } from "../../src/node/timer-wheel.js";
+import { destroyDuplexes, duplexConnection } from "../helpers/duplex-connection.js";
 import { collectGarbage } from "../helpers/gc.js";
 
-const sockets: Duplex[] = [];
-after(() => {
-  for (const socket of sockets) socket.destroy();
-});
+after(destroyDuplexes);
 
 /** Live RareState objects (after a full GC: the ones collected do not count). */
 function rareCount(): number {
@@ -33,23 +28,7 @@ function rareCount(): number {
 }
 
 function connection(extra: Partial<ConnectionInit> = {}, options: Record<string, unknown> = {}) {
-  const socket = new Duplex({
-    read() {},
-    write(_chunk, _encoding, cb) {
-      cb();
-    },
-  });
-  sockets.push(socket);
-  return new Connection({
-    role: "server",
-    socket,
-    createEngine: createHybiEngine,
-    options: resolveConnectionOptions({ pingInterval: 0, idleTimeout: 0, ...options }),
-    protocol: "",
-    extensions: [],
-    extensionsHeader: "",
-    ...extra,
-  });
+  return duplexConnection(extra, options).conn;
 }
 
 interface Clock {
