@@ -41,6 +41,27 @@ function textFrameHex(bytes: Uint8Array): string {
   return hex(new Uint8Array([0x81, bytes.length, ...bytes]));
 }
 
+/**
+ * A server engine with directText whose decoders do not give the bytes' text ("LIE"): what it
+ * frames shows which bytes an echo took. `onText` is its host's dispatchText; `out` the frames, in hex.
+ */
+function lyingEcho(onText: (engine: Engine, data: string) => void): { engine: Engine; out: string[] } {
+  const lie = () => "LIE";
+  const out: string[] = [];
+  const engine: Engine = new Engine(
+    {
+      output: (c: Uint8Array) => out.push(hex(c)),
+      outputRange: (b: Uint8Array, start: number, end: number) => out.push(hex(b.subarray(start, end))),
+      dispatch: () => {},
+      awaitClose() {},
+      closeTransport() {},
+      dispatchText: (data: string) => onText(engine, data),
+    },
+    { role: "server", directText: true, decodeUtf8: lie, decodeAscii: lie },
+  );
+  return { engine, out };
+}
+
 describe("directText", () => {
   it("text messages (whole, fragmented, split across chunks, UTF-8) come as strings; binary and control as events", () => {
     const { engine, host } = directEngine();
@@ -149,20 +170,7 @@ describe("directText", () => {
   });
 
   it("echo shortcut: sending the string being dispatched frames the received bytes, not the string's encoding", () => {
-    // A decoder that does not give the bytes' text shows which bytes are framed.
-    const lie = () => "LIE";
-    const out: string[] = [];
-    const engine: Engine = new Engine(
-      {
-        output: (c: Uint8Array) => out.push(hex(c)),
-        outputRange: (b: Uint8Array, start: number, end: number) => out.push(hex(b.subarray(start, end))),
-        dispatch: () => {},
-        awaitClose() {},
-        closeTransport() {},
-        dispatchText: (data: string) => engine.sendText(data),
-      },
-      { role: "server", directText: true, decodeUtf8: lie, decodeAscii: lie },
-    );
+    const { engine, out } = lyingEcho((engine, data) => engine.sendText(data));
     engine.receiveData(concat([cframe(1, "abc"), cframe(1, "héllo")]));
     engine.sendText("LIE"); // after the dispatch: encoded
     const enc = new TextEncoder();
@@ -174,26 +182,14 @@ describe("directText", () => {
   });
 
   it("echo shortcut: input fed from inside the handler does not disturb it; each message echoes its own bytes", () => {
-    const lie = () => "LIE";
-    const out: string[] = [];
     let fed = false;
-    const engine: Engine = new Engine(
-      {
-        output: (c: Uint8Array) => out.push(hex(c)),
-        outputRange: (b: Uint8Array, start: number, end: number) => out.push(hex(b.subarray(start, end))),
-        dispatch: () => {},
-        awaitClose() {},
-        closeTransport() {},
-        dispatchText: (data: string) => {
-          if (!fed) {
-            fed = true;
-            engine.receiveData(cframe(1, "zzzzzzzz"));
-          }
-          engine.sendText(data);
-        },
-      },
-      { role: "server", directText: true, decodeUtf8: lie, decodeAscii: lie },
-    );
+    const { engine, out } = lyingEcho((engine, data) => {
+      if (!fed) {
+        fed = true;
+        engine.receiveData(cframe(1, "zzzzzzzz"));
+      }
+      engine.sendText(data);
+    });
     engine.receiveData(cframe(1, "abc"));
     const enc = new TextEncoder();
     assert.deepEqual(out, [textFrameHex(enc.encode("abc")), textFrameHex(enc.encode("zzzzzzzz"))]);
