@@ -70,7 +70,11 @@ export function madeEngine(options: ResolvedConnectionOptions): PendingEngine {
 
 /**
  * The engine of `host`, with the Node layer's buffers, masking and UTF-8 functions. `directText`:
- * text messages go to the host's `dispatchText` as strings (a host that never wants their bytes).
+ * text messages go to the host's `dispatchText` as strings (a host that never wants their bytes),
+ * unless the connection has a rate limit: the engine decodes a direct text before its host sees
+ * it, and a message the limit refuses must not be decoded (nor fail 1011 when its decode throws,
+ * rather than 1008), so such a connection takes `text` events, whose string is decoded on first
+ * read, after connection-events.ts's check.
  */
 export function startEngine(host: EngineHost, init: PendingEngine, role: Role, directText = false): WebSocketEngine {
   const options = init.options;
@@ -89,6 +93,6 @@ export function startEngine(host: EngineHost, init: PendingEngine, role: Role, d
     isUtf8,
     decodeUtf8,
     decodeAscii,
-    directText,
+    directText: directText && options.rateLimit === undefined,
   });
 }

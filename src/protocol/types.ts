@@ -238,7 +238,9 @@ export interface EngineOptions extends EngineLimits {
    * dispatched or waits) and the connection has no extension: no event object per message. For
    * a host that only ever wants the string (Node's Connection, server or client, without
    * `textAsBuffer`). A message that must wait behind another event still comes as a `text`
-   * event. Ignored when the host has no `dispatchText`. Default false.
+   * event. The string is decoded before the host sees it: a host that may refuse a message
+   * unread (a rate limit) wants `text` events, whose `data` is decoded on first read. Ignored
+   * when the host has no `dispatchText`. Default false.
    */
   directText?: boolean;
   /**

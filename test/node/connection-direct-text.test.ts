@@ -2,11 +2,13 @@
  * A server connection takes its text messages from the engine as strings (`dispatchText`, the
  * engine's `directText`): no event object per message. What a listener sees is unchanged: the
  * string (or, with `textAsBuffer`, a Buffer of the bytes, through `dispatch`), the idle clock,
- * the rate limit, a throwing listener's 1011, and an echo of the received bytes.
+ * the rate limit, a throwing listener's 1011, and an echo of the received bytes. A connection
+ * with a rate limit takes text events (the limit is checked before the string is decoded).
  */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import type { ConnectionInit } from "../../src/node/connection-types.js";
+import { createHybiEngine } from "../../src/node/engines.js";
 import type { Connection } from "../../src/node/index.js";
 import { wheel } from "../../src/node/timer-wheel.js";
 import type { EngineEvent } from "../../src/protocol/types.js";
@@ -105,6 +107,32 @@ describe("a connection's text messages as strings", () => {
     const close = decodeFrames(concat(written)).find((f) => f.opcode === 8);
     assert.ok(close !== undefined);
     assert.equal((close.payload[0] << 8) | close.payload[1], 1008);
+  });
+
+  it("the rate limit comes before the decode: a refused message is not decoded, and closes 1008 even if its decode throws", async () => {
+    // Decoders that record what they decode, and throw as V8 does for a string over its limit.
+    const decoded: string[] = [];
+    const decode = (bytes: Uint8Array, start: number, end: number): string => {
+      const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8", start, end);
+      decoded.push(text);
+      if (text.startsWith("too long")) throw new RangeError("Invalid string length");
+      return text;
+    };
+    const createEngine: ConnectionInit["createEngine"] = (host, options) =>
+      createHybiEngine(host, { ...options, decodeUtf8: decode, decodeAscii: decode });
+    const { conn, written } = connection({ createEngine }, { rateLimit: { messages: 1, interval: 60_000 } });
+    const got: unknown[] = [];
+    const errors: unknown[] = [];
+    conn.on("message", (data) => got.push(data));
+    conn.on("error", (error) => errors.push(error));
+    read(conn, concat([cframe(1, "a"), cframe(1, "too long: ünïcode")]));
+    assert.deepEqual(got, ["a"]);
+    assert.deepEqual(decoded, ["a"], "the refused message is not decoded");
+    await turn();
+    const close = decodeFrames(concat(written)).find((f) => f.opcode === 8);
+    assert.ok(close !== undefined);
+    assert.equal((close.payload[0] << 8) | close.payload[1], 1008);
+    assert.ok(!errors.some((e) => e instanceof RangeError), "no decode failure reported");
   });
 
   it("a throwing listener is reported as 'error' and closes the connection with 1011", async () => {
