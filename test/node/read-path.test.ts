@@ -432,6 +432,37 @@ describe("read path: the share's bookkeeping (reads handed to the socket's callb
     }
   });
 
+  /** A read of `n` bytes into a large message's own buffer (a read target), as Node hands it over. */
+  function readInto(socket: net.Socket, n: number): boolean {
+    const own = Object.getOwnPropertySymbols(socket);
+    const callback = (socket as unknown as Record<symbol, unknown>)[own.find((x) => x.description === "kBufferCb")!];
+    return (callback as (n: number, b: Uint8Array) => boolean).call(socket, n, new Uint8Array(n)) !== false;
+  }
+
+  it("large messages read into their own buffers give back a sixteenth: several in one iteration are not deferred", async () => {
+    const pair = await tcpPair();
+    try {
+      attachTransport(pair.server, new Recorder());
+      await nextIteration();
+      // A 1 MiB message: one shared read (its header and the payload's first bytes), the rest in place.
+      for (let i = 0; i < 8; i++) {
+        assert.equal(read(pair.server, 64 * KIB), true, `message ${i}'s first read`);
+        assert.equal(readInto(pair.server, 1024 * KIB - 64 * KIB), true);
+      }
+      await nextIteration();
+      // A flood of small frames between 16 KiB frames gains a sixteenth of those frames' payload
+      // (about 1 KiB each): it is deferred by its fifth shared read (a full refill never was).
+      let shared = 0;
+      while (read(pair.server, 64 * KIB)) {
+        shared++;
+        assert.ok(shared < 5, `deferred by the fifth shared read (${shared} read)`);
+        readInto(pair.server, 16 * KIB);
+      }
+    } finally {
+      pair.close();
+    }
+  });
+
   it("another socket's read starts the count again", async () => {
     const a = await tcpPair();
     const b = await tcpPair();
