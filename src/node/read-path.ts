@@ -154,18 +154,19 @@ function onRead(this: Owned, n: number, buffer: Uint8Array): boolean {
   // Large replies this read queued leave now, not after the turn's other sockets are read.
   if (earlyCount !== 0) flushEarly();
   // A large payload read in place: cheap per byte, not counted, and it gives a sixteenth of its
-  // bytes back to its socket's count (never past a full share). So a socket reading several large
-  // messages in one iteration (one shared read each: the header, the payload's first bytes) is not
-  // deferred (that cost the large echo ~5x its p50 and ~20% CPU per message), while a peer
-  // interleaving a flood of small frames with large ones gains a sixteenth of what it sends as
-  // payload (a full refill let it read on unbounded).
+  // bytes back to its socket's count, at most one more share per iteration in all (and never past
+  // a full share at a time). So a socket reading several large messages in one iteration (one
+  // shared read each: the header, the payload's first bytes) is deferred only after about seven
+  // (at four, it cost the large echo ~5x its p50), and a peer ending every shared read with the
+  // header of a large frame reads at most 2 x 4 x 64 KiB into the shared buffer per iteration.
   if (!shared) {
-    if (budgetOwner === this && (budgetLeft += n >> 4) > READ_BUDGET) budgetLeft = READ_BUDGET;
+    if (budgetOwner === this && refundLeft > 0) refund(n >> 4);
     return true;
   }
   if (budgetOwner !== this) {
     budgetOwner = this;
     budgetLeft = READ_BUDGET;
+    refundLeft = READ_BUDGET;
   }
   budgetLeft -= n;
   if (budgetLeft > READ_BUDGET / 2) return true; // a read or two: the usual case
@@ -186,7 +187,8 @@ function onRead(this: Owned, n: number, buffer: Uint8Array): boolean {
  * up to 32 x 64 KiB from a readable socket per iteration: a flood of small frames, ~15,000 of
  * them, took 70 ms): past it, the socket waits for the next iteration, so the other sockets'
  * reads (and their round trips) come first. Reads into a large message's own buffer (a target)
- * are not counted (cheap per byte) and give a sixteenth of their bytes back (see onRead).
+ * are not counted (cheap per byte) and give a sixteenth of their bytes back, at most one more
+ * share per iteration (see onRead): at most 8 x 64 KiB of shared reads per socket in a row.
  */
 const READ_BUDGET = 4 * READ_SIZE;
 /**
@@ -197,7 +199,20 @@ const READ_BUDGET = 4 * READ_SIZE;
  */
 let budgetOwner: Owned | null = null;
 let budgetLeft = READ_BUDGET;
-/** A check-phase callback is due (armed once a socket has read half its budget in a row). */
+/** What in-place reads may still give back to `budgetLeft` (one share per owner and iteration). */
+let refundLeft = READ_BUDGET;
+
+/** An in-place read gives `back` to its socket's count (see onRead); the count ends with the iteration. */
+function refund(back: number): void {
+  const given = Math.min(back, refundLeft);
+  refundLeft -= given;
+  budgetLeft = Math.min(budgetLeft + given, READ_BUDGET);
+  if (!iterationEnds) {
+    iterationEnds = true;
+    setImmediate(endIteration);
+  }
+}
+/** A check-phase callback is due (armed once a socket has read half its budget in a row, or got some back). */
 let iterationEnds = false;
 /** Sockets whose reads stopped at their budget: read again at this iteration's check phase. */
 const deferred = new Set<OnreadSocket>();

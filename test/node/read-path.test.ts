@@ -439,19 +439,31 @@ describe("read path: the share's bookkeeping (reads handed to the socket's callb
     return (callback as (n: number, b: Uint8Array) => boolean).call(socket, n, new Uint8Array(n)) !== false;
   }
 
-  it("large messages read into their own buffers give back a sixteenth: several in one iteration are not deferred", async () => {
+  it("large messages read into their own buffers give back a sixteenth, at most one share per iteration", async () => {
     const pair = await tcpPair();
     try {
       attachTransport(pair.server, new Recorder());
       await nextIteration();
       // A 1 MiB message: one shared read (its header and the payload's first bytes), the rest in place.
-      for (let i = 0; i < 8; i++) {
+      for (let i = 0; i < 7; i++) {
         assert.equal(read(pair.server, 64 * KIB), true, `message ${i}'s first read`);
         assert.equal(readInto(pair.server, 1024 * KIB - 64 * KIB), true);
       }
+      assert.equal(read(pair.server, 64 * KIB), false, "the eighth is deferred");
       await nextIteration();
-      // A flood of small frames between 16 KiB frames gains a sixteenth of those frames' payload
-      // (about 1 KiB each): it is deferred by its fifth shared read (a full refill never was).
+      // A peer ending every shared read with the header of a frame of 1 MiB or more gets at most
+      // one share back per iteration: at most 8 x 64 KiB of shared reads (a full refill, or an
+      // uncapped sixteenth of larger frames, read on until libuv's 32 reads).
+      for (const size of [1024 * KIB, 16 * 1024 * KIB]) {
+        let shared = 0;
+        while (read(pair.server, 64 * KIB)) {
+          shared++;
+          assert.ok(shared < 8, `deferred by the eighth shared read (${size} B frames)`);
+          readInto(pair.server, size);
+        }
+        await nextIteration();
+      }
+      // Small frames between 16 KiB frames gain about 1 KiB each: deferred by the fifth shared read.
       let shared = 0;
       while (read(pair.server, 64 * KIB)) {
         shared++;
