@@ -56,11 +56,14 @@ export function deliver(
 }
 
 /**
- * A text message as its string (the engine's `dispatchText`: the connection wants no bytes), as
- * `deliver` would; `track`: the message is the connection's last activity (idle timeout).
+ * A text message as its string (the engine's `dispatchText`: the connection wants no bytes, and
+ * has no rate limit: the string is decoded before this call, so a limited connection takes text
+ * events, connection-engine.ts startEngine), as `deliver` would; `track`: the message is the
+ * connection's last activity (idle timeout).
  */
 export function deliverText(conn: AnyConnection, data: string, track: boolean, bucket: TokenBucket | undefined): void {
   if (track) conn.lastMessage = wheel.now;
+  // A guard only: a connection with a bucket never gets here (see above).
   if (bucket !== undefined && !bucket.take(wheel.now)) {
     conn.fail(new ProtocolError("RATE_LIMITED", "rate limit exceeded"));
     return;
