@@ -267,24 +267,23 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     return this.#socket.writableLength === 0 ? "written" : "buffered";
   }
 
-  /**
-   * Send a broadcast message (the server's `broadcast`, channels' streams) unless this consumer is slow: above
-   * `maxBufferedAmount` it is dropped (counted, `dropped` event) whatever the policy, except "close" which closes.
-   * A broadcast never waits: a slow peer must not make a server queue every message of its streams.
-   */
+  /** Send a broadcast; never waits: above `maxBufferedAmount` it is dropped (counted, `dropped` event), or "close" closes. */
   sendPrepared(message: PreparedMessage): SendResult {
-    if (Connection.#state(this) !== OPEN) return "dropped";
+    const engine = this.#engine; // none, or no write path yet: #firstPrepared makes them off this path (bcast13)
     const policy = this.#setup.options.backpressure === "close" ? "close" : "drop";
+    if (engine === null || this.#output === null) return Connection.#firstPrepared(this, message, policy);
+    if (engine.readyState !== OPEN) return "dropped";
     if (Connection.#admit(this, message.payload.byteLength, policy) === "dropped") return "dropped";
-    const engine = Connection.#eng(this); // sendOn's checks only with lent messages out (~10% of the JS)
-    if (messagePool.out === 0 ? !engine.sendPrepared(message) : !sendOn(this, engine, message)) return "dropped";
+    if (messagePool.out === 0 ? !engine.sendPrepared(message) : !sendOn(this, engine, message)) return "dropped"; // lent
     return this.#output?.needDrain === true && this.#socket.writableLength !== 0 ? "buffered" : "written";
   }
 
-  /**
-   * Backpressure before a send of `size` bytes: "send", "wait" (the "wait" policy), or "dropped"
-   * (the "drop" policy: counted and reported; "close": the connection fails with 1008).
-   */
+  static #firstPrepared(c: AnyConnection, m: PreparedMessage, p: "close" | "drop"): SendResult {
+    if (Connection.#state(c) !== OPEN || Connection.#admit(c, m.payload.byteLength, p) === "dropped") return "dropped";
+    return Connection.#eng(c) && Connection.#out(c) && c.sendPrepared(m); // admitted: no engine for a dropped one
+  }
+
+  /** Backpressure before a send of `size` bytes: "send", "wait", or "dropped" (by "drop", counted; by "close", 1008). */
   static #admit(c: AnyConnection, size: number, policy: "close" | "drop" | "wait"): "send" | "wait" | "dropped" {
     const verdict = c.#output === null ? "send" : c.#output.admit(size, policy, c.#setup.options.maxBufferedAmount);
     if (verdict !== "fail") return verdict;
@@ -423,8 +422,9 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
 
   /** @internal Called by the engine: bytes for the transport (`shared`: a prepared message's frame, FrameOutput). */
   output(chunk: Uint8Array, shared?: boolean): void {
-    if (shared === true) Connection.#out(this).queue().pushShared(chunk);
-    else if (chunk.byteLength !== 0) Connection.#out(this).queue().push(chunk);
+    if (shared !== true && chunk.byteLength === 0) return;
+    const queue = (this.#output ?? Connection.#out(this)).queue(); // one #out: small, inlined (bcast13)
+    shared === true ? queue.pushShared(chunk) : queue.push(chunk);
   }
 
   /** @internal Called by the engine: a frame it wrote into the output arena. */

@@ -69,7 +69,10 @@ export class SharedRun {
 
   /** The sequence of this one's frames followed by `frame`. */
   extend(frame: Uint8Array): SharedRun {
-    if (this.#nextFrame === frame) return this.#next!;
+    return this.#nextFrame === frame ? this.#next! : this.#branch(frame); // small: inlined into the delivery path
+  }
+
+  #branch(frame: Uint8Array): SharedRun {
     if (this.#nextFrame === null) {
       this.#nextFrame = frame;
       return (this.#next = new SharedRun(frame, this));

@@ -350,20 +350,20 @@ export class Engine implements WebSocketEngine {
   }
 
   /**
-   * Send a message prepared once for many connections (a broadcast). A server without extensions
-   * writes the shared frame as it is; otherwise the payload is sent as `send` would (a client
-   * masks it, an extension transforms it).
+   * Send a message prepared once for many connections (a broadcast). A server without extensions writes the shared
+   * frame as it is (this case alone here: small, inlined into the host's path whatever V8 compiled first; bcast13);
+   * otherwise the payload goes as `send` would (a client masks it, an extension transforms it), or after a stream.
    */
   sendPrepared(message: PreparedMessage, options?: SendOptions): boolean {
+    if (this.#phase > Phase.OPEN || this.#held !== null || this.role !== "server" || this.#flow !== null)
+      return this.#sendPayload(message, options);
+    this.#sender.out.output(message.frame, true);
+    return true;
+  }
+
+  #sendPayload(message: PreparedMessage, options?: SendOptions): boolean {
     if (this.#phase > Phase.OPEN) return false;
-    if (this.#held !== null) {
-      this.#held.push(() => this.sendPrepared(message, options));
-      return true;
-    }
-    if (this.role === "server" && this.#flow === null) {
-      this.#sender.out.output(message.frame, true);
-      return true;
-    }
+    if (this.#held !== null) return this.#held.push(() => this.sendPrepared(message, options)) !== 0;
     return this.send(message.payload, { binary: message.binary, compress: options?.compress });
   }
 

@@ -285,6 +285,67 @@ describe("sendPrepared without a backlog", () => {
     assert.equal(counter.reads, 0, "drained: no backlog again");
   });
 
+  it("a fresh connection's first broadcast makes its engine and write path, then takes the usual path", async () => {
+    const written: Buffer[] = [];
+    const socket = new Duplex({
+      read() {},
+      write(chunk, _enc, cb) {
+        written.push(Buffer.from(chunk));
+        cb();
+      },
+    });
+    cleanups.push(() => socket.destroy());
+    const options = resolveConnectionOptions({ pingInterval: 0, idleTimeout: 0 });
+    const init = { role: "server", socket, createEngine: createHybiEngine, options, protocol: "", extensions: [] };
+    const conn = new ConnectionClass({ ...init, extensionsHeader: "" } as ConstructorParameters<
+      typeof ConnectionClass
+    >[0]);
+    assert.equal(conn.bufferedAmount, 0);
+    const message = prepareMessage("hi");
+    assert.equal(conn.sendPrepared(message), "written"); // engine and write path made here (#firstPrepared)
+    assert.equal(conn.bufferedAmount, message.frame.byteLength, "queued for the turn's flush");
+    assert.equal(conn.sendPrepared(message), "written");
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(Buffer.concat(written), Buffer.concat([message.frame, message.frame]));
+    assert.equal(conn.readyState, 1);
+    // A connection whose transport closed before its first broadcast drops it and makes no write path.
+    const gone = new Duplex({ read() {}, write: (_chunk, _enc, cb) => cb() });
+    const late = new ConnectionClass({ ...init, socket: gone, extensionsHeader: "" } as ConstructorParameters<
+      typeof ConnectionClass
+    >[0]);
+    const closed = event(late, "close");
+    gone.destroy();
+    await within(closed);
+    assert.equal(late.sendPrepared(message), "dropped");
+    assert.equal(late.bufferedAmount, 0);
+  });
+
+  it("a broadcast dropped before the engine exists (the 101 still queued) makes no engine; one admitted does", () => {
+    let made = 0;
+    const socket = new Duplex({ read() {}, write: () => {} }); // no write completes: the 101 stays queued
+    cleanups.push(() => socket.destroy());
+    socket.write(Buffer.alloc(950));
+    const options = resolveConnectionOptions({ pingInterval: 0, idleTimeout: 0, maxBufferedAmount: 1000 });
+    const conn = new ConnectionClass({
+      role: "server",
+      socket,
+      createEngine: (host, engineOptions) => {
+        made++;
+        return createHybiEngine(host, engineOptions);
+      },
+      options: { ...options, backpressure: "drop" },
+      protocol: "",
+      extensions: [],
+      extensionsHeader: "",
+    });
+    assert.equal(conn.sendPrepared(prepareMessage("x".repeat(100))), "dropped");
+    assert.equal(conn.droppedCount, 1);
+    assert.equal(made, 0, "no engine made for a dropped broadcast");
+    assert.equal(conn.sendPrepared(prepareMessage("y")), "buffered");
+    assert.equal(made, 1);
+    assert.equal(conn.bufferedAmount, 950 + 3);
+  });
+
   it("counts bytes already queued in the transport when the connection starts (the 101)", () => {
     const { conn } = heldTransport(950);
     assert.equal(conn.sendPrepared(prepareMessage("x".repeat(100))), "dropped");
