@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import type { Broker } from "../../src/channels/brokers/broker.js";
 import { NatsBroker, parseNatsUrl, subjectToken } from "../../src/channels/brokers/nats.js";
+import { readMessage } from "../../src/channels/brokers/nats-jetstream.js";
 import { MAX_MEMBER_BYTES } from "../../src/channels/brokers/nats-presence.js";
 import { type NatsProcess, startNats } from "../helpers/nats.js";
 import { dedupContract, historyContract, presenceContract, until } from "./broker-capabilities.js";
@@ -342,6 +343,31 @@ describe("nats presence and dedup on JetStream", () => {
         (err: Error) => err instanceof TypeError && /requestTimeout/.test(err.message),
         String(bad),
       );
+    }
+  });
+
+  it("a direct get the server does not answer is read through the stream's message API", async () => {
+    // allow_direct: false: no stream takes the direct get. nats-server 2.9 drops it unanswered
+    // (the lost reply seen while two processes created one stream), later servers answer 503.
+    const nc = await connect({ servers: nats.url });
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: JS_TIMEOUT });
+      const direct = await jetstreamManager(nc, { timeout: 200, checkAPI: false });
+      await jsm.streams.add({ name: "NODIRECT", subjects: ["nodirect.>"], allow_direct: false });
+      await jetstream(nc).publish("nodirect.a", "kept");
+      const streams = jsm.streams as { getMessage: (...args: unknown[]) => Promise<unknown> };
+      const api = streams.getMessage.bind(streams);
+      const asked: unknown[] = [];
+      streams.getMessage = (...args: unknown[]) => {
+        asked.push(args);
+        return api(...args);
+      };
+      const m = await readMessage(direct, jsm, "NODIRECT", { last_by_subj: "nodirect.a" });
+      assert.equal(m?.string(), "kept");
+      assert.deepEqual(asked, [["NODIRECT", { last_by_subj: "nodirect.a" }]], "read through the API");
+      assert.equal(await readMessage(direct, jsm, "NODIRECT", { last_by_subj: "nodirect.none" }), null);
+    } finally {
+      await nc.close();
     }
   });
 

@@ -2,15 +2,19 @@
  * ensureStream (src/channels/brokers/nats-jetstream.ts) over a stand-in JetStreamManager: a
  * stream created or updated to `merge(existing, wanted)`; a create refused for overlapping
  * subjects because another process's create of the same stream won is an update alike; an
- * overlap with another stream is the error. The real server's race: broker-nats.test.ts.
+ * overlap with another stream is the error. The real server's race: broker-nats.test.ts. And
+ * readMessage: a direct get not answered is read again through the stream's message API.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  DIRECT_GET_TIMEOUT,
   ensureStream,
   type JetStreamManager,
   jetStreamSetup,
   type NatsJetStreamDeps,
+  readMessage,
+  type StoredMsg,
   type StreamConfig,
 } from "../../src/channels/brokers/nats-jetstream.js";
 
@@ -133,7 +137,64 @@ describe("jetStreamSetup", () => {
       const { given, made } = deps(timeout);
       const access = await jetStreamSetup(given, () => [wanted])();
       assert.ok(access.jsm !== undefined);
-      assert.deepEqual(made, [`manager ${opts}`, `client ${opts}`]);
+      const direct = `{"timeout":${Math.min(timeout ?? DIRECT_GET_TIMEOUT, DIRECT_GET_TIMEOUT)},"checkAPI":false}`;
+      assert.deepEqual(made, [`manager ${opts}`, `manager ${direct}`, `client ${opts}`]);
+    }
+  });
+});
+
+describe("readMessage: a direct get, else the stream's message API", () => {
+  const stored = { seq: 7 } as unknown as StoredMsg;
+  /** A direct manager whose get ends as `outcome`, and an API manager answering `stored`; calls recorded. */
+  function managers(outcome: () => Promise<StoredMsg>) {
+    const calls: string[] = [];
+    const direct = {
+      direct: {
+        async getMessage(stream: string, query: object) {
+          calls.push(`direct ${stream} ${JSON.stringify(query)}`);
+          return outcome();
+        },
+      },
+    } as unknown as JetStreamManager;
+    const jsm = {
+      streams: {
+        async getMessage(stream: string, query: object) {
+          calls.push(`stream ${stream} ${JSON.stringify(query)}`);
+          return stored;
+        },
+      },
+    } as unknown as JetStreamManager;
+    return { direct, jsm, calls };
+  }
+  const named = (name: string, cause?: Error) => Object.assign(new Error(name), { name, cause });
+
+  it("a direct get that is answered is the answer, null included: no second request", async () => {
+    for (const answer of [stored, null]) {
+      const { direct, jsm, calls } = managers(async () => answer);
+      assert.equal(await readMessage(direct, jsm, "S", { last_by_subj: "p.d.k" }), answer);
+      assert.deepEqual(calls, ['direct S {"last_by_subj":"p.d.k"}']);
+    }
+  });
+
+  it("one not answered (timeout, or no responders) is read through the stream's API, same query", async () => {
+    for (const err of [
+      named("TimeoutError"),
+      named("RequestError", Object.assign(new Error(), { name: "NoResponders" })),
+    ]) {
+      const { direct, jsm, calls } = managers(async () => Promise.reject(err));
+      assert.equal(await readMessage(direct, jsm, "S", { seq: 3, next_by_subj: "p.l.s" }), stored);
+      assert.deepEqual(calls, [
+        'direct S {"seq":3,"next_by_subj":"p.l.s"}',
+        'stream S {"seq":3,"next_by_subj":"p.l.s"}',
+      ]);
+    }
+  });
+
+  it("other errors are raised as they are, with no second request", async () => {
+    for (const err of [named("RequestError", new Error("permissions")), apiError(10059, "stream not found")]) {
+      const { direct, jsm, calls } = managers(async () => Promise.reject(err));
+      await assert.rejects(readMessage(direct, jsm, "S", { last_by_subj: "x" }), (e) => e === err);
+      assert.equal(calls.length, 1);
     }
   });
 });

@@ -99,8 +99,8 @@ export class NatsDedup implements Deduplicator {
     await access.js.publish(this.#subject(key), "", { headers: h });
   }
 
-  async #read({ jsm }: JetStreamAccess, key: string): Promise<Entry | undefined> {
-    const m = await jsm.direct.getMessage(this.#name, { last_by_subj: this.#subject(key) });
+  async #read({ read }: JetStreamAccess, key: string): Promise<Entry | undefined> {
+    const m = await read(this.#name, { last_by_subj: this.#subject(key) });
     if (m === null) return undefined;
     return {
       seq: m.seq,

@@ -177,8 +177,8 @@ export class NatsHistory implements StreamHistory {
 
   /** The stream's tail: its last LOG message, or the META, or (`create`) a new epoch in the META. */
   async #tail(stream: string, create: boolean): Promise<Tail> {
-    const { jsm } = await this.#setup();
-    const last = await jsm.direct.getMessage(this.#log, { last_by_subj: this.subjectOf(stream) });
+    const { read } = await this.#setup();
+    const last = await read(this.#log, { last_by_subj: this.subjectOf(stream) });
     if (last !== null) {
       const epoch = last.header.get(EPOCH_HEADER);
       const offset = Number(last.header.get(OFFSET_HEADER));
@@ -195,8 +195,8 @@ export class NatsHistory implements StreamHistory {
   }
 
   async #readMeta(stream: string): Promise<(StreamPosition & { seq: number }) | undefined> {
-    const { jsm } = await this.#setup();
-    const m = await jsm.direct.getMessage(this.#meta, { last_by_subj: this.#metaSubject(stream) });
+    const { read } = await this.#setup();
+    const m = await read(this.#meta, { last_by_subj: this.#metaSubject(stream) });
     if (m === null) return undefined;
     const offset = Number(m.header.get(OFFSET_HEADER));
     const epoch = m.header.get(EPOCH_HEADER);
@@ -229,11 +229,11 @@ export class NatsHistory implements StreamHistory {
 
   /** The retained LOG messages of the stream's current epoch, oldest first. */
   async #read(stream: string, tail: Tail): Promise<StreamEntry[]> {
-    const { jsm } = await this.#setup();
+    const { read } = await this.#setup();
     const subject = this.subjectOf(stream);
     const entries: StreamEntry[] = [];
     for (let seq = 1; seq <= tail.seq && entries.length <= this.limit; ) {
-      const m = await jsm.direct.getMessage(this.#log, { seq, next_by_subj: subject });
+      const m = await read(this.#log, { seq, next_by_subj: subject });
       if (m === null || m.seq > tail.seq) break;
       const epoch = m.header.get(EPOCH_HEADER);
       const offset = Number(m.header.get(OFFSET_HEADER));

@@ -15,6 +15,8 @@ export type NatsModule = typeof import("@nats-io/transport-node");
 export type JetStreamManager = Awaited<ReturnType<JetStreamModule["jetstreamManager"]>>;
 export type JetStreamClient = ReturnType<JetStreamModule["jetstream"]>;
 export type StreamConfig = Parameters<JetStreamManager["streams"]["add"]>[0] & { name: string };
+export type StoredMsg = Awaited<ReturnType<JetStreamManager["direct"]["getMessage"]>>;
+export type MsgQuery = Parameters<JetStreamManager["direct"]["getMessage"]>[1];
 
 /** The connection and peers a capability needs (NatsBroker passes its own). */
 export interface NatsJetStreamDeps {
@@ -34,6 +36,45 @@ export interface JetStreamAccess {
   readonly jsm: JetStreamManager;
   readonly nats: NatsModule;
   readonly nc: NatsConnection;
+  /** One stored message of `stream` (null: none): `readMessage` with this access's managers. */
+  read(stream: string, query: MsgQuery): Promise<StoredMsg>;
+}
+
+/**
+ * How long a direct get waits before the same read goes through the stream's API (ms), at most:
+ * a shorter request timeout given is kept.
+ */
+export const DIRECT_GET_TIMEOUT = 2000;
+
+/**
+ * One stored message, by a direct get (any replica answers, `allow_direct`), else through the
+ * stream's message API when the direct get is not answered. nats-server 2.9 (Debian bookworm's)
+ * drops a direct get that no stream takes, with no "no responders" status (its `$JS.API.>`
+ * import has interest in every API subject), so the request waits out its whole timeout; one was
+ * seen lost for good while two processes created the same stream at once. `direct` is a manager
+ * with the short `DIRECT_GET_TIMEOUT`, `jsm` the one with the broker's request timeout. Every read
+ * here is followed by a compare-and-set write or is a plain read, so an answer that comes late is
+ * simply not used.
+ */
+export async function readMessage(
+  direct: JetStreamManager,
+  jsm: JetStreamManager,
+  stream: string,
+  query: MsgQuery,
+): Promise<StoredMsg> {
+  try {
+    return await direct.direct.getMessage(stream, query);
+  } catch (err) {
+    if (!unanswered(err)) throw err;
+    // The API takes the same fields (`next_by_subj` since nats-server 2.9), its type does not list them all.
+    return await jsm.streams.getMessage(stream, query as Parameters<JetStreamManager["streams"]["getMessage"]>[1]);
+  }
+}
+
+/** A request that got no answer: nats.js's TimeoutError, or its RequestError for "no responders". */
+function unanswered(err: unknown): boolean {
+  const e = err as { name?: string; cause?: { name?: string } } | null;
+  return e?.name === "TimeoutError" || (e?.name === "RequestError" && e.cause?.name === "NoResponders");
 }
 
 /** JetStream's "wrong last sequence" API error: a compare-and-set lost its race. */
@@ -81,7 +122,10 @@ export function jetStreamSetup(
       const opts = deps.requestTimeout === undefined ? {} : { timeout: deps.requestTimeout };
       const jsm = await jsmod.jetstreamManager(nc, opts);
       for (const config of configs(nats)) await ensureStream(jsm, config, merge);
-      return { js: jsmod.jetstream(nc, opts), jsm, nats, nc };
+      const timeout = Math.min(DIRECT_GET_TIMEOUT, deps.requestTimeout ?? DIRECT_GET_TIMEOUT);
+      const direct = await jsmod.jetstreamManager(nc, { timeout, checkAPI: false });
+      const read = (stream: string, query: MsgQuery) => readMessage(direct, jsm, stream, query);
+      return { js: jsmod.jetstream(nc, opts), jsm, nats, nc, read };
     })();
     ready.catch(() => {
       ready = undefined;

@@ -234,8 +234,8 @@ export class NatsPresence extends SessionPresence {
   }
 
   async #isAlive(owner: string): Promise<boolean> {
-    const { jsm } = await this.#setup();
-    const m = await jsm.direct.getMessage(jetStreamName("LIVENESS", this.#deps), {
+    const { read } = await this.#setup();
+    const m = await read(jetStreamName("LIVENESS", this.#deps), {
       last_by_subj: this.#liveness(owner),
     });
     return m !== null && Number(m.header.get(DEADLINE_HEADER)) > Date.now();
@@ -275,8 +275,8 @@ export class NatsPresence extends SessionPresence {
   }
 
   async #read(stream: string): Promise<{ body: string; seq: number; time: number } | undefined> {
-    const { jsm } = await this.#setup();
-    const m = await jsm.direct.getMessage(this.#docs, { last_by_subj: this.#subject(stream) });
+    const { read } = await this.#setup();
+    const m = await read(this.#docs, { last_by_subj: this.#subject(stream) });
     return m === null ? undefined : { body: m.string(), seq: m.seq, time: m.time.getTime() };
   }
 
