@@ -366,8 +366,32 @@ describe("nats presence and dedup on JetStream", () => {
       assert.equal(m?.string(), "kept");
       assert.deepEqual(asked, [["NODIRECT", { last_by_subj: "nodirect.a" }]], "read through the API");
       assert.equal(await readMessage(direct, jsm, "NODIRECT", { last_by_subj: "nodirect.none" }), null);
+      // history's query: the next message of a subject from a sequence on
+      assert.equal(
+        (await readMessage(direct, jsm, "NODIRECT", { seq: 1, next_by_subj: "nodirect.a" }))?.string(),
+        "kept",
+      );
+      assert.equal(await readMessage(direct, jsm, "NODIRECT", { seq: 2, next_by_subj: "nodirect.a" }), null);
+      await jsm.streams.delete("NODIRECT");
     } finally {
       await nc.close();
+    }
+  });
+
+  it("a broker's reads take the API once its stream's direct gets go unanswered (dedup)", async () => {
+    const a = new NatsBroker({ url: nats.url, prefix: "undirect", requestTimeout: JS_TIMEOUT });
+    const nc = await connect({ servers: nats.url });
+    try {
+      assert.deepEqual(await a.dedup!.claim("w1", 60_000), { state: "new" });
+      const jsm = await jetstreamManager(nc, { timeout: JS_TIMEOUT });
+      const name = `WIRECABLE_DEDUP_${a.prefix}`;
+      const { config } = await jsm.streams.info(name);
+      await jsm.streams.update(name, { ...config, allow_direct: false });
+      assert.deepEqual(await a.dedup!.claim("w1", 60_000), { state: "pending" }, "read through the API");
+      assert.deepEqual(await a.dedup!.claim("w2", 60_000), { state: "new" });
+      assert.deepEqual(await a.dedup!.claim("w2", 60_000), { state: "pending" });
+    } finally {
+      await Promise.all([a.close(), nc.close()]);
     }
   });
 

@@ -130,14 +130,16 @@ describe("jetStreamSetup", () => {
   }
 
   it("makes the manager and the client with the request timeout given (none: the client's default)", async () => {
-    for (const [timeout, opts] of [
-      [12_345, '{"timeout":12345}'],
-      [undefined, "{}"],
+    assert.equal(DIRECT_GET_TIMEOUT, 2000);
+    for (const [timeout, opts, directTimeout] of [
+      [12_345, '{"timeout":12345}', 2000],
+      [500, '{"timeout":500}', 500],
+      [undefined, "{}", 2000],
     ] as const) {
       const { given, made } = deps(timeout);
       const access = await jetStreamSetup(given, () => [wanted])();
       assert.ok(access.jsm !== undefined);
-      const direct = `{"timeout":${Math.min(timeout ?? DIRECT_GET_TIMEOUT, DIRECT_GET_TIMEOUT)},"checkAPI":false}`;
+      const direct = `{"timeout":${directTimeout},"checkAPI":false}`;
       assert.deepEqual(made, [`manager ${opts}`, `manager ${direct}`, `client ${opts}`]);
     }
   });
@@ -190,8 +192,30 @@ describe("readMessage: a direct get, else the stream's message API", () => {
     }
   });
 
+  it("a stream whose direct get went unanswered is read through the API from then on; others are not", async () => {
+    const apiOnly = new Set<string>();
+    const { direct, jsm, calls } = managers(async () => Promise.reject(named("TimeoutError")));
+    await readMessage(direct, jsm, "S", { last_by_subj: "a" }, apiOnly);
+    await readMessage(direct, jsm, "S", { last_by_subj: "b" }, apiOnly);
+    await readMessage(direct, jsm, "T", { last_by_subj: "c" }, apiOnly);
+    assert.deepEqual(calls, [
+      'direct S {"last_by_subj":"a"}',
+      'stream S {"last_by_subj":"a"}',
+      'stream S {"last_by_subj":"b"}',
+      'direct T {"last_by_subj":"c"}',
+      'stream T {"last_by_subj":"c"}',
+    ]);
+    assert.deepEqual([...apiOnly], ["S", "T"]);
+  });
+
   it("other errors are raised as they are, with no second request", async () => {
-    for (const err of [named("RequestError", new Error("permissions")), apiError(10059, "stream not found")]) {
+    const closed = named("RequestError", named("RequestError")); // a connection closed during the request
+    for (const err of [
+      named("RequestError", new Error("permissions")),
+      closed,
+      named("ClosedConnectionError"),
+      apiError(10059, "stream not found"),
+    ]) {
       const { direct, jsm, calls } = managers(async () => Promise.reject(err));
       await assert.rejects(readMessage(direct, jsm, "S", { last_by_subj: "x" }), (e) => e === err);
       assert.equal(calls.length, 1);

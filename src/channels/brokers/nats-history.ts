@@ -16,7 +16,8 @@
  *   stream's order. The META is then raised to the new offset (compare-and-set, never lowered).
  * - `position` of a stream with nothing anywhere stores a new epoch at offset 0 in the META
  *   (compare-and-set), so every process and the next append agree on it.
- * - `since`/`recent` read the LOG subject's retained messages (direct gets, one per message).
+ * - `since`/`recent` read the LOG subject's retained messages (direct gets, one per message; the
+ *   stream's message API where direct gets go unanswered: nats-jetstream.ts readMessage).
  */
 import {
   isLostRace,

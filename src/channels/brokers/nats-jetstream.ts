@@ -48,27 +48,34 @@ export const DIRECT_GET_TIMEOUT = 2000;
 
 /**
  * One stored message, by a direct get (any replica answers, `allow_direct`), else through the
- * stream's message API when the direct get is not answered. nats-server 2.9 (Debian bookworm's)
- * drops a direct get that no stream takes, with no "no responders" status (its `$JS.API.>`
- * import has interest in every API subject), so the request waits out its whole timeout; one was
- * seen lost for good while two processes created the same stream at once. `direct` is a manager
- * with the short `DIRECT_GET_TIMEOUT`, `jsm` the one with the broker's request timeout. Every read
- * here is followed by a compare-and-set write or is a plain read, so an answer that comes late is
- * simply not used.
+ * stream's message API when the direct get is not answered; a stream whose direct get went
+ * unanswered once is read through the API from then on (`apiOnly`, kept per broker). nats-server
+ * 2.9 (Debian bookworm's) drops a direct get that no stream takes, with no "no responders" status
+ * (its `$JS.API.>` import has interest in every API subject), so the request waits out its whole
+ * timeout; in the test suite one was lost while two processes created the same stream at once
+ * (why is not proven: 2.9 lacks nats-server#4013's guard against simultaneous creates). `direct`
+ * is a manager with the short `DIRECT_GET_TIMEOUT`, `jsm` the one with the broker's request
+ * timeout (the API read has a whole one of its own). Every read here is followed by a
+ * compare-and-set write or is a plain read, so an answer that comes late is simply not used.
  */
 export async function readMessage(
   direct: JetStreamManager,
   jsm: JetStreamManager,
   stream: string,
   query: MsgQuery,
+  apiOnly: Set<string> = new Set(),
 ): Promise<StoredMsg> {
-  try {
-    return await direct.direct.getMessage(stream, query);
-  } catch (err) {
-    if (!unanswered(err)) throw err;
-    // The API takes the same fields (`next_by_subj` since nats-server 2.9), its type does not list them all.
-    return await jsm.streams.getMessage(stream, query as Parameters<JetStreamManager["streams"]["getMessage"]>[1]);
+  if (!apiOnly.has(stream)) {
+    try {
+      return await direct.direct.getMessage(stream, query);
+    } catch (err) {
+      if (!unanswered(err)) throw err;
+      apiOnly.add(stream);
+    }
   }
+  // The API takes these queries (last_by_subj, seq, and seq with next_by_subj since nats-server
+  // 2.9; not start_time, which no caller sends); its type does not list next_by_subj.
+  return await jsm.streams.getMessage(stream, query as Parameters<JetStreamManager["streams"]["getMessage"]>[1]);
 }
 
 /** A request that got no answer: nats.js's TimeoutError, or its RequestError for "no responders". */
@@ -124,7 +131,8 @@ export function jetStreamSetup(
       for (const config of configs(nats)) await ensureStream(jsm, config, merge);
       const timeout = Math.min(DIRECT_GET_TIMEOUT, deps.requestTimeout ?? DIRECT_GET_TIMEOUT);
       const direct = await jsmod.jetstreamManager(nc, { timeout, checkAPI: false });
-      const read = (stream: string, query: MsgQuery) => readMessage(direct, jsm, stream, query);
+      const apiOnly = new Set<string>();
+      const read = (stream: string, query: MsgQuery) => readMessage(direct, jsm, stream, query, apiOnly);
       return { js: jsmod.jetstream(nc, opts), jsm, nats, nc, read };
     })();
     ready.catch(() => {

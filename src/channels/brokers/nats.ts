@@ -78,9 +78,10 @@ export interface NatsBrokerOptions {
   /**
    * How long a JetStream request of history, presence or dedup waits for the server's answer
    * before it fails with a timeout (ms, 1 to 2^31 - 1; default `@nats-io/jetstream`'s, 5000).
-   * Raise it for a server that answers slowly under load. A read (a direct get) waits at most
-   * 2000 ms of it, then asks the stream's message API instead (nats-server 2.9 drops a direct
-   * get it cannot route, with no answer at all).
+   * Raise it for a server that answers slowly under load. A read is first a direct get, which
+   * waits at most 2000 ms (or this timeout if smaller); unanswered, the same read goes through
+   * the stream's message API with this whole timeout, and that stream's reads take the API from
+   * then on (nats-server 2.9 drops a direct get no stream takes, with no answer at all).
    */
   requestTimeout?: number;
   /** Keep stream history on JetStream (needs `@nats-io/jetstream`). Default: none. */
