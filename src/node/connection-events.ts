@@ -56,18 +56,13 @@ export function deliver(
 }
 
 /**
- * A text message as its string (the engine's `dispatchText`: the connection wants no bytes, and
- * has no rate limit: the string is decoded before this call, so a limited connection takes text
- * events, connection-engine.ts startEngine), as `deliver` would; `track`: the message is the
+ * A text message as its string (the engine's `dispatchText`), as `deliver` would. Only a
+ * connection without a rate limit gets here (connection-engine.ts startEngine: the string is
+ * decoded before this call, and a refused message must not be); `track`: the message is the
  * connection's last activity (idle timeout).
  */
-export function deliverText(conn: AnyConnection, data: string, track: boolean, bucket: TokenBucket | undefined): void {
+export function deliverText(conn: AnyConnection, data: string, track: boolean): void {
   if (track) conn.lastMessage = wheel.now;
-  // A guard only: a connection with a bucket never gets here (see above).
-  if (bucket !== undefined && !bucket.take(wheel.now)) {
-    conn.fail(new ProtocolError("RATE_LIMITED", "rate limit exceeded"));
-    return;
-  }
   try {
     emitTwo(conn, "message", data, false);
   } catch (error) {

@@ -444,7 +444,7 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
   }
 
   /** @internal The engine's text message as its string (not with `textAsBuffer`). */ dispatchText(data: string): void {
-    deliverText(this, data, is(this, TRACK_MESSAGE), this.#rare?.bucket);
+    deliverText(this, data, is(this, TRACK_MESSAGE));
   }
 
   /** @internal Called by the engine: it sent its close frame; the peer has `closeTimeout` to answer. */
