@@ -38,7 +38,7 @@ import { checkLength, FrameParser, type FrameSink } from "./frames/frame-parser.
 import { FrameSender } from "./frames/frame-sender.js";
 import { resolveLimits } from "./limits.js";
 import { MessageReceiver, type ReceiverHost, type ReceiverOptions } from "./message-receiver.js";
-import { closedWriter, createMessageWriter, toBytes } from "./message-writer.js";
+import { closedWriter, controlBytes, createMessageWriter, toBytes } from "./message-writer.js";
 import { PingTracker } from "./ping-tracker.js";
 import type { PreparedMessage } from "./prepared-message.js";
 import { type BinaryMessage, decodeUtf8, type TextMessage } from "./text-message.js";
@@ -278,11 +278,11 @@ export class Engine implements WebSocketEngine {
     this.#events.flush();
   }
 
-  receiveLent(data: Uint8Array, length = data.length): void {
+  receiveLent(data: Uint8Array, length = data.length): number {
     if (length !== data.length) checkLength(data, length);
     if (this.#heldInput !== null) {
       this.#heldInput.push(Uint8Array.prototype.slice.call(data, 0, length)); // not Buffer#slice: a view
-      return;
+      return 0;
     }
     this.#receiver.lent = data;
     try {
@@ -293,7 +293,10 @@ export class Engine implements WebSocketEngine {
     }
     // What outlives the call gets bytes of its own.
     this.#parser.retain();
-    this.#receiver.detach(this.#parser.payloadRemaining);
+    const remaining = this.#parser.payloadRemaining;
+    this.#receiver.detach(remaining);
+    // The bytes at the end that began the payload whose rest readTarget offers (WebSocketEngine.receiveLent).
+    return remaining < IN_PLACE_MIN ? 0 : Math.min(this.#parser.payloadTaken, length);
   }
 
   readTarget(): Uint8Array | null {
@@ -386,9 +389,7 @@ export class Engine implements WebSocketEngine {
   }
 
   ping(payload?: Uint8Array | string, onPong?: () => void): boolean {
-    const bytes = toBytes(payload);
-    // RFC 6455 5.5: control frame payloads are 125 bytes or less.
-    if (bytes.length > 125) throw new RangeError("ping payload exceeds 125 bytes");
+    const bytes = controlBytes(payload, "ping");
     if (this.#phase > Phase.OPEN) return false;
     if (onPong !== undefined) (this.#pings ??= new PingTracker()).add(bytes, onPong);
     this.#out(false, 0x9, true, 0, bytes);
@@ -396,8 +397,7 @@ export class Engine implements WebSocketEngine {
   }
 
   pong(payload?: Uint8Array | string): boolean {
-    const bytes = toBytes(payload);
-    if (bytes.length > 125) throw new RangeError("pong payload exceeds 125 bytes");
+    const bytes = controlBytes(payload, "pong");
     if (this.#phase > Phase.OPEN) return false;
     // RFC 6455 5.5.3: an unsolicited Pong serves as a unidirectional heartbeat.
     this.#out(false, 0xa, true, 0, bytes);

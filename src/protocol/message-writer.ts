@@ -16,6 +16,13 @@ export function toBytes(data: Uint8Array | string | undefined): Uint8Array {
   return typeof data === "string" ? encoder.encode(data) : data;
 }
 
+/** A ping's or pong's payload as bytes; RFC 6455 5.5: control frame payloads are 125 bytes or less. */
+export function controlBytes(data: Uint8Array | string | undefined, kind: "ping" | "pong"): Uint8Array {
+  const bytes = toBytes(data);
+  if (bytes.length > 125) throw new RangeError(`${kind} payload exceeds 125 bytes`);
+  return bytes;
+}
+
 /** What a writer needs from its engine. */
 export interface StreamTarget {
   /** False once the connection can no longer send (closing or closed). */

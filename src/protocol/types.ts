@@ -305,8 +305,13 @@ export interface WebSocketEngine {
    * hands over only `data[0..length)`: a host may pass its whole read buffer after each read
    * (the same array every time) rather than a view per read; a `length` that is not an integer
    * from 0 to `data.length` is the caller's mistake: a RangeError, before anything is taken.
+   * Returns how many of those bytes, at their end, are payload of the data frame whose rest
+   * `readTarget()` now offers (all `length` for a read wholly inside it; 0 when it offers none):
+   * a host can tell a large frame's payload from the frames and headers before it (Node's read
+   * budget counts only those). An engine that returns nothing (written before this answer) answers 0.
    */
-  receiveLent?(data: Uint8Array, length?: number): void;
+  // biome-ignore lint/suspicious/noConfusingVoidType: engines that return nothing (void) still implement it
+  receiveLent?(data: Uint8Array, length?: number): number | void;
   /**
    * Where the next bytes from the transport should go: while the engine waits for the rest of
    * a large data frame's payload, a view of the message's own buffer, at most that many bytes

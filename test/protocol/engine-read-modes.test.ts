@@ -192,6 +192,26 @@ describe("engine read modes: lent input and reads in place", () => {
     assert.equal(small.readTarget(), null);
   });
 
+  it("receiveLent answers how many bytes at its end began the payload whose rest readTarget offers", () => {
+    const engine = testEngine({ role: "server", onEvent: () => {} });
+    const big = cframe(2, bytesOf(100_000, 7)); // a 14-byte header (64-bit length, mask)
+    const small = concat([cframe(1, "a"), cframe(2, bytesOf(300, 5)), cframe(9, "p")]);
+    // Small frames, then the large frame's header and its payload's first 20,000 bytes.
+    assert.equal(engine.receiveLent(Uint8Array.from(concat([small, big.subarray(0, 14 + 20_000)]))), 20_000);
+    assert.equal(engine.readTarget()?.length, 80_000);
+    // Read wholly inside that payload (its rest still offered): all of it.
+    assert.equal(engine.receiveLent(Uint8Array.from(big.subarray(14 + 20_000, 14 + 40_000))), 20_000);
+    // Its last bytes and the next large frame's header alone: a target is offered, no payload began.
+    assert.equal(engine.receiveLent(Uint8Array.from(concat([big.subarray(14 + 40_000), big.subarray(0, 14)]))), 0);
+    assert.equal(engine.readTarget()?.length, 100_000);
+    // A payload whose rest is short (below 16 KiB: read anywhere, no target): 0.
+    assert.equal(engine.receiveLent(Uint8Array.from(big.subarray(14, 14 + 90_000))), 0);
+    assert.equal(engine.readTarget(), null);
+    // Input held before open(): copied, no target, 0.
+    const held = testEngine({ role: "client", startConnecting: true, onEvent: () => {} });
+    assert.equal(held.receiveLent(Uint8Array.from(frame(2, bytesOf(50_000, 3)).subarray(0, 1000))), 0);
+  });
+
   it("a frame announcing far more than was sent gets at most FIRST_RESERVE beyond what arrived", () => {
     const engine = testEngine({ role: "server", maxPayload: 0, onEvent: () => {} });
     const huge = frame(2, bytesOf(100, 1), { mask: true, announce: 512 * 1024 * 1024 });

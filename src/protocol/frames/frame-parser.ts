@@ -122,8 +122,7 @@ export class FrameParser {
   #state = GET_INFO;
   #running = false;
 
-  // Input: a list of chunks (each used up to its end in #ends), a head index, an offset into
-  // the head chunk and the head chunk's end.
+  // Input: a list of chunks (each used up to its end in #ends), the head's index, offset and end.
   readonly #chunks: Uint8Array[] = [];
   readonly #ends: number[] = [];
   #head = 0;
@@ -140,10 +139,10 @@ export class FrameParser {
   #rsv = 0;
   #masked = false;
   #remaining = 0;
+  #length = 0;
   /** The current frame's masking key, packed (byte 0 in the low bits): no array per connection. */
   #key = 0;
-  /** The key rotated to the current phase, for the native masker (which starts at key byte 0). */
-
+  /** Where in the key the next payload byte is (0-3). */
   #phase = 0;
 
   // Current message.
@@ -189,6 +188,11 @@ export class FrameParser {
    */
   get payloadRemaining(): number {
     return this.#state === GET_DATA && this.#buffered === 0 ? this.#remaining : 0;
+  }
+
+  /** The current data frame's payload bytes received so far (meaningful while `payloadRemaining` is not 0). */
+  get payloadTaken(): number {
+    return this.#length - this.#remaining;
   }
 
   /**
@@ -431,7 +435,7 @@ export class FrameParser {
       this.#fragments++;
       this.#inMessage = !this.#fin;
     }
-    this.#remaining = len;
+    this.#remaining = this.#length = len;
     if (this.#masked) this.#state = GET_MASK;
     else this.#startPayload();
   }
