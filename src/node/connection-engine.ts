@@ -96,3 +96,14 @@ export function startEngine(host: EngineHost, init: PendingEngine, role: Role, d
     directText: directText && options.rateLimit === undefined,
   });
 }
+
+/**
+ * `bytes[0..length)`, lent for the call, to `engine` (read-path.ts's shared read buffer): its
+ * `receiveLent` (which answers how many of them began a large payload read in place next), or a
+ * copy to `receiveData` for an engine without it (0: none; 0 too for one that answers nothing).
+ */
+export function receiveLent(engine: WebSocketEngine, bytes: Uint8Array, length: number): number {
+  if (engine.receiveLent !== undefined) return engine.receiveLent(bytes, length) ?? 0;
+  engine.receiveData(Uint8Array.prototype.slice.call(bytes, 0, length));
+  return 0;
+}

@@ -44,7 +44,7 @@ import {
   PAUSED,
   TRACK_MESSAGE,
 } from "./connection-clock.js";
-import { madeEngine, type PendingEngine, pendingEngine, startEngine } from "./connection-engine.js";
+import { madeEngine, type PendingEngine, pendingEngine, receiveLent, startEngine } from "./connection-engine.js";
 import { deliver, deliverText } from "./connection-events.js";
 import { afterQueued, anyChunks, ConnectionOutput, sendOn, sizeOf, streamMessage } from "./connection-output.js";
 import { initialRare, RareState, transportClosing } from "./connection-rare.js";
@@ -508,13 +508,12 @@ export class Connection<out P extends BackpressurePolicy = ImmediatePolicy> exte
     if (is(this, REST_CHECK)) Connection.#rest(this);
   }
 
-  /** @internal `bytes[0..length)` read into the shared read buffer, lent for this call (read-path.ts). */
-  transportLent(bytes: Uint8Array, length: number): void {
+  /** @internal `bytes[0..length)` read into the shared read buffer, lent for this call (read-path.ts, TransportOwner). */
+  transportLent(bytes: Uint8Array, length: number): number {
     clockHeard(this);
-    const engine = Connection.#eng(this);
-    if (engine.receiveLent !== undefined) engine.receiveLent(bytes, length);
-    else engine.receiveData(Uint8Array.prototype.slice.call(bytes, 0, length));
+    const payload = receiveLent(Connection.#eng(this), bytes, length);
     if (is(this, REST_CHECK)) Connection.#rest(this);
+    return payload;
   }
 
   /** After a heartbeat: drop the engine once at rest, and the write path if it rests too (#eng makes new ones). */

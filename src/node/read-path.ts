@@ -42,8 +42,12 @@ export interface TransportOwner {
   transportHead(head: Uint8Array): boolean;
   /** Bytes the owner may keep (a 'data' chunk, or bytes read into `readTarget()`'s view). */
   transportData(chunk: Uint8Array): void;
-  /** `bytes[0..length)`, lent for the duration of the call (the shared read buffer, the same array every time). */
-  transportLent(bytes: Uint8Array, length: number): void;
+  /**
+   * `bytes[0..length)`, lent for the duration of the call (the shared read buffer, the same array every time).
+   * Returns how many of them, at their end, began a large payload whose rest `readTarget()` now offers
+   * (the engine's receiveLent): not counted by the read budget (see onRead).
+   */
+  transportLent(bytes: Uint8Array, length: number): number;
   /** Where the next read should land, or null: the shared read buffer. */
   readTarget(): Uint8Array | null;
   transportEnd(): void;
@@ -148,27 +152,21 @@ let next: Uint8Array = SHARED;
 function onRead(this: Owned, n: number, buffer: Uint8Array): boolean {
   const owner = this[kOwner];
   const shared = buffer === SHARED;
-  if (shared) owner.transportLent(SHARED, n);
+  let payload = 0;
+  if (shared) payload = owner.transportLent(SHARED, n);
   else owner.transportData(n === buffer.length ? buffer : buffer.subarray(0, n));
   next = owner.readTarget() ?? SHARED;
   // Large replies this read queued leave now, not after the turn's other sockets are read.
   if (earlyCount !== 0) flushEarly();
-  // A large payload read in place: cheap per byte, not counted, and it gives a sixteenth of its
-  // bytes back to its socket's count, at most one more share per iteration in all (and never past
-  // a full share at a time). So a socket reading several large messages in one iteration (one
-  // shared read each: the header, the payload's first bytes) is deferred only after about seven
-  // (at four, it cost the large echo ~5x its p50), and a peer ending every shared read with the
-  // header of a large frame reads at most 2 x 4 x 64 KiB into the shared buffer per iteration.
-  if (!shared) {
-    if (budgetOwner === this && refundLeft > 0) refund(n >> 4);
-    return true;
-  }
+  // A large payload is not counted: read in place (its rest), or its first bytes at the end of a
+  // shared read when its rest is read in place next (cheap per byte, one message per such read).
+  // What is counted is every other byte: frames and headers, a large frame's header included.
+  if (!shared) return true;
   if (budgetOwner !== this) {
     budgetOwner = this;
     budgetLeft = READ_BUDGET;
-    refundLeft = READ_BUDGET;
   }
-  budgetLeft -= n;
+  budgetLeft -= next === SHARED ? n : n - payload;
   if (budgetLeft > READ_BUDGET / 2) return true; // a read or two: the usual case
   if (!iterationEnds) {
     iterationEnds = true;
@@ -186,9 +184,9 @@ function onRead(this: Owned, n: number, buffer: Uint8Array): boolean {
  * What one socket may read into the shared buffer in a row within one loop iteration (Node reads
  * up to 32 x 64 KiB from a readable socket per iteration: a flood of small frames, ~15,000 of
  * them, took 70 ms): past it, the socket waits for the next iteration, so the other sockets'
- * reads (and their round trips) come first. Reads into a large message's own buffer (a target)
- * are not counted (cheap per byte) and give a sixteenth of their bytes back, at most one more
- * share per iteration (see onRead): at most 8 x 64 KiB of shared reads per socket in a row.
+ * reads (and their round trips) come first. A large payload is not counted (see onRead): a socket
+ * reads at most 4 x 64 KiB of other bytes (frames, headers) in a row, however it mixes them with
+ * large frames; a socket reading only large messages is not deferred (one shared read each).
  */
 const READ_BUDGET = 4 * READ_SIZE;
 /**
@@ -199,20 +197,7 @@ const READ_BUDGET = 4 * READ_SIZE;
  */
 let budgetOwner: Owned | null = null;
 let budgetLeft = READ_BUDGET;
-/** What in-place reads may still give back to `budgetLeft` (one share per owner and iteration). */
-let refundLeft = READ_BUDGET;
-
-/** An in-place read gives `back` to its socket's count (see onRead); the count ends with the iteration. */
-function refund(back: number): void {
-  const given = Math.min(back, refundLeft);
-  refundLeft -= given;
-  budgetLeft = Math.min(budgetLeft + given, READ_BUDGET);
-  if (!iterationEnds) {
-    iterationEnds = true;
-    setImmediate(endIteration);
-  }
-}
-/** A check-phase callback is due (armed once a socket has read half its budget in a row, or got some back). */
+/** A check-phase callback is due (armed once a socket has read half its budget in a row). */
 let iterationEnds = false;
 /** Sockets whose reads stopped at their budget: read again at this iteration's check phase. */
 const deferred = new Set<OnreadSocket>();

@@ -9,9 +9,10 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import net from "node:net";
 import { PassThrough } from "node:stream";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import tls from "node:tls";
 import type { Transport } from "../../src/node/connection-types.js";
+import { createHybiEngine } from "../../src/node/engines.js";
 import { markDirty, markEarly } from "../../src/node/flush-queue.js";
 import {
   attachTransport,
@@ -21,6 +22,9 @@ import {
   resumeReading,
   type TransportOwner,
 } from "../../src/node/read-path.js";
+import { concat } from "../helpers/bytes.js";
+import { destroyDuplexes, duplexConnection } from "../helpers/duplex-connection.js";
+import { cframe } from "../helpers/frames.js";
 import { survivors } from "../helpers/gc.js";
 import { testCertificate } from "../helpers/tls.js";
 
@@ -35,6 +39,8 @@ class Recorder implements TransportOwner {
   /** Offered as the target once lent bytes arrived (as the engine offers one after a frame's header). */
   offer: Uint8Array | null = null;
   landed: Uint8Array | null = null;
+  /** What transportLent answers: the bytes at the end that began a large payload (as the engine's receiveLent). */
+  payload = 0;
   /** Called with each call's bytes (as the engine delivers messages whose handlers send). */
   onBytes: (() => void) | null = null;
   #arrived: (() => void) | null = null;
@@ -54,7 +60,7 @@ class Recorder implements TransportOwner {
   }
   /** The arrays lent so far (the shared read buffer: one). */
   readonly lentArrays = new Set<Uint8Array>();
-  transportLent(bytes: Uint8Array, length: number): void {
+  transportLent(bytes: Uint8Array, length: number): number {
     this.lentCalls++;
     this.lentArrays.add(bytes);
     this.chunks.push(Buffer.from(bytes.subarray(0, length))); // a copy: the buffer is reused
@@ -62,6 +68,7 @@ class Recorder implements TransportOwner {
     this.offer = null;
     this.onBytes?.();
     this.#arrived?.();
+    return this.payload;
   }
   readTarget(): Uint8Array | null {
     return this.target;
@@ -120,6 +127,8 @@ async function roundTrip(): Promise<void> {
   await once(probe.server, "data");
   probe.close();
 }
+
+after(destroyDuplexes);
 
 describe("read path", () => {
   it("a plain TCP socket reads in place: lent bytes from one buffer, then into the offered target", async () => {
@@ -439,40 +448,79 @@ describe("read path: the share's bookkeeping (reads handed to the socket's callb
     return (callback as (n: number, b: Uint8Array) => boolean).call(socket, n, new Uint8Array(n)) !== false;
   }
 
-  it("large messages read into their own buffers give back a sixteenth, at most one share per iteration", async () => {
+  it("a large payload's first bytes in a shared read are not counted when its rest is read in place; all else is", async () => {
     const pair = await tcpPair();
     try {
-      attachTransport(pair.server, new Recorder());
+      const owner = new Recorder();
+      attachTransport(pair.server, owner);
       await nextIteration();
-      // A 1 MiB message: one shared read (its header and the payload's first bytes), the rest in place.
-      for (let i = 0; i < 7; i++) {
-        assert.equal(read(pair.server, 64 * KIB), true, `message ${i}'s first read`);
-        assert.equal(readInto(pair.server, 1024 * KIB - 64 * KIB), true);
+      /** A shared read whose last `payload` bytes began a frame whose rest the owner offers in place (or not). */
+      const sharedRead = (n: number, payload: number, inPlace = true): boolean => {
+        owner.payload = payload;
+        owner.offer = inPlace ? new Uint8Array(16 * KIB) : null;
+        return read(pair.server, n);
+      };
+      // The large echo: a 1 MiB message is one shared read (its 14-byte header, the payload's first
+      // bytes) and the rest in place. A socket reading only such messages is never deferred, even
+      // for libuv's 32 reads in one iteration (round thirteen deferred the 8th, main before it the 4th).
+      for (let i = 0; i < 16; i++) {
+        assert.equal(sharedRead(64 * KIB, 64 * KIB - 14), true, `message ${i}'s first read`);
+        assert.equal(readInto(pair.server, 1024 * KIB - 64 * KIB + 14), true);
       }
-      assert.equal(read(pair.server, 64 * KIB), false, "the eighth is deferred");
       await nextIteration();
-      // A peer ending every shared read with the header of a frame of 1 MiB or more gets at most
-      // one share back per iteration: at most 8 x 64 KiB of shared reads (a full refill, or an
-      // uncapped sixteenth of larger frames, read on until libuv's 32 reads).
+      // A peer ending every shared read with the header of a frame of 1 MiB or more (review
+      // rread13 F1): the frames before the header count in full, deferred by the fourth shared read.
       for (const size of [1024 * KIB, 16 * 1024 * KIB]) {
         let shared = 0;
-        while (read(pair.server, 64 * KIB)) {
+        while (sharedRead(64 * KIB, 0)) {
           shared++;
-          assert.ok(shared < 8, `deferred by the eighth shared read (${size} B frames)`);
           readInto(pair.server, size);
         }
+        assert.equal(shared, 3, `deferred on the fourth shared read (${size} B frames)`);
         await nextIteration();
       }
-      // Small frames between 16 KiB frames gain about 1 KiB each: deferred by the fifth shared read.
+      // Half small frames, half a large payload's first bytes: the half before it counts (8 reads).
       let shared = 0;
-      while (read(pair.server, 64 * KIB)) {
+      while (sharedRead(64 * KIB, 32 * KIB)) {
         shared++;
-        assert.ok(shared < 5, `deferred by the fifth shared read (${shared} read)`);
-        readInto(pair.server, 16 * KIB);
+        readInto(pair.server, 1024 * KIB);
       }
+      assert.equal(shared, 7, "deferred on the eighth shared read (8 x 32 KiB counted)");
+      await nextIteration();
+      // A payload whose rest is NOT read in place next (a short rest, or an owner without targets)
+      // counts in full: the share's four reads.
+      shared = 0;
+      while (sharedRead(64 * KIB, 64 * KIB - 14, false)) shared++;
+      assert.equal(shared, 3, "deferred on the fourth shared read");
+      await nextIteration();
     } finally {
       pair.close();
     }
+  });
+
+  it("a connection answers what its engine says: the bytes that began a large payload read in place next", () => {
+    type Owner = { transportLent(bytes: Uint8Array, length: number): number; readTarget(): Uint8Array | null };
+    const conn = duplexConnection().conn as unknown as Owner;
+    const big = cframe(2, new Uint8Array(1024 * KIB)); // a 14-byte header
+    const lent = new Uint8Array(64 * KIB);
+    lent.set(concat([cframe(1, "small"), big.subarray(0, 64 * KIB - 11)]));
+    assert.equal(conn.transportLent(lent, lent.length), 64 * KIB - 11 - 14);
+    assert.equal(conn.readTarget()?.length, 1024 * KIB - (64 * KIB - 11 - 14));
+    lent.set(concat([cframe(1, "only a header next"), big.subarray(0, 14)]));
+    const conn2 = duplexConnection().conn as unknown as Owner;
+    assert.equal(conn2.transportLent(lent, 24 + 14), 0);
+    assert.ok(conn2.readTarget() !== null);
+    // An engine whose receiveLent answers nothing (written before the answer): 0, never NaN.
+    const silent = duplexConnection({
+      createEngine: (host, options) => {
+        const engine = createHybiEngine(host, options);
+        const receive = engine.receiveLent!.bind(engine);
+        engine.receiveLent = (data, length) => void receive(data, length);
+        return engine;
+      },
+    }).conn as unknown as Owner;
+    lent.set(concat([cframe(1, "small"), big.subarray(0, 64 * KIB - 11)]));
+    assert.equal(silent.transportLent(lent, lent.length), 0);
   });
 
   it("another socket's read starts the count again", async () => {
