@@ -159,8 +159,9 @@ function onRead(this: Owned, n: number, buffer: Uint8Array): boolean {
   // Large replies this read queued leave now, not after the turn's other sockets are read.
   if (earlyCount !== 0) flushEarly();
   // A large payload is not counted: read in place (its rest), or its first bytes at the end of a
-  // shared read when its rest is read in place next (cheap per byte, one message per such read).
-  // What is counted is every other byte: frames and headers, a large frame's header included.
+  // shared read when its rest is read in place next (cheap per byte, one message per such read;
+  // a compressed one is inflated off the loop, bounded by maxPayload). What is counted is every
+  // other byte: frames and headers, a large frame's header included.
   if (!shared) return true;
   if (budgetOwner !== this) {
     budgetOwner = this;
@@ -186,7 +187,8 @@ function onRead(this: Owned, n: number, buffer: Uint8Array): boolean {
  * them, took 70 ms): past it, the socket waits for the next iteration, so the other sockets'
  * reads (and their round trips) come first. A large payload is not counted (see onRead): a socket
  * reads at most 4 x 64 KiB of other bytes (frames, headers) in a row, however it mixes them with
- * large frames; a socket reading only large messages is not deferred (one shared read each).
+ * large frames; a socket reading only large messages is not deferred: libuv's 32 reads per
+ * iteration bound it (at most ~16 messages, each a shared read and >= 16 KiB in place: >= ~80 KiB).
  */
 const READ_BUDGET = 4 * READ_SIZE;
 /**
