@@ -3,7 +3,8 @@
 // printed `LISTENING <port>` and knows its process tree; `stop()` closes stdin (the servers exit on
 // it, which also lets --cpu-prof write its profile) and kills after a grace period.
 import { spawn } from "node:child_process";
-import { resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { processTree } from "./procfs.mjs";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -286,28 +287,27 @@ export function startLoadgen() {
 
 /**
  * The CLI's own server (`wirecable echo|broadcast --port 0 --workers N`, from dist/ through
- * bin/wirecable.js, or from `root`'s) with the interface of `startServer`. Resolves once the primary printed its
+ * bin/wirecable.js, or from `root`'s) with the interface of `startServer`, started as a user's
+ * shell starts it: the bin file is exec'd, so its shebang (`env -S node <flags>`) decides node's
+ * flags, with the `node` of this runner first on PATH. Resolves once the primary printed its
  * URL (every worker listens by then), so `pids` covers the primary and every worker. `gc()`
- * collects in every process as for the other servers: Node runs with --expose-gc and the
- * bench-only preload lib/gc-hook.cjs, which reads the `gc` line on stdin (the CLI is unchanged).
- * `stop()` sends SIGTERM (graceful: 1001 to clients) and kills after a grace period.
+ * collects in every process as for the other servers: NODE_OPTIONS adds --expose-gc and the
+ * bench-only preload lib/gc-hook.cjs, which reads the `gc` line on stdin (the CLI is unchanged;
+ * cluster workers inherit NODE_OPTIONS). `nodeArgs` (--cpu-prof, not allowed in NODE_OPTIONS)
+ * run the bin through node instead, with the flags its shebang gives. `stop()` sends SIGTERM
+ * (graceful: 1001 to clients) and kills after a grace period.
  */
 export async function startCliServer(command, { workers = 1, deflate = false, nodeArgs = [], name, root } = {}) {
-  const argv = [
-    process.execPath,
-    "--expose-gc",
-    "--require",
-    GC_HOOK,
-    ...nodeArgs,
-    root === undefined ? "bin/wirecable.js" : `${root}/bin/wirecable.js`,
-    command,
-    "--port",
-    "0",
-    "--workers",
-    String(workers),
-    ...(deflate ? ["--deflate"] : []),
-  ];
-  const child = spawnLimited(argv, ["pipe", "pipe", "pipe"]);
+  const bin = root === undefined ? `${ROOT}bin/wirecable.js` : `${root}/bin/wirecable.js`;
+  const args = [command, "--port", "0", "--workers", String(workers), ...(deflate ? ["--deflate"] : [])];
+  const argv =
+    nodeArgs.length === 0 ? [bin, ...args] : [process.execPath, ...shebangFlags(bin), ...nodeArgs, bin, ...args];
+  const env = {
+    ...process.env,
+    PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}`,
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --expose-gc --require "${GC_HOOK}"`.trim(),
+  };
+  const child = spawnLimited(argv, ["pipe", "pipe", "pipe"], env);
   child.stdin.on("error", () => {}); // a server gone before its `gc` line
   const stderr = captureStderr(child);
   const port = await waitForPort(child, command, /listening on ws:\/\/[^:]+:(\d+)/, "URL", stderr);
@@ -322,4 +322,12 @@ export async function startCliServer(command, { workers = 1, deflate = false, no
     gc: () => child.stdin.write("gc\n"),
     stop: () => stopTree(child, pids, () => child.kill("SIGTERM")),
   };
+}
+
+/** The node flags of a bin file's `#!/usr/bin/env -S node <flags>` line ([] for `env node`). */
+export function shebangFlags(bin) {
+  const line = readFileSync(bin, "utf8").split("\n", 1)[0];
+  const m = /^#!\s*\S*env\s+(?:-S\s+)?node\b(.*)$/.exec(line);
+  if (!m) throw new Error(`${bin}: not a node shebang: ${line}`);
+  return m[1].trim().split(/\s+/).filter(Boolean);
 }
