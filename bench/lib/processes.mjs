@@ -86,6 +86,9 @@ export const SERVERS = {
     ],
   },
   "cli-broadcast": { cli: "broadcast", deflate: false, workloads: ["broadcast", "broadcast-10k"] },
+  // `wirecable echo` with docs/scaling.md's tuning for many idle connections, as a user sets it:
+  // `NODE_OPTIONS=--max-semi-space-size=8 npx wirecable echo` (idle only; profile.md round fourteen).
+  "cli-echo-semi8": { cli: "echo", setEnv: { NODE_OPTIONS: "--max-semi-space-size=8" }, workloads: ["idle"] },
   // The same commands from another build (A/B of the CLI): WIRECABLE_CLI_B=<dir> holding
   // bin/wirecable.js and a dist/ with dist/cli (`npm run build` there, or a tsc build of the
   // library plus this tree's dist/cli when the CLI's own code is the same).
@@ -210,7 +213,7 @@ export async function startServer(name, { workers = 1, deflate = false, nodeArgs
     const from = def.cliRoot;
     if (from && !process.env[from]) throw new Error(`${name}: set ${from}`);
     const root = from ? resolve(process.env[from]) : undefined;
-    return startCliServer(def.cli, { workers, deflate, nodeArgs, name, root });
+    return startCliServer(def.cli, { workers, deflate, nodeArgs, name, root, env: def.setEnv });
   }
   const args = [def.file, "--workers", String(workers), ...(deflate ? ["--deflate"] : [])];
   const argv = def.bun
@@ -290,22 +293,28 @@ export function startLoadgen() {
  * bin/wirecable.js, or from `root`'s) with the interface of `startServer`, started as a user's
  * shell starts it: the bin file is exec'd, so its shebang (`env -S node <flags>`) decides node's
  * flags, with the `node` of this runner first on PATH. Resolves once the primary printed its
- * URL (every worker listens by then), so `pids` covers the primary and every worker. `gc()`
+ * URL (every worker listens by then), so `pids` covers the primary and every worker; `env`: the
+ * row's variables (a NODE_OPTIONS of its own comes first). `gc()`
  * collects in every process as for the other servers: NODE_OPTIONS adds --expose-gc and the
  * bench-only preload lib/gc-hook.cjs, which reads the `gc` line on stdin (the CLI is unchanged;
  * cluster workers inherit NODE_OPTIONS). `nodeArgs` (--cpu-prof, not allowed in NODE_OPTIONS)
  * run the bin through node instead, with the flags its shebang gives. `stop()` sends SIGTERM
  * (graceful: 1001 to clients) and kills after a grace period.
  */
-export async function startCliServer(command, { workers = 1, deflate = false, nodeArgs = [], name, root } = {}) {
+export async function startCliServer(
+  command,
+  { workers = 1, deflate = false, nodeArgs = [], name, root, env: vars } = {},
+) {
   const bin = root === undefined ? `${ROOT}bin/wirecable.js` : `${root}/bin/wirecable.js`;
   const args = [command, "--port", "0", "--workers", String(workers), ...(deflate ? ["--deflate"] : [])];
   const argv =
     nodeArgs.length === 0 ? [bin, ...args] : [process.execPath, ...shebangFlags(bin), ...nodeArgs, bin, ...args];
+  const options = vars?.NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? "";
   const env = {
     ...process.env,
+    ...vars,
     PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}`,
-    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --expose-gc --require "${GC_HOOK}"`.trim(),
+    NODE_OPTIONS: `${options} --expose-gc --require "${GC_HOOK}"`.trim(),
   };
   const child = spawnLimited(argv, ["pipe", "pipe", "pipe"], env);
   child.stdin.on("error", () => {}); // a server gone before its `gc` line

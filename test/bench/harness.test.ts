@@ -89,6 +89,33 @@ test("--loadgen js drives the same run with the Node load generator", { timeout:
   assert.match(readFileSync(join(dir, "results.md"), "utf8"), /bench\/lib\/loadgen\.mjs/);
 });
 
+test("the CLI rows exec the bin; cli-echo-semi8's NODE_OPTIONS reaches it", { timeout: 30_000 }, async () => {
+  const { startServer } = (await import(new URL("../../bench/lib/processes.mjs", import.meta.url).href)) as {
+    startServer: (name: string) => Promise<{ pid: number; stop: () => Promise<void> }>;
+  };
+  for (const [name, flagged] of [
+    ["cli-echo-semi8", true],
+    ["cli-echo", false],
+  ] as const) {
+    const server = await startServer(name);
+    try {
+      const argv = readFileSync(`/proc/${server.pid}/cmdline`, "utf8").split("\0");
+      // `env node` execs node with the bin as its script: no flags on the command line.
+      assert.deepEqual(
+        argv.slice(1, 3),
+        [fileURLToPath(new URL("../../bin/wirecable.js", import.meta.url)), "echo"],
+        argv.join(" "),
+      );
+      const environ = readFileSync(`/proc/${server.pid}/environ`, "utf8").split("\0");
+      const options = environ.find((v) => v.startsWith("NODE_OPTIONS=")) ?? "";
+      assert.equal(options.includes("--max-semi-space-size=8"), flagged, `${name}: ${options}`);
+      assert.match(options, /--expose-gc --require "[^"]*gc-hook\.cjs"/);
+    } finally {
+      await server.stop();
+    }
+  }
+});
+
 test("a server row's own node flags reach its process (the -semi8 idle rows)", { timeout: 30_000 }, async () => {
   const { startServer } = (await import(new URL("../../bench/lib/processes.mjs", import.meta.url).href)) as {
     startServer: (name: string) => Promise<{ pids: number[]; stop: () => Promise<void> }>;
