@@ -291,8 +291,8 @@ export function startLoadgen() {
 /**
  * The CLI's own server (`wirecable echo|broadcast --port 0 --workers N`, from dist/ through
  * bin/wirecable.js, or from `root`'s) with the interface of `startServer`, started as a user's
- * shell starts it: the bin file is exec'd, so its shebang (`env -S node <flags>`) decides node's
- * flags, with the `node` of this runner first on PATH. Resolves once the primary printed its
+ * shell starts it: the bin file is exec'd, so its shebang decides node's flags (`env node`: none;
+ * a build under test may carry `env -S node <flags>`), with the `node` of this runner first on PATH. Resolves once the primary printed its
  * URL (every worker listens by then), so `pids` covers the primary and every worker; `env`: the
  * row's variables (a NODE_OPTIONS of its own comes first). `gc()`
  * collects in every process as for the other servers: NODE_OPTIONS adds --expose-gc and the
@@ -333,7 +333,7 @@ export async function startCliServer(
   };
 }
 
-/** The node flags of a bin file's `#!/usr/bin/env -S node <flags>` line ([] for `env node`). */
+/** The node flags of a bin file's shebang: [] for this repo's `#!/usr/bin/env node`; `env -S node <flags>` gives its flags. */
 export function shebangFlags(bin) {
   const line = readFileSync(bin, "utf8").split("\n", 1)[0];
   const m = /^#!\s*\S*env\s+(?:-S\s+)?node\b(.*)$/.exec(line);
