@@ -32,6 +32,7 @@ const DEFAULT_SERVERS = [
   "wirecable-semi8",
   "bare-semi8",
   "cli-echo",
+  "cli-echo-semi8",
   "cli-broadcast",
   "ws",
   "uws",
@@ -77,7 +78,8 @@ if (opt.help) {
       "           cable, the CableServer (ActionCable), in broadcast-10k only: the channels broadcast beside the raw one;",
       "           wirecable-lent, the library server with lendMessages, in large only;",
       "           wirecable-ping, the library server with its default heartbeat, in idle only;",
-      "           wirecable-semi8 and bare-semi8, under node --max-semi-space-size=8, in idle only)",
+      "           wirecable-semi8 and bare-semi8, under node --max-semi-space-size=8, in idle only;",
+      "           cli-echo-semi8, wirecable echo with NODE_OPTIONS=--max-semi-space-size=8, in idle only)",
     ].join("\n")}\n`,
   );
   process.exit(0);
