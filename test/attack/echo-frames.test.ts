@@ -4,6 +4,7 @@
  * on another connection answered fast meanwhile.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import {
   cframe,
@@ -29,6 +30,21 @@ before(async () => {
   healthy = await target.healthy();
 });
 after(stopTargets);
+
+/**
+ * How many 127-byte pongs the kernel alone may hold between a server writing them and a peer that
+ * never reads: the sender's and the receiver's TCP buffers at their maxima (net.ipv4.tcp_wmem and
+ * tcp_rmem, third field; autotuning moves them between runs, and further on a loaded machine).
+ */
+function pongsTheKernelHolds(): number {
+  try {
+    const max = (name: string) => Number(readFileSync(`/proc/sys/net/ipv4/${name}`, "utf8").trim().split(/\s+/)[2]);
+    const bytes = max("tcp_wmem") + max("tcp_rmem");
+    return Number.isFinite(bytes) ? Math.ceil(bytes / 127) : 0;
+  } catch {
+    return 0; // not Linux: the fixed part of the bound alone
+  }
+}
 
 /** One attack: the peer's close code, then resources and the healthy client checked. */
 async function expectClose(peer: HostilePeer, code: number): Promise<void> {
@@ -160,7 +176,11 @@ describe("attacks on echo: pings", { timeout: 300_000 }, () => {
     // Reading now: a bounded number of pongs, the last one answering the last ping (RFC 6455 5.5.3).
     peer.socket.resume();
     await peer.until(() => peer.lastPong?.equals(last) === true, 100 * 100, "the pong of the last ping");
-    assert.ok(peer.pongs < 50_000, `${peer.pongs} pongs for 1,000,000 pings`);
+    // Pongs written before the server saw its peer backed up sit in the kernel's buffers; past
+    // those, held pongs collapse to the latest one. So the bound is what those buffers can hold
+    // (50,481 were seen at load ~10 against a fixed 50,000); at most half a pong per ping.
+    const bound = Math.min(Math.max(50_000, pongsTheKernelHolds()), 500_000);
+    assert.ok(peer.pongs < bound, `${peer.pongs} pongs for 1,000,000 pings (bound ${bound})`);
     peer.send(closeFrame(1000));
     assert.equal(await peer.closed(), 1000);
     peer.destroy();
